@@ -1,0 +1,188 @@
+//! The `towns` function: what anyone may know of a town (its services, units, prices and
+//! calendar days), and the operator's provisioning of a town's configuration.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json as AxumJson, Router};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use shared::domain::calendar::DayFacts;
+use shared::domain::config::{NotOffered, Town, TownConfig};
+use shared::domain::{ActivityId, UnitId};
+use shared::http::{self, Json, Path, Problem};
+use shared::store::repo::Towns;
+use std::sync::Arc;
+
+/// The longest range of days one request may ask for.
+pub const MAX_DAYS: i64 = 62;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub towns: Towns,
+    /// SHA-256 of the operator's bearer token; `None` disables provisioning.
+    operator_token_sha256: Option<[u8; 32]>,
+}
+
+impl AppState {
+    pub fn new(towns: Towns, operator_token: Option<&str>) -> AppState {
+        let operator_token_sha256 =
+            operator_token.filter(|t| t.len() >= 16).map(|t| Sha256::digest(t.as_bytes()).into());
+        AppState { towns, operator_token_sha256 }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/towns/{town}", get(town_summary))
+        .route("/api/towns/{town}/days", get(days))
+        .route("/api/towns/{town}/days/{date}", get(day))
+        .route("/api/operator/towns/{town}", put(provision))
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    AxumJson(serde_json::json!({ "status": "ok", "store": state.towns.store().backend_name() }))
+}
+
+async fn load(state: &AppState, raw: &str) -> Result<Arc<Town>, Problem> {
+    let id = http::town_id(raw)?;
+    state.towns.get(&id).await?.ok_or_else(http::unknown_town)
+}
+
+async fn town_summary(
+    State(state): State<AppState>,
+    Path(town): Path<String>,
+) -> Result<AxumJson<TownConfig>, Problem> {
+    Ok(AxumJson(load(&state, &town).await?.config().clone()))
+}
+
+/// One unit's offer on a day.
+#[derive(Serialize)]
+struct UnitDay {
+    activity: ActivityId,
+    unit: UnitId,
+    offered: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_offered: Option<NotOffered>,
+}
+
+#[derive(Serialize)]
+struct Day {
+    #[serde(flatten)]
+    facts: DayFacts,
+    units: Vec<UnitDay>,
+}
+
+fn day_of(town: &Town, date: NaiveDate) -> Day {
+    let units = town
+        .config()
+        .activities
+        .iter()
+        .flat_map(|a| a.units.iter().map(move |u| (a, u)))
+        .map(|(a, u)| {
+            let offer = town.offering(a, u, date);
+            UnitDay { activity: a.id.clone(), unit: u.id.clone(), offered: offer.is_ok(), not_offered: offer.err() }
+        })
+        .collect();
+    Day { facts: town.calendar().day(date), units }
+}
+
+async fn day(
+    State(state): State<AppState>,
+    Path((town, date)): Path<(String, String)>,
+) -> Result<AxumJson<Day>, Problem> {
+    let town = load(&state, &town).await?;
+    Ok(AxumJson(day_of(&town, http::date(&date)?)))
+}
+
+#[derive(Deserialize)]
+struct Range {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn days(
+    State(state): State<AppState>,
+    Path(town): Path<String>,
+    query: Result<Query<Range>, axum::extract::rejection::QueryRejection>,
+) -> Result<AxumJson<Vec<Day>>, Problem> {
+    let town = load(&state, &town).await?;
+    let Ok(Query(range)) = query else {
+        return Err(Problem::bad_request("invalid_query", "Les paramètres de la demande sont incorrects."));
+    };
+    let missing = || Problem::bad_request("missing_range", "Indiquez les dates « from » et « to » (AAAA-MM-JJ).");
+    let from = http::date(range.from.as_deref().ok_or_else(missing)?)?;
+    let to = http::date(range.to.as_deref().ok_or_else(missing)?)?;
+    let span = (to - from).num_days();
+    if !(0..MAX_DAYS).contains(&span) {
+        return Err(Problem::bad_request(
+            "invalid_range",
+            format!("La période doit aller de « from » à « to » inclus, sur au plus {MAX_DAYS} jours."),
+        )
+        .field(if span < 0 { "to" } else { "from" }));
+    }
+    Ok(AxumJson(from.iter_days().take_while(|d| *d <= to).map(|d| day_of(&town, d)).collect()))
+}
+
+fn operator_allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| -> [u8; 32] { Sha256::digest(t.trim().as_bytes()).into() });
+    // Comparing digests, not tokens, so the comparison's timing reveals nothing of the token.
+    matches!((state.operator_token_sha256, presented), (Some(want), Some(got)) if want == got)
+}
+
+#[derive(Serialize)]
+struct Provisioned {
+    id: String,
+    name: String,
+    created: bool,
+}
+
+/// Creates or replaces a town's configuration (platform operator only).
+async fn provision(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(town): Path<String>,
+    body: Result<Json<TownConfig>, Problem>,
+) -> Result<Response, Problem> {
+    if !operator_allowed(&state, &headers) {
+        let mut res = Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Cette action est réservée à l'exploitant de la plateforme.",
+        )
+        .into_response();
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return Ok(res);
+    }
+    let id = http::town_id(&town).map_err(|_| {
+        Problem::bad_request(
+            "invalid_town_id",
+            "L'identifiant de commune ne doit contenir que des minuscules sans accent, des chiffres, « - » ou « _ ».",
+        )
+    })?;
+    let Json(config) = body?;
+    if config.id != id {
+        return Err(Problem::unprocessable(
+            "town_id_mismatch",
+            "L'identifiant de la commune dans le document ne correspond pas à l'adresse.",
+        )
+        .field("id"));
+    }
+    let town = Town::try_from(config).map_err(|e| {
+        Problem::unprocessable("invalid_configuration", "La configuration de la commune est incorrecte.")
+            .detail(e.message)
+            .field(e.path)
+    })?;
+    let created = state.towns.put(&town).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let body = Provisioned { id: town.id().to_string(), name: town.config().name.clone(), created };
+    Ok((status, AxumJson(body)).into_response())
+}

@@ -1,0 +1,64 @@
+//! `espace-famille-local`: runs the whole portal on one machine with its demo town.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Espace Famille on this machine: every service on one port, data in a folder.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "EF_ADDR", default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Folder where the data is kept between runs.
+    #[arg(long, env = "EF_DATA_DIR", default_value = ".local-data")]
+    data_dir: PathBuf,
+    /// Deletes the stored data and starts afresh.
+    #[arg(long)]
+    reset: bool,
+    /// Does not load the demo town.
+    #[arg(long)]
+    no_demo: bool,
+    /// Folder of the web pages.
+    #[arg(long, env = "EF_WEB_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web"))]
+    web_dir: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    shared::telemetry::init(false);
+    let args = Args::parse();
+    let opts = local_portal::Options {
+        data_dir: args.data_dir.clone(),
+        reset: args.reset,
+        demo: !args.no_demo,
+        web_dir: args.web_dir,
+        operator_token: local_portal::LOCAL_OPERATOR_TOKEN.to_owned(),
+    };
+    let portal = local_portal::build(&opts).await?;
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!();
+    println!("  Espace Famille — portail local");
+    println!("  Portail     : {url}/");
+    println!("  Santé       : {url}/health");
+    if let Some(town) = &portal.demo_town {
+        let id = town.id();
+        println!("  Commune     : {} ({url}/api/towns/{id})", town.config().name);
+        println!("  Jours       : {url}/api/towns/{id}/days?from=2026-12-07&to=2026-12-25");
+        println!(
+            "  Familles    : Martin (3 enfants), Bernard et Petit (enfant en garde partagée), Nguyen (hors commune)"
+        );
+        println!("  Connexion   : les comptes des familles arrivent avec l'activation par e-mail (pas encore livrée)");
+    }
+    println!("  Exploitant  : Authorization: Bearer {}", local_portal::LOCAL_OPERATOR_TOKEN);
+    println!("  Données     : {} (--reset pour repartir de zéro)", args.data_dir.display());
+    println!();
+    axum::serve(listener, portal.router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,572 @@
+//! The town's configuration: calendar options, sites, activities and their units with
+//! deadlines, capacities and prices. Parse, don't validate: `Town::parse` is the only way in,
+//! and it refuses an invalid configuration with a message that names the field.
+
+use super::calendar::{Closure, DayKind, HolidayPeriod, TownCalendar, Zone, national_school_holidays};
+use super::deadline::{Deadline, MAX_DEADLINE_DAYS};
+use super::{ActivityId, Cents, SiteId, TownId, UnitId};
+use crate::json::{self, JsonError};
+use chrono::{NaiveDate, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::{BTreeMap, HashSet};
+
+/// An IANA time zone name, "Europe/Paris" unless the town is overseas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeZone(pub Tz);
+
+impl Default for TimeZone {
+    fn default() -> Self {
+        TimeZone(chrono_tz::Europe::Paris)
+    }
+}
+impl Serialize for TimeZone {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.name())
+    }
+}
+impl<'de> Deserialize<'de> for TimeZone {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse::<Tz>()
+            .map(TimeZone)
+            .map_err(|_| serde::de::Error::custom(format!("fuseau horaire « {s} » inconnu (par exemple Europe/Paris)")))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedDay {
+    pub date: NaiveDate,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    pub id: SiteId,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+/// Whether a booking is confirmed at once or waits for staff ("demande en cours").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Validation {
+    Automatic,
+    Manual,
+}
+
+/// A price bracket by quotient familial: families with a QF up to `up_to_qf` pay `price`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QfBracket {
+    pub up_to_qf: u32,
+    pub price: Cents,
+}
+
+/// The normal price of one booking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// Residents whose QF is unknown or above every bracket pay this.
+    pub base: Cents,
+    /// Non-residents pay this flat price when it is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_resident: Option<Cents>,
+    /// Ascending by `up_to_qf`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub qf_brackets: Vec<QfBracket>,
+}
+
+impl Price {
+    /// The normal price for a family.
+    pub fn for_family(&self, resident: bool, quotient_familial: Option<u32>) -> Cents {
+        if !resident && let Some(p) = self.non_resident {
+            return p;
+        }
+        quotient_familial
+            .and_then(|qf| self.qf_brackets.iter().find(|b| qf <= b.up_to_qf))
+            .map_or(self.base, |b| b.price)
+    }
+}
+
+/// The price of a booking added after the add deadline (or a child present without booking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LateAddition {
+    /// The normal price: no surcharge.
+    #[default]
+    None,
+    /// A fixed late price instead of the normal one (4 € morning care in the seed's town).
+    ReplaceWith(Cents),
+    /// The normal price plus an amount (day price + 3 € for the ALSH).
+    Add(Cents),
+    /// A percentage of the normal price (150 = one and a half times).
+    Percent(u32),
+}
+
+impl LateAddition {
+    pub fn apply(self, normal: Cents) -> Cents {
+        match self {
+            LateAddition::None => normal,
+            LateAddition::ReplaceWith(p) => p,
+            LateAddition::Add(extra) => normal + extra,
+            LateAddition::Percent(p) => normal.percent(p),
+        }
+    }
+}
+
+fn school_weekdays() -> Vec<Weekday> {
+    vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
+}
+
+/// What one checkbox books.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unit {
+    pub id: UnitId,
+    /// As parents read it: "CANTINE", "PÉRISCOLAIRE MATIN"…
+    pub name: String,
+    /// The kinds of day it runs on.
+    pub runs_on: Vec<DayKind>,
+    /// The weekdays it runs on, Monday to Friday by default.
+    #[serde(default = "school_weekdays")]
+    pub weekdays: Vec<Weekday>,
+    pub add_deadline: Deadline,
+    pub cancel_deadline: Deadline,
+    /// Places per day and site; none means no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    /// When full, further bookings wait for a place instead of being refused.
+    #[serde(default)]
+    pub waiting_list: bool,
+    pub validation: Validation,
+    pub price: Price,
+    #[serde(default)]
+    pub late_addition: LateAddition,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Activity {
+    pub id: ActivityId,
+    /// "RESTAURATION SCOLAIRE - postfacturation"
+    pub name: String,
+    pub sites: Vec<SiteId>,
+    pub units: Vec<Unit>,
+}
+
+/// The configuration document of one town, as staff write it and as it is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TownConfig {
+    pub id: TownId,
+    pub name: String,
+    #[serde(default)]
+    pub time_zone: TimeZone,
+    /// Required unless `school_holidays_override` gives the town's own calendar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub school_holiday_zone: Option<Zone>,
+    /// Adds Good Friday and 26 December to the public holidays.
+    #[serde(default)]
+    pub alsace_moselle: bool,
+    /// A four-and-a-half-day school week (school on Wednesday morning).
+    #[serde(default)]
+    pub wednesday_has_school: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_public_holidays: Vec<NamedDay>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closures: Vec<Closure>,
+    /// Replaces the zone's national school holidays (Corsica, overseas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub school_holidays_override: Option<Vec<HolidayPeriod>>,
+    /// Added to the zone's holidays (a bridge day decided locally).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_school_holidays: Vec<HolidayPeriod>,
+    pub sites: Vec<Site>,
+    pub activities: Vec<Activity>,
+}
+
+/// A configuration refused at load time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl From<JsonError> for ConfigError {
+    fn from(e: JsonError) -> Self {
+        ConfigError { path: e.path, message: e.message }
+    }
+}
+
+fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError { path: path.into(), message: message.into() }
+}
+
+/// Why a unit is not offered on a date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NotOffered {
+    Weekend,
+    PublicHoliday {
+        name: String,
+    },
+    SchoolHoliday {
+        name: String,
+    },
+    Closure {
+        detail: String,
+    },
+    /// The unit does not run on this weekday or this kind of day (no ALSH on a school day).
+    NotRunningThatDay,
+    /// The unit is not run at this site.
+    NotAtSite,
+}
+
+/// A town whose configuration passed every check, with its calendar built once.
+#[derive(Debug, Clone)]
+pub struct Town {
+    config: TownConfig,
+    calendar: TownCalendar,
+}
+
+impl Town {
+    /// Parses and checks a configuration document.
+    pub fn parse(bytes: &[u8]) -> Result<Town, ConfigError> {
+        Town::try_from(json::parse::<TownConfig>(bytes)?)
+    }
+
+    pub fn config(&self) -> &TownConfig {
+        &self.config
+    }
+    pub fn id(&self) -> &TownId {
+        &self.config.id
+    }
+    pub fn calendar(&self) -> &TownCalendar {
+        &self.calendar
+    }
+    pub fn tz(&self) -> Tz {
+        self.config.time_zone.0
+    }
+
+    pub fn unit(&self, id: &UnitId) -> Option<(&Activity, &Unit)> {
+        self.config.activities.iter().find_map(|a| a.units.iter().find(|u| &u.id == id).map(|u| (a, u)))
+    }
+
+    /// Whether `unit` of `activity` runs at `site` on `date`, and if not, why.
+    pub fn offering_at(
+        &self,
+        activity: &Activity,
+        unit: &Unit,
+        site: &SiteId,
+        date: NaiveDate,
+    ) -> Result<DayKind, NotOffered> {
+        if !activity.sites.contains(site) {
+            return Err(NotOffered::NotAtSite);
+        }
+        self.offering(activity, unit, date)
+    }
+
+    /// Whether `unit` of `activity` runs on `date` (at its sites), and if not, why.
+    pub fn offering(&self, activity: &Activity, unit: &Unit, date: NaiveDate) -> Result<DayKind, NotOffered> {
+        use chrono::Datelike;
+        if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) && !unit.weekdays.contains(&date.weekday()) {
+            return Err(NotOffered::Weekend);
+        }
+        if let Some(name) = self.calendar.public_holiday(date) {
+            return Err(NotOffered::PublicHoliday { name: name.to_owned() });
+        }
+        let kind = self.calendar.kind(date).ok_or(NotOffered::Weekend)?;
+        if !unit.runs_on.contains(&kind) || !unit.weekdays.contains(&date.weekday()) {
+            if kind == DayKind::Holiday
+                && let Some(name) = self.calendar.school_holiday(date)
+            {
+                return Err(NotOffered::SchoolHoliday { name: name.to_owned() });
+            }
+            return Err(NotOffered::NotRunningThatDay);
+        }
+        // Checked last: a closure is news only on a day the unit would otherwise run.
+        if let Some(c) =
+            self.calendar.closures(date).iter().find(|c| c.activities.is_empty() || c.activities.contains(&activity.id))
+        {
+            return Err(NotOffered::Closure { detail: c.reason.clone() });
+        }
+        Ok(kind)
+    }
+}
+
+impl TryFrom<TownConfig> for Town {
+    type Error = ConfigError;
+
+    fn try_from(config: TownConfig) -> Result<Town, ConfigError> {
+        check(&config)?;
+        let school_holidays = match (&config.school_holidays_override, config.school_holiday_zone) {
+            (Some(own), _) => own.clone(),
+            (None, Some(zone)) => national_school_holidays(zone),
+            (None, None) => {
+                return Err(err(
+                    "school_holiday_zone",
+                    "indiquez la zone de vacances scolaires (A, B ou C) ou un calendrier propre à la commune",
+                ));
+            }
+        };
+        let mut school_holidays = school_holidays;
+        school_holidays.extend(config.extra_school_holidays.iter().cloned());
+        let extra: BTreeMap<NaiveDate, String> =
+            config.extra_public_holidays.iter().map(|h| (h.date, h.name.clone())).collect();
+        let calendar = TownCalendar::new(
+            config.alsace_moselle,
+            extra,
+            &config.closures,
+            school_holidays,
+            config.wednesday_has_school,
+        );
+        Ok(Town { config, calendar })
+    }
+}
+
+fn check_name(path: &str, name: &str) -> Result<(), ConfigError> {
+    let n = name.trim().chars().count();
+    if n == 0 || n > 200 {
+        return Err(err(path, "le nom doit faire entre 1 et 200 caractères"));
+    }
+    Ok(())
+}
+
+fn check_deadline(path: &str, d: &Deadline) -> Result<(), ConfigError> {
+    if d.n == 0 || d.n > MAX_DEADLINE_DAYS {
+        return Err(err(
+            format!("{path}.n"),
+            format!("le délai doit être compris entre 1 et {MAX_DEADLINE_DAYS} jours"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_periods(path: &str, periods: &[HolidayPeriod]) -> Result<(), ConfigError> {
+    for (i, p) in periods.iter().enumerate() {
+        if p.first_day_back.is_some_and(|b| b <= p.first_day_off) {
+            return Err(err(
+                format!("{path}[{i}].first_day_back"),
+                "la reprise doit suivre le premier jour de vacances",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check(c: &TownConfig) -> Result<(), ConfigError> {
+    check_name("name", &c.name)?;
+    check_periods("extra_school_holidays", &c.extra_school_holidays)?;
+    if let Some(own) = &c.school_holidays_override {
+        check_periods("school_holidays_override", own)?;
+    }
+    let mut site_ids = HashSet::new();
+    for (i, s) in c.sites.iter().enumerate() {
+        check_name(&format!("sites[{i}].name"), &s.name)?;
+        if !site_ids.insert(&s.id) {
+            return Err(err(format!("sites[{i}].id"), format!("le site « {} » est déclaré deux fois", s.id)));
+        }
+    }
+    let mut activity_ids = HashSet::new();
+    let mut unit_ids = HashSet::new();
+    for (ai, a) in c.activities.iter().enumerate() {
+        let at = format!("activities[{ai}]");
+        check_name(&format!("{at}.name"), &a.name)?;
+        if !activity_ids.insert(&a.id) {
+            return Err(err(format!("{at}.id"), format!("le service « {} » est déclaré deux fois", a.id)));
+        }
+        if a.sites.is_empty() {
+            return Err(err(format!("{at}.sites"), "un service doit avoir au moins un site"));
+        }
+        for (si, s) in a.sites.iter().enumerate() {
+            if !site_ids.contains(s) {
+                return Err(err(
+                    format!("{at}.sites[{si}]"),
+                    format!("le site « {s} » n'est pas déclaré dans « sites »"),
+                ));
+            }
+        }
+        if a.units.is_empty() {
+            return Err(err(format!("{at}.units"), "un service doit proposer au moins une prestation"));
+        }
+        for (ui, u) in a.units.iter().enumerate() {
+            let ut = format!("{at}.units[{ui}]");
+            check_name(&format!("{ut}.name"), &u.name)?;
+            if !unit_ids.insert(&u.id) {
+                return Err(err(format!("{ut}.id"), format!("la prestation « {} » est déclarée deux fois", u.id)));
+            }
+            if u.runs_on.is_empty() {
+                return Err(err(
+                    format!("{ut}.runs_on"),
+                    "indiquez au moins un type de jour (school_day, wednesday, holiday)",
+                ));
+            }
+            if u.weekdays.is_empty() {
+                return Err(err(format!("{ut}.weekdays"), "indiquez au moins un jour de la semaine"));
+            }
+            if u.weekdays.iter().any(|w| matches!(w, Weekday::Sat | Weekday::Sun)) {
+                return Err(err(
+                    format!("{ut}.weekdays"),
+                    "les prestations ne sont proposées que du lundi au vendredi",
+                ));
+            }
+            check_deadline(&format!("{ut}.add_deadline"), &u.add_deadline)?;
+            check_deadline(&format!("{ut}.cancel_deadline"), &u.cancel_deadline)?;
+            if u.capacity == Some(0) {
+                return Err(err(format!("{ut}.capacity"), "la capacité doit être d'au moins une place (ou absente)"));
+            }
+            if u.waiting_list && u.capacity.is_none() {
+                return Err(err(format!("{ut}.waiting_list"), "une liste d'attente n'a de sens qu'avec une capacité"));
+            }
+            let brackets = &u.price.qf_brackets;
+            for (bi, pair) in brackets.windows(2).enumerate() {
+                if pair[1].up_to_qf <= pair[0].up_to_qf {
+                    return Err(err(
+                        format!("{ut}.price.qf_brackets[{}].up_to_qf", bi + 1),
+                        "les tranches de quotient familial doivent être croissantes",
+                    ));
+                }
+            }
+            if let LateAddition::Percent(p) = u.late_addition
+                && !(100..=500).contains(&p)
+            {
+                return Err(err(
+                    format!("{ut}.late_addition.percent"),
+                    "le pourcentage de majoration doit être compris entre 100 et 500",
+                ));
+            }
+        }
+    }
+    for (i, cl) in c.closures.iter().enumerate() {
+        for (j, a) in cl.activities.iter().enumerate() {
+            if !activity_ids.contains(a) {
+                return Err(err(format!("closures[{i}].activities[{j}]"), format!("le service « {a} » n'existe pas")));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn minimal() -> Value {
+        json!({
+            "id": "ville-test", "name": "Ville test", "school_holiday_zone": "B",
+            "sites": [{"id": "ecole", "name": "École"}],
+            "activities": [{
+                "id": "restauration", "name": "RESTAURATION SCOLAIRE", "sites": ["ecole"],
+                "units": [{
+                    "id": "cantine", "name": "CANTINE", "runs_on": ["school_day"],
+                    "add_deadline": {"n": 2, "unit": "working_days", "cutoff": "23:59"},
+                    "cancel_deadline": {"n": 2, "unit": "working_days", "cutoff": "23:59"},
+                    "validation": "automatic", "price": {"base": 380}
+                }]
+            }]
+        })
+    }
+
+    fn refuse(v: Value) -> ConfigError {
+        Town::parse(v.to_string().as_bytes()).expect_err("should be refused")
+    }
+
+    #[test]
+    fn a_minimal_configuration_loads() {
+        let town = Town::parse(minimal().to_string().as_bytes()).unwrap();
+        assert_eq!(town.tz(), chrono_tz::Europe::Paris);
+        assert!(town.unit(&UnitId::parse("cantine").unwrap()).is_some());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let mut v = minimal();
+        v["activities"][0]["units"][0]["add_deadline"]["cutoff"] = json!("25:00");
+        let e = refuse(v);
+        assert_eq!(e.path, "activities[0].units[0].add_deadline.cutoff");
+        assert!(e.message.contains("25:00"), "{e}");
+
+        let mut v = minimal();
+        v["activities"][0]["units"][0]["price"]["base"] = json!(-4);
+        assert_eq!(refuse(v).path, "activities[0].units[0].price.base");
+
+        let mut v = minimal();
+        v["activities"][0]["sites"] = json!(["inconnu"]);
+        let e = refuse(v);
+        assert_eq!(e.path, "activities[0].sites[0]");
+
+        let mut v = minimal();
+        v["activities"][0]["units"][0]["add_deadline"]["n"] = json!(0);
+        assert_eq!(refuse(v).path, "activities[0].units[0].add_deadline.n");
+
+        let mut v = minimal();
+        v["time_zone"] = json!("Mars/Olympus");
+        assert!(refuse(v).message.contains("Mars/Olympus"));
+
+        let mut v = minimal();
+        v.as_object_mut().unwrap().remove("school_holiday_zone");
+        assert_eq!(refuse(v).path, "school_holiday_zone");
+    }
+
+    #[test]
+    fn duplicate_units_are_refused() {
+        let mut v = minimal();
+        let unit = v["activities"][0]["units"][0].clone();
+        v["activities"][0]["units"].as_array_mut().unwrap().push(unit);
+        let e = refuse(v);
+        assert_eq!(e.path, "activities[0].units[1].id");
+    }
+
+    #[test]
+    fn prices_by_residence_and_quotient() {
+        let price = Price {
+            base: Cents::new(500).unwrap(),
+            non_resident: Some(Cents::new(700).unwrap()),
+            qf_brackets: vec![
+                QfBracket { up_to_qf: 600, price: Cents::new(150).unwrap() },
+                QfBracket { up_to_qf: 1200, price: Cents::new(300).unwrap() },
+            ],
+        };
+        assert_eq!(price.for_family(true, Some(400)).get(), 150);
+        assert_eq!(price.for_family(true, Some(600)).get(), 150);
+        assert_eq!(price.for_family(true, Some(601)).get(), 300);
+        assert_eq!(price.for_family(true, Some(5000)).get(), 500);
+        assert_eq!(price.for_family(true, None).get(), 500);
+        assert_eq!(price.for_family(false, Some(400)).get(), 700);
+    }
+
+    #[test]
+    fn late_addition_rules() {
+        let day = Cents::new(1200).unwrap();
+        assert_eq!(LateAddition::ReplaceWith(Cents::new(400).unwrap()).apply(day).get(), 400);
+        assert_eq!(LateAddition::Add(Cents::new(300).unwrap()).apply(day).get(), 1500);
+        assert_eq!(LateAddition::Percent(150).apply(day).get(), 1800);
+        assert_eq!(LateAddition::None.apply(day).get(), 1200);
+    }
+
+    #[test]
+    fn offering_distinguishes_every_reason() {
+        let mut v = minimal();
+        v["closures"] = json!([{"date": "2026-12-04", "reason": "Grève"}]);
+        let town = Town::parse(v.to_string().as_bytes()).unwrap();
+        let (a, u) = town.unit(&UnitId::parse("cantine").unwrap()).unwrap();
+        let ecole = SiteId::parse("ecole").unwrap();
+        let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        assert_eq!(town.offering_at(a, u, &ecole, d(12, 1)), Ok(DayKind::SchoolDay));
+        assert_eq!(town.offering_at(a, u, &ecole, d(12, 5)), Err(NotOffered::Weekend));
+        assert_eq!(
+            town.offering_at(a, u, &ecole, d(11, 11)),
+            Err(NotOffered::PublicHoliday { name: "Armistice 1918".into() })
+        );
+        assert_eq!(town.offering_at(a, u, &ecole, d(12, 4)), Err(NotOffered::Closure { detail: "Grève".into() }));
+        assert_eq!(town.offering_at(a, u, &ecole, d(12, 2)), Err(NotOffered::NotRunningThatDay));
+        assert!(matches!(town.offering_at(a, u, &ecole, d(12, 22)), Err(NotOffered::SchoolHoliday { .. })));
+        assert_eq!(town.offering_at(a, u, &SiteId::parse("autre").unwrap(), d(12, 1)), Err(NotOffered::NotAtSite));
+    }
+}

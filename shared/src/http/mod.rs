@@ -1,0 +1,61 @@
+//! The HTTP pieces every function shares: problem+json errors, extractors that answer bad
+//! input with them, and the finishing layers of a router.
+
+pub mod extract;
+pub mod problem;
+
+pub use extract::{Json, Path};
+pub use problem::Problem;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+
+/// A town id from a path, or a 404 that says so (an id that cannot exist is an unknown town).
+pub fn town_id(raw: &str) -> Result<crate::domain::TownId, Problem> {
+    crate::domain::TownId::parse(raw).map_err(|_| unknown_town())
+}
+
+pub fn unknown_town() -> Problem {
+    Problem::not_found("unknown_town", "Cette commune n'utilise pas l'Espace Famille.")
+}
+
+/// A date from a path or query, written `AAAA-MM-JJ`.
+pub fn date(raw: &str) -> Result<chrono::NaiveDate, Problem> {
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .filter(|d| (2000..=2100).contains(&chrono::Datelike::year(d)) && raw.len() == 10)
+        .ok_or_else(|| {
+            Problem::bad_request(
+                "invalid_date",
+                format!(
+                    "La date « {} » n'est pas valide : écrivez-la AAAA-MM-JJ, par exemple 2026-09-01.",
+                    raw.chars().take(40).collect::<String>()
+                ),
+            )
+        })
+}
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub async fn not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "not_found", "Cette adresse n'existe pas.")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Cette action n'est pas possible à cette adresse.",
+    )
+}
+
+/// Finishes the router a host serves (one function in Lambda, all of them locally): unknown
+/// routes and methods answer problem+json, and bodies are limited to 1 MiB.
+pub fn finish(router: Router) -> Router {
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}

@@ -1,0 +1,436 @@
+//! The DynamoDB backend: the same primitives over one table (`pk`, `sk`, index `gsi1` on
+//! `gsi1pk`/`gsi1sk`, TTL on `ttl`), through the AWS SDK. `AWS_ENDPOINT_URL` points it at an
+//! emulator in tests.
+
+use super::{CancelReason, Cond, Cursor, Index, Item, Key, Page, Query, Result, SkRange, StoreError, WriteOp};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, TimeToLiveSpecification,
+    TransactWriteItem, Update,
+};
+use serde_dynamo::aws_sdk_dynamodb_1 as sd;
+use std::collections::HashMap;
+
+pub const GSI1: &str = "gsi1";
+
+type AvMap = HashMap<String, AttributeValue>;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn unavailable<E: ProvideErrorMetadata + std::fmt::Debug>(e: &E) -> StoreError {
+    StoreError::Unavailable(format!("{}: {}", e.code().unwrap_or("unknown"), e.message().unwrap_or("no message")))
+}
+
+/// Maps an SDK error: a failed condition, a malformed request, or the service failing.
+fn classify<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match e {
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            match err.code() {
+                Some("ConditionalCheckFailedException") => StoreError::ConditionFailed,
+                Some("ValidationException") => StoreError::Invalid(err.message().unwrap_or("validation").to_owned()),
+                _ => unavailable(err),
+            }
+        }
+        other => StoreError::Unavailable(format!("{other:?}")),
+    }
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn key_map(k: &Key) -> AvMap {
+    HashMap::from([("pk".to_owned(), s(&k.pk)), ("sk".to_owned(), s(&k.sk))])
+}
+
+fn to_av(item: &Item) -> Result<AvMap> {
+    let mut map: AvMap = sd::to_item(&item.attrs).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    map.extend(key_map(&item.key));
+    if let Some(g) = &item.gsi1 {
+        map.insert("gsi1pk".into(), s(&g.pk));
+        map.insert("gsi1sk".into(), s(&g.sk));
+    }
+    if let Some(t) = item.ttl {
+        map.insert("ttl".into(), AttributeValue::N(t.to_string()));
+    }
+    Ok(map)
+}
+
+fn from_av(mut map: AvMap) -> Result<Item> {
+    let mut take = |name: &str| match map.remove(name) {
+        Some(AttributeValue::S(v)) => Ok(Some(v)),
+        None => Ok(None),
+        Some(_) => Err(StoreError::Corrupt(format!("attribute {name} is not a string"))),
+    };
+    let pk = take("pk")?.ok_or_else(|| StoreError::Corrupt("item without pk".into()))?;
+    let sk = take("sk")?.ok_or_else(|| StoreError::Corrupt("item without sk".into()))?;
+    let gsi1 = match (take("gsi1pk")?, take("gsi1sk")?) {
+        (Some(p), Some(s)) => Some(Key { pk: p, sk: s }),
+        _ => None,
+    };
+    let ttl = match map.remove("ttl") {
+        Some(AttributeValue::N(n)) => Some(n.parse::<i64>().map_err(|e| StoreError::Corrupt(e.to_string()))?),
+        _ => None,
+    };
+    let attrs = sd::from_item(map).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(Item { key: Key { pk, sk }, gsi1, ttl, attrs })
+}
+
+/// Expression attribute names and values, numbered as they are added.
+#[derive(Default)]
+struct Expr {
+    names: HashMap<String, String>,
+    values: AvMap,
+}
+
+impl Expr {
+    fn name(&mut self, n: &str) -> String {
+        if let Some((k, _)) = self.names.iter().find(|(_, v)| v.as_str() == n) {
+            return k.clone();
+        }
+        let k = format!("#n{}", self.names.len());
+        self.names.insert(k.clone(), n.to_owned());
+        k
+    }
+    fn value(&mut self, v: AttributeValue) -> String {
+        let k = format!(":v{}", self.values.len());
+        self.values.insert(k, v);
+        format!(":v{}", self.values.len() - 1)
+    }
+    fn cond(&mut self, c: &Cond) -> Result<String> {
+        Ok(match c {
+            Cond::Exists => format!("attribute_exists({})", self.name("pk")),
+            Cond::NotExists => format!("attribute_not_exists({})", self.name("pk")),
+            Cond::NotExistsOrExpired { now } => {
+                let (pk, ttl) = (self.name("pk"), self.name("ttl"));
+                let now = self.value(AttributeValue::N(now.to_string()));
+                format!("attribute_not_exists({pk}) OR {ttl} <= {now}")
+            }
+            Cond::AttrEquals { name, value } => {
+                let n = self.name(name);
+                let v = self.value(sd::to_attribute_value(value).map_err(|e| StoreError::Invalid(e.to_string()))?);
+                format!("{n} = {v}")
+            }
+        })
+    }
+    /// `SET attr = if_not_exists(attr, 0) + by`, and its bound.
+    fn add(&mut self, attr: &str, by: i64, max: Option<i64>) -> (String, Option<String>) {
+        let a = self.name(attr);
+        let zero = self.value(AttributeValue::N("0".into()));
+        let by_v = self.value(AttributeValue::N(by.to_string()));
+        let update = format!("SET {a} = if_not_exists({a}, {zero}) + {by_v}");
+        let cond = max.map(|m| {
+            let limit = self.value(AttributeValue::N((m - by).to_string()));
+            format!("attribute_not_exists({a}) OR {a} <= {limit}")
+        });
+        (update, cond)
+    }
+    fn names(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+    fn values(&self) -> Option<AvMap> {
+        (!self.values.is_empty()).then(|| self.values.clone())
+    }
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoStore {
+        DynamoStore { client, table: table.into() }
+    }
+
+    /// A client configured from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+    pub async fn from_env(table: impl Into<String>) -> DynamoStore {
+        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        DynamoStore::new(Client::new(&conf), table)
+    }
+
+    /// A client for an emulator at `endpoint` (moto in tests), with placeholder credentials.
+    pub async fn for_emulator(endpoint: &str, table: impl Into<String>) -> DynamoStore {
+        let creds = aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "emulator");
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new("eu-west-3"))
+            .credentials_provider(creds)
+            .load()
+            .await;
+        DynamoStore::new(Client::new(&conf), table)
+    }
+
+    /// Creates the table as `template.yaml` declares it (tests and local tools; in AWS the
+    /// template does it).
+    pub async fn create_table(&self) -> Result<()> {
+        let attr = |n: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(n)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))
+        };
+        let key = |n: &str, t: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))
+        };
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name(GSI1)
+            .key_schema(key("gsi1pk", KeyType::Hash)?)
+            .key_schema(key("gsi1sk", KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk")?)
+            .attribute_definitions(attr("sk")?)
+            .attribute_definitions(attr("gsi1pk")?)
+            .attribute_definitions(attr("gsi1sk")?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .global_secondary_indexes(gsi)
+            .send()
+            .await
+            .map_err(classify)?;
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name("ttl")
+            .enabled(true)
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    pub(super) async fn get(&self, key: &Key) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_map(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.map(from_av).transpose()
+    }
+
+    pub(super) async fn put(&self, item: Item, cond: Option<Cond>) -> Result<()> {
+        let mut e = Expr::default();
+        let cond = cond.map(|c| e.cond(&c)).transpose()?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_av(&item)?))
+            .set_condition_expression(cond)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    pub(super) async fn delete(&self, key: &Key, cond: Option<Cond>) -> Result<()> {
+        let mut e = Expr::default();
+        let cond = cond.map(|c| e.cond(&c)).transpose()?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_map(key)))
+            .set_condition_expression(cond)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    pub(super) async fn add(&self, key: &Key, attr: &str, by: i64, max: Option<i64>) -> Result<i64> {
+        let mut e = Expr::default();
+        let (update, cond) = e.add(attr, by, max);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_map(key)))
+            .update_expression(update)
+            .set_condition_expression(cond)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        match out.attributes.as_ref().and_then(|a| a.get(attr)) {
+            Some(AttributeValue::N(n)) => n.parse().map_err(|_| StoreError::Corrupt(format!("counter {attr} = {n}"))),
+            _ => Err(StoreError::Corrupt(format!("counter {attr} missing after update"))),
+        }
+    }
+
+    pub(super) async fn transact(&self, ops: Vec<WriteOp>) -> Result<()> {
+        let mut actions = Vec::with_capacity(ops.len());
+        let invalid = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(e.to_string());
+        for op in &ops {
+            let mut e = Expr::default();
+            let action = match op {
+                WriteOp::Put { item, cond } => {
+                    let cond = cond.as_ref().map(|c| e.cond(c)).transpose()?;
+                    let put = Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(to_av(item)?))
+                        .set_condition_expression(cond)
+                        .set_expression_attribute_names(e.names())
+                        .set_expression_attribute_values(e.values())
+                        .build()
+                        .map_err(invalid)?;
+                    TransactWriteItem::builder().put(put).build()
+                }
+                WriteOp::Delete { key, cond } => {
+                    let cond = cond.as_ref().map(|c| e.cond(c)).transpose()?;
+                    let del = Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_map(key)))
+                        .set_condition_expression(cond)
+                        .set_expression_attribute_names(e.names())
+                        .set_expression_attribute_values(e.values())
+                        .build()
+                        .map_err(invalid)?;
+                    TransactWriteItem::builder().delete(del).build()
+                }
+                WriteOp::Check { key, cond } => {
+                    let cond = e.cond(cond)?;
+                    let check = ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_map(key)))
+                        .condition_expression(cond)
+                        .set_expression_attribute_names(e.names())
+                        .set_expression_attribute_values(e.values())
+                        .build()
+                        .map_err(invalid)?;
+                    TransactWriteItem::builder().condition_check(check).build()
+                }
+                WriteOp::Add { key, attr, by, max } => {
+                    let (update, cond) = e.add(attr, *by, *max);
+                    let up = Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_map(key)))
+                        .update_expression(update)
+                        .set_condition_expression(cond)
+                        .set_expression_attribute_names(e.names())
+                        .set_expression_attribute_values(e.values())
+                        .build()
+                        .map_err(invalid)?;
+                    TransactWriteItem::builder().update(up).build()
+                }
+            };
+            actions.push(action);
+        }
+        let result = self.client.transact_write_items().set_transact_items(Some(actions)).send().await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(se)) => {
+                let err = se.err();
+                if let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc) = err {
+                    let failing = tc
+                        .cancellation_reasons()
+                        .iter()
+                        .position(|r| r.code().is_some_and(|c| c == "ConditionalCheckFailed"));
+                    if let Some(index) = failing {
+                        let reason = match ops.get(index) {
+                            Some(WriteOp::Add { .. }) => CancelReason::OverLimit,
+                            _ => CancelReason::ConditionFailed,
+                        };
+                        return Err(StoreError::TransactionCanceled { index, reason });
+                    }
+                }
+                match err.code() {
+                    Some("ValidationException") => {
+                        Err(StoreError::Invalid(err.message().unwrap_or("validation").to_owned()))
+                    }
+                    _ => Err(unavailable(err)),
+                }
+            }
+            Err(other) => Err(StoreError::Unavailable(format!("{other:?}"))),
+        }
+    }
+
+    pub(super) async fn query(&self, q: &Query) -> Result<Page> {
+        let mut e = Expr::default();
+        let (pk_name, sk_name) = match q.index {
+            Index::Table => ("pk", "sk"),
+            Index::Gsi1 => ("gsi1pk", "gsi1sk"),
+        };
+        let pk = e.name(pk_name);
+        let pk_v = e.value(s(&q.pk));
+        let key_cond = match &q.sk {
+            SkRange::All => format!("{pk} = {pk_v}"),
+            SkRange::Prefix(p) => {
+                let (sk, v) = (e.name(sk_name), e.value(s(p)));
+                format!("{pk} = {pk_v} AND begins_with({sk}, {v})")
+            }
+            SkRange::Between(a, b) => {
+                let (sk, va, vb) = (e.name(sk_name), e.value(s(a)), e.value(s(b)));
+                format!("{pk} = {pk_v} AND {sk} BETWEEN {va} AND {vb}")
+            }
+        };
+        let start = match &q.cursor {
+            None => None,
+            Some(c) => {
+                let (key, gsi1) = c.decode()?;
+                let mut m = key_map(&key);
+                if q.index == Index::Gsi1 {
+                    let g = gsi1.ok_or_else(|| StoreError::Invalid("malformed cursor".into()))?;
+                    m.insert("gsi1pk".into(), s(&g.pk));
+                    m.insert("gsi1sk".into(), s(&g.sk));
+                }
+                Some(m)
+            }
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name((q.index == Index::Gsi1).then(|| GSI1.to_owned()))
+            .key_condition_expression(key_cond)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .set_exclusive_start_key(start)
+            .scan_index_forward(!q.descending)
+            .limit(i32::try_from(q.limit).unwrap_or(i32::MAX))
+            .consistent_read(q.index == Index::Table)
+            .send()
+            .await
+            .map_err(classify)?;
+        let items = out.items.unwrap_or_default().into_iter().map(from_av).collect::<Result<Vec<_>>>()?;
+        let next = out.last_evaluated_key.map(|lek| {
+            let get = |n: &str| match lek.get(n) {
+                Some(AttributeValue::S(v)) => v.clone(),
+                _ => String::new(),
+            };
+            let key = Key { pk: get("pk"), sk: get("sk") };
+            let gsi1 = (q.index == Index::Gsi1).then(|| Key { pk: get("gsi1pk"), sk: get("gsi1sk") });
+            Cursor::encode(&key, gsi1.as_ref())
+        });
+        Ok(Page { items, next })
+    }
+}

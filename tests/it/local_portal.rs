@@ -1,0 +1,111 @@
+//! The local portal over real HTTP: it starts, serves the demo town and the pages, and keeps
+//! its data across a restart.
+
+use local_portal::{LOCAL_OPERATOR_TOKEN, Options};
+use serde_json::Value;
+use std::path::Path;
+use tokio::sync::oneshot;
+
+struct Running {
+    url: String,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops the server and waits until it has released the data folder.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap();
+    }
+}
+
+async fn start(data_dir: &Path, reset: bool) -> Running {
+    let opts = Options {
+        data_dir: data_dir.to_owned(),
+        reset,
+        demo: true,
+        web_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../web"),
+        operator_token: LOCAL_OPERATOR_TOKEN.to_owned(),
+    };
+    let portal = local_portal::build(&opts).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, portal.router)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    Running { url, stop, task }
+}
+
+async fn get_json(url: &str) -> (u16, Value) {
+    let res = reqwest::get(url).await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[test]
+fn demo_data_is_consistent() {
+    let (town, families) = local_portal::demo_data().unwrap();
+    assert_eq!(town.config().activities.len(), 4);
+    assert_eq!(families.families.len(), 4);
+    let martin = families.families.iter().find(|f| f.reference.as_str() == "martin").unwrap();
+    assert_eq!(martin.children.len(), 3);
+    let shared_child =
+        families.families.iter().filter(|f| f.children.iter().any(|c| c.as_str() == "noe-bernard-petit")).count();
+    assert_eq!(shared_child, 2, "separated parents share Noé");
+}
+
+#[tokio::test]
+async fn serves_the_demo_town_pages_and_health_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let portal = start(dir.path(), false).await;
+    let (status, health) = get_json(&format!("{}/health", portal.url)).await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    assert_eq!(health["store"], "embedded");
+    let (status, town) = get_json(&format!("{}/api/towns/villeneuve-les-tilleuls", portal.url)).await;
+    assert_eq!(status, 200);
+    assert_eq!(town["name"], "Villeneuve-les-Tilleuls");
+    let page = reqwest::get(format!("{}/", portal.url)).await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("<html lang=\"fr\">"));
+    let (status, problem) =
+        get_json(&format!("{}/api/towns/villeneuve-les-tilleuls/days/2026-13-01", portal.url)).await;
+    assert_eq!((status, problem["code"].as_str()), (400, Some("invalid_date")));
+    let missing = reqwest::get(format!("{}/nothing.html", portal.url)).await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(missing.headers()["content-type"], "application/problem+json");
+    portal.stop().await;
+}
+
+#[tokio::test]
+async fn data_survives_a_restart_and_reset_clears_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let portal = start(dir.path(), false).await;
+    let mut cfg: Value = serde_json::from_str(local_portal::DEMO_TOWN).unwrap();
+    cfg["name"] = Value::String("Villeneuve (modifiée)".into());
+    let res = reqwest::Client::new()
+        .put(format!("{}/api/operator/towns/villeneuve-les-tilleuls", portal.url))
+        .bearer_auth(LOCAL_OPERATOR_TOKEN)
+        .json(&cfg)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    portal.stop().await;
+
+    let again = start(dir.path(), false).await;
+    let (_, town) = get_json(&format!("{}/api/towns/villeneuve-les-tilleuls", again.url)).await;
+    assert_eq!(town["name"], "Villeneuve (modifiée)");
+    again.stop().await;
+
+    let reset = start(dir.path(), true).await;
+    let (_, town) = get_json(&format!("{}/api/towns/villeneuve-les-tilleuls", reset.url)).await;
+    assert_eq!(town["name"], "Villeneuve-les-Tilleuls");
+    reset.stop().await;
+}

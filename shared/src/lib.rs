@@ -1,8 +1,11 @@
 //! Espace Famille's shared library: the pure domain, the single-table store over its two
 //! backends, and the HTTP pieces every function uses.
 
+pub mod auth;
+pub mod clock;
 pub mod domain;
 pub mod http;
 pub mod json;
+pub mod mail;
 pub mod store;
 pub mod telemetry;

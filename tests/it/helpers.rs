@@ -35,9 +35,11 @@ pub async fn dynamo_store() -> Option<Store> {
 }
 
 /// A response read whole.
+#[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
+    pub headers: http::HeaderMap,
     pub json: Value,
 }
 
@@ -51,9 +53,10 @@ pub async fn call(router: &Router, method: &str, uri: &str, headers: &[(&str, &s
     let res = router.clone().oneshot(req).await.expect("infallible");
     let status = res.status().as_u16();
     let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let headers = res.headers().clone();
     let bytes = res.into_body().collect().await.expect("body").to_bytes();
     let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply { status, content_type, json }
+    Reply { status, content_type, headers, json }
 }
 
 /// Asserts a problem+json answer with this status and code.
@@ -63,4 +66,101 @@ pub fn assert_problem(reply: &Reply, status: u16, code: &str) {
     assert_eq!(reply.json["code"], code, "{:?}", reply.json);
     assert_eq!(reply.json["status"], status);
     assert!(reply.json["title"].as_str().is_some_and(|t| !t.is_empty()), "a French title");
+}
+
+/// The local portal's router over a fresh data folder, with the demo town, a clock the test
+/// moves, and no background notifier (tests deliver the outbox themselves).
+pub struct TestPortal {
+    pub router: Router,
+    pub store: Store,
+    pub clock: shared::clock::Clock,
+    portal: local_portal::Portal,
+    _dir: tempfile::TempDir,
+}
+
+pub const TOWN: &str = "villeneuve-les-tilleuls";
+
+pub async fn portal() -> TestPortal {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z").expect("date").to_utc();
+    let clock = shared::clock::Clock::manual(start);
+    let opts = local_portal::Options {
+        data_dir: dir.path().to_owned(),
+        reset: false,
+        demo: true,
+        web_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web"),
+        operator_token: local_portal::LOCAL_OPERATOR_TOKEN.to_owned(),
+        public_url: "http://portail.test".to_owned(),
+        notifier: false,
+        clock: clock.clone(),
+    };
+    let portal = local_portal::build(&opts).await.expect("portal");
+    TestPortal { router: portal.router.clone(), store: portal.store.clone(), clock, portal, _dir: dir }
+}
+
+/// A logged-in browser: its session cookie and CSRF token.
+#[derive(Clone)]
+pub struct Browser {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl TestPortal {
+    /// Sends what the outbox holds (as the notifier would) and returns every email sent so far.
+    pub async fn deliver(&self) -> Vec<shared::mail::outbox::Mail> {
+        shared::mail::notifier::drain(&self.store, &self.portal.mailer, self.clock.now()).await.expect("drain");
+        local_portal::devmail::read_all(&self.portal.mail_dir).await
+    }
+
+    /// The secret of the newest link emailed to `to`.
+    pub async fn link_token(&self, to: &str) -> String {
+        let mails = self.deliver().await;
+        let mail = mails.iter().find(|m| m.to.as_str() == to).unwrap_or_else(|| panic!("no email to {to}"));
+        let text = &mail.content.text;
+        let start = text.find("#jeton=").expect("a link with a token") + "#jeton=".len();
+        text[start..].split_whitespace().next().expect("token").to_owned()
+    }
+
+    pub async fn post(&self, uri: &str, body: Value, browser: Option<&Browser>) -> Reply {
+        let mut headers = vec![("content-type", "application/json".to_owned())];
+        if let Some(b) = browser {
+            headers.push(("cookie", b.cookie.clone()));
+            headers.push(("x-csrf-token", b.csrf.clone()));
+        }
+        let hs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        call(&self.router, "POST", uri, &hs, Some(body.to_string().into_bytes())).await
+    }
+
+    pub async fn get(&self, uri: &str, browser: Option<&Browser>) -> Reply {
+        let cookie = browser.map(|b| b.cookie.clone()).unwrap_or_default();
+        let hs: Vec<(&str, &str)> = if browser.is_some() { vec![("cookie", cookie.as_str())] } else { vec![] };
+        call(&self.router, "GET", uri, &hs, None).await
+    }
+
+    /// Logs in and returns the browser, or the failed reply.
+    pub async fn login(&self, town: &str, email: &str, password: &str) -> Result<Browser, Box<Reply>> {
+        let r = self
+            .post(
+                &format!("/api/towns/{town}/auth/login"),
+                serde_json::json!({"email": email, "password": password}),
+                None,
+            )
+            .await;
+        browser_of(r)
+    }
+
+    pub async fn stop(self) {
+        self.portal.stop().await;
+    }
+}
+
+/// The browser a successful login-like reply opens.
+pub fn browser_of(r: Reply) -> Result<Browser, Box<Reply>> {
+    if r.status != 200 {
+        return Err(Box::new(r));
+    }
+    let set_cookie = r.headers.get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
+    let csrf = r.json["csrf_token"].as_str().unwrap_or_default().to_owned();
+    Ok(Browser { cookie, csrf })
 }

@@ -27,18 +27,24 @@ async fn start(data_dir: &Path, reset: bool) -> Running {
         demo: true,
         web_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../web"),
         operator_token: LOCAL_OPERATOR_TOKEN.to_owned(),
+        public_url: "http://127.0.0.1".to_owned(),
+        notifier: true,
+        clock: shared::clock::Clock::system(),
     };
-    let portal = local_portal::build(&opts).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let opts = local_portal::Options { public_url: url.clone(), ..opts };
+    let portal = local_portal::build(&opts).await.unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, portal.router)
+        let app = portal.router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = stopped.await;
             })
             .await
             .unwrap();
+        portal.stop().await;
     });
     Running { url, stop, task }
 }
@@ -108,4 +114,88 @@ async fn data_survives_a_restart_and_reset_clears_it() {
     let (_, town) = get_json(&format!("{}/api/towns/villeneuve-les-tilleuls", reset.url)).await;
     assert_eq!(town["name"], "Villeneuve-les-Tilleuls");
     reset.stop().await;
+}
+
+/// Waits (a bounded time) for the background notifier to write an email to `to`.
+async fn wait_for_mail(dir: &Path, to: &str) -> shared::mail::outbox::Mail {
+    for _ in 0..100 {
+        if let Some(m) =
+            local_portal::devmail::read_all(&dir.join("mail")).await.into_iter().find(|m| m.to.as_str() == to)
+        {
+            return m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no email to {to} within 10 s");
+}
+
+#[tokio::test]
+async fn import_email_activation_login_and_logout_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let portal = start(dir.path(), false).await;
+    let base = format!("{}/api/towns/villeneuve-les-tilleuls", portal.url);
+    let http = reqwest::Client::new();
+    let session_of = |res: &reqwest::Response| -> String {
+        res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
+    };
+
+    let res = http
+        .post(format!("{base}/auth/login"))
+        .json(
+            &serde_json::json!({"email": "mairie@villeneuve-les-tilleuls.fr", "password": local_portal::DEMO_PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let staff_cookie = session_of(&res);
+    let staff: Value = res.json().await.unwrap();
+    let csv = "famille_reference;famille_nom;responsable1_prenom;responsable1_nom;responsable1_email;enfant_id;enfant_prenom;enfant_nom;enfant_naissance\n\
+               durand;Famille Durand;Paul;Durand;paul.durand@exemple.fr;zoe-durand;Zoé;Durand;03/03/2019\n";
+    let res = http
+        .post(format!("{base}/staff/families/import"))
+        .header("content-type", "text/csv")
+        .header("cookie", &staff_cookie)
+        .header("x-csrf-token", staff["csrf_token"].as_str().unwrap())
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+
+    let mail = wait_for_mail(dir.path(), "paul.durand@exemple.fr").await;
+    let page = format!("{}/activation.html?commune=villeneuve-les-tilleuls#jeton=", portal.url);
+    let start_at = mail.content.text.find(&page).expect("the link to the local page") + page.len();
+    let token: String = mail.content.text[start_at..].split_whitespace().next().unwrap().to_owned();
+    let listed = reqwest::get(format!("{}/dev/mail", portal.url)).await.unwrap().text().await.unwrap();
+    assert!(listed.contains("paul.durand@exemple.fr"));
+
+    let res = http
+        .post(format!("{base}/auth/activate"))
+        .json(&serde_json::json!({"token": token, "password": "la famille Durand"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let res = http
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"email": "paul.durand@exemple.fr", "password": "la famille Durand"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = session_of(&res);
+    let me: Value = res.json().await.unwrap();
+    let family = http.get(format!("{base}/families/durand")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(family.status().as_u16(), 200);
+    let logout = http
+        .post(format!("{base}/auth/logout"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", me["csrf_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status().as_u16(), 204);
+    let after = http.get(format!("{base}/families/durand")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(after.status().as_u16(), 401);
+    portal.stop().await;
 }

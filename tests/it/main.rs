@@ -1,6 +1,9 @@
 //! End-to-end tests, in one binary to keep link time down.
 
+mod accounts;
 mod helpers;
 mod http_bad_input;
+mod import;
 mod local_portal;
+mod ses;
 mod store_contract;

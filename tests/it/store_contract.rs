@@ -44,6 +44,8 @@ contract!(
     counter_over_its_bound_cancels_the_whole_transaction,
     item_over_400_kb_is_refused,
     malformed_cursor_is_refused,
+    empty_sort_key_bounds_are_refused,
+    query_up_to_a_sort_key,
 );
 
 fn item(pk: &str, sk: &str) -> Item {
@@ -298,6 +300,24 @@ async fn item_over_400_kb_is_refused(store: Store) {
 async fn malformed_cursor_is_refused(store: Store) {
     let q = Query::table("T#a#C#lea", SkRange::All).after(Some(shared::store::Cursor::from_client("%%%not-a-cursor")));
     assert!(matches!(store.query(&q).await, Err(StoreError::Invalid(_))));
+}
+
+async fn empty_sort_key_bounds_are_refused(store: Store) {
+    for sk in
+        [SkRange::Prefix(String::new()), SkRange::Between(String::new(), "B#9".into()), SkRange::UpTo(String::new())]
+    {
+        assert!(
+            matches!(store.query(&Query::gsi1("T#a#IDX", sk.clone())).await, Err(StoreError::Invalid(_))),
+            "{sk:?}"
+        );
+    }
+}
+
+async fn query_up_to_a_sort_key(store: Store) {
+    fill_calendar(&store).await;
+    let (sks, _) =
+        collect_pages(&store, Query::table("T#a#C#lea", SkRange::UpTo("B#2026-09-03~".into())).limit(2)).await;
+    assert_eq!(sks, ["B#2026-09-01#cantine", "B#2026-09-02#cantine", "B#2026-09-03#cantine"]);
 }
 
 #[tokio::test]

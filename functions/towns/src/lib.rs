@@ -2,16 +2,16 @@
 //! calendar days), and the operator's provisioning of a town's configuration.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json as AxumJson, Router};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use shared::domain::calendar::DayFacts;
 use shared::domain::config::{NotOffered, Town, TownConfig};
 use shared::domain::{ActivityId, UnitId};
+use shared::http::auth::OperatorKey;
 use shared::http::{self, Json, Path, Problem};
 use shared::store::repo::Towns;
 use std::sync::Arc;
@@ -22,15 +22,12 @@ pub const MAX_DAYS: i64 = 62;
 #[derive(Clone)]
 pub struct AppState {
     pub towns: Towns,
-    /// SHA-256 of the operator's bearer token; `None` disables provisioning.
-    operator_token_sha256: Option<[u8; 32]>,
+    operator: OperatorKey,
 }
 
 impl AppState {
     pub fn new(towns: Towns, operator_token: Option<&str>) -> AppState {
-        let operator_token_sha256 =
-            operator_token.filter(|t| t.len() >= 16).map(|t| Sha256::digest(t.as_bytes()).into());
-        AppState { towns, operator_token_sha256 }
+        AppState { towns, operator: OperatorKey::new(operator_token) }
     }
 }
 
@@ -128,16 +125,6 @@ async fn days(
     Ok(AxumJson(from.iter_days().take_while(|d| *d <= to).map(|d| day_of(&town, d)).collect()))
 }
 
-fn operator_allowed(state: &AppState, headers: &HeaderMap) -> bool {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| -> [u8; 32] { Sha256::digest(t.trim().as_bytes()).into() });
-    // Comparing digests, not tokens, so the comparison's timing reveals nothing of the token.
-    matches!((state.operator_token_sha256, presented), (Some(want), Some(got)) if want == got)
-}
-
 #[derive(Serialize)]
 struct Provisioned {
     id: String,
@@ -152,15 +139,8 @@ async fn provision(
     Path(town): Path<String>,
     body: Result<Json<TownConfig>, Problem>,
 ) -> Result<Response, Problem> {
-    if !operator_allowed(&state, &headers) {
-        let mut res = Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Cette action est réservée à l'exploitant de la plateforme.",
-        )
-        .into_response();
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return Ok(res);
+    if !state.operator.allows(&headers) {
+        return Ok(OperatorKey::denied());
     }
     let id = http::town_id(&town).map_err(|_| {
         Problem::bad_request(

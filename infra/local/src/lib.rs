@@ -1,16 +1,28 @@
 //! The whole portal on one machine: every function's router on one port, the embedded store
-//! in a data folder, the web pages, and a demo town loaded on first start.
+//! in a data folder, emails in a folder (shown at `/dev/mail`), the web pages, and a demo town
+//! loaded on first start.
+
+pub mod devmail;
 
 use axum::Router;
 use axum::handler::HandlerWithoutStateExt;
 use serde::Deserialize;
+use shared::auth::accounts::{Account, AccountStatus, Purpose, Throttle};
+use shared::auth::{accounts, password};
+use shared::clock::Clock;
+use shared::domain::account::{Password, Role};
 use shared::domain::config::Town;
+use shared::domain::family::Email;
 use shared::domain::family::{Child, Family};
+use shared::http::auth::{AuthState, OperatorKey};
+use shared::mail::{notifier, sender::Mailer};
 use shared::store::embedded::EmbeddedStore;
 use shared::store::repo::{self, Towns};
 use shared::store::{Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tower_http::services::ServeDir;
 
 /// The demo town, as the seed's town runs it.
@@ -19,6 +31,15 @@ pub const DEMO_TOWN: &str = include_str!("../demo/town.json");
 pub const DEMO_FAMILIES: &str = include_str!("../demo/families.json");
 /// The operator token of local runs, printed at start; never used in AWS.
 pub const LOCAL_OPERATOR_TOKEN: &str = "jeton-exploitant-local-demo";
+/// The password of the demo's active accounts, printed at start.
+pub const DEMO_PASSWORD: &str = "tilleuls-demo-2026";
+/// The demo town's staff: (email, first name, last name, role).
+pub const DEMO_STAFF: [(&str, &str, &str, Role); 2] = [
+    ("mairie@villeneuve-les-tilleuls.fr", "Nadia", "Roux", Role::TownAdmin),
+    ("agent@villeneuve-les-tilleuls.fr", "Karim", "Benali", Role::Agent),
+];
+/// The demo family whose guardian has not activated yet (an activation email waits at `/dev/mail`).
+pub const DEMO_PENDING_FAMILY: &str = "nguyen";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,13 +68,51 @@ pub struct Options {
     pub demo: bool,
     pub web_dir: PathBuf,
     pub operator_token: String,
+    /// Where the pages are served, for the links in emails.
+    pub public_url: String,
+    /// Sends queued emails in the background (tests drain the outbox themselves instead).
+    pub notifier: bool,
+    /// The time source (the system clock, or one a test moves).
+    pub clock: Clock,
 }
 
-/// A running portal's parts: the router to serve and the store behind it.
+/// A running portal's parts: the router to serve, the store behind it, the mail folder.
 pub struct Portal {
     pub router: Router,
     pub store: Store,
+    pub mailer: Mailer,
+    pub mail_dir: PathBuf,
     pub demo_town: Option<Town>,
+    notifier: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+}
+
+impl Portal {
+    /// Stops the background notifier (it holds the store open).
+    pub async fn stop(self) {
+        if let Some((stop, task)) = self.notifier {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
+    }
+}
+
+/// Sends due emails every second until told to stop.
+fn spawn_notifier(store: Store, mailer: Mailer) -> (watch::Sender<bool>, JoinHandle<()>) {
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(e) = notifier::drain(&store, &mailer, chrono::Utc::now()).await {
+                        tracing::warn!(error = %e, "outbox drain failed");
+                    }
+                }
+                _ = stopped.changed() => return,
+            }
+        }
+    });
+    (stop, task)
 }
 
 /// The demo town and families, parsed and cross-checked.
@@ -82,7 +141,68 @@ pub fn demo_data() -> Result<(Town, DemoFamilies), Error> {
     Ok((town, data))
 }
 
-async fn load_demo(towns: &Towns) -> Result<Town, Error> {
+fn demo_error(e: impl std::fmt::Display) -> Error {
+    Error::Demo(e.to_string())
+}
+
+/// The demo's accounts: every guardian active with the demo password, but the pending family's,
+/// who gets an activation email; the town's two staff.
+async fn demo_accounts(store: &Store, town: &Town, data: &DemoFamilies, opts: &Options) -> Result<(), Error> {
+    let now = opts.clock.now();
+    let public_url = opts.public_url.trim_end_matches('/');
+    let hash = password::hash(Password::parse(DEMO_PASSWORD).map_err(demo_error)?).await;
+    let mut people: Vec<(Email, String, String, Role, Vec<shared::domain::FamilyRef>)> = Vec::new();
+    for f in &data.families {
+        for g in &f.guardians {
+            match people.iter_mut().find(|p| p.0 == g.email) {
+                Some(p) => p.4.push(f.reference.clone()),
+                None => people.push((
+                    g.email.clone(),
+                    g.first_name.clone(),
+                    g.last_name.clone(),
+                    Role::Guardian,
+                    vec![f.reference.clone()],
+                )),
+            }
+        }
+    }
+    for (email, first, last, role) in DEMO_STAFF {
+        people.push((Email::parse(email).map_err(demo_error)?, first.into(), last.into(), role, Vec::new()));
+    }
+    for (email, first_name, last_name, role, families) in people {
+        let pending = families.iter().any(|f| f.as_str() == DEMO_PENDING_FAMILY);
+        let account = Account {
+            email,
+            first_name,
+            last_name,
+            role,
+            families,
+            status: if pending { AccountStatus::Pending } else { AccountStatus::Active },
+            password_hash: (!pending).then(|| hash.clone()),
+            created_at: now,
+            version: 0,
+        };
+        let mut ops = vec![account.clone().save(town.id())?];
+        if pending {
+            let (secret, token) =
+                accounts::new_token(town.id(), &account.email, Purpose::Activation, now, chrono::TimeDelta::days(7))?;
+            let link = format!("{public_url}/activation.html?commune={}#jeton={secret}", town.id());
+            let content = shared::mail::templates::activation(
+                &town.config().name,
+                &account.first_name,
+                &link,
+                now + chrono::TimeDelta::days(7),
+                town.tz(),
+            );
+            ops.push(token);
+            ops.push(shared::mail::outbox::Mail::new(town.id(), &account.email, content, now).enqueue()?);
+        }
+        store.transact(ops).await?;
+    }
+    Ok(())
+}
+
+async fn load_demo(towns: &Towns, opts: &Options) -> Result<Town, Error> {
     let (town, data) = demo_data()?;
     if towns.get(town.id()).await?.is_none() {
         towns.put(&town).await?;
@@ -92,6 +212,7 @@ async fn load_demo(towns: &Towns) -> Result<Town, Error> {
         for f in &data.families {
             repo::put_family(towns.store(), town.id(), f).await?;
         }
+        demo_accounts(towns.store(), &town, &data, opts).await?;
         tracing::info!(town = %town.id(), "demo town loaded");
     }
     Ok(town)
@@ -111,9 +232,24 @@ pub async fn build(opts: &Options) -> Result<Portal, Error> {
     let store = open_store(&opts.data_dir, opts.reset)?;
     // One process owns the file, so nothing changes behind the cache: it can live long.
     let towns = Towns::new(store.clone(), Duration::from_secs(3600));
-    let demo_town = if opts.demo { Some(load_demo(&towns).await?) } else { None };
-    let api = Router::new().merge(towns::router(towns::AppState::new(towns, Some(&opts.operator_token))));
+    let demo_town = if opts.demo { Some(load_demo(&towns, opts).await?) } else { None };
+    let auth = AuthState { store: store.clone(), clock: opts.clock.clone(), trust_forwarded: false };
+    let accounts = activation::AppState {
+        auth,
+        towns: towns.clone(),
+        public_url: opts.public_url.trim_end_matches('/').to_owned(),
+        throttle: Throttle::default(),
+        operator: OperatorKey::new(Some(&opts.operator_token)),
+        equal_answer_time: Duration::from_millis(300),
+    };
+    let mail_dir = opts.data_dir.join("mail");
+    let mailer = Mailer::Folder(mail_dir.clone());
+    let api = Router::new()
+        .merge(towns::router(towns::AppState::new(towns, Some(&opts.operator_token))))
+        .merge(activation::router(accounts))
+        .merge(devmail::router(mail_dir.clone()));
     let files = ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service());
     let router = shared::http::finish(api).fallback_service(files);
-    Ok(Portal { router, store, demo_town })
+    let notifier = opts.notifier.then(|| spawn_notifier(store.clone(), mailer.clone()));
+    Ok(Portal { router, store, mailer, mail_dir, demo_town, notifier })
 }

@@ -29,16 +29,19 @@ struct Args {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     shared::telemetry::init(false);
     let args = Args::parse();
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let url = format!("http://{}", listener.local_addr()?);
     let opts = local_portal::Options {
         data_dir: args.data_dir.clone(),
         reset: args.reset,
         demo: !args.no_demo,
         web_dir: args.web_dir,
         operator_token: local_portal::LOCAL_OPERATOR_TOKEN.to_owned(),
+        public_url: url.clone(),
+        notifier: true,
+        clock: shared::clock::Clock::system(),
     };
     let portal = local_portal::build(&opts).await?;
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    let url = format!("http://{}", listener.local_addr()?);
     println!();
     println!("  Espace Famille — portail local");
     println!("  Portail     : {url}/");
@@ -53,12 +56,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  Connexion   : les comptes des familles arrivent avec l'activation par e-mail (pas encore livrée)");
     }
     println!("  Exploitant  : Authorization: Bearer {}", local_portal::LOCAL_OPERATOR_TOKEN);
+    println!("  E-mails     : {url}/dev/mail");
     println!("  Données     : {} (--reset pour repartir de zéro)", args.data_dir.display());
     println!();
-    axum::serve(listener, portal.router)
+    let app = portal.router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    portal.stop().await;
     Ok(())
 }

@@ -187,6 +187,13 @@ pub struct TownConfig {
     pub extra_school_holidays: Vec<HolidayPeriod>,
     pub sites: Vec<Site>,
     pub activities: Vec<Activity>,
+    /// How long an activation link stays valid, in days (1 to 30).
+    #[serde(default = "seven")]
+    pub activation_link_days: u32,
+}
+
+fn seven() -> u32 {
+    7
 }
 
 /// A configuration refused at load time.
@@ -361,6 +368,12 @@ fn check_periods(path: &str, periods: &[HolidayPeriod]) -> Result<(), ConfigErro
 
 fn check(c: &TownConfig) -> Result<(), ConfigError> {
     check_name("name", &c.name)?;
+    if !(1..=30).contains(&c.activation_link_days) {
+        return Err(err(
+            "activation_link_days",
+            "la durée de validité des liens d'activation doit être comprise entre 1 et 30 jours",
+        ));
+    }
     check_periods("extra_school_holidays", &c.extra_school_holidays)?;
     if let Some(own) = &c.school_holidays_override {
         check_periods("school_holidays_override", own)?;

@@ -1,11 +1,13 @@
 //! The pure rules: identifiers, money, the town's configuration, the calendar facts.
 //! Nothing here does I/O; `now` is always a parameter.
 
+pub mod account;
 pub mod calendar;
 pub mod config;
 pub mod deadline;
 pub mod family;
 pub mod ids;
+pub mod import;
 pub mod money;
 
 pub use ids::{ActivityId, ChildId, FamilyRef, SiteId, TownId, UnitId};

@@ -1,6 +1,7 @@
 //! The HTTP pieces every function shares: problem+json errors, extractors that answer bad
 //! input with them, and the finishing layers of a router.
 
+pub mod auth;
 pub mod extract;
 pub mod problem;
 

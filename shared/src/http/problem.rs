@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Problem {
     #[serde(skip)]
     pub status: StatusCode,
@@ -18,11 +18,14 @@ pub struct Problem {
     /// The input field at fault, as `activities[0].units[1].price`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Extension members (RFC 9457 §3.2), such as an import's per-row report.
+    #[serde(flatten)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, code: &'static str, title: impl Into<String>) -> Problem {
-        Problem { status, code, title: title.into(), detail: None, field: None }
+        Problem { status, code, title: title.into(), detail: None, field: None, extensions: serde_json::Map::new() }
     }
     pub fn detail(mut self, detail: impl Into<String>) -> Problem {
         self.detail = Some(detail.into());
@@ -31,6 +34,11 @@ impl Problem {
     pub fn field(mut self, field: impl Into<String>) -> Problem {
         let f = field.into();
         self.field = (!f.is_empty()).then_some(f);
+        self
+    }
+    /// Adds an extension member.
+    pub fn with(mut self, name: &str, value: serde_json::Value) -> Problem {
+        self.extensions.insert(name.to_owned(), value);
         self
     }
     pub fn bad_request(code: &'static str, title: impl Into<String>) -> Problem {

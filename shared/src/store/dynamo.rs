@@ -392,6 +392,10 @@ impl DynamoStore {
                 let (sk, va, vb) = (e.name(sk_name), e.value(s(a)), e.value(s(b)));
                 format!("{pk} = {pk_v} AND {sk} BETWEEN {va} AND {vb}")
             }
+            SkRange::UpTo(b) => {
+                let (sk, vb) = (e.name(sk_name), e.value(s(b)));
+                format!("{pk} = {pk_v} AND {sk} <= {vb}")
+            }
         };
         let start = match &q.cursor {
             None => None,

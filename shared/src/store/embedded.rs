@@ -221,6 +221,7 @@ fn sk_bounds(sk: &SkRange) -> (String, String) {
         SkRange::All => (String::new(), SK_MAX.to_owned()),
         SkRange::Prefix(p) => (p.clone(), format!("{p}{SK_MAX}")),
         SkRange::Between(a, b) => (a.clone(), b.clone()),
+        SkRange::UpTo(b) => (String::new(), b.clone()),
     }
 }
 

@@ -2,6 +2,7 @@
 //! town's data never mixes with another's. `docs/store.md` lists the access patterns.
 
 use super::Key;
+use crate::domain::family::Email;
 use crate::domain::{ChildId, FamilyRef, TownId};
 
 fn town(t: &TownId) -> String {
@@ -30,4 +31,53 @@ pub fn family_in_town(t: &TownId, f: &FamilyRef) -> Key {
 /// the calendar of one child over a date range is one query.
 pub fn child(t: &TownId, c: &ChildId) -> Key {
     Key::new(format!("{}#C#{c}", town(t)), "CHILD")
+}
+
+/// A login: one account per email and town (a guardian of two families has one account).
+pub fn account(t: &TownId, email: &Email) -> Key {
+    Key::new(format!("{}#EMAIL#{email}", town(t)), "ACCOUNT")
+}
+
+/// An activation or reset token, by the SHA-256 of the secret.
+pub fn token(t: &TownId, digest: &str, purpose: &str) -> Key {
+    Key::new(format!("{}#TOKEN#{digest}", town(t)), purpose)
+}
+
+/// A session, by the SHA-256 of its cookie.
+pub fn session(t: &TownId, digest: &str) -> Key {
+    Key::new(format!("{}#SESSION#{digest}", town(t)), "SESSION")
+}
+
+/// The index partition of one account's sessions (to revoke them all).
+pub fn sessions_of(t: &TownId, email: &Email) -> String {
+    format!("{}#EMAIL#{email}#SESSIONS", town(t))
+}
+
+/// Failed logins of one account or one client address in one hour.
+pub fn failures(t: &TownId, subject: &str, hour: &str) -> Key {
+    Key::new(format!("{}#FAIL#{subject}", town(t)), hour)
+}
+
+/// An email in the outbox.
+pub fn mail(t: &TownId, id: &str) -> Key {
+    Key::new(format!("{}#MAIL#{id}", town(t)), "MAIL")
+}
+
+/// The index partition of emails waiting to be sent, all towns together (the notifier drains
+/// it); its sort key starts with the next attempt's time.
+pub const OUTBOX_PENDING: &str = "OUTBOX#PENDING";
+
+/// The index partition of a town's emails that could not be sent (shown to staff).
+pub fn outbox_parked(t: &TownId) -> String {
+    format!("{}#OUTBOX#PARKED", town(t))
+}
+
+/// The index partition listing a town's accounts, by email (`gsi1`).
+pub fn accounts_of_town(t: &TownId) -> String {
+    format!("{}#ACCOUNTS", town(t))
+}
+
+/// The index partition listing a town's children, by id (`gsi1`).
+pub fn children_of_town(t: &TownId) -> String {
+    format!("{}#CHILDREN", town(t))
 }

@@ -195,6 +195,8 @@ pub enum SkRange {
     Prefix(String),
     /// Both ends included.
     Between(String, String),
+    /// Up to this key, included.
+    UpTo(String),
 }
 
 impl SkRange {
@@ -203,7 +205,21 @@ impl SkRange {
             SkRange::All => true,
             SkRange::Prefix(p) => sk.starts_with(p.as_str()),
             SkRange::Between(a, b) => a.as_str() <= sk && sk <= b.as_str(),
+            SkRange::UpTo(b) => sk <= b.as_str(),
         }
+    }
+
+    /// DynamoDB refuses an empty string as a key value: so does the embedded backend.
+    fn check(&self) -> Result<()> {
+        let empty = match self {
+            SkRange::All => false,
+            SkRange::Prefix(p) | SkRange::UpTo(p) => p.is_empty(),
+            SkRange::Between(a, b) => a.is_empty() || b.is_empty(),
+        };
+        if empty {
+            return Err(StoreError::Invalid("a sort-key bound cannot be empty".into()));
+        }
+        Ok(())
     }
 }
 
@@ -418,9 +434,10 @@ impl Store {
 
     pub async fn query(&self, q: &Query) -> Result<Page> {
         self.count();
-        if q.limit == 0 {
-            return Err(StoreError::Invalid("a query limit must be at least 1".into()));
+        if q.limit == 0 || q.pk.is_empty() {
+            return Err(StoreError::Invalid("a query needs a partition key and a limit of at least 1".into()));
         }
+        q.sk.check()?;
         match &self.backend {
             Backend::Embedded(s) => s.query(q.clone()).await,
             Backend::Dynamo(s) => s.query(q).await,

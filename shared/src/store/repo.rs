@@ -1,6 +1,6 @@
 //! The queries above the store's primitives, written once for both backends.
 
-use super::{Item, Query, SkRange, Store, StoreError, keys};
+use super::{Item, Key, Query, SkRange, Store, StoreError, keys};
 use crate::domain::config::{Town, TownConfig};
 use crate::domain::family::{Child, Family};
 use crate::domain::{ChildId, FamilyRef, TownId};
@@ -72,23 +72,47 @@ impl Towns {
 /// Stores a family; the record sits in the index under its town, so listing a town's families
 /// is one index query.
 pub async fn put_family(store: &Store, town: &TownId, family: &Family) -> Result<(), StoreError> {
-    let item = Item::from_value(keys::family(town, &family.reference), family)?
-        .with_gsi1(keys::family_in_town(town, &family.reference));
-    store.put(item, None).await
+    store.put(family_item(town, family)?, None).await
 }
 
 pub async fn get_family(store: &Store, town: &TownId, reference: &FamilyRef) -> Result<Option<Family>, StoreError> {
     store.get(&keys::family(town, reference)).await?.map(|i| i.to_value()).transpose()
 }
 
-/// The references of every family of the town, in order.
-pub async fn family_refs(store: &Store, town: &TownId) -> Result<Vec<FamilyRef>, StoreError> {
-    let items = store.query_all(&Query::gsi1(keys::families_of_town(town), SkRange::Prefix("F#".into()))).await?;
-    items.iter().map(|i| i.to_value::<Family>().map(|f| f.reference)).collect()
+/// A child's record, listed in the town's index of children.
+pub fn child_item(town: &TownId, child: &Child) -> Result<Item, StoreError> {
+    Ok(Item::from_value(keys::child(town, &child.id), child)?
+        .with_gsi1(Key::new(keys::children_of_town(town), format!("C#{}", child.id))))
+}
+
+/// A family's record, listed in the town's index of families.
+pub fn family_item(town: &TownId, family: &Family) -> Result<Item, StoreError> {
+    Ok(Item::from_value(keys::family(town, &family.reference), family)?
+        .with_gsi1(keys::family_in_town(town, &family.reference)))
 }
 
 pub async fn put_child(store: &Store, town: &TownId, child: &Child) -> Result<(), StoreError> {
-    store.put(Item::from_value(keys::child(town, &child.id), child)?, None).await
+    store.put(child_item(town, child)?, None).await
+}
+
+/// Every child of the town (one index query per 1 MB page).
+pub async fn all_children(store: &Store, town: &TownId) -> Result<Vec<Child>, StoreError> {
+    store
+        .query_all(&Query::gsi1(keys::children_of_town(town), SkRange::All))
+        .await?
+        .iter()
+        .map(Item::to_value)
+        .collect()
+}
+
+/// Every family of the town.
+pub async fn all_families(store: &Store, town: &TownId) -> Result<Vec<Family>, StoreError> {
+    store
+        .query_all(&Query::gsi1(keys::families_of_town(town), SkRange::All))
+        .await?
+        .iter()
+        .map(Item::to_value)
+        .collect()
 }
 
 pub async fn get_child(store: &Store, town: &TownId, id: &ChildId) -> Result<Option<Child>, StoreError> {

@@ -1,0 +1,278 @@
+//! The family import: every row checked first, a report per row, and nothing written when a
+//! row is wrong unless the caller asks to import the valid rows.
+
+use super::{AppState, link_email, load_town};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shared::auth::accounts::{self, Account, AccountStatus, Purpose};
+use shared::domain::family::{Child, Email, Family};
+use shared::domain::import::{self, Row};
+use shared::domain::{ChildId, FamilyRef};
+use shared::http::Problem;
+use shared::http::auth::Staff;
+use shared::store::{MAX_TRANSACTION_ACTIONS, WriteOp, repo};
+use std::collections::{BTreeMap, HashMap};
+
+/// The most rows one file may have.
+pub const MAX_ROWS: usize = 20_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// `all` (default): write only if every row is valid. `valid_rows`: write the valid rows.
+    mode: Option<String>,
+    /// Check and report, write nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Status {
+    Created,
+    Updated,
+    Unchanged,
+    Rejected,
+}
+
+#[derive(Serialize)]
+struct RowReport {
+    line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    family: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    child: Option<String>,
+    status: Status,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<String>,
+}
+
+#[derive(Serialize, Default)]
+struct Summary {
+    rows: usize,
+    created: usize,
+    updated: usize,
+    unchanged: usize,
+    rejected: usize,
+    accounts_created: usize,
+    emails_queued: usize,
+    transactions: usize,
+}
+
+#[derive(Serialize)]
+pub struct Report {
+    /// Whether anything was written (`created`/`updated` say what applying does or did).
+    applied: bool,
+    summary: Summary,
+    rows: Vec<RowReport>,
+}
+
+fn invalid_file(why: String) -> Problem {
+    Problem::unprocessable("invalid_file", "Le fichier des familles ne peut pas être importé.").detail(why)
+}
+
+fn json_rows(body: &[u8]) -> Result<Vec<Row>, String> {
+    let rows: Vec<BTreeMap<String, Value>> =
+        shared::json::parse(body).map_err(|e| format!("{} {}", e.path, e.message).trim().to_owned())?;
+    if rows.is_empty() {
+        return Err("le fichier ne contient aucune ligne de famille".into());
+    }
+    let mut headers: Vec<String> = rows.iter().flat_map(|r| r.keys().cloned()).collect();
+    headers.sort();
+    headers.dedup();
+    import::check_columns(&headers)?;
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let cells = r
+                .into_iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        Value::String(s) => s.trim().to_owned(),
+                        Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    (k, text)
+                })
+                .collect();
+            (i + 1, cells)
+        })
+        .collect())
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    options: Result<Query<Options>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, axum::Json<Report>), Problem> {
+    let town = load_town(&state, caller.town.as_str()).await?;
+    let Ok(Query(options)) = options else {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            "Les options sont : mode=all|valid_rows et dry_run=true|false.",
+        ));
+    };
+    let valid_rows_only = match options.mode.as_deref() {
+        None | Some("all") => false,
+        Some("valid_rows") => true,
+        Some(_) => {
+            return Err(
+                Problem::bad_request("invalid_query", "mode doit valoir « all » ou « valid_rows ».").field("mode")
+            );
+        }
+    };
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "Le fichier dépasse 10 Mio : découpez-le en plusieurs fichiers.",
+            )
+        } else {
+            Problem::bad_request("unreadable_body", "Le fichier n'a pas pu être lu.")
+        }
+    })?;
+    let media =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
+    let rows = if media.starts_with("text/csv") {
+        import::read_csv(&body)
+    } else if media.starts_with("application/json") {
+        json_rows(&body)
+    } else {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Envoyez le fichier en CSV (text/csv) ou en JSON (application/json).",
+        ));
+    }
+    .map_err(invalid_file)?;
+    if rows.len() > MAX_ROWS {
+        return Err(invalid_file(format!("{} lignes : {MAX_ROWS} au plus par fichier", rows.len())));
+    }
+    let now = state.auth.clock.now();
+    let plan = import::plan(&town, &rows, now.with_timezone(&town.tz()).date_naive());
+
+    let store = &state.auth.store;
+    let families: HashMap<FamilyRef, Family> =
+        repo::all_families(store, town.id()).await?.into_iter().map(|f| (f.reference.clone(), f)).collect();
+    let children: HashMap<ChildId, Child> =
+        repo::all_children(store, town.id()).await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+    let accounts: HashMap<Email, Account> =
+        accounts::all_accounts(store, town.id()).await?.into_iter().map(|a| (a.email.clone(), a)).collect();
+
+    let mut summary = Summary { rows: plan.rows.len(), ..Summary::default() };
+    let rows: Vec<RowReport> = plan
+        .rows
+        .iter()
+        .map(|r| {
+            let status = if !r.errors.is_empty() {
+                Status::Rejected
+            } else {
+                let child = r.child.as_deref().and_then(|c| ChildId::parse(c).ok());
+                let family = r.family.as_deref().and_then(|f| FamilyRef::parse(f).ok());
+                let stored_child = child.as_ref().and_then(|c| children.get(c));
+                let planned_child = child.as_ref().and_then(|c| plan.children.get(c));
+                let family_same = family.as_ref().is_some_and(|f| families.get(f) == plan.families.get(f));
+                match stored_child {
+                    None => Status::Created,
+                    Some(s) if Some(s) == planned_child && family_same => Status::Unchanged,
+                    Some(_) => Status::Updated,
+                }
+            };
+            match status {
+                Status::Created => summary.created += 1,
+                Status::Updated => summary.updated += 1,
+                Status::Unchanged => summary.unchanged += 1,
+                Status::Rejected => summary.rejected += 1,
+            }
+            RowReport {
+                line: r.line,
+                family: r.family.clone(),
+                child: r.child.clone(),
+                status,
+                errors: r.errors.clone(),
+            }
+        })
+        .collect();
+
+    let write = !options.dry_run && (valid_rows_only || summary.rejected == 0);
+    if !write {
+        let report = Report { applied: false, summary, rows };
+        if report.summary.rejected > 0 && !options.dry_run {
+            let problem = Problem::unprocessable(
+                "invalid_rows",
+                "Certaines lignes sont incorrectes : rien n'a été importé. Corrigez-les, ou importez seulement les lignes valides.",
+            );
+            let report = serde_json::to_value(&report).map_err(|e| Problem::internal(&e))?;
+            return Err(problem.with("report", report));
+        }
+        return Ok((StatusCode::OK, axum::Json(report)));
+    }
+
+    // Groups of writes that must stay in one transaction (a new account, its token and its
+    // email), packed into transactions of at most 100 actions.
+    let mut groups: Vec<Vec<WriteOp>> = Vec::new();
+    for (reference, family) in &plan.families {
+        if families.get(reference) != Some(family) {
+            groups.push(vec![WriteOp::Put { item: repo::family_item(town.id(), family)?, cond: None }]);
+        }
+    }
+    for (id, child) in &plan.children {
+        if children.get(id) != Some(child) {
+            groups.push(vec![WriteOp::Put { item: repo::child_item(town.id(), child)?, cond: None }]);
+        }
+    }
+    for (email, g) in &plan.guardians {
+        match accounts.get(email) {
+            None => {
+                let account = Account {
+                    email: email.clone(),
+                    first_name: g.first_name.clone(),
+                    last_name: g.last_name.clone(),
+                    role: shared::domain::account::Role::Guardian,
+                    families: g.families.iter().cloned().collect(),
+                    status: AccountStatus::Pending,
+                    password_hash: None,
+                    created_at: now,
+                    version: 0,
+                };
+                let mut group = vec![account.clone().save(town.id())?];
+                group.extend(link_email(&state, &town, &account, Purpose::Activation)?);
+                summary.accounts_created += 1;
+                summary.emails_queued += 1;
+                groups.push(group);
+            }
+            Some(existing) => {
+                let mut account = existing.clone();
+                for f in &g.families {
+                    if !account.families.contains(f) {
+                        account.families.push(f.clone());
+                    }
+                }
+                if account.families != existing.families {
+                    groups.push(vec![account.save(town.id())?]);
+                }
+            }
+        }
+    }
+    let mut batch: Vec<WriteOp> = Vec::new();
+    for group in groups {
+        if batch.len() + group.len() > MAX_TRANSACTION_ACTIONS {
+            store.transact(std::mem::take(&mut batch)).await?;
+            summary.transactions += 1;
+        }
+        batch.extend(group);
+    }
+    if !batch.is_empty() {
+        store.transact(batch).await?;
+        summary.transactions += 1;
+    }
+    tracing::info!(town = %town.id(), created = summary.created, updated = summary.updated, rejected = summary.rejected, "families imported");
+    Ok((StatusCode::OK, axum::Json(Report { applied: true, summary, rows })))
+}

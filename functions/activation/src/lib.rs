@@ -1,0 +1,114 @@
+//! The `activation` function: accounts. Staff import the town's families (each new guardian
+//! gets an activation email through the outbox); guardians activate their account from the
+//! emailed link, log in and out, and reset a forgotten password; the platform operator
+//! creates a town's first staff accounts.
+
+mod import;
+mod signin;
+mod staff;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
+use chrono::TimeDelta;
+use shared::auth::accounts::{self, Account, Purpose, Throttle};
+use shared::domain::config::Town;
+use shared::domain::family::Email;
+use shared::http::auth::{AuthState, OperatorKey};
+use shared::http::{self, Problem};
+use shared::mail::{outbox::Mail, templates};
+use shared::store::WriteOp;
+use shared::store::repo::Towns;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The largest family file accepted (10 MiB, API Gateway's payload limit).
+pub const IMPORT_MAX_BYTES: usize = 10 * 1024 * 1024;
+/// How long a password reset link stays valid.
+pub const RESET_LINK: TimeDelta = TimeDelta::hours(1);
+/// Activation and reset emails sent to one address in an hour, at most.
+pub const MAILS_PER_ADDRESS_PER_HOUR: i64 = 5;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: AuthState,
+    pub towns: Towns,
+    /// Where the portal's pages are served, for the links in emails (no trailing slash).
+    pub public_url: String,
+    pub throttle: Throttle,
+    pub operator: OperatorKey,
+    /// Requests that must not reveal whether an email exists all take at least this long.
+    pub equal_answer_time: Duration,
+}
+
+impl FromRef<AppState> for AuthState {
+    fn from_ref(s: &AppState) -> AuthState {
+        s.auth.clone()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/towns/{town}/auth/login", post(signin::login))
+        .route("/api/towns/{town}/auth/logout", post(signin::logout))
+        .route("/api/towns/{town}/auth/session", get(signin::current))
+        .route("/api/towns/{town}/auth/activate", post(signin::activate))
+        .route("/api/towns/{town}/auth/activation-link", post(signin::resend_activation))
+        .route("/api/towns/{town}/auth/password-reset", post(signin::request_reset))
+        .route("/api/towns/{town}/auth/password-reset/confirm", post(signin::confirm_reset))
+        .route("/api/towns/{town}/families/{family}", get(staff::family))
+        .route(
+            "/api/towns/{town}/staff/families/import",
+            post(import::import).layer(DefaultBodyLimit::max(IMPORT_MAX_BYTES)),
+        )
+        .route("/api/towns/{town}/staff/outbox/parked", get(staff::parked))
+        .route("/api/operator/towns/{town}/staff", post(staff::create_staff))
+        .with_state(state)
+}
+
+async fn load_town(state: &AppState, raw: &str) -> Result<Arc<Town>, Problem> {
+    let id = http::town_id(raw)?;
+    state.towns.get(&id).await?.ok_or_else(http::unknown_town)
+}
+
+/// The link an email carries: the page, the town, and the secret in the fragment (never sent
+/// to a server, so never in an access log or a `Referer`).
+fn link(state: &AppState, page: &str, town: &Town, secret: &str) -> String {
+    format!("{}/{page}?commune={}#jeton={secret}", state.public_url, town.id())
+}
+
+/// The writes that give `account` a new activation (or reset) link and queue its email.
+fn link_email(state: &AppState, town: &Town, account: &Account, purpose: Purpose) -> Result<Vec<WriteOp>, Problem> {
+    let now = state.auth.clock.now();
+    let valid_for = match purpose {
+        Purpose::Activation => TimeDelta::days(i64::from(town.config().activation_link_days)),
+        Purpose::Reset => RESET_LINK,
+    };
+    let (secret, token) = accounts::new_token(town.id(), &account.email, purpose, now, valid_for)?;
+    let name = &town.config().name;
+    let content = match purpose {
+        Purpose::Activation => templates::activation(
+            name,
+            &account.first_name,
+            &link(state, "activation.html", town, &secret),
+            now + valid_for,
+            town.tz(),
+        ),
+        Purpose::Reset => templates::reset(
+            name,
+            &account.first_name,
+            &link(state, "mot-de-passe.html", town, &secret),
+            now + valid_for,
+            town.tz(),
+        ),
+    };
+    Ok(vec![token, Mail::new(town.id(), &account.email, content, now).enqueue()?])
+}
+
+fn invalid_email(message: String) -> Problem {
+    Problem::unprocessable("invalid_email", message).field("email")
+}
+
+fn parse_email(raw: &str) -> Result<Email, Problem> {
+    Email::parse(raw).map_err(invalid_email)
+}

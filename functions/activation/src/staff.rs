@@ -1,0 +1,139 @@
+//! A family as its guardians (or the town's staff) see it, the outbox's parked emails, and the
+//! operator's creation of staff accounts.
+
+use super::{AppState, link_email, load_town, parse_email};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use shared::auth::accounts::{Account, AccountStatus, Purpose};
+use shared::domain::FamilyRef;
+use shared::domain::account::Role;
+use shared::domain::family::{Child, Family};
+use shared::http::auth::{Caller, OperatorKey, Staff};
+use shared::http::{Json, Path, Problem};
+use shared::mail::outbox;
+use shared::store::repo;
+
+#[derive(Serialize)]
+pub struct FamilyView {
+    #[serde(flatten)]
+    family: Family,
+    children_details: Vec<Child>,
+}
+
+fn unknown_family() -> Problem {
+    Problem::not_found("unknown_family", "Cette famille est introuvable.")
+}
+
+/// A family: its own guardians and the town's staff may read it; anyone else is told it does
+/// not exist (whether it does or not).
+pub async fn family(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, family)): Path<(String, String)>,
+) -> Result<axum::Json<FamilyView>, Problem> {
+    let reference = FamilyRef::parse(&family).map_err(|_| unknown_family())?;
+    if !caller.may_see_family(&reference) {
+        return Err(unknown_family());
+    }
+    let store = &state.auth.store;
+    let family = repo::get_family(store, &caller.town, &reference).await?.ok_or_else(unknown_family)?;
+    let mut children_details = Vec::with_capacity(family.children.len());
+    for id in &family.children {
+        if let Some(c) = repo::get_child(store, &caller.town, id).await? {
+            children_details.push(c);
+        }
+    }
+    Ok(axum::Json(FamilyView { family, children_details }))
+}
+
+#[derive(Serialize)]
+pub struct ParkedMail {
+    id: String,
+    to: String,
+    subject: String,
+    attempts: u32,
+    last_error: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The town's emails that could not be sent after every retry.
+pub async fn parked(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+) -> Result<axum::Json<Vec<ParkedMail>>, Problem> {
+    let mails = outbox::parked(&state.auth.store, &caller.town).await?;
+    Ok(axum::Json(
+        mails
+            .into_iter()
+            .map(|m| ParkedMail {
+                id: m.id,
+                to: m.to.to_string(),
+                subject: m.content.subject,
+                attempts: m.attempts,
+                last_error: m.last_error,
+                created_at: m.created_at,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaff {
+    email: String,
+    first_name: String,
+    last_name: String,
+    role: Role,
+}
+
+/// Creates a staff account, pending until its activation link is used (operator only).
+pub async fn create_staff(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(town): Path<String>,
+    body: Result<Json<NewStaff>, Problem>,
+) -> Result<Response, Problem> {
+    if !state.operator.allows(&headers) {
+        return Ok(OperatorKey::denied());
+    }
+    let town = load_town(&state, &town).await?;
+    let Json(b) = body?;
+    if !b.role.is_staff() {
+        return Err(
+            Problem::unprocessable("invalid_role", "Le rôle doit être « agent » ou « town_admin ».").field("role")
+        );
+    }
+    for (field, value) in [("first_name", &b.first_name), ("last_name", &b.last_name)] {
+        if value.trim().is_empty() || value.chars().count() > 200 {
+            return Err(
+                Problem::unprocessable("invalid_name", "Le nom doit faire entre 1 et 200 caractères.").field(field)
+            );
+        }
+    }
+    let email = parse_email(&b.email)?;
+    let account = Account {
+        email,
+        first_name: b.first_name.trim().to_owned(),
+        last_name: b.last_name.trim().to_owned(),
+        role: b.role,
+        families: Vec::new(),
+        status: AccountStatus::Pending,
+        password_hash: None,
+        created_at: state.auth.clock.now(),
+        version: 0,
+    };
+    let mut ops = vec![account.clone().save(town.id())?];
+    ops.extend(link_email(&state, &town, &account, Purpose::Activation)?);
+    match state.auth.store.transact(ops).await {
+        Ok(()) => {
+            Ok((StatusCode::CREATED, axum::Json(serde_json::json!({ "email": account.email, "status": "pending" })))
+                .into_response())
+        }
+        Err(shared::store::StoreError::TransactionCanceled { index: 0, .. }) => {
+            Err(Problem::new(StatusCode::CONFLICT, "account_exists", "Un compte existe déjà pour cette adresse."))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,24 @@
+//! The `notifier` Lambda: on every batch of the table's stream (a new email was queued) and
+//! every minute (retries), it drains the outbox. The event itself is not read: the outbox's
+//! index says what is due.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use shared::mail::{notifier, sender::Mailer};
+use shared::store::{Store, dynamo::DynamoStore};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init(true);
+    let env = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+    let store = Store::dynamo(DynamoStore::from_env(env("TABLE_NAME")?).await);
+    let mailer = Mailer::ses_from_env(env("SENDER_EMAIL")?).await;
+    lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| {
+        let (store, mailer) = (store.clone(), mailer.clone());
+        async move {
+            let done = notifier::drain(&store, &mailer, chrono::Utc::now()).await?;
+            tracing::info!(sent = done.sent, retried = done.retried, parked = done.parked, "outbox drained");
+            Ok::<_, lambda_runtime::Error>(())
+        }
+    }))
+    .await
+}

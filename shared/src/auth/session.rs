@@ -1,0 +1,73 @@
+//! Sessions: an opaque 256-bit token in an HttpOnly, Secure, SameSite cookie scoped to the
+//! town's API path; stored hashed, with an idle and an absolute expiry.
+
+use chrono::TimeDelta;
+
+pub const COOKIE: &str = "ef_session";
+/// A session unused this long is over.
+pub const IDLE: TimeDelta = TimeDelta::hours(1);
+/// A session is over this long after login, used or not.
+pub const ABSOLUTE: TimeDelta = TimeDelta::hours(12);
+/// `last_seen_at` is written at most this often (saves a write on most requests).
+pub const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(5);
+/// The header that must carry the session's CSRF token on every state-changing request.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The path the cookie is sent to: the town's API only, so a session never leaves its town.
+pub fn cookie_path(town: &str) -> String {
+    format!("/api/towns/{town}")
+}
+
+/// `Set-Cookie` for a new session.
+pub fn set_cookie(town: &str, token: &str) -> String {
+    cookie::Cookie::build((COOKIE, token))
+        .path(cookie_path(town))
+        .http_only(true)
+        .secure(true)
+        .same_site(cookie::SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(ABSOLUTE.num_seconds()))
+        .build()
+        .to_string()
+}
+
+/// `Set-Cookie` that removes the session cookie.
+pub fn clear_cookie(town: &str) -> String {
+    cookie::Cookie::build((COOKIE, ""))
+        .path(cookie_path(town))
+        .http_only(true)
+        .secure(true)
+        .same_site(cookie::SameSite::Lax)
+        .max_age(cookie::time::Duration::ZERO)
+        .build()
+        .to_string()
+}
+
+/// The session token in a `Cookie` header, if any.
+pub fn from_cookie_header(header: &str) -> Option<String> {
+    cookie::Cookie::split_parse(header)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == COOKIE)
+        .map(|c| c.value().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_is_http_only_secure_lax_and_scoped_to_the_town() {
+        let c = set_cookie("villeneuve", "abc");
+        for part in
+            ["ef_session=abc", "HttpOnly", "Secure", "SameSite=Lax", "Path=/api/towns/villeneuve", "Max-Age=43200"]
+        {
+            assert!(c.contains(part), "{c} lacks {part}");
+        }
+        assert!(clear_cookie("villeneuve").contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn reads_the_session_among_other_cookies() {
+        assert_eq!(from_cookie_header("a=1; ef_session=tok; b=2").as_deref(), Some("tok"));
+        assert_eq!(from_cookie_header("a=1"), None);
+    }
+}

@@ -1,0 +1,174 @@
+//! Who is calling: the session cookie, looked up in the town named by the path (a session
+//! of town A does not exist in town B), with its CSRF token checked on every write.
+
+use super::Problem;
+use crate::auth::accounts::{self, Session};
+use crate::auth::{secret, session};
+use crate::clock::Clock;
+use crate::domain::{FamilyRef, TownId};
+use crate::store::Store;
+use axum::extract::{FromRef, FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+/// What the auth extractors need from a function's state.
+#[derive(Clone)]
+pub struct AuthState {
+    pub store: Store,
+    pub clock: Clock,
+    /// Behind API Gateway: the client's address is the last hop of `X-Forwarded-For`.
+    pub trust_forwarded: bool,
+}
+
+/// The client's address, for login throttling.
+pub struct ClientAddr(pub String);
+
+impl<S> FromRequestParts<S> for ClientAddr
+where
+    AuthState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<ClientAddr, Self::Rejection> {
+        let auth = AuthState::from_ref(state);
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+        Ok(ClientAddr(client_address(&parts.headers, peer, auth.trust_forwarded)))
+    }
+}
+
+/// A logged-in caller of the town in the path.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub town: TownId,
+    pub session: Session,
+    /// The cookie's secret (to end this session at logout).
+    pub token: String,
+}
+
+impl Caller {
+    /// Staff see the whole town; a guardian sees the families of their session.
+    pub fn may_see_family(&self, family: &FamilyRef) -> bool {
+        self.session.role.is_staff() || self.session.families.contains(family)
+    }
+}
+
+pub fn unauthenticated() -> Problem {
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        "Votre session a expiré ou vous n'êtes pas connecté : connectez-vous pour continuer.",
+    )
+}
+
+pub fn forbidden() -> Problem {
+    Problem::new(StatusCode::FORBIDDEN, "forbidden", "Votre compte ne permet pas cette action.")
+}
+
+/// The town id of the request's path, as a 404 when it cannot be a town.
+pub fn path_town(raw: &RawPathParams) -> Result<TownId, Problem> {
+    let town = raw.iter().find(|(k, _)| *k == "town").map(|(_, v)| v).ok_or_else(super::unknown_town)?;
+    super::town_id(town)
+}
+
+impl<S> FromRequestParts<S> for Caller
+where
+    AuthState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Caller, Problem> {
+        let auth = AuthState::from_ref(state);
+        let raw = RawPathParams::from_request_parts(parts, state).await.map_err(|_| super::unknown_town())?;
+        let town = path_town(&raw)?;
+        let token = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(session::from_cookie_header)
+            .ok_or_else(unauthenticated)?;
+        let session =
+            accounts::find_session(&auth.store, &town, &token, auth.clock.now()).await?.ok_or_else(unauthenticated)?;
+        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            let sent = parts.headers.get(session::CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            if !secret::same(sent, &session.csrf) {
+                return Err(Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf_token_invalid",
+                    "La page a expiré : rechargez-la puis recommencez.",
+                ));
+            }
+        }
+        Ok(Caller { town, session, token })
+    }
+}
+
+/// A caller who is town staff (agent or administrator).
+pub struct Staff(pub Caller);
+
+impl<S> FromRequestParts<S> for Staff
+where
+    AuthState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Staff, Problem> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.session.role.is_staff() { Ok(Staff(caller)) } else { Err(forbidden()) }
+    }
+}
+
+/// The platform operator's bearer token (provisioning towns and their first staff).
+#[derive(Clone)]
+pub struct OperatorKey(Option<[u8; 32]>);
+
+impl OperatorKey {
+    /// A token shorter than 16 characters disables the operator routes.
+    pub fn new(token: Option<&str>) -> OperatorKey {
+        OperatorKey(token.filter(|t| t.len() >= 16).map(|t| Sha256::digest(t.as_bytes()).into()))
+    }
+
+    /// Whether the request's `Authorization: Bearer` is the operator's token.
+    pub fn allows(&self, headers: &HeaderMap) -> bool {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| -> [u8; 32] { Sha256::digest(t.trim().as_bytes()).into() });
+        // Digests are compared, not tokens: the comparison's timing reveals nothing of the token.
+        matches!((self.0, presented), (Some(want), Some(got)) if want == got)
+    }
+
+    /// The 401 for a request that is not the operator's.
+    pub fn denied() -> Response {
+        let mut res = Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Cette action est réservée à l'exploitant de la plateforme.",
+        )
+        .into_response();
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        res
+    }
+}
+
+/// The client's address, for login throttling: behind API Gateway the last hop of
+/// `X-Forwarded-For` (the one the gateway adds), else the socket's peer.
+pub fn client_address(parts_headers: &HeaderMap, peer: Option<std::net::SocketAddr>, trust_forwarded: bool) -> String {
+    if trust_forwarded
+        && let Some(last) = parts_headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    {
+        return last.to_owned();
+    }
+    peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "unknown".to_owned())
+}

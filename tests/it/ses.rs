@@ -1,0 +1,99 @@
+//! The accounts flow on the AWS backends: DynamoDB and SES v2 on moto, through the real SDK
+//! clients. The email is read back from moto and its link followed.
+
+use crate::helpers::{Reply, call};
+use axum::Router;
+use serde_json::{Value, json};
+use shared::auth::accounts::Throttle;
+use shared::clock::Clock;
+use shared::http::auth::{AuthState, OperatorKey};
+use shared::mail::{notifier, sender::Mailer};
+use shared::store::repo::Towns;
+use std::time::Duration;
+
+const OPERATOR: &str = "un-jeton-exploitant-de-test";
+const SENDER: &str = "ne-pas-repondre@villeneuve-les-tilleuls.fr";
+
+async fn post(router: &Router, uri: &str, headers: &[(&str, &str)], body: Value) -> Reply {
+    let mut hs = vec![("content-type", "application/json")];
+    hs.extend_from_slice(headers);
+    call(router, "POST", uri, &hs, Some(body.to_string().into_bytes())).await
+}
+
+/// The `ses.Message` entries moto recorded.
+async fn sent_by_moto(endpoint: &str) -> Vec<Value> {
+    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap().json().await.unwrap();
+    data["ses"]["Message"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+#[cfg_attr(not(moto), ignore = "DynamoDB and SES on moto: set AWS_ENDPOINT_URL to a moto server, or run scripts/test")]
+async fn staff_activation_email_goes_through_ses_and_its_link_works() {
+    let Some(store) = crate::helpers::dynamo_store().await else { return };
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let town = shared::domain::config::Town::parse(local_portal::DEMO_TOWN.as_bytes()).unwrap();
+    let towns = Towns::new(store.clone(), Duration::from_secs(60));
+    towns.put(&town).await.unwrap();
+    let state = activation::AppState {
+        auth: AuthState { store: store.clone(), clock: Clock::system(), trust_forwarded: true },
+        towns,
+        public_url: "https://portail.example".into(),
+        throttle: Throttle::default(),
+        operator: OperatorKey::new(Some(OPERATOR)),
+        equal_answer_time: Duration::from_millis(10),
+    };
+    let router = shared::http::finish(activation::router(state));
+
+    // A unique recipient, since moto's record is shared by every test of the run.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let email = format!("agent-{nanos}@villeneuve-les-tilleuls.fr");
+    let auth = format!("Bearer {OPERATOR}");
+    let created = post(
+        &router,
+        "/api/operator/towns/villeneuve-les-tilleuls/staff",
+        &[("authorization", &auth)],
+        json!({"email": email, "first_name": "Karim", "last_name": "Benali", "role": "agent"}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{:?}", created.json);
+
+    let mailer = Mailer::ses_for_emulator(&endpoint, SENDER.into()).await;
+    // Before the sender is verified SES refuses: the email is kept and retried, not lost.
+    let first = notifier::drain(&store, &mailer, chrono::Utc::now()).await.unwrap();
+    assert_eq!((first.sent, first.retried), (0, 1));
+    let Mailer::Ses { client, .. } = &mailer else { unreachable!("an SES mailer") };
+    client.create_email_identity().email_identity(SENDER).send().await.unwrap();
+    let later = chrono::Utc::now() + notifier::backoff(1) + chrono::TimeDelta::seconds(1);
+    let second = notifier::drain(&store, &mailer, later).await.unwrap();
+    assert_eq!(second.sent, 1);
+
+    let sent = sent_by_moto(&endpoint).await;
+    let message = sent
+        .iter()
+        .find(|m| m["destinations"]["ToAddresses"][0] == email.as_str())
+        .unwrap_or_else(|| panic!("moto recorded no email to {email}: {sent:?}"));
+    assert_eq!(message["source"], SENDER);
+    assert_eq!(message["subject"], "Activez votre Espace Famille – Villeneuve-les-Tilleuls");
+    let body = message["body"].as_str().unwrap();
+    let start = body.find("#jeton=").expect("the link") + "#jeton=".len();
+    let token: String =
+        body[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+
+    let activated = post(
+        &router,
+        "/api/towns/villeneuve-les-tilleuls/auth/activate",
+        &[],
+        json!({"token": token, "password": "une mairie bien tenue"}),
+    )
+    .await;
+    assert_eq!(activated.status, 200, "{:?}", activated.json);
+    assert_eq!(activated.json["role"], "agent");
+    let login = post(
+        &router,
+        "/api/towns/villeneuve-les-tilleuls/auth/login",
+        &[("x-forwarded-for", "203.0.113.7")],
+        json!({"email": email, "password": "une mairie bien tenue"}),
+    )
+    .await;
+    assert_eq!(login.status, 200);
+}

@@ -53,7 +53,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "  Familles    : Martin (3 enfants), Bernard et Petit (enfant en garde partagée), Nguyen (hors commune)"
         );
-        println!("  Connexion   : les comptes des familles arrivent avec l'activation par e-mail (pas encore livrée)");
+        println!("  Connexion   : {url}/connexion.html  mot de passe « {} »", local_portal::DEMO_PASSWORD);
+        println!(
+            "                parents : sophie.martin@exemple.fr, claire.bernard@exemple.fr, thomas.petit@exemple.fr"
+        );
+        println!(
+            "                mairie  : mairie@villeneuve-les-tilleuls.fr (administratrice), agent@villeneuve-les-tilleuls.fr"
+        );
+        println!("  Activation  : linh.nguyen@exemple.fr n'a pas encore activé son compte : voir {url}/dev/mail");
     }
     println!("  Exploitant  : Authorization: Bearer {}", local_portal::LOCAL_OPERATOR_TOKEN);
     println!("  E-mails     : {url}/dev/mail");

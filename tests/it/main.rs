@@ -1,6 +1,7 @@
 //! End-to-end tests, in one binary to keep link time down.
 
 mod accounts;
+mod calendar;
 mod helpers;
 mod http_bad_input;
 mod import;

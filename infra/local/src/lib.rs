@@ -11,6 +11,7 @@ use shared::auth::accounts::{Account, AccountStatus, Purpose, Throttle};
 use shared::auth::{accounts, password};
 use shared::clock::Clock;
 use shared::domain::account::{Password, Role};
+use shared::domain::booking::{Attendance, Booking, BookingStatus};
 use shared::domain::config::Town;
 use shared::domain::family::Email;
 use shared::domain::family::{Child, Family};
@@ -202,6 +203,120 @@ async fn demo_accounts(store: &Store, town: &Town, data: &DemoFamilies, opts: &O
     Ok(())
 }
 
+/// Bookings that show every state of the seed's legend, around the day the demo is loaded:
+/// last week attended (present, absent, absent with a certificate), next week's canteen
+/// confirmed, a holiday request pending, one refused, one whose cancellation is asked, and a
+/// full Wednesday at the leisure centre.
+fn demo_bookings(
+    town: &Town,
+    today: chrono::NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Booking>, Error> {
+    use chrono::{Datelike, Days, Weekday};
+    let id = |s: &str| shared::domain::ChildId::parse(s).map_err(demo_error);
+    let monday = today.week(Weekday::Mon).first_day();
+    let day = |weeks: i64, weekday: u64| -> chrono::NaiveDate {
+        let base =
+            if weeks >= 0 { monday + Days::new(weeks as u64 * 7) } else { monday - Days::new((-weeks) as u64 * 7) };
+        base + Days::new(weekday)
+    };
+    let cal = town.calendar();
+    let first_holiday = (14..120)
+        .filter_map(|i| today.checked_add_days(Days::new(i)))
+        .find(|d| cal.kind(*d) == Some(shared::domain::calendar::DayKind::Holiday) && d.weekday() == Weekday::Mon)
+        .ok_or_else(|| Error::Demo("no school holiday within four months".into()))?;
+    let make = |child: &str,
+                family: &str,
+                unit: &str,
+                date: chrono::NaiveDate,
+                status: BookingStatus|
+     -> Result<Booking, Error> {
+        let unit_id = shared::domain::UnitId::parse(unit).map_err(demo_error)?;
+        let (activity, u) = town.unit(&unit_id).ok_or_else(|| Error::Demo(format!("unknown unit {unit}")))?;
+        Ok(Booking {
+            child: id(child)?,
+            family: shared::domain::FamilyRef::parse(family).map_err(demo_error)?,
+            activity: activity.id.clone(),
+            site: activity.sites[0].clone(),
+            unit: unit_id,
+            date,
+            status,
+            price: u.price.base,
+            late: false,
+            attendance: None,
+            refusal_reason: None,
+            updated_at: now,
+        })
+    };
+    let mut out = Vec::new();
+    for (weekday, attendance) in [(0, Attendance::Present), (1, Attendance::Absent), (3, Attendance::AbsentJustified)] {
+        let mut b = make("lea-martin", "martin", "cantine", day(-1, weekday), BookingStatus::Confirmed)?;
+        b.attendance = Some(attendance);
+        out.push(b);
+    }
+    for weekday in [0, 1, 3, 4] {
+        out.push(make("lea-martin", "martin", "cantine", day(1, weekday), BookingStatus::Confirmed)?);
+        out.push(make("hugo-martin", "martin", "peri-soir", day(1, weekday), BookingStatus::Confirmed)?);
+    }
+    out.push(make("hugo-martin", "martin", "alsh-vacances", first_holiday, BookingStatus::Pending)?);
+    let mut refused =
+        make("hugo-martin", "martin", "alsh-vacances", first_holiday + Days::new(1), BookingStatus::Refused)?;
+    refused.refusal_reason = Some("Plus de place ce jour-là pour la tranche d'âge de l'enfant.".into());
+    out.push(refused);
+    out.push(make(
+        "hugo-martin",
+        "martin",
+        "alsh-vacances",
+        first_holiday + Days::new(2),
+        BookingStatus::CancelRequested,
+    )?);
+    out.push(make("lea-martin", "martin", "alsh-mercredi", open_wednesdays(town, today)?.0, BookingStatus::Confirmed)?);
+    Ok(out)
+}
+
+/// The first two Wednesdays the leisure centre opens, past next week's deadlines: one that
+/// Léa books, one that is full.
+fn open_wednesdays(town: &Town, today: chrono::NaiveDate) -> Result<(chrono::NaiveDate, chrono::NaiveDate), Error> {
+    use chrono::Days;
+    let alsh = shared::domain::UnitId::parse("alsh-mercredi").map_err(demo_error)?;
+    let (activity, unit) = town.unit(&alsh).ok_or_else(|| Error::Demo("no alsh-mercredi".into()))?;
+    let mut open = (8..150)
+        .filter_map(|i| today.checked_add_days(Days::new(i)))
+        .filter(|d| town.offering(activity, unit, *d).is_ok());
+    match (open.next(), open.next()) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => Err(Error::Demo("no open Wednesday within five months".into())),
+    }
+}
+
+/// Stores the demo bookings, the places they take, and one full Wednesday.
+async fn store_demo_bookings(
+    store: &Store,
+    town: &Town,
+    bookings: &[Booking],
+    today: chrono::NaiveDate,
+) -> Result<(), Error> {
+    let mut taken: std::collections::BTreeMap<shared::store::Key, i64> = std::collections::BTreeMap::new();
+    for b in bookings {
+        store.put(repo::booking_item(town.id(), b)?, None).await?;
+        if b.holds_place() && town.unit(&b.unit).is_some_and(|(_, u)| u.capacity.is_some()) {
+            *taken.entry(shared::store::keys::capacity(town.id(), &b.unit, &b.site, b.date)).or_default() += 1;
+        }
+    }
+    // The next open Wednesday after Léa's: every place of the leisure centre taken.
+    if let Some(b) = bookings.iter().find(|b| b.unit.as_str() == "alsh-mercredi")
+        && let Some((_, u)) = town.unit(&b.unit)
+    {
+        let (_, full_day) = open_wednesdays(town, today)?;
+        let full = shared::store::keys::capacity(town.id(), &b.unit, &b.site, full_day);
+        taken.insert(full, i64::from(u.capacity.unwrap_or(0)));
+    }
+    for (key, n) in taken {
+        store.add(&key, "taken", n, None).await?;
+    }
+    Ok(())
+}
+
 async fn load_demo(towns: &Towns, opts: &Options) -> Result<Town, Error> {
     let (town, data) = demo_data()?;
     if towns.get(town.id()).await?.is_none() {
@@ -213,6 +328,10 @@ async fn load_demo(towns: &Towns, opts: &Options) -> Result<Town, Error> {
             repo::put_family(towns.store(), town.id(), f).await?;
         }
         demo_accounts(towns.store(), &town, &data, opts).await?;
+        let now = opts.clock.now();
+        let today = now.with_timezone(&town.tz()).date_naive();
+        let bookings = demo_bookings(&town, today, now)?;
+        store_demo_bookings(towns.store(), &town, &bookings, today).await?;
         tracing::info!(town = %town.id(), "demo town loaded");
     }
     Ok(town)
@@ -234,6 +353,7 @@ pub async fn build(opts: &Options) -> Result<Portal, Error> {
     let towns = Towns::new(store.clone(), Duration::from_secs(3600));
     let demo_town = if opts.demo { Some(load_demo(&towns, opts).await?) } else { None };
     let auth = AuthState { store: store.clone(), clock: opts.clock.clone(), trust_forwarded: false };
+    let calendar_state = calendar::AppState { auth: auth.clone(), towns: towns.clone() };
     let accounts = activation::AppState {
         auth,
         towns: towns.clone(),
@@ -247,6 +367,7 @@ pub async fn build(opts: &Options) -> Result<Portal, Error> {
     let api = Router::new()
         .merge(towns::router(towns::AppState::new(towns, Some(&opts.operator_token))))
         .merge(activation::router(accounts))
+        .merge(calendar::router(calendar_state))
         .merge(devmail::router(mail_dir.clone()));
     let files = ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service());
     let router = shared::http::finish(api).fallback_service(files);

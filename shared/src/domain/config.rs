@@ -146,6 +146,9 @@ pub struct Unit {
     pub price: Price,
     #[serde(default)]
     pub late_addition: LateAddition,
+    /// Bookings for a date open this many days before it (none: always open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_opens_days_before: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,6 +235,8 @@ pub enum NotOffered {
     NotRunningThatDay,
     /// The unit is not run at this site.
     NotAtSite,
+    /// The child is not enrolled for this unit on this date.
+    NotEnrolled,
 }
 
 /// A town whose configuration passed every check, with its calendar built once.

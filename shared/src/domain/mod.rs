@@ -2,13 +2,16 @@
 //! Nothing here does I/O; `now` is always a parameter.
 
 pub mod account;
+pub mod booking;
 pub mod calendar;
+pub mod cells;
 pub mod config;
 pub mod deadline;
 pub mod family;
 pub mod ids;
 pub mod import;
 pub mod money;
+pub mod period;
 
 pub use ids::{ActivityId, ChildId, FamilyRef, SiteId, TownId, UnitId};
 pub use money::Cents;

@@ -81,3 +81,29 @@ pub fn accounts_of_town(t: &TownId) -> String {
 pub fn children_of_town(t: &TownId) -> String {
     format!("{}#CHILDREN", town(t))
 }
+
+/// A child's booking of a unit on a date: in the child's partition, so the calendar of one
+/// child over a date range is one query.
+pub fn booking(t: &TownId, c: &ChildId, date: chrono::NaiveDate, unit: &crate::domain::UnitId) -> Key {
+    Key::new(format!("{}#C#{c}", town(t)), format!("B#{date}#{unit}"))
+}
+
+/// The partition of a child's bookings, and the sort-key range of the dates `from..=to`.
+pub fn bookings_between(
+    t: &TownId,
+    c: &ChildId,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> (String, String, String) {
+    (format!("{}#C#{c}", town(t)), format!("B#{from}"), format!("B#{to}~"))
+}
+
+/// The places taken for a unit at a site, one item per date (attribute `taken`).
+pub fn capacity(
+    t: &TownId,
+    unit: &crate::domain::UnitId,
+    site: &crate::domain::SiteId,
+    date: chrono::NaiveDate,
+) -> Key {
+    Key::new(format!("{}#CAP#{unit}#{site}", town(t)), date.to_string())
+}

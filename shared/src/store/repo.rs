@@ -118,3 +118,34 @@ pub async fn all_families(store: &Store, town: &TownId) -> Result<Vec<Family>, S
 pub async fn get_child(store: &Store, town: &TownId, id: &ChildId) -> Result<Option<Child>, StoreError> {
     store.get(&keys::child(town, id)).await?.map(|i| i.to_value()).transpose()
 }
+
+/// A child's bookings from `from` to `to` included, in one query.
+pub async fn bookings(
+    store: &Store,
+    town: &TownId,
+    child: &ChildId,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<Vec<crate::domain::booking::Booking>, StoreError> {
+    let (pk, lo, hi) = keys::bookings_between(town, child, from, to);
+    store.query_all(&Query::table(pk, SkRange::Between(lo, hi))).await?.iter().map(Item::to_value).collect()
+}
+
+/// The places taken for a unit at a site, by date, from `from` to `to`, in one query.
+pub async fn places_taken(
+    store: &Store,
+    town: &TownId,
+    unit: &crate::domain::UnitId,
+    site: &crate::domain::SiteId,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<HashMap<chrono::NaiveDate, i64>, StoreError> {
+    let pk = keys::capacity(town, unit, site, from).pk;
+    let items = store.query_all(&Query::table(pk, SkRange::Between(from.to_string(), to.to_string()))).await?;
+    Ok(items.iter().filter_map(|i| Some((i.key.sk.parse().ok()?, i.attrs.get("taken")?.as_i64()?))).collect())
+}
+
+/// The item of a booking.
+pub fn booking_item(town: &TownId, b: &crate::domain::booking::Booking) -> Result<Item, StoreError> {
+    Item::from_value(keys::booking(town, &b.child, b.date, &b.unit), b)
+}

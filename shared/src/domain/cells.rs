@@ -1,0 +1,184 @@
+//! Calendar cells: for one child, unit and date, exactly one state, the reason behind it, the
+//! deadlines that apply, and what the parent's action would cost now.
+
+use super::booking::{Attendance, Booking, BookingStatus};
+use super::config::{Activity, NotOffered, Town, Unit};
+use super::family::{Child, Family};
+use super::{Cents, SiteId};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use serde::Serialize;
+
+/// Why an offered day cannot be changed online.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Locked {
+    /// Past the add (or cancel) deadline: the parent contacts the service.
+    DeadlinePassed,
+    /// Bookings for this date open later.
+    NotOpenYet { opens_at: DateTime<Utc> },
+    /// Every place is taken and the unit has no waiting list.
+    Full,
+}
+
+/// The seed's legend, one state per cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CellState {
+    /// No checkbox: weekend, holiday, closure, not run that day, child not enrolled.
+    NotOffered {
+        #[serde(flatten)]
+        why: NotOffered,
+    },
+    /// « Prestation réservable ».
+    Bookable {
+        /// Full: a booking joins the waiting list (« demande en cours »).
+        waiting_list: bool,
+    },
+    /// « Prestation non réservable ou non modifiable ».
+    Locked {
+        #[serde(flatten)]
+        why: Locked,
+    },
+    /// « Demande en cours ».
+    Pending,
+    /// « Demande validée ».
+    Confirmed,
+    /// « Demande d'annulation ».
+    CancelRequested,
+    /// « Demande refusée ».
+    Refused { reason: Option<String> },
+    /// « Enfant présent ».
+    Present,
+    /// « Enfant absent », justified or not.
+    Absent { justified: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Add,
+    Cancel,
+}
+
+/// What ticking or unticking the cell does now, and what it costs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Action {
+    pub kind: ActionKind,
+    /// An addition costs the booking's price; a cancellation within the deadline costs nothing.
+    pub price: Cents,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    pub date: NaiveDate,
+    #[serde(flatten)]
+    pub state: CellState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub add_deadline: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_deadline: Option<DateTime<Utc>>,
+    /// What the parent can do online now; none past the deadlines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+    /// The family's normal price for this unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<Cents>,
+    /// What an addition past the deadline costs (made by staff).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_add_price: Option<Cents>,
+    /// What a cancellation past the deadline costs: the booking stays billed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_cancel_price: Option<Cents>,
+}
+
+/// Everything one cell depends on.
+pub struct CellFacts<'a> {
+    pub town: &'a Town,
+    pub activity: &'a Activity,
+    pub unit: &'a Unit,
+    pub site: &'a SiteId,
+    pub child: &'a Child,
+    pub family: &'a Family,
+    pub date: NaiveDate,
+    /// The child's booking of this unit that day, in any status.
+    pub booking: Option<&'a Booking>,
+    /// Places taken that day at the site.
+    pub taken: i64,
+    pub now: DateTime<Utc>,
+}
+
+/// The state of one cell.
+pub fn cell(f: &CellFacts) -> Cell {
+    let cal = f.town.calendar();
+    let tz = f.town.tz();
+    let normal = f.unit.price.for_family(f.family.resident, f.family.quotient_familial);
+    let add_deadline = f.unit.add_deadline.instant_for(f.date, cal, tz);
+    let cancel_deadline = f.unit.cancel_deadline.instant_for(f.date, cal, tz);
+    let mut out = Cell {
+        date: f.date,
+        state: CellState::Bookable { waiting_list: false },
+        add_deadline: Some(add_deadline),
+        cancel_deadline: Some(cancel_deadline),
+        action: None,
+        price: Some(normal),
+        late_add_price: Some(f.unit.late_addition.apply(normal)),
+        late_cancel_price: Some(normal),
+    };
+    let live = f.booking.filter(|b| b.status != BookingStatus::Cancelled);
+    if let Some(b) = live {
+        out.price = Some(b.price);
+        out.late_cancel_price = Some(b.price);
+        let can_cancel = f.now < cancel_deadline;
+        out.state = match (b.attendance, b.status) {
+            (Some(Attendance::Present), _) => CellState::Present,
+            (Some(Attendance::Absent), _) => CellState::Absent { justified: false },
+            (Some(Attendance::AbsentJustified), _) => CellState::Absent { justified: true },
+            (None, BookingStatus::Pending) => CellState::Pending,
+            (None, BookingStatus::Confirmed) => CellState::Confirmed,
+            (None, BookingStatus::CancelRequested) => CellState::CancelRequested,
+            (None, BookingStatus::Refused) => CellState::Refused { reason: b.refusal_reason.clone() },
+            (None, BookingStatus::Cancelled) => CellState::Bookable { waiting_list: false },
+        };
+        if b.attendance.is_none() && matches!(b.status, BookingStatus::Pending | BookingStatus::Confirmed) && can_cancel
+        {
+            out.action = Some(Action { kind: ActionKind::Cancel, price: Cents::ZERO });
+        }
+        return out;
+    }
+    let not_offered = |why| Cell {
+        state: CellState::NotOffered { why },
+        add_deadline: None,
+        cancel_deadline: None,
+        action: None,
+        price: None,
+        late_add_price: None,
+        late_cancel_price: None,
+        date: f.date,
+    };
+    if let Err(why) = f.town.offering_at(f.activity, f.unit, f.site, f.date) {
+        return not_offered(why);
+    }
+    if !f.child.enrolments.iter().any(|e| e.covers(&f.activity.id, f.site, &f.unit.id, f.date)) {
+        return not_offered(NotOffered::NotEnrolled);
+    }
+    if let Some(days) = f.unit.booking_opens_days_before {
+        let opens_day = f.date.checked_sub_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MIN);
+        let opens_at = super::deadline::local_instant(opens_day, chrono::NaiveTime::MIN, tz);
+        if f.now < opens_at {
+            out.state = CellState::Locked { why: Locked::NotOpenYet { opens_at } };
+            return out;
+        }
+    }
+    if f.now >= add_deadline {
+        out.state = CellState::Locked { why: Locked::DeadlinePassed };
+        return out;
+    }
+    let full = f.unit.capacity.is_some_and(|c| f.taken >= i64::from(c));
+    if full && !f.unit.waiting_list {
+        out.state = CellState::Locked { why: Locked::Full };
+        return out;
+    }
+    out.state = CellState::Bookable { waiting_list: full };
+    out.action = Some(Action { kind: ActionKind::Add, price: normal });
+    out
+}

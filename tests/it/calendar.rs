@@ -269,3 +269,20 @@ async fn the_month_view_covers_the_month() {
     assert_eq!(weeks.last().unwrap()["monday"], "2027-03-29");
     p.stop().await;
 }
+
+#[tokio::test]
+async fn a_family_grid_costs_one_bookings_query_per_child() {
+    let p = portal().await;
+    let b = sophie(&p).await;
+    let uri =
+        format!("/api/towns/{TOWN}/calendar/families/martin/weeks?activity=restauration&from=2026-11-30&weeks=12");
+    p.get(&uri, Some(&b)).await; // the town configuration is now cached
+    let before = p.store.calls();
+    let r = p.get(&uri, Some(&b)).await;
+    let calls = p.store.calls() - before;
+    assert_eq!(r.json.as_array().unwrap().len(), 3);
+    // The session, the family, then per child: the child, its bookings over the 12 weeks, and
+    // the canteen's places taken (the only unit with a capacity).
+    assert_eq!(calls, 2 + 3 * 3, "storage calls per grid");
+    p.stop().await;
+}

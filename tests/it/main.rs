@@ -6,5 +6,6 @@ mod helpers;
 mod http_bad_input;
 mod import;
 mod local_portal;
+mod openapi;
 mod ses;
 mod store_contract;

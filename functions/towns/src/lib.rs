@@ -34,6 +34,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/api/openapi.yaml", get(openapi))
         .route("/api/towns/{town}", get(town_summary))
         .route("/api/towns/{town}/days", get(days))
         .route("/api/towns/{town}/days/{date}", get(day))
@@ -43,6 +44,13 @@ pub fn router(state: AppState) -> Router {
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     AxumJson(serde_json::json!({ "status": "ok", "store": state.towns.store().backend_name() }))
+}
+
+/// The API's OpenAPI document (`docs/openapi.yaml`, checked in CI against the routes).
+pub const OPENAPI: &str = include_str!("../../../docs/openapi.yaml");
+
+async fn openapi() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/yaml; charset=utf-8")], OPENAPI)
 }
 
 async fn load(state: &AppState, raw: &str) -> Result<Arc<Town>, Problem> {

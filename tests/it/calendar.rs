@@ -286,3 +286,38 @@ async fn a_family_grid_costs_one_bookings_query_per_child() {
     assert_eq!(calls, 2 + 3 * 3, "storage calls per grid");
     p.stop().await;
 }
+
+#[tokio::test]
+async fn a_family_subscribes_to_its_confirmed_bookings_and_can_revoke_the_feed() {
+    let p = portal().await;
+    let b = sophie(&p).await;
+    let created = p.post(&format!("/api/towns/{TOWN}/calendar/families/martin/feed"), json!({}), Some(&b)).await;
+    assert_eq!(created.status, 201, "{:?}", created.json);
+    let path = created.json["path"].as_str().unwrap().to_owned();
+    let feed = crate::helpers::call(&p.router, "GET", &path, &[], None).await;
+    assert_eq!(feed.status, 200);
+    assert!(feed.content_type.starts_with("text/calendar"));
+    let ics = String::from_utf8(crate::helpers::raw_body(&p.router, &path).await).unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR"));
+    assert!(ics.contains("SUMMARY:Léa – CANTINE"), "{ics}");
+    assert!(ics.contains("DTSTART;VALUE=DATE:20261130"), "{ics}");
+    assert!(!ics.contains("20261221"), "a pending request is not in the calendar");
+    // A new feed revokes the old one; revoking leaves none.
+    let again = p.post(&format!("/api/towns/{TOWN}/calendar/families/martin/feed"), json!({}), Some(&b)).await;
+    assert_problem(&crate::helpers::call(&p.router, "GET", &path, &[], None).await, 404, "unknown_feed");
+    let newer = again.json["path"].as_str().unwrap().to_owned();
+    let revoke = crate::helpers::call(
+        &p.router,
+        "DELETE",
+        &format!("/api/towns/{TOWN}/calendar/families/martin/feed"),
+        &[("cookie", &b.cookie), ("x-csrf-token", &b.csrf)],
+        None,
+    )
+    .await;
+    assert_eq!(revoke.status, 204);
+    assert_problem(&crate::helpers::call(&p.router, "GET", &newer, &[], None).await, 404, "unknown_feed");
+    // Another family's feed cannot be made.
+    let other = p.post(&format!("/api/towns/{TOWN}/calendar/families/bernard/feed"), json!({}), Some(&b)).await;
+    assert_problem(&other, 404, "unknown_family");
+    p.stop().await;
+}

@@ -164,3 +164,10 @@ pub fn browser_of(r: Reply) -> Result<Browser, Box<Reply>> {
     let csrf = r.json["csrf_token"].as_str().unwrap_or_default().to_owned();
     Ok(Browser { cookie, csrf })
 }
+
+/// The raw body of a GET (for non-JSON answers).
+pub async fn raw_body(router: &Router, uri: &str) -> Vec<u8> {
+    let req = http::Request::builder().uri(uri).body(Body::empty()).expect("request");
+    let res = router.clone().oneshot(req).await.expect("infallible");
+    res.into_body().collect().await.expect("body").to_bytes().to_vec()
+}

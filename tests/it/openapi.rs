@@ -32,7 +32,8 @@ async fn openapi_routes_are_all_served() {
             .replace("{town}", "villeneuve-les-tilleuls")
             .replace("{date}", "2026-12-01")
             .replace("{child}", "lea-martin")
-            .replace("{family}", "martin");
+            .replace("{family}", "martin")
+            .replace("{token}", "jeton-inconnu");
         let r = call(&p.router, &method, &uri, &[], None).await;
         let code = r.json["code"].as_str().unwrap_or_default();
         assert!(code != "not_found" && code != "method_not_allowed", "{method} {uri} is not routed ({})", r.status);

@@ -1,6 +1,9 @@
 //! The `calendar` function: « Mes réservations ». The children a caller may book for, the
 //! week grid (« Semaine 22 du 31/05/2021 au 04/06/2021 », a row per unit, a cell per weekday)
-//! for one child or a whole family, the month, and the period preview. It only reads.
+//! for one child or a whole family, the month, the period preview, and the family's private
+//! iCalendar feed.
+
+mod feed;
 
 use axum::extract::{FromRef, Query, State};
 use axum::routing::{get, post};
@@ -41,6 +44,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/calendar/children/{child}/month", get(child_month))
         .route("/api/towns/{town}/calendar/families/{family}/weeks", get(family_weeks))
         .route("/api/towns/{town}/calendar/children/{child}/period-preview", post(period_preview))
+        .route("/api/towns/{town}/calendar/families/{family}/feed", post(feed::create).delete(feed::revoke))
+        .route("/api/towns/{town}/calendar/feeds/{token}", get(feed::serve))
         .with_state(state)
 }
 

@@ -107,3 +107,13 @@ pub fn capacity(
 ) -> Key {
     Key::new(format!("{}#CAP#{unit}#{site}", town(t)), date.to_string())
 }
+
+/// A private calendar feed, by the SHA-256 of its secret.
+pub fn calendar_feed(t: &TownId, digest: &str) -> Key {
+    Key::new(format!("{}#FEED#{digest}", town(t)), "FEED")
+}
+
+/// The family's current calendar feed (so that a new one revokes the old one).
+pub fn family_feed(t: &TownId, f: &FamilyRef) -> Key {
+    Key::new(format!("{}#F#{f}", town(t)), "FEED")
+}

@@ -1,0 +1,135 @@
+//! The private iCalendar feed of a family's confirmed bookings, which parents' phone calendars
+//! subscribe to. Its URL holds a 256-bit secret (stored hashed); a new feed revokes the old one.
+
+use super::AppState;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Days;
+use icalendar::{Calendar, Component, Event, EventLike};
+use serde::{Deserialize, Serialize};
+use shared::auth::secret;
+use shared::domain::FamilyRef;
+use shared::domain::booking::BookingStatus;
+use shared::http::auth::Caller;
+use shared::http::{Path, Problem};
+use shared::store::{Cond, Item, WriteOp, keys, repo};
+
+#[derive(Serialize, Deserialize)]
+struct Feed {
+    family: FamilyRef,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Pointer {
+    digest: String,
+}
+
+fn unknown_family() -> Problem {
+    Problem::not_found("unknown_family", "Cette famille est introuvable.")
+}
+
+fn feed_path(town: &str, secret: &str) -> String {
+    format!("/api/towns/{town}/calendar/feeds/{secret}")
+}
+
+/// Creates the family's feed, revoking the previous one; answers its path (once).
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, family)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let reference = FamilyRef::parse(&family).map_err(|_| unknown_family())?;
+    if !caller.may_see_family(&reference) {
+        return Err(unknown_family());
+    }
+    let store = &state.auth.store;
+    let town = &caller.town;
+    let secret = secret::generate();
+    let digest = secret::digest(&secret);
+    let pointer_key = keys::family_feed(town, &reference);
+    let mut ops = Vec::new();
+    if let Some(old) = store.get(&pointer_key).await? {
+        let old: Pointer = old.to_value()?;
+        ops.push(WriteOp::Delete { key: keys::calendar_feed(town, &old.digest), cond: None });
+    }
+    ops.push(WriteOp::Put {
+        item: Item::from_value(keys::calendar_feed(town, &digest), &Feed { family: reference })?,
+        cond: Some(Cond::NotExists),
+    });
+    ops.push(WriteOp::Put { item: Item::from_value(pointer_key, &Pointer { digest })?, cond: None });
+    store.transact(ops).await?;
+    let body = serde_json::json!({ "path": feed_path(town.as_str(), &secret) });
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// Revokes the family's feed.
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, family)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    let reference = FamilyRef::parse(&family).map_err(|_| unknown_family())?;
+    if !caller.may_see_family(&reference) {
+        return Err(unknown_family());
+    }
+    let store = &state.auth.store;
+    let pointer_key = keys::family_feed(&caller.town, &reference);
+    if let Some(old) = store.get(&pointer_key).await? {
+        let old: Pointer = old.to_value()?;
+        store
+            .transact(vec![
+                WriteOp::Delete { key: keys::calendar_feed(&caller.town, &old.digest), cond: None },
+                WriteOp::Delete { key: pointer_key, cond: None },
+            ])
+            .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The feed itself: confirmed bookings from a month ago to a year ahead, as all-day events.
+pub async fn serve(
+    State(state): State<AppState>,
+    Path((town, token)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let unknown = || {
+        Problem::not_found(
+            "unknown_feed",
+            "Ce calendrier n'existe plus : créez un nouveau lien depuis l'Espace Famille.",
+        )
+    };
+    let town_id = shared::http::town_id(&town)?;
+    let town = state.towns.get(&town_id).await?.ok_or_else(shared::http::unknown_town)?;
+    let store = &state.auth.store;
+    let feed: Feed =
+        store.get(&keys::calendar_feed(&town_id, &secret::digest(&token))).await?.ok_or_else(unknown)?.to_value()?;
+    let family = repo::get_family(store, &town_id, &feed.family).await?.ok_or_else(unknown)?;
+    let today = state.auth.clock.now().with_timezone(&town.tz()).date_naive();
+    let (from, to) = (today - Days::new(31), today + Days::new(366));
+    let mut calendar = Calendar::new();
+    calendar.name(&format!("Espace Famille – {}", town.config().name));
+    for id in &family.children {
+        let Some(child) = repo::get_child(store, &town_id, id).await? else { continue };
+        for b in repo::bookings(store, &town_id, id, from, to).await? {
+            if !matches!(b.status, BookingStatus::Confirmed | BookingStatus::CancelRequested) {
+                continue;
+            }
+            let unit = town.unit(&b.unit).map(|(_, u)| u.name.clone()).unwrap_or_else(|| b.unit.to_string());
+            let site = town.config().sites.iter().find(|s| s.id == b.site).map(|s| s.name.clone()).unwrap_or_default();
+            calendar.push(
+                Event::new()
+                    .uid(&format!("{}-{}-{}-{}@espace-famille", town_id, b.child, b.date, b.unit))
+                    .summary(&format!("{} – {unit}", child.first_name))
+                    .location(&site)
+                    .all_day(b.date)
+                    .timestamp(b.updated_at)
+                    .done(),
+            );
+        }
+    }
+    let mut res = calendar.done().to_string().into_response();
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=900"));
+    Ok(res)
+}

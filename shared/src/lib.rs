@@ -2,6 +2,7 @@
 //! backends, and the HTTP pieces every function uses.
 
 pub mod auth;
+pub mod aws;
 pub mod clock;
 pub mod domain;
 pub mod http;

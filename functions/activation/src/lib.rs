@@ -67,8 +67,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn load_town(state: &AppState, raw: &str) -> Result<Arc<Town>, Problem> {
-    let id = http::town_id(raw)?;
-    state.towns.get(&id).await?.ok_or_else(http::unknown_town)
+    http::load_town_from_path(&state.towns, raw).await
 }
 
 /// The link an email carries: the page, the town, and the secret in the fragment (never sent

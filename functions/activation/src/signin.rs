@@ -224,8 +224,18 @@ async fn send_link(state: &AppState, town: &Town, raw_email: &str, only: Option<
     Ok(())
 }
 
-/// The same answer, in the same time, whether the email has an account or not.
-async fn equal_answer(state: &AppState, started: Instant, outcome: Result<(), Problem>) -> Result<Response, Problem> {
+/// Sends the link an email's account needs, answering the same, in the same time, whether the
+/// email has an account or not.
+async fn link_request(
+    state: &AppState,
+    town: &str,
+    body: Result<Json<EmailOnly>, Problem>,
+    only: Option<AccountStatus>,
+) -> Result<Response, Problem> {
+    let started = Instant::now();
+    let town = load_town(state, town).await?;
+    let Json(b) = body?;
+    let outcome = send_link(state, &town, &b.email, only).await;
     tokio::time::sleep_until(started + state.equal_answer_time).await;
     outcome?;
     let body = serde_json::json!({
@@ -234,26 +244,20 @@ async fn equal_answer(state: &AppState, started: Instant, outcome: Result<(), Pr
     Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
 }
 
+/// A new activation link, for an account still pending.
 pub async fn resend_activation(
     State(state): State<AppState>,
     Path(town): Path<String>,
     body: Result<Json<EmailOnly>, Problem>,
 ) -> Result<Response, Problem> {
-    let started = Instant::now();
-    let town = load_town(&state, &town).await?;
-    let Json(b) = body?;
-    let outcome = send_link(&state, &town, &b.email, Some(AccountStatus::Pending)).await;
-    equal_answer(&state, started, outcome).await
+    link_request(&state, &town, body, Some(AccountStatus::Pending)).await
 }
 
+/// A reset link (or an activation link, for an account never activated).
 pub async fn request_reset(
     State(state): State<AppState>,
     Path(town): Path<String>,
     body: Result<Json<EmailOnly>, Problem>,
 ) -> Result<Response, Problem> {
-    let started = Instant::now();
-    let town = load_town(&state, &town).await?;
-    let Json(b) = body?;
-    let outcome = send_link(&state, &town, &b.email, None).await;
-    equal_answer(&state, started, outcome).await
+    link_request(&state, &town, body, None).await
 }

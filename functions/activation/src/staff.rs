@@ -7,10 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shared::auth::accounts::{Account, AccountStatus, Purpose};
-use shared::domain::FamilyRef;
 use shared::domain::account::Role;
 use shared::domain::family::{Child, Family};
-use shared::http::auth::{Caller, OperatorKey, Staff};
+use shared::http::auth::{Caller, OperatorKey, Staff, unknown_family};
 use shared::http::{Json, Path, Problem};
 use shared::mail::outbox;
 use shared::store::repo;
@@ -22,10 +21,6 @@ pub struct FamilyView {
     children_details: Vec<Child>,
 }
 
-fn unknown_family() -> Problem {
-    Problem::not_found("unknown_family", "Cette famille est introuvable.")
-}
-
 /// A family: its own guardians and the town's staff may read it; anyone else is told it does
 /// not exist (whether it does or not).
 pub async fn family(
@@ -33,10 +28,7 @@ pub async fn family(
     caller: Caller,
     Path((_, family)): Path<(String, String)>,
 ) -> Result<axum::Json<FamilyView>, Problem> {
-    let reference = FamilyRef::parse(&family).map_err(|_| unknown_family())?;
-    if !caller.may_see_family(&reference) {
-        return Err(unknown_family());
-    }
+    let reference = caller.family(&family)?;
     let store = &state.auth.store;
     let family = repo::get_family(store, &caller.town, &reference).await?.ok_or_else(unknown_family)?;
     let mut children_details = Vec::with_capacity(family.children.len());

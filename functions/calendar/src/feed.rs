@@ -25,10 +25,6 @@ struct Pointer {
     digest: String,
 }
 
-fn unknown_family() -> Problem {
-    Problem::not_found("unknown_family", "Cette famille est introuvable.")
-}
-
 fn feed_path(town: &str, secret: &str) -> String {
     format!("/api/towns/{town}/calendar/feeds/{secret}")
 }
@@ -39,10 +35,7 @@ pub async fn create(
     caller: Caller,
     Path((_, family)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    let reference = FamilyRef::parse(&family).map_err(|_| unknown_family())?;
-    if !caller.may_see_family(&reference) {
-        return Err(unknown_family());
-    }
+    let reference = caller.family(&family)?;
     let store = &state.auth.store;
     let town = &caller.town;
     let secret = secret::generate();
@@ -69,10 +62,7 @@ pub async fn revoke(
     caller: Caller,
     Path((_, family)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    let reference = FamilyRef::parse(&family).map_err(|_| unknown_family())?;
-    if !caller.may_see_family(&reference) {
-        return Err(unknown_family());
-    }
+    let reference = caller.family(&family)?;
     let store = &state.auth.store;
     let pointer_key = keys::family_feed(&caller.town, &reference);
     if let Some(old) = store.get(&pointer_key).await? {
@@ -98,8 +88,8 @@ pub async fn serve(
             "Ce calendrier n'existe plus : créez un nouveau lien depuis l'Espace Famille.",
         )
     };
-    let town_id = shared::http::town_id(&town)?;
-    let town = state.towns.get(&town_id).await?.ok_or_else(shared::http::unknown_town)?;
+    let town = shared::http::load_town_from_path(&state.towns, &town).await?;
+    let town_id = town.id().clone();
     let store = &state.auth.store;
     let feed: Feed =
         store.get(&keys::calendar_feed(&town_id, &secret::digest(&token))).await?.ok_or_else(unknown)?.to_value()?;

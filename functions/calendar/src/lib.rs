@@ -50,7 +50,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn town_of(state: &AppState, caller: &Caller) -> Result<Arc<Town>, Problem> {
-    state.towns.get(&caller.town).await?.ok_or_else(http::unknown_town)
+    http::load_town(&state.towns, &caller.town).await
 }
 
 fn unknown_child() -> Problem {
@@ -373,12 +373,10 @@ async fn family_weeks(
 ) -> Result<AxumJson<Vec<ChildGrid>>, Problem> {
     let Query(q) = query.map_err(|_| bad_query())?;
     let town = town_of(&state, &caller).await?;
-    let unknown = || Problem::not_found("unknown_family", "Cette famille est introuvable.");
-    let reference = FamilyRef::parse(&family).map_err(|_| unknown())?;
-    if !caller.may_see_family(&reference) {
-        return Err(unknown());
-    }
-    let family = repo::get_family(&state.auth.store, &caller.town, &reference).await?.ok_or_else(unknown)?;
+    let reference = caller.family(&family)?;
+    let family = repo::get_family(&state.auth.store, &caller.town, &reference)
+        .await?
+        .ok_or_else(shared::http::auth::unknown_family)?;
     let activity = activity_of(&town, q.activity.as_deref())?;
     let (monday, weeks) = weeks_of(&state, &town, &q)?;
     let mut grids = Vec::new();

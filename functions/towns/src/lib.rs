@@ -54,8 +54,7 @@ async fn openapi() -> impl IntoResponse {
 }
 
 async fn load(state: &AppState, raw: &str) -> Result<Arc<Town>, Problem> {
-    let id = http::town_id(raw)?;
-    state.towns.get(&id).await?.ok_or_else(http::unknown_town)
+    http::load_town_from_path(&state.towns, raw).await
 }
 
 async fn town_summary(

@@ -53,6 +53,17 @@ impl Caller {
     pub fn may_see_family(&self, family: &FamilyRef) -> bool {
         self.session.role.is_staff() || self.session.families.contains(family)
     }
+
+    /// The family a path names, when the caller may see it; anyone else is told it does not
+    /// exist, whether it does or not.
+    pub fn family(&self, raw: &str) -> Result<FamilyRef, Problem> {
+        let reference = FamilyRef::parse(raw).map_err(|_| unknown_family())?;
+        if self.may_see_family(&reference) { Ok(reference) } else { Err(unknown_family()) }
+    }
+}
+
+pub fn unknown_family() -> Problem {
+    Problem::not_found("unknown_family", "Cette famille est introuvable.")
 }
 
 pub fn unauthenticated() -> Problem {

@@ -17,6 +17,22 @@ pub fn town_id(raw: &str) -> Result<crate::domain::TownId, Problem> {
     crate::domain::TownId::parse(raw).map_err(|_| unknown_town())
 }
 
+/// The town of a request, or a 404 that says so.
+pub async fn load_town(
+    towns: &crate::store::repo::Towns,
+    id: &crate::domain::TownId,
+) -> Result<std::sync::Arc<crate::domain::config::Town>, Problem> {
+    towns.get(id).await?.ok_or_else(unknown_town)
+}
+
+/// The town a path names, or a 404.
+pub async fn load_town_from_path(
+    towns: &crate::store::repo::Towns,
+    raw: &str,
+) -> Result<std::sync::Arc<crate::domain::config::Town>, Problem> {
+    load_town(towns, &town_id(raw)?).await
+}
+
 pub fn unknown_town() -> Problem {
     Problem::not_found("unknown_town", "Cette commune n'utilise pas l'Espace Famille.")
 }

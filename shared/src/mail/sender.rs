@@ -24,14 +24,7 @@ impl Mailer {
 
     /// SES v2 on an emulator at `endpoint` (moto in tests), with placeholder credentials.
     pub async fn ses_for_emulator(endpoint: &str, from: String) -> Mailer {
-        let creds = aws_sdk_sesv2::config::Credentials::new("test", "test", None, None, "emulator");
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(aws_config::Region::new("eu-west-3"))
-            .credentials_provider(creds)
-            .load()
-            .await;
-        Mailer::Ses { client: aws_sdk_sesv2::Client::new(&conf), from }
+        Mailer::Ses { client: aws_sdk_sesv2::Client::new(&crate::aws::emulator_config(endpoint).await), from }
     }
 
     /// Sends one email; the error says why, for the outbox's record.

@@ -157,14 +157,7 @@ impl DynamoStore {
 
     /// A client for an emulator at `endpoint` (moto in tests), with placeholder credentials.
     pub async fn for_emulator(endpoint: &str, table: impl Into<String>) -> DynamoStore {
-        let creds = aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "emulator");
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(aws_config::Region::new("eu-west-3"))
-            .credentials_provider(creds)
-            .load()
-            .await;
-        DynamoStore::new(Client::new(&conf), table)
+        DynamoStore::new(Client::new(&crate::aws::emulator_config(endpoint).await), table)
     }
 
     /// Creates the table as `template.yaml` declares it (tests and local tools; in AWS the

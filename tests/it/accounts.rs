@@ -273,3 +273,31 @@ async fn login_bad_input_is_a_clear_4xx() {
     assert_problem(&r, 422, "invalid_body");
     p.stop().await;
 }
+
+#[tokio::test]
+async fn an_email_that_keeps_failing_is_parked_and_shown_to_staff() {
+    use shared::mail::{notifier, sender::Mailer};
+    let p = portal().await;
+    // A mail folder that cannot be created: a file stands where it should be.
+    let blocked = tempfile::NamedTempFile::new().unwrap();
+    let broken = Mailer::Folder(blocked.path().join("mail"));
+    for attempt in 1..=notifier::MAX_ATTEMPTS {
+        let done = notifier::drain(&p.store, &broken, p.clock.now()).await.unwrap();
+        let expected = if attempt < notifier::MAX_ATTEMPTS { (1, 0) } else { (0, 1) };
+        assert_eq!((done.retried, done.parked), expected, "attempt {attempt}");
+        // Nothing is due again before the backoff has passed.
+        assert_eq!(notifier::drain(&p.store, &broken, p.clock.now()).await.unwrap(), notifier::Drained::default());
+        p.clock.advance(notifier::backoff(attempt) + TimeDelta::seconds(1));
+    }
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
+    let parked = p.get(&format!("/api/towns/{TOWN}/staff/outbox/parked"), Some(&agent)).await;
+    assert_eq!(parked.status, 200);
+    let mails = parked.json.as_array().unwrap();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0]["to"], PENDING);
+    assert_eq!(mails[0]["attempts"], notifier::MAX_ATTEMPTS);
+    assert!(mails[0]["last_error"].as_str().is_some_and(|e| !e.is_empty()));
+    // A parked email is kept, not sent by later runs.
+    assert_eq!(p.deliver().await.iter().filter(|m| m.to.as_str() == PENDING).count(), 0);
+    p.stop().await;
+}

@@ -1,11 +1,11 @@
 //! End-to-end tests, in one binary to keep link time down.
 
 mod accounts;
+mod aws_backends;
 mod calendar;
 mod helpers;
 mod http_bad_input;
 mod import;
 mod local_portal;
 mod openapi;
-mod ses;
 mod store_contract;

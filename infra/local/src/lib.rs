@@ -348,8 +348,13 @@ fn open_store(data_dir: &Path, reset: bool) -> Result<Store, Error> {
 
 /// Opens the data folder, loads the demo town if asked, and builds the merged router.
 pub async fn build(opts: &Options) -> Result<Portal, Error> {
-    let store = open_store(&opts.data_dir, opts.reset)?;
-    // One process owns the file, so nothing changes behind the cache: it can live long.
+    build_on(opts, open_store(&opts.data_dir, opts.reset)?).await
+}
+
+/// The same portal over a given store (tests run it on DynamoDB through moto); `data_dir`
+/// then only holds the mail folder.
+pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
+    // One process owns the data, so nothing changes behind the cache: it can live long.
     let towns = Towns::new(store.clone(), Duration::from_secs(3600));
     let demo_town = if opts.demo { Some(load_demo(&towns, opts).await?) } else { None };
     let auth = AuthState { store: store.clone(), clock: opts.clock.clone(), trust_forwarded: false };

@@ -1,5 +1,6 @@
-//! The accounts flow on the AWS backends: DynamoDB and SES v2 on moto, through the real SDK
-//! clients. The email is read back from moto and its link followed.
+//! The portal on the AWS backends: DynamoDB and SES v2 on moto, through the real SDK clients.
+//! The activation email is read back from moto and its link followed; the demo town's
+//! calendar runs on DynamoDB with the same storage calls as on the embedded store.
 
 use crate::helpers::{Reply, call};
 use axum::Router;
@@ -96,4 +97,43 @@ async fn staff_activation_email_goes_through_ses_and_its_link_works() {
     )
     .await;
     assert_eq!(login.status, 200);
+}
+
+#[tokio::test]
+#[cfg_attr(not(moto), ignore = "DynamoDB on moto: set AWS_ENDPOINT_URL to a moto server, or run scripts/test")]
+async fn the_family_grid_on_dynamodb_costs_the_same_storage_calls() {
+    let Some(store) = crate::helpers::dynamo_store().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z").unwrap().to_utc();
+    let opts = local_portal::Options {
+        data_dir: dir.path().to_owned(),
+        reset: false,
+        demo: true,
+        web_dir: dir.path().to_owned(),
+        operator_token: local_portal::LOCAL_OPERATOR_TOKEN.to_owned(),
+        public_url: "http://portail.test".into(),
+        notifier: false,
+        clock: Clock::manual(start),
+    };
+    let portal = local_portal::build_on(&opts, store.clone()).await.unwrap();
+    let login = post(
+        &portal.router,
+        "/api/towns/villeneuve-les-tilleuls/auth/login",
+        &[],
+        json!({"email": "sophie.martin@exemple.fr", "password": local_portal::DEMO_PASSWORD}),
+    )
+    .await;
+    let browser = crate::helpers::browser_of(login).unwrap();
+    let uri = "/api/towns/villeneuve-les-tilleuls/calendar/families/martin/weeks?activity=restauration&from=2026-11-30&weeks=12";
+    call(&portal.router, "GET", uri, &[("cookie", &browser.cookie)], None).await;
+    let before = store.calls();
+    let grid = call(&portal.router, "GET", uri, &[("cookie", &browser.cookie)], None).await;
+    assert_eq!(grid.status, 200, "{:?}", grid.json);
+    assert_eq!(grid.json.as_array().unwrap().len(), 3);
+    assert_eq!(
+        grid.json[0]["weeks"][0]["rows"][0]["cells"][0]["state"], "confirmed",
+        "Léa's demo booking read from DynamoDB"
+    );
+    assert_eq!(store.calls() - before, 2 + 3 * 3, "storage calls per grid on DynamoDB");
+    portal.stop().await;
 }

@@ -5,6 +5,7 @@ use super::{AppState, link_email, load_town};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::auth::accounts::{self, Account, AccountStatus, Purpose};
@@ -18,6 +19,8 @@ use std::collections::{BTreeMap, HashMap};
 
 /// The most rows one file may have.
 pub const MAX_ROWS: usize = 20_000;
+/// Transactions written at once.
+const WRITERS: usize = 4;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -261,18 +264,25 @@ pub async fn import(
             }
         }
     }
+    let mut batches: Vec<Vec<WriteOp>> = Vec::new();
     let mut batch: Vec<WriteOp> = Vec::new();
     for group in groups {
         if batch.len() + group.len() > MAX_TRANSACTION_ACTIONS {
-            store.transact(std::mem::take(&mut batch)).await?;
-            summary.transactions += 1;
+            batches.push(std::mem::take(&mut batch));
         }
         batch.extend(group);
     }
     if !batch.is_empty() {
-        store.transact(batch).await?;
-        summary.transactions += 1;
+        batches.push(batch);
     }
+    summary.transactions = batches.len();
+    // The transactions are independent (what must be atomic shares one), so a few run at
+    // once: on DynamoDB each is a round trip. An import stopped halfway is completed by
+    // importing the same file again.
+    futures::stream::iter(batches.into_iter().map(|b| store.transact(b)))
+        .buffer_unordered(WRITERS)
+        .try_collect::<Vec<()>>()
+        .await?;
     tracing::info!(town = %town.id(), created = summary.created, updated = summary.updated, rejected = summary.rejected, "families imported");
     Ok((StatusCode::OK, axum::Json(Report { applied: true, summary, rows })))
 }

@@ -29,8 +29,7 @@ fn main() {
         let first_back =
             if cols[4].is_empty() { "None".to_string() } else { format!("Some({})", parse_date(cols[4], i + 1)) };
         out.push_str(&format!(
-            "    RawPeriod {{ school_year: {:?}, zone: {:?}, name: {:?}, first_day_off: {}, first_day_back: {} }},\n",
-            cols[0],
+            "    RawPeriod {{ zone: {:?}, name: {:?}, first_day_off: {}, first_day_back: {} }},\n",
             zone,
             cols[2],
             parse_date(cols[3], i + 1),

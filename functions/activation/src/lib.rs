@@ -77,7 +77,7 @@ fn link(state: &AppState, page: &str, town: &Town, secret: &str) -> String {
 }
 
 /// The writes that give `account` a new activation (or reset) link and queue its email.
-fn link_email(state: &AppState, town: &Town, account: &Account, purpose: Purpose) -> Result<Vec<WriteOp>, Problem> {
+pub fn link_email(state: &AppState, town: &Town, account: &Account, purpose: Purpose) -> Result<Vec<WriteOp>, Problem> {
     let now = state.auth.clock.now();
     let valid_for = match purpose {
         Purpose::Activation => TimeDelta::days(i64::from(town.config().activation_link_days)),

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::handler::HandlerWithoutStateExt;
 use serde::Deserialize;
 use shared::auth::accounts::{Account, AccountStatus, Purpose, Throttle};
-use shared::auth::{accounts, password};
+use shared::auth::password;
 use shared::clock::Clock;
 use shared::domain::account::{Password, Role};
 use shared::domain::booking::{Attendance, Booking, BookingStatus};
@@ -148,9 +148,14 @@ fn demo_error(e: impl std::fmt::Display) -> Error {
 
 /// The demo's accounts: every guardian active with the demo password, but the pending family's,
 /// who gets an activation email; the town's two staff.
-async fn demo_accounts(store: &Store, town: &Town, data: &DemoFamilies, opts: &Options) -> Result<(), Error> {
+async fn demo_accounts(
+    store: &Store,
+    town: &Town,
+    data: &DemoFamilies,
+    opts: &Options,
+    links: &activation::AppState,
+) -> Result<(), Error> {
     let now = opts.clock.now();
-    let public_url = opts.public_url.trim_end_matches('/');
     let hash = password::hash(Password::parse(DEMO_PASSWORD).map_err(demo_error)?).await;
     let mut people: Vec<(Email, String, String, Role, Vec<shared::domain::FamilyRef>)> = Vec::new();
     for f in &data.families {
@@ -185,18 +190,9 @@ async fn demo_accounts(store: &Store, town: &Town, data: &DemoFamilies, opts: &O
         };
         let mut ops = vec![account.clone().save(town.id())?];
         if pending {
-            let (secret, token) =
-                accounts::new_token(town.id(), &account.email, Purpose::Activation, now, chrono::TimeDelta::days(7))?;
-            let link = format!("{public_url}/activation.html?commune={}#jeton={secret}", town.id());
-            let content = shared::mail::templates::activation(
-                &town.config().name,
-                &account.first_name,
-                &link,
-                now + chrono::TimeDelta::days(7),
-                town.tz(),
+            ops.extend(
+                activation::link_email(links, town, &account, Purpose::Activation).map_err(|p| Error::Demo(p.title))?,
             );
-            ops.push(token);
-            ops.push(shared::mail::outbox::Mail::new(town.id(), &account.email, content, now).enqueue()?);
         }
         store.transact(ops).await?;
     }
@@ -317,7 +313,7 @@ async fn store_demo_bookings(
     Ok(())
 }
 
-async fn load_demo(towns: &Towns, opts: &Options) -> Result<Town, Error> {
+async fn load_demo(towns: &Towns, opts: &Options, links: &activation::AppState) -> Result<Town, Error> {
     let (town, data) = demo_data()?;
     if towns.get(town.id()).await?.is_none() {
         towns.put(&town).await?;
@@ -327,7 +323,7 @@ async fn load_demo(towns: &Towns, opts: &Options) -> Result<Town, Error> {
         for f in &data.families {
             repo::put_family(towns.store(), town.id(), f).await?;
         }
-        demo_accounts(towns.store(), &town, &data, opts).await?;
+        demo_accounts(towns.store(), &town, &data, opts, links).await?;
         let now = opts.clock.now();
         let today = now.with_timezone(&town.tz()).date_naive();
         let bookings = demo_bookings(&town, today, now)?;
@@ -356,7 +352,6 @@ pub async fn build(opts: &Options) -> Result<Portal, Error> {
 pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     // One process owns the data, so nothing changes behind the cache: it can live long.
     let towns = Towns::new(store.clone(), Duration::from_secs(3600));
-    let demo_town = if opts.demo { Some(load_demo(&towns, opts).await?) } else { None };
     let auth = AuthState { store: store.clone(), clock: opts.clock.clone(), trust_forwarded: false };
     let calendar_state = calendar::AppState { auth: auth.clone(), towns: towns.clone() };
     let accounts = activation::AppState {
@@ -367,6 +362,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         operator: OperatorKey::new(Some(&opts.operator_token)),
         equal_answer_time: Duration::from_millis(300),
     };
+    let demo_town = if opts.demo { Some(load_demo(&towns, opts, &accounts).await?) } else { None };
     let mail_dir = opts.data_dir.join("mail");
     let mailer = Mailer::Folder(mail_dir.clone());
     let api = Router::new()

@@ -47,8 +47,6 @@ impl HolidayPeriod {
 }
 
 struct RawPeriod {
-    #[allow(dead_code)] // kept in the table for readers of the generated code
-    school_year: &'static str,
     zone: &'static str,
     name: &'static str,
     first_day_off: (i32, u32, u32),

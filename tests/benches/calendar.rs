@@ -11,16 +11,7 @@ fn grid(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z").expect("date").to_utc();
-    let opts = local_portal::Options {
-        data_dir: dir.path().to_owned(),
-        reset: false,
-        demo: true,
-        web_dir: dir.path().to_owned(),
-        operator_token: local_portal::LOCAL_OPERATOR_TOKEN.to_owned(),
-        public_url: "http://bench.test".into(),
-        notifier: false,
-        clock: shared::clock::Clock::manual(start),
-    };
+    let opts = local_portal::Options::demo(dir.path(), shared::clock::Clock::manual(start));
     let portal = rt.block_on(local_portal::build(&opts)).expect("portal");
     let router = portal.router.clone();
     let login = serde_json::json!({"email": "sophie.martin@exemple.fr", "password": local_portal::DEMO_PASSWORD});

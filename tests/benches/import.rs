@@ -33,16 +33,7 @@ struct Staff {
 
 async fn staff() -> Staff {
     let dir = tempfile::tempdir().expect("tempdir");
-    let opts = local_portal::Options {
-        data_dir: dir.path().to_owned(),
-        reset: false,
-        demo: true,
-        web_dir: dir.path().to_owned(),
-        operator_token: local_portal::LOCAL_OPERATOR_TOKEN.to_owned(),
-        public_url: "http://bench.test".into(),
-        notifier: false,
-        clock: shared::clock::Clock::system(),
-    };
+    let opts = local_portal::Options::demo(dir.path(), shared::clock::Clock::system());
     let portal = local_portal::build(&opts).await.expect("portal");
     let login =
         serde_json::json!({"email": "agent@villeneuve-les-tilleuls.fr", "password": local_portal::DEMO_PASSWORD});

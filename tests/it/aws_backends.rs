@@ -105,16 +105,7 @@ async fn the_family_grid_on_dynamodb_costs_the_same_storage_calls() {
     let Some(store) = crate::helpers::dynamo_store().await else { return };
     let dir = tempfile::tempdir().unwrap();
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z").unwrap().to_utc();
-    let opts = local_portal::Options {
-        data_dir: dir.path().to_owned(),
-        reset: false,
-        demo: true,
-        web_dir: dir.path().to_owned(),
-        operator_token: local_portal::LOCAL_OPERATOR_TOKEN.to_owned(),
-        public_url: "http://portail.test".into(),
-        notifier: false,
-        clock: Clock::manual(start),
-    };
+    let opts = local_portal::Options::demo(dir.path(), Clock::manual(start));
     let portal = local_portal::build_on(&opts, store.clone()).await.unwrap();
     let login = post(
         &portal.router,

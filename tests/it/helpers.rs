@@ -84,16 +84,7 @@ pub async fn portal() -> TestPortal {
     let dir = tempfile::tempdir().expect("tempdir");
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z").expect("date").to_utc();
     let clock = shared::clock::Clock::manual(start);
-    let opts = local_portal::Options {
-        data_dir: dir.path().to_owned(),
-        reset: false,
-        demo: true,
-        web_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web"),
-        operator_token: local_portal::LOCAL_OPERATOR_TOKEN.to_owned(),
-        public_url: "http://portail.test".to_owned(),
-        notifier: false,
-        clock: clock.clone(),
-    };
+    let opts = local_portal::Options::demo(dir.path(), clock.clone());
     let portal = local_portal::build(&opts).await.expect("portal");
     TestPortal { router: portal.router.clone(), store: portal.store.clone(), clock, portal, _dir: dir }
 }

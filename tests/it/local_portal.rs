@@ -21,19 +21,15 @@ impl Running {
 }
 
 async fn start(data_dir: &Path, reset: bool) -> Running {
-    let opts = Options {
-        data_dir: data_dir.to_owned(),
-        reset,
-        demo: true,
-        web_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../web"),
-        operator_token: LOCAL_OPERATOR_TOKEN.to_owned(),
-        public_url: "http://127.0.0.1".to_owned(),
-        notifier: true,
-        clock: shared::clock::Clock::system(),
-    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let opts = local_portal::Options { public_url: url.clone(), ..opts };
+    // As `cargo run` starts it: the system clock, the background notifier, its own address.
+    let opts = Options {
+        reset,
+        public_url: url.clone(),
+        notifier: true,
+        ..Options::demo(data_dir, shared::clock::Clock::system())
+    };
     let portal = local_portal::build(&opts).await.unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -77,6 +77,23 @@ pub struct Options {
     pub clock: Clock,
 }
 
+impl Options {
+    /// The demo town kept in `data_dir`, without the background notifier, on `clock`: what
+    /// tests and benchmarks run (they deliver the outbox themselves).
+    pub fn demo(data_dir: &Path, clock: Clock) -> Options {
+        Options {
+            data_dir: data_dir.to_owned(),
+            reset: false,
+            demo: true,
+            web_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web"),
+            operator_token: LOCAL_OPERATOR_TOKEN.to_owned(),
+            public_url: "http://portail.test".to_owned(),
+            notifier: false,
+            clock,
+        }
+    }
+}
+
 /// A running portal's parts: the router to serve, the store behind it, the mail folder.
 pub struct Portal {
     pub router: Router,

@@ -27,6 +27,14 @@ impl Clock {
             Inner::Manual(t) => t.lock().map(|t| *t).unwrap_or_else(|e| *e.into_inner()),
         }
     }
+    /// Sets a manual clock (no effect on the system clock).
+    pub fn set(&self, at: DateTime<Utc>) {
+        if let Inner::Manual(t) = &self.0
+            && let Ok(mut t) = t.lock()
+        {
+            *t = at;
+        }
+    }
     /// Moves a manual clock (no effect on the system clock).
     pub fn advance(&self, by: TimeDelta) {
         if let Inner::Manual(t) = &self.0

@@ -122,6 +122,24 @@ impl TestPortal {
         call(&self.router, "POST", uri, &hs, Some(body.to_string().into_bytes())).await
     }
 
+    /// Any request, with the browser's cookie and CSRF token, and extra headers.
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+        browser: &Browser,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let mut hs: Vec<(&str, &str)> =
+            vec![("cookie", browser.cookie.as_str()), ("x-csrf-token", browser.csrf.as_str())];
+        if body.is_some() {
+            hs.push(("content-type", "application/json"));
+        }
+        hs.extend_from_slice(extra);
+        call(&self.router, method, uri, &hs, body.map(|b| b.to_string().into_bytes())).await
+    }
+
     pub async fn get(&self, uri: &str, browser: Option<&Browser>) -> Reply {
         let cookie = browser.map(|b| b.cookie.clone()).unwrap_or_default();
         let hs: Vec<(&str, &str)> = if browser.is_some() { vec![("cookie", cookie.as_str())] } else { vec![] };

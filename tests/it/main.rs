@@ -2,6 +2,7 @@
 
 mod accounts;
 mod aws_backends;
+mod basket;
 mod calendar;
 mod helpers;
 mod http_bad_input;

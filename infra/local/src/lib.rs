@@ -222,6 +222,7 @@ async fn demo_accounts(
 /// full Wednesday at the leisure centre.
 fn demo_bookings(
     town: &Town,
+    families: &[Family],
     today: chrono::NaiveDate,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<Booking>, Error> {
@@ -246,6 +247,10 @@ fn demo_bookings(
      -> Result<Booking, Error> {
         let unit_id = shared::domain::UnitId::parse(unit).map_err(demo_error)?;
         let (activity, u) = town.unit(&unit_id).ok_or_else(|| Error::Demo(format!("unknown unit {unit}")))?;
+        let f = families
+            .iter()
+            .find(|f| f.reference.as_str() == family)
+            .ok_or_else(|| Error::Demo(format!("unknown family {family}")))?;
         Ok(Booking {
             child: id(child)?,
             family: shared::domain::FamilyRef::parse(family).map_err(demo_error)?,
@@ -254,11 +259,15 @@ fn demo_bookings(
             unit: unit_id,
             date,
             status,
-            price: u.price.base,
+            price: u.price.for_family(f.resident, f.quotient_familial),
             late: false,
             attendance: None,
             refusal_reason: None,
+            waiting_list: false,
+            late_cancel: false,
             updated_at: now,
+            version: 1,
+            history: Vec::new(),
         })
     };
     let mut out = Vec::new();
@@ -343,7 +352,7 @@ async fn load_demo(towns: &Towns, opts: &Options, links: &activation::AppState) 
         demo_accounts(towns.store(), &town, &data, opts, links).await?;
         let now = opts.clock.now();
         let today = now.with_timezone(&town.tz()).date_naive();
-        let bookings = demo_bookings(&town, today, now)?;
+        let bookings = demo_bookings(&town, &data.families, today, now)?;
         store_demo_bookings(towns.store(), &town, &bookings, today).await?;
         tracing::info!(town = %town.id(), "demo town loaded");
     }
@@ -371,6 +380,11 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     let towns = Towns::new(store.clone(), Duration::from_secs(3600));
     let auth = AuthState { store: store.clone(), clock: opts.clock.clone(), trust_forwarded: false };
     let calendar_state = calendar::AppState { auth: auth.clone(), towns: towns.clone() };
+    let basket_state = basket::AppState {
+        auth: auth.clone(),
+        towns: towns.clone(),
+        public_url: opts.public_url.trim_end_matches('/').to_owned(),
+    };
     let accounts = activation::AppState {
         auth,
         towns: towns.clone(),
@@ -386,6 +400,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         .merge(towns::router(towns::AppState::new(towns, Some(&opts.operator_token))))
         .merge(activation::router(accounts))
         .merge(calendar::router(calendar_state))
+        .merge(basket::router(basket_state))
         .merge(devmail::router(mail_dir.clone()));
     let files = ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service());
     let router = shared::http::finish(api).fallback_service(files);

@@ -90,7 +90,7 @@ impl IntoResponse for Problem {
 impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Problem {
         match e {
-            StoreError::Unavailable(_) => {
+            StoreError::Unavailable(_) | StoreError::Conflict => {
                 tracing::warn!(error = %e, "store unavailable");
                 Problem::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -24,8 +24,12 @@ fn french_instant(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%d/%m/%Y à %Hh%M").to_string()
 }
 
-fn page(town: &str, paragraphs: &[String], link: &str, button: &str) -> String {
-    let body: String = paragraphs.iter().map(|p| format!("<p>{}</p>\n", esc(p))).collect();
+fn paragraphs_html(paragraphs: &[String]) -> String {
+    paragraphs.iter().map(|p| format!("<p>{}</p>\n", esc(p))).collect()
+}
+
+/// The HTML email around `body` (already escaped), with the link as a button.
+fn page(town: &str, body: &str, link: &str, button: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{town}</title></head>\n<body style=\"font-family: sans-serif; line-height: 1.5\">\n{body}<p><a href=\"{href}\" style=\"display: inline-block; padding: .6em 1em; background: #000091; color: #fff; text-decoration: none\">{button}</a></p>\n<p>Si le bouton ne fonctionne pas, copiez cette adresse dans votre navigateur :<br>{href}</p>\n<p>— L'Espace Famille de {town}</p>\n</body></html>\n",
         town = esc(town),
@@ -49,7 +53,7 @@ pub fn activation(town: &str, first_name: &str, link: &str, expires: DateTime<Ut
             "{}\n\n{link}\n\nSi vous n'attendiez pas ce message, ignorez-le.\n\n— L'Espace Famille de {town}\n",
             paragraphs.join("\n\n")
         ),
-        html: page(town, &paragraphs, link, "Activer mon compte"),
+        html: page(town, &paragraphs_html(&paragraphs), link, "Activer mon compte"),
     }
 }
 
@@ -65,8 +69,53 @@ pub fn reset(town: &str, first_name: &str, link: &str, expires: DateTime<Utc>, t
     Content {
         subject: format!("Réinitialisation de votre mot de passe – {town}"),
         text: format!("{}\n\n{link}\n\n— L'Espace Famille de {town}\n", paragraphs.join("\n\n")),
-        html: page(town, &paragraphs, link, "Choisir un nouveau mot de passe"),
+        html: page(town, &paragraphs_html(&paragraphs), link, "Choisir un nouveau mot de passe"),
     }
+}
+
+/// A titled list in a summary email (« Réservations confirmées », then one line per booking).
+pub struct Section {
+    pub title: String,
+    pub lines: Vec<String>,
+}
+
+/// The most lines an email lists per section; the rest are counted (a school year's basket
+/// would otherwise make an email nobody reads).
+pub const MAX_LISTED: usize = 300;
+
+/// A summary of changes: greeting, introduction, titled lists, closing remarks, a link.
+pub fn summary(
+    town: &str,
+    subject: &str,
+    first_name: &str,
+    intro: &str,
+    sections: &[Section],
+    remarks: &[String],
+    link: &str,
+) -> Content {
+    let mut text = format!("Bonjour {first_name},\n\n{intro}\n");
+    let mut html = format!("<p>{}</p>\n<p>{}</p>\n", esc(&format!("Bonjour {first_name},")), esc(intro));
+    for section in sections.iter().filter(|s| !s.lines.is_empty()) {
+        text.push_str(&format!("\n{} :\n", section.title));
+        html.push_str(&format!("<h2 style=\"font-size: 1.1em\">{}</h2>\n<ul>\n", esc(&section.title)));
+        for line in section.lines.iter().take(MAX_LISTED) {
+            text.push_str(&format!("- {line}\n"));
+            html.push_str(&format!("<li>{}</li>\n", esc(line)));
+        }
+        if section.lines.len() > MAX_LISTED {
+            let more =
+                format!("… et {} autres (le détail est dans votre Espace Famille)", section.lines.len() - MAX_LISTED);
+            text.push_str(&format!("- {more}\n"));
+            html.push_str(&format!("<li>{}</li>\n", esc(&more)));
+        }
+        html.push_str("</ul>\n");
+    }
+    for r in remarks {
+        text.push_str(&format!("\n{r}\n"));
+        html.push_str(&format!("<p>{}</p>\n", esc(r)));
+    }
+    text.push_str(&format!("\n{link}\n\n— L'Espace Famille de {town}\n"));
+    Content { subject: format!("{subject} – {town}"), text, html: page(town, &html, link, "Voir mes réservations") }
 }
 
 #[cfg(test)]
@@ -89,6 +138,32 @@ mod tests {
         assert!(c.text.contains("03/12/2026 à 11h30"), "{}", c.text);
         assert!(c.html.contains("Saint-Jean &amp; Co") && !c.html.contains("Saint-Jean & Co"));
         assert!(c.html.contains("<html lang=\"fr\">"));
+    }
+
+    #[test]
+    fn summary_lists_each_section_escaped_and_counts_what_it_leaves_out() {
+        let many = Section {
+            title: "Réservations".into(),
+            lines: (0..MAX_LISTED + 2).map(|i| format!("ligne {i}")).collect(),
+        };
+        let empty = Section { title: "Annulations".into(), lines: vec![] };
+        let c = summary(
+            "Ville <A>",
+            "Réservations",
+            "Léa",
+            "Voici vos réservations.",
+            &[many, empty],
+            &["Total : 3,80 €".into()],
+            "https://p/",
+        );
+        assert_eq!(c.subject, "Réservations – Ville <A>");
+        assert!(c.text.contains("- ligne 0\n") && c.text.contains("… et 2 autres"));
+        assert!(!c.text.contains("Annulations"), "empty sections are left out");
+        assert!(
+            c.html.contains("Ville &lt;A&gt;")
+                && c.html.contains("<li>ligne 1</li>")
+                && c.html.contains("Total : 3,80 €")
+        );
     }
 
     #[test]

@@ -355,6 +355,9 @@ impl DynamoStore {
                         };
                         return Err(StoreError::TransactionCanceled { index, reason });
                     }
+                    if tc.cancellation_reasons().iter().any(|r| r.code() == Some("TransactionConflict")) {
+                        return Err(StoreError::Conflict);
+                    }
                 }
                 match err.code() {
                     Some("ValidationException") => {

@@ -117,3 +117,21 @@ pub fn calendar_feed(t: &TownId, digest: &str) -> Key {
 pub fn family_feed(t: &TownId, f: &FamilyRef) -> Key {
     Key::new(format!("{}#F#{f}", town(t)), "FEED")
 }
+
+/// A guardian's basket for one family: in the family's partition, one per account, so it
+/// follows the guardian from one device to another.
+pub fn basket(t: &TownId, f: &FamilyRef, email: &Email) -> Key {
+    Key::new(format!("{}#F#{f}", town(t)), format!("BASKET#{email}"))
+}
+
+/// A validation (of a basket, or of staff changes) by its idempotency key: its header, the
+/// chunks of its plan (`#C#<n>`) and its progress (`#P`).
+pub fn validation(t: &TownId, f: &FamilyRef, idempotency_key: &str) -> Key {
+    Key::new(format!("{}#F#{f}", town(t)), format!("VAL#{idempotency_key}"))
+}
+pub fn validation_chunk(t: &TownId, f: &FamilyRef, idempotency_key: &str, chunk: usize) -> Key {
+    Key::new(format!("{}#F#{f}", town(t)), format!("VAL#{idempotency_key}#C#{chunk:04}"))
+}
+pub fn validation_progress(t: &TownId, f: &FamilyRef, idempotency_key: &str) -> Key {
+    Key::new(format!("{}#F#{f}", town(t)), format!("VAL#{idempotency_key}#P"))
+}

@@ -319,6 +319,10 @@ pub enum StoreError {
     /// The backend failed (I/O, network, throttling after retries).
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A transaction met another one in flight on the same item (DynamoDB's
+    /// `TransactionConflict`): nothing was written; trying again shortly may succeed.
+    #[error("transaction conflict")]
+    Conflict,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -371,14 +375,30 @@ enum Backend {
 pub struct Store {
     backend: Backend,
     calls: Arc<AtomicU64>,
+    /// Test hook: transactions left before every write fails (see [`Store::failing_after`]).
+    faults: Option<Arc<std::sync::atomic::AtomicI64>>,
 }
 
 impl Store {
     pub fn embedded(store: embedded::EmbeddedStore) -> Store {
-        Store { backend: Backend::Embedded(store), calls: Arc::default() }
+        Store { backend: Backend::Embedded(store), calls: Arc::default(), faults: None }
     }
     pub fn dynamo(store: dynamo::DynamoStore) -> Store {
-        Store { backend: Backend::Dynamo(store), calls: Arc::default() }
+        Store { backend: Backend::Dynamo(store), calls: Arc::default(), faults: None }
+    }
+
+    /// For fault-injection tests: a handle on the same data whose writes fail as `Unavailable`
+    /// once `transactions` transactions have gone through, as a crash or a lost connection
+    /// halfway through a request would leave things.
+    pub fn failing_after(&self, transactions: u64) -> Store {
+        let left = i64::try_from(transactions).unwrap_or(i64::MAX);
+        Store { faults: Some(Arc::new(std::sync::atomic::AtomicI64::new(left))), ..self.clone() }
+    }
+
+    fn injected_fault(&self, transaction: bool) -> Result<()> {
+        let Some(left) = &self.faults else { return Ok(()) };
+        let now = if transaction { left.fetch_sub(1, Ordering::SeqCst) } else { left.load(Ordering::SeqCst) };
+        if now <= 0 { Err(StoreError::Unavailable("injected fault".into())) } else { Ok(()) }
     }
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
@@ -406,6 +426,7 @@ impl Store {
     pub async fn put(&self, item: Item, cond: Option<Cond>) -> Result<()> {
         self.count();
         item.check()?;
+        self.injected_fault(false)?;
         match &self.backend {
             Backend::Embedded(s) => s.put(item, cond).await,
             Backend::Dynamo(s) => s.put(item, cond).await,
@@ -415,6 +436,7 @@ impl Store {
     pub async fn delete(&self, key: &Key, cond: Option<Cond>) -> Result<()> {
         self.count();
         check_key(key)?;
+        self.injected_fault(false)?;
         match &self.backend {
             Backend::Embedded(s) => s.delete(key.clone(), cond).await,
             Backend::Dynamo(s) => s.delete(key, cond).await,
@@ -426,6 +448,7 @@ impl Store {
     pub async fn add(&self, key: &Key, attr: &str, by: i64, max: Option<i64>) -> Result<i64> {
         self.count();
         check_add(key, attr, by, max)?;
+        self.injected_fault(false)?;
         match &self.backend {
             Backend::Embedded(s) => s.add(key.clone(), attr.to_owned(), by, max).await,
             Backend::Dynamo(s) => s.add(key, attr, by, max).await,
@@ -462,6 +485,7 @@ impl Store {
     pub async fn transact(&self, ops: Vec<WriteOp>) -> Result<()> {
         self.count();
         check_transaction(&ops)?;
+        self.injected_fault(true)?;
         match &self.backend {
             Backend::Embedded(s) => s.transact(ops).await,
             Backend::Dynamo(s) => s.transact(ops).await,

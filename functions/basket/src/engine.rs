@@ -1,0 +1,720 @@
+//! Applying checked lines exactly once, whatever their number, retries and crashes.
+//!
+//! A validation is named by the client's idempotency key and kept for [`KEEP`]:
+//!
+//! 1. **Claim**: a header item is created only if none is live (`NotExistsOrExpired`, since
+//!    DynamoDB's TTL deletion lags). Whoever finds it taken reads it: another body under the
+//!    same key is refused; a finished validation is answered again from what was stored; one
+//!    being applied is joined; one being planned is waited for (or taken over once its claim
+//!    is older than [`LEASE`]: its planner died).
+//! 2. **Plan**: every line is checked once more at `now` (see [`crate::check`]); the verdicts,
+//!    with the exact bookings to write, are stored in chunks of at most 99 actions, under the
+//!    claim. The header then says `applying` (or `done`, rejected, when a line failed and the
+//!    guardian did not choose to apply the valid ones: nothing is written).
+//! 3. **Apply**: each chunk is one transaction of at most 100 actions: its bookings (each
+//!    conditioned on the version read), the places (one bounded counter per unit, site and day,
+//!    never over the capacity), and the progress item moved from `i` to `i + 1` — so a chunk
+//!    applies once, however many workers resume it. A line whose condition fails in between
+//!    (the last place taken by someone else, the booking changed elsewhere) is recorded as
+//!    lost with its reason; in the first chunk without the guardian's consent to a partial
+//!    result, the validation is rejected instead and nothing is written.
+//! 4. **Finish**: one transaction marks the header done, queues the confirmation email and
+//!    removes the applied lines from the basket.
+//!
+//! The answer is always rebuilt from the stored plan and progress, so a retry gets the same one.
+
+use crate::check::{Effect, Facts, Line, Mode, Refusal};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use shared::auth::secret;
+use shared::clock::Clock;
+use shared::domain::booking::BookingStatus;
+use shared::domain::cells::ActionKind;
+use shared::domain::config::Town;
+use shared::domain::family::{Email, Family};
+use shared::domain::{Cents, ChildId, FamilyRef};
+use shared::http::Problem;
+use shared::mail::outbox::Mail;
+use shared::mail::templates::{self, Section};
+use shared::store::{
+    CancelReason, Cond, Item, Key, MAX_TRANSACTION_ACTIONS, Query, SkRange, Store, StoreError, WriteOp, keys, repo,
+};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a validation's answer is kept (at least 24 hours, as promised to clients).
+pub const KEEP: TimeDelta = TimeDelta::hours(48);
+/// A planning claim older than this belongs to a request that died (Lambda stops at 30 s).
+pub const LEASE: TimeDelta = TimeDelta::seconds(35);
+/// How long a second request for the same key waits for the first one's plan.
+const WAIT: Duration = Duration::from_secs(20);
+/// Actions of a chunk's own (the progress item takes the hundredth).
+const CHUNK_ACTIONS: usize = MAX_TRANSACTION_ACTIONS - 1;
+/// A chunk item stays well under DynamoDB's 400 KB.
+const CHUNK_BYTES: usize = 300 * 1024;
+/// Tries of one transaction that meets another in flight.
+const CONFLICT_TRIES: u32 = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum State {
+    Planning,
+    Applying,
+    Done,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Header {
+    state: State,
+    fingerprint: String,
+    claim: String,
+    claimed_at: DateTime<Utc>,
+    by: Email,
+    mode: Mode,
+    apply_valid: bool,
+    #[serde(default)]
+    chunks: usize,
+    /// Refused as a whole: nothing applied.
+    #[serde(default)]
+    rejected: bool,
+    /// First names of the children, for the email.
+    #[serde(default)]
+    names: BTreeMap<ChildId, String>,
+    /// Who is told what was applied.
+    #[serde(default)]
+    notify: Vec<Recipient>,
+    /// The basket whose applied lines are removed at the end.
+    #[serde(default)]
+    basket: Option<Key>,
+}
+
+/// One line of the plan: the line, and its effect or why it is refused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Planned {
+    pub line: Line,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Effect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Chunk {
+    /// The plan index of the chunk's first line.
+    first: usize,
+    lines: Vec<Planned>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Progress {
+    /// Chunks applied.
+    done: usize,
+    /// Lines that lost a race while being applied, by plan index.
+    #[serde(default)]
+    lost: BTreeMap<usize, Refusal>,
+    /// The first chunk lost a line and the guardian wanted all or nothing.
+    #[serde(default)]
+    aborted: bool,
+}
+
+/// Someone the confirmation email goes to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Recipient {
+    pub email: Email,
+    pub first_name: String,
+}
+
+/// What a validation asks for, besides its lines.
+pub struct Ask {
+    pub town: Arc<Town>,
+    pub family: Family,
+    pub by: Email,
+    pub mode: Mode,
+    /// The client's idempotency key.
+    pub key: String,
+    /// The digest of the request's meaning; the same key with another one is refused.
+    pub fingerprint: String,
+    /// Apply the valid lines when some are refused (the guardian's explicit choice).
+    pub apply_valid: bool,
+    pub notify: Vec<Recipient>,
+    pub basket: Option<Key>,
+    /// The portal's address, for the email's link.
+    pub public_url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every line applied.
+    Applied,
+    /// Some lines applied, the others refused with their reasons.
+    PartiallyApplied,
+    /// Nothing applied: some lines are refused and the request wanted all or nothing.
+    Rejected,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineOutcome {
+    Applied,
+    Refused,
+    /// Valid, but not applied because other lines were refused.
+    NotApplied,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LineResult {
+    pub child: ChildId,
+    pub unit: shared::domain::UnitId,
+    pub date: chrono::NaiveDate,
+    pub action: ActionKind,
+    pub result: LineOutcome,
+    /// The booking's status after the change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<BookingStatus>,
+    pub price: Cents,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Refusal>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub outcome: Outcome,
+    pub idempotency_key: String,
+    pub applied: usize,
+    pub refused: usize,
+    /// What the applied lines cost.
+    pub total: Cents,
+    pub lines: Vec<LineResult>,
+}
+
+fn header_key(ask: &Ask) -> Key {
+    keys::validation(ask.town.id(), &ask.family.reference, &ask.key)
+}
+
+fn chunk_key(ask: &Ask, claim: &str, n: usize) -> Key {
+    keys::validation_chunk(ask.town.id(), &ask.family.reference, &format!("{}#{claim}", ask.key), n)
+}
+
+fn progress_key(ask: &Ask, claim: &str) -> Key {
+    keys::validation_progress(ask.town.id(), &ask.family.reference, &format!("{}#{claim}", ask.key))
+}
+
+fn expiry(now: DateTime<Utc>) -> i64 {
+    (now + KEEP).timestamp()
+}
+
+fn header_item(ask: &Ask, h: &Header, now: DateTime<Utc>) -> Result<Item, StoreError> {
+    Ok(Item::from_value(header_key(ask), h)?.with_ttl(expiry(h.claimed_at.min(now))))
+}
+
+/// Whether a live validation exists under this key (a retry, or a key reused).
+pub async fn exists(
+    store: &Store,
+    town: &Town,
+    family: &FamilyRef,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    Ok(store.get(&keys::validation(town.id(), family, key)).await?.is_some_and(|i| i.is_live(now.timestamp())))
+}
+
+async fn read_header(store: &Store, ask: &Ask, now: DateTime<Utc>) -> Result<Option<Header>, StoreError> {
+    match store.get(&header_key(ask)).await? {
+        Some(i) if i.is_live(now.timestamp()) => Ok(Some(i.to_value()?)),
+        _ => Ok(None),
+    }
+}
+
+fn key_reused() -> Problem {
+    Problem::unprocessable(
+        "idempotency_key_reused",
+        "Cette clé d'idempotence a déjà servi pour une autre demande : générez-en une nouvelle.",
+    )
+    .field("Idempotency-Key")
+}
+
+/// Validates `lines` once for the key; answers the first answer to every retry.
+pub async fn run(store: &Store, clock: &Clock, ask: &Ask, lines: Vec<Line>) -> Result<Answer, Problem> {
+    let started = tokio::time::Instant::now();
+    loop {
+        let now = clock.now();
+        let header = Header {
+            state: State::Planning,
+            fingerprint: ask.fingerprint.clone(),
+            claim: secret::id(),
+            claimed_at: now,
+            by: ask.by.clone(),
+            mode: ask.mode,
+            apply_valid: ask.apply_valid,
+            chunks: 0,
+            rejected: false,
+            names: BTreeMap::new(),
+            notify: ask.notify.clone(),
+            basket: ask.basket.clone(),
+        };
+        match store.put(header_item(ask, &header, now)?, Some(Cond::NotExistsOrExpired { now: now.timestamp() })).await
+        {
+            Ok(()) => return plan_and_apply(store, clock, ask, &lines, header).await,
+            Err(StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e.into()),
+        }
+        // Someone holds the key: the first attempt of this request, or another request.
+        let Some(found) = read_header(store, ask, now).await? else { continue };
+        if found.fingerprint != ask.fingerprint {
+            return Err(key_reused());
+        }
+        match found.state {
+            State::Done => return answer(store, ask, &found, None).await,
+            State::Applying => return apply(store, clock, ask, found, None).await,
+            State::Planning if now - found.claimed_at > LEASE => {
+                // Its planner died: take the key over, unless someone else just did.
+                let mut mine = header.clone();
+                mine.claimed_at = now;
+                let cond = Cond::AttrEquals { name: "claim".into(), value: found.claim.clone().into() };
+                match store.put(header_item(ask, &mine, now)?, Some(cond)).await {
+                    Ok(()) => return plan_and_apply(store, clock, ask, &lines, mine).await,
+                    Err(StoreError::ConditionFailed) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            State::Planning => {
+                if started.elapsed() > WAIT {
+                    return Err(Problem::new(
+                        axum::http::StatusCode::CONFLICT,
+                        "validation_in_progress",
+                        "Cette validation est déjà en cours : patientez quelques secondes puis réessayez.",
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Checks every line, stores the plan under the claim, then applies it.
+async fn plan_and_apply(
+    store: &Store,
+    clock: &Clock,
+    ask: &Ask,
+    lines: &[Line],
+    mut header: Header,
+) -> Result<Answer, Problem> {
+    let claim = header.claim.clone();
+    let planned = async {
+        let now = clock.now();
+        let mut facts = Facts::load(store, ask.town.clone(), ask.family.clone(), lines).await?;
+        let mut sorted: Vec<&Line> = lines.iter().collect();
+        // By date, then unit: the lines that share a day's places sit in the same chunk.
+        sorted.sort_by(|a, b| (a.date, &a.unit, &a.child).cmp(&(b.date, &b.unit, &b.child)));
+        let plan: Vec<Planned> = sorted
+            .into_iter()
+            .map(|l| match facts.check(l, ask.mode, ask.by.as_str(), now) {
+                Ok(effect) => Planned { line: l.clone(), effect: Some(effect), refusal: None },
+                Err(r) => Planned { line: l.clone(), effect: None, refusal: Some(r) },
+            })
+            .collect();
+        header.names = facts.children.values().map(|c| (c.id.clone(), c.first_name.clone())).collect();
+        let chunks = split(plan)?;
+        let items = chunks
+            .iter()
+            .enumerate()
+            .map(|(n, c)| Ok(Item::from_value(chunk_key(ask, &claim, n), c)?.with_ttl(expiry(now))))
+            .collect::<Result<Vec<Item>, StoreError>>()?;
+        let puts = items.into_iter().map(|i| store.put(i, None));
+        for r in futures::future::join_all(puts).await {
+            r?;
+        }
+        Ok::<_, StoreError>(chunks)
+    }
+    .await;
+    let chunks = match planned {
+        Ok(c) => c,
+        Err(e) => {
+            // Free the key at once so that the client's retry plans again without waiting.
+            let cond = Cond::AttrEquals { name: "claim".into(), value: claim.clone().into() };
+            let _ = store.delete(&header_key(ask), Some(cond)).await;
+            return Err(e.into());
+        }
+    };
+    let refused = chunks.iter().flat_map(|c| &c.lines).any(|p| p.refusal.is_some());
+    header.chunks = chunks.len();
+    if refused && !header.apply_valid {
+        header.rejected = true;
+        header.state = State::Done;
+    } else {
+        header.state = State::Applying;
+    }
+    let cond = Cond::AttrEquals { name: "claim".into(), value: claim.clone().into() };
+    match store.put(header_item(ask, &header, clock.now())?, Some(cond)).await {
+        Ok(()) => {}
+        // Taken over while planning (we were too slow): the new owner answers.
+        Err(StoreError::ConditionFailed) => return Box::pin(run(store, clock, ask, lines.to_vec())).await,
+        Err(e) => return Err(e.into()),
+    }
+    if header.state == State::Done {
+        return answer(store, ask, &header, Some(chunks)).await;
+    }
+    apply(store, clock, ask, header, Some(chunks)).await
+}
+
+/// Splits the plan into chunks that each fit one transaction with the progress item.
+fn split(plan: Vec<Planned>) -> Result<Vec<Chunk>, StoreError> {
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut current = Chunk { first: 0, lines: Vec::new() };
+    let (mut actions, mut bytes) = (0usize, 0usize);
+    let mut counters = HashSet::new();
+    for (i, p) in plan.into_iter().enumerate() {
+        let size = serde_json::to_vec(&p).map_err(|e| StoreError::Invalid(e.to_string()))?.len();
+        let mut need = usize::from(p.effect.is_some());
+        let counter = p.effect.as_ref().and_then(counter_of);
+        if counter.as_ref().is_some_and(|k| !counters.contains(k)) {
+            need += 1;
+        }
+        if !current.lines.is_empty() && (actions + need > CHUNK_ACTIONS || bytes + size > CHUNK_BYTES) {
+            chunks.push(std::mem::replace(&mut current, Chunk { first: i, lines: Vec::new() }));
+            (actions, bytes) = (0, 0);
+            counters.clear();
+            need = usize::from(p.effect.is_some()) + usize::from(counter.is_some());
+        }
+        if let Some(k) = counter {
+            counters.insert(k);
+        }
+        actions += need;
+        bytes += size;
+        current.lines.push(p);
+    }
+    if !current.lines.is_empty() || chunks.is_empty() {
+        chunks.push(current);
+    }
+    Ok(chunks)
+}
+
+/// A places counter: unit, site, day.
+type Counter = (shared::domain::UnitId, shared::domain::SiteId, chrono::NaiveDate);
+
+/// The places counter a line touches, when it takes or frees one.
+fn counter_of(e: &Effect) -> Option<Counter> {
+    (e.places != 0).then(|| (e.booking.unit.clone(), e.booking.site.clone(), e.booking.date))
+}
+
+async fn load_chunks(store: &Store, ask: &Ask, header: &Header) -> Result<Vec<Chunk>, StoreError> {
+    let first = chunk_key(ask, &header.claim, 0);
+    let prefix = first.sk.trim_end_matches("0000").to_owned();
+    let items = store.query_all(&Query::table(first.pk, SkRange::Prefix(prefix))).await?;
+    let chunks: Vec<Chunk> = items.iter().map(Item::to_value).collect::<Result<_, _>>()?;
+    if chunks.len() != header.chunks {
+        return Err(StoreError::Corrupt(format!(
+            "validation {}: {} chunks of {}",
+            ask.key,
+            chunks.len(),
+            header.chunks
+        )));
+    }
+    Ok(chunks)
+}
+
+async fn read_progress(store: &Store, ask: &Ask, claim: &str) -> Result<Progress, StoreError> {
+    Ok(store.get(&progress_key(ask, claim)).await?.map(|i| i.to_value()).transpose()?.unwrap_or_default())
+}
+
+/// The write that moves the progress from `from` to `to`.
+fn progress_op(ask: &Ask, claim: &str, from: usize, to: &Progress, now: DateTime<Utc>) -> Result<WriteOp, StoreError> {
+    let item = Item::from_value(progress_key(ask, claim), to)?.with_ttl(expiry(now));
+    let cond = if from == 0 {
+        Cond::NotExists
+    } else {
+        Cond::AttrEquals { name: "done".into(), value: serde_json::Value::from(from) }
+    };
+    Ok(WriteOp::Put { item, cond: Some(cond) })
+}
+
+/// A line that lost a race while being applied, and how.
+struct Lost(usize, CancelReason);
+
+/// Applies the chunks not applied yet, one transaction each, then finishes.
+async fn apply(
+    store: &Store,
+    clock: &Clock,
+    ask: &Ask,
+    header: Header,
+    chunks: Option<Vec<Chunk>>,
+) -> Result<Answer, Problem> {
+    let chunks = match chunks {
+        Some(c) => c,
+        None => load_chunks(store, ask, &header).await?,
+    };
+    let mut progress = read_progress(store, ask, &header.claim).await?;
+    let mut conflicts = 0;
+    while progress.done < chunks.len() && !progress.aborted {
+        let now = clock.now();
+        let chunk = &chunks[progress.done];
+        let mut next = Progress { done: progress.done + 1, ..progress.clone() };
+        let mut ops = vec![progress_op(ask, &header.claim, progress.done, &next, now)?];
+        // For each action, the plan indexes of the lines behind it.
+        let mut behind: Vec<Vec<usize>> = vec![Vec::new()];
+        let mut counters: BTreeMap<Counter, (i64, Option<u32>, Vec<usize>)> = BTreeMap::new();
+        for (offset, p) in chunk.lines.iter().enumerate() {
+            let index = chunk.first + offset;
+            let Some(effect) = p.effect.as_ref().filter(|_| !progress.lost.contains_key(&index)) else { continue };
+            let cond = match effect.expected_version {
+                None => Cond::NotExists,
+                Some(v) => Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(v) },
+            };
+            ops.push(WriteOp::Put { item: repo::booking_item(ask.town.id(), &effect.booking)?, cond: Some(cond) });
+            behind.push(vec![index]);
+            if let Some(counter) = counter_of(effect) {
+                let c = counters.entry(counter).or_insert((0, effect.capacity, Vec::new()));
+                c.0 += i64::from(effect.places);
+                if effect.places > 0 {
+                    c.2.push(index);
+                }
+            }
+        }
+        let mut over = None;
+        for ((unit, site, date), (by, capacity, takers)) in counters {
+            if by == 0 {
+                continue;
+            }
+            let max = capacity.filter(|_| by > 0).map(i64::from);
+            if max.is_some_and(|m| by > m) {
+                // More lines than places at all (the capacity was lowered): lose one, retry.
+                over = takers.last().copied();
+                break;
+            }
+            ops.push(WriteOp::Add {
+                key: keys::capacity(ask.town.id(), &unit, &site, date),
+                attr: "taken".into(),
+                by,
+                max,
+            });
+            behind.push(takers);
+        }
+        let result = match over {
+            Some(index) => Err(Lost(index, CancelReason::OverLimit)),
+            None => match store.transact(ops).await {
+                Ok(()) => Ok(()),
+                Err(StoreError::TransactionCanceled { index: 0, .. }) => {
+                    // Another worker applied this chunk (or gave up): carry on from where it is.
+                    progress = read_progress(store, ask, &header.claim).await?;
+                    continue;
+                }
+                Err(StoreError::TransactionCanceled { index, reason }) => {
+                    match behind.get(index).and_then(|lines| lines.last()) {
+                        Some(&line) => Err(Lost(line, reason)),
+                        None => return Err(StoreError::Corrupt(format!("action {index} of a chunk")).into()),
+                    }
+                }
+                Err(StoreError::Conflict) if conflicts < CONFLICT_TRIES => {
+                    conflicts += 1;
+                    let jitter = u64::from(secret::id().as_bytes()[0] % 20);
+                    tokio::time::sleep(Duration::from_millis(10 * (1 << conflicts) + jitter)).await;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let lost_line = match result {
+            Ok(()) => {
+                progress = next;
+                conflicts = 0;
+                continue;
+            }
+            Err(Lost(index, reason)) => (index, reason),
+        };
+        let (index, reason) = lost_line;
+        let why = match reason {
+            CancelReason::OverLimit => {
+                Refusal { code: "full".into(), message: "La dernière place de ce jour vient d'être prise.".into() }
+            }
+            CancelReason::ConditionFailed => Refusal {
+                code: "changed_meanwhile".into(),
+                message: "Ce jour vient d'être modifié par ailleurs : rechargez le calendrier.".into(),
+            },
+        };
+        if !header.apply_valid && progress.done == 0 {
+            // All or nothing, and nothing written yet: reject the whole validation.
+            next = Progress { done: 0, lost: BTreeMap::from([(index, why)]), aborted: true };
+            let op = progress_op(ask, &header.claim, 0, &next, now)?;
+            match store.transact(vec![op]).await {
+                Ok(()) => progress = next,
+                Err(StoreError::TransactionCanceled { .. }) => {
+                    progress = read_progress(store, ask, &header.claim).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            continue;
+        }
+        progress.lost.insert(index, why);
+    }
+    finish(store, clock, ask, header, chunks, progress).await
+}
+
+/// Marks the validation done, queues the email and empties the basket of the applied lines,
+/// in one transaction.
+async fn finish(
+    store: &Store,
+    clock: &Clock,
+    ask: &Ask,
+    mut header: Header,
+    chunks: Vec<Chunk>,
+    progress: Progress,
+) -> Result<Answer, Problem> {
+    header.rejected = progress.aborted;
+    let result = build(ask, &header, &chunks, &progress);
+    header.state = State::Done;
+    loop {
+        let now = clock.now();
+        let mut ops = vec![WriteOp::Put {
+            item: header_item(ask, &header, now)?,
+            cond: Some(Cond::AttrEquals { name: "state".into(), value: "applying".into() }),
+        }];
+        let applied: Vec<(&Planned, &LineResult)> = chunks
+            .iter()
+            .flat_map(|c| &c.lines)
+            .zip(&result.lines)
+            .filter(|(_, r)| r.result == LineOutcome::Applied)
+            .collect();
+        if !applied.is_empty() {
+            for (n, to) in header.notify.iter().enumerate() {
+                let mut mail = Mail::new(ask.town.id(), &to.email, email(ask, &header, &to.first_name, &result), now);
+                mail.id = format!("val-{}-{n}", header.claim);
+                ops.push(mail.enqueue()?);
+            }
+        }
+        let mut basket_index = None;
+        if let (Some(key), false) = (&header.basket, applied.is_empty()) {
+            let done: HashSet<_> = applied.iter().map(|(p, _)| p.line.cell()).collect();
+            if let Some(op) = crate::basket::without(store, key, &done, now).await? {
+                basket_index = Some(ops.len());
+                ops.push(op);
+            }
+        }
+        match store.transact(ops).await {
+            Ok(()) => return Ok(result),
+            // Someone else finished it: the same answer, already stored.
+            Err(StoreError::TransactionCanceled { index: 0, .. }) => return Ok(result),
+            // The basket changed meanwhile (another device): read it again.
+            Err(StoreError::TransactionCanceled { index, .. }) if Some(index) == basket_index => continue,
+            Err(StoreError::Conflict) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The stored answer, rebuilt from the plan and the progress.
+async fn answer(store: &Store, ask: &Ask, header: &Header, chunks: Option<Vec<Chunk>>) -> Result<Answer, Problem> {
+    let chunks = match chunks {
+        Some(c) => c,
+        None => load_chunks(store, ask, header).await?,
+    };
+    let progress = read_progress(store, ask, &header.claim).await?;
+    Ok(build(ask, header, &chunks, &progress))
+}
+
+fn build(ask: &Ask, header: &Header, chunks: &[Chunk], progress: &Progress) -> Answer {
+    let rejected = header.rejected || progress.aborted;
+    let mut lines = Vec::new();
+    let (mut applied, mut refused, mut total) = (0, 0, Cents::ZERO);
+    for (index, p) in chunks.iter().flat_map(|c| c.lines.iter().enumerate().map(move |(o, p)| (c.first + o, p))) {
+        let error = p.refusal.clone().or_else(|| progress.lost.get(&index).cloned());
+        let result = match (&error, rejected) {
+            (Some(_), _) => LineOutcome::Refused,
+            (None, true) => LineOutcome::NotApplied,
+            (None, false) => LineOutcome::Applied,
+        };
+        let effect = p.effect.as_ref();
+        match result {
+            LineOutcome::Applied => {
+                applied += 1;
+                total += effect.map_or(Cents::ZERO, |e| e.price);
+            }
+            LineOutcome::Refused => refused += 1,
+            LineOutcome::NotApplied => {}
+        }
+        lines.push(LineResult {
+            child: p.line.child.clone(),
+            unit: p.line.unit.clone(),
+            date: p.line.date,
+            action: p.line.action,
+            result,
+            status: effect.filter(|_| result != LineOutcome::Refused).map(|e| e.booking.status),
+            price: effect.map_or(Cents::ZERO, |e| e.price),
+            late: effect.is_some_and(|e| e.late),
+            error,
+        });
+    }
+    let outcome = match (rejected, refused) {
+        (true, _) => Outcome::Rejected,
+        (false, 0) => Outcome::Applied,
+        (false, _) => Outcome::PartiallyApplied,
+    };
+    Answer { outcome, idempotency_key: ask.key.clone(), applied, refused, total, lines }
+}
+
+const WEEKDAYS: [&str; 7] = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"];
+
+/// « mardi 01/12/2026 »
+pub fn french_date(d: chrono::NaiveDate) -> String {
+    format!("{} {}", WEEKDAYS[d.weekday().num_days_from_monday() as usize], d.format("%d/%m/%Y"))
+}
+
+/// The confirmation email: what was booked, what was cancelled, what was refused, with prices.
+fn email(ask: &Ask, header: &Header, first_name: &str, result: &Answer) -> shared::mail::outbox::Content {
+    let town = &ask.town.config().name;
+    let name = |c: &ChildId| header.names.get(c).cloned().unwrap_or_else(|| c.to_string());
+    let unit = |u: &shared::domain::UnitId| ask.town.unit(u).map_or_else(|| u.to_string(), |(_, u)| u.name.clone());
+    let mut booked = Vec::new();
+    let mut cancelled = Vec::new();
+    let mut refused = Vec::new();
+    for l in &result.lines {
+        let what = format!("{} – {} – {}", french_date(l.date), name(&l.child), unit(&l.unit));
+        match (l.result, l.action, l.status) {
+            (LineOutcome::Applied, ActionKind::Add, Some(BookingStatus::Pending)) => booked
+                .push(format!("{what} – {} – demande en cours (en attente de validation par le service)", l.price)),
+            (LineOutcome::Applied, ActionKind::Add, _) if l.late => {
+                booked.push(format!("{what} – {} (ajout hors délai, tarif majoré)", l.price))
+            }
+            (LineOutcome::Applied, ActionKind::Add, _) => booked.push(format!("{what} – {}", l.price)),
+            (LineOutcome::Applied, ActionKind::Cancel, Some(BookingStatus::CancelRequested)) => {
+                cancelled.push(format!("{what} – demande d'annulation transmise au service"))
+            }
+            (LineOutcome::Applied, ActionKind::Cancel, _) if l.late => {
+                cancelled.push(format!("{what} – annulation hors délai, facturée {}", l.price))
+            }
+            (LineOutcome::Applied, ActionKind::Cancel, _) => cancelled.push(format!("{what} – annulée")),
+            (LineOutcome::Refused, _, _) => {
+                refused.push(format!("{what} – {}", l.error.as_ref().map_or("", |e| e.message.as_str())))
+            }
+            _ => {}
+        }
+    }
+    let sections = [
+        Section { title: "Réservations".into(), lines: booked },
+        Section { title: "Annulations".into(), lines: cancelled },
+        Section { title: "Non enregistré".into(), lines: refused },
+    ];
+    let (subject, intro) = match header.mode {
+        Mode::Guardian => (
+            "Confirmation de vos réservations",
+            "Votre panier a été validé. Voici ce qui a été enregistré :".to_owned(),
+        ),
+        Mode::Staff => (
+            "Modification de vos réservations par le service",
+            format!("Le service enfance de {town} a modifié les réservations de votre famille :"),
+        ),
+    };
+    let remarks = vec![format!("Montant de ces changements : {}.", result.total)];
+    templates::summary(
+        town,
+        subject,
+        first_name,
+        &intro,
+        &sections,
+        &remarks,
+        &format!("{}/reservations.html", ask.public_url),
+    )
+}

@@ -12,7 +12,7 @@ use shared::domain::cells::ActionKind;
 use shared::domain::config::Town;
 use shared::domain::family::{Child, Email, Enrollment, Family, Guardian};
 use shared::domain::{ActivityId, ChildId, FamilyRef, SiteId, UnitId};
-use shared::store::repo::{self, Towns};
+use shared::store::repo;
 use shared::store::{Store, keys};
 use std::sync::Arc;
 
@@ -435,18 +435,8 @@ both_backends!(
     a_school_year_basket_interrupted_halfway_completes_exactly_on_retry
 );
 
-/// The demo town and families in `store`, without the demo bookings.
 async fn demo_in(store: &Store) -> (Arc<Town>, local_portal::DemoFamilies) {
-    let (town, data) = local_portal::demo_data().unwrap();
-    let towns = Towns::new(store.clone(), std::time::Duration::from_secs(60));
-    towns.put(&town).await.unwrap();
-    for c in &data.children {
-        repo::put_child(store, town.id(), c).await.unwrap();
-    }
-    for f in &data.families {
-        repo::put_family(store, town.id(), f).await.unwrap();
-    }
-    (Arc::new(town), data)
+    local_portal::demo_town_only(store).await.expect("demo town")
 }
 
 fn ask(town: &Arc<Town>, family: &Family, key: &str) -> Ask {
@@ -541,41 +531,13 @@ async fn fifty_validations_race_for_the_last_ten_places(store: Store) {
     assert_eq!(booked, 10, "one booking per place, none for the losers");
 }
 
-/// Every line a family could book over the school year: each child, each enrolled unit, each
-/// day the unit runs (three children, six units: about 1,300 lines).
-fn school_year(town: &Town, data: &local_portal::DemoFamilies, family: &str, today: NaiveDate) -> Vec<Line> {
-    let family = data.families.iter().find(|f| f.reference.as_str() == family).unwrap();
-    let mut out = Vec::new();
-    for child in data.children.iter().filter(|c| family.children.contains(&c.id)) {
-        for e in &child.enrolments {
-            let activity = town.config().activities.iter().find(|a| a.id == e.activity).unwrap();
-            for unit in activity.units.iter().filter(|u| e.units.is_empty() || e.units.contains(&u.id)) {
-                let mut d = e.from;
-                while d <= e.to.min(NaiveDate::from_ymd_opt(2027, 7, 2).unwrap()) {
-                    let open =
-                        unit.booking_opens_days_before.is_none_or(|n| d - chrono::Days::new(u64::from(n)) <= today);
-                    if open && town.offering_at(activity, unit, &e.site, d).is_ok() {
-                        out.push(Line {
-                            child: child.id.clone(),
-                            unit: unit.id.clone(),
-                            date: d,
-                            action: ActionKind::Add,
-                        });
-                    }
-                    d = d.succ_opt().unwrap();
-                }
-            }
-        }
-    }
-    out
-}
-
 async fn a_school_year_basket_interrupted_halfway_completes_exactly_on_retry(store: Store) {
     let (town, data) = demo_in(&store).await;
     // Before the school year: every date of the year is still open.
     let clock = Clock::manual(at("2026-08-20T08:00:00Z"));
     let family = data.families.iter().find(|f| f.reference.as_str() == "martin").unwrap().clone();
-    let lines = school_year(&town, &data, "martin", NaiveDate::from_ymd_opt(2026, 8, 20).unwrap());
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    let lines = local_portal::demo_basket(&town, &data, "martin", day(2026, 9, 1), day(2027, 7, 2), day(2026, 8, 20));
     assert!(lines.len() > 1000, "{} lines", lines.len());
     let ask = ask(&town, &family, "school-year-key-000001");
 

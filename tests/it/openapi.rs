@@ -33,6 +33,7 @@ async fn openapi_routes_are_all_served() {
             .replace("{date}", "2026-12-01")
             .replace("{child}", "lea-martin")
             .replace("{family}", "martin")
+            .replace("{unit}", "cantine")
             .replace("{token}", "jeton-inconnu");
         let r = call(&p.router, &method, &uri, &[], None).await;
         let code = r.json["code"].as_str().unwrap_or_default();

@@ -184,6 +184,36 @@ fn too_many(max: usize) -> Problem {
     Problem::unprocessable("too_many_lines", format!("Une demande compte au plus {max} lignes.")).field("lines")
 }
 
+/// The verdict on each new line, after the lines already in the basket (their places, their
+/// cells) have counted.
+async fn candidates(
+    state: &AppState,
+    town: &Arc<Town>,
+    family: &Family,
+    old: &basket::Stored,
+    new: &[Line],
+    now: DateTime<Utc>,
+) -> Result<Vec<Result<(), Refusal>>, Problem> {
+    let all: Vec<Line> = old.lines.iter().chain(new).cloned().collect();
+    let mut facts = Facts::load(&state.auth.store, town.clone(), family.clone(), &all).await?;
+    let held: HashSet<_> = old.lines.iter().map(Line::cell).collect();
+    for l in &old.lines {
+        let _ = facts.check(l, Mode::Guardian, "", now);
+    }
+    Ok(new
+        .iter()
+        .map(|l| {
+            if held.contains(&l.cell()) {
+                return Err(Refusal {
+                    code: "already_in_basket".into(),
+                    message: "Ce jour est déjà dans votre panier pour cette prestation.".into(),
+                });
+            }
+            facts.check(l, Mode::Guardian, "", now).map(|_| ())
+        })
+        .collect())
+}
+
 /// How many times a basket write is tried again when another device changed it meanwhile.
 const BASKET_TRIES: usize = 5;
 
@@ -208,25 +238,11 @@ async fn add_lines(
         let old = basket::load(&state.auth.store, &key, now).await?;
         let mut all = old.lines.clone();
         all.extend(lines.iter().cloned());
-        let mut facts = Facts::load(&state.auth.store, town.clone(), family.clone(), &all).await?;
-        // The lines already there count first (their places, their cells).
-        let held: HashSet<_> = old.lines.iter().map(Line::cell).collect();
-        for l in &old.lines {
-            let _ = facts.check(l, Mode::Guardian, "", now);
-        }
+        let verdicts = candidates(&state, &town, &family, &old, &lines, now).await?;
         let refused: Vec<RefusedLine> = lines
             .iter()
-            .filter_map(|l| {
-                let verdict = if held.contains(&l.cell()) {
-                    Err(Refusal {
-                        code: "already_in_basket".into(),
-                        message: "Ce jour est déjà dans votre panier pour cette prestation.".into(),
-                    })
-                } else {
-                    facts.check(l, Mode::Guardian, "", now).map(|_| ())
-                };
-                verdict.err().map(|error| RefusedLine { line: l.clone(), error })
-            })
+            .zip(verdicts)
+            .filter_map(|(l, v)| v.err().map(|error| RefusedLine { line: l.clone(), error }))
             .collect();
         if !refused.is_empty() {
             return Err(Problem::unprocessable(
@@ -343,7 +359,7 @@ async fn add_period(
         .field("units"));
     }
     let (child, action) = (&r.child, r.action);
-    let candidates: Vec<Line> = pattern
+    let pattern_lines: Vec<Line> = pattern
         .dates()
         .into_iter()
         .flat_map(|date| {
@@ -354,24 +370,10 @@ async fn add_period(
     for _ in 0..BASKET_TRIES {
         let now = state.auth.clock.now();
         let old = basket::load(&state.auth.store, &key, now).await?;
-        let mut all = old.lines.clone();
-        all.extend(candidates.iter().cloned());
-        let mut facts = Facts::load(&state.auth.store, town.clone(), family.clone(), &all).await?;
-        let held: HashSet<_> = old.lines.iter().map(Line::cell).collect();
-        for l in &old.lines {
-            let _ = facts.check(l, Mode::Guardian, "", now);
-        }
+        let verdicts = candidates(&state, &town, &family, &old, &pattern_lines, now).await?;
         let mut added = Vec::new();
         let mut skipped = Vec::new();
-        for l in &candidates {
-            let verdict = if held.contains(&l.cell()) {
-                Err(Refusal {
-                    code: "already_in_basket".into(),
-                    message: "Ce jour est déjà dans votre panier pour cette prestation.".into(),
-                })
-            } else {
-                facts.check(l, Mode::Guardian, "", now).map(|_| ())
-            };
+        for (l, verdict) in pattern_lines.iter().zip(verdicts) {
             match verdict {
                 Ok(()) => added.push(l.clone()),
                 Err(error) => skipped.push(Skipped { date: l.date, unit: l.unit.clone(), error }),

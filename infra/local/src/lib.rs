@@ -407,3 +407,57 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     let notifier = opts.notifier.then(|| spawn_notifier(store.clone(), mailer.clone()));
     Ok(Portal { router, store, mailer, mail_dir, demo_town, notifier })
 }
+
+/// The demo town, families and children in `store`, without accounts or bookings: what the
+/// engine's tests and benchmarks start from.
+pub async fn demo_town_only(store: &Store) -> Result<(std::sync::Arc<Town>, DemoFamilies), Error> {
+    let (town, data) = demo_data()?;
+    Towns::new(store.clone(), Duration::from_secs(60)).put(&town).await?;
+    for c in &data.children {
+        repo::put_child(store, town.id(), c).await?;
+    }
+    for f in &data.families {
+        repo::put_family(store, town.id(), f).await?;
+    }
+    Ok((std::sync::Arc::new(town), data))
+}
+
+/// Every line a demo family could book from `from` to `to`: each child, each enrolled unit,
+/// each day it runs and is open for booking on `today` (the Martins' school year: about 1,300
+/// lines).
+pub fn demo_basket(
+    town: &Town,
+    data: &DemoFamilies,
+    family: &str,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> Vec<basket::check::Line> {
+    let mut out = Vec::new();
+    let Some(family) = data.families.iter().find(|f| f.reference.as_str() == family) else { return out };
+    for child in data.children.iter().filter(|c| family.children.contains(&c.id)) {
+        for e in &child.enrolments {
+            let Some(activity) = town.config().activities.iter().find(|a| a.id == e.activity) else { continue };
+            for unit in activity.units.iter().filter(|u| e.units.is_empty() || e.units.contains(&u.id)) {
+                let opens = |d: chrono::NaiveDate| {
+                    unit.booking_opens_days_before
+                        .is_none_or(|n| d.checked_sub_days(chrono::Days::new(u64::from(n))).is_some_and(|o| o <= today))
+                };
+                let mut d = e.from.max(from);
+                while d <= e.to.min(to) {
+                    if opens(d) && town.offering_at(activity, unit, &e.site, d).is_ok() {
+                        out.push(basket::check::Line {
+                            child: child.id.clone(),
+                            unit: unit.id.clone(),
+                            date: d,
+                            action: shared::domain::cells::ActionKind::Add,
+                        });
+                    }
+                    let Some(next) = d.succ_opt() else { break };
+                    d = next;
+                }
+            }
+        }
+    }
+    out
+}

@@ -375,16 +375,17 @@ enum Backend {
 pub struct Store {
     backend: Backend,
     calls: Arc<AtomicU64>,
+    transactions: Arc<AtomicU64>,
     /// Test hook: transactions left before every write fails (see [`Store::failing_after`]).
     faults: Option<Arc<std::sync::atomic::AtomicI64>>,
 }
 
 impl Store {
     pub fn embedded(store: embedded::EmbeddedStore) -> Store {
-        Store { backend: Backend::Embedded(store), calls: Arc::default(), faults: None }
+        Store { backend: Backend::Embedded(store), calls: Arc::default(), transactions: Arc::default(), faults: None }
     }
     pub fn dynamo(store: dynamo::DynamoStore) -> Store {
-        Store { backend: Backend::Dynamo(store), calls: Arc::default(), faults: None }
+        Store { backend: Backend::Dynamo(store), calls: Arc::default(), transactions: Arc::default(), faults: None }
     }
 
     /// For fault-injection tests: a handle on the same data whose writes fail as `Unavailable`
@@ -409,6 +410,10 @@ impl Store {
     /// How many primitive calls this handle (and its clones) made.
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+    /// How many of those calls were transactions.
+    pub fn transactions(&self) -> u64 {
+        self.transactions.load(Ordering::Relaxed)
     }
     fn count(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
@@ -484,6 +489,7 @@ impl Store {
     /// All the actions apply, or none does; on a failed condition the error names the action.
     pub async fn transact(&self, ops: Vec<WriteOp>) -> Result<()> {
         self.count();
+        self.transactions.fetch_add(1, Ordering::Relaxed);
         check_transaction(&ops)?;
         self.injected_fault(true)?;
         match &self.backend {

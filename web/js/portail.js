@@ -8,10 +8,11 @@ export const town = params.get('commune') || 'villeneuve-les-tilleuls';
 export const token = new URLSearchParams(location.hash.slice(1)).get('jeton');
 
 /** Calls the town's API; resolves with the JSON body, rejects with the problem (French title). */
-export async function api(path, { method = 'GET', body, csrf } = {}) {
+export async function api(path, { method = 'GET', body, csrf, key } = {}) {
   const headers = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (csrf) headers['x-csrf-token'] = csrf;
+  if (key) headers['idempotency-key'] = key;
   const res = await fetch(`/api/towns/${encodeURIComponent(town)}${path}`, {
     method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -44,4 +45,45 @@ export function linkTown() {
   for (const a of document.querySelectorAll('a[data-page]')) {
     a.href = `${a.dataset.page}?commune=${encodeURIComponent(town)}`;
   }
+}
+
+const euroFormat = new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' });
+/** `250` → « 2,50 € ». */
+export const euros = (cents) => euroFormat.format(cents / 100);
+
+const dayFormat = new Intl.DateTimeFormat('fr-FR', { weekday: 'long', day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'UTC' });
+/** `2026-12-07` → « lundi 07/12/2026 ». */
+export const frenchDate = (iso) => dayFormat.format(new Date(`${iso}T00:00:00Z`));
+
+const instantFormat = new Intl.DateTimeFormat('fr-FR', { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
+/** An instant, as the town reads it: « 03/12/2026 23:59 ». */
+export const frenchInstant = (iso) => instantFormat.format(new Date(iso));
+
+/** The caller's session, or a link to log in (and `null`) when there is none. */
+export async function session(main) {
+  try {
+    return await api('/auth/session');
+  } catch {
+    const p = document.createElement('p');
+    p.className = 'message';
+    p.innerHTML = `Connectez-vous pour accéder à cette page : <a href="connexion.html?commune=${encodeURIComponent(town)}">se connecter</a>.`;
+    main.replaceChildren(main.querySelector('h1'), p);
+    return null;
+  }
+}
+
+/** A random idempotency key (one per validation; a retry of the same validation reuses it). */
+export function newKey() {
+  return crypto.randomUUID ? crypto.randomUUID() : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Creates an element with attributes and children (text or nodes). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === false || v === null || v === undefined) continue;
+    if (k === 'class') node.className = v; else if (k in node && typeof v !== 'string') node[k] = v; else node.setAttribute(k, v === true ? '' : v);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
 }

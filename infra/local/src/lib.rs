@@ -115,14 +115,14 @@ impl Portal {
 }
 
 /// Sends due emails every second until told to stop.
-fn spawn_notifier(store: Store, mailer: Mailer) -> (watch::Sender<bool>, JoinHandle<()>) {
+fn spawn_notifier(store: Store, mailer: Mailer, clock: Clock) -> (watch::Sender<bool>, JoinHandle<()>) {
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    if let Err(e) = notifier::drain(&store, &mailer, chrono::Utc::now()).await {
+                    if let Err(e) = notifier::drain(&store, &mailer, clock.now()).await {
                         tracing::warn!(error = %e, "outbox drain failed");
                     }
                 }
@@ -404,7 +404,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         .merge(devmail::router(mail_dir.clone()));
     let files = ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service());
     let router = shared::http::finish(api).fallback_service(files);
-    let notifier = opts.notifier.then(|| spawn_notifier(store.clone(), mailer.clone()));
+    let notifier = opts.notifier.then(|| spawn_notifier(store.clone(), mailer.clone(), opts.clock.clone()));
     Ok(Portal { router, store, mailer, mail_dir, demo_town, notifier })
 }
 

@@ -20,6 +20,10 @@ struct Args {
     /// Does not load the demo town.
     #[arg(long)]
     no_demo: bool,
+    /// For browser tests and demonstrations: the portal's clock stays at this instant
+    /// (RFC 3339, e.g. 2026-11-26T09:00:00Z) instead of following the system clock.
+    #[arg(long, env = "EF_FROZEN_CLOCK")]
+    frozen_clock: Option<chrono::DateTime<chrono::Utc>>,
     /// Folder of the web pages.
     #[arg(long, env = "EF_WEB_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web"))]
     web_dir: PathBuf,
@@ -39,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         operator_token: local_portal::LOCAL_OPERATOR_TOKEN.to_owned(),
         public_url: url.clone(),
         notifier: true,
-        clock: shared::clock::Clock::system(),
+        clock: args.frozen_clock.map_or_else(shared::clock::Clock::system, shared::clock::Clock::manual),
     };
     let portal = local_portal::build(&opts).await?;
     println!();

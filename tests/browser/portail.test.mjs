@@ -1,0 +1,210 @@
+// The parents' pages in a real browser: Debian's Chromium driven by playwright-core, against the
+// local portal (started here, on a free port, with a fresh data folder and its clock frozen on
+// Thursday 26 November 2026, 10:00 in Paris), at a phone's size and a desktop's, with axe-core
+// (WCAG 2.1 A and AA rules) on every page.
+//
+// Run by scripts/test, which builds the portal and sets EF_BIN. With EF_SCREENSHOTS=<folder>
+// the main pages are also photographed there (scripts/screenshots).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BIN = process.env.EF_BIN;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = process.env.EF_SCREENSHOTS;
+const AXE = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+const PASSWORD = 'tilleuls-demo-2026';
+
+let browser;
+before(async () => {
+  assert.ok(BIN, 'EF_BIN names the espace-famille-local binary (scripts/test sets it)');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+});
+after(async () => { await browser?.close(); });
+
+/** Starts a fresh local portal; resolves with its address and a stop function. */
+async function startPortal() {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-browser-'));
+  const child = spawn(BIN, ['--addr', '127.0.0.1:0', '--data-dir', dir, '--reset', '--frozen-clock', '2026-11-26T09:00:00Z'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/Portail\s+: (http:\/\/127\.0\.0\.1:\d+)\//);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`the portal stopped (${code}): ${out}`)));
+    setTimeout(() => reject(new Error(`the portal did not start: ${out}`)), 60_000).unref();
+  });
+  return { url, stop: () => { child.kill('SIGINT'); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/** No WCAG 2.1 A/AA violation on the page as it is now. */
+async function checkAxe(page, name) {
+  await page.addScriptTag({ content: AXE });
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+  assert.deepEqual(violations, [], `${name}: accessibility violations`);
+}
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Ticks a checkbox with the keyboard (focus, Space), as a keyboard user would. */
+async function tick(box) {
+  await box.focus();
+  await box.press('Space');
+  assert.equal(await box.isChecked(), true);
+}
+
+/** Waits for the page's live message to say `text`. */
+async function message(page, text) {
+  await page.locator('#message').filter({ hasText: text }).waitFor();
+}
+
+const VIEWPORTS = [
+  { name: 'telephone', viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true },
+  { name: 'ordinateur', viewport: { width: 1280, height: 800 } },
+];
+
+for (const device of VIEWPORTS) {
+  test(`a guardian activates, books a week and a period, validates, cancels, logs out (${device.name})`, async () => {
+    const portal = await startPortal();
+    const context = await browser.newContext({ viewport: device.viewport, isMobile: device.isMobile, hasTouch: device.hasTouch, locale: 'fr-FR' });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      const go = (path) => page.goto(`${portal.url}/${path}`);
+
+      // Activation from the emailed link (the Nguyens' guardian has not activated yet).
+      await go('dev/mail');
+      await page.getByRole('link', { name: /Activez votre Espace Famille/ }).first().click();
+      const link = await page.getByRole('link', { name: 'Activer mon compte' }).getAttribute('href');
+      assert.match(link, /\/activation\.html\?commune=villeneuve-les-tilleuls#jeton=/);
+      await page.goto(link);
+      await checkAxe(page, 'activation');
+      await page.getByLabel('Mot de passe', { exact: true }).fill('un mot de passe de test');
+      await page.getByLabel('Confirmez le mot de passe').fill('un mot de passe de test');
+      await page.getByRole('button', { name: 'Activer mon compte' }).click();
+      await page.getByText('Connecté(e) : Linh Nguyen').waitFor();
+      await page.getByRole('button', { name: 'Se déconnecter' }).click();
+      await page.getByRole('link', { name: 'Se connecter' }).waitFor();
+
+      // Login.
+      await go('connexion.html');
+      await checkAxe(page, 'connexion');
+      await shot(page, `connexion-${device.name}`);
+      await page.getByLabel('Adresse e-mail').fill('sophie.martin@exemple.fr');
+      await page.getByLabel('Mot de passe').fill('pas le bon');
+      await page.getByRole('button', { name: 'Se connecter' }).click();
+      await message(page, 'incorrect');
+      await page.getByLabel('Mot de passe').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Se connecter' }).click();
+      await page.getByText('Connecté(e) : Sophie Martin').waitFor();
+      await checkAxe(page, 'accueil');
+      await go('mot-de-passe.html');
+      await checkAxe(page, 'mot de passe oublié');
+
+      // The week grid: Léa's canteen, two weeks ahead (Monday 7 December). The page's own files
+      // (HTML, CSS, scripts; the API's JSON aside) stay light.
+      await go('reservations.html');
+      await page.getByRole('heading', { name: /Semaine 48 du 23\/11\/2026 au 27\/11\/2026/ }).waitFor();
+      const files = await page.evaluate(() => [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+        .filter((e) => !e.name.includes('/api/')).map((e) => e.decodedBodySize));
+      const bytes = files.reduce((a, b) => a + b, 0);
+      console.log(`reservations page (${device.name}): ${files.length} files, ${bytes} bytes uncompressed`);
+      assert.ok(bytes < 60_000, `the reservations page weighs ${bytes} bytes`);
+      await checkAxe(page, 'mes réservations');
+      await page.getByRole('button', { name: 'Suivant' }).click();
+      await page.getByRole('button', { name: 'Suivant' }).click();
+      await page.getByRole('heading', { name: /Semaine 50 du 07\/12\/2026/ }).waitFor();
+      await page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }).check();
+      await message(page, 'réservation ajoutée au panier');
+      await page.getByRole('checkbox', { name: /CANTINE, mardi 08\/12\/2026/ }).check();
+      await message(page, 'mardi 08/12/2026 : réservation ajoutée au panier');
+      await checkAxe(page, 'mes réservations, lignes dans le panier');
+      await shot(page, `reservations-${device.name}`);
+
+      // A second child: Hugo's evening care that week.
+      await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'ACCUEIL PÉRISCOLAIRE - postfacturation – Groupe scolaire Jules Ferry' });
+      await page.getByLabel("Sélectionnez l'enfant").selectOption({ label: 'Hugo Martin' });
+      await page.locator('caption', { hasText: 'Hugo' }).waitFor();
+      await page.getByRole('checkbox', { name: /PÉRISCOLAIRE SOIR, jeudi 10\/12\/2026/ }).check();
+      await message(page, 'jeudi 10/12/2026 : réservation ajoutée au panier');
+
+      // The period view: Léa's canteen every Thursday of January.
+      await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'RESTAURATION SCOLAIRE - postfacturation – Groupe scolaire Jules Ferry' });
+      await page.getByLabel("Sélectionnez l'enfant").selectOption({ label: 'Léa Martin' });
+      await page.locator('caption', { hasText: 'Léa' }).waitFor();
+      await page.getByLabel('Du', { exact: true }).fill('2027-01-04');
+      await page.getByLabel('Au', { exact: true }).fill('2027-01-29');
+      await tick(page.locator('#prestations').getByLabel('CANTINE'));
+      await tick(page.getByLabel('Jeudi', { exact: true }));
+      await page.getByRole('button', { name: "Voir l'aperçu" }).click();
+      await page.getByRole('heading', { name: /Aperçu : 4 jour\(s\) réservés, total 10,00/ }).waitFor();
+      await page.getByRole('button', { name: 'Ajouter au panier' }).click();
+      await message(page, '4 ligne(s) ajoutée(s) au panier');
+
+      // The basket: 7 lines, their total, validated once.
+      await go('panier.html');
+      await page.getByText('7 ligne(s)').waitFor();
+      await checkAxe(page, 'panier');
+      await shot(page, `panier-${device.name}`);
+      const total = page.locator('tfoot td.montant');
+      assert.equal((await total.textContent()).replace(/\s/g, ' '), '17,50 €');
+      const validate = page.getByRole('button', { name: 'Valider mon panier' });
+      await validate.dblclick();
+      await page.getByText(/Votre panier est validé : 7 ligne\(s\) enregistrée\(s\), pour 17,50/).waitFor();
+      await page.getByText('Votre panier est vide.').waitFor();
+      await checkAxe(page, 'panier validé');
+      await shot(page, `panier-valide-${device.name}`);
+
+      // The cells changed state; cancelling a day goes through the basket too.
+      await go('reservations.html?semaine=2026-12-07');
+      const monday = page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ });
+      await page.locator('td.confirmed').first().waitFor();
+      assert.equal(await monday.isChecked(), true);
+      await monday.uncheck();
+      await message(page, 'annulation ajoutée au panier');
+      await go('panier.html');
+      await page.getByRole('button', { name: 'Valider mon panier' }).click();
+      await page.getByText(/annulée/).first().waitFor();
+      await go('reservations.html?semaine=2026-12-07');
+      await page.getByRole('checkbox', { name: /CANTINE, mardi 08\/12\/2026/ }).waitFor();
+      assert.equal(await page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }).isChecked(), false);
+
+      // One confirmation email per validation, however many clicks.
+      // The page never grows wider than the screen (tables scroll in their own region).
+      assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true);
+      // (The notifier sends the outbox every second.)
+      let confirmations = 0;
+      for (let i = 0; i < 20 && confirmations < 2; i += 1) {
+        await go('dev/mail');
+        confirmations = await page.getByRole('row').filter({ hasText: 'sophie.martin@exemple.fr' }).filter({ hasText: 'Confirmation de vos réservations' }).count();
+        if (confirmations < 2) await page.waitForTimeout(250);
+      }
+      assert.equal(confirmations, 2);
+
+      // Logout.
+      await go('index.html');
+      await page.getByRole('button', { name: 'Se déconnecter' }).click();
+      await page.getByRole('link', { name: 'Se connecter' }).waitFor();
+      await go('panier.html');
+      await page.getByText('Connectez-vous pour accéder à cette page').waitFor();
+      assert.deepEqual(errors, [], 'no script error');
+    } finally {
+      await context.close();
+      portal.stop();
+    }
+  });
+}

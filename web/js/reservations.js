@@ -1,0 +1,258 @@
+// « Mes réservations »: the week grid of one child for one service, the basket's lines shown
+// in it, and the period view.
+import { api, say, linkTown, session, el, euros, frenchDate, frenchInstant } from './portail.js';
+
+linkTown();
+const main = document.getElementById('contenu');
+const message = document.getElementById('message');
+const me = await session(main);
+
+const WEEKDAY_LETTERS = ['L', 'M', 'M', 'J', 'V'];
+const NOT_OFFERED = {
+  weekend: 'Week-end',
+  public_holiday: 'Jour férié',
+  school_holiday: 'Vacances scolaires',
+  closure: 'Fermeture',
+  not_running_that_day: "Pas de service ce jour-là",
+  not_at_site: "Pas sur ce site",
+  not_enrolled: 'Non inscrit(e)',
+};
+const LOCKED = {
+  deadline_passed: 'Délai dépassé : contactez le service',
+  not_open_yet: 'Pas encore ouvert à la réservation',
+  full: 'Complet',
+};
+
+/** The short label of a cell's state, as the seed's legend says it. */
+export function stateLabel(cell) {
+  switch (cell.state) {
+    case 'bookable': return cell.waiting_list ? "Réservable (liste d'attente)" : 'Réservable';
+    case 'locked': return LOCKED[cell.reason] || 'Non réservable';
+    case 'not_offered': return cell.name ? `${NOT_OFFERED[cell.reason]} (${cell.name})` : NOT_OFFERED[cell.reason] || 'Pas de service';
+    case 'pending': return 'Demande en cours';
+    case 'confirmed': return 'Demande validée';
+    case 'cancel_requested': return "Demande d'annulation";
+    case 'refused': return cell.reason ? `Demande refusée : ${cell.reason}` : 'Demande refusée';
+    case 'present': return 'Enfant présent';
+    case 'absent': return cell.justified ? 'Enfant absent (justifié)' : 'Enfant absent';
+    default: return '';
+  }
+}
+
+/** The few words a cell shows (the full text is in its description). */
+function shortLabel(cell) {
+  switch (cell.state) {
+    case 'bookable': return 'Libre';
+    case 'locked': return { deadline_passed: 'Délai dépassé', not_open_yet: 'Pas ouvert', full: 'Complet' }[cell.reason] || 'Fermé';
+    case 'not_offered': return { weekend: 'Week-end', public_holiday: 'Férié', school_holiday: 'Vacances', closure: 'Fermé' }[cell.reason] || '–';
+    case 'pending': return 'En cours';
+    case 'confirmed': return 'Validée';
+    case 'cancel_requested': return 'Annulation demandée';
+    case 'refused': return 'Refusée';
+    case 'present': return 'Présent';
+    case 'absent': return cell.justified ? 'Absent (justifié)' : 'Absent';
+    default: return '';
+  }
+}
+
+const state = { children: [], choices: [], monday: null, basket: null, grid: null };
+
+function mondayOf(date) {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  return d.toISOString().slice(0, 10);
+}
+function addDays(iso, n) {
+  const d = new Date(`${iso}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+const selectedChoice = () => state.choices[Number(document.getElementById('service').value)];
+const selectedChild = () => state.children.find((c) => c.id === document.getElementById('enfant').value);
+
+async function loadBasket() {
+  const child = selectedChild();
+  if (!child) return;
+  state.basket = await api(`/families/${encodeURIComponent(child.family)}/basket`);
+  const n = state.basket.lines.length;
+  document.getElementById('compteur').textContent = n ? `(${n})` : '';
+}
+
+function basketLine(unit, date) {
+  const child = selectedChild();
+  return state.basket?.lines.find((l) => l.child === child.id && l.unit === unit && l.date === date);
+}
+
+/** What a cell tells on hover and focus: its deadline and what a change costs. */
+function cellInfo(cell) {
+  const parts = [stateLabel(cell)];
+  if (cell.action?.kind === 'add') parts.push(`réservable jusqu'au ${frenchInstant(cell.add_deadline)}`, `prix ${euros(cell.action.price)}`);
+  if (cell.action?.kind === 'cancel') parts.push(`annulable sans frais jusqu'au ${frenchInstant(cell.cancel_deadline)}`);
+  if (!cell.action && cell.state === 'locked' && cell.reason === 'deadline_passed' && cell.late_add_price !== undefined) {
+    parts.push(`ajout hors délai par le service : ${euros(cell.late_add_price)}`);
+  }
+  if (!cell.action && ['confirmed', 'pending'].includes(cell.state) && cell.late_cancel_price !== undefined) {
+    parts.push(`délai d'annulation dépassé : contactez le service (annulation facturée ${euros(cell.late_cancel_price)})`);
+  }
+  return parts.join(' – ');
+}
+
+function renderGrid() {
+  const grid = state.grid;
+  const week = grid.weeks[0];
+  document.getElementById('semaine').textContent = week.label;
+  const child = selectedChild();
+  const table = document.getElementById('grille');
+  document.getElementById('legende-grille').textContent = `${grid.activity_name} – ${child.first_name} – ${week.label}`;
+  const head = el('tr', {}, el('th', { scope: 'col' }, 'Prestation'),
+    ...week.days.map((d, i) => el('th', { scope: 'col' }, el('abbr', { title: frenchDate(d) }, WEEKDAY_LETTERS[i]), el('span', { class: 'date-courte' }, ` ${d.slice(8, 10)}/${d.slice(5, 7)}`))));
+  table.tHead.replaceChildren(head);
+  const rows = week.rows.map((row) => el('tr', {}, el('th', { scope: 'row' }, row.name), ...row.cells.map((cell) => renderCell(row, cell))));
+  table.tBodies[0].replaceChildren(...rows);
+}
+
+function renderCell(row, cell) {
+  const line = basketLine(row.unit, cell.date);
+  const info = cellInfo(cell);
+  const id = `c-${row.unit}-${cell.date}`;
+  const booked = ['pending', 'confirmed'].includes(cell.state);
+  const classes = ['cellule', cell.state, line ? 'panier' : ''].join(' ');
+  if (!cell.action && !line) {
+    return el('td', { class: classes, title: info }, el('span', { class: 'etat', 'aria-hidden': 'true' }, shortLabel(cell)), el('span', { class: 'visually-hidden' }, info));
+  }
+  const checked = line ? line.action === 'add' : booked;
+  const box = el('input', { type: 'checkbox', id, checked, 'aria-describedby': `${id}-info` });
+  box.addEventListener('change', () => toggle(box, row, cell, line));
+  const label = el('label', { for: id, class: 'visually-hidden' }, `${row.name}, ${frenchDate(cell.date)}`);
+  const extra = line ? (line.action === 'add' ? 'Réservation dans le panier' : 'Annulation dans le panier') : '';
+  return el('td', { class: classes, title: [info, extra].filter(Boolean).join(' – ') }, box, label,
+    el('span', { class: 'etat', id: `${id}-info` }, line ? 'Panier' : shortLabel(cell),
+      el('span', { class: 'visually-hidden' }, ` – ${[extra, info].filter(Boolean).join(' – ')}`)));
+}
+
+async function toggle(box, row, cell, line) {
+  const child = selectedChild();
+  box.disabled = true;
+  try {
+    if (line) {
+      state.basket = await api(`/families/${encodeURIComponent(child.family)}/basket/lines/${encodeURIComponent(child.id)}/${encodeURIComponent(row.unit)}/${cell.date}`, { method: 'DELETE', csrf: me.csrf_token });
+      say(message, `${row.name}, ${frenchDate(cell.date)} : retiré du panier.`);
+    } else {
+      state.basket = await api(`/families/${encodeURIComponent(child.family)}/basket/lines`, {
+        method: 'POST', csrf: me.csrf_token, body: { lines: [{ child: child.id, unit: row.unit, date: cell.date, action: cell.action.kind }] },
+      });
+      say(message, `${row.name}, ${frenchDate(cell.date)} : ${cell.action.kind === 'add' ? 'réservation' : 'annulation'} ajoutée au panier.`);
+    }
+  } catch (problem) {
+    say(message, problem.lines?.[0]?.error?.message || problem.title, true);
+  }
+  const n = state.basket?.lines.length || 0;
+  document.getElementById('compteur').textContent = n ? `(${n})` : '';
+  renderGrid();
+  document.getElementById(box.id)?.focus();
+}
+
+async function loadGrid() {
+  const child = selectedChild();
+  const choice = selectedChoice();
+  if (!child || !choice) return;
+  try {
+    // Without a week, the server answers this week in the town's time zone.
+    const from = state.monday ? `&from=${state.monday}` : '';
+    const [grid] = await Promise.all([
+      api(`/calendar/children/${encodeURIComponent(child.id)}/weeks?activity=${encodeURIComponent(choice.activity)}${from}&weeks=1`),
+      loadBasket(),
+    ]);
+    state.grid = grid;
+    state.monday = grid.weeks[0].monday;
+    renderGrid();
+    renderUnits();
+  } catch (problem) { say(message, problem.title, true); }
+}
+
+function renderChildren() {
+  const choice = selectedChoice();
+  const select = document.getElementById('enfant');
+  const current = select.value;
+  const options = state.children.filter((c) => c.activities.some((a) => a.activity === choice.activity && a.site === choice.site))
+    .map((c) => el('option', { value: c.id, selected: c.id === current }, `${c.first_name} ${c.last_name}`));
+  select.replaceChildren(...options);
+}
+
+function renderUnits() {
+  const fieldset = document.getElementById('prestations');
+  const units = state.grid.weeks[0].rows;
+  const shown = [...fieldset.querySelectorAll('input')].map((i) => i.value).join();
+  if (shown === units.map((u) => u.unit).join()) return; // same service: keep the guardian's ticks
+  fieldset.replaceChildren(el('legend', {}, 'Prestations'),
+    ...units.map((u) => el('label', { class: 'en-ligne' }, el('input', { type: 'checkbox', name: 'units', value: u.unit }), ` ${u.name}`)));
+}
+
+function periodBody(form) {
+  const data = new FormData(form);
+  return {
+    activity: selectedChoice().activity,
+    action: data.get('action'),
+    from: data.get('from'),
+    to: data.get('to'),
+    units: data.getAll('units'),
+    weekdays: data.getAll('weekdays'),
+    every_weeks: Number(data.get('every_weeks')),
+  };
+}
+
+async function preview(event) {
+  event.preventDefault();
+  const form = event.target;
+  const out = document.getElementById('apercu');
+  const child = selectedChild();
+  const body = periodBody(form);
+  if (!body.from || !body.to) { say(message, 'Indiquez les dates de début et de fin de la période.', true); return; }
+  const unitName = (u) => state.grid.weeks[0].rows.find((r) => r.unit === u)?.name || u;
+  try {
+    const p = await api(`/calendar/children/${encodeURIComponent(child.id)}/period-preview`, { method: 'POST', csrf: me.csrf_token, body });
+    const verb = body.action === 'add' ? 'réservés' : 'annulés';
+    const add = el('button', { type: 'button', disabled: p.lines.length === 0 }, 'Ajouter au panier');
+    add.addEventListener('click', async () => {
+      add.disabled = true;
+      try {
+        const r = await api(`/families/${encodeURIComponent(child.family)}/basket/period`, { method: 'POST', csrf: me.csrf_token, body: { child: child.id, ...body } });
+        say(message, `${r.added} ligne(s) ajoutée(s) au panier.`);
+        await loadGrid();
+      } catch (problem) { say(message, problem.title, true); add.disabled = false; }
+    });
+    out.replaceChildren(
+      el('h3', {}, `Aperçu : ${p.lines.length} jour(s) ${verb}, total ${euros(p.total)}`),
+      el('ul', {}, ...p.lines.map((l) => el('li', {}, `${frenchDate(l.date)} – ${unitName(l.unit)} – ${euros(l.price)}`))),
+      p.skipped.length ? el('h3', {}, `${p.skipped.length} jour(s) ignoré(s)`) : '',
+      p.skipped.length ? el('ul', {}, ...p.skipped.map((s) => el('li', {}, `${frenchDate(s.date)} – ${unitName(s.unit)} – ${stateLabel(s)}`))) : '',
+      add,
+    );
+  } catch (problem) { say(message, problem.title, true); }
+}
+
+if (me) {
+  try {
+    state.children = await api('/calendar/children');
+  } catch (problem) { say(message, problem.title, true); }
+  const seen = new Map();
+  for (const c of state.children) for (const a of c.activities) seen.set(`${a.activity}|${a.site}`, a);
+  state.choices = [...seen.values()];
+  if (state.choices.length === 0) {
+    say(message, "Aucun enfant n'est inscrit à un service : contactez la mairie.");
+  } else {
+    document.getElementById('page').hidden = false;
+    document.getElementById('service').replaceChildren(...state.choices.map((c, i) => el('option', { value: String(i) }, `${c.name} – ${c.site_name}`)));
+    renderChildren();
+    const asked = new URLSearchParams(location.search).get('semaine');
+    state.monday = asked ? mondayOf(asked) : null;
+    document.getElementById('service').addEventListener('change', () => { renderChildren(); loadGrid(); });
+    document.getElementById('enfant').addEventListener('change', loadGrid);
+    document.getElementById('precedent').addEventListener('click', () => { state.monday = addDays(state.monday, -7); loadGrid(); });
+    document.getElementById('suivant').addEventListener('click', () => { state.monday = addDays(state.monday, 7); loadGrid(); });
+    document.getElementById('aujourdhui').addEventListener('click', () => { state.monday = null; loadGrid(); });
+    document.getElementById('periode').addEventListener('submit', preview);
+    await loadGrid();
+  }
+}

@@ -1,6 +1,7 @@
 //! Espace Famille's shared library: the pure domain, the single-table store over its two
 //! backends, and the HTTP pieces every function uses.
 
+pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod clock;

@@ -111,7 +111,11 @@ for (const device of VIEWPORTS) {
       await page.getByLabel('Mot de passe').fill(PASSWORD);
       await page.getByRole('button', { name: 'Se connecter' }).click();
       await page.getByText('Connecté(e) : Sophie Martin').waitFor();
+      // The town's news, pinned first.
+      await page.getByRole('heading', { name: 'Bienvenue sur votre Espace Famille' }).waitFor();
+      assert.equal(await page.locator('article.actualite h3').first().textContent(), 'Bienvenue sur votre Espace Famille');
       await checkAxe(page, 'accueil');
+      await shot(page, `accueil-${device.name}`);
       await go('mot-de-passe.html');
       await checkAxe(page, 'mot de passe oublié');
 

@@ -8,5 +8,6 @@ mod helpers;
 mod http_bad_input;
 mod import;
 mod local_portal;
+mod news;
 mod openapi;
 mod store_contract;

@@ -34,7 +34,8 @@ async fn openapi_routes_are_all_served() {
             .replace("{child}", "lea-martin")
             .replace("{family}", "martin")
             .replace("{unit}", "cantine")
-            .replace("{token}", "jeton-inconnu");
+            .replace("{token}", "jeton-inconnu")
+            .replace("{id}", "inconnue");
         let r = call(&p.router, &method, &uri, &[], None).await;
         let code = r.json["code"].as_str().unwrap_or_default();
         assert!(code != "not_found" && code != "method_not_allowed", "{method} {uri} is not routed ({})", r.status);

@@ -296,6 +296,42 @@ fn demo_bookings(
     Ok(out)
 }
 
+/// The demo's news: a pinned welcome and the year's prices.
+fn demo_news(now: chrono::DateTime<chrono::Utc>) -> Vec<news::Article> {
+    let by = DEMO_STAFF[0].0;
+    let welcome = news::ArticleInput {
+        title: "Bienvenue sur votre Espace Famille".into(),
+        body: "Réservez la **cantine**, le **périscolaire**, l'**étude** et l'**accueil de loisirs** de vos enfants, \
+               par semaine ou par période, puis validez votre panier.\n\n\
+               - périscolaire, cantine, étude : jusqu'à 2 jours ouvrés avant (23h59) ;\n\
+               - mercredis et vacances : jusqu'à 5 jours ouvrés avant.\n\n\
+               Passé ces délais, contactez le service enfance."
+            .into(),
+        category: news::Category::Information,
+        publish_at: Some(now - chrono::TimeDelta::days(2)),
+        expires_at: None,
+        pinned: true,
+        close_booking: None,
+        version: None,
+    };
+    let prices = news::ArticleInput {
+        title: "Tarifs de l'année scolaire 2026-2027".into(),
+        body: "Les tarifs dépendent de votre **quotient familial**. Un ajout hors délai est majoré \
+               (4 € le matin, 10 € le soir et l'étude, +3 € à l'accueil de loisirs)."
+            .into(),
+        category: news::Category::Tarifs,
+        publish_at: Some(now - chrono::TimeDelta::days(20)),
+        expires_at: None,
+        pinned: false,
+        close_booking: None,
+        version: None,
+    };
+    vec![
+        news::build("demo-bienvenue".into(), welcome, by, now, None),
+        news::build("demo-tarifs".into(), prices, by, now, None),
+    ]
+}
+
 /// The first two Wednesdays the leisure centre opens, past next week's deadlines: one that
 /// Léa books, one that is full.
 fn open_wednesdays(town: &Town, today: chrono::NaiveDate) -> Result<(chrono::NaiveDate, chrono::NaiveDate), Error> {
@@ -354,6 +390,9 @@ async fn load_demo(towns: &Towns, opts: &Options, links: &activation::AppState) 
         let today = now.with_timezone(&town.tz()).date_naive();
         let bookings = demo_bookings(&town, &data.families, today, now)?;
         store_demo_bookings(towns.store(), &town, &bookings, today).await?;
+        for article in demo_news(now) {
+            towns.store().put(news::item(town.id(), &article)?, None).await?;
+        }
         tracing::info!(town = %town.id(), "demo town loaded");
     }
     Ok(town)
@@ -380,6 +419,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     let towns = Towns::new(store.clone(), Duration::from_secs(3600));
     let auth = AuthState { store: store.clone(), clock: opts.clock.clone(), trust_forwarded: false };
     let calendar_state = calendar::AppState { auth: auth.clone(), towns: towns.clone() };
+    let auth_for_news = auth.clone();
     let basket_state = basket::AppState {
         auth: auth.clone(),
         towns: towns.clone(),
@@ -397,10 +437,11 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     let mail_dir = opts.data_dir.join("mail");
     let mailer = Mailer::Folder(mail_dir.clone());
     let api = Router::new()
-        .merge(towns::router(towns::AppState::new(towns, Some(&opts.operator_token))))
+        .merge(towns::router(towns::AppState::new(towns.clone(), Some(&opts.operator_token))))
         .merge(activation::router(accounts))
         .merge(calendar::router(calendar_state))
         .merge(basket::router(basket_state))
+        .merge(news::router(news::AppState { auth: auth_for_news, towns }))
         .merge(devmail::router(mail_dir.clone()));
     let files = ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service());
     let router = shared::http::finish(api).fallback_service(files);

@@ -1,0 +1,558 @@
+//! The `news` function: « Actualités ». Staff write articles (title, a safe subset of Markdown,
+//! a category), publish them now or at a date, pin them, let them expire, edit and delete them;
+//! everyone reads the town's published, unexpired articles, pinned first, newest next, a page at
+//! a time. An exceptional closure published as news can also close the dates for booking (town
+//! administrators only: it changes the town's calendar). Every staff action is audited.
+
+pub mod markdown;
+
+use axum::extract::{FromRef, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json as AxumJson, Router};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use shared::audit;
+use shared::domain::account::Role;
+use shared::domain::calendar::Closure;
+use shared::domain::config::{Town, TownConfig};
+use shared::domain::{ActivityId, TownId};
+use shared::http::auth::{AuthState, Staff, forbidden};
+use shared::http::{self, Json, Path, Problem};
+use shared::store::repo::Towns;
+use shared::store::{Cond, Item, Key, Query as StoreQuery, SkRange, StoreError, WriteOp};
+
+/// The longest title and body staff may write.
+pub const MAX_TITLE_CHARS: usize = 150;
+pub const MAX_BODY_CHARS: usize = 20_000;
+/// The longest closure one article may declare.
+pub const MAX_CLOSURE_DAYS: i64 = 62;
+/// Articles per page, by default and at most.
+pub const PER_PAGE: usize = 10;
+pub const MAX_PER_PAGE: usize = 50;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: AuthState,
+    pub towns: Towns,
+}
+
+impl FromRef<AppState> for AuthState {
+    fn from_ref(s: &AppState) -> AuthState {
+        s.auth.clone()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/towns/{town}/news", get(list))
+        .route("/api/towns/{town}/news/{id}", get(one))
+        .route("/api/towns/{town}/staff/news", get(staff_list).post(create))
+        .route("/api/towns/{town}/staff/news/{id}", axum::routing::put(update).delete(remove))
+        .route("/api/towns/{town}/staff/audit", get(audit_log))
+        .with_state(state)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Information,
+    Fermeture,
+    Tarifs,
+    Reglement,
+}
+
+/// Dates an exceptional closure closes for booking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosePeriod {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Empty: every activity.
+    #[serde(default)]
+    pub activities: Vec<ActivityId>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleInput {
+    pub title: String,
+    /// Markdown (the safe subset: see [`markdown`]).
+    pub body: String,
+    pub category: Category,
+    /// Default: now.
+    #[serde(default)]
+    pub publish_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub pinned: bool,
+    #[serde(default)]
+    pub close_booking: Option<ClosePeriod>,
+    /// On an update: the version that was read (the update fails if it changed since).
+    #[serde(default)]
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Article {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    /// The body rendered to safe HTML.
+    pub html: String,
+    pub category: Category,
+    pub publish_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    pub pinned: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_booking: Option<ClosePeriod>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: String,
+    pub version: u64,
+}
+
+impl Article {
+    fn visible(&self, now: DateTime<Utc>) -> bool {
+        self.publish_at <= now && self.expires_at.is_none_or(|e| now < e)
+    }
+    fn status(&self, now: DateTime<Utc>) -> &'static str {
+        if self.publish_at > now {
+            "scheduled"
+        } else if self.expires_at.is_some_and(|e| e <= now) {
+            "expired"
+        } else {
+            "published"
+        }
+    }
+    /// The reason the town's closures carry for this article's dates.
+    fn closure_reason(&self) -> String {
+        self.title.clone()
+    }
+}
+
+fn article_key(town: &TownId, id: &str) -> Key {
+    Key::new(format!("T#{town}#NEWS#{id}"), "ARTICLE")
+}
+
+fn articles_of(town: &TownId) -> String {
+    format!("T#{town}#NEWS")
+}
+
+/// The stored item of an article.
+pub fn item(town: &TownId, a: &Article) -> Result<Item, StoreError> {
+    Ok(Item::from_value(article_key(town, &a.id), a)?.with_gsi1(Key::new(articles_of(town), a.id.clone())))
+}
+
+async fn all_articles(state: &AppState, town: &TownId) -> Result<Vec<Article>, StoreError> {
+    state
+        .auth
+        .store
+        .query_all(&StoreQuery::gsi1(articles_of(town), SkRange::All))
+        .await?
+        .iter()
+        .map(Item::to_value)
+        .collect()
+}
+
+fn unknown_article() -> Problem {
+    Problem::not_found("unknown_article", "Cette actualité est introuvable.")
+}
+
+/// What readers see of an article.
+#[derive(Serialize)]
+struct Published {
+    id: String,
+    title: String,
+    html: String,
+    category: Category,
+    publish_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<DateTime<Utc>>,
+    pinned: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    close_booking: Option<ClosePeriod>,
+}
+
+impl From<Article> for Published {
+    fn from(a: Article) -> Published {
+        Published {
+            id: a.id,
+            title: a.title,
+            html: a.html,
+            category: a.category,
+            publish_at: a.publish_at,
+            expires_at: a.expires_at,
+            pinned: a.pinned,
+            close_booking: a.close_booking,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    page: Option<usize>,
+    per_page: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct PageOf<T> {
+    items: Vec<T>,
+    page: usize,
+    pages: usize,
+    total: usize,
+}
+
+fn paginate<T>(items: Vec<T>, q: &PageQuery) -> Result<PageOf<T>, Problem> {
+    let per_page = q.per_page.unwrap_or(PER_PAGE);
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(Problem::bad_request(
+            "invalid_per_page",
+            format!("Le nombre d'actualités par page va de 1 à {MAX_PER_PAGE}."),
+        )
+        .field("per_page"));
+    }
+    let page = q.page.unwrap_or(1).max(1);
+    let total = items.len();
+    let pages = total.div_ceil(per_page).max(1);
+    let items = items.into_iter().skip((page - 1).saturating_mul(per_page)).take(per_page).collect();
+    Ok(PageOf { items, page, pages, total })
+}
+
+fn bad_query() -> Problem {
+    Problem::bad_request("invalid_query", "Les paramètres de la demande sont incorrects.")
+}
+
+/// The town's published, unexpired articles: pinned first, newest next. Public.
+async fn list(
+    State(state): State<AppState>,
+    Path(town): Path<String>,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<AxumJson<PageOf<Published>>, Problem> {
+    let Query(q) = query.map_err(|_| bad_query())?;
+    let town = http::load_town_from_path(&state.towns, &town).await?;
+    let now = state.auth.clock.now();
+    let mut items: Vec<Article> =
+        all_articles(&state, town.id()).await?.into_iter().filter(|a| a.visible(now)).collect();
+    items.sort_by(|a, b| (b.pinned, b.publish_at, &b.id).cmp(&(a.pinned, a.publish_at, &a.id)));
+    let page = paginate(items.into_iter().map(Published::from).collect(), &q)?;
+    Ok(AxumJson(page))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Path((town, id)): Path<(String, String)>,
+) -> Result<AxumJson<Published>, Problem> {
+    let town = http::load_town_from_path(&state.towns, &town).await?;
+    if !valid_id(&id) {
+        return Err(unknown_article());
+    }
+    let now = state.auth.clock.now();
+    let article: Article = state
+        .auth
+        .store
+        .get(&article_key(town.id(), &id))
+        .await?
+        .map(|i| i.to_value())
+        .transpose()?
+        .filter(|a: &Article| a.visible(now))
+        .ok_or_else(unknown_article)?;
+    Ok(AxumJson(article.into()))
+}
+
+#[derive(Serialize)]
+struct StaffView {
+    status: &'static str,
+    #[serde(flatten)]
+    article: Article,
+}
+
+/// Every article of the town, scheduled and expired included, newest first.
+async fn staff_list(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<AxumJson<PageOf<StaffView>>, Problem> {
+    let Query(q) = query.map_err(|_| bad_query())?;
+    let now = state.auth.clock.now();
+    let mut items = all_articles(&state, &caller.town).await?;
+    items.sort_by(|a, b| (b.publish_at, &b.id).cmp(&(a.publish_at, &a.id)));
+    let views = items.into_iter().map(|a| StaffView { status: a.status(now), article: a }).collect();
+    Ok(AxumJson(paginate(views, &q)?))
+}
+
+fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> Problem {
+    Problem::unprocessable("invalid_article", message).field(field)
+}
+
+/// Checks an input against the town at `now`; the article it makes (without its identity).
+fn check(town: &Town, role: Role, input: &ArticleInput, now: DateTime<Utc>) -> Result<(), Problem> {
+    let title = input.title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
+        return Err(invalid("title", format!("Le titre compte de 1 à {MAX_TITLE_CHARS} caractères, sur une ligne.")));
+    }
+    if input.body.trim().is_empty() || input.body.chars().count() > MAX_BODY_CHARS {
+        return Err(invalid("body", format!("Le texte compte de 1 à {MAX_BODY_CHARS} caractères.")));
+    }
+    let publish_at = input.publish_at.unwrap_or(now);
+    if input.expires_at.is_some_and(|e| e <= publish_at) {
+        return Err(invalid("expires_at", "L'actualité doit expirer après sa publication."));
+    }
+    if let Some(c) = &input.close_booking {
+        if input.category != Category::Fermeture {
+            return Err(invalid("close_booking", "Seule une actualité « fermeture » peut fermer des dates."));
+        }
+        if role != Role::TownAdmin {
+            return Err(
+                forbidden().detail("Fermer des dates à la réservation est réservé à l'administrateur de la commune.")
+            );
+        }
+        let today = now.with_timezone(&town.tz()).date_naive();
+        if c.to < c.from || (c.to - c.from).num_days() >= MAX_CLOSURE_DAYS {
+            return Err(invalid(
+                "close_booking.to",
+                format!("La fermeture va d'une date à une date postérieure, sur {MAX_CLOSURE_DAYS} jours au plus."),
+            ));
+        }
+        if c.from < today {
+            return Err(invalid("close_booking.from", "Une fermeture ne peut pas commencer dans le passé."));
+        }
+        if let Some(a) = c.activities.iter().find(|a| !town.config().activities.iter().any(|x| &x.id == *a)) {
+            return Err(invalid(
+                "close_booking.activities",
+                format!("Le service « {a} » n'existe pas dans la commune."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The town's configuration with `old`'s closure removed and `new`'s added.
+fn with_closures(config: &TownConfig, old: Option<&Article>, new: Option<&Article>) -> TownConfig {
+    let mut config = config.clone();
+    if let Some((a, c)) = old.and_then(|a| a.close_booking.as_ref().map(|c| (a, c))) {
+        let reason = a.closure_reason();
+        config.closures.retain(|x| !(x.reason == reason && c.from <= x.date && x.date <= c.to));
+    }
+    if let Some((a, c)) = new.and_then(|a| a.close_booking.as_ref().map(|c| (a, c))) {
+        let mut d = c.from;
+        while d <= c.to {
+            config.closures.push(Closure { date: d, reason: a.closure_reason(), activities: c.activities.clone() });
+            let Some(next) = d.checked_add_days(Days::new(1)) else { break };
+            d = next;
+        }
+    }
+    config
+}
+
+/// Applies the closures an article change implies to the town's calendar.
+async fn update_closures(
+    state: &AppState,
+    town: &Town,
+    old: Option<&Article>,
+    new: Option<&Article>,
+) -> Result<(), Problem> {
+    let closes =
+        |a: Option<&Article>| a.and_then(|a| a.close_booking.as_ref().map(|c| (a.closure_reason(), c.clone())));
+    if closes(old) == closes(new) {
+        return Ok(());
+    }
+    let config = with_closures(town.config(), old, new);
+    let updated = Town::try_from(config)
+        .map_err(|e| Problem::unprocessable("invalid_closure", e.message).field("close_booking"))?;
+    state.towns.put(&updated).await?;
+    Ok(())
+}
+
+fn audit_entry(
+    by: &str,
+    action: &str,
+    id: &str,
+    before: Option<&Article>,
+    after: Option<&Article>,
+    at: DateTime<Utc>,
+) -> audit::Entry {
+    audit::Entry {
+        at,
+        by: by.to_owned(),
+        action: action.to_owned(),
+        target: format!("news/{id}"),
+        before: before.and_then(|a| serde_json::to_value(a).ok()),
+        after: after.and_then(|a| serde_json::to_value(a).ok()),
+    }
+}
+
+/// The article an input makes (`previous`: the one it replaces).
+pub fn build(id: String, input: ArticleInput, by: &str, now: DateTime<Utc>, previous: Option<&Article>) -> Article {
+    Article {
+        id,
+        title: input.title.trim().to_owned(),
+        html: markdown::render(&input.body),
+        body: input.body,
+        category: input.category,
+        publish_at: input.publish_at.unwrap_or_else(|| previous.map_or(now, |p| p.publish_at)),
+        expires_at: input.expires_at,
+        pinned: input.pinned,
+        close_booking: input.close_booking,
+        created_at: previous.map_or(now, |p| p.created_at),
+        created_by: previous.map_or_else(|| by.to_owned(), |p| p.created_by.clone()),
+        updated_at: now,
+        updated_by: by.to_owned(),
+        version: previous.map_or(1, |p| p.version + 1),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    body: Result<Json<ArticleInput>, Problem>,
+) -> Result<(StatusCode, AxumJson<Article>), Problem> {
+    let Json(input) = body?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let now = state.auth.clock.now();
+    check(&town, caller.session.role, &input, now)?;
+    let id = format!("{}-{}", now.format("%Y%m%d%H%M%S"), &shared::auth::secret::id()[..8]);
+    let by = caller.session.email.as_str();
+    let article = build(id, input, by, now, None);
+    let entry = audit_entry(by, "news.create", &article.id, None, Some(&article), now);
+    state
+        .auth
+        .store
+        .transact(vec![
+            WriteOp::Put { item: item(town.id(), &article)?, cond: Some(Cond::NotExists) },
+            entry.record(town.id())?,
+        ])
+        .await?;
+    update_closures(&state, &town, None, Some(&article)).await?;
+    Ok((StatusCode::CREATED, AxumJson(article)))
+}
+
+async fn load(state: &AppState, town: &TownId, id: &str) -> Result<Article, Problem> {
+    if !valid_id(id) {
+        return Err(unknown_article());
+    }
+    state.auth.store.get(&article_key(town, id)).await?.map(|i| i.to_value()).transpose()?.ok_or_else(unknown_article)
+}
+
+fn conflict() -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "article_changed",
+        "Cette actualité a été modifiée entre-temps : rechargez-la avant de l'enregistrer.",
+    )
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Path((_, id)): Path<(String, String)>,
+    body: Result<Json<ArticleInput>, Problem>,
+) -> Result<AxumJson<Article>, Problem> {
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let previous = load(&state, town.id(), &id).await?;
+    let Json(input) = body?;
+    let now = state.auth.clock.now();
+    if input.version.is_some_and(|v| v != previous.version) {
+        return Err(conflict());
+    }
+    // Changing an existing closure is a calendar change too.
+    if previous.close_booking.is_some()
+        && caller.session.role != Role::TownAdmin
+        && input.close_booking != previous.close_booking
+    {
+        return Err(
+            forbidden().detail("Modifier une fermeture des réservations est réservé à l'administrateur de la commune.")
+        );
+    }
+    check(&town, caller.session.role, &input, now)?;
+    let by = caller.session.email.as_str();
+    let article = build(id.clone(), input, by, now, Some(&previous));
+    let entry = audit_entry(by, "news.update", &id, Some(&previous), Some(&article), now);
+    let cond = Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(previous.version) };
+    match state
+        .auth
+        .store
+        .transact(vec![WriteOp::Put { item: item(town.id(), &article)?, cond: Some(cond) }, entry.record(town.id())?])
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::TransactionCanceled { index: 0, .. }) => return Err(conflict()),
+        Err(e) => return Err(e.into()),
+    }
+    update_closures(&state, &town, Some(&previous), Some(&article)).await?;
+    Ok(AxumJson(article))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let previous = load(&state, town.id(), &id).await?;
+    if previous.close_booking.is_some() && caller.session.role != Role::TownAdmin {
+        return Err(forbidden()
+            .detail("Supprimer une fermeture des réservations est réservé à l'administrateur de la commune."));
+    }
+    let now = state.auth.clock.now();
+    let entry = audit_entry(caller.session.email.as_str(), "news.delete", &id, Some(&previous), None, now);
+    let cond = Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(previous.version) };
+    match state
+        .auth
+        .store
+        .transact(vec![
+            WriteOp::Delete { key: article_key(town.id(), &id), cond: Some(cond) },
+            entry.record(town.id())?,
+        ])
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::TransactionCanceled { index: 0, .. }) => return Err(conflict()),
+        Err(e) => return Err(e.into()),
+    }
+    update_closures(&state, &town, Some(&previous), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct AuditPage {
+    entries: Vec<audit::Entry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+/// The town's audit trail, newest first: town administrators only.
+async fn audit_log(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<AxumJson<AuditPage>, Problem> {
+    if caller.session.role != Role::TownAdmin {
+        return Err(forbidden().detail("Le journal des actions est réservé à l'administrateur de la commune."));
+    }
+    let Query(q) = query.map_err(|_| bad_query())?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let cursor = q.cursor.as_deref().map(shared::store::Cursor::from_client);
+    let (entries, next) = audit::page(&state.auth.store, &caller.town, limit, cursor).await.map_err(|e| match e {
+        StoreError::Invalid(_) => {
+            Problem::bad_request("invalid_cursor", "Le curseur de pagination est invalide.").field("cursor")
+        }
+        e => e.into(),
+    })?;
+    Ok(AxumJson(AuditPage { entries, next: next.map(|c| c.as_str().to_owned()) }))
+}

@@ -1,0 +1,264 @@
+//! « Actualités »: staff publish, pin, schedule, expire, edit and delete; everyone reads; a
+//! closure closes the dates for booking; roles and towns are kept apart; every action audited.
+
+use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, browser_of, call, portal};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = local_portal::DEMO_PASSWORD;
+
+async fn agent(p: &TestPortal) -> Browser {
+    p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap()
+}
+async fn admin(p: &TestPortal) -> Browser {
+    p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap()
+}
+
+fn article(title: &str) -> Value {
+    json!({"title": title, "body": "Texte de l'actualité.", "category": "information"})
+}
+
+async fn publish(p: &TestPortal, b: &Browser, body: Value) -> crate::helpers::Reply {
+    p.send("POST", &format!("/api/towns/{TOWN}/staff/news"), Some(body), b, &[]).await
+}
+
+async fn titles(p: &TestPortal, query: &str) -> Vec<String> {
+    let r = p.get(&format!("/api/towns/{TOWN}/news{query}"), None).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    r.json["items"].as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn published_news_shows_pinned_first_then_newest_and_hides_scheduled_and_expired() {
+    let p = portal().await;
+    let a = agent(&p).await;
+    assert_eq!(publish(&p, &a, article("Menus de décembre")).await.status, 201);
+    p.clock.advance(chrono::TimeDelta::minutes(1));
+    let mut pinned = article("Nouveau règlement intérieur");
+    pinned["pinned"] = json!(true);
+    pinned["category"] = json!("reglement");
+    assert_eq!(publish(&p, &a, pinned).await.status, 201);
+    p.clock.advance(chrono::TimeDelta::minutes(1));
+    assert_eq!(publish(&p, &a, article("Tarifs 2027")).await.status, 201);
+    let mut later = article("Inscriptions ALSH de février");
+    later["publish_at"] = json!("2026-12-01T07:00:00Z");
+    later["expires_at"] = json!("2026-12-20T07:00:00Z");
+    assert_eq!(publish(&p, &a, later).await.status, 201);
+
+    // Anyone reads them, without logging in: pinned first, then the newest.
+    assert_eq!(titles(&p, "").await, ["Nouveau règlement intérieur", "Tarifs 2027", "Menus de décembre"]);
+    let page2 = p.get(&format!("/api/towns/{TOWN}/news?per_page=2&page=2"), None).await;
+    assert_eq!((page2.json["total"].clone(), page2.json["pages"].clone()), (json!(3), json!(2)));
+    assert_eq!(page2.json["items"][0]["title"], "Menus de décembre");
+    // Scheduled: shown from its date, until it expires.
+    p.clock.set(chrono::DateTime::parse_from_rfc3339("2026-12-01T07:00:00Z").unwrap().to_utc());
+    assert_eq!(titles(&p, "").await[1], "Inscriptions ALSH de février");
+    p.clock.set(chrono::DateTime::parse_from_rfc3339("2026-12-20T07:00:00Z").unwrap().to_utc());
+    assert!(!titles(&p, "").await.contains(&"Inscriptions ALSH de février".to_owned()));
+    // Staff still see it, marked expired.
+    let a = agent(&p).await;
+    let all = p.get(&format!("/api/towns/{TOWN}/staff/news"), Some(&a)).await;
+    let expired =
+        all.json["items"].as_array().unwrap().iter().find(|x| x["title"] == "Inscriptions ALSH de février").unwrap();
+    assert_eq!(expired["status"], "expired");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn the_body_is_markdown_rendered_without_scripts() {
+    let p = portal().await;
+    let a = agent(&p).await;
+    let body = "**Important** : <script>alert('x')</script> [règlement](https://ville.example/r.pdf) [piège](javascript:alert(1))";
+    let r = publish(&p, &a, json!({"title": "Rentrée", "body": body, "category": "information"})).await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    let id = r.json["id"].as_str().unwrap();
+    let one = p.get(&format!("/api/towns/{TOWN}/news/{id}"), None).await;
+    let html = one.json["html"].as_str().unwrap();
+    assert!(html.contains("<strong>Important</strong>"), "{html}");
+    assert!(html.contains("&lt;script&gt;") && !html.contains("<script"), "{html}");
+    assert!(
+        html.contains("<a href=\"https://ville.example/r.pdf\">règlement</a>") && !html.contains("javascript"),
+        "{html}"
+    );
+    p.stop().await;
+}
+
+/// Léa's canteen on Monday 14 December.
+async fn cell(p: &TestPortal, b: &Browser) -> Value {
+    let uri =
+        format!("/api/towns/{TOWN}/calendar/children/lea-martin/weeks?activity=restauration&from=2026-12-14&weeks=1");
+    p.get(&uri, Some(b)).await.json["weeks"][0]["rows"][0]["cells"][0].clone()
+}
+
+#[tokio::test]
+async fn an_exceptional_closure_closes_the_dates_for_booking_until_it_is_deleted() {
+    let p = portal().await;
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
+    assert_eq!(cell(&p, &sophie).await["state"], "bookable");
+    let closure = json!({
+        "title": "Grève du lundi 14 décembre", "body": "La cantine sera fermée.", "category": "fermeture",
+        "close_booking": {"from": "2026-12-14", "to": "2026-12-14"}
+    });
+    // Closing dates changes the town's calendar: administrators only.
+    let a = agent(&p).await;
+    assert_problem(&publish(&p, &a, closure.clone()).await, 403, "forbidden");
+    let m = admin(&p).await;
+    let r = publish(&p, &m, closure).await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    let c = cell(&p, &sophie).await;
+    assert_eq!((c["state"].as_str(), c["reason"].as_str()), (Some("not_offered"), Some("closure")), "{c:?}");
+    assert_eq!(c["detail"], "Grève du lundi 14 décembre");
+    let id = r.json["id"].as_str().unwrap().to_owned();
+    assert_problem(
+        &p.send("DELETE", &format!("/api/towns/{TOWN}/staff/news/{id}"), None, &a, &[]).await,
+        403,
+        "forbidden",
+    );
+    let del = p.send("DELETE", &format!("/api/towns/{TOWN}/staff/news/{id}"), None, &m, &[]).await;
+    assert_eq!(del.status, 204);
+    assert_eq!(cell(&p, &sophie).await["state"], "bookable");
+    // Every step is in the audit trail, for the administrator only.
+    let log = p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&m)).await;
+    let actions: Vec<&str> =
+        log.json["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["news.delete", "news.create"]);
+    assert_eq!(log.json["entries"][0]["by"], "mairie@villeneuve-les-tilleuls.fr");
+    assert_eq!(log.json["entries"][0]["before"]["title"], "Grève du lundi 14 décembre");
+    assert_problem(&p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&a)).await, 403, "forbidden");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn an_edit_needs_the_current_version() {
+    let p = portal().await;
+    let a = agent(&p).await;
+    let created = publish(&p, &a, article("Menus")).await;
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let uri = format!("/api/towns/{TOWN}/staff/news/{id}");
+    let mut edit = article("Menus de décembre");
+    edit["version"] = json!(1);
+    let r = p.send("PUT", &uri, Some(edit.clone()), &a, &[]).await;
+    assert_eq!((r.status, r.json["version"].clone()), (200, json!(2)), "{:?}", r.json);
+    // Someone else's edit came first: refused, nothing changed.
+    let stale = p.send("PUT", &uri, Some(edit), &a, &[]).await;
+    assert_problem(&stale, 409, "article_changed");
+    assert_eq!(titles(&p, "").await, ["Menus de décembre"]);
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn bad_articles_get_a_clear_4xx_and_change_nothing() {
+    let p = portal().await;
+    let a = agent(&p).await;
+    let m = admin(&p).await;
+    let long = "x".repeat(151);
+    let cases = [
+        (json!({"title": "", "body": "x", "category": "information"}), 422, "invalid_article", "title"),
+        (json!({"title": long, "body": "x", "category": "information"}), 422, "invalid_article", "title"),
+        (json!({"title": "A\nB", "body": "x", "category": "information"}), 422, "invalid_article", "title"),
+        (json!({"title": "A", "body": " ", "category": "information"}), 422, "invalid_article", "body"),
+        (json!({"title": "A", "body": "x", "category": "potins"}), 422, "invalid_body", "category"),
+        (json!({"title": "A", "body": "x", "category": "information", "auteur": "moi"}), 422, "invalid_body", ""),
+        (
+            json!({"title": "A", "body": "x", "category": "information", "publish_at": "2026-12-01T00:00:00Z", "expires_at": "2026-11-30T00:00:00Z"}),
+            422,
+            "invalid_article",
+            "expires_at",
+        ),
+        (
+            json!({"title": "A", "body": "x", "category": "information", "close_booking": {"from": "2026-12-14", "to": "2026-12-14"}}),
+            422,
+            "invalid_article",
+            "close_booking",
+        ),
+    ];
+    for (body, status, code, field) in cases {
+        let r = publish(&p, &a, body).await;
+        assert_problem(&r, status, code);
+        if !field.is_empty() {
+            assert_eq!(r.json["field"], field, "{:?}", r.json);
+        }
+    }
+    let closure = |from: &str, to: &str, activities: Value| json!({"title": "F", "body": "x", "category": "fermeture", "close_booking": {"from": from, "to": to, "activities": activities}});
+    for (body, field) in [
+        (closure("2026-11-02", "2026-11-03", json!([])), "close_booking.from"),
+        (closure("2026-12-14", "2026-12-10", json!([])), "close_booking.to"),
+        (closure("2026-12-01", "2027-03-01", json!([])), "close_booking.to"),
+        (closure("2026-12-14", "2026-12-14", json!(["piscine"])), "close_booking.activities"),
+    ] {
+        let r = publish(&p, &m, body).await;
+        assert_problem(&r, 422, "invalid_article");
+        assert_eq!(r.json["field"], field);
+    }
+    let r = call(
+        &p.router,
+        "POST",
+        &format!("/api/towns/{TOWN}/staff/news"),
+        &[("cookie", &a.cookie), ("x-csrf-token", &a.csrf), ("content-type", "application/json")],
+        Some(b"{".to_vec()),
+    )
+    .await;
+    assert_problem(&r, 400, "invalid_json");
+    assert_problem(
+        &p.send("PUT", &format!("/api/towns/{TOWN}/staff/news/inconnue"), Some(article("A")), &a, &[]).await,
+        404,
+        "unknown_article",
+    );
+    assert_problem(&p.get(&format!("/api/towns/{TOWN}/news/..%2F..%2Fetc"), None).await, 404, "unknown_article");
+    assert_problem(&p.get(&format!("/api/towns/{TOWN}/news?per_page=500"), None).await, 400, "invalid_per_page");
+    assert_eq!(titles(&p, "").await, Vec::<String>::new(), "nothing was published");
+    let log = p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&m)).await;
+    assert_eq!(log.json["entries"], json!([]), "nothing was audited");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn guardians_and_other_towns_staff_reach_no_news_staff_route() {
+    let p = portal().await;
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
+    // Town B, with its own administrator.
+    let mut other: Value = serde_json::from_str(local_portal::DEMO_TOWN).unwrap();
+    other["id"] = json!("autre-ville");
+    let auth = format!("Bearer {}", local_portal::LOCAL_OPERATOR_TOKEN);
+    let hs = [("content-type", "application/json"), ("authorization", auth.as_str())];
+    assert_eq!(
+        call(&p.router, "PUT", "/api/operator/towns/autre-ville", &hs, Some(other.to_string().into_bytes()))
+            .await
+            .status,
+        201
+    );
+    let staff =
+        json!({"email": "mairie@autre-ville.fr", "first_name": "Léon", "last_name": "Blanc", "role": "town_admin"});
+    assert_eq!(
+        call(&p.router, "POST", "/api/operator/towns/autre-ville/staff", &hs, Some(staff.to_string().into_bytes()))
+            .await
+            .status,
+        201
+    );
+    let token = p.link_token("mairie@autre-ville.fr").await;
+    let r = p
+        .post(
+            "/api/towns/autre-ville/auth/activate",
+            json!({"token": token, "password": "une mairie bien tenue"}),
+            None,
+        )
+        .await;
+    let town_b = browser_of(r).unwrap();
+    let published = publish(&p, &agent(&p).await, article("Pour la ville A")).await;
+    let id = published.json["id"].as_str().unwrap().to_owned();
+
+    let routes: [(&str, String, Option<Value>); 5] = [
+        ("GET", format!("/api/towns/{TOWN}/staff/news"), None),
+        ("POST", format!("/api/towns/{TOWN}/staff/news"), Some(article("Intrus"))),
+        ("PUT", format!("/api/towns/{TOWN}/staff/news/{id}"), Some(article("Intrus"))),
+        ("DELETE", format!("/api/towns/{TOWN}/staff/news/{id}"), None),
+        ("GET", format!("/api/towns/{TOWN}/staff/audit"), None),
+    ];
+    for (method, uri, body) in routes {
+        assert_problem(&p.send(method, &uri, body.clone(), &sophie, &[]).await, 403, "forbidden");
+        assert_problem(&p.send(method, &uri, body, &town_b, &[]).await, 401, "unauthenticated");
+    }
+    // Town B's news list is its own.
+    assert_eq!(p.get("/api/towns/autre-ville/news", None).await.json["total"], 0);
+    assert_eq!(titles(&p, "").await, ["Pour la ville A"]);
+    p.stop().await;
+}

@@ -180,3 +180,11 @@ pub async fn raw_body(router: &Router, uri: &str) -> Vec<u8> {
     let res = router.clone().oneshot(req).await.expect("infallible");
     res.into_body().collect().await.expect("body").to_bytes().to_vec()
 }
+
+/// The raw body and content type of a GET with a session cookie (for CSV and other files).
+pub async fn raw_get(router: &Router, uri: &str, cookie: &str) -> (Vec<u8>, String) {
+    let req = http::Request::builder().uri(uri).header("cookie", cookie).body(Body::empty()).expect("request");
+    let res = router.clone().oneshot(req).await.expect("infallible");
+    let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    (res.into_body().collect().await.expect("body").to_bytes().to_vec(), content_type)
+}

@@ -10,4 +10,5 @@ mod import;
 mod local_portal;
 mod news;
 mod openapi;
+mod staff;
 mod store_contract;

@@ -5,7 +5,7 @@ use crate::helpers::{call, portal};
 
 /// (method, path) of every operation, read from the document's own layout: paths at two
 /// spaces of indentation, methods at four.
-fn operations(doc: &str) -> Vec<(String, String)> {
+pub(crate) fn operations(doc: &str) -> Vec<(String, String)> {
     let mut ops = Vec::new();
     let mut path = None;
     for line in doc.lines() {

@@ -354,13 +354,5 @@ fn cancel(
 
 /// Why a unit does not run on a day, for parents.
 pub fn not_offered(why: &NotOffered) -> String {
-    match why {
-        NotOffered::Weekend => "Pas de service le week-end.".into(),
-        NotOffered::PublicHoliday { name } => format!("Jour férié ({name}) : pas de service."),
-        NotOffered::SchoolHoliday { name } => format!("Vacances scolaires ({name}) : cette prestation n'a pas lieu."),
-        NotOffered::Closure { detail } => format!("Fermeture : {detail}."),
-        NotOffered::NotRunningThatDay => "Cette prestation n'a pas lieu ce jour-là.".into(),
-        NotOffered::NotAtSite => "Cette prestation n'a pas lieu sur ce site.".into(),
-        NotOffered::NotEnrolled => "L'enfant n'est pas inscrit à cette prestation à cette date.".into(),
-    }
+    why.french()
 }

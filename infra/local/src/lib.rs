@@ -441,6 +441,11 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         .merge(activation::router(accounts))
         .merge(calendar::router(calendar_state))
         .merge(basket::router(basket_state))
+        .merge(staff::router(staff::AppState {
+            auth: auth_for_news.clone(),
+            towns: towns.clone(),
+            public_url: opts.public_url.trim_end_matches('/').to_owned(),
+        }))
         .merge(news::router(news::AppState { auth: auth_for_news, towns }))
         .merge(devmail::router(mail_dir.clone()));
     let files = ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service());

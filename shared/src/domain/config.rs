@@ -239,6 +239,23 @@ pub enum NotOffered {
     NotEnrolled,
 }
 
+impl NotOffered {
+    /// Why, for parents and staff.
+    pub fn french(&self) -> String {
+        match self {
+            NotOffered::Weekend => "Pas de service le week-end.".into(),
+            NotOffered::PublicHoliday { name } => format!("Jour férié ({name}) : pas de service."),
+            NotOffered::SchoolHoliday { name } => {
+                format!("Vacances scolaires ({name}) : cette prestation n'a pas lieu.")
+            }
+            NotOffered::Closure { detail } => format!("Fermeture : {detail}."),
+            NotOffered::NotRunningThatDay => "Cette prestation n'a pas lieu ce jour-là.".into(),
+            NotOffered::NotAtSite => "Cette prestation n'a pas lieu sur ce site.".into(),
+            NotOffered::NotEnrolled => "L'enfant n'est pas inscrit à cette prestation à cette date.".into(),
+        }
+    }
+}
+
 /// A town whose configuration passed every check, with its calendar built once.
 #[derive(Debug, Clone)]
 pub struct Town {

@@ -98,6 +98,16 @@ pub fn bookings_between(
     (format!("{}#C#{c}", town(t)), format!("B#{from}"), format!("B#{to}~"))
 }
 
+/// The index partition of a town's bookings on one day (`gsi1`).
+pub fn day_of_bookings(t: &TownId, date: chrono::NaiveDate) -> String {
+    format!("{}#DAY#{date}", town(t))
+}
+
+/// A booking's place in its day's index partition: by site, unit, child.
+pub fn booking_on_day(t: &TownId, b: &crate::domain::booking::Booking) -> Key {
+    Key::new(day_of_bookings(t, b.date), format!("{}#{}#{}", b.site, b.unit, b.child))
+}
+
 /// The places taken for a unit at a site, one item per date (attribute `taken`).
 pub fn capacity(
     t: &TownId,

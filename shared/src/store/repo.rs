@@ -145,7 +145,27 @@ pub async fn places_taken(
     Ok(items.iter().filter_map(|i| Some((i.key.sk.parse().ok()?, i.attrs.get("taken")?.as_i64()?))).collect())
 }
 
-/// The item of a booking.
+/// The item of a booking, listed in the index under its day (attendance lists, kitchen counts,
+/// the staff's requests queue read a day's bookings in one query).
 pub fn booking_item(town: &TownId, b: &crate::domain::booking::Booking) -> Result<Item, StoreError> {
-    Item::from_value(keys::booking(town, &b.child, b.date, &b.unit), b)
+    Ok(Item::from_value(keys::booking(town, &b.child, b.date, &b.unit), b)?.with_gsi1(keys::booking_on_day(town, b)))
+}
+
+/// Every booking of the town on `date`, any status (one index query per 1 MB page).
+pub async fn bookings_on(
+    store: &Store,
+    town: &TownId,
+    date: chrono::NaiveDate,
+) -> Result<Vec<crate::domain::booking::Booking>, StoreError> {
+    store
+        .query_all(&Query::gsi1(keys::day_of_bookings(town, date), SkRange::All))
+        .await?
+        .iter()
+        .map(Item::to_value)
+        .collect()
+}
+
+/// The family a child belongs to (the first, for a child shared by separated parents).
+pub async fn family_of_child(store: &Store, town: &TownId, child: &ChildId) -> Result<Option<Family>, StoreError> {
+    Ok(all_families(store, town).await?.into_iter().find(|f| f.children.contains(child)))
 }

@@ -1,0 +1,263 @@
+//! The staff back office: the requests queue and its decisions, attendance and its CSV, the
+//! kitchen's counts, and every staff route refused to guardians and to another town's staff.
+//! The demo (clock: Thursday 26 November 2026) has Hugo's holiday requests: Monday 21 December
+//! pending, Wednesday 23 December a cancellation request.
+
+use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, browser_of, call, portal};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+const PASSWORD: &str = local_portal::DEMO_PASSWORD;
+
+async fn agent(p: &TestPortal) -> Browser {
+    p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap()
+}
+
+async fn cell(p: &TestPortal, b: &Browser, child: &str, activity: &str, unit: &str, date: &str) -> Value {
+    let uri = format!("/api/towns/{TOWN}/calendar/children/{child}/weeks?activity={activity}&from={date}&weeks=1");
+    let r = p.get(&uri, Some(b)).await;
+    for row in r.json["weeks"][0]["rows"].as_array().unwrap() {
+        if row["unit"] == unit {
+            for c in row["cells"].as_array().unwrap() {
+                if c["date"] == date {
+                    return c.clone();
+                }
+            }
+        }
+    }
+    panic!("no cell {unit} {date}: {:?}", r.json)
+}
+
+#[tokio::test]
+async fn a_decision_changes_the_guardians_cell_and_sends_one_email_each() {
+    let p = portal().await;
+    let a = agent(&p).await;
+    let queue = p.get(&format!("/api/towns/{TOWN}/staff/requests?activity=alsh"), Some(&a)).await;
+    assert_eq!(queue.status, 200, "{:?}", queue.json);
+    let seen: Vec<(&str, &str, &str)> = queue
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["child"].as_str().unwrap(), r["date"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(seen, [("hugo-martin", "2026-12-21", "pending"), ("hugo-martin", "2026-12-23", "cancel_requested")]);
+    assert_eq!(queue.json[0]["first_name"], "Hugo");
+
+    // A refusal needs a reason; one bad decision refuses the lot.
+    let uri = format!("/api/towns/{TOWN}/staff/requests/decisions");
+    let bad = json!({"decisions": [
+        {"child": "hugo-martin", "unit": "alsh-vacances", "date": "2026-12-21", "accept": true},
+        {"child": "hugo-martin", "unit": "alsh-vacances", "date": "2026-12-23", "accept": false}
+    ]});
+    let r = p.send("POST", &uri, Some(bad), &a, &[]).await;
+    assert_problem(&r, 422, "decisions_refused");
+    assert_eq!(r.json["decisions"][0]["index"], 1);
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
+    assert_eq!(cell(&p, &sophie, "hugo-martin", "alsh", "alsh-vacances", "2026-12-21").await["state"], "pending");
+
+    let good = json!({"decisions": [
+        {"child": "hugo-martin", "unit": "alsh-vacances", "date": "2026-12-21", "accept": true},
+        {"child": "hugo-martin", "unit": "alsh-vacances", "date": "2026-12-23", "accept": false, "reason": "Le séjour est déjà payé."}
+    ]});
+    let r = p.send("POST", &uri, Some(good.clone()), &a, &[]).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    assert_eq!(r.json[0]["status"], "confirmed");
+    assert_eq!(r.json[1]["status"], "confirmed", "a refused cancellation keeps the booking");
+    assert_eq!(cell(&p, &sophie, "hugo-martin", "alsh", "alsh-vacances", "2026-12-21").await["state"], "confirmed");
+    assert_eq!(cell(&p, &sophie, "hugo-martin", "alsh", "alsh-vacances", "2026-12-23").await["state"], "confirmed");
+    let mails = p.deliver().await;
+    let decisions: Vec<_> =
+        mails.iter().filter(|m| m.content.subject.starts_with("Décision sur vos demandes")).collect();
+    let mut to: Vec<&str> = decisions.iter().map(|m| m.to.as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["julien.martin@exemple.fr", "sophie.martin@exemple.fr"], "one email per guardian");
+    let text = &decisions[0].content.text;
+    assert!(text.contains("Demandes validées") && text.contains("lundi 21/12/2026 – Hugo"), "{text}");
+    assert!(text.contains("Le séjour est déjà payé."), "{text}");
+    // Decided requests leave the queue; deciding again is refused.
+    let queue = p.get(&format!("/api/towns/{TOWN}/staff/requests?activity=alsh"), Some(&a)).await;
+    assert_eq!(queue.json, json!([]));
+    assert_problem(&p.send("POST", &uri, Some(good), &a, &[]).await, 422, "decisions_refused");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_request_shows_its_reason_in_the_calendar() {
+    let p = portal().await;
+    let a = agent(&p).await;
+    let uri = format!("/api/towns/{TOWN}/staff/requests/decisions");
+    let refuse = json!({"decisions": [{"child": "hugo-martin", "unit": "alsh-vacances", "date": "2026-12-21", "accept": false, "reason": "Complet pour son âge."}]});
+    assert_eq!(p.send("POST", &uri, Some(refuse), &a, &[]).await.status, 200);
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
+    let c = cell(&p, &sophie, "hugo-martin", "alsh", "alsh-vacances", "2026-12-21").await;
+    assert_eq!((c["state"].as_str(), c["reason"].as_str()), (Some("refused"), Some("Complet pour son âge.")));
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn the_kitchen_counts_equal_the_bookings_of_the_week() {
+    let p = portal().await;
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
+    // More bookings that week (Monday 7 December): three children at the canteen.
+    let lines: Vec<Value> = ["lea-martin", "hugo-martin", "jade-martin"]
+        .iter()
+        .flat_map(|c| {
+            ["2026-12-07", "2026-12-08", "2026-12-10"]
+                .map(|d| json!({"child": c, "unit": "cantine", "date": d, "action": "add"}))
+        })
+        .collect();
+    let martin = format!("/api/towns/{TOWN}/families/martin");
+    assert_eq!(
+        p.send("POST", &format!("{martin}/basket/lines"), Some(json!({"lines": lines})), &sophie, &[]).await.status,
+        200
+    );
+    let rev = p.get(&format!("{martin}/basket"), Some(&sophie)).await.json["revision"].clone();
+    let v = p
+        .send(
+            "POST",
+            &format!("{martin}/basket/validate"),
+            Some(json!({"basket_revision": rev})),
+            &sophie,
+            &[("idempotency-key", "kitchen-test-key-0001")],
+        )
+        .await;
+    assert_eq!(v.status, 200, "{:?}", v.json);
+
+    let a = agent(&p).await;
+    for week in ["2026-11-30", "2026-12-07"] {
+        let k = p.get(&format!("/api/towns/{TOWN}/staff/kitchen?week={week}"), Some(&a)).await;
+        assert_eq!(k.status, 200, "{:?}", k.json);
+        // The same figures from every family's own bookings (a shared child counted once).
+        let monday = chrono::NaiveDate::parse_from_str(week, "%Y-%m-%d").unwrap();
+        let friday = monday + chrono::Days::new(4);
+        let mut expected: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+        for family in ["martin", "bernard", "petit", "nguyen"] {
+            let uri = format!("/api/towns/{TOWN}/families/{family}/bookings?from={monday}&to={friday}");
+            for b in p.get(&uri, Some(&a)).await.json.as_array().unwrap() {
+                let holds = matches!(b["status"].as_str(), Some("confirmed" | "cancel_requested"))
+                    || (b["status"] == "pending" && b["waiting_list"] == false);
+                if holds {
+                    let key = (b["date"].as_str().unwrap().to_owned(), b["unit"].as_str().unwrap().to_owned());
+                    expected.entry(key).or_default().insert(b["child"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+        let mut counted = BTreeMap::new();
+        for day in k.json.as_array().unwrap() {
+            for c in day["counts"].as_array().unwrap() {
+                counted.insert(
+                    (day["date"].as_str().unwrap().to_owned(), c["unit"].as_str().unwrap().to_owned()),
+                    c["count"].as_u64().unwrap() as usize,
+                );
+            }
+        }
+        let expected: BTreeMap<_, _> = expected.into_iter().map(|(k, v)| (k, v.len())).collect();
+        assert!(!expected.is_empty());
+        assert_eq!(counted, expected, "week of {week}");
+    }
+    let k = p.get(&format!("/api/towns/{TOWN}/staff/kitchen?week=2026-12-09"), Some(&a)).await;
+    let monday = &k.json[0]["counts"];
+    assert_eq!(monday[0]["unit"], "cantine");
+    assert_eq!(monday[0]["count"], 3, "three children at the canteen on Monday 7 December");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn attendance_lists_marks_and_exports_as_a_french_spreadsheet() {
+    let p = portal().await;
+    let a = agent(&p).await;
+    // Last week in the demo: Léa at the canteen on Monday, present.
+    let r = p.get(&format!("/api/towns/{TOWN}/staff/attendance?date=2026-11-16&unit=cantine"), Some(&a)).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    assert_eq!(r.json[0]["first_name"], "Léa");
+    assert_eq!(r.json[0]["attendance"], "present");
+    // Today nobody is booked: marking Noé absent is refused; Jade and Hugo came without a booking.
+    let uri = format!("/api/towns/{TOWN}/staff/attendance");
+    let bad =
+        json!({"date": "2026-11-26", "unit": "cantine", "marks": [{"child": "noe-bernard-petit", "mark": "absent"}]});
+    let r = p.send("POST", &uri, Some(bad), &a, &[]).await;
+    assert_problem(&r, 422, "marks_refused");
+    let future =
+        json!({"date": "2026-12-07", "unit": "cantine", "marks": [{"child": "jade-martin", "mark": "present"}]});
+    assert_problem(&p.send("POST", &uri, Some(future), &a, &[]).await, 422, "future_date");
+    let marks = json!({"date": "2026-11-26", "unit": "cantine", "marks": [
+        {"child": "jade-martin", "mark": "present_unbooked"},
+        {"child": "hugo-martin", "mark": "present_unbooked"}
+    ]});
+    let r = p.send("POST", &uri, Some(marks), &a, &[]).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let names: Vec<&str> = r.json.as_array().unwrap().iter().map(|x| x["first_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Hugo", "Jade"]);
+    assert_eq!(r.json[0]["health_notes"], "Allergie à l'arachide (PAI)");
+    assert_eq!(r.json[0]["late"], true);
+    // The late addition is priced with the late rule and in the family's history.
+    let h = p
+        .get(
+            &format!("/api/towns/{TOWN}/families/martin/bookings?from=2026-11-26&to=2026-11-26&child=jade-martin"),
+            Some(&a),
+        )
+        .await;
+    assert_eq!(
+        (h.json[0]["price"].clone(), h.json[0]["late"].clone(), h.json[0]["attendance"].clone()),
+        (json!(350), json!(true), json!("present"))
+    );
+
+    let csv =
+        crate::helpers::raw_get(&p.router, &format!("{uri}?date=2026-11-26&unit=cantine&format=csv"), &a.cookie).await;
+    assert_eq!(&csv.0[..3], b"\xEF\xBB\xBF", "UTF-8 with BOM");
+    assert!(csv.1.starts_with("text/csv"));
+    let text = String::from_utf8(csv.0[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "Nom;Prénom;Classe;Santé et régime;Réservation;Présence");
+    assert_eq!(lines[1], "Martin;Hugo;CE1;Allergie à l'arachide (PAI);réservé (hors délai);présent");
+    assert_eq!(lines.len(), 3);
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn every_staff_route_refuses_guardians_and_another_towns_staff() {
+    let p = portal().await;
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
+    let mut other: Value = serde_json::from_str(local_portal::DEMO_TOWN).unwrap();
+    other["id"] = json!("autre-ville");
+    let auth = format!("Bearer {}", local_portal::LOCAL_OPERATOR_TOKEN);
+    let hs = [("content-type", "application/json"), ("authorization", auth.as_str())];
+    assert_eq!(
+        call(&p.router, "PUT", "/api/operator/towns/autre-ville", &hs, Some(other.to_string().into_bytes()))
+            .await
+            .status,
+        201
+    );
+    let staff =
+        json!({"email": "mairie@autre-ville.fr", "first_name": "Léon", "last_name": "Blanc", "role": "town_admin"});
+    assert_eq!(
+        call(&p.router, "POST", "/api/operator/towns/autre-ville/staff", &hs, Some(staff.to_string().into_bytes()))
+            .await
+            .status,
+        201
+    );
+    let token = p.link_token("mairie@autre-ville.fr").await;
+    let town_b = browser_of(
+        p.post(
+            "/api/towns/autre-ville/auth/activate",
+            json!({"token": token, "password": "une mairie bien tenue"}),
+            None,
+        )
+        .await,
+    )
+    .unwrap();
+
+    let ops = crate::openapi::operations(towns::OPENAPI);
+    let staff_ops: Vec<_> = ops.iter().filter(|(_, path)| path.starts_with("/api/towns/{town}/staff/")).collect();
+    assert!(staff_ops.len() >= 11, "{staff_ops:?}");
+    for (method, path) in staff_ops {
+        let uri = path.replace("{town}", TOWN).replace("{family}", "martin").replace("{id}", "inconnue");
+        let body = (method != "GET" && method != "DELETE").then(|| json!({}));
+        let r = p.send(method, &uri, body.clone(), &sophie, &[]).await;
+        assert_problem(&r, 403, "forbidden");
+        let r = p.send(method, &uri, body, &town_b, &[]).await;
+        assert_problem(&r, 401, "unauthenticated");
+    }
+    p.stop().await;
+}

@@ -134,7 +134,8 @@ impl Article {
     }
 }
 
-fn article_key(town: &TownId, id: &str) -> Key {
+/// The key of an article.
+pub fn article_key(town: &TownId, id: &str) -> Key {
     Key::new(format!("T#{town}#NEWS#{id}"), "ARTICLE")
 }
 

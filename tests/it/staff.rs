@@ -261,3 +261,75 @@ async fn every_staff_route_refuses_guardians_and_another_towns_staff() {
     }
     p.stop().await;
 }
+
+#[tokio::test]
+async fn the_administrator_changes_prices_for_the_future_and_cannot_rewrite_the_past() {
+    let p = portal().await;
+    let uri = format!("/api/towns/{TOWN}/staff/config");
+    let a = agent(&p).await;
+    let current = p.get(&uri, Some(&a)).await;
+    assert_eq!(current.status, 200, "{:?}", current.json);
+    let version = current.json["version"].clone();
+    let mut config = current.json["config"].clone();
+    // The canteen's bracket of the Martins (QF 850): 2,50 € → 2,60 €.
+    let cantine = config["activities"][0]["units"][0].clone();
+    assert_eq!(cantine["id"], "cantine");
+    config["activities"][0]["units"][0]["price"]["qf_brackets"][1]["price"] = json!(260);
+    let body = json!({"version": version, "config": config});
+    assert_problem(&p.send("PUT", &uri, Some(body.clone()), &a, &[]).await, 403, "forbidden");
+    let m = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
+    let r = p.send("PUT", &uri, Some(body.clone()), &m, &[]).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    assert_eq!(r.json["version"], version.as_u64().unwrap() + 1);
+    // New bookings at the new price; the booking already made keeps its own.
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
+    assert_eq!(cell(&p, &sophie, "lea-martin", "restauration", "cantine", "2026-12-07").await["action"]["price"], 260);
+    assert_eq!(cell(&p, &sophie, "lea-martin", "restauration", "cantine", "2026-11-30").await["price"], 250);
+    // The same version again: someone changed it meanwhile.
+    assert_problem(&p.send("PUT", &uri, Some(body), &m, &[]).await, 409, "config_changed");
+
+    let fresh = p.get(&uri, Some(&m)).await;
+    let v = fresh.json["version"].clone();
+    let base = fresh.json["config"].clone();
+    let mut no_unit = base.clone();
+    no_unit["activities"][0]["units"] = json!([]);
+    let mut past_closure = base.clone();
+    past_closure["closures"] = json!([{"date": "2026-11-02", "reason": "Rattrapage"}]);
+    let mut bad_price = base.clone();
+    bad_price["activities"][0]["units"][0]["price"]["base"] = json!(-5);
+    let mut bad_deadline = base.clone();
+    bad_deadline["activities"][1]["units"][0]["add_deadline"]["unit"] = json!("lunes");
+    for (config, code, field) in [
+        (no_unit, "invalid_configuration", "config.activities"),
+        (past_closure, "invalid_configuration", "config.closures"),
+        (bad_price, "invalid_body", "config.activities[0].units[0].price.base"),
+        (bad_deadline, "invalid_body", "config.activities[1].units[0].add_deadline.unit"),
+    ] {
+        let r = p.send("PUT", &uri, Some(json!({"version": v, "config": config})), &m, &[]).await;
+        assert_problem(&r, 422, code);
+        assert_eq!(r.json["field"], field, "{:?}", r.json);
+    }
+    assert_eq!(p.get(&uri, Some(&m)).await.json["version"], v, "nothing changed");
+    let log = p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&m)).await;
+    assert_eq!(log.json["entries"][0]["action"], "config.update");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn staff_find_a_family_by_any_name_without_minding_accents() {
+    let p = portal().await;
+    let a = agent(&p).await;
+    let search = |q: &str| format!("/api/towns/{TOWN}/staff/families?q={q}");
+    let refs = |r: &crate::helpers::Reply| -> Vec<String> {
+        r.json.as_array().unwrap().iter().map(|f| f["reference"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(refs(&p.get(&search("lea"), Some(&a)).await), ["martin"]);
+    assert_eq!(refs(&p.get(&search("NOE"), Some(&a)).await), ["bernard", "petit"]);
+    assert_eq!(refs(&p.get(&search("julien.martin@exemple.fr"), Some(&a)).await), ["martin"]);
+    assert_eq!(refs(&p.get(&search("martin%20hugo"), Some(&a)).await), ["martin"]);
+    assert_eq!(p.get(&search("personne"), Some(&a)).await.json, json!([]));
+    assert_problem(&p.get(&search("x"), Some(&a)).await, 400, "invalid_search");
+    let hit = p.get(&search("nguyen"), Some(&a)).await;
+    assert_eq!(hit.json[0]["children"][0]["first_name"], "Emma");
+    p.stop().await;
+}

@@ -354,7 +354,8 @@ fn with_closures(config: &TownConfig, old: Option<&Article>, new: Option<&Articl
     config
 }
 
-/// Applies the closures an article change implies to the town's calendar.
+/// Applies the closures an article change implies to the town's calendar (conditioned on the
+/// configuration's version, read again when someone else changed it meanwhile).
 async fn update_closures(
     state: &AppState,
     town: &Town,
@@ -366,11 +367,20 @@ async fn update_closures(
     if closes(old) == closes(new) {
         return Ok(());
     }
-    let config = with_closures(town.config(), old, new);
-    let updated = Town::try_from(config)
-        .map_err(|e| Problem::unprocessable("invalid_closure", e.message).field("close_booking"))?;
-    state.towns.put(&updated).await?;
-    Ok(())
+    for _ in 0..5 {
+        let Some((current, version)) = state.towns.get_versioned(town.id()).await? else {
+            return Err(http::unknown_town());
+        };
+        let config = with_closures(current.config(), old, new);
+        let updated = Town::try_from(config)
+            .map_err(|e| Problem::unprocessable("invalid_closure", e.message).field("close_booking"))?;
+        match state.towns.replace(&updated, version, Vec::new()).await {
+            Ok(_) => return Ok(()),
+            Err(StoreError::TransactionCanceled { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::ConditionFailed.into())
 }
 
 fn audit_entry(

@@ -14,8 +14,9 @@ use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use shared::audit;
+use shared::domain::account::Role;
 use shared::domain::booking::{Attendance, Booking, BookingStatus, ChangedBy};
-use shared::domain::config::Town;
+use shared::domain::config::{Town, TownConfig};
 use shared::domain::family::{Child, Family};
 use shared::domain::{ActivityId, Cents, ChildId, FamilyRef, SiteId, UnitId};
 use shared::http::auth::{AuthState, Staff};
@@ -56,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/requests/decisions", axum::routing::post(decide))
         .route("/api/towns/{town}/staff/attendance", get(attendance).post(mark))
         .route("/api/towns/{town}/staff/kitchen", get(kitchen))
+        .route("/api/towns/{town}/staff/config", get(config).put(update_config))
+        .route("/api/towns/{town}/staff/families", get(search_families))
         .with_state(state)
 }
 
@@ -830,4 +833,225 @@ async fn kitchen(
         })
         .collect();
     Ok(AxumJson(out))
+}
+
+// ----- The town's configuration -----
+
+#[derive(Serialize)]
+struct ConfigView {
+    version: u64,
+    config: TownConfig,
+}
+
+/// The town's configuration and its version (staff).
+async fn config(State(state): State<AppState>, Staff(caller): Staff) -> Result<AxumJson<ConfigView>, Problem> {
+    let (town, version) = state.towns.get_versioned(&caller.town).await?.ok_or_else(http::unknown_town)?;
+    Ok(AxumJson(ConfigView { version, config: town.config().clone() }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigUpdate {
+    /// The version that was read.
+    version: u64,
+    config: TownConfig,
+}
+
+fn config_error(field: impl Into<String>, message: impl Into<String>) -> Problem {
+    Problem::unprocessable("invalid_configuration", message).field(field)
+}
+
+/// What a change may not touch: the past stays as it was billed, and nothing that bookings
+/// point to disappears.
+fn check_change(before: &TownConfig, after: &TownConfig, today: NaiveDate) -> Result<(), Problem> {
+    if after.id != before.id {
+        return Err(config_error("config.id", "L'identifiant de la commune ne change pas."));
+    }
+    if after.time_zone != before.time_zone || after.school_holiday_zone != before.school_holiday_zone {
+        return Err(config_error(
+            "config.school_holiday_zone",
+            "Le fuseau horaire et la zone de vacances scolaires se changent avec l'exploitant du portail.",
+        ));
+    }
+    for site in &before.sites {
+        if !after.sites.iter().any(|s| s.id == site.id) {
+            return Err(config_error(
+                "config.sites",
+                format!("Le site « {} » ne peut pas être supprimé : des réservations y renvoient.", site.name),
+            ));
+        }
+    }
+    for a in &before.activities {
+        let Some(kept) = after.activities.iter().find(|x| x.id == a.id) else {
+            return Err(config_error(
+                "config.activities",
+                format!("Le service « {} » ne peut pas être supprimé : des réservations y renvoient.", a.name),
+            ));
+        };
+        for u in &a.units {
+            if !kept.units.iter().any(|x| x.id == u.id) {
+                return Err(config_error(
+                    "config.activities",
+                    format!("La prestation « {} » ne peut pas être supprimée : des réservations y renvoient.", u.name),
+                ));
+            }
+        }
+    }
+    let past = |c: &TownConfig| {
+        let mut closures: Vec<String> = c
+            .closures
+            .iter()
+            .filter(|x| x.date < today)
+            .map(|x| serde_json::to_string(x).unwrap_or_default())
+            .collect();
+        closures.sort();
+        let mut holidays: Vec<String> = c
+            .extra_public_holidays
+            .iter()
+            .filter(|x| x.date < today)
+            .map(|x| serde_json::to_string(x).unwrap_or_default())
+            .collect();
+        holidays.sort();
+        (closures, holidays)
+    };
+    if past(before) != past(after) {
+        return Err(config_error(
+            "config.closures",
+            "Les fermetures et jours fériés passés ne peuvent plus être modifiés.",
+        ));
+    }
+    Ok(())
+}
+
+/// Replaces the town's configuration (town administrator): checked like the configuration file
+/// (field paths, French messages), and like a change (see [`check_change`]); prices, deadlines
+/// and capacities apply to bookings made from now on (a booking keeps its price).
+async fn update_config(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    body: Result<Json<ConfigUpdate>, Problem>,
+) -> Result<AxumJson<ConfigView>, Problem> {
+    if caller.session.role != Role::TownAdmin {
+        return Err(
+            shared::http::auth::forbidden().detail("La configuration de la commune est réservée à son administrateur.")
+        );
+    }
+    let Json(update) = body?;
+    let (current, version) = state.towns.get_versioned(&caller.town).await?.ok_or_else(http::unknown_town)?;
+    let conflict = || {
+        Problem::new(
+            StatusCode::CONFLICT,
+            "config_changed",
+            "La configuration a été modifiée entre-temps : rechargez-la avant de l'enregistrer.",
+        )
+    };
+    if update.version != version {
+        return Err(conflict());
+    }
+    check_change(current.config(), &update.config, today(&state, &current))?;
+    let town = Town::try_from(update.config).map_err(|e| {
+        Problem::unprocessable("invalid_configuration", "La configuration de la commune est incorrecte.")
+            .detail(e.message)
+            .field(format!("config.{}", e.path))
+    })?;
+    let entry = audit::Entry {
+        at: state.auth.clock.now(),
+        by: caller.session.email.to_string(),
+        action: "config.update".into(),
+        target: format!("town/{}", caller.town),
+        before: serde_json::to_value(current.config()).ok(),
+        after: serde_json::to_value(town.config()).ok(),
+    };
+    let version = match state.towns.replace(&town, version, vec![entry.record(town.id())?]).await {
+        Ok(v) => v,
+        Err(StoreError::TransactionCanceled { index: 0, .. }) => return Err(conflict()),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(AxumJson(ConfigView { version, config: town.config().clone() }))
+}
+
+// ----- Families -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchQuery {
+    q: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FamilyHit {
+    reference: FamilyRef,
+    name: String,
+    guardians: Vec<serde_json::Value>,
+    children: Vec<serde_json::Value>,
+}
+
+/// Lower case without accents, for searching.
+fn fold(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'â' | 'ä' | 'á' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' | 'í' => 'i',
+            'ô' | 'ö' | 'ó' => 'o',
+            'ù' | 'û' | 'ü' | 'ú' => 'u',
+            'ç' => 'c',
+            'ÿ' => 'y',
+            c => c,
+        })
+        .collect()
+}
+
+/// Families whose name, reference, guardians (name, email) or children's names contain every
+/// word of `q` (case and accents ignored); at most 50.
+async fn search_families(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<AxumJson<Vec<FamilyHit>>, Problem> {
+    let Query(q) = query.map_err(|_| bad_query())?;
+    let words: Vec<String> = fold(q.q.as_deref().unwrap_or_default()).split_whitespace().map(str::to_owned).collect();
+    if words.is_empty() || words.iter().map(|w| w.chars().count()).sum::<usize>() < 2 || words.len() > 6 {
+        return Err(Problem::bad_request(
+            "invalid_search",
+            "Tapez au moins deux lettres d'un nom, d'une adresse e-mail ou d'une référence.",
+        )
+        .field("q"));
+    }
+    let store = &state.auth.store;
+    let children = repo::all_children(store, &caller.town).await?;
+    let mut hits = Vec::new();
+    for f in repo::all_families(store, &caller.town).await? {
+        let kids: Vec<&Child> = children.iter().filter(|c| f.children.contains(&c.id)).collect();
+        let mut text = format!("{} {}", f.reference, f.name);
+        for g in &f.guardians {
+            text.push_str(&format!(" {} {} {}", g.first_name, g.last_name, g.email));
+        }
+        for c in &kids {
+            text.push_str(&format!(" {} {} {}", c.id, c.first_name, c.last_name));
+        }
+        let text = fold(&text);
+        if words.iter().all(|w| text.contains(w.as_str())) {
+            hits.push(FamilyHit {
+                reference: f.reference.clone(),
+                name: f.name.clone(),
+                guardians: f
+                    .guardians
+                    .iter()
+                    .map(
+                        |g| serde_json::json!({"first_name": g.first_name, "last_name": g.last_name, "email": g.email}),
+                    )
+                    .collect(),
+                children: kids
+                    .iter()
+                    .map(|c| serde_json::json!({"id": c.id, "first_name": c.first_name, "last_name": c.last_name}))
+                    .collect(),
+            });
+        }
+        if hits.len() == 50 {
+            break;
+        }
+    }
+    Ok(AxumJson(hits))
 }

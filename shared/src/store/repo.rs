@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 #[derive(Serialize, Deserialize)]
 struct StoredTown {
     config: TownConfig,
+    /// Bumped by every write; staff edits are conditioned on the version they read.
+    #[serde(default)]
+    version: u64,
 }
 
 /// A town and when it was read.
@@ -56,16 +59,49 @@ impl Towns {
         Ok(Some(town))
     }
 
-    /// Stores a checked configuration; answers whether the town is new.
+    /// Stores a checked configuration (the operator's provisioning); answers whether the town
+    /// is new.
     pub async fn put(&self, town: &Town) -> Result<bool, StoreError> {
         let key = keys::town_config(town.id());
-        let existed = self.store.get(&key).await?.is_some();
-        let item = Item::from_value(key, &StoredTown { config: town.config().clone() })?;
+        let version = match self.store.get(&key).await? {
+            Some(item) => item.to_value::<StoredTown>()?.version,
+            None => 0,
+        };
+        let item = Item::from_value(key, &StoredTown { config: town.config().clone(), version: version + 1 })?;
         self.store.put(item, None).await?;
+        self.forget(town.id());
+        Ok(version == 0)
+    }
+
+    /// The stored configuration and its version, read now (not from the cache).
+    pub async fn get_versioned(&self, id: &TownId) -> Result<Option<(Town, u64)>, StoreError> {
+        let Some(item) = self.store.get(&keys::town_config(id)).await? else { return Ok(None) };
+        let stored: StoredTown = item.to_value()?;
+        let town = Town::try_from(stored.config).map_err(|e| StoreError::Corrupt(format!("town {id}: {e}")))?;
+        Ok(Some((town, stored.version)))
+    }
+
+    /// Replaces the configuration if it is still at `expected` (with `extra` writes in the same
+    /// transaction, an audit entry say); `TransactionCanceled { index: 0 }` if it changed.
+    pub async fn replace(&self, town: &Town, expected: u64, extra: Vec<super::WriteOp>) -> Result<u64, StoreError> {
+        let item = Item::from_value(
+            keys::town_config(town.id()),
+            &StoredTown { config: town.config().clone(), version: expected + 1 },
+        )?;
+        // A town stored before versions existed has none: 0 then means "no version yet".
+        let cond = (expected > 0)
+            .then(|| super::Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(expected) });
+        let mut ops = vec![super::WriteOp::Put { item, cond }];
+        ops.extend(extra);
+        self.store.transact(ops).await?;
+        self.forget(town.id());
+        Ok(expected + 1)
+    }
+
+    fn forget(&self, id: &TownId) {
         if let Ok(mut cache) = self.cache.write() {
-            cache.remove(town.id());
+            cache.remove(id);
         }
-        Ok(!existed)
     }
 }
 

@@ -212,3 +212,73 @@ for (const device of VIEWPORTS) {
     }
   });
 }
+
+for (const device of VIEWPORTS) {
+  test(`town staff publish news, decide a request, take attendance and export it (${device.name})`, async () => {
+    const portal = await startPortal();
+    const context = await browser.newContext({ viewport: device.viewport, isMobile: device.isMobile, hasTouch: device.hasTouch, locale: 'fr-FR' });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      const go = (path) => page.goto(`${portal.url}/${path}`);
+      await go('connexion.html');
+      await page.getByLabel('Adresse e-mail').fill('mairie@villeneuve-les-tilleuls.fr');
+      await page.getByLabel('Mot de passe').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Se connecter' }).click();
+      await page.getByText('Connecté(e) : Nadia Roux').waitFor();
+
+      await go('mairie.html');
+      await page.getByRole('heading', { name: 'Demandes en attente' }).waitFor();
+      await page.getByText('2 demande(s)').waitFor();
+      await checkAxe(page, 'espace mairie');
+      await shot(page, `mairie-${device.name}`);
+
+      // News, published for the guardians' home page.
+      await page.getByLabel('Titre').fill('Sortie au musée le mercredi 16 décembre');
+      await page.getByLabel('Texte').fill("Les enfants de l'accueil de loisirs visiteront le **musée des Beaux-Arts**.");
+      await tick(page.getByLabel('Épingler en tête des actualités'));
+      await page.getByRole('button', { name: 'Publier' }).click();
+      await message(page, 'publiée');
+
+      // Hugo's pending holiday request, accepted.
+      await page.getByRole('button', { name: 'Accepter la demande de Hugo du lundi 21/12/2026' }).click();
+      await message(page, 'acceptée');
+      await page.getByText('1 demande(s)').waitFor();
+
+      // Attendance of Monday 16 November at the canteen: Léa was marked present; she was absent.
+      await page.getByLabel('Jour', { exact: true }).fill('2026-11-16');
+      await page.getByLabel('Prestation').selectOption('cantine');
+      await page.getByRole('button', { name: 'Afficher la liste' }).click();
+      await page.getByText('1 enfant(s)').waitFor();
+      assert.equal(await page.getByRole('radio', { name: 'Présent' }).isChecked(), true);
+      await tick(page.getByRole('radio', { name: 'Absent', exact: true }));
+      await page.getByRole('button', { name: 'Enregistrer le pointage' }).click();
+      await message(page, 'Pointage enregistré (1 enfant(s))');
+      await checkAxe(page, 'espace mairie, pointage');
+      const href = await page.getByRole('link', { name: 'Exporter la liste (tableur, CSV)' }).getAttribute('href');
+      const csv = await page.request.get(`${portal.url}${href}`);
+      const bytes = await csv.body();
+      assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+      assert.match(bytes.toString('utf8'), /Martin;Léa;CM2;;réservé;absent/);
+
+      // The week's counts for the kitchen.
+      await page.getByLabel('Un jour de la semaine').fill('2026-11-30');
+      await page.getByRole('button', { name: 'Afficher les effectifs' }).click();
+      await page.getByRole('rowheader', { name: 'CANTINE' }).waitFor();
+      await checkAxe(page, 'espace mairie, effectifs');
+
+      // The guardians read the news first thing.
+      await go('index.html');
+      await page.getByRole('button', { name: 'Se déconnecter' }).click();
+      await page.getByRole('link', { name: 'Se connecter' }).waitFor();
+      await page.locator('article.actualite h3').first().waitFor();
+      const first = await page.locator('article.actualite h3').allTextContents();
+      assert.ok(first.includes('Sortie au musée le mercredi 16 décembre'), first.join(' | '));
+      assert.deepEqual(errors, [], 'no script error');
+    } finally {
+      await context.close();
+      portal.stop();
+    }
+  });
+}

@@ -1,0 +1,149 @@
+// « Espace mairie »: publish news, decide requests, take attendance (and export it), see the
+// week's counts. Staff only: the API refuses anyone else.
+import { api, say, linkTown, session, el, town, frenchDate } from './portail.js';
+
+linkTown();
+const main = document.getElementById('contenu');
+const message = document.getElementById('message');
+const me = await session(main);
+const CATEGORIES = { information: 'Information', fermeture: 'Fermeture', tarifs: 'Tarifs', reglement: 'Règlement' };
+const MARKS = [['present', 'Présent'], ['absent', 'Absent'], ['absent_justified', 'Absent justifié']];
+let units = [];
+
+async function loadNews() {
+  const page = await api('/staff/news?per_page=50');
+  document.getElementById('liste-actualites').replaceChildren(...page.items.map((a) => {
+    const remove = el('button', { type: 'button', class: 'secondaire' }, 'Supprimer', el('span', { class: 'visually-hidden' }, ` « ${a.title} »`));
+    remove.addEventListener('click', async () => {
+      try {
+        await api(`/staff/news/${encodeURIComponent(a.id)}`, { method: 'DELETE', csrf: me.csrf_token });
+        say(message, `Actualité « ${a.title} » supprimée.`);
+      } catch (p) { say(message, p.detail || p.title, true); }
+      await loadNews();
+    });
+    const status = { published: 'publiée', scheduled: 'programmée', expired: 'expirée' }[a.status];
+    return el('li', {}, el('strong', {}, a.title), ` – ${CATEGORIES[a.category]} – ${status}${a.pinned ? ' – épinglée' : ''} `, remove);
+  }));
+}
+
+async function publish(event) {
+  event.preventDefault();
+  const form = event.target;
+  const data = new FormData(form);
+  const button = form.querySelector('button[type=submit]');
+  button.disabled = true;
+  try {
+    await api('/staff/news', {
+      method: 'POST', csrf: me.csrf_token,
+      body: { title: data.get('title'), body: data.get('body'), category: data.get('category'), pinned: data.get('pinned') === 'on' },
+    });
+    say(message, `Actualité « ${data.get('title')} » publiée.`);
+    form.reset();
+    await loadNews();
+  } catch (p) { say(message, p.detail ? `${p.title} ${p.detail}` : p.title, true); } finally { button.disabled = false; }
+}
+
+async function loadQueue() {
+  const box = document.getElementById('file');
+  const queue = await api('/staff/requests');
+  if (queue.length === 0) { box.replaceChildren(el('p', {}, 'Aucune demande en attente.')); return; }
+  const rows = queue.map((r, i) => {
+    const reason = el('input', { id: `raison-${i}`, name: 'reason', maxlength: '500' });
+    const decide = async (accept) => {
+      try {
+        await api('/staff/requests/decisions', {
+          method: 'POST', csrf: me.csrf_token,
+          body: { decisions: [{ child: r.child, unit: r.unit, date: r.date, accept, reason: reason.value || undefined }] },
+        });
+        say(message, `${r.first_name} ${r.last_name}, ${r.unit_name}, ${frenchDate(r.date)} : ${accept ? 'acceptée' : 'refusée'}. La famille est prévenue par e-mail.`);
+      } catch (p) { say(message, p.decisions?.[0]?.error || p.title, true); }
+      await loadQueue();
+    };
+    const ok = el('button', { type: 'button' }, 'Accepter', el('span', { class: 'visually-hidden' }, ` la demande de ${r.first_name} du ${frenchDate(r.date)}`));
+    const no = el('button', { type: 'button', class: 'secondaire' }, 'Refuser', el('span', { class: 'visually-hidden' }, ` la demande de ${r.first_name} du ${frenchDate(r.date)}`));
+    ok.addEventListener('click', () => decide(true));
+    no.addEventListener('click', () => decide(false));
+    return el('tr', {},
+      el('td', { 'data-label': 'Date' }, frenchDate(r.date)),
+      el('td', { 'data-label': 'Enfant' }, `${r.first_name} ${r.last_name}`),
+      el('td', { 'data-label': 'Prestation' }, r.unit_name),
+      el('td', { 'data-label': 'Demande' }, r.status === 'pending' ? (r.waiting_list ? "Réservation (liste d'attente)" : 'Réservation') : 'Annulation'),
+      el('td', { 'data-label': 'Raison du refus' }, el('label', { for: `raison-${i}`, class: 'visually-hidden' }, `Raison du refus pour ${r.first_name}, ${frenchDate(r.date)}`), reason),
+      el('td', {}, ok, ' ', no));
+  });
+  box.replaceChildren(el('table', { class: 'lignes' },
+    el('caption', {}, `${queue.length} demande(s)`),
+    el('thead', {}, el('tr', {}, ...['Date', 'Enfant', 'Prestation', 'Demande', 'Raison du refus', 'Décision'].map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, ...rows)));
+}
+
+async function showAttendance(event) {
+  event?.preventDefault();
+  const date = document.getElementById('jour').value;
+  const unit = document.getElementById('prestation').value;
+  const box = document.getElementById('liste-pointage');
+  const query = `date=${date}&unit=${encodeURIComponent(unit)}`;
+  try {
+    const list = await api(`/staff/attendance?${query}`);
+    const csv = el('a', { href: `/api/towns/${encodeURIComponent(town)}/staff/attendance?${query}&format=csv`, download: '' }, 'Exporter la liste (tableur, CSV)');
+    if (list.length === 0) { box.replaceChildren(el('p', {}, 'Aucun enfant inscrit ce jour-là.'), csv); return; }
+    const form = el('form', { novalidate: true });
+    const rows = list.map((c) => el('tr', {},
+      el('th', { scope: 'row' }, `${c.last_name} ${c.first_name}`),
+      el('td', { 'data-label': 'Classe' }, c.class || ''),
+      el('td', { 'data-label': 'Santé et régime' }, c.health_notes || ''),
+      el('td', {}, el('fieldset', { class: 'marques' }, el('legend', { class: 'visually-hidden' }, `Présence de ${c.first_name} ${c.last_name}`),
+        ...MARKS.map(([value, label]) => el('label', { class: 'en-ligne' },
+          el('input', { type: 'radio', name: c.child, value, checked: c.attendance === value }), ` ${label}`))))));
+    const save = el('button', { type: 'submit' }, 'Enregistrer le pointage');
+    form.append(el('table', { class: 'lignes' },
+      el('caption', {}, `${list.length} enfant(s) – ${frenchDate(date)}`),
+      el('thead', {}, el('tr', {}, ...['Enfant', 'Classe', 'Santé et régime', 'Présence'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, ...rows)), save);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const data = new FormData(form);
+      const marks = list.filter((c) => data.get(c.child)).map((c) => ({ child: c.child, mark: data.get(c.child) }));
+      if (marks.length === 0) { say(message, 'Cochez la présence d\'au moins un enfant.', true); return; }
+      save.disabled = true;
+      try {
+        await api('/staff/attendance', { method: 'POST', csrf: me.csrf_token, body: { date, unit, marks } });
+        say(message, `Pointage enregistré (${marks.length} enfant(s)).`);
+        await showAttendance();
+      } catch (p) { say(message, p.marks?.[0]?.error || p.title, true); save.disabled = false; }
+    });
+    box.replaceChildren(form, el('p', {}, csv));
+  } catch (p) { say(message, p.title, true); }
+}
+
+async function showKitchen(event) {
+  event?.preventDefault();
+  const week = document.getElementById('semaine').value;
+  try {
+    const days = await api(`/staff/kitchen?week=${week}`);
+    const names = [...new Set(days.flatMap((d) => d.counts.map((c) => c.unit_name)))];
+    document.getElementById('effectifs').replaceChildren(el('div', { class: 'defilement', tabindex: '0', role: 'region', 'aria-label': 'Effectifs' }, el('table', {},
+      el('caption', {}, 'Enfants attendus par jour'),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Prestation'), ...days.map((d) => el('th', { scope: 'col' }, frenchDate(d.date))))),
+      el('tbody', {}, ...names.map((n) => el('tr', {}, el('th', { scope: 'row' }, n),
+        ...days.map((d) => el('td', { class: 'montant' }, String(d.counts.filter((c) => c.unit_name === n).reduce((a, c) => a + c.count, 0))))))))));
+  } catch (p) { say(message, p.title, true); }
+}
+
+if (me) {
+  if (me.role !== 'agent' && me.role !== 'town_admin') {
+    say(message, "Cet espace est réservé au personnel de la mairie.", true);
+  } else {
+    document.getElementById('page').hidden = false;
+    const { config } = await api('/staff/config');
+    units = config.activities.flatMap((a) => a.units.map((u) => ({ id: u.id, name: `${u.name} (${a.name})` })));
+    document.getElementById('prestation').replaceChildren(...units.map((u) => el('option', { value: u.id }, u.name)));
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(new Date());
+    document.getElementById('jour').value = today;
+    document.getElementById('semaine').value = today;
+    document.getElementById('nouvelle-actualite').addEventListener('submit', publish);
+    document.getElementById('choix-pointage').addEventListener('submit', showAttendance);
+    document.getElementById('choix-cuisine').addEventListener('submit', showKitchen);
+    await Promise.all([loadNews(), loadQueue()]).catch((p) => say(message, p.title, true));
+  }
+}

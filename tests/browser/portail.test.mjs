@@ -199,6 +199,31 @@ for (const device of VIEWPORTS) {
       }
       assert.equal(confirmations, 2);
 
+      // Invoices are not online yet, and the page says so; the legal pages; the towns' contact form.
+      await go('factures.html');
+      await page.getByText('Les factures ne sont pas encore consultables en ligne').waitFor();
+      await checkAxe(page, 'mes factures');
+      for (const [link, heading] of [['Mentions légales', 'Mentions légales'], ["Conditions générales d'utilisation", "Conditions générales d'utilisation"]]) {
+        await page.getByRole('contentinfo').getByRole('link', { name: link }).click();
+        await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+        await checkAxe(page, heading);
+      }
+      await page.getByRole('contentinfo').getByRole('link', { name: 'Vous êtes une mairie ? Contactez-nous' }).click();
+      await checkAxe(page, 'contact');
+      await page.getByLabel('Commune').fill('Saint-Martin-des-Champs');
+      await page.getByLabel('Votre nom').fill('Claire Dubois');
+      await page.getByLabel('Adresse e-mail').fill('claire.dubois@saint-martin.example');
+      await page.getByLabel('Message', { exact: true }).fill('Bonjour, nous aimerions une démonstration pour nos 120 familles.');
+      await page.getByRole('button', { name: 'Envoyer' }).click();
+      await message(page, 'Merci : votre message a été transmis');
+      let contacted = 0;
+      for (let i = 0; i < 20 && contacted === 0; i += 1) {
+        await go('dev/mail');
+        contacted = await page.getByRole('row').filter({ hasText: "Demande de contact d'une mairie : Saint-Martin-des-Champs" }).count();
+        if (contacted === 0) await page.waitForTimeout(250);
+      }
+      assert.equal(contacted, 1);
+
       // Logout.
       await go('index.html');
       await page.getByRole('button', { name: 'Se déconnecter' }).click();

@@ -195,3 +195,39 @@ async fn import_email_activation_login_and_logout_over_http() {
     assert_eq!(after.status().as_u16(), 401);
     portal.stop().await;
 }
+
+#[tokio::test]
+async fn a_town_contacts_the_operator_through_the_outbox_within_limits() {
+    let p = crate::helpers::portal().await;
+    let ok = serde_json::json!({
+        "town": "Saint-Martin-des-Champs", "name": "Claire Dubois", "email": "claire@saint-martin.example",
+        "message": "Bonjour, nous aimerions une démonstration."
+    });
+    let r = p.post("/api/contact", ok.clone(), None).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    let mails = p.deliver().await;
+    let sent: Vec<_> = mails.iter().filter(|m| m.to.as_str() == local_portal::LOCAL_CONTACT_EMAIL).collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].content.subject, "Demande de contact d'une mairie : Saint-Martin-des-Champs – Espace Famille");
+    assert!(sent[0].content.text.contains("E-mail : claire@saint-martin.example"));
+    // Bad input: a clear 422 naming the field, nothing sent.
+    for (field, value) in [("email", "pas-une-adresse"), ("message", "court"), ("town", "X"), ("name", "a\u{7}b")] {
+        let mut body = ok.clone();
+        body[field] = serde_json::json!(value);
+        let r = p.post("/api/contact", body, None).await;
+        crate::helpers::assert_problem(&r, 422, "invalid_contact");
+        assert_eq!(r.json["field"], field);
+    }
+    // A robot filling the hidden field is thanked, and nothing is sent.
+    let mut robot = ok.clone();
+    robot["website"] = serde_json::json!("http://spam.example");
+    assert_eq!(p.post("/api/contact", robot, None).await.status, 202);
+    // Five messages an hour from one address.
+    for _ in 0..4 {
+        assert_eq!(p.post("/api/contact", ok.clone(), None).await.status, 202);
+    }
+    crate::helpers::assert_problem(&p.post("/api/contact", ok.clone(), None).await, 429, "too_many_messages");
+    let mails = p.deliver().await;
+    assert_eq!(mails.iter().filter(|m| m.to.as_str() == local_portal::LOCAL_CONTACT_EMAIL).count(), 5);
+    p.stop().await;
+}

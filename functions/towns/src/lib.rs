@@ -23,11 +23,27 @@ pub const MAX_DAYS: i64 = 62;
 pub struct AppState {
     pub towns: Towns,
     operator: OperatorKey,
+    contact: Option<Contact>,
+}
+
+/// Where « Vous êtes une mairie ? Contactez-nous » messages go.
+#[derive(Clone)]
+pub struct Contact {
+    pub to: shared::domain::family::Email,
+    pub clock: shared::clock::Clock,
+    /// Behind API Gateway: the client's address is the last hop of `X-Forwarded-For`.
+    pub trust_forwarded: bool,
 }
 
 impl AppState {
     pub fn new(towns: Towns, operator_token: Option<&str>) -> AppState {
-        AppState { towns, operator: OperatorKey::new(operator_token) }
+        AppState { towns, operator: OperatorKey::new(operator_token), contact: None }
+    }
+
+    /// Accepts contact messages for the operator at `contact.to`.
+    pub fn with_contact(mut self, contact: Contact) -> AppState {
+        self.contact = Some(contact);
+        self
     }
 }
 
@@ -39,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/days", get(days))
         .route("/api/towns/{town}/days/{date}", get(day))
         .route("/api/operator/towns/{town}", put(provision))
+        .route("/api/contact", axum::routing::post(contact))
         .with_state(state)
 }
 
@@ -172,4 +189,116 @@ async fn provision(
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     let body = Provisioned { id: town.id().to_string(), name: town.config().name.clone(), created };
     Ok((status, AxumJson(body)).into_response())
+}
+
+/// Contact messages per client address and hour.
+pub const CONTACTS_PER_HOUR: i64 = 5;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactRequest {
+    town: String,
+    name: String,
+    email: String,
+    #[serde(default)]
+    phone: Option<String>,
+    message: String,
+    /// Left empty by people; robots fill it in (the form hides it).
+    #[serde(default)]
+    website: Option<String>,
+}
+
+fn text_field(
+    value: &str,
+    field: &str,
+    label: &str,
+    min: usize,
+    max: usize,
+    multiline: bool,
+) -> Result<String, Problem> {
+    let v = value.trim();
+    let n = v.chars().count();
+    let bad_char = v.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')));
+    if n < min || n > max || bad_char {
+        return Err(
+            Problem::unprocessable("invalid_contact", format!("{label} : de {min} à {max} caractères.")).field(field)
+        );
+    }
+    Ok(v.to_owned())
+}
+
+/// « Vous êtes une mairie ? Contactez-nous »: a message to the portal's operator, through the
+/// outbox. Public, limited per address; a robot filling the hidden field is told "thank you"
+/// and nothing is sent.
+async fn contact(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    body: Result<Json<ContactRequest>, Problem>,
+) -> Result<(StatusCode, AxumJson<serde_json::Value>), Problem> {
+    let Some(contact) = &state.contact else {
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "contact_unavailable",
+            "Le formulaire de contact n'est pas disponible : écrivez-nous directement.",
+        ));
+    };
+    let Json(r) = body?;
+    let town = text_field(&r.town, "town", "Commune", 2, 100, false)?;
+    let name = text_field(&r.name, "name", "Nom", 2, 100, false)?;
+    let email = shared::domain::family::Email::parse(r.email.trim())
+        .map_err(|m| Problem::unprocessable("invalid_contact", m).field("email"))?;
+    let phone = match r.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(text_field(p, "phone", "Téléphone", 6, 30, false)?),
+        None => None,
+    };
+    let message = text_field(&r.message, "message", "Message", 10, 5000, true)?;
+    let thanks = serde_json::json!({"message": "Merci : votre message a été transmis. Nous vous répondrons à l'adresse indiquée."});
+    if r.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
+        return Ok((StatusCode::ACCEPTED, AxumJson(thanks)));
+    }
+    let store = state.towns.store();
+    let now = contact.clock.now();
+    let portal = shared::domain::TownId::parse("portail").map_err(|e| Problem::internal(&e))?;
+    let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+    let address = shared::http::auth::client_address(&headers, peer, contact.trust_forwarded);
+    if !shared::auth::accounts::count_in_hour(
+        store,
+        &portal,
+        &format!("CONTACT#{address}"),
+        now,
+        Some(CONTACTS_PER_HOUR),
+    )
+    .await?
+    {
+        return Err(Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_messages",
+            "Trop de messages envoyés depuis cette adresse : réessayez dans une heure.",
+        ));
+    }
+    let lines = vec![
+        format!("Commune : {town}"),
+        format!("Nom : {name}"),
+        format!("E-mail : {email}"),
+        format!("Téléphone : {}", phone.as_deref().unwrap_or("non indiqué")),
+    ];
+    let content = shared::mail::templates::summary(
+        "Espace Famille",
+        &format!("Demande de contact d'une mairie : {town}"),
+        "",
+        "Une mairie souhaite en savoir plus sur l'Espace Famille.",
+        &[
+            shared::mail::templates::Section { title: "Contact".into(), lines },
+            shared::mail::templates::Section {
+                title: "Message".into(),
+                lines: message.lines().map(str::to_owned).collect(),
+            },
+        ],
+        &[],
+        "https://espace-famille.example/",
+    );
+    let mail = shared::mail::outbox::Mail::new(&portal, &contact.to, content, now);
+    store.transact(vec![mail.enqueue()?]).await?;
+    Ok((StatusCode::ACCEPTED, AxumJson(thanks)))
 }

@@ -32,6 +32,8 @@ pub const DEMO_TOWN: &str = include_str!("../demo/town.json");
 pub const DEMO_FAMILIES: &str = include_str!("../demo/families.json");
 /// The operator token of local runs, printed at start; never used in AWS.
 pub const LOCAL_OPERATOR_TOKEN: &str = "jeton-exploitant-local-demo";
+/// Where the local portal's contact form writes (shown at `/dev/mail`).
+pub const LOCAL_CONTACT_EMAIL: &str = "exploitant@espace-famille.test";
 /// The password of the demo's active accounts, printed at start.
 pub const DEMO_PASSWORD: &str = "tilleuls-demo-2026";
 /// The demo town's staff: (email, first name, last name, role).
@@ -437,7 +439,13 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     let mail_dir = opts.data_dir.join("mail");
     let mailer = Mailer::Folder(mail_dir.clone());
     let api = Router::new()
-        .merge(towns::router(towns::AppState::new(towns.clone(), Some(&opts.operator_token))))
+        .merge(towns::router(towns::AppState::new(towns.clone(), Some(&opts.operator_token)).with_contact(
+            towns::Contact {
+                to: Email::parse(LOCAL_CONTACT_EMAIL).map_err(demo_error)?,
+                clock: opts.clock.clone(),
+                trust_forwarded: false,
+            },
+        )))
         .merge(activation::router(accounts))
         .merge(calendar::router(calendar_state))
         .merge(basket::router(basket_state))

@@ -93,8 +93,9 @@ pub fn summary(
     remarks: &[String],
     link: &str,
 ) -> Content {
-    let mut text = format!("Bonjour {first_name},\n\n{intro}\n");
-    let mut html = format!("<p>{}</p>\n<p>{}</p>\n", esc(&format!("Bonjour {first_name},")), esc(intro));
+    let greeting = if first_name.is_empty() { "Bonjour,".to_owned() } else { format!("Bonjour {first_name},") };
+    let mut text = format!("{greeting}\n\n{intro}\n");
+    let mut html = format!("<p>{}</p>\n<p>{}</p>\n", esc(&greeting), esc(intro));
     for section in sections.iter().filter(|s| !s.lines.is_empty()) {
         text.push_str(&format!("\n{} :\n", section.title));
         html.push_str(&format!("<h2 style=\"font-size: 1.1em\">{}</h2>\n<ul>\n", esc(&section.title)));

@@ -36,7 +36,11 @@ async fn staff_activation_email_goes_through_ses_and_its_link_works() {
     let towns = Towns::new(store.clone(), Duration::from_secs(60));
     towns.put(&town).await.unwrap();
     let state = activation::AppState {
-        auth: AuthState { store: store.clone(), clock: Clock::system(), trust_forwarded: true },
+        auth: AuthState {
+            store: store.clone(),
+            clock: Clock::system(),
+            trusted_proxies: shared::http::auth::trusted_proxies_from_env(),
+        },
         towns,
         public_url: "https://portail.example".into(),
         throttle: Throttle::default(),

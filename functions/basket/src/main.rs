@@ -11,7 +11,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let env = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
     let store = Store::dynamo(DynamoStore::from_env(env("TABLE_NAME")?).await);
     let state = basket::AppState {
-        auth: AuthState { store: store.clone(), clock: Clock::system(), trust_forwarded: true },
+        auth: AuthState {
+            store: store.clone(),
+            clock: Clock::system(),
+            trusted_proxies: shared::http::auth::trusted_proxies_from_env(),
+        },
         towns: Towns::new(store, Duration::from_secs(60)),
         public_url: env("PUBLIC_URL")?.trim_end_matches('/').to_owned(),
     };

@@ -11,7 +11,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
     let store = Store::dynamo(DynamoStore::from_env(table).await);
     let state = calendar::AppState {
-        auth: AuthState { store: store.clone(), clock: Clock::system(), trust_forwarded: true },
+        auth: AuthState {
+            store: store.clone(),
+            clock: Clock::system(),
+            trusted_proxies: shared::http::auth::trusted_proxies_from_env(),
+        },
         towns: Towns::new(store, Duration::from_secs(60)),
     };
     lambda_http::run(shared::http::finish(calendar::router(state))).await

@@ -31,8 +31,8 @@ pub struct AppState {
 pub struct Contact {
     pub to: shared::domain::family::Email,
     pub clock: shared::clock::Clock,
-    /// Behind API Gateway: the client's address is the last hop of `X-Forwarded-For`.
-    pub trust_forwarded: bool,
+    /// See [`shared::http::auth::client_address`].
+    pub trusted_proxies: u8,
 }
 
 impl AppState {
@@ -261,7 +261,7 @@ async fn contact(
     let now = contact.clock.now();
     let portal = shared::domain::TownId::parse("portail").map_err(|e| Problem::internal(&e))?;
     let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
-    let address = shared::http::auth::client_address(&headers, peer, contact.trust_forwarded);
+    let address = shared::http::auth::client_address(&headers, peer, contact.trusted_proxies);
     if !shared::auth::accounts::count_in_hour(
         store,
         &portal,

@@ -13,7 +13,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     // The contact form is on when CONTACT_EMAIL names where its messages go.
     if let Some(to) = std::env::var("CONTACT_EMAIL").ok().filter(|e| !e.is_empty()) {
         let to = shared::domain::family::Email::parse(&to).map_err(|e| format!("CONTACT_EMAIL: {e}"))?;
-        state = state.with_contact(towns::Contact { to, clock: shared::clock::Clock::system(), trust_forwarded: true });
+        state = state.with_contact(towns::Contact {
+            to,
+            clock: shared::clock::Clock::system(),
+            trusted_proxies: shared::http::auth::trusted_proxies_from_env(),
+        });
     }
     lambda_http::run(shared::http::finish(towns::router(state))).await
 }

@@ -419,7 +419,7 @@ pub async fn build(opts: &Options) -> Result<Portal, Error> {
 pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     // One process owns the data, so nothing changes behind the cache: it can live long.
     let towns = Towns::new(store.clone(), Duration::from_secs(3600));
-    let auth = AuthState { store: store.clone(), clock: opts.clock.clone(), trust_forwarded: false };
+    let auth = AuthState { store: store.clone(), clock: opts.clock.clone(), trusted_proxies: 0 };
     let calendar_state = calendar::AppState { auth: auth.clone(), towns: towns.clone() };
     let auth_for_news = auth.clone();
     let basket_state = basket::AppState {
@@ -443,7 +443,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
             towns::Contact {
                 to: Email::parse(LOCAL_CONTACT_EMAIL).map_err(demo_error)?,
                 clock: opts.clock.clone(),
-                trust_forwarded: false,
+                trusted_proxies: 0,
             },
         )))
         .merge(activation::router(accounts))

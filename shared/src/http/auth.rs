@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 pub struct AuthState {
     pub store: Store,
     pub clock: Clock,
-    /// Behind API Gateway: the client's address is the last hop of `X-Forwarded-For`.
-    pub trust_forwarded: bool,
+    /// How many proxies in front append to `X-Forwarded-For` (see [`client_address`]).
+    pub trusted_proxies: u8,
 }
 
 /// The client's address, for login throttling.
@@ -35,7 +35,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<ClientAddr, Self::Rejection> {
         let auth = AuthState::from_ref(state);
         let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
-        Ok(ClientAddr(client_address(&parts.headers, peer, auth.trust_forwarded)))
+        Ok(ClientAddr(client_address(&parts.headers, peer, auth.trusted_proxies)))
     }
 }
 
@@ -168,18 +168,50 @@ impl OperatorKey {
     }
 }
 
-/// The client's address, for login throttling: behind API Gateway the last hop of
-/// `X-Forwarded-For` (the one the gateway adds), else the socket's peer.
-pub fn client_address(parts_headers: &HeaderMap, peer: Option<std::net::SocketAddr>, trust_forwarded: bool) -> String {
-    if trust_forwarded
-        && let Some(last) = parts_headers
+/// The client's address, for throttling. Each trusted proxy appends the address it saw to
+/// `X-Forwarded-For`, so with `trusted_proxies` proxies in front the client is the entry that
+/// many places from the end: 1 behind API Gateway alone (the gateway's entry), 2 behind
+/// CloudFront and API Gateway (CloudFront's entry: the viewer; the gateway's is CloudFront's
+/// edge). Entries further left are the client's own and can be forged. With no proxy, or a
+/// header too short, the socket's peer.
+pub fn client_address(parts_headers: &HeaderMap, peer: Option<std::net::SocketAddr>, trusted_proxies: u8) -> String {
+    if trusted_proxies > 0
+        && let Some(hop) = parts_headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.rsplit(',').nth(usize::from(trusted_proxies) - 1))
             .map(str::trim)
             .filter(|s| !s.is_empty())
     {
-        return last.to_owned();
+        return hop.to_owned();
     }
     peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// `TRUSTED_PROXIES` from the environment (a Lambda's), 1 (API Gateway alone) by default.
+pub fn trusted_proxies_from_env() -> u8 {
+    std::env::var("TRUSTED_PROXIES").ok().and_then(|v| v.parse().ok()).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::*;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_str(xff).unwrap());
+        h
+    }
+
+    #[test]
+    fn the_client_is_the_entry_of_the_first_trusted_proxy() {
+        let peer = Some("10.0.0.9:443".parse().unwrap());
+        // A client forging the header cannot choose its address: proxies append theirs.
+        let xff = headers("6.6.6.6, 203.0.113.7, 130.176.1.2");
+        assert_eq!(client_address(&xff, peer, 1), "130.176.1.2", "API Gateway alone");
+        assert_eq!(client_address(&xff, peer, 2), "203.0.113.7", "CloudFront, then API Gateway");
+        assert_eq!(client_address(&xff, peer, 0), "10.0.0.9", "no proxy: the socket");
+        assert_eq!(client_address(&headers("130.176.1.2"), peer, 2), "10.0.0.9", "too short: the socket");
+        assert_eq!(client_address(&HeaderMap::new(), None, 1), "unknown");
+    }
 }

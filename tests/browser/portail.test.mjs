@@ -271,9 +271,18 @@ for (const device of VIEWPORTS) {
       await message(page, 'acceptée');
       await page.getByText('1 demande(s)').waitFor();
 
+      // A late addition asked by a family: Jade's canteen tomorrow, at the late price (2,50 € + 1 €).
+      await page.getByLabel('Famille (référence)').fill('martin');
+      await page.getByLabel('Enfant (identifiant)').fill('jade-martin');
+      await page.locator('#prestation-modif').selectOption('cantine');
+      await page.getByLabel('Date', { exact: true }).fill('2026-11-27');
+      await page.getByRole('button', { name: 'Enregistrer la modification' }).click();
+      await message(page, 'Ajout enregistré : vendredi 27/11/2026 – 3,50');
+      await message(page, 'tarif majoré');
+
       // Attendance of Monday 16 November at the canteen: Léa was marked present; she was absent.
       await page.getByLabel('Jour', { exact: true }).fill('2026-11-16');
-      await page.getByLabel('Prestation').selectOption('cantine');
+      await page.locator('#prestation').selectOption('cantine');
       await page.getByRole('button', { name: 'Afficher la liste' }).click();
       await page.getByText('1 enfant(s)').waitFor();
       assert.equal(await page.getByRole('radio', { name: 'Présent' }).isChecked(), true);

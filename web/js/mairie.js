@@ -1,6 +1,6 @@
 // « Espace mairie »: publish news, decide requests, take attendance (and export it), see the
 // week's counts. Staff only: the API refuses anyone else.
-import { api, say, linkTown, session, el, town, frenchDate } from './portail.js';
+import { api, say, linkTown, session, el, town, frenchDate, euros, newKey } from './portail.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -116,6 +116,28 @@ async function showAttendance(event) {
   } catch (p) { say(message, p.title, true); }
 }
 
+async function lateChange(event) {
+  event.preventDefault();
+  const form = event.target;
+  const data = new FormData(form);
+  const button = form.querySelector('button[type=submit]');
+  const line = { child: data.get('child').trim(), unit: data.get('unit'), date: data.get('date'), action: data.get('action') };
+  button.disabled = true;
+  try {
+    const answer = await api(`/staff/families/${encodeURIComponent(data.get('family').trim())}/bookings`, {
+      method: 'POST', csrf: me.csrf_token, key: newKey(), body: { lines: [line] },
+    });
+    const r = answer.lines[0];
+    const what = r.action === 'add' ? 'Ajout enregistré' : 'Annulation enregistrée';
+    const price = r.action === 'add'
+      ? `${euros(r.price)}${r.late ? ' (tarif majoré, hors délai)' : ''}`
+      : (r.late ? `facturée ${euros(r.price)} (hors délai)` : 'sans frais');
+    say(message, `${what} : ${frenchDate(r.date)} – ${price}. La famille est prévenue par e-mail.`);
+  } catch (p) {
+    say(message, p.lines?.[0]?.error?.message || p.title, true);
+  } finally { button.disabled = false; }
+}
+
 async function showKitchen(event) {
   event?.preventDefault();
   const week = document.getElementById('semaine').value;
@@ -138,6 +160,8 @@ if (me) {
     const { config } = await api('/staff/config');
     units = config.activities.flatMap((a) => a.units.map((u) => ({ id: u.id, name: `${u.name} (${a.name})` })));
     document.getElementById('prestation').replaceChildren(...units.map((u) => el('option', { value: u.id }, u.name)));
+    document.getElementById('prestation-modif').replaceChildren(...units.map((u) => el('option', { value: u.id }, u.name)));
+    document.getElementById('modification').addEventListener('submit', lateChange);
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(new Date());
     document.getElementById('jour').value = today;
     document.getElementById('semaine').value = today;

@@ -432,7 +432,8 @@ macro_rules! both_backends {
 
 both_backends!(
     fifty_validations_race_for_the_last_ten_places,
-    a_school_year_basket_interrupted_halfway_completes_exactly_on_retry
+    a_school_year_basket_interrupted_halfway_completes_exactly_on_retry,
+    a_validation_whose_planner_died_is_taken_over_after_its_lease,
 );
 
 async fn demo_in(store: &Store) -> (Arc<Town>, local_portal::DemoFamilies) {
@@ -596,4 +597,25 @@ async fn a_school_year_basket_interrupted_halfway_completes_exactly_on_retry(sto
     let mails =
         store.query_all(&shared::store::Query::gsi1(keys::OUTBOX_PENDING, shared::store::SkRange::All)).await.unwrap();
     assert_eq!(mails.len(), 1);
+}
+
+async fn a_validation_whose_planner_died_is_taken_over_after_its_lease(store: Store) {
+    let (town, data) = demo_in(&store).await;
+    let clock = Clock::manual(at("2026-08-20T08:00:00Z"));
+    let family = data.families.iter().find(|f| f.reference.as_str() == "martin").unwrap().clone();
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    let lines = local_portal::demo_basket(&town, &data, "martin", day(2026, 9, 7), day(2026, 9, 11), day(2026, 8, 20));
+    let ask = ask(&town, &family, "planner-died-key-0001");
+    // The claim is written, then the process dies: the plan is never stored, the claim stays.
+    let died = engine::run(&store.failing_writes_after(1), &clock, &ask, lines.clone()).await;
+    assert_eq!(died.expect_err("the injected fault").status, 503);
+    // A retry within the lease waits for the planner (not tested: 20 s); after it, a retry
+    // without the lines cannot know them, and says so; one with them takes the key over.
+    clock.advance(chrono::TimeDelta::seconds(40));
+    let blind = engine::run(&store, &clock, &ask, Vec::new()).await;
+    assert_eq!(blind.expect_err("no lines to plan").code, "validation_interrupted");
+    let answer = engine::run(&store, &clock, &ask, lines.clone()).await.expect("taken over");
+    assert_eq!((answer.outcome, answer.applied), (Outcome::Applied, lines.len()));
+    let again = engine::run(&store, &clock, &ask, Vec::new()).await.expect("replayed");
+    assert_eq!(again.applied, lines.len());
 }

@@ -229,6 +229,19 @@ async fn read_header(store: &Store, ask: &Ask, now: DateTime<Utc>) -> Result<Opt
     }
 }
 
+fn claimed_by(claim: &str) -> Cond {
+    Cond::AttrEquals { name: "claim".into(), value: claim.to_owned().into() }
+}
+
+/// A retry arrived without the lines of a validation whose planner died before storing them.
+fn interrupted() -> Problem {
+    Problem::new(
+        axum::http::StatusCode::CONFLICT,
+        "validation_interrupted",
+        "La validation précédente a été interrompue avant d'être enregistrée : rechargez votre panier et validez-le à nouveau.",
+    )
+}
+
 fn key_reused() -> Problem {
     Problem::unprocessable(
         "idempotency_key_reused",
@@ -258,6 +271,11 @@ pub async fn run(store: &Store, clock: &Clock, ask: &Ask, lines: Vec<Line>) -> R
         };
         match store.put(header_item(ask, &header, now)?, Some(Cond::NotExistsOrExpired { now: now.timestamp() })).await
         {
+            Ok(()) if lines.is_empty() => {
+                // A retry without its lines, and nothing to replay (the first attempt expired).
+                let _ = store.delete(&header_key(ask), Some(claimed_by(&header.claim))).await;
+                return Err(interrupted());
+            }
             Ok(()) => return plan_and_apply(store, clock, ask, &lines, header).await,
             Err(StoreError::ConditionFailed) => {}
             Err(e) => return Err(e.into()),
@@ -270,6 +288,7 @@ pub async fn run(store: &Store, clock: &Clock, ask: &Ask, lines: Vec<Line>) -> R
         match found.state {
             State::Done => return answer(store, ask, &found, None).await,
             State::Applying => return apply(store, clock, ask, found, None).await,
+            State::Planning if now - found.claimed_at > LEASE && lines.is_empty() => return Err(interrupted()),
             State::Planning if now - found.claimed_at > LEASE => {
                 // Its planner died: take the key over, unless someone else just did.
                 let mut mine = header.clone();

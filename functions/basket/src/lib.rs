@@ -488,11 +488,13 @@ async fn validate(
         public_url: state.public_url.clone(),
         family: family.clone(),
     };
-    // A retry is answered from what the first attempt stored, whatever the basket is now.
-    if engine::exists(store, &town, &family.reference, &key, now).await? {
-        return respond(engine::run(store, &state.auth.clock, &ask, Vec::new()).await?);
-    }
+    // A retry is answered from what the first attempt stored, whatever the basket is now (its
+    // lines are passed along only while it is still the basket that was validated).
     let b = basket::load(store, &basket_key, now).await?;
+    if engine::exists(store, &town, &family.reference, &key, now).await? {
+        let lines = if b.revision == r.basket_revision { b.lines } else { Vec::new() };
+        return respond(engine::run(store, &state.auth.clock, &ask, lines).await?);
+    }
     if b.lines.is_empty() {
         return Err(Problem::unprocessable("empty_basket", "Votre panier est vide."));
     }

@@ -363,6 +363,12 @@ fn check_add(key: &Key, attr: &str, by: i64, max: Option<i64>) -> Result<()> {
     Ok(())
 }
 
+/// What [`Store::failing_after`] and [`Store::failing_writes_after`] let through.
+struct Faults {
+    transactions: std::sync::atomic::AtomicI64,
+    writes: std::sync::atomic::AtomicI64,
+}
+
 #[derive(Clone)]
 enum Backend {
     Embedded(embedded::EmbeddedStore),
@@ -376,8 +382,8 @@ pub struct Store {
     backend: Backend,
     calls: Arc<AtomicU64>,
     transactions: Arc<AtomicU64>,
-    /// Test hook: transactions left before every write fails (see [`Store::failing_after`]).
-    faults: Option<Arc<std::sync::atomic::AtomicI64>>,
+    /// Test hook: writes left before every write fails (see [`Store::failing_after`]).
+    faults: Option<Arc<Faults>>,
 }
 
 impl Store {
@@ -392,14 +398,28 @@ impl Store {
     /// once `transactions` transactions have gone through, as a crash or a lost connection
     /// halfway through a request would leave things.
     pub fn failing_after(&self, transactions: u64) -> Store {
-        let left = i64::try_from(transactions).unwrap_or(i64::MAX);
-        Store { faults: Some(Arc::new(std::sync::atomic::AtomicI64::new(left))), ..self.clone() }
+        self.with_faults(transactions, u64::MAX)
+    }
+
+    /// For fault-injection tests: a handle whose single-item writes (put, delete, add) fail once
+    /// `writes` of them have gone through — a process dying between two writes.
+    pub fn failing_writes_after(&self, writes: u64) -> Store {
+        self.with_faults(u64::MAX, writes)
+    }
+
+    fn with_faults(&self, transactions: u64, writes: u64) -> Store {
+        let n = |x: u64| std::sync::atomic::AtomicI64::new(i64::try_from(x).unwrap_or(i64::MAX));
+        Store { faults: Some(Arc::new(Faults { transactions: n(transactions), writes: n(writes) })), ..self.clone() }
     }
 
     fn injected_fault(&self, transaction: bool) -> Result<()> {
-        let Some(left) = &self.faults else { return Ok(()) };
-        let now = if transaction { left.fetch_sub(1, Ordering::SeqCst) } else { left.load(Ordering::SeqCst) };
-        if now <= 0 { Err(StoreError::Unavailable("injected fault".into())) } else { Ok(()) }
+        let Some(f) = &self.faults else { return Ok(()) };
+        let fail = if transaction {
+            f.transactions.fetch_sub(1, Ordering::SeqCst) <= 0
+        } else {
+            f.transactions.load(Ordering::SeqCst) <= 0 || f.writes.fetch_sub(1, Ordering::SeqCst) <= 0
+        };
+        if fail { Err(StoreError::Unavailable("injected fault".into())) } else { Ok(()) }
     }
     pub fn backend_name(&self) -> &'static str {
         match self.backend {

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod domain;
 pub mod http;
 pub mod json;
+pub mod lambda;
 pub mod mail;
 pub mod store;
 pub mod telemetry;

@@ -405,32 +405,7 @@ async fn staff_make_late_changes_at_the_late_prices_and_the_family_sees_who_did_
 
 // ----- The engine on both backends: the race for the last places, and a crash halfway. -----
 
-macro_rules! both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let (store, _dir) = crate::helpers::embedded_store();
-                    super::$case(store).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test]
-                #[cfg_attr(not(moto), ignore = "DynamoDB: set AWS_ENDPOINT_URL to a moto server, or run scripts/test")]
-                async fn $case() {
-                    if let Some(store) = crate::helpers::dynamo_store().await {
-                        super::$case(store).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-both_backends!(
+crate::helpers::both_backends!(
     fifty_validations_race_for_the_last_ten_places,
     a_school_year_basket_interrupted_halfway_completes_exactly_on_retry,
     a_validation_whose_planner_died_is_taken_over_after_its_lease,

@@ -10,6 +10,61 @@ use shared::store::embedded::EmbeddedStore;
 use std::sync::atomic::{AtomicU32, Ordering};
 use tower::ServiceExt;
 
+/// Runs each `async fn case(store: Store)` of the calling module twice: on a fresh embedded
+/// store, and on a fresh DynamoDB table on moto (shown as ignored, with the reason, when no
+/// emulator was configured at build time).
+macro_rules! both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (store, _dir) = crate::helpers::embedded_store();
+                    super::$case(store).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test]
+                #[cfg_attr(not(moto), ignore = "DynamoDB: set AWS_ENDPOINT_URL to a moto server, or run scripts/test")]
+                async fn $case() {
+                    if let Some(store) = crate::helpers::dynamo_store().await {
+                        super::$case(store).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+pub(crate) use both_backends;
+
+/// A second town, « autre-ville », provisioned by the operator, and its administrator logged in
+/// (activated from the emailed link).
+pub async fn other_town_admin(p: &TestPortal) -> Browser {
+    let mut other: Value = serde_json::from_str(local_portal::DEMO_TOWN).expect("demo town");
+    other["id"] = serde_json::json!("autre-ville");
+    let auth = format!("Bearer {}", local_portal::LOCAL_OPERATOR_TOKEN);
+    let hs = [("content-type", "application/json"), ("authorization", auth.as_str())];
+    let put =
+        call(&p.router, "PUT", "/api/operator/towns/autre-ville", &hs, Some(other.to_string().into_bytes())).await;
+    assert_eq!(put.status, 201);
+    let staff = serde_json::json!({"email": "mairie@autre-ville.fr", "first_name": "Léon", "last_name": "Blanc", "role": "town_admin"});
+    let made =
+        call(&p.router, "POST", "/api/operator/towns/autre-ville/staff", &hs, Some(staff.to_string().into_bytes()))
+            .await;
+    assert_eq!(made.status, 201);
+    let token = p.link_token("mairie@autre-ville.fr").await;
+    let r = p
+        .post(
+            "/api/towns/autre-ville/auth/activate",
+            serde_json::json!({"token": token, "password": "une mairie bien tenue"}),
+            None,
+        )
+        .await;
+    browser_of(r).expect("town B's administrator")
+}
+
 /// A fresh embedded store in a temporary folder (kept alive by the returned guard).
 pub fn embedded_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,7 +1,7 @@
 //! « Actualités »: staff publish, pin, schedule, expire, edit and delete; everyone reads; a
 //! closure closes the dates for booking; roles and towns are kept apart; every action audited.
 
-use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, browser_of, call};
+use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, call};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = local_portal::DEMO_PASSWORD;
@@ -227,34 +227,7 @@ async fn bad_articles_get_a_clear_4xx_and_change_nothing() {
 async fn guardians_and_other_towns_staff_reach_no_news_staff_route() {
     let p = portal().await;
     let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
-    // Town B, with its own administrator.
-    let mut other: Value = serde_json::from_str(local_portal::DEMO_TOWN).unwrap();
-    other["id"] = json!("autre-ville");
-    let auth = format!("Bearer {}", local_portal::LOCAL_OPERATOR_TOKEN);
-    let hs = [("content-type", "application/json"), ("authorization", auth.as_str())];
-    assert_eq!(
-        call(&p.router, "PUT", "/api/operator/towns/autre-ville", &hs, Some(other.to_string().into_bytes()))
-            .await
-            .status,
-        201
-    );
-    let staff =
-        json!({"email": "mairie@autre-ville.fr", "first_name": "Léon", "last_name": "Blanc", "role": "town_admin"});
-    assert_eq!(
-        call(&p.router, "POST", "/api/operator/towns/autre-ville/staff", &hs, Some(staff.to_string().into_bytes()))
-            .await
-            .status,
-        201
-    );
-    let token = p.link_token("mairie@autre-ville.fr").await;
-    let r = p
-        .post(
-            "/api/towns/autre-ville/auth/activate",
-            json!({"token": token, "password": "une mairie bien tenue"}),
-            None,
-        )
-        .await;
-    let town_b = browser_of(r).unwrap();
+    let town_b = crate::helpers::other_town_admin(&p).await;
     let published = publish(&p, &agent(&p).await, article("Pour la ville A")).await;
     let id = published.json["id"].as_str().unwrap().to_owned();
 

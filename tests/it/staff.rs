@@ -3,7 +3,7 @@
 //! The demo (clock: Thursday 26 November 2026) has Hugo's holiday requests: Monday 21 December
 //! pending, Wednesday 23 December a cancellation request.
 
-use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, browser_of, call, portal};
+use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, portal};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -219,34 +219,7 @@ async fn attendance_lists_marks_and_exports_as_a_french_spreadsheet() {
 async fn every_staff_route_refuses_guardians_and_another_towns_staff() {
     let p = portal().await;
     let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
-    let mut other: Value = serde_json::from_str(local_portal::DEMO_TOWN).unwrap();
-    other["id"] = json!("autre-ville");
-    let auth = format!("Bearer {}", local_portal::LOCAL_OPERATOR_TOKEN);
-    let hs = [("content-type", "application/json"), ("authorization", auth.as_str())];
-    assert_eq!(
-        call(&p.router, "PUT", "/api/operator/towns/autre-ville", &hs, Some(other.to_string().into_bytes()))
-            .await
-            .status,
-        201
-    );
-    let staff =
-        json!({"email": "mairie@autre-ville.fr", "first_name": "Léon", "last_name": "Blanc", "role": "town_admin"});
-    assert_eq!(
-        call(&p.router, "POST", "/api/operator/towns/autre-ville/staff", &hs, Some(staff.to_string().into_bytes()))
-            .await
-            .status,
-        201
-    );
-    let token = p.link_token("mairie@autre-ville.fr").await;
-    let town_b = browser_of(
-        p.post(
-            "/api/towns/autre-ville/auth/activate",
-            json!({"token": token, "password": "une mairie bien tenue"}),
-            None,
-        )
-        .await,
-    )
-    .unwrap();
+    let town_b = crate::helpers::other_town_admin(&p).await;
 
     let ops = crate::openapi::operations(towns::OPENAPI);
     let staff_ops: Vec<_> = ops.iter().filter(|(_, path)| path.starts_with("/api/towns/{town}/staff/")).collect();

@@ -3,32 +3,7 @@
 use serde_json::json;
 use shared::store::{CancelReason, Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp};
 
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let (store, _dir) = crate::helpers::embedded_store();
-                    super::$case(store).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test]
-                #[cfg_attr(not(moto), ignore = "DynamoDB contract: set AWS_ENDPOINT_URL to a moto server, or run scripts/test")]
-                async fn $case() {
-                    if let Some(store) = crate::helpers::dynamo_store().await {
-                        super::$case(store).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-contract!(
+crate::helpers::both_backends!(
     put_then_get_round_trips_every_attribute_type,
     conditional_put_fails_when_the_item_exists_and_changes_nothing,
     attribute_condition_guards_a_delete,

@@ -350,14 +350,7 @@ async fn add_period(
         weekdays: r.weekdays,
         every_weeks: r.every_weeks.unwrap_or(1),
     };
-    pattern.check().map_err(|(field, message)| Problem::unprocessable("invalid_period", message).field(field))?;
-    if let Some(u) = pattern.units.iter().find(|u| !activity.units.iter().any(|x| &x.id == *u)) {
-        return Err(Problem::unprocessable(
-            "unknown_unit",
-            format!("La prestation « {u} » n'appartient pas à ce service."),
-        )
-        .field("units"));
-    }
+    pattern.check_for(activity).map_err(|(code, field, message)| Problem::unprocessable(code, message).field(field))?;
     let (child, action) = (&r.child, r.action);
     let pattern_lines: Vec<Line> = pattern
         .dates()

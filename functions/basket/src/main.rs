@@ -1,23 +1,9 @@
 //! The `basket` Lambda: builds the state from the environment and serves the router.
 
-use shared::clock::Clock;
-use shared::http::auth::AuthState;
-use shared::store::{Store, dynamo::DynamoStore, repo::Towns};
-use std::time::Duration;
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(true);
-    let env = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-    let store = Store::dynamo(DynamoStore::from_env(env("TABLE_NAME")?).await);
-    let state = basket::AppState {
-        auth: AuthState {
-            store: store.clone(),
-            clock: Clock::system(),
-            trusted_proxies: shared::http::auth::trusted_proxies_from_env(),
-        },
-        towns: Towns::new(store, Duration::from_secs(60)),
-        public_url: env("PUBLIC_URL")?.trim_end_matches('/').to_owned(),
-    };
+    let (_, auth, towns) = shared::lambda::store_auth_towns().await?;
+    let state = basket::AppState { auth, towns, public_url: shared::lambda::public_url()? };
     lambda_http::run(shared::http::finish(basket::router(state))).await
 }

@@ -444,14 +444,7 @@ async fn period_preview(
         weekdays: r.weekdays,
         every_weeks: r.every_weeks.unwrap_or(1),
     };
-    pattern.check().map_err(|(field, message)| Problem::unprocessable("invalid_period", message).field(field))?;
-    if let Some(u) = pattern.units.iter().find(|u| !activity.units.iter().any(|x| &x.id == *u)) {
-        return Err(Problem::unprocessable(
-            "unknown_unit",
-            format!("La prestation « {u} » n'appartient pas à ce service."),
-        )
-        .field("units"));
-    }
+    pattern.check_for(activity).map_err(|(code, field, message)| Problem::unprocessable(code, message).field(field))?;
     let days = pattern.dates();
     let site = site_of(&child, activity, pattern.from, pattern.to)?;
     let cells = cells_for(&state, &town, activity, &child, &family, &site, &days).await?;

@@ -4,14 +4,12 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use shared::mail::{notifier, sender::Mailer};
-use shared::store::{Store, dynamo::DynamoStore};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init(true);
-    let env = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-    let store = Store::dynamo(DynamoStore::from_env(env("TABLE_NAME")?).await);
-    let mailer = Mailer::ses_from_env(env("SENDER_EMAIL")?).await;
+    let (store, _, _) = shared::lambda::store_auth_towns().await?;
+    let mailer = Mailer::ses_from_env(shared::lambda::env("SENDER_EMAIL")?).await;
     lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| {
         let (store, mailer) = (store.clone(), mailer.clone());
         async move {

@@ -47,6 +47,16 @@ impl Pattern {
         Ok(())
     }
 
+    /// Checks the pattern for one activity: its own shape, and units of that activity only.
+    /// `Err` holds a stable code, the field and a French message.
+    pub fn check_for(&self, activity: &super::config::Activity) -> Result<(), (&'static str, &'static str, String)> {
+        self.check().map_err(|(field, message)| ("invalid_period", field, message))?;
+        if let Some(u) = self.units.iter().find(|u| !activity.units.iter().any(|x| &x.id == *u)) {
+            return Err(("unknown_unit", "units", format!("La prestation « {u} » n'appartient pas à ce service.")));
+        }
+        Ok(())
+    }
+
     /// The dates of the pattern, in order.
     pub fn dates(&self) -> Vec<NaiveDate> {
         let first_monday = self.from.week(Weekday::Mon).first_day();

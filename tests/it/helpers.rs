@@ -129,6 +129,8 @@ pub struct TestPortal {
     pub router: Router,
     pub store: Store,
     pub clock: shared::clock::Clock,
+    /// The documents' bucket (the local S3 server the portal started).
+    pub files: documents::files::Files,
     portal: local_portal::Portal,
     _dir: tempfile::TempDir,
 }
@@ -141,7 +143,14 @@ pub async fn portal() -> TestPortal {
     let clock = shared::clock::Clock::manual(start);
     let opts = local_portal::Options::demo(dir.path(), clock.clone());
     let portal = local_portal::build(&opts).await.expect("portal");
-    TestPortal { router: portal.router.clone(), store: portal.store.clone(), clock, portal, _dir: dir }
+    TestPortal {
+        router: portal.router.clone(),
+        store: portal.store.clone(),
+        files: portal.files.clone(),
+        clock,
+        portal,
+        _dir: dir,
+    }
 }
 
 /// A logged-in browser: its session cookie and CSRF token.

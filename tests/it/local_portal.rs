@@ -28,6 +28,7 @@ async fn start(data_dir: &Path, reset: bool) -> Running {
         reset,
         public_url: url.clone(),
         notifier: true,
+        s3_endpoint: Some(url.clone()),
         ..Options::demo(data_dir, shared::clock::Clock::system())
     };
     let portal = local_portal::build(&opts).await.unwrap();

@@ -4,6 +4,7 @@ mod accounts;
 mod aws_backends;
 mod basket;
 mod calendar;
+mod documents;
 mod helpers;
 mod http_bad_input;
 mod import;

@@ -3,6 +3,7 @@
 //! loaded on first start.
 
 pub mod devmail;
+pub mod local_s3;
 
 use axum::Router;
 use axum::handler::HandlerWithoutStateExt;
@@ -77,6 +78,10 @@ pub struct Options {
     pub notifier: bool,
     /// The time source (the system clock, or one a test moves).
     pub clock: Clock,
+    /// Where the documents' S3 API is reached. `None`: the local S3 server is started on a port
+    /// of its own (tests). The binary gives its own address: the portal serves the bucket under
+    /// `/documents/`, on the pages' origin.
+    pub s3_endpoint: Option<String>,
 }
 
 impl Options {
@@ -92,6 +97,7 @@ impl Options {
             public_url: "http://portail.test".to_owned(),
             notifier: false,
             clock,
+            s3_endpoint: None,
         }
     }
 }
@@ -103,7 +109,10 @@ pub struct Portal {
     pub mailer: Mailer,
     pub mail_dir: PathBuf,
     pub demo_town: Option<Town>,
+    /// The documents' bucket (the local S3 server).
+    pub files: documents::files::Files,
     notifier: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+    s3_server: Option<JoinHandle<()>>,
 }
 
 impl Portal {
@@ -113,19 +122,37 @@ impl Portal {
             let _ = stop.send(true);
             let _ = task.await;
         }
+        if let Some(task) = self.s3_server {
+            task.abort();
+        }
     }
 }
 
-/// Sends due emails every second until told to stop.
-fn spawn_notifier(store: Store, mailer: Mailer, clock: Clock) -> (watch::Sender<bool>, JoinHandle<()>) {
+/// Sends due emails every second, and purges the documents past their retention every hour,
+/// until told to stop.
+fn spawn_notifier(
+    store: Store,
+    mailer: Mailer,
+    clock: Clock,
+    files: documents::files::Files,
+) -> (watch::Sender<bool>, JoinHandle<()>) {
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut purge = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tokio::select! {
                 _ = tick.tick() => {
                     if let Err(e) = notifier::drain(&store, &mailer, clock.now()).await {
                         tracing::warn!(error = %e, "outbox drain failed");
+                    }
+                }
+                _ = purge.tick() => {
+                    let today = clock.now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
+                    match documents::purge(&store, &files, today, None).await {
+                        Ok(n) if n > 0 => tracing::info!(deleted = n, "documents purged"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "documents purge failed"),
                     }
                 }
                 _ = stopped.changed() => return,
@@ -438,6 +465,16 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     let demo_town = if opts.demo { Some(load_demo(&towns, opts, &accounts).await?) } else { None };
     let mail_dir = opts.data_dir.join("mail");
     let mailer = Mailer::Folder(mail_dir.clone());
+    let s3 = local_s3::service(&opts.data_dir.join("s3")).map_err(|e| Error::DataDir(opts.data_dir.join("s3"), e))?;
+    let (s3_endpoint, s3_server) = match &opts.s3_endpoint {
+        Some(url) => (url.trim_end_matches('/').to_owned(), None),
+        None => {
+            let (url, task) =
+                local_s3::serve(s3.clone()).await.map_err(|e| Error::DataDir(opts.data_dir.join("s3"), e))?;
+            (url, Some(task))
+        }
+    };
+    let files = documents::files::Files::local(&s3_endpoint, documents::files::LOCAL_BUCKET);
     let api = Router::new()
         .merge(towns::router(towns::AppState::new(towns.clone(), Some(&opts.operator_token)).with_contact(
             towns::Contact {
@@ -454,12 +491,21 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
             towns: towns.clone(),
             public_url: opts.public_url.trim_end_matches('/').to_owned(),
         }))
+        .merge(documents::router(documents::AppState {
+            auth: auth_for_news.clone(),
+            towns: towns.clone(),
+            files: files.clone(),
+            public_url: opts.public_url.trim_end_matches('/').to_owned(),
+        }))
         .merge(news::router(news::AppState { auth: auth_for_news, towns }))
         .merge(devmail::router(mail_dir.clone()));
-    let files = ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service());
-    let router = shared::http::finish(api).fallback_service(files);
-    let notifier = opts.notifier.then(|| spawn_notifier(store.clone(), mailer.clone(), opts.clock.clone()));
-    Ok(Portal { router, store, mailer, mail_dir, demo_town, notifier })
+    let pages = ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service());
+    let router = shared::http::finish(api)
+        .route(&format!("/{}/{{*key}}", documents::files::LOCAL_BUCKET), local_s3::route(s3))
+        .fallback_service(pages);
+    let notifier =
+        opts.notifier.then(|| spawn_notifier(store.clone(), mailer.clone(), opts.clock.clone(), files.clone()));
+    Ok(Portal { router, store, mailer, mail_dir, demo_town, files, notifier, s3_server })
 }
 
 /// The demo town, families and children in `store`, without accounts or bookings: what the

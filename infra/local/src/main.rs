@@ -44,6 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         public_url: url.clone(),
         notifier: true,
         clock: args.frozen_clock.map_or_else(shared::clock::Clock::system, shared::clock::Clock::manual),
+        s3_endpoint: Some(url.clone()),
     };
     let portal = local_portal::build(&opts).await?;
     println!();
@@ -68,6 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("  Exploitant  : Authorization: Bearer {}", local_portal::LOCAL_OPERATOR_TOKEN);
     println!("  E-mails     : {url}/dev/mail");
+    println!("  Documents   : {url}/documents/ (S3 local, fichiers dans {})", args.data_dir.join("s3").display());
     println!("  Données     : {} (--reset pour repartir de zéro)", args.data_dir.display());
     println!();
     let app = portal.router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -193,6 +193,9 @@ pub struct TownConfig {
     /// How long an activation link stays valid, in days (1 to 30).
     #[serde(default = "seven")]
     pub activation_link_days: u32,
+    /// The documents guardians send (« Mes demandes »): kinds, size limit, retention.
+    #[serde(default)]
+    pub documents: super::documents::DocumentSettings,
 }
 
 fn seven() -> u32 {
@@ -396,6 +399,7 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
             "la durée de validité des liens d'activation doit être comprise entre 1 et 30 jours",
         ));
     }
+    super::documents::check(&c.documents).map_err(|(path, message)| err(path, message))?;
     check_periods("extra_school_holidays", &c.extra_school_holidays)?;
     if let Some(own) = &c.school_holidays_override {
         check_periods("school_holidays_override", own)?;

@@ -86,6 +86,11 @@ slug_id!(
     ChildId, "enfant"
 );
 
+slug_id!(
+    /// A kind of document a town asks for (medical exemption, yearly file...).
+    DocKindId, "type de document"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,11 +7,12 @@ pub mod calendar;
 pub mod cells;
 pub mod config;
 pub mod deadline;
+pub mod documents;
 pub mod family;
 pub mod ids;
 pub mod import;
 pub mod money;
 pub mod period;
 
-pub use ids::{ActivityId, ChildId, FamilyRef, SiteId, TownId, UnitId};
+pub use ids::{ActivityId, ChildId, DocKindId, FamilyRef, SiteId, TownId, UnitId};
 pub use money::Cents;

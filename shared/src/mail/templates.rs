@@ -83,7 +83,8 @@ pub struct Section {
 /// would otherwise make an email nobody reads).
 pub const MAX_LISTED: usize = 300;
 
-/// A summary of changes: greeting, introduction, titled lists, closing remarks, a link.
+/// A summary of changes: greeting, introduction, titled lists, closing remarks, a link to the
+/// guardian's reservations.
 pub fn summary(
     town: &str,
     subject: &str,
@@ -92,6 +93,19 @@ pub fn summary(
     sections: &[Section],
     remarks: &[String],
     link: &str,
+) -> Content {
+    summary_to(town, subject, first_name, intro, sections, remarks, (link, "Voir mes réservations"))
+}
+
+/// [`summary`] with another link: (address, the button's words).
+pub fn summary_to(
+    town: &str,
+    subject: &str,
+    first_name: &str,
+    intro: &str,
+    sections: &[Section],
+    remarks: &[String],
+    (link, button): (&str, &str),
 ) -> Content {
     let greeting = if first_name.is_empty() { "Bonjour,".to_owned() } else { format!("Bonjour {first_name},") };
     let mut text = format!("{greeting}\n\n{intro}\n");
@@ -116,7 +130,7 @@ pub fn summary(
         html.push_str(&format!("<p>{}</p>\n", esc(r)));
     }
     text.push_str(&format!("\n{link}\n\n— L'Espace Famille de {town}\n"));
-    Content { subject: format!("{subject} – {town}"), text, html: page(town, &html, link, "Voir mes réservations") }
+    Content { subject: format!("{subject} – {town}"), text, html: page(town, &html, link, button) }
 }
 
 #[cfg(test)]

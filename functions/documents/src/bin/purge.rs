@@ -1,0 +1,22 @@
+//! The `documents-purge` Lambda, run once a day: deletes the decided documents whose retention
+//! period ended, from the bucket and from the table.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init(true);
+    let (store, _, _) = shared::lambda::store_auth_towns().await?;
+    let files = documents::files::Files::from_env().await?;
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
+        let (store, files) = (store.clone(), files.clone());
+        async move {
+            // Paris is the time zone of every French town but overseas ones: a day late at most.
+            let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
+            let deleted = documents::purge(&store, &files, today, None).await?;
+            tracing::info!(deleted, "documents purged");
+            Ok::<_, Error>(serde_json::json!({ "deleted": deleted }))
+        }
+    }))
+    .await
+}

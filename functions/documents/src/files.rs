@@ -1,0 +1,203 @@
+//! The documents' bucket, through the S3 SDK: the same code against AWS and against the local
+//! S3 server (`infra/local`), which checks signatures and presigned URLs like S3 does.
+//!
+//! Object keys are chosen by the server, never by the browser: `uploads/<town>/<family>/<id>`
+//! while a file waits for its confirmation (a lifecycle rule deletes what is never confirmed),
+//! then `documents/<town>/<family>/<id>`.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::MetadataDirective;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use shared::domain::documents::FileType;
+use shared::domain::{FamilyRef, TownId};
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+/// How long a presigned URL stays valid, by default.
+pub const URL_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// The local S3 server's credentials (`infra/local`); never used in AWS.
+pub const LOCAL_ACCESS_KEY: &str = "espace-famille-local";
+pub const LOCAL_SECRET_KEY: &str = "secret-du-stockage-local-de-demo";
+/// The local bucket's name.
+pub const LOCAL_BUCKET: &str = "documents";
+
+/// A failed call to S3 (logged; the guardian is asked to retry).
+#[derive(Debug, thiserror::Error)]
+#[error("s3: {0}")]
+pub struct FilesError(pub String);
+
+fn fail(e: impl std::fmt::Display) -> FilesError {
+    FilesError(e.to_string())
+}
+
+/// A request the browser makes itself: where, how, which headers, until when.
+#[derive(Debug, Clone, Serialize)]
+pub struct Presigned {
+    pub method: &'static str,
+    pub url: String,
+    /// Headers the browser must send as signed (Content-Length is set by the browser itself
+    /// from the file, and is signed too).
+    pub headers: BTreeMap<String, String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What S3 says of a stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub size: u64,
+    pub content_type: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Files {
+    client: Client,
+    bucket: String,
+    /// How long the presigned URLs given out stay valid.
+    pub url_ttl: Duration,
+}
+
+impl Files {
+    pub fn new(client: Client, bucket: impl Into<String>) -> Files {
+        Files { client, bucket: bucket.into(), url_ttl: URL_TTL }
+    }
+
+    /// The bucket named by `DOCUMENTS_BUCKET`, with the Lambda's credentials.
+    pub async fn from_env() -> Result<Files, String> {
+        let bucket = shared::lambda::env("DOCUMENTS_BUCKET")?;
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Files::new(Client::new(&config), bucket))
+    }
+
+    /// The local S3 server at `endpoint` (path-style addresses: `<endpoint>/<bucket>/<key>`).
+    pub fn local(endpoint: &str, bucket: &str) -> Files {
+        let creds = aws_sdk_s3::config::Credentials::new(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, None, None, "local");
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_sdk_s3::config::Region::new("eu-west-3"))
+            .credentials_provider(creds)
+            .force_path_style(true)
+            .build();
+        Files::new(Client::from_conf(config), bucket)
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Where a file waits for its confirmation.
+    pub fn upload_key(town: &TownId, family: &FamilyRef, id: &str) -> String {
+        format!("uploads/{town}/{family}/{id}")
+    }
+
+    /// Where a confirmed document is kept.
+    pub fn document_key(town: &TownId, family: &FamilyRef, id: &str) -> String {
+        format!("documents/{town}/{family}/{id}")
+    }
+
+    fn presigning(&self) -> Result<(PresigningConfig, DateTime<Utc>), FilesError> {
+        // Presigned URLs live in real time (S3 checks them against its own clock), whatever
+        // the portal's business clock says.
+        let start = SystemTime::now();
+        let config = PresigningConfig::builder().start_time(start).expires_in(self.url_ttl).build().map_err(fail)?;
+        Ok((config, DateTime::<Utc>::from(start + self.url_ttl)))
+    }
+
+    /// A PUT the browser sends straight to S3: the key, the content type and the exact length
+    /// are signed, so S3 refuses any other file.
+    pub async fn presign_put(&self, key: &str, file_type: FileType, size: u64) -> Result<Presigned, FilesError> {
+        let (config, expires_at) = self.presigning()?;
+        let length = i64::try_from(size).map_err(fail)?;
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(file_type.mime())
+            .content_length(length)
+            .presigned(config)
+            .await
+            .map_err(fail)?;
+        let headers = req
+            .headers()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+            .collect();
+        Ok(Presigned { method: "PUT", url: req.uri().to_owned(), headers, expires_at })
+    }
+
+    /// A GET of a stored document, saved under its file name.
+    pub async fn presign_get(&self, key: &str, file_name: &str, file_type: FileType) -> Result<Presigned, FilesError> {
+        let (config, expires_at) = self.presigning()?;
+        let encoded = percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_type(file_type.mime())
+            .response_content_disposition(format!("attachment; filename*=UTF-8''{encoded}"))
+            .presigned(config)
+            .await
+            .map_err(fail)?;
+        Ok(Presigned { method: "GET", url: req.uri().to_owned(), headers: BTreeMap::new(), expires_at })
+    }
+
+    /// The object's size and type; `None` when there is no such object.
+    pub async fn head(&self, key: &str) -> Result<Option<Head>, FilesError> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => Ok(Some(Head {
+                size: out.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                content_type: out.content_type().map(str::to_owned),
+            })),
+            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
+            Err(e) => Err(fail(aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
+    }
+
+    /// The first `n` bytes of an object.
+    pub async fn first_bytes(&self, key: &str, n: u64) -> Result<Vec<u8>, FilesError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", n.saturating_sub(1)))
+            .send()
+            .await
+            .map_err(|e| fail(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        let bytes = out.body.collect().await.map_err(fail)?.into_bytes();
+        Ok(bytes.iter().take(usize::try_from(n).unwrap_or(usize::MAX)).copied().collect())
+    }
+
+    /// Copies `from` to `to` inside the bucket, with the given type.
+    pub async fn copy(&self, from: &str, to: &str, file_type: FileType) -> Result<(), FilesError> {
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(to)
+            .copy_source(format!("{}/{from}", self.bucket))
+            .content_type(file_type.mime())
+            .metadata_directive(MetadataDirective::Replace)
+            .send()
+            .await
+            .map_err(|e| fail(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    /// Deletes an object (nothing to do when it is already gone).
+    pub async fn delete(&self, key: &str) -> Result<(), FilesError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| fail(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,286 @@
+//! Documents guardians send the town (« Mes demandes »): the kinds a town asks for, what a file
+//! may be, and the life of a document (sent, accepted or refused, expired, deleted).
+
+use super::ids::DocKindId;
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// The largest file a town may accept (S3 takes one PUT up to 5 GB; a scanned form is a few MB).
+pub const MAX_FILE_BYTES: u64 = 25 * 1024 * 1024;
+/// The default limit: 10 MB.
+pub const DEFAULT_FILE_BYTES: u64 = 10 * 1024 * 1024;
+/// How long a refused document stays visible to its guardian (with the reason) before deletion.
+pub const REFUSED_KEPT_DAYS: u64 = 30;
+/// The longest absence one medical certificate may justify.
+pub const MAX_ABSENCE_DAYS: i64 = 31;
+/// The longest file name kept (characters).
+pub const MAX_FILE_NAME_CHARS: usize = 120;
+
+/// Whom a kind of document concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Concerns {
+    Child,
+    Family,
+}
+
+/// A kind of document the town asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentKind {
+    pub id: DocKindId,
+    /// What guardians read (« Dispense médicale »).
+    pub name: String,
+    pub concerns: Concerns,
+    /// How long an accepted document stays valid, in days from its acceptance (none: no end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_days: Option<u32>,
+    /// A medical certificate for an absence: the guardian gives the dates, and accepting it
+    /// marks the child's bookings of those dates « absence justifiée » (not billed).
+    #[serde(default)]
+    pub justifies_absence: bool,
+}
+
+/// The town's documents settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentSettings {
+    #[serde(default = "default_kinds")]
+    pub kinds: Vec<DocumentKind>,
+    /// The largest file accepted, in bytes.
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
+    /// How long an accepted document is kept after the end of its validity (or after its
+    /// acceptance when it has no end), in days; then it is deleted.
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
+}
+
+impl Default for DocumentSettings {
+    fn default() -> Self {
+        DocumentSettings { kinds: default_kinds(), max_bytes: default_max_bytes(), retention_days: default_retention() }
+    }
+}
+
+impl DocumentSettings {
+    pub fn kind(&self, id: &DocKindId) -> Option<&DocumentKind> {
+        self.kinds.iter().find(|k| &k.id == id)
+    }
+}
+
+fn default_max_bytes() -> u64 {
+    DEFAULT_FILE_BYTES
+}
+
+fn default_retention() -> u32 {
+    365
+}
+
+fn kind(id: &str, name: &str, concerns: Concerns, valid_days: Option<u32>, justifies_absence: bool) -> DocumentKind {
+    DocumentKind {
+        id: DocKindId::parse(id).unwrap_or_else(|_| unreachable!("the default kinds' ids are slugs")),
+        name: name.to_owned(),
+        concerns,
+        valid_days,
+        justifies_absence,
+    }
+}
+
+/// What the seed's town asks for, when a town says nothing.
+pub fn default_kinds() -> Vec<DocumentKind> {
+    vec![
+        kind("dispense-medicale", "Dispense médicale", Concerns::Child, Some(365), false),
+        kind("certificat-absence", "Certificat médical justifiant une absence", Concerns::Child, None, true),
+        kind("assurance", "Attestation d'assurance", Concerns::Child, Some(365), false),
+        kind("dossier-annuel", "Dossier d'inscription annuel", Concerns::Family, Some(365), false),
+        kind("attestation-qf", "Attestation de quotient familial", Concerns::Family, Some(365), false),
+    ]
+}
+
+/// Checks the settings: the path of the first wrong field and why, in French.
+pub fn check(s: &DocumentSettings) -> Result<(), (String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, k) in s.kinds.iter().enumerate() {
+        let n = k.name.trim().chars().count();
+        if n == 0 || n > 200 {
+            return Err((format!("documents.kinds[{i}].name"), "le nom doit faire entre 1 et 200 caractères".into()));
+        }
+        if !seen.insert(&k.id) {
+            return Err((format!("documents.kinds[{i}].id"), format!("le type « {} » est déclaré deux fois", k.id)));
+        }
+        if k.valid_days == Some(0) || k.valid_days.is_some_and(|d| d > 3660) {
+            return Err((
+                format!("documents.kinds[{i}].valid_days"),
+                "la durée de validité va de 1 à 3 660 jours (ou absente)".into(),
+            ));
+        }
+        if k.justifies_absence && k.concerns != Concerns::Child {
+            return Err((
+                format!("documents.kinds[{i}].concerns"),
+                "un certificat justifiant une absence concerne un enfant".into(),
+            ));
+        }
+    }
+    if s.max_bytes == 0 || s.max_bytes > MAX_FILE_BYTES {
+        return Err(("documents.max_bytes".into(), format!("la taille maximale va de 1 à {MAX_FILE_BYTES} octets")));
+    }
+    if !(1..=3660).contains(&s.retention_days) {
+        return Err(("documents.retention_days".into(), "la durée de conservation va de 1 à 3 660 jours".into()));
+    }
+    Ok(())
+}
+
+/// The file types accepted: PDF, JPEG, PNG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileType {
+    #[serde(rename = "application/pdf")]
+    Pdf,
+    #[serde(rename = "image/jpeg")]
+    Jpeg,
+    #[serde(rename = "image/png")]
+    Png,
+}
+
+impl FileType {
+    pub const ALL: [FileType; 3] = [FileType::Pdf, FileType::Jpeg, FileType::Png];
+
+    pub fn parse(content_type: &str) -> Option<FileType> {
+        FileType::ALL.into_iter().find(|t| t.mime().eq_ignore_ascii_case(content_type.trim()))
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            FileType::Pdf => "application/pdf",
+            FileType::Jpeg => "image/jpeg",
+            FileType::Png => "image/png",
+        }
+    }
+
+    /// Whether a file's first bytes are this type's signature.
+    pub fn matches(self, head: &[u8]) -> bool {
+        match self {
+            FileType::Pdf => head.starts_with(b"%PDF-"),
+            FileType::Jpeg => head.starts_with(&[0xFF, 0xD8, 0xFF]),
+            FileType::Png => head.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]),
+        }
+    }
+
+    /// How many first bytes [`FileType::matches`] needs.
+    pub const HEAD_BYTES: u64 = 8;
+}
+
+/// A file name as kept: the name a guardian's device gave, without any path, control or
+/// reserved character (it is shown back and used as the download's name).
+pub fn check_file_name(name: &str) -> Result<String, &'static str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_FILE_NAME_CHARS {
+        return Err("Le nom du fichier compte de 1 à 120 caractères.");
+    }
+    if name.chars().any(|c| c.is_control() || matches!(c, '/' | '\\' | '"' | ':' | '*' | '?' | '<' | '>' | '|'))
+        || name == "."
+        || name == ".."
+    {
+        return Err("Le nom du fichier ne doit contenir ni chemin (« / », « \\ ») ni caractère spécial.");
+    }
+    Ok(name.to_owned())
+}
+
+/// A document's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The upload was asked for and not confirmed yet (not shown; gone after a day).
+    Uploading,
+    /// « Demande en cours »: waiting for staff.
+    Pending,
+    /// « Acceptée ».
+    Accepted,
+    /// « Refusée », with the reason.
+    Refused,
+}
+
+/// The dates a medical certificate covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Absence {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Absence {
+    pub fn check(&self) -> Result<(), &'static str> {
+        if self.to < self.from || (self.to - self.from).num_days() >= MAX_ABSENCE_DAYS {
+            return Err("L'absence va d'une date à une date postérieure, sur 31 jours au plus.");
+        }
+        Ok(())
+    }
+    pub fn contains(&self, d: NaiveDate) -> bool {
+        self.from <= d && d <= self.to
+    }
+}
+
+/// The day a decided document is deleted: a refused one after [`REFUSED_KEPT_DAYS`], an
+/// accepted one `retention_days` after the end of its validity (or after its acceptance).
+pub fn purge_day(status: Status, decided: NaiveDate, valid_until: Option<NaiveDate>, retention_days: u32) -> NaiveDate {
+    let (base, keep) = match status {
+        Status::Accepted => (valid_until.unwrap_or(decided).max(decided), u64::from(retention_days)),
+        _ => (decided, REFUSED_KEPT_DAYS),
+    };
+    base.checked_add_days(Days::new(keep)).unwrap_or(NaiveDate::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_signatures() {
+        assert!(FileType::Pdf.matches(b"%PDF-1.7\n"));
+        assert!(!FileType::Pdf.matches(b"MZ\x90\x00\x03"));
+        assert!(FileType::Jpeg.matches(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]));
+        assert!(!FileType::Jpeg.matches(b"%PDF-1.7"));
+        assert!(FileType::Png.matches(b"\x89PNG\r\n\x1a\n\0\0"));
+        assert!(!FileType::Png.matches(b"\x89PNG\r\n"));
+        assert_eq!(FileType::parse("Application/PDF"), Some(FileType::Pdf));
+        assert_eq!(FileType::parse("image/gif"), None);
+        assert_eq!(FileType::parse("application/x-msdownload"), None);
+    }
+
+    #[test]
+    fn file_names_lose_nothing_but_refuse_paths_and_controls() {
+        assert_eq!(check_file_name("  Certificat médical Léa.pdf "), Ok("Certificat médical Léa.pdf".into()));
+        for bad in ["", "../etc/passwd", "a/b.pdf", "a\\b.pdf", "a\u{0}.pdf", "a\nb.pdf", "..", "x\u{7f}.png"] {
+            assert!(check_file_name(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(check_file_name(&"é".repeat(121)).is_err());
+    }
+
+    #[test]
+    fn purge_days() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(purge_day(Status::Refused, d("2026-11-26"), None, 365), d("2026-12-26"));
+        assert_eq!(purge_day(Status::Accepted, d("2026-11-26"), None, 10), d("2026-12-06"));
+        assert_eq!(purge_day(Status::Accepted, d("2026-11-26"), Some(d("2027-11-26")), 10), d("2027-12-06"));
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert_eq!(check(&DocumentSettings::default()), Ok(()));
+        let mut s = DocumentSettings::default();
+        s.kinds.push(s.kinds[0].clone());
+        assert_eq!(check(&s).unwrap_err().0, "documents.kinds[5].id");
+        let s = DocumentSettings { max_bytes: MAX_FILE_BYTES + 1, ..DocumentSettings::default() };
+        assert_eq!(check(&s).unwrap_err().0, "documents.max_bytes");
+        let mut s = DocumentSettings::default();
+        s.kinds[3].justifies_absence = true;
+        assert_eq!(check(&s).unwrap_err().0, "documents.kinds[3].concerns");
+    }
+
+    #[test]
+    fn absences_are_bounded() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert!(Absence { from: d("2026-12-01"), to: d("2026-12-31") }.check().is_ok());
+        assert!(Absence { from: d("2026-12-01"), to: d("2027-01-01") }.check().is_err());
+        assert!(Absence { from: d("2026-12-02"), to: d("2026-12-01") }.check().is_err());
+    }
+}

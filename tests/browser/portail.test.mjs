@@ -316,3 +316,100 @@ for (const device of VIEWPORTS) {
     }
   });
 }
+
+/** Logs in from the login page. */
+async function logIn(page, url, email, name) {
+  await page.goto(`${url}/connexion.html`);
+  await page.getByLabel('Adresse e-mail').fill(email);
+  await page.getByLabel('Mot de passe').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await page.getByText(`Connecté(e) : ${name}`).waitFor();
+}
+
+async function logOut(page, url) {
+  await page.goto(`${url}/index.html`);
+  await page.getByRole('button', { name: 'Se déconnecter' }).click();
+  await page.getByRole('link', { name: 'Se connecter' }).waitFor();
+}
+
+const PDF = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(300_000, 'x'), Buffer.from('\n%%EOF\n')]);
+const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(50_000, 7)]);
+
+for (const device of VIEWPORTS) {
+  test(`a guardian sends a PDF and a photo, staff accept one and refuse the other, the family sees both (${device.name})`, async () => {
+    const portal = await startPortal();
+    const context = await browser.newContext({ viewport: device.viewport, isMobile: device.isMobile, hasTouch: device.hasTouch, locale: 'fr-FR' });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await logIn(page, portal.url, 'sophie.martin@exemple.fr', 'Sophie Martin');
+      await page.getByRole('navigation').getByRole('link', { name: 'Mes demandes' }).click();
+      await page.getByText("Vous n'avez envoyé aucun document.").waitFor();
+      await checkAxe(page, 'mes demandes');
+
+      // The yearly file, for the family: straight to the storage, with its progress.
+      await page.getByLabel('Type de document').selectOption({ label: "Dossier d'inscription annuel" });
+      assert.equal(await page.getByLabel('Enfant concerné').isVisible(), false);
+      await page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'dossier-2026.pdf', mimeType: 'application/pdf', buffer: PDF });
+      await page.getByRole('button', { name: 'Envoyer' }).click();
+      await message(page, '« dossier-2026.pdf » est envoyé');
+      // A photo of Léa's medical exemption.
+      await page.getByLabel('Type de document').selectOption({ label: 'Dispense médicale' });
+      await page.getByLabel('Enfant concerné').selectOption({ label: 'Léa' });
+      await page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'dispense.png', mimeType: 'image/png', buffer: PNG });
+      await page.getByRole('button', { name: 'Envoyer' }).click();
+      await message(page, '« dispense.png » est envoyé');
+      await page.getByText('2 document(s)').waitFor();
+      assert.equal(await page.getByRole('cell', { name: 'Demande en cours' }).count(), 2);
+      // A file that is not what it says is refused and not kept.
+      await page.getByLabel('Type de document').selectOption({ label: "Attestation d'assurance" });
+      await page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'assurance.pdf', mimeType: 'application/pdf', buffer: Buffer.from('MZ\x90\x00 not a pdf at all') });
+      await page.getByRole('button', { name: 'Envoyer' }).click();
+      await message(page, "n'est pas un PDF valide");
+      await page.getByText('2 document(s)').waitFor();
+      await checkAxe(page, 'mes demandes, envoyés');
+      await shot(page, `demandes-${device.name}`);
+      await logOut(page, portal.url);
+
+      // Staff open the PDF, accept it, and refuse the photo with a reason.
+      await logIn(page, portal.url, 'mairie@villeneuve-les-tilleuls.fr', 'Nadia Roux');
+      await page.goto(`${portal.url}/mairie.html`);
+      await page.getByText('2 document(s)').waitFor();
+      await checkAxe(page, 'espace mairie, documents');
+      const opened = await page.evaluate(async () => {
+        const docs = await (await fetch('/api/towns/villeneuve-les-tilleuls/staff/documents')).json();
+        const d = docs.find((x) => x.file_name === 'dossier-2026.pdf');
+        const link = await (await fetch(`/api/towns/villeneuve-les-tilleuls/families/${d.family}/documents/${d.id}/download`)).json();
+        const file = await fetch(link.url);
+        return { status: file.status, size: (await file.arrayBuffer()).byteLength };
+      });
+      assert.deepEqual(opened, { status: 200, size: PDF.length });
+      await page.getByRole('button', { name: 'Accepter dossier-2026.pdf' }).click();
+      await message(page, 'accepté');
+      await page.getByLabel('Motif du refus de dispense.png').fill('Photo illisible : merci de renvoyer un scan.');
+      await page.getByRole('button', { name: 'Refuser dispense.png' }).click();
+      await message(page, 'refusé');
+      await page.getByText('Aucun document à examiner.').waitFor();
+      await logOut(page, portal.url);
+
+      // The family sees both outcomes, and was emailed.
+      await logIn(page, portal.url, 'sophie.martin@exemple.fr', 'Sophie Martin');
+      await page.goto(`${portal.url}/demandes.html`);
+      await page.getByRole('cell', { name: /Acceptée \(valable/ }).waitFor();
+      await page.getByRole('cell', { name: 'Refusée : Photo illisible : merci de renvoyer un scan.' }).waitFor();
+      await checkAxe(page, 'mes demandes, décidés');
+      let mails = 0;
+      for (let i = 0; i < 20 && mails < 4; i += 1) {
+        await page.goto(`${portal.url}/dev/mail`);
+        mails = await page.getByRole('row').filter({ hasText: /Document (accepté|refusé)/ }).count();
+        if (mails < 4) await page.waitForTimeout(250);
+      }
+      assert.equal(mails, 4, 'each decision emailed to both Martin guardians');
+      assert.deepEqual(errors, [], 'no script error');
+    } finally {
+      await context.close();
+      portal.stop();
+    }
+  });
+}

@@ -265,6 +265,11 @@ for (const device of VIEWPORTS) {
       await tick(page.getByLabel('Épingler en tête des actualités'));
       await page.getByRole('button', { name: 'Publier' }).click();
       await message(page, 'publiée');
+      // With the programme attached (straight to the storage, like a family's documents).
+      const title = 'Sortie au musée le mercredi 16 décembre';
+      await page.getByLabel(`Joindre un fichier à « ${title} » (PDF, JPEG, PNG)`).setInputFiles({ name: 'programme.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.7\nle programme de la sortie\n%%EOF\n') });
+      await page.getByRole('button', { name: `Joindre à « ${title} »` }).click();
+      await message(page, `« programme.pdf » est joint à « ${title} »`);
 
       // Hugo's pending holiday request, accepted.
       await page.getByRole('button', { name: 'Accepter la demande de Hugo du lundi 21/12/2026' }).click();
@@ -309,6 +314,9 @@ for (const device of VIEWPORTS) {
       await page.locator('article.actualite h3').first().waitFor();
       const first = await page.locator('article.actualite h3').allTextContents();
       assert.ok(first.includes('Sortie au musée le mercredi 16 décembre'), first.join(' | '));
+      // Its attachment is there; logged out, the portal asks to log in to download it.
+      await page.getByRole('button', { name: 'Télécharger programme.pdf (1 Ko)' }).click();
+      await page.getByText('Connectez-vous pour télécharger les pièces jointes.').waitFor();
       assert.deepEqual(errors, [], 'no script error');
     } finally {
       await context.close();

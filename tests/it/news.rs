@@ -247,3 +247,130 @@ async fn guardians_and_other_towns_staff_reach_no_news_staff_route() {
     assert_eq!(titles(&p, "").await, ["Pour la ville A"]);
     p.stop().await;
 }
+
+/// Sends `bytes` with the upload the portal gave, as the browser does.
+async fn put_file(upload: &Value, content_type: &str, bytes: Vec<u8>) -> u16 {
+    let url = upload["url"].as_str().unwrap();
+    reqwest::Client::new()
+        .put(url)
+        .header("content-type", content_type)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn staff_attach_files_to_an_article_and_logged_in_readers_download_them() {
+    let p = portal().await;
+    let a = agent(&p).await;
+    let created = publish(&p, &a, article("Menus de décembre")).await;
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let attachments = format!("/api/towns/{TOWN}/staff/news/{id}/attachments");
+    let menu = b"%PDF-1.7\nle menu de decembre\n%%EOF\n".to_vec();
+    let started = p
+        .send(
+            "POST",
+            &attachments,
+            Some(json!({"file_name": "Menus décembre.pdf", "content_type": "application/pdf", "size": menu.len()})),
+            &a,
+            &[],
+        )
+        .await;
+    assert_eq!(started.status, 201, "{:?}", started.json);
+    let file = started.json["id"].as_str().unwrap().to_owned();
+    assert!(started.json["upload"]["url"].as_str().unwrap().contains(&format!("/uploads/{TOWN}/-news/{id}/")));
+    assert_eq!(put_file(&started.json["upload"], "image/png", menu.clone()).await, 403, "the type is signed");
+    assert_eq!(put_file(&started.json["upload"], "application/pdf", menu.clone()).await, 200);
+    let confirmed = p.send("POST", &format!("{attachments}/{file}/confirm"), None, &a, &[]).await;
+    assert_eq!(confirmed.status, 200, "{:?}", confirmed.json);
+    assert_eq!(confirmed.json["version"], 2);
+    let again = p.send("POST", &format!("{attachments}/{file}/confirm"), None, &a, &[]).await;
+    assert_eq!(again.json["attachments"].as_array().unwrap().len(), 1, "confirming twice adds it once");
+
+    // Everyone sees that there is a file; only logged-in readers get it.
+    let public = p.get(&format!("/api/towns/{TOWN}/news/{id}"), None).await;
+    assert_eq!(
+        public.json["attachments"],
+        json!([{"id": file, "file_name": "Menus décembre.pdf", "content_type": "application/pdf", "size": menu.len()}])
+    );
+    let download = format!("/api/towns/{TOWN}/news/{id}/attachments/{file}");
+    assert_problem(&p.get(&download, None).await, 401, "unauthenticated");
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
+    let link = p.get(&download, Some(&sophie)).await;
+    assert_eq!(link.status, 200, "{:?}", link.json);
+    let got = reqwest::get(link.json["url"].as_str().unwrap()).await.unwrap();
+    assert_eq!(got.bytes().await.unwrap().to_vec(), menu);
+    assert_problem(
+        &p.get(&format!("/api/towns/{TOWN}/news/{id}/attachments/inconnue"), Some(&sophie)).await,
+        404,
+        "unknown_attachment",
+    );
+
+    // A file that is not what it claims is refused and deleted; bad input changes nothing.
+    let fake = b"MZ\x90\x00 not a picture".to_vec();
+    let s = p
+        .send(
+            "POST",
+            &attachments,
+            Some(json!({"file_name": "photo.png", "content_type": "image/png", "size": fake.len()})),
+            &a,
+            &[],
+        )
+        .await;
+    assert_eq!(put_file(&s.json["upload"], "image/png", fake).await, 200);
+    let bad = p.send("POST", &format!("{attachments}/{}/confirm", s.json["id"].as_str().unwrap()), None, &a, &[]).await;
+    assert_problem(&bad, 422, "file_content_mismatch");
+    for (body, code) in [
+        (json!({"file_name": "a/b.pdf", "content_type": "application/pdf", "size": 10}), "invalid_file_name"),
+        (json!({"file_name": "a.gif", "content_type": "image/gif", "size": 10}), "unsupported_file_type"),
+        (json!({"file_name": "a.pdf", "content_type": "application/pdf", "size": 0}), "empty_file"),
+        (
+            json!({"file_name": "a.pdf", "content_type": "application/pdf", "size": 10 * 1024 * 1024 + 1}),
+            "file_too_large",
+        ),
+    ] {
+        assert_problem(&p.send("POST", &attachments, Some(body), &a, &[]).await, 422, code);
+    }
+    let sophie_tries = p
+        .send(
+            "POST",
+            &attachments,
+            Some(json!({"file_name": "a.pdf", "content_type": "application/pdf", "size": 10})),
+            &sophie,
+            &[],
+        )
+        .await;
+    assert_problem(&sophie_tries, 403, "forbidden");
+    let still = p.get(&format!("/api/towns/{TOWN}/news/{id}"), None).await;
+    assert_eq!(still.json["attachments"].as_array().unwrap().len(), 1);
+
+    // Removing it deletes the file too (audited); so does deleting the article.
+    let object = documents::files::Files::news_key(&shared::domain::TownId::parse(TOWN).unwrap(), &id, &file);
+    assert!(p.files.head(&object).await.unwrap().is_some());
+    let removed = p.send("DELETE", &format!("{attachments}/{file}"), None, &a, &[]).await;
+    assert_eq!((removed.status, removed.json["attachments"].clone()), (200, Value::Null));
+    assert_eq!(p.files.head(&object).await.unwrap(), None);
+    let admin = admin(&p).await;
+    let audit = p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&admin)).await;
+    let actions: Vec<_> =
+        audit.json["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"news.attach") && actions.contains(&"news.detach"), "{actions:?}");
+    let s = p
+        .send(
+            "POST",
+            &attachments,
+            Some(json!({"file_name": "règlement.pdf", "content_type": "application/pdf", "size": menu.len()})),
+            &a,
+            &[],
+        )
+        .await;
+    assert_eq!(put_file(&s.json["upload"], "application/pdf", menu).await, 200);
+    let second = s.json["id"].as_str().unwrap();
+    assert_eq!(p.send("POST", &format!("{attachments}/{second}/confirm"), None, &a, &[]).await.status, 200);
+    assert_eq!(p.send("DELETE", &format!("/api/towns/{TOWN}/staff/news/{id}"), None, &a, &[]).await.status, 204);
+    let kept = documents::files::Files::news_key(&shared::domain::TownId::parse(TOWN).unwrap(), &id, second);
+    assert_eq!(p.files.head(&kept).await.unwrap(), None);
+}

@@ -35,7 +35,8 @@ async fn openapi_routes_are_all_served() {
             .replace("{family}", "martin")
             .replace("{unit}", "cantine")
             .replace("{token}", "jeton-inconnu")
-            .replace("{id}", "inconnue");
+            .replace("{id}", "inconnue")
+            .replace("{file}", "inconnu");
         let r = call(&p.router, &method, &uri, &[], None).await;
         let code = r.json["code"].as_str().unwrap_or_default();
         assert!(code != "not_found" && code != "method_not_allowed", "{method} {uri} is not routed ({})", r.status);

@@ -22,8 +22,41 @@ async function loadNews() {
       await loadNews();
     });
     const status = { published: 'publiée', scheduled: 'programmée', expired: 'expirée' }[a.status];
-    return el('li', {}, el('strong', {}, a.title), ` – ${CATEGORIES[a.category]} – ${status}${a.pinned ? ' – épinglée' : ''} `, remove);
+    const files = (a.attachments || []).map((f) => {
+      const off = el('button', { type: 'button', class: 'secondaire' }, 'Retirer', el('span', { class: 'visually-hidden' }, ` ${f.file_name}`));
+      off.addEventListener('click', async () => {
+        try {
+          await api(`/staff/news/${encodeURIComponent(a.id)}/attachments/${encodeURIComponent(f.id)}`, { method: 'DELETE', csrf: me.csrf_token });
+          say(message, `« ${f.file_name} » retiré de « ${a.title} ».`);
+        } catch (p) { say(message, p.title, true); }
+        await loadNews();
+      });
+      return el('li', {}, f.file_name, ' ', off);
+    });
+    const input = el('input', { type: 'file', id: `joindre-${a.id}`, accept: '.pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png' });
+    const attach = el('button', { type: 'button', class: 'secondaire' }, 'Joindre', el('span', { class: 'visually-hidden' }, ` à « ${a.title} »`));
+    attach.addEventListener('click', () => attachFile(a, input, attach));
+    return el('li', {}, el('strong', {}, a.title), ` – ${CATEGORIES[a.category]} – ${status}${a.pinned ? ' – épinglée' : ''} `, remove,
+      files.length ? el('ul', {}, ...files) : null,
+      el('div', {}, el('label', { for: `joindre-${a.id}` }, `Joindre un fichier à « ${a.title} » (PDF, JPEG, PNG)`), input, ' ', attach));
   }));
+}
+
+/** Attaches the chosen file to an article: straight to the storage, then confirmed. */
+async function attachFile(article, input, button) {
+  const file = input.files[0];
+  if (!file) { say(message, 'Choisissez le fichier à joindre.', true); return; }
+  button.disabled = true;
+  try {
+    const base = `/staff/news/${encodeURIComponent(article.id)}/attachments`;
+    const type = file.type || { pdf: 'application/pdf', jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png' }[file.name.split('.').pop().toLowerCase()] || 'application/octet-stream';
+    const started = await api(base, { method: 'POST', csrf: me.csrf_token, body: { file_name: file.name, content_type: type, size: file.size } });
+    const sent = await fetch(started.upload.url, { method: 'PUT', headers: started.upload.headers, body: file });
+    if (!sent.ok) throw { title: "Le fichier n'a pas pu être envoyé : réessayez." };
+    await api(`${base}/${encodeURIComponent(started.id)}/confirm`, { method: 'POST', csrf: me.csrf_token });
+    say(message, `« ${file.name} » est joint à « ${article.title} ».`);
+    await loadNews();
+  } catch (p) { say(message, p.title, true); } finally { button.disabled = false; }
 }
 
 async function publish(event) {

@@ -52,6 +52,17 @@ pub struct Head {
     pub content_type: Option<String>,
 }
 
+/// What a confirmation finds in the bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// Nothing at that key (not sent, or the URL was refused).
+    Nothing,
+    /// Another size or type than announced, or bytes that are not of that type.
+    Mismatch,
+    /// The announced file.
+    Ok,
+}
+
 #[derive(Clone)]
 pub struct Files {
     client: Client,
@@ -172,6 +183,27 @@ impl Files {
             .map_err(|e| fail(aws_sdk_s3::error::DisplayErrorContext(e)))?;
         let bytes = out.body.collect().await.map_err(fail)?.into_bytes();
         Ok(bytes.iter().take(usize::try_from(n).unwrap_or(usize::MAX)).copied().collect())
+    }
+
+    /// Whether the object at `key` is the announced file: that size, that type, and first bytes
+    /// of that type (an executable renamed `.pdf` is not a PDF).
+    pub async fn received(&self, key: &str, size: u64, file_type: FileType) -> Result<Received, FilesError> {
+        let Some(head) = self.head(key).await? else { return Ok(Received::Nothing) };
+        let same_type = head.content_type.as_deref().and_then(FileType::parse) == Some(file_type);
+        if head.size != size || !same_type {
+            return Ok(Received::Mismatch);
+        }
+        let first = self.first_bytes(key, FileType::HEAD_BYTES).await?;
+        Ok(if file_type.matches(&first) { Received::Ok } else { Received::Mismatch })
+    }
+
+    /// Where a news article's attachment waits for its confirmation, then is kept (`-news`
+    /// cannot be a family reference: those never start with a dash).
+    pub fn news_upload_key(town: &TownId, article: &str, id: &str) -> String {
+        format!("uploads/{town}/-news/{article}/{id}")
+    }
+    pub fn news_key(town: &TownId, article: &str, id: &str) -> String {
+        format!("documents/{town}/-news/{article}/{id}")
     }
 
     /// Copies `from` to `to` inside the bucket, with the given type.

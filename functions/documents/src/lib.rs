@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json as AxumJson, Router};
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use files::{Files, FilesError, Presigned};
+use files::{Files, FilesError, Presigned, Received};
 use serde::{Deserialize, Serialize};
 use shared::audit;
 use shared::domain::account::Role;
@@ -163,7 +163,7 @@ fn unknown_document() -> Problem {
     Problem::not_found("unknown_document", "Ce document est introuvable.")
 }
 
-fn files_unavailable(e: FilesError) -> Problem {
+pub fn files_unavailable(e: FilesError) -> Problem {
     tracing::warn!(error = %e, "document storage unavailable");
     Problem::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -459,6 +459,17 @@ async fn start_upload(
     Ok((StatusCode::CREATED, AxumJson(UploadStarted { document, upload })))
 }
 
+pub fn not_received() -> Problem {
+    Problem::new(StatusCode::CONFLICT, "file_not_received", "Le fichier n'a pas été reçu : envoyez-le à nouveau.")
+}
+
+pub fn content_mismatch(t: FileType) -> Problem {
+    Problem::unprocessable(
+        "file_content_mismatch",
+        format!("Ce fichier n'est pas {} valide : il a été supprimé. Envoyez le document au bon format.", type_name(t)),
+    )
+}
+
 fn type_name(t: FileType) -> &'static str {
     match t {
         FileType::Pdf => "un PDF",
@@ -486,30 +497,15 @@ async fn confirm(
     }
     let files = &state.files;
     let upload = doc.object.clone();
-    let Some(head) = files.head(&upload).await.map_err(files_unavailable)? else {
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "file_not_received",
-            "Le fichier n'a pas été reçu : envoyez-le à nouveau.",
-        ));
-    };
-    let first = if head.size == doc.size {
-        files.first_bytes(&upload, FileType::HEAD_BYTES).await.map_err(files_unavailable)?
-    } else {
-        Vec::new()
-    };
-    let same_type = head.content_type.as_deref().and_then(FileType::parse) == Some(doc.content_type);
-    if head.size != doc.size || !same_type || !doc.content_type.matches(&first) {
-        // Not what was announced: the file and the request go.
-        files.delete(&upload).await.map_err(files_unavailable)?;
-        store.delete(&document_key(town.id(), &family, &doc.id), Some(versioned(&doc))).await?;
-        return Err(Problem::unprocessable(
-            "file_content_mismatch",
-            format!(
-                "Ce fichier n'est pas {} valide : il a été supprimé. Envoyez le document au bon format.",
-                type_name(doc.content_type)
-            ),
-        ));
+    match files.received(&upload, doc.size, doc.content_type).await.map_err(files_unavailable)? {
+        Received::Ok => {}
+        Received::Nothing => return Err(not_received()),
+        Received::Mismatch => {
+            // Not what was announced: the file and the request go.
+            files.delete(&upload).await.map_err(files_unavailable)?;
+            store.delete(&document_key(town.id(), &family, &doc.id), Some(versioned(&doc))).await?;
+            return Err(content_mismatch(doc.content_type));
+        }
     }
     let kept = Files::document_key(town.id(), &family, &doc.id);
     files.copy(&upload, &kept, doc.content_type).await.map_err(files_unavailable)?;

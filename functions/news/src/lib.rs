@@ -4,6 +4,7 @@
 //! a time. An exceptional closure published as news can also close the dates for booking (town
 //! administrators only: it changes the town's calendar). Every staff action is audited.
 
+pub mod attachments;
 pub mod markdown;
 
 use axum::extract::{FromRef, Query, State};
@@ -35,6 +36,8 @@ pub const MAX_PER_PAGE: usize = 50;
 pub struct AppState {
     pub auth: AuthState,
     pub towns: Towns,
+    /// The documents' bucket, for attachments.
+    pub files: documents::files::Files,
 }
 
 impl FromRef<AppState> for AuthState {
@@ -50,6 +53,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/news", get(staff_list).post(create))
         .route("/api/towns/{town}/staff/news/{id}", axum::routing::put(update).delete(remove))
         .route("/api/towns/{town}/staff/audit", get(audit_log))
+        .route("/api/towns/{town}/news/{id}/attachments/{file}", get(attachments::download))
+        .route("/api/towns/{town}/staff/news/{id}/attachments", axum::routing::post(attachments::start))
+        .route("/api/towns/{town}/staff/news/{id}/attachments/{file}", axum::routing::delete(attachments::remove))
+        .route(
+            "/api/towns/{town}/staff/news/{id}/attachments/{file}/confirm",
+            axum::routing::post(attachments::confirm),
+        )
         .with_state(state)
 }
 
@@ -113,10 +123,13 @@ pub struct Article {
     pub updated_at: DateTime<Utc>,
     pub updated_by: String,
     pub version: u64,
+    /// Files attached (PDF, JPEG, PNG), stored like documents; see [`attachments`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<attachments::Attachment>,
 }
 
 impl Article {
-    fn visible(&self, now: DateTime<Utc>) -> bool {
+    pub(crate) fn visible(&self, now: DateTime<Utc>) -> bool {
         self.publish_at <= now && self.expires_at.is_none_or(|e| now < e)
     }
     fn status(&self, now: DateTime<Utc>) -> &'static str {
@@ -159,7 +172,7 @@ async fn all_articles(state: &AppState, town: &TownId) -> Result<Vec<Article>, S
         .collect()
 }
 
-fn unknown_article() -> Problem {
+pub(crate) fn unknown_article() -> Problem {
     Problem::not_found("unknown_article", "Cette actualité est introuvable.")
 }
 
@@ -176,6 +189,8 @@ struct Published {
     pinned: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     close_booking: Option<ClosePeriod>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<attachments::Shown>,
 }
 
 impl From<Article> for Published {
@@ -189,6 +204,7 @@ impl From<Article> for Published {
             expires_at: a.expires_at,
             pinned: a.pinned,
             close_booking: a.close_booking,
+            attachments: a.attachments.iter().map(attachments::Shown::from).collect(),
         }
     }
 }
@@ -286,7 +302,7 @@ async fn staff_list(
     Ok(AxumJson(paginate(views, &q)?))
 }
 
-fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
@@ -383,7 +399,7 @@ async fn update_closures(
     Err(StoreError::ConditionFailed.into())
 }
 
-fn audit_entry(
+pub(crate) fn audit_entry(
     by: &str,
     action: &str,
     id: &str,
@@ -418,6 +434,7 @@ pub fn build(id: String, input: ArticleInput, by: &str, now: DateTime<Utc>, prev
         updated_at: now,
         updated_by: by.to_owned(),
         version: previous.map_or(1, |p| p.version + 1),
+        attachments: previous.map(|p| p.attachments.clone()).unwrap_or_default(),
     }
 }
 
@@ -446,14 +463,14 @@ async fn create(
     Ok((StatusCode::CREATED, AxumJson(article)))
 }
 
-async fn load(state: &AppState, town: &TownId, id: &str) -> Result<Article, Problem> {
+pub(crate) async fn load(state: &AppState, town: &TownId, id: &str) -> Result<Article, Problem> {
     if !valid_id(id) {
         return Err(unknown_article());
     }
     state.auth.store.get(&article_key(town, id)).await?.map(|i| i.to_value()).transpose()?.ok_or_else(unknown_article)
 }
 
-fn conflict() -> Problem {
+pub(crate) fn conflict() -> Problem {
     Problem::new(
         StatusCode::CONFLICT,
         "article_changed",
@@ -530,6 +547,7 @@ async fn remove(
         Err(e) => return Err(e.into()),
     }
     update_closures(&state, &town, Some(&previous), None).await?;
+    attachments::delete_files(&state, &previous).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

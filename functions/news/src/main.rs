@@ -4,5 +4,6 @@
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(true);
     let (_, auth, towns) = shared::lambda::store_auth_towns().await?;
-    lambda_http::run(shared::http::finish(news::router(news::AppState { auth, towns }))).await
+    let files = documents::files::Files::from_env().await?;
+    lambda_http::run(shared::http::finish(news::router(news::AppState { auth, towns, files }))).await
 }

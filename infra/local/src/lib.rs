@@ -497,7 +497,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
             files: files.clone(),
             public_url: opts.public_url.trim_end_matches('/').to_owned(),
         }))
-        .merge(news::router(news::AppState { auth: auth_for_news, towns }))
+        .merge(news::router(news::AppState { auth: auth_for_news, towns, files: files.clone() }))
         .merge(devmail::router(mail_dir.clone()));
     let pages = ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service());
     let router = shared::http::finish(api)

@@ -239,7 +239,7 @@ for (const device of VIEWPORTS) {
 }
 
 for (const device of VIEWPORTS) {
-  test(`town staff publish news, decide a request, take attendance and export it (${device.name})`, async () => {
+  test(`town staff publish news with a file, decide a request, take attendance, find a family, change the configuration (${device.name})`, async () => {
     const portal = await startPortal();
     const context = await browser.newContext({ viewport: device.viewport, isMobile: device.isMobile, hasTouch: device.hasTouch, locale: 'fr-FR' });
     const page = await context.newPage();
@@ -306,6 +306,30 @@ for (const device of VIEWPORTS) {
       await page.getByRole('button', { name: 'Afficher les effectifs' }).click();
       await page.getByRole('rowheader', { name: 'CANTINE' }).waitFor();
       await checkAxe(page, 'espace mairie, effectifs');
+
+      // A family found by a child's name, its bookings with their history (Jade's late canteen).
+      await page.getByLabel('Nom, prénom, e-mail ou référence').fill('jade');
+      await page.getByRole('button', { name: 'Rechercher' }).click();
+      await page.getByRole('button', { name: 'Voir les réservations de la Famille Martin' }).click();
+      await page.getByRole('row').filter({ hasText: 'vendredi 27/11/2026' }).filter({ hasText: 'validée (hors délai)' }).waitFor();
+      // An activation link sent again to the guardian who has not activated.
+      await page.getByLabel('Nom, prénom, e-mail ou référence').fill('nguyen');
+      await page.getByRole('button', { name: 'Rechercher' }).click();
+      await page.getByRole('button', { name: "Renvoyer le lien d'activation à linh.nguyen@exemple.fr" }).click();
+      await message(page, "un nouveau lien d'activation lui est envoyé");
+      // The configuration, by the administrator: a wrong value names its field; a right one is kept.
+      const setConfig = (days) => page.getByLabel('Configuration (JSON)').evaluate((area, n) => {
+        const c = JSON.parse(area.value);
+        c.activation_link_days = n;
+        area.value = JSON.stringify(c, null, 2);
+      }, days);
+      await setConfig(45);
+      await page.getByRole('button', { name: 'Enregistrer la configuration' }).click();
+      await message(page, 'activation_link_days');
+      await setConfig(10);
+      await page.getByRole('button', { name: 'Enregistrer la configuration' }).click();
+      await message(page, 'Configuration enregistrée');
+      await checkAxe(page, 'espace mairie, familles et configuration');
 
       // The guardians read the news first thing.
       await go('index.html');

@@ -224,6 +224,81 @@ async function showKitchen(event) {
   } catch (p) { say(message, p.title, true); }
 }
 
+const STATUSES = { confirmed: 'validée', pending: 'en cours', cancel_requested: "demande d'annulation", cancelled: 'annulée', refused: 'refusée' };
+const PRESENCE = { present: 'présent', absent: 'absent', absent_justified: 'absence justifiée' };
+
+async function showBookings(family) {
+  const box = document.getElementById('reservations-famille');
+  try {
+    const bookings = await api(`/families/${encodeURIComponent(family.reference)}/bookings`);
+    const names = new Map(family.children.map((c) => [c.id, c.first_name]));
+    const unitNames = new Map(units.map((u) => [u.id, u.name]));
+    box.replaceChildren(el('h3', { id: 'titre-reservations-famille', tabindex: '-1' }, `Réservations de la ${family.name} (un mois avant, deux mois après)`),
+      bookings.length === 0 ? el('p', {}, 'Aucune réservation sur cette période.') : el('div', { class: 'defilement', tabindex: '0', role: 'region', 'aria-labelledby': 'titre-reservations-famille' }, el('table', { class: 'lignes' },
+        el('caption', {}, `${bookings.length} réservation(s)`),
+        el('thead', {}, el('tr', {}, ...['Date', 'Enfant', 'Prestation', 'Statut', 'Prix', 'Présence', 'Historique'].map((h) => el('th', { scope: 'col' }, h)))),
+        el('tbody', {}, ...bookings.map((b) => el('tr', {},
+          el('td', { 'data-label': 'Date' }, frenchDate(b.date)),
+          el('td', { 'data-label': 'Enfant' }, names.get(b.child) || b.child),
+          el('td', { 'data-label': 'Prestation' }, unitNames.get(b.unit) || b.unit),
+          el('td', { 'data-label': 'Statut' }, `${STATUSES[b.status] || b.status}${b.late ? ' (hors délai)' : ''}`),
+          el('td', { 'data-label': 'Prix', class: 'montant' }, euros(b.price)),
+          el('td', { 'data-label': 'Présence' }, PRESENCE[b.attendance] || ''),
+          el('td', { 'data-label': 'Historique' }, b.history.map((h) => `${STATUSES[h.to] || h.to} par ${h.by}`).join(' ; '))))))));
+    document.getElementById('titre-reservations-famille').focus();
+  } catch (p) { say(message, p.title, true); }
+}
+
+async function searchFamilies(event) {
+  event.preventDefault();
+  const q = document.getElementById('q').value.trim();
+  try {
+    const hits = await api(`/staff/families?q=${encodeURIComponent(q)}`);
+    const box = document.getElementById('resultats-familles');
+    document.getElementById('reservations-famille').replaceChildren();
+    if (hits.length === 0) { box.replaceChildren(el('p', {}, 'Aucune famille ne correspond.')); return; }
+    box.replaceChildren(el('ul', { class: 'liste' }, ...hits.map((f) => {
+      const guardians = f.guardians.map((g) => {
+        const resend = el('button', { type: 'button', class: 'secondaire' }, "Renvoyer le lien d'activation", el('span', { class: 'visually-hidden' }, ` à ${g.email}`));
+        resend.addEventListener('click', async () => {
+          try {
+            await api('/auth/activation-link', { method: 'POST', body: { email: g.email } });
+            say(message, `Si le compte de ${g.email} n'est pas encore activé, un nouveau lien d'activation lui est envoyé.`);
+          } catch (p) { say(message, p.title, true); }
+        });
+        return el('li', {}, `${g.first_name} ${g.last_name} – ${g.email} `, resend);
+      });
+      const bookings = el('button', { type: 'button' }, 'Voir les réservations', el('span', { class: 'visually-hidden' }, ` de la ${f.name}`));
+      bookings.addEventListener('click', () => showBookings(f));
+      return el('li', {}, el('strong', {}, `${f.name} (${f.reference})`),
+        el('p', {}, 'Enfants : ', f.children.map((c) => `${c.first_name} ${c.last_name}`).join(', ') || 'aucun'),
+        el('ul', { 'aria-label': `Responsables de la ${f.name}` }, ...guardians), bookings);
+    })));
+  } catch (p) { say(message, p.title, true); }
+}
+
+let configVersion = null;
+async function loadConfig() {
+  const view = await api('/staff/config');
+  configVersion = view.version;
+  document.getElementById('config-json').value = JSON.stringify(view.config, null, 2);
+}
+
+async function saveConfig(event) {
+  event.preventDefault();
+  let config;
+  try { config = JSON.parse(document.getElementById('config-json').value); } catch {
+    say(message, "La configuration n'est pas un JSON valide : vérifiez les guillemets et les virgules.", true);
+    return;
+  }
+  try {
+    const saved = await api('/staff/config', { method: 'PUT', csrf: me.csrf_token, body: { version: configVersion, config } });
+    configVersion = saved.version ?? configVersion;
+    say(message, 'Configuration enregistrée : elle vaut pour les réservations à venir.');
+    await loadConfig();
+  } catch (p) { say(message, p.field ? `${p.title} (champ : ${p.field})` : p.title, true); }
+}
+
 if (me) {
   if (me.role !== 'agent' && me.role !== 'town_admin') {
     say(message, "Cet espace est réservé au personnel de la mairie.", true);
@@ -240,6 +315,12 @@ if (me) {
     document.getElementById('nouvelle-actualite').addEventListener('submit', publish);
     document.getElementById('choix-pointage').addEventListener('submit', showAttendance);
     document.getElementById('choix-cuisine').addEventListener('submit', showKitchen);
+    document.getElementById('recherche-familles').addEventListener('submit', searchFamilies);
+    if (me.role === 'town_admin') {
+      document.getElementById('configuration').hidden = false;
+      document.getElementById('form-configuration').addEventListener('submit', saveConfig);
+      await loadConfig();
+    }
     await Promise.all([loadNews(), loadQueue(), loadDocuments()]).catch((p) => say(message, p.title, true));
   }
 }

@@ -55,6 +55,16 @@ pub async fn other_town_admin(p: &TestPortal) -> Browser {
             .await;
     assert_eq!(made.status, 201);
     let token = p.link_token("mairie@autre-ville.fr").await;
+    let entry = shared::audit::page(&p.store, &shared::domain::TownId::parse("autre-ville").expect("id"), 10, None)
+        .await
+        .expect("audit")
+        .0;
+    assert!(
+        entry
+            .iter()
+            .any(|e| e.action == "staff.create" && e.by == "exploitant" && e.target == "account/mairie@autre-ville.fr"),
+        "the operator's staff creation is audited: {entry:?}"
+    );
     let r = p
         .post(
             "/api/towns/autre-ville/auth/activate",

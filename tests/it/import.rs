@@ -60,6 +60,16 @@ async fn a_french_csv_with_bom_imports_and_each_new_guardian_gets_an_email() {
     assert_eq!(again.json["summary"]["unchanged"], 3, "{:?}", again.json);
     assert_eq!(again.json["summary"]["emails_queued"], 0);
     assert_eq!(again.json["summary"]["transactions"], 0);
+
+    // The administrator reads who imported what, once (the no-op import writes no entry).
+    let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let audit = p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&admin)).await;
+    let imports: Vec<_> =
+        audit.json["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "families.import").collect();
+    assert_eq!(imports.len(), 1, "{:?}", audit.json);
+    assert_eq!(imports[0]["by"], "agent@villeneuve-les-tilleuls.fr");
+    assert_eq!(imports[0]["after"]["summary"]["created"], 3);
+    assert_eq!(imports[0]["after"]["children"], json!(["e00001-1", "e00001-2", "e00002-1"]));
     p.stop().await;
 }
 

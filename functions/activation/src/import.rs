@@ -264,6 +264,24 @@ pub async fn import(
             }
         }
     }
+    // The audit entry travels with the import's writes (in its last transaction), so an import
+    // that changed something is never missing from the trail; a retry adds its own entry.
+    if !groups.is_empty() {
+        let changed: Vec<&RowReport> =
+            rows.iter().filter(|r| matches!(r.status, Status::Created | Status::Updated)).collect();
+        let entry = shared::audit::Entry {
+            at: now,
+            by: caller.session.email.as_str().to_owned(),
+            action: "families.import".into(),
+            target: format!("import/{}-lines", summary.rows),
+            before: None,
+            after: Some(serde_json::json!({
+                "summary": &summary,
+                "children": changed.iter().filter_map(|r| r.child.clone()).collect::<Vec<_>>(),
+            })),
+        };
+        groups.push(vec![entry.record(town.id())?]);
+    }
     let mut batches: Vec<Vec<WriteOp>> = Vec::new();
     let mut batch: Vec<WriteOp> = Vec::new();
     for group in groups {

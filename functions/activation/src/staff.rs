@@ -118,6 +118,22 @@ pub async fn create_staff(
     };
     let mut ops = vec![account.clone().save(town.id())?];
     ops.extend(link_email(&state, &town, &account, Purpose::Activation)?);
+    ops.push(
+        shared::audit::Entry {
+            at: account.created_at,
+            by: "exploitant".into(),
+            action: "staff.create".into(),
+            target: format!("account/{}", account.email),
+            before: None,
+            after: Some(serde_json::json!({
+                "email": account.email,
+                "first_name": account.first_name,
+                "last_name": account.last_name,
+                "role": account.role,
+            })),
+        }
+        .record(town.id())?,
+    );
     match state.auth.store.transact(ops).await {
         Ok(()) => {
             Ok((StatusCode::CREATED, axum::Json(serde_json::json!({ "email": account.email, "status": "pending" })))

@@ -200,8 +200,15 @@ async fn family_documents(store: &Store, town: &TownId, family: &FamilyRef) -> R
         .collect()
 }
 
-async fn load_family(store: &Store, town: &TownId, family: &FamilyRef) -> Result<Family, Problem> {
-    repo::get_family(store, town, family).await?.ok_or_else(shared::http::auth::unknown_family)
+/// The family (a 404 when it is gone) and its children's names, as views show them.
+async fn family_with_names(
+    store: &Store,
+    town: &TownId,
+    family: &FamilyRef,
+) -> Result<(Family, Vec<(ChildId, String)>), Problem> {
+    let f = repo::get_family(store, town, family).await?.ok_or_else(shared::http::auth::unknown_family)?;
+    let names = child_names(store, town, &f).await?;
+    Ok((f, names))
 }
 
 // ----- What a guardian reads -----
@@ -303,8 +310,7 @@ async fn list(
     let family = caller.family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let store = &state.auth.store;
-    let f = load_family(store, town.id(), &family).await?;
-    let names = child_names(store, town.id(), &f).await?;
+    let (_, names) = family_with_names(store, town.id(), &family).await?;
     let today = today(&state, &town);
     let mut docs: Vec<Document> = family_documents(store, town.id(), &family)
         .await?
@@ -327,8 +333,7 @@ async fn one(
     if d.status == Status::Uploading {
         return Err(unknown_document());
     }
-    let f = load_family(store, town.id(), &family).await?;
-    let names = child_names(store, town.id(), &f).await?;
+    let (_, names) = family_with_names(store, town.id(), &family).await?;
     Ok(AxumJson(view(&town, d, &names, today(&state, &town))))
 }
 
@@ -385,7 +390,7 @@ async fn start_upload(
             format!("Le fichier dépasse la taille maximale de {} Mo.", settings.max_bytes.div_ceil(1024 * 1024)),
         ));
     }
-    let f = load_family(store, town.id(), &family).await?;
+    let (f, names) = family_with_names(store, town.id(), &family).await?;
     let child = match (kind.concerns, req.child.as_deref()) {
         (Concerns::Child, None) => {
             return Err(invalid("child_required", "child", "Indiquez l'enfant que ce document concerne."));
@@ -454,7 +459,6 @@ async fn start_upload(
     };
     let upload = state.files.presign_put(&doc.object, file_type, doc.size).await.map_err(files_unavailable)?;
     store.put(item(town.id(), &doc)?, Some(Cond::NotExists)).await?;
-    let names = child_names(store, town.id(), &f).await?;
     let document = view(&town, doc, &names, today(&state, &town));
     Ok((StatusCode::CREATED, AxumJson(UploadStarted { document, upload })))
 }
@@ -489,8 +493,7 @@ async fn confirm(
     let town = http::load_town(&state.towns, &caller.town).await?;
     let store = &state.auth.store;
     let doc = load(store, town.id(), &family, &id).await?;
-    let f = load_family(store, town.id(), &family).await?;
-    let names = child_names(store, town.id(), &f).await?;
+    let (_, names) = family_with_names(store, town.id(), &family).await?;
     let today = today(&state, &town);
     if doc.status != Status::Uploading {
         return Ok(AxumJson(view(&town, doc, &names, today)));
@@ -740,8 +743,7 @@ async fn decide(
     {
         after.justified_bookings = Some(justify(&state, &town, child, absence, caller.session.email.as_str()).await?);
     }
-    let f = load_family(store, town.id(), &family).await?;
-    let names = child_names(store, town.id(), &f).await?;
+    let (f, names) = family_with_names(store, town.id(), &family).await?;
     let mut ops = vec![WriteOp::Put { item: item(town.id(), &after)?, cond: Some(versioned(&doc)) }];
     ops.push(
         audit::Entry {

@@ -168,18 +168,24 @@ pub async fn confirm(
     }
     let kept = Files::news_key(town.id(), &article.id, &file);
     state.files.copy(&a.object, &kept, a.content_type).await.map_err(files_unavailable)?;
-    let now = state.auth.clock.now();
-    let mut after = article.clone();
-    after.attachments.push(Attachment { object: kept, ..a.clone() });
-    after.version += 1;
-    after.updated_at = now;
-    after.updated_by = caller.session.email.as_str().to_owned();
     let by = caller.session.email.as_str();
+    let after =
+        changed(&article, by, state.auth.clock.now(), |list| list.push(Attachment { object: kept, ..a.clone() }));
     write(&state, town.id(), &article, &after, "news.attach", by, vec![WriteOp::Delete { key, cond: None }]).await?;
     if let Err(e) = state.files.delete(&a.object).await {
         tracing::warn!(error = %e, "confirmed attachment upload not deleted");
     }
     Ok(AxumJson(after))
+}
+
+/// The article with its attachments changed by `by` at `now` (a new version).
+fn changed(article: &Article, by: &str, now: DateTime<Utc>, change: impl FnOnce(&mut Vec<Attachment>)) -> Article {
+    let mut after = article.clone();
+    change(&mut after.attachments);
+    after.version += 1;
+    after.updated_at = now;
+    after.updated_by = by.to_owned();
+    after
 }
 
 async fn write(
@@ -211,12 +217,9 @@ pub async fn remove(
     let town = http::load_town(&state.towns, &caller.town).await?;
     let article = load(&state, town.id(), &id).await?;
     let gone = article.attachments.iter().find(|a| a.id == file).cloned().ok_or_else(unknown_attachment)?;
-    let mut after = article.clone();
-    after.attachments.retain(|a| a.id != file);
-    after.version += 1;
-    after.updated_at = state.auth.clock.now();
-    after.updated_by = caller.session.email.as_str().to_owned();
-    write(&state, town.id(), &article, &after, "news.detach", caller.session.email.as_str(), Vec::new()).await?;
+    let by = caller.session.email.as_str();
+    let after = changed(&article, by, state.auth.clock.now(), |list| list.retain(|a| a.id != file));
+    write(&state, town.id(), &article, &after, "news.detach", by, Vec::new()).await?;
     if let Err(e) = state.files.delete(&gone.object).await {
         tracing::warn!(error = %e, key = %gone.object, "detached file not deleted");
     }

@@ -1,6 +1,6 @@
 // « Mes demandes »: send a document straight to the town's storage (with its progress), follow
 // what the service decided, download or withdraw it.
-import { api, say, linkTown, session, el, frenchDate, frenchInstant } from './portail.js';
+import { api, say, linkTown, session, el, frenchDate, frenchInstant, fileType } from './portail.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -32,20 +32,13 @@ function upload(request, file, progress) {
   });
 }
 
-/** The type the server is told: the browser's, or the name's when the browser has none. */
-function typeOf(file) {
-  if (file.type) return file.type;
-  const ext = file.name.split('.').pop().toLowerCase();
-  return { pdf: 'application/pdf', jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png' }[ext] || 'application/octet-stream';
-}
-
 async function send(event) {
   event.preventDefault();
   const button = form.querySelector('button[type=submit]');
   const file = document.getElementById('fichier').files[0];
   if (!file) { say(message, 'Choisissez le fichier à envoyer.', true); return; }
   const k = kind();
-  const body = { kind: k.id, file_name: file.name, content_type: typeOf(file), size: file.size };
+  const body = { kind: k.id, file_name: file.name, content_type: fileType(file), size: file.size };
   if (k.concerns === 'child') body.child = document.getElementById('enfant').value;
   if (k.justifies_absence) body.absence = { from: document.getElementById('absence-du').value, to: document.getElementById('absence-au').value };
   const box = document.getElementById('bloc-progression');

@@ -1,6 +1,6 @@
 // « Espace mairie »: publish news, decide requests, take attendance (and export it), see the
 // week's counts. Staff only: the API refuses anyone else.
-import { api, say, linkTown, session, el, town, frenchDate, euros, newKey } from './portail.js';
+import { api, say, linkTown, session, el, town, frenchDate, euros, newKey, fileType } from './portail.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -49,8 +49,7 @@ async function attachFile(article, input, button) {
   button.disabled = true;
   try {
     const base = `/staff/news/${encodeURIComponent(article.id)}/attachments`;
-    const type = file.type || { pdf: 'application/pdf', jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png' }[file.name.split('.').pop().toLowerCase()] || 'application/octet-stream';
-    const started = await api(base, { method: 'POST', csrf: me.csrf_token, body: { file_name: file.name, content_type: type, size: file.size } });
+    const started = await api(base, { method: 'POST', csrf: me.csrf_token, body: { file_name: file.name, content_type: fileType(file), size: file.size } });
     const sent = await fetch(started.upload.url, { method: 'PUT', headers: started.upload.headers, body: file });
     if (!sent.ok) throw { title: "Le fichier n'a pas pu être envoyé : réessayez." };
     await api(`${base}/${encodeURIComponent(started.id)}/confirm`, { method: 'POST', csrf: me.csrf_token });

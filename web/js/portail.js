@@ -77,6 +77,13 @@ export function newKey() {
   return crypto.randomUUID ? crypto.randomUUID() : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** The type to announce for a chosen file: the browser's, or the name's when it has none. */
+export function fileType(file) {
+  if (file.type) return file.type;
+  const ext = file.name.split('.').pop().toLowerCase();
+  return { pdf: 'application/pdf', jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png' }[ext] || 'application/octet-stream';
+}
+
 /** Creates an element with attributes and children (text or nodes). */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

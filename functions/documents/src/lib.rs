@@ -376,20 +376,7 @@ async fn start_upload(
         .ok()
         .and_then(|k| settings.kind(&k))
         .ok_or_else(|| invalid("unknown_kind", "kind", "Ce type de document n'est pas demandé par la commune."))?;
-    let file_name = check_file_name(&req.file_name).map_err(|m| invalid("invalid_file_name", "file_name", m))?;
-    let file_type = FileType::parse(&req.content_type).ok_or_else(|| {
-        invalid("unsupported_file_type", "content_type", "Seuls les fichiers PDF, JPEG et PNG sont acceptés.")
-    })?;
-    if req.size == 0 {
-        return Err(invalid("empty_file", "size", "Le fichier est vide."));
-    }
-    if req.size > settings.max_bytes {
-        return Err(invalid(
-            "file_too_large",
-            "size",
-            format!("Le fichier dépasse la taille maximale de {} Mo.", settings.max_bytes.div_ceil(1024 * 1024)),
-        ));
-    }
+    let (file_name, file_type) = check_file(&req.file_name, &req.content_type, req.size, settings.max_bytes)?;
     let (f, names) = family_with_names(store, town.id(), &family).await?;
     let child = match (kind.concerns, req.child.as_deref()) {
         (Concerns::Child, None) => {
@@ -461,6 +448,31 @@ async fn start_upload(
     store.put(item(town.id(), &doc)?, Some(Cond::NotExists)).await?;
     let document = view(&town, doc, &names, today(&state, &town));
     Ok((StatusCode::CREATED, AxumJson(UploadStarted { document, upload })))
+}
+
+/// Checks what a browser announces of a file it is about to send (documents and news
+/// attachments): its name as kept, and its type.
+pub fn check_file(
+    file_name: &str,
+    content_type: &str,
+    size: u64,
+    max_bytes: u64,
+) -> Result<(String, FileType), Problem> {
+    let file_name = check_file_name(file_name).map_err(|m| invalid("invalid_file_name", "file_name", m))?;
+    let file_type = FileType::parse(content_type).ok_or_else(|| {
+        invalid("unsupported_file_type", "content_type", "Seuls les fichiers PDF, JPEG et PNG sont acceptés.")
+    })?;
+    if size == 0 {
+        return Err(invalid("empty_file", "size", "Le fichier est vide."));
+    }
+    if size > max_bytes {
+        return Err(invalid(
+            "file_too_large",
+            "size",
+            format!("Le fichier dépasse la taille maximale de {} Mo.", max_bytes.div_ceil(1024 * 1024)),
+        ));
+    }
+    Ok((file_name, file_type))
 }
 
 pub fn not_received() -> Problem {

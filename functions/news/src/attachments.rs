@@ -10,10 +10,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use documents::files::{Files, Presigned, Received};
-use documents::{content_mismatch, files_unavailable, not_received};
+use documents::{check_file, content_mismatch, files_unavailable, not_received};
 use serde::{Deserialize, Serialize};
 use shared::domain::TownId;
-use shared::domain::documents::{FileType, check_file_name};
+use shared::domain::documents::FileType;
 use shared::http::auth::{Caller, Staff};
 use shared::http::{self, Json, Path, Problem};
 use shared::store::{Cond, Item, Key, StoreError, WriteOp};
@@ -92,21 +92,8 @@ pub async fn start(
     let town = http::load_town(&state.towns, &caller.town).await?;
     let article = load(&state, town.id(), &id).await?;
     let Json(req) = body?;
-    let file_name = check_file_name(&req.file_name).map_err(|m| invalid("invalid_file_name", "file_name", m))?;
-    let file_type = FileType::parse(&req.content_type).ok_or_else(|| {
-        invalid("unsupported_file_type", "content_type", "Seuls les fichiers PDF, JPEG et PNG sont acceptés.")
-    })?;
-    let max = town.config().documents.max_bytes;
-    if req.size == 0 {
-        return Err(invalid("empty_file", "size", "Le fichier est vide."));
-    }
-    if req.size > max {
-        return Err(invalid(
-            "file_too_large",
-            "size",
-            format!("Le fichier dépasse la taille maximale de {} Mo.", max.div_ceil(1024 * 1024)),
-        ));
-    }
+    let (file_name, file_type) =
+        check_file(&req.file_name, &req.content_type, req.size, town.config().documents.max_bytes)?;
     if article.attachments.len() >= MAX_PER_ARTICLE {
         return Err(invalid(
             "too_many_attachments",

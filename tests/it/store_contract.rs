@@ -7,6 +7,7 @@ crate::helpers::both_backends!(
     put_then_get_round_trips_every_attribute_type,
     conditional_put_fails_when_the_item_exists_and_changes_nothing,
     attribute_condition_guards_a_delete,
+    attributes_condition_compares_whole_values_and_absence,
     expired_item_counts_as_absent_for_not_exists_or_expired,
     transaction_rolls_back_as_a_whole_and_names_the_failing_action,
     transaction_over_the_limit_or_with_a_key_twice_is_refused,
@@ -67,6 +68,37 @@ async fn attribute_condition_guards_a_delete(store: Store) {
     assert_eq!(store.get(&it.key).await.unwrap(), None);
     // Deleting what is absent is not an error without a condition.
     store.delete(&it.key, None).await.unwrap();
+}
+
+async fn attributes_condition_compares_whole_values_and_absence(store: Store) {
+    let mut it = item("T#a#C#lea", "CHILD");
+    it.attrs.insert("first_name".into(), json!("Léa"));
+    it.attrs.insert("enrolments".into(), json!([{"activity": "alsh", "units": ["a", "b"]}]));
+    store.put(it.clone(), None).await.unwrap();
+    let read = |extra: &[(&str, serde_json::Value)]| {
+        let mut attrs = it.attrs.clone();
+        attrs.insert("school".into(), serde_json::Value::Null);
+        for (k, v) in extra {
+            attrs.insert((*k).into(), v.clone());
+        }
+        Cond::AttrsEqual(attrs)
+    };
+    let mut next = it.clone();
+    next.attrs.insert("first_name".into(), json!("Léna"));
+    // A list that differs in one nested element, or an attribute said absent that is there,
+    // or a missing item: the condition fails and nothing is written.
+    let other_units = read(&[("enrolments", json!([{"activity": "alsh", "units": ["a"]}]))]);
+    assert_eq!(store.put(next.clone(), Some(other_units)).await, Err(StoreError::ConditionFailed));
+    let absent_name = read(&[("first_name", serde_json::Value::Null)]);
+    assert_eq!(store.put(next.clone(), Some(absent_name)).await, Err(StoreError::ConditionFailed));
+    let mut elsewhere = next.clone();
+    elsewhere.key = Key::new("T#a#C#absent", "CHILD");
+    assert_eq!(store.put(elsewhere, Some(read(&[]))).await, Err(StoreError::ConditionFailed));
+    assert_eq!(store.get(&it.key).await.unwrap(), Some(it.clone()));
+    // As read: the write goes through, and the same condition no longer holds afterwards.
+    store.put(next.clone(), Some(read(&[]))).await.unwrap();
+    assert_eq!(store.get(&it.key).await.unwrap(), Some(next.clone()));
+    assert_eq!(store.put(it.clone(), Some(read(&[]))).await, Err(StoreError::ConditionFailed));
 }
 
 async fn expired_item_counts_as_absent_for_not_exists_or_expired(store: Store) {

@@ -122,6 +122,20 @@ impl Expr {
                 let v = self.value(sd::to_attribute_value(value).map_err(|e| StoreError::Invalid(e.to_string()))?);
                 format!("{n} = {v}")
             }
+            Cond::AttrsEqual(attrs) => {
+                let mut parts = vec![format!("attribute_exists({})", self.name("pk"))];
+                for (name, value) in attrs {
+                    let n = self.name(name);
+                    if value.is_null() {
+                        parts.push(format!("attribute_not_exists({n})"));
+                    } else {
+                        let v =
+                            self.value(sd::to_attribute_value(value).map_err(|e| StoreError::Invalid(e.to_string()))?);
+                        parts.push(format!("{n} = {v}"));
+                    }
+                }
+                parts.join(" AND ")
+            }
         })
     }
     /// `SET attr = if_not_exists(attr, 0) + by`, and its bound.

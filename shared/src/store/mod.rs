@@ -132,6 +132,11 @@ pub enum Cond {
     NotExistsOrExpired { now: i64 },
     /// The item exists and its attribute `name` equals `value`.
     AttrEquals { name: String, value: Value },
+    /// The item exists and each listed attribute equals its value (lists and maps compared
+    /// whole); a `null` means the attribute is absent. What a record without a version needs
+    /// for an optimistic write: the attributes as they were read, and `null` for the optional
+    /// ones that were not there.
+    AttrsEqual(Map<String, Value>),
 }
 
 impl Cond {
@@ -141,7 +146,11 @@ impl Cond {
             (Cond::NotExists, c) => c.is_none(),
             (Cond::NotExistsOrExpired { now }, c) => c.is_none_or(|i| i.ttl.is_some_and(|t| t <= *now)),
             (Cond::AttrEquals { name, value }, Some(i)) => i.attrs.get(name) == Some(value),
-            (Cond::AttrEquals { .. }, None) => false,
+            (Cond::AttrEquals { .. } | Cond::AttrsEqual(_), None) => false,
+            (Cond::AttrsEqual(attrs), Some(i)) => attrs.iter().all(|(name, value)| match value {
+                Value::Null => !i.attrs.contains_key(name),
+                v => i.attrs.get(name) == Some(v),
+            }),
         }
     }
 }

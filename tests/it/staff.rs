@@ -225,7 +225,11 @@ async fn every_staff_route_refuses_guardians_and_another_towns_staff() {
     let staff_ops: Vec<_> = ops.iter().filter(|(_, path)| path.starts_with("/api/towns/{town}/staff/")).collect();
     assert!(staff_ops.len() >= 11, "{staff_ops:?}");
     for (method, path) in staff_ops {
-        let uri = path.replace("{town}", TOWN).replace("{family}", "martin").replace("{id}", "inconnue");
+        let uri = path
+            .replace("{town}", TOWN)
+            .replace("{family}", "martin")
+            .replace("{child}", "lea-martin")
+            .replace("{id}", "inconnue");
         let body = (method != "GET" && method != "DELETE").then(|| json!({}));
         let r = p.send(method, &uri, body.clone(), &sophie, &[]).await;
         assert_problem(&r, 403, "forbidden");
@@ -242,6 +246,7 @@ async fn the_administrator_changes_prices_for_the_future_and_cannot_rewrite_the_
     let a = agent(&p).await;
     let current = p.get(&uri, Some(&a)).await;
     assert_eq!(current.status, 200, "{:?}", current.json);
+    assert_eq!(current.json["today"], "2026-11-26", "the town's today, for the forms");
     let version = current.json["version"].clone();
     let mut config = current.json["config"].clone();
     // The canteen's bracket of the Martins (QF 850): 2,50 € → 2,60 €.
@@ -304,5 +309,114 @@ async fn staff_find_a_family_by_any_name_without_minding_accents() {
     assert_problem(&p.get(&search("x"), Some(&a)).await, 400, "invalid_search");
     let hit = p.get(&search("nguyen"), Some(&a)).await;
     assert_eq!(hit.json[0]["children"][0]["first_name"], "Emma");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn staff_correct_a_child_and_a_family_once_and_only_with_valid_data() {
+    let p = portal().await;
+    let a = agent(&p).await;
+    let records = format!("/api/towns/{TOWN}/staff/families/martin");
+    let child_uri = format!("/api/towns/{TOWN}/staff/children/lea-martin");
+    let read = p.get(&records, Some(&a)).await;
+    assert_eq!(read.status, 200, "{:?}", read.json);
+    assert_eq!(read.json["family"]["quotient_familial"], 850);
+    let lea = read.json["children"].as_array().unwrap().iter().find(|c| c["id"] == "lea-martin").unwrap().clone();
+    assert_eq!(lea["enrolments"].as_array().unwrap().len(), 3);
+    let etag = lea["etag"].clone();
+    let edit = |changes: Value| {
+        let mut body = lea.clone();
+        body.as_object_mut().unwrap().remove("id");
+        for (k, v) in changes.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+
+    // Bad input: a clear 4xx naming the field, and nothing changed.
+    let not_at_this_site =
+        json!([{"activity": "alsh", "site": "ecole-jules-ferry", "from": "2026-12-01", "to": "2027-07-02"}]);
+    for (body, status, code, field) in [
+        (edit(json!({"first_name": "  "})), 422, "invalid_record", "first_name"),
+        (edit(json!({"birth_date": "2027-01-01"})), 422, "invalid_record", "birth_date"),
+        (edit(json!({"enrolments": not_at_this_site})), 422, "invalid_record", "enrolments[0]"),
+        (edit(json!({"health_notes": "x".repeat(1001)})), 422, "invalid_record", "health_notes"),
+        (edit(json!({"pointure": 32})), 422, "invalid_body", ""),
+        (edit(json!({"birth_date": "14/03/2016"})), 422, "invalid_body", "birth_date"),
+    ] {
+        let r = p.send("PUT", &child_uri, Some(body), &a, &[]).await;
+        assert_problem(&r, status, code);
+        if !field.is_empty() {
+            assert_eq!(r.json["field"], field, "{:?}", r.json);
+        }
+    }
+    let r = p.send("PUT", &format!("/api/towns/{TOWN}/staff/children/personne"), Some(edit(json!({}))), &a, &[]).await;
+    assert_problem(&r, 404, "unknown_child");
+    // Léa's canteen bookings to come keep the canteen enrolment.
+    let enrolments = lea["enrolments"].as_array().unwrap().clone();
+    let without_canteen: Vec<Value> = enrolments.iter().filter(|e| e["activity"] != "restauration").cloned().collect();
+    let r = p.send("PUT", &child_uri, Some(edit(json!({"enrolments": without_canteen}))), &a, &[]).await;
+    assert_problem(&r, 409, "bookings_outside_enrolments");
+    assert_eq!(p.get(&records, Some(&a)).await.json, read.json, "nothing changed");
+
+    // A real correction: notes, class, and an evening care enrolment from December.
+    let mut more = enrolments.clone();
+    more.push(json!({"activity": "periscolaire", "site": "ecole-jules-ferry", "units": ["peri-soir"], "from": "2026-12-01", "to": "2027-07-02"}));
+    let body = edit(json!({"class": "CM1", "health_notes": " Sans porc ", "enrolments": more}));
+    let r = p.send("PUT", &child_uri, Some(body.clone()), &a, &[]).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    assert_eq!(r.json["health_notes"], "Sans porc");
+    assert_ne!(r.json["etag"], etag);
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
+    let soir = cell(&p, &sophie, "lea-martin", "periscolaire", "peri-soir", "2026-12-07").await;
+    assert!(soir["action"].is_object(), "bookable now: {soir:?}");
+    // The same etag again: someone changed the record meanwhile.
+    let r = p.send("PUT", &child_uri, Some(body), &a, &[]).await;
+    assert_problem(&r, 409, "record_changed");
+
+    // The family: quotient familial (prices follow) and a guardian's name and phone.
+    let family = p.get(&records, Some(&a)).await.json["family"].clone();
+    let mut guardians = family["guardians"].clone();
+    guardians[0]["last_name"] = json!("Martin-Durand");
+    guardians[0]["phone"] = json!("06 12 34 56 78");
+    let update = json!({"etag": family["etag"], "name": family["name"], "resident": true, "quotient_familial": 1200, "guardians": guardians});
+    let mut swapped = update.clone();
+    swapped["guardians"][0]["email"] = json!("autre@exemple.fr");
+    let mut huge = update.clone();
+    huge["quotient_familial"] = json!(1_000_000);
+    for (body, field) in [(swapped, "guardians"), (huge, "quotient_familial")] {
+        let r = p.send("PUT", &records, Some(body), &a, &[]).await;
+        assert_problem(&r, 422, "invalid_record");
+        assert_eq!(r.json["field"], field);
+    }
+    let r = p.send("PUT", &records, Some(update.clone()), &a, &[]).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    assert_eq!(r.json["guardians"][0]["phone"], "06 12 34 56 78");
+    assert_problem(&p.send("PUT", &records, Some(update), &a, &[]).await, 409, "record_changed");
+    assert_eq!(cell(&p, &sophie, "lea-martin", "restauration", "cantine", "2026-12-07").await["action"]["price"], 380);
+    let who = guardians[0]["email"].as_str().unwrap();
+    let account = shared::auth::accounts::get_account(
+        &p.store,
+        &shared::domain::TownId::parse(TOWN).unwrap(),
+        &shared::domain::family::Email::parse(who).unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(account.last_name, "Martin-Durand");
+
+    // Both corrections are in the audit trail, with what they changed.
+    let m = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
+    let log = p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&m)).await;
+    let entries = log.json["entries"].as_array().unwrap();
+    let child = entries.iter().find(|e| e["action"] == "child.update").expect("child.update");
+    assert_eq!(child["target"], "child/lea-martin");
+    assert_eq!(child["by"], "agent@villeneuve-les-tilleuls.fr");
+    assert_eq!((child["before"]["class"].clone(), child["after"]["class"].clone()), (json!("CM2"), json!("CM1")));
+    let fam = entries.iter().find(|e| e["action"] == "family.update").expect("family.update");
+    assert_eq!(
+        (fam["before"]["quotient_familial"].clone(), fam["after"]["quotient_familial"].clone()),
+        (json!(850), json!(1200))
+    );
     p.stop().await;
 }

@@ -2,8 +2,9 @@
 //! waiting for a decision (manual units, waiting lists, cancellation requests), decided one or
 //! many at once with the guardians emailed; the attendance list of a day, site and unit (with
 //! the health and diet notes staff need, and nothing more), as JSON or as a CSV French
-//! spreadsheets open, and its marks; the kitchen's counts for a week. Every decision and mark is
-//! in the bookings' history and the audit trail.
+//! spreadsheets open, and its marks; the kitchen's counts for a week; the town's configuration;
+//! families' search and corrections ([`families`]). Every decision, mark and correction is in
+//! the audit trail.
 
 use axum::extract::{FromRef, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -26,6 +27,8 @@ use shared::mail::templates::{self, Section};
 use shared::store::repo::{self, Towns};
 use shared::store::{Cond, Store, StoreError, WriteOp, keys};
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+mod families;
 
 /// The longest range of the requests queue.
 pub const MAX_QUEUE_DAYS: i64 = 120;
@@ -58,7 +61,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/attendance", get(attendance).post(mark))
         .route("/api/towns/{town}/staff/kitchen", get(kitchen))
         .route("/api/towns/{town}/staff/config", get(config).put(update_config))
-        .route("/api/towns/{town}/staff/families", get(search_families))
+        .route("/api/towns/{town}/staff/families", get(families::search))
+        .route("/api/towns/{town}/staff/families/{family}", get(families::records).put(families::update_family))
+        .route("/api/towns/{town}/staff/children/{child}", axum::routing::put(families::update_child))
         .with_state(state)
 }
 
@@ -840,13 +845,15 @@ async fn kitchen(
 #[derive(Serialize)]
 struct ConfigView {
     version: u64,
+    /// The town's today, for the forms (past closures cannot change).
+    today: NaiveDate,
     config: TownConfig,
 }
 
 /// The town's configuration and its version (staff).
 async fn config(State(state): State<AppState>, Staff(caller): Staff) -> Result<AxumJson<ConfigView>, Problem> {
     let (town, version) = state.towns.get_versioned(&caller.town).await?.ok_or_else(http::unknown_town)?;
-    Ok(AxumJson(ConfigView { version, config: town.config().clone() }))
+    Ok(AxumJson(ConfigView { version, today: today(&state, &town), config: town.config().clone() }))
 }
 
 #[derive(Deserialize)]
@@ -967,91 +974,5 @@ async fn update_config(
         Err(StoreError::TransactionCanceled { index: 0, .. }) => return Err(conflict()),
         Err(e) => return Err(e.into()),
     };
-    Ok(AxumJson(ConfigView { version, config: town.config().clone() }))
-}
-
-// ----- Families -----
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SearchQuery {
-    q: Option<String>,
-}
-
-#[derive(Serialize)]
-struct FamilyHit {
-    reference: FamilyRef,
-    name: String,
-    guardians: Vec<serde_json::Value>,
-    children: Vec<serde_json::Value>,
-}
-
-/// Lower case without accents, for searching.
-fn fold(s: &str) -> String {
-    s.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'à' | 'â' | 'ä' | 'á' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'î' | 'ï' | 'í' => 'i',
-            'ô' | 'ö' | 'ó' => 'o',
-            'ù' | 'û' | 'ü' | 'ú' => 'u',
-            'ç' => 'c',
-            'ÿ' => 'y',
-            c => c,
-        })
-        .collect()
-}
-
-/// Families whose name, reference, guardians (name, email) or children's names contain every
-/// word of `q` (case and accents ignored); at most 50.
-async fn search_families(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-    query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<AxumJson<Vec<FamilyHit>>, Problem> {
-    let Query(q) = query.map_err(|_| bad_query())?;
-    let words: Vec<String> = fold(q.q.as_deref().unwrap_or_default()).split_whitespace().map(str::to_owned).collect();
-    if words.is_empty() || words.iter().map(|w| w.chars().count()).sum::<usize>() < 2 || words.len() > 6 {
-        return Err(Problem::bad_request(
-            "invalid_search",
-            "Tapez au moins deux lettres d'un nom, d'une adresse e-mail ou d'une référence.",
-        )
-        .field("q"));
-    }
-    let store = &state.auth.store;
-    let children = repo::all_children(store, &caller.town).await?;
-    let mut hits = Vec::new();
-    for f in repo::all_families(store, &caller.town).await? {
-        let kids: Vec<&Child> = children.iter().filter(|c| f.children.contains(&c.id)).collect();
-        let mut text = format!("{} {}", f.reference, f.name);
-        for g in &f.guardians {
-            text.push_str(&format!(" {} {} {}", g.first_name, g.last_name, g.email));
-        }
-        for c in &kids {
-            text.push_str(&format!(" {} {} {}", c.id, c.first_name, c.last_name));
-        }
-        let text = fold(&text);
-        if words.iter().all(|w| text.contains(w.as_str())) {
-            hits.push(FamilyHit {
-                reference: f.reference.clone(),
-                name: f.name.clone(),
-                guardians: f
-                    .guardians
-                    .iter()
-                    .map(
-                        |g| serde_json::json!({"first_name": g.first_name, "last_name": g.last_name, "email": g.email}),
-                    )
-                    .collect(),
-                children: kids
-                    .iter()
-                    .map(|c| serde_json::json!({"id": c.id, "first_name": c.first_name, "last_name": c.last_name}))
-                    .collect(),
-            });
-        }
-        if hits.len() == 50 {
-            break;
-        }
-    }
-    Ok(AxumJson(hits))
+    Ok(AxumJson(ConfigView { version, today: today(&state, &town), config: town.config().clone() }))
 }

@@ -1,5 +1,6 @@
 //! Families, their guardians and children, and the children's enrolments.
 
+use super::config::Town;
 use super::{ActivityId, ChildId, FamilyRef, SiteId, UnitId};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -110,6 +111,67 @@ pub struct Family {
 
 fn yes() -> bool {
     true
+}
+
+/// The most enrolments one child may have.
+pub const MAX_ENROLMENTS: usize = 20;
+
+/// Whether a child can have been born on `birth` (before today, not before 1990).
+pub fn birth_date_possible(birth: NaiveDate, today: NaiveDate) -> bool {
+    birth < today && birth >= NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+
+/// An enrolment the town can take: a known activity, at one of its sites, units of that
+/// activity, dates in order. The French reason otherwise.
+pub fn check_enrolment(town: &Town, e: &Enrollment) -> Result<(), String> {
+    let Some(a) = town.config().activities.iter().find(|a| a.id == e.activity) else {
+        return Err(format!("service « {} » inconnu", e.activity));
+    };
+    if !a.sites.contains(&e.site) {
+        return Err(format!("le service « {} » n'a pas lieu au site « {} »", e.activity, e.site));
+    }
+    if let Some(u) = e.units.iter().find(|u| !a.units.iter().any(|x| &x.id == *u)) {
+        return Err(format!("la prestation « {u} » n'appartient pas au service « {} »", e.activity));
+    }
+    if e.to < e.from {
+        return Err("la fin de l'inscription est avant son début".into());
+    }
+    Ok(())
+}
+
+/// A child's record as staff may store it: names (1 to 200 characters), a possible birth
+/// date, short school and class, notes of at most 1,000 characters, enrolments the town can
+/// take. The first problem as (field path, French message).
+pub fn check_child(town: &Town, child: &Child, today: NaiveDate) -> Result<(), (String, String)> {
+    let problem = |field: &str, message: String| Err((field.to_owned(), message));
+    for (field, value) in [("first_name", &child.first_name), ("last_name", &child.last_name)] {
+        let n = value.chars().count();
+        if value.trim() != value || n == 0 || n > 200 {
+            return problem(field, "Le prénom et le nom sont obligatoires (200 caractères au plus).".into());
+        }
+    }
+    if !birth_date_possible(child.birth_date, today) {
+        return problem(
+            "birth_date",
+            format!("Date de naissance impossible : {}.", child.birth_date.format("%d/%m/%Y")),
+        );
+    }
+    for (field, value, max) in
+        [("school", &child.school, 100), ("class", &child.class, 100), ("health_notes", &child.health_notes, 1000)]
+    {
+        if value.as_ref().is_some_and(|v| v.trim().is_empty() || v.chars().count() > max) {
+            return problem(field, format!("Ce champ ne peut pas être vide et compte {max} caractères au plus."));
+        }
+    }
+    if child.enrolments.len() > MAX_ENROLMENTS {
+        return problem("enrolments", format!("{MAX_ENROLMENTS} inscriptions au plus par enfant."));
+    }
+    for (i, e) in child.enrolments.iter().enumerate() {
+        if let Err(why) = check_enrolment(town, e) {
+            return problem(&format!("enrolments[{i}]"), format!("Inscription {} : {why}.", i + 1));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! what is stored and writes it.
 
 use super::config::Town;
-use super::family::{Child, Email, Enrollment, Family, Guardian};
+use super::family::{Child, Email, Enrollment, Family, Guardian, birth_date_possible, check_enrolment};
 use super::{ActivityId, ChildId, FamilyRef, SiteId, UnitId};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -199,21 +199,15 @@ fn enrolments(town: &Town, spec: &str, from: NaiveDate, to: NaiveDate) -> Result
             .ok_or_else(|| format!("« {part} » : écrivez service@site, par exemple restauration@ecole"))?;
         let activity = ActivityId::parse(activity.trim()).map_err(|e| e.0)?;
         let site = SiteId::parse(site.trim()).map_err(|e| e.0)?;
-        let Some(a) = town.config().activities.iter().find(|a| a.id == activity) else {
-            return Err(format!("service « {activity} » inconnu"));
-        };
-        if !a.sites.contains(&site) {
-            return Err(format!("le service « {activity} » n'a pas lieu au site « {site} »"));
-        }
-        let mut wanted = Vec::new();
-        for u in units.split('+').map(str::trim).filter(|u| !u.is_empty()) {
-            let u = UnitId::parse(u).map_err(|e| e.0)?;
-            if !a.units.iter().any(|x| x.id == u) {
-                return Err(format!("la prestation « {u} » n'appartient pas au service « {activity} »"));
-            }
-            wanted.push(u);
-        }
-        out.push(Enrollment { activity, site, units: wanted, from, to });
+        let units = units
+            .split('+')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(|u| UnitId::parse(u).map_err(|e| e.0))
+            .collect::<Result<Vec<_>, _>>()?;
+        let enrolment = Enrollment { activity, site, units, from, to };
+        check_enrolment(town, &enrolment)?;
+        out.push(enrolment);
     }
     Ok(out)
 }
@@ -248,7 +242,7 @@ fn parse_row(
     let last_name = c.required("enfant_nom");
     let birth = c.date("enfant_naissance");
     if let Some(b) = birth
-        && (b >= today || b < NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or(NaiveDate::MIN))
+        && !birth_date_possible(b, today)
     {
         c.errors.push(format!("enfant_naissance : date « {} » impossible", b.format("%d/%m/%Y")));
     }

@@ -312,6 +312,17 @@ for (const device of VIEWPORTS) {
       await page.getByRole('button', { name: 'Rechercher' }).click();
       await page.getByRole('button', { name: 'Voir les réservations de la Famille Martin' }).click();
       await page.getByRole('row').filter({ hasText: 'vendredi 27/11/2026' }).filter({ hasText: 'validée (hors délai)' }).waitFor();
+      // Its records corrected: Jade's diet; removing her canteen enrolment is refused while she
+      // has canteen bookings to come.
+      await page.getByRole('button', { name: 'Modifier la fiche de la Famille Martin' }).click();
+      const jade = page.locator('form.fiche').filter({ has: page.getByRole('heading', { name: 'Jade Martin' }) });
+      await jade.getByLabel('Santé et régime (allergies, PAI, régime alimentaire)').fill('Sans gluten');
+      await jade.getByRole('button', { name: 'Enregistrer la fiche de Jade Martin' }).click();
+      await message(page, 'Fiche de Jade Martin enregistrée');
+      await jade.getByRole('button', { name: 'Retirer cette inscription de Jade Martin' }).first().click();
+      await jade.getByRole('button', { name: 'Enregistrer la fiche de Jade Martin' }).click();
+      await message(page, 'ne seraient plus couvertes par les inscriptions');
+      await checkAxe(page, 'espace mairie, fiche famille');
       // An activation link sent again to the guardian who has not activated.
       await page.getByLabel('Nom, prénom, e-mail ou référence').fill('nguyen');
       await page.getByRole('button', { name: 'Rechercher' }).click();
@@ -329,6 +340,25 @@ for (const device of VIEWPORTS) {
       await setConfig(10);
       await page.getByRole('button', { name: 'Enregistrer la configuration' }).click();
       await message(page, 'Configuration enregistrée');
+      // The forms: a closure of the leisure centre, and the canteen's base price in euros.
+      const closures = page.locator('form.fiche').filter({ has: page.getByRole('heading', { name: 'Fermetures' }) });
+      await closures.getByLabel('Date de fermeture').fill('2026-12-18');
+      await closures.getByLabel('Motif').fill('Formation du personnel');
+      await tick(closures.getByRole('checkbox', { name: /^ALSH/ }));
+      await closures.getByRole('button', { name: 'Enregistrer les fermetures' }).click();
+      await message(page, 'Fermetures enregistrées');
+      await page.locator('form.fiche li').filter({ hasText: 'Formation du personnel' }).waitFor();
+      const prices = page.locator('form.fiche').filter({ has: page.getByRole('heading', { name: 'Tarifs, capacités et délais' }) });
+      const canteen = prices.getByRole('group', { name: /^CANTINE/ });
+      await canteen.getByLabel('Tarif de base (€)').fill('trois euros');
+      await prices.getByRole('button', { name: 'Enregistrer les tarifs et délais' }).click();
+      await message(page, 'écrivez les tarifs en euros');
+      await canteen.getByLabel('Tarif de base (€)').fill('3,90');
+      await prices.getByRole('button', { name: 'Enregistrer les tarifs et délais' }).click();
+      await message(page, 'Tarifs, capacités et délais enregistrés');
+      const saved = JSON.parse(await page.getByLabel('Configuration (JSON)').inputValue());
+      assert.equal(saved.activities[0].units[0].price.base, 390);
+      assert.ok(saved.closures.some((c) => c.date === '2026-12-18' && c.activities?.[0] === 'alsh'), JSON.stringify(saved.closures));
       await checkAxe(page, 'espace mairie, familles et configuration');
 
       // The guardians read the news first thing.

@@ -1,6 +1,8 @@
 // « Espace mairie »: publish news, decide requests, take attendance (and export it), see the
 // week's counts. Staff only: the API refuses anyone else.
 import { api, say, linkTown, session, el, town, frenchDate, euros, newKey, fileType } from './portail.js';
+import { showRecords } from './fiche-famille.js';
+import { showForms } from './configuration.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -9,6 +11,7 @@ const me = await session(main);
 const CATEGORIES = { information: 'Information', fermeture: 'Fermeture', tarifs: 'Tarifs', reglement: 'Règlement' };
 const MARKS = [['present', 'Présent'], ['absent', 'Absent'], ['absent_justified', 'Absent justifié']];
 let units = [];
+let townConfig = null;
 
 async function loadNews() {
   const page = await api('/staff/news?per_page=50');
@@ -255,6 +258,7 @@ async function searchFamilies(event) {
     const hits = await api(`/staff/families?q=${encodeURIComponent(q)}`);
     const box = document.getElementById('resultats-familles');
     document.getElementById('reservations-famille').replaceChildren();
+    document.getElementById('fiche-famille').replaceChildren();
     if (hits.length === 0) { box.replaceChildren(el('p', {}, 'Aucune famille ne correspond.')); return; }
     box.replaceChildren(el('ul', { class: 'liste' }, ...hits.map((f) => {
       const guardians = f.guardians.map((g) => {
@@ -269,9 +273,11 @@ async function searchFamilies(event) {
       });
       const bookings = el('button', { type: 'button' }, 'Voir les réservations', el('span', { class: 'visually-hidden' }, ` de la ${f.name}`));
       bookings.addEventListener('click', () => showBookings(f));
+      const edit = el('button', { type: 'button', class: 'secondaire' }, 'Modifier la fiche', el('span', { class: 'visually-hidden' }, ` de la ${f.name}`));
+      edit.addEventListener('click', () => showRecords(document.getElementById('fiche-famille'), f.reference, { me, message, config: townConfig }));
       return el('li', {}, el('strong', {}, `${f.name} (${f.reference})`),
         el('p', {}, 'Enfants : ', f.children.map((c) => `${c.first_name} ${c.last_name}`).join(', ') || 'aucun'),
-        el('ul', { 'aria-label': `Responsables de la ${f.name}` }, ...guardians), bookings);
+        el('ul', { 'aria-label': `Responsables de la ${f.name}` }, ...guardians), bookings, ' ', edit);
     })));
   } catch (p) { say(message, p.title, true); }
 }
@@ -281,6 +287,17 @@ async function loadConfig() {
   const view = await api('/staff/config');
   configVersion = view.version;
   document.getElementById('config-json').value = JSON.stringify(view.config, null, 2);
+  showForms(document.getElementById('formulaires-configuration'), view, { message, save: putConfig });
+}
+
+// Saves a whole configuration with the version read; reloads the forms and the JSON after.
+async function putConfig(config, done) {
+  try {
+    const saved = await api('/staff/config', { method: 'PUT', csrf: me.csrf_token, body: { version: configVersion, config } });
+    configVersion = saved.version ?? configVersion;
+    await loadConfig();
+    say(message, done);
+  } catch (p) { say(message, p.field ? `${p.title} (champ : ${p.field})` : p.title, true); }
 }
 
 async function saveConfig(event) {
@@ -290,12 +307,7 @@ async function saveConfig(event) {
     say(message, "La configuration n'est pas un JSON valide : vérifiez les guillemets et les virgules.", true);
     return;
   }
-  try {
-    const saved = await api('/staff/config', { method: 'PUT', csrf: me.csrf_token, body: { version: configVersion, config } });
-    configVersion = saved.version ?? configVersion;
-    say(message, 'Configuration enregistrée : elle vaut pour les réservations à venir.');
-    await loadConfig();
-  } catch (p) { say(message, p.field ? `${p.title} (champ : ${p.field})` : p.title, true); }
+  await putConfig(config, 'Configuration enregistrée : elle vaut pour les réservations à venir.');
 }
 
 if (me) {
@@ -304,6 +316,7 @@ if (me) {
   } else {
     document.getElementById('page').hidden = false;
     const { config } = await api('/staff/config');
+    townConfig = config;
     units = config.activities.flatMap((a) => a.units.map((u) => ({ id: u.id, name: `${u.name} (${a.name})` })));
     document.getElementById('prestation').replaceChildren(...units.map((u) => el('option', { value: u.id }, u.name)));
     document.getElementById('prestation-modif').replaceChildren(...units.map((u) => el('option', { value: u.id }, u.name)));

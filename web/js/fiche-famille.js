@@ -1,0 +1,136 @@
+// « Espace mairie » › Familles › Modifier: a family's and its children's records, corrected by
+// staff (PUT with the etag read: someone else's change meanwhile is refused, not overwritten).
+import { api, say, el } from './portail.js';
+
+let counter = 0;
+const uid = (prefix) => `${prefix}-${++counter}`;
+
+// A labelled input: [label, input].
+function field(label, attrs) {
+  const id = uid('champ');
+  const input = el(attrs.rows ? 'textarea' : 'input', { id, ...attrs });
+  if (attrs.rows) input.value = attrs.value ?? '';
+  return [el('label', { for: id }, label), input];
+}
+
+function problemText(p) {
+  return p.field ? `${p.title} (champ : ${p.field})` : p.title;
+}
+
+function familyForm(record, ctx) {
+  const name = field('Nom de la famille', { name: 'name', value: record.name, required: true, maxlength: 200 });
+  const qf = field('Quotient familial', { name: 'qf', type: 'number', min: 0, max: 100000, step: 1, value: record.quotient_familial ?? '' });
+  const resident = el('input', { type: 'checkbox', name: 'resident', checked: record.resident });
+  const guardians = record.guardians.map((g, i) => el('fieldset', {},
+    el('legend', {}, `Responsable ${i + 1} – ${g.email}`),
+    ...field('Prénom', { name: `g${i}-first`, value: g.first_name, required: true, maxlength: 200 }),
+    ...field('Nom', { name: `g${i}-last`, value: g.last_name, required: true, maxlength: 200 }),
+    ...field('Téléphone', { name: `g${i}-phone`, type: 'tel', value: g.phone ?? '', maxlength: 30 })));
+  const form = el('form', { class: 'fiche', novalidate: true },
+    el('h4', {}, 'La famille'),
+    ...name, el('label', { class: 'en-ligne' }, resident, ' Résidente de la commune'), ...qf,
+    ...guardians,
+    el('p', { class: 'aide' }, "Pour ajouter un responsable ou changer son adresse e-mail, importez la famille."),
+    el('button', { type: 'submit' }, 'Enregistrer la famille'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    const qfValue = data.get('qf').trim();
+    const body = {
+      etag: record.etag,
+      name: data.get('name'),
+      resident: resident.checked,
+      quotient_familial: qfValue === '' ? null : Number(qfValue),
+      guardians: record.guardians.map((g, i) => ({
+        email: g.email,
+        first_name: data.get(`g${i}-first`),
+        last_name: data.get(`g${i}-last`),
+        phone: data.get(`g${i}-phone`).trim() || null,
+      })),
+    };
+    try {
+      const saved = await api(`/staff/families/${encodeURIComponent(record.reference)}`, { method: 'PUT', csrf: ctx.me.csrf_token, body });
+      Object.assign(record, saved);
+      say(ctx.message, `Fiche de la ${saved.name} enregistrée.`);
+    } catch (p) { say(ctx.message, problemText(p), true); }
+  });
+  return form;
+}
+
+// One enrolment row: service and site, units (none ticked: all), from, to.
+function enrolmentRow(e, ctx, childName) {
+  const choices = ctx.config.activities.flatMap((a) => a.sites.map((s) => ({ value: `${a.id}@${s}`, activity: a, site: s })));
+  const siteName = (id) => ctx.config.sites.find((s) => s.id === id)?.name ?? id;
+  const selectId = uid('service');
+  const select = el('select', { id: selectId }, ...choices.map((c) => el('option', { value: c.value, selected: e && c.value === `${e.activity}@${e.site}` }, `${c.activity.name} – ${siteName(c.site)}`)));
+  const unitsBox = el('fieldset', { class: 'marques' });
+  const drawUnits = (ticked) => {
+    const [activityId] = select.value.split('@');
+    const activity = ctx.config.activities.find((a) => a.id === activityId);
+    unitsBox.replaceChildren(el('legend', {}, 'Prestations (aucune cochée : toutes)'),
+      ...activity.units.map((u) => el('label', { class: 'en-ligne' }, el('input', { type: 'checkbox', value: u.id, checked: ticked.includes(u.id) }), ` ${u.name}`)));
+  };
+  drawUnits(e?.units ?? []);
+  select.addEventListener('change', () => drawUnits([]));
+  const from = field('Du', { type: 'date', value: e?.from ?? '', required: true });
+  const to = field('Au', { type: 'date', value: e?.to ?? '', required: true });
+  const remove = el('button', { type: 'button', class: 'secondaire' }, 'Retirer', el('span', { class: 'visually-hidden' }, ` cette inscription de ${childName}`));
+  const row = el('fieldset', { class: 'inscription' }, el('legend', {}, 'Inscription'),
+    el('label', { for: selectId }, 'Service et site'), select, unitsBox, ...from, ...to, remove);
+  remove.addEventListener('click', () => row.remove());
+  row.value = () => {
+    const [activity, site] = select.value.split('@');
+    const units = [...unitsBox.querySelectorAll('input:checked')].map((i) => i.value);
+    return { activity, site, units, from: from[1].value, to: to[1].value };
+  };
+  return row;
+}
+
+function childForm(record, ctx) {
+  const title = `${record.first_name} ${record.last_name}`;
+  const first = field('Prénom', { name: 'first_name', value: record.first_name, required: true, maxlength: 200 });
+  const last = field('Nom', { name: 'last_name', value: record.last_name, required: true, maxlength: 200 });
+  const birth = field('Date de naissance', { name: 'birth_date', type: 'date', value: record.birth_date, required: true });
+  const school = field('École', { name: 'school', value: record.school ?? '', maxlength: 100 });
+  const klass = field('Classe', { name: 'class', value: record.class ?? '', maxlength: 100 });
+  const notes = field('Santé et régime (allergies, PAI, régime alimentaire)', { name: 'health_notes', rows: 3, value: record.health_notes ?? '', maxlength: 1000 });
+  const rows = el('div', {}, ...record.enrolments.map((e) => enrolmentRow(e, ctx, title)));
+  const add = el('button', { type: 'button', class: 'secondaire' }, 'Ajouter une inscription', el('span', { class: 'visually-hidden' }, ` pour ${title}`));
+  add.addEventListener('click', () => rows.append(enrolmentRow(null, ctx, title)));
+  const form = el('form', { class: 'fiche', novalidate: true },
+    el('h4', {}, title), ...first, ...last, ...birth, ...school, ...klass, ...notes,
+    el('h5', {}, 'Inscriptions'), rows, add,
+    el('button', { type: 'submit' }, 'Enregistrer', el('span', { class: 'visually-hidden' }, ` la fiche de ${title}`)));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    const body = {
+      etag: record.etag,
+      first_name: data.get('first_name'),
+      last_name: data.get('last_name'),
+      birth_date: data.get('birth_date'),
+      school: data.get('school') || null,
+      class: data.get('class') || null,
+      health_notes: data.get('health_notes') || null,
+      enrolments: [...rows.children].map((r) => r.value()),
+    };
+    try {
+      const saved = await api(`/staff/children/${encodeURIComponent(record.id)}`, { method: 'PUT', csrf: ctx.me.csrf_token, body });
+      Object.assign(record, saved);
+      say(ctx.message, `Fiche de ${saved.first_name} ${saved.last_name} enregistrée.`);
+    } catch (p) { say(ctx.message, problemText(p), true); }
+  });
+  return form;
+}
+
+// Shows the records of `reference` in `box`; ctx: { me, message, config }.
+export async function showRecords(box, reference, ctx) {
+  try {
+    const { family, children } = await api(`/staff/families/${encodeURIComponent(reference)}`);
+    box.replaceChildren(
+      el('h3', { id: 'titre-fiche-famille', tabindex: '-1' }, `Fiche de la ${family.name} (${family.reference})`),
+      el('p', { class: 'aide' }, "Les inscriptions doivent couvrir les réservations à venir : annulez celles-ci d'abord pour retirer une inscription."),
+      familyForm(family, ctx), ...children.map((c) => childForm(c, ctx)));
+    document.getElementById('titre-fiche-famille').focus();
+  } catch (p) { say(ctx.message, p.title, true); }
+}

@@ -300,6 +300,15 @@ for (const device of VIEWPORTS) {
       const bytes = await csv.body();
       assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
       assert.match(bytes.toString('utf8'), /Martin;Léa;CM2;;réservé;absent/);
+      // Printed alone: the list without the rest of the page.
+      await page.evaluate(() => { window.print = () => { window.printed = true; }; });
+      await page.getByRole('button', { name: 'Imprimer la liste' }).click();
+      assert.equal(await page.evaluate(() => window.printed), true);
+      await page.emulateMedia({ media: 'print' });
+      assert.equal(await page.locator('#actualites').isVisible(), false);
+      assert.equal(await page.locator('#liste-pointage table').isVisible(), true);
+      await page.emulateMedia({ media: 'screen' });
+      await page.evaluate(() => delete document.body.dataset.imprimer);
 
       // The week's counts for the kitchen.
       await page.getByLabel('Un jour de la semaine').fill('2026-11-30');

@@ -151,6 +151,17 @@ async function loadDocuments() {
     el('tbody', {}, ...rows)));
 }
 
+// Prints one section alone (the print style hides the rest while body[data-imprimer] is set).
+function printButton(section, label) {
+  const button = el('button', { type: 'button', class: 'secondaire' }, label);
+  button.addEventListener('click', () => {
+    document.body.dataset.imprimer = section;
+    window.addEventListener('afterprint', () => delete document.body.dataset.imprimer, { once: true });
+    window.print();
+  });
+  return button;
+}
+
 async function showAttendance(event) {
   event?.preventDefault();
   const date = document.getElementById('jour').value;
@@ -171,7 +182,7 @@ async function showAttendance(event) {
           el('input', { type: 'radio', name: c.child, value, checked: c.attendance === value }), ` ${label}`))))));
     const save = el('button', { type: 'submit' }, 'Enregistrer le pointage');
     form.append(el('table', { class: 'lignes' },
-      el('caption', {}, `${list.length} enfant(s) – ${frenchDate(date)}`),
+      el('caption', {}, `${list.length} enfant(s) – ${frenchDate(date)} – ${units.find((u) => u.id === unit)?.name ?? unit}`),
       el('thead', {}, el('tr', {}, ...['Enfant', 'Classe', 'Santé et régime', 'Présence'].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, ...rows)), save);
     form.addEventListener('submit', async (e) => {
@@ -186,7 +197,7 @@ async function showAttendance(event) {
         await showAttendance();
       } catch (p) { say(message, p.marks?.[0]?.error || p.title, true); save.disabled = false; }
     });
-    box.replaceChildren(form, el('p', {}, csv));
+    box.replaceChildren(form, el('p', {}, csv, ' ', printButton('pointage', 'Imprimer la liste')));
   } catch (p) { say(message, p.title, true); }
 }
 
@@ -222,7 +233,8 @@ async function showKitchen(event) {
       el('caption', {}, 'Enfants attendus par jour'),
       el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Prestation'), ...days.map((d) => el('th', { scope: 'col' }, frenchDate(d.date))))),
       el('tbody', {}, ...names.map((n) => el('tr', {}, el('th', { scope: 'row' }, n),
-        ...days.map((d) => el('td', { class: 'montant' }, String(d.counts.filter((c) => c.unit_name === n).reduce((a, c) => a + c.count, 0))))))))));
+        ...days.map((d) => el('td', { class: 'montant' }, String(d.counts.filter((c) => c.unit_name === n).reduce((a, c) => a + c.count, 0)))))))),
+      printButton('cuisine', 'Imprimer les effectifs')));
   } catch (p) { say(message, p.title, true); }
 }
 

@@ -284,8 +284,9 @@ pub(crate) struct ChildUpdate {
     enrolments: Vec<Enrollment>,
 }
 
-/// Corrects a child's record. New enrolments must still cover the child's bookings to come
-/// (those holding a place): cancel those first, or keep the enrolment.
+/// Corrects a child's record. New enrolments must still cover the child's bookings and requests
+/// to come (not cancelled nor refused, waiting lists included): cancel those first, or keep the
+/// enrolment.
 pub(crate) async fn update_child(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -322,7 +323,7 @@ pub(crate) async fn update_child(
         .await?
         .into_iter()
         .filter(|b| {
-            b.holds_place() && !after.enrolments.iter().any(|e| e.covers(&b.activity, &b.site, &b.unit, b.date))
+            b.is_live() && !after.enrolments.iter().any(|e| e.covers(&b.activity, &b.site, &b.unit, b.date))
         })
         .map(|b| b.date)
         .collect();

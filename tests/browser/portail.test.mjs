@@ -462,6 +462,19 @@ for (const device of VIEWPORTS) {
       await page.getByRole('button', { name: 'Refuser dispense.png' }).click();
       await message(page, 'refusé');
       await page.getByText('Aucun document à examiner.').waitFor();
+      // Sophie also becomes a guardian of a second family (her partner's), by an import.
+      const imported = await page.evaluate(async () => {
+        const town = '/api/towns/villeneuve-les-tilleuls';
+        const me = await (await fetch(`${town}/auth/session`)).json();
+        const row = {
+          famille_reference: 'durand', famille_nom: 'Famille Durand',
+          responsable1_prenom: 'Sophie', responsable1_nom: 'Martin', responsable1_email: 'sophie.martin@exemple.fr',
+          enfant_id: 'lou-durand', enfant_prenom: 'Lou', enfant_nom: 'Durand', enfant_naissance: '2020-05-04',
+        };
+        const r = await fetch(`${town}/staff/families/import`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf_token }, body: JSON.stringify([row]) });
+        return r.status;
+      });
+      assert.equal(imported, 200);
       await logOut(page, portal.url);
 
       // The family sees both outcomes, and was emailed.
@@ -470,6 +483,13 @@ for (const device of VIEWPORTS) {
       await page.getByRole('cell', { name: /Acceptée \(valable/ }).waitFor();
       await page.getByRole('cell', { name: 'Refusée : Photo illisible : merci de renvoyer un scan.' }).waitFor();
       await checkAxe(page, 'mes demandes, décidés');
+      // Her other family's documents, and its child, are one choice away.
+      await page.getByLabel('Famille', { exact: true }).selectOption({ label: 'durand (Lou)' });
+      await page.getByText("Vous n'avez envoyé aucun document.").waitFor();
+      await page.getByLabel('Type de document').selectOption({ label: 'Dispense médicale' });
+      assert.deepEqual(await page.getByLabel('Enfant concerné').locator('option').allTextContents(), ['Lou']);
+      await page.getByLabel('Famille', { exact: true }).selectOption({ label: 'martin (Léa, Hugo, Jade)' });
+      await page.getByText('2 document(s)').waitFor();
       let mails = 0;
       for (let i = 0; i < 20 && mails < 4; i += 1) {
         await page.goto(`${portal.url}/dev/mail`);

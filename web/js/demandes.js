@@ -10,7 +10,8 @@ const STATUS = { pending: 'Demande en cours', accepted: 'Acceptée', refused: 'R
 const state = { settings: null, children: [] };
 const form = document.getElementById('envoi');
 
-const family = () => me.families[0];
+// A guardian of several families chooses one (the list and the form are that family's).
+const family = () => document.getElementById('famille').value || me.families[0];
 const kind = () => state.settings.kinds.find((k) => k.id === document.getElementById('type').value);
 
 function showKind() {
@@ -119,10 +120,20 @@ if (me) {
     try {
       const [settings, children] = await Promise.all([api('/documents/settings'), api('/calendar/children')]);
       state.settings = settings;
-      state.children = children.filter((c) => c.family === family());
+      const showFamily = () => {
+        state.children = children.filter((c) => c.family === family());
+        document.getElementById('enfant').replaceChildren(...state.children.map((c) => el('option', { value: c.id }, c.first_name)));
+      };
+      if (me.families.length > 1) {
+        const names = (f) => children.filter((c) => c.family === f).map((c) => c.first_name).join(', ');
+        const select = document.getElementById('famille');
+        select.replaceChildren(...me.families.map((f) => el('option', { value: f }, names(f) ? `${f} (${names(f)})` : f)));
+        select.addEventListener('change', async () => { showFamily(); await load().catch((p) => say(message, p.title, true)); });
+        document.getElementById('bloc-famille').hidden = false;
+      }
+      showFamily();
       document.getElementById('taille-max').textContent = `${Math.floor(settings.max_bytes / (1024 * 1024))} Mo`;
       document.getElementById('type').replaceChildren(...settings.kinds.map((k) => el('option', { value: k.id }, k.name)));
-      document.getElementById('enfant').replaceChildren(...state.children.map((c) => el('option', { value: c.id }, c.first_name)));
       document.getElementById('type').addEventListener('change', showKind);
       form.addEventListener('submit', send);
       showKind();

@@ -368,6 +368,13 @@ for (const device of VIEWPORTS) {
       const saved = JSON.parse(await page.getByLabel('Configuration (JSON)').inputValue());
       assert.equal(saved.activities[0].units[0].price.base, 390);
       assert.ok(saved.closures.some((c) => c.date === '2026-12-18' && c.activities?.[0] === 'alsh'), JSON.stringify(saved.closures));
+      // The journal: every staff action, with what changed.
+      await page.getByRole('button', { name: 'Actualiser le journal' }).click();
+      const corrected = page.getByRole('row').filter({ hasText: 'Enfant corrigé' }).first();
+      await corrected.getByText('Voir').click();
+      await corrected.getByText('health_notes : — → "Sans gluten"').waitFor();
+      await page.getByRole('row').filter({ hasText: 'Configuration modifiée' }).first().waitFor();
+      await page.getByRole('row').filter({ hasText: 'Réservations modifiées hors délai' }).first().waitFor();
       await checkAxe(page, 'espace mairie, familles et configuration');
 
       // The guardians read the news first thing.

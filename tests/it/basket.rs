@@ -361,7 +361,8 @@ async fn staff_make_late_changes_at_the_late_prices_and_the_family_sees_who_did_
     let forbidden =
         p.send("POST", &staff_uri, Some(body.clone()), &b, &[("idempotency-key", "staff-change-key-0001")]).await;
     assert_problem(&forbidden, 403, "forbidden");
-    let r = p.send("POST", &staff_uri, Some(body), &agent, &[("idempotency-key", "staff-change-key-0001")]).await;
+    let r =
+        p.send("POST", &staff_uri, Some(body.clone()), &agent, &[("idempotency-key", "staff-change-key-0001")]).await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     let by_unit = |child: &str, unit: &str| -> Value {
         r.json["lines"].as_array().unwrap().iter().find(|l| l["child"] == child && l["unit"] == unit).unwrap().clone()
@@ -400,6 +401,17 @@ async fn staff_make_late_changes_at_the_late_prices_and_the_family_sees_who_did_
     let text = &mails.iter().find(|m| m.content.subject.starts_with("Modification")).unwrap().content.text;
     assert!(text.contains("3,50\u{a0}€ (ajout hors délai, tarif majoré)"), "{text}");
     assert!(text.contains("annulation hors délai, facturée 2,50\u{a0}€"), "{text}");
+    // In the audit trail once (a retry answers the same and records nothing), with its lines.
+    let retry = p.send("POST", &staff_uri, Some(body), &agent, &[("idempotency-key", "staff-change-key-0001")]).await;
+    assert_eq!((retry.status, &retry.json["total"]), (200, &r.json["total"]));
+    let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let log = p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&admin)).await;
+    let changes: Vec<&Value> =
+        log.json["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "bookings.staff_change").collect();
+    assert_eq!(changes.len(), 1, "{:?}", log.json);
+    assert_eq!(changes[0]["by"], "agent@villeneuve-les-tilleuls.fr");
+    assert_eq!(changes[0]["target"], "family/martin");
+    assert_eq!(changes[0]["after"].as_array().map(Vec::len), Some(3));
     p.stop().await;
 }
 

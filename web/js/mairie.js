@@ -1,6 +1,6 @@
 // « Espace mairie »: publish news, decide requests, take attendance (and export it), see the
 // week's counts. Staff only: the API refuses anyone else.
-import { api, say, linkTown, session, el, town, frenchDate, euros, newKey, fileType } from './portail.js';
+import { api, say, linkTown, session, el, town, frenchDate, frenchInstant, euros, newKey, fileType } from './portail.js';
 import { showRecords } from './fiche-famille.js';
 import { showForms } from './configuration.js';
 
@@ -322,6 +322,59 @@ async function saveConfig(event) {
   await putConfig(config, 'Configuration enregistrée : elle vaut pour les réservations à venir.');
 }
 
+const ACTIONS = {
+  'news.create': 'Actualité publiée', 'news.update': 'Actualité modifiée', 'news.delete': 'Actualité supprimée',
+  'news.attach': 'Pièce jointe ajoutée', 'news.detach': 'Pièce jointe retirée',
+  'requests.decide': 'Demandes décidées', 'attendance.mark': 'Pointage', 'attendance.justify': 'Absences justifiées',
+  'config.update': 'Configuration modifiée', 'family.update': 'Famille corrigée', 'child.update': 'Enfant corrigé',
+  'documents.decide': 'Document examiné', 'documents.delete': 'Document supprimé', 'families.import': 'Import des familles',
+  'staff.create': 'Compte du personnel créé', 'bookings.staff_change': 'Réservations modifiées hors délai',
+};
+
+// The fields that differ between an entry's before and after, « champ : avant → après ».
+function changes(e) {
+  const object = (v) => v && typeof v === 'object' && !Array.isArray(v);
+  if (!object(e.before) || !object(e.after)) return [];
+  const show = (v) => { const t = v === undefined ? '—' : JSON.stringify(v); return t.length > 160 ? `${t.slice(0, 157)}…` : t; };
+  return [...new Set([...Object.keys(e.before), ...Object.keys(e.after)])]
+    .filter((k) => JSON.stringify(e.before[k]) !== JSON.stringify(e.after[k]))
+    .map((k) => `${k} : ${show(e.before[k])} → ${show(e.after[k])}`);
+}
+
+let journalCursor = null;
+async function loadJournal(more = false) {
+  const box = document.getElementById('liste-journal');
+  const query = more && journalCursor ? `&cursor=${encodeURIComponent(journalCursor)}` : '';
+  const page = await api(`/staff/audit?limit=50${query}`);
+  journalCursor = page.next;
+  const rows = page.entries.map((e) => {
+    const diff = changes(e);
+    const what = diff.length ? el('ul', {}, ...diff.map((d) => el('li', {}, d)))
+      : el('pre', {}, JSON.stringify(e.after ?? e.before ?? {}, null, 1).slice(0, 2000));
+    return el('tr', {},
+      el('td', { 'data-label': 'Quand' }, frenchInstant(e.at)),
+      el('td', { 'data-label': 'Qui' }, e.by),
+      el('td', { 'data-label': 'Action' }, ACTIONS[e.action] || e.action),
+      el('td', { 'data-label': 'Objet' }, e.target),
+      el('td', { 'data-label': 'Détail' }, el('details', {}, el('summary', {}, 'Voir', el('span', { class: 'visually-hidden' }, ` le détail : ${ACTIONS[e.action] || e.action}, ${e.target}`)), what)));
+  });
+  const body = box.querySelector('tbody');
+  if (more && body) body.append(...rows);
+  else {
+    const refresh = el('button', { type: 'button', class: 'secondaire' }, 'Actualiser le journal');
+    refresh.addEventListener('click', () => loadJournal().catch((p) => say(message, p.title, true)));
+    box.replaceChildren(refresh, rows.length === 0 ? el('p', {}, 'Aucune action enregistrée.') : el('div', { class: 'defilement', tabindex: '0', role: 'region', 'aria-label': 'Journal des actions' }, el('table', { class: 'lignes' },
+      el('thead', {}, el('tr', {}, ...['Quand', 'Qui', 'Action', 'Objet', 'Détail'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, ...rows))));
+  }
+  box.querySelector('.plus-ancien')?.remove();
+  if (page.next) {
+    const older = el('button', { type: 'button', class: 'secondaire plus-ancien' }, 'Entrées plus anciennes');
+    older.addEventListener('click', () => loadJournal(true).catch((p) => say(message, p.title, true)));
+    box.append(older);
+  }
+}
+
 if (me) {
   if (me.role !== 'agent' && me.role !== 'town_admin') {
     say(message, "Cet espace est réservé au personnel de la mairie.", true);
@@ -342,6 +395,9 @@ if (me) {
     document.getElementById('recherche-familles').addEventListener('submit', searchFamilies);
     if (me.role === 'town_admin') {
       document.getElementById('configuration').hidden = false;
+      document.getElementById('journal').hidden = false;
+      document.querySelectorAll('nav [data-admin]').forEach((a) => { a.hidden = false; });
+      await loadJournal();
       document.getElementById('form-configuration').addEventListener('submit', saveConfig);
       await loadConfig();
     }

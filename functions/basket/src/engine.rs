@@ -604,6 +604,20 @@ async fn finish(
                 ops.push(mail.enqueue()?);
             }
         }
+        // A change by staff (past the deadlines, for a family) is in the audit trail, with
+        // what it applied, in the transaction that ends it.
+        if ask.mode == crate::check::Mode::Staff && !applied.is_empty() {
+            let lines: Vec<&LineResult> = applied.iter().map(|(_, r)| *r).collect();
+            let entry = shared::audit::Entry {
+                at: now,
+                by: ask.by.to_string(),
+                action: "bookings.staff_change".into(),
+                target: format!("family/{}", ask.family.reference),
+                before: None,
+                after: serde_json::to_value(&lines).ok(),
+            };
+            ops.push(entry.record(ask.town.id())?);
+        }
         let mut basket_index = None;
         if let (Some(key), false) = (&header.basket, applied.is_empty()) {
             let done: HashSet<_> = applied.iter().map(|(p, _)| p.line.cell()).collect();

@@ -322,9 +322,7 @@ pub(crate) async fn update_child(
     let orphans: Vec<NaiveDate> = repo::bookings(store, town.id(), &id, today, ahead)
         .await?
         .into_iter()
-        .filter(|b| {
-            b.is_live() && !after.enrolments.iter().any(|e| e.covers(&b.activity, &b.site, &b.unit, b.date))
-        })
+        .filter(|b| b.is_live() && !after.enrolments.iter().any(|e| e.covers(&b.activity, &b.site, &b.unit, b.date)))
         .map(|b| b.date)
         .collect();
     if let Some(first) = orphans.first() {

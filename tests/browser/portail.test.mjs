@@ -275,6 +275,20 @@ for (const device of VIEWPORTS) {
       await page.getByRole('button', { name: 'Accepter la demande de Hugo du lundi 21/12/2026' }).click();
       await message(page, 'acceptée');
       await page.getByText('1 demande(s)').waitFor();
+      // The rest by filter and selection: the leisure centre's requests of December, refused
+      // together, with the reason the families will read.
+      await page.getByLabel('Service', { exact: true }).selectOption({ label: 'ALSH - postfacturation' });
+      await page.getByLabel('À partir du', { exact: true }).fill('2026-12-01');
+      await page.getByLabel("Jusqu'au", { exact: true }).fill('2026-12-31');
+      await page.getByRole('button', { name: 'Filtrer les demandes' }).click();
+      await page.getByText('1 demande(s)').waitFor();
+      await tick(page.getByLabel('Choisir toutes les demandes'));
+      await page.getByRole('button', { name: 'Refuser la sélection' }).click();
+      await message(page, 'Indiquez la raison du refus');
+      await page.getByLabel('Raison du refus de la sélection').fill("Le centre est complet ce jour-là.");
+      await page.getByRole('button', { name: 'Refuser la sélection' }).click();
+      await message(page, '1 demande(s) refusée(s)');
+      await page.getByText('Aucune demande en attente.').waitFor();
 
       // A late addition asked by a family: Jade's canteen tomorrow, at the late price (2,50 € + 1 €).
       await page.getByLabel('Famille (référence)').fill('martin');

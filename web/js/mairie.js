@@ -89,15 +89,16 @@ function queueQuery() {
   return q ? `?${q}` : '';
 }
 
-// Sends decisions 40 at a time (the API's limit per request); the message says what happened.
-async function sendDecisions(decisions, accept) {
+// Sends decisions 40 at a time (the API's limit per request); the message says what happened
+// (`told`, or how many were decided), then the queue is read again.
+async function sendDecisions(decisions, accept, told) {
   let done = 0;
   try {
     for (let i = 0; i < decisions.length; i += 40) {
       await api('/staff/requests/decisions', { method: 'POST', csrf: me.csrf_token, body: { decisions: decisions.slice(i, i + 40) } });
       done += Math.min(40, decisions.length - i);
     }
-    say(message, `${done} demande(s) ${accept ? 'acceptée(s)' : 'refusée(s)'}. Les familles sont prévenues par e-mail.`);
+    say(message, told ?? `${done} demande(s) ${accept ? 'acceptée(s)' : 'refusée(s)'}. Les familles sont prévenues par e-mail.`);
   } catch (p) {
     const why = p.decisions?.[0]?.error || p.title;
     say(message, done ? `${done} demande(s) décidée(s), puis : ${why}` : why, true);
@@ -117,14 +118,8 @@ async function loadQueue(event) {
   const picks = [];
   const rows = queue.map((r, i) => {
     const reason = el('input', { id: `raison-${i}`, name: 'reason', maxlength: '500' });
-    const decision = (accept) => ({ child: r.child, unit: r.unit, date: r.date, accept, reason: reason.value || undefined });
-    const decide = async (accept) => {
-      try {
-        await api('/staff/requests/decisions', { method: 'POST', csrf: me.csrf_token, body: { decisions: [decision(accept)] } });
-        say(message, `${r.first_name} ${r.last_name}, ${r.unit_name}, ${frenchDate(r.date)} : ${accept ? 'acceptée' : 'refusée'}. La famille est prévenue par e-mail.`);
-      } catch (p) { say(message, p.decisions?.[0]?.error || p.title, true); }
-      await loadQueue();
-    };
+    const decide = (accept) => sendDecisions([{ child: r.child, unit: r.unit, date: r.date, accept, reason: reason.value || undefined }], accept,
+      `${r.first_name} ${r.last_name}, ${r.unit_name}, ${frenchDate(r.date)} : ${accept ? 'acceptée' : 'refusée'}. La famille est prévenue par e-mail.`);
     const ok = el('button', { type: 'button' }, 'Accepter', el('span', { class: 'visually-hidden' }, ` la demande de ${r.first_name} du ${frenchDate(r.date)}`));
     const no = el('button', { type: 'button', class: 'secondaire' }, 'Refuser', el('span', { class: 'visually-hidden' }, ` la demande de ${r.first_name} du ${frenchDate(r.date)}`));
     ok.addEventListener('click', () => decide(true));

@@ -3,15 +3,7 @@
 // configuration as the JSON editor below them. Each form edits a copy of the configuration
 // read and saves it whole (PUT …/staff/config with the version read): the server checks it
 // like the configuration file and refuses a change made meanwhile.
-import { api, say, el, frenchDate } from './portail.js';
-
-let counter = 0;
-const uid = (prefix) => `${prefix}-${++counter}`;
-
-function field(label, attrs) {
-  const id = uid('conf');
-  return [el('label', { for: id }, label), el('input', { id, ...attrs })];
-}
+import { say, el, frenchDate, field } from './portail.js';
 
 // "2,50" or "2.5" → 250 cents; null when it is not an amount.
 export function cents(text) {

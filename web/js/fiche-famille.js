@@ -1,21 +1,6 @@
 // « Espace mairie » › Familles › Modifier: a family's and its children's records, corrected by
 // staff (PUT with the etag read: someone else's change meanwhile is refused, not overwritten).
-import { api, say, el } from './portail.js';
-
-let counter = 0;
-const uid = (prefix) => `${prefix}-${++counter}`;
-
-// A labelled input: [label, input].
-function field(label, attrs) {
-  const id = uid('champ');
-  const input = el(attrs.rows ? 'textarea' : 'input', { id, ...attrs });
-  if (attrs.rows) input.value = attrs.value ?? '';
-  return [el('label', { for: id }, label), input];
-}
-
-function problemText(p) {
-  return p.field ? `${p.title} (champ : ${p.field})` : p.title;
-}
+import { api, say, el, uid, field, problemText } from './portail.js';
 
 function familyForm(record, ctx) {
   const name = field('Nom de la famille', { name: 'name', value: record.name, required: true, maxlength: 200 });

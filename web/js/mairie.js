@@ -1,6 +1,6 @@
 // « Espace mairie »: publish news, decide requests, take attendance (and export it), see the
 // week's counts. Staff only: the API refuses anyone else.
-import { api, say, linkTown, session, el, town, frenchDate, frenchInstant, euros, newKey, fileType } from './portail.js';
+import { api, say, linkTown, session, el, town, frenchDate, frenchInstant, euros, newKey, fileType, problemText } from './portail.js';
 import { showRecords } from './fiche-famille.js';
 import { showForms } from './configuration.js';
 
@@ -111,7 +111,7 @@ async function loadQueue(event) {
   const box = document.getElementById('file');
   let queue;
   try { queue = await api(`/staff/requests${queueQuery()}`); } catch (p) {
-    say(message, p.field ? `${p.title} (champ : ${p.field})` : p.title, true);
+    say(message, problemText(p), true);
     return;
   }
   if (queue.length === 0) { box.replaceChildren(el('p', {}, 'Aucune demande en attente.')); return; }
@@ -357,7 +357,7 @@ async function putConfig(config, done) {
     configVersion = saved.version ?? configVersion;
     await loadConfig();
     say(message, done);
-  } catch (p) { say(message, p.field ? `${p.title} (champ : ${p.field})` : p.title, true); }
+  } catch (p) { say(message, problemText(p), true); }
 }
 
 async function saveConfig(event) {

@@ -94,3 +94,18 @@ export function el(tag, attrs = {}, ...children) {
   node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
   return node;
 }
+
+let idCount = 0;
+/** A new element id, unique in the page: `prefix-n`. */
+export const uid = (prefix) => `${prefix}-${++idCount}`;
+
+/** A labelled field, [label, input] (a textarea when `attrs.rows` is set). */
+export function field(label, attrs) {
+  const id = uid('champ');
+  const input = el(attrs.rows ? 'textarea' : 'input', { id, ...attrs });
+  if (attrs.rows) input.value = attrs.value ?? '';
+  return [el('label', { for: id }, label), input];
+}
+
+/** A problem's title, with the field it names when it names one. */
+export const problemText = (p) => (p.field ? `${p.title} (champ : ${p.field})` : p.title);

@@ -2,7 +2,7 @@
 //! transaction as the change it records, readable by the town's administrator.
 
 use crate::domain::TownId;
-use crate::store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp};
+use crate::store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -21,16 +21,12 @@ pub struct Entry {
     pub after: Option<serde_json::Value>,
 }
 
-fn partition(town: &TownId) -> String {
-    format!("T#{town}#AUDIT")
-}
-
 impl Entry {
     /// The write that records this entry, for the transaction of the change.
     pub fn record(&self, town: &TownId) -> Result<WriteOp, StoreError> {
         let sk =
             format!("{}#{}", self.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true), crate::auth::secret::id());
-        Ok(WriteOp::Put { item: Item::from_value(Key::new(partition(town), sk), self)?, cond: Some(Cond::NotExists) })
+        Ok(WriteOp::Put { item: Item::from_value(Key::new(keys::audit(town), sk), self)?, cond: Some(Cond::NotExists) })
     }
 }
 
@@ -41,7 +37,7 @@ pub async fn page(
     limit: usize,
     cursor: Option<crate::store::Cursor>,
 ) -> Result<(Vec<Entry>, Option<crate::store::Cursor>), StoreError> {
-    let q = Query::table(partition(town), SkRange::All).descending().limit(limit).after(cursor);
+    let q = Query::table(keys::audit(town), SkRange::All).descending().limit(limit).after(cursor);
     let page = store.query(&q).await?;
     let entries = page.items.iter().map(Item::to_value).collect::<Result<_, _>>()?;
     Ok((entries, page.next))

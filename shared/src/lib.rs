@@ -6,6 +6,9 @@ pub mod auth;
 pub mod aws;
 pub mod clock;
 pub mod domain;
+#[cfg(feature = "files")]
+pub mod files;
+pub mod fr;
 pub mod http;
 pub mod json;
 pub mod lambda;

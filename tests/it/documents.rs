@@ -211,7 +211,7 @@ async fn the_signed_url_refuses_another_type_another_length_tampering_and_expiry
     // An expired URL (the same signing code with a one-second life).
     let mut short = p.files.clone();
     short.url_ttl = Duration::from_secs(1);
-    let key = documents::files::Files::upload_key(&town(), &FamilyRef::parse("martin").unwrap(), "expiry-test");
+    let key = shared::files::Files::upload_key(&town(), &FamilyRef::parse("martin").unwrap(), "expiry-test");
     let presigned = short.presign_put(&key, shared::domain::documents::FileType::Pdf, body.len() as u64).await.unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let late = json!({"method": "PUT", "url": presigned.url});
@@ -235,7 +235,7 @@ async fn a_file_that_is_not_what_it_claims_is_rejected_at_confirmation_and_delet
     let confirmed = p.send("POST", &format!("{}/{id}/confirm", docs_of("martin")), None, &sophie, &[]).await;
     assert_problem(&confirmed, 422, "file_content_mismatch");
     assert!(confirmed.json["title"].as_str().unwrap().contains("n'est pas un PDF valide"));
-    let key = documents::files::Files::upload_key(&town(), &FamilyRef::parse("martin").unwrap(), id);
+    let key = shared::files::Files::upload_key(&town(), &FamilyRef::parse("martin").unwrap(), id);
     assert_eq!(p.files.head(&key).await.unwrap(), None, "the file is deleted");
     assert_problem(&p.get(&format!("{}/{id}", docs_of("martin")), Some(&sophie)).await, 404, "unknown_document");
     assert_eq!(p.get(&docs_of("martin"), Some(&sophie)).await.json, json!([]));
@@ -353,7 +353,7 @@ async fn a_guardian_withdraws_a_pending_document_and_decided_ones_are_purged_aft
     let yearly = || json!({"kind": "dossier-annuel", "file_name": "dossier.png", "content_type": "image/png", "size": png().len()});
     let first = send_file(&p, &sophie, "martin", yearly(), png()).await;
     let id = first["id"].as_str().unwrap();
-    let kept = documents::files::Files::document_key(&town(), &FamilyRef::parse("martin").unwrap(), id);
+    let kept = shared::files::Files::document_key(&town(), &FamilyRef::parse("martin").unwrap(), id);
     assert!(p.files.head(&kept).await.unwrap().is_some());
     assert_eq!(p.send("DELETE", &format!("{}/{id}", docs_of("martin")), None, &sophie, &[]).await.status, 204);
     assert_eq!(p.files.head(&kept).await.unwrap(), None);
@@ -412,7 +412,7 @@ async fn a_guardian_withdraws_a_pending_document_and_decided_ones_are_purged_aft
     let (sophie, admin) = (login(&p, SOPHIE).await, login(&p, "mairie@villeneuve-les-tilleuls.fr").await);
     assert_eq!(p.send("POST", &purge, None, &admin, &[]).await.json["deleted"], 1);
     assert_eq!(p.get(&docs_of("martin"), Some(&sophie)).await.json, json!([]));
-    let file = documents::files::Files::document_key(
+    let file = shared::files::Files::document_key(
         &town(),
         &FamilyRef::parse("martin").unwrap(),
         accepted["id"].as_str().unwrap(),

@@ -140,7 +140,7 @@ pub struct TestPortal {
     pub store: Store,
     pub clock: shared::clock::Clock,
     /// The documents' bucket (the local S3 server the portal started).
-    pub files: documents::files::Files,
+    pub files: shared::files::Files,
     portal: local_portal::Portal,
     _dir: tempfile::TempDir,
 }

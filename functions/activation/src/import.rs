@@ -159,7 +159,7 @@ pub async fn import(
         return Err(invalid_file(format!("{} lignes : {MAX_ROWS} au plus par fichier", rows.len())));
     }
     let now = state.auth.clock.now();
-    let plan = import::plan(&town, &rows, now.with_timezone(&town.tz()).date_naive());
+    let plan = import::plan(&town, &rows, town.today(now));
 
     let store = &state.auth.store;
     let families: HashMap<FamilyRef, Family> =

@@ -23,8 +23,8 @@
 //!
 //! The answer is always rebuilt from the stored plan and progress, so a retry gets the same one.
 
-use crate::check::{Effect, Facts, Line, Mode, Refusal};
-use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use crate::check::{Effect, Line, Mode, Refusal};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::secret;
 use shared::clock::Clock;
@@ -325,7 +325,7 @@ async fn plan_and_apply(
     let claim = header.claim.clone();
     let planned = async {
         let now = clock.now();
-        let mut facts = Facts::load(store, ask.town.clone(), ask.family.clone(), lines).await?;
+        let mut facts = crate::check::load(store, ask.town.clone(), ask.family.clone(), lines).await?;
         let mut sorted: Vec<&Line> = lines.iter().collect();
         // By date, then unit: the lines that share a day's places sit in the same chunk.
         sorted.sort_by(|a, b| (a.date, &a.unit, &a.child).cmp(&(b.date, &b.unit, &b.child)));
@@ -688,13 +688,6 @@ fn build(ask: &Ask, header: &Header, chunks: &[Chunk], progress: &Progress) -> A
     Answer { outcome, idempotency_key: ask.key.clone(), applied, refused, total, lines }
 }
 
-const WEEKDAYS: [&str; 7] = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"];
-
-/// « mardi 01/12/2026 »
-pub fn french_date(d: chrono::NaiveDate) -> String {
-    format!("{} {}", WEEKDAYS[d.weekday().num_days_from_monday() as usize], d.format("%d/%m/%Y"))
-}
-
 /// The confirmation email: what was booked, what was cancelled, what was refused, with prices.
 fn email(ask: &Ask, header: &Header, first_name: &str, result: &Answer) -> shared::mail::outbox::Content {
     let town = &ask.town.config().name;
@@ -704,7 +697,7 @@ fn email(ask: &Ask, header: &Header, first_name: &str, result: &Answer) -> share
     let mut cancelled = Vec::new();
     let mut refused = Vec::new();
     for l in &result.lines {
-        let what = format!("{} – {} – {}", french_date(l.date), name(&l.child), unit(&l.unit));
+        let what = format!("{} – {} – {}", shared::fr::weekday_date(l.date), name(&l.child), unit(&l.unit));
         match (l.result, l.action, l.status) {
             (LineOutcome::Applied, ActionKind::Add, Some(BookingStatus::Pending)) => booked
                 .push(format!("{what} – {} – demande en cours (en attente de validation par le service)", l.price)),

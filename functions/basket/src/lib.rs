@@ -11,7 +11,7 @@ use axum::extract::{FromRef, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json as AxumJson, Router};
-use check::{Facts, Line, Mode, Refusal};
+use check::{Line, Mode, Refusal};
 use chrono::{DateTime, Days, NaiveDate, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -109,7 +109,7 @@ struct BasketView {
 /// Each line checked now, in date order, with its price and the total.
 async fn render(state: &AppState, town: Arc<Town>, family: Family, b: &basket::Stored) -> Result<BasketView, Problem> {
     let now = state.auth.clock.now();
-    let mut facts = Facts::load(&state.auth.store, town.clone(), family, &b.lines).await?;
+    let mut facts = check::load(&state.auth.store, town.clone(), family, &b.lines).await?;
     let mut lines: Vec<&Line> = b.lines.iter().collect();
     lines.sort_by(|a, b| (a.date, &a.child, &a.unit).cmp(&(b.date, &b.child, &b.unit)));
     let mut out = BasketView {
@@ -195,7 +195,7 @@ async fn candidates(
     now: DateTime<Utc>,
 ) -> Result<Vec<Result<(), Refusal>>, Problem> {
     let all: Vec<Line> = old.lines.iter().chain(new).cloned().collect();
-    let mut facts = Facts::load(&state.auth.store, town.clone(), family.clone(), &all).await?;
+    let mut facts = check::load(&state.auth.store, town.clone(), family.clone(), &all).await?;
     let held: HashSet<_> = old.lines.iter().map(Line::cell).collect();
     for l in &old.lines {
         let _ = facts.check(l, Mode::Guardian, "", now);
@@ -601,10 +601,9 @@ async fn history(
     Path((_, family)): Path<(String, String)>,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<Vec<BookingView>>, Problem> {
-    let Query(q) =
-        query.map_err(|_| Problem::bad_request("invalid_query", "Les paramètres de la demande sont incorrects."))?;
+    let Query(q) = query.map_err(|_| http::bad_query())?;
     let (town, family) = family_of(&state, &caller, &family).await?;
-    let today = state.auth.clock.now().with_timezone(&town.tz()).date_naive();
+    let today = town.today(state.auth.clock.now());
     let from = match q.from.as_deref() {
         Some(raw) => http::date(raw).map_err(|p| p.field("from"))?,
         None => today.checked_sub_days(Days::new(31)).unwrap_or(today),

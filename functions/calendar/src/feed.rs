@@ -94,7 +94,7 @@ pub async fn serve(
     let feed: Feed =
         store.get(&keys::calendar_feed(&town_id, &secret::digest(&token))).await?.ok_or_else(unknown)?.to_value()?;
     let family = repo::get_family(store, &town_id, &feed.family).await?.ok_or_else(unknown)?;
-    let today = state.auth.clock.now().with_timezone(&town.tz()).date_naive();
+    let today = town.today(state.auth.clock.now());
     let (from, to) = (today - Days::new(31), today + Days::new(366));
     let mut calendar = Calendar::new();
     calendar.name(&format!("Espace Famille – {}", town.config().name));

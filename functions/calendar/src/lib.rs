@@ -19,7 +19,7 @@ use shared::domain::{ActivityId, Cents, ChildId, FamilyRef, SiteId, UnitId};
 use shared::http::auth::{AuthState, Caller};
 use shared::http::{self, Json, Path, Problem};
 use shared::store::repo::{self, Towns};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// The most weeks one grid request may ask for.
@@ -178,10 +178,6 @@ struct ChildGrid {
     weeks: Vec<Week>,
 }
 
-fn bad_query() -> Problem {
-    Problem::bad_request("invalid_query", "Les paramètres de la demande sont incorrects.")
-}
-
 fn activity_of<'a>(town: &'a Town, raw: Option<&str>) -> Result<&'a Activity, Problem> {
     let raw = raw.ok_or_else(|| {
         Problem::bad_request("missing_activity", "Choisissez le service (paramètre « activity »).").field("activity")
@@ -191,7 +187,9 @@ fn activity_of<'a>(town: &'a Town, raw: Option<&str>) -> Result<&'a Activity, Pr
     })
 }
 
-/// The site of the child's enrolment in the activity that covers the range (or the latest one).
+/// The site shown above a grid: that of the child's enrolment in the activity that covers the
+/// range (or the latest one); a child never enrolled in the activity has no grid. Each cell is
+/// placed by [`Child::site_for`].
 fn site_of(child: &Child, activity: &Activity, from: NaiveDate, to: NaiveDate) -> Result<SiteId, Problem> {
     let mut enrolments: Vec<_> = child.enrolments.iter().filter(|e| e.activity == activity.id).collect();
     enrolments.sort_by_key(|e| (e.from <= to && e.to >= from, e.to));
@@ -204,15 +202,15 @@ fn site_of(child: &Child, activity: &Activity, from: NaiveDate, to: NaiveDate) -
     })
 }
 
-/// The cells of one child for one activity over `days`, with one query for the bookings and
-/// one per unit with a capacity.
+/// The cells of one child for one activity over `days`, each at the site
+/// [`Child::site_for`] places it (as the basket does), with one query for the bookings and one
+/// per unit with a capacity and site.
 async fn cells_for(
     state: &AppState,
     town: &Town,
     activity: &Activity,
     child: &Child,
     family: &Family,
-    site: &SiteId,
     days: &[NaiveDate],
 ) -> Result<HashMap<(UnitId, NaiveDate), Cell>, Problem> {
     let (Some(&from), Some(&to)) = (days.first(), days.last()) else { return Ok(HashMap::new()) };
@@ -225,11 +223,18 @@ async fn cells_for(
     let now = state.auth.clock.now();
     let mut out = HashMap::new();
     for unit in &activity.units {
-        let taken = match unit.capacity {
-            Some(_) => repo::places_taken(store, town.id(), &unit.id, site, from, to).await?,
-            None => HashMap::new(),
-        };
-        for &date in days {
+        let sites: Vec<(NaiveDate, SiteId)> =
+            days.iter().filter_map(|&d| child.site_for(activity, &unit.id, d).map(|s| (d, s))).collect();
+        let mut taken: HashMap<(SiteId, NaiveDate), i64> = HashMap::new();
+        if unit.capacity.is_some() {
+            let distinct: HashSet<&SiteId> = sites.iter().map(|(_, s)| s).collect();
+            for site in distinct {
+                for (date, n) in repo::places_taken(store, town.id(), &unit.id, site, from, to).await? {
+                    taken.insert((site.clone(), date), n);
+                }
+            }
+        }
+        for (date, site) in &sites {
             let facts = CellFacts {
                 town,
                 activity,
@@ -237,12 +242,12 @@ async fn cells_for(
                 site,
                 child,
                 family,
-                date,
-                booking: bookings.get(&(unit.id.clone(), date)),
-                taken: taken.get(&date).copied().unwrap_or(0),
+                date: *date,
+                booking: bookings.get(&(unit.id.clone(), *date)),
+                taken: taken.get(&(site.clone(), *date)).copied().unwrap_or(0),
                 now,
             };
-            out.insert((unit.id.clone(), date), cell(&facts));
+            out.insert((unit.id.clone(), *date), cell(&facts));
         }
     }
     Ok(out)
@@ -263,7 +268,7 @@ async fn grid(
         mondays.iter().flat_map(|m| (0..5).filter_map(move |i| m.checked_add_days(Days::new(i)))).collect();
     let last = days.last().copied().unwrap_or(first_monday);
     let site = site_of(child, activity, first_monday, last)?;
-    let mut cells = cells_for(state, town, activity, child, family, &site, &days).await?;
+    let mut cells = cells_for(state, town, activity, child, family, &days).await?;
     let weeks = mondays
         .iter()
         .map(|&monday| {
@@ -308,7 +313,7 @@ async fn grid(
 fn weeks_of(state: &AppState, town: &Town, q: &WeeksQuery) -> Result<(NaiveDate, u32), Problem> {
     let from = match q.from.as_deref() {
         Some(raw) => http::date(raw)?,
-        None => state.auth.clock.now().with_timezone(&town.tz()).date_naive(),
+        None => town.today(state.auth.clock.now()),
     };
     let weeks = q.weeks.unwrap_or(4);
     if !(1..=MAX_WEEKS).contains(&weeks) {
@@ -327,7 +332,7 @@ async fn child_weeks(
     Path((_, child)): Path<(String, String)>,
     query: Result<Query<WeeksQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<ChildGrid>, Problem> {
-    let Query(q) = query.map_err(|_| bad_query())?;
+    let Query(q) = query.map_err(|_| http::bad_query())?;
     let town = town_of(&state, &caller).await?;
     let (child, family) = child_of(&state, &caller, &child).await?;
     let activity = activity_of(&town, q.activity.as_deref())?;
@@ -341,7 +346,7 @@ async fn child_month(
     Path((_, child)): Path<(String, String)>,
     query: Result<Query<MonthQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<ChildGrid>, Problem> {
-    let Query(q) = query.map_err(|_| bad_query())?;
+    let Query(q) = query.map_err(|_| http::bad_query())?;
     let town = town_of(&state, &caller).await?;
     let (child, family) = child_of(&state, &caller, &child).await?;
     let activity = activity_of(&town, q.activity.as_deref())?;
@@ -356,7 +361,7 @@ async fn child_month(
             )
             .field("month")
         })?,
-        None => state.auth.clock.now().with_timezone(&town.tz()).date_naive().with_day(1).unwrap_or_default(),
+        None => town.today(state.auth.clock.now()).with_day(1).unwrap_or_default(),
     };
     let next = first.checked_add_months(chrono::Months::new(1)).unwrap_or(first);
     let last = next.pred_opt().unwrap_or(first);
@@ -371,7 +376,7 @@ async fn family_weeks(
     Path((_, family)): Path<(String, String)>,
     query: Result<Query<WeeksQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<Vec<ChildGrid>>, Problem> {
-    let Query(q) = query.map_err(|_| bad_query())?;
+    let Query(q) = query.map_err(|_| http::bad_query())?;
     let town = town_of(&state, &caller).await?;
     let reference = caller.family(&family)?;
     let family = repo::get_family(&state.auth.store, &caller.town, &reference)
@@ -446,8 +451,8 @@ async fn period_preview(
     };
     pattern.check_for(activity).map_err(|(code, field, message)| Problem::unprocessable(code, message).field(field))?;
     let days = pattern.dates();
-    let site = site_of(&child, activity, pattern.from, pattern.to)?;
-    let cells = cells_for(&state, &town, activity, &child, &family, &site, &days).await?;
+    site_of(&child, activity, pattern.from, pattern.to)?;
+    let cells = cells_for(&state, &town, activity, &child, &family, &days).await?;
     let mut preview = Preview { action: r.action, lines: Vec::new(), skipped: Vec::new(), total: Cents::ZERO };
     for date in &days {
         for unit in &pattern.units {

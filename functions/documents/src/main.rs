@@ -7,7 +7,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let state = documents::AppState {
         auth,
         towns,
-        files: documents::files::Files::from_env().await?,
+        files: shared::files::Files::from_env().await?,
         public_url: shared::lambda::public_url()?,
     };
     lambda_http::run(shared::http::finish(documents::router(state))).await

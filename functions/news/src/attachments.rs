@@ -9,14 +9,13 @@ use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use documents::files::{Files, Presigned, Received};
-use documents::{check_file, content_mismatch, files_unavailable, not_received};
 use serde::{Deserialize, Serialize};
 use shared::domain::TownId;
 use shared::domain::documents::FileType;
+use shared::files::{Files, Kept, Presigned, check_file, content_mismatch, files_unavailable};
 use shared::http::auth::{Caller, Staff};
 use shared::http::{self, Json, Path, Problem};
-use shared::store::{Cond, Item, Key, StoreError, WriteOp};
+use shared::store::{Cond, Item, Key, StoreError, WriteOp, keys};
 
 /// Files per article.
 pub const MAX_PER_ARTICLE: usize = 5;
@@ -57,7 +56,7 @@ struct Pending {
 }
 
 fn pending_key(town: &TownId, article: &str, id: &str) -> Key {
-    Key::new(format!("T#{town}#NEWS#{article}"), format!("ATTACH#{id}"))
+    keys::attachment(town, article, id)
 }
 
 fn unknown_attachment() -> Problem {
@@ -144,17 +143,11 @@ pub async fn confirm(
     let key = pending_key(town.id(), &article.id, &file);
     let pending: Pending = store.get(&key).await?.map(|i| i.to_value()).transpose()?.ok_or_else(unknown_attachment)?;
     let a = &pending.attachment;
-    match state.files.received(&a.object, a.size, a.content_type).await.map_err(files_unavailable)? {
-        Received::Ok => {}
-        Received::Nothing => return Err(not_received()),
-        Received::Mismatch => {
-            state.files.delete(&a.object).await.map_err(files_unavailable)?;
-            store.delete(&key, None).await?;
-            return Err(content_mismatch(a.content_type));
-        }
-    }
     let kept = Files::news_key(town.id(), &article.id, &file);
-    state.files.copy(&a.object, &kept, a.content_type).await.map_err(files_unavailable)?;
+    if state.files.keep(&a.object, &kept, a.size, a.content_type).await? == Kept::Mismatch {
+        store.delete(&key, None).await?;
+        return Err(content_mismatch(a.content_type));
+    }
     let by = caller.session.email.as_str();
     let after =
         changed(&article, by, state.auth.clock.now(), |list| list.push(Attachment { object: kept, ..a.clone() }));

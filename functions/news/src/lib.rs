@@ -21,7 +21,7 @@ use shared::domain::{ActivityId, TownId};
 use shared::http::auth::{AuthState, Staff, forbidden};
 use shared::http::{self, Json, Path, Problem};
 use shared::store::repo::Towns;
-use shared::store::{Cond, Item, Key, Query as StoreQuery, SkRange, StoreError, WriteOp};
+use shared::store::{Cond, Item, Key, Query as StoreQuery, SkRange, StoreError, WriteOp, keys};
 
 /// The longest title and body staff may write.
 pub const MAX_TITLE_CHARS: usize = 150;
@@ -37,7 +37,7 @@ pub struct AppState {
     pub auth: AuthState,
     pub towns: Towns,
     /// The documents' bucket, for attachments.
-    pub files: documents::files::Files,
+    pub files: shared::files::Files,
 }
 
 impl FromRef<AppState> for AuthState {
@@ -149,23 +149,19 @@ impl Article {
 
 /// The key of an article.
 pub fn article_key(town: &TownId, id: &str) -> Key {
-    Key::new(format!("T#{town}#NEWS#{id}"), "ARTICLE")
-}
-
-fn articles_of(town: &TownId) -> String {
-    format!("T#{town}#NEWS")
+    keys::article(town, id)
 }
 
 /// The stored item of an article.
 pub fn item(town: &TownId, a: &Article) -> Result<Item, StoreError> {
-    Ok(Item::from_value(article_key(town, &a.id), a)?.with_gsi1(Key::new(articles_of(town), a.id.clone())))
+    Ok(Item::from_value(article_key(town, &a.id), a)?.with_gsi1(Key::new(keys::articles_of(town), a.id.clone())))
 }
 
 async fn all_articles(state: &AppState, town: &TownId) -> Result<Vec<Article>, StoreError> {
     state
         .auth
         .store
-        .query_all(&StoreQuery::gsi1(articles_of(town), SkRange::All))
+        .query_all(&StoreQuery::gsi1(keys::articles_of(town), SkRange::All))
         .await?
         .iter()
         .map(Item::to_value)
@@ -240,17 +236,13 @@ fn paginate<T>(items: Vec<T>, q: &PageQuery) -> Result<PageOf<T>, Problem> {
     Ok(PageOf { items, page, pages, total })
 }
 
-fn bad_query() -> Problem {
-    Problem::bad_request("invalid_query", "Les paramètres de la demande sont incorrects.")
-}
-
 /// The town's published, unexpired articles: pinned first, newest next. Public.
 async fn list(
     State(state): State<AppState>,
     Path(town): Path<String>,
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<PageOf<Published>>, Problem> {
-    let Query(q) = query.map_err(|_| bad_query())?;
+    let Query(q) = query.map_err(|_| http::bad_query())?;
     let town = http::load_town_from_path(&state.towns, &town).await?;
     let now = state.auth.clock.now();
     let mut items: Vec<Article> =
@@ -294,7 +286,7 @@ async fn staff_list(
     Staff(caller): Staff,
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<PageOf<StaffView>>, Problem> {
-    let Query(q) = query.map_err(|_| bad_query())?;
+    let Query(q) = query.map_err(|_| http::bad_query())?;
     let now = state.auth.clock.now();
     let mut items = all_articles(&state, &caller.town).await?;
     items.sort_by(|a, b| (b.publish_at, &b.id).cmp(&(a.publish_at, &a.id)));
@@ -332,7 +324,7 @@ fn check(town: &Town, role: Role, input: &ArticleInput, now: DateTime<Utc>) -> R
                 forbidden().detail("Fermer des dates à la réservation est réservé à l'administrateur de la commune.")
             );
         }
-        let today = now.with_timezone(&town.tz()).date_naive();
+        let today = town.today(now);
         if c.to < c.from || (c.to - c.from).num_days() >= MAX_CLOSURE_DAYS {
             return Err(invalid(
                 "close_booking.to",
@@ -574,7 +566,7 @@ async fn audit_log(
     if caller.session.role != Role::TownAdmin {
         return Err(forbidden().detail("Le journal des actions est réservé à l'administrateur de la commune."));
     }
-    let Query(q) = query.map_err(|_| bad_query())?;
+    let Query(q) = query.map_err(|_| http::bad_query())?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let cursor = q.cursor.as_deref().map(shared::store::Cursor::from_client);
     let (entries, next) = audit::page(&state.auth.store, &caller.town, limit, cursor).await.map_err(|e| match e {

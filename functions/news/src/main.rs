@@ -4,6 +4,6 @@
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(true);
     let (_, auth, towns) = shared::lambda::store_auth_towns().await?;
-    let files = documents::files::Files::from_env().await?;
+    let files = shared::files::Files::from_env().await?;
     lambda_http::run(shared::http::finish(news::router(news::AppState { auth, towns, files }))).await
 }

@@ -11,14 +11,12 @@ use axum::extract::{Query, State};
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use shared::audit;
-use shared::auth::accounts;
-use shared::auth::secret;
+use shared::auth::{accounts, secret};
 use shared::domain::family::{Child, Enrollment, Family, check_child};
 use shared::domain::{ChildId, FamilyRef};
 use shared::http::auth::{Caller, Staff, unknown_family};
 use shared::http::{self, Json, Path, Problem};
-use shared::store::repo;
-use shared::store::{Cond, StoreError, WriteOp};
+use shared::store::{Cond, StoreError, WriteOp, repo};
 
 /// How far ahead a child's bookings are checked against new enrolments.
 const BOOKINGS_AHEAD_DAYS: u64 = 800;
@@ -61,7 +59,7 @@ pub(crate) async fn search(
     Staff(caller): Staff,
     query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<Vec<FamilyHit>>, Problem> {
-    let Query(q) = query.map_err(|_| super::bad_query())?;
+    let Query(q) = query.map_err(|_| shared::http::bad_query())?;
     let words: Vec<String> = fold(q.q.as_deref().unwrap_or_default()).split_whitespace().map(str::to_owned).collect();
     if words.is_empty() || words.iter().map(|w| w.chars().count()).sum::<usize>() < 2 || words.len() > 6 {
         return Err(Problem::bad_request(

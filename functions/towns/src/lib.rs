@@ -133,7 +133,7 @@ async fn days(
 ) -> Result<AxumJson<Vec<Day>>, Problem> {
     let town = load(&state, &town).await?;
     let Ok(Query(range)) = query else {
-        return Err(Problem::bad_request("invalid_query", "Les paramètres de la demande sont incorrects."));
+        return Err(shared::http::bad_query());
     };
     let missing = || Problem::bad_request("missing_range", "Indiquez les dates « from » et « to » (AAAA-MM-JJ).");
     let from = http::date(range.from.as_deref().ok_or_else(missing)?)?;

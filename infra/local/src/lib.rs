@@ -12,10 +12,11 @@ use shared::auth::accounts::{Account, AccountStatus, Purpose, Throttle};
 use shared::auth::password;
 use shared::clock::Clock;
 use shared::domain::account::{Password, Role};
-use shared::domain::booking::{Attendance, Booking, BookingStatus};
+use shared::domain::booking::{Actor, Attendance, Booking, BookingStatus, ChangedBy, Slot, Terms};
 use shared::domain::config::Town;
 use shared::domain::family::Email;
 use shared::domain::family::{Child, Family};
+use shared::domain::pricing;
 use shared::http::auth::{AuthState, OperatorKey};
 use shared::mail::{notifier, sender::Mailer};
 use shared::store::embedded::EmbeddedStore;
@@ -110,7 +111,7 @@ pub struct Portal {
     pub mail_dir: PathBuf,
     pub demo_town: Option<Town>,
     /// The documents' bucket (the local S3 server).
-    pub files: documents::files::Files,
+    pub files: shared::files::Files,
     notifier: Option<(watch::Sender<bool>, JoinHandle<()>)>,
     s3_server: Option<JoinHandle<()>>,
 }
@@ -134,7 +135,7 @@ fn spawn_notifier(
     store: Store,
     mailer: Mailer,
     clock: Clock,
-    files: documents::files::Files,
+    files: shared::files::Files,
 ) -> (watch::Sender<bool>, JoinHandle<()>) {
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
@@ -280,47 +281,40 @@ fn demo_bookings(
             .iter()
             .find(|f| f.reference.as_str() == family)
             .ok_or_else(|| Error::Demo(format!("unknown family {family}")))?;
-        Ok(Booking {
+        let slot = Slot {
             child: id(child)?,
-            family: shared::domain::FamilyRef::parse(family).map_err(demo_error)?,
+            family: f.reference.clone(),
             activity: activity.id.clone(),
             site: activity.sites[0].clone(),
             unit: unit_id,
             date,
-            status,
-            price: u.price.for_family(f.resident, f.quotient_familial),
-            late: false,
-            attendance: None,
-            refusal_reason: None,
-            waiting_list: false,
-            late_cancel: false,
-            updated_at: now,
-            version: 1,
-            history: Vec::new(),
-        })
+        };
+        let terms = Terms { status, price: pricing::normal(u, f), late: false, waiting_list: false };
+        Ok(Booking::book(
+            None,
+            slot,
+            terms,
+            Actor { by: "sophie.martin@exemple.fr", role: ChangedBy::Guardian, at: now },
+        ))
     };
     let mut out = Vec::new();
+    let staff = Actor { by: "demo@mairie", role: ChangedBy::Staff, at: now };
     for (weekday, attendance) in [(0, Attendance::Present), (1, Attendance::Absent), (3, Attendance::AbsentJustified)] {
-        let mut b = make("lea-martin", "martin", "cantine", day(-1, weekday), BookingStatus::Confirmed)?;
-        b.attendance = Some(attendance);
-        out.push(b);
+        out.push(
+            make("lea-martin", "martin", "cantine", day(-1, weekday), BookingStatus::Confirmed)?.mark(attendance, now),
+        );
     }
     for weekday in [0, 1, 3, 4] {
         out.push(make("lea-martin", "martin", "cantine", day(1, weekday), BookingStatus::Confirmed)?);
         out.push(make("hugo-martin", "martin", "peri-soir", day(1, weekday), BookingStatus::Confirmed)?);
     }
     out.push(make("hugo-martin", "martin", "alsh-vacances", first_holiday, BookingStatus::Pending)?);
-    let mut refused =
-        make("hugo-martin", "martin", "alsh-vacances", first_holiday + Days::new(1), BookingStatus::Refused)?;
-    refused.refusal_reason = Some("Plus de place ce jour-là pour la tranche d'âge de l'enfant.".into());
-    out.push(refused);
-    out.push(make(
-        "hugo-martin",
-        "martin",
-        "alsh-vacances",
-        first_holiday + Days::new(2),
-        BookingStatus::CancelRequested,
-    )?);
+    let reason = "Plus de place ce jour-là pour la tranche d'âge de l'enfant.";
+    let asked = make("hugo-martin", "martin", "alsh-vacances", first_holiday + Days::new(1), BookingStatus::Pending)?;
+    out.push(asked.decide(false, Some(reason), staff).map_err(|_| Error::Demo("demo request not pending".into()))?);
+    let booked =
+        make("hugo-martin", "martin", "alsh-vacances", first_holiday + Days::new(2), BookingStatus::Confirmed)?;
+    out.push(booked.cancel(BookingStatus::CancelRequested, false, Actor { role: ChangedBy::Guardian, ..staff }));
     out.push(make("lea-martin", "martin", "alsh-mercredi", open_wednesdays(town, today)?.0, BookingStatus::Confirmed)?);
     Ok(out)
 }
@@ -416,7 +410,7 @@ async fn load_demo(towns: &Towns, opts: &Options, links: &activation::AppState) 
         }
         demo_accounts(towns.store(), &town, &data, opts, links).await?;
         let now = opts.clock.now();
-        let today = now.with_timezone(&town.tz()).date_naive();
+        let today = town.today(now);
         let bookings = demo_bookings(&town, &data.families, today, now)?;
         store_demo_bookings(towns.store(), &town, &bookings, today).await?;
         for article in demo_news(now) {
@@ -474,7 +468,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
             (url, Some(task))
         }
     };
-    let files = documents::files::Files::local(&s3_endpoint, documents::files::LOCAL_BUCKET);
+    let files = shared::files::Files::local(&s3_endpoint, shared::files::LOCAL_BUCKET);
     let api = Router::new()
         .merge(towns::router(towns::AppState::new(towns.clone(), Some(&opts.operator_token)).with_contact(
             towns::Contact {
@@ -501,7 +495,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         .merge(devmail::router(mail_dir.clone()));
     let pages = ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service());
     let router = shared::http::finish(api)
-        .route(&format!("/{}/{{*key}}", documents::files::LOCAL_BUCKET), local_s3::route(s3))
+        .route(&format!("/{}/{{*key}}", shared::files::LOCAL_BUCKET), local_s3::route(s3))
         .fallback_service(pages);
     let notifier =
         opts.notifier.then(|| spawn_notifier(store.clone(), mailer.clone(), opts.clock.clone(), files.clone()));

@@ -6,7 +6,7 @@ use super::calendar::{Closure, DayKind, HolidayPeriod, TownCalendar, Zone, natio
 use super::deadline::{Deadline, MAX_DEADLINE_DAYS};
 use super::{ActivityId, Cents, SiteId, TownId, UnitId};
 use crate::json::{self, JsonError};
-use chrono::{NaiveDate, Weekday};
+use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, HashSet};
@@ -284,6 +284,10 @@ impl Town {
     pub fn tz(&self) -> Tz {
         self.config.time_zone.0
     }
+    /// The town's date at `now` (Europe/Paris for every town so far).
+    pub fn today(&self, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&self.tz()).date_naive()
+    }
 
     pub fn unit(&self, id: &UnitId) -> Option<(&Activity, &Unit)> {
         self.config.activities.iter().find_map(|a| a.units.iter().find(|u| &u.id == id).map(|u| (a, u)))
@@ -489,6 +493,61 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+impl TownConfig {
+    /// What a change from `self` to `after` may not touch: the town's identity, its time zone
+    /// and holiday zone (the operator's), the sites, activities and units that bookings point
+    /// to, and the closures and public holidays before `today` (the past stays as billed).
+    /// The path of the error is relative to the configuration.
+    pub fn check_change(&self, after: &TownConfig, today: NaiveDate) -> Result<(), ConfigError> {
+        if after.id != self.id {
+            return Err(err("id", "L'identifiant de la commune ne change pas."));
+        }
+        if after.time_zone != self.time_zone || after.school_holiday_zone != self.school_holiday_zone {
+            return Err(err(
+                "school_holiday_zone",
+                "Le fuseau horaire et la zone de vacances scolaires se changent avec l'exploitant du portail.",
+            ));
+        }
+        if let Some(site) = self.sites.iter().find(|s| !after.sites.iter().any(|x| x.id == s.id)) {
+            return Err(err(
+                "sites",
+                format!("Le site « {} » ne peut pas être supprimé : des réservations y renvoient.", site.name),
+            ));
+        }
+        for a in &self.activities {
+            let Some(kept) = after.activities.iter().find(|x| x.id == a.id) else {
+                return Err(err(
+                    "activities",
+                    format!("Le service « {} » ne peut pas être supprimé : des réservations y renvoient.", a.name),
+                ));
+            };
+            if let Some(u) = a.units.iter().find(|u| !kept.units.iter().any(|x| x.id == u.id)) {
+                return Err(err(
+                    "activities",
+                    format!("La prestation « {} » ne peut pas être supprimée : des réservations y renvoient.", u.name),
+                ));
+            }
+        }
+        if self.past_days(today) != after.past_days(today) {
+            return Err(err("closures", "Les fermetures et jours fériés passés ne peuvent plus être modifiés."));
+        }
+        Ok(())
+    }
+
+    /// The closures and extra public holidays before `today`, in a comparable form.
+    fn past_days(&self, today: NaiveDate) -> (Vec<String>, Vec<String>) {
+        (past(&self.closures, |c| c.date, today), past(&self.extra_public_holidays, |h| h.date, today))
+    }
+}
+
+/// The days before `today`, serialised and sorted.
+fn past<T: Serialize>(days: &[T], date: impl Fn(&T) -> NaiveDate, today: NaiveDate) -> Vec<String> {
+    let mut v: Vec<String> =
+        days.iter().filter(|x| date(x) < today).map(|x| serde_json::to_string(x).unwrap_or_default()).collect();
+    v.sort();
+    v
 }
 
 #[cfg(test)]

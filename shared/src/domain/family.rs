@@ -1,6 +1,6 @@
 //! Families, their guardians and children, and the children's enrolments.
 
-use super::config::Town;
+use super::config::{Activity, Town};
 use super::{ActivityId, ChildId, FamilyRef, SiteId, UnitId};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -93,6 +93,19 @@ pub struct Child {
     pub health_notes: Option<String>,
     #[serde(default)]
     pub enrolments: Vec<Enrollment>,
+}
+
+impl Child {
+    /// The site where the child is booked for `unit` on `date`: that of the enrolment covering
+    /// it, else the activity's first site (where the cell then says « non inscrit »). The grid,
+    /// the basket and staff all place a booking with this one function.
+    pub fn site_for(&self, activity: &Activity, unit: &UnitId, date: NaiveDate) -> Option<SiteId> {
+        self.enrolments
+            .iter()
+            .find(|e| activity.sites.contains(&e.site) && e.covers(&activity.id, &e.site, unit, date))
+            .map(|e| e.site.clone())
+            .or_else(|| activity.sites.first().cloned())
+    }
 }
 
 /// A household. A child of separated parents is listed by both families.

@@ -2,6 +2,7 @@
 //! Nothing here does I/O; `now` is always a parameter.
 
 pub mod account;
+pub mod basket;
 pub mod booking;
 pub mod calendar;
 pub mod cells;
@@ -13,6 +14,7 @@ pub mod ids;
 pub mod import;
 pub mod money;
 pub mod period;
+pub mod pricing;
 
 pub use ids::{ActivityId, ChildId, DocKindId, FamilyRef, SiteId, TownId, UnitId};
 pub use money::Cents;

@@ -33,6 +33,11 @@ pub async fn load_town_from_path(
     load_town(towns, &town_id(raw)?).await
 }
 
+/// Query parameters that do not parse.
+pub fn bad_query() -> Problem {
+    Problem::bad_request("invalid_query", "Les paramètres de la demande sont incorrects.")
+}
+
 pub fn unknown_town() -> Problem {
     Problem::not_found("unknown_town", "Cette commune n'utilise pas l'Espace Famille.")
 }

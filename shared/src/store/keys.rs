@@ -16,7 +16,7 @@ pub fn town_config(t: &TownId) -> Key {
 
 /// A family's record.
 pub fn family(t: &TownId, f: &FamilyRef) -> Key {
-    Key::new(format!("{}#F#{f}", town(t)), "FAMILY")
+    Key::new(family_partition(t, f), "FAMILY")
 }
 
 /// The index partition listing a town's families, by reference (`gsi1`).
@@ -125,23 +125,63 @@ pub fn calendar_feed(t: &TownId, digest: &str) -> Key {
 
 /// The family's current calendar feed (so that a new one revokes the old one).
 pub fn family_feed(t: &TownId, f: &FamilyRef) -> Key {
-    Key::new(format!("{}#F#{f}", town(t)), "FEED")
+    Key::new(family_partition(t, f), "FEED")
 }
 
 /// A guardian's basket for one family: in the family's partition, one per account, so it
 /// follows the guardian from one device to another.
 pub fn basket(t: &TownId, f: &FamilyRef, email: &Email) -> Key {
-    Key::new(format!("{}#F#{f}", town(t)), format!("BASKET#{email}"))
+    Key::new(family_partition(t, f), format!("BASKET#{email}"))
 }
 
 /// A validation (of a basket, or of staff changes) by its idempotency key: its header, the
 /// chunks of its plan (`#C#<n>`) and its progress (`#P`).
 pub fn validation(t: &TownId, f: &FamilyRef, idempotency_key: &str) -> Key {
-    Key::new(format!("{}#F#{f}", town(t)), format!("VAL#{idempotency_key}"))
+    Key::new(family_partition(t, f), format!("VAL#{idempotency_key}"))
 }
 pub fn validation_chunk(t: &TownId, f: &FamilyRef, idempotency_key: &str, chunk: usize) -> Key {
-    Key::new(format!("{}#F#{f}", town(t)), format!("VAL#{idempotency_key}#C#{chunk:04}"))
+    Key::new(family_partition(t, f), format!("VAL#{idempotency_key}#C#{chunk:04}"))
 }
 pub fn validation_progress(t: &TownId, f: &FamilyRef, idempotency_key: &str) -> Key {
-    Key::new(format!("{}#F#{f}", town(t)), format!("VAL#{idempotency_key}#P"))
+    Key::new(family_partition(t, f), format!("VAL#{idempotency_key}#P"))
+}
+
+/// The partition of a family: its record, feed, baskets, validations and documents.
+pub fn family_partition(t: &TownId, f: &FamilyRef) -> String {
+    format!("{}#F#{f}", town(t))
+}
+
+/// A family's document (« Mes demandes »), in the family's partition (`DOC#<id>`).
+pub fn document(t: &TownId, f: &FamilyRef, id: &str) -> Key {
+    Key::new(family_partition(t, f), format!("{DOCUMENT_PREFIX}{id}"))
+}
+/// The sort-key prefix of a family's documents.
+pub const DOCUMENT_PREFIX: &str = "DOC#";
+
+/// The index partition of the documents waiting for staff, oldest first (`gsi1`).
+pub fn documents_pending(t: &TownId) -> String {
+    format!("{}#DOCS#PENDING", town(t))
+}
+
+/// The index partition of decided documents of every town, by the day they are deleted.
+pub const DOCUMENTS_PURGE: &str = "DOCS#PURGE";
+
+/// A news article.
+pub fn article(t: &TownId, id: &str) -> Key {
+    Key::new(format!("{}#NEWS#{id}", town(t)), "ARTICLE")
+}
+
+/// An article's attachment, in the article's partition.
+pub fn attachment(t: &TownId, article: &str, id: &str) -> Key {
+    Key::new(format!("{}#NEWS#{article}", town(t)), format!("ATTACH#{id}"))
+}
+
+/// The index partition listing a town's articles (`gsi1`).
+pub fn articles_of(t: &TownId) -> String {
+    format!("{}#NEWS", town(t))
+}
+
+/// The partition of a town's audit trail, by time.
+pub fn audit(t: &TownId) -> String {
+    format!("{}#AUDIT", town(t))
 }

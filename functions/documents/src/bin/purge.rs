@@ -7,7 +7,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init(true);
     let (store, _, _) = shared::lambda::store_auth_towns().await?;
-    let files = documents::files::Files::from_env().await?;
+    let files = shared::files::Files::from_env().await?;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
         let (store, files) = (store.clone(), files.clone());
         async move {

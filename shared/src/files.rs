@@ -1,18 +1,21 @@
-//! The documents' bucket, through the S3 SDK: the same code against AWS and against the local
+//! The documents' bucket (documents and news attachments), through the S3 SDK, and the checks
+//! of a file announced and received: the same code against AWS and against the local
 //! S3 server (`infra/local`), which checks signatures and presigned URLs like S3 does.
 //!
 //! Object keys are chosen by the server, never by the browser: `uploads/<town>/<family>/<id>`
 //! while a file waits for its confirmation (a lifecycle rule deletes what is never confirmed),
 //! then `documents/<town>/<family>/<id>`.
 
+use crate::domain::documents::{FileType, check_file_name};
+use crate::domain::{FamilyRef, TownId};
+use crate::http::Problem;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::MetadataDirective;
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use shared::domain::documents::FileType;
-use shared::domain::{FamilyRef, TownId};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -78,7 +81,7 @@ impl Files {
 
     /// The bucket named by `DOCUMENTS_BUCKET`, with the Lambda's credentials.
     pub async fn from_env() -> Result<Files, String> {
-        let bucket = shared::lambda::env("DOCUMENTS_BUCKET")?;
+        let bucket = crate::lambda::env("DOCUMENTS_BUCKET")?;
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Ok(Files::new(Client::new(&config), bucket))
     }
@@ -232,4 +235,88 @@ impl Files {
             .map_err(|e| fail(aws_sdk_s3::error::DisplayErrorContext(e)))?;
         Ok(())
     }
+}
+
+/// How a presigned upload ended (see [`Files::keep`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// The announced file, now at its kept key.
+    Copied,
+    /// Not what was announced: the upload was deleted; the caller forgets its record and
+    /// answers [`content_mismatch`].
+    Mismatch,
+}
+
+impl Files {
+    /// Ends a presigned upload: checks what `upload` holds against the announced size and type
+    /// (and its first bytes), then copies it to `kept`. Nothing there is a 409 the guardian
+    /// can retry; a file not as announced is deleted.
+    pub async fn keep(&self, upload: &str, kept: &str, size: u64, file_type: FileType) -> Result<Kept, Problem> {
+        match self.received(upload, size, file_type).await.map_err(files_unavailable)? {
+            Received::Nothing => Err(not_received()),
+            Received::Mismatch => {
+                self.delete(upload).await.map_err(files_unavailable)?;
+                Ok(Kept::Mismatch)
+            }
+            Received::Ok => {
+                self.copy(upload, kept, file_type).await.map_err(files_unavailable)?;
+                Ok(Kept::Copied)
+            }
+        }
+    }
+}
+
+/// A file announced for upload: its name (cleaned), its type among PDF, JPEG and PNG, its size
+/// within `max_bytes`.
+pub fn check_file(
+    file_name: &str,
+    content_type: &str,
+    size: u64,
+    max_bytes: u64,
+) -> Result<(String, FileType), Problem> {
+    let invalid = |code: &'static str, field: &str, message: String| Problem::unprocessable(code, message).field(field);
+    let file_name = check_file_name(file_name).map_err(|m| invalid("invalid_file_name", "file_name", m.to_string()))?;
+    let file_type = FileType::parse(content_type).ok_or_else(|| {
+        invalid("unsupported_file_type", "content_type", "Seuls les fichiers PDF, JPEG et PNG sont acceptés.".into())
+    })?;
+    if size == 0 {
+        return Err(invalid("empty_file", "size", "Le fichier est vide.".into()));
+    }
+    if size > max_bytes {
+        return Err(invalid(
+            "file_too_large",
+            "size",
+            format!("Le fichier dépasse la taille maximale de {} Mo.", max_bytes.div_ceil(1024 * 1024)),
+        ));
+    }
+    Ok((file_name, file_type))
+}
+
+pub fn not_received() -> Problem {
+    Problem::new(StatusCode::CONFLICT, "file_not_received", "Le fichier n'a pas été reçu : envoyez-le à nouveau.")
+}
+
+pub fn content_mismatch(t: FileType) -> Problem {
+    Problem::unprocessable(
+        "file_content_mismatch",
+        format!("Ce fichier n'est pas {} valide : il a été supprimé. Envoyez le document au bon format.", type_name(t)),
+    )
+}
+
+fn type_name(t: FileType) -> &'static str {
+    match t {
+        FileType::Pdf => "un PDF",
+        FileType::Jpeg => "une image JPEG",
+        FileType::Png => "une image PNG",
+    }
+}
+
+/// S3 did not answer: logged, and the guardian is asked to retry.
+pub fn files_unavailable(e: FilesError) -> Problem {
+    tracing::warn!(error = %e, "document storage unavailable");
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "files_unavailable",
+        "Le stockage des documents ne répond pas : réessayez dans quelques instants.",
+    )
 }

@@ -1,0 +1,56 @@
+//! The retention purge: decided documents deleted on their day (nightly Lambda, hourly locally,
+//! or on demand by the administrator).
+
+use crate::record::{today, versioned};
+use crate::{AppState, Document};
+use axum::Json as AxumJson;
+use axum::extract::State;
+use chrono::NaiveDate;
+use shared::domain::TownId;
+use shared::domain::account::Role;
+use shared::files::{Files, FilesError, files_unavailable};
+use shared::http::auth::{Staff, forbidden};
+use shared::http::{self, Problem};
+use shared::store::{Query as StoreQuery, SkRange, Store, StoreError, keys};
+
+/// Deletes the decided documents whose retention ended by `today` (in each town's own time
+/// zone, within a day), `town` only when given; how many.
+pub async fn purge(store: &Store, files: &Files, today: NaiveDate, town: Option<&TownId>) -> Result<usize, String> {
+    let due = store
+        .query_all(&StoreQuery::gsi1(keys::DOCUMENTS_PURGE, SkRange::UpTo(format!("{today}~"))))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut n = 0;
+    for i in due {
+        let d: Document = i.to_value().map_err(|e| e.to_string())?;
+        let Some(sk) = i.gsi1.as_ref().map(|k| k.sk.clone()) else { continue };
+        let Some(doc_town) = sk.split('#').nth(1).and_then(|t| TownId::parse(t).ok()) else { continue };
+        if town.is_some_and(|t| t != &doc_town) {
+            continue;
+        }
+        files.delete(&d.object).await.map_err(|e| e.to_string())?;
+        match store.delete(&keys::document(&doc_town, &d.family, &d.id), Some(versioned(&d))).await {
+            Ok(()) => n += 1,
+            Err(StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(n)
+}
+
+/// Runs the retention purge of the caller's town now (town administrators; it also runs every
+/// day by itself).
+pub(crate) async fn purge_now(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+) -> Result<AxumJson<serde_json::Value>, Problem> {
+    if caller.session.role != Role::TownAdmin {
+        return Err(forbidden().detail("La purge des documents est réservée à l'administrateur de la commune."));
+    }
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let deleted = purge(&state.auth.store, &state.files, today(&state, &town), Some(town.id())).await.map_err(|e| {
+        tracing::warn!(error = %e, "purge failed");
+        files_unavailable(FilesError(e))
+    })?;
+    Ok(AxumJson(serde_json::json!({ "deleted": deleted })))
+}

@@ -1,0 +1,306 @@
+//! Staff review: the queue, the decision (with its email, and the justified absences an
+//! accepted certificate makes), and deletion.
+
+use crate::record::{family_with_names, invalid, load, today, unknown_document, versioned, view};
+use crate::upload::{changed, delete_document};
+use crate::{AppState, Document, MARKS_PER_TRANSACTION, MAX_REASON_CHARS, View, item};
+use axum::Json as AxumJson;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+use shared::audit;
+use shared::domain::ChildId;
+use shared::domain::booking::Booking;
+use shared::domain::config::Town;
+use shared::domain::documents::{self as rules, Absence, Status};
+use shared::http::auth::Staff;
+use shared::http::{self, Json, Path, Problem};
+use shared::mail::outbox::Mail;
+use shared::mail::templates::{self, Section};
+use shared::store::repo;
+use shared::store::{Cond, Item, Query as StoreQuery, SkRange, StoreError, WriteOp, keys};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StaffQuery {
+    status: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct StaffView {
+    family_name: String,
+    #[serde(flatten)]
+    document: View,
+}
+
+/// The documents waiting for a decision, oldest first.
+pub(crate) async fn staff_list(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    query: Result<Query<StaffQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<AxumJson<Vec<StaffView>>, Problem> {
+    let Query(q) = query.map_err(|_| http::bad_query())?;
+    if q.status.as_deref().is_some_and(|s| s != "pending") {
+        return Err(Problem::bad_request("invalid_status", "Seuls les documents en attente (pending) se listent ici.")
+            .field("status"));
+    }
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let store = &state.auth.store;
+    let docs: Vec<Document> = store
+        .query_all(&StoreQuery::gsi1(keys::documents_pending(town.id()), SkRange::All))
+        .await?
+        .iter()
+        .map(Item::to_value)
+        .collect::<Result<_, _>>()?;
+    let families = repo::all_families(store, town.id()).await?;
+    let children: Vec<(ChildId, String)> = repo::all_children(store, town.id())
+        .await?
+        .into_iter()
+        .map(|c| (c.id, format!("{} {}", c.first_name, c.last_name)))
+        .collect();
+    let today = today(&state, &town);
+    Ok(AxumJson(
+        docs.into_iter()
+            .map(|d| StaffView {
+                family_name: families
+                    .iter()
+                    .find(|f| f.reference == d.family)
+                    .map_or_else(|| d.family.to_string(), |f| f.name.clone()),
+                document: view(&town, d, &children, today),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Verdict {
+    Accept,
+    Refuse,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Decision {
+    decision: Verdict,
+    #[serde(default)]
+    reason: Option<String>,
+    /// Overrides the kind's validity (accepting only).
+    #[serde(default)]
+    valid_until: Option<NaiveDate>,
+    /// The version that was read (the decision fails if it changed since).
+    #[serde(default)]
+    version: Option<u64>,
+}
+
+/// Accepts or refuses a document; the family's guardians are emailed. Accepting a medical
+/// certificate marks the child's bookings of its dates « absence justifiée ».
+pub(crate) async fn decide(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Path((_, family, id)): Path<(String, String, String)>,
+    body: Result<Json<Decision>, Problem>,
+) -> Result<AxumJson<View>, Problem> {
+    let family = caller.family(&family)?;
+    let Json(input) = body?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let store = &state.auth.store;
+    let doc = load(store, town.id(), &family, &id).await?;
+    if doc.status != Status::Pending {
+        return Err(if doc.status == Status::Uploading {
+            unknown_document()
+        } else {
+            Problem::new(StatusCode::CONFLICT, "document_decided", "Ce document a déjà été examiné.")
+        });
+    }
+    if input.version.is_some_and(|v| v != doc.version) {
+        return Err(changed());
+    }
+    let today = today(&state, &town);
+    let reason = input.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+    if reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS || r.chars().any(|c| c.is_control() && c != '\n'))
+    {
+        return Err(invalid(
+            "invalid_reason",
+            "reason",
+            format!("Le motif compte {MAX_REASON_CHARS} caractères au plus."),
+        ));
+    }
+    let kind = town.config().documents.kind(&doc.kind).cloned();
+    let mut after = doc.clone();
+    match input.decision {
+        Verdict::Refuse => {
+            if reason.is_none() {
+                return Err(invalid("reason_required", "reason", "Indiquez le motif du refus : la famille le lira."));
+            }
+            if input.valid_until.is_some() {
+                return Err(invalid(
+                    "valid_until_not_expected",
+                    "valid_until",
+                    "Un document refusé n'a pas de validité.",
+                ));
+            }
+            after.status = Status::Refused;
+            after.reason = reason;
+        }
+        Verdict::Accept => {
+            let default_end =
+                kind.as_ref().and_then(|k| k.valid_days).and_then(|n| today.checked_add_days(Days::new(u64::from(n))));
+            let valid_until = input.valid_until.or(default_end);
+            if valid_until.is_some_and(|v| v < today) {
+                return Err(invalid(
+                    "invalid_valid_until",
+                    "valid_until",
+                    "La validité ne peut pas finir dans le passé.",
+                ));
+            }
+            after.status = Status::Accepted;
+            after.valid_until = valid_until;
+            after.reason = reason;
+        }
+    }
+    let now = state.auth.clock.now();
+    after.decided_at = Some(now);
+    after.decided_by = Some(caller.session.email.as_str().to_owned());
+    after.delete_on =
+        Some(rules::purge_day(after.status, today, after.valid_until, town.config().documents.retention_days));
+    after.version += 1;
+    // A certificate's absence: its bookings first (each mark sets a value, so a retry after a
+    // failure changes nothing twice), the decision last.
+    if after.status == Status::Accepted
+        && let (Some(absence), Some(child)) = (after.absence, after.child.as_ref())
+        && kind.as_ref().is_some_and(|k| k.justifies_absence)
+    {
+        after.justified_bookings = Some(justify(&state, &town, child, absence, caller.session.email.as_str()).await?);
+    }
+    let (f, names) = family_with_names(store, town.id(), &family).await?;
+    let mut ops = vec![WriteOp::Put { item: item(town.id(), &after)?, cond: Some(versioned(&doc)) }];
+    ops.push(
+        audit::Entry {
+            at: now,
+            by: caller.session.email.as_str().to_owned(),
+            action: "documents.decide".into(),
+            target: format!("documents/{family}/{id}"),
+            before: serde_json::to_value(&doc).ok(),
+            after: serde_json::to_value(&after).ok(),
+        }
+        .record(town.id())?,
+    );
+    let kind_name = kind.as_ref().map_or_else(|| after.kind.to_string(), |k| k.name.clone());
+    for g in &f.guardians {
+        let content = decision_email(&state, &town, &g.first_name, &after, &kind_name, &names);
+        ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);
+    }
+    match store.transact(ops).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCanceled { index: 0, .. }) => return Err(changed()),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(AxumJson(view(&town, after, &names, today)))
+}
+
+/// Marks the child's bookings of the absence « absence justifiée » (those that hold a place
+/// and were not marked present); how many it marked.
+pub(crate) async fn justify(
+    state: &AppState,
+    town: &Town,
+    child: &ChildId,
+    absence: Absence,
+    by: &str,
+) -> Result<usize, Problem> {
+    let store = &state.auth.store;
+    let now = state.auth.clock.now();
+    let bookings = repo::bookings(store, town.id(), child, absence.from, absence.to).await?;
+    let marked: Vec<_> = bookings.into_iter().filter(Booking::can_be_justified).collect();
+    let mut done = 0;
+    for chunk in marked.chunks(MARKS_PER_TRANSACTION) {
+        let mut ops = Vec::new();
+        for b in chunk {
+            let Some(after) = b.justify(now) else { continue };
+            ops.push(WriteOp::Put {
+                item: repo::booking_item(town.id(), &after)?,
+                cond: Some(Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(b.version) }),
+            });
+        }
+        ops.push(
+            audit::Entry {
+                at: now,
+                by: by.to_owned(),
+                action: "attendance.justify".into(),
+                target: format!("child/{child}"),
+                before: None,
+                after: serde_json::to_value(chunk.iter().map(|b| (b.date, &b.unit)).collect::<Vec<_>>()).ok(),
+            }
+            .record(town.id())?,
+        );
+        match store.transact(ops).await {
+            Ok(()) => done += chunk.len(),
+            Err(StoreError::TransactionCanceled { .. }) => {
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    "bookings_changed",
+                    "Des réservations de l'enfant viennent d'être modifiées : recommencez.",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(done)
+}
+
+pub(crate) fn decision_email(
+    state: &AppState,
+    town: &Town,
+    first_name: &str,
+    d: &Document,
+    kind_name: &str,
+    names: &[(ChildId, String)],
+) -> shared::mail::outbox::Content {
+    let child = d.child.as_ref().and_then(|c| names.iter().find(|(id, _)| id == c)).map(|(_, n)| format!(" – {n}"));
+    let line = format!("{kind_name}{} – {}", child.unwrap_or_default(), d.file_name);
+    let (title, mut remarks) = match d.status {
+        Status::Accepted => ("Document accepté".to_owned(), Vec::new()),
+        _ => ("Document refusé".to_owned(), vec![format!("Motif : {}", d.reason.as_deref().unwrap_or_default())]),
+    };
+    if let Some(v) = d.valid_until.filter(|_| d.status == Status::Accepted) {
+        remarks.push(format!("Il est valable jusqu'au {}.", shared::fr::date(v)));
+    }
+    if let Some(n) = d.justified_bookings.filter(|n| *n > 0) {
+        remarks.push(format!("{n} réservation(s) de la période d'absence sont justifiées et ne seront pas facturées."));
+    }
+    if d.status == Status::Refused {
+        remarks.push("Vous pouvez envoyer un nouveau document depuis « Mes demandes ».".to_owned());
+    }
+    templates::summary_to(
+        &town.config().name,
+        &title,
+        first_name,
+        "Le service enfance a examiné le document que vous avez envoyé :",
+        &[Section { title: title.clone(), lines: vec![line] }],
+        &remarks,
+        (&format!("{}/demandes.html", state.public_url), "Voir mes demandes"),
+    )
+}
+
+/// Staff delete a document, whatever its status (audited).
+pub(crate) async fn staff_delete(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Path((_, family, id)): Path<(String, String, String)>,
+) -> Result<StatusCode, Problem> {
+    let family = caller.family(&family)?;
+    let doc = load(&state.auth.store, &caller.town, &family, &id).await?;
+    let entry = audit::Entry {
+        at: state.auth.clock.now(),
+        by: caller.session.email.as_str().to_owned(),
+        action: "documents.delete".into(),
+        target: format!("documents/{family}/{id}"),
+        before: serde_json::to_value(&doc).ok(),
+        after: None,
+    };
+    delete_document(&state, &caller.town, &doc, vec![entry.record(&caller.town)?]).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

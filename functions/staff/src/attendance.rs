@@ -1,0 +1,330 @@
+//! The attendance list of a day, site and unit (JSON, or a CSV for French spreadsheets) and
+//! its marks.
+
+use crate::{AppState, MARKS_PER_TRANSACTION, MAX_MARKS, children_by_id, today};
+use axum::Json as AxumJson;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use shared::audit;
+use shared::domain::booking::{Actor, Attendance, Booking, BookingStatus, ChangedBy, Slot};
+use shared::domain::config::Town;
+use shared::domain::{ChildId, SiteId, UnitId, pricing};
+use shared::http::auth::Staff;
+use shared::http::{self, Json, Problem};
+use shared::store::{Cond, StoreError, WriteOp, keys, repo};
+use std::collections::{HashMap, HashSet};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AttendanceQuery {
+    date: Option<String>,
+    unit: Option<String>,
+    site: Option<String>,
+    format: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Present {
+    child: ChildId,
+    last_name: String,
+    first_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    class: Option<String>,
+    /// Allergies and diet notes, and nothing more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    health_notes: Option<String>,
+    status: BookingStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attendance: Option<Attendance>,
+    late: bool,
+}
+
+/// The unit and site a query names (the site defaults to the unit's activity's only one).
+pub(crate) fn unit_and_site(town: &Town, unit: Option<&str>, site: Option<&str>) -> Result<(UnitId, SiteId), Problem> {
+    let unit = unit.ok_or_else(|| {
+        Problem::bad_request("missing_unit", "Choisissez la prestation (paramètre « unit »).").field("unit")
+    })?;
+    let (activity, u) = town
+        .config()
+        .activities
+        .iter()
+        .find_map(|a| a.units.iter().find(|u| u.id.as_str() == unit).map(|u| (a, u)))
+        .ok_or_else(|| {
+            Problem::not_found("unknown_unit", "Cette prestation n'existe pas dans la commune.").field("unit")
+        })?;
+    let site = match site {
+        Some(s) => activity.sites.iter().find(|x| x.as_str() == s),
+        None if activity.sites.len() == 1 => activity.sites.first(),
+        None => {
+            return Err(Problem::bad_request("missing_site", "Choisissez le site (paramètre « site »).").field("site"));
+        }
+    }
+    .ok_or_else(|| Problem::not_found("unknown_site", "Ce site n'accueille pas cette prestation.").field("site"))?;
+    Ok((u.id.clone(), site.clone()))
+}
+
+pub(crate) async fn attendance_list(
+    state: &AppState,
+    town: &Town,
+    date: NaiveDate,
+    unit: &UnitId,
+    site: &SiteId,
+) -> Result<Vec<Present>, Problem> {
+    let store = &state.auth.store;
+    let children = children_by_id(store, town).await?;
+    let mut out: Vec<Present> = repo::bookings_on(store, town.id(), date)
+        .await?
+        .into_iter()
+        .filter(|b| &b.unit == unit && &b.site == site && (b.holds_place() || b.attendance.is_some()))
+        .map(|b| {
+            let c = children.get(&b.child);
+            Present {
+                last_name: c.map(|c| c.last_name.clone()).unwrap_or_default(),
+                first_name: c.map(|c| c.first_name.clone()).unwrap_or_default(),
+                class: c.and_then(|c| c.class.clone()),
+                health_notes: c.and_then(|c| c.health_notes.clone()),
+                child: b.child,
+                status: b.status,
+                attendance: b.attendance,
+                late: b.late,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.last_name, &a.first_name).cmp(&(&b.last_name, &b.first_name)));
+    Ok(out)
+}
+
+/// The list of a day, site and unit: JSON, or `format=csv` (UTF-8 with BOM, `;`).
+pub(crate) async fn attendance(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    query: Result<Query<AttendanceQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(q) = query.map_err(|_| http::bad_query())?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let date = match q.date.as_deref() {
+        Some(raw) => http::date(raw).map_err(|p| p.field("date"))?,
+        None => today(&state, &town),
+    };
+    let (unit, site) = unit_and_site(&town, q.unit.as_deref(), q.site.as_deref())?;
+    let list = attendance_list(&state, &town, date, &unit, &site).await?;
+    match q.format.as_deref() {
+        None | Some("json") => Ok(AxumJson(list).into_response()),
+        Some("csv") => csv_response(&town, date, &unit, &site, &list),
+        Some(_) => Err(Problem::bad_request("invalid_format", "Le format est « json » ou « csv ».").field("format")),
+    }
+}
+
+pub(crate) fn presence_fr(a: Option<Attendance>) -> &'static str {
+    match a {
+        None => "",
+        Some(Attendance::Present) => "présent",
+        Some(Attendance::Absent) => "absent",
+        Some(Attendance::AbsentJustified) => "absent (justifié)",
+    }
+}
+
+pub(crate) fn status_fr(s: BookingStatus) -> &'static str {
+    match s {
+        BookingStatus::Pending => "demande en cours",
+        BookingStatus::Confirmed => "réservé",
+        BookingStatus::CancelRequested => "annulation demandée",
+        BookingStatus::Refused => "refusé",
+        BookingStatus::Cancelled => "annulé",
+    }
+}
+
+pub(crate) fn csv_response(
+    town: &Town,
+    date: NaiveDate,
+    unit: &UnitId,
+    site: &SiteId,
+    list: &[Present],
+) -> Result<Response, Problem> {
+    let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let internal = |e: csv::Error| Problem::internal(&e);
+    w.write_record(["Nom", "Prénom", "Classe", "Santé et régime", "Réservation", "Présence"]).map_err(internal)?;
+    for p in list {
+        let status =
+            if p.late { format!("{} (hors délai)", status_fr(p.status)) } else { status_fr(p.status).to_owned() };
+        w.write_record([
+            p.last_name.as_str(),
+            p.first_name.as_str(),
+            p.class.as_deref().unwrap_or_default(),
+            p.health_notes.as_deref().unwrap_or_default(),
+            status.as_str(),
+            presence_fr(p.attendance),
+        ])
+        .map_err(internal)?;
+    }
+    let bytes = w.into_inner().map_err(|e| Problem::internal(&e.to_string()))?;
+    let name = format!("pointage-{}-{}-{}-{date}.csv", town.id(), site, unit);
+    let mut res = (StatusCode::OK, bytes).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum MarkKind {
+    Present,
+    Absent,
+    AbsentJustified,
+    /// Came without a booking: booked now, at the late price.
+    PresentUnbooked,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MarkLine {
+    child: ChildId,
+    mark: MarkKind,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Marks {
+    date: NaiveDate,
+    unit: String,
+    #[serde(default)]
+    site: Option<String>,
+    marks: Vec<MarkLine>,
+}
+
+/// Takes attendance: present, absent, absent with a justification, or present without a
+/// booking (a late addition at the unit's late price). Every mark is checked first.
+pub(crate) async fn mark(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    body: Result<Json<Marks>, Problem>,
+) -> Result<AxumJson<Vec<Present>>, Problem> {
+    let Json(m) = body?;
+    if m.marks.is_empty() || m.marks.len() > MAX_MARKS {
+        return Err(Problem::unprocessable("invalid_marks", format!("Un pointage compte de 1 à {MAX_MARKS} enfants."))
+            .field("marks"));
+    }
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let (unit_id, site) = unit_and_site(&town, Some(&m.unit), m.site.as_deref())?;
+    let Some((activity, unit)) = town.unit(&unit_id) else { return Err(http::unknown_town()) };
+    if m.date > today(&state, &town) {
+        return Err(Problem::unprocessable("future_date", "On ne pointe pas un jour à venir.").field("date"));
+    }
+    let store = &state.auth.store;
+    let now = state.auth.clock.now();
+    let by = caller.session.email.as_str();
+    let existing: HashMap<ChildId, Booking> = repo::bookings_on(store, town.id(), m.date)
+        .await?
+        .into_iter()
+        .filter(|b| b.unit == unit_id && b.site == site)
+        .map(|b| (b.child.clone(), b))
+        .collect();
+    let families = repo::all_families(store, town.id()).await?;
+    let children = children_by_id(store, &town).await?;
+    let mut seen = HashSet::new();
+    let mut errors = Vec::new();
+    let mut writes: Vec<(Option<u64>, Booking, i64)> = Vec::new();
+    for (i, line) in m.marks.iter().enumerate() {
+        let fail = |e: &str| serde_json::json!({"index": i, "child": line.child, "error": e});
+        if !seen.insert(line.child.clone()) {
+            errors.push(fail("Cet enfant figure deux fois dans le pointage."));
+            continue;
+        }
+        let live = existing.get(&line.child).filter(|b| b.holds_place() || b.attendance.is_some());
+        match (line.mark, live) {
+            (MarkKind::PresentUnbooked, Some(_)) => {
+                errors.push(fail("Cet enfant est déjà inscrit ce jour-là : pointez-le présent."))
+            }
+            (MarkKind::PresentUnbooked, None) => {
+                let (Some(child), Some(family)) =
+                    (children.get(&line.child), families.iter().find(|f| f.children.contains(&line.child)))
+                else {
+                    errors.push(fail("Cet enfant est introuvable."));
+                    continue;
+                };
+                if let Err(why) = town.offering_at(activity, unit, &site, m.date) {
+                    errors.push(fail(&why.french()));
+                    continue;
+                }
+                let previous = existing.get(&line.child);
+                let slot = Slot {
+                    child: child.id.clone(),
+                    family: family.reference.clone(),
+                    activity: activity.id.clone(),
+                    site: site.clone(),
+                    unit: unit_id.clone(),
+                    date: m.date,
+                };
+                let actor = Actor { by, role: ChangedBy::Staff, at: now };
+                let b = Booking::present_unbooked(previous, slot, pricing::late(unit, family), actor);
+                writes.push((previous.map(|p| p.version), b, i64::from(unit.capacity.is_some())));
+            }
+            (_, None) => {
+                errors.push(fail("Cet enfant n'est pas inscrit ce jour-là : pointez-le « présent sans réservation »."))
+            }
+            (kind, Some(b)) => {
+                let attendance = match kind {
+                    MarkKind::Present => Attendance::Present,
+                    MarkKind::Absent => Attendance::Absent,
+                    _ => Attendance::AbsentJustified,
+                };
+                writes.push((Some(b.version), b.mark(attendance, now), 0));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::unprocessable(
+            "marks_refused",
+            "Certains pointages ne peuvent pas s'appliquer : aucun n'a été enregistré.",
+        )
+        .with("marks", serde_json::Value::Array(errors)));
+    }
+    // Marks set a value: a retry after a partial failure applies the rest and changes nothing twice.
+    for chunk in writes.chunks(MARKS_PER_TRANSACTION) {
+        let mut ops = Vec::new();
+        let mut added = 0;
+        for (version, b, places) in chunk {
+            let cond = match version {
+                Some(v) => Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(*v) },
+                None => Cond::NotExists,
+            };
+            ops.push(WriteOp::Put { item: repo::booking_item(town.id(), b)?, cond: Some(cond) });
+            added += places;
+        }
+        if added > 0 {
+            ops.push(WriteOp::Add {
+                key: keys::capacity(town.id(), &unit_id, &site, m.date),
+                attr: "taken".into(),
+                by: added,
+                max: None,
+            });
+        }
+        let entry = audit::Entry {
+            at: now,
+            by: by.to_owned(),
+            action: "attendance.mark".into(),
+            target: format!("attendance/{}/{}/{}", m.date, site, unit_id),
+            before: None,
+            after: serde_json::to_value(chunk.iter().map(|(_, b, _)| (&b.child, b.attendance)).collect::<Vec<_>>())
+                .ok(),
+        };
+        ops.push(entry.record(town.id())?);
+        match store.transact(ops).await {
+            Ok(()) => {}
+            Err(StoreError::TransactionCanceled { .. }) => {
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    "attendance_changed",
+                    "Le pointage vient d'être modifié par ailleurs : rechargez la liste.",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(AxumJson(attendance_list(&state, &town, m.date, &unit_id, &site).await?))
+}

@@ -1,0 +1,340 @@
+//! The requests queue (manual units, waiting lists, cancellation requests) and staff decisions,
+//! one or many at once, each family's applied with its email and audit entry.
+
+use crate::{AppState, MAX_DECISIONS, MAX_QUEUE_DAYS, bookings_of_days, children_by_id, days, today, unit_name};
+use axum::Json as AxumJson;
+use axum::extract::{Query, State};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use shared::audit;
+use shared::domain::booking::{Actor, Booking, BookingStatus, ChangedBy};
+use shared::domain::config::Town;
+use shared::domain::family::{Child, Family};
+use shared::domain::{ActivityId, Cents, ChildId, FamilyRef, SiteId, UnitId};
+use shared::http::auth::Staff;
+use shared::http::{self, Json, Problem};
+use shared::mail::outbox::Mail;
+use shared::mail::templates::{self, Section};
+use shared::store::{Cond, StoreError, WriteOp, keys, repo};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QueueQuery {
+    from: Option<String>,
+    to: Option<String>,
+    activity: Option<String>,
+    site: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Request {
+    child: ChildId,
+    first_name: String,
+    last_name: String,
+    family: FamilyRef,
+    activity: ActivityId,
+    site: SiteId,
+    unit: UnitId,
+    unit_name: String,
+    date: NaiveDate,
+    /// `pending` (« demande en cours ») or `cancel_requested` (« demande d'annulation »).
+    status: BookingStatus,
+    waiting_list: bool,
+    price: Cents,
+    requested_at: DateTime<Utc>,
+}
+
+/// The requests waiting for a decision, by date, filtered by activity and site.
+pub(crate) async fn requests(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    query: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<AxumJson<Vec<Request>>, Problem> {
+    let Query(q) = query.map_err(|_| http::bad_query())?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let today = today(&state, &town);
+    let from = match q.from.as_deref() {
+        Some(raw) => http::date(raw).map_err(|p| p.field("from"))?,
+        None => today,
+    };
+    let to = match q.to.as_deref() {
+        Some(raw) => http::date(raw).map_err(|p| p.field("to"))?,
+        None => from.checked_add_days(Days::new(62)).unwrap_or(from),
+    };
+    if to < from || (to - from).num_days() > MAX_QUEUE_DAYS {
+        return Err(Problem::unprocessable(
+            "invalid_range",
+            format!("La période va d'une date à une date postérieure, sur {MAX_QUEUE_DAYS} jours au plus."),
+        )
+        .field("to"));
+    }
+    let store = &state.auth.store;
+    let children = children_by_id(store, &town).await?;
+    let mut out: Vec<Request> = bookings_of_days(store, &town, &days(from, to))
+        .await?
+        .into_iter()
+        .filter(|b| matches!(b.status, BookingStatus::Pending | BookingStatus::CancelRequested))
+        .filter(|b| q.activity.as_deref().is_none_or(|a| b.activity.as_str() == a))
+        .filter(|b| q.site.as_deref().is_none_or(|s| b.site.as_str() == s))
+        .map(|b| {
+            let child = children.get(&b.child);
+            Request {
+                first_name: child.map(|c| c.first_name.clone()).unwrap_or_default(),
+                last_name: child.map(|c| c.last_name.clone()).unwrap_or_default(),
+                unit_name: unit_name(&town, &b.unit),
+                child: b.child,
+                family: b.family,
+                activity: b.activity,
+                site: b.site,
+                unit: b.unit,
+                date: b.date,
+                status: b.status,
+                waiting_list: b.waiting_list,
+                price: b.price,
+                requested_at: b.updated_at,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.date, &a.unit, &a.last_name, &a.first_name).cmp(&(b.date, &b.unit, &b.last_name, &b.first_name))
+    });
+    Ok(AxumJson(out))
+}
+
+#[derive(Debug, Deserialize, Serialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Decision {
+    child: ChildId,
+    unit: UnitId,
+    date: NaiveDate,
+    accept: bool,
+    /// Required to refuse: the guardian reads it.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Decisions {
+    decisions: Vec<Decision>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct DecisionResult {
+    child: ChildId,
+    unit: UnitId,
+    date: NaiveDate,
+    /// The booking's status after the decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<BookingStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// What one decision writes.
+pub(crate) struct Decided {
+    decision: Decision,
+    before: Booking,
+    after: Booking,
+    /// +1 takes a place (a waiting list accepted), -1 frees one.
+    places: i64,
+    capacity: Option<u32>,
+}
+
+/// Accepts or refuses requests, one or many at once; each family's decisions are applied
+/// together with its email and audit entry. All the decisions are checked first: one that
+/// cannot apply (unknown, already decided, a refusal without reason, twice) refuses the lot.
+pub(crate) async fn decide(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    body: Result<Json<Decisions>, Problem>,
+) -> Result<AxumJson<Vec<DecisionResult>>, Problem> {
+    let Json(Decisions { decisions }) = body?;
+    if decisions.is_empty() || decisions.len() > MAX_DECISIONS {
+        return Err(Problem::unprocessable(
+            "invalid_decisions",
+            format!("Une décision porte sur 1 à {MAX_DECISIONS} demandes."),
+        )
+        .field("decisions"));
+    }
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let store = &state.auth.store;
+    let now = state.auth.clock.now();
+    let by = caller.session.email.as_str();
+    let mut seen = HashSet::new();
+    let mut errors = Vec::new();
+    let mut decided = Vec::new();
+    for (i, d) in decisions.iter().enumerate() {
+        let reason = d.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        let error = if !seen.insert((d.child.clone(), d.unit.clone(), d.date)) {
+            Some("Cette demande figure deux fois.".to_owned())
+        } else if !d.accept && reason.is_none_or(|r| r.chars().count() > 500) {
+            Some("Indiquez la raison du refus (500 caractères au plus) : la famille la lira.".to_owned())
+        } else {
+            match store.get(&keys::booking(town.id(), &d.child, d.date, &d.unit)).await? {
+                None => Some("Cette demande est introuvable.".to_owned()),
+                Some(item) => {
+                    let before: Booking = item.to_value()?;
+                    match apply_decision(&town, &before, d, reason, Actor { by, role: ChangedBy::Staff, at: now }) {
+                        Ok(x) => {
+                            decided.push(x);
+                            None
+                        }
+                        Err(e) => Some(e),
+                    }
+                }
+            }
+        };
+        if let Some(e) = error {
+            errors.push(serde_json::json!({"index": i, "child": d.child, "unit": d.unit, "date": d.date, "error": e}));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::unprocessable(
+            "decisions_refused",
+            "Certaines décisions ne peuvent pas s'appliquer : aucune n'a été enregistrée.",
+        )
+        .with("decisions", serde_json::Value::Array(errors)));
+    }
+    let mut by_family: BTreeMap<FamilyRef, Vec<Decided>> = BTreeMap::new();
+    for d in decided {
+        by_family.entry(d.after.family.clone()).or_default().push(d);
+    }
+    let children = children_by_id(store, &town).await?;
+    let mut results = Vec::new();
+    for (family, group) in by_family {
+        let family = repo::get_family(store, town.id(), &family).await?;
+        let outcome = apply_family(&state, &town, family.as_ref(), &group, &children, by, now).await;
+        for d in &group {
+            results.push(DecisionResult {
+                child: d.decision.child.clone(),
+                unit: d.decision.unit.clone(),
+                date: d.decision.date,
+                status: outcome.as_ref().ok().map(|_| d.after.status),
+                error: outcome.as_ref().err().cloned(),
+            });
+        }
+    }
+    Ok(AxumJson(results))
+}
+
+pub(crate) fn apply_decision(
+    town: &Town,
+    before: &Booking,
+    d: &Decision,
+    reason: Option<&str>,
+    actor: Actor,
+) -> Result<Decided, String> {
+    let capacity = town.unit(&before.unit).and_then(|(_, u)| u.capacity);
+    let after = before.decide(d.accept, reason, actor).map_err(|_| "Cette demande a déjà été traitée.".to_owned())?;
+    Ok(Decided {
+        decision: d.clone(),
+        before: before.clone(),
+        places: if capacity.is_some() { after.places_from(Some(before)) } else { 0 },
+        after,
+        capacity,
+    })
+}
+
+/// One family's decisions in one transaction: bookings, places, audit entry, email.
+pub(crate) async fn apply_family(
+    state: &AppState,
+    town: &Town,
+    family: Option<&Family>,
+    group: &[Decided],
+    children: &HashMap<ChildId, Child>,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let run = async {
+        let mut ops = Vec::new();
+        let mut counters: BTreeMap<(UnitId, SiteId, NaiveDate), (i64, Option<u32>)> = BTreeMap::new();
+        for d in group {
+            let cond = Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(d.before.version) };
+            ops.push(WriteOp::Put { item: repo::booking_item(town.id(), &d.after)?, cond: Some(cond) });
+            if d.places != 0 {
+                let c = counters
+                    .entry((d.after.unit.clone(), d.after.site.clone(), d.after.date))
+                    .or_insert((0, d.capacity));
+                c.0 += d.places;
+            }
+        }
+        for ((unit, site, date), (by_n, capacity)) in counters {
+            if by_n != 0 {
+                let max = capacity.filter(|_| by_n > 0).map(i64::from);
+                ops.push(WriteOp::Add {
+                    key: keys::capacity(town.id(), &unit, &site, date),
+                    attr: "taken".into(),
+                    by: by_n,
+                    max,
+                });
+            }
+        }
+        let entry = audit::Entry {
+            at: now,
+            by: by.to_owned(),
+            action: "requests.decide".into(),
+            target: format!("family/{}", group[0].after.family),
+            before: serde_json::to_value(group.iter().map(|d| &d.before).collect::<Vec<_>>()).ok(),
+            after: serde_json::to_value(group.iter().map(|d| &d.after).collect::<Vec<_>>()).ok(),
+        };
+        ops.push(entry.record(town.id())?);
+        for g in family.map(|f| f.guardians.as_slice()).unwrap_or_default() {
+            let content = decision_email(state, town, &g.first_name, group, children);
+            ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);
+        }
+        state.auth.store.transact(ops).await
+    };
+    match run.await {
+        Ok(()) => Ok(()),
+        Err(StoreError::TransactionCanceled { reason: shared::store::CancelReason::OverLimit, .. }) => {
+            Err("Plus de place ce jour-là : la demande ne peut pas être validée.".to_owned())
+        }
+        Err(StoreError::TransactionCanceled { .. }) => {
+            Err("Cette demande vient d'être modifiée : rechargez la liste.".to_owned())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "decision not applied");
+            Err("Le service est momentanément indisponible : réessayez.".to_owned())
+        }
+    }
+}
+
+pub(crate) fn decision_email(
+    state: &AppState,
+    town: &Town,
+    first_name: &str,
+    group: &[Decided],
+    children: &HashMap<ChildId, Child>,
+) -> shared::mail::outbox::Content {
+    let mut sections: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for d in group {
+        let child = children.get(&d.after.child).map_or_else(|| d.after.child.to_string(), |c| c.first_name.clone());
+        let line =
+            format!("{} – {} – {}", shared::fr::weekday_date(d.after.date), child, unit_name(town, &d.after.unit));
+        let (title, line) = match (d.before.status, d.after.status) {
+            (BookingStatus::Pending, BookingStatus::Confirmed) => ("Demandes validées", line),
+            (BookingStatus::Pending, _) => {
+                ("Demandes refusées", format!("{line} – {}", d.after.refusal_reason.as_deref().unwrap_or_default()))
+            }
+            (_, BookingStatus::Cancelled) => ("Annulations acceptées", line),
+            _ => (
+                "Annulations refusées (la réservation est maintenue)",
+                format!("{line} – {}", d.decision.reason.as_deref().unwrap_or_default()),
+            ),
+        };
+        sections.entry(title).or_default().push(line);
+    }
+    let sections: Vec<Section> =
+        sections.into_iter().map(|(title, lines)| Section { title: title.to_owned(), lines }).collect();
+    templates::summary(
+        &town.config().name,
+        "Décision sur vos demandes",
+        first_name,
+        "Le service enfance a examiné vos demandes :",
+        &sections,
+        &[],
+        &format!("{}/reservations.html", state.public_url),
+    )
+}

@@ -1,0 +1,287 @@
+//! Basket lines and their verdicts: for one family, given what the lines depend on (the
+//! children, their bookings, the places taken), each line gets the booking it would write or
+//! the reason it cannot. The verdict comes from the calendar's own [`cell`] function, so the
+//! grid and the basket share one rule.
+
+use super::booking::{Actor, Booking, BookingStatus, ChangedBy, Slot, Terms};
+use super::cells::{ActionKind, Cell, CellFacts, CellState, Locked, cell};
+use super::config::{Activity, NotOffered, Town, Unit, Validation};
+use super::family::{Child, Family};
+use super::{Cents, ChildId, SiteId, UnitId, pricing};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// How far ahead a line may be (a school year and a little more).
+pub const HORIZON_DAYS: u64 = 450;
+
+/// One change asked for: book or cancel one unit for one child on one date.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    pub child: ChildId,
+    pub unit: UnitId,
+    pub date: NaiveDate,
+    pub action: ActionKind,
+}
+
+impl Line {
+    /// The cell the line is about (a basket holds one line per cell).
+    pub fn cell(&self) -> (ChildId, UnitId, NaiveDate) {
+        (self.child.clone(), self.unit.clone(), self.date)
+    }
+}
+
+/// Why a line cannot be applied: a stable code and a French message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub code: String,
+    pub message: String,
+}
+
+pub fn refusal(code: &str, message: impl Into<String>) -> Refusal {
+    Refusal { code: code.to_owned(), message: message.into() }
+}
+
+/// Who asks: a guardian within the deadlines, or staff past them at the late prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Guardian,
+    Staff,
+}
+
+impl Mode {
+    fn role(self) -> ChangedBy {
+        match self {
+            Mode::Guardian => ChangedBy::Guardian,
+            Mode::Staff => ChangedBy::Staff,
+        }
+    }
+}
+
+/// What applying an accepted line writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Effect {
+    /// The booking after the change, its history line appended.
+    pub booking: Booking,
+    /// The version the booking had when checked; `None`: there was none.
+    pub expected_version: Option<u64>,
+    /// +1 takes a place, -1 frees one.
+    pub places: i8,
+    /// The unit's capacity, when it has one.
+    pub capacity: Option<u32>,
+    /// What the line costs: the booking's price for an addition, nothing for a cancellation
+    /// within the deadline, the booking's price for one past it (staff).
+    pub price: Cents,
+    /// Priced with the late rules (staff, past the deadline).
+    pub late: bool,
+}
+
+/// Everything the lines of one family depend on.
+pub struct Facts {
+    pub town: Arc<Town>,
+    pub family: Family,
+    pub children: HashMap<ChildId, Child>,
+    bookings: HashMap<(ChildId, UnitId, NaiveDate), Booking>,
+    /// Places taken, by unit, site and date; updated as lines are accepted.
+    taken: HashMap<(UnitId, SiteId, NaiveDate), i64>,
+    /// Cells already given a verdict in this pass (a cell appears once per request).
+    seen: HashSet<(ChildId, UnitId, NaiveDate)>,
+}
+
+impl Facts {
+    /// The facts of `family`'s lines: its `children` (others are ignored), their `bookings`
+    /// over the lines' dates, and the places `taken` per unit, site and date.
+    pub fn new(
+        town: Arc<Town>,
+        family: Family,
+        children: HashMap<ChildId, Child>,
+        bookings: impl IntoIterator<Item = Booking>,
+        taken: HashMap<(UnitId, SiteId, NaiveDate), i64>,
+    ) -> Facts {
+        let bookings = bookings.into_iter().map(|b| ((b.child.clone(), b.unit.clone(), b.date), b)).collect();
+        Facts { town, family, children, bookings, taken, seen: HashSet::new() }
+    }
+
+    /// The child's first name, for messages and emails.
+    pub fn first_name(&self, child: &ChildId) -> String {
+        self.children.get(child).map(|c| c.first_name.clone()).unwrap_or_else(|| child.to_string())
+    }
+
+    /// The verdict on one line at `now`. An accepted line counts at once: the places it takes
+    /// are taken for the next lines, and the same cell twice is a duplicate.
+    pub fn check(&mut self, line: &Line, mode: Mode, by: &str, now: DateTime<Utc>) -> Result<Effect, Refusal> {
+        let town = self.town.clone();
+        let today = town.today(now);
+        let Some(child) = self.children.get(&line.child).filter(|_| self.family.children.contains(&line.child)) else {
+            return Err(refusal("unknown_child", "Cet enfant est introuvable."));
+        };
+        let Some((activity, unit)) = town.unit(&line.unit) else {
+            return Err(refusal("unknown_unit", "Cette prestation n'existe pas dans la commune."));
+        };
+        if today.checked_add_days(Days::new(HORIZON_DAYS)).is_some_and(|last| line.date > last) {
+            return Err(refusal(
+                "too_far_ahead",
+                format!("Les réservations ne sont possibles que {HORIZON_DAYS} jours à l'avance au plus."),
+            ));
+        }
+        if self.seen.contains(&line.cell()) {
+            return Err(refusal("duplicate_line", "Ce jour figure déjà dans la demande pour cette prestation."));
+        }
+        let Some(site) = child.site_for(activity, &unit.id, line.date) else {
+            return Err(refusal("not_offered", NotOffered::NotAtSite.french()));
+        };
+        let taken_key = (unit.id.clone(), site.clone(), line.date);
+        let booking = self.bookings.get(&line.cell());
+        let c = cell(&CellFacts {
+            town: &town,
+            activity,
+            unit,
+            site: &site,
+            child,
+            family: &self.family,
+            date: line.date,
+            booking,
+            taken: self.taken.get(&taken_key).copied().unwrap_or(0),
+            now,
+        });
+        if !allowed(&c, booking, line.action, mode) {
+            return Err(why_not(&c, line.action, &child.first_name, &town));
+        }
+        let actor = Actor { by, role: mode.role(), at: now };
+        let effect = match (line.action, booking) {
+            (ActionKind::Add, existing) => add(&c, existing, line, activity, unit, &site, &self.family, mode, actor),
+            (ActionKind::Cancel, Some(b)) => cancel(&c, b, unit, mode, actor),
+            (ActionKind::Cancel, None) => return Err(refusal("not_booked", "Il n'y a pas de réservation à annuler.")),
+        };
+        self.seen.insert(line.cell());
+        *self.taken.entry(taken_key).or_default() += i64::from(effect.places);
+        Ok(effect)
+    }
+}
+
+/// What the cell allows: a guardian does what its action says; staff also act past the
+/// deadlines (a late addition on a locked day; a cancellation until the register is taken).
+fn allowed(c: &Cell, booking: Option<&Booking>, kind: ActionKind, mode: Mode) -> bool {
+    match (mode, kind) {
+        (Mode::Guardian, kind) => c.action.as_ref().is_some_and(|a| a.kind == kind),
+        (Mode::Staff, ActionKind::Add) => matches!(
+            c.state,
+            CellState::Bookable { waiting_list: false }
+                | CellState::Locked { why: Locked::DeadlinePassed | Locked::NotOpenYet { .. } }
+        ),
+        (Mode::Staff, ActionKind::Cancel) => booking.is_some_and(|b| {
+            b.attendance.is_none()
+                && matches!(
+                    b.status,
+                    BookingStatus::Pending | BookingStatus::Confirmed | BookingStatus::CancelRequested
+                )
+        }),
+    }
+}
+
+/// Why the cell refuses the action, for the parent.
+fn why_not(c: &Cell, kind: ActionKind, first: &str, town: &Town) -> Refusal {
+    let local = |t: Option<DateTime<Utc>>| t.map(|t| crate::fr::date_time(t, town.tz())).unwrap_or_default();
+    match (&c.state, kind) {
+        (CellState::NotOffered { why: NotOffered::NotEnrolled }, _) => refusal(
+            "not_enrolled",
+            format!("{first} n'est pas inscrit(e) à cette prestation à cette date : contactez la mairie."),
+        ),
+        (CellState::NotOffered { why }, _) => refusal("not_offered", why.french()),
+        (CellState::Locked { why: Locked::DeadlinePassed }, _) => refusal(
+            "deadline_passed",
+            format!(
+                "Le délai de réservation est dépassé (il courait jusqu'au {}) : contactez le service.",
+                local(c.add_deadline)
+            ),
+        ),
+        (CellState::Locked { why: Locked::NotOpenYet { opens_at } }, _) => {
+            refusal("not_open_yet", format!("Les réservations pour ce jour ouvriront le {}.", local(Some(*opens_at))))
+        }
+        (CellState::Locked { why: Locked::Full }, _) | (CellState::Bookable { waiting_list: true }, _) => {
+            refusal("full", "Il n'y a plus de place ce jour-là.")
+        }
+        (CellState::Bookable { .. }, ActionKind::Cancel) | (CellState::Refused { .. }, ActionKind::Cancel) => {
+            refusal("not_booked", "Il n'y a pas de réservation à annuler ce jour-là.")
+        }
+        (CellState::Refused { .. }, ActionKind::Add) => {
+            refusal("request_refused", "Le service a refusé cette demande : contactez-le pour en savoir plus.")
+        }
+        (CellState::Present | CellState::Absent { .. }, _) => {
+            refusal("attendance_taken", "La présence a déjà été relevée ce jour-là.")
+        }
+        (CellState::CancelRequested, ActionKind::Cancel) => {
+            refusal("cancel_already_requested", "L'annulation de ce jour a déjà été demandée.")
+        }
+        (_, ActionKind::Add) => {
+            refusal("already_booked", format!("{first} est déjà inscrit(e) ce jour-là à cette prestation."))
+        }
+        (_, ActionKind::Cancel) => refusal(
+            "deadline_passed",
+            format!(
+                "Le délai d'annulation est dépassé (il courait jusqu'au {}) : contactez le service.",
+                local(c.cancel_deadline)
+            ),
+        ),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn add(
+    c: &Cell,
+    existing: Option<&Booking>,
+    line: &Line,
+    activity: &Activity,
+    unit: &Unit,
+    site: &SiteId,
+    family: &Family,
+    mode: Mode,
+    actor: Actor,
+) -> Effect {
+    let late = mode == Mode::Staff && c.add_deadline.is_some_and(|d| actor.at >= d);
+    let price = pricing::of(unit, family, late);
+    let waiting_list = matches!(c.state, CellState::Bookable { waiting_list: true });
+    let status = if waiting_list || (mode == Mode::Guardian && unit.validation == Validation::Manual) {
+        BookingStatus::Pending
+    } else {
+        BookingStatus::Confirmed
+    };
+    let slot = Slot {
+        child: line.child.clone(),
+        family: family.reference.clone(),
+        activity: activity.id.clone(),
+        site: site.clone(),
+        unit: unit.id.clone(),
+        date: line.date,
+    };
+    let booking = Booking::book(existing, slot, Terms { status, price, late, waiting_list }, actor);
+    Effect {
+        expected_version: existing.map(|b| b.version),
+        places: if unit.capacity.is_some() && !waiting_list { 1 } else { 0 },
+        capacity: unit.capacity,
+        price,
+        late,
+        booking,
+    }
+}
+
+fn cancel(c: &Cell, existing: &Booking, unit: &Unit, mode: Mode, actor: Actor) -> Effect {
+    let late = mode == Mode::Staff && c.cancel_deadline.is_some_and(|d| actor.at >= d);
+    let to = match (mode, existing.status, unit.validation) {
+        (Mode::Guardian, BookingStatus::Confirmed, Validation::Manual) => BookingStatus::CancelRequested,
+        _ => BookingStatus::Cancelled,
+    };
+    let booking = existing.cancel(to, late, actor);
+    let frees = existing.holds_place() && !booking.holds_place() && unit.capacity.is_some();
+    Effect {
+        expected_version: Some(existing.version),
+        places: if frees { -1 } else { 0 },
+        capacity: unit.capacity,
+        price: if late { existing.price } else { Cents::ZERO },
+        late,
+        booking,
+    }
+}

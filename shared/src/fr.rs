@@ -1,0 +1,36 @@
+//! How dates and instants are written for parents and staff, in French.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+const WEEKDAYS: [&str; 7] = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"];
+
+/// « 01/12/2026 »
+pub fn date(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+/// « mardi 01/12/2026 »
+pub fn weekday_date(d: NaiveDate) -> String {
+    format!("{} {}", WEEKDAYS[d.weekday().num_days_from_monday() as usize], date(d))
+}
+
+/// « 01/12/2026 à 23h59 », in the town's time zone.
+pub fn date_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%d/%m/%Y à %Hh%M").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_the_french_way() {
+        let d = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(date(d), "01/12/2026");
+        assert_eq!(weekday_date(d), "mardi 01/12/2026");
+        // 22:59 UTC is 23:59 in Paris in winter.
+        let t = d.and_hms_opt(22, 59, 0).unwrap().and_utc();
+        assert_eq!(date_time(t, chrono_tz::Europe::Paris), "01/12/2026 à 23h59");
+    }
+}

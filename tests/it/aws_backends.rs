@@ -35,7 +35,7 @@ async fn staff_activation_email_goes_through_ses_and_its_link_works() {
     let town = shared::domain::config::Town::parse(local_portal::DEMO_TOWN.as_bytes()).unwrap();
     let towns = Towns::new(store.clone(), Duration::from_secs(60));
     towns.put(&town).await.unwrap();
-    let state = activation::AppState {
+    let state = accounts::AppState {
         auth: AuthState {
             store: store.clone(),
             clock: Clock::system(),
@@ -47,7 +47,7 @@ async fn staff_activation_email_goes_through_ses_and_its_link_works() {
         operator: OperatorKey::new(Some(OPERATOR)),
         equal_answer_time: Duration::from_millis(10),
     };
-    let router = shared::http::finish(activation::router(state));
+    let router = shared::http::finish(accounts::router(state));
 
     // A unique recipient, since moto's record is shared by every test of the run.
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();

@@ -171,6 +171,11 @@ pub struct Browser {
 }
 
 impl TestPortal {
+    /// Each Lambda's own router, by its name in `template.yaml`.
+    pub fn functions(&self) -> &[(&'static str, Router)] {
+        &self.portal.functions
+    }
+
     /// Sends what the outbox holds (as the notifier would) and returns every email sent so far.
     pub async fn deliver(&self) -> Vec<shared::mail::outbox::Mail> {
         shared::mail::notifier::drain(&self.store, &self.portal.mailer, self.clock.now()).await.expect("drain");

@@ -13,3 +13,4 @@ mod news;
 mod openapi;
 mod staff;
 mod store_contract;
+mod wiring;

@@ -52,7 +52,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/news/{id}", get(one))
         .route("/api/towns/{town}/staff/news", get(staff_list).post(create))
         .route("/api/towns/{town}/staff/news/{id}", axum::routing::put(update).delete(remove))
-        .route("/api/towns/{town}/staff/audit", get(audit_log))
         .route("/api/towns/{town}/news/{id}/attachments/{file}", get(attachments::download))
         .route("/api/towns/{town}/staff/news/{id}/attachments", axum::routing::post(attachments::start))
         .route("/api/towns/{town}/staff/news/{id}/attachments/{file}", axum::routing::delete(attachments::remove))
@@ -541,39 +540,4 @@ async fn remove(
     update_closures(&state, &town, Some(&previous), None).await?;
     attachments::delete_files(&state, &previous).await;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuditQuery {
-    cursor: Option<String>,
-    limit: Option<usize>,
-}
-
-#[derive(Serialize)]
-struct AuditPage {
-    entries: Vec<audit::Entry>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next: Option<String>,
-}
-
-/// The town's audit trail, newest first: town administrators only.
-async fn audit_log(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<AxumJson<AuditPage>, Problem> {
-    if caller.session.role != Role::TownAdmin {
-        return Err(forbidden().detail("Le journal des actions est réservé à l'administrateur de la commune."));
-    }
-    let Query(q) = query.map_err(|_| http::bad_query())?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let cursor = q.cursor.as_deref().map(shared::store::Cursor::from_client);
-    let (entries, next) = audit::page(&state.auth.store, &caller.town, limit, cursor).await.map_err(|e| match e {
-        StoreError::Invalid(_) => {
-            Problem::bad_request("invalid_cursor", "Le curseur de pagination est invalide.").field("cursor")
-        }
-        e => e.into(),
-    })?;
-    Ok(AxumJson(AuditPage { entries, next: next.map(|c| c.as_str().to_owned()) }))
 }

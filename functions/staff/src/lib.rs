@@ -25,6 +25,7 @@ mod config;
 mod families;
 mod kitchen;
 mod requests;
+mod trail;
 
 /// The longest range of the requests queue.
 pub const MAX_QUEUE_DAYS: i64 = 120;
@@ -57,6 +58,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/attendance", get(attendance::attendance).post(attendance::mark))
         .route("/api/towns/{town}/staff/kitchen", get(kitchen::kitchen))
         .route("/api/towns/{town}/staff/config", get(config::config).put(config::update_config))
+        .route("/api/towns/{town}/staff/audit", get(trail::audit_log))
+        .route("/api/towns/{town}/staff/outbox/parked", get(trail::parked))
         .route("/api/towns/{town}/staff/families", get(families::search))
         .route("/api/towns/{town}/staff/families/{family}", get(families::records).put(families::update_family))
         .route("/api/towns/{town}/staff/children/{child}", axum::routing::put(families::update_child))

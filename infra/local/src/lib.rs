@@ -106,6 +106,9 @@ impl Options {
 /// A running portal's parts: the router to serve, the store behind it, the mail folder.
 pub struct Portal {
     pub router: Router,
+    /// Each Lambda's own router, finished as its `main.rs` serves it, by the function's name in
+    /// `template.yaml` (the wiring test holds them to the template's events).
+    pub functions: Vec<(&'static str, Router)>,
     pub store: Store,
     pub mailer: Mailer,
     pub mail_dir: PathBuf,
@@ -200,7 +203,7 @@ async fn demo_accounts(
     town: &Town,
     data: &DemoFamilies,
     opts: &Options,
-    links: &activation::AppState,
+    links: &accounts::AppState,
 ) -> Result<(), Error> {
     let now = opts.clock.now();
     let hash = password::hash(Password::parse(DEMO_PASSWORD).map_err(demo_error)?).await;
@@ -238,7 +241,7 @@ async fn demo_accounts(
         let mut ops = vec![account.clone().save(town.id())?];
         if pending {
             ops.extend(
-                activation::link_email(links, town, &account, Purpose::Activation).map_err(|p| Error::Demo(p.title))?,
+                accounts::link_email(links, town, &account, Purpose::Activation).map_err(|p| Error::Demo(p.title))?,
             );
         }
         store.transact(ops).await?;
@@ -398,7 +401,7 @@ async fn store_demo_bookings(
     Ok(())
 }
 
-async fn load_demo(towns: &Towns, opts: &Options, links: &activation::AppState) -> Result<Town, Error> {
+async fn load_demo(towns: &Towns, opts: &Options, links: &accounts::AppState) -> Result<Town, Error> {
     let (town, data) = demo_data()?;
     if towns.get(town.id()).await?.is_none() {
         towns.put(&town).await?;
@@ -448,7 +451,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         towns: towns.clone(),
         public_url: opts.public_url.trim_end_matches('/').to_owned(),
     };
-    let accounts = activation::AppState {
+    let accounts = accounts::AppState {
         auth,
         towns: towns.clone(),
         public_url: opts.public_url.trim_end_matches('/').to_owned(),
@@ -469,37 +472,52 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         }
     };
     let files = shared::files::Files::local(&s3_endpoint, shared::files::LOCAL_BUCKET);
-    let api = Router::new()
-        .merge(towns::router(towns::AppState::new(towns.clone(), Some(&opts.operator_token)).with_contact(
-            towns::Contact {
-                to: Email::parse(LOCAL_CONTACT_EMAIL).map_err(demo_error)?,
-                clock: opts.clock.clone(),
-                trusted_proxies: 0,
-            },
-        )))
-        .merge(activation::router(accounts))
-        .merge(calendar::router(calendar_state))
-        .merge(basket::router(basket_state))
-        .merge(staff::router(staff::AppState {
-            auth: auth_for_news.clone(),
-            towns: towns.clone(),
-            public_url: opts.public_url.trim_end_matches('/').to_owned(),
-        }))
-        .merge(documents::router(documents::AppState {
-            auth: auth_for_news.clone(),
-            towns: towns.clone(),
-            files: files.clone(),
-            public_url: opts.public_url.trim_end_matches('/').to_owned(),
-        }))
-        .merge(news::router(news::AppState { auth: auth_for_news, towns, files: files.clone() }))
+    let public_url = opts.public_url.trim_end_matches('/').to_owned();
+    let functions: Vec<(&'static str, Router)> = vec![
+        (
+            "TownsFunction",
+            towns::router(towns::AppState::new(towns.clone(), Some(&opts.operator_token)).with_contact(
+                towns::Contact {
+                    to: Email::parse(LOCAL_CONTACT_EMAIL).map_err(demo_error)?,
+                    clock: opts.clock.clone(),
+                    trusted_proxies: 0,
+                },
+            )),
+        ),
+        ("AccountsFunction", accounts::router(accounts)),
+        ("CalendarFunction", calendar::router(calendar_state)),
+        ("BasketFunction", basket::router(basket_state)),
+        (
+            "StaffFunction",
+            staff::router(staff::AppState {
+                auth: auth_for_news.clone(),
+                towns: towns.clone(),
+                public_url: public_url.clone(),
+            }),
+        ),
+        (
+            "DocumentsFunction",
+            documents::router(documents::AppState {
+                auth: auth_for_news.clone(),
+                towns: towns.clone(),
+                files: files.clone(),
+                public_url,
+            }),
+        ),
+        ("NewsFunction", news::router(news::AppState { auth: auth_for_news, towns, files: files.clone() })),
+    ];
+    let api = functions
+        .iter()
+        .fold(Router::new(), |api, (_, r)| api.merge(r.clone()))
         .merge(devmail::router(mail_dir.clone()));
+    let functions = functions.into_iter().map(|(name, r)| (name, shared::http::finish(r))).collect();
     let pages = ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service());
     let router = shared::http::finish(api)
         .route(&format!("/{}/{{*key}}", shared::files::LOCAL_BUCKET), local_s3::route(s3))
         .fallback_service(pages);
     let notifier =
         opts.notifier.then(|| spawn_notifier(store.clone(), mailer.clone(), opts.clock.clone(), files.clone()));
-    Ok(Portal { router, store, mailer, mail_dir, demo_town, files, notifier, s3_server })
+    Ok(Portal { router, functions, store, mailer, mail_dir, demo_town, files, notifier, s3_server })
 }
 
 /// The demo town, families and children in `store`, without accounts or bookings: what the

@@ -1,4 +1,4 @@
-//! The `activation` Lambda: builds the state from the environment and serves the router.
+//! The `accounts` Lambda: builds the state from the environment and serves the router.
 
 use shared::auth::accounts::Throttle;
 use shared::http::auth::OperatorKey;
@@ -8,7 +8,7 @@ use std::time::Duration;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(true);
     let (_, auth, towns) = shared::lambda::store_auth_towns().await?;
-    let state = activation::AppState {
+    let state = accounts::AppState {
         auth,
         towns,
         public_url: shared::lambda::public_url()?,
@@ -16,5 +16,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         operator: OperatorKey::new(std::env::var("OPERATOR_TOKEN").ok().as_deref()),
         equal_answer_time: Duration::from_millis(500),
     };
-    lambda_http::run(shared::http::finish(activation::router(state))).await
+    lambda_http::run(shared::http::finish(accounts::router(state))).await
 }

@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 use shared::auth::accounts::{Account, AccountStatus, Purpose};
 use shared::domain::account::Role;
 use shared::domain::family::{Child, Family};
-use shared::http::auth::{Caller, OperatorKey, Staff, unknown_family};
+use shared::http::auth::{Caller, OperatorKey, unknown_family};
 use shared::http::{Json, Path, Problem};
-use shared::mail::outbox;
 use shared::store::repo;
 
 #[derive(Serialize)]
@@ -38,37 +37,6 @@ pub async fn family(
         }
     }
     Ok(axum::Json(FamilyView { family, children_details }))
-}
-
-#[derive(Serialize)]
-pub struct ParkedMail {
-    id: String,
-    to: String,
-    subject: String,
-    attempts: u32,
-    last_error: Option<String>,
-    created_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// The town's emails that could not be sent after every retry.
-pub async fn parked(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-) -> Result<axum::Json<Vec<ParkedMail>>, Problem> {
-    let mails = outbox::parked(&state.auth.store, &caller.town).await?;
-    Ok(axum::Json(
-        mails
-            .into_iter()
-            .map(|m| ParkedMail {
-                id: m.id,
-                to: m.to.to_string(),
-                subject: m.content.subject,
-                attempts: m.attempts,
-                last_error: m.last_error,
-                created_at: m.created_at,
-            })
-            .collect(),
-    ))
 }
 
 #[derive(Deserialize)]

@@ -1,7 +1,8 @@
-//! The `activation` function: accounts. Staff import the town's families (each new guardian
-//! gets an activation email through the outbox); guardians activate their account from the
-//! emailed link, log in and out, and reset a forgotten password; the platform operator
-//! creates a town's first staff accounts.
+//! The `accounts` function: who may sign in, and as whom. Staff import the town's families
+//! (each new guardian gets an activation email through the outbox); guardians activate their
+//! account from the emailed link, log in and out, reset a forgotten password and read their
+//! family's record; the platform operator creates a town's first staff accounts. It serves
+//! `/auth/*`, `/families/{family}`, `/staff/families/import` and `/api/operator/towns/{town}/staff`.
 
 mod import;
 mod signin;
@@ -61,7 +62,6 @@ pub fn router(state: AppState) -> Router {
             "/api/towns/{town}/staff/families/import",
             post(import::import).layer(DefaultBodyLimit::max(IMPORT_MAX_BYTES)),
         )
-        .route("/api/towns/{town}/staff/outbox/parked", get(staff::parked))
         .route("/api/operator/towns/{town}/staff", post(staff::create_staff))
         .with_state(state)
 }

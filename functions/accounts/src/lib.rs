@@ -9,7 +9,7 @@ mod signin;
 mod staff;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use chrono::TimeDelta;
 use shared::auth::accounts::{self, Account, Purpose, Throttle};
@@ -42,11 +42,7 @@ pub struct AppState {
     pub equal_answer_time: Duration,
 }
 
-impl FromRef<AppState> for AuthState {
-    fn from_ref(s: &AppState) -> AuthState {
-        s.auth.clone()
-    }
-}
+shared::auth_state_from!(AppState);
 
 pub fn router(state: AppState) -> Router {
     Router::new()

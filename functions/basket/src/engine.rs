@@ -479,11 +479,7 @@ async fn apply(
         for (offset, p) in chunk.lines.iter().enumerate() {
             let index = chunk.first + offset;
             let Some(effect) = p.effect.as_ref().filter(|_| !progress.lost.contains_key(&index)) else { continue };
-            let cond = match effect.expected_version {
-                None => Cond::NotExists,
-                Some(v) => Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(v) },
-            };
-            ops.push(WriteOp::Put { item: repo::booking_item(ask.town.id(), &effect.booking)?, cond: Some(cond) });
+            ops.push(repo::booking_write(ask.town.id(), &effect.booking, effect.expected_version)?);
             behind.push(vec![index]);
             if let Some(counter) = counter_of(effect) {
                 let c = counters.entry(counter).or_insert((0, effect.capacity, Vec::new()));

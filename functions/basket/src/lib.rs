@@ -7,7 +7,7 @@ pub mod basket;
 pub mod check;
 pub mod engine;
 
-use axum::extract::{FromRef, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json as AxumJson, Router};
@@ -41,11 +41,7 @@ pub struct AppState {
     pub public_url: String,
 }
 
-impl FromRef<AppState> for AuthState {
-    fn from_ref(s: &AppState) -> AuthState {
-        s.auth.clone()
-    }
-}
+shared::auth_state_from!(AppState);
 
 pub fn router(state: AppState) -> Router {
     let family = "/api/towns/{town}/families/{family}";
@@ -233,13 +229,12 @@ async fn add_lines(
         return Err(too_many(basket::MAX_LINES));
     }
     let key = basket_key(&caller, &family.reference);
-    for _ in 0..BASKET_TRIES {
-        let now = state.auth.clock.now();
-        let old = basket::load(&state.auth.store, &key, now).await?;
+    let (st, tw, fam, new_lines) = (&state, &town, &family, &lines);
+    let (new, ()) = change_basket(&state, &key, |old, now| async move {
         let mut all = old.lines.clone();
-        all.extend(lines.iter().cloned());
-        let verdicts = candidates(&state, &town, &family, &old, &lines, now).await?;
-        let refused: Vec<RefusedLine> = lines
+        all.extend(new_lines.iter().cloned());
+        let verdicts = candidates(st, tw, fam, &old, new_lines, now).await?;
+        let refused: Vec<RefusedLine> = new_lines
             .iter()
             .zip(verdicts)
             .filter_map(|(l, v)| v.err().map(|error| RefusedLine { line: l.clone(), error }))
@@ -252,19 +247,45 @@ async fn add_lines(
             .with("lines", serde_json::to_value(&refused).unwrap_or_default()));
         }
         if all.len() > basket::MAX_LINES {
-            return Err(Problem::unprocessable(
-                "basket_full",
-                format!("Un panier compte au plus {} lignes : validez-le avant d'en ajouter.", basket::MAX_LINES),
-            ));
+            return Err(basket_full());
         }
-        let (op, new) = basket::replace(&key, &old, all, now)?;
+        Ok((Some(all), ()))
+    })
+    .await?;
+    Ok(AxumJson(render(&state, town, family, &new).await?))
+}
+
+/// Changes the guardian's basket optimistically: `change` sees the stored basket and decides
+/// the lines to store (`None`: nothing to store) and what to answer; a concurrent change of the
+/// same basket is retried on the new one. The basket after the change comes back.
+async fn change_basket<T, F>(
+    state: &AppState,
+    key: &Key,
+    mut change: impl FnMut(basket::Stored, DateTime<Utc>) -> F,
+) -> Result<(basket::Stored, T), Problem>
+where
+    F: Future<Output = Result<(Option<Vec<Line>>, T), Problem>>,
+{
+    for _ in 0..BASKET_TRIES {
+        let now = state.auth.clock.now();
+        let old = basket::load(&state.auth.store, key, now).await?;
+        let (lines, answer) = change(old.clone(), now).await?;
+        let Some(lines) = lines else { return Ok((old, answer)) };
+        let (op, new) = basket::replace(key, &old, lines, now)?;
         match state.auth.store.transact(vec![op]).await {
-            Ok(()) => return Ok(AxumJson(render(&state, town, family, &new).await?)),
+            Ok(()) => return Ok((new, answer)),
             Err(StoreError::TransactionCanceled { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
     }
     Err(StoreError::ConditionFailed.into())
+}
+
+fn basket_full() -> Problem {
+    Problem::unprocessable(
+        "basket_full",
+        format!("Un panier compte au plus {} lignes : validez-le avant d'en ajouter.", basket::MAX_LINES),
+    )
 }
 
 async fn remove_line(
@@ -275,9 +296,8 @@ async fn remove_line(
     let (town, family) = family_of(&state, &caller, &family).await?;
     let date = http::date(&date)?;
     let key = basket_key(&caller, &family.reference);
-    for _ in 0..BASKET_TRIES {
-        let now = state.auth.clock.now();
-        let old = basket::load(&state.auth.store, &key, now).await?;
+    let (child, unit) = (&child, &unit);
+    let (new, ()) = change_basket(&state, &key, |old, _| async move {
         let keep: Vec<Line> = old
             .lines
             .iter()
@@ -287,14 +307,10 @@ async fn remove_line(
         if keep.len() == old.lines.len() {
             return Err(Problem::not_found("line_not_in_basket", "Cette ligne n'est pas dans votre panier."));
         }
-        let (op, new) = basket::replace(&key, &old, keep, now)?;
-        match state.auth.store.transact(vec![op]).await {
-            Ok(()) => return Ok(AxumJson(render(&state, town, family, &new).await?)),
-            Err(StoreError::TransactionCanceled { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(StoreError::ConditionFailed.into())
+        Ok((Some(keep), ()))
+    })
+    .await?;
+    Ok(AxumJson(render(&state, town, family, &new).await?))
 }
 
 #[derive(Deserialize)]
@@ -360,10 +376,9 @@ async fn add_period(
         })
         .collect();
     let key = basket_key(&caller, &family.reference);
-    for _ in 0..BASKET_TRIES {
-        let now = state.auth.clock.now();
-        let old = basket::load(&state.auth.store, &key, now).await?;
-        let verdicts = candidates(&state, &town, &family, &old, &pattern_lines, now).await?;
+    let (st, tw, fam, pattern_lines) = (&state, &town, &family, &pattern_lines);
+    let (new, (added, skipped)) = change_basket(&state, &key, |old, now| async move {
+        let verdicts = candidates(st, tw, fam, &old, pattern_lines, now).await?;
         let mut added = Vec::new();
         let mut skipped = Vec::new();
         for (l, verdict) in pattern_lines.iter().zip(verdicts) {
@@ -373,28 +388,15 @@ async fn add_period(
             }
         }
         if old.lines.len() + added.len() > basket::MAX_LINES {
-            return Err(Problem::unprocessable(
-                "basket_full",
-                format!("Un panier compte au plus {} lignes : validez-le avant d'en ajouter.", basket::MAX_LINES),
-            ));
+            return Err(basket_full());
         }
         let count = added.len();
-        let new = if added.is_empty() {
-            old
-        } else {
-            let mut lines = old.lines.clone();
-            lines.extend(added);
-            let (op, new) = basket::replace(&key, &old, lines, now)?;
-            match state.auth.store.transact(vec![op]).await {
-                Ok(()) => new,
-                Err(StoreError::TransactionCanceled { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        };
-        let basket = render(&state, town, family, &new).await?;
-        return Ok(AxumJson(PeriodAdded { added: count, skipped, basket }));
-    }
-    Err(StoreError::ConditionFailed.into())
+        let lines = (count > 0).then(|| old.lines.iter().cloned().chain(added).collect());
+        Ok((lines, (count, skipped)))
+    })
+    .await?;
+    let basket = render(&state, town, family, &new).await?;
+    Ok(AxumJson(PeriodAdded { added, skipped, basket }))
 }
 
 /// The client's `Idempotency-Key`: 16 to 64 letters, digits, `-` or `_` (a UUID fits).

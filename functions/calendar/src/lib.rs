@@ -5,7 +5,7 @@
 
 mod feed;
 
-use axum::extract::{FromRef, Query, State};
+use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json as AxumJson, Router};
 use chrono::{Datelike, Days, NaiveDate, Weekday};
@@ -31,11 +31,7 @@ pub struct AppState {
     pub towns: Towns,
 }
 
-impl FromRef<AppState> for AuthState {
-    fn from_ref(s: &AppState) -> AuthState {
-        s.auth.clone()
-    }
-}
+shared::auth_state_from!(AppState);
 
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -16,7 +16,6 @@ pub use record::{Document, View, item};
 pub use retention::purge;
 
 use axum::Router;
-use axum::extract::FromRef;
 use axum::routing::{get, post};
 use shared::files::Files;
 use shared::http::auth::AuthState;
@@ -41,11 +40,7 @@ pub struct AppState {
     pub public_url: String,
 }
 
-impl FromRef<AppState> for AuthState {
-    fn from_ref(s: &AppState) -> AuthState {
-        s.auth.clone()
-    }
-}
+shared::auth_state_from!(AppState);
 
 pub fn router(state: AppState) -> Router {
     Router::new()

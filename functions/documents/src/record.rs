@@ -82,7 +82,7 @@ pub fn item(town: &TownId, d: &Document) -> Result<Item, StoreError> {
 }
 
 pub(crate) fn versioned(d: &Document) -> Cond {
-    Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(d.version) }
+    Cond::version(d.version)
 }
 
 pub(crate) fn unknown_document() -> Problem {

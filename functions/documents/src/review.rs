@@ -19,7 +19,7 @@ use shared::http::{self, Json, Path, Problem};
 use shared::mail::outbox::Mail;
 use shared::mail::templates::{self, Section};
 use shared::store::repo;
-use shared::store::{Cond, Item, Query as StoreQuery, SkRange, StoreError, WriteOp, keys};
+use shared::store::{Item, Query as StoreQuery, SkRange, StoreError, WriteOp, keys};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -220,10 +220,7 @@ pub(crate) async fn justify(
         let mut ops = Vec::new();
         for b in chunk {
             let Some(after) = b.justify(now) else { continue };
-            ops.push(WriteOp::Put {
-                item: repo::booking_item(town.id(), &after)?,
-                cond: Some(Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(b.version) }),
-            });
+            ops.push(repo::booking_write(town.id(), &after, Some(b.version))?);
         }
         ops.push(
             audit::Entry {

@@ -177,7 +177,7 @@ async fn write(
     by: &str,
     extra: Vec<WriteOp>,
 ) -> Result<(), Problem> {
-    let cond = Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(before.version) };
+    let cond = Cond::version(before.version);
     let entry = audit_entry(by, action, &after.id, Some(before), Some(after), after.updated_at);
     let mut ops = vec![WriteOp::Put { item: item(town, after)?, cond: Some(cond) }, entry.record(town)?];
     ops.extend(extra);

@@ -7,7 +7,7 @@
 pub mod attachments;
 pub mod markdown;
 
-use axum::extract::{FromRef, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json as AxumJson, Router};
@@ -40,11 +40,7 @@ pub struct AppState {
     pub files: shared::files::Files,
 }
 
-impl FromRef<AppState> for AuthState {
-    fn from_ref(s: &AppState) -> AuthState {
-        s.auth.clone()
-    }
-}
+shared::auth_state_from!(AppState);
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -495,7 +491,7 @@ async fn update(
     let by = caller.session.email.as_str();
     let article = build(id.clone(), input, by, now, Some(&previous));
     let entry = audit_entry(by, "news.update", &id, Some(&previous), Some(&article), now);
-    let cond = Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(previous.version) };
+    let cond = Cond::version(previous.version);
     match state
         .auth
         .store
@@ -523,7 +519,7 @@ async fn remove(
     }
     let now = state.auth.clock.now();
     let entry = audit_entry(caller.session.email.as_str(), "news.delete", &id, Some(&previous), None, now);
-    let cond = Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(previous.version) };
+    let cond = Cond::version(previous.version);
     match state
         .auth
         .store

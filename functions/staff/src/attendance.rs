@@ -6,16 +6,17 @@ use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::audit;
-use shared::domain::booking::{Actor, Attendance, Booking, BookingStatus, ChangedBy, Slot};
+use shared::domain::attendance::{MarkKind, Marked, Register};
+use shared::domain::booking::{Actor, Attendance, Booking, BookingStatus, ChangedBy};
 use shared::domain::config::Town;
-use shared::domain::{ChildId, SiteId, UnitId, pricing};
+use shared::domain::{ChildId, SiteId, UnitId};
 use shared::http::auth::Staff;
 use shared::http::{self, Json, Problem};
-use shared::store::{Cond, StoreError, WriteOp, keys, repo};
-use std::collections::{HashMap, HashSet};
+use shared::store::{Store, StoreError, WriteOp, keys, repo};
+use std::collections::HashMap;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,16 +171,6 @@ pub(crate) fn csv_response(
     Ok(res)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum MarkKind {
-    Present,
-    Absent,
-    AbsentJustified,
-    /// Came without a booking: booked now, at the late price.
-    PresentUnbooked,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MarkLine {
@@ -226,92 +217,64 @@ pub(crate) async fn mark(
         .collect();
     let families = repo::all_families(store, town.id()).await?;
     let children = children_by_id(store, &town).await?;
-    let mut seen = HashSet::new();
-    let mut errors = Vec::new();
-    let mut writes: Vec<(Option<u64>, Booking, i64)> = Vec::new();
-    for (i, line) in m.marks.iter().enumerate() {
-        let fail = |e: &str| serde_json::json!({"index": i, "child": line.child, "error": e});
-        if !seen.insert(line.child.clone()) {
-            errors.push(fail("Cet enfant figure deux fois dans le pointage."));
-            continue;
-        }
-        let live = existing.get(&line.child).filter(|b| b.holds_place() || b.attendance.is_some());
-        match (line.mark, live) {
-            (MarkKind::PresentUnbooked, Some(_)) => {
-                errors.push(fail("Cet enfant est déjà inscrit ce jour-là : pointez-le présent."))
-            }
-            (MarkKind::PresentUnbooked, None) => {
-                let (Some(child), Some(family)) =
-                    (children.get(&line.child), families.iter().find(|f| f.children.contains(&line.child)))
-                else {
-                    errors.push(fail("Cet enfant est introuvable."));
-                    continue;
-                };
-                if let Err(why) = town.offering_at(activity, unit, &site, m.date) {
-                    errors.push(fail(&why.french()));
-                    continue;
-                }
-                let previous = existing.get(&line.child);
-                let slot = Slot {
-                    child: child.id.clone(),
-                    family: family.reference.clone(),
-                    activity: activity.id.clone(),
-                    site: site.clone(),
-                    unit: unit_id.clone(),
-                    date: m.date,
-                };
-                let actor = Actor { by, role: ChangedBy::Staff, at: now };
-                let b = Booking::present_unbooked(previous, slot, pricing::late(unit, family), actor);
-                writes.push((previous.map(|p| p.version), b, i64::from(unit.capacity.is_some())));
-            }
-            (_, None) => {
-                errors.push(fail("Cet enfant n'est pas inscrit ce jour-là : pointez-le « présent sans réservation »."))
-            }
-            (kind, Some(b)) => {
-                let attendance = match kind {
-                    MarkKind::Present => Attendance::Present,
-                    MarkKind::Absent => Attendance::Absent,
-                    _ => Attendance::AbsentJustified,
-                };
-                writes.push((Some(b.version), b.mark(attendance, now), 0));
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Problem::unprocessable(
+    let register = Register {
+        town: &town,
+        activity,
+        unit,
+        site: &site,
+        date: m.date,
+        bookings: &existing,
+        children: &children,
+        families: &families,
+    };
+    let marks: Vec<(ChildId, MarkKind)> = m.marks.iter().map(|l| (l.child.clone(), l.mark)).collect();
+    let writes = register.mark(&marks, Actor { by, role: ChangedBy::Staff, at: now }).map_err(|refused| {
+        let lines = refused
+            .iter()
+            .map(|r| serde_json::json!({"index": r.index, "child": r.child, "error": r.reason}))
+            .collect();
+        Problem::unprocessable(
             "marks_refused",
             "Certains pointages ne peuvent pas s'appliquer : aucun n'a été enregistré.",
         )
-        .with("marks", serde_json::Value::Array(errors)));
-    }
-    // Marks set a value: a retry after a partial failure applies the rest and changes nothing twice.
+        .with("marks", serde_json::Value::Array(lines))
+    })?;
+    write_marks(store, &town, (m.date, &unit_id, &site), &writes, by, now).await?;
+    Ok(AxumJson(attendance_list(&state, &town, m.date, &unit_id, &site).await?))
+}
+
+/// Writes the marks of a register, a few dozen per transaction with their audit entry. Marks set
+/// a value: a retry after a partial failure applies the rest and changes nothing twice.
+async fn write_marks(
+    store: &Store,
+    town: &Town,
+    (date, unit, site): (NaiveDate, &UnitId, &SiteId),
+    writes: &[Marked],
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Problem> {
     for chunk in writes.chunks(MARKS_PER_TRANSACTION) {
         let mut ops = Vec::new();
-        let mut added = 0;
-        for (version, b, places) in chunk {
-            let cond = match version {
-                Some(v) => Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(*v) },
-                None => Cond::NotExists,
-            };
-            ops.push(WriteOp::Put { item: repo::booking_item(town.id(), b)?, cond: Some(cond) });
-            added += places;
+        for m in chunk {
+            ops.push(repo::booking_write(town.id(), &m.booking, m.expected_version)?);
         }
+        let added: i64 = chunk.iter().map(|m| m.places).sum();
         if added > 0 {
             ops.push(WriteOp::Add {
-                key: keys::capacity(town.id(), &unit_id, &site, m.date),
+                key: keys::capacity(town.id(), unit, site, date),
                 attr: "taken".into(),
                 by: added,
                 max: None,
             });
         }
+        let marks: Vec<_> = chunk.iter().map(|m| (&m.booking.child, m.booking.attendance)).collect();
         let entry = audit::Entry {
             at: now,
             by: by.to_owned(),
             action: "attendance.mark".into(),
-            target: format!("attendance/{}/{}/{}", m.date, site, unit_id),
+            target: format!("attendance/{date}/{site}/{unit}"),
             before: None,
-            after: serde_json::to_value(chunk.iter().map(|(_, b, _)| (&b.child, b.attendance)).collect::<Vec<_>>())
-                .ok(),
+            after: serde_json::to_value(marks).ok(),
         };
         ops.push(entry.record(town.id())?);
         match store.transact(ops).await {
@@ -326,5 +289,5 @@ pub(crate) async fn mark(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(AxumJson(attendance_list(&state, &town, m.date, &unit_id, &site).await?))
+    Ok(())
 }

@@ -7,7 +7,6 @@
 //! the audit trail.
 
 use axum::Router;
-use axum::extract::FromRef;
 use axum::routing::get;
 use chrono::NaiveDate;
 use futures::StreamExt;
@@ -45,11 +44,7 @@ pub struct AppState {
     pub public_url: String,
 }
 
-impl FromRef<AppState> for AuthState {
-    fn from_ref(s: &AppState) -> AuthState {
-        s.auth.clone()
-    }
-}
+shared::auth_state_from!(AppState);
 
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -15,7 +15,7 @@ use shared::http::auth::Staff;
 use shared::http::{self, Json, Problem};
 use shared::mail::outbox::Mail;
 use shared::mail::templates::{self, Section};
-use shared::store::{Cond, StoreError, WriteOp, keys, repo};
+use shared::store::{StoreError, WriteOp, keys, repo};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Deserialize)]
@@ -251,8 +251,7 @@ pub(crate) async fn apply_family(
         let mut ops = Vec::new();
         let mut counters: BTreeMap<(UnitId, SiteId, NaiveDate), (i64, Option<u32>)> = BTreeMap::new();
         for d in group {
-            let cond = Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(d.before.version) };
-            ops.push(WriteOp::Put { item: repo::booking_item(town.id(), &d.after)?, cond: Some(cond) });
+            ops.push(repo::booking_write(town.id(), &d.after, Some(d.before.version))?);
             if d.places != 0 {
                 let c = counters
                     .entry((d.after.unit.clone(), d.after.site.clone(), d.after.date))

@@ -44,11 +44,7 @@ impl Account {
 
     /// The write that stores this account as read at `self.version`, bumping the version.
     pub fn save(mut self, town: &TownId) -> Result<WriteOp, StoreError> {
-        let cond = if self.version == 0 {
-            Cond::NotExists
-        } else {
-            Cond::AttrEquals { name: "version".into(), value: self.version.into() }
-        };
+        let cond = if self.version == 0 { Cond::NotExists } else { Cond::version(self.version) };
         self.version += 1;
         Ok(WriteOp::Put { item: self.item(town)?, cond: Some(cond) })
     }

@@ -2,6 +2,7 @@
 //! Nothing here does I/O; `now` is always a parameter.
 
 pub mod account;
+pub mod attendance;
 pub mod basket;
 pub mod booking;
 pub mod calendar;

@@ -215,3 +215,16 @@ mod address_tests {
         assert_eq!(client_address(&HeaderMap::new(), None, 1), "unknown");
     }
 }
+
+/// Lets a function's handlers extract [`AuthState`] (for [`Caller`] and [`Staff`]) from the
+/// function's state, which holds it in its `auth` field.
+#[macro_export]
+macro_rules! auth_state_from {
+    ($state:ty) => {
+        impl axum::extract::FromRef<$state> for $crate::http::auth::AuthState {
+            fn from_ref(s: &$state) -> Self {
+                s.auth.clone()
+            }
+        }
+    };
+}

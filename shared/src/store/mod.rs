@@ -140,6 +140,16 @@ pub enum Cond {
 }
 
 impl Cond {
+    /// The item is still at the `version` it was read at (records that carry a `version`).
+    pub fn version(version: u64) -> Cond {
+        Cond::AttrEquals { name: "version".into(), value: Value::from(version) }
+    }
+
+    /// The item is at `version`, or, for `None`, does not exist yet.
+    pub fn at_version(version: Option<u64>) -> Cond {
+        version.map_or(Cond::NotExists, Cond::version)
+    }
+
     fn holds(&self, current: Option<&Item>) -> bool {
         match (self, current) {
             (Cond::Exists, c) => c.is_some(),

@@ -4,6 +4,7 @@ use super::{Item, Key, Query, SkRange, Store, StoreError, keys};
 use crate::domain::config::{Town, TownConfig};
 use crate::domain::family::{Child, Family};
 use crate::domain::{ChildId, FamilyRef, TownId};
+use crate::store::WriteOp;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -185,6 +186,16 @@ pub async fn places_taken(
 /// the staff's requests queue read a day's bookings in one query).
 pub fn booking_item(town: &TownId, b: &crate::domain::booking::Booking) -> Result<Item, StoreError> {
     Ok(Item::from_value(keys::booking(town, &b.child, b.date, &b.unit), b)?.with_gsi1(keys::booking_on_day(town, b)))
+}
+
+/// The write of a booking changed from the `expected` version it was read at (`None`: a new
+/// one): it fails if anyone changed it meanwhile.
+pub fn booking_write(
+    town: &TownId,
+    b: &crate::domain::booking::Booking,
+    expected: Option<u64>,
+) -> Result<WriteOp, StoreError> {
+    Ok(WriteOp::Put { item: booking_item(town, b)?, cond: Some(super::Cond::at_version(expected)) })
 }
 
 /// Every booking of the town on `date`, any status (one index query per 1 MB page).

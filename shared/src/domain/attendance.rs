@@ -1,0 +1,115 @@
+//! Taking the register: each child of a day, unit and site marked present, absent, absent with
+//! a justification, or present without a booking (booked then, at the late price). Every mark
+//! of a register is checked before any is written.
+
+use super::booking::{Actor, Attendance, Booking, Slot};
+use super::config::{Activity, Town, Unit};
+use super::family::{Child, Family};
+use super::{ChildId, SiteId, pricing};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkKind {
+    Present,
+    Absent,
+    AbsentJustified,
+    /// Came without a booking: booked now, at the late price.
+    PresentUnbooked,
+}
+
+/// The register of one day, unit and site, as read.
+pub struct Register<'a> {
+    pub town: &'a Town,
+    pub activity: &'a Activity,
+    pub unit: &'a Unit,
+    pub site: &'a SiteId,
+    pub date: NaiveDate,
+    /// The children's bookings of that unit, site and day, in any status.
+    pub bookings: &'a HashMap<ChildId, Booking>,
+    pub children: &'a HashMap<ChildId, Child>,
+    pub families: &'a [Family],
+}
+
+/// What one mark writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marked {
+    /// The version the booking had; `None`: there was none.
+    pub expected_version: Option<u64>,
+    pub booking: Booking,
+    /// 1 when the mark takes a place of a unit with a capacity (present without booking).
+    pub places: i64,
+}
+
+/// A mark refused: its index in the register, the child, the French reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub index: usize,
+    pub child: ChildId,
+    pub reason: String,
+}
+
+impl Register<'_> {
+    /// The writes of every mark, or every mark that cannot apply (then nothing applies).
+    pub fn mark(&self, marks: &[(ChildId, MarkKind)], actor: Actor) -> Result<Vec<Marked>, Vec<Refused>> {
+        let mut seen = HashSet::new();
+        let mut refused = Vec::new();
+        let mut out = Vec::new();
+        for (index, (child, kind)) in marks.iter().enumerate() {
+            let verdict = if seen.insert(child) {
+                self.one(child, *kind, actor)
+            } else {
+                Err("Cet enfant figure deux fois dans le pointage.".to_owned())
+            };
+            match verdict {
+                Ok(m) => out.push(m),
+                Err(reason) => refused.push(Refused { index, child: child.clone(), reason }),
+            }
+        }
+        if refused.is_empty() { Ok(out) } else { Err(refused) }
+    }
+
+    fn one(&self, child: &ChildId, kind: MarkKind, actor: Actor) -> Result<Marked, String> {
+        let existing = self.bookings.get(child);
+        let live = existing.filter(|b| b.holds_place() || b.attendance.is_some());
+        let attendance = match (kind, live) {
+            (MarkKind::PresentUnbooked, Some(_)) => {
+                return Err("Cet enfant est déjà inscrit ce jour-là : pointez-le présent.".into());
+            }
+            (MarkKind::PresentUnbooked, None) => return self.unbooked(child, existing, actor),
+            (_, None) => {
+                return Err("Cet enfant n'est pas inscrit ce jour-là : pointez-le « présent sans réservation ».".into());
+            }
+            (MarkKind::Present, Some(_)) => Attendance::Present,
+            (MarkKind::Absent, Some(_)) => Attendance::Absent,
+            (MarkKind::AbsentJustified, Some(_)) => Attendance::AbsentJustified,
+        };
+        let b = live.ok_or("Cet enfant n'est pas inscrit ce jour-là.")?;
+        Ok(Marked { expected_version: Some(b.version), booking: b.mark(attendance, actor.at), places: 0 })
+    }
+
+    fn unbooked(&self, child: &ChildId, existing: Option<&Booking>, actor: Actor) -> Result<Marked, String> {
+        let (Some(child), Some(family)) =
+            (self.children.get(child), self.families.iter().find(|f| f.children.contains(child)))
+        else {
+            return Err("Cet enfant est introuvable.".into());
+        };
+        self.town.offering_at(self.activity, self.unit, self.site, self.date).map_err(|why| why.french())?;
+        let slot = Slot {
+            child: child.id.clone(),
+            family: family.reference.clone(),
+            activity: self.activity.id.clone(),
+            site: self.site.clone(),
+            unit: self.unit.id.clone(),
+            date: self.date,
+        };
+        let booking = Booking::present_unbooked(existing, slot, pricing::late(self.unit, family), actor);
+        Ok(Marked {
+            expected_version: existing.map(|b| b.version),
+            booking,
+            places: i64::from(self.unit.capacity.is_some()),
+        })
+    }
+}

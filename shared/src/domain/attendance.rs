@@ -113,3 +113,67 @@ impl Register<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::booking::BookingStatus;
+    use crate::domain::testkit::{at, booking, child, d, family, id, staff, town};
+
+    fn register_marks(bookings: Vec<Booking>, marks: &[(&str, MarkKind)]) -> Result<Vec<Marked>, Vec<Refused>> {
+        let town = town();
+        let (activity, unit) = town.unit(&id("cantine")).unwrap();
+        let bookings = bookings.into_iter().map(|b| (b.child.clone(), b)).collect();
+        let c = child();
+        let children = HashMap::from([(c.id.clone(), c)]);
+        let families = [family()];
+        let register = Register {
+            town: &town,
+            activity,
+            unit,
+            site: &id("ecole-a"),
+            date: d(2026, 12, 7),
+            bookings: &bookings,
+            children: &children,
+            families: &families,
+        };
+        let marks: Vec<(ChildId, MarkKind)> = marks.iter().map(|(c, k)| (id(c), *k)).collect();
+        register.mark(&marks, staff(at(2026, 12, 7, 12, 0)))
+    }
+
+    #[test]
+    fn a_booked_child_is_marked_present_or_absent() {
+        let b = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250);
+        let m = register_marks(vec![b.clone()], &[("lea", MarkKind::Absent)]).unwrap();
+        assert_eq!((m[0].expected_version, m[0].places), (Some(b.version), 0));
+        assert_eq!(m[0].booking.attendance, Some(Attendance::Absent));
+    }
+
+    #[test]
+    fn a_child_present_without_booking_is_booked_at_the_late_price() {
+        let m = register_marks(vec![], &[("lea", MarkKind::PresentUnbooked)]).unwrap();
+        assert_eq!((m[0].expected_version, m[0].places), (None, 1));
+        let b = &m[0].booking;
+        assert_eq!(
+            (b.status, b.attendance, b.late, b.price.get()),
+            (BookingStatus::Confirmed, Some(Attendance::Present), true, 550)
+        );
+    }
+
+    #[test]
+    fn one_wrong_mark_refuses_the_register() {
+        let refused = register_marks(
+            vec![],
+            &[("lea", MarkKind::Present), ("lea", MarkKind::Absent), ("noe", MarkKind::PresentUnbooked)],
+        )
+        .unwrap_err();
+        let reasons: Vec<(usize, &str)> = refused.iter().map(|r| (r.index, r.reason.as_str())).collect();
+        assert_eq!(reasons.len(), 3, "{reasons:?}");
+        assert!(reasons[0].1.contains("présent sans réservation"));
+        assert!(reasons[1].1.contains("deux fois"));
+        assert!(reasons[2].1.contains("introuvable"));
+        let b = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250);
+        let twice = register_marks(vec![b], &[("lea", MarkKind::PresentUnbooked)]).unwrap_err();
+        assert!(twice[0].reason.contains("déjà inscrit"));
+    }
+}

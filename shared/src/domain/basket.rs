@@ -285,3 +285,154 @@ fn cancel(c: &Cell, existing: &Booking, unit: &Unit, mode: Mode, actor: Actor) -
         booking,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::booking::Attendance;
+    use crate::domain::testkit::{at, booking, child, d, family, id, town};
+
+    fn facts(bookings: Vec<Booking>, taken: &[(&str, &str, NaiveDate, i64)]) -> Facts {
+        let c = child();
+        let taken = taken.iter().map(|(u, s, date, n)| ((id(u), id(s), *date), *n)).collect();
+        Facts::new(Arc::new(town()), family(), HashMap::from([(c.id.clone(), c)]), bookings, taken)
+    }
+
+    fn line(unit: &str, date: NaiveDate, action: ActionKind) -> Line {
+        Line { child: id("lea"), unit: id(unit), date, action }
+    }
+
+    const MONDAY: (i32, u32, u32) = (2026, 12, 7);
+
+    fn monday() -> NaiveDate {
+        d(MONDAY.0, MONDAY.1, MONDAY.2)
+    }
+
+    #[test]
+    fn a_guardian_books_an_open_day_at_the_family_price() {
+        let mut f = facts(vec![], &[]);
+        let e = f
+            .check(&line("cantine", monday(), ActionKind::Add), Mode::Guardian, "sophie", at(2026, 12, 1, 10, 0))
+            .unwrap();
+        // QF 750: the 601–900 bracket.
+        assert_eq!((e.price.get(), e.late, e.places, e.expected_version), (250, false, 1, None));
+        assert_eq!(e.booking.status, BookingStatus::Confirmed);
+        assert_eq!(e.booking.site.as_str(), "ecole-a");
+    }
+
+    #[test]
+    fn the_same_cell_twice_is_a_duplicate() {
+        let mut f = facts(vec![], &[]);
+        let now = at(2026, 12, 1, 10, 0);
+        let l = line("cantine", monday(), ActionKind::Add);
+        assert!(f.check(&l, Mode::Guardian, "sophie", now).is_ok());
+        assert_eq!(f.check(&l, Mode::Guardian, "sophie", now).unwrap_err().code, "duplicate_line");
+    }
+
+    #[test]
+    fn past_the_deadline_a_guardian_is_refused_and_staff_pay_the_late_price() {
+        // Monday's deadline: Thursday before, 23:59.
+        let friday = at(2026, 12, 4, 8, 0);
+        let l = line("cantine", monday(), ActionKind::Add);
+        let refused = facts(vec![], &[]).check(&l, Mode::Guardian, "sophie", friday).unwrap_err();
+        assert_eq!(refused.code, "deadline_passed");
+        assert!(refused.message.contains("03/12/2026 à 23h59"), "{}", refused.message);
+        let e = facts(vec![], &[]).check(&l, Mode::Staff, "agent", friday).unwrap();
+        // The canteen's late rule: the normal price + 3 €.
+        assert_eq!((e.price.get(), e.late, e.booking.late), (550, true, true));
+        let soir = facts(vec![], &[])
+            .check(&line("peri-soir", monday(), ActionKind::Add), Mode::Staff, "agent", friday)
+            .unwrap();
+        assert_eq!(soir.price.get(), 1000, "evening care's late rule replaces the price");
+    }
+
+    #[test]
+    fn a_full_day_is_refused_and_each_accepted_line_takes_its_place() {
+        let now = at(2026, 12, 1, 10, 0);
+        let full = facts(vec![], &[("cantine", "ecole-a", monday(), 2)])
+            .check(&line("cantine", monday(), ActionKind::Add), Mode::Guardian, "sophie", now)
+            .unwrap_err();
+        assert_eq!(full.code, "full");
+        // The Wednesday centre has one place and a waiting list: the second child waits.
+        let wednesday = d(2026, 12, 16);
+        let mut f = facts(vec![], &[("alsh-mercredi", "ecole-a", wednesday, 1)]);
+        let e = f.check(&line("alsh-mercredi", wednesday, ActionKind::Add), Mode::Guardian, "sophie", now).unwrap();
+        assert_eq!((e.booking.status, e.booking.waiting_list, e.places), (BookingStatus::Pending, true, 0));
+    }
+
+    #[test]
+    fn a_manual_unit_makes_a_request_staff_confirm_at_once() {
+        let now = at(2026, 12, 1, 10, 0);
+        let l = line("alsh-mercredi", d(2026, 12, 16), ActionKind::Add);
+        let asked = facts(vec![], &[]).check(&l, Mode::Guardian, "sophie", now).unwrap();
+        assert_eq!((asked.booking.status, asked.places, asked.price.get()), (BookingStatus::Pending, 1, 1200));
+        let by_staff = facts(vec![], &[]).check(&l, Mode::Staff, "agent", now).unwrap();
+        assert_eq!(by_staff.booking.status, BookingStatus::Confirmed);
+    }
+
+    #[test]
+    fn cancelling_in_time_is_free_and_late_by_staff_stays_billed() {
+        let b = booking("cantine", monday(), BookingStatus::Confirmed, 250);
+        let l = line("cantine", monday(), ActionKind::Cancel);
+        let e = facts(vec![b.clone()], &[]).check(&l, Mode::Guardian, "sophie", at(2026, 12, 1, 10, 0)).unwrap();
+        assert_eq!(
+            (e.booking.status, e.price.get(), e.places, e.expected_version),
+            (BookingStatus::Cancelled, 0, -1, Some(1))
+        );
+        let friday = at(2026, 12, 4, 8, 0);
+        let late = facts(vec![b.clone()], &[]).check(&l, Mode::Guardian, "sophie", friday).unwrap_err();
+        assert_eq!(late.code, "deadline_passed");
+        let e = facts(vec![b], &[]).check(&l, Mode::Staff, "agent", friday).unwrap();
+        assert!(e.booking.late_cancel);
+        assert_eq!(e.price.get(), 250);
+    }
+
+    #[test]
+    fn a_guardian_cancelling_a_manual_booking_asks_staff() {
+        let wednesday = d(2026, 12, 16);
+        let b = booking("alsh-mercredi", wednesday, BookingStatus::Confirmed, 1200);
+        let e = facts(vec![b], &[])
+            .check(
+                &line("alsh-mercredi", wednesday, ActionKind::Cancel),
+                Mode::Guardian,
+                "sophie",
+                at(2026, 12, 1, 10, 0),
+            )
+            .unwrap();
+        assert_eq!((e.booking.status, e.places), (BookingStatus::CancelRequested, 0));
+    }
+
+    #[test]
+    fn nothing_changes_once_the_register_is_taken() {
+        let now = at(2026, 12, 8, 10, 0);
+        let b = booking("cantine", monday(), BookingStatus::Confirmed, 250).mark(Attendance::Present, now);
+        let refused =
+            facts(vec![b], &[]).check(&line("cantine", monday(), ActionKind::Cancel), Mode::Staff, "agent", now);
+        assert_eq!(refused.unwrap_err().code, "attendance_taken");
+    }
+
+    #[test]
+    fn unknown_children_days_not_offered_and_far_dates_are_refused() {
+        let now = at(2026, 12, 1, 10, 0);
+        let mut f = facts(vec![], &[]);
+        let other = Line { child: id("noe"), unit: id("cantine"), date: monday(), action: ActionKind::Add };
+        assert_eq!(f.check(&other, Mode::Guardian, "sophie", now).unwrap_err().code, "unknown_child");
+        let saturday = line("cantine", d(2026, 12, 12), ActionKind::Add);
+        assert_eq!(f.check(&saturday, Mode::Guardian, "sophie", now).unwrap_err().code, "not_offered");
+        let summer = line("cantine", d(2027, 8, 2), ActionKind::Add);
+        assert_eq!(f.check(&summer, Mode::Staff, "agent", now).unwrap_err().code, "not_offered");
+        let far = line("cantine", d(2028, 3, 6), ActionKind::Add);
+        assert_eq!(f.check(&far, Mode::Guardian, "sophie", now).unwrap_err().code, "too_far_ahead");
+        let unknown = line("piscine", monday(), ActionKind::Add);
+        assert_eq!(f.check(&unknown, Mode::Guardian, "sophie", now).unwrap_err().code, "unknown_unit");
+    }
+
+    #[test]
+    fn after_a_change_of_school_the_booking_is_at_the_new_school() {
+        let now = at(2027, 1, 25, 10, 0);
+        let e = facts(vec![], &[("cantine", "ecole-a", d(2027, 2, 1), 2)])
+            .check(&line("cantine", d(2027, 2, 1), ActionKind::Add), Mode::Guardian, "sophie", now)
+            .unwrap();
+        assert_eq!(e.booking.site.as_str(), "ecole-b", "school A being full does not matter");
+    }
+}

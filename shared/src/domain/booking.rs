@@ -267,3 +267,103 @@ impl Booking {
         self.version += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testkit::{at, booking, d, guardian, staff};
+
+    #[test]
+    fn a_new_booking_starts_its_history_with_its_creation() {
+        let b = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250);
+        assert_eq!((b.version, b.status, b.history.len()), (1, BookingStatus::Confirmed, 1));
+        assert_eq!(b.history[0].from, None);
+        assert_eq!(b.history[0].role, ChangedBy::Guardian);
+    }
+
+    #[test]
+    fn rebooking_a_cancelled_day_keeps_its_history_and_starts_afresh() {
+        let now = at(2026, 12, 1, 10, 0);
+        let cancelled = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250)
+            .mark(Attendance::Absent, now)
+            .cancel(BookingStatus::Cancelled, true, staff(now));
+        assert!(cancelled.late_cancel && !cancelled.holds_place());
+        let slot = Slot {
+            child: cancelled.child.clone(),
+            family: cancelled.family.clone(),
+            activity: cancelled.activity.clone(),
+            site: cancelled.site.clone(),
+            unit: cancelled.unit.clone(),
+            date: cancelled.date,
+        };
+        let price = Cents::new(700).unwrap();
+        let terms = Terms { status: BookingStatus::Confirmed, price, late: true, waiting_list: false };
+        let again = Booking::book(Some(&cancelled), slot, terms, staff(now));
+        assert_eq!(again.version, cancelled.version + 1);
+        assert_eq!(again.history.len(), 3);
+        assert_eq!(again.history[2].from, Some(BookingStatus::Cancelled));
+        assert!(again.history[2].late);
+        assert_eq!((again.attendance, again.late_cancel, again.price), (None, false, price));
+    }
+
+    #[test]
+    fn staff_decide_requests_and_cancellation_requests() {
+        let now = at(2026, 12, 1, 10, 0);
+        let pending = booking("alsh-mercredi", d(2026, 12, 16), BookingStatus::Pending, 1200);
+        let accepted = pending.decide(true, None, staff(now)).unwrap();
+        assert_eq!(accepted.status, BookingStatus::Confirmed);
+        let refused = pending.decide(false, Some("Complet"), staff(now)).unwrap();
+        assert_eq!((refused.status, refused.refusal_reason.as_deref()), (BookingStatus::Refused, Some("Complet")));
+        assert_eq!(accepted.decide(true, None, staff(now)), Err(DecisionError::AlreadyDecided));
+
+        let asked = accepted.cancel(BookingStatus::CancelRequested, false, guardian(now));
+        assert!(asked.holds_place(), "a cancellation request keeps the place until staff decide");
+        assert_eq!(asked.decide(true, None, staff(now)).unwrap().status, BookingStatus::Cancelled);
+        assert_eq!(asked.decide(false, Some("Hors délai"), staff(now)).unwrap().status, BookingStatus::Confirmed);
+    }
+
+    #[test]
+    fn a_decision_takes_a_waiting_request_off_the_list() {
+        let mut waiting = booking("alsh-mercredi", d(2026, 12, 16), BookingStatus::Pending, 1200);
+        waiting.waiting_list = true;
+        assert!(!waiting.holds_place());
+        let accepted = waiting.decide(true, None, staff(at(2026, 12, 1, 10, 0))).unwrap();
+        assert!(!accepted.waiting_list);
+        assert_eq!(accepted.places_from(Some(&waiting)), 1);
+        assert_eq!(waiting.places_from(Some(&accepted)), -1);
+        assert_eq!(accepted.places_from(Some(&accepted)), 0);
+    }
+
+    #[test]
+    fn a_mark_bumps_the_version_without_a_history_line() {
+        let b = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250);
+        let marked = b.mark(Attendance::Present, at(2026, 12, 7, 12, 0));
+        assert_eq!((marked.version, marked.history.len()), (b.version + 1, b.history.len()));
+        assert_eq!(marked.attendance, Some(Attendance::Present));
+    }
+
+    #[test]
+    fn a_certificate_justifies_a_confirmed_booking_not_marked_present() {
+        let now = at(2026, 12, 8, 9, 0);
+        let b = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250);
+        assert_eq!(b.justify(now).unwrap().attendance, Some(Attendance::AbsentJustified));
+        assert_eq!(b.mark(Attendance::Absent, now).justify(now).unwrap().attendance, Some(Attendance::AbsentJustified));
+        assert!(b.mark(Attendance::Present, now).justify(now).is_none());
+        assert!(booking("cantine", d(2026, 12, 7), BookingStatus::Pending, 250).justify(now).is_none());
+        assert!(b.cancel(BookingStatus::Cancelled, false, guardian(now)).justify(now).is_none());
+    }
+
+    #[test]
+    fn the_history_keeps_the_last_changes_only() {
+        let now = at(2026, 12, 1, 10, 0);
+        let mut b = booking("alsh-mercredi", d(2026, 12, 16), BookingStatus::Pending, 1200);
+        for _ in 0..40 {
+            b = b
+                .cancel(BookingStatus::CancelRequested, false, guardian(now))
+                .decide(false, Some("non"), staff(now))
+                .unwrap();
+        }
+        assert_eq!(b.history.len(), MAX_HISTORY);
+        assert_eq!(b.version, 81);
+    }
+}

@@ -182,3 +182,82 @@ pub fn cell(f: &CellFacts) -> Cell {
     out.action = Some(Action { kind: ActionKind::Add, price: normal });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testkit::{at, booking, child, d, family, id, town};
+
+    fn state_at(unit: &str, date: NaiveDate, b: Option<&Booking>, taken: i64, now: DateTime<Utc>) -> Cell {
+        let town = town();
+        let (activity, unit) = town.unit(&id(unit)).unwrap();
+        let (child, family) = (child(), family());
+        let site = id("ecole-a");
+        cell(&CellFacts {
+            town: &town,
+            activity,
+            unit,
+            site: &site,
+            child: &child,
+            family: &family,
+            date,
+            booking: b,
+            taken,
+            now,
+        })
+    }
+
+    #[test]
+    fn an_open_day_says_until_when_and_how_much() {
+        let c = state_at("cantine", d(2026, 12, 7), None, 0, at(2026, 12, 1, 10, 0));
+        assert_eq!(c.state, CellState::Bookable { waiting_list: false });
+        assert_eq!(c.add_deadline, Some(at(2026, 12, 3, 23, 59)));
+        assert_eq!(c.action, Some(Action { kind: ActionKind::Add, price: Cents::new(250).unwrap() }));
+        assert_eq!(c.late_add_price, Some(Cents::new(550).unwrap()));
+    }
+
+    #[test]
+    fn past_the_deadline_a_booked_day_can_no_longer_be_cancelled_online() {
+        let b = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250);
+        let before = state_at("cantine", d(2026, 12, 7), Some(&b), 1, at(2026, 12, 3, 23, 58));
+        assert_eq!(before.state, CellState::Confirmed);
+        assert_eq!(before.action.map(|a| a.kind), Some(ActionKind::Cancel));
+        let after = state_at("cantine", d(2026, 12, 7), Some(&b), 1, at(2026, 12, 3, 23, 59));
+        assert_eq!((after.state, after.action), (CellState::Confirmed, None));
+        assert_eq!(after.late_cancel_price, Some(Cents::new(250).unwrap()));
+    }
+
+    #[test]
+    fn a_full_day_locks_or_offers_the_waiting_list() {
+        let now = at(2026, 12, 1, 10, 0);
+        assert_eq!(state_at("cantine", d(2026, 12, 7), None, 2, now).state, CellState::Locked { why: Locked::Full });
+        let wednesday = state_at("alsh-mercredi", d(2026, 12, 16), None, 1, now);
+        assert_eq!(wednesday.state, CellState::Bookable { waiting_list: true });
+    }
+
+    #[test]
+    fn attendance_and_refusals_show_as_such() {
+        let now = at(2026, 12, 8, 10, 0);
+        let b =
+            booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250).mark(Attendance::AbsentJustified, now);
+        assert_eq!(state_at("cantine", d(2026, 12, 7), Some(&b), 1, now).state, CellState::Absent { justified: true });
+        let refused = booking("alsh-mercredi", d(2026, 12, 16), BookingStatus::Pending, 1200)
+            .decide(false, Some("Complet"), crate::domain::testkit::staff(now))
+            .unwrap();
+        let c = state_at("alsh-mercredi", d(2026, 12, 16), Some(&refused), 0, now);
+        assert_eq!(c.state, CellState::Refused { reason: Some("Complet".into()) });
+    }
+
+    #[test]
+    fn days_not_offered_have_no_checkbox_and_no_price() {
+        let now = at(2026, 12, 1, 10, 0);
+        let christmas = state_at("cantine", d(2026, 12, 21), None, 0, now);
+        assert!(
+            matches!(christmas.state, CellState::NotOffered { why: NotOffered::SchoolHoliday { .. } }),
+            "{christmas:?}"
+        );
+        assert_eq!((christmas.price, christmas.action), (None, None));
+        let wednesday = state_at("cantine", d(2026, 12, 9), None, 0, now);
+        assert!(matches!(wednesday.state, CellState::NotOffered { .. }));
+    }
+}

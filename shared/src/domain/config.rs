@@ -668,3 +668,43 @@ mod tests {
         assert_eq!(town.offering_at(a, u, &SiteId::parse("autre").unwrap(), d(12, 1)), Err(NotOffered::NotAtSite));
     }
 }
+
+#[cfg(test)]
+mod change_tests {
+    use crate::domain::testkit::{d, town};
+    use serde_json::json;
+
+    fn changed(f: impl FnOnce(&mut serde_json::Value)) -> super::TownConfig {
+        let mut v = serde_json::to_value(town().config()).unwrap();
+        f(&mut v);
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn check(f: impl FnOnce(&mut serde_json::Value)) -> Result<(), String> {
+        let before = town().config().clone();
+        before.check_change(&changed(f), d(2026, 12, 1)).map_err(|e| e.path)
+    }
+
+    #[test]
+    fn prices_capacities_and_future_closures_may_change() {
+        assert_eq!(check(|v| v["activities"][0]["units"][0]["capacity"] = json!(80)), Ok(()));
+        assert_eq!(check(|v| v["activities"][0]["units"][0]["price"]["base"] = json!(420)), Ok(()));
+        assert_eq!(check(|v| v["closures"] = json!([{"date": "2026-12-18", "reason": "Grève"}])), Ok(()));
+    }
+
+    #[test]
+    fn what_bookings_point_to_and_the_past_stay() {
+        assert_eq!(check(|v| v["id"] = json!("autre")), Err("id".into()));
+        assert_eq!(check(|v| v["school_holiday_zone"] = json!("A")), Err("school_holiday_zone".into()));
+        assert_eq!(check(|v| v["sites"].as_array_mut().unwrap().truncate(1)), Err("sites".into()));
+        assert_eq!(check(|v| v["activities"].as_array_mut().unwrap().truncate(1)), Err("activities".into()));
+        assert_eq!(
+            check(|v| v["activities"][0]["units"].as_array_mut().unwrap().truncate(1)),
+            Err("activities".into())
+        );
+        assert_eq!(
+            check(|v| v["closures"] = json!([{"date": "2026-11-30", "reason": "Grève"}])),
+            Err("closures".into())
+        );
+    }
+}

@@ -218,3 +218,20 @@ mod tests {
         assert!(!e.covers(&a, &s, &u, NaiveDate::from_ymd_opt(2027, 7, 4).unwrap()));
     }
 }
+
+#[cfg(test)]
+mod site_tests {
+    use crate::domain::testkit::{child, d, id, town};
+
+    #[test]
+    fn a_booking_is_at_the_school_of_the_enrolment_covering_its_date() {
+        let town = town();
+        let (activity, cantine) = town.unit(&id("cantine")).unwrap();
+        let lea = child();
+        let site = |date| lea.site_for(activity, &cantine.id, date).unwrap().to_string();
+        assert_eq!(site(d(2027, 1, 29)), "ecole-a");
+        assert_eq!(site(d(2027, 2, 1)), "ecole-b");
+        // Outside every enrolment: the activity's first site (where the cell says « non inscrit »).
+        assert_eq!(site(d(2027, 8, 30)), "ecole-a");
+    }
+}

@@ -16,6 +16,8 @@ pub mod import;
 pub mod money;
 pub mod period;
 pub mod pricing;
+#[cfg(test)]
+pub(crate) mod testkit;
 
 pub use ids::{ActivityId, ChildId, DocKindId, FamilyRef, SiteId, TownId, UnitId};
 pub use money::Cents;

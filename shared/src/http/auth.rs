@@ -193,6 +193,19 @@ pub fn trusted_proxies_from_env() -> u8 {
     std::env::var("TRUSTED_PROXIES").ok().and_then(|v| v.parse().ok()).unwrap_or(1)
 }
 
+/// Lets a function's handlers extract [`AuthState`] (for [`Caller`] and [`Staff`]) from the
+/// function's state, which holds it in its `auth` field.
+#[macro_export]
+macro_rules! auth_state_from {
+    ($state:ty) => {
+        impl axum::extract::FromRef<$state> for $crate::http::auth::AuthState {
+            fn from_ref(s: &$state) -> Self {
+                s.auth.clone()
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod address_tests {
     use super::*;
@@ -214,17 +227,4 @@ mod address_tests {
         assert_eq!(client_address(&headers("130.176.1.2"), peer, 2), "10.0.0.9", "too short: the socket");
         assert_eq!(client_address(&HeaderMap::new(), None, 1), "unknown");
     }
-}
-
-/// Lets a function's handlers extract [`AuthState`] (for [`Caller`] and [`Staff`]) from the
-/// function's state, which holds it in its `auth` field.
-#[macro_export]
-macro_rules! auth_state_from {
-    ($state:ty) => {
-        impl axum::extract::FromRef<$state> for $crate::http::auth::AuthState {
-            fn from_ref(s: &$state) -> Self {
-                s.auth.clone()
-            }
-        }
-    };
 }

@@ -5,12 +5,14 @@ use super::{AppState, link_email, load_town};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::auth::accounts::{self, Account, AccountStatus, Purpose};
+use shared::domain::config::Town;
 use shared::domain::family::{Child, Email, Family};
-use shared::domain::import::{self, Row};
+use shared::domain::import::{self, Row, RowReport, RowStatus, Summary};
 use shared::domain::{ChildId, FamilyRef};
 use shared::http::Problem;
 use shared::http::auth::Staff;
@@ -30,39 +32,6 @@ pub struct Options {
     /// Check and report, write nothing.
     #[serde(default)]
     dry_run: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-enum Status {
-    Created,
-    Updated,
-    Unchanged,
-    Rejected,
-}
-
-#[derive(Serialize)]
-struct RowReport {
-    line: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    family: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    child: Option<String>,
-    status: Status,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    errors: Vec<String>,
-}
-
-#[derive(Serialize, Default)]
-struct Summary {
-    rows: usize,
-    created: usize,
-    updated: usize,
-    unchanged: usize,
-    rejected: usize,
-    accounts_created: usize,
-    emails_queued: usize,
-    transactions: usize,
 }
 
 #[derive(Serialize)]
@@ -107,6 +76,8 @@ fn json_rows(body: &[u8]) -> Result<Vec<Row>, String> {
         .collect())
 }
 
+/// Checks a family file (CSV or JSON), reports each row, and writes the valid ones: every row
+/// must be valid unless `mode=valid_rows`; `dry_run=true` writes nothing.
 pub async fn import(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -115,21 +86,85 @@ pub async fn import(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, axum::Json<Report>), Problem> {
     let town = load_town(&state, caller.town.as_str()).await?;
+    let (valid_rows_only, dry_run) = mode(options)?;
+    let rows = read_rows(&headers, body)?;
+    let now = state.auth.clock.now();
+    let plan = import::plan(&town, &rows, town.today(now));
+    let store = &state.auth.store;
+    let families: HashMap<FamilyRef, Family> =
+        repo::all_families(store, town.id()).await?.into_iter().map(|f| (f.reference.clone(), f)).collect();
+    let children: HashMap<ChildId, Child> =
+        repo::all_children(store, town.id()).await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+    let (rows, mut summary) = plan.outcome(&families, &children);
+    if dry_run || (summary.rejected > 0 && !valid_rows_only) {
+        let report = Report { applied: false, summary, rows };
+        if report.summary.rejected > 0 && !dry_run {
+            let problem = Problem::unprocessable(
+                "invalid_rows",
+                "Certaines lignes sont incorrectes : rien n'a été importé. Corrigez-les, ou importez seulement les lignes valides.",
+            );
+            let report = serde_json::to_value(&report).map_err(|e| Problem::internal(&e))?;
+            return Err(problem.with("report", report));
+        }
+        return Ok((StatusCode::OK, axum::Json(report)));
+    }
+    let accounts: HashMap<Email, Account> =
+        accounts::all_accounts(store, town.id()).await?.into_iter().map(|a| (a.email.clone(), a)).collect();
+    let mut groups = record_writes(&town, &plan, &families, &children)?;
+    groups.extend(account_writes(&state, &town, &plan, &accounts, &mut summary, now)?);
+    // The audit entry travels with the import's writes (in its last transaction), so an import
+    // that changed something is never missing from the trail; a retry adds its own entry.
+    if !groups.is_empty() {
+        let changed: Vec<&str> = rows
+            .iter()
+            .filter(|r| matches!(r.status, RowStatus::Created | RowStatus::Updated))
+            .filter_map(|r| r.child.as_deref())
+            .collect();
+        let entry = shared::audit::Entry {
+            at: now,
+            by: caller.session.email.as_str().to_owned(),
+            action: "families.import".into(),
+            target: format!("import/{}-lines", summary.rows),
+            before: None,
+            after: Some(serde_json::json!({ "summary": &summary, "children": changed })),
+        };
+        groups.push(vec![entry.record(town.id())?]);
+    }
+    let batches = pack(groups);
+    summary.transactions = batches.len();
+    // The transactions are independent (what must be atomic shares one), so a few run at
+    // once: on DynamoDB each is a round trip. An import stopped halfway is completed by
+    // importing the same file again.
+    futures::stream::iter(batches.into_iter().map(|b| store.transact(b)))
+        .buffer_unordered(WRITERS)
+        .try_collect::<Vec<()>>()
+        .await?;
+    tracing::info!(town = %town.id(), created = summary.created, updated = summary.updated, rejected = summary.rejected, "families imported");
+    Ok((StatusCode::OK, axum::Json(Report { applied: true, summary, rows })))
+}
+
+/// `(valid_rows_only, dry_run)` from the query.
+fn mode(options: Result<Query<Options>, axum::extract::rejection::QueryRejection>) -> Result<(bool, bool), Problem> {
     let Ok(Query(options)) = options else {
         return Err(Problem::bad_request(
             "invalid_query",
             "Les options sont : mode=all|valid_rows et dry_run=true|false.",
         ));
     };
-    let valid_rows_only = match options.mode.as_deref() {
-        None | Some("all") => false,
-        Some("valid_rows") => true,
+    match options.mode.as_deref() {
+        None | Some("all") => Ok((false, options.dry_run)),
+        Some("valid_rows") => Ok((true, options.dry_run)),
         Some(_) => {
-            return Err(
-                Problem::bad_request("invalid_query", "mode doit valoir « all » ou « valid_rows ».").field("mode")
-            );
+            Err(Problem::bad_request("invalid_query", "mode doit valoir « all » ou « valid_rows ».").field("mode"))
         }
-    };
+    }
+}
+
+/// The rows of the file, CSV or JSON by its content type.
+fn read_rows(
+    headers: &HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Vec<Row>, Problem> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Problem::new(
@@ -158,69 +193,17 @@ pub async fn import(
     if rows.len() > MAX_ROWS {
         return Err(invalid_file(format!("{} lignes : {MAX_ROWS} au plus par fichier", rows.len())));
     }
-    let now = state.auth.clock.now();
-    let plan = import::plan(&town, &rows, town.today(now));
+    Ok(rows)
+}
 
-    let store = &state.auth.store;
-    let families: HashMap<FamilyRef, Family> =
-        repo::all_families(store, town.id()).await?.into_iter().map(|f| (f.reference.clone(), f)).collect();
-    let children: HashMap<ChildId, Child> =
-        repo::all_children(store, town.id()).await?.into_iter().map(|c| (c.id.clone(), c)).collect();
-    let accounts: HashMap<Email, Account> =
-        accounts::all_accounts(store, town.id()).await?.into_iter().map(|a| (a.email.clone(), a)).collect();
-
-    let mut summary = Summary { rows: plan.rows.len(), ..Summary::default() };
-    let rows: Vec<RowReport> = plan
-        .rows
-        .iter()
-        .map(|r| {
-            let status = if !r.errors.is_empty() {
-                Status::Rejected
-            } else {
-                let child = r.child.as_deref().and_then(|c| ChildId::parse(c).ok());
-                let family = r.family.as_deref().and_then(|f| FamilyRef::parse(f).ok());
-                let stored_child = child.as_ref().and_then(|c| children.get(c));
-                let planned_child = child.as_ref().and_then(|c| plan.children.get(c));
-                let family_same = family.as_ref().is_some_and(|f| families.get(f) == plan.families.get(f));
-                match stored_child {
-                    None => Status::Created,
-                    Some(s) if Some(s) == planned_child && family_same => Status::Unchanged,
-                    Some(_) => Status::Updated,
-                }
-            };
-            match status {
-                Status::Created => summary.created += 1,
-                Status::Updated => summary.updated += 1,
-                Status::Unchanged => summary.unchanged += 1,
-                Status::Rejected => summary.rejected += 1,
-            }
-            RowReport {
-                line: r.line,
-                family: r.family.clone(),
-                child: r.child.clone(),
-                status,
-                errors: r.errors.clone(),
-            }
-        })
-        .collect();
-
-    let write = !options.dry_run && (valid_rows_only || summary.rejected == 0);
-    if !write {
-        let report = Report { applied: false, summary, rows };
-        if report.summary.rejected > 0 && !options.dry_run {
-            let problem = Problem::unprocessable(
-                "invalid_rows",
-                "Certaines lignes sont incorrectes : rien n'a été importé. Corrigez-les, ou importez seulement les lignes valides.",
-            );
-            let report = serde_json::to_value(&report).map_err(|e| Problem::internal(&e))?;
-            return Err(problem.with("report", report));
-        }
-        return Ok((StatusCode::OK, axum::Json(report)));
-    }
-
-    // Groups of writes that must stay in one transaction (a new account, its token and its
-    // email), packed into transactions of at most 100 actions.
-    let mut groups: Vec<Vec<WriteOp>> = Vec::new();
+/// The families and children that differ from what is stored, one write each.
+fn record_writes(
+    town: &Town,
+    plan: &import::Plan,
+    families: &HashMap<FamilyRef, Family>,
+    children: &HashMap<ChildId, Child>,
+) -> Result<Vec<Vec<WriteOp>>, Problem> {
+    let mut groups = Vec::new();
     for (reference, family) in &plan.families {
         if families.get(reference) != Some(family) {
             groups.push(vec![WriteOp::Put { item: repo::family_item(town.id(), family)?, cond: None }]);
@@ -231,6 +214,20 @@ pub async fn import(
             groups.push(vec![WriteOp::Put { item: repo::child_item(town.id(), child)?, cond: None }]);
         }
     }
+    Ok(groups)
+}
+
+/// A new guardian's account, its activation token and its email (one group: one transaction);
+/// a known guardian gains the families the file lists them in.
+fn account_writes(
+    state: &AppState,
+    town: &Town,
+    plan: &import::Plan,
+    accounts: &HashMap<Email, Account>,
+    summary: &mut Summary,
+    now: DateTime<Utc>,
+) -> Result<Vec<Vec<WriteOp>>, Problem> {
+    let mut groups = Vec::new();
     for (email, g) in &plan.guardians {
         match accounts.get(email) {
             None => {
@@ -246,7 +243,7 @@ pub async fn import(
                     version: 0,
                 };
                 let mut group = vec![account.clone().save(town.id())?];
-                group.extend(link_email(&state, &town, &account, Purpose::Activation)?);
+                group.extend(link_email(state, town, &account, Purpose::Activation)?);
                 summary.accounts_created += 1;
                 summary.emails_queued += 1;
                 groups.push(group);
@@ -264,24 +261,12 @@ pub async fn import(
             }
         }
     }
-    // The audit entry travels with the import's writes (in its last transaction), so an import
-    // that changed something is never missing from the trail; a retry adds its own entry.
-    if !groups.is_empty() {
-        let changed: Vec<&RowReport> =
-            rows.iter().filter(|r| matches!(r.status, Status::Created | Status::Updated)).collect();
-        let entry = shared::audit::Entry {
-            at: now,
-            by: caller.session.email.as_str().to_owned(),
-            action: "families.import".into(),
-            target: format!("import/{}-lines", summary.rows),
-            before: None,
-            after: Some(serde_json::json!({
-                "summary": &summary,
-                "children": changed.iter().filter_map(|r| r.child.clone()).collect::<Vec<_>>(),
-            })),
-        };
-        groups.push(vec![entry.record(town.id())?]);
-    }
+    Ok(groups)
+}
+
+/// Groups of writes (each must stay in one transaction) packed into transactions of at most
+/// 100 actions.
+fn pack(groups: Vec<Vec<WriteOp>>) -> Vec<Vec<WriteOp>> {
     let mut batches: Vec<Vec<WriteOp>> = Vec::new();
     let mut batch: Vec<WriteOp> = Vec::new();
     for group in groups {
@@ -293,14 +278,5 @@ pub async fn import(
     if !batch.is_empty() {
         batches.push(batch);
     }
-    summary.transactions = batches.len();
-    // The transactions are independent (what must be atomic shares one), so a few run at
-    // once: on DynamoDB each is a round trip. An import stopped halfway is completed by
-    // importing the same file again.
-    futures::stream::iter(batches.into_iter().map(|b| store.transact(b)))
-        .buffer_unordered(WRITERS)
-        .try_collect::<Vec<()>>()
-        .await?;
-    tracing::info!(town = %town.id(), created = summary.created, updated = summary.updated, rejected = summary.rejected, "families imported");
-    Ok((StatusCode::OK, axum::Json(Report { applied: true, summary, rows })))
+    batches
 }

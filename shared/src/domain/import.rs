@@ -8,7 +8,7 @@ use super::family::{Child, Email, Enrollment, Family, Guardian, birth_date_possi
 use super::{ActivityId, ChildId, FamilyRef, SiteId, UnitId};
 use chrono::NaiveDate;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The columns, in the order of the template file; only the first ones are required.
 pub const COLUMNS: [&str; 22] = [
@@ -135,6 +135,95 @@ pub struct Plan {
 impl Plan {
     pub fn rejected(&self) -> usize {
         self.rows.iter().filter(|r| !r.errors.is_empty()).count()
+    }
+}
+
+/// What an import does to one row, against what is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowStatus {
+    Created,
+    Updated,
+    Unchanged,
+    Rejected,
+}
+
+/// One row of the import's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowReport {
+    pub line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child: Option<String>,
+    pub status: RowStatus,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// The counts of an import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Summary {
+    pub rows: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected: usize,
+    pub accounts_created: usize,
+    pub emails_queued: usize,
+    pub transactions: usize,
+}
+
+impl Plan {
+    /// Each row's status against the stored `families` and `children`: a child not stored yet
+    /// is created; one stored as planned, in a family stored as planned, is unchanged.
+    pub fn outcome(
+        &self,
+        families: &HashMap<FamilyRef, Family>,
+        children: &HashMap<ChildId, Child>,
+    ) -> (Vec<RowReport>, Summary) {
+        let mut summary = Summary { rows: self.rows.len(), ..Summary::default() };
+        let rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                let status = self.status(r, families, children);
+                match status {
+                    RowStatus::Created => summary.created += 1,
+                    RowStatus::Updated => summary.updated += 1,
+                    RowStatus::Unchanged => summary.unchanged += 1,
+                    RowStatus::Rejected => summary.rejected += 1,
+                }
+                RowReport {
+                    line: r.line,
+                    family: r.family.clone(),
+                    child: r.child.clone(),
+                    status,
+                    errors: r.errors.clone(),
+                }
+            })
+            .collect();
+        (rows, summary)
+    }
+
+    fn status(
+        &self,
+        r: &RowCheck,
+        families: &HashMap<FamilyRef, Family>,
+        children: &HashMap<ChildId, Child>,
+    ) -> RowStatus {
+        if !r.errors.is_empty() {
+            return RowStatus::Rejected;
+        }
+        let child = r.child.as_deref().and_then(|c| ChildId::parse(c).ok());
+        let family = r.family.as_deref().and_then(|f| FamilyRef::parse(f).ok());
+        let planned_child = child.as_ref().and_then(|c| self.children.get(c));
+        let family_same = family.as_ref().is_some_and(|f| families.get(f) == self.families.get(f));
+        match child.as_ref().and_then(|c| children.get(c)) {
+            None => RowStatus::Created,
+            Some(s) if Some(s) == planned_child && family_same => RowStatus::Unchanged,
+            Some(_) => RowStatus::Updated,
+        }
     }
 }
 
@@ -409,6 +498,24 @@ mod tests {
         assert_eq!(p.children[&ChildId::parse("lea-1").unwrap()].enrolments.len(), 1);
         assert_eq!(p.guardians.len(), 1);
         assert_eq!(p.rows[0].line, 2);
+    }
+
+    #[test]
+    fn rows_are_created_updated_or_unchanged_against_what_is_stored() {
+        let csv = format!(
+            "{HEADER}\nf-1;Famille A;Ana;A;ana@exemple.fr;c-1;Léo;A;01/01/2018;;;\nf-1;Famille A;Ana;A;ana@exemple.fr;c-2;Lou;A;02/02/2019;;;\nf-2;;;;;;;;;;;\n"
+        );
+        let p = run(&csv);
+        let (rows, summary) = p.outcome(&HashMap::new(), &HashMap::new());
+        assert_eq!((summary.created, summary.rejected, summary.rows), (2, 1, 3), "{rows:?}");
+        let stored_families: HashMap<_, _> = p.families.clone().into_iter().collect();
+        let mut stored_children: HashMap<_, _> = p.children.clone().into_iter().collect();
+        let (_, again) = p.outcome(&stored_families, &stored_children);
+        assert_eq!((again.unchanged, again.created, again.updated), (2, 0, 0));
+        stored_children.get_mut(&ChildId::parse("c-2").unwrap()).unwrap().first_name = "Louise".into();
+        let (rows, changed) = p.outcome(&stored_families, &stored_children);
+        assert_eq!((changed.unchanged, changed.updated), (1, 1));
+        assert_eq!(rows[1].status, RowStatus::Updated);
     }
 
     #[test]

@@ -26,8 +26,6 @@ pub const MAX_PER_FAMILY: usize = 200;
 /// How long an upload may wait for its confirmation before its record goes (the bucket's
 /// lifecycle rule deletes the file itself after a day too).
 pub const UPLOAD_WINDOW_HOURS: i64 = 24;
-/// The longest refusal reason.
-pub const MAX_REASON_CHARS: usize = 500;
 /// Bookings marked per transaction when a certificate is accepted.
 const MARKS_PER_TRANSACTION: usize = 90;
 

@@ -3,11 +3,11 @@
 
 use crate::record::{family_with_names, invalid, load, today, unknown_document, versioned, view};
 use crate::upload::{changed, delete_document};
-use crate::{AppState, Document, MARKS_PER_TRANSACTION, MAX_REASON_CHARS, View, item};
+use crate::{AppState, Document, MARKS_PER_TRANSACTION, View, item};
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use shared::audit;
 use shared::domain::ChildId;
@@ -73,17 +73,10 @@ pub(crate) async fn staff_list(
     ))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Verdict {
-    Accept,
-    Refuse,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Decision {
-    decision: Verdict,
+    decision: rules::Verdict,
     #[serde(default)]
     reason: Option<String>,
     /// Overrides the kind's validity (accepting only).
@@ -118,55 +111,19 @@ pub(crate) async fn decide(
         return Err(changed());
     }
     let today = today(&state, &town);
-    let reason = input.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
-    if reason
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS || r.chars().any(|c| c.is_control() && c != '\n'))
-    {
-        return Err(invalid(
-            "invalid_reason",
-            "reason",
-            format!("Le motif compte {MAX_REASON_CHARS} caractères au plus."),
-        ));
-    }
     let kind = town.config().documents.kind(&doc.kind).cloned();
+    let retention = town.config().documents.retention_days;
+    let decided =
+        rules::decide(input.decision, input.reason.as_deref(), input.valid_until, kind.as_ref(), today, retention)
+            .map_err(|(code, field, message)| invalid(code, field, message))?;
     let mut after = doc.clone();
-    match input.decision {
-        Verdict::Refuse => {
-            if reason.is_none() {
-                return Err(invalid("reason_required", "reason", "Indiquez le motif du refus : la famille le lira."));
-            }
-            if input.valid_until.is_some() {
-                return Err(invalid(
-                    "valid_until_not_expected",
-                    "valid_until",
-                    "Un document refusé n'a pas de validité.",
-                ));
-            }
-            after.status = Status::Refused;
-            after.reason = reason;
-        }
-        Verdict::Accept => {
-            let default_end =
-                kind.as_ref().and_then(|k| k.valid_days).and_then(|n| today.checked_add_days(Days::new(u64::from(n))));
-            let valid_until = input.valid_until.or(default_end);
-            if valid_until.is_some_and(|v| v < today) {
-                return Err(invalid(
-                    "invalid_valid_until",
-                    "valid_until",
-                    "La validité ne peut pas finir dans le passé.",
-                ));
-            }
-            after.status = Status::Accepted;
-            after.valid_until = valid_until;
-            after.reason = reason;
-        }
-    }
+    after.status = decided.status;
+    after.reason = decided.reason;
+    after.valid_until = decided.valid_until;
+    after.delete_on = Some(decided.delete_on);
     let now = state.auth.clock.now();
     after.decided_at = Some(now);
     after.decided_by = Some(caller.session.email.as_str().to_owned());
-    after.delete_on =
-        Some(rules::purge_day(after.status, today, after.valid_until, town.config().documents.retention_days));
     after.version += 1;
     // A certificate's absence: its bookings first (each mark sets a value, so a retry after a
     // failure changes nothing twice), the decision last.

@@ -229,6 +229,71 @@ pub fn purge_day(status: Status, decided: NaiveDate, valid_until: Option<NaiveDa
     base.checked_add_days(Days::new(keep)).unwrap_or(NaiveDate::MAX)
 }
 
+/// The longest reason staff give for a decision.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// Staff's verdict on a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Accept,
+    Refuse,
+}
+
+/// What a decision sets on a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    pub status: Status,
+    pub reason: Option<String>,
+    pub valid_until: Option<NaiveDate>,
+    /// The day the retention rules delete it.
+    pub delete_on: NaiveDate,
+}
+
+/// A decision on a document of `kind` taken `today`: a refusal needs a reason (the family reads
+/// it) and has no validity; an acceptance is valid until the given day or for the kind's
+/// validity, never ending in the past. `Err` holds the stable code, the field and the French
+/// message.
+pub fn decide(
+    verdict: Verdict,
+    reason: Option<&str>,
+    valid_until: Option<NaiveDate>,
+    kind: Option<&DocumentKind>,
+    today: NaiveDate,
+    retention_days: u32,
+) -> Result<Decided, (&'static str, &'static str, String)> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+    if reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS || r.chars().any(|c| c.is_control() && c != '\n'))
+    {
+        return Err(("invalid_reason", "reason", format!("Le motif compte {MAX_REASON_CHARS} caractères au plus.")));
+    }
+    let (status, valid_until) = match verdict {
+        Verdict::Refuse if reason.is_none() => {
+            return Err(("reason_required", "reason", "Indiquez le motif du refus : la famille le lira.".into()));
+        }
+        Verdict::Refuse if valid_until.is_some() => {
+            return Err(("valid_until_not_expected", "valid_until", "Un document refusé n'a pas de validité.".into()));
+        }
+        Verdict::Refuse => (Status::Refused, None),
+        Verdict::Accept => {
+            let default_end =
+                kind.and_then(|k| k.valid_days).and_then(|n| today.checked_add_days(Days::new(u64::from(n))));
+            let valid_until = valid_until.or(default_end);
+            if valid_until.is_some_and(|v| v < today) {
+                return Err((
+                    "invalid_valid_until",
+                    "valid_until",
+                    "La validité ne peut pas finir dans le passé.".into(),
+                ));
+            }
+            (Status::Accepted, valid_until)
+        }
+    };
+    Ok(Decided { status, reason, valid_until, delete_on: purge_day(status, today, valid_until, retention_days) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +347,33 @@ mod tests {
         assert!(Absence { from: d("2026-12-01"), to: d("2026-12-31") }.check().is_ok());
         assert!(Absence { from: d("2026-12-01"), to: d("2027-01-01") }.check().is_err());
         assert!(Absence { from: d("2026-12-02"), to: d("2026-12-01") }.check().is_err());
+    }
+
+    #[test]
+    fn a_refusal_needs_a_reason_and_an_acceptance_a_future_validity() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(decide(Verdict::Refuse, Some("  "), None, None, today, 30).unwrap_err().0, "reason_required");
+        assert_eq!(
+            decide(Verdict::Refuse, Some("Illisible"), Some(today), None, today, 30).unwrap_err().0,
+            "valid_until_not_expected"
+        );
+        let refused = decide(Verdict::Refuse, Some(" Illisible "), None, None, today, 30).unwrap();
+        assert_eq!((refused.status, refused.reason.as_deref()), (Status::Refused, Some("Illisible")));
+        let yesterday = today.pred_opt().unwrap();
+        assert_eq!(
+            decide(Verdict::Accept, None, Some(yesterday), None, today, 30).unwrap_err().0,
+            "invalid_valid_until"
+        );
+        assert_eq!(
+            decide(Verdict::Accept, Some(&"x".repeat(501)), None, None, today, 30).unwrap_err().0,
+            "invalid_reason"
+        );
+        let kind: DocumentKind = serde_json::from_value(serde_json::json!({
+            "id": "dispense", "name": "Dispense", "concerns": "child", "valid_days": 365
+        }))
+        .unwrap();
+        let accepted = decide(Verdict::Accept, None, None, Some(&kind), today, 30).unwrap();
+        assert_eq!(accepted.valid_until, NaiveDate::from_ymd_opt(2027, 12, 1));
+        assert_eq!(accepted.delete_on, NaiveDate::from_ymd_opt(2027, 12, 31).unwrap());
     }
 }

@@ -5,6 +5,7 @@ mod aws_backends;
 mod basket;
 mod calendar;
 mod documents;
+mod hardening;
 mod helpers;
 mod http_bad_input;
 mod import;

@@ -56,10 +56,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The town and family of a request the caller may act on; anyone else's family is "not found".
+/// The town and family of a request the caller may read; anyone else's family is "not found".
 async fn family_of(state: &AppState, caller: &Caller, raw: &str) -> Result<(Arc<Town>, Family), Problem> {
+    load_family(state, caller, caller.family(raw)?).await
+}
+
+/// The town and family of a change only the family's guardians make (staff have their routes).
+async fn own_family(state: &AppState, caller: &Caller, raw: &str) -> Result<(Arc<Town>, Family), Problem> {
+    load_family(state, caller, caller.own_family(raw)?).await
+}
+
+async fn load_family(state: &AppState, caller: &Caller, reference: FamilyRef) -> Result<(Arc<Town>, Family), Problem> {
     let town = http::load_town(&state.towns, &caller.town).await?;
-    let reference = caller.family(raw)?;
     let family = repo::get_family(&state.auth.store, &caller.town, &reference)
         .await?
         .ok_or_else(shared::http::auth::unknown_family)?;
@@ -148,7 +156,7 @@ async fn view(
     caller: Caller,
     Path((_, family)): Path<(String, String)>,
 ) -> Result<AxumJson<BasketView>, Problem> {
-    let (town, family) = family_of(&state, &caller, &family).await?;
+    let (town, family) = own_family(&state, &caller, &family).await?;
     let b = basket::load(&state.auth.store, &basket_key(&caller, &family.reference), state.auth.clock.now()).await?;
     Ok(AxumJson(render(&state, town, family, &b).await?))
 }
@@ -158,7 +166,7 @@ async fn clear(
     caller: Caller,
     Path((_, family)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    let (_, family) = family_of(&state, &caller, &family).await?;
+    let (_, family) = own_family(&state, &caller, &family).await?;
     state.auth.store.delete(&basket_key(&caller, &family.reference), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -220,7 +228,7 @@ async fn add_lines(
     Path((_, family)): Path<(String, String)>,
     body: Result<Json<AddLines>, Problem>,
 ) -> Result<AxumJson<BasketView>, Problem> {
-    let (town, family) = family_of(&state, &caller, &family).await?;
+    let (town, family) = own_family(&state, &caller, &family).await?;
     let Json(AddLines { lines }) = body?;
     if lines.is_empty() {
         return Err(Problem::unprocessable("no_lines", "Ajoutez au moins une ligne.").field("lines"));
@@ -293,7 +301,7 @@ async fn remove_line(
     caller: Caller,
     Path((_, family, child, unit, date)): Path<(String, String, String, String, String)>,
 ) -> Result<AxumJson<BasketView>, Problem> {
-    let (town, family) = family_of(&state, &caller, &family).await?;
+    let (town, family) = own_family(&state, &caller, &family).await?;
     let date = http::date(&date)?;
     let key = basket_key(&caller, &family.reference);
     let (child, unit) = (&child, &unit);
@@ -349,7 +357,7 @@ async fn add_period(
     Path((_, family)): Path<(String, String)>,
     body: Result<Json<PeriodRequest>, Problem>,
 ) -> Result<AxumJson<PeriodAdded>, Problem> {
-    let (town, family) = family_of(&state, &caller, &family).await?;
+    let (town, family) = own_family(&state, &caller, &family).await?;
     let Json(r) = body?;
     if !family.children.contains(&r.child) {
         return Err(Problem::not_found("unknown_child", "Cet enfant est introuvable.").field("child"));
@@ -457,7 +465,7 @@ async fn validate(
     headers: HeaderMap,
     body: Result<Json<ValidateRequest>, Problem>,
 ) -> Result<(StatusCode, AxumJson<engine::Answer>), Problem> {
-    let (town, family) = family_of(&state, &caller, &family).await?;
+    let (town, family) = own_family(&state, &caller, &family).await?;
     let key = idempotency_key(&headers)?;
     let Json(r) = body?;
     let store = &state.auth.store;
@@ -563,7 +571,10 @@ struct BookingView {
     site: SiteId,
     date: NaiveDate,
     status: BookingStatus,
-    price: Cents,
+    /// Absent for a shared child's booking made by the other household (as are its history
+    /// and refusal reason): a family sees that the day is taken, not who made it nor its cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    price: Option<Cents>,
     late: bool,
     late_cancel: bool,
     waiting_list: bool,
@@ -573,24 +584,30 @@ struct BookingView {
     refusal_reason: Option<String>,
     updated_at: DateTime<Utc>,
     history: Vec<Change>,
+    /// Booked by the other household of a shared child.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    other_household: bool,
 }
 
-impl From<Booking> for BookingView {
-    fn from(b: Booking) -> BookingView {
+impl BookingView {
+    /// The booking as `family` reads it (staff read every booking whole).
+    fn for_family(b: Booking, family: &FamilyRef, staff: bool) -> BookingView {
+        let mine = staff || &b.family == family;
         BookingView {
             child: b.child,
             unit: b.unit,
             site: b.site,
             date: b.date,
             status: b.status,
-            price: b.price,
+            price: mine.then_some(b.price),
             late: b.late,
             late_cancel: b.late_cancel,
             waiting_list: b.waiting_list,
             attendance: b.attendance,
-            refusal_reason: b.refusal_reason,
+            refusal_reason: b.refusal_reason.filter(|_| mine),
             updated_at: b.updated_at,
-            history: b.history,
+            history: if mine { b.history } else { Vec::new() },
+            other_household: !mine,
         }
     }
 }
@@ -633,7 +650,13 @@ async fn history(
     };
     let mut out = Vec::new();
     for c in children {
-        out.extend(repo::bookings(&state.auth.store, town.id(), c, from, to).await?.into_iter().map(BookingView::from));
+        let staff = caller.session.role.is_staff();
+        out.extend(
+            repo::bookings(&state.auth.store, town.id(), c, from, to)
+                .await?
+                .into_iter()
+                .map(|b| BookingView::for_family(b, &family.reference, staff)),
+        );
     }
     out.sort_by(|a, b| (a.date, &a.child, &a.unit).cmp(&(b.date, &b.child, &b.unit)));
     Ok(AxumJson(out))

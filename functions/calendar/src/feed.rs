@@ -35,7 +35,7 @@ pub async fn create(
     caller: Caller,
     Path((_, family)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    let reference = caller.family(&family)?;
+    let reference = caller.own_family(&family)?;
     let store = &state.auth.store;
     let town = &caller.town;
     let secret = secret::generate();
@@ -62,7 +62,7 @@ pub async fn revoke(
     caller: Caller,
     Path((_, family)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    let reference = caller.family(&family)?;
+    let reference = caller.own_family(&family)?;
     let store = &state.auth.store;
     let pointer_key = keys::family_feed(&caller.town, &reference);
     if let Some(old) = store.get(&pointer_key).await? {

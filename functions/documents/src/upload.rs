@@ -42,7 +42,7 @@ pub(crate) async fn start_upload(
     Path((_, family)): Path<(String, String)>,
     body: Result<Json<UploadRequest>, Problem>,
 ) -> Result<(StatusCode, AxumJson<UploadStarted>), Problem> {
-    let family = caller.family(&family)?;
+    let family = caller.own_family(&family)?;
     let Json(req) = body?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let settings = &town.config().documents;
@@ -132,7 +132,7 @@ pub(crate) async fn confirm(
     caller: Caller,
     Path((_, family, id)): Path<(String, String, String)>,
 ) -> Result<AxumJson<View>, Problem> {
-    let family = caller.family(&family)?;
+    let family = caller.own_family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let store = &state.auth.store;
     let doc = load(store, town.id(), &family, &id).await?;
@@ -213,7 +213,7 @@ pub(crate) async fn withdraw(
     caller: Caller,
     Path((_, family, id)): Path<(String, String, String)>,
 ) -> Result<StatusCode, Problem> {
-    let family = caller.family(&family)?;
+    let family = caller.own_family(&family)?;
     let doc = load(&state.auth.store, &caller.town, &family, &id).await?;
     if !matches!(doc.status, Status::Pending | Status::Uploading) {
         return Err(Problem::new(

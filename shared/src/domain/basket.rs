@@ -147,6 +147,12 @@ impl Facts {
             taken: self.taken.get(&taken_key).copied().unwrap_or(0),
             now,
         });
+        if booking.is_some_and(|b| b.is_live() && b.family != self.family.reference) {
+            return Err(refusal(
+                "booked_by_other_household",
+                format!("{} est déjà inscrit(e) ce jour-là par l'autre foyer.", child.first_name),
+            ));
+        }
         if !allowed(&c, booking, line.action, mode) {
             return Err(why_not(&c, line.action, &child.first_name, &town));
         }

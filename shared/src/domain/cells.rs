@@ -107,6 +107,20 @@ pub struct CellFacts<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// The state a live booking gives its cell.
+fn booked_state(b: &Booking) -> CellState {
+    match (b.attendance, b.status) {
+        (Some(Attendance::Present), _) => CellState::Present,
+        (Some(Attendance::Absent), _) => CellState::Absent { justified: false },
+        (Some(Attendance::AbsentJustified), _) => CellState::Absent { justified: true },
+        (None, BookingStatus::Pending) => CellState::Pending,
+        (None, BookingStatus::Confirmed) => CellState::Confirmed,
+        (None, BookingStatus::CancelRequested) => CellState::CancelRequested,
+        (None, BookingStatus::Refused) => CellState::Refused { reason: b.refusal_reason.clone() },
+        (None, BookingStatus::Cancelled) => CellState::Bookable { waiting_list: false },
+    }
+}
+
 /// The state of one cell.
 pub fn cell(f: &CellFacts) -> Cell {
     let cal = f.town.calendar();
@@ -125,20 +139,23 @@ pub fn cell(f: &CellFacts) -> Cell {
         late_cancel_price: Some(normal),
     };
     let live = f.booking.filter(|b| b.status != BookingStatus::Cancelled);
+    if let Some(b) = live.filter(|b| b.family != f.family.reference) {
+        // A shared child's day booked by the other household: shown (nobody books twice), but
+        // neither its price nor a way to change it.
+        return Cell {
+            state: booked_state(b),
+            action: None,
+            price: None,
+            late_add_price: None,
+            late_cancel_price: None,
+            ..out
+        };
+    }
     if let Some(b) = live {
         out.price = Some(b.price);
         out.late_cancel_price = Some(b.price);
         let can_cancel = f.now < cancel_deadline;
-        out.state = match (b.attendance, b.status) {
-            (Some(Attendance::Present), _) => CellState::Present,
-            (Some(Attendance::Absent), _) => CellState::Absent { justified: false },
-            (Some(Attendance::AbsentJustified), _) => CellState::Absent { justified: true },
-            (None, BookingStatus::Pending) => CellState::Pending,
-            (None, BookingStatus::Confirmed) => CellState::Confirmed,
-            (None, BookingStatus::CancelRequested) => CellState::CancelRequested,
-            (None, BookingStatus::Refused) => CellState::Refused { reason: b.refusal_reason.clone() },
-            (None, BookingStatus::Cancelled) => CellState::Bookable { waiting_list: false },
-        };
+        out.state = booked_state(b);
         if b.attendance.is_none() && matches!(b.status, BookingStatus::Pending | BookingStatus::Confirmed) && can_cancel
         {
             out.action = Some(Action { kind: ActionKind::Cancel, price: Cents::ZERO });

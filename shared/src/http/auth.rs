@@ -62,6 +62,22 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// The family a path names, for a change only its own guardians make online (its basket,
+    /// its documents, its calendar feed). Staff change a family from their own routes, where
+    /// they are recorded as staff and audited: here they are refused.
+    pub fn own_family(&self, raw: &str) -> Result<FamilyRef, Problem> {
+        if self.session.role.is_staff() {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "staff_use_staff_routes",
+                "Le personnel de la mairie agit pour une famille depuis l'Espace mairie, où chaque action est enregistrée.",
+            ));
+        }
+        self.family(raw)
+    }
+}
+
 pub fn unknown_family() -> Problem {
     Problem::not_found("unknown_family", "Cette famille est introuvable.")
 }

@@ -1,0 +1,107 @@
+//! What a security review asks: staff act through their own routes, a shared child's other
+//! household sees a day taken and nothing more, security headers on every answer, bounded
+//! sizes, refused control characters and impossible dates, revoked links, safe CSV cells.
+//! The test clock starts on Thursday 26 November 2026, 10:00 in Paris.
+
+use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, portal};
+use serde_json::{Value, json};
+
+async fn login(p: &TestPortal, email: &str) -> Browser {
+    p.login(TOWN, email, local_portal::DEMO_PASSWORD).await.unwrap()
+}
+
+fn api(path: &str) -> String {
+    format!("/api/towns/{TOWN}{path}")
+}
+
+#[tokio::test]
+async fn staff_are_refused_on_the_parents_routes_that_change_a_family() {
+    let p = portal().await;
+    let agent = login(&p, "agent@villeneuve-les-tilleuls.fr").await;
+    let line = json!({"lines": [{"child": "lea-martin", "unit": "cantine", "date": "2026-12-07", "action": "add"}]});
+    let writes: [(&str, String, Option<Value>); 6] = [
+        ("POST", api("/families/martin/basket/lines"), Some(line)),
+        ("DELETE", api("/families/martin/basket"), None),
+        ("POST", api("/families/martin/basket/validate"), Some(json!({"basket_revision": ""}))),
+        (
+            "POST",
+            api("/families/martin/documents"),
+            Some(json!({"kind": "dispense", "file_name": "a.pdf", "content_type": "application/pdf", "size": 10})),
+        ),
+        ("POST", api("/calendar/families/martin/feed"), None),
+        ("POST", api("/calendar/families/personne/feed"), None),
+    ];
+    for (method, uri, body) in writes {
+        let r = p.send(method, &uri, body, &agent, &[("idempotency-key", "0123456789abcdef0123")]).await;
+        assert_problem(&r, 403, "staff_use_staff_routes");
+    }
+    // Reads stay open to staff: they see the whole town.
+    let r = p.get(&api("/families/martin/bookings"), Some(&agent)).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    // The parents' own feed still works after the refused attempts.
+    let sophie = login(&p, "sophie.martin@exemple.fr").await;
+    let feed = p.send("POST", &api("/calendar/families/martin/feed"), None, &sophie, &[]).await;
+    assert_eq!(feed.status, 201, "{:?}", feed.json);
+    p.stop().await;
+}
+
+/// One cell of Noé's canteen week.
+async fn noe_cell(p: &TestPortal, b: &Browser, date: &str) -> Value {
+    let r = p
+        .get(
+            &api(&format!("/calendar/children/noe-bernard-petit/weeks?activity=restauration&from={date}&weeks=1")),
+            Some(b),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    r.json["weeks"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["unit"] == "cantine")
+        .and_then(|row| row["cells"].as_array().unwrap().iter().find(|c| c["date"] == date).cloned())
+        .expect("the cell")
+}
+
+#[tokio::test]
+async fn a_shared_childs_other_household_sees_the_day_taken_but_not_who_nor_at_what_price() {
+    let p = portal().await;
+    let claire = login(&p, "claire.bernard@exemple.fr").await;
+    let thomas = login(&p, "thomas.petit@exemple.fr").await;
+    let line = |action: &str| json!({"lines": [{"child": "noe-bernard-petit", "unit": "cantine", "date": "2026-12-07", "action": action}]});
+    let added = p.send("POST", &api("/families/bernard/basket/lines"), Some(line("add")), &claire, &[]).await;
+    assert_eq!(added.status, 200, "{:?}", added.json);
+    let done = p
+        .send(
+            "POST",
+            &api("/families/bernard/basket/validate"),
+            Some(json!({"basket_revision": added.json["revision"]})),
+            &claire,
+            &[("idempotency-key", "noe-0000-0000-0000-0001")],
+        )
+        .await;
+    assert_eq!(done.json["outcome"], "applied", "{:?}", done.json);
+
+    let mine = noe_cell(&p, &claire, "2026-12-07").await;
+    assert_eq!((mine["state"].as_str(), mine["price"].as_i64()), (Some("confirmed"), Some(100)));
+    let theirs = noe_cell(&p, &thomas, "2026-12-07").await;
+    assert_eq!(theirs["state"], "confirmed", "Thomas sees the day is taken: {theirs}");
+    for hidden in ["price", "late_cancel_price", "late_add_price", "action"] {
+        assert!(theirs.get(hidden).is_none(), "{hidden} leaks to the other household: {theirs}");
+    }
+    let list = p.get(&api("/families/petit/bookings?from=2026-12-07&to=2026-12-07"), Some(&thomas)).await;
+    let b = &list.json[0];
+    assert_eq!((b["status"].as_str(), b["other_household"].as_bool()), (Some("confirmed"), Some(true)), "{b}");
+    assert!(b.get("price").is_none() && b["history"] == json!([]), "{b}");
+    assert!(!list.json.to_string().contains("claire.bernard"), "no email of the other household: {}", list.json);
+    let own = p.get(&api("/families/bernard/bookings?from=2026-12-07&to=2026-12-07"), Some(&claire)).await;
+    assert_eq!(own.json[0]["price"], 100);
+
+    // Thomas can neither cancel Claire's booking nor book the day again.
+    for action in ["cancel", "add"] {
+        let r = p.send("POST", &api("/families/petit/basket/lines"), Some(line(action)), &thomas, &[]).await;
+        assert_problem(&r, 422, "lines_refused");
+        assert_eq!(r.json["lines"][0]["error"]["code"], "booked_by_other_household", "{:?}", r.json);
+    }
+    p.stop().await;
+}

@@ -105,3 +105,43 @@ async fn a_shared_childs_other_household_sees_the_day_taken_but_not_who_nor_at_w
     }
     p.stop().await;
 }
+
+/// The tokens of every link emailed to `to` so far, oldest first.
+async fn link_tokens(p: &TestPortal, to: &str) -> Vec<String> {
+    p.deliver()
+        .await
+        .iter()
+        .filter(|m| m.to.as_str() == to)
+        .filter_map(|m| m.content.text.split("#jeton=").nth(1)?.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn setting_a_password_revokes_every_older_link() {
+    let p = portal().await;
+    let sophie = "sophie.martin@exemple.fr";
+    for _ in 0..2 {
+        let r = p.post(&api("/auth/password-reset"), json!({"email": sophie}), None).await;
+        assert_eq!(r.status, 202);
+    }
+    let tokens = link_tokens(&p, sophie).await;
+    assert_eq!(tokens.len(), 2);
+    let uri = api("/auth/password-reset/confirm");
+    let confirm = |token: &str, password: &str| p.post(&uri, json!({"token": token, "password": password}), None);
+    assert_eq!(confirm(&tokens[1], "un jardin en hiver").await.status, 200);
+    assert_problem(&confirm(&tokens[0], "une autre saison").await, 404, "link_invalid");
+    assert!(p.login(TOWN, sophie, "une autre saison").await.is_err(), "the older link set nothing");
+    assert!(p.login(TOWN, sophie, "un jardin en hiver").await.is_ok());
+
+    // A pending guardian's activation links: the one used revokes the others.
+    let nguyen = "linh.nguyen@exemple.fr";
+    let again = p.post(&api("/auth/activation-link"), json!({"email": nguyen}), None).await;
+    assert_eq!(again.status, 202);
+    let tokens = link_tokens(&p, nguyen).await;
+    assert_eq!(tokens.len(), 2, "the demo's activation email and the new one");
+    let uri = api("/auth/activate");
+    let activate = |token: &str| p.post(&uri, json!({"token": token, "password": "un jardin en hiver"}), None);
+    assert_eq!(activate(&tokens[1]).await.status, 200);
+    assert_problem(&activate(&tokens[0]).await, 404, "link_invalid");
+    p.stop().await;
+}

@@ -240,6 +240,7 @@ fn account_writes(
                     status: AccountStatus::Pending,
                     password_hash: None,
                     created_at: now,
+                    credentials: 0,
                     version: 0,
                 };
                 let mut group = vec![account.clone().save(town.id())?];

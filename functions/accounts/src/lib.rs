@@ -79,7 +79,7 @@ pub fn link_email(state: &AppState, town: &Town, account: &Account, purpose: Pur
         Purpose::Activation => TimeDelta::days(i64::from(town.config().activation_link_days)),
         Purpose::Reset => RESET_LINK,
     };
-    let (secret, token) = accounts::new_token(town.id(), &account.email, purpose, now, valid_for)?;
+    let (secret, token) = accounts::new_token(town.id(), account, purpose, now, valid_for)?;
     let name = &town.config().name;
     let content = match purpose {
         Purpose::Activation => templates::activation(

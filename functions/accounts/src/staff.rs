@@ -82,6 +82,7 @@ pub async fn create_staff(
         status: AccountStatus::Pending,
         password_hash: None,
         created_at: state.auth.clock.now(),
+        credentials: 0,
         version: 0,
     };
     let mut ops = vec![account.clone().save(town.id())?];

@@ -236,6 +236,7 @@ async fn demo_accounts(
             status: if pending { AccountStatus::Pending } else { AccountStatus::Active },
             password_hash: (!pending).then(|| hash.clone()),
             created_at: now,
+            credentials: 0,
             version: 0,
         };
         let mut ops = vec![account.clone().save(town.id())?];

@@ -30,6 +30,10 @@ pub struct Account {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// How many times a password was set (activation, reset). A link carries the value it was
+    /// issued at: setting a password revokes every link issued before.
+    #[serde(default)]
+    pub credentials: u64,
     /// Incremented by every write, which is conditioned on the version read (optimistic
     /// locking: an import never overwrites a password set meanwhile).
     #[serde(default)]
@@ -85,13 +89,23 @@ impl Purpose {
 struct TokenRecord {
     email: Email,
     expires_at: DateTime<Utc>,
+    /// The account's `credentials` when the token was issued.
+    #[serde(default)]
+    credentials: u64,
 }
 
-/// A new token for `email`: the secret to send, and the write that stores its hash (to put in
-/// the same transaction as the email that carries it).
+impl TokenRecord {
+    /// Whether the token still opens `account`: no password was set since it was issued.
+    fn opens(&self, account: &Account) -> bool {
+        self.credentials == account.credentials
+    }
+}
+
+/// A new token for `account`: the secret to send, and the write that stores its hash (to put
+/// in the same transaction as the email that carries it).
 pub fn new_token(
     town: &TownId,
-    email: &Email,
+    account: &Account,
     purpose: Purpose,
     now: DateTime<Utc>,
     valid_for: TimeDelta,
@@ -100,7 +114,7 @@ pub fn new_token(
     let expires_at = now + valid_for;
     let item = Item::from_value(
         keys::token(town, &secret::digest(&secret), purpose.sort_key()),
-        &TokenRecord { email: email.clone(), expires_at },
+        &TokenRecord { email: account.email.clone(), expires_at, credentials: account.credentials },
     )?
     // Kept a day past expiry so that a late click says "expired" rather than "unknown".
     .with_ttl((expires_at + TimeDelta::days(1)).timestamp());
@@ -123,7 +137,9 @@ pub async fn peek(
         return Ok(Redeemed::Expired);
     }
     match get_account(store, town, &record.email).await? {
-        Some(a) if purpose == Purpose::Reset || a.status == AccountStatus::Pending => Ok(Redeemed::Done(a)),
+        Some(a) if record.opens(&a) && (purpose == Purpose::Reset || a.status == AccountStatus::Pending) => {
+            Ok(Redeemed::Done(a))
+        }
         _ => Ok(Redeemed::Invalid),
     }
 }
@@ -135,7 +151,8 @@ pub enum Redeemed {
     Done(Account),
     /// Past its expiry: a new one must be asked for.
     Expired,
-    /// Never issued, already used, or its account was activated by another link.
+    /// Never issued, already used, or a password was set since it was issued (by another
+    /// link): every older link is revoked.
     Invalid,
 }
 
@@ -160,11 +177,12 @@ pub async fn redeem(
     let Some(mut account) = get_account(store, town, &record.email).await? else {
         return Ok(Redeemed::Invalid);
     };
-    if purpose == Purpose::Activation && account.status != AccountStatus::Pending {
+    if !record.opens(&account) || (purpose == Purpose::Activation && account.status != AccountStatus::Pending) {
         return Ok(Redeemed::Invalid);
     }
     account.status = AccountStatus::Active;
     account.password_hash = Some(password_hash);
+    account.credentials += 1;
     let ops = vec![WriteOp::Delete { key, cond: Some(Cond::Exists) }, account.clone().save(town)?];
     match store.transact(ops).await {
         Ok(()) => {}

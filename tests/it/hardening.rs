@@ -145,3 +145,23 @@ async fn setting_a_password_revokes_every_older_link() {
     assert_problem(&activate(&tokens[0]).await, 404, "link_invalid");
     p.stop().await;
 }
+
+#[tokio::test]
+async fn the_attendance_export_writes_formulas_as_text() {
+    let p = portal().await;
+    let town = shared::domain::TownId::parse(TOWN).unwrap();
+    let lea = shared::domain::ChildId::parse("lea-martin").unwrap();
+    let mut child = shared::store::repo::get_child(&p.store, &town, &lea).await.unwrap().unwrap();
+    child.last_name = "=HYPERLINK(\"http://pirate.example\",\"Martin\")".into();
+    child.health_notes = Some("@SUM(A1)".into());
+    shared::store::repo::put_child(&p.store, &town, &child).await.unwrap();
+    let agent = login(&p, "agent@villeneuve-les-tilleuls.fr").await;
+    // Léa's canteen on the Monday of last week, in the demo.
+    let uri = api("/staff/attendance?date=2026-11-16&unit=cantine&format=csv");
+    let (bytes, _) = crate::helpers::raw_get(&p.router, &uri, &agent.cookie).await;
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.contains("'=HYPERLINK("), "{text}");
+    assert!(text.contains("'@SUM(A1)"), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with('=') || l.contains(";=") || l.contains(";@")), "{text}");
+    p.stop().await;
+}

@@ -4,7 +4,7 @@
 use crate::{AppState, MARKS_PER_TRANSACTION, MAX_MARKS, children_by_id, today};
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ use shared::domain::booking::{Actor, Attendance, Booking, BookingStatus, Changed
 use shared::domain::config::Town;
 use shared::domain::{ChildId, SiteId, UnitId};
 use shared::http::auth::Staff;
+use shared::http::csv::Export;
 use shared::http::{self, Json, Problem};
 use shared::store::{Store, StoreError, WriteOp, keys, repo};
 use std::collections::HashMap;
@@ -145,30 +146,20 @@ pub(crate) fn csv_response(
     site: &SiteId,
     list: &[Present],
 ) -> Result<Response, Problem> {
-    let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let internal = |e: csv::Error| Problem::internal(&e);
-    w.write_record(["Nom", "Prénom", "Classe", "Santé et régime", "Réservation", "Présence"]).map_err(internal)?;
+    let mut export = Export::new(&["Nom", "Prénom", "Classe", "Santé et régime", "Réservation", "Présence"])?;
     for p in list {
         let status =
             if p.late { format!("{} (hors délai)", status_fr(p.status)) } else { status_fr(p.status).to_owned() };
-        w.write_record([
+        export.row(&[
             p.last_name.as_str(),
             p.first_name.as_str(),
             p.class.as_deref().unwrap_or_default(),
             p.health_notes.as_deref().unwrap_or_default(),
             status.as_str(),
             presence_fr(p.attendance),
-        ])
-        .map_err(internal)?;
+        ])?;
     }
-    let bytes = w.into_inner().map_err(|e| Problem::internal(&e.to_string()))?;
-    let name = format!("pointage-{}-{}-{}-{date}.csv", town.id(), site, unit);
-    let mut res = (StatusCode::OK, bytes).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(res)
+    export.into_response(&format!("pointage-{}-{}-{}-{date}.csv", town.id(), site, unit))
 }
 
 #[derive(Deserialize)]

@@ -2,6 +2,7 @@
 //! input with them, and the finishing layers of a router.
 
 pub mod auth;
+pub mod csv;
 pub mod extract;
 pub mod problem;
 

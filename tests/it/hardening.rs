@@ -165,3 +165,46 @@ async fn the_attendance_export_writes_formulas_as_text() {
     assert!(!text.lines().any(|l| l.starts_with('=') || l.contains(";=") || l.contains(";@")), "{text}");
     p.stop().await;
 }
+
+#[tokio::test]
+async fn an_article_that_renders_too_large_is_refused_and_a_long_one_stays_editable() {
+    let p = portal().await;
+    let agent = login(&p, "agent@villeneuve-les-tilleuls.fr").await;
+    let article = |body: String| json!({"title": "Règlement", "body": body, "category": "reglement"});
+    let nested = p.post(&api("/staff/news"), article(">".repeat(19_000)), Some(&agent)).await;
+    assert_problem(&nested, 422, "article_too_complex");
+    assert_eq!(nested.json["field"], "body");
+    // A table of empty cells: nine bytes of HTML for each character.
+    let table = format!("{}|\n{}|\n{}", "|a".repeat(90), "|-".repeat(90), format!("{}\n", "|".repeat(91)).repeat(200));
+    assert_problem(&p.post(&api("/staff/news"), article(table), Some(&agent)).await, 422, "article_too_complex");
+    let news = p.get(&api("/staff/news"), Some(&agent)).await;
+    assert!(!news.json.to_string().contains("Règlement"), "nothing was stored");
+
+    // The longest plain article, in accented text (two bytes a letter), created then edited:
+    // its audit entries hold it before and after.
+    let long = "é".repeat(19_990);
+    let created = p.post(&api("/staff/news"), article(long.clone()), Some(&agent)).await;
+    assert_eq!(created.status, 201, "{:?}", created.json);
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let mut edited = article(format!("{long}ù"));
+    edited["version"] = created.json["version"].clone();
+    let r = p.send("PUT", &api(&format!("/staff/news/{id}")), Some(edited), &agent, &[]).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn a_configuration_too_large_to_store_is_refused_with_a_reason() {
+    let p = portal().await;
+    let admin = login(&p, "mairie@villeneuve-les-tilleuls.fr").await;
+    let current = p.get(&api("/staff/config"), Some(&admin)).await;
+    let mut config = current.json["config"].clone();
+    config["name"] = json!("x".repeat(200 * 1024));
+    let body = json!({"version": current.json["version"], "config": config});
+    let r = p.send("PUT", &api("/staff/config"), Some(body), &admin, &[]).await;
+    assert_problem(&r, 422, "invalid_configuration");
+    assert!(r.json["detail"].as_str().unwrap_or_default().contains("150 Ko"), "{:?}", r.json);
+    let after = p.get(&api("/staff/config"), Some(&admin)).await;
+    assert_eq!(after.json["version"], current.json["version"], "nothing changed");
+    p.stop().await;
+}

@@ -26,6 +26,9 @@ use shared::store::{Cond, Item, Key, Query as StoreQuery, SkRange, StoreError, W
 /// The longest title and body staff may write.
 pub const MAX_TITLE_CHARS: usize = 150;
 pub const MAX_BODY_CHARS: usize = 20_000;
+/// The most HTML an article may render to: deep nesting (quotes in quotes) or huge tables make
+/// far more HTML than text, and an article with its audit entry must fit the store's items.
+pub const MAX_HTML_BYTES: usize = 120_000;
 /// The longest closure one article may declare.
 pub const MAX_CLOSURE_DAYS: i64 = 62;
 /// Articles per page, by default and at most.
@@ -306,6 +309,13 @@ fn check(town: &Town, role: Role, input: &ArticleInput, now: DateTime<Utc>) -> R
     if input.body.trim().is_empty() || input.body.chars().count() > MAX_BODY_CHARS {
         return Err(invalid("body", format!("Le texte compte de 1 à {MAX_BODY_CHARS} caractères.")));
     }
+    if markdown::render(&input.body).len() > MAX_HTML_BYTES {
+        return Err(Problem::unprocessable(
+            "article_too_complex",
+            "Le texte est trop complexe une fois mis en forme (citations imbriquées, très grands tableaux) : simplifiez-le ou joignez un document.",
+        )
+        .field("body"));
+    }
     let publish_at = input.publish_at.unwrap_or(now);
     if input.expires_at.is_some_and(|e| e <= publish_at) {
         return Err(invalid("expires_at", "L'actualité doit expirer après sa publication."));
@@ -399,9 +409,16 @@ pub(crate) fn audit_entry(
         by: by.to_owned(),
         action: action.to_owned(),
         target: format!("news/{id}"),
-        before: before.and_then(|a| serde_json::to_value(a).ok()),
-        after: after.and_then(|a| serde_json::to_value(a).ok()),
+        before: before.and_then(snapshot),
+        after: after.and_then(snapshot),
     }
+}
+
+/// An article as the audit trail keeps it: without its HTML, which its text makes again.
+fn snapshot(a: &Article) -> Option<serde_json::Value> {
+    let mut v = serde_json::to_value(a).ok()?;
+    v.as_object_mut()?.remove("html");
+    Some(v)
 }
 
 /// The article an input makes (`previous`: the one it replaces).

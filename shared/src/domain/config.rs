@@ -202,6 +202,10 @@ fn seven() -> u32 {
     7
 }
 
+/// The largest configuration a town may have: it is one stored item, and its audit entry
+/// holds it twice (before and after a change).
+pub const MAX_CONFIG_BYTES: usize = 150 * 1024;
+
 /// A configuration refused at load time.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -339,6 +343,17 @@ impl TryFrom<TownConfig> for Town {
     type Error = ConfigError;
 
     fn try_from(config: TownConfig) -> Result<Town, ConfigError> {
+        let size = serde_json::to_vec(&config).map_or(usize::MAX, |v| v.len());
+        if size > MAX_CONFIG_BYTES {
+            return Err(err(
+                "",
+                format!(
+                    "la configuration fait {} Ko : {} Ko au plus (regroupez les fermetures, allégez les textes)",
+                    size / 1024,
+                    MAX_CONFIG_BYTES / 1024
+                ),
+            ));
+        }
         check(&config)?;
         let school_holidays = match (&config.school_holidays_override, config.school_holiday_zone) {
             (Some(own), _) => own.clone(),

@@ -89,7 +89,7 @@ impl Item {
     }
 
     /// The bytes the item takes, as the limits count them (names and values).
-    fn size(&self) -> usize {
+    pub fn size(&self) -> usize {
         self.key.pk.len()
             + self.key.sk.len()
             + 4

@@ -208,3 +208,70 @@ async fn a_configuration_too_large_to_store_is_refused_with_a_reason() {
     assert_eq!(after.json["version"], current.json["version"], "nothing changed");
     p.stop().await;
 }
+
+#[tokio::test]
+async fn control_characters_direction_overrides_and_impossible_dates_are_refused_everywhere() {
+    let p = portal().await;
+    let sophie = login(&p, "sophie.martin@exemple.fr").await;
+    let admin = login(&p, "mairie@villeneuve-les-tilleuls.fr").await;
+    let upload = |file_name: &str, absence: Value| {
+        json!({"kind": "certificat-medical", "child": "lea-martin", "file_name": file_name,
+               "content_type": "application/pdf", "size": 1000, "absence": absence})
+    };
+    let fine = json!({"from": "2026-11-23", "to": "2026-11-24"});
+    let cases = [
+        (
+            api("/families/martin/documents"),
+            upload("a\u{202E}fdp.exe", fine.clone()),
+            &sophie,
+            "invalid_characters",
+            "file_name",
+        ),
+        (
+            api("/families/martin/documents"),
+            upload("certificat.pdf", json!({"from": "9999-01-01", "to": "9999-01-02"})),
+            &sophie,
+            "invalid_date",
+            "absence.from",
+        ),
+        (
+            api("/staff/news"),
+            json!({"title": "Menu", "body": "Semaine\u{0} 48", "category": "information"}),
+            &admin,
+            "invalid_characters",
+            "body",
+        ),
+        (
+            api("/staff/news"),
+            json!({"title": "Menu", "body": "Semaine 48", "category": "information", "publish_at": "9999-12-31T08:00:00Z"}),
+            &admin,
+            "invalid_date",
+            "publish_at",
+        ),
+        (
+            api("/staff/news"),
+            json!({"title": "Grève", "body": "Fermé", "category": "fermeture", "close_booking": {"from": "0000-01-01", "to": "0000-01-02"}}),
+            &admin,
+            "invalid_date",
+            "close_booking.from",
+        ),
+        (
+            api("/families/martin/basket/lines"),
+            json!({"lines": [{"child": "lea\u{7}", "unit": "cantine", "date": "2026-12-07", "action": "add"}]}),
+            &sophie,
+            "invalid_characters",
+            "lines[0].child",
+        ),
+    ];
+    for (uri, body, who, code, field) in cases {
+        let r = p.post(&uri, body, Some(who)).await;
+        assert_problem(&r, 422, code);
+        assert_eq!(r.json["field"], field, "{:?}", r.json);
+    }
+    assert!(p.get(&api("/families/martin/documents"), Some(&sophie)).await.json.as_array().unwrap().is_empty());
+    // Query parameters outside their documented bounds.
+    assert_problem(&p.get(&api("/staff/audit?limit=0"), Some(&admin)).await, 400, "invalid_limit");
+    assert_problem(&p.get(&api("/staff/audit?limit=201"), Some(&admin)).await, 400, "invalid_limit");
+    assert_problem(&p.get(&api("/news?page=0"), None).await, 400, "invalid_page");
+    p.stop().await;
+}

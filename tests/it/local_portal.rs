@@ -212,11 +212,17 @@ async fn a_town_contacts_the_operator_through_the_outbox_within_limits() {
     assert_eq!(sent[0].content.subject, "Demande de contact d'une mairie : Saint-Martin-des-Champs – Espace Famille");
     assert!(sent[0].content.text.contains("E-mail : claire@saint-martin.example"));
     // Bad input: a clear 422 naming the field, nothing sent.
-    for (field, value) in [("email", "pas-une-adresse"), ("message", "court"), ("town", "X"), ("name", "a\u{7}b")] {
+    for (field, value, code) in [
+        ("email", "pas-une-adresse", "invalid_contact"),
+        ("message", "court", "invalid_contact"),
+        ("town", "X", "invalid_contact"),
+        // Control characters are refused at the edge, in every field of every body.
+        ("name", "a\u{7}b", "invalid_characters"),
+    ] {
         let mut body = ok.clone();
         body[field] = serde_json::json!(value);
         let r = p.post("/api/contact", body, None).await;
-        crate::helpers::assert_problem(&r, 422, "invalid_contact");
+        crate::helpers::assert_problem(&r, 422, code);
         assert_eq!(r.json["field"], field);
     }
     // A robot filling the hidden field is thanked, and nothing is sent.

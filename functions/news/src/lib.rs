@@ -227,7 +227,10 @@ fn paginate<T>(items: Vec<T>, q: &PageQuery) -> Result<PageOf<T>, Problem> {
         )
         .field("per_page"));
     }
-    let page = q.page.unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1);
+    if page == 0 {
+        return Err(Problem::bad_request("invalid_page", "Les pages sont numérotées à partir de 1.").field("page"));
+    }
     let total = items.len();
     let pages = total.div_ceil(per_page).max(1);
     let items = items.into_iter().skip((page - 1).saturating_mul(per_page)).take(per_page).collect();

@@ -36,7 +36,10 @@ pub(crate) async fn audit_log(
         return Err(forbidden().detail("Le journal des actions est réservé à l'administrateur de la commune."));
     }
     let Query(q) = query.map_err(|_| http::bad_query())?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Problem::bad_request("invalid_limit", "Le nombre d'entrées par page va de 1 à 200.").field("limit"));
+    }
     let cursor = q.cursor.as_deref().map(shared::store::Cursor::from_client);
     let (entries, next) = audit::page(&state.auth.store, &caller.town, limit, cursor).await.map_err(|e| match e {
         StoreError::Invalid(_) => {

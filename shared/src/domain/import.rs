@@ -310,6 +310,11 @@ fn parse_row(
     if let Some(why) = cells.get("#columns") {
         c.errors.push(format!("nombre de colonnes incorrect ({why})"));
     }
+    for (col, value) in cells {
+        if let Err(why) = super::text::check(value) {
+            c.errors.push(format!("{col} : {why}"));
+        }
+    }
     let reference = c.parsed("famille_reference", |v| FamilyRef::parse(&v.to_lowercase()).map_err(|e| e.0));
     let family_name = c.required("famille_nom");
     let qf = c.parsed("quotient_familial", |v| {
@@ -516,6 +521,14 @@ mod tests {
         let (rows, changed) = p.outcome(&stored_families, &stored_children);
         assert_eq!((changed.unchanged, changed.updated), (1, 1));
         assert_eq!(rows[1].status, RowStatus::Updated);
+    }
+
+    #[test]
+    fn control_characters_in_a_cell_reject_the_row() {
+        let csv = format!("{HEADER}\nf-1;Famille A;Ana;A\u{202E}gpj.exe;ana@exemple.fr;c-1;Léo\u{0};A;01/01/2018;;;\n");
+        let p = run(&csv);
+        assert_eq!(p.rejected(), 1);
+        assert_eq!(p.rows[0].errors.len(), 2, "{:?}", p.rows[0].errors);
     }
 
     #[test]

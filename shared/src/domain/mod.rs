@@ -18,6 +18,7 @@ pub mod period;
 pub mod pricing;
 #[cfg(test)]
 pub(crate) mod testkit;
+pub mod text;
 
 pub use ids::{ActivityId, ChildId, DocKindId, FamilyRef, SiteId, TownId, UnitId};
 pub use money::Cents;

@@ -1,6 +1,7 @@
 //! Extractors that turn bad input into problem+json instead of axum's plain-text rejections.
 
 use super::{MAX_BODY_BYTES, Problem};
+use crate::domain::text;
 use crate::json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -42,6 +43,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                 Problem::bad_request("unreadable_body", "Le contenu envoyé n'a pas pu être lu.")
             }
         })?;
+        if let Some(problem) = refused_text(&bytes) {
+            return Err(problem);
+        }
         json::parse::<T>(&bytes).map(Json).map_err(|e| {
             if e.syntax {
                 Problem::bad_request("invalid_json", "Le contenu envoyé n'est pas du JSON valide.").detail(e.message)
@@ -52,6 +56,46 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             }
         })
     }
+}
+
+/// Every text of a JSON body is held to [`text::check`] and every date to its plausible years,
+/// whatever the field: a 422 naming the first field that fails. (Bytes that are not JSON are
+/// left to the parser's own error.)
+fn refused_text(bytes: &[u8]) -> Option<Problem> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let mut stack = vec![(String::new(), &value)];
+    while let Some((path, v)) = stack.pop() {
+        let refuse = |code: &'static str, why: String| {
+            Some(
+                Problem::unprocessable(code, "Le contenu envoyé contient une valeur refusée.")
+                    .detail(why)
+                    .field(path.clone()),
+            )
+        };
+        match v {
+            serde_json::Value::String(s) => {
+                if let Err(why) = text::check(s) {
+                    return refuse("invalid_characters", why.to_owned());
+                }
+                if let Err(why) = text::check_date_year(s) {
+                    return refuse("invalid_date", why);
+                }
+            }
+            // Children pushed last first, so that the first field in the document fails first.
+            serde_json::Value::Array(items) => {
+                stack.extend(items.iter().enumerate().rev().map(|(i, x)| (format!("{path}[{i}]"), x)));
+            }
+            serde_json::Value::Object(fields) => {
+                if let Some(why) = fields.keys().find_map(|k| text::check(k).err()) {
+                    return refuse("invalid_characters", why.to_owned());
+                }
+                let field = |k: &String| if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                stack.extend(fields.iter().rev().map(|(k, x)| (field(k), x)));
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Path parameters; a segment that is not valid UTF-8 or is missing is a 400.

@@ -19,6 +19,30 @@ pub fn public_url() -> Result<String, String> {
     Ok(env("PUBLIC_URL")?.trim_end_matches('/').to_owned())
 }
 
+/// The operator's token: read from the Secrets Manager secret `OPERATOR_TOKEN_SECRET` names (in
+/// AWS), once per instance and only when an operator's request first needs it; else
+/// `OPERATOR_TOKEN` (a local run); else none (the operator routes are off).
+#[cfg(feature = "secrets")]
+pub fn operator_key() -> crate::http::auth::OperatorKey {
+    use crate::http::auth::OperatorKey;
+    let Ok(secret) = std::env::var("OPERATOR_TOKEN_SECRET") else {
+        return OperatorKey::new(std::env::var("OPERATOR_TOKEN").ok().as_deref());
+    };
+    OperatorKey::from_source(std::sync::Arc::new(move || {
+        let secret = secret.clone();
+        Box::pin(async move {
+            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let answer = aws_sdk_secretsmanager::Client::new(&config)
+                .get_secret_value()
+                .secret_id(&secret)
+                .send()
+                .await
+                .map_err(|e| format!("{secret}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?;
+            answer.secret_string().map(str::to_owned).ok_or_else(|| format!("{secret} holds no text"))
+        })
+    }))
+}
+
 /// The table (`TABLE_NAME`), the request-side auth state, and the towns' cache.
 pub async fn store_auth_towns() -> Result<(Store, AuthState, Towns), String> {
     let store = Store::dynamo(DynamoStore::from_env(env("TABLE_NAME")?).await);

@@ -43,9 +43,25 @@ async function startPortal() {
   return { url, stop: () => { child.kill('SIGINT'); rmSync(dir, { recursive: true, force: true }); } };
 }
 
-/** No WCAG 2.1 A/AA violation on the page as it is now. */
+/** A browser context for `device` that records every Content-Security-Policy violation of its
+ * pages (checked with axe-core on each page: the pages must work under the portal's policy). */
+async function newContext(device) {
+  const context = await browser.newContext({ viewport: device.viewport, isMobile: device.isMobile, hasTouch: device.hasTouch, locale: 'fr-FR' });
+  await context.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  return context;
+}
+
+/** No WCAG 2.1 A/AA violation, and no CSP violation, on the page as it is now. */
 async function checkAxe(page, name) {
-  await page.addScriptTag({ content: AXE });
+  const csp = (await page.evaluate(() => window.__cspViolations)) ?? [];
+  assert.deepEqual(csp, [], `${name}: Content-Security-Policy violations`);
+  const policy = await page.evaluate(async () => (await fetch(location.href, { method: 'HEAD' })).headers.get('content-security-policy'));
+  assert.match(policy ?? '', /script-src 'self';/, `${name}: the page is served with its policy`);
+  // Evaluated by the driver, not injected as an inline script the page's policy would refuse.
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(AXE);
   const violations = await page.evaluate(async () => {
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
     return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
@@ -79,7 +95,7 @@ const VIEWPORTS = [
 for (const device of VIEWPORTS) {
   test(`a guardian activates, books a week and a period, validates, cancels, logs out (${device.name})`, async () => {
     const portal = await startPortal();
-    const context = await browser.newContext({ viewport: device.viewport, isMobile: device.isMobile, hasTouch: device.hasTouch, locale: 'fr-FR' });
+    const context = await newContext(device);
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -241,7 +257,7 @@ for (const device of VIEWPORTS) {
 for (const device of VIEWPORTS) {
   test(`town staff publish news with a file, decide a request, take attendance, find a family, change the configuration (${device.name})`, async () => {
     const portal = await startPortal();
-    const context = await browser.newContext({ viewport: device.viewport, isMobile: device.isMobile, hasTouch: device.hasTouch, locale: 'fr-FR' });
+    const context = await newContext(device);
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -430,7 +446,7 @@ const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a
 for (const device of VIEWPORTS) {
   test(`a guardian sends a PDF and a photo, staff accept one and refuse the other, the family sees both (${device.name})`, async () => {
     const portal = await startPortal();
-    const context = await browser.newContext({ viewport: device.viewport, isMobile: device.isMobile, hasTouch: device.hasTouch, locale: 'fr-FR' });
+    const context = await newContext(device);
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));

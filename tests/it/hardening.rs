@@ -275,3 +275,34 @@ async fn control_characters_direction_overrides_and_impossible_dates_are_refused
     assert_problem(&p.get(&api("/news?page=0"), None).await, 400, "invalid_page");
     p.stop().await;
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_personal_ones_are_not_stored() {
+    let p = portal().await;
+    let sophie = login(&p, "sophie.martin@exemple.fr").await;
+    let page = crate::helpers::call(&p.router, "GET", "/reservations.html", &[], None).await;
+    assert_eq!(page.status, 200);
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self';") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("connect-src 'self' http://127.0.0.1:"), "uploads go to the local S3 server: {csp}");
+    let family = p.get(&api("/families/martin"), Some(&sophie)).await;
+    assert_eq!(family.status, 200);
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+        ("content-security-policy", shared::http::headers::API_POLICY),
+    ] {
+        assert_eq!(family.headers.get(name).and_then(|v| v.to_str().ok()), Some(value), "{name}");
+    }
+    assert!(family.headers["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
+    // Each Lambda's router as it is deployed, errors included.
+    for (name, router) in p.functions() {
+        let r = crate::helpers::call(router, "GET", "/api/nulle-part", &[], None).await;
+        assert_eq!(r.status, 404, "{name}");
+        assert_eq!(r.headers.get("x-frame-options").and_then(|v| v.to_str().ok()), Some("DENY"), "{name}");
+        assert_eq!(r.headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"), "{name}");
+    }
+    p.stop().await;
+}

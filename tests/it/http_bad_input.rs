@@ -12,7 +12,10 @@ const TOWN: &str = "villeneuve-les-tilleuls";
 
 fn app() -> (Router, tempfile::TempDir) {
     let (store, dir) = embedded_store();
-    let state = towns::AppState::new(Towns::new(store, Duration::from_secs(60)), Some(TOKEN));
+    let state = towns::AppState::new(
+        Towns::new(store, Duration::from_secs(60)),
+        shared::http::auth::OperatorKey::new(Some(TOKEN)),
+    );
     (shared::http::finish(towns::router(state)), dir)
 }
 

@@ -1,7 +1,6 @@
 //! The `accounts` Lambda: builds the state from the environment and serves the router.
 
 use shared::auth::accounts::Throttle;
-use shared::http::auth::OperatorKey;
 use std::time::Duration;
 
 #[tokio::main]
@@ -13,7 +12,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         towns,
         public_url: shared::lambda::public_url()?,
         throttle: Throttle::default(),
-        operator: OperatorKey::new(std::env::var("OPERATOR_TOKEN").ok().as_deref()),
+        operator: shared::lambda::operator_key(),
         equal_answer_time: Duration::from_millis(500),
     };
     lambda_http::run(shared::http::finish(accounts::router(state))).await

@@ -55,7 +55,7 @@ pub async fn create_staff(
     Path(town): Path<String>,
     body: Result<Json<NewStaff>, Problem>,
 ) -> Result<Response, Problem> {
-    if !state.operator.allows(&headers) {
+    if !state.operator.allows(&headers).await {
         return Ok(OperatorKey::denied());
     }
     let town = load_town(&state, &town).await?;

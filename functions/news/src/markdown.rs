@@ -28,7 +28,10 @@ pub fn render(markdown: &str) -> String {
     });
     let mut out = String::new();
     html::push_html(&mut out, events);
-    out
+    // Table alignment as classes: the pages' policy allows no inline style.
+    out.replace(" style=\"text-align: left\"", " class=\"a-gauche\"")
+        .replace(" style=\"text-align: center\"", " class=\"au-centre\"")
+        .replace(" style=\"text-align: right\"", " class=\"a-droite\"")
 }
 
 /// The plain text of `markdown` (for a summary or an email).
@@ -87,5 +90,17 @@ mod tests {
     #[test]
     fn plain_text_for_summaries() {
         assert_eq!(plain("## Titre\n\nUn **mot**\net un autre."), "Titre Un mot et un autre.");
+    }
+
+    #[test]
+    fn table_alignment_is_a_class_not_an_inline_style() {
+        let html = render("| a | b | c |\n|:--|:-:|--:|\n| 1 | 2 | 3 |");
+        assert!(!html.contains("style="), "{html}");
+        assert!(
+            html.contains("class=\"a-gauche\"")
+                && html.contains("class=\"au-centre\"")
+                && html.contains("class=\"a-droite\""),
+            "{html}"
+        );
     }
 }

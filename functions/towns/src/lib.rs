@@ -36,8 +36,8 @@ pub struct Contact {
 }
 
 impl AppState {
-    pub fn new(towns: Towns, operator_token: Option<&str>) -> AppState {
-        AppState { towns, operator: OperatorKey::new(operator_token), contact: None }
+    pub fn new(towns: Towns, operator: OperatorKey) -> AppState {
+        AppState { towns, operator, contact: None }
     }
 
     /// Accepts contact messages for the operator at `contact.to`.
@@ -163,7 +163,7 @@ async fn provision(
     Path(town): Path<String>,
     body: Result<Json<TownConfig>, Problem>,
 ) -> Result<Response, Problem> {
-    if !state.operator.allows(&headers) {
+    if !state.operator.allows(&headers).await {
         return Ok(OperatorKey::denied());
     }
     let id = http::town_id(&town).map_err(|_| {

@@ -4,8 +4,7 @@
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(true);
     let (_, auth, towns) = shared::lambda::store_auth_towns().await?;
-    let operator_token = std::env::var("OPERATOR_TOKEN").ok();
-    let mut state = towns::AppState::new(towns, operator_token.as_deref());
+    let mut state = towns::AppState::new(towns, shared::lambda::operator_key());
     // The contact form is on when CONTACT_EMAIL names where its messages go.
     if let Some(to) = std::env::var("CONTACT_EMAIL").ok().filter(|e| !e.is_empty()) {
         let to = shared::domain::family::Email::parse(&to).map_err(|e| format!("CONTACT_EMAIL: {e}"))?;

@@ -52,7 +52,16 @@ async fn list(State(dir): State<PathBuf>) -> Html<String> {
 
 async fn show(State(dir): State<PathBuf>, Path(id): Path<String>) -> Response {
     match read_all(&dir).await.into_iter().find(|m| m.id == id) {
-        Some(m) => Html(m.content.html).into_response(),
+        // An email's HTML is styled inline, as emails are: its own policy allows that and
+        // nothing else (no script, no request out).
+        Some(m) => (
+            [(
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'",
+            )],
+            Html(m.content.html),
+        )
+            .into_response(),
         None => (StatusCode::NOT_FOUND, Html("<p>E-mail introuvable.</p>".to_owned())).into_response(),
     }
 }

@@ -477,13 +477,15 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     let functions: Vec<(&'static str, Router)> = vec![
         (
             "TownsFunction",
-            towns::router(towns::AppState::new(towns.clone(), Some(&opts.operator_token)).with_contact(
-                towns::Contact {
-                    to: Email::parse(LOCAL_CONTACT_EMAIL).map_err(demo_error)?,
-                    clock: opts.clock.clone(),
-                    trusted_proxies: 0,
-                },
-            )),
+            towns::router(
+                towns::AppState::new(towns.clone(), OperatorKey::new(Some(&opts.operator_token))).with_contact(
+                    towns::Contact {
+                        to: Email::parse(LOCAL_CONTACT_EMAIL).map_err(demo_error)?,
+                        clock: opts.clock.clone(),
+                        trusted_proxies: 0,
+                    },
+                ),
+            ),
         ),
         ("AccountsFunction", accounts::router(accounts)),
         ("CalendarFunction", calendar::router(calendar_state)),
@@ -516,6 +518,8 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     let router = shared::http::finish(api)
         .route(&format!("/{}/{{*key}}", shared::files::LOCAL_BUCKET), local_s3::route(s3))
         .fallback_service(pages);
+    // The pages too; the browser sends files straight to the local S3 server.
+    let router = shared::http::headers::secure(router, &[&s3_endpoint]);
     let notifier =
         opts.notifier.then(|| spawn_notifier(store.clone(), mailer.clone(), opts.clock.clone(), files.clone()));
     Ok(Portal { router, functions, store, mailer, mail_dir, demo_town, files, notifier, s3_server })

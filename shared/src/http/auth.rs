@@ -12,6 +12,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 /// What the auth extractors need from a function's state.
 #[derive(Clone)]
@@ -150,25 +153,62 @@ where
     }
 }
 
-/// The platform operator's bearer token (provisioning towns and their first staff).
+/// Where the operator's token comes from when it is not given: read once per instance, on the
+/// first request that presents a bearer token (in AWS, from Secrets Manager).
+pub type TokenSource = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>> + Send + Sync>;
+
+/// The platform operator's bearer token (provisioning towns and their first staff), kept as its
+/// digest.
 #[derive(Clone)]
-pub struct OperatorKey(Option<[u8; 32]>);
+pub struct OperatorKey {
+    digest: Arc<tokio::sync::OnceCell<Option<[u8; 32]>>>,
+    source: Option<TokenSource>,
+}
+
+/// A token shorter than 16 characters disables the operator routes.
+fn operator_digest(token: &str) -> Option<[u8; 32]> {
+    (token.len() >= 16).then(|| Sha256::digest(token.as_bytes()).into())
+}
 
 impl OperatorKey {
-    /// A token shorter than 16 characters disables the operator routes.
+    /// A token known at start (locally, tests); a token shorter than 16 characters, or none,
+    /// disables the operator routes.
     pub fn new(token: Option<&str>) -> OperatorKey {
-        OperatorKey(token.filter(|t| t.len() >= 16).map(|t| Sha256::digest(t.as_bytes()).into()))
+        let digest = tokio::sync::OnceCell::new_with(Some(token.and_then(operator_digest)));
+        OperatorKey { digest: Arc::new(digest), source: None }
+    }
+
+    /// A token read from `source` when first needed; a failed read refuses the request and is
+    /// tried again on the next one.
+    pub fn from_source(source: TokenSource) -> OperatorKey {
+        OperatorKey { digest: Arc::new(tokio::sync::OnceCell::new()), source: Some(source) }
     }
 
     /// Whether the request's `Authorization: Bearer` is the operator's token.
-    pub fn allows(&self, headers: &HeaderMap) -> bool {
-        let presented = headers
+    pub async fn allows(&self, headers: &HeaderMap) -> bool {
+        let Some(presented) = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| -> [u8; 32] { Sha256::digest(t.trim().as_bytes()).into() });
+            .map(|t| -> [u8; 32] { Sha256::digest(t.trim().as_bytes()).into() })
+        else {
+            return false;
+        };
+        let want = match &self.source {
+            None => self.digest.get().copied().flatten(),
+            Some(source) => {
+                let read = self.digest.get_or_try_init(|| async { source().await.map(|t| operator_digest(t.trim())) });
+                match read.await {
+                    Ok(d) => *d,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the operator's token could not be read");
+                        None
+                    }
+                }
+            }
+        };
         // Digests are compared, not tokens: the comparison's timing reveals nothing of the token.
-        matches!((self.0, presented), (Some(want), Some(got)) if want == got)
+        want.is_some_and(|w| w == presented)
     }
 
     /// The 401 for a request that is not the operator's.

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod csv;
 pub mod extract;
+pub mod headers;
 pub mod problem;
 
 pub use extract::{Json, Path};
@@ -75,10 +76,12 @@ async fn method_not_allowed() -> Problem {
 }
 
 /// Finishes the router a host serves (one function in Lambda, all of them locally): unknown
-/// routes and methods answer problem+json, and bodies are limited to 1 MiB.
+/// routes and methods answer problem+json, bodies are limited to 1 MiB, and every answer has
+/// the security headers ([`headers::secure`]).
 pub fn finish(router: Router) -> Router {
-    router
+    let router = router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    headers::secure(router, &[])
 }

@@ -1,0 +1,55 @@
+// index.html: the page's own script (no inline script: the pages run under a strict CSP).
+import { api, linkTown, town, el } from './portail.js';
+linkTown();
+const CATEGORIES = { information: 'Information', fermeture: 'Fermeture', tarifs: 'Tarifs', reglement: 'Règlement' };
+const published = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' });
+api('/news?per_page=10').then((page) => {
+  const box = document.getElementById('actualites');
+  if (page.items.length === 0) { box.replaceChildren(el('p', {}, "Pas d'actualité pour le moment.")); return; }
+  box.replaceChildren(...page.items.map((a) => {
+    const body = el('div', { class: 'texte' });
+    body.innerHTML = a.html; // rendered by the server from Markdown, without raw HTML or unsafe links
+    const files = (a.attachments || []).map((f) => {
+      const get = el('button', { type: 'button', class: 'secondaire' }, `Télécharger ${f.file_name} (${Math.max(1, Math.round(f.size / 1024))} Ko)`);
+      get.addEventListener('click', async () => {
+        try {
+          const link = await api(`/news/${encodeURIComponent(a.id)}/attachments/${encodeURIComponent(f.id)}`);
+          location.assign(link.url);
+        } catch (p) {
+          get.after(el('span', { class: 'erreur', role: 'status' }, p.status === 401 ? ' Connectez-vous pour télécharger les pièces jointes.' : ` ${p.title}`));
+        }
+      });
+      return el('li', {}, get);
+    });
+    return el('article', { class: `actualite ${a.category}${a.pinned ? ' epinglee' : ''}` },
+      el('h3', {}, a.title),
+      el('p', { class: 'aide' }, `${CATEGORIES[a.category]}${a.pinned ? ' – à la une' : ''} – publié le ${published.format(new Date(a.publish_at))}`),
+      body,
+      files.length ? el('ul', { class: 'pieces-jointes', 'aria-label': 'Pièces jointes' }, ...files) : null);
+  }));
+}).catch(() => { document.getElementById('actualites').replaceChildren(el('p', {}, 'Les actualités ne sont pas disponibles pour le moment.')); });
+fetch(`/api/towns/${encodeURIComponent(town)}`)
+  .then((r) => (r.ok ? r.json() : Promise.reject(r)))
+  .then((cfg) => {
+    document.getElementById('commune').textContent = `Espace Famille – ${cfg.name}`;
+    const list = document.getElementById('activities');
+    for (const a of cfg.activities) {
+      const li = document.createElement('li');
+      li.textContent = `${a.name} : ${a.units.map((u) => u.name).join(', ')}`;
+      list.appendChild(li);
+    }
+  })
+  .catch(() => { document.getElementById('commune').textContent = 'Commune introuvable'; });
+api('/auth/session').then((me) => {
+  const compte = document.getElementById('compte');
+  compte.textContent = `Connecté(e) : ${me.first_name} ${me.last_name} (${me.email})`;
+  if (me.role === 'agent' || me.role === 'town_admin') {
+    compte.append(' – ', el('a', { href: `mairie.html?commune=${encodeURIComponent(town)}` }, 'Espace mairie'));
+  }
+  const out = document.getElementById('deconnexion');
+  out.hidden = false;
+  out.addEventListener('click', async () => {
+    await api('/auth/logout', { method: 'POST', csrf: me.csrf_token }).catch(() => {});
+    location.reload();
+  });
+}).catch(() => {});

@@ -301,6 +301,7 @@ async fn a_family_subscribes_to_its_confirmed_bookings_and_can_revoke_the_feed()
     assert!(ics.starts_with("BEGIN:VCALENDAR"));
     assert!(ics.contains("SUMMARY:Léa – CANTINE"), "{ics}");
     assert!(ics.contains("DTSTART;VALUE=DATE:20261130"), "{ics}");
+    assert!(ics.contains("DTEND;VALUE=DATE:20261201"), "the day after, exclusive (RFC 5545): {ics}");
     assert!(!ics.contains("20261221"), "a pending request is not in the calendar");
     // A new feed revokes the old one; revoking leaves none.
     let again = p.post(&format!("/api/towns/{TOWN}/calendar/families/martin/feed"), json!({}), Some(&b)).await;

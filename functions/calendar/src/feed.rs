@@ -111,7 +111,10 @@ pub async fn serve(
                     .uid(&format!("{}-{}-{}-{}@espace-famille", town_id, b.child, b.date, b.unit))
                     .summary(&format!("{} – {unit}", child.first_name))
                     .location(&site)
-                    .all_day(b.date)
+                    // RFC 5545: an all-day event ends, exclusive, on the next day (icalendar's
+                    // `all_day` writes the same day twice).
+                    .starts(b.date)
+                    .ends(b.date.succ_opt().unwrap_or(b.date))
                     .timestamp(b.updated_at)
                     .done(),
             );

@@ -43,6 +43,19 @@ impl Entry {
     }
 }
 
+/// The newest entries first, a page at a time.
+pub async fn page(
+    store: &Store,
+    town: &TownId,
+    limit: usize,
+    cursor: Option<crate::store::Cursor>,
+) -> Result<(Vec<Entry>, Option<crate::store::Cursor>), StoreError> {
+    let q = Query::table(keys::audit(town), SkRange::All).descending().limit(limit).after(cursor);
+    let page = store.query(&q).await?;
+    let entries = page.items.iter().map(Item::to_value).collect::<Result<_, _>>()?;
+    Ok((entries, page.next))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,17 +81,4 @@ mod tests {
         let WriteOp::Put { item, .. } = small.record(&town).unwrap() else { panic!("a put") };
         assert_eq!(item.to_value::<Entry>().unwrap().after, Some(serde_json::json!({"a": 1})));
     }
-}
-
-/// The newest entries first, a page at a time.
-pub async fn page(
-    store: &Store,
-    town: &TownId,
-    limit: usize,
-    cursor: Option<crate::store::Cursor>,
-) -> Result<(Vec<Entry>, Option<crate::store::Cursor>), StoreError> {
-    let q = Query::table(keys::audit(town), SkRange::All).descending().limit(limit).after(cursor);
-    let page = store.query(&q).await?;
-    let entries = page.items.iter().map(Item::to_value).collect::<Result<_, _>>()?;
-    Ok((entries, page.next))
 }

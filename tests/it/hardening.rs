@@ -306,3 +306,74 @@ async fn every_answer_carries_the_security_headers_and_personal_ones_are_not_sto
     }
     p.stop().await;
 }
+
+/// Every operation of the OpenAPI document with the status codes it documents.
+fn documented_operations() -> Vec<(String, String, Vec<String>)> {
+    let doc = towns::OPENAPI;
+    let ops = crate::openapi::operations(doc);
+    let mut out = Vec::new();
+    let lines: Vec<&str> = doc.lines().collect();
+    for (method, path) in ops {
+        let start = lines.iter().position(|l| *l == format!("  {path}:")).expect("path");
+        let op = (start + 1..lines.len())
+            .find(|&i| lines[i] == format!("    {}:", method.to_lowercase()))
+            .expect("operation");
+        let end = (op + 1..lines.len()).find(|&i| !lines[i].starts_with("      ")).unwrap_or(lines.len());
+        let codes = lines[op..end]
+            .iter()
+            .filter_map(|l| l.trim_start().strip_prefix('"')?.split('"').next().map(str::to_owned))
+            .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        out.push((method, path, codes));
+    }
+    out
+}
+
+fn concrete(path: &str, town: &str, family: &str) -> String {
+    path.replace("{town}", town)
+        .replace("{family}", family)
+        .replace("{child}", if family == "martin" { "lea-martin" } else { "noe-bernard-petit" })
+        .replace("{date}", "2026-12-01")
+        .replace("{unit}", "cantine")
+        .replace("{token}", "jeton-inconnu")
+        .replace("{id}", "inconnue")
+        .replace("{file}", "inconnu")
+}
+
+#[tokio::test]
+async fn every_route_is_closed_to_no_session_another_family_and_another_town() {
+    let p = portal().await;
+    let sophie = login(&p, "sophie.martin@exemple.fr").await;
+    let town_b = crate::helpers::other_town_admin(&p).await;
+    let ops = documented_operations();
+    // Login's 401 is a wrong password, not a missing session.
+    let protected: Vec<_> = ops
+        .iter()
+        .filter(|(_, path, codes)| codes.iter().any(|c| c == "401") && !path.ends_with("/auth/login"))
+        .collect();
+    assert!(protected.len() >= 45, "{}", protected.len());
+    let mut open = Vec::new();
+    for (method, path, _) in &protected {
+        let body = (method != "GET" && method != "DELETE").then(|| json!({}));
+        let uri = concrete(path, TOWN, "martin");
+        let anonymous =
+            p.send(method, &uri, body.clone(), &Browser { cookie: String::new(), csrf: String::new() }, &[]).await;
+        if anonymous.status != 401 {
+            open.push(format!("{method} {path}: {} without a session", anonymous.status));
+        }
+        // Another town's session does not exist here.
+        let other_town = p.send(method, &uri, body.clone(), &town_b, &[]).await;
+        if other_town.status != 401 {
+            open.push(format!("{method} {path}: {} with another town's session", other_town.status));
+        }
+        // Another family's records, as Sophie: not found, like a family that does not exist.
+        if path.contains("{family}") && !path.contains("/staff/") && !path.starts_with("/api/operator") {
+            let theirs = p.send(method, &concrete(path, TOWN, "bernard"), body, &sophie, &[]).await;
+            if !(theirs.status == 404 || theirs.status == 403) || theirs.json["code"] == "not_found" {
+                open.push(format!("{method} {path}: {} {} on another family", theirs.status, theirs.json["code"]));
+            }
+        }
+    }
+    assert!(open.is_empty(), "routes open to the wrong caller:\n{}", open.join("\n"));
+    p.stop().await;
+}

@@ -329,17 +329,6 @@ fn documented_operations() -> Vec<(String, String, Vec<String>)> {
     out
 }
 
-fn concrete(path: &str, town: &str, family: &str) -> String {
-    path.replace("{town}", town)
-        .replace("{family}", family)
-        .replace("{child}", if family == "martin" { "lea-martin" } else { "noe-bernard-petit" })
-        .replace("{date}", "2026-12-01")
-        .replace("{unit}", "cantine")
-        .replace("{token}", "jeton-inconnu")
-        .replace("{id}", "inconnue")
-        .replace("{file}", "inconnu")
-}
-
 #[tokio::test]
 async fn every_route_is_closed_to_no_session_another_family_and_another_town() {
     let p = portal().await;
@@ -355,7 +344,7 @@ async fn every_route_is_closed_to_no_session_another_family_and_another_town() {
     let mut open = Vec::new();
     for (method, path, _) in &protected {
         let body = (method != "GET" && method != "DELETE").then(|| json!({}));
-        let uri = concrete(path, TOWN, "martin");
+        let uri = crate::helpers::concrete_path(path, TOWN, "martin");
         let anonymous =
             p.send(method, &uri, body.clone(), &Browser { cookie: String::new(), csrf: String::new() }, &[]).await;
         if anonymous.status != 401 {
@@ -368,7 +357,8 @@ async fn every_route_is_closed_to_no_session_another_family_and_another_town() {
         }
         // Another family's records, as Sophie: not found, like a family that does not exist.
         if path.contains("{family}") && !path.contains("/staff/") && !path.starts_with("/api/operator") {
-            let theirs = p.send(method, &concrete(path, TOWN, "bernard"), body, &sophie, &[]).await;
+            let theirs =
+                p.send(method, &crate::helpers::concrete_path(path, TOWN, "bernard"), body, &sophie, &[]).await;
             if !(theirs.status == 404 || theirs.status == 403) || theirs.json["code"] == "not_found" {
                 open.push(format!("{method} {path}: {} {} on another family", theirs.status, theirs.json["code"]));
             }

@@ -147,6 +147,20 @@ pub struct TestPortal {
 
 pub const TOWN: &str = "villeneuve-les-tilleuls";
 
+/// A documented path with its parameters filled: the demo town, `family` and its first child,
+/// and ids that name nothing.
+pub fn concrete_path(path: &str, town: &str, family: &str) -> String {
+    let child = if family == "martin" { "lea-martin" } else { "noe-bernard-petit" };
+    path.replace("{town}", town)
+        .replace("{family}", family)
+        .replace("{child}", child)
+        .replace("{date}", "2026-12-01")
+        .replace("{unit}", "cantine")
+        .replace("{token}", "jeton-inconnu")
+        .replace("{id}", "inconnue")
+        .replace("{file}", "inconnu")
+}
+
 pub async fn portal() -> TestPortal {
     let dir = tempfile::tempdir().expect("tempdir");
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z").expect("date").to_utc();

@@ -28,15 +28,7 @@ async fn openapi_routes_are_all_served() {
     let ops = operations(towns::OPENAPI);
     assert!(ops.len() >= 22, "{ops:?}");
     for (method, path) in ops {
-        let uri = path
-            .replace("{town}", "villeneuve-les-tilleuls")
-            .replace("{date}", "2026-12-01")
-            .replace("{child}", "lea-martin")
-            .replace("{family}", "martin")
-            .replace("{unit}", "cantine")
-            .replace("{token}", "jeton-inconnu")
-            .replace("{id}", "inconnue")
-            .replace("{file}", "inconnu");
+        let uri = crate::helpers::concrete_path(&path, crate::helpers::TOWN, "martin");
         let r = call(&p.router, &method, &uri, &[], None).await;
         let code = r.json["code"].as_str().unwrap_or_default();
         assert!(code != "not_found" && code != "method_not_allowed", "{method} {uri} is not routed ({})", r.status);

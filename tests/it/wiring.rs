@@ -47,17 +47,6 @@ fn events(template: &str) -> Vec<(String, String, String)> {
     out
 }
 
-fn concrete(path: &str) -> String {
-    path.replace("{town}", "villeneuve-les-tilleuls")
-        .replace("{date}", "2026-12-01")
-        .replace("{child}", "lea-martin")
-        .replace("{family}", "martin")
-        .replace("{unit}", "cantine")
-        .replace("{token}", "jeton-inconnu")
-        .replace("{id}", "inconnue")
-        .replace("{file}", "inconnu")
-}
-
 /// Whether the router answered from a route (any status) rather than its fallbacks.
 fn routed(r: &crate::helpers::Reply) -> bool {
     let code = r.json["code"].as_str().unwrap_or_default();
@@ -90,7 +79,9 @@ async fn each_function_serves_its_own_events_and_no_other() {
     let mut wrong = Vec::new();
     for (name, router) in p.functions() {
         for (function, method, path) in &events {
-            let r = call(router, method, &concrete(path), &[], None).await;
+            let r =
+                call(router, method, &crate::helpers::concrete_path(path, crate::helpers::TOWN, "martin"), &[], None)
+                    .await;
             let own = function == name;
             if own != routed(&r) {
                 wrong.push(format!(

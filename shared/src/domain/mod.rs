@@ -4,6 +4,7 @@
 pub mod account;
 pub mod attendance;
 pub mod basket;
+pub mod billing;
 pub mod booking;
 pub mod calendar;
 pub mod cells;

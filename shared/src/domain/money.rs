@@ -19,6 +19,11 @@ impl Cents {
         }
         Ok(Cents(cents))
     }
+    /// `n` times the amount (saturating: no invoice reaches it).
+    pub fn times(self, n: u32) -> Cents {
+        Cents(self.0.saturating_mul(i64::from(n)))
+    }
+
     pub fn get(self) -> i64 {
         self.0
     }

@@ -15,6 +15,25 @@ pub fn weekday_date(d: NaiveDate) -> String {
     format!("{} {}", WEEKDAYS[d.weekday().num_days_from_monday() as usize], date(d))
 }
 
+/// « novembre 2026 »
+pub fn month(d: NaiveDate) -> String {
+    const MONTHS: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    format!("{} {}", MONTHS[d.month0() as usize], d.year())
+}
+
 /// « 01/12/2026 à 23h59 », in the town's time zone.
 pub fn date_time(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%d/%m/%Y à %Hh%M").to_string()
@@ -29,6 +48,7 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
         assert_eq!(date(d), "01/12/2026");
         assert_eq!(weekday_date(d), "mardi 01/12/2026");
+        assert_eq!(month(d), "décembre 2026");
         // 22:59 UTC is 23:59 in Paris in winter.
         let t = d.and_hms_opt(22, 59, 0).unwrap().and_utc();
         assert_eq!(date_time(t, chrono_tz::Europe::Paris), "01/12/2026 à 23h59");

@@ -9,6 +9,7 @@ mod hardening;
 mod helpers;
 mod http_bad_input;
 mod import;
+mod invoices;
 mod local_portal;
 mod news;
 mod openapi;

@@ -65,6 +65,7 @@ fn the_template_lists_every_function_and_its_events() {
             "BasketFunction",
             "CalendarFunction",
             "DocumentsFunction",
+            "InvoicesFunction",
             "NewsFunction",
             "StaffFunction",
             "TownsFunction"

@@ -507,6 +507,10 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
                 public_url,
             }),
         ),
+        (
+            "InvoicesFunction",
+            invoices::router(invoices::AppState { auth: auth_for_news.clone(), towns: towns.clone() }),
+        ),
         ("NewsFunction", news::router(news::AppState { auth: auth_for_news, towns, files: files.clone() })),
     ];
     let api = functions

@@ -1,0 +1,8 @@
+//! The `invoices` Lambda: builds the state from the environment and serves the router.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init(true);
+    let (_, auth, towns) = shared::lambda::store_auth_towns().await?;
+    lambda_http::run(shared::http::finish(invoices::router(invoices::AppState { auth, towns }))).await
+}

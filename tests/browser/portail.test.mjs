@@ -216,12 +216,11 @@ for (const device of VIEWPORTS) {
       assert.equal(confirmations, 2);
 
       // « Mes factures »: the month so far and to its end, each line with the rule that priced it
-      // (past invoices are not online yet, and the page says so); the legal pages; the towns'
-      // contact form.
+      // (no invoice issued yet, and the page says so); the legal pages; the towns' contact form.
       await go('factures.html');
       await page.getByText(/Novembre 2026, à ce jour : .+ ; prévu jusqu'à la fin du mois : .+\./).waitFor();
       await page.getByRole('cell', { name: /Tarif QF 601–1000 €, résident : 2,50.€/ }).first().waitFor();
-      await page.getByText('Les factures des mois écoulés ne sont pas encore consultables en ligne').waitFor();
+      await page.getByText("Aucune facture n'a encore été émise en ligne").waitFor();
       await checkAxe(page, 'mes factures');
       await shot(page, `factures-${device.name}`);
       for (const [link, heading] of [['Mentions légales', 'Mentions légales'], ["Conditions générales d'utilisation", "Conditions générales d'utilisation"]]) {

@@ -78,3 +78,169 @@ async fn the_administrator_previews_a_month_and_nothing_is_written() {
     assert_eq!(p.get(&format!("{uri}?month=2026-11"), Some(&admin)).await.json, november.json);
     p.stop().await;
 }
+
+#[tokio::test]
+async fn the_administrator_finalises_a_month_once_and_the_family_reads_its_invoice() {
+    let p = portal().await;
+    let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let finalise = format!("/api/towns/{TOWN}/staff/invoices/runs/2026-11/finalise");
+    assert_problem(&p.post(&finalise, serde_json::json!({}), Some(&admin)).await, 422, "month_not_over");
+    // Wednesday 2 December: November is over.
+    p.clock.advance(chrono::TimeDelta::days(6));
+    let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let first = p.post(&finalise, serde_json::json!({}), Some(&admin)).await;
+    assert_eq!(first.status, 200, "{:?}", first.json);
+    assert_eq!(
+        (first.json["issued"].as_i64(), first.json["remaining"].as_i64()),
+        (Some(1), Some(0)),
+        "{:?}",
+        first.json
+    );
+    assert_eq!(first.json["numbers"], serde_json::json!(["2026-000001", "2026-000001"]));
+    let again = p.post(&finalise, serde_json::json!({}), Some(&admin)).await;
+    assert_eq!((again.json["issued"].as_i64(), again.json["invoices"].as_i64()), (Some(0), Some(1)), "nothing twice");
+
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let list = p.get(&format!("/api/towns/{TOWN}/families/martin/invoices"), Some(&sophie)).await;
+    assert_eq!(list.json.as_array().unwrap().len(), 1, "{:?}", list.json);
+    assert_eq!((list.json[0]["number"].as_str(), list.json[0]["total"].as_i64()), (Some("2026-000001"), Some(1000)));
+    assert_eq!(list.json[0]["due_on"], "2027-01-01");
+    let invoice = p.get(&format!("/api/towns/{TOWN}/families/martin/invoices/2026-11"), Some(&sophie)).await;
+    assert_eq!(invoice.json["lines"].as_array().unwrap().len(), 3, "{:?}", invoice.json);
+    assert_eq!(invoice.json["issued_by"], "mairie@villeneuve-les-tilleuls.fr");
+    // Another family's invoice, or a month with none: not found.
+    let claire = p.login(TOWN, "claire.bernard@exemple.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    assert_problem(
+        &p.get(&format!("/api/towns/{TOWN}/families/martin/invoices/2026-11"), Some(&claire)).await,
+        404,
+        "unknown_family",
+    );
+    assert_problem(
+        &p.get(&format!("/api/towns/{TOWN}/families/martin/invoices/2026-10"), Some(&sophie)).await,
+        404,
+        "unknown_invoice",
+    );
+    assert_problem(
+        &p.get(&format!("/api/towns/{TOWN}/families/martin/invoices/n-importe"), Some(&sophie)).await,
+        404,
+        "unknown_invoice",
+    );
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    assert_problem(&p.post(&finalise, serde_json::json!({}), Some(&agent)).await, 403, "forbidden");
+    p.stop().await;
+}
+
+mod numbering {
+    use chrono::{DateTime, NaiveDate, Utc};
+    use shared::domain::billing::Invoice;
+    use shared::domain::booking::{Actor, Booking, BookingStatus, ChangedBy, Slot, Terms};
+    use shared::domain::config::Town;
+    use shared::domain::family::{Child, Family};
+    use shared::domain::{Cents, ChildId, FamilyRef};
+    use shared::store::{Store, keys, repo};
+    use std::sync::Arc;
+
+    const FAMILIES: usize = 40;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    /// The demo town with 40 more families, each with one canteen booking in October 2026.
+    async fn town_with_families(store: &Store) -> Arc<Town> {
+        let (town, demo) = local_portal::demo_town_only(store).await.unwrap();
+        let template_child = demo.children[0].clone();
+        let restauration = town.config().activities.iter().find(|a| a.id.as_str() == "restauration").unwrap();
+        for i in 0..FAMILIES {
+            let child = Child { id: ChildId::parse(&format!("enfant-{i:02}")).unwrap(), ..template_child.clone() };
+            let family = Family {
+                reference: FamilyRef::parse(&format!("famille-{i:02}")).unwrap(),
+                name: format!("Famille {i}"),
+                resident: true,
+                quotient_familial: None,
+                guardians: Vec::new(),
+                children: vec![child.id.clone()],
+            };
+            repo::put_child(store, town.id(), &child).await.unwrap();
+            repo::put_family(store, town.id(), &family).await.unwrap();
+            let slot = Slot {
+                child: child.id.clone(),
+                family: family.reference.clone(),
+                activity: restauration.id.clone(),
+                site: restauration.sites[0].clone(),
+                unit: restauration.units[0].id.clone(),
+                date: NaiveDate::from_ymd_opt(2026, 10, 5).unwrap(),
+            };
+            let terms = Terms {
+                status: BookingStatus::Confirmed,
+                price: Cents::new(380).unwrap(),
+                late: false,
+                waiting_list: false,
+            };
+            let actor = Actor { by: "test", role: ChangedBy::Guardian, at: at("2026-09-20T10:00:00Z") };
+            let b = Booking::book(None, slot, terms, actor);
+            store.transact(vec![repo::booking_write(town.id(), &b, None).unwrap()]).await.unwrap();
+        }
+        town
+    }
+
+    async fn numbers(store: &Store, town: &Town) -> Vec<String> {
+        let items = store
+            .query_all(&shared::store::Query::gsi1(
+                keys::invoices_of_month(town.id(), "2026-10"),
+                shared::store::SkRange::All,
+            ))
+            .await
+            .unwrap();
+        let mut n: Vec<String> = items.iter().map(|i| i.to_value::<Invoice>().unwrap().number).collect();
+        n.sort();
+        n
+    }
+
+    fn continuous() -> Vec<String> {
+        (1..=FAMILIES as u64).map(|i| shared::domain::billing::invoice_number(2026, i)).collect()
+    }
+
+    fn october() -> (NaiveDate, NaiveDate) {
+        (NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 10, 31).unwrap())
+    }
+
+    pub(super) async fn a_crash_halfway_then_a_retry_leaves_one_invoice_each_numbered_without_a_gap(store: Store) {
+        let town = town_with_families(&store).await;
+        let now = at("2026-11-03T09:00:00Z");
+        // The first transaction (25 invoices) goes through, the second fails.
+        let crashed = invoices::run::finalise(&store.failing_after(1), &town, october(), now, "admin").await;
+        assert!(crashed.is_err());
+        assert_eq!(numbers(&store, &town).await.len(), invoices::run::PER_TRANSACTION);
+        let done = invoices::run::finalise(&store, &town, october(), now, "admin").await.unwrap();
+        assert_eq!((done.issued, done.invoices), (FAMILIES - invoices::run::PER_TRANSACTION, FAMILIES));
+        assert_eq!(numbers(&store, &town).await, continuous());
+    }
+
+    pub(super) async fn concurrent_finalisations_give_each_family_one_number_and_skip_none(store: Store) {
+        let town = town_with_families(&store).await;
+        let now = at("2026-11-03T09:00:00Z");
+        let runs: Vec<_> = (0..6)
+            .map(|_| {
+                let (store, town) = (store.clone(), town.clone());
+                tokio::spawn(async move { invoices::run::finalise(&store, &town, october(), now, "admin").await })
+            })
+            .collect();
+        let mut issued = 0;
+        for r in runs {
+            issued += r.await.unwrap().unwrap().issued;
+        }
+        assert_eq!(issued, FAMILIES, "each invoice issued by exactly one run");
+        assert_eq!(numbers(&store, &town).await, continuous());
+    }
+}
+
+use numbering::{
+    a_crash_halfway_then_a_retry_leaves_one_invoice_each_numbered_without_a_gap,
+    concurrent_finalisations_give_each_family_one_number_and_skip_none,
+};
+
+crate::helpers::both_backends!(
+    a_crash_halfway_then_a_retry_leaves_one_invoice_each_numbered_without_a_gap,
+    concurrent_finalisations_give_each_family_one_number_and_skip_none,
+);

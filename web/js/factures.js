@@ -1,6 +1,6 @@
 // « Mes factures »: the current month so far and as booked to its end, line by line, by the
 // rules the invoice will use (each line names the rule that priced it).
-import { api, say, linkTown, session, el, euros } from './portail.js';
+import { api, say, linkTown, session, el, euros, frenchDate } from './portail.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -41,7 +41,30 @@ async function show() {
         table(m.forecast, names, `${label} : prévu jusqu'à la fin du mois`)));
     }
     box.replaceChildren(...months);
+    await showInvoices(names);
   } catch (problem) { say(message, problem.title, true); }
+}
+
+/** The families' invoices (the last twelve of each), each with its lines on demand. */
+async function showInvoices(names) {
+  const shown = [];
+  for (const family of me.families) {
+    const invoices = (await api(`/families/${encodeURIComponent(family)}/invoices`)).slice(0, 12);
+    for (const i of invoices) {
+      const label = i.label.charAt(0).toUpperCase() + i.label.slice(1);
+      const details = el('details', { class: 'facture' },
+        el('summary', {}, `Facture n° ${i.number} – ${label} – ${euros(i.total)} – à régler avant le ${frenchDate(i.due_on)}`));
+      details.addEventListener('toggle', async () => {
+        if (!details.open || details.dataset.loaded) return;
+        details.dataset.loaded = 'oui';
+        const invoice = await api(`/families/${encodeURIComponent(family)}/invoices/${encodeURIComponent(i.month)}`);
+        details.append(table(invoice, names, `Facture n° ${invoice.number} : ${label}`));
+      });
+      shown.push(details);
+    }
+  }
+  const none = el('p', {}, "Aucune facture n'a encore été émise en ligne. Les factures précédentes vous ont été adressées par la mairie.");
+  document.getElementById('factures').replaceChildren(...(shown.length ? shown : [none]));
 }
 
 if (me) show();

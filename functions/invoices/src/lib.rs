@@ -2,8 +2,11 @@
 //! attendance into one bill per family, by the rules of [`shared::domain::billing`]. Built so
 //! far: a family's month to date and as booked to its end (« Novembre, à ce jour : … ; prévu
 //! jusqu'à la fin du mois : … »), and the administrator's dry run of a month (every family's
-//! lines and total, and the anomalies to look at), which writes nothing. Finalising, numbering,
-//! PDFs, publication and credit notes are not built yet (docs/billing.md).
+//! lines and total, and the anomalies to look at), which writes nothing; finalising a month that
+//! is over ([`run`]: numbered invoices, idempotent, resumable); a family's invoices. PDFs,
+//! publication emails, contests and credit notes are not built yet (docs/billing.md).
+
+pub mod run;
 
 use axum::Json as AxumJson;
 use axum::Router;
@@ -14,14 +17,13 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use shared::domain::Cents;
 use shared::domain::account::Role;
-use shared::domain::billing::{self, Anomaly, Bill};
+use shared::domain::billing::{self, Anomaly, Bill, Invoice};
 use shared::domain::booking::Booking;
 use shared::domain::config::Town;
-use shared::domain::family::Family;
 use shared::http::auth::{AuthState, Caller, Staff, forbidden};
 use shared::http::{self, Path, Problem};
 use shared::store::repo::{self, Towns};
-use shared::store::{Store, StoreError};
+use shared::store::{Store, StoreError, keys};
 use std::collections::BTreeMap;
 
 /// Days of bookings read at once from the day index.
@@ -38,7 +40,10 @@ shared::auth_state_from!(AppState);
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/towns/{town}/families/{family}/invoices/current", get(current))
+        .route("/api/towns/{town}/families/{family}/invoices", get(list))
+        .route("/api/towns/{town}/families/{family}/invoices/{month}", get(one))
         .route("/api/towns/{town}/staff/invoices/preview", get(preview))
+        .route("/api/towns/{town}/staff/invoices/runs/{month}/finalise", axum::routing::post(finalise))
         .with_state(state)
 }
 
@@ -134,11 +139,7 @@ async fn preview(
     if first > today {
         return Err(Problem::unprocessable("future_month", "On ne facture pas un mois à venir.").field("month"));
     }
-    let store = &state.auth.store;
-    let families: BTreeMap<_, Family> =
-        repo::all_families(store, town.id()).await?.into_iter().map(|f| (f.reference.clone(), f)).collect();
-    let bookings = bookings_between(store, &town, first, last).await?;
-    let (bills, anomalies) = billing::bills(&town, &families, &bookings, today);
+    let (bills, anomalies) = run::month_bills(&state.auth.store, &town, (first, last), today).await?;
     let (due, zero): (Vec<Bill>, Vec<Bill>) = bills.into_iter().partition(Bill::is_due);
     Ok(AxumJson(Preview {
         month: first.format("%Y-%m").to_string(),
@@ -152,7 +153,7 @@ async fn preview(
 }
 
 /// Every booking of the town from `first` to `last`, read by day from the index, a few days at once.
-async fn bookings_between(
+pub(crate) async fn bookings_between(
     store: &Store,
     town: &Town,
     first: NaiveDate,
@@ -174,4 +175,90 @@ fn previous_month(today: NaiveDate) -> (NaiveDate, NaiveDate) {
     let this = today.with_day(1).unwrap_or(today);
     let first = this.checked_sub_months(chrono::Months::new(1)).unwrap_or(this);
     (first, this.pred_opt().unwrap_or(this))
+}
+
+/// Finalises a month that is over (town administrator): the missing invoices are issued and
+/// numbered; calling again goes on where the last call stopped, and issues nothing twice.
+async fn finalise(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Path((_, month)): Path<(String, String)>,
+) -> Result<AxumJson<run::Finalised>, Problem> {
+    if caller.session.role != Role::TownAdmin {
+        return Err(forbidden().detail("La facturation est réservée à l'administrateur de la commune."));
+    }
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let (first, last) = billing::month(&month)
+        .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
+    let now = state.auth.clock.now();
+    if last >= town.today(now) {
+        return Err(Problem::unprocessable(
+            "month_not_over",
+            "Un mois se facture une fois terminé : sa facturation sera possible le lendemain de son dernier jour.",
+        ));
+    }
+    match run::finalise(&state.auth.store, &town, (first, last), now, caller.session.email.as_str()).await {
+        Ok(done) => Ok(AxumJson(done)),
+        Err(run::FinaliseError::PendingRequests(n)) => Err(Problem::unprocessable(
+            "pending_requests",
+            format!("{n} demande(s) de ce mois attendent encore une décision : traitez-les avant de facturer."),
+        )
+        .with("pending", serde_json::Value::from(n))),
+        Err(run::FinaliseError::Store(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Serialize)]
+struct InvoiceSummary {
+    number: String,
+    month: String,
+    label: String,
+    issued_on: NaiveDate,
+    due_on: NaiveDate,
+    total: Cents,
+}
+
+/// The family's invoices, newest first.
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, family)): Path<(String, String)>,
+) -> Result<AxumJson<Vec<InvoiceSummary>>, Problem> {
+    let reference = caller.family(&family)?;
+    let items = state
+        .auth
+        .store
+        .query_all(&shared::store::Query::table(
+            keys::family_partition(&caller.town, &reference),
+            shared::store::SkRange::Prefix(keys::INVOICE_PREFIX.into()),
+        ))
+        .await?;
+    let mut out = Vec::new();
+    for item in items {
+        let i: Invoice = item.to_value()?;
+        let label = billing::month(&i.month).map(|(first, _)| shared::fr::month(first)).unwrap_or_default();
+        out.push(InvoiceSummary {
+            number: i.number,
+            month: i.month,
+            label,
+            issued_on: i.issued_on,
+            due_on: i.due_on,
+            total: i.total,
+        });
+    }
+    out.reverse();
+    Ok(AxumJson(out))
+}
+
+/// One of the family's invoices, with its lines.
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, family, month)): Path<(String, String, String)>,
+) -> Result<AxumJson<Invoice>, Problem> {
+    let reference = caller.family(&family)?;
+    let unknown = || Problem::not_found("unknown_invoice", "Cette facture est introuvable.");
+    billing::month(&month).ok_or_else(unknown)?;
+    let item = state.auth.store.get(&keys::invoice(&caller.town, &reference, &month)).await?.ok_or_else(unknown)?;
+    Ok(AxumJson(item.to_value()?))
 }

@@ -9,7 +9,7 @@ use super::config::{LateAddition, Price, Town, Unit};
 use super::family::Family;
 use super::{Cents, ChildId, FamilyRef, UnitId, pricing};
 use chrono::{Datelike, NaiveDate};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What one booking of the month is billed.
@@ -82,7 +82,7 @@ fn late_rule(unit: &Unit, family: &Family, booked: Cents) -> String {
 }
 
 /// One line of an invoice: a child, a unit, a rule and a unit price, with its dates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
     pub child: ChildId,
     pub unit: UnitId,
@@ -122,6 +122,9 @@ impl Bill {
     }
 }
 
+/// What makes bookings one line: the child, the unit, the rule and the unit price.
+type LineKey = (ChildId, UnitId, String, Cents);
+
 /// The bills of a month: each family's bookings of the month, billed and grouped, and what
 /// staff must look at. `today` says which days are past (a past day without attendance is an
 /// anomaly). A booking is billed to the family whose booking it is.
@@ -131,7 +134,7 @@ pub fn bills(
     bookings: &[Booking],
     today: NaiveDate,
 ) -> (Vec<Bill>, Vec<Anomaly>) {
-    let mut grouped: BTreeMap<&FamilyRef, BTreeMap<(ChildId, UnitId, String, Cents), Vec<NaiveDate>>> = BTreeMap::new();
+    let mut grouped: BTreeMap<&FamilyRef, BTreeMap<LineKey, Vec<NaiveDate>>> = BTreeMap::new();
     let mut anomalies = Vec::new();
     for b in bookings {
         let (Some(family), Some((_, unit))) = (families.get(&b.family), town.unit(&b.unit)) else { continue };
@@ -184,6 +187,49 @@ pub fn bills(
         })
         .collect();
     (bills, anomalies)
+}
+
+/// Days between an invoice's issue and its due date.
+pub const DUE_DAYS: u64 = 30;
+
+/// A finalised invoice: numbered, never changed after (a correction is a credit note).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// Per town and calendar year of issue, continuous: « 2026-000123 ».
+    pub number: String,
+    pub family: FamilyRef,
+    /// `AAAA-MM`
+    pub month: String,
+    pub issued_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub lines: Vec<InvoiceLine>,
+    pub total: Cents,
+    /// The administrator who finalised the run.
+    pub issued_by: String,
+}
+
+/// An invoice's line as stored (the bill's line, kept whole).
+pub type InvoiceLine = Line;
+
+/// The number of the `seq`-th invoice of `year`.
+pub fn invoice_number(year: i32, seq: u64) -> String {
+    format!("{year}-{seq:06}")
+}
+
+impl Invoice {
+    /// The invoice a due bill becomes with its number.
+    pub fn issue(bill: Bill, month: &str, number: String, issued_on: NaiveDate, by: &str) -> Invoice {
+        Invoice {
+            number,
+            family: bill.family,
+            month: month.to_owned(),
+            issued_on,
+            due_on: issued_on.checked_add_days(chrono::Days::new(DUE_DAYS)).unwrap_or(issued_on),
+            lines: bill.lines,
+            total: bill.total,
+            issued_by: by.to_owned(),
+        }
+    }
 }
 
 /// « 3, 10, 17 et 24/11 » for dates of one month; « 28/11 et 02/12 » across months.
@@ -339,6 +385,14 @@ mod tests {
         assert_eq!(dates_text(&[d(2026, 11, 3)]), "3/11");
         assert_eq!(dates_text(&[d(2026, 11, 3), d(2026, 11, 10)]), "3 et 10/11");
         assert_eq!(dates_text(&[d(2026, 11, 30), d(2026, 12, 1)]), "30/11 et 01/12");
+    }
+
+    #[test]
+    fn numbers_are_per_year_and_padded() {
+        assert_eq!(invoice_number(2026, 123), "2026-000123");
+        let bill = Bill { family: id("martin"), lines: Vec::new(), total: Cents::new(1000).unwrap() };
+        let invoice = Invoice::issue(bill, "2026-11", invoice_number(2026, 1), d(2026, 12, 1), "mairie@ville.fr");
+        assert_eq!((invoice.due_on, invoice.total.get()), (d(2026, 12, 31), 1000));
     }
 
     #[test]

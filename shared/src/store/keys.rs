@@ -185,3 +185,20 @@ pub fn articles_of(t: &TownId) -> String {
 pub fn audit(t: &TownId) -> String {
     format!("{}#AUDIT", town(t))
 }
+
+/// A family's invoice of a month (`INV#AAAA-MM`), in the family's partition.
+pub fn invoice(t: &TownId, f: &FamilyRef, month: &str) -> Key {
+    Key::new(family_partition(t, f), format!("{INVOICE_PREFIX}{month}"))
+}
+/// The sort-key prefix of a family's invoices.
+pub const INVOICE_PREFIX: &str = "INV#";
+
+/// The index partition of a month's invoices, by family (`gsi1`).
+pub fn invoices_of_month(t: &TownId, month: &str) -> String {
+    format!("{}#INVOICES#{month}", town(t))
+}
+
+/// A town's invoice numbers of a year: the next one to give (attribute `next`).
+pub fn invoice_sequence(t: &TownId, year: i32) -> Key {
+    Key::new(format!("{}#INVSEQ#{year}", town(t)), "SEQ")
+}

@@ -216,11 +216,13 @@ for (const device of VIEWPORTS) {
       assert.equal(confirmations, 2);
 
       // « Mes factures »: the month so far and to its end, each line with the rule that priced it
-      // (no invoice issued yet, and the page says so); the legal pages; the towns' contact form.
+      // and last month's invoice; the legal pages; the towns' contact form.
       await go('factures.html');
       await page.getByText(/Novembre 2026, à ce jour : .+ ; prévu jusqu'à la fin du mois : .+\./).waitFor();
       await page.getByRole('cell', { name: /Tarif QF 601–1000 €, résident : 2,50.€/ }).first().waitFor();
-      await page.getByText("Aucune facture n'a encore été émise en ligne").waitFor();
+      // Last month's invoice, issued by the demo: its lines open on demand.
+      await page.getByText(/Facture n° 2026-000002 – Octobre 2026 – 10,00.€/).click();
+      await page.getByRole('cell', { name: '1, 2, 5 et 6/10' }).waitFor();
       await checkAxe(page, 'mes factures');
       await shot(page, `factures-${device.name}`);
       for (const [link, heading] of [['Mentions légales', 'Mentions légales'], ["Conditions générales d'utilisation", "Conditions générales d'utilisation"]]) {
@@ -402,6 +404,13 @@ for (const device of VIEWPORTS) {
       const saved = JSON.parse(await page.getByLabel('Configuration (JSON)').inputValue());
       assert.equal(saved.activities[0].units[0].price.base, 390);
       assert.ok(saved.closures.some((c) => c.date === '2026-12-18' && c.activities?.[0] === 'alsh'), JSON.stringify(saved.closures));
+      // Billing: last month's dry run (the demo billed it already: finalising again issues nothing).
+      await page.getByRole('link', { name: 'Facturation' }).click();
+      await page.getByLabel('Mois').fill('2026-10');
+      await page.locator('#choix-facturation').getByRole('button', { name: 'Aperçu' }).click();
+      await page.getByText('Octobre 2026 : 2 facture(s), 13,00 € au total').waitFor();
+      await page.getByRole('button', { name: 'Facturer octobre 2026' }).click();
+      await page.getByText('Octobre 2026 : 2 facture(s) émise(s) en tout.').waitFor();
       // The journal: every staff action, with what changed.
       await page.getByRole('button', { name: 'Actualiser le journal' }).click();
       const corrected = page.getByRole('row').filter({ hasText: 'Enfant corrigé' }).first();

@@ -65,9 +65,9 @@ async fn the_administrator_previews_a_month_and_nothing_is_written() {
         november.json["total"],
         november.json["bills"].as_array().unwrap().iter().map(|b| b["total"].as_i64().unwrap()).sum::<i64>()
     );
-    // By default the last month: October, when the demo booked nothing.
+    // By default the last month: October, billed by the demo (Léa 4 × 2,50 €, Noé 3 × 1,00 €).
     let last = p.get(&uri, Some(&admin)).await;
-    assert_eq!((last.json["month"].as_str(), last.json["total"].as_i64()), (Some("2026-10"), Some(0)));
+    assert_eq!((last.json["month"].as_str(), last.json["total"].as_i64()), (Some("2026-10"), Some(1300)));
     assert_problem(&p.get(&format!("{uri}?month=2026-13"), Some(&admin)).await, 400, "invalid_month");
     assert_problem(&p.get(&format!("{uri}?month=2027-01"), Some(&admin)).await, 422, "future_month");
     let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
@@ -96,14 +96,21 @@ async fn the_administrator_finalises_a_month_once_and_the_family_reads_its_invoi
         "{:?}",
         first.json
     );
-    assert_eq!(first.json["numbers"], serde_json::json!(["2026-000001", "2026-000001"]));
+    // The demo's October took the first two numbers of 2026.
+    assert_eq!(first.json["numbers"], serde_json::json!(["2026-000003", "2026-000003"]));
     let again = p.post(&finalise, serde_json::json!({}), Some(&admin)).await;
     assert_eq!((again.json["issued"].as_i64(), again.json["invoices"].as_i64()), (Some(0), Some(1)), "nothing twice");
 
     let sophie = p.login(TOWN, "sophie.martin@exemple.fr", local_portal::DEMO_PASSWORD).await.unwrap();
     let list = p.get(&format!("/api/towns/{TOWN}/families/martin/invoices"), Some(&sophie)).await;
-    assert_eq!(list.json.as_array().unwrap().len(), 1, "{:?}", list.json);
-    assert_eq!((list.json[0]["number"].as_str(), list.json[0]["total"].as_i64()), (Some("2026-000001"), Some(1000)));
+    let numbers: Vec<(&str, &str, i64)> = list
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["number"].as_str().unwrap(), i["month"].as_str().unwrap(), i["total"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(numbers, [("2026-000003", "2026-11", 1000), ("2026-000002", "2026-10", 1000)], "newest first");
     assert_eq!(list.json[0]["due_on"], "2027-01-01");
     let invoice = p.get(&format!("/api/towns/{TOWN}/families/martin/invoices/2026-11"), Some(&sophie)).await;
     assert_eq!(invoice.json["lines"].as_array().unwrap().len(), 3, "{:?}", invoice.json);
@@ -116,7 +123,7 @@ async fn the_administrator_finalises_a_month_once_and_the_family_reads_its_invoi
         "unknown_family",
     );
     assert_problem(
-        &p.get(&format!("/api/towns/{TOWN}/families/martin/invoices/2026-10"), Some(&sophie)).await,
+        &p.get(&format!("/api/towns/{TOWN}/families/martin/invoices/2026-09"), Some(&sophie)).await,
         404,
         "unknown_invoice",
     );

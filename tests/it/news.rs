@@ -132,7 +132,8 @@ async fn an_exceptional_closure_closes_the_dates_for_booking_until_it_is_deleted
     let log = p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&m)).await;
     let actions: Vec<&str> =
         log.json["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["news.delete", "news.create"]);
+    // (The demo town starts with last month billed: its `invoices.finalise` is older.)
+    assert_eq!(actions.iter().filter(|a| a.starts_with("news.")).collect::<Vec<_>>(), [&"news.delete", &"news.create"]);
     assert_eq!(log.json["entries"][0]["by"], "mairie@villeneuve-les-tilleuls.fr");
     assert_eq!(log.json["entries"][0]["before"]["title"], "Grève du lundi 14 décembre");
     assert_problem(&p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&a)).await, 403, "forbidden");
@@ -162,6 +163,9 @@ async fn bad_articles_get_a_clear_4xx_and_change_nothing() {
     let p = portal().await;
     let a = agent(&p).await;
     let m = admin(&p).await;
+    // The demo town starts with last month billed: that entry, and nothing more, is there.
+    let before = p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&m)).await.json;
+    assert_eq!(before["entries"].as_array().map(Vec::len), Some(1));
     let long = "x".repeat(151);
     let cases = [
         (json!({"title": "", "body": "x", "category": "information"}), 422, "invalid_article", "title"),
@@ -219,7 +223,7 @@ async fn bad_articles_get_a_clear_4xx_and_change_nothing() {
     assert_problem(&p.get(&format!("/api/towns/{TOWN}/news?per_page=500"), None).await, 400, "invalid_per_page");
     assert_eq!(titles(&p, "").await, Vec::<String>::new(), "nothing was published");
     let log = p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&m)).await;
-    assert_eq!(log.json["entries"], json!([]), "nothing was audited");
+    assert_eq!(log.json["entries"], before["entries"], "nothing was audited");
     p.stop().await;
 }
 

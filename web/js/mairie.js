@@ -376,7 +376,7 @@ const ACTIONS = {
   'requests.decide': 'Demandes décidées', 'attendance.mark': 'Pointage', 'attendance.justify': 'Absences justifiées',
   'config.update': 'Configuration modifiée', 'family.update': 'Famille corrigée', 'child.update': 'Enfant corrigé',
   'documents.decide': 'Document examiné', 'documents.delete': 'Document supprimé', 'families.import': 'Import des familles',
-  'staff.create': 'Compte du personnel créé', 'bookings.staff_change': 'Réservations modifiées hors délai',
+  'staff.create': 'Compte du personnel créé', 'invoices.finalise': 'Factures émises', 'bookings.staff_change': 'Réservations modifiées hors délai',
 };
 
 // The fields that differ between an entry's before and after, « champ : avant → après ».
@@ -387,6 +387,40 @@ function changes(e) {
   return [...new Set([...Object.keys(e.before), ...Object.keys(e.after)])]
     .filter((k) => JSON.stringify(e.before[k]) !== JSON.stringify(e.after[k]))
     .map((k) => `${k} : ${show(e.before[k])} → ${show(e.after[k])}`);
+}
+
+const ANOMALIES = { pending_request: 'Demande en attente de décision', no_attendance: 'Présence non relevée' };
+
+/** The dry run of a month's billing, with the button that finalises it once it is over. */
+async function previewBilling(event) {
+  event?.preventDefault();
+  const month = document.getElementById('mois-facturation').value;
+  const box = document.getElementById('apercu-facturation');
+  const p = await api(`/staff/invoices/preview?month=${encodeURIComponent(month)}`);
+  const label = p.label.charAt(0).toUpperCase() + p.label.slice(1);
+  const rows = p.bills.map((b) => el('tr', {}, el('td', { 'data-label': 'Famille' }, b.family), el('td', { 'data-label': 'Lignes' }, String(b.lines.length)), el('td', { 'data-label': 'Montant' }, euros(b.total))));
+  const parts = [
+    el('p', { class: 'resume' }, `${label} : ${p.bills.length} facture(s), ${euros(p.total)} au total ; ${p.zero} famille(s) sans rien à payer.`),
+    p.bills.length ? el('table', { class: 'lignes' }, el('caption', {}, `Aperçu de ${p.label}`),
+      el('thead', {}, el('tr', {}, ...['Famille', 'Lignes', 'Montant'].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows)) : null,
+    p.anomalies.length ? el('ul', { 'aria-label': 'À vérifier' }, ...p.anomalies.map((a) => el('li', {}, `${ANOMALIES[a.kind]} : ${a.child}, ${a.unit}, ${frenchDate(a.date)}`))) : el('p', {}, 'Rien à vérifier.'),
+  ];
+  if (p.complete) {
+    const go = el('button', { type: 'button' }, `Facturer ${p.label}`);
+    const told = el('p', { role: 'status', 'aria-live': 'polite' });
+    go.addEventListener('click', async () => {
+      go.disabled = true;
+      try {
+        let done;
+        do { done = await api(`/staff/invoices/runs/${encodeURIComponent(month)}/finalise`, { method: 'POST', csrf: me.csrf_token }); } while (done.remaining > 0);
+        told.textContent = `${label} : ${done.invoices} facture(s) émise(s) en tout${done.numbers ? `, jusqu'au n° ${done.numbers[1]}` : ''}.`;
+      } catch (problem) { told.textContent = problemText(problem); } finally { go.disabled = false; }
+    });
+    parts.push(go, told);
+  } else {
+    parts.push(el('p', { class: 'aide' }, 'Ce mois n\'est pas terminé : il pourra être facturé le lendemain de son dernier jour.'));
+  }
+  box.replaceChildren(...parts.filter(Boolean));
 }
 
 let journalCursor = null;
@@ -447,6 +481,11 @@ if (me) {
     if (me.role === 'town_admin') {
       document.getElementById('configuration').hidden = false;
       document.getElementById('journal').hidden = false;
+      document.getElementById('facturation').hidden = false;
+      const last = new Date(`${today.slice(0, 7)}-01T12:00:00Z`);
+      last.setUTCMonth(last.getUTCMonth() - 1);
+      document.getElementById('mois-facturation').value = last.toISOString().slice(0, 7);
+      document.getElementById('choix-facturation').addEventListener('submit', (e) => previewBilling(e).catch((p) => say(message, problemText(p), true)));
       document.querySelectorAll('nav [data-admin]').forEach((a) => { a.hidden = false; });
       await loadJournal();
       document.getElementById('form-configuration').addEventListener('submit', saveConfig);

@@ -294,12 +294,8 @@ fn demo_bookings(
             date,
         };
         let terms = Terms { status, price: pricing::normal(u, f), late: false, waiting_list: false };
-        Ok(Booking::book(
-            None,
-            slot,
-            terms,
-            Actor { by: "sophie.martin@exemple.fr", role: ChangedBy::Guardian, at: now },
-        ))
+        let by = f.guardians.first().map_or("demo", |g| g.email.as_str());
+        Ok(Booking::book(None, slot, terms, Actor { by, role: ChangedBy::Guardian, at: now }))
     };
     let mut out = Vec::new();
     let staff = Actor { by: "demo@mairie", role: ChangedBy::Staff, at: now };
@@ -320,7 +316,36 @@ fn demo_bookings(
         make("hugo-martin", "martin", "alsh-vacances", first_holiday + Days::new(2), BookingStatus::Confirmed)?;
     out.push(booked.cancel(BookingStatus::CancelRequested, false, Actor { role: ChangedBy::Guardian, ..staff }));
     out.push(make("lea-martin", "martin", "alsh-mercredi", open_wednesdays(town, today)?.0, BookingStatus::Confirmed)?);
+    // Last month, for its invoices: Léa's canteen on its first four school days and Noé's (the
+    // Bernards' booking) on the first three, all present.
+    let (first, last) = previous_month(today);
+    let cantine = shared::domain::UnitId::parse("cantine").map_err(demo_error)?;
+    let (activity, unit) = town.unit(&cantine).ok_or_else(|| Error::Demo("no canteen".into()))?;
+    let school_days: Vec<_> = first
+        .iter_days()
+        .take_while(|d| *d <= last)
+        .filter(|d| town.offering(activity, unit, *d).is_ok())
+        .take(4)
+        .collect();
+    for (i, date) in school_days.iter().enumerate() {
+        out.push(
+            make("lea-martin", "martin", "cantine", *date, BookingStatus::Confirmed)?.mark(Attendance::Present, now),
+        );
+        if i < 3 {
+            out.push(
+                make("noe-bernard-petit", "bernard", "cantine", *date, BookingStatus::Confirmed)?
+                    .mark(Attendance::Present, now),
+            );
+        }
+    }
     Ok(out)
+}
+
+/// The first and last day of the month before `today`'s.
+fn previous_month(today: chrono::NaiveDate) -> (chrono::NaiveDate, chrono::NaiveDate) {
+    use chrono::Datelike;
+    let this = today.with_day(1).unwrap_or(today);
+    (this.checked_sub_months(chrono::Months::new(1)).unwrap_or(this), this.pred_opt().unwrap_or(this))
 }
 
 /// The demo's news: a pinned welcome and the year's prices.
@@ -417,6 +442,14 @@ async fn load_demo(towns: &Towns, opts: &Options, links: &accounts::AppState) ->
         let today = town.today(now);
         let bookings = demo_bookings(&town, &data.families, today, now)?;
         store_demo_bookings(towns.store(), &town, &bookings, today).await?;
+        // Last month billed, as the town's administrator would have done on the 1st at 8:00.
+        let (_, last) = previous_month(today);
+        let first_day = last.succ_opt().unwrap_or(today);
+        let billed_at = shared::domain::deadline::local_instant(first_day, chrono::NaiveTime::MIN, town.tz())
+            + chrono::TimeDelta::hours(8);
+        invoices::run::finalise(towns.store(), &town, previous_month(today), billed_at.min(now), DEMO_STAFF[0].0)
+            .await
+            .map_err(|e| Error::Demo(format!("last month's invoices: {e}")))?;
         for article in demo_news(now) {
             towns.store().put(news::item(town.id(), &article)?, None).await?;
         }

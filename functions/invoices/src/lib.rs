@@ -134,7 +134,7 @@ async fn preview(
         Some(raw) => billing::month(raw).ok_or_else(|| {
             Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11.").field("month")
         })?,
-        None => previous_month(today),
+        None => billing::previous_month(today),
     };
     if first > today {
         return Err(Problem::unprocessable("future_month", "On ne facture pas un mois à venir.").field("month"));
@@ -169,12 +169,6 @@ pub(crate) async fn bookings_between(
         out.extend(day?);
     }
     Ok(out)
-}
-
-fn previous_month(today: NaiveDate) -> (NaiveDate, NaiveDate) {
-    let this = today.with_day(1).unwrap_or(today);
-    let first = this.checked_sub_months(chrono::Months::new(1)).unwrap_or(this);
-    (first, this.pred_opt().unwrap_or(this))
 }
 
 /// Finalises a month that is over (town administrator): the missing invoices are issued and

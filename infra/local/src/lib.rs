@@ -318,7 +318,7 @@ fn demo_bookings(
     out.push(make("lea-martin", "martin", "alsh-mercredi", open_wednesdays(town, today)?.0, BookingStatus::Confirmed)?);
     // Last month, for its invoices: Léa's canteen on its first four school days and Noé's (the
     // Bernards' booking) on the first three, all present.
-    let (first, last) = previous_month(today);
+    let (first, last) = shared::domain::billing::previous_month(today);
     let cantine = shared::domain::UnitId::parse("cantine").map_err(demo_error)?;
     let (activity, unit) = town.unit(&cantine).ok_or_else(|| Error::Demo("no canteen".into()))?;
     let school_days: Vec<_> = first
@@ -339,13 +339,6 @@ fn demo_bookings(
         }
     }
     Ok(out)
-}
-
-/// The first and last day of the month before `today`'s.
-fn previous_month(today: chrono::NaiveDate) -> (chrono::NaiveDate, chrono::NaiveDate) {
-    use chrono::Datelike;
-    let this = today.with_day(1).unwrap_or(today);
-    (this.checked_sub_months(chrono::Months::new(1)).unwrap_or(this), this.pred_opt().unwrap_or(this))
 }
 
 /// The demo's news: a pinned welcome and the year's prices.
@@ -443,11 +436,11 @@ async fn load_demo(towns: &Towns, opts: &Options, links: &accounts::AppState) ->
         let bookings = demo_bookings(&town, &data.families, today, now)?;
         store_demo_bookings(towns.store(), &town, &bookings, today).await?;
         // Last month billed, as the town's administrator would have done on the 1st at 8:00.
-        let (_, last) = previous_month(today);
-        let first_day = last.succ_opt().unwrap_or(today);
+        let last_month = shared::domain::billing::previous_month(today);
+        let first_day = last_month.1.succ_opt().unwrap_or(today);
         let billed_at = shared::domain::deadline::local_instant(first_day, chrono::NaiveTime::MIN, town.tz())
             + chrono::TimeDelta::hours(8);
-        invoices::run::finalise(towns.store(), &town, previous_month(today), billed_at.min(now), DEMO_STAFF[0].0)
+        invoices::run::finalise(towns.store(), &town, last_month, billed_at.min(now), DEMO_STAFF[0].0)
             .await
             .map_err(|e| Error::Demo(format!("last month's invoices: {e}")))?;
         for article in demo_news(now) {

@@ -250,6 +250,12 @@ pub fn dates_text(dates: &[NaiveDate]) -> String {
     }
 }
 
+/// The first and last day of the month before `today`'s.
+pub fn previous_month(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let this = today.with_day(1).unwrap_or(today);
+    (this.checked_sub_months(chrono::Months::new(1)).unwrap_or(this), this.pred_opt().unwrap_or(this))
+}
+
 /// The first and last day of the month `raw` names (`AAAA-MM`).
 pub fn month(raw: &str) -> Option<(NaiveDate, NaiveDate)> {
     let (y, m) = raw.split_once('-')?;
@@ -399,6 +405,7 @@ mod tests {
     fn a_month_is_written_aaaa_mm() {
         assert_eq!(month("2026-11"), Some((d(2026, 11, 1), d(2026, 11, 30))));
         assert_eq!(month("2028-02"), Some((d(2028, 2, 1), d(2028, 2, 29))));
+        assert_eq!(previous_month(d(2027, 1, 15)), (d(2026, 12, 1), d(2026, 12, 31)));
         for bad in ["2026-13", "2026-1", "26-11", "9999-01", "novembre", "2026-11-01"] {
             assert_eq!(month(bad), None, "{bad}");
         }

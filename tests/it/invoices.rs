@@ -134,6 +134,23 @@ async fn the_administrator_finalises_a_month_once_and_the_family_reads_its_invoi
     );
     let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
     assert_problem(&p.post(&finalise, serde_json::json!({}), Some(&agent)).await, 403, "forbidden");
+    // A billed month no longer changes: neither its register nor its bookings.
+    let marks = serde_json::json!({"date": "2026-11-16", "unit": "cantine", "marks": [{"child": "lea-martin", "mark": "absent"}]});
+    let r = p.post(&format!("/api/towns/{TOWN}/staff/attendance"), marks, Some(&agent)).await;
+    assert_problem(&r, 409, "month_billed");
+    let late = serde_json::json!({"lines": [{"child": "lea-martin", "unit": "cantine", "date": "2026-11-24", "action": "add"}]});
+    let r = p
+        .send(
+            "POST",
+            &format!("/api/towns/{TOWN}/staff/families/martin/bookings"),
+            Some(late),
+            &agent,
+            &[("idempotency-key", "facture-0000-0000-0001")],
+        )
+        .await;
+    assert_problem(&r, 409, "month_billed");
+    let again = p.get(&format!("/api/towns/{TOWN}/families/martin/invoices/2026-11"), Some(&sophie)).await;
+    assert_eq!(again.json, invoice.json, "the invoice is as issued");
     p.stop().await;
 }
 

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json as AxumJson, Router};
 use check::{Line, Mode, Refusal};
-use chrono::{DateTime, Days, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::domain::booking::{Attendance, Booking, BookingStatus, Change};
@@ -536,6 +536,14 @@ async fn staff_changes(
     }
     if r.lines.len() > MAX_STAFF_LINES {
         return Err(too_many(MAX_STAFF_LINES));
+    }
+    let months: std::collections::BTreeSet<(i32, u32)> =
+        r.lines.iter().map(|l| (l.date.year(), l.date.month())).collect();
+    for (year, month) in months {
+        let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
+        if repo::month_billed(&state.auth.store, town.id(), first).await? {
+            return Err(http::month_billed());
+        }
     }
     let ask = engine::Ask {
         town,

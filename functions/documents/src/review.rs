@@ -11,7 +11,6 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use shared::audit;
 use shared::domain::ChildId;
-use shared::domain::booking::Booking;
 use shared::domain::config::Town;
 use shared::domain::documents::{self as rules, Absence, Status};
 use shared::http::auth::Staff;
@@ -171,7 +170,18 @@ pub(crate) async fn justify(
     let store = &state.auth.store;
     let now = state.auth.clock.now();
     let bookings = repo::bookings(store, town.id(), child, absence.from, absence.to).await?;
-    let marked: Vec<_> = bookings.into_iter().filter(Booking::can_be_justified).collect();
+    // A billed month's bookings stay as billed: a correction is a credit note (not built yet).
+    let mut billed = std::collections::BTreeMap::new();
+    for b in &bookings {
+        let month = b.date.format("%Y-%m").to_string();
+        if !billed.contains_key(&month) {
+            billed.insert(month, repo::month_billed(store, town.id(), b.date).await?);
+        }
+    }
+    let marked: Vec<_> = bookings
+        .into_iter()
+        .filter(|b| b.can_be_justified() && !billed.get(&b.date.format("%Y-%m").to_string()).copied().unwrap_or(false))
+        .collect();
     let mut done = 0;
     for chunk in marked.chunks(MARKS_PER_TRANSACTION) {
         let mut ops = Vec::new();

@@ -198,6 +198,9 @@ pub(crate) async fn mark(
         return Err(Problem::unprocessable("future_date", "On ne pointe pas un jour à venir.").field("date"));
     }
     let store = &state.auth.store;
+    if repo::month_billed(store, town.id(), m.date).await? {
+        return Err(http::month_billed());
+    }
     let now = state.auth.clock.now();
     let by = caller.session.email.as_str();
     let existing: HashMap<ChildId, Booking> = repo::bookings_on(store, town.id(), m.date)

@@ -40,6 +40,15 @@ pub fn bad_query() -> Problem {
     Problem::bad_request("invalid_query", "Les paramètres de la demande sont incorrects.")
 }
 
+/// A change of a month already billed (see `store::repo::month_billed`).
+pub fn month_billed() -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "month_billed",
+        "Ce mois est déjà facturé : ses réservations et son pointage ne changent plus. Une correction passe par un avoir.",
+    )
+}
+
 pub fn unknown_town() -> Problem {
     Problem::not_found("unknown_town", "Cette commune n'utilise pas l'Espace Famille.")
 }

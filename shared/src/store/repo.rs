@@ -198,6 +198,14 @@ pub fn booking_write(
     Ok(WriteOp::Put { item: booking_item(town, b)?, cond: Some(super::Cond::at_version(expected)) })
 }
 
+/// Whether the month of `date` is billed (any invoice of it exists): its bookings and attendance
+/// no longer change; a correction is a credit note. One index query of one item.
+pub async fn month_billed(store: &Store, town: &TownId, date: chrono::NaiveDate) -> Result<bool, StoreError> {
+    let month = date.format("%Y-%m").to_string();
+    let page = store.query(&Query::gsi1(keys::invoices_of_month(town, &month), SkRange::All).limit(1)).await?;
+    Ok(!page.items.is_empty())
+}
+
 /// Every booking of the town on `date`, any status (one index query per 1 MB page).
 pub async fn bookings_on(
     store: &Store,

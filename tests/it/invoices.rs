@@ -100,6 +100,20 @@ async fn the_administrator_finalises_a_month_once_and_the_family_reads_its_invoi
     assert_eq!(first.json["numbers"], serde_json::json!(["2026-000003", "2026-000003"]));
     let again = p.post(&finalise, serde_json::json!({}), Some(&admin)).await;
     assert_eq!((again.json["issued"].as_i64(), again.json["invoices"].as_i64()), (Some(0), Some(1)), "nothing twice");
+    // The accounting export of October (the demo's two invoices), French spreadsheet style.
+    let (csv, kind) = crate::helpers::raw_get(
+        &p.router,
+        &format!("/api/towns/{TOWN}/staff/invoices/runs/2026-10/export"),
+        &admin.cookie,
+    )
+    .await;
+    assert!(kind.starts_with("text/csv"));
+    let text = String::from_utf8(csv).unwrap();
+    let rows: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(rows[0], "Numéro;Famille;Référence;Mois;Émise le;Échéance;Montant");
+    assert_eq!(rows[1], "2026-000001;Famille Bernard;bernard;2026-10;01/11/2026;01/12/2026;3,00");
+    assert_eq!(rows[2], "2026-000002;Famille Martin;martin;2026-10;01/11/2026;01/12/2026;10,00");
+    assert_eq!(rows.len(), 3);
 
     let sophie = p.login(TOWN, "sophie.martin@exemple.fr", local_portal::DEMO_PASSWORD).await.unwrap();
     let list = p.get(&format!("/api/towns/{TOWN}/families/martin/invoices"), Some(&sophie)).await;

@@ -416,7 +416,8 @@ async function previewBilling(event) {
         told.textContent = `${label} : ${done.invoices} facture(s) émise(s) en tout${done.numbers ? `, jusqu'au n° ${done.numbers[1]}` : ''}.`;
       } catch (problem) { told.textContent = problemText(problem); } finally { go.disabled = false; }
     });
-    parts.push(go, told);
+    const csv = el('a', { href: `/api/towns/${encodeURIComponent(town)}/staff/invoices/runs/${encodeURIComponent(month)}/export`, download: '' }, `Exporter les factures de ${p.label} (CSV)`);
+    parts.push(go, told, el('p', {}, csv));
   } else {
     parts.push(el('p', { class: 'aide' }, 'Ce mois n\'est pas terminé : il pourra être facturé le lendemain de son dernier jour.'));
   }

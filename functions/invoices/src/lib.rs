@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/families/{family}/invoices/{month}", get(one))
         .route("/api/towns/{town}/staff/invoices/preview", get(preview))
         .route("/api/towns/{town}/staff/invoices/runs/{month}/finalise", axum::routing::post(finalise))
+        .route("/api/towns/{town}/staff/invoices/runs/{month}/export", get(export))
         .with_state(state)
 }
 
@@ -255,4 +256,37 @@ async fn one(
     billing::month(&month).ok_or_else(unknown)?;
     let item = state.auth.store.get(&keys::invoice(&caller.town, &reference, &month)).await?.ok_or_else(unknown)?;
     Ok(AxumJson(item.to_value()?))
+}
+
+/// A month's invoices for the town's accounting (town administrator): a CSV French spreadsheets
+/// open (UTF-8 with BOM, `;`, amounts with a decimal comma), one row per invoice.
+async fn export(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Path((_, month)): Path<(String, String)>,
+) -> Result<axum::response::Response, Problem> {
+    if caller.session.role != Role::TownAdmin {
+        return Err(forbidden().detail("La facturation est réservée à l'administrateur de la commune."));
+    }
+    billing::month(&month)
+        .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
+    let store = &state.auth.store;
+    let names: BTreeMap<_, String> =
+        repo::all_families(store, &caller.town).await?.into_iter().map(|f| (f.reference, f.name)).collect();
+    let mut invoices = run::of_month(store, &caller.town, &month).await?;
+    invoices.sort_by(|a, b| a.number.cmp(&b.number));
+    let mut csv =
+        shared::http::csv::Export::new(&["Numéro", "Famille", "Référence", "Mois", "Émise le", "Échéance", "Montant"])?;
+    for i in &invoices {
+        csv.row(&[
+            i.number.as_str(),
+            names.get(&i.family).map_or("", String::as_str),
+            i.family.as_str(),
+            i.month.as_str(),
+            &shared::fr::date(i.issued_on),
+            &shared::fr::date(i.due_on),
+            &i.total.decimal_comma(),
+        ])?;
+    }
+    csv.into_response(&format!("factures-{}-{month}.csv", caller.town))
 }

@@ -51,10 +51,15 @@ pub fn invoice_item(town: &TownId, invoice: &Invoice) -> Result<Item, StoreError
         .with_gsi1(Key::new(keys::invoices_of_month(town, &invoice.month), invoice.family.as_str())))
 }
 
-/// The families already invoiced for `month` (one index query per page).
-pub async fn invoiced(store: &Store, town: &TownId, month: &str) -> Result<BTreeSet<FamilyRef>, StoreError> {
+/// The invoices of `month`, by family (one index query per page).
+pub async fn of_month(store: &Store, town: &TownId, month: &str) -> Result<Vec<Invoice>, StoreError> {
     let items = store.query_all(&Query::gsi1(keys::invoices_of_month(town, month), SkRange::All)).await?;
-    items.iter().map(|i| i.to_value::<Invoice>().map(|inv| inv.family)).collect()
+    items.iter().map(Item::to_value).collect()
+}
+
+/// The families already invoiced for `month`.
+pub async fn invoiced(store: &Store, town: &TownId, month: &str) -> Result<BTreeSet<FamilyRef>, StoreError> {
+    Ok(of_month(store, town, month).await?.into_iter().map(|i| i.family).collect())
 }
 
 /// A month's bills, and its anomalies, from the store.

@@ -19,6 +19,11 @@ impl Cents {
         }
         Ok(Cents(cents))
     }
+    /// « 1234,50 »: the amount as a French spreadsheet reads a number (no symbol, no grouping).
+    pub fn decimal_comma(self) -> String {
+        format!("{},{:02}", self.0 / 100, self.0 % 100)
+    }
+
     /// `n` times the amount (saturating: no invoice reaches it).
     pub fn times(self, n: u32) -> Cents {
         Cents(self.0.saturating_mul(i64::from(n)))
@@ -80,6 +85,12 @@ mod tests {
     fn negative_amounts_are_refused() {
         assert!(Cents::new(-1).is_err());
         assert!(serde_json::from_str::<Cents>("-5").is_err());
+    }
+
+    #[test]
+    fn a_spreadsheet_reads_the_decimal_comma() {
+        assert_eq!(Cents::new(123_450).unwrap().decimal_comma(), "1234,50");
+        assert_eq!(Cents::new(5).unwrap().decimal_comma(), "0,05");
     }
 
     #[test]

@@ -171,16 +171,17 @@ pub(crate) async fn justify(
     let now = state.auth.clock.now();
     let bookings = repo::bookings(store, town.id(), child, absence.from, absence.to).await?;
     // A billed month's bookings stay as billed: a correction is a credit note (not built yet).
+    let month = |d: chrono::NaiveDate| d.format("%Y-%m").to_string();
+    // One query per month the absence touches.
     let mut billed = std::collections::BTreeMap::new();
     for b in &bookings {
-        let month = b.date.format("%Y-%m").to_string();
-        if !billed.contains_key(&month) {
-            billed.insert(month, repo::month_billed(store, town.id(), b.date).await?);
+        if let std::collections::btree_map::Entry::Vacant(e) = billed.entry(month(b.date)) {
+            e.insert(repo::month_billed(store, town.id(), b.date).await?);
         }
     }
     let marked: Vec<_> = bookings
         .into_iter()
-        .filter(|b| b.can_be_justified() && !billed.get(&b.date.format("%Y-%m").to_string()).copied().unwrap_or(false))
+        .filter(|b| b.can_be_justified() && !billed.get(&month(b.date)).copied().unwrap_or(false))
         .collect();
     let mut done = 0;
     for chunk in marked.chunks(MARKS_PER_TRANSACTION) {

@@ -11,26 +11,18 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json as AxumJson, Router};
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, Utc};
 use serde::{Deserialize, Serialize};
 use shared::audit;
+use shared::domain::TownId;
 use shared::domain::account::Role;
 use shared::domain::calendar::Closure;
 use shared::domain::config::{Town, TownConfig};
-use shared::domain::{ActivityId, TownId};
 use shared::http::auth::{AuthState, Staff, forbidden};
 use shared::http::{self, Json, Path, Problem};
 use shared::store::repo::Towns;
 use shared::store::{Cond, Item, Key, Query as StoreQuery, SkRange, StoreError, WriteOp, keys};
 
-/// The longest title and body staff may write.
-pub const MAX_TITLE_CHARS: usize = 150;
-pub const MAX_BODY_CHARS: usize = 20_000;
-/// The most HTML an article may render to: deep nesting (quotes in quotes) or huge tables make
-/// far more HTML than text, and an article with its audit entry must fit the store's items.
-pub const MAX_HTML_BYTES: usize = 120_000;
-/// The longest closure one article may declare.
-pub const MAX_CLOSURE_DAYS: i64 = 62;
 /// Articles per page, by default and at most.
 pub const PER_PAGE: usize = 10;
 pub const MAX_PER_PAGE: usize = 50;
@@ -61,46 +53,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    Information,
-    Fermeture,
-    Tarifs,
-    Reglement,
-}
-
-/// Dates an exceptional closure closes for booking.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClosePeriod {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    /// Empty: every activity.
-    #[serde(default)]
-    pub activities: Vec<ActivityId>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ArticleInput {
-    pub title: String,
-    /// Markdown (the safe subset: see [`markdown`]).
-    pub body: String,
-    pub category: Category,
-    /// Default: now.
-    #[serde(default)]
-    pub publish_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub expires_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub pinned: bool,
-    #[serde(default)]
-    pub close_booking: Option<ClosePeriod>,
-    /// On an update: the version that was read (the update fails if it changed since).
-    #[serde(default)]
-    pub version: Option<u64>,
-}
+use shared::domain::news as news_rules;
+pub use shared::domain::news::{ArticleInput, Category, ClosePeriod};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Article {
@@ -299,57 +253,18 @@ pub(crate) fn valid_id(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> Problem {
-    Problem::unprocessable("invalid_article", message).field(field)
-}
-
-/// Checks an input against the town at `now`; the article it makes (without its identity).
+/// The article rules ([`shared::domain::news::check`]) as problems.
 fn check(town: &Town, role: Role, input: &ArticleInput, now: DateTime<Utc>) -> Result<(), Problem> {
-    let title = input.title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
-        return Err(invalid("title", format!("Le titre compte de 1 à {MAX_TITLE_CHARS} caractères, sur une ligne.")));
-    }
-    if input.body.trim().is_empty() || input.body.chars().count() > MAX_BODY_CHARS {
-        return Err(invalid("body", format!("Le texte compte de 1 à {MAX_BODY_CHARS} caractères.")));
-    }
-    if markdown::render(&input.body).len() > MAX_HTML_BYTES {
-        return Err(Problem::unprocessable(
+    use shared::domain::news::Refused;
+    news_rules::check(town, role, input, markdown::render(&input.body).len(), now).map_err(|r| match r {
+        Refused::Invalid { field, message } => Problem::unprocessable("invalid_article", message).field(field),
+        Refused::TooComplex => Problem::unprocessable(
             "article_too_complex",
             "Le texte est trop complexe une fois mis en forme (citations imbriquées, très grands tableaux) : simplifiez-le ou joignez un document.",
         )
-        .field("body"));
-    }
-    let publish_at = input.publish_at.unwrap_or(now);
-    if input.expires_at.is_some_and(|e| e <= publish_at) {
-        return Err(invalid("expires_at", "L'actualité doit expirer après sa publication."));
-    }
-    if let Some(c) = &input.close_booking {
-        if input.category != Category::Fermeture {
-            return Err(invalid("close_booking", "Seule une actualité « fermeture » peut fermer des dates."));
-        }
-        if role != Role::TownAdmin {
-            return Err(
-                forbidden().detail("Fermer des dates à la réservation est réservé à l'administrateur de la commune.")
-            );
-        }
-        let today = town.today(now);
-        if c.to < c.from || (c.to - c.from).num_days() >= MAX_CLOSURE_DAYS {
-            return Err(invalid(
-                "close_booking.to",
-                format!("La fermeture va d'une date à une date postérieure, sur {MAX_CLOSURE_DAYS} jours au plus."),
-            ));
-        }
-        if c.from < today {
-            return Err(invalid("close_booking.from", "Une fermeture ne peut pas commencer dans le passé."));
-        }
-        if let Some(a) = c.activities.iter().find(|a| !town.config().activities.iter().any(|x| &x.id == *a)) {
-            return Err(invalid(
-                "close_booking.activities",
-                format!("Le service « {a} » n'existe pas dans la commune."),
-            ));
-        }
-    }
-    Ok(())
+        .field("body"),
+        Refused::AdminOnly(message) => forbidden().detail(message),
+    })
 }
 
 /// The town's configuration with `old`'s closure removed and `new`'s added.

@@ -15,6 +15,7 @@ pub mod family;
 pub mod ids;
 pub mod import;
 pub mod money;
+pub mod news;
 pub mod period;
 pub mod pricing;
 #[cfg(test)]

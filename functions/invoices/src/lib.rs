@@ -213,23 +213,25 @@ struct InvoiceSummary {
     total: Cents,
 }
 
-/// The family's invoices, newest first.
+/// The most invoices a family's list shows (three years of months).
+pub const MAX_LISTED: usize = 36;
+
+/// The family's invoices, newest first (the last [`MAX_LISTED`]).
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Path((_, family)): Path<(String, String)>,
 ) -> Result<AxumJson<Vec<InvoiceSummary>>, Problem> {
     let reference = caller.family(&family)?;
-    let items = state
-        .auth
-        .store
-        .query_all(&shared::store::Query::table(
-            keys::family_partition(&caller.town, &reference),
-            shared::store::SkRange::Prefix(keys::INVOICE_PREFIX.into()),
-        ))
-        .await?;
+    let query = shared::store::Query::table(
+        keys::family_partition(&caller.town, &reference),
+        shared::store::SkRange::Prefix(keys::INVOICE_PREFIX.into()),
+    )
+    .descending()
+    .limit(MAX_LISTED);
+    let page = state.auth.store.query(&query).await?;
     let mut out = Vec::new();
-    for item in items {
+    for item in page.items {
         let i: Invoice = item.to_value()?;
         let label = billing::month(&i.month).map(|(first, _)| shared::fr::month(first)).unwrap_or_default();
         out.push(InvoiceSummary {
@@ -241,7 +243,6 @@ async fn list(
             total: i.total,
         });
     }
-    out.reverse();
     Ok(AxumJson(out))
 }
 

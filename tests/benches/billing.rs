@@ -1,5 +1,5 @@
-//! Billing a month for a town of 500 families (about 30,000 bookings: each family's child at the
-//! canteen, morning and evening care every school day of November 2026). Prints, once, the dry
+//! Billing a month for a town of 500 families (25,500 bookings: each family's child at the
+//! canteen, morning and evening care on each of November 2026's 17 school days). Prints, once, the dry
 //! run and the finalisation on a fresh store (time, storage calls, transactions), then times the
 //! pure billing of the month's bookings and the dry run's reads with criterion.
 //! Run: `cargo bench -p e2e --bench billing` (with `AWS_ENDPOINT_URL` set to a moto server, the
@@ -130,7 +130,7 @@ fn bench(c: &mut Criterion) {
     }
     let families: BTreeMap<FamilyRef, Family> = families.into_iter().map(|f| (f.reference.clone(), f)).collect();
     let today = NaiveDate::from_ymd_opt(2026, 12, 1).expect("d");
-    c.bench_function("bill a month of 30,000 bookings (pure)", |b| {
+    c.bench_function("bill a month of 500 families (pure)", |b| {
         b.iter(|| billing::bills(&town, &families, &bookings, today))
     });
     c.bench_function("dry run of the month (embedded: reads and billing)", |b| {

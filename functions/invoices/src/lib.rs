@@ -12,7 +12,7 @@ use axum::Json as AxumJson;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::routing::get;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use shared::domain::Cents;
@@ -74,8 +74,7 @@ async fn current(
     let family =
         repo::get_family(store, town.id(), &reference).await?.ok_or_else(shared::http::auth::unknown_family)?;
     let today = town.today(state.auth.clock.now());
-    let first = today.with_day(1).unwrap_or(today);
-    let last = first.checked_add_months(chrono::Months::new(1)).and_then(|d| d.pred_opt()).unwrap_or(today);
+    let (first, last) = billing::month_of(today);
     let mut bookings = Vec::new();
     for child in &family.children {
         // A shared child's bookings by the other household are theirs, and billed to them.

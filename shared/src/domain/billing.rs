@@ -250,10 +250,17 @@ pub fn dates_text(dates: &[NaiveDate]) -> String {
     }
 }
 
+/// The first and last day of `d`'s month.
+pub fn month_of(d: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let first = d.with_day(1).unwrap_or(d);
+    let last = first.checked_add_months(chrono::Months::new(1)).and_then(|n| n.pred_opt()).unwrap_or(d);
+    (first, last)
+}
+
 /// The first and last day of the month before `today`'s.
 pub fn previous_month(today: NaiveDate) -> (NaiveDate, NaiveDate) {
-    let this = today.with_day(1).unwrap_or(today);
-    (this.checked_sub_months(chrono::Months::new(1)).unwrap_or(this), this.pred_opt().unwrap_or(this))
+    let first = month_of(today).0;
+    month_of(first.pred_opt().unwrap_or(first))
 }
 
 /// The first and last day of the month `raw` names (`AAAA-MM`).
@@ -266,8 +273,7 @@ pub fn month(raw: &str) -> Option<(NaiveDate, NaiveDate)> {
     if !(super::text::FIRST_YEAR..=super::text::LAST_YEAR).contains(&first.year()) {
         return None;
     }
-    let next = first.checked_add_months(chrono::Months::new(1))?;
-    Some((first, next.pred_opt()?))
+    Some(month_of(first))
 }
 
 #[cfg(test)]
@@ -406,6 +412,7 @@ mod tests {
         assert_eq!(month("2026-11"), Some((d(2026, 11, 1), d(2026, 11, 30))));
         assert_eq!(month("2028-02"), Some((d(2028, 2, 1), d(2028, 2, 29))));
         assert_eq!(previous_month(d(2027, 1, 15)), (d(2026, 12, 1), d(2026, 12, 31)));
+        assert_eq!(month_of(d(2026, 11, 26)), (d(2026, 11, 1), d(2026, 11, 30)));
         for bad in ["2026-13", "2026-1", "26-11", "9999-01", "novembre", "2026-11-01"] {
             assert_eq!(month(bad), None, "{bad}");
         }

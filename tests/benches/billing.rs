@@ -38,6 +38,7 @@ async fn town_of_500(store: &Store) -> (Arc<Town>, Vec<Family>, Vec<Booking>) {
     for i in 0..FAMILIES {
         let child = Child { id: ChildId::parse(&format!("enfant-{i:03}")).expect("id"), ..template.clone() };
         let family = Family {
+            address: Vec::new(),
             reference: FamilyRef::parse(&format!("famille-{i:03}")).expect("ref"),
             name: format!("Famille {i}"),
             resident: i % 7 != 0,

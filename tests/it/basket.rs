@@ -471,6 +471,7 @@ async fn fifty_validations_race_for_the_last_ten_places(store: Store) {
         repo::put_child(&store, town.id(), &child).await.unwrap();
     }
     let family = Family {
+        address: Vec::new(),
         reference: FamilyRef::parse("nombreuse").unwrap(),
         name: "Nombreuse".into(),
         guardians: vec![Guardian {

@@ -1,5 +1,6 @@
-//! « Mes factures », as built so far: a family's month to date and as booked to its end, and the
-//! administrator's dry run of a month. The test clock starts on Thursday 26 November 2026; the
+//! « Mes factures »: a family's month to date and as booked to its end, the administrator's dry
+//! run, finalisation and publication of a month, the invoice's PDF, contests, credit notes and
+//! cancellations. The test clock starts on Thursday 26 November 2026; the
 //! demo's Martins (quotient familial 850) had Léa at the canteen on the 16th (present), 17th
 //! (absent) and 19th (absent with a certificate), and have Léa's canteen and Hugo's evening care
 //! booked on Monday the 30th.
@@ -116,6 +117,12 @@ async fn the_administrator_finalises_a_month_once_and_the_family_reads_its_invoi
     assert_eq!(rows.len(), 3);
 
     let sophie = p.login(TOWN, "sophie.martin@exemple.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    // Finalised is not yet published: the family sees October only.
+    let list = p.get(&format!("/api/towns/{TOWN}/families/martin/invoices"), Some(&sophie)).await;
+    assert_eq!(list.json.as_array().map(Vec::len), Some(1), "{:?}", list.json);
+    let publish = format!("/api/towns/{TOWN}/staff/invoices/runs/2026-11/publish");
+    let r = p.post(&publish, serde_json::json!({"on": "2026-12-02"}), Some(&admin)).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
     let list = p.get(&format!("/api/towns/{TOWN}/families/martin/invoices"), Some(&sophie)).await;
     let numbers: Vec<(&str, &str, i64)> = list
         .json
@@ -168,6 +175,249 @@ async fn the_administrator_finalises_a_month_once_and_the_family_reads_its_invoi
     p.stop().await;
 }
 
+/// November finalised on Wednesday 2 December; the administrator publishes it for the 3rd.
+async fn november_finalised(p: &crate::helpers::TestPortal) -> crate::helpers::Browser {
+    p.clock.advance(chrono::TimeDelta::days(6));
+    let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let r = p
+        .post(&format!("/api/towns/{TOWN}/staff/invoices/runs/2026-11/finalise"), serde_json::json!({}), Some(&admin))
+        .await;
+    assert_eq!(r.json["issued"], 1, "{:?}", r.json);
+    admin
+}
+
+fn subjects_to(mails: &[shared::mail::outbox::Mail], to: &str) -> Vec<String> {
+    mails.iter().filter(|m| m.to.as_str() == to).map(|m| m.content.subject.clone()).collect()
+}
+
+#[tokio::test]
+async fn a_month_is_published_on_its_date_with_one_email_per_guardian_never_twice() {
+    let p = portal().await;
+    let admin = november_finalised(&p).await;
+    let publish = format!("/api/towns/{TOWN}/staff/invoices/runs/2026-11/publish");
+    let past = p.post(&publish, serde_json::json!({"on": "2026-12-01"}), Some(&admin)).await;
+    assert_problem(&past, 422, "publication_in_past");
+    assert_problem(
+        &p.post(&publish, serde_json::json!({"on": "2027-02-01"}), Some(&admin)).await,
+        422,
+        "publication_too_far",
+    );
+    let september = format!("/api/towns/{TOWN}/staff/invoices/runs/2026-09/publish");
+    assert_problem(
+        &p.post(&september, serde_json::json!({"on": "2026-12-03"}), Some(&admin)).await,
+        422,
+        "month_not_finalised",
+    );
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    assert_problem(&p.post(&publish, serde_json::json!({"on": "2026-12-03"}), Some(&agent)).await, 403, "forbidden");
+    let r = p.post(&publish, serde_json::json!({"on": "2026-12-03"}), Some(&admin)).await;
+    assert_eq!(
+        (r.status, r.json["notified"].as_i64(), r.json["remaining"].as_i64()),
+        (200, Some(1), Some(0)),
+        "{:?}",
+        r.json
+    );
+    let again = p.post(&publish, serde_json::json!({"on": "2026-12-03"}), Some(&admin)).await;
+    assert_eq!(again.json["notified"], 0, "nothing queued twice: {:?}", again.json);
+    assert_problem(
+        &p.post(&publish, serde_json::json!({"on": "2026-12-04"}), Some(&admin)).await,
+        409,
+        "already_published",
+    );
+
+    // Before the 3rd: not visible, not emailed.
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let invoice = format!("/api/towns/{TOWN}/families/martin/invoices/2026-11");
+    assert_problem(&p.get(&invoice, Some(&sophie)).await, 404, "unknown_invoice");
+    assert_problem(&p.get(&format!("{invoice}/pdf"), Some(&sophie)).await, 404, "unknown_invoice");
+    let subject = "Votre facture de novembre 2026 est disponible – Villeneuve-les-Tilleuls";
+    assert!(!subjects_to(&p.deliver().await, "sophie.martin@exemple.fr").contains(&subject.to_owned()));
+    // On the 3rd at 8:00, both guardians have their email, once.
+    p.clock.advance(chrono::TimeDelta::days(1));
+    let mails = p.deliver().await;
+    for guardian in ["sophie.martin@exemple.fr", "julien.martin@exemple.fr"] {
+        let n = subjects_to(&mails, guardian).iter().filter(|s| *s == subject).count();
+        assert_eq!(n, 1, "{guardian}: {:?}", subjects_to(&mails, guardian));
+    }
+    assert!(
+        subjects_to(&mails, "claire.bernard@exemple.fr").iter().all(|s| s != subject),
+        "nothing to pay in November"
+    );
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let r = p.get(&invoice, Some(&sophie)).await;
+    assert_eq!(
+        (r.status, r.json["number"].as_str(), r.json["status"].as_str()),
+        (200, Some("2026-000003"), Some("due"))
+    );
+    // The runs, for staff: count, total, publication.
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let runs = p.get(&format!("/api/towns/{TOWN}/staff/invoices/runs"), Some(&agent)).await;
+    let runs: Vec<(String, i64, i64, Option<String>)> = runs
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let on = r["publication"]["on"].as_str().map(str::to_owned);
+            (r["month"].as_str().unwrap().to_owned(), r["invoices"].as_i64().unwrap(), r["total"].as_i64().unwrap(), on)
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            ("2026-11".into(), 1, 1000, Some("2026-12-03".into())),
+            ("2026-10".into(), 2, 1300, Some("2026-11-01".into()))
+        ]
+    );
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn the_pdf_holds_the_invoice_as_text_and_only_its_family_gets_it() {
+    let p = portal().await;
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let uri = format!("/api/towns/{TOWN}/families/martin/invoices/2026-10/pdf");
+    let (pdf, kind) = crate::helpers::raw_get(&p.router, &uri, &sophie.cookie).await;
+    assert_eq!(kind, "application/pdf");
+    assert!(pdf.len() < 40_000, "{} bytes", pdf.len());
+    let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
+    for expected in [
+        "FACTURE",
+        "N° 2026-000002",
+        "Famille Martin",
+        "12 rue des Acacias",
+        "Léa Martin",
+        "Total : 10,00\u{a0}€",
+        "Régie enfance-jeunesse de Villeneuve-les-Tilleuls",
+        "tribunal administratif de Cergy-Pontoise",
+        "Le Maire de Villeneuve-les-Tilleuls, ordonnateur",
+        "deux mois",
+        "Données personnelles",
+    ] {
+        assert!(text.contains(expected), "« {expected} » missing from:\n{text}");
+    }
+    // Another family, another town, nobody: refused like an unknown family.
+    let claire = p.login(TOWN, "claire.bernard@exemple.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    assert_problem(&p.get(&uri, Some(&claire)).await, 404, "unknown_family");
+    let other = crate::helpers::other_town_admin(&p).await;
+    let r = p.get(&uri, Some(&other)).await;
+    assert!([401, 403, 404].contains(&r.status), "{}", r.status);
+    assert_eq!(p.get(&uri, None).await.status, 401);
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn a_contested_line_is_answered_with_a_credit_note_and_the_invoice_never_changes() {
+    let p = portal().await;
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let invoice_uri = format!("/api/towns/{TOWN}/families/martin/invoices/2026-10");
+    let before = p.get(&invoice_uri, Some(&sophie)).await;
+    assert_eq!((before.json["total"].as_i64(), before.json["status"].as_str()), (Some(1000), Some("due")));
+    let contest = format!("{invoice_uri}/contests");
+    let body = serde_json::json!({"line": 0, "message": "Léa était malade le 2, j'ai envoyé le certificat."});
+    let r = p.post(&contest, body.clone(), Some(&sophie)).await;
+    assert_eq!(r.status, 201, "{:?}", r.json);
+    assert_problem(&p.post(&contest, body.clone(), Some(&sophie)).await, 422, "already_contested");
+    assert_problem(
+        &p.post(&contest, serde_json::json!({"line": 9, "message": "x"}), Some(&sophie)).await,
+        422,
+        "unknown_line",
+    );
+    assert_problem(
+        &p.post(&contest, serde_json::json!({"line": 0, "message": " "}), Some(&sophie)).await,
+        422,
+        "message_required",
+    );
+    let claire = p.login(TOWN, "claire.bernard@exemple.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    assert_problem(&p.post(&contest, body.clone(), Some(&claire)).await, 404, "unknown_family");
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    assert_problem(&p.post(&contest, body, Some(&agent)).await, 403, "staff_use_staff_routes");
+
+    let queue = p.get(&format!("/api/towns/{TOWN}/staff/invoices/contests"), Some(&agent)).await;
+    assert_eq!(queue.json.as_array().map(Vec::len), Some(1), "{:?}", queue.json);
+    assert_eq!(queue.json[0]["family_name"], "Famille Martin");
+    let id = queue.json[0]["id"].as_str().unwrap().to_owned();
+    let decision = format!("/api/towns/{TOWN}/staff/invoices/contests/martin/{id}/decision");
+    let too_much = serde_json::json!({"accept": true, "amount": 100_000, "reason": "Certificat reçu"});
+    assert_problem(&p.post(&decision, too_much, Some(&agent)).await, 422, "credit_over_line");
+    let accept = serde_json::json!({"accept": true, "amount": 250, "reason": "Certificat médical reçu pour le 2/10."});
+    let r = p.post(&decision, accept.clone(), Some(&agent)).await;
+    assert_eq!(
+        (r.status, r.json["status"].as_str(), r.json["credit_note"].as_str()),
+        (200, Some("accepted"), Some("AV-2026-000001")),
+        "{:?}",
+        r.json
+    );
+    assert_problem(&p.post(&decision, accept, Some(&agent)).await, 409, "contest_answered");
+    assert_eq!(
+        p.get(&format!("/api/towns/{TOWN}/staff/invoices/contests"), Some(&agent)).await.json,
+        serde_json::json!([])
+    );
+
+    let after = p.get(&invoice_uri, Some(&sophie)).await;
+    assert_eq!(after.json["lines"], before.json["lines"], "the invoice's lines are as issued");
+    assert_eq!(
+        (after.json["total"].as_i64(), after.json["credited"].as_i64(), after.json["left_to_pay"].as_i64()),
+        (Some(1000), Some(250), Some(750))
+    );
+    assert_eq!(after.json["credit_notes"][0]["corrects"], "2026-000002");
+    assert_eq!(after.json["contests"][0]["status"], "accepted");
+    let mails = p.deliver().await;
+    assert!(
+        subjects_to(&mails, "sophie.martin@exemple.fr")
+            .iter()
+            .any(|s| s.starts_with("Votre contestation est acceptée"))
+    );
+
+    // The administrator's own credit note cannot give back more than is left; an agent cannot.
+    let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let credit = format!("/api/towns/{TOWN}/staff/invoices/families/martin/2026-10/credit-notes");
+    let over = serde_json::json!({"reason": "Geste", "lines": [{"amount": 751}]});
+    assert_problem(&p.post(&credit, over, Some(&admin)).await, 422, "credit_too_much");
+    let zero = serde_json::json!({"reason": "Geste", "lines": [{"amount": 0}]});
+    assert_problem(&p.post(&credit, zero, Some(&admin)).await, 422, "credit_nothing");
+    let negative = serde_json::json!({"reason": "Geste", "lines": [{"amount": -5}]});
+    assert_eq!(p.post(&credit, negative, Some(&admin)).await.status / 100, 4);
+    let ok = serde_json::json!({"reason": "Geste", "lines": [{"amount": 100}]});
+    assert_problem(&p.post(&credit, ok.clone(), Some(&agent)).await, 403, "forbidden");
+    let r = p.post(&credit, ok, Some(&admin)).await;
+    assert_eq!((r.status, r.json["number"].as_str()), (201, Some("AV-2026-000002")), "{:?}", r.json);
+    // Cancelling gives back what is left, keeps the number, and cannot happen twice.
+    let cancel = format!("/api/towns/{TOWN}/staff/invoices/families/martin/2026-10/cancel");
+    assert_problem(&p.post(&cancel, serde_json::json!({"reason": ""}), Some(&admin)).await, 422, "reason_required");
+    let r = p.post(&cancel, serde_json::json!({"reason": "Erreur de payeur"}), Some(&admin)).await;
+    assert_eq!(
+        (r.status, r.json["number"].as_str(), r.json["total"].as_i64()),
+        (201, Some("AV-2026-000003"), Some(650)),
+        "{:?}",
+        r.json
+    );
+    assert_problem(
+        &p.post(&cancel, serde_json::json!({"reason": "encore"}), Some(&admin)).await,
+        422,
+        "invoice_cancelled",
+    );
+    let list = p.get(&format!("/api/towns/{TOWN}/families/martin/invoices"), Some(&sophie)).await;
+    assert_eq!(
+        (list.json[0]["number"].as_str(), list.json[0]["status"].as_str()),
+        (Some("2026-000002"), Some("cancelled"))
+    );
+    let account = p.get(&format!("/api/towns/{TOWN}/staff/invoices/families/martin"), Some(&agent)).await;
+    assert_eq!(
+        (account.json["balance"].as_i64(), account.json["credit_notes"].as_array().map(Vec::len)),
+        (Some(0), Some(3))
+    );
+    // A month's invoices with filters.
+    let list = |q: &str| format!("/api/towns/{TOWN}/staff/invoices?month=2026-10{q}");
+    let count = |r: crate::helpers::Reply| r.json.as_array().map(Vec::len);
+    assert_eq!(count(p.get(&list(""), Some(&agent)).await), Some(2));
+    assert_eq!(count(p.get(&list("&status=cancelled"), Some(&agent)).await), Some(1));
+    assert_eq!(count(p.get(&list("&family=bern"), Some(&agent)).await), Some(1));
+    assert_eq!(count(p.get(&list("&min=500"), Some(&agent)).await), Some(1));
+    assert_problem(&p.get(&list("&status=paid"), Some(&agent)).await, 400, "invalid_query");
+    p.stop().await;
+}
+
 mod numbering {
     use chrono::{DateTime, NaiveDate, Utc};
     use shared::domain::billing::Invoice;
@@ -192,6 +442,7 @@ mod numbering {
         for i in 0..FAMILIES {
             let child = Child { id: ChildId::parse(&format!("enfant-{i:02}")).unwrap(), ..template_child.clone() };
             let family = Family {
+                address: Vec::new(),
                 reference: FamilyRef::parse(&format!("famille-{i:02}")).unwrap(),
                 name: format!("Famille {i}"),
                 resident: true,

@@ -1,29 +1,35 @@
 //! The `invoices` function: « Mes factures ». Post-billing turns a month's bookings and
-//! attendance into one bill per family, by the rules of [`shared::domain::billing`]. Built so
-//! far: a family's month to date and as booked to its end (« Novembre, à ce jour : … ; prévu
-//! jusqu'à la fin du mois : … »), and the administrator's dry run of a month (every family's
-//! lines and total, and the anomalies to look at), which writes nothing; finalising a month that
-//! is over ([`run`]: numbered invoices, idempotent, resumable); a family's invoices. PDFs,
-//! publication emails, contests and credit notes are not built yet (docs/billing.md).
+//! attendance into one bill per family, by the rules of [`shared::domain::billing`]: a family's
+//! month to date and as booked to its end (« Novembre, à ce jour : … ; prévu jusqu'à la fin du
+//! mois : … »); the administrator's dry run of a month, which writes nothing; finalising a month
+//! that is over ([`run`]: numbered invoices, idempotent, resumable); publishing it on a date with
+//! its emails ([`publish`]); the invoice's PDF ([`pdf`]); credit notes, cancellations and
+//! contests ([`corrections`], rules in [`shared::domain::credit`]); staff's lists and a
+//! family's account ([`staff`]). Payments are not built yet (docs/billing.md).
 
+pub mod corrections;
+pub mod family;
+pub mod pdf;
+pub mod publish;
 pub mod run;
+pub mod staff;
 
 use axum::Json as AxumJson;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use shared::domain::Cents;
 use shared::domain::account::Role;
-use shared::domain::billing::{self, Anomaly, Bill, Invoice};
+use shared::domain::billing::{self, Anomaly, Bill};
 use shared::domain::booking::Booking;
 use shared::domain::config::Town;
 use shared::http::auth::{AuthState, Caller, Staff, forbidden};
 use shared::http::{self, Path, Problem};
 use shared::store::repo::{self, Towns};
-use shared::store::{Store, StoreError, keys};
+use shared::store::{Store, StoreError};
 use std::collections::BTreeMap;
 
 /// Days of bookings read at once from the day index.
@@ -33,6 +39,8 @@ const CONCURRENT_DAYS: usize = 8;
 pub struct AppState {
     pub auth: AuthState,
     pub towns: Towns,
+    /// The portal's address, for the links in emails.
+    pub public_url: String,
 }
 
 shared::auth_state_from!(AppState);
@@ -40,11 +48,22 @@ shared::auth_state_from!(AppState);
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/towns/{town}/families/{family}/invoices/current", get(current))
-        .route("/api/towns/{town}/families/{family}/invoices", get(list))
-        .route("/api/towns/{town}/families/{family}/invoices/{month}", get(one))
+        .route("/api/towns/{town}/families/{family}/invoices", get(family::list))
+        .route("/api/towns/{town}/families/{family}/invoices/contests", get(family::contests))
+        .route("/api/towns/{town}/families/{family}/invoices/{month}", get(family::one))
+        .route("/api/towns/{town}/families/{family}/invoices/{month}/pdf", get(family::pdf))
+        .route("/api/towns/{town}/families/{family}/invoices/{month}/contests", post(family::contest))
+        .route("/api/towns/{town}/staff/invoices", get(staff::invoices))
         .route("/api/towns/{town}/staff/invoices/preview", get(preview))
-        .route("/api/towns/{town}/staff/invoices/runs/{month}/finalise", axum::routing::post(finalise))
+        .route("/api/towns/{town}/staff/invoices/runs", get(staff::runs))
+        .route("/api/towns/{town}/staff/invoices/runs/{month}/finalise", post(finalise))
+        .route("/api/towns/{town}/staff/invoices/runs/{month}/publish", post(staff::publish))
         .route("/api/towns/{town}/staff/invoices/runs/{month}/export", get(export))
+        .route("/api/towns/{town}/staff/invoices/families/{family}", get(staff::account))
+        .route("/api/towns/{town}/staff/invoices/families/{family}/{month}/credit-notes", post(staff::credit_note))
+        .route("/api/towns/{town}/staff/invoices/families/{family}/{month}/cancel", post(staff::cancel))
+        .route("/api/towns/{town}/staff/invoices/contests", get(staff::contests))
+        .route("/api/towns/{town}/staff/invoices/contests/{family}/{id}/decision", post(staff::decide))
         .with_state(state)
 }
 
@@ -82,9 +101,16 @@ async fn current(
             repo::bookings(store, town.id(), child, first, last).await?.into_iter().filter(|b| b.family == reference),
         );
     }
+    let mut names = BTreeMap::new();
+    for child in &family.children {
+        if let Some(c) = repo::get_child(store, town.id(), child).await? {
+            names.insert(c.id, format!("{} {}", c.first_name, c.last_name));
+        }
+    }
     let families = BTreeMap::from([(reference.clone(), family)]);
     let bill_of = |bookings: &[Booking]| {
-        let (bills, _) = billing::bills(&town, &families, bookings, today);
+        let (mut bills, _) = billing::bills(&town, &families, bookings, today);
+        billing::name_children(&mut bills, &names);
         bills.into_iter().next().unwrap_or(Bill { family: reference.clone(), lines: Vec::new(), total: Cents::ZERO })
     };
     let past: Vec<Booking> = bookings.iter().filter(|b| b.date <= today).cloned().collect();
@@ -200,62 +226,6 @@ async fn finalise(
         .with("pending", serde_json::Value::from(n))),
         Err(run::FinaliseError::Store(e)) => Err(e.into()),
     }
-}
-
-#[derive(Serialize)]
-struct InvoiceSummary {
-    number: String,
-    month: String,
-    label: String,
-    issued_on: NaiveDate,
-    due_on: NaiveDate,
-    total: Cents,
-}
-
-/// The most invoices a family's list shows (three years of months).
-pub const MAX_LISTED: usize = 36;
-
-/// The family's invoices, newest first (the last [`MAX_LISTED`]).
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((_, family)): Path<(String, String)>,
-) -> Result<AxumJson<Vec<InvoiceSummary>>, Problem> {
-    let reference = caller.family(&family)?;
-    let query = shared::store::Query::table(
-        keys::family_partition(&caller.town, &reference),
-        shared::store::SkRange::Prefix(keys::INVOICE_PREFIX.into()),
-    )
-    .descending()
-    .limit(MAX_LISTED);
-    let page = state.auth.store.query(&query).await?;
-    let mut out = Vec::new();
-    for item in page.items {
-        let i: Invoice = item.to_value()?;
-        let label = billing::month(&i.month).map(|(first, _)| shared::fr::month(first)).unwrap_or_default();
-        out.push(InvoiceSummary {
-            number: i.number,
-            month: i.month,
-            label,
-            issued_on: i.issued_on,
-            due_on: i.due_on,
-            total: i.total,
-        });
-    }
-    Ok(AxumJson(out))
-}
-
-/// One of the family's invoices, with its lines.
-async fn one(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((_, family, month)): Path<(String, String, String)>,
-) -> Result<AxumJson<Invoice>, Problem> {
-    let reference = caller.family(&family)?;
-    let unknown = || Problem::not_found("unknown_invoice", "Cette facture est introuvable.");
-    billing::month(&month).ok_or_else(unknown)?;
-    let item = state.auth.store.get(&keys::invoice(&caller.town, &reference, &month)).await?.ok_or_else(unknown)?;
-    Ok(AxumJson(item.to_value()?))
 }
 
 /// A month's invoices for the town's accounting (town administrator): a CSV French spreadsheets

@@ -4,5 +4,10 @@
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(true);
     let (_, auth, towns) = shared::lambda::store_auth_towns().await?;
-    lambda_http::run(shared::http::finish(invoices::router(invoices::AppState { auth, towns }))).await
+    lambda_http::run(shared::http::finish(invoices::router(invoices::AppState {
+        auth,
+        towns,
+        public_url: shared::lambda::public_url()?,
+    })))
+    .await
 }

@@ -71,8 +71,15 @@ pub async fn month_bills(
 ) -> Result<(Vec<Bill>, Vec<Anomaly>), StoreError> {
     let families: BTreeMap<_, Family> =
         repo::all_families(store, town.id()).await?.into_iter().map(|f| (f.reference.clone(), f)).collect();
+    let names: BTreeMap<_, String> = repo::all_children(store, town.id())
+        .await?
+        .into_iter()
+        .map(|c| (c.id, format!("{} {}", c.first_name, c.last_name)))
+        .collect();
     let bookings = crate::bookings_between(store, town, first, last).await?;
-    Ok(billing::bills(town, &families, &bookings, today))
+    let (mut bills, anomalies) = billing::bills(town, &families, &bookings, today);
+    billing::name_children(&mut bills, &names);
+    Ok((bills, anomalies))
 }
 
 /// Issues the missing invoices of a month that is over, up to [`PER_CALL`].
@@ -137,19 +144,16 @@ async fn issue(
 ) -> Result<(String, String), StoreError> {
     let today = town.today(now);
     let year = today.year();
-    let key = keys::invoice_sequence(town.id(), year);
-    let current = store.get(&key).await?;
-    let next = match &current {
-        Some(item) => item.to_value::<Sequence>()?.next,
-        None => 1,
-    };
     let count = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
-    let cond = match current {
-        Some(_) => Cond::AttrEquals { name: "next".into(), value: serde_json::Value::from(next) },
-        None => Cond::NotExists,
-    };
-    let mut ops =
-        vec![WriteOp::Put { item: Item::from_value(key, &Sequence { next: next + count })?, cond: Some(cond) }];
+    let (next, sequence) = take_numbers(store, keys::invoice_sequence(town.id(), year), count).await?;
+    let total = chunk.iter().fold(shared::domain::Cents::ZERO, |t, b| t + b.total);
+    // A transaction writes an item once: the run's count and total are two items.
+    let (counted, summed) = keys::invoice_run(town.id(), month);
+    let mut ops = vec![
+        sequence,
+        WriteOp::Add { key: counted, attr: "invoices".into(), by: i64::try_from(count).unwrap_or(i64::MAX), max: None },
+        WriteOp::Add { key: summed, attr: "total".into(), by: total.get(), max: None },
+    ];
     let mut given = Vec::new();
     for (i, bill) in chunk.iter().enumerate() {
         let number = billing::invoice_number(year, next + i as u64);
@@ -175,4 +179,20 @@ async fn issue(
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Sequence {
     next: u64,
+}
+
+/// Reads a numbering sequence and returns the first of `count` numbers with the write that takes
+/// them, conditioned on the value read: in the transaction that stores what they number, so a
+/// number is given exactly when its document is stored.
+pub(crate) async fn take_numbers(store: &Store, key: Key, count: u64) -> Result<(u64, WriteOp), StoreError> {
+    let current = store.get(&key).await?;
+    let next = match &current {
+        Some(item) => item.to_value::<Sequence>()?.next,
+        None => 1,
+    };
+    let cond = match current {
+        Some(_) => Cond::AttrEquals { name: "next".into(), value: serde_json::Value::from(next) },
+        None => Cond::NotExists,
+    };
+    Ok((next, WriteOp::Put { item: Item::from_value(key, &Sequence { next: next + count })?, cond: Some(cond) }))
 }

@@ -376,6 +376,7 @@ mod tests {
     #[test]
     fn the_field_lists_name_every_field_a_record_can_have() {
         let family = Family {
+            address: Vec::new(),
             reference: FamilyRef::parse("fam-1").unwrap(),
             name: "Famille Martin".into(),
             resident: true,

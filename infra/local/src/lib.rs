@@ -440,9 +440,14 @@ async fn load_demo(towns: &Towns, opts: &Options, links: &accounts::AppState) ->
         let first_day = last_month.1.succ_opt().unwrap_or(today);
         let billed_at = shared::domain::deadline::local_instant(first_day, chrono::NaiveTime::MIN, town.tz())
             + chrono::TimeDelta::hours(8);
-        invoices::run::finalise(towns.store(), &town, last_month, billed_at.min(now), DEMO_STAFF[0].0)
+        let billed_at = billed_at.min(now);
+        invoices::run::finalise(towns.store(), &town, last_month, billed_at, DEMO_STAFF[0].0)
             .await
             .map_err(|e| Error::Demo(format!("last month's invoices: {e}")))?;
+        // … and published that day (its emails left then: the demo does not send them again).
+        let month = last_month.0.format("%Y-%m").to_string();
+        invoices::publish::record(towns.store(), &town, &month, town.today(billed_at), billed_at, DEMO_STAFF[0].0)
+            .await?;
         for article in demo_news(now) {
             towns.store().put(news::item(town.id(), &article)?, None).await?;
         }
@@ -530,12 +535,16 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
                 auth: auth_for_news.clone(),
                 towns: towns.clone(),
                 files: files.clone(),
-                public_url,
+                public_url: public_url.clone(),
             }),
         ),
         (
             "InvoicesFunction",
-            invoices::router(invoices::AppState { auth: auth_for_news.clone(), towns: towns.clone() }),
+            invoices::router(invoices::AppState {
+                auth: auth_for_news.clone(),
+                towns: towns.clone(),
+                public_url: public_url.clone(),
+            }),
         ),
         ("NewsFunction", news::router(news::AppState { auth: auth_for_news, towns, files: files.clone() })),
     ];

@@ -85,6 +85,9 @@ fn late_rule(unit: &Unit, family: &Family, booked: Cents) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
     pub child: ChildId,
+    /// « Léa Martin » (the name when billed: an invoice reads the same years later).
+    #[serde(default)]
+    pub child_name: String,
     pub unit: UnitId,
     pub unit_name: String,
     /// The rule that priced it, in French, with its figures.
@@ -173,6 +176,7 @@ pub fn bills(
                         dates_text: dates_text(&dates),
                         amount: unit_price.times(quantity),
                         child,
+                        child_name: String::new(),
                         unit,
                         unit_name,
                         rule,
@@ -187,6 +191,15 @@ pub fn bills(
         })
         .collect();
     (bills, anomalies)
+}
+
+/// Writes each line's child name (« Léa Martin ») from `names`.
+pub fn name_children(bills: &mut [Bill], names: &BTreeMap<ChildId, String>) {
+    for line in bills.iter_mut().flat_map(|b| b.lines.iter_mut()) {
+        if let Some(n) = names.get(&line.child) {
+            line.child_name.clone_from(n);
+        }
+    }
 }
 
 /// Days between an invoice's issue and its due date.
@@ -206,6 +219,11 @@ pub struct Invoice {
     pub total: Cents,
     /// The administrator who finalised the run.
     pub issued_by: String,
+    /// The sum of the credit notes issued on it (`credit.rs`); its lines and total never change.
+    #[serde(default)]
+    pub credited: Cents,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<super::credit::Cancellation>,
 }
 
 /// An invoice's line as stored (the bill's line, kept whole).
@@ -228,6 +246,8 @@ impl Invoice {
             lines: bill.lines,
             total: bill.total,
             issued_by: by.to_owned(),
+            credited: Cents::ZERO,
+            cancelled: None,
         }
     }
 }

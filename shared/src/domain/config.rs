@@ -196,6 +196,78 @@ pub struct TownConfig {
     /// The documents guardians send (« Mes demandes »): kinds, size limit, retention.
     #[serde(default)]
     pub documents: super::documents::DocumentSettings,
+    /// What an invoice says about its issuer and how to pay it.
+    #[serde(default)]
+    pub billing: BillingSettings,
+}
+
+/// The town's billing identity, printed on every invoice: its « régie » and how to reach it, the
+/// issuer (« ordonnateur »), how to pay, and where to contest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingSettings {
+    /// « Régie enfance-jeunesse de Villeneuve-les-Tilleuls »
+    pub regie: String,
+    /// The postal address, one line each.
+    #[serde(default)]
+    pub address: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<String>,
+    /// The issuer and its role: « Le Maire, ordonnateur ».
+    pub issuer: String,
+    /// How to pay, one paragraph each (until online payment is built: what the town accepts).
+    #[serde(default)]
+    pub how_to_pay: Vec<String>,
+    /// The administrative court that hears a contest: « Tribunal administratif de Cergy-Pontoise ».
+    pub court: String,
+}
+
+impl Default for BillingSettings {
+    fn default() -> Self {
+        BillingSettings {
+            regie: "Régie enfance-jeunesse".into(),
+            address: Vec::new(),
+            phone: None,
+            email: None,
+            hours: None,
+            issuer: "Le Maire, ordonnateur".into(),
+            how_to_pay: vec![
+                "À la régie, en espèces, par chèque à l'ordre du Trésor public ou par carte bancaire.".into(),
+            ],
+            court: "tribunal administratif territorialement compétent".into(),
+        }
+    }
+}
+
+/// The most lines of an address and paragraphs of « how to pay »; the longest of each.
+pub const MAX_BILLING_LINES: usize = 8;
+pub const MAX_BILLING_TEXT: usize = 400;
+
+fn check_billing(b: &BillingSettings) -> Result<(), ConfigError> {
+    let texts = [("billing.regie", &b.regie), ("billing.issuer", &b.issuer), ("billing.court", &b.court)];
+    for (path, t) in texts {
+        let n = t.trim().chars().count();
+        if n == 0 || n > MAX_BILLING_TEXT {
+            return Err(err(path, format!("le texte doit faire entre 1 et {MAX_BILLING_TEXT} caractères")));
+        }
+    }
+    for (path, lines) in [("billing.address", &b.address), ("billing.how_to_pay", &b.how_to_pay)] {
+        if lines.len() > MAX_BILLING_LINES {
+            return Err(err(path, format!("{MAX_BILLING_LINES} lignes au plus")));
+        }
+        if lines.iter().any(|l| l.chars().count() > MAX_BILLING_TEXT) {
+            return Err(err(path, format!("{MAX_BILLING_TEXT} caractères au plus par ligne")));
+        }
+    }
+    let optional = [&b.phone, &b.email, &b.hours];
+    if optional.into_iter().flatten().any(|t| t.chars().count() > MAX_BILLING_TEXT) {
+        return Err(err("billing", format!("{MAX_BILLING_TEXT} caractères au plus par texte")));
+    }
+    Ok(())
 }
 
 fn seven() -> u32 {
@@ -507,7 +579,7 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
             }
         }
     }
-    Ok(())
+    check_billing(&c.billing)
 }
 
 impl TownConfig {

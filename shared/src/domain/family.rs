@@ -114,6 +114,9 @@ impl Child {
 pub struct Family {
     pub reference: FamilyRef,
     pub name: String,
+    /// The payer's postal address, one line each, printed on invoices.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub address: Vec<String>,
     #[serde(default = "yes")]
     pub resident: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -367,6 +367,7 @@ fn parse_row(
         return (None, vec!["responsable2_email : identique à celle du responsable 1".into()]);
     }
     let family = Family {
+        address: Vec::new(),
         reference,
         name: family_name,
         resident,

@@ -9,6 +9,7 @@ pub mod booking;
 pub mod calendar;
 pub mod cells;
 pub mod config;
+pub mod credit;
 pub mod deadline;
 pub mod documents;
 pub mod family;

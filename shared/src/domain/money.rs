@@ -29,6 +29,11 @@ impl Cents {
         Cents(self.0.saturating_mul(i64::from(n)))
     }
 
+    /// This amount less `o`, never below 0.
+    pub fn minus(self, o: Cents) -> Cents {
+        Cents(self.0.saturating_sub(o.0).max(0))
+    }
+
     pub fn get(self) -> i64 {
         self.0
     }

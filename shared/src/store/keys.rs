@@ -198,6 +198,45 @@ pub fn invoices_of_month(t: &TownId, month: &str) -> String {
     format!("{}#INVOICES#{month}", town(t))
 }
 
+/// A town's billing runs: `RUN#AAAA-MM#N` and `RUN#AAAA-MM#TOTAL` (invoices issued and their
+/// total, added to by each finalising transaction), `PUB#AAAA-MM` (the publication) and `SENT#AAAA-MM#<number>` (an
+/// invoice whose email is queued). One partition: a town has a dozen months a year.
+pub fn invoice_runs(t: &TownId) -> String {
+    format!("{}#INVRUNS", town(t))
+}
+pub fn invoice_run(t: &TownId, month: &str) -> (Key, Key) {
+    (Key::new(invoice_runs(t), format!("RUN#{month}#N")), Key::new(invoice_runs(t), format!("RUN#{month}#TOTAL")))
+}
+pub fn publication(t: &TownId, month: &str) -> Key {
+    Key::new(invoice_runs(t), format!("PUB#{month}"))
+}
+pub fn invoice_notified(t: &TownId, month: &str, number: &str) -> Key {
+    Key::new(invoice_runs(t), format!("SENT#{month}#{number}"))
+}
+
+/// A family's credit note (`AV#<number>`), in the family's partition; by month in `gsi1`.
+pub fn credit_note(t: &TownId, f: &FamilyRef, number: &str) -> Key {
+    Key::new(family_partition(t, f), format!("{CREDIT_NOTE_PREFIX}{number}"))
+}
+pub const CREDIT_NOTE_PREFIX: &str = "AV#";
+pub fn credit_notes_of_month(t: &TownId, month: &str) -> String {
+    format!("{}#CREDITS#{month}", town(t))
+}
+/// A town's credit note numbers of a year, a series of their own.
+pub fn credit_sequence(t: &TownId, year: i32) -> Key {
+    Key::new(format!("{}#AVSEQ#{year}", town(t)), "SEQ")
+}
+
+/// A guardian's contest of an invoice line (`CONTEST#<id>`), in the family's partition; the
+/// ones waiting for staff are in `gsi1` under [`contests_pending`].
+pub fn contest(t: &TownId, f: &FamilyRef, id: &str) -> Key {
+    Key::new(family_partition(t, f), format!("{CONTEST_PREFIX}{id}"))
+}
+pub const CONTEST_PREFIX: &str = "CONTEST#";
+pub fn contests_pending(t: &TownId) -> String {
+    format!("{}#CONTESTS#PENDING", town(t))
+}
+
 /// A town's invoice numbers of a year: the next one to give (attribute `next`).
 pub fn invoice_sequence(t: &TownId, year: i32) -> Key {
     Key::new(format!("{}#INVSEQ#{year}", town(t)), "SEQ")

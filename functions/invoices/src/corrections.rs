@@ -1,0 +1,331 @@
+//! Correcting a finalised invoice without changing it: credit notes (« avoirs ») numbered in
+//! their own series, the cancellation of an invoice (an « avoir d'annulation » for what is left
+//! of it), and a guardian's contest of a line, which staff accept with a credit note or refuse
+//! with a reason. Each is one transaction: the sequence moved on (conditioned on the value
+//! read), the credit note, the invoice's credited sum (conditioned on the sum read, so two credit
+//! notes at once never exceed it), the contest's answer, the audit entry and the emails.
+
+use crate::AppState;
+use chrono::{DateTime, Datelike, Utc};
+use shared::domain::billing::Invoice;
+use shared::domain::config::Town;
+use shared::domain::credit::{self, Cancellation, Contest, ContestDecision, CreditAsked, CreditNote, CreditRefused};
+use shared::domain::family::Family;
+use shared::domain::{Cents, FamilyRef, TownId};
+use shared::http::Problem;
+use shared::mail::outbox::Mail;
+use shared::mail::templates::{self, Section};
+use shared::store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
+
+/// Attempts when another change took the numbers or credited the invoice meanwhile.
+const TRIES: usize = 8;
+
+pub fn refused(r: &CreditRefused) -> Problem {
+    Problem::unprocessable(r.code(), r.french())
+}
+
+/// The invoice of `family` for `month`, or 404.
+pub async fn invoice(store: &Store, town: &TownId, family: &FamilyRef, month: &str) -> Result<Invoice, Problem> {
+    let unknown = || Problem::not_found("unknown_invoice", "Cette facture est introuvable.");
+    shared::domain::billing::month(month).ok_or_else(unknown)?;
+    let item = store.get(&keys::invoice(town, family, month)).await?.ok_or_else(unknown)?;
+    Ok(item.to_value()?)
+}
+
+/// The stored credit note: in its family's partition, and by month in the index.
+fn credit_note_item(town: &TownId, note: &CreditNote) -> Result<Item, StoreError> {
+    Ok(Item::from_value(keys::credit_note(town, &note.family, &note.number), note)?
+        .with_gsi1(Key::new(keys::credit_notes_of_month(town, &note.month), note.number.as_str())))
+}
+
+/// The family's credit notes, newest first (at most `limit`).
+pub async fn credit_notes_of(
+    store: &Store,
+    town: &TownId,
+    family: &FamilyRef,
+    limit: usize,
+) -> Result<Vec<CreditNote>, StoreError> {
+    let q = Query::table(keys::family_partition(town, family), SkRange::Prefix(keys::CREDIT_NOTE_PREFIX.into()))
+        .descending()
+        .limit(limit);
+    store.query(&q).await?.items.iter().map(Item::to_value).collect()
+}
+
+/// What a credit note is for: staff's own, a cancellation, or a contest's answer.
+pub enum Purpose<'a> {
+    Correction,
+    Cancellation,
+    Contest(&'a Contest),
+}
+
+/// Issues a credit note of `asked` on the invoice of `family` for `month`, retrying when another
+/// change got there first; the cancellation and the contest's answer go in the same transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn issue(
+    (store, public_url): (&Store, &str),
+    town: &Town,
+    family: &FamilyRef,
+    month: &str,
+    asked: &[CreditAsked],
+    reason: &str,
+    purpose: Purpose<'_>,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<CreditNote, Problem> {
+    let reason = credit::reason(reason).map_err(|r| refused(&r))?;
+    let household = repo::get_family(store, town.id(), family).await?.ok_or_else(shared::http::auth::unknown_family)?;
+    for _ in 0..TRIES {
+        let invoice = invoice(store, town.id(), family, month).await?;
+        let asked = match purpose {
+            // An invoice is cancelled for what credit notes have not covered yet.
+            Purpose::Cancellation => vec![CreditAsked { line: None, amount: credit::left_to_pay(&invoice) }],
+            _ => asked.to_vec(),
+        };
+        let lines = credit::credit_lines(&invoice, &asked).map_err(|r| refused(&r))?;
+        let total = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
+        let year = town.today(now).year();
+        let (next, sequence) = crate::run::take_numbers(store, keys::credit_sequence(town.id(), year), 1).await?;
+        let note = CreditNote {
+            number: credit::credit_note_number(year, next),
+            family: family.clone(),
+            month: month.to_owned(),
+            corrects: invoice.number.clone(),
+            issued_on: town.today(now),
+            reason: reason.clone(),
+            lines,
+            total,
+            issued_by: by.to_owned(),
+            contest: match purpose {
+                Purpose::Contest(c) => Some(c.id.clone()),
+                _ => None,
+            },
+        };
+        let mut after = invoice.clone();
+        after.credited += total;
+        let action = match purpose {
+            Purpose::Cancellation => {
+                after.cancelled = Some(Cancellation {
+                    reason: reason.clone(),
+                    by: by.to_owned(),
+                    at: now,
+                    credit_note: note.number.clone(),
+                });
+                "invoices.cancel"
+            }
+            Purpose::Contest(_) => "invoices.contest_accept",
+            Purpose::Correction => "invoices.credit_note",
+        };
+        let read = serde_json::to_value(invoice.credited).unwrap_or_default();
+        let mut ops = vec![
+            sequence,
+            WriteOp::Put { item: credit_note_item(town.id(), &note)?, cond: Some(Cond::NotExists) },
+            WriteOp::Put {
+                item: crate::run::invoice_item(town.id(), &after)?,
+                cond: Some(Cond::AttrEquals { name: "credited".into(), value: read }),
+            },
+        ];
+        if let Purpose::Contest(c) = purpose {
+            let decision = ContestDecision::Accepted {
+                credit_note: note.number.clone(),
+                amount: total,
+                decided_by: by.to_owned(),
+                decided_at: now,
+            };
+            ops.push(decided(town.id(), c, decision)?);
+        }
+        let entry = shared::audit::Entry {
+            at: now,
+            by: by.to_owned(),
+            action: action.into(),
+            target: format!("invoices/{}/{month}", family),
+            before: serde_json::to_value(&invoice).ok().map(|v| serde_json::json!({ "credited": v["credited"] })),
+            after: serde_json::to_value(&note).ok(),
+        };
+        ops.push(entry.record(town.id())?);
+        for g in &household.guardians {
+            let mail =
+                Mail::new(town.id(), &g.email, note_email(public_url, town, &g.first_name, &note, &purpose), now);
+            ops.push(mail.enqueue()?);
+        }
+        match store.transact(ops).await {
+            Ok(()) => return Ok(note),
+            Err(StoreError::TransactionCanceled { .. }) => {
+                // Another answer to the same contest won: say so rather than trying again.
+                if let Purpose::Contest(c) = purpose {
+                    let now_stored = store.get(&keys::contest(town.id(), family, &c.id)).await?;
+                    if now_stored.map(|i| i.to_value::<Contest>()).transpose()?.is_none_or(|c| !c.is_pending()) {
+                        return Err(already_answered());
+                    }
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::ConditionFailed.into())
+}
+
+/// The contest's item with its decision, conditioned on its still waiting (two staff answering
+/// at once: one answer).
+fn decided(town: &TownId, c: &Contest, decision: ContestDecision) -> Result<WriteOp, StoreError> {
+    let answered = Contest { decision, ..c.clone() };
+    Ok(WriteOp::Put {
+        item: contest_item(town, &answered)?,
+        cond: Some(Cond::AttrEquals { name: "status".into(), value: serde_json::Value::from("pending") }),
+    })
+}
+
+/// The stored contest; in the staff's queue while it waits.
+pub fn contest_item(town: &TownId, c: &Contest) -> Result<Item, StoreError> {
+    let item = Item::from_value(keys::contest(town, &c.family, &c.id), c)?;
+    Ok(if c.is_pending() {
+        item.with_gsi1(Key::new(keys::contests_pending(town), format!("{}#{}", c.at.to_rfc3339(), c.id)))
+    } else {
+        item
+    })
+}
+
+/// Refuses a contest with a reason, emailed to the family's guardians.
+pub async fn refuse(
+    state: &AppState,
+    town: &Town,
+    c: &Contest,
+    reason: &str,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<Contest, Problem> {
+    let store = &state.auth.store;
+    let reason = credit::reason(reason).map_err(|r| refused(&r))?;
+    let household =
+        repo::get_family(store, town.id(), &c.family).await?.ok_or_else(shared::http::auth::unknown_family)?;
+    let decision = ContestDecision::Refused { reason: reason.clone(), decided_by: by.to_owned(), decided_at: now };
+    let answered = Contest { decision: decision.clone(), ..c.clone() };
+    let mut ops = vec![decided(town.id(), c, decision)?];
+    let entry = shared::audit::Entry {
+        at: now,
+        by: by.to_owned(),
+        action: "invoices.contest_refuse".into(),
+        target: format!("invoices/{}/{}", c.family, c.month),
+        before: None,
+        after: serde_json::to_value(&answered).ok(),
+    };
+    ops.push(entry.record(town.id())?);
+    for g in &household.guardians {
+        let content = templates::summary_to(
+            &town.config().name,
+            "Réponse à votre contestation",
+            &g.first_name,
+            &format!("Le service a examiné votre contestation de la facture n° {} :", c.invoice),
+            &[Section { title: "Ligne contestée".into(), lines: vec![c.line_text.clone()] }],
+            &[
+                format!("Elle n'est pas retenue. Motif : {reason}"),
+                "Vous pouvez encore saisir le tribunal administratif dans les deux mois suivant la réception de la facture (voir la facture).".into(),
+            ],
+            (&format!("{}/factures.html", state.public_url), "Voir mes factures"),
+        );
+        ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);
+    }
+    match store.transact(ops).await {
+        Ok(()) => Ok(answered),
+        Err(StoreError::TransactionCanceled { .. }) => Err(already_answered()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn already_answered() -> Problem {
+    Problem::new(axum::http::StatusCode::CONFLICT, "contest_answered", "Cette contestation a déjà reçu une réponse.")
+}
+
+fn note_email(
+    public_url: &str,
+    town: &Town,
+    first_name: &str,
+    note: &CreditNote,
+    purpose: &Purpose<'_>,
+) -> shared::mail::outbox::Content {
+    let (subject, intro) = match purpose {
+        Purpose::Cancellation => (
+            "Annulation de votre facture".to_owned(),
+            format!("Votre facture n° {} est annulée. Un avoir de son montant restant est émis :", note.corrects),
+        ),
+        Purpose::Contest(_) => (
+            "Votre contestation est acceptée".to_owned(),
+            format!("Le service a accepté votre contestation de la facture n° {}. Un avoir est émis :", note.corrects),
+        ),
+        Purpose::Correction => (
+            "Un avoir sur votre facture".to_owned(),
+            format!("Le service a corrigé votre facture n° {} par un avoir :", note.corrects),
+        ),
+    };
+    let mut lines: Vec<String> = note.lines.iter().map(|l| format!("{} : −{}", l.label, l.amount)).collect();
+    lines.push(format!("Total de l'avoir {} : −{}", note.number, note.total));
+    templates::summary_to(
+        &town.config().name,
+        &subject,
+        first_name,
+        &intro,
+        &[Section { title: format!("Avoir n° {}", note.number), lines }],
+        &[format!("Motif : {}", note.reason), "Le montant est déduit de ce que vous devez à la régie.".into()],
+        (&format!("{public_url}/factures.html"), "Voir mes factures"),
+    )
+}
+
+/// The family's contests, newest first (at most `limit`).
+pub async fn contests_of(
+    store: &Store,
+    town: &TownId,
+    family: &FamilyRef,
+    limit: usize,
+) -> Result<Vec<Contest>, StoreError> {
+    let q = Query::table(keys::family_partition(town, family), SkRange::Prefix(keys::CONTEST_PREFIX.into()))
+        .descending()
+        .limit(limit);
+    let mut out: Vec<Contest> = store.query(&q).await?.items.iter().map(Item::to_value).collect::<Result<_, _>>()?;
+    out.sort_by_key(|c| std::cmp::Reverse(c.at));
+    Ok(out)
+}
+
+/// Staff's queue: the contests waiting, oldest first.
+pub async fn pending(store: &Store, town: &TownId) -> Result<Vec<Contest>, StoreError> {
+    store
+        .query_all(&Query::gsi1(keys::contests_pending(town), SkRange::All))
+        .await?
+        .iter()
+        .map(Item::to_value)
+        .collect()
+}
+
+/// A guardian's contest of one line: stored in the family's partition and in staff's queue,
+/// audited. The guardians hear back by email when staff answer.
+pub async fn contest(
+    store: &Store,
+    town: &Town,
+    invoice: &Invoice,
+    line: usize,
+    message: &str,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<Contest, Problem> {
+    let open = contests_of(store, town.id(), &invoice.family, 100).await?;
+    let c = Contest::new(shared::auth::secret::id(), invoice, line, message, &open, by, now)
+        .map_err(|r| Problem::unprocessable(r.code(), r.french()))?;
+    let entry = shared::audit::Entry {
+        at: now,
+        by: by.to_owned(),
+        action: "invoices.contest".into(),
+        target: format!("invoices/{}/{}", c.family, c.month),
+        before: None,
+        after: serde_json::to_value(&c).ok(),
+    };
+    store
+        .transact(vec![
+            WriteOp::Put { item: contest_item(town.id(), &c)?, cond: Some(Cond::NotExists) },
+            entry.record(town.id())?,
+        ])
+        .await?;
+    Ok(c)
+}
+
+/// A family's name for staff pages.
+pub fn name_of(families: &[Family], f: &FamilyRef) -> String {
+    families.iter().find(|x| &x.reference == f).map(|x| x.name.clone()).unwrap_or_default()
+}

@@ -1,0 +1,215 @@
+//! « Mes factures » for a family: its published invoices with their status, one invoice with its
+//! lines, credit notes and contests, its PDF, and contesting one of its lines. A guardian sees
+//! an invoice from its publication date; staff see every invoice (they read a family's page
+//! from their side too).
+
+use crate::corrections;
+use crate::publish;
+use crate::{AppState, pdf};
+use axum::Json as AxumJson;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use shared::domain::Cents;
+use shared::domain::billing::{self, Invoice};
+use shared::domain::credit::{self, Contest, CreditNote, Status};
+use shared::http::auth::Caller;
+use shared::http::{self, Json, Path, Problem};
+use shared::store::{Query, SkRange, keys, repo};
+
+/// The most invoices a family's list shows (three years of months).
+pub const MAX_LISTED: usize = 36;
+
+#[derive(Serialize)]
+pub struct InvoiceSummary {
+    pub number: String,
+    pub month: String,
+    pub label: String,
+    pub issued_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub total: Cents,
+    pub credited: Cents,
+    pub left_to_pay: Cents,
+    pub status: Status,
+    /// « À payer », « En retard », « Soldée par avoir », « Annulée »
+    pub status_label: &'static str,
+}
+
+impl InvoiceSummary {
+    pub fn of(i: &Invoice, today: NaiveDate) -> InvoiceSummary {
+        let status = credit::status(i, today);
+        InvoiceSummary {
+            number: i.number.clone(),
+            month: i.month.clone(),
+            label: billing::month(&i.month).map(|(first, _)| shared::fr::month(first)).unwrap_or_default(),
+            issued_on: i.issued_on,
+            due_on: i.due_on,
+            total: i.total,
+            credited: i.credited,
+            left_to_pay: credit::left_to_pay(i),
+            status,
+            status_label: status.french(),
+        }
+    }
+}
+
+fn unknown() -> Problem {
+    Problem::not_found("unknown_invoice", "Cette facture est introuvable.")
+}
+
+/// Whether `caller` may read invoices of `month`: staff always, a guardian from its publication.
+async fn visible(state: &AppState, caller: &Caller, month: &str, today: NaiveDate) -> Result<bool, Problem> {
+    if caller.session.role.is_staff() {
+        return Ok(true);
+    }
+    let item = state.auth.store.get(&keys::publication(&caller.town, month)).await?;
+    Ok(match item {
+        Some(i) => i.to_value::<credit::Publication>()?.visible(today),
+        None => false,
+    })
+}
+
+/// The family's invoices, newest first (the last [`MAX_LISTED`]), with their status.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, family)): Path<(String, String)>,
+) -> Result<AxumJson<Vec<InvoiceSummary>>, Problem> {
+    let reference = caller.family(&family)?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let today = town.today(state.auth.clock.now());
+    let query =
+        Query::table(keys::family_partition(&caller.town, &reference), SkRange::Prefix(keys::INVOICE_PREFIX.into()))
+            .descending()
+            .limit(MAX_LISTED);
+    let page = state.auth.store.query(&query).await?;
+    let published = publish::publications(&state.auth.store, &caller.town).await?;
+    let staff = caller.session.role.is_staff();
+    let mut out = Vec::new();
+    for item in page.items {
+        let i: Invoice = item.to_value()?;
+        if staff || published.get(&i.month).is_some_and(|p| p.visible(today)) {
+            out.push(InvoiceSummary::of(&i, today));
+        }
+    }
+    Ok(AxumJson(out))
+}
+
+#[derive(Serialize)]
+pub struct InvoiceDetail {
+    #[serde(flatten)]
+    pub invoice: Invoice,
+    #[serde(flatten)]
+    pub summary: InvoiceSummary,
+    pub credit_notes: Vec<CreditNote>,
+    pub contests: Vec<Contest>,
+}
+
+/// The credit notes and contests of one invoice.
+pub async fn corrections_of(
+    state: &AppState,
+    town: &shared::domain::TownId,
+    i: &Invoice,
+) -> Result<(Vec<CreditNote>, Vec<Contest>), Problem> {
+    let store = &state.auth.store;
+    let notes = corrections::credit_notes_of(store, town, &i.family, 200).await?;
+    let contests = corrections::contests_of(store, town, &i.family, 200).await?;
+    Ok((
+        notes.into_iter().filter(|n| n.corrects == i.number).collect(),
+        contests.into_iter().filter(|c| c.invoice == i.number).collect(),
+    ))
+}
+
+/// One of the family's invoices, with its lines, credit notes and contests.
+pub async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, family, month)): Path<(String, String, String)>,
+) -> Result<AxumJson<InvoiceDetail>, Problem> {
+    let reference = caller.family(&family)?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let today = town.today(state.auth.clock.now());
+    if !visible(&state, &caller, &month, today).await? {
+        return Err(unknown());
+    }
+    let invoice = corrections::invoice(&state.auth.store, &caller.town, &reference, &month).await?;
+    let (credit_notes, contests) = corrections_of(&state, &caller.town, &invoice).await?;
+    Ok(AxumJson(InvoiceDetail { summary: InvoiceSummary::of(&invoice, today), invoice, credit_notes, contests }))
+}
+
+/// The invoice as a PDF (`facture-2026-000002.pdf`).
+pub async fn pdf(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, family, month)): Path<(String, String, String)>,
+) -> Result<Response, Problem> {
+    let reference = caller.family(&family)?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let today = town.today(state.auth.clock.now());
+    if !visible(&state, &caller, &month, today).await? {
+        return Err(unknown());
+    }
+    let store = &state.auth.store;
+    let invoice = corrections::invoice(store, &caller.town, &reference, &month).await?;
+    let household = repo::get_family(store, &caller.town, &reference).await?.ok_or_else(unknown)?;
+    let (credit_notes, _) = corrections_of(&state, &caller.town, &invoice).await?;
+    let sheet = pdf::Sheet { town: town.config(), family: &household, invoice: &invoice, credit_notes: &credit_notes };
+    let bytes = pdf::invoice(&sheet).map_err(|e| Problem::internal(&e))?;
+    let name = format!("facture-{}.pdf", invoice.number);
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContestBody {
+    /// The line's index on the invoice.
+    pub line: usize,
+    pub message: String,
+}
+
+/// A guardian contests one line of a published invoice: it goes to staff's queue.
+pub async fn contest(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, family, month)): Path<(String, String, String)>,
+    Json(body): Json<ContestBody>,
+) -> Result<(StatusCode, AxumJson<Contest>), Problem> {
+    let reference = caller.own_family(&family)?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let now = state.auth.clock.now();
+    if !visible(&state, &caller, &month, town.today(now)).await? {
+        return Err(unknown());
+    }
+    let invoice = corrections::invoice(&state.auth.store, &caller.town, &reference, &month).await?;
+    let c = corrections::contest(
+        &state.auth.store,
+        &town,
+        &invoice,
+        body.line,
+        &body.message,
+        now,
+        caller.session.email.as_str(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, AxumJson(c)))
+}
+
+/// The family's contests and their answers, newest first.
+pub async fn contests(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, family)): Path<(String, String)>,
+) -> Result<AxumJson<Vec<Contest>>, Problem> {
+    let reference = caller.family(&family)?;
+    Ok(AxumJson(corrections::contests_of(&state.auth.store, &caller.town, &reference, 100).await?))
+}

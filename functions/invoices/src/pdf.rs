@@ -1,0 +1,439 @@
+//! The invoice as a PDF, drawn with krilla (the PDF library under Typst) and two embedded DejaVu
+//! Sans subsets (Latin-1, €, the narrow no-break space: `fonts/`). krilla subsets them again to
+//! the glyphs used and writes their Unicode map, so the text can be searched and extracted.
+//! A4, one column that reads on a phone: the town and its « régie », the invoice's number and
+//! dates, the payer, the lines per child with the rule that priced them, the total and due
+//! date, how to pay, and the legal mentions of a French local-authority bill.
+//!
+//! The page is laid out first as a list of drawing operations per page (so each page's footer
+//! can say « page 1/2 »), then drawn.
+
+use chrono::Datelike;
+use krilla::Document;
+use krilla::geom::{PathBuilder, Point};
+use krilla::metadata::Metadata;
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, Stroke};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
+use shared::domain::billing::{Invoice, Line};
+use shared::domain::config::TownConfig;
+use shared::domain::credit::{self, CreditNote};
+use shared::domain::family::Family;
+use skrifa::MetadataProvider;
+
+static REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans-latin.ttf");
+static BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold-latin.ttf");
+
+/// A4 in points.
+const WIDTH: f32 = 595.28;
+const HEIGHT: f32 = 841.89;
+const LEFT: f32 = 48.0;
+const RIGHT: f32 = WIDTH - 48.0;
+/// Where a page's content stops (the footer is below).
+const BOTTOM: f32 = HEIGHT - 64.0;
+/// The right edges of the quantity, unit price and amount columns.
+const QTY: f32 = 392.0;
+const UNIT_PRICE: f32 = 462.0;
+const GREY: u8 = 90;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the PDF could not be written: {0}")]
+pub struct PdfError(String);
+
+/// One face: krilla's font, and skrifa's view of the same bytes to measure text.
+struct Face {
+    font: Font,
+    data: &'static [u8],
+}
+
+impl Face {
+    fn new(data: &'static [u8]) -> Result<Face, PdfError> {
+        let font = Font::new(data.into(), 0).ok_or_else(|| PdfError("font".into()))?;
+        Ok(Face { font, data })
+    }
+
+    /// The glyphs of `text`, one per character (French needs no shaping beyond the font's
+    /// characters; a character the font lacks is drawn as its « .notdef » box).
+    fn glyphs(&self, text: &str) -> Vec<KrillaGlyph> {
+        let Ok(font) = skrifa::FontRef::new(self.data) else { return Vec::new() };
+        let charmap = font.charmap();
+        let metrics = font.glyph_metrics(skrifa::instance::Size::unscaled(), skrifa::instance::LocationRef::default());
+        let upem = f32::from(font.head().map_or(2048, |h| h.units_per_em()));
+        text.char_indices()
+            .map(|(i, c)| {
+                let g = charmap.map(c).unwrap_or_default();
+                KrillaGlyph {
+                    glyph_id: GlyphId::new(g.to_u32()),
+                    text_range: i..i + c.len_utf8(),
+                    x_advance: metrics.advance_width(g).unwrap_or(0.0) / upem,
+                    x_offset: 0.0,
+                    y_offset: 0.0,
+                    y_advance: 0.0,
+                    location: None,
+                }
+            })
+            .collect()
+    }
+
+    fn width(&self, text: &str, size: f32) -> f32 {
+        self.glyphs(text).iter().map(|g| g.x_advance * size).sum()
+    }
+}
+
+use skrifa::raw::TableProvider;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Weight {
+    Regular,
+    Bold,
+}
+
+enum Op {
+    Text { x: f32, y: f32, size: f32, weight: Weight, grey: bool, text: String },
+    Rule { y: f32, from: f32, to: f32 },
+}
+
+/// The layout: pages of operations and the current line's baseline.
+struct Layout {
+    regular: Face,
+    bold: Face,
+    pages: Vec<Vec<Op>>,
+    y: f32,
+    /// Written at the top of each page after the first.
+    continued: String,
+}
+
+impl Layout {
+    fn face(&self, w: Weight) -> &Face {
+        match w {
+            Weight::Regular => &self.regular,
+            Weight::Bold => &self.bold,
+        }
+    }
+
+    fn page(&mut self) -> &mut Vec<Op> {
+        if self.pages.is_empty() {
+            self.pages.push(Vec::new());
+        }
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
+    }
+
+    /// Starts a new page when `height` more points do not fit on this one.
+    fn room(&mut self, height: f32) {
+        if self.y + height > BOTTOM {
+            self.pages.push(Vec::new());
+            self.y = 56.0;
+            let text = self.continued.clone();
+            self.put(LEFT, 8.0, Weight::Regular, true, &text);
+            self.y += 22.0;
+        }
+    }
+
+    fn put(&mut self, x: f32, size: f32, weight: Weight, grey: bool, text: &str) {
+        let y = self.y;
+        self.page().push(Op::Text { x, y, size, weight, grey, text: text.to_owned() });
+    }
+
+    fn right(&mut self, right: f32, size: f32, weight: Weight, text: &str) {
+        let x = right - self.face(weight).width(text, size);
+        self.put(x, size, weight, false, text);
+    }
+
+    fn rule(&mut self, from: f32, to: f32) {
+        let y = self.y;
+        self.page().push(Op::Rule { y, from, to });
+    }
+
+    /// `text` cut into lines of at most `width` points, at spaces.
+    fn wrap(&self, text: &str, width: f32, size: f32, weight: Weight) -> Vec<String> {
+        let face = self.face(weight);
+        let mut lines = Vec::new();
+        let mut current = String::new();
+        for word in text.split(' ') {
+            let candidate = if current.is_empty() { word.to_owned() } else { format!("{current} {word}") };
+            if !current.is_empty() && face.width(&candidate, size) > width {
+                lines.push(std::mem::take(&mut current));
+                current = word.to_owned();
+            } else {
+                current = candidate;
+            }
+        }
+        if !current.is_empty() {
+            lines.push(current);
+        }
+        lines
+    }
+
+    /// A wrapped paragraph from `x` to `to`, the baseline moving down by `size × 1.35` a line.
+    fn para(&mut self, x: f32, to: f32, size: f32, weight: Weight, grey: bool, text: &str) {
+        for line in self.wrap(text, to - x, size, weight) {
+            self.room(size * 1.35);
+            self.put(x, size, weight, grey, &line);
+            self.y += size * 1.35;
+        }
+    }
+
+    fn down(&mut self, dy: f32) {
+        self.y += dy;
+    }
+}
+
+/// Everything the PDF of an invoice prints.
+pub struct Sheet<'a> {
+    pub town: &'a TownConfig,
+    pub family: &'a Family,
+    pub invoice: &'a Invoice,
+    /// The credit notes on this invoice.
+    pub credit_notes: &'a [CreditNote],
+}
+
+/// The invoice's PDF.
+pub fn invoice(sheet: &Sheet) -> Result<Vec<u8>, PdfError> {
+    let mut l = Layout {
+        regular: Face::new(REGULAR)?,
+        bold: Face::new(BOLD)?,
+        pages: Vec::new(),
+        y: 60.0,
+        continued: format!("{} — facture n° {} (suite)", sheet.town.name, sheet.invoice.number),
+    };
+    header(&mut l, sheet);
+    lines(&mut l, sheet);
+    totals(&mut l, sheet);
+    mentions(&mut l, sheet);
+    draw(l, sheet)
+}
+
+fn header(l: &mut Layout, s: &Sheet) {
+    let b = &s.town.billing;
+    let i = s.invoice;
+    let top = l.y;
+    l.put(LEFT, 15.0, Weight::Bold, false, &format!("Commune de {}", s.town.name));
+    l.down(18.0);
+    l.para(LEFT, 300.0, 9.5, Weight::Regular, false, &b.regie);
+    for line in &b.address {
+        l.para(LEFT, 300.0, 9.0, Weight::Regular, true, line);
+    }
+    for contact in [&b.phone, &b.email].into_iter().flatten() {
+        l.para(LEFT, 300.0, 9.0, Weight::Regular, true, contact);
+    }
+    let left_end = l.y;
+    l.y = top;
+    l.right(RIGHT, 18.0, Weight::Bold, "FACTURE");
+    l.down(20.0);
+    l.right(RIGHT, 10.0, Weight::Bold, &format!("N° {}", i.number));
+    l.down(14.0);
+    let period =
+        shared::domain::billing::month(&i.month).map(|(first, _)| shared::fr::month(first)).unwrap_or_default();
+    for text in [
+        format!("Émise le {}", shared::fr::date(i.issued_on)),
+        format!("Période : {period}"),
+        format!("À payer avant le {}", shared::fr::date(i.due_on)),
+        format!("Référence famille : {}", i.family),
+    ] {
+        l.right(RIGHT, 9.0, Weight::Regular, &text);
+        l.down(13.0);
+    }
+    l.y = l.y.max(left_end) + 18.0;
+    // The payer, where a window envelope shows it.
+    l.put(320.0, 8.0, Weight::Regular, true, "Facturé à");
+    l.down(13.0);
+    l.para(320.0, RIGHT, 10.5, Weight::Bold, false, &s.family.name);
+    let guardian = s.family.guardians.first().map(|g| format!("{} {}", g.first_name, g.last_name));
+    if let Some(g) = guardian {
+        l.para(320.0, RIGHT, 9.5, Weight::Regular, false, &g);
+    }
+    for line in &s.family.address {
+        l.para(320.0, RIGHT, 9.5, Weight::Regular, false, line);
+    }
+    l.down(22.0);
+    if let Some(c) = &i.cancelled {
+        l.para(
+            LEFT,
+            RIGHT,
+            11.0,
+            Weight::Bold,
+            false,
+            &format!(
+                "Facture annulée le {} : {} (avoir {}).",
+                shared::fr::date(c.at.date_naive()),
+                c.reason,
+                c.credit_note
+            ),
+        );
+        l.down(6.0);
+    }
+    l.put(LEFT, 11.0, Weight::Bold, false, &format!("Services de {period}"));
+    l.down(8.0);
+    l.rule(LEFT, RIGHT);
+    l.down(14.0);
+    l.put(LEFT, 8.0, Weight::Regular, true, "Prestation, tarif appliqué et dates");
+    l.right(QTY, 8.0, Weight::Regular, "Qté");
+    l.right(UNIT_PRICE, 8.0, Weight::Regular, "Prix unit.");
+    l.right(RIGHT, 8.0, Weight::Regular, "Montant");
+    l.down(16.0);
+}
+
+fn lines(l: &mut Layout, s: &Sheet) {
+    let mut children: Vec<(&str, Vec<&Line>)> = Vec::new();
+    for line in &s.invoice.lines {
+        let name = if line.child_name.is_empty() { line.child.as_str() } else { line.child_name.as_str() };
+        match children.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => v.push(line),
+            None => children.push((name, vec![line])),
+        }
+    }
+    for (name, lines) in children {
+        l.room(60.0);
+        l.put(LEFT, 10.5, Weight::Bold, false, name);
+        l.down(15.0);
+        let mut subtotal = shared::domain::Cents::ZERO;
+        for line in lines {
+            subtotal += line.amount;
+            l.room(40.0);
+            l.put(LEFT + 10.0, 9.5, Weight::Bold, false, &line.unit_name);
+            l.right(QTY, 9.5, Weight::Regular, &line.quantity.to_string());
+            l.right(UNIT_PRICE, 9.5, Weight::Regular, &line.unit_price.to_string());
+            l.right(RIGHT, 9.5, Weight::Bold, &line.amount.to_string());
+            l.down(12.5);
+            l.para(LEFT + 10.0, QTY - 50.0, 8.5, Weight::Regular, false, &line.rule);
+            l.para(LEFT + 10.0, QTY - 50.0, 8.5, Weight::Regular, true, &format!("Dates : {}", line.dates_text));
+            l.down(5.0);
+        }
+        l.room(20.0);
+        l.right(RIGHT, 9.5, Weight::Regular, &format!("Sous-total {name} : {subtotal}"));
+        l.down(8.0);
+        l.rule(LEFT, RIGHT);
+        l.down(16.0);
+    }
+}
+
+fn totals(l: &mut Layout, s: &Sheet) {
+    let i = s.invoice;
+    l.room(80.0);
+    l.right(RIGHT, 13.0, Weight::Bold, &format!("Total : {}", i.total));
+    l.down(18.0);
+    for note in s.credit_notes {
+        l.right(
+            RIGHT,
+            9.5,
+            Weight::Regular,
+            &format!("Avoir {} du {} : −{}", note.number, shared::fr::date(note.issued_on), note.total),
+        );
+        l.down(13.0);
+    }
+    if i.credited > shared::domain::Cents::ZERO {
+        l.right(RIGHT, 11.0, Weight::Bold, &format!("Reste à payer : {}", credit::left_to_pay(i)));
+        l.down(16.0);
+    }
+    l.right(RIGHT, 10.0, Weight::Regular, &format!("À payer avant le {}", shared::fr::date(i.due_on)));
+    l.down(28.0);
+}
+
+fn mentions(l: &mut Layout, s: &Sheet) {
+    let b = &s.town.billing;
+    let i = s.invoice;
+    l.room(60.0);
+    l.put(LEFT, 10.5, Weight::Bold, false, "Comment payer");
+    l.down(15.0);
+    for p in &b.how_to_pay {
+        l.para(LEFT, RIGHT, 9.0, Weight::Regular, false, p);
+        l.down(3.0);
+    }
+    l.para(
+        LEFT,
+        RIGHT,
+        9.0,
+        Weight::Regular,
+        false,
+        &format!("Rappelez le numéro de facture {} avec votre paiement.", i.number),
+    );
+    let contact: Vec<&str> = [&b.phone, &b.email, &b.hours].into_iter().flatten().map(String::as_str).collect();
+    if !contact.is_empty() {
+        l.para(
+            LEFT,
+            RIGHT,
+            9.0,
+            Weight::Regular,
+            false,
+            &format!("Une question : {} — {}.", b.regie, contact.join(" — ")),
+        );
+    }
+    l.down(14.0);
+    l.room(40.0);
+    l.put(LEFT, 8.5, Weight::Bold, false, "Mentions légales");
+    l.down(12.0);
+    let year = i.issued_on.year();
+    let texts = [
+        format!(
+            "Facture émise par {}, pour la commune de {} ; encaissée par la {} pour le compte du comptable public. Numéro {} de la série {year}, continue et sans doublon.",
+            b.issuer, s.town.name, b.regie, i.number
+        ),
+        format!(
+            "Voies et délais de recours : vous pouvez contester la somme due dans un délai de deux mois suivant la réception de cette facture en saisissant le {} (article L. 1617-5 du code général des collectivités territoriales). Une réclamation auprès de la régie ou depuis l'Espace Famille (« Contester une ligne ») ne suspend pas ce délai.",
+            b.court
+        ),
+        format!(
+            "Données personnelles : la commune de {} traite les données de cette facture pour facturer les services périscolaires et de restauration (mission de service public et obligation légale). Elles sont conservées dix ans, comme toute pièce comptable. Vous pouvez y accéder et les faire rectifier auprès de la mairie{}.",
+            s.town.name,
+            b.email.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+        ),
+    ];
+    for t in texts {
+        l.para(LEFT, RIGHT, 7.5, Weight::Regular, true, &t);
+        l.down(3.0);
+    }
+}
+
+fn draw(l: Layout, s: &Sheet) -> Result<Vec<u8>, PdfError> {
+    let mut doc = Document::new();
+    let title = format!("Facture {} — {}", s.invoice.number, s.town.name);
+    doc.set_metadata(
+        Metadata::new()
+            .title(title)
+            .language("fr-FR".into())
+            .creator("Espace Famille".into())
+            .authors(vec![s.town.billing.regie.clone()]),
+    );
+    let count = l.pages.len();
+    let settings = || PageSettings::from_wh(WIDTH, HEIGHT).ok_or_else(|| PdfError("page size".into()));
+    for (n, ops) in l.pages.iter().enumerate() {
+        let mut page = doc.start_page_with(settings()?);
+        let mut surface = page.surface();
+        let footer = format!("{} — facture n° {} — page {}/{}", s.town.name, s.invoice.number, n + 1, count);
+        let footer =
+            Op::Text { x: LEFT, y: HEIGHT - 36.0, size: 7.5, weight: Weight::Regular, grey: true, text: footer };
+        for op in ops.iter().chain(std::iter::once(&footer)) {
+            match op {
+                Op::Text { x, y, size, weight, grey, text } => {
+                    let face = l.face(*weight);
+                    let shade = if *grey { GREY } else { 0 };
+                    surface.set_fill(Some(Fill {
+                        paint: krilla::color::luma::Color::new(shade).into(),
+                        ..Fill::default()
+                    }));
+                    let glyphs = face.glyphs(text);
+                    surface.draw_glyphs(Point::from_xy(*x, *y), &glyphs, face.font.clone(), text, *size, false);
+                }
+                Op::Rule { y, from, to } => {
+                    let mut path = PathBuilder::new();
+                    path.move_to(*from, *y);
+                    path.line_to(*to, *y);
+                    if let Some(path) = path.finish() {
+                        surface.set_fill(None);
+                        surface.set_stroke(Some(Stroke {
+                            width: 0.6,
+                            paint: krilla::color::luma::Color::new(150).into(),
+                            ..Stroke::default()
+                        }));
+                        surface.draw_path(&path);
+                        surface.set_stroke(None);
+                    }
+                }
+            }
+        }
+        surface.finish();
+        page.finish();
+    }
+    doc.finish().map_err(|e| PdfError(format!("{e:?}")))
+}

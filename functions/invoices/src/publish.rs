@@ -1,0 +1,182 @@
+//! Publishing a finalised month: its invoices become visible to their families from a date, and
+//! each guardian gets « Votre facture de novembre 2026 est disponible » that morning. The
+//! publication is one item; each invoice's emails are queued in one transaction with a marker
+//! (`SENT#…`, conditioned on not existing), a few dozen invoices per transaction and a few
+//! hundred per call, so a retry or a second click queues only what is missing, never twice.
+
+use crate::AppState;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::Serialize;
+use shared::domain::billing::{self, Invoice};
+use shared::domain::config::Town;
+use shared::domain::credit::Publication;
+use shared::domain::family::Family;
+use shared::mail::outbox::Mail;
+use shared::mail::templates::{self, Section};
+use shared::store::{Cond, Item, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Invoices whose emails are queued in one transaction (two guardians each, with the marker: 75
+/// actions at most).
+const PER_TRANSACTION: usize = 25;
+/// Invoices whose emails one call queues.
+const PER_CALL: usize = 400;
+/// The hour, town time, the emails of a publication planned for a later day leave.
+const MORNING: u32 = 7;
+
+#[derive(Debug, Serialize)]
+pub struct Published {
+    pub publication: Publication,
+    /// Invoices whose emails this call queued.
+    pub notified: usize,
+    /// Invoices whose emails are still to queue (call again).
+    pub remaining: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("the month has no invoice")]
+    NothingToPublish,
+    #[error("the month is published on another date")]
+    OtherDate(NaiveDate),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The publications of a town, by month (one query of the runs' partition).
+pub async fn publications(
+    store: &Store,
+    town: &shared::domain::TownId,
+) -> Result<BTreeMap<String, Publication>, StoreError> {
+    let items = store.query_all(&Query::table(keys::invoice_runs(town), SkRange::Prefix("PUB#".into()))).await?;
+    items.iter().map(|i| i.to_value::<Publication>().map(|p| (p.month.clone(), p))).collect()
+}
+
+/// When a publication's emails leave: now for today, 7:00 town time on a later day.
+fn sending_time(town: &Town, on: NaiveDate, now: DateTime<Utc>) -> DateTime<Utc> {
+    let morning = on.and_time(NaiveTime::from_hms_opt(MORNING, 0, 0).unwrap_or_default());
+    let at = morning.and_local_timezone(town.tz()).earliest().map_or(now, |t| t.with_timezone(&Utc));
+    at.max(now)
+}
+
+/// Publishes `month` on `on` (already checked), or goes on queuing its emails.
+pub async fn publish(
+    state: &AppState,
+    town: &Town,
+    month: &str,
+    on: NaiveDate,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<Published, PublishError> {
+    let store = &state.auth.store;
+    let mut invoices = crate::run::of_month(store, town.id(), month).await?;
+    if invoices.is_empty() {
+        return Err(PublishError::NothingToPublish);
+    }
+    let key = keys::publication(town.id(), month);
+    let publication = match store.get(&key).await? {
+        Some(item) => {
+            let p: Publication = item.to_value()?;
+            if p.on != on {
+                return Err(PublishError::OtherDate(p.on));
+            }
+            p
+        }
+        None => match record(store, town, month, on, now, by).await {
+            Ok(p) => p,
+            // Published meanwhile by another click: read it again.
+            Err(StoreError::TransactionCanceled { .. }) => {
+                return Box::pin(publish(state, town, month, on, now, by)).await;
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let sent = notified(store, town, month).await?;
+    invoices.retain(|i| !sent.contains(&i.number));
+    invoices.sort_by(|a, b| a.number.cmp(&b.number));
+    let remaining = invoices.len().saturating_sub(PER_CALL);
+    invoices.truncate(PER_CALL);
+    let families: BTreeMap<_, Family> =
+        repo::all_families(store, town.id()).await?.into_iter().map(|f| (f.reference.clone(), f)).collect();
+    let at = sending_time(town, on, now);
+    let mut done = 0;
+    for chunk in invoices.chunks(PER_TRANSACTION) {
+        let mut ops = Vec::new();
+        for invoice in chunk {
+            ops.push(WriteOp::Put {
+                item: Item::from_value(
+                    keys::invoice_notified(town.id(), month, &invoice.number),
+                    &serde_json::json!({}),
+                )?,
+                cond: Some(Cond::NotExists),
+            });
+            for g in families.get(&invoice.family).map(|f| f.guardians.as_slice()).unwrap_or_default() {
+                let content = email(state, town, &g.first_name, invoice);
+                let mut mail = Mail::new(town.id(), &g.email, content, now);
+                mail.next_attempt_at = at;
+                ops.push(mail.enqueue()?);
+            }
+        }
+        match store.transact(ops).await {
+            Ok(()) => done += chunk.len(),
+            // Another call queued some of these meanwhile: the next call finishes the rest.
+            Err(StoreError::TransactionCanceled { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let left = remaining + invoices.len() - done;
+    Ok(Published { publication, notified: done, remaining: left })
+}
+
+/// Stores the publication of `month` on `on`, audited (the emails are queued by [`publish`]; the
+/// demo town, published « on the 1st », writes only this).
+pub async fn record(
+    store: &Store,
+    town: &Town,
+    month: &str,
+    on: NaiveDate,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<Publication, StoreError> {
+    let p = Publication { month: month.to_owned(), on, by: by.to_owned(), at: now };
+    let entry = shared::audit::Entry {
+        at: now,
+        by: by.to_owned(),
+        action: "invoices.publish".into(),
+        target: format!("invoices/{month}"),
+        before: None,
+        after: serde_json::to_value(&p).ok(),
+    };
+    let put =
+        WriteOp::Put { item: Item::from_value(keys::publication(town.id(), month), &p)?, cond: Some(Cond::NotExists) };
+    store.transact(vec![put, entry.record(town.id())?]).await?;
+    Ok(p)
+}
+
+/// The invoices of `month` whose emails are queued.
+async fn notified(store: &Store, town: &Town, month: &str) -> Result<BTreeSet<String>, StoreError> {
+    let prefix = format!("SENT#{month}#");
+    let items = store.query_all(&Query::table(keys::invoice_runs(town.id()), SkRange::Prefix(prefix.clone()))).await?;
+    Ok(items.iter().filter_map(|i| i.key.sk.strip_prefix(&prefix).map(str::to_owned)).collect())
+}
+
+fn email(state: &AppState, town: &Town, first_name: &str, invoice: &Invoice) -> shared::mail::outbox::Content {
+    let label = billing::month(&invoice.month).map(|(first, _)| shared::fr::month(first)).unwrap_or_default();
+    let lines = vec![
+        format!("Facture n° {}", invoice.number),
+        format!("Montant : {}", invoice.total),
+        format!("À payer avant le {}", shared::fr::date(invoice.due_on)),
+    ];
+    templates::summary_to(
+        &town.config().name,
+        &format!("Votre facture de {label} est disponible"),
+        first_name,
+        &format!(
+            "Votre facture de {label} est disponible dans votre Espace Famille : chaque ligne y indique les dates et le tarif appliqué, et vous pouvez la télécharger en PDF."
+        ),
+        &[Section { title: format!("Facture de {label}"), lines }],
+        &["Une ligne vous semble fausse ? Depuis « Mes factures », « Contester cette ligne » la transmet au service."
+            .to_owned()],
+        (&format!("{}/factures.html", state.public_url), "Voir ma facture"),
+    )
+}

@@ -1,0 +1,377 @@
+//! Staff's side of billing: the runs and their publication, a month's invoices with filters, a
+//! family's account (invoices, credit notes, balance), credit notes and cancellations (the
+//! administrator), and the contests' queue with its answers (any staff member: a contest is
+//! accepted for at most the contested line). Every change is audited.
+
+use crate::corrections::{self, Purpose};
+use crate::family::InvoiceSummary;
+use crate::publish::{self, PublishError, Published};
+use crate::{AppState, run};
+use axum::Json as AxumJson;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use shared::domain::Cents;
+use shared::domain::account::Role;
+use shared::domain::billing::{self, Invoice};
+use shared::domain::credit::{self, Contest, CreditAsked, CreditNote, Publication, PublicationRefused, Status};
+use shared::http::auth::{Staff, forbidden};
+use shared::http::{self, Json, Path, Problem};
+use shared::store::{Item, SkRange, keys, repo};
+use std::collections::BTreeMap;
+
+fn admin_only(caller: &shared::http::auth::Caller) -> Result<(), Problem> {
+    if caller.session.role != Role::TownAdmin {
+        return Err(forbidden().detail("La facturation est réservée à l'administrateur de la commune."));
+    }
+    Ok(())
+}
+
+fn invalid_month() -> Problem {
+    Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11.").field("month")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishBody {
+    /// The day families see the month's invoices (today or later).
+    pub on: NaiveDate,
+}
+
+/// Publishes a finalised month on a date (town administrator); calling again queues the emails
+/// still missing.
+pub async fn publish(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Path((_, month)): Path<(String, String)>,
+    Json(body): Json<PublishBody>,
+) -> Result<AxumJson<Published>, Problem> {
+    admin_only(&caller)?;
+    billing::month(&month).ok_or_else(invalid_month)?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let now = state.auth.clock.now();
+    let by = caller.session.email.as_str();
+    let already = state.auth.store.get(&keys::publication(town.id(), &month)).await?.is_some();
+    if !already {
+        credit::check_publication(body.on, town.today(now)).map_err(|r| match r {
+            PublicationRefused::Past => {
+                Problem::unprocessable("publication_in_past", "La date de publication est passée.").field("on")
+            }
+            PublicationRefused::TooFar => Problem::unprocessable(
+                "publication_too_far",
+                format!("La publication se prévoit dans les {} jours.", credit::MAX_PUBLICATION_DAYS),
+            )
+            .field("on"),
+        })?;
+    }
+    match publish::publish(&state, &town, &month, body.on, now, by).await {
+        Ok(p) => Ok(AxumJson(p)),
+        Err(PublishError::NothingToPublish) => Err(Problem::unprocessable(
+            "month_not_finalised",
+            "Ce mois n'a pas de facture : facturez-le avant de le publier.",
+        )),
+        Err(PublishError::OtherDate(on)) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "already_published",
+            format!("Ce mois est déjà publié pour le {}.", shared::fr::date(on)),
+        )),
+        Err(PublishError::Store(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Serialize)]
+pub struct RunSummary {
+    pub month: String,
+    pub label: String,
+    pub invoices: i64,
+    pub total: Cents,
+    pub publication: Option<Publication>,
+}
+
+/// The town's billing runs, newest first: invoices issued, their total, the publication.
+pub async fn runs(State(state): State<AppState>, Staff(caller): Staff) -> Result<AxumJson<Vec<RunSummary>>, Problem> {
+    let store = &state.auth.store;
+    let items = store
+        .query_all(&shared::store::Query::table(keys::invoice_runs(&caller.town), SkRange::Prefix("RUN#".into())))
+        .await?;
+    let mut by_month: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for item in &items {
+        let Some(rest) = item.key.sk.strip_prefix("RUN#") else { continue };
+        let Some((month, what)) = rest.split_once('#') else { continue };
+        let entry = by_month.entry(month.to_owned()).or_default();
+        match what {
+            "N" => entry.0 = number(item, "invoices"),
+            _ => entry.1 = number(item, "total"),
+        }
+    }
+    let mut published = publish::publications(store, &caller.town).await?;
+    let out = by_month
+        .into_iter()
+        .rev()
+        .map(|(month, (invoices, total))| RunSummary {
+            label: billing::month(&month).map(|(first, _)| shared::fr::month(first)).unwrap_or_default(),
+            publication: published.remove(&month),
+            month,
+            invoices,
+            total: Cents::new(total).unwrap_or_default(),
+        })
+        .collect();
+    Ok(AxumJson(out))
+}
+
+fn number(item: &Item, attr: &str) -> i64 {
+    item.attrs.get(attr).and_then(serde_json::Value::as_i64).unwrap_or(0)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoicesQuery {
+    pub month: String,
+    /// Part of the family's name or reference.
+    pub family: Option<String>,
+    pub status: Option<Status>,
+    /// Amounts in cents, inclusive.
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub struct StaffInvoice {
+    pub family: String,
+    pub family_name: String,
+    #[serde(flatten)]
+    pub summary: InvoiceSummary,
+}
+
+/// A month's invoices, filtered by family, status and amount, by number.
+pub async fn invoices(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    query: Result<Query<InvoicesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<AxumJson<Vec<StaffInvoice>>, Problem> {
+    let Query(q) = query.map_err(|_| http::bad_query())?;
+    billing::month(&q.month).ok_or_else(invalid_month)?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let today = town.today(state.auth.clock.now());
+    let store = &state.auth.store;
+    let families = repo::all_families(store, town.id()).await?;
+    let needle = q.family.as_deref().map(|f| f.trim().to_lowercase()).unwrap_or_default();
+    let mut list = run::of_month(store, town.id(), &q.month).await?;
+    list.sort_by(|a, b| a.number.cmp(&b.number));
+    let out = list
+        .iter()
+        .map(|i| StaffInvoice {
+            family: i.family.to_string(),
+            family_name: corrections::name_of(&families, &i.family),
+            summary: InvoiceSummary::of(i, today),
+        })
+        .filter(|s| {
+            needle.is_empty()
+                || s.family.to_lowercase().contains(&needle)
+                || s.family_name.to_lowercase().contains(&needle)
+        })
+        .filter(|s| q.status.is_none_or(|st| s.summary.status == st))
+        .filter(|s| {
+            q.min.is_none_or(|m| s.summary.total.get() >= m) && q.max.is_none_or(|m| s.summary.total.get() <= m)
+        })
+        .collect();
+    Ok(AxumJson(out))
+}
+
+#[derive(Serialize)]
+pub struct Account {
+    pub family: String,
+    pub family_name: String,
+    pub invoices: Vec<InvoiceSummary>,
+    pub credit_notes: Vec<CreditNote>,
+    /// Invoiced less credit notes, for invoices not cancelled (payments come with their issue).
+    pub balance: Cents,
+}
+
+/// One family's account: its invoices, credit notes and balance.
+pub async fn account(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Path((_, family)): Path<(String, String)>,
+) -> Result<AxumJson<Account>, Problem> {
+    let reference = caller.family(&family)?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let today = town.today(state.auth.clock.now());
+    let store = &state.auth.store;
+    let household =
+        repo::get_family(store, town.id(), &reference).await?.ok_or_else(shared::http::auth::unknown_family)?;
+    let items = store
+        .query_all(&shared::store::Query::table(
+            keys::family_partition(town.id(), &reference),
+            SkRange::Prefix(keys::INVOICE_PREFIX.into()),
+        ))
+        .await?;
+    let mut invoices: Vec<Invoice> = items.iter().map(Item::to_value).collect::<Result<_, _>>()?;
+    invoices.sort_by(|a, b| b.number.cmp(&a.number));
+    let balance =
+        invoices.iter().filter(|i| i.cancelled.is_none()).fold(Cents::ZERO, |t, i| t + credit::left_to_pay(i));
+    let credit_notes = corrections::credit_notes_of(store, town.id(), &reference, 500).await?;
+    Ok(AxumJson(Account {
+        family: reference.to_string(),
+        family_name: household.name,
+        invoices: invoices.iter().map(|i| InvoiceSummary::of(i, today)).collect(),
+        credit_notes,
+        balance,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditBody {
+    pub reason: String,
+    pub lines: Vec<CreditAsked>,
+}
+
+/// The most lines a credit note asks for.
+const MAX_CREDIT_LINES: usize = 100;
+
+/// Issues a credit note on an invoice (town administrator).
+pub async fn credit_note(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Path((_, family, month)): Path<(String, String, String)>,
+    Json(body): Json<CreditBody>,
+) -> Result<(StatusCode, AxumJson<CreditNote>), Problem> {
+    admin_only(&caller)?;
+    let reference = caller.family(&family)?;
+    if body.lines.len() > MAX_CREDIT_LINES {
+        return Err(Problem::bad_request("too_many_lines", "Un avoir porte sur 100 lignes au plus.").field("lines"));
+    }
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let now = state.auth.clock.now();
+    let by = caller.session.email.as_str();
+    let note = corrections::issue(
+        (&state.auth.store, &state.public_url),
+        &town,
+        &reference,
+        &month,
+        &body.lines,
+        &body.reason,
+        Purpose::Correction,
+        now,
+        by,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, AxumJson(note)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    pub reason: String,
+}
+
+/// Cancels an invoice (town administrator): its number stays given, a credit note cancels what
+/// was left of it, the family is emailed.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Path((_, family, month)): Path<(String, String, String)>,
+    Json(body): Json<CancelBody>,
+) -> Result<(StatusCode, AxumJson<CreditNote>), Problem> {
+    admin_only(&caller)?;
+    let reference = caller.family(&family)?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let now = state.auth.clock.now();
+    let by = caller.session.email.as_str();
+    let note = corrections::issue(
+        (&state.auth.store, &state.public_url),
+        &town,
+        &reference,
+        &month,
+        &[],
+        &body.reason,
+        Purpose::Cancellation,
+        now,
+        by,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, AxumJson(note)))
+}
+
+#[derive(Serialize)]
+pub struct QueuedContest {
+    pub family_name: String,
+    #[serde(flatten)]
+    pub contest: Contest,
+}
+
+/// The contests waiting for an answer, oldest first.
+pub async fn contests(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+) -> Result<AxumJson<Vec<QueuedContest>>, Problem> {
+    let store = &state.auth.store;
+    let families = repo::all_families(store, &caller.town).await?;
+    let queue = corrections::pending(store, &caller.town).await?;
+    Ok(AxumJson(
+        queue
+            .into_iter()
+            .map(|c| QueuedContest { family_name: corrections::name_of(&families, &c.family), contest: c })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    pub accept: bool,
+    /// What the credit note gives back when accepted (cents; at most the line's amount).
+    pub amount: Option<Cents>,
+    pub reason: String,
+}
+
+/// Answers a contest: a credit note on the contested line, or a refusal with its reason.
+pub async fn decide(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Path((_, family, id)): Path<(String, String, String)>,
+    Json(body): Json<DecisionBody>,
+) -> Result<AxumJson<Contest>, Problem> {
+    let reference = caller.family(&family)?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let store = &state.auth.store;
+    let unknown = || Problem::not_found("unknown_contest", "Cette contestation est introuvable.");
+    if id.len() > 64 {
+        return Err(unknown());
+    }
+    let c: Contest = store.get(&keys::contest(town.id(), &reference, &id)).await?.ok_or_else(unknown)?.to_value()?;
+    if !c.is_pending() {
+        return Err(corrections::already_answered());
+    }
+    let now = state.auth.clock.now();
+    let by = caller.session.email.as_str();
+    if !body.accept {
+        return Ok(AxumJson(corrections::refuse(&state, &town, &c, &body.reason, now, by).await?));
+    }
+    let amount = body.amount.unwrap_or(c.line_amount);
+    let asked = [CreditAsked { line: Some(c.line), amount }];
+    let note = corrections::issue(
+        (&state.auth.store, &state.public_url),
+        &town,
+        &reference,
+        &c.month,
+        &asked,
+        &body.reason,
+        Purpose::Contest(&c),
+        now,
+        by,
+    )
+    .await?;
+    let answered = Contest {
+        decision: credit::ContestDecision::Accepted {
+            credit_note: note.number,
+            amount: note.total,
+            decided_by: by.to_owned(),
+            decided_at: now,
+        },
+        ..c
+    };
+    Ok(AxumJson(answered))
+}

@@ -18,6 +18,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.EF_SCREENSHOTS;
 const AXE = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 const PASSWORD = 'tilleuls-demo-2026';
+const AGENT_NAME = 'Karim Benali';
 
 let browser;
 before(async () => {
@@ -223,6 +224,18 @@ for (const device of VIEWPORTS) {
       // Last month's invoice, issued by the demo: its lines open on demand.
       await page.getByText(/Facture n° 2026-000002 – Octobre 2026 – 10,00.€/).click();
       await page.getByRole('cell', { name: '1, 2, 5 et 6/10' }).waitFor();
+      // Its PDF, and contesting a line.
+      const pdfLink = page.getByRole('link', { name: 'Télécharger la facture n° 2026-000002 (PDF)' });
+      const pdf = await page.evaluate(async (href) => {
+        const r = await fetch(href);
+        return [r.status, r.headers.get('content-type'), (await r.arrayBuffer()).byteLength > 1000];
+      }, await pdfLink.getAttribute('href'));
+      assert.deepEqual(pdf, [200, 'application/pdf', true]);
+      await page.getByLabel('Ligne', { exact: true }).selectOption({ index: 0 });
+      await page.getByLabel('Ce qui ne va pas').fill('Léa était malade le 1er octobre : le certificat a été envoyé.');
+      await page.getByRole('button', { name: 'Envoyer ma contestation' }).click();
+      await page.getByText('Votre contestation est transmise au service').waitFor();
+      await page.getByText(/en attente de réponse du service/).waitFor();
       await checkAxe(page, 'mes factures');
       await shot(page, `factures-${device.name}`);
       for (const [link, heading] of [['Mentions légales', 'Mentions légales'], ["Conditions générales d'utilisation", "Conditions générales d'utilisation"]]) {
@@ -252,6 +265,23 @@ for (const device of VIEWPORTS) {
       await page.getByRole('link', { name: 'Se connecter' }).waitFor();
       await go('panier.html');
       await page.getByText('Connectez-vous pour accéder à cette page').waitFor();
+
+      // The town's agent answers the contest with a credit note; Sophie sees it on her invoice.
+      await logIn(page, portal.url, 'agent@villeneuve-les-tilleuls.fr', AGENT_NAME);
+      await go('mairie.html#contestations');
+      const contest = page.locator('#liste-contestations form').filter({ hasText: 'Famille Martin – facture n° 2026-000002' });
+      await contest.getByText('Léa était malade le 1er octobre').waitFor();
+      await contest.getByLabel("Montant de l'avoir (€)").fill('2,50');
+      await contest.getByLabel('Réponse à la famille').fill('Certificat reçu : le 1er octobre vous est remboursé.');
+      await contest.getByRole('button', { name: 'Accepter (avoir)' }).click();
+      await contest.getByText('Avoir n° AV-2026-000001 émis').waitFor();
+      await checkAxe(page, 'espace mairie, contestations');
+      await logOut(page, portal.url);
+      await logIn(page, portal.url, 'sophie.martin@exemple.fr', 'Sophie Martin');
+      await go('factures.html');
+      await page.getByText(/Facture n° 2026-000002 – Octobre 2026/).click();
+      await page.getByText(/acceptée : avoir n° AV-2026-000001 de 2,50/).waitFor();
+      await page.getByText(/Reste à payer : 7,50.€/).waitFor();
       assert.deepEqual(errors, [], 'no script error');
     } finally {
       await context.close();

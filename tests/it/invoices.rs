@@ -522,14 +522,67 @@ mod numbering {
         assert_eq!(issued, FAMILIES, "each invoice issued by exactly one run");
         assert_eq!(numbers(&store, &town).await, continuous());
     }
+
+    /// Eight credit notes at once on the same invoice, each of 40 % of it: two go through (80 %),
+    /// the others are refused as too much; the numbers they took are 1 and 2, without a gap.
+    pub(super) async fn concurrent_credit_notes_never_exceed_the_invoice_and_skip_no_number(store: Store) {
+        use shared::domain::credit::{CreditAsked, CreditNote};
+        let town = town_with_families(&store).await;
+        let now = at("2026-11-03T09:00:00Z");
+        invoices::run::finalise(&store, &town, october(), now, "admin").await.unwrap();
+        let family = FamilyRef::parse("famille-00").unwrap();
+        let invoice: Invoice =
+            store.get(&keys::invoice(town.id(), &family, "2026-10")).await.unwrap().unwrap().to_value().unwrap();
+        let part = Cents::new(invoice.total.get() * 40 / 100).unwrap();
+        let tries: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, town, family) = (store.clone(), town.clone(), family.clone());
+                tokio::spawn(async move {
+                    let asked = [CreditAsked { line: None, amount: part }];
+                    let purpose = invoices::corrections::Purpose::Correction;
+                    invoices::corrections::issue(
+                        (&store, "http://portail.test"),
+                        &town,
+                        &family,
+                        "2026-10",
+                        &asked,
+                        "geste",
+                        purpose,
+                        now,
+                        "admin",
+                    )
+                    .await
+                    .map(|n| n.number)
+                    .map_err(|p| p.code)
+                })
+            })
+            .collect();
+        let mut given = Vec::new();
+        for t in tries {
+            match t.await.unwrap() {
+                Ok(number) => given.push(number),
+                Err(code) => assert_eq!(code, "credit_too_much"),
+            }
+        }
+        given.sort();
+        assert_eq!(given, ["AV-2026-000001", "AV-2026-000002"]);
+        let after: Invoice =
+            store.get(&keys::invoice(town.id(), &family, "2026-10")).await.unwrap().unwrap().to_value().unwrap();
+        assert_eq!((after.credited, after.lines, after.total), (part.times(2), invoice.lines, invoice.total));
+        let notes: Vec<CreditNote> =
+            invoices::corrections::credit_notes_of(&store, town.id(), &family, 10).await.unwrap();
+        assert_eq!(notes.len(), 2);
+    }
 }
 
 use numbering::{
     a_crash_halfway_then_a_retry_leaves_one_invoice_each_numbered_without_a_gap,
+    concurrent_credit_notes_never_exceed_the_invoice_and_skip_no_number,
     concurrent_finalisations_give_each_family_one_number_and_skip_none,
 };
 
 crate::helpers::both_backends!(
     a_crash_halfway_then_a_retry_leaves_one_invoice_each_numbered_without_a_gap,
     concurrent_finalisations_give_each_family_one_number_and_skip_none,
+    concurrent_credit_notes_never_exceed_the_invoice_and_skip_no_number,
 );

@@ -1,6 +1,7 @@
 // « Mes factures »: the current month so far and as booked to its end, line by line, by the
-// rules the invoice will use (each line names the rule that priced it).
-import { api, say, linkTown, session, el, euros, frenchDate } from './portail.js';
+// rules the invoice will use (each line names the rule that priced it); then the published
+// invoices with their status, lines, PDF, credit notes, and a form to contest a line.
+import { api, say, linkTown, session, el, euros, frenchDate, town, onSubmit, field, uid, problemText } from './portail.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -15,7 +16,7 @@ function table(bill, names, caption) {
     el('caption', {}, caption),
     el('thead', {}, el('tr', {}, ...['Enfant', 'Prestation', 'Dates', 'Tarif appliqué', 'Quantité', 'Montant'].map((h) => el('th', { scope: 'col' }, h)))),
     el('tbody', {}, ...bill.lines.map((l) => el('tr', {},
-      cell('Enfant', names.get(l.child) || l.child),
+      cell('Enfant', l.child_name || names.get(l.child) || l.child),
       cell('Prestation', l.unit_name),
       cell('Dates', l.dates_text),
       cell('Tarif appliqué', l.rule),
@@ -45,6 +46,67 @@ async function show() {
   } catch (problem) { say(message, problem.title, true); }
 }
 
+/** One invoice opened: its lines, credit notes, contests, the PDF and the contest form. */
+function invoiceDetail(family, invoice, names, label, details) {
+  const enc = encodeURIComponent;
+  const pdf = el('a', { href: `/api/towns/${enc(town)}/families/${enc(family)}/invoices/${enc(invoice.month)}/pdf`, download: `facture-${invoice.number}.pdf` },
+    `Télécharger la facture n° ${invoice.number} (PDF)`);
+  const parts = [table(invoice, names, `Facture n° ${invoice.number} : ${label}`), el('p', {}, pdf)];
+  if (invoice.credit_notes.length) {
+    parts.push(el('h3', {}, 'Avoirs'), el('ul', {}, ...invoice.credit_notes.map((n) => el('li', {},
+      `Avoir n° ${n.number} du ${frenchDate(n.issued_on)} : −${euros(n.total)} (${n.reason})`))));
+    parts.push(el('p', { class: 'resume' }, `Reste à payer : ${euros(invoice.left_to_pay)}`));
+  }
+  const answer = (c) => {
+    if (c.status === 'accepted') return `acceptée : avoir n° ${c.credit_note} de ${euros(c.amount)}`;
+    if (c.status === 'refused') return `non retenue : ${c.reason}`;
+    return 'en attente de réponse du service';
+  };
+  if (invoice.contests.length) {
+    parts.push(el('h3', {}, 'Mes contestations'), el('ul', {}, ...invoice.contests.map((c) => el('li', {},
+      `${c.line_text} — ${answer(c)}`))));
+  }
+  if (invoice.status !== 'cancelled') parts.push(contestForm(family, invoice, names, details));
+  return parts;
+}
+
+/** « Contester une ligne »: the line, why; the answer comes by email. */
+function contestForm(family, invoice, names, details) {
+  const region = el('p', { class: 'message', role: 'status', 'aria-live': 'polite', hidden: '' });
+  const selectId = uid('ligne');
+  const select = el('select', { id: selectId, name: 'line' }, ...invoice.lines.map((l, i) => el('option', { value: String(i) },
+    `${l.child_name || names.get(l.child) || l.child} – ${l.unit_name} (${l.dates_text}) – ${euros(l.amount)}`)));
+  const [label, text] = field('Ce qui ne va pas', { name: 'message', rows: 3, maxlength: 1000, required: '' });
+  const form = el('form', { class: 'contestation' },
+    el('h3', {}, 'Contester une ligne'),
+    el('label', { for: selectId }, 'Ligne'), select, label, text,
+    el('button', { type: 'submit' }, 'Envoyer ma contestation'), region);
+  onSubmit(form, async (data) => {
+    try {
+      await api(`/families/${encodeURIComponent(family)}/invoices/${encodeURIComponent(invoice.month)}/contests`, {
+        method: 'POST', csrf: me.csrf_token, body: { line: Number(data.get('line')), message: data.get('message') },
+      });
+      say(region, 'Votre contestation est transmise au service. Sa réponse vous parviendra par e-mail.');
+      text.value = '';
+      await reload(family, invoice.month, names, details);
+    } catch (problem) { say(region, problemText(problem), true); }
+  });
+  return form;
+}
+
+/** Fills (or refills) an opened invoice. */
+async function reload(family, month, names, details) {
+  const invoice = await api(`/families/${encodeURIComponent(family)}/invoices/${encodeURIComponent(month)}`);
+  const label = invoice.label.charAt(0).toUpperCase() + invoice.label.slice(1);
+  const keep = details.querySelector('summary');
+  const message = details.querySelector('.contestation .message:not([hidden])');
+  details.replaceChildren(keep, ...invoiceDetail(family, invoice, names, label, details));
+  if (message) {
+    const region = details.querySelector('.contestation .message');
+    say(region, message.textContent, message.classList.contains('erreur'));
+  }
+}
+
 /** The families' invoices (the last twelve of each), each with its lines on demand. */
 async function showInvoices(names) {
   const shown = [];
@@ -52,13 +114,13 @@ async function showInvoices(names) {
     const invoices = (await api(`/families/${encodeURIComponent(family)}/invoices`)).slice(0, 12);
     for (const i of invoices) {
       const label = i.label.charAt(0).toUpperCase() + i.label.slice(1);
+      const due = i.status === 'due' || i.status === 'late' ? ` – à régler avant le ${frenchDate(i.due_on)}` : '';
       const details = el('details', { class: 'facture' },
-        el('summary', {}, `Facture n° ${i.number} – ${label} – ${euros(i.total)} – à régler avant le ${frenchDate(i.due_on)}`));
+        el('summary', {}, `Facture n° ${i.number} – ${label} – ${euros(i.total)} – ${i.status_label}${due}`));
       details.addEventListener('toggle', async () => {
         if (!details.open || details.dataset.loaded) return;
         details.dataset.loaded = 'oui';
-        const invoice = await api(`/families/${encodeURIComponent(family)}/invoices/${encodeURIComponent(i.month)}`);
-        details.append(table(invoice, names, `Facture n° ${invoice.number} : ${label}`));
+        try { await reload(family, i.month, names, details); } catch (problem) { say(message, problem.title, true); }
       });
       shown.push(details);
     }

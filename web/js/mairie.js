@@ -1,6 +1,6 @@
 // « Espace mairie »: publish news, decide requests, take attendance (and export it), see the
 // week's counts. Staff only: the API refuses anyone else.
-import { api, say, linkTown, session, el, town, frenchDate, frenchInstant, euros, newKey, fileType, problemText } from './portail.js';
+import { api, say, linkTown, session, el, town, frenchDate, frenchInstant, euros, newKey, fileType, problemText, onSubmit, field } from './portail.js';
 import { showRecords } from './fiche-famille.js';
 import { showForms } from './configuration.js';
 
@@ -376,7 +376,7 @@ const ACTIONS = {
   'requests.decide': 'Demandes décidées', 'attendance.mark': 'Pointage', 'attendance.justify': 'Absences justifiées',
   'config.update': 'Configuration modifiée', 'family.update': 'Famille corrigée', 'child.update': 'Enfant corrigé',
   'documents.decide': 'Document examiné', 'documents.delete': 'Document supprimé', 'families.import': 'Import des familles',
-  'staff.create': 'Compte du personnel créé', 'invoices.finalise': 'Factures émises', 'bookings.staff_change': 'Réservations modifiées hors délai',
+  'staff.create': 'Compte du personnel créé', 'invoices.finalise': 'Factures émises', 'invoices.publish': 'Factures publiées', 'invoices.contest': 'Ligne de facture contestée', 'invoices.contest_accept': 'Contestation acceptée (avoir)', 'invoices.contest_refuse': 'Contestation refusée', 'invoices.credit_note': 'Avoir émis', 'invoices.cancel': 'Facture annulée', 'bookings.staff_change': 'Réservations modifiées hors délai',
 };
 
 // The fields that differ between an entry's before and after, « champ : avant → après ».
@@ -417,11 +417,75 @@ async function previewBilling(event) {
       } catch (problem) { told.textContent = problemText(problem); } finally { go.disabled = false; }
     });
     const csv = el('a', { href: `/api/towns/${encodeURIComponent(town)}/staff/invoices/runs/${encodeURIComponent(month)}/export`, download: '' }, `Exporter les factures de ${p.label} (CSV)`);
-    parts.push(go, told, el('p', {}, csv));
+    parts.push(go, told, publishForm(month, p.label), el('p', {}, csv));
   } else {
     parts.push(el('p', { class: 'aide' }, 'Ce mois n\'est pas terminé : il pourra être facturé le lendemain de son dernier jour.'));
   }
   box.replaceChildren(...parts.filter(Boolean));
+}
+
+/** « Publier »: the month's invoices visible to families on a date, each guardian emailed. */
+function publishForm(month, label) {
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(new Date());
+  const [dateLabel, date] = field('Visible par les familles le', { type: 'date', name: 'on', value: today, required: '' });
+  const told = el('p', { role: 'status', 'aria-live': 'polite' });
+  const form = el('form', { class: 'choix' }, dateLabel, date, el('button', { type: 'submit' }, `Publier ${label}`), told);
+  onSubmit(form, async (data) => {
+    try {
+      let done;
+      do {
+        done = await api(`/staff/invoices/runs/${encodeURIComponent(month)}/publish`, { method: 'POST', csrf: me.csrf_token, body: { on: data.get('on') } });
+      } while (done.remaining > 0);
+      told.textContent = `Factures de ${label} publiées pour le ${frenchDate(done.publication.on)} : les familles reçoivent un e-mail ce jour-là.`;
+      await loadRuns();
+    } catch (problem) { told.textContent = problemText(problem); }
+  });
+  return form;
+}
+
+/** The billing runs: invoices, total, publication. */
+async function loadRuns() {
+  const runs = await api('/staff/invoices/runs');
+  const rows = runs.map((r) => el('tr', {},
+    el('td', { 'data-label': 'Mois' }, r.label),
+    el('td', { 'data-label': 'Factures' }, String(r.invoices)),
+    el('td', { 'data-label': 'Montant' }, euros(r.total)),
+    el('td', { 'data-label': 'Publication' }, r.publication ? `le ${frenchDate(r.publication.on)}` : 'non publiée')));
+  document.getElementById('liste-facturations').replaceChildren(runs.length
+    ? el('table', { class: 'lignes' }, el('caption', {}, 'Facturations'),
+      el('thead', {}, el('tr', {}, ...['Mois', 'Factures', 'Montant', 'Publication'].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows))
+    : el('p', {}, 'Aucun mois facturé.'));
+}
+
+/** The contests waiting for an answer, each with its answer form. */
+async function loadContests() {
+  const queue = await api('/staff/invoices/contests');
+  const box = document.getElementById('liste-contestations');
+  if (!queue.length) { box.replaceChildren(el('p', {}, 'Aucune contestation en attente.')); return; }
+  box.replaceChildren(...queue.map((c) => {
+    const [amountLabel, amount] = field('Montant de l\'avoir (€)', { name: 'amount', inputmode: 'decimal', value: (c.line_amount / 100).toFixed(2).replace('.', ',') });
+    const [reasonLabel, reason] = field('Réponse à la famille', { name: 'reason', rows: 2, maxlength: 1000, required: '' });
+    const told = el('p', { role: 'status', 'aria-live': 'polite' });
+    const accept = el('button', { type: 'submit', value: 'oui' }, 'Accepter (avoir)');
+    const refuse = el('button', { type: 'submit', value: 'non', class: 'secondaire' }, 'Refuser');
+    const form = el('form', { class: 'contestation' },
+      el('h3', {}, `${c.family_name} – facture n° ${c.invoice}`),
+      el('p', {}, `Ligne : ${c.line_text} (${euros(c.line_amount)})`),
+      el('blockquote', {}, c.message),
+      amountLabel, amount, reasonLabel, reason, accept, refuse, told);
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const yes = event.submitter === accept;
+      const cents = Math.round(Number(amount.value.replace(/\s/g, '').replace(',', '.')) * 100);
+      const body = { accept: yes, reason: reason.value, amount: yes ? cents : null };
+      accept.disabled = true; refuse.disabled = true;
+      try {
+        const done = await api(`/staff/invoices/contests/${encodeURIComponent(c.family)}/${encodeURIComponent(c.id)}/decision`, { method: 'POST', csrf: me.csrf_token, body });
+        told.textContent = done.status === 'accepted' ? `Avoir n° ${done.credit_note} émis ; la famille est prévenue.` : 'Refus envoyé à la famille.';
+      } catch (problem) { told.textContent = problemText(problem); accept.disabled = false; refuse.disabled = false; }
+    });
+    return form;
+  }));
 }
 
 let journalCursor = null;
@@ -487,11 +551,12 @@ if (me) {
       last.setUTCMonth(last.getUTCMonth() - 1);
       document.getElementById('mois-facturation').value = last.toISOString().slice(0, 7);
       document.getElementById('choix-facturation').addEventListener('submit', (e) => previewBilling(e).catch((p) => say(message, problemText(p), true)));
+      await loadRuns();
       document.querySelectorAll('nav [data-admin]').forEach((a) => { a.hidden = false; });
       await loadJournal();
       document.getElementById('form-configuration').addEventListener('submit', saveConfig);
       await loadConfig();
     }
-    await Promise.all([loadNews(), loadQueue(), loadDocuments()]).catch((p) => say(message, p.title, true));
+    await Promise.all([loadNews(), loadQueue(), loadDocuments(), loadContests()]).catch((p) => say(message, p.title, true));
   }
 }

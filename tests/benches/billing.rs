@@ -139,6 +139,48 @@ fn bench(c: &mut Criterion) {
     });
     let total: i64 = billing::bills(&town, &families, &bookings, today).0.iter().map(|b| b.total.get()).sum();
     println!("the month's total: {}", Cents::new(total).map(|c| c.to_string()).unwrap_or_default());
+    pdf(c, &town, &families);
+}
+
+/// One invoice's PDF: a family of three children, each at the canteen, morning and evening care,
+/// supervised study and the Wednesday leisure centre on every day of a month (15 lines of 17 to
+/// 21 dates, two pages).
+fn pdf(c: &mut Criterion, town: &Town, families: &BTreeMap<FamilyRef, Family>) {
+    let family = families.values().next().expect("a family").clone();
+    let days: Vec<NaiveDate> = november().0.iter_days().take(30).collect();
+    let lines = (0..15)
+        .map(|i| {
+            let dates: Vec<NaiveDate> =
+                days.iter().copied().filter(|d| d.format("%u").to_string() != "7").take(17 + i % 5).collect();
+            let unit_price = Cents::new(250 + 10 * i as i64).expect("price");
+            let quantity = dates.len() as u32;
+            billing::Line {
+                child: format!("enfant-{}", i / 5).try_into().expect("child"),
+                child_name: format!("Enfant {} Martin", i / 5 + 1),
+                unit: "cantine".to_owned().try_into().expect("unit"),
+                unit_name: format!("Prestation {}", i % 5 + 1),
+                rule: "Tarif QF 601–1000 €, résident : 2,50\u{a0}€".into(),
+                dates_text: billing::dates_text(&dates),
+                dates,
+                quantity,
+                unit_price,
+                amount: unit_price.times(quantity),
+            }
+        })
+        .collect::<Vec<_>>();
+    let total = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
+    let bill = billing::Bill { family: family.reference.clone(), lines, total };
+    let invoice = billing::Invoice::issue(
+        bill,
+        "2026-11",
+        "2026-000123".into(),
+        NaiveDate::from_ymd_opt(2026, 12, 1).expect("d"),
+        "bench",
+    );
+    let sheet = invoices::pdf::Sheet { town: town.config(), family: &family, invoice: &invoice, credit_notes: &[] };
+    let bytes = invoices::pdf::invoice(&sheet).expect("pdf");
+    println!("one invoice's PDF (15 lines, 3 children): {} bytes", bytes.len());
+    c.bench_function("one invoice's PDF (15 lines, 3 children)", |b| b.iter(|| invoices::pdf::invoice(&sheet)));
 }
 
 criterion_group! {

@@ -163,9 +163,10 @@ async fn bad_articles_get_a_clear_4xx_and_change_nothing() {
     let p = portal().await;
     let a = agent(&p).await;
     let m = admin(&p).await;
-    // The demo town starts with last month billed: that entry, and nothing more, is there.
+    // The demo town starts with last month billed and published: those two entries, and nothing
+    // more, are there.
     let before = p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&m)).await.json;
-    assert_eq!(before["entries"].as_array().map(Vec::len), Some(1));
+    assert_eq!(before["entries"].as_array().map(Vec::len), Some(2));
     let long = "x".repeat(151);
     let cases = [
         (json!({"title": "", "body": "x", "category": "information"}), 422, "invalid_article", "title"),

@@ -182,9 +182,11 @@ pub async fn contest(
     State(state): State<AppState>,
     caller: Caller,
     Path((_, family, month)): Path<(String, String, String)>,
-    Json(body): Json<ContestBody>,
+    body: Result<Json<ContestBody>, Problem>,
 ) -> Result<(StatusCode, AxumJson<Contest>), Problem> {
+    // Whose invoice first: another family's is unknown, whatever the body says.
     let reference = caller.own_family(&family)?;
+    let Json(body) = body?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     if !visible(&state, &caller, &month, town.today(now)).await? {

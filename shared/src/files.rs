@@ -82,7 +82,7 @@ impl Files {
     /// The bucket named by `DOCUMENTS_BUCKET`, with the Lambda's credentials.
     pub async fn from_env() -> Result<Files, String> {
         let bucket = crate::lambda::env("DOCUMENTS_BUCKET")?;
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let config = crate::aws::sdk_config().await;
         Ok(Files::new(Client::new(&config), bucket))
     }
 

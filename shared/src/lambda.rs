@@ -31,7 +31,7 @@ pub fn operator_key() -> crate::http::auth::OperatorKey {
     OperatorKey::from_source(std::sync::Arc::new(move || {
         let secret = secret.clone();
         Box::pin(async move {
-            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let config = crate::aws::sdk_config().await;
             let answer = aws_sdk_secretsmanager::Client::new(&config)
                 .get_secret_value()
                 .secret_id(&secret)

@@ -18,7 +18,7 @@ pub enum Mailer {
 impl Mailer {
     /// SES v2 configured from the environment; `from` is the verified sender.
     pub async fn ses_from_env(from: String) -> Mailer {
-        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let conf = crate::aws::sdk_config().await;
         Mailer::Ses { client: aws_sdk_sesv2::Client::new(&conf), from }
     }
 

@@ -165,7 +165,7 @@ impl DynamoStore {
 
     /// A client configured from the environment (region, credentials, `AWS_ENDPOINT_URL`).
     pub async fn from_env(table: impl Into<String>) -> DynamoStore {
-        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let conf = crate::aws::sdk_config().await;
         DynamoStore::new(Client::new(&conf), table)
     }
 

@@ -22,11 +22,10 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use shared::domain::Cents;
-use shared::domain::account::Role;
 use shared::domain::billing::{self, Anomaly, Bill};
 use shared::domain::booking::Booking;
 use shared::domain::config::Town;
-use shared::http::auth::{AuthState, Caller, Staff, forbidden};
+use shared::http::auth::{AuthState, Caller, Staff};
 use shared::http::{self, Path, Problem};
 use shared::store::repo::{self, Towns};
 use shared::store::{Store, StoreError};
@@ -150,9 +149,7 @@ async fn preview(
     Staff(caller): Staff,
     query: Result<Query<PreviewQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<Preview>, Problem> {
-    if caller.session.role != Role::TownAdmin {
-        return Err(forbidden().detail("La facturation est réservée à l'administrateur de la commune."));
-    }
+    staff::admin_only(&caller)?;
     let Query(q) = query.map_err(|_| http::bad_query())?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let today = town.today(state.auth.clock.now());
@@ -204,9 +201,7 @@ async fn finalise(
     Staff(caller): Staff,
     Path((_, month)): Path<(String, String)>,
 ) -> Result<AxumJson<run::Finalised>, Problem> {
-    if caller.session.role != Role::TownAdmin {
-        return Err(forbidden().detail("La facturation est réservée à l'administrateur de la commune."));
-    }
+    staff::admin_only(&caller)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let (first, last) = billing::month(&month)
         .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
@@ -235,9 +230,7 @@ async fn export(
     Staff(caller): Staff,
     Path((_, month)): Path<(String, String)>,
 ) -> Result<axum::response::Response, Problem> {
-    if caller.session.role != Role::TownAdmin {
-        return Err(forbidden().detail("La facturation est réservée à l'administrateur de la commune."));
-    }
+    staff::admin_only(&caller)?;
     billing::month(&month)
         .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
     let store = &state.auth.store;

@@ -21,7 +21,8 @@ use shared::http::{self, Json, Path, Problem};
 use shared::store::{Item, SkRange, keys, repo};
 use std::collections::BTreeMap;
 
-fn admin_only(caller: &shared::http::auth::Caller) -> Result<(), Problem> {
+/// Billing is the town administrator's.
+pub(crate) fn admin_only(caller: &shared::http::auth::Caller) -> Result<(), Problem> {
     if caller.session.role != Role::TownAdmin {
         return Err(forbidden().detail("La facturation est réservée à l'administrateur de la commune."));
     }

@@ -38,6 +38,19 @@ fn credit_note_item(town: &TownId, note: &CreditNote) -> Result<Item, StoreError
         .with_gsi1(Key::new(keys::credit_notes_of_month(town, &note.month), note.number.as_str())))
 }
 
+/// Up to `limit` of the family's records whose key starts with `prefix`, last key first.
+async fn family_records<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    town: &TownId,
+    family: &FamilyRef,
+    prefix: &str,
+    limit: usize,
+) -> Result<Vec<T>, StoreError> {
+    let q =
+        Query::table(keys::family_partition(town, family), SkRange::Prefix(prefix.into())).descending().limit(limit);
+    store.query(&q).await?.items.iter().map(Item::to_value).collect()
+}
+
 /// The family's credit notes, newest first (at most `limit`).
 pub async fn credit_notes_of(
     store: &Store,
@@ -45,10 +58,7 @@ pub async fn credit_notes_of(
     family: &FamilyRef,
     limit: usize,
 ) -> Result<Vec<CreditNote>, StoreError> {
-    let q = Query::table(keys::family_partition(town, family), SkRange::Prefix(keys::CREDIT_NOTE_PREFIX.into()))
-        .descending()
-        .limit(limit);
-    store.query(&q).await?.items.iter().map(Item::to_value).collect()
+    family_records(store, town, family, keys::CREDIT_NOTE_PREFIX, limit).await
 }
 
 /// What a credit note is for: staff's own, a cancellation, or a contest's answer.
@@ -276,10 +286,7 @@ pub async fn contests_of(
     family: &FamilyRef,
     limit: usize,
 ) -> Result<Vec<Contest>, StoreError> {
-    let q = Query::table(keys::family_partition(town, family), SkRange::Prefix(keys::CONTEST_PREFIX.into()))
-        .descending()
-        .limit(limit);
-    let mut out: Vec<Contest> = store.query(&q).await?.items.iter().map(Item::to_value).collect::<Result<_, _>>()?;
+    let mut out: Vec<Contest> = family_records(store, town, family, keys::CONTEST_PREFIX, limit).await?;
     out.sort_by_key(|c| std::cmp::Reverse(c.at));
     Ok(out)
 }

@@ -107,6 +107,16 @@ pub struct InvoiceDetail {
     pub contests: Vec<Contest>,
 }
 
+/// The credit notes of one invoice.
+pub async fn credit_notes_on(
+    store: &shared::store::Store,
+    town: &shared::domain::TownId,
+    i: &Invoice,
+) -> Result<Vec<CreditNote>, Problem> {
+    let notes = corrections::credit_notes_of(store, town, &i.family, 200).await?;
+    Ok(notes.into_iter().filter(|n| n.corrects == i.number).collect())
+}
+
 /// The credit notes and contests of one invoice.
 pub async fn corrections_of(
     state: &AppState,
@@ -114,12 +124,8 @@ pub async fn corrections_of(
     i: &Invoice,
 ) -> Result<(Vec<CreditNote>, Vec<Contest>), Problem> {
     let store = &state.auth.store;
-    let notes = corrections::credit_notes_of(store, town, &i.family, 200).await?;
     let contests = corrections::contests_of(store, town, &i.family, 200).await?;
-    Ok((
-        notes.into_iter().filter(|n| n.corrects == i.number).collect(),
-        contests.into_iter().filter(|c| c.invoice == i.number).collect(),
-    ))
+    Ok((credit_notes_on(store, town, i).await?, contests.into_iter().filter(|c| c.invoice == i.number).collect()))
 }
 
 /// One of the family's invoices, with its lines, credit notes and contests.
@@ -154,7 +160,7 @@ pub async fn pdf(
     let store = &state.auth.store;
     let invoice = corrections::invoice(store, &caller.town, &reference, &month).await?;
     let household = repo::get_family(store, &caller.town, &reference).await?.ok_or_else(unknown)?;
-    let (credit_notes, _) = corrections_of(&state, &caller.town, &invoice).await?;
+    let credit_notes = credit_notes_on(store, &caller.town, &invoice).await?;
     let sheet = pdf::Sheet { town: town.config(), family: &household, invoice: &invoice, credit_notes: &credit_notes };
     let bytes = pdf::invoice(&sheet).map_err(|e| Problem::internal(&e))?;
     let name = format!("facture-{}.pdf", invoice.number);

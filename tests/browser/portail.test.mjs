@@ -41,7 +41,19 @@ async function startPortal() {
     child.on('exit', (code) => reject(new Error(`the portal stopped (${code}): ${out}`)));
     setTimeout(() => reject(new Error(`the portal did not start: ${out}`)), 60_000).unref();
   });
-  return { url, stop: () => { child.kill('SIGINT'); rmSync(dir, { recursive: true, force: true }); } };
+  // Stopping waits for the portal to exit before removing its folder: removed while the portal
+  // still writes (its store flushes on SIGINT), the folder is not empty yet (ENOTEMPTY).
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGINT');
+      // A portal that ignores SIGINT must not hang the run.
+      setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
+    }
+    await exited;
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  };
+  return { url, stop };
 }
 
 /** A browser context for `device` that records every Content-Security-Policy violation of its
@@ -285,7 +297,7 @@ for (const device of VIEWPORTS) {
       assert.deepEqual(errors, [], 'no script error');
     } finally {
       await context.close();
-      portal.stop();
+      await portal.stop();
     }
   });
 }
@@ -463,7 +475,7 @@ for (const device of VIEWPORTS) {
       assert.deepEqual(errors, [], 'no script error');
     } finally {
       await context.close();
-      portal.stop();
+      await portal.stop();
     }
   });
 }
@@ -580,7 +592,7 @@ for (const device of VIEWPORTS) {
       assert.deepEqual(errors, [], 'no script error');
     } finally {
       await context.close();
-      portal.stop();
+      await portal.stop();
     }
   });
 }

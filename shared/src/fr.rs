@@ -34,6 +34,12 @@ pub fn month(d: NaiveDate) -> String {
     format!("{} {}", MONTHS[d.month0() as usize], d.year())
 }
 
+/// « de novembre 2026 », « d'octobre 2026 »: a month after « de », elided before a vowel.
+pub fn of_month(d: NaiveDate) -> String {
+    let m = month(d);
+    if m.starts_with(['a', 'o']) { format!("d'{m}") } else { format!("de {m}") }
+}
+
 /// « 01/12/2026 à 23h59 », in the town's time zone.
 pub fn date_time(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%d/%m/%Y à %Hh%M").to_string()
@@ -42,6 +48,16 @@ pub fn date_time(t: DateTime<Utc>, tz: Tz) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn de_is_elided_before_avril_aout_and_octobre() {
+        let of = |m| of_month(NaiveDate::from_ymd_opt(2026, m, 1).unwrap());
+        assert_eq!((of(10).as_str(), of(11).as_str()), ("d'octobre 2026", "de novembre 2026"));
+        assert_eq!(
+            (of(4).as_str(), of(8).as_str(), of(1).as_str()),
+            ("d'avril 2026", "d'août 2026", "de janvier 2026")
+        );
+    }
 
     #[test]
     fn dates_read_the_french_way() {

@@ -177,7 +177,13 @@ fn pdf(c: &mut Criterion, town: &Town, families: &BTreeMap<FamilyRef, Family>) {
         NaiveDate::from_ymd_opt(2026, 12, 1).expect("d"),
         "bench",
     );
-    let sheet = invoices::pdf::Sheet { town: town.config(), family: &family, invoice: &invoice, credit_notes: &[] };
+    let sheet = invoices::pdf::Sheet {
+        town: town.config(),
+        family: &family,
+        invoice: &invoice,
+        credit_notes: &[],
+        payments: &[],
+    };
     let bytes = invoices::pdf::invoice(&sheet).expect("pdf");
     println!("one invoice's PDF (15 lines, 3 children): {} bytes", bytes.len());
     c.bench_function("one invoice's PDF (15 lines, 3 children)", |b| b.iter(|| invoices::pdf::invoice(&sheet)));

@@ -288,12 +288,39 @@ for (const device of VIEWPORTS) {
       await contest.getByRole('button', { name: 'Accepter (avoir)' }).click();
       await contest.getByText('Avoir n° AV-2026-000001 émis').waitFor();
       await checkAxe(page, 'espace mairie, contestations');
+      // The agent takes the Bernards' cheque at the desk.
+      const bernard = page.locator('#liste-impayes tr').filter({ hasText: 'Famille Bernard' });
+      await bernard.getByText('Encaisser').click();
+      await bernard.getByLabel('Mode de paiement').selectOption('cheque');
+      await bernard.getByLabel('Montant reçu (€)').fill('3,00');
+      await bernard.getByLabel('N° du chèque').fill('0012345');
+      await bernard.getByLabel(/Précisions/).fill('Crédit Agricole');
+      await bernard.getByRole('button', { name: 'Enregistrer le paiement' }).click();
+      await page.locator('#liste-impayes').getByText(/Paiement de 3,00.€ enregistré : quittance n° Q-2026-000001/).waitFor();
+      assert.equal(await page.locator('#liste-impayes tr').filter({ hasText: 'Famille Bernard' }).count(), 0, 'paid: off the list');
+      await checkAxe(page, 'espace mairie, impayés');
       await logOut(page, portal.url);
       await logIn(page, portal.url, 'sophie.martin@exemple.fr', 'Sophie Martin');
       await go('factures.html');
       await page.getByText(/Facture n° 2026-000002 – Octobre 2026/).click();
       await page.getByText(/acceptée : avoir n° AV-2026-000001 de 2,50/).waitFor();
       await page.getByText(/Reste à payer : 7,50.€/).waitFor();
+      // Sophie pays what is left online, through the PayFiP simulator.
+      await page.getByRole('button', { name: /Payer en ligne 7,50.€/ }).click();
+      await page.getByRole('heading', { name: /PayFiP \(simulateur\)/ }).waitFor();
+      await page.getByRole('button', { name: 'Payer', exact: true }).click();
+      await message(page, 'Votre paiement est enregistré');
+      const receipt = page.getByRole('link', { name: /quittance n° Q-2026-000002 \(PDF\)/ });
+      await receipt.waitFor();
+      const receiptPdf = await page.evaluate(async (href) => {
+        const r = await fetch(href);
+        return [r.status, r.headers.get('content-type')];
+      }, await receipt.getAttribute('href'));
+      assert.deepEqual(receiptPdf, [200, 'application/pdf']);
+      await page.getByText(/Reste à payer : 0,00.€/).waitFor();
+      await page.getByText(/Facture n° 2026-000002 – Octobre 2026 – 10,00.€ – Payée/).waitFor();
+      await checkAxe(page, 'mes factures, payée');
+      await shot(page, `factures-payee-${device.name}`);
       assert.deepEqual(errors, [], 'no script error');
     } finally {
       await context.close();

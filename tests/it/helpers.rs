@@ -254,6 +254,18 @@ impl TestPortal {
     pub async fn stop(self) {
         self.portal.stop().await;
     }
+
+    /// The PayFiP simulator the portal pays through.
+    pub fn payfip(&self) -> &local_portal::payfip_sim::Simulator {
+        &self.portal.payfip
+    }
+
+    /// Runs a scheduled payment job now, as the `payments` Lambda does.
+    pub async fn run_job(&self, job: invoices::payments::Job) {
+        let towns = shared::store::repo::Towns::new(self.store.clone(), std::time::Duration::from_secs(1));
+        let ctx = (&self.store, &towns, "http://portail.test", &self.portal.gateway);
+        invoices::payments::run_job(ctx, job, self.clock.now()).await.expect("job");
+    }
 }
 
 /// The browser a successful login-like reply opens.

@@ -1,6 +1,8 @@
 // « Mes factures »: the current month so far and as booked to its end, line by line, by the
 // rules the invoice will use (each line names the rule that priced it); then the published
-// invoices with their status, lines, PDF, credit notes, and a form to contest a line.
+// invoices with their status, lines, PDF, credit notes, payments and their receipts,
+// « Payer en ligne » (PayFiP), and a form to contest a line. Back from PayFiP, the page says how
+// the payment went, as the portal heard it from PayFiP itself (never from the address).
 import { api, say, linkTown, session, el, euros, frenchDate, town, onSubmit, field, uid, problemText } from './portail.js';
 
 linkTown();
@@ -55,8 +57,17 @@ function invoiceDetail(family, invoice, names, label, details) {
   if (invoice.credit_notes.length) {
     parts.push(el('h3', {}, 'Avoirs'), el('ul', {}, ...invoice.credit_notes.map((n) => el('li', {},
       `Avoir n° ${n.number} du ${frenchDate(n.issued_on)} : −${euros(n.total)} (${n.reason})`))));
+  }
+  if (invoice.payments.length) {
+    parts.push(el('h3', {}, 'Paiements'), el('ul', {}, ...invoice.payments.map((p) => el('li', {},
+      `${euros(p.amount)} reçus le ${frenchDate(p.received_on)} (${METHODS[p.method] || p.method}) – `,
+      el('a', { href: `/api/towns/${enc(town)}/families/${enc(family)}/payments/${enc(p.number)}/pdf`, download: `quittance-${p.number}.pdf` },
+        `quittance n° ${p.number} (PDF)`)))));
+  }
+  if (invoice.credit_notes.length || invoice.payments.length) {
     parts.push(el('p', { class: 'resume' }, `Reste à payer : ${euros(invoice.left_to_pay)}`));
   }
+  parts.push(...payment(family, invoice));
   const answer = (c) => {
     if (c.status === 'accepted') return `acceptée : avoir n° ${c.credit_note} de ${euros(c.amount)}`;
     if (c.status === 'refused') return `non retenue : ${c.reason}`;
@@ -69,6 +80,50 @@ function invoiceDetail(family, invoice, names, label, details) {
   if (invoice.status !== 'cancelled') parts.push(contestForm(family, invoice, names, details));
   return parts;
 }
+
+const METHODS = {
+  payfip: 'carte bancaire en ligne', cash: 'espèces', cheque: 'chèque', cesu: 'CESU',
+  cheques_vacances: 'chèques-vacances', transfer: 'virement',
+};
+
+/** How to pay what is left: « Payer en ligne », or why not. */
+function payment(family, invoice) {
+  if (invoice.status === 'transmitted') {
+    return [el('p', { class: 'resume' }, 'Cette facture a été transmise au Trésor public : réglez-la auprès de lui, comme indiqué sur l\'avis qu\'il vous adresse.')];
+  }
+  if (invoice.payment_in_progress) {
+    return [el('p', { class: 'resume' }, 'Paiement en ligne en cours : PayFiP ne l\'a pas encore confirmé. Cette page sera à jour dans quelques minutes.')];
+  }
+  if (!invoice.payable_online) return [];
+  const region = el('p', { class: 'message', role: 'status', 'aria-live': 'polite', hidden: '' });
+  const button = el('button', { type: 'button' }, `Payer en ligne ${euros(invoice.left_to_pay)}`);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const started = await api(`/families/${encodeURIComponent(family)}/invoices/${encodeURIComponent(invoice.month)}/payfip`, {
+        method: 'POST', csrf: me.csrf_token, body: {},
+      });
+      say(region, 'Redirection vers le paiement sécurisé PayFiP (DGFiP)…');
+      location.assign(started.url);
+    } catch (problem) {
+      button.disabled = false;
+      say(region, problemText(problem), true);
+    }
+  });
+  return [el('div', { class: 'paiement' },
+    el('p', {}, 'Par carte bancaire, sur le service sécurisé PayFiP de la Direction générale des Finances publiques.'),
+    button, region)];
+}
+
+/** What the return from PayFiP says, as the portal heard it from PayFiP. */
+const RETURNS = {
+  paid: ['Votre paiement est enregistré. Merci ! Sa quittance est dans la facture et vous est envoyée par e-mail.', false],
+  pending: ['Votre paiement est en cours de confirmation par PayFiP : la facture sera à jour dans quelques minutes.', false],
+  cancelled: ['Paiement abandonné : la facture reste à payer.', true],
+  refused: ['Paiement refusé : la facture reste à payer. Vous pouvez réessayer ou la régler à la régie.', true],
+  expired: ['Le paiement n\'a pas abouti : la facture reste à payer.', true],
+  anomaly: ['Ce paiement doit être vérifié par la régie, qui reviendra vers vous.', true],
+};
 
 /** « Contester une ligne »: the line, why; the answer comes by email. */
 function contestForm(family, invoice, names, details) {
@@ -115,18 +170,25 @@ async function showInvoices(names) {
     for (const i of invoices) {
       const label = i.label.charAt(0).toUpperCase() + i.label.slice(1);
       const due = i.status === 'due' || i.status === 'late' ? ` – à régler avant le ${frenchDate(i.due_on)}` : '';
+      const status = i.payment_in_progress ? 'Paiement en cours' : i.status_label;
       const details = el('details', { class: 'facture' },
-        el('summary', {}, `Facture n° ${i.number} – ${label} – ${euros(i.total)} – ${i.status_label}${due}`));
+        el('summary', {}, `Facture n° ${i.number} – ${label} – ${euros(i.total)} – ${status}${due}`));
       details.addEventListener('toggle', async () => {
         if (!details.open || details.dataset.loaded) return;
         details.dataset.loaded = 'oui';
         try { await reload(family, i.month, names, details); } catch (problem) { say(message, problem.title, true); }
       });
       shown.push(details);
+      if (returned && returned.get('mois') === i.month) details.open = true;
     }
   }
   const none = el('p', {}, "Aucune facture n'a encore été émise en ligne. Les factures précédentes vous ont été adressées par la mairie.");
   document.getElementById('factures').replaceChildren(...(shown.length ? shown : [none]));
 }
 
-if (me) show();
+const returned = new URLSearchParams(location.search).has('paiement') ? new URLSearchParams(location.search) : null;
+if (me) {
+  const said = returned && RETURNS[returned.get('paiement')];
+  if (said) say(message, said[0], said[1]);
+  show();
+}

@@ -3,6 +3,7 @@
 import { api, say, linkTown, session, el, town, frenchDate, frenchInstant, euros, newKey, fileType, problemText, onSubmit, field } from './portail.js';
 import { showRecords } from './fiche-famille.js';
 import { showForms } from './configuration.js';
+import { loadUnpaid, loadAnomalies } from './encaissements.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -376,7 +377,7 @@ const ACTIONS = {
   'requests.decide': 'Demandes décidées', 'attendance.mark': 'Pointage', 'attendance.justify': 'Absences justifiées',
   'config.update': 'Configuration modifiée', 'family.update': 'Famille corrigée', 'child.update': 'Enfant corrigé',
   'documents.decide': 'Document examiné', 'documents.delete': 'Document supprimé', 'families.import': 'Import des familles',
-  'staff.create': 'Compte du personnel créé', 'invoices.finalise': 'Factures émises', 'invoices.publish': 'Factures publiées', 'invoices.contest': 'Ligne de facture contestée', 'invoices.contest_accept': 'Contestation acceptée (avoir)', 'invoices.contest_refuse': 'Contestation refusée', 'invoices.credit_note': 'Avoir émis', 'invoices.cancel': 'Facture annulée', 'bookings.staff_change': 'Réservations modifiées hors délai',
+  'staff.create': 'Compte du personnel créé', 'invoices.finalise': 'Factures émises', 'invoices.publish': 'Factures publiées', 'invoices.contest': 'Ligne de facture contestée', 'invoices.contest_accept': 'Contestation acceptée (avoir)', 'invoices.contest_refuse': 'Contestation refusée', 'invoices.credit_note': 'Avoir émis', 'invoices.cancel': 'Facture annulée', 'invoices.payment': 'Paiement enregistré', 'invoices.transmit': 'Facture transmise au Trésor public', 'invoices.payfip_anomaly': 'Paiement en ligne à vérifier', 'bookings.staff_change': 'Réservations modifiées hors délai',
 };
 
 // The fields that differ between an entry's before and after, « champ : avant → après ».
@@ -554,9 +555,10 @@ if (me) {
       await loadRuns();
       document.querySelectorAll('nav [data-admin]').forEach((a) => { a.hidden = false; });
       await loadJournal();
+      await loadAnomalies();
       document.getElementById('form-configuration').addEventListener('submit', saveConfig);
       await loadConfig();
     }
-    await Promise.all([loadNews(), loadQueue(), loadDocuments(), loadContests()]).catch((p) => say(message, p.title, true));
+    await Promise.all([loadNews(), loadQueue(), loadDocuments(), loadContests(), loadUnpaid(me)]).catch((p) => say(message, p.title, true));
   }
 }

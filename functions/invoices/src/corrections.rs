@@ -2,8 +2,9 @@
 //! their own series, the cancellation of an invoice (an « avoir d'annulation » for what is left
 //! of it), and a guardian's contest of a line, which staff accept with a credit note or refuse
 //! with a reason. Each is one transaction: the sequence moved on (conditioned on the value
-//! read), the credit note, the invoice's credited sum (conditioned on the sum read, so two credit
-//! notes at once never exceed it), the contest's answer, the audit entry and the emails.
+//! read), the credit note, the invoice's credited sum (conditioned on the invoice's version
+//! read, so two credit notes at once never exceed it, nor lose a payment recorded meanwhile),
+//! the contest's answer, the audit entry and the emails.
 
 use crate::AppState;
 use chrono::{DateTime, Datelike, Utc};
@@ -39,7 +40,7 @@ fn credit_note_item(town: &TownId, note: &CreditNote) -> Result<Item, StoreError
 }
 
 /// Up to `limit` of the family's records whose key starts with `prefix`, last key first.
-async fn family_records<T: serde::de::DeserializeOwned>(
+pub(crate) async fn family_records<T: serde::de::DeserializeOwned>(
     store: &Store,
     town: &TownId,
     family: &FamilyRef,
@@ -88,7 +89,7 @@ pub async fn issue(
         let invoice = invoice(store, town.id(), family, month).await?;
         let asked = match purpose {
             // An invoice is cancelled for what credit notes have not covered yet.
-            Purpose::Cancellation => vec![CreditAsked { line: None, amount: credit::left_to_pay(&invoice) }],
+            Purpose::Cancellation => vec![CreditAsked { line: None, amount: credit::creditable(&invoice) }],
             _ => asked.to_vec(),
         };
         let lines = credit::credit_lines(&invoice, &asked).map_err(|r| refused(&r))?;
@@ -112,6 +113,7 @@ pub async fn issue(
         };
         let mut after = invoice.clone();
         after.credited += total;
+        after.version += 1;
         let action = match purpose {
             Purpose::Cancellation => {
                 after.cancelled = Some(Cancellation {
@@ -125,13 +127,12 @@ pub async fn issue(
             Purpose::Contest(_) => "invoices.contest_accept",
             Purpose::Correction => "invoices.credit_note",
         };
-        let read = serde_json::to_value(invoice.credited).unwrap_or_default();
         let mut ops = vec![
             sequence,
             WriteOp::Put { item: credit_note_item(town.id(), &note)?, cond: Some(Cond::NotExists) },
             WriteOp::Put {
                 item: crate::run::invoice_item(town.id(), &after)?,
-                cond: Some(Cond::AttrEquals { name: "credited".into(), value: read }),
+                cond: Some(Cond::version(invoice.version)),
             },
         ];
         if let Purpose::Contest(c) = purpose {

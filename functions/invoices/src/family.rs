@@ -4,17 +4,19 @@
 //! from their side too).
 
 use crate::corrections;
+use crate::payments;
 use crate::publish;
 use crate::{AppState, pdf};
 use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::domain::Cents;
 use shared::domain::billing::{self, Invoice};
 use shared::domain::credit::{self, Contest, CreditNote, Status};
+use shared::domain::payment::{self, Payment};
 use shared::http::auth::Caller;
 use shared::http::{self, Json, Path, Problem};
 use shared::store::{Query, SkRange, keys, repo};
@@ -31,15 +33,23 @@ pub struct InvoiceSummary {
     pub due_on: NaiveDate,
     pub total: Cents,
     pub credited: Cents,
+    pub paid: Cents,
     pub left_to_pay: Cents,
     pub status: Status,
-    /// « À payer », « En retard », « Soldée par avoir », « Annulée »
+    /// « À payer », « En retard », « Payée », « Soldée par avoir », « Annulée », « Transmise au
+    /// Trésor public »
     pub status_label: &'static str,
+    /// A PayFiP payment started and not answered yet (« Paiement en cours »).
+    pub payment_in_progress: bool,
+    /// Whether « Payer en ligne » is offered: something left to pay, the town takes PayFiP, no
+    /// payment in progress.
+    pub payable_online: bool,
 }
 
 impl InvoiceSummary {
-    pub fn of(i: &Invoice, today: NaiveDate) -> InvoiceSummary {
+    pub fn of(i: &Invoice, today: NaiveDate, now: DateTime<Utc>, online: bool) -> InvoiceSummary {
         let status = credit::status(i, today);
+        let in_progress = i.online.as_ref().is_some_and(|o| o.in_progress(now));
         InvoiceSummary {
             number: i.number.clone(),
             month: i.month.clone(),
@@ -48,9 +58,12 @@ impl InvoiceSummary {
             due_on: i.due_on,
             total: i.total,
             credited: i.credited,
-            left_to_pay: credit::left_to_pay(i),
+            paid: i.paid,
+            left_to_pay: payment::left_to_pay(i),
             status,
             status_label: status.french(),
+            payment_in_progress: in_progress,
+            payable_online: online && !in_progress && payment::payable(i).is_ok(),
         }
     }
 }
@@ -79,7 +92,9 @@ pub async fn list(
 ) -> Result<AxumJson<Vec<InvoiceSummary>>, Problem> {
     let reference = caller.family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
-    let today = town.today(state.auth.clock.now());
+    let now = state.auth.clock.now();
+    let today = town.today(now);
+    let online = online_offered(&state, &town);
     let query =
         Query::table(keys::family_partition(&caller.town, &reference), SkRange::Prefix(keys::INVOICE_PREFIX.into()))
             .descending()
@@ -91,7 +106,7 @@ pub async fn list(
     for item in page.items {
         let i: Invoice = item.to_value()?;
         if staff || published.get(&i.month).is_some_and(|p| p.visible(today)) {
-            out.push(InvoiceSummary::of(&i, today));
+            out.push(InvoiceSummary::of(&i, today, now, online));
         }
     }
     Ok(AxumJson(out))
@@ -105,6 +120,12 @@ pub struct InvoiceDetail {
     pub summary: InvoiceSummary,
     pub credit_notes: Vec<CreditNote>,
     pub contests: Vec<Contest>,
+    pub payments: Vec<Payment>,
+}
+
+/// Whether the town takes payments online (its PayFiP account, and the portal's gateway).
+pub fn online_offered(state: &AppState, town: &shared::domain::config::Town) -> bool {
+    state.payfip.is_some() && town.config().billing.payfip.is_some()
 }
 
 /// The credit notes of one invoice.
@@ -136,13 +157,21 @@ pub async fn one(
 ) -> Result<AxumJson<InvoiceDetail>, Problem> {
     let reference = caller.family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
-    let today = town.today(state.auth.clock.now());
+    let now = state.auth.clock.now();
+    let today = town.today(now);
     if !visible(&state, &caller, &month, today).await? {
         return Err(unknown());
     }
     let invoice = corrections::invoice(&state.auth.store, &caller.town, &reference, &month).await?;
     let (credit_notes, contests) = corrections_of(&state, &caller.town, &invoice).await?;
-    Ok(AxumJson(InvoiceDetail { summary: InvoiceSummary::of(&invoice, today), invoice, credit_notes, contests }))
+    let payments = payments::payments_on(&state.auth.store, &caller.town, &invoice).await?;
+    Ok(AxumJson(InvoiceDetail {
+        summary: InvoiceSummary::of(&invoice, today, now, online_offered(&state, &town)),
+        invoice,
+        credit_notes,
+        contests,
+        payments,
+    }))
 }
 
 /// The invoice as a PDF (`facture-2026-000002.pdf`).
@@ -161,10 +190,20 @@ pub async fn pdf(
     let invoice = corrections::invoice(store, &caller.town, &reference, &month).await?;
     let household = repo::get_family(store, &caller.town, &reference).await?.ok_or_else(unknown)?;
     let credit_notes = credit_notes_on(store, &caller.town, &invoice).await?;
-    let sheet = pdf::Sheet { town: town.config(), family: &household, invoice: &invoice, credit_notes: &credit_notes };
+    let payments = payments::payments_on(store, &caller.town, &invoice).await?;
+    let sheet = pdf::Sheet {
+        town: town.config(),
+        family: &household,
+        invoice: &invoice,
+        credit_notes: &credit_notes,
+        payments: &payments,
+    };
     let bytes = pdf::invoice(&sheet).map_err(|e| Problem::internal(&e))?;
-    let name = format!("facture-{}.pdf", invoice.number);
-    Ok((
+    Ok(pdf_response(bytes, &format!("facture-{}.pdf", invoice.number)))
+}
+
+fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {
+    (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
@@ -172,7 +211,54 @@ pub async fn pdf(
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
+}
+
+/// A payment's receipt (« quittance ») as a PDF (`quittance-Q-2026-000001.pdf`).
+pub async fn receipt(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, family, number)): Path<(String, String, String)>,
+) -> Result<Response, Problem> {
+    let reference = caller.family(&family)?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let store = &state.auth.store;
+    let not_found = || Problem::not_found("unknown_receipt", "Cette quittance est introuvable.");
+    if number.len() > 40 {
+        return Err(not_found());
+    }
+    let item = store.get(&keys::payment(&caller.town, &reference, &number)).await?.ok_or_else(not_found)?;
+    let p: Payment = item.to_value()?;
+    let invoice = corrections::invoice(store, &caller.town, &reference, &p.month).await?;
+    let household = repo::get_family(store, &caller.town, &reference).await?.ok_or_else(not_found)?;
+    let bytes = pdf::receipt(town.config(), &household, &invoice, &p).map_err(|e| Problem::internal(&e))?;
+    Ok(pdf_response(bytes, &format!("quittance-{}.pdf", p.number)))
+}
+
+/// « Payer en ligne »: a guardian starts paying what is left of a published invoice through
+/// PayFiP; the answer says where to send the browser.
+pub async fn pay_online(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, family, month)): Path<(String, String, String)>,
+) -> Result<(StatusCode, AxumJson<payments::Started>), Problem> {
+    let reference = caller.own_family(&family)?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let now = state.auth.clock.now();
+    if !visible(&state, &caller, &month, town.today(now)).await? {
+        return Err(unknown());
+    }
+    let store = &state.auth.store;
+    let invoice = corrections::invoice(store, &caller.town, &reference, &month).await?;
+    let started = payments::start(
+        (store, &state.public_url, state.payfip.as_ref()),
+        &town,
+        &invoice,
+        caller.session.email.as_str(),
+        now,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, AxumJson(started)))
 }
 
 #[derive(Deserialize)]

@@ -5,10 +5,16 @@
 //! that is over ([`run`]: numbered invoices, idempotent, resumable); publishing it on a date with
 //! its emails ([`publish`]); the invoice's PDF ([`pdf`]); credit notes, cancellations and
 //! contests ([`corrections`], rules in [`shared::domain::credit`]); staff's lists and a
-//! family's account ([`staff`]). Payments are not built yet (docs/billing.md).
+//! family's account ([`staff`]); payments ([`payments`]: at the counter, [`collect`]; online
+//! through PayFiP, [`payfip`] and [`online`]; the unpaid list, reminders and the handover to
+//! the Trésor public), rules in [`shared::domain::payment`] and [`shared::domain::payfip`].
 
+pub mod collect;
 pub mod corrections;
 pub mod family;
+pub mod online;
+pub mod payfip;
+pub mod payments;
 pub mod pdf;
 pub mod publish;
 pub mod run;
@@ -38,8 +44,10 @@ const CONCURRENT_DAYS: usize = 8;
 pub struct AppState {
     pub auth: AuthState,
     pub towns: Towns,
-    /// The portal's address, for the links in emails.
+    /// The portal's address, for the links in emails and PayFiP's calls back.
     pub public_url: String,
+    /// PayFiP's web service; `None`: no invoice is payable online.
+    pub payfip: Option<payfip::Gateway>,
 }
 
 shared::auth_state_from!(AppState);
@@ -63,6 +71,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/invoices/families/{family}/{month}/cancel", post(staff::cancel))
         .route("/api/towns/{town}/staff/invoices/contests", get(staff::contests))
         .route("/api/towns/{town}/staff/invoices/contests/{family}/{id}/decision", post(staff::decide))
+        .route("/api/towns/{town}/families/{family}/invoices/{month}/payfip", post(family::pay_online))
+        .route("/api/towns/{town}/families/{family}/payments/{number}/pdf", get(family::receipt))
+        .route("/api/towns/{town}/payfip/notification", post(online::notification))
+        .route("/api/towns/{town}/payfip/return", get(online::back).post(online::back))
+        .route("/api/towns/{town}/staff/invoices/families/{family}/{month}/payments", post(collect::counter))
+        .route("/api/towns/{town}/staff/invoices/families/{family}/{month}/transmit", post(collect::transmit))
+        .route("/api/towns/{town}/staff/invoices/unpaid", get(collect::unpaid))
+        .route("/api/towns/{town}/staff/invoices/payfip/anomalies", get(collect::anomalies))
         .with_state(state)
 }
 

@@ -8,6 +8,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         auth,
         towns,
         public_url: shared::lambda::public_url()?,
+        payfip: Some(invoices::payfip::Gateway::from_env()),
     })))
     .await
 }

@@ -17,8 +17,9 @@ use krilla::paint::{Fill, Stroke};
 use krilla::text::{Font, GlyphId, KrillaGlyph};
 use shared::domain::billing::{Invoice, Line};
 use shared::domain::config::TownConfig;
-use shared::domain::credit::{self, CreditNote};
+use shared::domain::credit::CreditNote;
 use shared::domain::family::Family;
+use shared::domain::payment::{self, Payment};
 use skrifa::MetadataProvider;
 
 static REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans-latin.ttf");
@@ -186,6 +187,8 @@ pub struct Sheet<'a> {
     pub invoice: &'a Invoice,
     /// The credit notes on this invoice.
     pub credit_notes: &'a [CreditNote],
+    /// The payments received on it.
+    pub payments: &'a [Payment],
 }
 
 /// The invoice's PDF.
@@ -201,14 +204,61 @@ pub fn invoice(sheet: &Sheet) -> Result<Vec<u8>, PdfError> {
     lines(&mut l, sheet);
     totals(&mut l, sheet);
     mentions(&mut l, sheet);
-    draw(l, sheet)
+    let what = format!("facture n° {}", sheet.invoice.number);
+    draw(l, &format!("Facture {} — {}", sheet.invoice.number, sheet.town.name), &what, sheet.town)
 }
 
-fn header(l: &mut Layout, s: &Sheet) {
-    let b = &s.town.billing;
-    let i = s.invoice;
+/// A payment's receipt (« quittance »): who paid what, when and how, for which invoice, and
+/// what is left to pay on it.
+pub fn receipt(town: &TownConfig, family: &Family, invoice: &Invoice, p: &Payment) -> Result<Vec<u8>, PdfError> {
+    let mut l = Layout {
+        regular: Face::new(REGULAR)?,
+        bold: Face::new(BOLD)?,
+        pages: Vec::new(),
+        y: 60.0,
+        continued: format!("{} — quittance n° {} (suite)", town.name, p.number),
+    };
+    let b = &town.billing;
+    let (top, left_end) = issuer(&mut l, town);
+    l.y = top;
+    title(&mut l, "QUITTANCE", &p.number);
+    l.right(RIGHT, 9.0, Weight::Regular, &format!("Émise le {}", shared::fr::date(p.recorded_at.date_naive())));
+    l.y = l.y.max(left_end) + 30.0;
+    let period = shared::domain::billing::month(&invoice.month).map(|(f, _)| shared::fr::month(f)).unwrap_or_default();
+    let payer = family.guardians.first().map(|g| format!("{} {} ({})", g.first_name, g.last_name, family.name));
+    let texts = [
+        format!(
+            "La régie reconnaît avoir reçu de {} la somme de {} le {}.",
+            payer.unwrap_or_else(|| family.name.clone()),
+            p.amount,
+            shared::fr::date(p.received_on)
+        ),
+        format!("Mode de paiement : {}.", p.method.french()),
+        format!("Pour la facture n° {} ({period}) de {}.", invoice.number, invoice.total),
+    ];
+    for t in texts.iter().chain(p.details.iter()) {
+        l.para(LEFT, RIGHT, 11.0, Weight::Regular, false, t);
+        l.down(6.0);
+    }
+    l.down(10.0);
+    let left = payment::left_to_pay(invoice);
+    let status = if left == shared::domain::Cents::ZERO {
+        "Cette facture est soldée.".to_owned()
+    } else {
+        format!("Reste à payer sur cette facture : {left}.")
+    };
+    l.para(LEFT, RIGHT, 11.0, Weight::Bold, false, &status);
+    l.down(24.0);
+    l.para(LEFT, RIGHT, 8.0, Weight::Regular, true, &format!("Pour la régie : {}", b.regie));
+    let what = format!("quittance n° {}", p.number);
+    draw(l, &format!("Quittance {} — {}", p.number, town.name), &what, town)
+}
+
+/// The town, its régie and how to reach it, top left: where it started and where it ends.
+fn issuer(l: &mut Layout, town: &TownConfig) -> (f32, f32) {
+    let b = &town.billing;
     let top = l.y;
-    l.put(LEFT, 15.0, Weight::Bold, false, &format!("Commune de {}", s.town.name));
+    l.put(LEFT, 15.0, Weight::Bold, false, &format!("Commune de {}", town.name));
     l.down(18.0);
     l.para(LEFT, 300.0, 9.5, Weight::Regular, false, &b.regie);
     for line in &b.address {
@@ -217,12 +267,22 @@ fn header(l: &mut Layout, s: &Sheet) {
     for contact in [&b.phone, &b.email].into_iter().flatten() {
         l.para(LEFT, 300.0, 9.0, Weight::Regular, true, contact);
     }
-    let left_end = l.y;
-    l.y = top;
-    l.right(RIGHT, 18.0, Weight::Bold, "FACTURE");
+    (top, l.y)
+}
+
+/// « FACTURE », « QUITTANCE » and its number, top right.
+fn title(l: &mut Layout, what: &str, number: &str) {
+    l.right(RIGHT, 18.0, Weight::Bold, what);
     l.down(20.0);
-    l.right(RIGHT, 10.0, Weight::Bold, &format!("N° {}", i.number));
+    l.right(RIGHT, 10.0, Weight::Bold, &format!("N° {number}"));
     l.down(14.0);
+}
+
+fn header(l: &mut Layout, s: &Sheet) {
+    let i = s.invoice;
+    let (top, left_end) = issuer(l, s.town);
+    l.y = top;
+    title(l, "FACTURE", &i.number);
     let period =
         shared::domain::billing::month(&i.month).map(|(first, _)| shared::fr::month(first)).unwrap_or_default();
     for text in [
@@ -322,8 +382,23 @@ fn totals(l: &mut Layout, s: &Sheet) {
         );
         l.down(13.0);
     }
-    if i.credited > shared::domain::Cents::ZERO {
-        l.right(RIGHT, 11.0, Weight::Bold, &format!("Reste à payer : {}", credit::left_to_pay(i)));
+    for p in s.payments {
+        l.right(
+            RIGHT,
+            9.5,
+            Weight::Regular,
+            &format!(
+                "Paiement du {} ({}, quittance {}) : −{}",
+                shared::fr::date(p.received_on),
+                p.method.french(),
+                p.number,
+                p.amount
+            ),
+        );
+        l.down(13.0);
+    }
+    if i.credited > shared::domain::Cents::ZERO || i.paid > shared::domain::Cents::ZERO {
+        l.right(RIGHT, 11.0, Weight::Bold, &format!("Reste à payer : {}", payment::left_to_pay(i)));
         l.down(16.0);
     }
     l.right(RIGHT, 10.0, Weight::Regular, &format!("À payer avant le {}", shared::fr::date(i.due_on)));
@@ -385,22 +460,22 @@ fn mentions(l: &mut Layout, s: &Sheet) {
     }
 }
 
-fn draw(l: Layout, s: &Sheet) -> Result<Vec<u8>, PdfError> {
+/// Draws the laid-out pages, each with its footer « <town> — <what> — page i/n ».
+fn draw(l: Layout, title: &str, what: &str, town: &TownConfig) -> Result<Vec<u8>, PdfError> {
     let mut doc = Document::new();
-    let title = format!("Facture {} — {}", s.invoice.number, s.town.name);
     doc.set_metadata(
         Metadata::new()
-            .title(title)
+            .title(title.to_owned())
             .language("fr-FR".into())
             .creator("Espace Famille".into())
-            .authors(vec![s.town.billing.regie.clone()]),
+            .authors(vec![town.billing.regie.clone()]),
     );
     let count = l.pages.len();
     let settings = || PageSettings::from_wh(WIDTH, HEIGHT).ok_or_else(|| PdfError("page size".into()));
     for (n, ops) in l.pages.iter().enumerate() {
         let mut page = doc.start_page_with(settings()?);
         let mut surface = page.surface();
-        let footer = format!("{} — facture n° {} — page {}/{}", s.town.name, s.invoice.number, n + 1, count);
+        let footer = format!("{} — {what} — page {}/{}", town.name, n + 1, count);
         let footer =
             Op::Text { x: LEFT, y: HEIGHT - 36.0, size: 7.5, weight: Weight::Regular, grey: true, text: footer };
         for op in ops.iter().chain(std::iter::once(&footer)) {

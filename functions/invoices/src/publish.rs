@@ -149,7 +149,9 @@ pub async fn record(
     };
     let put =
         WriteOp::Put { item: Item::from_value(keys::publication(town.id(), month), &p)?, cond: Some(Cond::NotExists) };
-    store.transact(vec![put, entry.record(town.id())?]).await?;
+    // The town joins the scheduled jobs' list (reminders, PayFiP reconciliation).
+    let registered = WriteOp::Put { item: Item::new(keys::billing_town(town.id())), cond: None };
+    store.transact(vec![put, registered, entry.record(town.id())?]).await?;
     Ok(p)
 }
 
@@ -161,7 +163,7 @@ async fn notified(store: &Store, town: &Town, month: &str) -> Result<BTreeSet<St
 }
 
 fn email(state: &AppState, town: &Town, first_name: &str, invoice: &Invoice) -> shared::mail::outbox::Content {
-    let label = billing::month(&invoice.month).map(|(first, _)| shared::fr::month(first)).unwrap_or_default();
+    let of = billing::month(&invoice.month).map(|(first, _)| shared::fr::of_month(first)).unwrap_or_default();
     let lines = vec![
         format!("Facture n° {}", invoice.number),
         format!("Montant : {}", invoice.total),
@@ -169,12 +171,12 @@ fn email(state: &AppState, town: &Town, first_name: &str, invoice: &Invoice) -> 
     ];
     templates::summary_to(
         &town.config().name,
-        &format!("Votre facture de {label} est disponible"),
+        &format!("Votre facture {of} est disponible"),
         first_name,
         &format!(
-            "Votre facture de {label} est disponible dans votre Espace Famille : chaque ligne y indique les dates et le tarif appliqué, et vous pouvez la télécharger en PDF."
+            "Votre facture {of} est disponible dans votre Espace Famille : chaque ligne y indique les dates et le tarif appliqué, et vous pouvez la télécharger en PDF."
         ),
-        &[Section { title: format!("Facture de {label}"), lines }],
+        &[Section { title: format!("Facture {of}"), lines }],
         &["Une ligne vous semble fausse ? Depuis « Mes factures », « Contester cette ligne » la transmet au service."
             .to_owned()],
         (&format!("{}/factures.html", state.public_url), "Voir ma facture"),

@@ -1,5 +1,5 @@
 //! Staff's side of billing: the runs and their publication, a month's invoices with filters, a
-//! family's account (invoices, credit notes, balance), credit notes and cancellations (the
+//! family's account (invoices, credit notes, payments, balance), credit notes and cancellations (the
 //! administrator), and the contests' queue with its answers (any staff member: a contest is
 //! accepted for at most the contested line). Every change is audited.
 
@@ -16,6 +16,7 @@ use shared::domain::Cents;
 use shared::domain::account::Role;
 use shared::domain::billing::{self, Invoice};
 use shared::domain::credit::{self, Contest, CreditAsked, CreditNote, Publication, PublicationRefused, Status};
+use shared::domain::payment::{self, Payment};
 use shared::http::auth::{Staff, forbidden};
 use shared::http::{self, Json, Path, Problem};
 use shared::store::{Item, SkRange, keys, repo};
@@ -154,7 +155,9 @@ pub async fn invoices(
     let Query(q) = query.map_err(|_| http::bad_query())?;
     billing::month(&q.month).ok_or_else(invalid_month)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
-    let today = town.today(state.auth.clock.now());
+    let now = state.auth.clock.now();
+    let today = town.today(now);
+    let online = crate::family::online_offered(&state, &town);
     let store = &state.auth.store;
     let families = repo::all_families(store, town.id()).await?;
     let needle = q.family.as_deref().map(|f| f.trim().to_lowercase()).unwrap_or_default();
@@ -165,7 +168,7 @@ pub async fn invoices(
         .map(|i| StaffInvoice {
             family: i.family.to_string(),
             family_name: corrections::name_of(&families, &i.family),
-            summary: InvoiceSummary::of(i, today),
+            summary: InvoiceSummary::of(i, today, now, online),
         })
         .filter(|s| {
             needle.is_empty()
@@ -186,8 +189,9 @@ pub struct Account {
     pub family_name: String,
     pub invoices: Vec<InvoiceSummary>,
     pub credit_notes: Vec<CreditNote>,
-    /// Invoiced less credit notes, for invoices not cancelled (payments come with their issue).
-    pub balance: Cents,
+    pub payments: Vec<Payment>,
+    /// Invoiced, credited and paid; the balance in cents (negative: the town owes the family).
+    pub balance: payment::Balance,
 }
 
 /// One family's account: its invoices, credit notes and balance.
@@ -198,7 +202,9 @@ pub async fn account(
 ) -> Result<AxumJson<Account>, Problem> {
     let reference = caller.family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
-    let today = town.today(state.auth.clock.now());
+    let now = state.auth.clock.now();
+    let today = town.today(now);
+    let online = crate::family::online_offered(&state, &town);
     let store = &state.auth.store;
     let household =
         repo::get_family(store, town.id(), &reference).await?.ok_or_else(shared::http::auth::unknown_family)?;
@@ -210,15 +216,15 @@ pub async fn account(
         .await?;
     let mut invoices: Vec<Invoice> = items.iter().map(Item::to_value).collect::<Result<_, _>>()?;
     invoices.sort_by(|a, b| b.number.cmp(&a.number));
-    let balance =
-        invoices.iter().filter(|i| i.cancelled.is_none()).fold(Cents::ZERO, |t, i| t + credit::left_to_pay(i));
     let credit_notes = corrections::credit_notes_of(store, town.id(), &reference, 500).await?;
+    let payments = crate::payments::payments_of(store, town.id(), &reference, 500).await?;
     Ok(AxumJson(Account {
         family: reference.to_string(),
         family_name: household.name,
-        invoices: invoices.iter().map(|i| InvoiceSummary::of(i, today)).collect(),
+        invoices: invoices.iter().map(|i| InvoiceSummary::of(i, today, now, online)).collect(),
         credit_notes,
-        balance,
+        payments,
+        balance: payment::balance(&invoices),
     }))
 }
 

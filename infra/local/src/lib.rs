@@ -4,6 +4,7 @@
 
 pub mod devmail;
 pub mod local_s3;
+pub mod payfip_sim;
 
 use axum::Router;
 use axum::handler::HandlerWithoutStateExt;
@@ -83,6 +84,9 @@ pub struct Options {
     /// of its own (tests). The binary gives its own address: the portal serves the bucket under
     /// `/documents/`, on the pages' origin.
     pub s3_endpoint: Option<String>,
+    /// Where the PayFiP simulator is reached. `None`: it is started on a port of its own
+    /// (tests); the binary gives its own address and serves it under `/payfip-simulateur/`.
+    pub payfip_url: Option<String>,
 }
 
 impl Options {
@@ -99,6 +103,7 @@ impl Options {
             notifier: false,
             clock,
             s3_endpoint: None,
+            payfip_url: None,
         }
     }
 }
@@ -115,8 +120,13 @@ pub struct Portal {
     pub demo_town: Option<Town>,
     /// The documents' bucket (the local S3 server).
     pub files: shared::files::Files,
+    /// The PayFiP simulator (tests choose for the payer through it), and the gateway the
+    /// invoices function reaches it by.
+    pub payfip: payfip_sim::Simulator,
+    pub gateway: invoices::payfip::Gateway,
     notifier: Option<(watch::Sender<bool>, JoinHandle<()>)>,
     s3_server: Option<JoinHandle<()>>,
+    payfip_server: Option<JoinHandle<()>>,
 }
 
 impl Portal {
@@ -126,26 +136,53 @@ impl Portal {
             let _ = stop.send(true);
             let _ = task.await;
         }
-        if let Some(task) = self.s3_server {
+        for task in [self.s3_server, self.payfip_server].into_iter().flatten() {
             task.abort();
         }
     }
 }
 
-/// Sends due emails every second, and purges the documents past their retention every hour,
-/// until told to stop.
+/// What the scheduled payment jobs need.
+struct Jobs {
+    towns: Towns,
+    public_url: String,
+    gateway: invoices::payfip::Gateway,
+}
+
+/// Sends due emails every second, purges the documents past their retention every hour, runs
+/// the payment jobs (PayFiP reconciliation, reminders), until told to stop.
 fn spawn_notifier(
     store: Store,
     mailer: Mailer,
     clock: Clock,
     files: shared::files::Files,
+    jobs: Jobs,
 ) -> (watch::Sender<bool>, JoinHandle<()>) {
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut purge = tokio::time::interval(Duration::from_secs(3600));
+        // As template.yaml schedules them in AWS: PayFiP every 10 minutes (here every minute),
+        // reminders every morning (here every hour; each goes out once anyway).
+        let mut reconcile = tokio::time::interval(Duration::from_secs(60));
+        let mut remind = tokio::time::interval(Duration::from_secs(3600));
+        let ctx = |j: &Jobs| (store.clone(), j.towns.clone(), j.public_url.clone(), j.gateway.clone());
         loop {
             tokio::select! {
+                _ = reconcile.tick() => {
+                    let (store, towns, url, gateway) = ctx(&jobs);
+                    let job = invoices::payments::Job::Reconcile;
+                    if let Err(e) = invoices::payments::run_job((&store, &towns, &url, &gateway), job, clock.now()).await {
+                        tracing::warn!(error = %e, "PayFiP reconciliation failed");
+                    }
+                }
+                _ = remind.tick() => {
+                    let (store, towns, url, gateway) = ctx(&jobs);
+                    let job = invoices::payments::Job::Remind;
+                    if let Err(e) = invoices::payments::run_job((&store, &towns, &url, &gateway), job, clock.now()).await {
+                        tracing::warn!(error = %e, "payment reminders failed");
+                    }
+                }
                 _ = tick.tick() => {
                     if let Err(e) = notifier::drain(&store, &mailer, clock.now()).await {
                         tracing::warn!(error = %e, "outbox drain failed");
@@ -473,6 +510,8 @@ pub async fn build(opts: &Options) -> Result<Portal, Error> {
 /// The same portal over a given store (tests run it on DynamoDB through moto); `data_dir`
 /// then only holds the mail folder.
 pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
+    // The TLS crypto of every HTTP client of the process (tests' included): aws-lc.
+    invoices::payfip::install_crypto();
     // One process owns the data, so nothing changes behind the cache: it can live long.
     let towns = Towns::new(store.clone(), Duration::from_secs(3600));
     let auth = AuthState { store: store.clone(), clock: opts.clock.clone(), trusted_proxies: 0 };
@@ -505,6 +544,15 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     };
     let files = shared::files::Files::local(&s3_endpoint, shared::files::LOCAL_BUCKET);
     let public_url = opts.public_url.trim_end_matches('/').to_owned();
+    let payfip = payfip_sim::Simulator::new();
+    let (payfip_url, payfip_server) = match &opts.payfip_url {
+        Some(url) => (url.trim_end_matches('/').to_owned(), None),
+        None => {
+            let (url, task) = payfip.serve().await.map_err(|e| Error::DataDir(opts.data_dir.clone(), e))?;
+            (url, Some(task))
+        }
+    };
+    let gateway = payfip_sim::Simulator::gateway(&payfip_url);
     let functions: Vec<(&'static str, Router)> = vec![
         (
             "TownsFunction",
@@ -544,14 +592,20 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
                 auth: auth_for_news.clone(),
                 towns: towns.clone(),
                 public_url: public_url.clone(),
+                payfip: Some(gateway.clone()),
             }),
         ),
-        ("NewsFunction", news::router(news::AppState { auth: auth_for_news, towns, files: files.clone() })),
+        (
+            "NewsFunction",
+            news::router(news::AppState { auth: auth_for_news, towns: towns.clone(), files: files.clone() }),
+        ),
     ];
     let api = functions
         .iter()
         .fold(Router::new(), |api, (_, r)| api.merge(r.clone()))
         .merge(devmail::router(mail_dir.clone()));
+    // On the binary, the simulator shares the portal's origin.
+    let api = if payfip_server.is_none() { api.merge(payfip.router()) } else { api };
     let functions = functions.into_iter().map(|(name, r)| (name, shared::http::finish(r))).collect();
     let pages = ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service());
     let router = shared::http::finish(api)
@@ -559,9 +613,24 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         .fallback_service(pages);
     // The pages too; the browser sends files straight to the local S3 server.
     let router = shared::http::headers::secure(router, &[&s3_endpoint]);
-    let notifier =
-        opts.notifier.then(|| spawn_notifier(store.clone(), mailer.clone(), opts.clock.clone(), files.clone()));
-    Ok(Portal { router, functions, store, mailer, mail_dir, demo_town, files, notifier, s3_server })
+    let notifier = opts.notifier.then(|| {
+        let jobs = Jobs { towns, public_url: public_url.clone(), gateway: gateway.clone() };
+        spawn_notifier(store.clone(), mailer.clone(), opts.clock.clone(), files.clone(), jobs)
+    });
+    Ok(Portal {
+        router,
+        functions,
+        store,
+        mailer,
+        mail_dir,
+        demo_town,
+        files,
+        payfip,
+        gateway,
+        notifier,
+        s3_server,
+        payfip_server,
+    })
 }
 
 /// The demo town, families and children in `store`, without accounts or bookings: what the

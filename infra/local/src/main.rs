@@ -45,6 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         notifier: true,
         clock: args.frozen_clock.map_or_else(shared::clock::Clock::system, shared::clock::Clock::manual),
         s3_endpoint: Some(url.clone()),
+        payfip_url: Some(url.clone()),
     };
     let portal = local_portal::build(&opts).await?;
     println!();
@@ -69,6 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("  Exploitant  : Authorization: Bearer {}", local_portal::LOCAL_OPERATOR_TOKEN);
     println!("  E-mails     : {url}/dev/mail");
+    println!("  PayFiP      : {url}/payfip-simulateur/ (simulateur : aucune carte n'est débitée)");
     println!("  Documents   : {url}/documents/ (S3 local, fichiers dans {})", args.data_dir.join("s3").display());
     println!("  Données     : {} (--reset pour repartir de zéro)", args.data_dir.display());
     println!();

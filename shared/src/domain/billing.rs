@@ -224,6 +224,33 @@ pub struct Invoice {
     pub credited: Cents,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled: Option<super::credit::Cancellation>,
+    /// The sum of the payments received on it (`payment.rs`).
+    #[serde(default)]
+    pub paid: Cents,
+    /// Handed to the Trésor public for collection: no online payment, no reminder afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transmitted: Option<super::payment::Transmission>,
+    /// A PayFiP payment in progress (two tabs never pay twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<Online>,
+    /// Moved on by every change of its status (credit, payment, transmission), each conditioned
+    /// on the version read: two changes at once never lose one another.
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// A PayFiP operation started on an invoice, « en cours » until PayFiP answers or
+/// [`super::payfip::EXPIRY_MINUTES`] pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Online {
+    pub idop: String,
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+impl Online {
+    pub fn in_progress(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        (now - self.since).num_minutes() < super::payfip::EXPIRY_MINUTES
+    }
 }
 
 /// An invoice's line as stored (the bill's line, kept whole).
@@ -248,6 +275,10 @@ impl Invoice {
             issued_by: by.to_owned(),
             credited: Cents::ZERO,
             cancelled: None,
+            paid: Cents::ZERO,
+            transmitted: None,
+            online: None,
+            version: 0,
         }
     }
 }

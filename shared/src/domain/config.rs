@@ -224,6 +224,12 @@ pub struct BillingSettings {
     pub how_to_pay: Vec<String>,
     /// The administrative court that hears a contest: « Tribunal administratif de Cergy-Pontoise ».
     pub court: String,
+    /// The régie's PayFiP account: without it, invoices are not payable online.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payfip: Option<super::payfip::Settings>,
+    /// When the reminders before and after the due date go out.
+    #[serde(default)]
+    pub reminders: super::payment::Reminders,
 }
 
 impl Default for BillingSettings {
@@ -239,6 +245,8 @@ impl Default for BillingSettings {
                 "À la régie, en espèces, par chèque à l'ordre du Trésor public ou par carte bancaire.".into(),
             ],
             court: "tribunal administratif territorialement compétent".into(),
+            payfip: None,
+            reminders: super::payment::Reminders::default(),
         }
     }
 }
@@ -266,6 +274,13 @@ fn check_billing(b: &BillingSettings) -> Result<(), ConfigError> {
     let optional = [&b.phone, &b.email, &b.hours];
     if optional.into_iter().flatten().any(|t| t.chars().count() > MAX_BILLING_TEXT) {
         return Err(err("billing", format!("{MAX_BILLING_TEXT} caractères au plus par texte")));
+    }
+    if let Some(p) = &b.payfip {
+        p.check().map_err(|m| err("billing.payfip.numcli", m))?;
+    }
+    let most = super::payment::MAX_REMINDER_DAYS;
+    if b.reminders.before_due > most || b.reminders.after_due > most {
+        return Err(err("billing.reminders", format!("{most} jours au plus")));
     }
     Ok(())
 }

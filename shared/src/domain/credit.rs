@@ -48,8 +48,8 @@ pub fn check_publication(on: NaiveDate, today: NaiveDate) -> Result<(), Publicat
     Ok(())
 }
 
-/// An invoice's status as its family and staff read it. Payments come with their own issue:
-/// until then an invoice is due until its date, then late.
+/// An invoice's status as its family and staff read it: cancelled, credited, paid or handed
+/// over when so; otherwise due until its date, then late.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -59,6 +59,10 @@ pub enum Status {
     Late,
     /// « Soldée par avoir »: credit notes cover its whole amount.
     Credited,
+    /// « Payée »: payments (with any credit notes) cover it.
+    Paid,
+    /// « Transmise au Trésor public »: the Trésor public collects what is left.
+    Transmitted,
     /// « Annulée »
     Cancelled,
 }
@@ -69,6 +73,8 @@ impl Status {
             Status::Due => "À payer",
             Status::Late => "En retard",
             Status::Credited => "Soldée par avoir",
+            Status::Paid => "Payée",
+            Status::Transmitted => "Transmise au Trésor public",
             Status::Cancelled => "Annulée",
         }
     }
@@ -83,16 +89,22 @@ pub struct Cancellation {
     pub credit_note: String,
 }
 
-/// What is left to pay on an invoice once its credit notes are deducted.
-pub fn left_to_pay(invoice: &Invoice) -> Cents {
+/// What credit notes can still give back on an invoice: its total less its credit notes. A paid
+/// invoice can still be credited (the family is then in credit, [`super::payment::balance`]);
+/// what is left to pay is [`super::payment::left_to_pay`].
+pub fn creditable(invoice: &Invoice) -> Cents {
     invoice.total.minus(invoice.credited)
 }
 
 pub fn status(invoice: &Invoice, today: NaiveDate) -> Status {
     if invoice.cancelled.is_some() {
         Status::Cancelled
-    } else if left_to_pay(invoice) == Cents::ZERO {
+    } else if creditable(invoice) == Cents::ZERO {
         Status::Credited
+    } else if super::payment::left_to_pay(invoice) == Cents::ZERO {
+        Status::Paid
+    } else if invoice.transmitted.is_some() {
+        Status::Transmitted
     } else if today > invoice.due_on {
         Status::Late
     } else {
@@ -216,7 +228,7 @@ pub fn credit_lines(invoice: &Invoice, asked: &[CreditAsked]) -> Result<Vec<Cred
     if total == Cents::ZERO {
         return Err(CreditRefused::Nothing);
     }
-    let left = left_to_pay(invoice);
+    let left = creditable(invoice);
     if total > left {
         return Err(CreditRefused::TooMuch { left });
     }
@@ -373,6 +385,14 @@ mod tests {
         let mut i = invoice(&[250, 400]);
         assert_eq!(status(&i, d(2026, 12, 31)), Status::Due);
         assert_eq!(status(&i, d(2027, 1, 1)), Status::Late);
+        i.paid = c(400);
+        assert_eq!(status(&i, d(2027, 1, 1)), Status::Late, "partly paid is still to pay");
+        i.credited = c(250);
+        assert_eq!(status(&i, d(2027, 1, 1)), Status::Paid, "paid and credited together cover it");
+        i.credited = c(0);
+        i.transmitted =
+            Some(crate::domain::payment::Transmission { on: d(2027, 1, 2), by: "a".into(), amount: c(250) });
+        assert_eq!(status(&i, d(2027, 1, 3)), Status::Transmitted);
         i.credited = c(650);
         assert_eq!(status(&i, d(2027, 1, 1)), Status::Credited);
         i.cancelled = Some(Cancellation {

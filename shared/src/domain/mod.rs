@@ -17,6 +17,8 @@ pub mod ids;
 pub mod import;
 pub mod money;
 pub mod news;
+pub mod payfip;
+pub mod payment;
 pub mod period;
 pub mod pricing;
 #[cfg(test)]

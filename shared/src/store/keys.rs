@@ -241,3 +241,41 @@ pub fn contests_pending(t: &TownId) -> String {
 pub fn invoice_sequence(t: &TownId, year: i32) -> Key {
     Key::new(format!("{}#INVSEQ#{year}", town(t)), "SEQ")
 }
+
+/// A payment's receipt (`PAY#<number>`), in the family's partition; by month of receipt in
+/// `gsi1` (the régie's day book).
+pub fn payment(t: &TownId, f: &FamilyRef, number: &str) -> Key {
+    Key::new(family_partition(t, f), format!("{PAYMENT_PREFIX}{number}"))
+}
+pub const PAYMENT_PREFIX: &str = "PAY#";
+pub fn payments_of_month(t: &TownId, month: &str) -> String {
+    format!("{}#PAYMENTS#{month}", town(t))
+}
+/// A town's receipt numbers of a year, a series of their own.
+pub fn receipt_sequence(t: &TownId, year: i32) -> Key {
+    Key::new(format!("{}#QSEQ#{year}", town(t)), "SEQ")
+}
+
+/// A PayFiP operation (`OP#<idOp>`): what the notification and the return name. Those PayFiP
+/// has not settled are in `gsi1` under [`payfip_pending`] (the reconciliation's list), those
+/// whose details did not match under [`payfip_anomalies`] (staff's).
+pub fn payfip_operation(t: &TownId, idop: &str) -> Key {
+    Key::new(format!("{}#PAYFIP", town(t)), format!("OP#{idop}"))
+}
+pub fn payfip_pending(t: &TownId) -> String {
+    format!("{}#PAYFIP#PENDING", town(t))
+}
+pub fn payfip_anomalies(t: &TownId) -> String {
+    format!("{}#PAYFIP#ANOMALIES", town(t))
+}
+
+/// A reminder queued for an invoice at one step (`before_due`, `after_due`): never twice.
+pub fn reminder_sent(t: &TownId, number: &str, step: &str) -> Key {
+    Key::new(format!("{}#REMINDERS", town(t)), format!("{number}#{step}"))
+}
+
+/// The towns that bill (`<town>`, written at each publication): the scheduled jobs' list.
+pub const BILLING_TOWNS: &str = "BILLING#TOWNS";
+pub fn billing_town(t: &TownId) -> Key {
+    Key::new(BILLING_TOWNS, t.as_str())
+}

@@ -436,6 +436,18 @@ for (const device of VIEWPORTS) {
       await jade.getByRole('button', { name: 'Retirer cette inscription de Jade Martin' }).first().click();
       await jade.getByRole('button', { name: 'Enregistrer la fiche de Jade Martin' }).click();
       await message(page, 'ne seraient plus couvertes par les inscriptions');
+      // The Martins' signed SEPA mandate: a mistyped IBAN is refused, the right one kept masked.
+      const mandate = page.locator('.mandat');
+      await mandate.getByLabel('Référence unique du mandat (RUM)').fill('VLT-2026-0001');
+      await mandate.getByLabel('IBAN').fill('FR76 3000 6000 0112 3456 7890 188');
+      await mandate.getByLabel('Titulaire du compte').fill('Sophie Martin');
+      await mandate.getByLabel('Signé le').fill('2026-11-20');
+      await mandate.getByRole('button', { name: 'Enregistrer le mandat' }).click();
+      await mandate.getByText("Cet IBAN n'est pas valide").waitFor();
+      await mandate.getByLabel('IBAN').fill('FR76 3000 6000 0112 3456 7890 189');
+      await mandate.getByRole('button', { name: 'Enregistrer le mandat' }).click();
+      await mandate.getByText('Mandat VLT-2026-0001 enregistré (compte FR76 •••• 0189).').waitFor();
+      await mandate.getByText(/signé le vendredi 20\/11\/2026 par Sophie Martin, compte FR76 •••• 0189 \(prochain prélèvement : premier\)/).waitFor();
       await checkAxe(page, 'espace mairie, fiche famille');
       // An activation link sent again to the guardian who has not activated.
       await page.getByLabel('Nom, prénom, e-mail ou référence').fill('nguyen');
@@ -480,6 +492,14 @@ for (const device of VIEWPORTS) {
       await page.getByText('Octobre 2026 : 2 facture(s), 13,00 € au total').waitFor();
       await page.getByRole('button', { name: 'Facturer octobre 2026' }).click();
       await page.getByText('Octobre 2026 : 2 facture(s) émise(s) en tout.').waitFor();
+      // October's direct debits: the Martins' invoice, under their new mandate.
+      await page.getByRole('button', { name: 'Prélever octobre 2026' }).click();
+      await page.locator('#liste-facturations').getByText('1 facture(s) prélevée(s) pour octobre 2026.').waitFor();
+      const pain = await page.evaluate(async (href) => {
+        const r = await fetch(href);
+        return [r.status, r.headers.get('content-type'), (await r.text()).includes('<MndtId>VLT-2026-0001</MndtId>')];
+      }, await page.getByRole('link', { name: 'Fichier de prélèvement octobre 2026 (pain.008)' }).getAttribute('href'));
+      assert.deepEqual(pain, [200, 'application/xml', true]);
       // The journal: every staff action, with what changed.
       await page.getByRole('button', { name: 'Actualiser le journal' }).click();
       const corrected = page.getByRole('row').filter({ hasText: 'Enfant corrigé' }).first();
@@ -487,6 +507,7 @@ for (const device of VIEWPORTS) {
       await corrected.getByText('health_notes : — → "Sans gluten"').waitFor();
       await page.getByRole('row').filter({ hasText: 'Configuration modifiée' }).first().waitFor();
       await page.getByRole('row').filter({ hasText: 'Réservations modifiées hors délai' }).first().waitFor();
+      await page.getByRole('row').filter({ hasText: 'Mandat de prélèvement enregistré' }).first().waitFor();
       await checkAxe(page, 'espace mairie, familles et configuration');
 
       // The guardians read the news first thing.

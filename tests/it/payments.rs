@@ -436,3 +436,124 @@ mod races {
 use races::the_notification_and_the_reconciliation_racing_record_one_payment;
 
 crate::helpers::both_backends!(the_notification_and_the_reconciliation_racing_record_one_payment);
+
+/// Validates `xml` against the ISO 20022 schema with `scripts/validate_xsd.py` (Python
+/// `xmlschema` in `.venv`, installed by `scripts/test`; required there).
+fn validates_against_xsd(xml: &str, schema: &str) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = root.join(".venv/bin/python");
+    if !python.exists() {
+        assert!(std::env::var_os("EF_REQUIRE_MOTO").is_none(), "scripts/test installs .venv with xmlschema");
+        eprintln!("skipped: no .venv (run scripts/test) to validate the pain.008 file against its XSD");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pain008.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = std::process::Command::new(python)
+        .arg(root.join("scripts/validate_xsd.py"))
+        .arg(root.join("tests/xsd").join(schema))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn a_family_under_a_mandate_is_debited_once_in_a_valid_pain008_file_and_a_rejected_debit_is_owed_again() {
+    let p = portal().await;
+    let agent = agent(&p).await;
+    let mandate = format!("/api/towns/{TOWN}/staff/invoices/families/bernard/mandate");
+    let form = |iban: &str| json!({"rum": "VLT-2026-0001", "iban": iban, "bic": "BDFEFRPP", "holder": "Claire Bernard", "signed_on": "2026-11-20"});
+    let wrong = p.send("PUT", &mandate, Some(form("FR76 3000 6000 0112 3456 7890 188")), &agent, &[]).await;
+    assert_problem(&wrong, 422, "invalid_iban");
+    assert_eq!(wrong.json["field"], "iban");
+    let put = p.send("PUT", &mandate, Some(form("FR76 3000 6000 0112 3456 7890 189")), &agent, &[]).await;
+    assert_eq!(put.status, 200, "{:?}", put.json);
+    assert_eq!((put.json["account"].as_str(), put.json["sequence"].as_str()), (Some("FR76 •••• 0189"), Some("FRST")));
+
+    // The family sees when and from which account; it does not pay online.
+    let claire = p.login(TOWN, "claire.bernard@exemple.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let before = invoice(&p, BERNARD, &claire).await;
+    assert_eq!(before["direct_debit"], "Sera prélevée le 15/12/2026 sur le compte FR76 •••• 0189");
+    assert_eq!(before["payable_online"], false);
+    assert_problem(&p.post(&format!("{BERNARD}/payfip"), json!({}), Some(&claire)).await, 409, "paid_by_direct_debit");
+
+    // The administrator runs October's debits: the Bernards only (the Martins have no mandate), once.
+    let admin = admin(&p).await;
+    let run = format!("/api/towns/{TOWN}/staff/invoices/runs/2026-10/debits");
+    assert_problem(&p.post(&run, json!({}), Some(&agent)).await, 403, "forbidden");
+    let first = p.post(&run, json!({}), Some(&admin)).await;
+    assert_eq!(first.json, json!({"debited": 1, "total": 1, "remaining": 0}), "{:?}", first.json);
+    let again = p.post(&run, json!({}), Some(&admin)).await;
+    assert_eq!(again.json, json!({"debited": 0, "total": 1, "remaining": 0}));
+    let debited = invoice(&p, BERNARD, &claire).await;
+    assert_eq!((debited["status"].as_str(), debited["left_to_pay"].as_i64()), (Some("paid"), Some(0)));
+    assert_eq!(debited["payments"][0]["method"], "direct_debit");
+    assert_eq!(debited["payments"][0]["received_on"], "2026-12-15");
+    assert_eq!(debited["direct_debit"], "Sera prélevée le 15/12/2026 sur le compte FR76 •••• 0189");
+    let account = p.get(&format!("/api/towns/{TOWN}/staff/invoices/families/bernard"), Some(&admin)).await;
+    assert_eq!(account.json["mandate"]["sequence"], "RCUR", "the next debit is a recurring one");
+    let mails = p.deliver().await;
+    let told = mails.iter().filter(|m| {
+        m.to.as_str() == "claire.bernard@exemple.fr"
+            && m.content.subject.starts_with("Prélèvement de votre facture n° 2026-000001")
+    });
+    assert_eq!(told.count(), 1);
+
+    // The file for the bank: valid pain.008.001.08, a first debit of 3,00 € under the mandate.
+    let (xml, kind) = crate::helpers::raw_get(&p.router, &run, &admin.cookie).await;
+    assert_eq!(kind, "application/xml", "{}", String::from_utf8_lossy(&xml));
+    let xml = String::from_utf8(xml).unwrap();
+    for expected in [
+        "<SeqTp>FRST</SeqTp>",
+        "<ReqdColltnDt>2026-12-15</ReqdColltnDt>",
+        "<MndtId>VLT-2026-0001</MndtId>",
+        "<EndToEndId>Q-2026-000001</EndToEndId>",
+        "<InstdAmt Ccy=\"EUR\">3.00</InstdAmt>",
+        "<IBAN>FR7630006000011234567890189</IBAN>",
+        "<Id>FR72ZZZ123456</Id>",
+    ] {
+        assert!(xml.contains(expected), "{expected} in {xml}");
+    }
+    validates_against_xsd(&xml, "pain.008.001.08.xsd");
+    let september = format!("/api/towns/{TOWN}/staff/invoices/runs/2026-09/debits");
+    assert_problem(&p.get(&september, Some(&admin)).await, 404, "no_debits");
+
+    // The bank returns it: the invoice is owed again, payable online, the mandate back on FRST.
+    let reject = format!("/api/towns/{TOWN}/staff/invoices/families/bernard/payments/Q-2026-000001/reject");
+    assert_problem(&p.post(&reject, json!({"reason": "AM04"}), Some(&agent)).await, 403, "forbidden");
+    let rejected = p.post(&reject, json!({"reason": "AM04 provision insuffisante"}), Some(&admin)).await;
+    assert_eq!(rejected.status, 200, "{:?}", rejected.json);
+    assert_eq!(rejected.json["rejected"]["reason"], "AM04 provision insuffisante");
+    assert_problem(&p.post(&reject, json!({"reason": "encore"}), Some(&admin)).await, 409, "already_rejected");
+    let owed = invoice(&p, BERNARD, &claire).await;
+    assert_eq!((owed["status"].as_str(), owed["left_to_pay"].as_i64()), (Some("due"), Some(300)));
+    assert_eq!(
+        (owed["payable_online"].as_bool(), owed["direct_debit"].as_str()),
+        (Some(true), Some("Prélèvement rejeté par la banque : à payer en ligne ou à la régie"))
+    );
+    let account = p.get(&format!("/api/towns/{TOWN}/staff/invoices/families/bernard"), Some(&admin)).await;
+    assert_eq!(account.json["mandate"]["sequence"], "FRST");
+    assert_eq!(account.json["balance"]["balance"], 300);
+    assert!(
+        p.deliver().await.iter().any(|m| m.content.subject.starts_with("Prélèvement rejeté : facture n° 2026-000001"))
+    );
+    // Only a debit is rejected; the mandate ends.
+    let cash = p
+        .post(
+            &format!("/api/towns/{TOWN}/staff/invoices/families/bernard/2026-10/payments"),
+            json!({"method": "cash", "amount": 100}),
+            Some(&agent),
+        )
+        .await;
+    assert_eq!(cash.status, 201);
+    let not_debit = format!(
+        "/api/towns/{TOWN}/staff/invoices/families/bernard/payments/{}/reject",
+        cash.json["number"].as_str().unwrap()
+    );
+    assert_problem(&p.post(&not_debit, json!({"reason": "x"}), Some(&admin)).await, 422, "not_a_debit");
+    assert_eq!(p.send("DELETE", &mandate, None, &agent, &[]).await.status, 204);
+    assert_problem(&p.send("DELETE", &mandate, None, &agent, &[]).await, 404, "unknown_mandate");
+    p.stop().await;
+}

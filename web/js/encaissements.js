@@ -1,7 +1,8 @@
 // « Encaissements et impayés » in the Espace mairie: what families still owe, by age, with the
 // CSV; a payment received at the desk (cash, cheque, CESU, chèques-vacances, transfer), partial
 // or whole, its receipt emailed to the family; for the administrator, handing a late invoice to
-// the Trésor public, and the PayFiP payments whose details did not match their invoice.
+// the Trésor public, and the PayFiP payments whose details did not match their invoice; a
+// family's SEPA mandate (on its record), the month's debits and their pain.008 file.
 import { api, el, town, frenchDate, frenchInstant, euros, problemText, field, uid } from './portail.js';
 
 const METHODS = [['cheque', 'Chèque'], ['cash', 'Espèces'], ['cesu', 'CESU'], ['cheques_vacances', 'Chèques-vacances'], ['transfer', 'Virement']];
@@ -95,4 +96,68 @@ export async function loadAnomalies() {
     ? el('ul', {}, ...ops.map((o) => el('li', {},
       `${frenchInstant(o.at)} – facture n° ${o.invoice} (${o.family}) : PayFiP indique un paiement qui ne correspond pas (${o.reason}). Rien n'a été enregistré ; opération PayFiP ${o.idop}.`)))
     : el('p', {}, 'Aucun paiement en ligne à vérifier.'));
+}
+
+/** A family's SEPA mandate: shown (IBAN masked), entered from the signed form, or ended. */
+export async function mandateBlock(reference, me) {
+  const box = el('div', { class: 'mandat' });
+  const told = el('p', { role: 'status', 'aria-live': 'polite' });
+  const show = async (said = '') => {
+    const account = await api(`/staff/invoices/families/${encodeURIComponent(reference)}`);
+    const m = account.mandate;
+    const current = m
+      ? el('p', {}, `Mandat ${m.rum} signé le ${frenchDate(m.signed_on)} par ${m.holder}, compte ${m.account} (prochain prélèvement : ${m.sequence === 'FRST' ? 'premier' : 'récurrent'}).`)
+      : el('p', {}, 'Pas de mandat de prélèvement : la famille paie en ligne ou à la régie.');
+    const [rumLabel, rum] = field('Référence unique du mandat (RUM)', { name: 'rum', required: '', maxlength: 35 });
+    const [ibanLabel, iban] = field('IBAN', { name: 'iban', required: '', maxlength: 50, autocomplete: 'off' });
+    const [bicLabel, bic] = field('BIC (facultatif)', { name: 'bic', maxlength: 11 });
+    const [holderLabel, holder] = field('Titulaire du compte', { name: 'holder', required: '', maxlength: 70 });
+    const [signedLabel, signed] = field('Signé le', { name: 'signed_on', type: 'date', required: '' });
+    const form = el('form', { class: 'encaissement' }, el('h4', {}, m ? 'Remplacer le mandat' : 'Enregistrer un mandat signé'),
+      rumLabel, rum, ibanLabel, iban, bicLabel, bic, holderLabel, holder, signedLabel, signed,
+      el('button', { type: 'submit' }, 'Enregistrer le mandat'));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const body = { rum: rum.value, iban: iban.value, holder: holder.value, signed_on: signed.value };
+      if (bic.value.trim()) body.bic = bic.value;
+      try {
+        const saved = await api(`/staff/invoices/families/${encodeURIComponent(reference)}/mandate`, { method: 'PUT', csrf: me.csrf_token, body });
+        await show(`Mandat ${saved.rum} enregistré (compte ${saved.account}).`);
+      } catch (problem) { told.textContent = problemText(problem); }
+    });
+    const parts = [el('h4', {}, 'Prélèvement SEPA'), current];
+    if (m) {
+      const end = el('button', { type: 'button', class: 'secondaire' }, 'Mettre fin au mandat');
+      end.addEventListener('click', async () => {
+        try {
+          await api(`/staff/invoices/families/${encodeURIComponent(reference)}/mandate`, { method: 'DELETE', csrf: me.csrf_token });
+          await show('Mandat terminé.');
+        } catch (problem) { told.textContent = problemText(problem); }
+      });
+      parts.push(end);
+    }
+    told.textContent = said;
+    box.replaceChildren(...parts, form, told);
+  };
+  await show();
+  return box;
+}
+
+/** « Prélever » a billed month (administrator), and its file for the bank. */
+export function debitActions(month, label, me) {
+  const told = el('span', { role: 'status', 'aria-live': 'polite' });
+  const button = el('button', { type: 'button', class: 'secondaire' }, 'Prélever', el('span', { class: 'visually-hidden' }, ` ${label}`));
+  const file = el('a', { href: `/api/towns/${encodeURIComponent(town)}/staff/invoices/runs/${encodeURIComponent(month)}/debits`, download: '' }, `Fichier de prélèvement ${label} (pain.008)`);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      let done;
+      do {
+        done = await api(`/staff/invoices/runs/${encodeURIComponent(month)}/debits`, { method: 'POST', csrf: me.csrf_token });
+      } while (done.remaining > 0 && done.debited > 0);
+      told.textContent = ` ${done.total} facture(s) prélevée(s) pour ${label}.`;
+    } catch (problem) { told.textContent = ` ${problemText(problem)}`; }
+    button.disabled = false;
+  });
+  return [button, ' ', file, told];
 }

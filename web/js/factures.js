@@ -91,6 +91,8 @@ function payment(family, invoice) {
   if (invoice.status === 'transmitted') {
     return [el('p', { class: 'resume' }, 'Cette facture a été transmise au Trésor public : réglez-la auprès de lui, comme indiqué sur l\'avis qu\'il vous adresse.')];
   }
+  const debit = invoice.direct_debit ? [el('p', { class: 'resume' }, `${invoice.direct_debit}.`)] : [];
+  if (debit.length && !invoice.payable_online) return debit;
   if (invoice.payment_in_progress) {
     return [el('p', { class: 'resume' }, 'Paiement en ligne en cours : PayFiP ne l\'a pas encore confirmé. Cette page sera à jour dans quelques minutes.')];
   }
@@ -110,7 +112,7 @@ function payment(family, invoice) {
       say(region, problemText(problem), true);
     }
   });
-  return [el('div', { class: 'paiement' },
+  return [...debit, el('div', { class: 'paiement' },
     el('p', {}, 'Par carte bancaire, sur le service sécurisé PayFiP de la Direction générale des Finances publiques.'),
     button, region)];
 }
@@ -170,7 +172,7 @@ async function showInvoices(names) {
     for (const i of invoices) {
       const label = i.label.charAt(0).toUpperCase() + i.label.slice(1);
       const due = i.status === 'due' || i.status === 'late' ? ` – à régler avant le ${frenchDate(i.due_on)}` : '';
-      const status = i.payment_in_progress ? 'Paiement en cours' : i.status_label;
+      const status = i.payment_in_progress ? 'Paiement en cours' : (i.direct_debit && i.status !== 'paid' ? i.direct_debit : i.status_label);
       const details = el('details', { class: 'facture' },
         el('summary', {}, `Facture n° ${i.number} – ${label} – ${euros(i.total)} – ${status}${due}`));
       details.addEventListener('toggle', async () => {

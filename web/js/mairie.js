@@ -3,7 +3,7 @@
 import { api, say, linkTown, session, el, town, frenchDate, frenchInstant, euros, newKey, fileType, problemText, onSubmit, field } from './portail.js';
 import { showRecords } from './fiche-famille.js';
 import { showForms } from './configuration.js';
-import { loadUnpaid, loadAnomalies } from './encaissements.js';
+import { loadUnpaid, loadAnomalies, debitActions } from './encaissements.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -377,7 +377,7 @@ const ACTIONS = {
   'requests.decide': 'Demandes décidées', 'attendance.mark': 'Pointage', 'attendance.justify': 'Absences justifiées',
   'config.update': 'Configuration modifiée', 'family.update': 'Famille corrigée', 'child.update': 'Enfant corrigé',
   'documents.decide': 'Document examiné', 'documents.delete': 'Document supprimé', 'families.import': 'Import des familles',
-  'staff.create': 'Compte du personnel créé', 'invoices.finalise': 'Factures émises', 'invoices.publish': 'Factures publiées', 'invoices.contest': 'Ligne de facture contestée', 'invoices.contest_accept': 'Contestation acceptée (avoir)', 'invoices.contest_refuse': 'Contestation refusée', 'invoices.credit_note': 'Avoir émis', 'invoices.cancel': 'Facture annulée', 'invoices.payment': 'Paiement enregistré', 'invoices.transmit': 'Facture transmise au Trésor public', 'invoices.payfip_anomaly': 'Paiement en ligne à vérifier', 'bookings.staff_change': 'Réservations modifiées hors délai',
+  'staff.create': 'Compte du personnel créé', 'invoices.finalise': 'Factures émises', 'invoices.publish': 'Factures publiées', 'invoices.contest': 'Ligne de facture contestée', 'invoices.contest_accept': 'Contestation acceptée (avoir)', 'invoices.contest_refuse': 'Contestation refusée', 'invoices.credit_note': 'Avoir émis', 'invoices.cancel': 'Facture annulée', 'invoices.payment': 'Paiement enregistré', 'invoices.transmit': 'Facture transmise au Trésor public', 'invoices.payfip_anomaly': 'Paiement en ligne à vérifier', 'invoices.mandate': 'Mandat de prélèvement enregistré', 'invoices.mandate_end': 'Mandat de prélèvement terminé', 'invoices.debit_rejected': 'Prélèvement rejeté', 'bookings.staff_change': 'Réservations modifiées hors délai',
 };
 
 // The fields that differ between an entry's before and after, « champ : avant → après ».
@@ -451,10 +451,11 @@ async function loadRuns() {
     el('td', { 'data-label': 'Mois' }, r.label),
     el('td', { 'data-label': 'Factures' }, String(r.invoices)),
     el('td', { 'data-label': 'Montant' }, euros(r.total)),
-    el('td', { 'data-label': 'Publication' }, r.publication ? `le ${frenchDate(r.publication.on)}` : 'non publiée')));
+    el('td', { 'data-label': 'Publication' }, r.publication ? `le ${frenchDate(r.publication.on)}` : 'non publiée'),
+    el('td', { 'data-label': 'Prélèvements' }, ...(townConfig?.billing?.direct_debit ? debitActions(r.month, r.label, me) : ['—']))));
   document.getElementById('liste-facturations').replaceChildren(runs.length
     ? el('table', { class: 'lignes' }, el('caption', {}, 'Facturations'),
-      el('thead', {}, el('tr', {}, ...['Mois', 'Factures', 'Montant', 'Publication'].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows))
+      el('thead', {}, el('tr', {}, ...['Mois', 'Factures', 'Montant', 'Publication', 'Prélèvements'].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows))
     : el('p', {}, 'Aucun mois facturé.'));
 }
 

@@ -42,12 +42,22 @@ pub async fn counter(
 ) -> Result<(StatusCode, AxumJson<Payment>), Problem> {
     let reference = caller.family(&family)?;
     let Json(body) = body?;
-    if body.method == Method::Payfip {
-        return Err(Problem::unprocessable(
-            "payfip_not_at_counter",
-            "Un paiement PayFiP est enregistré par PayFiP lui-même, pas au guichet.",
-        )
-        .field("method"));
+    match body.method {
+        Method::Payfip => {
+            return Err(Problem::unprocessable(
+                "payfip_not_at_counter",
+                "Un paiement PayFiP est enregistré par PayFiP lui-même, pas au guichet.",
+            )
+            .field("method"));
+        }
+        Method::DirectDebit => {
+            return Err(Problem::unprocessable(
+                "debit_not_at_counter",
+                "Un prélèvement est enregistré par la campagne de prélèvement du mois, pas au guichet.",
+            )
+            .field("method"));
+        }
+        _ => {}
     }
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();

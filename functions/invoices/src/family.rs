@@ -42,8 +42,28 @@ pub struct InvoiceSummary {
     /// A PayFiP payment started and not answered yet (« Paiement en cours »).
     pub payment_in_progress: bool,
     /// Whether « Payer en ligne » is offered: something left to pay, the town takes PayFiP, no
-    /// payment in progress.
+    /// payment in progress, not left to a direct debit.
     pub payable_online: bool,
+    /// « Prélevée le 15/12/2026 sur le compte FR76 •••• 0189 » under a mandate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direct_debit: Option<String>,
+}
+
+impl InvoiceSummary {
+    /// The summary of an invoice of a family with `mandate`: its debit said, not payable online.
+    pub fn with_mandate(
+        mut self,
+        town: &shared::domain::config::Town,
+        mandate: Option<&shared::domain::debit::Mandate>,
+        i: &Invoice,
+        today: NaiveDate,
+    ) -> InvoiceSummary {
+        self.direct_debit = crate::debits::label(town, mandate, i, today);
+        if crate::debits::by_debit(town, mandate, i) {
+            self.payable_online = false;
+        }
+        self
+    }
 }
 
 impl InvoiceSummary {
@@ -64,6 +84,7 @@ impl InvoiceSummary {
             status_label: status.french(),
             payment_in_progress: in_progress,
             payable_online: online && !in_progress && payment::payable(i).is_ok(),
+            direct_debit: None,
         }
     }
 }
@@ -101,12 +122,13 @@ pub async fn list(
             .limit(MAX_LISTED);
     let page = state.auth.store.query(&query).await?;
     let published = publish::publications(&state.auth.store, &caller.town).await?;
+    let mandate = crate::debits::mandate_of(&state.auth.store, &caller.town, &reference).await?;
     let staff = caller.session.role.is_staff();
     let mut out = Vec::new();
     for item in page.items {
         let i: Invoice = item.to_value()?;
         if staff || published.get(&i.month).is_some_and(|p| p.visible(today)) {
-            out.push(InvoiceSummary::of(&i, today, now, online));
+            out.push(InvoiceSummary::of(&i, today, now, online).with_mandate(&town, mandate.as_ref(), &i, today));
         }
     }
     Ok(AxumJson(out))
@@ -165,8 +187,14 @@ pub async fn one(
     let invoice = corrections::invoice(&state.auth.store, &caller.town, &reference, &month).await?;
     let (credit_notes, contests) = corrections_of(&state, &caller.town, &invoice).await?;
     let payments = payments::payments_on(&state.auth.store, &caller.town, &invoice).await?;
+    let mandate = crate::debits::mandate_of(&state.auth.store, &caller.town, &reference).await?;
     Ok(AxumJson(InvoiceDetail {
-        summary: InvoiceSummary::of(&invoice, today, now, online_offered(&state, &town)),
+        summary: InvoiceSummary::of(&invoice, today, now, online_offered(&state, &town)).with_mandate(
+            &town,
+            mandate.as_ref(),
+            &invoice,
+            today,
+        ),
         invoice,
         credit_notes,
         contests,
@@ -250,6 +278,14 @@ pub async fn pay_online(
     }
     let store = &state.auth.store;
     let invoice = corrections::invoice(store, &caller.town, &reference, &month).await?;
+    let mandate = crate::debits::mandate_of(store, &caller.town, &reference).await?;
+    if crate::debits::by_debit(&town, mandate.as_ref(), &invoice) {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "paid_by_direct_debit",
+            "Cette facture est payée par prélèvement sur votre compte, selon votre mandat : vous n'avez rien à faire.",
+        ));
+    }
     let started = payments::start(
         (store, &state.public_url, state.payfip.as_ref()),
         &town,

@@ -6,11 +6,13 @@
 //! its emails ([`publish`]); the invoice's PDF ([`pdf`]); credit notes, cancellations and
 //! contests ([`corrections`], rules in [`shared::domain::credit`]); staff's lists and a
 //! family's account ([`staff`]); payments ([`payments`]: at the counter, [`collect`]; online
-//! through PayFiP, [`payfip`] and [`online`]; the unpaid list, reminders and the handover to
-//! the Trésor public), rules in [`shared::domain::payment`] and [`shared::domain::payfip`].
+//! through PayFiP, [`payfip`] and [`online`]; by SEPA direct debit, [`debits`]; the unpaid
+//! list, reminders and the handover to the Trésor public), rules in [`shared::domain::payment`],
+//! [`shared::domain::payfip`] and [`shared::domain::debit`].
 
 pub mod collect;
 pub mod corrections;
+pub mod debits;
 pub mod family;
 pub mod online;
 pub mod payfip;
@@ -79,6 +81,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/invoices/families/{family}/{month}/transmit", post(collect::transmit))
         .route("/api/towns/{town}/staff/invoices/unpaid", get(collect::unpaid))
         .route("/api/towns/{town}/staff/invoices/payfip/anomalies", get(collect::anomalies))
+        .route(
+            "/api/towns/{town}/staff/invoices/families/{family}/mandate",
+            axum::routing::put(debits::put_mandate).delete(debits::delete_mandate),
+        )
+        .route("/api/towns/{town}/staff/invoices/runs/{month}/debits", post(debits::run).get(debits::file))
+        .route("/api/towns/{town}/staff/invoices/families/{family}/payments/{number}/reject", post(debits::reject))
         .with_state(state)
 }
 

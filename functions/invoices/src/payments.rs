@@ -32,6 +32,15 @@ pub fn refused(r: &PaymentRefused) -> Problem {
     Problem::unprocessable(r.code(), r.french())
 }
 
+/// What the guardians are told when a payment is recorded.
+#[derive(Clone, Copy)]
+pub enum Notice<'a> {
+    /// « Paiement reçu », with the receipt.
+    Receipt,
+    /// The direct debit's announcement: the day and the account (already masked).
+    Debit { on: NaiveDate, account: &'a str },
+}
+
 /// A payment about to be recorded.
 pub struct Draft {
     pub method: Method,
@@ -53,12 +62,12 @@ fn payment_item(town: &TownId, p: &Payment) -> Result<Item, StoreError> {
 /// audit entry, the receipt's email to each guardian, and `extra` (a PayFiP operation's new
 /// state). Fails with `TransactionCanceled` when another change got there first.
 #[allow(clippy::too_many_arguments)]
-async fn record_once(
+pub(crate) async fn record_once(
     (store, public_url): (&Store, &str),
     town: &Town,
     household: &Family,
     invoice: &Invoice,
-    draft: &Draft,
+    (draft, notice): (&Draft, Notice<'_>),
     extra: impl FnOnce(&Payment) -> Result<Vec<WriteOp>, StoreError>,
     now: DateTime<Utc>,
     by: &str,
@@ -77,6 +86,7 @@ async fn record_once(
         recorded_at: now,
         recorded_by: by.to_owned(),
         idop: draft.idop.clone(),
+        rejected: None,
     };
     let mut after = invoice.clone();
     after.paid += draft.amount;
@@ -99,10 +109,11 @@ async fn record_once(
         entry.record(town.id())?,
     ];
     for g in &household.guardians {
-        ops.push(
-            Mail::new(town.id(), &g.email, receipt_email(public_url, town, &g.first_name, &p, &after), now)
-                .enqueue()?,
-        );
+        let content = match notice {
+            Notice::Receipt => receipt_email(public_url, town, &g.first_name, &p, &after),
+            Notice::Debit { on, account } => debit_email(public_url, town, &g.first_name, &p, on, account),
+        };
+        ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);
     }
     ops.extend(extra(&p)?);
     store.transact(ops).await?;
@@ -138,6 +149,29 @@ fn receipt_email(
     )
 }
 
+fn debit_email(
+    public_url: &str,
+    town: &Town,
+    first_name: &str,
+    p: &Payment,
+    on: NaiveDate,
+    account: &str,
+) -> shared::mail::outbox::Content {
+    templates::summary_to(
+        &town.config().name,
+        &format!("Prélèvement de votre facture n° {}", p.invoice),
+        first_name,
+        &format!(
+            "Votre facture n° {} sera prélevée le {} sur le compte {account}, selon votre mandat de prélèvement :",
+            p.invoice,
+            shared::fr::date(on)
+        ),
+        &[Section { title: format!("Facture n° {}", p.invoice), lines: vec![format!("Montant prélevé : {}", p.amount)] }],
+        &["Vous n'avez rien à faire. Si votre banque rejette le prélèvement, la facture redevient à payer et vous en serez informé.".to_owned()],
+        (&format!("{public_url}/factures.html"), "Voir mes factures"),
+    )
+}
+
 /// A payment staff record at the counter: checked against the invoice as read, retried when
 /// another change moved it meanwhile; refused while a PayFiP payment of it is in progress.
 pub async fn counter(
@@ -160,7 +194,17 @@ pub async fn counter(
         let details = payment::counter(&invoice, asked, town.today(now)).map_err(|r| refused(&r))?;
         let draft =
             Draft { method: asked.method, amount: asked.amount, details, received_on: asked.received_on, idop: None };
-        match record_once((store, public_url), town, &household, &invoice, &draft, |_| Ok(Vec::new()), now, by).await {
+        let recorded = record_once(
+            (store, public_url),
+            town,
+            &household,
+            &invoice,
+            (&draft, Notice::Receipt),
+            |_| Ok(Vec::new()),
+            now,
+            by,
+        );
+        match recorded.await {
             Ok(p) => return Ok(p),
             Err(StoreError::TransactionCanceled { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -422,7 +466,8 @@ pub async fn settle(
                 let extra = |p: &Payment| {
                     Ok(vec![settled(town.id(), &op, State::Paid { receipt: p.number.clone(), at: now })?])
                 };
-                record_once((store, public_url), town, &household, &invoice, &draft, extra, now, "PayFiP")
+                let what = (&draft, Notice::Receipt);
+                record_once((store, public_url), town, &household, &invoice, what, extra, now, "PayFiP")
                     .await
                     .map(|_| ())
             }

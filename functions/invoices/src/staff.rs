@@ -192,6 +192,8 @@ pub struct Account {
     pub payments: Vec<Payment>,
     /// Invoiced, credited and paid; the balance in cents (negative: the town owes the family).
     pub balance: payment::Balance,
+    /// The SEPA mandate, its IBAN masked.
+    pub mandate: Option<crate::debits::MandateView>,
 }
 
 /// One family's account: its invoices, credit notes and balance.
@@ -218,13 +220,18 @@ pub async fn account(
     invoices.sort_by(|a, b| b.number.cmp(&a.number));
     let credit_notes = corrections::credit_notes_of(store, town.id(), &reference, 500).await?;
     let payments = crate::payments::payments_of(store, town.id(), &reference, 500).await?;
+    let mandate = crate::debits::mandate_of(store, town.id(), &reference).await?;
     Ok(AxumJson(Account {
         family: reference.to_string(),
         family_name: household.name,
-        invoices: invoices.iter().map(|i| InvoiceSummary::of(i, today, now, online)).collect(),
+        invoices: invoices
+            .iter()
+            .map(|i| InvoiceSummary::of(i, today, now, online).with_mandate(&town, mandate.as_ref(), i, today))
+            .collect(),
         credit_notes,
         payments,
         balance: payment::balance(&invoices),
+        mandate: mandate.as_ref().map(crate::debits::MandateView::of),
     }))
 }
 

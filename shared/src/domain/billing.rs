@@ -233,6 +233,9 @@ pub struct Invoice {
     /// A PayFiP payment in progress (two tabs never pay twice).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub online: Option<Online>,
+    /// Its direct debit (the day; whether the family's bank returned it: payable online again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debit: Option<super::debit::Mark>,
     /// Moved on by every change of its status (credit, payment, transmission), each conditioned
     /// on the version read: two changes at once never lose one another.
     #[serde(default)]
@@ -278,6 +281,7 @@ impl Invoice {
             paid: Cents::ZERO,
             transmitted: None,
             online: None,
+            debit: None,
             version: 0,
         }
     }

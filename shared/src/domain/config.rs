@@ -230,6 +230,9 @@ pub struct BillingSettings {
     /// When the reminders before and after the due date go out.
     #[serde(default)]
     pub reminders: super::payment::Reminders,
+    /// The régie's SEPA creditor account: without it, no direct debit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct_debit: Option<super::debit::Settings>,
 }
 
 impl Default for BillingSettings {
@@ -247,6 +250,7 @@ impl Default for BillingSettings {
             court: "tribunal administratif territorialement compétent".into(),
             payfip: None,
             reminders: super::payment::Reminders::default(),
+            direct_debit: None,
         }
     }
 }
@@ -277,6 +281,9 @@ fn check_billing(b: &BillingSettings) -> Result<(), ConfigError> {
     }
     if let Some(p) = &b.payfip {
         p.check().map_err(|m| err("billing.payfip.numcli", m))?;
+    }
+    if let Some(d) = &b.direct_debit {
+        d.check().map_err(|(path, m)| err(path, m))?;
     }
     let most = super::payment::MAX_REMINDER_DAYS;
     if b.reminders.before_due > most || b.reminders.after_due > most {

@@ -11,6 +11,7 @@ pub mod cells;
 pub mod config;
 pub mod credit;
 pub mod deadline;
+pub mod debit;
 pub mod documents;
 pub mod family;
 pub mod ids;

@@ -20,6 +20,8 @@ pub enum Method {
     Cesu,
     ChequesVacances,
     Transfer,
+    /// SEPA direct debit under the family's mandate (the monthly file).
+    DirectDebit,
 }
 
 impl Method {
@@ -31,6 +33,7 @@ impl Method {
             Method::Cesu => "CESU",
             Method::ChequesVacances => "Chèques-vacances",
             Method::Transfer => "Virement",
+            Method::DirectDebit => "Prélèvement SEPA",
         }
     }
 }
@@ -58,6 +61,17 @@ pub struct Payment {
     /// The PayFiP operation it settles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idop: Option<String>,
+    /// A direct debit the family's bank returned: the amount is owed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Rejection>,
+}
+
+/// A direct debit returned unpaid (« rejet de prélèvement »).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub on: NaiveDate,
+    pub reason: String,
+    pub by: String,
 }
 
 /// The number of the `seq`-th receipt of `year`.

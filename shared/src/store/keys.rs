@@ -279,3 +279,14 @@ pub const BILLING_TOWNS: &str = "BILLING#TOWNS";
 pub fn billing_town(t: &TownId) -> Key {
     Key::new(BILLING_TOWNS, t.as_str())
 }
+
+/// A family's SEPA mandate (one at a time), in its partition.
+pub fn mandate(t: &TownId, f: &FamilyRef) -> Key {
+    Key::new(family_partition(t, f), "MANDATE")
+}
+
+/// A month's direct debit of one invoice (`DEBIT#AAAA-MM#<number>`), in the runs' partition: the
+/// monthly pain.008 file is made of them, and an invoice is debited once.
+pub fn debit(t: &TownId, month: &str, number: &str) -> Key {
+    Key::new(invoice_runs(t), format!("DEBIT#{month}#{number}"))
+}

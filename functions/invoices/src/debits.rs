@@ -300,7 +300,9 @@ pub fn pain008(town: &Town, month: &str, debits: &[Debit]) -> Result<String, Str
     let created = debits.iter().map(|d| d.at).min().ok_or("no debit")?;
     let created = sepa::IsoDateTime::try_from(created).map_err(|e| e.to_string())?;
     let msg_id: String = format!("PRLV-{month}-{}", town.id()).chars().take(35).collect();
-    let mut builder = sepa::Pain008Builder::new(settings.name.clone(), msg_id).created_at(created);
+    let mut builder = sepa::Pain008Builder::new(settings.name.clone(), msg_id)
+        .created_at(created)
+        .charset(sepa::CharsetPolicy::Transliterate(debit::TRANSLITERATION));
     let mut batches: std::collections::BTreeMap<(bool, NaiveDate), Vec<&Debit>> = std::collections::BTreeMap::new();
     for d in debits {
         batches.entry((d.sequence == Sequence::Rcur, d.on)).or_default().push(d);

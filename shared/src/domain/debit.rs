@@ -6,6 +6,10 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+/// How text outside the SEPA character set is written in the bank's file: the EPC table, one
+/// character for one (« é » → « e »), right for French names.
+pub const TRANSLITERATION: sepa::Transliteration = sepa::Transliteration::Epc;
+
 /// Days between the pre-notification (the invoice's publication) and the debit: the SEPA
 /// rulebook's default of 14 calendar days.
 pub const PRE_NOTIFICATION_DAYS: u64 = 14;
@@ -34,7 +38,7 @@ impl Settings {
         if let Some(bic) = &self.bic {
             sepa::validate_bic(bic).map_err(|e| ("billing.direct_debit.bic", format!("BIC invalide : {e}")))?;
         }
-        if self.name.trim().is_empty() || self.name.chars().count() > 70 {
+        if self.name.trim().is_empty() || sepa::transliterate(&self.name, TRANSLITERATION).chars().count() > 70 {
             return Err(("billing.direct_debit.name", "le nom du créancier fait de 1 à 70 caractères".into()));
         }
         if !(1..=28).contains(&self.day) {
@@ -152,7 +156,9 @@ pub fn mandate(
         None => None,
     };
     let holder = asked.holder.trim();
-    if holder.is_empty() || holder.chars().count() > 70 {
+    // As the bank's file writes it (EPC transliteration: « Hélène » → « Helene »).
+    let written = sepa::transliterate(holder, TRANSLITERATION);
+    if holder.is_empty() || written.chars().count() > 70 {
         return Err(MandateRefused::Holder);
     }
     if asked.signed_on > today {
@@ -258,6 +264,11 @@ mod tests {
         assert!(matches!(short, Err(MandateRefused::Iban(_))));
         let bad_bic = MandateAsked { bic: Some("NOPE".into()), ..asked("FR7630006000011234567890189") };
         assert!(matches!(mandate(&bad_bic, today, "a", now), Err(MandateRefused::Bic(_))));
+        let long = MandateAsked { holder: "Щ".repeat(30), ..asked("FR7630006000011234567890189") };
+        assert_eq!(mandate(&long, today, "a", now), Err(MandateRefused::Holder), "« SHT » × 30 in the file");
+        let accents =
+            MandateAsked { holder: "Hélène Lefèvre-Dupré".into(), ..asked("FR7630006000011234567890189") };
+        assert!(mandate(&accents, today, "a", now).is_ok());
         let future = MandateAsked { signed_on: d("2026-11-27"), ..asked("FR7630006000011234567890189") };
         assert_eq!(mandate(&future, today, "a", now), Err(MandateRefused::SignedInFuture));
         let rum = MandateAsked { rum: "VLT#1".into(), ..asked("FR7630006000011234567890189") };

@@ -478,6 +478,17 @@ async fn a_family_under_a_mandate_is_debited_once_in_a_valid_pain008_file_and_a_
     assert_eq!(before["direct_debit"], "Sera prélevée le 15/12/2026 sur le compte FR76 •••• 0189");
     assert_eq!(before["payable_online"], false);
     assert_problem(&p.post(&format!("{BERNARD}/payfip"), json!({}), Some(&claire)).await, 409, "paid_by_direct_debit");
+    // Nothing to remind a family whose invoice is left to its direct debit.
+    p.run_job(Job::Remind).await;
+    let reminded: Vec<String> = p
+        .deliver()
+        .await
+        .into_iter()
+        .filter(|m| m.content.subject.starts_with("Rappel"))
+        .map(|m| m.to.as_str().to_owned())
+        .collect();
+    assert!(reminded.contains(&"sophie.martin@exemple.fr".to_owned()), "{reminded:?}");
+    assert!(!reminded.contains(&"claire.bernard@exemple.fr".to_owned()), "{reminded:?}");
 
     // The administrator runs October's debits: the Bernards only (the Martins have no mandate), once.
     let admin = admin(&p).await;

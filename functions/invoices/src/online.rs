@@ -80,13 +80,15 @@ pub async fn back(
     let store = &state.auth.store;
     let now = state.auth.clock.now();
     let op = payments::operation(store, town.id(), &idop).await?.ok_or_else(unknown_operation)?;
-    // PayFiP not answering is no reason to strand the family: the page says « en cours » and
-    // the reconciliation finishes the job.
+    // PayFiP not answering, or the store busy, is no reason to strand the family: the page says
+    // « en cours » and the reconciliation finishes the job.
     let settled = match payments::settle((store, &state.public_url, gateway), &town, &idop, now).await {
         Ok(Some(s)) => s,
         Ok(None) => return Err(unknown_operation()),
-        Err(p) if p.status == StatusCode::SERVICE_UNAVAILABLE => Settled::Pending,
-        Err(p) => return Err(p),
+        Err(p) => {
+            tracing::warn!(idop, code = p.code, "PayFiP return not settled now; the reconciliation will");
+            Settled::Pending
+        }
     };
     let to = format!(
         "{}/factures.html?commune={}&paiement={}&mois={}",

@@ -601,17 +601,27 @@ pub struct Reminded {
 }
 
 /// Queues the reminders due today (the town's `billing.reminders`): each invoice gets each step
-/// once, its marker written in the same transaction as its emails.
+/// once, its marker written in the same transaction as its emails; an invoice left to a direct
+/// debit gets none.
 pub async fn remind(store: &Store, public_url: &str, town: &Town, now: DateTime<Utc>) -> Result<Reminded, StoreError> {
     let today = town.today(now);
     let settings = town.config().billing.reminders;
     let mut done = Reminded::default();
     let mut families = std::collections::BTreeMap::new();
+    let mut mandates = std::collections::BTreeMap::new();
     for invoice in unpaid(store, town, today).await? {
         if done.queued >= REMINDERS_PER_RUN {
             break;
         }
         let Some(step) = payment::reminder(&invoice, settings, today) else { continue };
+        // Left to the family's direct debit: nothing to remind.
+        if !mandates.contains_key(&invoice.family) {
+            let m = crate::debits::mandate_of(store, town.id(), &invoice.family).await?;
+            mandates.insert(invoice.family.clone(), m);
+        }
+        if crate::debits::by_debit(town, mandates.get(&invoice.family).and_then(Option::as_ref), &invoice) {
+            continue;
+        }
         let marker = keys::reminder_sent(town.id(), &invoice.number, step.code());
         if store.get(&marker).await?.is_some() {
             done.already_sent += 1;

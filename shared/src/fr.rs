@@ -40,6 +40,13 @@ pub fn of_month(d: NaiveDate) -> String {
     if m.starts_with(['a', 'o']) { format!("d'{m}") } else { format!("de {m}") }
 }
 
+/// « de Villeneuve-les-Tilleuls », « d'Argenteuil »: a name after « de », elided before a vowel
+/// (a name starting with « H » keeps « de »: aspirated or not, it cannot be told from the name).
+pub fn of_name(name: &str) -> String {
+    let vowel = name.chars().next().is_some_and(|c| "AEIOUYÉÈÊÂÎÔaeiouyéèêâîô".contains(c));
+    if vowel { format!("d'{name}") } else { format!("de {name}") }
+}
+
 /// « 01/12/2026 à 23h59 », in the town's time zone.
 pub fn date_time(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%d/%m/%Y à %Hh%M").to_string()
@@ -48,6 +55,13 @@ pub fn date_time(t: DateTime<Utc>, tz: Tz) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn town_names_take_de_or_d() {
+        assert_eq!(of_name("Villeneuve-les-Tilleuls"), "de Villeneuve-les-Tilleuls");
+        assert_eq!(of_name("Argenteuil"), "d'Argenteuil");
+        assert_eq!(of_name("Évry"), "d'Évry");
+    }
 
     #[test]
     fn de_is_elided_before_avril_aout_and_octobre() {

@@ -126,6 +126,9 @@ for (const device of VIEWPORTS) {
       await page.getByLabel('Confirmez le mot de passe').fill('un mot de passe de test');
       await page.getByRole('button', { name: 'Activer mon compte' }).click();
       await page.getByText('Connecté(e) : Linh Nguyen').waitFor();
+      await message(page, 'Votre compte est activé');
+      // The service's contact, on the home page.
+      await page.locator('#contact-service').getByText('01 23 45 67 89').waitFor();
       await page.getByRole('button', { name: 'Se déconnecter' }).click();
       await page.getByRole('link', { name: 'Se connecter' }).waitFor();
 
@@ -169,14 +172,14 @@ for (const device of VIEWPORTS) {
       await shot(page, `reservations-${device.name}`);
 
       // A second child: Hugo's evening care that week.
-      await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'ACCUEIL PÉRISCOLAIRE - postfacturation – Groupe scolaire Jules Ferry' });
+      await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'ACCUEIL PÉRISCOLAIRE – Groupe scolaire Jules Ferry' });
       await page.getByLabel("Sélectionnez l'enfant").selectOption({ label: 'Hugo Martin' });
       await page.locator('caption', { hasText: 'Hugo' }).waitFor();
       await page.getByRole('checkbox', { name: /PÉRISCOLAIRE SOIR, jeudi 10\/12\/2026/ }).check();
       await message(page, 'jeudi 10/12/2026 : réservation ajoutée au panier');
 
       // The period view: Léa's canteen every Thursday of January.
-      await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'RESTAURATION SCOLAIRE - postfacturation – Groupe scolaire Jules Ferry' });
+      await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'RESTAURATION SCOLAIRE – Groupe scolaire Jules Ferry' });
       await page.getByLabel("Sélectionnez l'enfant").selectOption({ label: 'Léa Martin' });
       await page.locator('caption', { hasText: 'Léa' }).waitFor();
       await page.getByLabel('Du', { exact: true }).fill('2027-01-04');
@@ -184,7 +187,7 @@ for (const device of VIEWPORTS) {
       await tick(page.locator('#prestations').getByLabel('CANTINE'));
       await tick(page.getByLabel('Jeudi', { exact: true }));
       await page.getByRole('button', { name: "Voir l'aperçu" }).click();
-      await page.getByRole('heading', { name: /Aperçu : 4 jour\(s\) réservés, total 10,00/ }).waitFor();
+      await page.getByRole('heading', { name: /Aperçu : 4 jour\(s\) à réserver, total 10,00/ }).waitFor();
       await page.getByRole('button', { name: 'Ajouter au panier' }).click();
       await message(page, '4 ligne(s) ajoutée(s) au panier');
 
@@ -368,7 +371,7 @@ for (const device of VIEWPORTS) {
       await page.getByText('1 demande(s)').waitFor();
       // The rest by filter and selection: the leisure centre's requests of December, refused
       // together, with the reason the families will read.
-      await page.getByLabel('Service', { exact: true }).selectOption({ label: 'ALSH - postfacturation' });
+      await page.getByLabel('Service', { exact: true }).selectOption({ label: 'ALSH – ACCUEIL DE LOISIRS' });
       await page.getByLabel('À partir du', { exact: true }).fill('2026-12-01');
       await page.getByLabel("Jusqu'au", { exact: true }).fill('2026-12-31');
       await page.getByRole('button', { name: 'Filtrer les demandes' }).click();

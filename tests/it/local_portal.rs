@@ -211,6 +211,11 @@ async fn a_town_contacts_the_operator_through_the_outbox_within_limits() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].content.subject, "Demande de contact d'une mairie : Saint-Martin-des-Champs – Espace Famille");
     assert!(sent[0].content.text.contains("E-mail : claire@saint-martin.example"));
+    // The operator writes back to the sender; the email is the portal's, signed as such.
+    assert!(sent[0].content.html.contains("href=\"mailto:claire@saint-martin.example\""), "{}", sent[0].content.html);
+    assert!(sent[0].content.html.contains("Répondre à Claire Dubois"));
+    assert!(sent[0].content.text.ends_with("— Espace Famille\n"), "{}", sent[0].content.text);
+    assert!(!sent[0].content.text.contains("de Espace Famille"));
     // Bad input: a clear 422 naming the field, nothing sent.
     for (field, value, code) in [
         ("email", "pas-une-adresse", "invalid_contact"),

@@ -309,6 +309,9 @@ async fn staff_find_a_family_by_any_name_without_minding_accents() {
     assert_problem(&p.get(&search("x"), Some(&a)).await, 400, "invalid_search");
     let hit = p.get(&search("nguyen"), Some(&a)).await;
     assert_eq!(hit.json[0]["children"][0]["first_name"], "Emma");
+    // Linh Nguyen has not activated (a new link makes sense), Sophie Martin has.
+    assert_eq!(hit.json[0]["guardians"][0]["activated"], false);
+    assert_eq!(p.get(&search("sophie"), Some(&a)).await.json[0]["guardians"][0]["activated"], true);
     p.stop().await;
 }
 

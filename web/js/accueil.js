@@ -1,6 +1,9 @@
 // index.html: the page's own script (no inline script: the pages run under a strict CSP).
-import { api, linkTown, town, el } from './portail.js';
+import { api, linkTown, town, el, say } from './portail.js';
 linkTown();
+if (new URLSearchParams(location.search).get('compte') === 'active') {
+  say(document.getElementById('message'), 'Votre compte est activé : vous êtes connecté(e). Bienvenue !');
+}
 const CATEGORIES = { information: 'Information', fermeture: 'Fermeture', tarifs: 'Tarifs', reglement: 'Règlement' };
 const published = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' });
 api('/news?per_page=10').then((page) => {
@@ -37,6 +40,14 @@ fetch(`/api/towns/${encodeURIComponent(town)}`)
       const li = document.createElement('li');
       li.textContent = `${a.name} : ${a.units.map((u) => u.name).join(', ')}`;
       list.appendChild(li);
+    }
+    // Whom to call or write to: the childhood service's régie (the town's billing settings).
+    const b = cfg.billing;
+    if (b) {
+      const lines = [b.regie, ...(b.address || []), b.phone && `Téléphone : ${b.phone}`,
+        b.email && el('a', { href: `mailto:${b.email}` }, b.email), b.hours].filter(Boolean);
+      document.getElementById('coordonnees').replaceChildren(...lines.flatMap((l, i) => (i ? [el('br'), l] : [l])));
+      document.getElementById('contact-service').hidden = false;
     }
   })
   .catch(() => { document.getElementById('commune').textContent = 'Commune introuvable'; });

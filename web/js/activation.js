@@ -12,7 +12,7 @@ onSubmit(activer, async (data) => {
   }
   try {
     await api('/auth/activate', { method: 'POST', body: { token, password: data.get('password') } });
-    location.href = `index.html?commune=${encodeURIComponent(town)}`;
+    location.href = `index.html?commune=${encodeURIComponent(town)}&compte=active`;
   } catch (problem) {
     say(message, problem.title, true);
     if (problem.code === 'link_expired' || problem.code === 'link_invalid') { activer.hidden = true; nouveauLien.hidden = false; }

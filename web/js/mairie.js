@@ -330,7 +330,8 @@ async function searchFamilies(event) {
             say(message, `Si le compte de ${g.email} n'est pas encore activé, un nouveau lien d'activation lui est envoyé.`);
           } catch (p) { say(message, p.title, true); }
         });
-        return el('li', {}, `${g.first_name} ${g.last_name} – ${g.email} `, resend);
+        // Only a guardian who has not activated needs a new link.
+        return el('li', {}, `${g.first_name} ${g.last_name} – ${g.email} `, g.activated ? '(compte activé)' : resend);
       });
       const bookings = el('button', { type: 'button' }, 'Voir les réservations', el('span', { class: 'visually-hidden' }, ` de la ${f.name}`));
       bookings.addEventListener('click', () => showBookings(f));

@@ -212,7 +212,7 @@ async function preview(event) {
   const unitName = (u) => state.grid.weeks[0].rows.find((r) => r.unit === u)?.name || u;
   try {
     const p = await api(`/calendar/children/${encodeURIComponent(child.id)}/period-preview`, { method: 'POST', csrf: me.csrf_token, body });
-    const verb = body.action === 'add' ? 'réservés' : 'annulés';
+    const verb = body.action === 'add' ? 'à réserver' : 'à annuler';
     const add = el('button', { type: 'button', disabled: p.lines.length === 0 }, 'Ajouter au panier');
     add.addEventListener('click', async () => {
       add.disabled = true;

@@ -82,16 +82,19 @@ pub(crate) async fn search(
         }
         let text = fold(&text);
         if words.iter().all(|w| text.contains(w.as_str())) {
+            let mut guardians = Vec::new();
+            for g in &f.guardians {
+                // Whether « Renvoyer le lien d'activation » makes sense: no account active yet.
+                let account = shared::auth::accounts::get_account(store, &caller.town, &g.email).await?;
+                let activated = account.is_some_and(|a| a.status == shared::auth::accounts::AccountStatus::Active);
+                guardians.push(serde_json::json!({
+                    "first_name": g.first_name, "last_name": g.last_name, "email": g.email, "activated": activated,
+                }));
+            }
             hits.push(FamilyHit {
                 reference: f.reference.clone(),
                 name: f.name.clone(),
-                guardians: f
-                    .guardians
-                    .iter()
-                    .map(
-                        |g| serde_json::json!({"first_name": g.first_name, "last_name": g.last_name, "email": g.email}),
-                    )
-                    .collect(),
+                guardians,
                 children: kids
                     .iter()
                     .map(|c| serde_json::json!({"id": c.id, "first_name": c.first_name, "last_name": c.last_name}))

@@ -283,8 +283,10 @@ async fn contact(
         format!("E-mail : {email}"),
         format!("Téléphone : {}", phone.as_deref().unwrap_or("non indiqué")),
     ];
-    let content = shared::mail::templates::summary(
-        "Espace Famille",
+    // The operator answers the sender: the button writes back to them.
+    let reply = format!("mailto:{email}");
+    let content = shared::mail::templates::summary_to(
+        shared::mail::templates::PORTAL,
         &format!("Demande de contact d'une mairie : {town}"),
         "",
         "Une mairie souhaite en savoir plus sur l'Espace Famille.",
@@ -296,7 +298,7 @@ async fn contact(
             },
         ],
         &[],
-        "https://espace-famille.example/",
+        (&reply, &format!("Répondre à {name}")),
     );
     let mail = shared::mail::outbox::Mail::new(&portal, &contact.to, content, now);
     store.transact(vec![mail.enqueue()?]).await?;

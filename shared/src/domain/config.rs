@@ -155,7 +155,7 @@ pub struct Unit {
 #[serde(deny_unknown_fields)]
 pub struct Activity {
     pub id: ActivityId,
-    /// "RESTAURATION SCOLAIRE - postfacturation"
+    /// "RESTAURATION SCOLAIRE"
     pub name: String,
     pub sites: Vec<SiteId>,
     pub units: Vec<Unit>,

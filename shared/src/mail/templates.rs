@@ -28,10 +28,20 @@ fn paragraphs_html(paragraphs: &[String]) -> String {
     paragraphs.iter().map(|p| format!("<p>{}</p>\n", esc(p))).collect()
 }
 
+/// The portal's own name, as the sender of what is not one town's (the operator's emails).
+pub const PORTAL: &str = "Espace Famille";
+
+/// « L'Espace Famille de Villeneuve-les-Tilleuls », « L'Espace Famille d'Argenteuil »; the
+/// portal's own emails are signed « Espace Famille ».
+fn signature(town: &str) -> String {
+    if town == PORTAL { PORTAL.to_owned() } else { format!("L'Espace Famille {}", crate::fr::of_name(town)) }
+}
+
 /// The HTML email around `body` (already escaped), with the link as a button.
 fn page(town: &str, body: &str, link: &str, button: &str) -> String {
     format!(
-        "<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{town}</title></head>\n<body style=\"font-family: sans-serif; line-height: 1.5\">\n{body}<p><a href=\"{href}\" style=\"display: inline-block; padding: .6em 1em; background: #000091; color: #fff; text-decoration: none\">{button}</a></p>\n<p>Si le bouton ne fonctionne pas, copiez cette adresse dans votre navigateur :<br>{href}</p>\n<p>— L'Espace Famille de {town}</p>\n</body></html>\n",
+        "<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{town}</title></head>\n<body style=\"font-family: sans-serif; line-height: 1.5\">\n{body}<p><a href=\"{href}\" style=\"display: inline-block; padding: .6em 1em; background: #000091; color: #fff; text-decoration: none\">{button}</a></p>\n<p>Si le bouton ne fonctionne pas, copiez cette adresse dans votre navigateur :<br>{href}</p>\n<p>— {signed}</p>\n</body></html>\n",
+        signed = esc(&signature(town)),
         town = esc(town),
         href = esc(link),
         button = esc(button),
@@ -50,8 +60,9 @@ pub fn activation(town: &str, first_name: &str, link: &str, expires: DateTime<Ut
     Content {
         subject: format!("Activez votre Espace Famille – {town}"),
         text: format!(
-            "{}\n\n{link}\n\nSi vous n'attendiez pas ce message, ignorez-le.\n\n— L'Espace Famille de {town}\n",
-            paragraphs.join("\n\n")
+            "{}\n\n{link}\n\nSi vous n'attendiez pas ce message, ignorez-le.\n\n— {}\n",
+            paragraphs.join("\n\n"),
+            signature(town)
         ),
         html: page(town, &paragraphs_html(&paragraphs), link, "Activer mon compte"),
     }
@@ -68,7 +79,7 @@ pub fn reset(town: &str, first_name: &str, link: &str, expires: DateTime<Utc>, t
     ];
     Content {
         subject: format!("Réinitialisation de votre mot de passe – {town}"),
-        text: format!("{}\n\n{link}\n\n— L'Espace Famille de {town}\n", paragraphs.join("\n\n")),
+        text: format!("{}\n\n{link}\n\n— {}\n", paragraphs.join("\n\n"), signature(town)),
         html: page(town, &paragraphs_html(&paragraphs), link, "Choisir un nouveau mot de passe"),
     }
 }
@@ -129,7 +140,7 @@ pub fn summary_to(
         text.push_str(&format!("\n{r}\n"));
         html.push_str(&format!("<p>{}</p>\n", esc(r)));
     }
-    text.push_str(&format!("\n{link}\n\n— L'Espace Famille de {town}\n"));
+    text.push_str(&format!("\n{link}\n\n— {}\n", signature(town)));
     Content { subject: format!("{subject} – {town}"), text, html: page(town, &html, link, button) }
 }
 

@@ -164,6 +164,11 @@ for (const device of VIEWPORTS) {
       await page.getByRole('button', { name: 'Suivant' }).click();
       await page.getByRole('button', { name: 'Suivant' }).click();
       await page.getByRole('heading', { name: /Semaine 50 du 07\/12\/2026/ }).waitFor();
+      // Each cell says until when and how much, without hover (a phone has none), and the week
+      // fits the screen.
+      const mondayCell = page.locator('#grille td').filter({ has: page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }) });
+      await mondayCell.locator('.delai').filter({ hasText: /^jusqu'au jeu\. 03\/12 · 2,50.€$/ }).waitFor({ state: 'visible' });
+      assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'no sideways scroll');
       await page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }).check();
       await message(page, 'réservation ajoutée au panier');
       await page.getByRole('checkbox', { name: /CANTINE, mardi 08\/12\/2026/ }).check();

@@ -84,6 +84,20 @@ function basketLine(unit, date) {
   return state.basket?.lines.find((l) => l.child === child.id && l.unit === unit && l.date === date);
 }
 
+const shortDay = new Intl.DateTimeFormat('fr-FR', { weekday: 'short', day: '2-digit', month: '2-digit', timeZone: 'Europe/Paris' });
+
+/** What a cell shows under its state, without hover (a touch screen has none): until when it can
+ * be booked and its price, until when it can be cancelled, or that it can no longer change. */
+function cellHint(cell) {
+  if (cell.action?.kind === 'add') return `jusqu'au ${shortDay.format(new Date(cell.add_deadline))} · ${euros(cell.action.price)}`;
+  if (cell.action?.kind === 'cancel') return `annulable jusqu'au ${shortDay.format(new Date(cell.cancel_deadline))}`;
+  if (frozen(cell)) return 'non modifiable';
+  return '';
+}
+
+/** A booking past its cancellation deadline: it stands, and looks it. */
+const frozen = (cell) => !cell.action && ['confirmed', 'pending'].includes(cell.state);
+
 /** What a cell tells on hover and focus: its deadline and what a change costs. */
 function cellInfo(cell) {
   const parts = [stateLabel(cell)];
@@ -117,9 +131,11 @@ function renderCell(row, cell) {
   const info = cellInfo(cell);
   const id = `c-${row.unit}-${cell.date}`;
   const booked = ['pending', 'confirmed'].includes(cell.state);
-  const classes = ['cellule', cell.state, line ? 'panier' : ''].join(' ');
+  const classes = ['cellule', cell.state, line ? 'panier' : '', frozen(cell) ? 'fige' : ''].join(' ');
+  // Said in full to screen readers by the hidden text; shown short for everyone.
+  const hint = cellHint(cell) ? el('span', { class: 'delai', 'aria-hidden': 'true' }, cellHint(cell)) : null;
   if (!cell.action && !line) {
-    return el('td', { class: classes, title: info }, el('span', { class: 'etat', 'aria-hidden': 'true' }, shortLabel(cell)), el('span', { class: 'visually-hidden' }, info));
+    return el('td', { class: classes, title: info }, el('span', { class: 'etat', 'aria-hidden': 'true' }, shortLabel(cell)), hint, el('span', { class: 'visually-hidden' }, info));
   }
   const checked = line ? line.action === 'add' : booked;
   const box = el('input', { type: 'checkbox', id, checked, 'aria-describedby': `${id}-info` });
@@ -128,7 +144,7 @@ function renderCell(row, cell) {
   const extra = line ? (line.action === 'add' ? 'Réservation dans le panier' : 'Annulation dans le panier') : '';
   return el('td', { class: classes, title: [info, extra].filter(Boolean).join(' – ') }, box, label,
     el('span', { class: 'etat', id: `${id}-info` }, line ? 'Panier' : shortLabel(cell),
-      el('span', { class: 'visually-hidden' }, ` – ${[extra, info].filter(Boolean).join(' – ')}`)));
+      el('span', { class: 'visually-hidden' }, ` – ${[extra, info].filter(Boolean).join(' – ')}`)), hint);
 }
 
 async function toggle(box, row, cell, line) {

@@ -100,6 +100,14 @@ async function message(page, text) {
   await page.locator('#message').filter({ hasText: text }).waitFor();
 }
 
+/** Waits for the week grid's own message (under the grid) to say `text`, on screen. */
+async function gridSays(page, text) {
+  const region = page.locator('#message-grille').filter({ hasText: text });
+  await region.waitFor();
+  const seen = await region.evaluate((e) => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; });
+  assert.equal(seen, true, `« ${text} » is in the viewport`);
+}
+
 const VIEWPORTS = [
   { name: 'telephone', viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true },
   { name: 'ordinateur', viewport: { width: 1280, height: 800 } },
@@ -170,9 +178,9 @@ for (const device of VIEWPORTS) {
       await mondayCell.locator('.delai').filter({ hasText: /^jusqu'au jeu\. 03\/12 · 2,50.€$/ }).waitFor({ state: 'visible' });
       assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'no sideways scroll');
       await page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }).check();
-      await message(page, 'réservation ajoutée au panier');
+      await gridSays(page, 'réservation ajoutée au panier');
       await page.getByRole('checkbox', { name: /CANTINE, mardi 08\/12\/2026/ }).check();
-      await message(page, 'mardi 08/12/2026 : réservation ajoutée au panier');
+      await gridSays(page, 'mardi 08/12/2026 : réservation ajoutée au panier');
       await checkAxe(page, 'mes réservations, lignes dans le panier');
       await shot(page, `reservations-${device.name}`);
 
@@ -181,7 +189,7 @@ for (const device of VIEWPORTS) {
       await page.getByLabel("Sélectionnez l'enfant").selectOption({ label: 'Hugo Martin' });
       await page.locator('caption', { hasText: 'Hugo' }).waitFor();
       await page.getByRole('checkbox', { name: /PÉRISCOLAIRE SOIR, jeudi 10\/12\/2026/ }).check();
-      await message(page, 'jeudi 10/12/2026 : réservation ajoutée au panier');
+      await gridSays(page, 'jeudi 10/12/2026 : réservation ajoutée au panier');
 
       // The period view: Léa's canteen every Thursday of January.
       await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'RESTAURATION SCOLAIRE – Groupe scolaire Jules Ferry' });
@@ -191,10 +199,18 @@ for (const device of VIEWPORTS) {
       await page.getByLabel('Au', { exact: true }).fill('2027-01-29');
       await tick(page.locator('#prestations').getByLabel('CANTINE'));
       await tick(page.getByLabel('Jeudi', { exact: true }));
+      await page.getByLabel('Au', { exact: true }).fill('');
+      await page.getByRole('button', { name: "Voir l'aperçu" }).click();
+      await page.locator('#message-periode').filter({ hasText: 'Indiquez les dates de début et de fin' }).waitFor();
+      await page.getByLabel('Au', { exact: true }).fill('2027-01-29');
       await page.getByRole('button', { name: "Voir l'aperçu" }).click();
       await page.getByRole('heading', { name: /Aperçu : 4 jour\(s\) à réserver, total 10,00/ }).waitFor();
       await page.getByRole('button', { name: 'Ajouter au panier' }).click();
-      await message(page, '4 ligne(s) ajoutée(s) au panier');
+      // The answer is next to the button, on screen.
+      const added = page.locator('#apercu .message').filter({ hasText: '4 ligne(s) ajoutée(s) au panier' });
+      await added.waitFor();
+      const seen = await added.evaluate((e) => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; });
+      assert.equal(seen, true, 'the answer is in the viewport');
 
       // The basket: 7 lines, their total, validated once.
       await go('panier.html');
@@ -216,7 +232,7 @@ for (const device of VIEWPORTS) {
       await page.locator('td.confirmed').first().waitFor();
       assert.equal(await monday.isChecked(), true);
       await monday.uncheck();
-      await message(page, 'annulation ajoutée au panier');
+      await gridSays(page, 'annulation ajoutée au panier');
       await go('panier.html');
       await page.getByRole('button', { name: 'Valider mon panier' }).click();
       await page.getByText(/annulée/).first().waitFor();

@@ -149,19 +149,21 @@ function renderCell(row, cell) {
 
 async function toggle(box, row, cell, line) {
   const child = selectedChild();
+  // The answer under the grid the parent is looking at, not at the top of the page.
+  const near = document.getElementById('message-grille');
   box.disabled = true;
   try {
     if (line) {
       state.basket = await api(`/families/${encodeURIComponent(child.family)}/basket/lines/${encodeURIComponent(child.id)}/${encodeURIComponent(row.unit)}/${cell.date}`, { method: 'DELETE', csrf: me.csrf_token });
-      say(message, `${row.name}, ${frenchDate(cell.date)} : retiré du panier.`);
+      sayHere(near, `${row.name}, ${frenchDate(cell.date)} : retiré du panier.`);
     } else {
       state.basket = await api(`/families/${encodeURIComponent(child.family)}/basket/lines`, {
         method: 'POST', csrf: me.csrf_token, body: { lines: [{ child: child.id, unit: row.unit, date: cell.date, action: cell.action.kind }] },
       });
-      say(message, `${row.name}, ${frenchDate(cell.date)} : ${cell.action.kind === 'add' ? 'réservation' : 'annulation'} ajoutée au panier.`);
+      sayHere(near, `${row.name}, ${frenchDate(cell.date)} : ${cell.action.kind === 'add' ? 'réservation' : 'annulation'} ajoutée au panier.`);
     }
   } catch (problem) {
-    say(message, problem.lines?.[0]?.error?.message || problem.title, true);
+    sayHere(near, problem.lines?.[0]?.error?.message || problem.title, true);
   }
   const n = state.basket?.lines.length || 0;
   document.getElementById('compteur').textContent = n ? `(${n})` : '';
@@ -224,19 +226,23 @@ async function preview(event) {
   const out = document.getElementById('apercu');
   const child = selectedChild();
   const body = periodBody(form);
-  if (!body.from || !body.to) { say(message, 'Indiquez les dates de début et de fin de la période.', true); return; }
+  const near = document.getElementById('message-periode');
+  near.hidden = true;
+  if (!body.from || !body.to) { sayHere(near, 'Indiquez les dates de début et de fin de la période.', true); return; }
   const unitName = (u) => state.grid.weeks[0].rows.find((r) => r.unit === u)?.name || u;
   try {
     const p = await api(`/calendar/children/${encodeURIComponent(child.id)}/period-preview`, { method: 'POST', csrf: me.csrf_token, body });
     const verb = body.action === 'add' ? 'à réserver' : 'à annuler';
     const add = el('button', { type: 'button', disabled: p.lines.length === 0 }, 'Ajouter au panier');
+    // The answer next to the button the parent just pressed, not at the top of the page.
+    const told = el('p', { class: 'message', role: 'status', 'aria-live': 'polite', hidden: '' });
     add.addEventListener('click', async () => {
       add.disabled = true;
       try {
         const r = await api(`/families/${encodeURIComponent(child.family)}/basket/period`, { method: 'POST', csrf: me.csrf_token, body: { child: child.id, ...body } });
-        say(message, `${r.added} ligne(s) ajoutée(s) au panier.`);
         await loadGrid();
-      } catch (problem) { say(message, problem.title, true); add.disabled = false; }
+        sayHere(told, `${r.added} ligne(s) ajoutée(s) au panier.`);
+      } catch (problem) { sayHere(told, problem.title, true); add.disabled = false; }
     });
     out.replaceChildren(
       el('h3', {}, `Aperçu : ${p.lines.length} jour(s) ${verb}, total ${euros(p.total)}`),
@@ -244,8 +250,15 @@ async function preview(event) {
       p.skipped.length ? el('h3', {}, `${p.skipped.length} jour(s) ignoré(s)`) : '',
       p.skipped.length ? el('ul', {}, ...p.skipped.map((s) => el('li', {}, `${frenchDate(s.date)} – ${unitName(s.unit)} – ${stateLabel(s)}`))) : '',
       add,
+      told,
     );
-  } catch (problem) { say(message, problem.title, true); }
+  } catch (problem) { sayHere(near, problem.title, true); }
+}
+
+/** Says `text` in `region` and brings it into view (a phone shows a small part of the page). */
+function sayHere(region, text, error = false) {
+  say(region, text, error);
+  region.scrollIntoView({ block: 'nearest' });
 }
 
 if (me) {

@@ -50,23 +50,6 @@ pub struct InvoiceSummary {
 }
 
 impl InvoiceSummary {
-    /// The summary of an invoice of a family with `mandate`: its debit said, not payable online.
-    pub fn with_mandate(
-        mut self,
-        town: &shared::domain::config::Town,
-        mandate: Option<&shared::domain::debit::Mandate>,
-        i: &Invoice,
-        today: NaiveDate,
-    ) -> InvoiceSummary {
-        self.direct_debit = crate::debits::label(town, mandate, i, today);
-        if crate::debits::by_debit(town, mandate, i) {
-            self.payable_online = false;
-        }
-        self
-    }
-}
-
-impl InvoiceSummary {
     pub fn of(i: &Invoice, today: NaiveDate, now: DateTime<Utc>, online: bool) -> InvoiceSummary {
         let status = credit::status(i, today);
         let in_progress = i.online.as_ref().is_some_and(|o| o.in_progress(now));
@@ -86,6 +69,21 @@ impl InvoiceSummary {
             payable_online: online && !in_progress && payment::payable(i).is_ok(),
             direct_debit: None,
         }
+    }
+
+    /// The summary of an invoice of a family with `mandate`: its debit said, not payable online.
+    pub fn with_mandate(
+        mut self,
+        town: &shared::domain::config::Town,
+        mandate: Option<&shared::domain::debit::Mandate>,
+        i: &Invoice,
+        today: NaiveDate,
+    ) -> InvoiceSummary {
+        self.direct_debit = crate::debits::label(town, mandate, i, today);
+        if crate::debits::by_debit(town, mandate, i) {
+            self.payable_online = false;
+        }
+        self
     }
 }
 

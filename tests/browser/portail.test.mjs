@@ -196,6 +196,13 @@ for (const device of VIEWPORTS) {
       await page.getByLabel("Sélectionnez l'enfant").selectOption({ label: 'Léa Martin' });
       await page.locator('caption', { hasText: 'Léa' }).waitFor();
       await page.getByLabel('Du', { exact: true }).fill('2027-01-04');
+      // « Au » from the town's calendar: the eve of the next holidays, of the summer ones.
+      await page.getByRole('button', { name: "Jusqu'aux prochaines vacances" }).click();
+      await page.locator('#message-periode').filter({ hasText: /veille des vacances d'hiver/ }).waitFor();
+      assert.match(await page.getByLabel('Au', { exact: true }).inputValue(), /^2027-02-/);
+      await page.getByRole('button', { name: "Jusqu'à la fin de l'année scolaire" }).click();
+      await page.locator('#message-periode').filter({ hasText: /veille des vacances d'été/ }).waitFor();
+      assert.match(await page.getByLabel('Au', { exact: true }).inputValue(), /^2027-07-/);
       await page.getByLabel('Au', { exact: true }).fill('2027-01-29');
       await tick(page.locator('#prestations').getByLabel('CANTINE'));
       await tick(page.getByLabel('Jeudi', { exact: true }));

@@ -207,6 +207,36 @@ function renderUnits() {
     ...units.map((u) => el('label', { class: 'en-ligne' }, el('input', { type: 'checkbox', name: 'units', value: u.unit }), ` ${u.name}`)));
 }
 
+/** The first day from `from` on, within a year, that `test` accepts: the town's calendar read
+ * 62 days at a time (the API's most). */
+async function firstDay(from, test) {
+  let start = from;
+  for (let i = 0; i < 7; i += 1) {
+    const end = addDays(start, 61);
+    const days = await api(`/days?from=${start}&to=${end}`);
+    const hit = days.find(test);
+    if (hit) return hit;
+    start = addDays(end, 1);
+  }
+  return null;
+}
+
+/** « Jusqu'aux prochaines vacances », « Jusqu'à la fin de l'année scolaire »: fills « Au » with
+ * the eve of the next school holidays, or of the summer ones, from « Du » (or the week shown). */
+async function untilHolidays(summer) {
+  const form = document.getElementById('periode');
+  const near = document.getElementById('message-periode');
+  const from = form.elements.from.value || state.grid.weeks[0].days[0];
+  if (!form.elements.from.value) form.elements.from.value = from;
+  try {
+    const isSummer = (d) => ['07', '08'].includes(d.date.slice(5, 7));
+    const day = await firstDay(from, (d) => d.school_holiday && d.date > from && (!summer || isSummer(d)));
+    if (!day) { sayHere(near, 'Pas de vacances scolaires dans l\'année qui vient.', true); return; }
+    form.elements.to.value = addDays(day.date, -1);
+    sayHere(near, `Jusqu'au ${frenchDate(form.elements.to.value)}, veille des ${day.school_holiday.charAt(0).toLowerCase()}${day.school_holiday.slice(1)}.`);
+  } catch (problem) { sayHere(near, problem.title, true); }
+}
+
 function periodBody(form) {
   const data = new FormData(form);
   return {
@@ -282,6 +312,8 @@ if (me) {
     document.getElementById('suivant').addEventListener('click', () => { state.monday = addDays(state.monday, 7); loadGrid(); });
     document.getElementById('aujourdhui').addEventListener('click', () => { state.monday = null; loadGrid(); });
     document.getElementById('periode').addEventListener('submit', preview);
+    document.getElementById('jusqu-vacances').addEventListener('click', () => untilHolidays(false));
+    document.getElementById('fin-annee').addEventListener('click', () => untilHolidays(true));
     await loadGrid();
   }
 }

@@ -113,7 +113,6 @@ pub async fn issue(
         };
         let mut after = invoice.clone();
         after.credited += total;
-        after.version += 1;
         let action = match purpose {
             Purpose::Cancellation => {
                 after.cancelled = Some(Cancellation {
@@ -130,10 +129,7 @@ pub async fn issue(
         let mut ops = vec![
             sequence,
             WriteOp::Put { item: credit_note_item(town.id(), &note)?, cond: Some(Cond::NotExists) },
-            WriteOp::Put {
-                item: crate::run::invoice_item(town.id(), &after)?,
-                cond: Some(Cond::version(invoice.version)),
-            },
+            crate::run::invoice_change(town.id(), &invoice, &mut after)?,
         ];
         if let Purpose::Contest(c) = purpose {
             let decision = ContestDecision::Accepted {

@@ -226,7 +226,7 @@ async fn debit_one(
         let draft = Draft {
             method: Method::DirectDebit,
             amount: left,
-            details: Some(format!("Prélèvement SEPA, mandat {} ({})", m.rum, m.sequence_code())),
+            details: Some(format!("Prélèvement SEPA, mandat {} ({})", m.rum, m.sequence.code())),
             received_on: on,
             idop: None,
         };
@@ -278,19 +278,6 @@ async fn debit_one(
     Err(StoreError::Conflict.into())
 }
 
-trait SequenceCode {
-    fn sequence_code(&self) -> &'static str;
-}
-
-impl SequenceCode for Mandate {
-    fn sequence_code(&self) -> &'static str {
-        match self.sequence {
-            Sequence::Frst => "FRST",
-            Sequence::Rcur => "RCUR",
-        }
-    }
-}
-
 /// The month's pain.008.001.08 file: one batch per sequence and collection date, one
 /// transaction per debit (end-to-end id: its receipt's number).
 pub fn pain008(town: &Town, month: &str, debits: &[Debit]) -> Result<String, String> {
@@ -303,14 +290,17 @@ pub fn pain008(town: &Town, month: &str, debits: &[Debit]) -> Result<String, Str
     let mut builder = sepa::Pain008Builder::new(settings.name.clone(), msg_id)
         .created_at(created)
         .charset(sepa::CharsetPolicy::Transliterate(debit::TRANSLITERATION));
-    let mut batches: std::collections::BTreeMap<(bool, NaiveDate), Vec<&Debit>> = std::collections::BTreeMap::new();
+    let mut batches: std::collections::BTreeMap<(Sequence, NaiveDate), Vec<&Debit>> = std::collections::BTreeMap::new();
     for d in debits {
-        batches.entry((d.sequence == Sequence::Rcur, d.on)).or_default().push(d);
+        batches.entry((d.sequence, d.on)).or_default().push(d);
     }
-    for ((recurring, on), list) in batches {
+    for ((sequence, on), list) in batches {
         let date = sepa::IsoDate::try_from(on).map_err(|e| e.to_string())?;
         let mut group = sepa::DirectDebitGroup::new(settings.name.clone(), &creditor_iban, &creditor_id, date)
-            .sequence_type(if recurring { sepa::SequenceType::Rcur } else { sepa::SequenceType::Frst });
+            .sequence_type(match sequence {
+                Sequence::Frst => sepa::SequenceType::Frst,
+                Sequence::Rcur => sepa::SequenceType::Rcur,
+            });
         if let Some(bic) = &settings.bic {
             group = group.creditor_bic(sepa::validate_bic(bic).map_err(|e| e.to_string())?);
         }
@@ -439,17 +429,13 @@ pub async fn reject(
         let mut after = invoice.clone();
         after.paid = after.paid.minus(p.amount);
         after.debit = Some(debit::Mark { on: after.debit.map_or(p.received_on, |d| d.on), rejected: true });
-        after.version += 1;
         let not_yet = Cond::AttrsEqual([("rejected".to_owned(), serde_json::Value::Null)].into_iter().collect());
         let mut ops = vec![
             WriteOp::Put {
                 item: Item::from_value(keys::payment(town.id(), &reference, &number), &rejected)?,
                 cond: Some(not_yet),
             },
-            WriteOp::Put {
-                item: crate::run::invoice_item(town.id(), &after)?,
-                cond: Some(Cond::version(invoice.version)),
-            },
+            crate::run::invoice_change(town.id(), &invoice, &mut after)?,
         ];
         // A first debit rejected: the next one is a first one again, under the same mandate.
         if let (Some(d), Some(m)) = (&record, mandate_of(store, town.id(), &reference).await?)

@@ -90,7 +90,6 @@ pub(crate) async fn record_once(
     };
     let mut after = invoice.clone();
     after.paid += draft.amount;
-    after.version += 1;
     if after.online.as_ref().is_some_and(|o| Some(&o.idop) == draft.idop.as_ref()) {
         after.online = None;
     }
@@ -105,7 +104,7 @@ pub(crate) async fn record_once(
     let mut ops = vec![
         sequence,
         WriteOp::Put { item: payment_item(town.id(), &p)?, cond: Some(Cond::NotExists) },
-        WriteOp::Put { item: crate::run::invoice_item(town.id(), &after)?, cond: Some(Cond::version(invoice.version)) },
+        crate::run::invoice_change(town.id(), invoice, &mut after)?,
         entry.record(town.id())?,
     ];
     for g in &household.guardians {
@@ -249,7 +248,6 @@ pub async fn transmit(
         let t = payment::transmit(&invoice, town.today(now), by).map_err(|r| refused(&r))?;
         let mut after = invoice.clone();
         after.transmitted = Some(t);
-        after.version += 1;
         let entry = shared::audit::Entry {
             at: now,
             by: by.to_owned(),
@@ -258,13 +256,7 @@ pub async fn transmit(
             before: None,
             after: serde_json::to_value(&after.transmitted).ok(),
         };
-        let ops = vec![
-            WriteOp::Put {
-                item: crate::run::invoice_item(town.id(), &after)?,
-                cond: Some(Cond::version(invoice.version)),
-            },
-            entry.record(town.id())?,
-        ];
+        let ops = vec![crate::run::invoice_change(town.id(), &invoice, &mut after)?, entry.record(town.id())?];
         match store.transact(ops).await {
             Ok(()) => return Ok(after),
             Err(StoreError::TransactionCanceled { .. }) => continue,
@@ -379,10 +371,9 @@ pub async fn start(
     };
     let mut after = invoice.clone();
     after.online = Some(Online { idop: idop.clone(), since: now });
-    after.version += 1;
     let ops = vec![
         WriteOp::Put { item: operation_item(town.id(), &op)?, cond: Some(Cond::NotExists) },
-        WriteOp::Put { item: crate::run::invoice_item(town.id(), &after)?, cond: Some(Cond::version(invoice.version)) },
+        crate::run::invoice_change(town.id(), invoice, &mut after)?,
     ];
     match store.transact(ops).await {
         Ok(()) => Ok(Started { url: gateway.page_of(&idop), idop }),
@@ -502,11 +493,7 @@ async fn close(
     if invoice.online.as_ref().is_some_and(|o| o.idop == op.idop) {
         let mut after = invoice.clone();
         after.online = None;
-        after.version += 1;
-        ops.push(WriteOp::Put {
-            item: crate::run::invoice_item(town.id(), &after)?,
-            cond: Some(Cond::version(invoice.version)),
-        });
+        ops.push(crate::run::invoice_change(town.id(), invoice, &mut after)?);
     }
     if anomaly {
         let entry = shared::audit::Entry {

@@ -51,6 +51,14 @@ pub fn invoice_item(town: &TownId, invoice: &Invoice) -> Result<Item, StoreError
         .with_gsi1(Key::new(keys::invoices_of_month(town, &invoice.month), invoice.family.as_str())))
 }
 
+/// The write of an invoice's new status (`after`, a changed copy of `read`): its version moved
+/// on, conditioned on the version read, so two changes at once (a credit note, a payment, a
+/// transmission, a PayFiP operation) never lose one another.
+pub fn invoice_change(town: &TownId, read: &Invoice, after: &mut Invoice) -> Result<WriteOp, StoreError> {
+    after.version = read.version + 1;
+    Ok(WriteOp::Put { item: invoice_item(town, after)?, cond: Some(Cond::version(read.version)) })
+}
+
 /// The invoices of `month`, by family (one index query per page).
 pub async fn of_month(store: &Store, town: &TownId, month: &str) -> Result<Vec<Invoice>, StoreError> {
     let items = store.query_all(&Query::gsi1(keys::invoices_of_month(town, month), SkRange::All)).await?;

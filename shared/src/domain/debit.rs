@@ -49,11 +49,21 @@ impl Settings {
 }
 
 /// The debit's sequence: the first under a mandate, or a recurring one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Sequence {
     Frst,
     Rcur,
+}
+
+impl Sequence {
+    /// `FRST`, `RCUR`, as the file and the receipt write it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Sequence::Frst => "FRST",
+            Sequence::Rcur => "RCUR",
+        }
+    }
 }
 
 /// A family's mandate, entered by staff from the signed form.

@@ -8,18 +8,22 @@ between binaries (so a busy moment of the machine spreads over all of them); the
 each function's ratio to the hello-world are printed as a Markdown table.
 
 Two events:
-  --event anonymous  no session cookie: the function answers 401 without any storage call;
+  --event anonymous  no session cookie: the function answers 401 without any storage call; the
+                     baseline is `hello`;
   --event session    an unknown session cookie: the function reads DynamoDB (the session item)
-                     before answering 401. Needs AWS_ENDPOINT_URL (a moto server); the table is
-                     created once.
+                     before answering 401; the baseline is `hello-dynamodb`, a bare function that
+                     makes the same one read with the SDK's defaults (the ratio is then what the
+                     function costs over the read it cannot avoid). Needs AWS_ENDPOINT_URL (a moto
+                     server); the table is created once.
 
 Usage: bench/coldstart.py [--runs N] [--event anonymous|session] [--target DIR] [FUNCTION[@DIR] ...]
-Build first: cargo build --release -p hello -p towns -p accounts ... (see docs/performance.md).
+Build first: bench/build (the release binaries for x86_64, as the Lambdas are built for arm64).
 """
 import argparse, http.server, json, os, statistics, subprocess, sys, threading, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HTTP_FUNCTIONS = ["towns", "accounts", "calendar", "basket", "news", "staff", "documents", "invoices"]
+TARGET = os.path.join(ROOT, "target", "x86_64-unknown-linux-gnu", "release")
 VALUES = {"town": "villeneuve-les-tilleuls", "family": "martin", "child": "lea-martin", "month": "2026-11"}
 TABLE = "ef-coldstart"
 
@@ -145,7 +149,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=21)
     ap.add_argument("--event", choices=["anonymous", "session"], default="anonymous")
-    ap.add_argument("--target", default=os.path.join(ROOT, "target", "release"))
+    ap.add_argument("--target", default=TARGET)
     ap.add_argument("functions", nargs="*", default=HTTP_FUNCTIONS)
     args = ap.parse_args()
     env = dict(os.environ, TABLE_NAME=TABLE, AWS_REGION="eu-west-3", AWS_ACCESS_KEY_ID="test",
@@ -167,7 +171,8 @@ def main():
         env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
     table = routes()
     # `calendar@DIR` takes that binary from DIR (to compare two builds in one alternating run).
-    cases = [("hello", "GET", "/hello")] + [(f, *table[f.split("@")[0]]) for f in args.functions]
+    baseline = "hello-dynamodb" if args.event == "session" else "hello"
+    cases = [(baseline, "GET", "/hello")] + [(f, *table[f.split("@")[0]]) for f in args.functions]
     times = {name: [] for name, _, _ in cases}
     statuses = {}
     for _ in range(args.runs):
@@ -176,9 +181,9 @@ def main():
             ms, status = once(os.path.join(folder or args.target, binary), event(method, path, cookie), env)
             times[name].append(ms)
             statuses[name] = status
-    base = statistics.median(times["hello"])
+    base = statistics.median(times[baseline])
     print(f"{args.runs} runs each, alternating, event « {args.event} »; medians on this machine\n")
-    print("| binary | route | answer | median | ratio to hello |")
+    print(f"| binary | route | answer | median | ratio to {baseline} |")
     print("|---|---|---|---|---|")
     for name, method, path in cases:
         m = statistics.median(times[name])

@@ -1,6 +1,8 @@
 //! AWS SDK configuration shared by the store, the mailer, the files and the secrets.
 
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use aws_types::SdkConfig;
 
 /// The roots AWS endpoints chain to, compiled in (`shared/certs/README.md`).
 static AWS_ROOTS: [&str; 5] = [
@@ -25,20 +27,35 @@ fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     }
 }
 
-/// The SDK configuration of a function in AWS: the environment's region and credentials, and
-/// [`https_client`].
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()).load().await
+/// The SDK configuration of a function in AWS, read from the environment Lambda sets: region
+/// (`AWS_REGION`), the role's credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`; they do not change during an instance's life), an optional
+/// `AWS_ENDPOINT_URL`, and [`https_client`]. Built directly, without `aws-config`'s provider
+/// chains: they read `~/.aws` files and build profile, web-identity, ECS and IMDS providers at
+/// start-up that a Lambda never uses (docs/performance.md, « Cold start »). The retry, timeout,
+/// sleep and clock defaults are the SDK's own.
+pub async fn sdk_config() -> SdkConfig {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(https_client())
+        .region(var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).map(Region::new));
+    if let (Some(id), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+        let creds = Credentials::new(id, secret, var("AWS_SESSION_TOKEN"), None, "lambda-environment");
+        builder = builder.credentials_provider(SharedCredentialsProvider::new(creds));
+    }
+    builder.set_endpoint_url(var("AWS_ENDPOINT_URL"));
+    builder.build()
 }
 
 /// The SDK configuration for an emulator at `endpoint` (moto in tests): placeholder
 /// credentials, a fixed region.
-pub async fn emulator_config(endpoint: &str) -> aws_config::SdkConfig {
-    let creds = aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "emulator");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+pub async fn emulator_config(endpoint: &str) -> SdkConfig {
+    let creds = Credentials::new("test", "test", None, None, "emulator");
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
-        .region(aws_config::Region::new("eu-west-3"))
-        .credentials_provider(creds)
-        .load()
-        .await
+        .region(Region::new("eu-west-3"))
+        .credentials_provider(SharedCredentialsProvider::new(creds))
+        .build()
 }

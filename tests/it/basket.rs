@@ -460,6 +460,8 @@ async fn fifty_validations_race_for_the_last_ten_places(store: Store) {
             school: None,
             class: None,
             health_notes: None,
+            diet: Default::default(),
+            pai: false,
             enrolments: vec![Enrollment {
                 activity: alsh.clone(),
                 site: site.clone(),

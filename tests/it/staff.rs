@@ -160,6 +160,11 @@ async fn the_kitchen_counts_equal_the_bookings_of_the_week() {
     let monday = &k.json[0]["counts"];
     assert_eq!(monday[0]["unit"], "cantine");
     assert_eq!(monday[0]["count"], 3, "three children at the canteen on Monday 7 December");
+    // Among them Hugo, whose record says PAI; no meal without pork nor vegetarian.
+    assert_eq!(
+        (&monday[0]["pai"], &monday[0]["sans_porc"], &monday[0]["vegetarien"]),
+        (&json!(1), &json!(0), &json!(0))
+    );
     p.stop().await;
 }
 
@@ -345,6 +350,7 @@ async fn staff_correct_a_child_and_a_family_once_and_only_with_valid_data() {
         (edit(json!({"enrolments": not_at_this_site})), 422, "invalid_record", "enrolments[0]"),
         (edit(json!({"health_notes": "x".repeat(1001)})), 422, "invalid_record", "health_notes"),
         (edit(json!({"pointure": 32})), 422, "invalid_body", ""),
+        (edit(json!({"diet": "halal"})), 422, "invalid_body", "diet"),
         (edit(json!({"birth_date": "14/03/2016"})), 422, "invalid_body", "birth_date"),
     ] {
         let r = p.send("PUT", &child_uri, Some(body), &a, &[]).await;
@@ -365,10 +371,11 @@ async fn staff_correct_a_child_and_a_family_once_and_only_with_valid_data() {
     // A real correction: notes, class, and an evening care enrolment from December.
     let mut more = enrolments.clone();
     more.push(json!({"activity": "periscolaire", "site": "ecole-jules-ferry", "units": ["peri-soir"], "from": "2026-12-01", "to": "2027-07-02"}));
-    let body = edit(json!({"class": "CM1", "health_notes": " Sans porc ", "enrolments": more}));
+    let body = edit(json!({"class": "CM1", "health_notes": " Sans porc ", "diet": "sans_porc", "enrolments": more}));
     let r = p.send("PUT", &child_uri, Some(body.clone()), &a, &[]).await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     assert_eq!(r.json["health_notes"], "Sans porc");
+    assert_eq!((r.json["diet"].as_str(), r.json.get("pai")), (Some("sans_porc"), None));
     assert_ne!(r.json["etag"], etag);
     let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
     let soir = cell(&p, &sophie, "lea-martin", "periscolaire", "peri-soir", "2026-12-07").await;

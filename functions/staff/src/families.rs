@@ -12,7 +12,7 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use shared::audit;
 use shared::auth::{accounts, secret};
-use shared::domain::family::{Child, Enrollment, Family, check_child};
+use shared::domain::family::{Child, Diet, Enrollment, Family, check_child};
 use shared::domain::{ChildId, FamilyRef};
 use shared::http::auth::{Caller, Staff, unknown_family};
 use shared::http::{self, Json, Path, Problem};
@@ -113,8 +113,8 @@ pub(crate) async fn search(
 /// The fields a stored record may have: the write condition says the absent ones must still be
 /// absent (a field added meanwhile is a change too).
 const FAMILY_FIELDS: [&str; 6] = ["reference", "name", "resident", "quotient_familial", "guardians", "children"];
-const CHILD_FIELDS: [&str; 8] =
-    ["id", "first_name", "last_name", "birth_date", "school", "class", "health_notes", "enrolments"];
+const CHILD_FIELDS: [&str; 10] =
+    ["id", "first_name", "last_name", "birth_date", "school", "class", "health_notes", "diet", "pai", "enrolments"];
 
 /// A short fingerprint of a record as stored: what the client sends back to say which version
 /// it corrects.
@@ -282,6 +282,10 @@ pub(crate) struct ChildUpdate {
     class: Option<String>,
     #[serde(default)]
     health_notes: Option<String>,
+    #[serde(default)]
+    diet: Diet,
+    #[serde(default)]
+    pai: bool,
     enrolments: Vec<Enrollment>,
 }
 
@@ -312,6 +316,8 @@ pub(crate) async fn update_child(
         school: trimmed(update.school),
         class: trimmed(update.class),
         health_notes: trimmed(update.health_notes),
+        diet: update.diet,
+        pai: update.pai,
         enrolments: update.enrolments,
     };
     let today = today(&state, &town);
@@ -399,7 +405,9 @@ mod tests {
             birth_date: NaiveDate::from_ymd_opt(2018, 3, 2).unwrap(),
             school: Some("École".into()),
             class: Some("CE1".into()),
-            health_notes: Some("Sans porc".into()),
+            health_notes: Some("Allergie aux arachides".into()),
+            diet: Diet::SansPorc,
+            pai: true,
             enrolments: vec![],
         };
         let keys = |v: serde_json::Value| {
@@ -426,6 +434,8 @@ mod tests {
             school: None,
             class: None,
             health_notes: None,
+            diet: Diet::Standard,
+            pai: false,
             enrolments: vec![],
         };
         let Ok(Cond::AttrsEqual(attrs)) = unchanged(&child, &CHILD_FIELDS) else {

@@ -1,10 +1,11 @@
 //! The kitchen's counts: the children expected per day, site and unit over a week.
 
-use crate::{AppState, bookings_of_days, today, unit_name};
+use crate::{AppState, bookings_of_days, children_by_id, today, unit_name};
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use chrono::{Days, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
+use shared::domain::family::MealCount;
 use shared::domain::{SiteId, UnitId};
 use shared::http::auth::Staff;
 use shared::http::{self, Problem};
@@ -22,7 +23,9 @@ pub(crate) struct Count {
     site: SiteId,
     unit: UnitId,
     unit_name: String,
-    count: usize,
+    /// The children expected, and among them each special diet and each PAI.
+    #[serde(flatten)]
+    meals: MealCount,
 }
 
 #[derive(Serialize)]
@@ -32,7 +35,9 @@ pub(crate) struct KitchenDay {
 }
 
 /// The children expected per day, site and unit, Monday to Friday of a week (booked and holding
-/// a place: validated requests, pending ones of manual units, cancellations not yet decided).
+/// a place: validated requests, pending ones of manual units, cancellations not yet decided),
+/// with the meals without pork, the vegetarian ones and the PAIs among them (from the children's
+/// records).
 pub(crate) async fn kitchen(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -47,18 +52,19 @@ pub(crate) async fn kitchen(
     let monday = day.week(Weekday::Mon).first_day();
     let week: Vec<NaiveDate> = (0..5).filter_map(|i| monday.checked_add_days(Days::new(i))).collect();
     let bookings = bookings_of_days(&state.auth.store, &town, &week).await?;
+    let children = children_by_id(&state.auth.store, &town).await?;
     let out = week
         .iter()
         .map(|date| {
-            let mut counts: BTreeMap<(SiteId, UnitId), usize> = BTreeMap::new();
+            let mut counts: BTreeMap<(SiteId, UnitId), MealCount> = BTreeMap::new();
             for b in bookings.iter().filter(|b| &b.date == date && b.holds_place()) {
-                *counts.entry((b.site.clone(), b.unit.clone())).or_default() += 1;
+                counts.entry((b.site.clone(), b.unit.clone())).or_default().add(children.get(&b.child));
             }
             KitchenDay {
                 date: *date,
                 counts: counts
                     .into_iter()
-                    .map(|((site, unit), count)| Count { unit_name: unit_name(&town, &unit), site, unit, count })
+                    .map(|((site, unit), meals)| Count { unit_name: unit_name(&town, &unit), site, unit, meals })
                     .collect(),
             }
         })

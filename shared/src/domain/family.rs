@@ -77,6 +77,79 @@ impl Enrollment {
     }
 }
 
+/// What the canteen serves a child instead of the standard meal: the kitchen counts each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Diet {
+    #[default]
+    Standard,
+    SansPorc,
+    Vegetarien,
+}
+
+impl Diet {
+    pub fn is_standard(&self) -> bool {
+        *self == Diet::Standard
+    }
+
+    /// As the kitchen and the import file say it: « sans porc », « végétarien ».
+    pub fn label(self) -> &'static str {
+        match self {
+            Diet::Standard => "standard",
+            Diet::SansPorc => "sans porc",
+            Diet::Vegetarien => "végétarien",
+        }
+    }
+
+    /// A diet as written in an import file or a form: the label or the code, any case and
+    /// accents; empty is standard.
+    pub fn parse(raw: &str) -> Result<Diet, String> {
+        let folded: String = raw
+            .trim()
+            .to_lowercase()
+            .chars()
+            .map(|c| match c {
+                'é' | 'è' | 'ê' => 'e',
+                '_' | '-' => ' ',
+                c => c,
+            })
+            .collect();
+        match folded.as_str() {
+            "" | "standard" => Ok(Diet::Standard),
+            "sans porc" => Ok(Diet::SansPorc),
+            "vegetarien" | "vegetarienne" => Ok(Diet::Vegetarien),
+            _ => Err(format!("Régime inconnu : « {} » (standard, sans porc ou végétarien).", raw.trim())),
+        }
+    }
+}
+
+/// The kitchen's figures for one unit on one day: the children expected, and among them each
+/// special diet and the PAIs (an individual care plan: an allergy, a meal brought from home).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MealCount {
+    pub count: usize,
+    pub sans_porc: usize,
+    pub vegetarien: usize,
+    pub pai: usize,
+}
+
+impl MealCount {
+    /// Counts one more child; `None` (a child whose record is gone) counts as a standard meal.
+    pub fn add(&mut self, child: Option<&Child>) {
+        self.count += 1;
+        if let Some(c) = child {
+            match c.diet {
+                Diet::Standard => {}
+                Diet::SansPorc => self.sans_porc += 1,
+                Diet::Vegetarien => self.vegetarien += 1,
+            }
+            if c.pai {
+                self.pai += 1;
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Child {
@@ -91,6 +164,12 @@ pub struct Child {
     /// Allergies and diet notes staff need at the canteen, and nothing more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_notes: Option<String>,
+    /// The meal the canteen serves (the kitchen's counts).
+    #[serde(default, skip_serializing_if = "Diet::is_standard")]
+    pub diet: Diet,
+    /// Has a PAI (projet d'accueil individualisé): the kitchen and the staff must know.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pai: bool,
     #[serde(default)]
     pub enrolments: Vec<Enrollment>,
 }
@@ -193,6 +272,42 @@ pub fn check_child(town: &Town, child: &Child, today: NaiveDate) -> Result<(), (
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn diets_are_read_as_written_and_stored_only_when_special() {
+        for (raw, diet) in [
+            ("", Diet::Standard),
+            ("Sans porc", Diet::SansPorc),
+            ("sans_porc", Diet::SansPorc),
+            (" Végétarien ", Diet::Vegetarien),
+            ("vegetarienne", Diet::Vegetarien),
+        ] {
+            assert_eq!(Diet::parse(raw), Ok(diet), "{raw:?}");
+        }
+        assert!(Diet::parse("halal").unwrap_err().contains("« halal »"));
+        let mut c = crate::domain::testkit::child();
+        assert_eq!((c.diet, c.pai), (Diet::Standard, false), "an old record reads as a standard meal");
+        let plain = serde_json::to_value(&c).unwrap();
+        assert!(plain.get("diet").is_none() && plain.get("pai").is_none(), "{plain}");
+        c.diet = Diet::Vegetarien;
+        c.pai = true;
+        let special = serde_json::to_value(&c).unwrap();
+        assert_eq!((special["diet"].as_str(), special["pai"].as_bool()), (Some("vegetarien"), Some(true)));
+        assert_eq!(serde_json::from_value::<Child>(special).unwrap(), c);
+    }
+
+    #[test]
+    fn the_kitchen_counts_each_diet_and_each_pai_among_the_children() {
+        let standard = crate::domain::testkit::child();
+        let pork_free = Child { diet: Diet::SansPorc, ..standard.clone() };
+        let veggie_pai = Child { diet: Diet::Vegetarien, pai: true, ..standard.clone() };
+        let pai = Child { pai: true, ..standard.clone() };
+        let mut n = MealCount::default();
+        for c in [Some(&standard), Some(&pork_free), Some(&pork_free), Some(&veggie_pai), Some(&pai), None] {
+            n.add(c);
+        }
+        assert_eq!(n, MealCount { count: 6, sans_porc: 2, vegetarien: 1, pai: 2 });
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() {

@@ -4,14 +4,14 @@
 //! what is stored and writes it.
 
 use super::config::Town;
-use super::family::{Child, Email, Enrollment, Family, Guardian, birth_date_possible, check_enrolment};
+use super::family::{Child, Diet, Email, Enrollment, Family, Guardian, birth_date_possible, check_enrolment};
 use super::{ActivityId, ChildId, FamilyRef, SiteId, UnitId};
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The columns, in the order of the template file; only the first ones are required.
-pub const COLUMNS: [&str; 22] = [
+pub const COLUMNS: [&str; 24] = [
     "famille_reference",
     "famille_nom",
     "responsable1_prenom",
@@ -31,6 +31,8 @@ pub const COLUMNS: [&str; 22] = [
     "ecole",
     "classe",
     "sante_regime",
+    "regime",
+    "pai",
     "inscriptions",
     "inscription_debut",
     "inscription_fin",
@@ -329,6 +331,12 @@ fn parse_row(
         "non" | "n" | "0" | "false" => Ok(false),
         _ => Err(format!("« {v} » : écrivez oui ou non")),
     });
+    let diet = c.parsed("regime", Diet::parse);
+    let pai = c.parsed("pai", |v| match v.to_lowercase().as_str() {
+        "" | "non" | "n" | "0" | "false" => Ok(false),
+        "oui" | "o" | "1" | "true" => Ok(true),
+        _ => Err(format!("« {v} » : écrivez oui ou non")),
+    });
     let g1 = c.guardian(1, true);
     let g2 = c.guardian(2, false);
     let child_id = c.parsed("enfant_id", |v| ChildId::parse(&v.to_lowercase()).map_err(|e| e.0));
@@ -383,6 +391,8 @@ fn parse_row(
         school: c.opt("ecole"),
         class: c.opt("classe"),
         health_notes: c.opt("sante_regime"),
+        diet: diet.unwrap_or_default(),
+        pai: pai.unwrap_or_default(),
         enrolments: enrolments_found,
     };
     (Some((family, child)), Vec::new())
@@ -504,6 +514,26 @@ mod tests {
         assert_eq!(p.children[&ChildId::parse("lea-1").unwrap()].enrolments.len(), 1);
         assert_eq!(p.guardians.len(), 1);
         assert_eq!(p.rows[0].line, 2);
+    }
+
+    #[test]
+    fn the_canteen_diet_and_the_pai_are_read_or_the_row_is_refused() {
+        let header = "famille_reference;famille_nom;responsable1_prenom;responsable1_nom;responsable1_email;enfant_id;enfant_prenom;enfant_nom;enfant_naissance;regime;pai";
+        let csv = format!(
+            "{header}\nf-1;Martin;Sophie;Martin;sophie@exemple.fr;lea;Léa;Martin;14/03/2016;Végétarien;oui\nf-1;Martin;Sophie;Martin;sophie@exemple.fr;hugo;Hugo;Martin;02/07/2019;;\nf-2;Petit;Anne;Petit;anne@exemple.fr;noe;Noé;Petit;09/11/2018;halal;non\n"
+        );
+        let p = run(&csv);
+        let lea = &p.children[&ChildId::parse("lea").unwrap()];
+        assert_eq!((lea.diet, lea.pai), (Diet::Vegetarien, true));
+        let hugo = &p.children[&ChildId::parse("hugo").unwrap()];
+        assert_eq!((hugo.diet, hugo.pai), (Diet::Standard, false));
+        assert_eq!(p.rejected(), 1);
+        assert!(
+            p.rows[2].errors.iter().any(|e| e.starts_with("regime : ") && e.contains("« halal »")),
+            "{:?}",
+            p.rows[2].errors
+        );
+        assert!(!p.children.contains_key(&ChildId::parse("noe").unwrap()));
     }
 
     #[test]

@@ -7,11 +7,10 @@
 // the main pages are also photographed there (scripts/screenshots).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { startPortal } from './portal.mjs';
 
 const BIN = process.env.EF_BIN;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -26,35 +25,6 @@ before(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
 });
 after(async () => { await browser?.close(); });
-
-/** Starts a fresh local portal; resolves with its address and a stop function. */
-async function startPortal() {
-  const dir = mkdtempSync(join(tmpdir(), 'ef-browser-'));
-  const child = spawn(BIN, ['--addr', '127.0.0.1:0', '--data-dir', dir, '--reset', '--frozen-clock', '2026-11-26T09:00:00Z'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/Portail\s+: (http:\/\/127\.0\.0\.1:\d+)\//);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`the portal stopped (${code}): ${out}`)));
-    setTimeout(() => reject(new Error(`the portal did not start: ${out}`)), 60_000).unref();
-  });
-  // Stopping waits for the portal to exit before removing its folder: removed while the portal
-  // still writes (its store flushes on SIGINT), the folder is not empty yet (ENOTEMPTY).
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGINT');
-      // A portal that ignores SIGINT must not hang the run.
-      setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
-    }
-    await exited;
-    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
-  };
-  return { url, stop };
-}
 
 /** A browser context for `device` that records every Content-Security-Policy violation of its
  * pages (checked with axe-core on each page: the pages must work under the portal's policy). */
@@ -100,12 +70,23 @@ async function message(page, text) {
   await page.locator('#message').filter({ hasText: text }).waitFor();
 }
 
+/** Opens a tab of « Espace mairie » from its menu. */
+async function section(page, name) {
+  await page.getByRole('navigation', { name: 'Menu de la mairie' }).getByRole('link', { name, exact: true }).click();
+  await page.locator(`#onglets a[aria-current="page"]`).filter({ hasText: name }).waitFor();
+}
+
+/** Whether the element is entirely within the viewport. */
+async function inViewport(locator) {
+  // (Brought into view, an element's edge can land a fraction of a pixel past the viewport's.)
+  return locator.evaluate((e) => { const r = e.getBoundingClientRect(); return r.top >= -1 && r.bottom <= window.innerHeight + 1; });
+}
+
 /** Waits for the week grid's own message (under the grid) to say `text`, on screen. */
 async function gridSays(page, text) {
   const region = page.locator('#message-grille').filter({ hasText: text });
   await region.waitFor();
-  const seen = await region.evaluate((e) => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; });
-  assert.equal(seen, true, `« ${text} » is in the viewport`);
+  assert.equal(await inViewport(region), true, `« ${text} » is in the viewport`);
 }
 
 const VIEWPORTS = [
@@ -124,8 +105,14 @@ for (const device of VIEWPORTS) {
       const go = (path) => page.goto(`${portal.url}/${path}`);
 
       // Activation from the emailed link (the Nguyens' guardian has not activated yet).
-      await go('dev/mail');
-      await page.getByRole('link', { name: /Activez votre Espace Famille/ }).first().click();
+      // (The notifier sends the outbox every second: the page is read again until it is there.)
+      const activationMail = page.getByRole('link', { name: /Activez votre Espace Famille/ }).first();
+      for (let i = 0; i < 120; i += 1) {
+        await go('dev/mail');
+        if (await activationMail.count()) break;
+        await page.waitForTimeout(250);
+      }
+      await activationMail.click();
       const link = await page.getByRole('link', { name: 'Activer mon compte' }).getAttribute('href');
       assert.match(link, /\/activation\.html\?commune=villeneuve-les-tilleuls#jeton=/);
       await page.goto(link);
@@ -162,21 +149,49 @@ for (const device of VIEWPORTS) {
       // The week grid: Léa's canteen, two weeks ahead (Monday 7 December). The page's own files
       // (HTML, CSS, scripts; the API's JSON aside) stay light.
       await go('reservations.html');
-      await page.getByRole('heading', { name: /Semaine 48 du 23\/11\/2026 au 27\/11\/2026/ }).waitFor();
+      // One week on a phone, four on a large screen (the guide's layout).
+      const phone = device.name === 'telephone';
+      await page.getByRole('heading', { name: phone ? 'Semaine 48 du 23/11/2026 au 27/11/2026' : 'Semaines 48 à 51, du 23/11/2026 au 18/12/2026' }).waitFor();
       const files = await page.evaluate(() => [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
         .filter((e) => !e.name.includes('/api/')).map((e) => e.decodedBodySize));
       const bytes = files.reduce((a, b) => a + b, 0);
       console.log(`reservations page (${device.name}): ${files.length} files, ${bytes} bytes uncompressed`);
       assert.ok(bytes < 60_000, `the reservations page weighs ${bytes} bytes`);
       await checkAxe(page, 'mes réservations');
-      await page.getByRole('button', { name: 'Suivant' }).click();
-      await page.getByRole('button', { name: 'Suivant' }).click();
-      await page.getByRole('heading', { name: /Semaine 50 du 07\/12\/2026/ }).waitFor();
+      // A tap on a cell opens its details: past its deadline, what a change costs and whom to
+      // call.
+      await page.getByRole('button', { name: /détails de CANTINE, vendredi 27\/11\/2026/ }).click();
+      const details = page.locator('#detail-cellule');
+      await details.getByRole('heading', { name: 'CANTINE – vendredi 27/11/2026' }).waitFor();
+      await details.getByText(/dépassé/).first().waitFor();
+      await details.getByText(/Contactez le service : .*Régie/).waitFor();
+      assert.equal(await inViewport(details.getByRole('heading')), true, 'the details are on screen');
+      await checkAxe(page, 'mes réservations, détails d\'une case');
+      await details.getByRole('button', { name: 'Fermer' }).click();
+      await details.waitFor({ state: 'hidden' });
+      // « Suivant » and « Précédent » move by the view's length.
+      if (phone) {
+        await page.getByRole('button', { name: 'Suivant' }).click();
+        await page.getByRole('heading', { name: 'Semaine 49 du 30/11/2026 au 04/12/2026' }).waitFor();
+        await page.getByRole('button', { name: 'Suivant' }).click();
+        await page.getByRole('heading', { name: 'Semaine 50 du 07/12/2026 au 11/12/2026' }).waitFor();
+      } else {
+        await page.getByRole('button', { name: 'Suivant' }).click();
+        await page.getByRole('heading', { name: 'Semaines 52 à 2, du 21/12/2026 au 15/01/2027' }).waitFor();
+        await page.getByRole('button', { name: 'Précédent' }).click();
+        await page.getByRole('heading', { name: 'Semaines 48 à 51, du 23/11/2026 au 18/12/2026' }).waitFor();
+      }
       // Each cell says until when and how much, without hover (a phone has none), and the week
       // fits the screen.
-      const mondayCell = page.locator('#grille td').filter({ has: page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }) });
+      // Five days fit a phone's width: no table of the grid scrolls or overflows.
+      const overflowing = await page.locator('table.grille-semaine').evaluateAll((ts) => ts.filter((t) => t.scrollWidth > t.clientWidth + 1 || t.getBoundingClientRect().right > window.innerWidth).length);
+      assert.equal(overflowing, 0, 'every week fits the screen');
+      const mondayCell = page.locator('table.grille-semaine td').filter({ has: page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }) });
       await mondayCell.locator('.delai').filter({ hasText: /^jusqu'au jeu\. 03\/12 · 2,50.€$/ }).waitFor({ state: 'visible' });
       assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'no sideways scroll');
+      await mondayCell.getByRole('button', { name: /détails/ }).click();
+      await details.getByText(/^Réservation en ligne jusqu'au 03\/12\/2026/).waitFor();
+      await details.getByText('Prix : 2,50').waitFor();
       await page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }).check();
       await gridSays(page, 'réservation ajoutée au panier');
       await page.getByRole('checkbox', { name: /CANTINE, mardi 08\/12\/2026/ }).check();
@@ -187,14 +202,14 @@ for (const device of VIEWPORTS) {
       // A second child: Hugo's evening care that week.
       await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'ACCUEIL PÉRISCOLAIRE – Groupe scolaire Jules Ferry' });
       await page.getByLabel("Sélectionnez l'enfant").selectOption({ label: 'Hugo Martin' });
-      await page.locator('caption', { hasText: 'Hugo' }).waitFor();
+      await page.locator('caption', { hasText: 'Hugo' }).first().waitFor();
       await page.getByRole('checkbox', { name: /PÉRISCOLAIRE SOIR, jeudi 10\/12\/2026/ }).check();
       await gridSays(page, 'jeudi 10/12/2026 : réservation ajoutée au panier');
 
       // The period view: Léa's canteen every Thursday of January.
       await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'RESTAURATION SCOLAIRE – Groupe scolaire Jules Ferry' });
       await page.getByLabel("Sélectionnez l'enfant").selectOption({ label: 'Léa Martin' });
-      await page.locator('caption', { hasText: 'Léa' }).waitFor();
+      await page.locator('caption', { hasText: 'Léa' }).first().waitFor();
       await page.getByLabel('Du', { exact: true }).fill('2027-01-04');
       // « Au » from the town's calendar: the eve of the next holidays, of the summer ones.
       await page.getByRole('button', { name: "Jusqu'aux prochaines vacances" }).click();
@@ -212,23 +227,37 @@ for (const device of VIEWPORTS) {
       await page.getByLabel('Au', { exact: true }).fill('2027-01-29');
       await page.getByRole('button', { name: "Voir l'aperçu" }).click();
       await page.getByRole('heading', { name: /Aperçu : 4 jour\(s\) à réserver, total 10,00/ }).waitFor();
+      // The same pattern for Hugo too, in one go.
+      await tick(page.locator('#enfants-periode').getByLabel('Hugo Martin'));
+      await page.getByRole('button', { name: "Voir l'aperçu" }).click();
+      await page.getByRole('heading', { name: /Aperçu : 8 jour\(s\) à réserver pour 2 enfants, total 20,00/ }).waitFor();
+      await page.getByRole('heading', { name: /Hugo : 4 jour\(s\), 10,00/ }).waitFor();
       await page.getByRole('button', { name: 'Ajouter au panier' }).click();
       // The answer is next to the button, on screen.
-      const added = page.locator('#apercu .message').filter({ hasText: '4 ligne(s) ajoutée(s) au panier' });
+      const added = page.locator('#apercu .message').filter({ hasText: '8 ligne(s) ajoutée(s) au panier' });
       await added.waitFor();
-      const seen = await added.evaluate((e) => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; });
-      assert.equal(seen, true, 'the answer is in the viewport');
+      assert.equal(await inViewport(added), true, 'the answer is in the viewport');
 
-      // The basket: 7 lines, their total, validated once.
+      // The basket: 11 lines, their total, validated once.
       await go('panier.html');
-      await page.getByText('7 ligne(s)').waitFor();
+      await page.getByText('11 ligne(s)').waitFor();
       await checkAxe(page, 'panier');
       await shot(page, `panier-${device.name}`);
-      const total = page.locator('tfoot td.montant');
-      assert.equal((await total.textContent()).replace(/\s/g, ' '), '17,50 €');
+      const total = page.locator('#total-martin');
+      assert.equal((await total.textContent()).replace(/\s/g, ' '), '27,50 €');
+      // Grouped per child and unit, the dates on demand; the total and « Valider » on screen
+      // without scrolling (a sticky bar on a phone).
+      const lea = page.locator('article.groupe.ajout').filter({ has: page.getByRole('heading', { name: 'Léa – CANTINE' }) });
+      await lea.getByText(/Réservation : 6 jours, du lundi 07\/12\/2026 au jeudi 28\/01\/2027 – 15,00.€/).waitFor();
+      assert.equal(await lea.getByText('jeudi 14/01/2027').isVisible(), false, 'the dates are folded');
+      await lea.getByText('Voir les 6 dates').click();
+      await lea.getByText(/jeudi 14\/01\/2027 – 2,50.€/).waitFor();
+      await page.locator('article.groupe').filter({ has: page.getByRole('heading', { name: 'Hugo – PÉRISCOLAIRE SOIR' }) }).getByText(/Réservation : 1 jeudi, jeudi 10\/12\/2026/).waitFor();
+      await page.locator('article.groupe').filter({ has: page.getByRole('heading', { name: 'Hugo – CANTINE' }) }).getByText(/Réservation : 4 jeudis, du jeudi 07\/01\/2027 au jeudi 28\/01\/2027 – 10,00.€/).waitFor();
       const validate = page.getByRole('button', { name: 'Valider mon panier' });
+      assert.equal(await inViewport(validate), true, '« Valider mon panier » is on screen');
       await validate.dblclick();
-      await page.getByText(/Votre panier est validé : 7 ligne\(s\) enregistrée\(s\), pour 17,50/).waitFor();
+      await page.getByText(/Votre panier est validé : 11 ligne\(s\) enregistrée\(s\), pour 27,50/).waitFor();
       await page.getByText('Votre panier est vide.').waitFor();
       await checkAxe(page, 'panier validé');
       await shot(page, `panier-valide-${device.name}`);
@@ -241,11 +270,17 @@ for (const device of VIEWPORTS) {
       await monday.uncheck();
       await gridSays(page, 'annulation ajoutée au panier');
       await go('panier.html');
+      // A cancellation does not look like an addition.
+      await page.locator('article.groupe.annulation').getByText(/^−\s*Annulation : 1 lundi, lundi 07\/12\/2026/).waitFor();
       await page.getByRole('button', { name: 'Valider mon panier' }).click();
       await page.getByText(/annulée/).first().waitFor();
       await go('reservations.html?semaine=2026-12-07');
       await page.getByRole('checkbox', { name: /CANTINE, mardi 08\/12\/2026/ }).waitFor();
       assert.equal(await page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }).isChecked(), false);
+      // A booking's history is in its details.
+      await page.getByRole('button', { name: /détails de CANTINE, mardi 08\/12\/2026/ }).click();
+      await page.locator('#detail-cellule').getByRole('heading', { name: 'Historique' }).waitFor();
+      await page.locator('#detail-cellule ol.historique li').filter({ hasText: /validée/ }).first().waitFor();
 
       // One confirmation email per validation, however many clicks.
       // The page never grows wider than the screen (tables scroll in their own region).
@@ -320,6 +355,7 @@ for (const device of VIEWPORTS) {
       await contest.getByText('Avoir n° AV-2026-000001 émis').waitFor();
       await checkAxe(page, 'espace mairie, contestations');
       // The agent takes the Bernards' cheque at the desk.
+      await section(page, 'Impayés');
       const bernard = page.locator('#liste-impayes tr').filter({ hasText: 'Famille Bernard' });
       await bernard.getByText('Encaisser').click();
       await bernard.getByLabel('Mode de paiement').selectOption('cheque');
@@ -384,6 +420,7 @@ for (const device of VIEWPORTS) {
       await shot(page, `mairie-${device.name}`);
 
       // News, published for the guardians' home page.
+      await section(page, 'Actualités');
       await page.getByLabel('Titre').fill('Sortie au musée le mercredi 16 décembre');
       await page.getByLabel('Texte').fill("Les enfants de l'accueil de loisirs visiteront le **musée des Beaux-Arts**.");
       await tick(page.getByLabel('Épingler en tête des actualités'));
@@ -396,6 +433,7 @@ for (const device of VIEWPORTS) {
       await message(page, `« programme.pdf » est joint à « ${title} »`);
 
       // Hugo's pending holiday request, accepted.
+      await section(page, "Aujourd'hui");
       await page.getByRole('button', { name: 'Accepter la demande de Hugo du lundi 21/12/2026' }).click();
       await message(page, 'acceptée');
       await page.getByText('1 demande(s)').waitFor();
@@ -415,20 +453,29 @@ for (const device of VIEWPORTS) {
       await page.getByText('Aucune demande en attente.').waitFor();
 
       // A late addition asked by a family: Jade's canteen tomorrow, at the late price (2,50 € + 1 €).
-      await page.getByLabel('Famille (référence)').fill('martin');
-      await page.getByLabel('Enfant (identifiant)').fill('jade-martin');
+      // The child is picked by name, from the family's page (search as you type).
+      await section(page, 'Familles');
+      await page.getByLabel('Nom, prénom, e-mail ou référence').fill('martin');
+      await page.getByRole('button', { name: 'Rechercher' }).click();
+      await page.getByRole('button', { name: 'Modification hors délai pour Jade Martin' }).click();
+      await page.getByRole('heading', { name: 'Modification hors délai' }).waitFor();
+      assert.equal(await page.locator('#modif-enfant option:checked').textContent(), 'Jade Martin – Famille Martin');
+      // Or typed: « jade » finds her.
+      await page.locator('#choix-enfant-modif').getByLabel('Enfant (nom ou prénom)').fill('jade');
+      await page.locator('#choix-enfant-modif').getByText('1 enfant(s) trouvé(s).').waitFor();
       await page.locator('#prestation-modif').selectOption('cantine');
       await page.getByLabel('Date', { exact: true }).fill('2026-11-27');
       await page.getByRole('button', { name: 'Enregistrer la modification' }).click();
-      await message(page, 'Ajout enregistré : vendredi 27/11/2026 – 3,50');
+      await message(page, 'Ajout enregistré pour Jade Martin : vendredi 27/11/2026 – 3,50');
       await message(page, 'tarif majoré');
 
       // Attendance of Monday 16 November at the canteen: Léa was marked present; she was absent.
+      await section(page, "Aujourd'hui");
       await page.getByLabel('Jour', { exact: true }).fill('2026-11-16');
       await page.locator('#prestation').selectOption('cantine');
       await page.getByRole('button', { name: 'Afficher la liste' }).click();
-      await page.getByText('1 enfant(s)').waitFor();
-      assert.equal(await page.getByRole('radio', { name: 'Présent' }).isChecked(), true);
+      await page.locator('#liste-pointage').getByText('1 enfant(s)').waitFor();
+      assert.equal(await page.locator('#liste-pointage').getByRole('radio', { name: 'Présent' }).isChecked(), true);
       await tick(page.getByRole('radio', { name: 'Absent', exact: true }));
       await page.getByRole('button', { name: 'Enregistrer le pointage' }).click();
       await message(page, 'Pointage enregistré (1 enfant(s))');
@@ -448,13 +495,27 @@ for (const device of VIEWPORTS) {
       await page.emulateMedia({ media: 'screen' });
       await page.evaluate(() => delete document.body.dataset.imprimer);
 
+      // A child present without a booking, added in one step.
+      const walkIn = page.locator('#liste-pointage form.fiche');
+      // Noé's parents live apart: he is found in both households, and the agent picks the one
+      // that brought him.
+      await walkIn.getByLabel('Enfant (nom ou prénom)').fill('noé');
+      await walkIn.getByText('2 enfant(s) trouvé(s).').waitFor();
+      await walkIn.getByLabel('Enfant choisi').selectOption({ label: 'Noé Bernard-Petit – Famille Bernard' });
+      await walkIn.getByRole('button', { name: 'Ajouter comme présent(e)' }).click();
+      await message(page, 'Noé Bernard-Petit est ajouté(e) à la liste, présent(e)');
+      await page.locator('#liste-pointage').getByText('2 enfant(s)').waitFor();
+      assert.equal(await page.getByRole('group', { name: 'Présence de Noé Bernard-Petit' }).getByRole('radio', { name: 'Présent' }).isChecked(), true);
+
       // The week's counts for the kitchen.
+      await section(page, 'Cuisine');
       await page.getByLabel('Un jour de la semaine').fill('2026-11-30');
       await page.getByRole('button', { name: 'Afficher les effectifs' }).click();
       await page.getByRole('rowheader', { name: 'CANTINE' }).waitFor();
       await checkAxe(page, 'espace mairie, effectifs');
 
       // A family found by a child's name, its bookings with their history (Jade's late canteen).
+      await section(page, 'Familles');
       await page.getByLabel('Nom, prénom, e-mail ou référence').fill('jade');
       await page.getByRole('button', { name: 'Rechercher' }).click();
       await page.getByRole('button', { name: 'Voir les réservations de la Famille Martin' }).click();
@@ -464,6 +525,7 @@ for (const device of VIEWPORTS) {
       await page.getByRole('button', { name: 'Modifier la fiche de la Famille Martin' }).click();
       const jade = page.locator('form.fiche').filter({ has: page.getByRole('heading', { name: 'Jade Martin' }) });
       await jade.getByLabel('Santé et régime (allergies, PAI, régime alimentaire)').fill('Sans gluten');
+      await jade.getByLabel('Repas à la cantine').selectOption({ label: 'Végétarien' });
       await jade.getByRole('button', { name: 'Enregistrer la fiche de Jade Martin' }).click();
       await message(page, 'Fiche de Jade Martin enregistrée');
       await jade.getByRole('button', { name: 'Retirer cette inscription de Jade Martin' }).first().click();
@@ -488,6 +550,7 @@ for (const device of VIEWPORTS) {
       await page.getByRole('button', { name: "Renvoyer le lien d'activation à linh.nguyen@exemple.fr" }).click();
       await message(page, "un nouveau lien d'activation lui est envoyé");
       // The configuration, by the administrator: a wrong value names its field; a right one is kept.
+      await section(page, 'Configuration');
       const setConfig = (days) => page.getByLabel('Configuration (JSON)').evaluate((area, n) => {
         const c = JSON.parse(area.value);
         c.activation_link_days = n;
@@ -534,6 +597,7 @@ for (const device of VIEWPORTS) {
       }, await page.getByRole('link', { name: 'Fichier de prélèvement octobre 2026 (pain.008)' }).getAttribute('href'));
       assert.deepEqual(pain, [200, 'application/xml', true]);
       // The journal: every staff action, with what changed.
+      await section(page, 'Journal');
       await page.getByRole('button', { name: 'Actualiser le journal' }).click();
       const corrected = page.getByRole('row').filter({ hasText: 'Enfant corrigé' }).first();
       await corrected.getByText('Voir').click();

@@ -40,7 +40,30 @@ async fn pending_guardian_activates_from_the_emailed_link_then_logs_in_and_out()
     let logout = p.post(&format!("/api/towns/{TOWN}/auth/logout"), json!({}), Some(&browser)).await;
     assert_eq!(logout.status, 204);
     assert!(logout.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    // The pages' hint that a session may be open goes with it.
+    let cleared: Vec<&str> = logout.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+    assert!(
+        cleared.iter().any(|c| c.starts_with(&format!("ef_connecte_{TOWN}=;")) && c.contains("Max-Age=0")),
+        "{cleared:?}"
+    );
     assert_problem(&p.get(&format!("/api/towns/{TOWN}/auth/session"), Some(&browser)).await, 401, "unauthenticated");
+    // A login sets the session (HttpOnly, the town's API path) and the hint (readable, path /).
+    let login = p
+        .post(
+            &format!("/api/towns/{TOWN}/auth/login"),
+            json!({"email": PENDING, "password": "les lilas du jardin"}),
+            None,
+        )
+        .await;
+    assert_eq!(login.status, 200);
+    let set: Vec<&str> = login.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+    assert!(set[0].starts_with("ef_session=") && set[0].contains("HttpOnly"), "{set:?}");
+    assert!(
+        set.iter().any(|c| c.starts_with(&format!("ef_connecte_{TOWN}=1;"))
+            && c.contains("Path=/;")
+            && !c.contains("HttpOnly")),
+        "{set:?}"
+    );
 
     let again = p.login(TOWN, PENDING, "les lilas du jardin").await.expect("logs in with the chosen password");
     assert_eq!(p.get(&format!("/api/towns/{TOWN}/families/nguyen"), Some(&again)).await.status, 200);

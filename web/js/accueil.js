@@ -1,5 +1,5 @@
 // index.html: the page's own script (no inline script: the pages run under a strict CSP).
-import { api, linkTown, town, el, say } from './portail.js';
+import { api, linkTown, town, el, say, maybeLoggedIn, forgetSession } from './portail.js';
 linkTown();
 if (new URLSearchParams(location.search).get('compte') === 'active') {
   say(document.getElementById('message'), 'Votre compte est activé : vous êtes connecté(e). Bienvenue !');
@@ -51,7 +51,8 @@ fetch(`/api/towns/${encodeURIComponent(town)}`)
     }
   })
   .catch(() => { document.getElementById('commune').textContent = 'Commune introuvable'; });
-api('/auth/session').then((me) => {
+// Only when a session may be open: a 401 at each visit would be an error in the console.
+(maybeLoggedIn() ? api('/auth/session') : Promise.reject(new Error('no session'))).then((me) => {
   const compte = document.getElementById('compte');
   compte.textContent = `Connecté(e) : ${me.first_name} ${me.last_name} (${me.email})`;
   if (me.role === 'agent' || me.role === 'town_admin') {
@@ -63,4 +64,4 @@ api('/auth/session').then((me) => {
     await api('/auth/logout', { method: 'POST', csrf: me.csrf_token }).catch(() => {});
     location.reload();
   });
-}).catch(() => {});
+}).catch((e) => { if (e?.status === 401) forgetSession(); });

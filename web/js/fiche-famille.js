@@ -80,11 +80,17 @@ function childForm(record, ctx) {
   const school = field('École', { name: 'school', value: record.school ?? '', maxlength: 100 });
   const klass = field('Classe', { name: 'class', value: record.class ?? '', maxlength: 100 });
   const notes = field('Santé et régime (allergies, PAI, régime alimentaire)', { name: 'health_notes', rows: 3, value: record.health_notes ?? '', maxlength: 1000 });
+  // The meal served at the canteen and the PAI: the kitchen counts them.
+  const dietId = uid('champ');
+  const diet = [el('label', { for: dietId }, 'Repas à la cantine'),
+    el('select', { id: dietId, name: 'diet' }, ...[['standard', 'Standard'], ['sans_porc', 'Sans porc'], ['vegetarien', 'Végétarien']]
+      .map(([v, l]) => el('option', { value: v, selected: (record.diet || 'standard') === v }, l)))];
+  const pai = el('label', { class: 'en-ligne' }, el('input', { type: 'checkbox', name: 'pai', checked: Boolean(record.pai) }), " Projet d'accueil individualisé (PAI)");
   const rows = el('div', {}, ...record.enrolments.map((e) => enrolmentRow(e, ctx, title)));
   const add = el('button', { type: 'button', class: 'secondaire' }, 'Ajouter une inscription', el('span', { class: 'visually-hidden' }, ` pour ${title}`));
   add.addEventListener('click', () => rows.append(enrolmentRow(null, ctx, title)));
   const form = el('form', { class: 'fiche', novalidate: true },
-    el('h4', {}, title), ...first, ...last, ...birth, ...school, ...klass, ...notes,
+    el('h4', {}, title), ...first, ...last, ...birth, ...school, ...klass, ...notes, ...diet, pai,
     el('h5', {}, 'Inscriptions'), rows, add,
     el('button', { type: 'submit' }, 'Enregistrer', el('span', { class: 'visually-hidden' }, ` la fiche de ${title}`)));
   form.addEventListener('submit', async (e) => {
@@ -98,6 +104,8 @@ function childForm(record, ctx) {
       school: data.get('school') || null,
       class: data.get('class') || null,
       health_notes: data.get('health_notes') || null,
+      diet: data.get('diet'),
+      pai: data.get('pai') === 'on',
       enrolments: [...rows.children].map((r) => r.value()),
     };
     try {

@@ -12,6 +12,25 @@ const me = await session(main);
 const CATEGORIES = { information: 'Information', fermeture: 'Fermeture', tarifs: 'Tarifs', reglement: 'Règlement' };
 const MARKS = [['present', 'Présent'], ['absent', 'Absent'], ['absent_justified', 'Absent justifié']];
 let units = [];
+
+/** « Espace mairie » in tabs, one tap each: the address's fragment names a tab (`#cuisine`) or a
+ * section in one (`#pointage`); the page opens on today's work (requests, documents,
+ * attendance). */
+function showTab() {
+  const wanted = location.hash.slice(1);
+  const sections = [...document.querySelectorAll('section[data-onglet]')];
+  const tab = sections.some((x) => x.dataset.onglet === wanted) ? wanted
+    : sections.find((x) => x.id === wanted)?.dataset.onglet || 'aujourdhui';
+  for (const x of sections) x.classList.toggle('onglet-cache', x.dataset.onglet !== tab);
+  for (const a of document.querySelectorAll('#onglets a')) {
+    if (a.getAttribute('href') === `#${tab}`) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  const target = document.getElementById(wanted);
+  if (target && !target.classList.contains('onglet-cache')) target.scrollIntoView();
+  else window.scrollTo(0, 0);
+}
+window.addEventListener('hashchange', showTab);
+showTab();
 let townConfig = null;
 
 async function loadNews() {
@@ -169,11 +188,15 @@ async function loadDocuments() {
     const reason = el('input', { id: `motif-doc-${i}`, name: 'reason', maxlength: '500' });
     const path = `/staff/documents/${encodeURIComponent(d.family)}/${encodeURIComponent(d.id)}`;
     const decide = async (decision) => {
+      // The answer once the list is read again (a reason typed next to another file must not
+      // be typed into a list about to be replaced).
+      let told;
       try {
         await api(`${path}/decision`, { method: 'POST', csrf: me.csrf_token, body: { decision, reason: reason.value || undefined, version: d.version } });
-        say(message, `${d.kind_name} de la ${d.family_name} : ${decision === 'accept' ? 'accepté' : 'refusé'}. La famille est prévenue par e-mail.`);
-      } catch (p) { say(message, p.title, true); }
+        told = [`${d.kind_name} de la ${d.family_name} : ${decision === 'accept' ? 'accepté' : 'refusé'}. La famille est prévenue par e-mail.`, false];
+      } catch (p) { told = [p.title, true]; }
       await loadDocuments();
+      say(message, ...told);
     };
     const open = el('button', { type: 'button', class: 'secondaire' }, 'Ouvrir', el('span', { class: 'visually-hidden' }, ` ${d.file_name}`));
     open.addEventListener('click', async () => {
@@ -220,7 +243,7 @@ async function showAttendance(event) {
   try {
     const list = await api(`/staff/attendance?${query}`);
     const csv = el('a', { href: `/api/towns/${encodeURIComponent(town)}/staff/attendance?${query}&format=csv`, download: '' }, 'Exporter la liste (tableur, CSV)');
-    if (list.length === 0) { box.replaceChildren(el('p', {}, 'Aucun enfant inscrit ce jour-là.'), csv); return; }
+    if (list.length === 0) { box.replaceChildren(el('p', {}, 'Aucun enfant inscrit ce jour-là.'), csv, walkIn(date, unit)); return; }
     const form = el('form', { novalidate: true });
     const rows = list.map((c) => el('tr', {},
       el('th', { scope: 'row' }, `${c.last_name} ${c.first_name}`),
@@ -246,19 +269,98 @@ async function showAttendance(event) {
         await showAttendance();
       } catch (p) { say(message, p.marks?.[0]?.error || p.title, true); save.disabled = false; }
     });
-    box.replaceChildren(form, el('p', {}, csv, ' ', printButton('pointage', 'Imprimer la liste')));
+    box.replaceChildren(form, el('p', {}, csv, ' ', printButton('pointage', 'Imprimer la liste')), walkIn(date, unit));
   } catch (p) { say(message, p.title, true); }
 }
+
+/** A child present without a booking, added in one step: the late booking (at the late price,
+ * the family emailed) and the « present » mark. */
+function walkIn(date, unit) {
+  const form = el('form', { class: 'fiche', novalidate: true });
+  const pickerBox = el('div', { class: 'choix' });
+  const picker = childPicker(pickerBox, 'present');
+  const add = el('button', { type: 'submit' }, 'Ajouter comme présent(e)');
+  form.append(el('h3', {}, 'Un enfant présent sans réservation'), pickerBox, add);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const who = picker.pick();
+    if (!who) { say(message, "Choisissez l'enfant : tapez son nom, puis choisissez-le dans la liste.", true); picker.focus(); return; }
+    add.disabled = true;
+    try {
+      await api(`/staff/families/${encodeURIComponent(who.family)}/bookings`, {
+        method: 'POST', csrf: me.csrf_token, key: newKey(), body: { lines: [{ child: who.child, unit, date, action: 'add' }] },
+      });
+      await api('/staff/attendance', { method: 'POST', csrf: me.csrf_token, body: { date, unit, marks: [{ child: who.child, mark: 'present' }] } });
+      await showAttendance();
+      say(message, `${who.name.split(' – ')[0]} est ajouté(e) à la liste, présent(e). La réservation hors délai est facturée ; la famille est prévenue par e-mail.`);
+    } catch (p) { say(message, p.lines?.[0]?.error?.message || p.marks?.[0]?.error || p.title, true); add.disabled = false; }
+  });
+  return form;
+}
+
+/** A child picked by name, searched as the agent types (family, first or last name, email):
+ * [search field, its label, the list of matches]; `pick()` is `{ family, child, name }` or null,
+ * `set(...)` preselects one (from a family's page). */
+function childPicker(box, prefix) {
+  const [searchLabel, search] = field('Enfant (nom ou prénom)', { type: 'search', autocomplete: 'off' });
+  const select = el('select', { id: `${prefix}-enfant`, required: true });
+  const status = el('p', { class: 'aide', role: 'status', 'aria-live': 'polite' }, 'Tapez au moins deux lettres.');
+  let timer = null;
+  let asked = 0;
+  const fill = (children) => {
+    select.replaceChildren(...children.map((c) => el('option', { value: `${c.family}|${c.child}` }, c.name)));
+    status.textContent = children.length ? `${children.length} enfant(s) trouvé(s).` : 'Aucun enfant ne correspond.';
+  };
+  search.addEventListener('input', () => {
+    clearTimeout(timer);
+    const q = search.value.trim();
+    if (q.length < 2) { fill([]); status.textContent = 'Tapez au moins deux lettres.'; return; }
+    timer = setTimeout(async () => {
+      const n = ++asked;
+      try {
+        const hits = await api(`/staff/families?q=${encodeURIComponent(q)}`);
+        if (n !== asked) return; // a newer search is on its way
+        const words = q.toLowerCase().split(/\s+/);
+        const children = hits.flatMap((f) => f.children.map((c) => ({ family: f.reference, child: c.id, name: `${c.first_name} ${c.last_name} – ${f.name}` })));
+        // The children whose own name matches (a family search also finds their siblings);
+        // every child of the families found when the search was by email or reference.
+        const fold = (t) => t.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+        const own = children.filter((c) => words.every((w) => fold(c.name.split(' – ')[0]).includes(fold(w))));
+        fill(own.length ? own : children);
+      } catch (p) { status.textContent = p.title; }
+    }, 250);
+  });
+  box.replaceChildren(el('div', {}, searchLabel, search),
+    el('div', {}, el('label', { for: select.id }, 'Enfant choisi'), select), status);
+  return {
+    pick() {
+      const option = select.selectedOptions[0];
+      if (!option) return null;
+      const [family, child] = option.value.split('|');
+      return { family, child, name: option.textContent };
+    },
+    set(family, child, name) {
+      search.value = name.split(' – ')[0];
+      fill([{ family, child, name }]);
+    },
+    focus() { search.focus(); },
+  };
+}
+
+let latePicker = null;
 
 async function lateChange(event) {
   event.preventDefault();
   const form = event.target;
   const data = new FormData(form);
   const button = form.querySelector('button[type=submit]');
-  const line = { child: data.get('child').trim(), unit: data.get('unit'), date: data.get('date'), action: data.get('action') };
+  const who = latePicker.pick();
+  if (!who) { say(message, "Choisissez l'enfant : tapez son nom, puis choisissez-le dans la liste.", true); latePicker.focus(); return; }
+  if (!data.get('date')) { say(message, 'Indiquez la date.', true); return; }
+  const line = { child: who.child, unit: data.get('unit'), date: data.get('date'), action: data.get('action') };
   button.disabled = true;
   try {
-    const answer = await api(`/staff/families/${encodeURIComponent(data.get('family').trim())}/bookings`, {
+    const answer = await api(`/staff/families/${encodeURIComponent(who.family)}/bookings`, {
       method: 'POST', csrf: me.csrf_token, key: newKey(), body: { lines: [line] },
     });
     const r = answer.lines[0];
@@ -266,24 +368,30 @@ async function lateChange(event) {
     const price = r.action === 'add'
       ? `${euros(r.price)}${r.late ? ' (tarif majoré, hors délai)' : ''}`
       : (r.late ? `facturée ${euros(r.price)} (hors délai)` : 'sans frais');
-    say(message, `${what} : ${frenchDate(r.date)} – ${price}. La famille est prévenue par e-mail.`);
+    say(message, `${what} pour ${who.name.split(' – ')[0]} : ${frenchDate(r.date)} – ${price}. La famille est prévenue par e-mail.`);
   } catch (p) {
     say(message, p.lines?.[0]?.error?.message || p.title, true);
   } finally { button.disabled = false; }
 }
 
+/** The week's counts per unit and day, and under each unit the meals without pork, the
+ * vegetarian ones and the PAIs among them. */
 async function showKitchen(event) {
   event?.preventDefault();
   const week = document.getElementById('semaine').value;
   try {
     const days = await api(`/staff/kitchen?week=${week}`);
     const names = [...new Set(days.flatMap((d) => d.counts.map((c) => c.unit_name)))];
-    document.getElementById('effectifs').replaceChildren(el('div', { class: 'defilement', tabindex: '0', role: 'region', 'aria-label': 'Effectifs' }, el('table', {},
-      el('caption', {}, 'Enfants attendus par jour'),
+    const sum = (d, n, key) => d.counts.filter((c) => c.unit_name === n).reduce((a, c) => a + c[key], 0);
+    const rows = names.flatMap((n) => [['count', n, 'total'], ['sans_porc', `${n} – dont sans porc`, 'detail'], ['vegetarien', `${n} – dont végétarien`, 'detail'], ['pai', `${n} – dont PAI`, 'detail']]
+      .filter(([key]) => key === 'count' || days.some((d) => sum(d, n, key) > 0))
+      .map(([key, label, kind]) => el('tr', { class: kind }, el('th', { scope: 'row' }, label),
+        ...days.map((d) => el('td', { class: 'montant' }, String(sum(d, n, key)))))));
+    document.getElementById('effectifs').replaceChildren(el('div', { class: 'defilement', tabindex: '0', role: 'region', 'aria-label': 'Effectifs' }, el('table', { class: 'effectifs' },
+      el('caption', {}, 'Enfants attendus par jour, et parmi eux les repas sans porc, végétariens et les PAI'),
       el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Prestation'), ...days.map((d) => el('th', { scope: 'col' }, frenchDate(d.date))))),
-      el('tbody', {}, ...names.map((n) => el('tr', {}, el('th', { scope: 'row' }, n),
-        ...days.map((d) => el('td', { class: 'montant' }, String(d.counts.filter((c) => c.unit_name === n).reduce((a, c) => a + c.count, 0)))))))),
-      printButton('cuisine', 'Imprimer les effectifs')));
+      el('tbody', {}, ...rows))),
+      printButton('cuisine', 'Imprimer les effectifs'));
   } catch (p) { say(message, p.title, true); }
 }
 
@@ -337,8 +445,18 @@ async function searchFamilies(event) {
       bookings.addEventListener('click', () => showBookings(f));
       const edit = el('button', { type: 'button', class: 'secondaire' }, 'Modifier la fiche', el('span', { class: 'visually-hidden' }, ` de la ${f.name}`));
       edit.addEventListener('click', () => showRecords(document.getElementById('fiche-famille'), f.reference, { me, message, config: townConfig }));
+      // A late change for one of its children: the form, with the child already chosen.
+      const late = f.children.map((c) => {
+        const b = el('button', { type: 'button', class: 'secondaire petit' }, 'Modification hors délai', el('span', { class: 'visually-hidden' }, ` pour ${c.first_name} ${c.last_name}`));
+        b.addEventListener('click', () => {
+          latePicker.set(f.reference, c.id, `${c.first_name} ${c.last_name} – ${f.name}`);
+          location.hash = 'hors-delai';
+          document.getElementById('date-modif').focus();
+        });
+        return el('li', {}, `${c.first_name} ${c.last_name} `, b);
+      });
       return el('li', {}, el('strong', {}, `${f.name} (${f.reference})`),
-        el('p', {}, 'Enfants : ', f.children.map((c) => `${c.first_name} ${c.last_name}`).join(', ') || 'aucun'),
+        f.children.length ? el('ul', { 'aria-label': `Enfants de la ${f.name}` }, ...late) : el('p', {}, 'Enfants : aucun'),
         el('ul', { 'aria-label': `Responsables de la ${f.name}` }, ...guardians), bookings, ' ', edit);
     })));
   } catch (p) { say(message, p.title, true); }
@@ -529,13 +647,13 @@ if (me) {
   if (me.role !== 'agent' && me.role !== 'town_admin') {
     say(message, "Cet espace est réservé au personnel de la mairie.", true);
   } else {
-    document.getElementById('page').hidden = false;
     const { config } = await api('/staff/config');
     townConfig = config;
     units = config.activities.flatMap((a) => a.units.map((u) => ({ id: u.id, name: `${u.name} (${a.name})` })));
     document.getElementById('prestation').replaceChildren(...units.map((u) => el('option', { value: u.id }, u.name)));
     document.getElementById('prestation-modif').replaceChildren(...units.map((u) => el('option', { value: u.id }, u.name)));
     document.getElementById('modification').addEventListener('submit', lateChange);
+    latePicker = childPicker(document.getElementById('choix-enfant-modif'), 'modif');
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(new Date());
     document.getElementById('jour').value = today;
     document.getElementById('semaine').value = today;
@@ -554,13 +672,24 @@ if (me) {
       last.setUTCMonth(last.getUTCMonth() - 1);
       document.getElementById('mois-facturation').value = last.toISOString().slice(0, 7);
       document.getElementById('choix-facturation').addEventListener('submit', (e) => previewBilling(e).catch((p) => say(message, problemText(p), true)));
-      await loadRuns();
-      document.querySelectorAll('nav [data-admin]').forEach((a) => { a.hidden = false; });
-      await loadJournal();
-      await loadAnomalies();
-      document.getElementById('form-configuration').addEventListener('submit', saveConfig);
-      await loadConfig();
     }
-    await Promise.all([loadNews(), loadQueue(), loadDocuments(), loadContests(), loadUnpaid(me)]).catch((p) => say(message, p.title, true));
+    // Today's work first (requests, documents, attendance): the page shows once it is in, so
+    // that nothing moves while the agent reads; the other tabs fill in meanwhile, hidden.
+    const others = Promise.all([loadNews(), loadContests(), loadUnpaid(me), me.role === 'town_admin' ? loadAdmin() : null]);
+    await Promise.all([loadQueue(), loadDocuments(), showAttendance()]).catch((p) => say(message, p.title, true));
+    document.getElementById('page').hidden = false;
+    showTab();
+    await others.catch((p) => say(message, p.title, true));
   }
+}
+
+/** The administrator's tabs: billing runs, journal, PayFiP anomalies, configuration; their
+ * links appear once they are filled. */
+async function loadAdmin() {
+  await loadRuns();
+  await loadJournal();
+  await loadAnomalies();
+  document.getElementById('form-configuration').addEventListener('submit', saveConfig);
+  await loadConfig();
+  document.querySelectorAll('nav [data-admin]').forEach((a) => { a.hidden = false; });
 }

@@ -61,48 +61,102 @@ async function validate(family, basket, applyValid, button) {
   }
 }
 
-async function remove(family, line) {
+async function removeLines(family, lines, region) {
+  let removed = 0;
   try {
-    await api(`/families/${encodeURIComponent(family)}/basket/lines/${encodeURIComponent(line.child)}/${encodeURIComponent(line.unit)}/${line.date}`, { method: 'DELETE', csrf: me.csrf_token });
-    say(message, `${line.unit_name}, ${frenchDate(line.date)} : retiré du panier.`);
-  } catch (problem) { say(message, problem.title, true); }
+    for (const line of lines) {
+      await api(`/families/${encodeURIComponent(family)}/basket/lines/${encodeURIComponent(line.child)}/${encodeURIComponent(line.unit)}/${line.date}`, { method: 'DELETE', csrf: me.csrf_token });
+      removed += 1;
+    }
+    const l = lines[0];
+    say(message, lines.length === 1 ? `${l.unit_name}, ${frenchDate(l.date)} : retiré du panier.` : `${l.first_name} – ${l.unit_name} : ${removed} ligne(s) retirée(s) du panier.`);
+  } catch (problem) { say(region || message, problem.title, true); }
   await load(family);
 }
 
+const WEEKDAYS = ['dimanche', 'lundi', 'mardi', 'mercredi', 'jeudi', 'vendredi', 'samedi'];
+const weekday = (iso) => new Date(`${iso}T00:00:00Z`).getUTCDay();
+
+/** « 23 mardis » when every date is the same day of the week, else « 5 jours ». */
+function countOf(lines) {
+  const days = new Set(lines.map((l) => weekday(l.date)));
+  const n = lines.length;
+  if (days.size === 1) return `${n} ${WEEKDAYS[[...days][0]]}${n > 1 ? 's' : ''}`;
+  return `${n} jour${n > 1 ? 's' : ''}`;
+}
+
+/** The lines grouped by child, unit and action (a year of Tuesdays is one group), in order. */
+function groups(lines) {
+  const map = new Map();
+  for (const l of [...lines].sort((a, b) => a.date.localeCompare(b.date))) {
+    const key = `${l.child}|${l.unit}|${l.action}`;
+    if (!map.has(key)) map.set(key, []);
+    map.get(key).push(l);
+  }
+  return [...map.values()].sort((a, b) => a[0].first_name.localeCompare(b[0].first_name, 'fr')
+    || a[0].unit_name.localeCompare(b[0].unit_name, 'fr') || a[0].action.localeCompare(b[0].action));
+}
+
+/** One group: « Hugo – PÉRISCOLAIRE SOIR », what it does and costs, its dates on demand. */
+function groupCard(family, lines) {
+  const first = lines[0];
+  const adding = first.action === 'add';
+  const valid = lines.filter((l) => !l.error);
+  const refused = lines.length - valid.length;
+  const sum = valid.reduce((t, l) => t + (adding ? l.price : 0), 0);
+  const refund = adding ? 0 : valid.reduce((t, l) => t + (l.refund || 0), 0);
+  const span = lines.length > 1 ? `, du ${frenchDate(first.date)} au ${frenchDate(lines[lines.length - 1].date)}` : `, ${frenchDate(first.date)}`;
+  const what = adding
+    ? `Réservation : ${countOf(lines)}${span} – ${euros(sum)}`
+    : `Annulation : ${countOf(lines)}${span}${refund ? ` – ${euros(refund)} non facturés` : ''}`;
+  const region = el('p', { class: 'message', role: 'status', 'aria-live': 'polite', hidden: true });
+  const rows = lines.map((l) => {
+    const button = el('button', { type: 'button', class: 'secondaire petit' }, 'Retirer', el('span', { class: 'visually-hidden' }, ` ${l.first_name}, ${l.unit_name} du ${frenchDate(l.date)}`));
+    button.addEventListener('click', () => removeLines(family, [l], region));
+    return el('li', { class: l.error ? 'refuse' : '' }, `${frenchDate(l.date)} – `,
+      l.error ? l.error.message : adding ? euros(l.price) : (l.refund ? `${euros(l.refund)} non facturés` : 'annulation'), ' ', button);
+  });
+  const parts = [
+    el('h2', {}, `${first.first_name} – ${first.unit_name}`),
+    el('p', { class: 'action' }, el('span', { class: 'signe', 'aria-hidden': 'true' }, adding ? '+' : '−'), ' ', what),
+  ];
+  if (refused) parts.push(el('p', { class: 'message erreur' }, `${refused} ligne(s) ne peuvent plus être validées (raison indiquée ci-dessous).`));
+  if (lines.length === 1) {
+    parts.push(el('ul', { class: 'dates' }, ...rows));
+  } else {
+    parts.push(el('details', { open: refused > 0 }, el('summary', {}, `Voir les ${lines.length} dates`), el('ul', { class: 'dates' }, ...rows)));
+    const all = el('button', { type: 'button', class: 'secondaire petit' }, `Retirer ces ${lines.length} lignes`);
+    all.addEventListener('click', () => { all.disabled = true; removeLines(family, lines, region); });
+    parts.push(all);
+  }
+  parts.push(region);
+  return el('article', { class: `groupe ${adding ? 'ajout' : 'annulation'}` }, ...parts);
+}
+
 function render(family, basket) {
-  const box = document.getElementById(`panier-${family}`) || el('section', { id: `panier-${family}` });
+  const box = document.getElementById(`panier-${family}`) || el('section', { id: `panier-${family}`, 'aria-label': 'Lignes du panier' });
   if (!box.isConnected) document.getElementById('paniers').append(box);
   if (basket.lines.length === 0) {
     box.replaceChildren(el('p', { class: 'vide' }, 'Votre panier est vide.'),
       el('p', {}, el('a', { href: `reservations.html${location.search}` }, 'Réserver des prestations')));
     return;
   }
-  const rows = basket.lines.map((l) => {
-    const button = el('button', { type: 'button', class: 'secondaire' }, 'Retirer', el('span', { class: 'visually-hidden' }, ` ${l.unit_name} du ${frenchDate(l.date)}`));
-    button.addEventListener('click', () => remove(family, l));
-    return el('tr', { class: l.error ? 'refuse' : '' },
-      el('td', { 'data-label': 'Date' }, frenchDate(l.date)),
-      el('td', { 'data-label': 'Enfant' }, l.first_name),
-      el('td', { 'data-label': 'Prestation' }, l.unit_name),
-      el('td', { 'data-label': 'Action' }, l.action === 'add' ? 'Réservation' : `Annulation${l.refund ? ` (${euros(l.refund)} non facturés)` : ''}`),
-      el('td', { class: 'montant', 'data-label': 'Prix' }, l.error ? l.error.message : euros(l.price)),
-      el('td', {}, button));
-  });
-  const table = el('table', { class: 'lignes' },
-    el('caption', {}, `${basket.lines.length} ligne(s)`),
-    el('thead', {}, el('tr', {}, ...['Date', 'Enfant', 'Prestation', 'Action', 'Prix', ''].map((h) => el('th', { scope: 'col' }, h || el('span', { class: 'visually-hidden' }, 'Retirer'))))),
-    el('tbody', {}, ...rows),
-    el('tfoot', {}, el('tr', {}, el('th', { scope: 'row', colspan: '4' }, 'Total'), el('td', { class: 'montant' }, euros(basket.total)), el('td', {}))));
+  const cards = groups(basket.lines).map((lines) => groupCard(family, lines));
+  // The total and the validation stay on screen (a sticky bar on a phone).
   const all = el('button', { type: 'button' }, 'Valider mon panier');
   all.addEventListener('click', () => validate(family, basket, false, all));
-  const parts = [table, all];
+  const bar = [el('p', { class: 'total' }, `${basket.lines.length} ligne(s) · Total `, el('strong', { id: `total-${family}` }, euros(basket.total))), all];
   if (basket.invalid > 0) {
-    parts.splice(1, 0, el('p', { class: 'message erreur' }, `${basket.invalid} ligne(s) ne peuvent plus être validées (raison indiquée) : retirez-les, ou validez seulement les autres.`));
     const some = el('button', { type: 'button', class: 'secondaire' }, 'Valider seulement les lignes possibles');
     some.addEventListener('click', () => validate(family, basket, true, some));
-    parts.push(some);
+    bar.push(some);
+  }
+  const parts = [...cards];
+  if (basket.invalid > 0) {
+    parts.push(el('p', { class: 'message erreur' }, `${basket.invalid} ligne(s) ne peuvent plus être validées (raison indiquée) : retirez-les, ou validez seulement les autres.`));
   }
   parts.push(el('p', { class: 'aide' }, "Le total est celui des lignes possibles. Chaque ligne est vérifiée à nouveau au moment de la validation (délais, places)."));
+  parts.push(el('div', { class: 'barre-panier' }, ...bar));
   box.replaceChildren(...parts);
 }
 

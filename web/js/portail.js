@@ -59,6 +59,15 @@ const instantFormat = new Intl.DateTimeFormat('fr-FR', { day: '2-digit', month: 
 /** An instant, as the town reads it: « 03/12/2026 23:59 ». */
 export const frenchInstant = (iso) => instantFormat.format(new Date(iso));
 
+/** Whether a session may be open in this town: the login's readable hint cookie (the session's
+ * own cookie is out of the page's reach). A public page asks for the session only then. */
+export const maybeLoggedIn = () => document.cookie.split('; ').some((c) => c === `ef_connecte_${town}=1`);
+
+/** Drops a stale hint (the session ended on the server). */
+export function forgetSession() {
+  document.cookie = `ef_connecte_${town}=; Path=/; Max-Age=0; Secure; SameSite=Lax`;
+}
+
 /** The caller's session, or a link to log in (and `null`) when there is none. */
 export async function session(main) {
   try {

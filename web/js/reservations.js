@@ -1,6 +1,6 @@
 // « Mes réservations »: the week grid of one child for one service, the basket's lines shown
 // in it, and the period view.
-import { api, say, linkTown, session, el, euros, frenchDate, frenchInstant } from './portail.js';
+import { api, say, linkTown, session, el, euros, frenchDate, frenchInstant, town } from './portail.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -55,7 +55,7 @@ function shortLabel(cell) {
   }
 }
 
-const state = { children: [], choices: [], monday: null, basket: null, grid: null };
+const state = { children: [], choices: [], monday: null, basket: null, grid: null, detailsFor: null };
 
 function mondayOf(date) {
   const d = new Date(`${date}T00:00:00Z`);
@@ -112,18 +112,33 @@ function cellInfo(cell) {
   return parts.join(' – ');
 }
 
+/** Four weeks at a time on a large screen (the guide's layout), one on a phone. */
+const large = window.matchMedia('(min-width: 64rem)');
+const viewWeeks = () => (large.matches ? 4 : 1);
+
+const weekNumber = (week) => week.iso_week;
+const dayMonthYear = (iso) => `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}`;
+
 function renderGrid() {
   const grid = state.grid;
-  const week = grid.weeks[0];
-  document.getElementById('semaine').textContent = week.label;
+  const weeks = grid.weeks;
+  const first = weeks[0];
+  const last = weeks[weeks.length - 1];
+  document.getElementById('semaine').textContent = weeks.length === 1 ? first.label
+    : `Semaines ${weekNumber(first)} à ${weekNumber(last)}, du ${dayMonthYear(first.days[0])} au ${dayMonthYear(last.days[last.days.length - 1])}`;
   const child = selectedChild();
-  const table = document.getElementById('grille');
-  document.getElementById('legende-grille').textContent = `${grid.activity_name} – ${child.first_name} – ${week.label}`;
-  const head = el('tr', {}, el('th', { scope: 'col' }, 'Prestation'),
-    ...week.days.map((d, i) => el('th', { scope: 'col' }, el('abbr', { title: frenchDate(d) }, WEEKDAY_LETTERS[i]), el('span', { class: 'date-courte' }, ` ${d.slice(8, 10)}/${d.slice(5, 7)}`))));
-  table.tHead.replaceChildren(head);
-  const rows = week.rows.map((row) => el('tr', {}, el('th', { scope: 'row' }, row.name), ...row.cells.map((cell) => renderCell(row, cell))));
-  table.tBodies[0].replaceChildren(...rows);
+  // One table per week; each unit's name on its own row above its five days, so that a week
+  // fits a phone's width.
+  const tables = weeks.map((week) => {
+    const head = el('tr', {}, ...week.days.map((d, i) => el('th', { scope: 'col' }, el('abbr', { title: frenchDate(d) }, WEEKDAY_LETTERS[i]), el('span', { class: 'date-courte' }, ` ${d.slice(8, 10)}/${d.slice(5, 7)}`))));
+    const bodies = week.rows.map((row) => el('tbody', {},
+      el('tr', { class: 'nom-prestation' }, el('th', { scope: 'rowgroup', colspan: String(week.days.length) }, row.name)),
+      el('tr', {}, ...row.cells.map((cell) => renderCell(row, cell)))));
+    return el('table', { class: 'grille-semaine' },
+      el('caption', {}, `${grid.activity_name} – ${child.first_name} – ${week.label}`),
+      el('thead', {}, head), ...bodies);
+  });
+  document.getElementById('grilles').replaceChildren(...tables);
 }
 
 function renderCell(row, cell) {
@@ -132,8 +147,14 @@ function renderCell(row, cell) {
   const id = `c-${row.unit}-${cell.date}`;
   const booked = ['pending', 'confirmed'].includes(cell.state);
   const classes = ['cellule', cell.state, line ? 'panier' : '', frozen(cell) ? 'fige' : ''].join(' ');
-  // Said in full to screen readers by the hidden text; shown short for everyone.
-  const hint = cellHint(cell) ? el('span', { class: 'delai', 'aria-hidden': 'true' }, cellHint(cell)) : null;
+  // The deadline and price, shown short for everyone; a tap opens the cell's details (a touch
+  // screen has no hover). Weekends and holidays have none to show.
+  const text = cellHint(cell);
+  let hint = null;
+  if (cell.state !== 'not_offered') {
+    hint = el('button', { type: 'button', class: 'delai', 'aria-label': `${text ? `${text} – ` : ''}détails de ${row.name}, ${frenchDate(cell.date)}`, 'aria-controls': 'detail-cellule' }, text || 'détails');
+    hint.addEventListener('click', () => showDetails(row, cell, hint));
+  }
   if (!cell.action && !line) {
     return el('td', { class: classes, title: info }, el('span', { class: 'etat', 'aria-hidden': 'true' }, shortLabel(cell)), hint, el('span', { class: 'visually-hidden' }, info));
   }
@@ -145,6 +166,78 @@ function renderCell(row, cell) {
   return el('td', { class: classes, title: [info, extra].filter(Boolean).join(' – ') }, box, label,
     el('span', { class: 'etat', id: `${id}-info` }, line ? 'Panier' : shortLabel(cell),
       el('span', { class: 'visually-hidden' }, ` – ${[extra, info].filter(Boolean).join(' – ')}`)), hint);
+}
+
+/** How to reach the childhood service (the town's billing settings), for a change past its
+ * deadline. */
+let serviceContact = null;
+async function contactLine() {
+  if (serviceContact === null) {
+    const cfg = await fetch(`/api/towns/${encodeURIComponent(town)}`).then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
+    const b = cfg.billing || {};
+    serviceContact = [b.regie, b.phone && `téléphone ${b.phone}`, b.email, b.hours].filter(Boolean).join(' – ');
+  }
+  return serviceContact ? `Contactez le service : ${serviceContact}.` : 'Contactez le service.';
+}
+
+const BOOKING_STATUS = {
+  pending: 'demande en cours', confirmed: 'validée', cancel_requested: "demande d'annulation",
+  refused: 'refusée', cancelled: 'annulée',
+};
+
+/** The history of the cell's booking, one sentence per change, oldest first. */
+async function bookingHistory(row, cell) {
+  const child = selectedChild();
+  try {
+    const bookings = await api(`/families/${encodeURIComponent(child.family)}/bookings?from=${cell.date}&to=${cell.date}&child=${encodeURIComponent(child.id)}`);
+    const booking = bookings.find((b) => b.unit === row.unit && b.date === cell.date);
+    return (booking?.history || []).map((h) => [
+      frenchInstant(h.at),
+      h.from ? `${BOOKING_STATUS[h.from] || h.from} → ${BOOKING_STATUS[h.to] || h.to}` : BOOKING_STATUS[h.to] || h.to,
+      h.role === 'staff' ? 'par le service' : `par ${h.by}`,
+      h.late ? 'hors délai' : '',
+      h.price !== undefined ? euros(h.price) : '',
+    ].filter(Boolean).join(' – '));
+  } catch { return []; }
+}
+
+/** The details of one cell, under the grid: its state and reason, until when it can be booked or
+ * cancelled, its price, and what a change past the deadline costs and how to ask for it. */
+async function showDetails(row, cell, button) {
+  const panel = document.getElementById('detail-cellule');
+  const line = basketLine(row.unit, cell.date);
+  const items = [`État : ${stateLabel(cell)}${line ? ` ; dans votre panier : ${line.action === 'add' ? 'réservation' : 'annulation'} à valider` : ''}.`];
+  const price = cell.action?.kind === 'add' ? cell.action.price : cell.price;
+  if (price !== undefined) items.push(`Prix : ${euros(price)}.`);
+  const booked = ['pending', 'confirmed'].includes(cell.state);
+  if (cell.add_deadline && !booked) items.push(`Réservation en ligne jusqu'au ${frenchInstant(cell.add_deadline)}.`);
+  if (cell.cancel_deadline && (booked || cell.action?.kind === 'add')) items.push(`Annulation sans frais jusqu'au ${frenchInstant(cell.cancel_deadline)}.`);
+  let late = false;
+  if (!cell.action && cell.state === 'locked' && cell.reason === 'deadline_passed') {
+    late = true;
+    items.push(cell.late_add_price !== undefined
+      ? `Délai dépassé : seul le service peut encore inscrire votre enfant, au prix de ${euros(cell.late_add_price)}.`
+      : 'Délai dépassé : ce jour ne se réserve plus.');
+  }
+  if (frozen(cell)) {
+    late = true;
+    items.push(cell.late_cancel_price !== undefined
+      ? `Délai d'annulation dépassé : la réservation reste due ; une annulation par le service est facturée ${euros(cell.late_cancel_price)}.`
+      : "Délai d'annulation dépassé : la réservation ne se modifie plus en ligne.");
+  }
+  if (late) items.push(await contactLine());
+  const history = booked || ['cancel_requested', 'refused', 'present', 'absent'].includes(cell.state) ? await bookingHistory(row, cell) : [];
+  const close = el('button', { type: 'button', class: 'secondaire petit' }, 'Fermer');
+  close.addEventListener('click', () => { panel.hidden = true; button.focus(); });
+  panel.replaceChildren(el('h3', { id: 'titre-detail', tabindex: '-1' }, `${row.name} – ${frenchDate(cell.date)}`),
+    el('ul', {}, ...items.map((t) => el('li', {}, t))),
+    history.length ? el('h4', {}, 'Historique') : null,
+    history.length ? el('ol', { class: 'historique' }, ...history.map((t) => el('li', {}, t))) : null,
+    close);
+  panel.hidden = false;
+  state.detailsFor = `${selectedChild().id}|${selectedChoice().activity}`;
+  panel.scrollIntoView({ block: 'nearest' });
+  document.getElementById('titre-detail').focus({ preventScroll: true });
 }
 
 async function toggle(box, row, cell, line) {
@@ -168,7 +261,9 @@ async function toggle(box, row, cell, line) {
   const n = state.basket?.lines.length || 0;
   document.getElementById('compteur').textContent = n ? `(${n})` : '';
   renderGrid();
-  document.getElementById(box.id)?.focus();
+  // The focus back on the cell, the answer kept on screen.
+  document.getElementById(box.id)?.focus({ preventScroll: true });
+  near.scrollIntoView({ block: 'nearest' });
 }
 
 async function loadGrid() {
@@ -179,11 +274,13 @@ async function loadGrid() {
     // Without a week, the server answers this week in the town's time zone.
     const from = state.monday ? `&from=${state.monday}` : '';
     const [grid] = await Promise.all([
-      api(`/calendar/children/${encodeURIComponent(child.id)}/weeks?activity=${encodeURIComponent(choice.activity)}${from}&weeks=1`),
+      api(`/calendar/children/${encodeURIComponent(child.id)}/weeks?activity=${encodeURIComponent(choice.activity)}${from}&weeks=${viewWeeks()}`),
       loadBasket(),
     ]);
     state.grid = grid;
     state.monday = grid.weeks[0].monday;
+    // The details of a cell of another child's or service's grid no longer apply.
+    if (state.detailsFor !== `${child.id}|${choice.activity}`) document.getElementById('detail-cellule').hidden = true;
     renderGrid();
     renderUnits();
   } catch (problem) { say(message, problem.title, true); }
@@ -193,9 +290,13 @@ function renderChildren() {
   const choice = selectedChoice();
   const select = document.getElementById('enfant');
   const current = select.value;
-  const options = state.children.filter((c) => c.activities.some((a) => a.activity === choice.activity && a.site === choice.site))
-    .map((c) => el('option', { value: c.id, selected: c.id === current }, `${c.first_name} ${c.last_name}`));
-  select.replaceChildren(...options);
+  const eligible = state.children.filter((c) => c.activities.some((a) => a.activity === choice.activity && a.site === choice.site));
+  select.replaceChildren(...eligible.map((c) => el('option', { value: c.id, selected: c.id === current }, `${c.first_name} ${c.last_name}`)));
+  // The period view books several children at once for the same pattern.
+  const box = document.getElementById('enfants-periode');
+  box.hidden = eligible.length < 2;
+  box.replaceChildren(el('legend', {}, 'Enfants'), ...eligible.map((c) => el('label', { class: 'en-ligne' },
+    el('input', { type: 'checkbox', name: 'children', value: c.id, checked: c.id === select.value }), ` ${c.first_name} ${c.last_name}`)));
 }
 
 function renderUnits() {
@@ -250,38 +351,60 @@ function periodBody(form) {
   };
 }
 
+/** The children the period is for: those ticked under « Enfants » (the grid's child by default). */
+function periodChildren() {
+  const ticked = [...document.querySelectorAll('#enfants-periode input:checked')].map((i) => i.value);
+  const chosen = state.children.filter((c) => ticked.includes(c.id));
+  return chosen.length ? chosen : [selectedChild()];
+}
+
 async function preview(event) {
   event.preventDefault();
   const form = event.target;
   const out = document.getElementById('apercu');
-  const child = selectedChild();
   const body = periodBody(form);
   const near = document.getElementById('message-periode');
   near.hidden = true;
   if (!body.from || !body.to) { sayHere(near, 'Indiquez les dates de début et de fin de la période.', true); return; }
   const unitName = (u) => state.grid.weeks[0].rows.find((r) => r.unit === u)?.name || u;
+  const children = periodChildren();
   try {
-    const p = await api(`/calendar/children/${encodeURIComponent(child.id)}/period-preview`, { method: 'POST', csrf: me.csrf_token, body });
+    // One preview per child (the same pattern for each), then one « Ajouter au panier » for all.
+    const previews = await Promise.all(children.map((child) => api(`/calendar/children/${encodeURIComponent(child.id)}/period-preview`, { method: 'POST', csrf: me.csrf_token, body })));
     const verb = body.action === 'add' ? 'à réserver' : 'à annuler';
-    const add = el('button', { type: 'button', disabled: p.lines.length === 0 }, 'Ajouter au panier');
+    const count = previews.reduce((n, p) => n + p.lines.length, 0);
+    const total = previews.reduce((n, p) => n + p.total, 0);
+    const add = el('button', { type: 'button', disabled: count === 0 }, 'Ajouter au panier');
     // The answer next to the button the parent just pressed, not at the top of the page.
     const told = el('p', { class: 'message', role: 'status', 'aria-live': 'polite', hidden: '' });
     add.addEventListener('click', async () => {
       add.disabled = true;
+      let added = 0;
       try {
-        const r = await api(`/families/${encodeURIComponent(child.family)}/basket/period`, { method: 'POST', csrf: me.csrf_token, body: { child: child.id, ...body } });
+        for (const child of children) {
+          const r = await api(`/families/${encodeURIComponent(child.family)}/basket/period`, { method: 'POST', csrf: me.csrf_token, body: { child: child.id, ...body } });
+          added += r.added;
+        }
         await loadGrid();
-        sayHere(told, `${r.added} ligne(s) ajoutée(s) au panier.`);
-      } catch (problem) { sayHere(told, problem.title, true); add.disabled = false; }
+        sayHere(told, `${added} ligne(s) ajoutée(s) au panier.`);
+      } catch (problem) {
+        if (added) await loadGrid();
+        sayHere(told, added ? `${added} ligne(s) ajoutée(s) au panier ; ${problem.title}` : problem.title, true);
+        add.disabled = false;
+      }
     });
-    out.replaceChildren(
-      el('h3', {}, `Aperçu : ${p.lines.length} jour(s) ${verb}, total ${euros(p.total)}`),
-      el('ul', {}, ...p.lines.map((l) => el('li', {}, `${frenchDate(l.date)} – ${unitName(l.unit)} – ${euros(l.price)}`))),
-      p.skipped.length ? el('h3', {}, `${p.skipped.length} jour(s) ignoré(s)`) : '',
-      p.skipped.length ? el('ul', {}, ...p.skipped.map((s) => el('li', {}, `${frenchDate(s.date)} – ${unitName(s.unit)} – ${stateLabel(s)}`))) : '',
-      add,
-      told,
-    );
+    const several = children.length > 1;
+    const parts = [el('h3', {}, `Aperçu : ${count} jour(s) ${verb}${several ? ` pour ${children.length} enfants` : ''}, total ${euros(total)}`)];
+    children.forEach((child, i) => {
+      const p = previews[i];
+      if (several) parts.push(el('h4', {}, `${child.first_name} : ${p.lines.length} jour(s), ${euros(p.total)}`));
+      parts.push(el('ul', {}, ...p.lines.map((l) => el('li', {}, `${frenchDate(l.date)} – ${unitName(l.unit)} – ${euros(l.price)}`))));
+      if (p.skipped.length) {
+        parts.push(el(several ? 'h5' : 'h3', {}, `${p.skipped.length} jour(s) ignoré(s)${several ? ` pour ${child.first_name}` : ''}`),
+          el('ul', {}, ...p.skipped.map((x) => el('li', {}, `${frenchDate(x.date)} – ${unitName(x.unit)} – ${stateLabel(x)}`))));
+      }
+    });
+    out.replaceChildren(...parts, add, told);
   } catch (problem) { sayHere(near, problem.title, true); }
 }
 
@@ -301,19 +424,25 @@ if (me) {
   if (state.choices.length === 0) {
     say(message, "Aucun enfant n'est inscrit à un service : contactez la mairie.");
   } else {
-    document.getElementById('page').hidden = false;
     document.getElementById('service').replaceChildren(...state.choices.map((c, i) => el('option', { value: String(i) }, `${c.name} – ${c.site_name}`)));
     renderChildren();
     const asked = new URLSearchParams(location.search).get('semaine');
     state.monday = asked ? mondayOf(asked) : null;
     document.getElementById('service').addEventListener('change', () => { renderChildren(); loadGrid(); });
-    document.getElementById('enfant').addEventListener('change', loadGrid);
-    document.getElementById('precedent').addEventListener('click', () => { state.monday = addDays(state.monday, -7); loadGrid(); });
-    document.getElementById('suivant').addEventListener('click', () => { state.monday = addDays(state.monday, 7); loadGrid(); });
+    document.getElementById('enfant').addEventListener('change', () => {
+      for (const i of document.querySelectorAll('#enfants-periode input')) i.checked = i.value === document.getElementById('enfant').value;
+      loadGrid();
+    });
+    // « Précédent » and « Suivant » move by the view's length.
+    document.getElementById('precedent').addEventListener('click', () => { state.monday = addDays(state.monday, -7 * viewWeeks()); loadGrid(); });
+    document.getElementById('suivant').addEventListener('click', () => { state.monday = addDays(state.monday, 7 * viewWeeks()); loadGrid(); });
+    large.addEventListener('change', loadGrid);
     document.getElementById('aujourdhui').addEventListener('click', () => { state.monday = null; loadGrid(); });
     document.getElementById('periode').addEventListener('submit', preview);
     document.getElementById('jusqu-vacances').addEventListener('click', () => untilHolidays(false));
     document.getElementById('fin-annee').addEventListener('click', () => untilHolidays(true));
     await loadGrid();
+    // Shown whole once the first grid is in (nothing moves under the parent's finger).
+    document.getElementById('page').hidden = false;
   }
 }

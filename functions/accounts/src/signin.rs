@@ -70,6 +70,9 @@ async fn open_session(
     let cookie =
         HeaderValue::from_str(&session::set_cookie(town.id().as_str(), &token)).map_err(|e| Problem::internal(&e))?;
     res.headers_mut().insert(header::SET_COOKIE, cookie);
+    let hint =
+        HeaderValue::from_str(&session::set_hint_cookie(town.id().as_str())).map_err(|e| Problem::internal(&e))?;
+    res.headers_mut().append(header::SET_COOKIE, hint);
     Ok(no_store(res))
 }
 
@@ -119,6 +122,9 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Res
     let cookie =
         HeaderValue::from_str(&session::clear_cookie(caller.town.as_str())).map_err(|e| Problem::internal(&e))?;
     res.headers_mut().insert(header::SET_COOKIE, cookie);
+    let hint =
+        HeaderValue::from_str(&session::clear_hint_cookie(caller.town.as_str())).map_err(|e| Problem::internal(&e))?;
+    res.headers_mut().append(header::SET_COOKIE, hint);
     Ok(res)
 }
 

@@ -607,7 +607,16 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     // On the binary, the simulator shares the portal's origin.
     let api = if payfip_server.is_none() { api.merge(payfip.router()) } else { api };
     let functions = functions.into_iter().map(|(name, r)| (name, shared::http::finish(r))).collect();
-    let pages = ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service());
+    // The pages are not fingerprinted: the browser revalidates them on each visit (a 304 when
+    // unchanged), so a new version is never mixed with an old script. Text is gzipped (CloudFront
+    // does both in AWS).
+    let pages = tower::ServiceBuilder::new()
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-cache"),
+        ))
+        .service(ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service()));
     let router = shared::http::finish(api)
         .route(&format!("/{}/{{*key}}", shared::files::LOCAL_BUCKET), local_s3::route(s3))
         .fallback_service(pages);

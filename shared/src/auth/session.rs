@@ -42,6 +42,36 @@ pub fn clear_cookie(town: &str) -> String {
         .to_string()
 }
 
+/// The name of the cookie that tells the town's pages a session may be open (`ef_connecte_<town>`):
+/// no secret (`1`), readable by the pages, so that a public page asks `/auth/session` only then
+/// (a 401 at every visit is an error in the browser's console). The session itself stays in the
+/// HttpOnly cookie; a stale hint costs one 401, after which the page removes it.
+pub fn hint_cookie_name(town: &str) -> String {
+    format!("ef_connecte_{town}")
+}
+
+/// `Set-Cookie` for the hint of a new session (same lifetime, path `/`, readable by the pages).
+pub fn set_hint_cookie(town: &str) -> String {
+    cookie::Cookie::build((hint_cookie_name(town), "1"))
+        .path("/")
+        .secure(true)
+        .same_site(cookie::SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(ABSOLUTE.num_seconds()))
+        .build()
+        .to_string()
+}
+
+/// `Set-Cookie` that removes the hint.
+pub fn clear_hint_cookie(town: &str) -> String {
+    cookie::Cookie::build((hint_cookie_name(town), ""))
+        .path("/")
+        .secure(true)
+        .same_site(cookie::SameSite::Lax)
+        .max_age(cookie::time::Duration::ZERO)
+        .build()
+        .to_string()
+}
+
 /// The session token in a `Cookie` header, if any.
 pub fn from_cookie_header(header: &str) -> Option<String> {
     cookie::Cookie::split_parse(header)
@@ -63,6 +93,16 @@ mod tests {
             assert!(c.contains(part), "{c} lacks {part}");
         }
         assert!(clear_cookie("villeneuve").contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn the_hint_cookie_holds_no_secret_and_is_readable_by_the_pages() {
+        let c = set_hint_cookie("villeneuve");
+        assert!(c.starts_with("ef_connecte_villeneuve=1;"), "{c}");
+        assert!(c.contains("Path=/;") || c.ends_with("Path=/"), "{c}");
+        assert!(!c.contains("HttpOnly"), "{c}");
+        assert!(c.contains(&format!("Max-Age={}", ABSOLUTE.num_seconds())), "{c}");
+        assert!(clear_hint_cookie("villeneuve").contains("Max-Age=0"));
     }
 
     #[test]

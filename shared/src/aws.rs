@@ -13,13 +13,15 @@ static AWS_ROOTS: [&str; 5] = [
     include_str!("../certs/Starfield_Services_Root_Certificate_Authority_-_G2.pem"),
 ];
 
-/// The SDK's HTTPS client trusting only [`AWS_ROOTS`]: the default one reads and parses every
-/// certificate of the system's store when it is built, before the first request.
-fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+/// The SDK's HTTPS client trusting only [`AWS_ROOTS`] (rustls with ring): the default one reads
+/// and parses every certificate of the system's store when it is built, before the first
+/// request, and links aws-lc. Every SDK client of the project is given this one (the SDKs are
+/// built without a default client); it speaks plain HTTP too (the emulators).
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     let roots = AWS_ROOTS
         .iter()
         .fold(TrustStore::empty().with_native_roots(false), |t, pem| t.with_pem_certificate(pem.as_bytes()));
-    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
     match TlsContext::builder().with_trust_store(roots).build() {
         Ok(context) => builder.tls_context(context).build_https(),
         // Cannot happen (building the context checks nothing); the default roots then.
@@ -54,6 +56,7 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
     let creds = Credentials::new("test", "test", None, None, "emulator");
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(https_client())
         .endpoint_url(endpoint)
         .region(Region::new("eu-west-3"))
         .credentials_provider(SharedCredentialsProvider::new(creds))

@@ -91,6 +91,7 @@ impl Files {
         let creds = aws_sdk_s3::config::Credentials::new(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, None, None, "local");
         let config = aws_sdk_s3::config::Builder::new()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .http_client(crate::aws::https_client())
             .endpoint_url(endpoint)
             .region(aws_sdk_s3::config::Region::new("eu-west-3"))
             .credentials_provider(creds)

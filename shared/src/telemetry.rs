@@ -1,11 +1,21 @@
 //! Logging set-up shared by every binary: JSON lines in Lambda (CloudWatch), text locally.
 
-use tracing_subscriber::{EnvFilter, fmt};
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::{fmt, prelude::*};
 
-/// Installs the global subscriber once; `RUST_LOG` overrides the default `info` level.
+/// Installs the global subscriber once; `RUST_LOG` (`info`, `warn,shared=debug`, `off`: levels
+/// per target, as `Targets` reads them) overrides the default `info` level.
 pub fn init(json: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_target(false);
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    let registry = tracing_subscriber::registry().with(filter);
     // A second call (tests starting several apps) keeps the first subscriber.
-    let _ = if json { builder.json().without_time().try_init() } else { builder.compact().try_init() };
+    let _ = if json {
+        registry.with(fmt::layer().json().without_time().with_target(false)).try_init()
+    } else {
+        registry.with(fmt::layer().compact().with_target(false)).try_init()
+    };
 }

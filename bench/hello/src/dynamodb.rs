@@ -1,6 +1,7 @@
 //! The storage event's baseline: a bare `lambda_http` function that reads one DynamoDB item per
-//! request with the SDK's own defaults (region, credentials and endpoint from the environment),
-//! then answers 401, as a function does for an unknown session. `bench/coldstart.py --event
+//! request (region, credentials and endpoint from the environment, the SDK's plain-HTTP client:
+//! the least a read from the emulator needs), then answers 401, as a function does for an
+//! unknown session. `bench/coldstart.py --event
 //! session` compares each function to it: what a function costs over the one read it must make.
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -11,6 +12,7 @@ async fn main() -> Result<(), Error> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let mut config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .region(var("AWS_REGION").map(aws_sdk_dynamodb::config::Region::new));
     if let (Some(id), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
         config = config.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

@@ -33,11 +33,11 @@ pub enum GatewayError {
     Unexpected(String),
 }
 
-/// Makes aws-lc (the SDKs' crypto, already in every function) the process's default TLS
+/// Makes ring (the SDKs' crypto, already in every function) the process's default TLS
 /// provider, for any reqwest client built afterwards: reqwest is built here without a provider of
 /// its own (no second crypto library). Calling it again does nothing.
 pub fn install_crypto() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 impl Gateway {
@@ -65,7 +65,7 @@ impl Gateway {
                     let _ = roots.add(cert);
                 }
                 install_crypto();
-                let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+                let provider = Arc::new(rustls::crypto::ring::default_provider());
                 let tls = rustls::ClientConfig::builder_with_provider(provider)
                     .with_safe_default_protocol_versions()
                     .map_err(|e| e.to_string())?

@@ -510,7 +510,7 @@ pub async fn build(opts: &Options) -> Result<Portal, Error> {
 /// The same portal over a given store (tests run it on DynamoDB through moto); `data_dir`
 /// then only holds the mail folder.
 pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
-    // The TLS crypto of every HTTP client of the process (tests' included): aws-lc.
+    // The TLS crypto of every HTTP client of the process (tests' included): ring.
     invoices::payfip::install_crypto();
     // One process owns the data, so nothing changes behind the cache: it can live long.
     let towns = Towns::new(store.clone(), Duration::from_secs(3600));

@@ -166,6 +166,7 @@ for (const device of VIEWPORTS) {
       await details.getByText(/dépassé/).first().waitFor();
       await details.getByText(/Contactez le service : .*Régie/).waitFor();
       assert.equal(await inViewport(details.getByRole('heading')), true, 'the details are on screen');
+      assert.doesNotMatch(await details.textContent(), /null|undefined|NaN/);
       await checkAxe(page, 'mes réservations, détails d\'une case');
       await details.getByRole('button', { name: 'Fermer' }).click();
       await details.waitFor({ state: 'hidden' });

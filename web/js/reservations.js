@@ -229,11 +229,10 @@ async function showDetails(row, cell, button) {
   const history = booked || ['cancel_requested', 'refused', 'present', 'absent'].includes(cell.state) ? await bookingHistory(row, cell) : [];
   const close = el('button', { type: 'button', class: 'secondaire petit' }, 'Fermer');
   close.addEventListener('click', () => { panel.hidden = true; button.focus(); });
-  panel.replaceChildren(el('h3', { id: 'titre-detail', tabindex: '-1' }, `${row.name} – ${frenchDate(cell.date)}`),
-    el('ul', {}, ...items.map((t) => el('li', {}, t))),
-    history.length ? el('h4', {}, 'Historique') : null,
-    history.length ? el('ol', { class: 'historique' }, ...history.map((t) => el('li', {}, t))) : null,
-    close);
+  const parts = [el('h3', { id: 'titre-detail', tabindex: '-1' }, `${row.name} – ${frenchDate(cell.date)}`),
+    el('ul', {}, ...items.map((t) => el('li', {}, t)))];
+  if (history.length) parts.push(el('h4', {}, 'Historique'), el('ol', { class: 'historique' }, ...history.map((t) => el('li', {}, t))));
+  panel.replaceChildren(...parts, close);
   panel.hidden = false;
   state.detailsFor = `${selectedChild().id}|${selectedChoice().activity}`;
   panel.scrollIntoView({ block: 'nearest' });

@@ -141,6 +141,11 @@ for (const device of VIEWPORTS) {
       // The town's news, pinned first.
       await page.getByRole('heading', { name: 'Bienvenue sur votre Espace Famille' }).waitFor();
       assert.equal(await page.locator('article.actualite h3').first().textContent(), 'Bienvenue sur votre Espace Famille');
+      // How to reach the service: the régie, and the leisure centre's own office.
+      const contact = page.locator('#contact-service');
+      await contact.getByText('Régie enfance-jeunesse de Villeneuve-les-Tilleuls').waitFor();
+      await contact.getByRole('heading', { name: 'ALSH – ACCUEIL DE LOISIRS' }).waitFor();
+      await contact.getByText('Téléphone : 01 34 00 12 40').waitFor();
       await checkAxe(page, 'accueil');
       await shot(page, `accueil-${device.name}`);
       await go('mot-de-passe.html');

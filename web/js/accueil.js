@@ -41,12 +41,16 @@ fetch(`/api/towns/${encodeURIComponent(town)}`)
       li.textContent = `${a.name} : ${a.units.map((u) => u.name).join(', ')}`;
       list.appendChild(li);
     }
-    // Whom to call or write to: the childhood service's régie (the town's billing settings).
+    // Whom to call or write to: the childhood service's régie (the town's billing settings),
+    // and a service's own office where it has one (the leisure centre).
+    const address = (c, name) => el('address', {}, ...[name, ...(c.address || []), c.phone && `Téléphone : ${c.phone}`,
+      c.email && el('a', { href: `mailto:${c.email}` }, c.email), c.hours].filter(Boolean).flatMap((l, i) => (i ? [el('br'), l] : [l])));
     const b = cfg.billing;
-    if (b) {
-      const lines = [b.regie, ...(b.address || []), b.phone && `Téléphone : ${b.phone}`,
-        b.email && el('a', { href: `mailto:${b.email}` }, b.email), b.hours].filter(Boolean);
-      document.getElementById('coordonnees').replaceChildren(...lines.flatMap((l, i) => (i ? [el('br'), l] : [l])));
+    const blocks = [];
+    if (b) blocks.push(address(b, b.regie));
+    for (const a of cfg.activities.filter((x) => x.contact)) blocks.push(el('h3', {}, a.name), address(a.contact, a.contact.name));
+    if (blocks.length) {
+      document.getElementById('coordonnees').replaceChildren(...blocks);
       document.getElementById('contact-service').hidden = false;
     }
   })

@@ -168,37 +168,17 @@ function renderCell(row, cell) {
       el('span', { class: 'visually-hidden' }, ` – ${[extra, info].filter(Boolean).join(' – ')}`)), hint);
 }
 
-/** How to reach the childhood service (the town's billing settings), for a change past its
- * deadline. */
-let serviceContact = null;
+/** How to reach the service of the grid shown, for a change past its deadline: the activity's
+ * own contact when the town gives one (the leisure centre's office), else the régie's. */
+let townConfig = null;
 async function contactLine() {
-  if (serviceContact === null) {
-    const cfg = await fetch(`/api/towns/${encodeURIComponent(town)}`).then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
-    const b = cfg.billing || {};
-    serviceContact = [b.regie, b.phone && `téléphone ${b.phone}`, b.email, b.hours].filter(Boolean).join(' – ');
+  if (townConfig === null) {
+    townConfig = await fetch(`/api/towns/${encodeURIComponent(town)}`).then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
   }
-  return serviceContact ? `Contactez le service : ${serviceContact}.` : 'Contactez le service.';
-}
-
-const BOOKING_STATUS = {
-  pending: 'demande en cours', confirmed: 'validée', cancel_requested: "demande d'annulation",
-  refused: 'refusée', cancelled: 'annulée',
-};
-
-/** The history of the cell's booking, one sentence per change, oldest first. */
-async function bookingHistory(row, cell) {
-  const child = selectedChild();
-  try {
-    const bookings = await api(`/families/${encodeURIComponent(child.family)}/bookings?from=${cell.date}&to=${cell.date}&child=${encodeURIComponent(child.id)}`);
-    const booking = bookings.find((b) => b.unit === row.unit && b.date === cell.date);
-    return (booking?.history || []).map((h) => [
-      frenchInstant(h.at),
-      h.from ? `${BOOKING_STATUS[h.from] || h.from} → ${BOOKING_STATUS[h.to] || h.to}` : BOOKING_STATUS[h.to] || h.to,
-      h.role === 'staff' ? 'par le service' : `par ${h.by}`,
-      h.late ? 'hors délai' : '',
-      h.price !== undefined ? euros(h.price) : '',
-    ].filter(Boolean).join(' – '));
-  } catch { return []; }
+  const activity = townConfig.activities?.find((a) => a.id === selectedChoice().activity);
+  const c = activity?.contact || (townConfig.billing && { ...townConfig.billing, name: townConfig.billing.regie });
+  const line = c ? [c.name, c.phone && `téléphone ${c.phone}`, c.email, c.hours].filter(Boolean).join(' – ') : '';
+  return line ? `Contactez le service : ${line}.` : 'Contactez le service.';
 }
 
 /** The details of one cell, under the grid: its state and reason, until when it can be booked or

@@ -159,6 +159,42 @@ pub struct Activity {
     pub name: String,
     pub sites: Vec<SiteId>,
     pub units: Vec<Unit>,
+    /// Whom parents call or write to about this service when it is not the régie (the leisure
+    /// centre's own office); the pages fall back on `billing`'s contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+}
+
+/// How parents reach a service: who, where, how and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// « Accueil de loisirs Les Tilleuls »
+    pub name: String,
+    /// The postal address, one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub address: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<String>,
+}
+
+fn check_contact(at: &str, c: &Contact) -> Result<(), ConfigError> {
+    let n = c.name.trim().chars().count();
+    if n == 0 || n > MAX_BILLING_TEXT {
+        return Err(err(format!("{at}.name"), format!("le texte doit faire entre 1 et {MAX_BILLING_TEXT} caractères")));
+    }
+    if c.address.len() > MAX_BILLING_LINES {
+        return Err(err(format!("{at}.address"), format!("{MAX_BILLING_LINES} lignes au plus")));
+    }
+    let texts = c.address.iter().chain([&c.phone, &c.email, &c.hours].into_iter().flatten());
+    if texts.into_iter().any(|t| t.chars().count() > MAX_BILLING_TEXT) {
+        return Err(err(at, format!("{MAX_BILLING_TEXT} caractères au plus par texte")));
+    }
+    Ok(())
 }
 
 /// The configuration document of one town, as staff write it and as it is stored.
@@ -535,6 +571,9 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
         if a.sites.is_empty() {
             return Err(err(format!("{at}.sites"), "un service doit avoir au moins un site"));
         }
+        if let Some(contact) = &a.contact {
+            check_contact(&format!("{at}.contact"), contact)?;
+        }
         for (si, s) in a.sites.iter().enumerate() {
             if !site_ids.contains(s) {
                 return Err(err(
@@ -746,6 +785,22 @@ mod tests {
         assert_eq!(price.for_family(true, Some(5000)).get(), 500);
         assert_eq!(price.for_family(true, None).get(), 500);
         assert_eq!(price.for_family(false, Some(400)).get(), 700);
+    }
+
+    #[test]
+    fn a_service_may_have_its_own_contact_checked_like_the_regies() {
+        let mut v = minimal();
+        v["activities"][0]["contact"] =
+            json!({"name": "Accueil de loisirs", "phone": "01 23 45 67 89", "hours": "Mercredi 8 h – 18 h"});
+        let town = Town::parse(v.to_string().as_bytes()).unwrap();
+        let contact = town.config().activities[0].contact.as_ref().unwrap();
+        assert_eq!((contact.name.as_str(), contact.phone.as_deref()), ("Accueil de loisirs", Some("01 23 45 67 89")));
+        v["activities"][0]["contact"]["name"] = json!("  ");
+        assert_eq!(Town::parse(v.to_string().as_bytes()).unwrap_err().path, "activities[0].contact.name");
+        v["activities"][0]["contact"] = json!({"name": "Accueil", "hours": "x".repeat(401)});
+        assert_eq!(Town::parse(v.to_string().as_bytes()).unwrap_err().path, "activities[0].contact");
+        v["activities"][0]["contact"] = json!({"name": "Accueil", "fax": "01"});
+        assert!(Town::parse(v.to_string().as_bytes()).is_err(), "an unknown field is refused");
     }
 
     #[test]

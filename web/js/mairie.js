@@ -292,15 +292,15 @@ function walkIn(date, unit) {
       });
       await api('/staff/attendance', { method: 'POST', csrf: me.csrf_token, body: { date, unit, marks: [{ child: who.child, mark: 'present' }] } });
       await showAttendance();
-      say(message, `${who.name.split(' – ')[0]} est ajouté(e) à la liste, présent(e). La réservation hors délai est facturée ; la famille est prévenue par e-mail.`);
+      say(message, `${who.name} est ajouté(e) à la liste, présent(e). La réservation hors délai est facturée ; la famille est prévenue par e-mail.`);
     } catch (p) { say(message, p.lines?.[0]?.error?.message || p.marks?.[0]?.error || p.title, true); add.disabled = false; }
   });
   return form;
 }
 
-/** A child picked by name, searched as the agent types (family, first or last name, email):
- * [search field, its label, the list of matches]; `pick()` is `{ family, child, name }` or null,
- * `set(...)` preselects one (from a family's page). */
+/** A child picked by name, searched as the agent types (first or last name, email, family
+ * reference), drawn in `box`: `pick()` is `{ family, child, name }` (the child's name) or null,
+ * `set(...)` preselects one (from a family's page), `focus()` moves to the search field. */
 function childPicker(box, prefix) {
   const [searchLabel, search] = field('Enfant (nom ou prénom)', { type: 'search', autocomplete: 'off' });
   const select = el('select', { id: `${prefix}-enfant`, required: true });
@@ -308,7 +308,7 @@ function childPicker(box, prefix) {
   let timer = null;
   let asked = 0;
   const fill = (children) => {
-    select.replaceChildren(...children.map((c) => el('option', { value: `${c.family}|${c.child}` }, c.name)));
+    select.replaceChildren(...children.map((c) => el('option', { value: `${c.family}|${c.child}`, 'data-nom': c.name }, `${c.name} – ${c.familyName}`)));
     status.textContent = children.length ? `${children.length} enfant(s) trouvé(s).` : 'Aucun enfant ne correspond.';
   };
   search.addEventListener('input', () => {
@@ -321,11 +321,11 @@ function childPicker(box, prefix) {
         const hits = await api(`/staff/families?q=${encodeURIComponent(q)}`);
         if (n !== asked) return; // a newer search is on its way
         const words = q.toLowerCase().split(/\s+/);
-        const children = hits.flatMap((f) => f.children.map((c) => ({ family: f.reference, child: c.id, name: `${c.first_name} ${c.last_name} – ${f.name}` })));
+        const children = hits.flatMap((f) => f.children.map((c) => ({ family: f.reference, familyName: f.name, child: c.id, name: `${c.first_name} ${c.last_name}` })));
         // The children whose own name matches (a family search also finds their siblings);
         // every child of the families found when the search was by email or reference.
         const fold = (t) => t.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
-        const own = children.filter((c) => words.every((w) => fold(c.name.split(' – ')[0]).includes(fold(w))));
+        const own = children.filter((c) => words.every((w) => fold(c.name).includes(fold(w))));
         fill(own.length ? own : children);
       } catch (p) { status.textContent = p.title; }
     }, 250);
@@ -337,11 +337,11 @@ function childPicker(box, prefix) {
       const option = select.selectedOptions[0];
       if (!option) return null;
       const [family, child] = option.value.split('|');
-      return { family, child, name: option.textContent };
+      return { family, child, name: option.dataset.nom };
     },
-    set(family, child, name) {
-      search.value = name.split(' – ')[0];
-      fill([{ family, child, name }]);
+    set(family, familyName, child, name) {
+      search.value = name;
+      fill([{ family, familyName, child, name }]);
     },
     focus() { search.focus(); },
   };
@@ -368,7 +368,7 @@ async function lateChange(event) {
     const price = r.action === 'add'
       ? `${euros(r.price)}${r.late ? ' (tarif majoré, hors délai)' : ''}`
       : (r.late ? `facturée ${euros(r.price)} (hors délai)` : 'sans frais');
-    say(message, `${what} pour ${who.name.split(' – ')[0]} : ${frenchDate(r.date)} – ${price}. La famille est prévenue par e-mail.`);
+    say(message, `${what} pour ${who.name} : ${frenchDate(r.date)} – ${price}. La famille est prévenue par e-mail.`);
   } catch (p) {
     say(message, p.lines?.[0]?.error?.message || p.title, true);
   } finally { button.disabled = false; }
@@ -449,7 +449,7 @@ async function searchFamilies(event) {
       const late = f.children.map((c) => {
         const b = el('button', { type: 'button', class: 'secondaire petit' }, 'Modification hors délai', el('span', { class: 'visually-hidden' }, ` pour ${c.first_name} ${c.last_name}`));
         b.addEventListener('click', () => {
-          latePicker.set(f.reference, c.id, `${c.first_name} ${c.last_name} – ${f.name}`);
+          latePicker.set(f.reference, f.name, c.id, `${c.first_name} ${c.last_name}`);
           location.hash = 'hors-delai';
           document.getElementById('date-modif').focus();
         });

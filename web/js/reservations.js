@@ -181,6 +181,27 @@ async function contactLine() {
   return line ? `Contactez le service : ${line}.` : 'Contactez le service.';
 }
 
+const BOOKING_STATUS = {
+  pending: 'demande en cours', confirmed: 'validée', cancel_requested: "demande d'annulation",
+  refused: 'refusée', cancelled: 'annulée',
+};
+
+/** The history of the cell's booking, one sentence per change, oldest first. */
+async function bookingHistory(row, cell) {
+  const child = selectedChild();
+  try {
+    const bookings = await api(`/families/${encodeURIComponent(child.family)}/bookings?from=${cell.date}&to=${cell.date}&child=${encodeURIComponent(child.id)}`);
+    const booking = bookings.find((b) => b.unit === row.unit && b.date === cell.date);
+    return (booking?.history || []).map((h) => [
+      frenchInstant(h.at),
+      h.from ? `${BOOKING_STATUS[h.from] || h.from} → ${BOOKING_STATUS[h.to] || h.to}` : BOOKING_STATUS[h.to] || h.to,
+      h.role === 'staff' ? 'par le service' : `par ${h.by}`,
+      h.late ? 'hors délai' : '',
+      h.price !== undefined ? euros(h.price) : '',
+    ].filter(Boolean).join(' – '));
+  } catch { return []; }
+}
+
 /** The details of one cell, under the grid: its state and reason, until when it can be booked or
  * cancelled, its price, and what a change past the deadline costs and how to ask for it. */
 async function showDetails(row, cell, button) {

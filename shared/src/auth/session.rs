@@ -52,22 +52,20 @@ pub fn hint_cookie_name(town: &str) -> String {
 
 /// `Set-Cookie` for the hint of a new session (same lifetime, path `/`, readable by the pages).
 pub fn set_hint_cookie(town: &str) -> String {
-    cookie::Cookie::build((hint_cookie_name(town), "1"))
-        .path("/")
-        .secure(true)
-        .same_site(cookie::SameSite::Lax)
-        .max_age(cookie::time::Duration::seconds(ABSOLUTE.num_seconds()))
-        .build()
-        .to_string()
+    hint_cookie(town, "1", cookie::time::Duration::seconds(ABSOLUTE.num_seconds()))
 }
 
 /// `Set-Cookie` that removes the hint.
 pub fn clear_hint_cookie(town: &str) -> String {
-    cookie::Cookie::build((hint_cookie_name(town), ""))
+    hint_cookie(town, "", cookie::time::Duration::ZERO)
+}
+
+fn hint_cookie(town: &str, value: &str, max_age: cookie::time::Duration) -> String {
+    cookie::Cookie::build((hint_cookie_name(town), value))
         .path("/")
         .secure(true)
         .same_site(cookie::SameSite::Lax)
-        .max_age(cookie::time::Duration::ZERO)
+        .max_age(max_age)
         .build()
         .to_string()
 }

@@ -13,5 +13,6 @@ pub mod http;
 pub mod json;
 pub mod lambda;
 pub mod mail;
+pub mod operations;
 pub mod store;
 pub mod telemetry;

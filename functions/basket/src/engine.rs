@@ -39,7 +39,7 @@ use shared::mail::templates::{self, Section};
 use shared::store::{
     CancelReason, Cond, Item, Key, MAX_TRANSACTION_ACTIONS, Query, SkRange, Store, StoreError, WriteOp, keys, repo,
 };
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -390,14 +390,15 @@ fn split(plan: Vec<Planned>) -> Result<Vec<Chunk>, StoreError> {
         let size = serde_json::to_vec(&p).map_err(|e| StoreError::Invalid(e.to_string()))?.len();
         let mut need = usize::from(p.effect.is_some());
         let counter = p.effect.as_ref().and_then(counter_of);
+        // A counter, and the waiting list's job when it frees a place.
         if counter.as_ref().is_some_and(|k| !counters.contains(k)) {
-            need += 1;
+            need += 2;
         }
         if !current.lines.is_empty() && (actions + need > CHUNK_ACTIONS || bytes + size > CHUNK_BYTES) {
             chunks.push(std::mem::replace(&mut current, Chunk { first: i, lines: Vec::new() }));
             (actions, bytes) = (0, 0);
             counters.clear();
-            need = usize::from(p.effect.is_some()) + usize::from(counter.is_some());
+            need = usize::from(p.effect.is_some()) + 2 * usize::from(counter.is_some());
         }
         if let Some(k) = counter {
             counters.insert(k);
@@ -468,7 +469,10 @@ async fn apply(
     };
     let mut progress = read_progress(store, ask, &header.claim).await?;
     let mut conflicts = 0;
+    // The places this validation freed on units with a waiting list.
+    let mut promotions: BTreeSet<Counter> = BTreeSet::new();
     while progress.done < chunks.len() && !progress.aborted {
+        let mut freed: BTreeSet<Counter> = BTreeSet::new();
         let now = clock.now();
         let chunk = &chunks[progress.done];
         let mut next = Progress { done: progress.done + 1, ..progress.clone() };
@@ -507,6 +511,14 @@ async fn apply(
                 max,
             });
             behind.push(takers);
+            // A freed place goes to the waiting list: recorded here, run once the chunk is in.
+            if by < 0
+                && let Some(op) = shared::operations::promote_op(&ask.town, &unit, &site, date, now)
+            {
+                ops.push(op);
+                behind.push(Vec::new());
+                freed.insert((unit, site, date));
+            }
         }
         let result = match over {
             Some(index) => Err(Lost(index, CancelReason::OverLimit)),
@@ -536,6 +548,7 @@ async fn apply(
             Ok(()) => {
                 progress = next;
                 conflicts = 0;
+                promotions.extend(freed);
                 continue;
             }
             Err(Lost(index, reason)) => (index, reason),
@@ -565,7 +578,15 @@ async fn apply(
         }
         progress.lost.insert(index, why);
     }
-    finish(store, clock, ask, header, chunks, progress).await
+    let answer = finish(store, clock, ask, header, chunks, progress).await?;
+    let ctx = shared::operations::Ctx { store, public_url: &ask.public_url };
+    for (unit, site, date) in promotions {
+        let job = shared::operations::Job::Promote { unit, site, date };
+        if let Err(e) = shared::operations::run(ctx, &ask.town, &job, clock.now()).await {
+            tracing::warn!(error = %e, ?job, "waiting list left to the sweep");
+        }
+    }
+    Ok(answer)
 }
 
 /// Marks the validation done, queues the email and empties the basket of the applied lines,

@@ -33,6 +33,8 @@ pub struct AppState {
     pub towns: Towns,
     /// The documents' bucket, for attachments.
     pub files: shared::files::Files,
+    /// Where the pages are served, for the links in emails (a closure's cancellations).
+    pub public_url: String,
 }
 
 shared::auth_state_from!(AppState);
@@ -292,6 +294,7 @@ async fn update_closures(
     town: &Town,
     old: Option<&Article>,
     new: Option<&Article>,
+    by: &str,
 ) -> Result<(), Problem> {
     let closes =
         |a: Option<&Article>| a.and_then(|a| a.close_booking.as_ref().map(|c| (a.closure_reason(), c.clone())));
@@ -305,8 +308,20 @@ async fn update_closures(
         let config = with_closures(current.config(), old, new);
         let updated = Town::try_from(config)
             .map_err(|e| Problem::unprocessable("invalid_closure", e.message).field("close_booking"))?;
-        match state.towns.replace(&updated, version, Vec::new()).await {
-            Ok(_) => return Ok(()),
+        // A closure cancels the bookings of its days; a reopening tells their families.
+        let now = state.auth.clock.now();
+        let jobs = shared::operations::config_jobs(&current, &updated, by, updated.today(now));
+        let extra = jobs.iter().map(|j| shared::operations::job_op(town.id(), j, now)).collect::<Result<_, _>>()?;
+        match state.towns.replace(&updated, version, extra).await {
+            Ok(_) => {
+                let ctx = shared::operations::Ctx { store: &state.auth.store, public_url: &state.public_url };
+                for job in &jobs {
+                    if let Err(e) = shared::operations::run(ctx, &updated, job, now).await {
+                        tracing::warn!(error = %e, ?job, "job left to the sweep");
+                    }
+                }
+                return Ok(());
+            }
             Err(StoreError::TransactionCanceled { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -381,7 +396,7 @@ async fn create(
             entry.record(town.id())?,
         ])
         .await?;
-    update_closures(&state, &town, None, Some(&article)).await?;
+    update_closures(&state, &town, None, Some(&article), by).await?;
     Ok((StatusCode::CREATED, AxumJson(article)))
 }
 
@@ -437,7 +452,7 @@ async fn update(
         Err(StoreError::TransactionCanceled { index: 0, .. }) => return Err(conflict()),
         Err(e) => return Err(e.into()),
     }
-    update_closures(&state, &town, Some(&previous), Some(&article)).await?;
+    update_closures(&state, &town, Some(&previous), Some(&article), by).await?;
     Ok(AxumJson(article))
 }
 
@@ -468,7 +483,7 @@ async fn remove(
         Err(StoreError::TransactionCanceled { index: 0, .. }) => return Err(conflict()),
         Err(e) => return Err(e.into()),
     }
-    update_closures(&state, &town, Some(&previous), None).await?;
+    update_closures(&state, &town, Some(&previous), None, caller.session.email.as_str()).await?;
     attachments::delete_files(&state, &previous).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,9 +8,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use shared::audit;
 use shared::domain::account::Role;
+use shared::domain::calendar::Closure;
 use shared::domain::config::{Town, TownConfig};
 use shared::http::auth::Staff;
 use shared::http::{self, Json, Problem};
+use shared::operations::{self, Job};
 use shared::store::StoreError;
 
 #[derive(Serialize)]
@@ -19,6 +21,9 @@ pub(crate) struct ConfigView {
     /// The town's today, for the forms (past closures cannot change).
     today: NaiveDate,
     config: TownConfig,
+    /// What the change's new closures cancelled (bookings and families emailed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    closed: Option<operations::Closed>,
 }
 
 /// The town's configuration and its version (staff).
@@ -27,7 +32,7 @@ pub(crate) async fn config(
     Staff(caller): Staff,
 ) -> Result<AxumJson<ConfigView>, Problem> {
     let (town, version) = state.towns.get_versioned(&caller.town).await?.ok_or_else(http::unknown_town)?;
-    Ok(AxumJson(ConfigView { version, today: today(&state, &town), config: town.config().clone() }))
+    Ok(AxumJson(ConfigView { version, today: today(&state, &town), config: town.config().clone(), closed: None }))
 }
 
 #[derive(Deserialize)]
@@ -80,10 +85,63 @@ pub(crate) async fn update_config(
         before: serde_json::to_value(current.config()).ok(),
         after: serde_json::to_value(town.config()).ok(),
     };
-    let version = match state.towns.replace(&town, version, vec![entry.record(town.id())?]).await {
+    let now = state.auth.clock.now();
+    // Closures that cancel, reopenings that tell, capacities that move the waiting lists:
+    // recorded with the change, then run now (the scheduled sweep finishes what a crash stops).
+    let jobs = operations::config_jobs(&current, &town, caller.session.email.as_str(), today(&state, &town));
+    let mut extra = vec![entry.record(town.id())?];
+    for job in &jobs {
+        extra.push(operations::job_op(town.id(), job, now)?);
+    }
+    let version = match state.towns.replace(&town, version, extra).await {
         Ok(v) => v,
         Err(StoreError::TransactionCanceled { index: 0, .. }) => return Err(conflict()),
         Err(e) => return Err(e.into()),
     };
-    Ok(AxumJson(ConfigView { version, today: today(&state, &town), config: town.config().clone() }))
+    let closed = run_jobs(&state, &town, &jobs, now).await;
+    Ok(AxumJson(ConfigView { version, today: today(&state, &town), config: town.config().clone(), closed }))
+}
+
+/// Runs a configuration change's jobs now; what its closures cancelled. A job that fails is
+/// left to the scheduled sweep (the change itself is saved).
+pub(crate) async fn run_jobs(
+    state: &AppState,
+    town: &Town,
+    jobs: &[Job],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<operations::Closed> {
+    let ctx = operations::Ctx { store: &state.auth.store, public_url: &state.public_url };
+    let mut closed = None;
+    for job in jobs {
+        match operations::run(ctx, town, job, now).await {
+            Ok(Some(c)) => closed = Some(c),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, ?job, "job left to the sweep"),
+        }
+    }
+    closed
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImpactQuery {
+    closures: Vec<Closure>,
+}
+
+/// What closing these days would cancel (staff see it before confirming).
+pub(crate) async fn closure_impact(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    body: Result<Json<ImpactQuery>, Problem>,
+) -> Result<AxumJson<operations::Impact>, Problem> {
+    let Json(q) = body?;
+    if q.closures.is_empty() || q.closures.len() > shared::domain::news::MAX_CLOSURE_DAYS as usize {
+        return Err(Problem::unprocessable(
+            "invalid_closures",
+            format!("Indiquez de 1 à {} jours de fermeture.", shared::domain::news::MAX_CLOSURE_DAYS),
+        )
+        .field("closures"));
+    }
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    Ok(AxumJson(operations::impact(&state.auth.store, &town, &q.closures, state.auth.clock.now()).await?))
 }

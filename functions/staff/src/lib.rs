@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/attendance", get(attendance::attendance).post(attendance::mark))
         .route("/api/towns/{town}/staff/kitchen", get(kitchen::kitchen))
         .route("/api/towns/{town}/staff/config", get(config::config).put(config::update_config))
+        .route("/api/towns/{town}/staff/closures/impact", axum::routing::post(config::closure_impact))
         .route("/api/towns/{town}/staff/audit", get(trail::audit_log))
         .route("/api/towns/{town}/staff/outbox/parked", get(trail::parked))
         .route("/api/towns/{town}/staff/families", get(families::search))

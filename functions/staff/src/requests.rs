@@ -247,6 +247,7 @@ pub(crate) async fn apply_family(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
+    let mut freed = Vec::new();
     let run = async {
         let mut ops = Vec::new();
         let mut counters: BTreeMap<(UnitId, SiteId, NaiveDate), (i64, Option<u32>)> = BTreeMap::new();
@@ -269,6 +270,13 @@ pub(crate) async fn apply_family(
                     max,
                 });
             }
+            // A refusal or an accepted cancellation frees a place for the waiting list.
+            if by_n < 0
+                && let Some(op) = shared::operations::promote_op(town, &unit, &site, date, now)
+            {
+                ops.push(op);
+                freed.push(shared::operations::Job::Promote { unit, site, date });
+            }
         }
         let entry = audit::Entry {
             at: now,
@@ -285,7 +293,16 @@ pub(crate) async fn apply_family(
         }
         state.auth.store.transact(ops).await
     };
-    match run.await {
+    let result = run.await;
+    if result.is_ok() {
+        let ctx = shared::operations::Ctx { store: &state.auth.store, public_url: &state.public_url };
+        for job in &freed {
+            if let Err(e) = shared::operations::run(ctx, town, job, now).await {
+                tracing::warn!(error = %e, ?job, "waiting list left to the sweep");
+            }
+        }
+    }
+    match result {
         Ok(()) => Ok(()),
         Err(StoreError::TransactionCanceled { reason: shared::store::CancelReason::OverLimit, .. }) => {
             Err("Plus de place ce jour-là : la demande ne peut pas être validée.".to_owned())

@@ -597,7 +597,12 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         ),
         (
             "NewsFunction",
-            news::router(news::AppState { auth: auth_for_news, towns: towns.clone(), files: files.clone() }),
+            news::router(news::AppState {
+                auth: auth_for_news,
+                towns: towns.clone(),
+                files: files.clone(),
+                public_url: public_url.clone(),
+            }),
         ),
     ];
     let api = functions

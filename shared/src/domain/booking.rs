@@ -59,6 +59,29 @@ pub struct Booking {
     /// Every change, oldest first (the last [`MAX_HISTORY`]).
     #[serde(default)]
     pub history: Vec<Change>,
+    /// Cancelled by the town (a closure): never billed; the reason its cell shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_by_town: Option<String>,
+    /// When the request joined the waiting list: its place in the order of arrival.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_at: Option<DateTime<Utc>>,
+    /// A place freed on a manual unit, offered from the waiting list: staff decide until then,
+    /// after which it passes to the next request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_until: Option<DateTime<Utc>>,
+    /// An absence a guardian reported (« Mon enfant est malade »).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absence_report: Option<AbsenceReport>,
+}
+
+/// An absence reported by a guardian past the deadline: the booking stays billed unless a
+/// medical certificate follows within the town's delay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbsenceReport {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    /// The guardian's email.
+    pub by: String,
 }
 
 /// How many changes a booking keeps.
@@ -70,6 +93,8 @@ pub const MAX_HISTORY: usize = 30;
 pub enum ChangedBy {
     Guardian,
     Staff,
+    /// The portal itself: a waiting-list promotion, an offer that lapsed.
+    System,
 }
 
 /// One change of a booking: who, when, from which state to which, at what price.
@@ -163,6 +188,10 @@ impl Booking {
             updated_at: actor.at,
             version: 0,
             history: Vec::new(),
+            cancelled_by_town: None,
+            queued_at: None,
+            offer_until: None,
+            absence_report: None,
         });
         b.family = slot.family;
         b.site = slot.site;
@@ -172,6 +201,10 @@ impl Booking {
         b.refusal_reason = None;
         b.waiting_list = terms.waiting_list;
         b.late_cancel = false;
+        b.cancelled_by_town = None;
+        b.offer_until = None;
+        b.absence_report = None;
+        b.queued_at = terms.waiting_list.then_some(actor.at);
         b.change(terms.status, actor, terms.late);
         b
     }
@@ -194,6 +227,79 @@ impl Booking {
         b
     }
 
+    /// Cancelled by the town (a closure, with its reason): frees the place, never billed, and
+    /// leaves the waiting list. `None` when there is nothing to cancel: already cancelled or
+    /// refused, or attendance already taken (the day happened).
+    pub fn cancel_by_town(&self, reason: &str, actor: Actor) -> Option<Booking> {
+        if !self.is_live() || self.attendance.is_some() {
+            return None;
+        }
+        let mut b = self.clone();
+        b.late_cancel = false;
+        b.waiting_list = false;
+        b.offer_until = None;
+        b.cancelled_by_town = Some(reason.to_owned());
+        b.change(BookingStatus::Cancelled, actor, false);
+        Some(b)
+    }
+
+    /// Whether the request waits on the waiting list (holds no place yet).
+    pub fn is_waiting(&self) -> bool {
+        self.status == BookingStatus::Pending && self.waiting_list
+    }
+
+    /// A freed place given to this waiting request: confirmed on an automatic unit, or, on a
+    /// manual one, held for staff to decide until `offer_until`. `None` if it no longer waits.
+    pub fn promote(&self, offer_until: Option<DateTime<Utc>>, actor: Actor) -> Option<Booking> {
+        if !self.is_waiting() {
+            return None;
+        }
+        let mut b = self.clone();
+        b.waiting_list = false;
+        b.offer_until = offer_until;
+        let to = if offer_until.is_some() { BookingStatus::Pending } else { BookingStatus::Confirmed };
+        b.change(to, actor, false);
+        Some(b)
+    }
+
+    /// An offered place staff did not decide on in time: the request is refused (with the
+    /// reason the guardian reads) and the place passes to the next. `None` if it was decided.
+    pub fn lapse_offer(&self, now: DateTime<Utc>, actor: Actor) -> Option<Booking> {
+        let due = self.offer_until.is_some_and(|t| t <= now);
+        if !(due && self.status == BookingStatus::Pending && !self.waiting_list) {
+            return None;
+        }
+        let mut b = self.clone();
+        b.offer_until = None;
+        b.refusal_reason = Some("La place proposée depuis la liste d'attente n'a pas été confirmée à temps.".into());
+        b.change(BookingStatus::Refused, actor, false);
+        Some(b)
+    }
+
+    /// A guardian reports the child absent (« Mon enfant est malade ») on a confirmed day not
+    /// yet registered. The booking and its price do not change: only a certificate within the
+    /// town's delay makes it unbilled ([`Booking::justify_report`]).
+    pub fn report_absence(&self, reason: &str, by: &str, at: DateTime<Utc>) -> Option<Booking> {
+        if self.status != BookingStatus::Confirmed || self.attendance.is_some() || self.absence_report.is_some() {
+            return None;
+        }
+        let mut b = self.clone();
+        b.absence_report = Some(AbsenceReport { reason: reason.to_owned(), at, by: by.to_owned() });
+        b.updated_at = at;
+        b.version += 1;
+        Some(b)
+    }
+
+    /// A certificate received at `at` for a reported absence: « absence justifiée » if it came
+    /// within `delay` of the report (and the day was not registered present).
+    pub fn justify_report(&self, at: DateTime<Utc>, delay: chrono::Duration) -> Option<Booking> {
+        let report = self.absence_report.as_ref()?;
+        if at > report.at + delay {
+            return None;
+        }
+        self.justify(at)
+    }
+
     /// A staff decision on a request: a pending booking is confirmed or refused (with the
     /// reason the guardian reads), a cancellation request is accepted or refused (the booking
     /// stays confirmed). A decided booking leaves the waiting list.
@@ -210,6 +316,7 @@ impl Booking {
             b.refusal_reason = reason.map(str::to_owned);
         }
         b.waiting_list = false;
+        b.offer_until = None;
         b.change(to, actor, false);
         Ok(b)
     }
@@ -365,5 +472,91 @@ mod tests {
         }
         assert_eq!(b.history.len(), MAX_HISTORY);
         assert_eq!(b.version, 81);
+    }
+
+    fn waiting(date: NaiveDate, at_: DateTime<Utc>) -> Booking {
+        let b = booking("alsh-mercredi", date, BookingStatus::Pending, 1200);
+        let slot = Slot {
+            child: b.child.clone(),
+            family: b.family.clone(),
+            activity: b.activity.clone(),
+            site: b.site.clone(),
+            unit: b.unit.clone(),
+            date,
+        };
+        let terms = Terms { status: BookingStatus::Pending, price: b.price, late: false, waiting_list: true };
+        Booking::book(None, slot, terms, guardian(at_))
+    }
+
+    #[test]
+    fn a_closure_cancels_live_bookings_unbilled_with_its_reason() {
+        let now = at(2026, 12, 1, 10, 0);
+        let b = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250);
+        let c = b.cancel_by_town("Grève du 07/12", staff(now)).unwrap();
+        assert_eq!(
+            (c.status, c.late_cancel, c.cancelled_by_town.as_deref()),
+            (BookingStatus::Cancelled, false, Some("Grève du 07/12"))
+        );
+        assert_eq!(c.places_from(Some(&b)), -1);
+        assert!(c.cancel_by_town("encore", staff(now)).is_none(), "nothing left to cancel");
+        assert!(
+            b.mark(Attendance::Present, now).cancel_by_town("x", staff(now)).is_none(),
+            "a day that happened stays"
+        );
+        let w = waiting(d(2026, 12, 16), now).cancel_by_town("Grève", staff(now)).unwrap();
+        assert!(!w.waiting_list && w.queued_at.is_some());
+        // Rebooked later: the town's cancellation is forgotten.
+        let slot = Slot {
+            child: c.child.clone(),
+            family: c.family.clone(),
+            activity: c.activity.clone(),
+            site: c.site.clone(),
+            unit: c.unit.clone(),
+            date: c.date,
+        };
+        let terms = Terms { status: BookingStatus::Confirmed, price: c.price, late: false, waiting_list: false };
+        assert_eq!(Booking::book(Some(&c), slot, terms, guardian(now)).cancelled_by_town, None);
+    }
+
+    #[test]
+    fn a_waiting_request_is_promoted_confirmed_or_offered_and_an_offer_lapses() {
+        let queued = at(2026, 11, 20, 9, 0);
+        let w = waiting(d(2026, 12, 16), queued);
+        assert_eq!(w.queued_at, Some(queued));
+        assert!(w.is_waiting() && !w.holds_place());
+        let system = Actor { by: "liste d'attente", role: ChangedBy::System, at: at(2026, 12, 1, 10, 0) };
+        let auto = w.promote(None, system).unwrap();
+        assert_eq!((auto.status, auto.waiting_list), (BookingStatus::Confirmed, false));
+        assert_eq!(auto.places_from(Some(&w)), 1);
+        assert!(auto.promote(None, system).is_none(), "promoted once");
+        let until = at(2026, 12, 3, 10, 0);
+        let offered = w.promote(Some(until), system).unwrap();
+        assert_eq!(
+            (offered.status, offered.holds_place(), offered.offer_until),
+            (BookingStatus::Pending, true, Some(until))
+        );
+        assert!(offered.lapse_offer(at(2026, 12, 3, 9, 59), system).is_none(), "not yet due");
+        let lapsed = offered.lapse_offer(until, system).unwrap();
+        assert_eq!(lapsed.status, BookingStatus::Refused);
+        assert_eq!(lapsed.places_from(Some(&offered)), -1);
+        let decided = offered.decide(true, None, staff(until)).unwrap();
+        assert!(decided.offer_until.is_none() && decided.lapse_offer(until, system).is_none());
+    }
+
+    #[test]
+    fn a_reported_absence_is_justified_only_by_a_certificate_in_time() {
+        let reported_at = at(2026, 12, 7, 6, 30);
+        let b = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250);
+        let r = b.report_absence("Fièvre", "sophie@exemple.fr", reported_at).unwrap();
+        assert_eq!((r.status, r.attendance, r.price), (b.status, None, b.price), "still billed as booked");
+        assert!(r.report_absence("encore", "sophie@exemple.fr", reported_at).is_none(), "reported once");
+        let delay = chrono::Duration::hours(48);
+        assert!(r.justify_report(at(2026, 12, 9, 6, 31), delay).is_none(), "too late");
+        let j = r.justify_report(at(2026, 12, 9, 6, 30), delay).unwrap();
+        assert_eq!(j.attendance, Some(Attendance::AbsentJustified));
+        assert!(b.justify_report(reported_at, delay).is_none(), "nothing was reported");
+        assert!(r.mark(Attendance::Present, reported_at).justify_report(reported_at, delay).is_none());
+        let pending = booking("alsh-mercredi", d(2026, 12, 16), BookingStatus::Pending, 1200);
+        assert!(pending.report_absence("x", "sophie@exemple.fr", reported_at).is_none());
     }
 }

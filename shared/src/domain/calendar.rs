@@ -35,6 +35,14 @@ pub struct HolidayPeriod {
 }
 
 impl HolidayPeriod {
+    /// Its last day off (the day before the rentrée, or 31 August when unpublished).
+    pub fn last_day(&self) -> NaiveDate {
+        match self.first_day_back {
+            Some(back) => back.pred_opt().unwrap_or(back),
+            None => NaiveDate::from_ymd_opt(self.first_day_off.year(), 8, 31).unwrap_or(self.first_day_off),
+        }
+    }
+
     pub fn contains(&self, d: NaiveDate) -> bool {
         if d < self.first_day_off {
             return false;
@@ -177,6 +185,11 @@ impl TownCalendar {
 
     pub fn school_holiday(&self, d: NaiveDate) -> Option<&str> {
         self.school_holidays.iter().find(|p| p.contains(d)).map(|p| p.name.as_str())
+    }
+
+    /// The school holiday periods the town follows.
+    pub fn holiday_periods(&self) -> &[HolidayPeriod] {
+        &self.school_holidays
     }
 
     pub fn closures(&self, d: NaiveDate) -> &[Closure] {

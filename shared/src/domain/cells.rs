@@ -51,6 +51,11 @@ pub enum CellState {
     Present,
     /// « Enfant absent », justified or not.
     Absent { justified: bool },
+    /// « Absence signalée »: a guardian reported the child absent; billed unless a certificate
+    /// follows in time.
+    AbsenceReported { reason: String },
+    /// « Annulé par la commune »: a closure cancelled the booking (not billed).
+    CancelledByTown { reason: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -114,7 +119,10 @@ fn booked_state(b: &Booking) -> CellState {
         (Some(Attendance::Absent), _) => CellState::Absent { justified: false },
         (Some(Attendance::AbsentJustified), _) => CellState::Absent { justified: true },
         (None, BookingStatus::Pending) => CellState::Pending,
-        (None, BookingStatus::Confirmed) => CellState::Confirmed,
+        (None, BookingStatus::Confirmed) => match &b.absence_report {
+            Some(r) => CellState::AbsenceReported { reason: r.reason.clone() },
+            None => CellState::Confirmed,
+        },
         (None, BookingStatus::CancelRequested) => CellState::CancelRequested,
         (None, BookingStatus::Refused) => CellState::Refused { reason: b.refusal_reason.clone() },
         (None, BookingStatus::Cancelled) => CellState::Bookable { waiting_list: false },
@@ -173,6 +181,11 @@ pub fn cell(f: &CellFacts) -> Cell {
         date: f.date,
     };
     if let Err(why) = f.town.offering_at(f.activity, f.unit, f.site, f.date) {
+        // A day the town closed after it was booked says so, with the reason.
+        if let (NotOffered::Closure { .. }, Some(reason)) = (&why, f.booking.and_then(|b| b.cancelled_by_town.as_ref()))
+        {
+            return Cell { state: CellState::CancelledByTown { reason: reason.clone() }, ..not_offered(why) };
+        }
         return not_offered(why);
     }
     if !f.child.enrolments.iter().any(|e| e.covers(&f.activity.id, f.site, &f.unit.id, f.date)) {

@@ -235,6 +235,10 @@ pub struct TownConfig {
     /// What an invoice says about its issuer and how to pay it.
     #[serde(default)]
     pub billing: BillingSettings,
+    /// The delays of everyday operations: waiting-list offers, absence reports and their
+    /// certificates, holiday reminders.
+    #[serde(default)]
+    pub operations: super::operations::OperationsSettings,
 }
 
 /// The town's billing identity, printed on every invoice: its « régie » and how to reach it, the
@@ -350,7 +354,7 @@ impl From<JsonError> for ConfigError {
     }
 }
 
-fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+pub(crate) fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError { path: path.into(), message: message.into() }
 }
 
@@ -640,6 +644,7 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
             }
         }
     }
+    c.operations.check()?;
     check_billing(&c.billing)
 }
 

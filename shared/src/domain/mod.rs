@@ -18,6 +18,7 @@ pub mod ids;
 pub mod import;
 pub mod money;
 pub mod news;
+pub mod operations;
 pub mod payfip;
 pub mod payment;
 pub mod period;

@@ -290,3 +290,11 @@ pub fn mandate(t: &TownId, f: &FamilyRef) -> Key {
 pub fn debit(t: &TownId, month: &str, number: &str) -> Key {
     Key::new(invoice_runs(t), format!("DEBIT#{month}#{number}"))
 }
+
+/// A job a change left to do (a closure's cancellations, a waiting list to move), by its id.
+pub fn job(t: &TownId, id: &str) -> Key {
+    Key::new(format!("{}#JOB#{id}", town(t)), "JOB")
+}
+
+/// The index partition of every town's jobs, by when they are due (the sweep reads it).
+pub const JOBS_DUE: &str = "JOBS#DUE";

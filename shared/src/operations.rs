@@ -428,9 +428,12 @@ pub async fn reopen(
 /// Gives the freed places of `unit` at `site` on `date` to its waiting requests, first come
 /// first served, one transaction each: the booking (conditioned on the version read), the
 /// place (an `Add` refusing to pass the capacity), the audit entry, the family's emails, and
-/// for a manual unit the offer's deadline. Racing promoters each take the first request still
-/// waiting; the capacity and the versions keep them from overbooking or promoting twice.
-/// Answers how many it promoted.
+/// for a manual unit the offer's deadline. One promoter at a time works on a day (a lease, so
+/// that thirty cancellations at once do not make thirty promoters race for the same request);
+/// a promoter that finds the lease taken leaves the work to its holder, who looks again after
+/// releasing it. The capacity and the versions keep it from overbooking or promoting twice even
+/// without the lease (one that expired while its holder was still at work). Answers how many
+/// it promoted.
 pub async fn promote(
     ctx: Ctx<'_>,
     town: &Town,
@@ -445,44 +448,93 @@ pub async fn promote(
         // A closed day: its waiting requests wait for a reopening.
         return Ok(0);
     }
-    let manual = u.validation == Validation::Manual;
-    let counter = keys::capacity(town.id(), unit, site, date);
-    let prefix = format!("{site}#{unit}#");
+    let day = Day { unit, site, date, capacity, manual: u.validation == Validation::Manual };
+    let lease = keys::lease(town.id(), &format!("PROMOTE#{unit}#{site}#{date}"));
     let mut promoted = 0;
-    let mut lost = 0u32;
-    for _ in 0..PROMOTION_TRIES {
-        let taken = ctx
-            .store
-            .get(&counter)
-            .await?
-            .and_then(|i| i.attrs.get("taken").and_then(serde_json::Value::as_i64))
-            .unwrap_or(0);
-        if taken >= i64::from(capacity) {
+    loop {
+        let nonce = crate::auth::secret::id();
+        let mut item = Item::new(lease.clone()).with_ttl(now.timestamp() + LEASE_SECONDS);
+        item.attrs.insert("nonce".into(), serde_json::Value::from(nonce.clone()));
+        match ctx.store.put(item, Some(Cond::NotExistsOrExpired { now: now.timestamp() })).await {
+            Ok(()) => {}
+            // Another promoter holds the day: it looks again when it is done.
+            Err(StoreError::ConditionFailed) => return Ok(promoted),
+            Err(e) => return Err(e),
+        }
+        let result = promote_held(ctx, town, &day, now).await;
+        let cond = Cond::AttrEquals { name: "nonce".into(), value: serde_json::Value::from(nonce) };
+        match ctx.store.delete(&lease, Some(cond)).await {
+            Ok(()) | Err(StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e),
+        }
+        promoted += result?;
+        // A place freed while the lease was held was left to this promoter: look again.
+        let (free, first) = (free_places(ctx, town, &day).await?, waiting(ctx, town, &day).await?.into_iter().next());
+        if free <= 0 || first.is_none() {
             return Ok(promoted);
         }
-        let day: Vec<Booking> = ctx
-            .store
-            .query_all(&Query::gsi1(keys::day_of_bookings(town.id(), date), SkRange::Prefix(prefix.clone())))
-            .await?
-            .iter()
-            .map(Item::to_value)
-            .collect::<Result<_, _>>()?;
-        let order = rules::waiting_order(&day);
-        let Some(first) = order.first() else { return Ok(promoted) };
+    }
+}
+
+/// How long a promoter's lease on a day lasts if it dies holding it.
+const LEASE_SECONDS: i64 = 60;
+
+struct Day<'a> {
+    unit: &'a UnitId,
+    site: &'a SiteId,
+    date: NaiveDate,
+    capacity: u32,
+    manual: bool,
+}
+
+async fn free_places(ctx: Ctx<'_>, town: &Town, day: &Day<'_>) -> Result<i64, StoreError> {
+    let taken = ctx
+        .store
+        .get(&keys::capacity(town.id(), day.unit, day.site, day.date))
+        .await?
+        .and_then(|i| i.attrs.get("taken").and_then(serde_json::Value::as_i64))
+        .unwrap_or(0);
+    Ok(i64::from(day.capacity) - taken)
+}
+
+/// The day's waiting requests in order of arrival.
+async fn waiting(ctx: Ctx<'_>, town: &Town, day: &Day<'_>) -> Result<Vec<Booking>, StoreError> {
+    let prefix = format!("{}#{}#", day.site, day.unit);
+    let all: Vec<Booking> = ctx
+        .store
+        .query_all(&Query::gsi1(keys::day_of_bookings(town.id(), day.date), SkRange::Prefix(prefix)))
+        .await?
+        .iter()
+        .map(Item::to_value)
+        .collect::<Result<_, _>>()?;
+    Ok(rules::waiting_order(&all).into_iter().cloned().collect())
+}
+
+async fn promote_held(ctx: Ctx<'_>, town: &Town, day: &Day<'_>, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let (unit, date, manual) = (day.unit, day.date, day.manual);
+    let counter = keys::capacity(town.id(), unit, day.site, date);
+    let mut promoted = 0;
+    let mut lost = 0u32;
+    let mut queue: std::collections::VecDeque<Booking> = std::collections::VecDeque::new();
+    for _ in 0..PROMOTION_TRIES {
+        if free_places(ctx, town, day).await? <= 0 {
+            return Ok(promoted);
+        }
+        if queue.is_empty() {
+            queue = waiting(ctx, town, day).await?.into();
+        }
+        let Some(listed) = queue.pop_front() else { return Ok(promoted) };
         // The index may lag behind the table: read the request itself.
-        let Some(item) = ctx.store.get(&keys::booking(town.id(), &first.child, date, unit)).await? else {
+        let Some(item) = ctx.store.get(&keys::booking(town.id(), &listed.child, date, unit)).await? else {
             continue;
         };
         let first: Booking = item.to_value()?;
         let offer_until = manual.then(|| now + town.config().operations.offer_delay());
         let actor = Actor { by: SYSTEM, role: ChangedBy::System, at: now };
-        let Some(after) = first.promote(offer_until, actor) else {
-            backoff(&mut lost).await;
-            continue;
-        };
+        let Some(after) = first.promote(offer_until, actor) else { continue };
         let mut ops = vec![
             repo::booking_write(town.id(), &after, Some(first.version))?,
-            WriteOp::Add { key: counter.clone(), attr: "taken".into(), by: 1, max: Some(i64::from(capacity)) },
+            WriteOp::Add { key: counter.clone(), attr: "taken".into(), by: 1, max: Some(i64::from(day.capacity)) },
             audit::Entry {
                 at: now,
                 by: SYSTEM.to_owned(),
@@ -528,8 +580,11 @@ pub async fn promote(
             Err(StoreError::TransactionCanceled { reason: crate::store::CancelReason::OverLimit, .. }) => {
                 return Ok(promoted);
             }
-            // Another promoter took this request (or it changed): take the next.
-            Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict) => backoff(&mut lost).await,
+            // The request changed meanwhile (its family cancelled it): read the list again.
+            Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict) => {
+                queue.clear();
+                backoff(&mut lost).await;
+            }
             Err(e) => return Err(e),
         }
     }

@@ -162,11 +162,23 @@ pub fn concrete_path(path: &str, town: &str, family: &str) -> String {
 }
 
 pub async fn portal() -> TestPortal {
+    portal_with(None).await
+}
+
+/// The same portal over a given store (both backends).
+pub async fn portal_on(store: Store) -> TestPortal {
+    portal_with(Some(store)).await
+}
+
+async fn portal_with(store: Option<Store>) -> TestPortal {
     let dir = tempfile::tempdir().expect("tempdir");
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z").expect("date").to_utc();
     let clock = shared::clock::Clock::manual(start);
     let opts = local_portal::Options::demo(dir.path(), clock.clone());
-    let portal = local_portal::build(&opts).await.expect("portal");
+    let portal = match store {
+        Some(store) => local_portal::build_on(&opts, store).await.expect("portal"),
+        None => local_portal::build(&opts).await.expect("portal"),
+    };
     TestPortal {
         router: portal.router.clone(),
         store: portal.store.clone(),

@@ -13,6 +13,7 @@ mod invoices;
 mod local_portal;
 mod news;
 mod openapi;
+mod operations;
 mod payments;
 mod staff;
 mod store_contract;

@@ -298,3 +298,8 @@ pub fn job(t: &TownId, id: &str) -> Key {
 
 /// The index partition of every town's jobs, by when they are due (the sweep reads it).
 pub const JOBS_DUE: &str = "JOBS#DUE";
+
+/// A short lease on some work (one promoter per unit's day), expiring by itself.
+pub fn lease(t: &TownId, what: &str) -> Key {
+    Key::new(format!("{}#LEASE#{what}", town(t)), "LEASE")
+}

@@ -1,0 +1,295 @@
+//! Town operations end to end: a closure cancelling what it closes, a waiting list moving under
+//! concurrency, a sick child reported before the register, a family's data exported and erased.
+
+use crate::helpers::{Browser, TOWN, TestPortal, portal_on};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::{Value, json};
+use shared::domain::booking::{Actor, Booking, BookingStatus, ChangedBy, Slot, Terms};
+use shared::domain::family::{Child, Family};
+use shared::domain::{Cents, TownId};
+use shared::store::{Store, WriteOp, keys, repo};
+
+const PASSWORD: &str = "tilleuls-demo-2026";
+
+fn town_id() -> TownId {
+    TownId::parse(TOWN).unwrap()
+}
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn id<T: TryFrom<String>>(raw: &str) -> T {
+    T::try_from(raw.to_owned()).ok().expect("an id")
+}
+
+async fn admin(p: &TestPortal) -> Browser {
+    p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.expect("admin")
+}
+
+/// `n` families `{prefix}01…`, one guardian and one child each, the child enrolled in
+/// `activities` at their demo sites for the school year.
+async fn families(store: &Store, prefix: &str, n: usize, activities: &[(&str, &str)]) -> Vec<(Family, Child)> {
+    let mut out = Vec::new();
+    for i in 1..=n {
+        let reference = format!("{prefix}{i:02}");
+        let child: Child = serde_json::from_value(json!({
+            "id": format!("{reference}-enfant"), "first_name": format!("Enfant{i:02}"), "last_name": reference.to_uppercase(),
+            "birth_date": "2018-05-01",
+            "enrolments": activities.iter().map(|(a, s)| json!({"activity": a, "site": s, "from": "2026-09-01", "to": "2027-08-31"})).collect::<Vec<_>>()
+        }))
+        .unwrap();
+        let family: Family = serde_json::from_value(json!({
+            "reference": reference, "name": format!("Famille {reference}"), "resident": true, "quotient_familial": 900,
+            "guardians": [{"first_name": "Parent", "last_name": reference.to_uppercase(), "email": format!("{reference}@exemple.fr")}],
+            "children": [child.id]
+        }))
+        .unwrap();
+        repo::put_child(store, &town_id(), &child).await.unwrap();
+        repo::put_family(store, &town_id(), &family).await.unwrap();
+        out.push((family, child));
+    }
+    out
+}
+
+/// A booking written as the basket writes it: the booking and its place.
+async fn book(
+    store: &Store,
+    f: &Family,
+    c: &Child,
+    activity: &str,
+    site: &str,
+    unit: &str,
+    date: NaiveDate,
+    waiting_at: Option<DateTime<Utc>>,
+) {
+    let slot = Slot {
+        child: c.id.clone(),
+        family: f.reference.clone(),
+        activity: id(activity),
+        site: id(site),
+        unit: id(unit),
+        date,
+    };
+    let waiting = waiting_at.is_some();
+    let status = if waiting { BookingStatus::Pending } else { BookingStatus::Confirmed };
+    let terms = Terms { status, price: Cents::new(300).unwrap(), late: false, waiting_list: waiting };
+    let at = waiting_at.unwrap_or_else(|| "2026-11-20T08:00:00Z".parse().unwrap());
+    let actor = Actor { by: "parent@exemple.fr", role: ChangedBy::Guardian, at };
+    let b = Booking::book(None, slot, terms, actor);
+    let mut ops = vec![repo::booking_write(&town_id(), &b, None).unwrap()];
+    if !waiting {
+        ops.push(WriteOp::Add {
+            key: keys::capacity(&town_id(), &b.unit, &b.site, date),
+            attr: "taken".into(),
+            by: 1,
+            max: None,
+        });
+    }
+    store.transact(ops).await.unwrap();
+}
+
+async fn taken(store: &Store, unit: &str, site: &str, date: NaiveDate) -> i64 {
+    let got = repo::places_taken(store, &town_id(), &id(unit), &id(site), date, date).await.unwrap();
+    got.get(&date).copied().unwrap_or(0)
+}
+
+async fn booking(store: &Store, child: &Child, unit: &str, date: NaiveDate) -> Booking {
+    store.get(&keys::booking(&town_id(), &child.id, date, &id(unit))).await.unwrap().unwrap().to_value().unwrap()
+}
+
+/// Changes the configuration as the administrator does, from the version read.
+async fn edit_config(p: &TestPortal, admin: &Browser, change: impl FnOnce(&mut Value)) -> Value {
+    let uri = format!("/api/towns/{TOWN}/staff/config");
+    let view = p.get(&uri, Some(admin)).await.json;
+    let mut config = view["config"].clone();
+    change(&mut config);
+    let r = p.send("PUT", &uri, Some(json!({"version": view["version"], "config": config})), admin, &[]).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    r.json
+}
+
+fn mails_with<'a>(mails: &'a [shared::mail::outbox::Mail], subject: &str) -> Vec<&'a shared::mail::outbox::Mail> {
+    mails.iter().filter(|m| m.content.subject.contains(subject)).collect()
+}
+
+/// A strike on Monday 15 and Tuesday 16 March 2027: 40 bookings of 12 families (the canteen
+/// both days, morning care on Monday, evening care on Monday for four of them). Staff see the
+/// count first; the closure cancels all 40 (never billed), frees 40 places, emails each family
+/// once with its child's days, and the cells say « annulé par la commune ». Reopening the days
+/// rebooks nothing and tells the 12 families so.
+pub(super) async fn a_closure_cancels_forty_bookings_of_twelve_families(store: Store) {
+    let p = portal_on(store.clone()).await;
+    let (mon, tue) = (d("2027-03-15"), d("2027-03-16"));
+    let school = "ecole-jules-ferry";
+    let fams = families(&store, "greve", 12, &[("restauration", school), ("periscolaire", school)]).await;
+    for (i, (f, c)) in fams.iter().enumerate() {
+        book(&store, f, c, "restauration", school, "cantine", mon, None).await;
+        book(&store, f, c, "restauration", school, "cantine", tue, None).await;
+        book(&store, f, c, "periscolaire", school, "peri-matin", mon, None).await;
+        if i < 4 {
+            book(&store, f, c, "periscolaire", school, "peri-soir", mon, None).await;
+        }
+    }
+    assert_eq!(taken(&store, "cantine", school, mon).await, 12);
+    let admin = admin(&p).await;
+    p.deliver().await;
+    let closures = json!([{"date": mon, "reason": "Grève du 15/03"}, {"date": tue, "reason": "Grève du 15/03"}]);
+    let impact =
+        p.post(&format!("/api/towns/{TOWN}/staff/closures/impact"), json!({"closures": closures}), Some(&admin)).await;
+    assert_eq!(impact.status, 200, "{:?}", impact.json);
+    assert_eq!((impact.json["bookings"].as_u64(), impact.json["families"].as_u64()), (Some(40), Some(12)));
+    assert_eq!(taken(&store, "cantine", school, mon).await, 12, "the count changes nothing");
+
+    let saved = edit_config(&p, &admin, |c| {
+        c["closures"].as_array_mut().unwrap().extend(closures.as_array().unwrap().iter().cloned());
+    })
+    .await;
+    assert_eq!(saved["closed"]["cancelled"], 40, "{saved:?}");
+    assert_eq!(saved["closed"]["families"], 12);
+    assert_eq!(taken(&store, "cantine", school, mon).await, 0);
+    assert_eq!(taken(&store, "cantine", school, tue).await, 0);
+    let mails = p.deliver().await;
+    let closed = mails_with(&mails, "Fermeture : réservations annulées");
+    assert_eq!(closed.len(), 12, "one email per family");
+    let first = closed.iter().find(|m| m.to.as_str() == "greve01@exemple.fr").unwrap();
+    assert!(first.content.text.contains("Grève du 15/03"), "{}", first.content.text);
+    assert!(first.content.text.contains("ne seront pas facturées"));
+    assert_eq!(first.content.text.matches("Enfant01").count(), 4, "its four days: {}", first.content.text);
+    for (f, c) in &fams {
+        let b = booking(&store, c, "cantine", mon).await;
+        assert_eq!(
+            (b.status, b.late_cancel, b.cancelled_by_town.as_deref()),
+            (BookingStatus::Cancelled, false, Some("Grève du 15/03")),
+            "{}",
+            f.reference
+        );
+    }
+    // The cell, as a guardian's grid shows it.
+    let cells = shared::domain::cells::cell(&shared::domain::cells::CellFacts {
+        town: &*shared::store::repo::Towns::new(store.clone(), std::time::Duration::from_secs(0))
+            .get(&town_id())
+            .await
+            .unwrap()
+            .unwrap(),
+        activity: &saved_activity(&saved, "restauration"),
+        unit: &saved_unit(&saved, "cantine"),
+        site: &id(school),
+        child: &fams[0].1,
+        family: &fams[0].0,
+        date: mon,
+        booking: Some(&booking(&store, &fams[0].1, "cantine", mon).await),
+        taken: 0,
+        now: p.clock.now(),
+    });
+    assert_eq!(serde_json::to_value(&cells).unwrap()["state"], "cancelled_by_town");
+    // Saving the same closures again cancels nothing more and sends nothing.
+    edit_config(&p, &admin, |c| c["name"] = c["name"].clone()).await;
+    assert!(mails_with(&p.deliver().await, "Fermeture").len() == 12);
+
+    // Reopened: told, not rebooked.
+    edit_config(&p, &admin, |c| {
+        c["closures"].as_array_mut().unwrap().retain(|x| x["reason"] != "Grève du 15/03");
+    })
+    .await;
+    let mails = p.deliver().await;
+    let reopened = mails_with(&mails, "Réouverture");
+    assert_eq!(reopened.len(), 12);
+    assert!(reopened[0].content.text.contains("ne sont pas rétablies"));
+    assert_eq!(booking(&store, &fams[0].1, "cantine", mon).await.status, BookingStatus::Cancelled);
+    assert_eq!(taken(&store, "cantine", school, mon).await, 0);
+    p.stop().await;
+}
+
+fn saved_activity(saved: &Value, id: &str) -> shared::domain::config::Activity {
+    let a = saved["config"]["activities"].as_array().unwrap().iter().find(|a| a["id"] == id).unwrap();
+    serde_json::from_value(a.clone()).unwrap()
+}
+
+fn saved_unit(saved: &Value, id: &str) -> shared::domain::config::Unit {
+    let u = saved["config"]["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["units"].as_array().unwrap().iter())
+        .find(|u| u["id"] == id)
+        .unwrap();
+    serde_json::from_value(u.clone()).unwrap()
+}
+
+/// Wednesday 17 March 2027 at the leisure centre, made 30 places with a waiting list: 30
+/// booked, 35 waiting. Staff cancel the 30 at once (30 concurrent requests): exactly the first
+/// 30 waiting, in order of arrival, get the places; the last 5 still wait; the unit is never
+/// over its capacity; each promoted family is emailed.
+pub(super) async fn thirty_concurrent_cancellations_promote_the_first_thirty_in_order(store: Store) {
+    let p = portal_on(store.clone()).await;
+    let (wed, centre) = (d("2027-03-17"), "centre-les-tilleuls");
+    let admin = admin(&p).await;
+    edit_config(&p, &admin, |c| {
+        for a in c["activities"].as_array_mut().unwrap() {
+            for u in a["units"].as_array_mut().unwrap() {
+                if u["id"] == "alsh-mercredi" {
+                    u["capacity"] = json!(30);
+                    u["waiting_list"] = json!(true);
+                }
+            }
+        }
+    })
+    .await;
+    let booked = families(&store, "inscrit", 30, &[("alsh", centre)]).await;
+    let waiting = families(&store, "attente", 35, &[("alsh", centre)]).await;
+    for (f, c) in &booked {
+        book(&store, f, c, "alsh", centre, "alsh-mercredi", wed, None).await;
+    }
+    let t0: DateTime<Utc> = "2026-11-21T08:00:00Z".parse().unwrap();
+    // Arrival order is not the reference order: the 35 joined in reverse.
+    for (i, (f, c)) in waiting.iter().rev().enumerate() {
+        book(&store, f, c, "alsh", centre, "alsh-mercredi", wed, Some(t0 + Duration::minutes(i as i64))).await;
+    }
+    assert_eq!(taken(&store, "alsh-mercredi", centre, wed).await, 30);
+    p.deliver().await;
+
+    let tasks: Vec<_> = booked
+        .iter()
+        .map(|(f, c)| {
+            let (router, admin) = (p.router.clone(), admin.clone());
+            let uri = format!("/api/towns/{TOWN}/staff/families/{}/bookings", f.reference);
+            let body = json!({"lines": [{"child": c.id, "unit": "alsh-mercredi", "date": wed, "action": "cancel"}]});
+            let key = format!("annulation-{}-0000001", f.reference);
+            tokio::spawn(async move {
+                let hs = [
+                    ("cookie", admin.cookie.as_str()),
+                    ("x-csrf-token", admin.csrf.as_str()),
+                    ("content-type", "application/json"),
+                    ("idempotency-key", key.as_str()),
+                ];
+                crate::helpers::call(&router, "POST", &uri, &hs, Some(body.to_string().into_bytes())).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, 200, "{:?}", r.json);
+    }
+    assert_eq!(taken(&store, "alsh-mercredi", centre, wed).await, 30, "full again, never over");
+    // The first 30 to arrive are the last 30 references (they joined in reverse).
+    for (i, (f, c)) in waiting.iter().enumerate() {
+        let b = booking(&store, c, "alsh-mercredi", wed).await;
+        if i < 5 {
+            assert!(b.is_waiting(), "{} joined last: still waiting", f.reference);
+        } else {
+            assert_eq!((b.status, b.waiting_list), (BookingStatus::Confirmed, false), "{}", f.reference);
+        }
+    }
+    let mails = p.deliver().await;
+    assert_eq!(mails_with(&mails, "Liste d'attente : réservation validée").len(), 30);
+    // Nothing left for the sweep.
+    let due = store.query(&shared::store::Query::gsi1(keys::JOBS_DUE, shared::store::SkRange::All)).await.unwrap();
+    assert!(due.items.is_empty(), "{:?}", due.items);
+    p.stop().await;
+}
+
+crate::helpers::both_backends!(
+    a_closure_cancels_forty_bookings_of_twelve_families,
+    thirty_concurrent_cancellations_promote_the_first_thirty_in_order,
+);

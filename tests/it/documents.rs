@@ -12,7 +12,7 @@ const SOPHIE: &str = "sophie.martin@exemple.fr";
 const CLAIRE: &str = "claire.bernard@exemple.fr";
 
 /// A small valid PDF and PNG (only their first bytes matter to the check).
-fn pdf() -> Vec<u8> {
+pub(crate) fn pdf() -> Vec<u8> {
     let mut v = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n".to_vec();
     v.extend(std::iter::repeat_n(b'x', 2000));
     v.extend(b"\n%%EOF\n");
@@ -58,7 +58,7 @@ async fn put(upload: &Value, content_type: &str, bytes: Vec<u8>) -> reqwest::Res
 }
 
 /// Sends a file the whole way: ask, PUT, confirm; the confirmed document.
-async fn send_file(p: &TestPortal, b: &Browser, family: &str, body: Value, bytes: Vec<u8>) -> Value {
+pub(crate) async fn send_file(p: &TestPortal, b: &Browser, family: &str, body: Value, bytes: Vec<u8>) -> Value {
     let started = start(p, b, family, body.clone()).await;
     assert_eq!(started.status, 201, "{:?}", started.json);
     let put = put(&started.json["upload"], body["content_type"].as_str().unwrap(), bytes).await;

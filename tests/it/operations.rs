@@ -1,7 +1,7 @@
 //! Town operations end to end: a closure cancelling what it closes, a waiting list moving under
 //! concurrency, a sick child reported before the register, a family's data exported and erased.
 
-use crate::helpers::{Browser, TOWN, TestPortal, portal_on};
+use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, portal_on};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 use shared::domain::booking::{Actor, Booking, BookingStatus, ChangedBy, Slot, Terms};
@@ -289,7 +289,101 @@ pub(super) async fn thirty_concurrent_cancellations_promote_the_first_thirty_in_
     p.stop().await;
 }
 
+/// The child's confirmed booking of `unit` on `date` (the demo's, or one made now).
+async fn ensure_booked(
+    store: &Store,
+    family: &str,
+    child: &str,
+    activity: &str,
+    site: &str,
+    unit: &str,
+    date: NaiveDate,
+) -> Child {
+    let f = repo::get_family(store, &town_id(), &id(family)).await.unwrap().unwrap();
+    let c = repo::get_child(store, &town_id(), &id(child)).await.unwrap().unwrap();
+    let key = keys::booking(&town_id(), &c.id, date, &id(unit));
+    match store.get(&key).await.unwrap() {
+        Some(item) => {
+            let b: Booking = item.to_value().unwrap();
+            assert_eq!((b.status, b.attendance), (BookingStatus::Confirmed, None), "the demo's booking");
+        }
+        None => book(store, &f, &c, activity, site, unit, date, None).await,
+    }
+    c
+}
+
+/// Thursday 3 December at 7:30, past every deadline: Sophie reports Léa and Hugo ill for the
+/// day. At 8:00 the canteen's register shows both reports; the bookings are still billed.
+/// Léa's certificate comes 30 hours later: her day is « absence justifiée », unbilled. Hugo's
+/// comes after the town's 48 hours: his day stays billed. Out-of-window and repeated reports
+/// get clear 4xx answers.
+pub(super) async fn a_sick_child_reported_at_7_30_is_on_the_8_00_register_and_a_certificate_in_time_unbills_it(
+    store: Store,
+) {
+    let p = portal_on(store.clone()).await;
+    let (thu, school) = (d("2026-12-03"), "ecole-jules-ferry");
+    let lea = ensure_booked(&store, "martin", "lea-martin", "restauration", school, "cantine", thu).await;
+    let hugo = ensure_booked(&store, "martin", "hugo-martin", "restauration", school, "cantine", thu).await;
+    p.clock.set("2026-12-03T06:30:00Z".parse().unwrap());
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.expect("Sophie");
+    let uri = format!("/api/towns/{TOWN}/families/martin/absences");
+    let mut reported = Vec::new();
+    for child in [&lea, &hugo] {
+        let r = p.post(&uri, json!({"child": child.id, "from": thu, "reason": "Fièvre"}), Some(&sophie)).await;
+        assert_eq!(r.status, 200, "{:?}", r.json);
+        let days = r.json["bookings"].as_array().unwrap().clone();
+        assert!(days.iter().any(|b| b["unit"] == "cantine" && b["date"] == "2026-12-03"), "{:?}", r.json);
+        reported.push(days.len());
+    }
+    let again = p.post(&uri, json!({"child": lea.id, "from": thu, "reason": "Fièvre"}), Some(&sophie)).await;
+    assert_problem(&again, 422, "nothing_to_report");
+    let far = p.post(&uri, json!({"child": lea.id, "from": "2026-12-20", "reason": "Fièvre"}), Some(&sophie)).await;
+    assert_problem(&far, 422, "outside_report_window");
+    let past = p.post(&uri, json!({"child": lea.id, "from": "2026-12-02", "reason": "Fièvre"}), Some(&sophie)).await;
+    assert_problem(&past, 422, "outside_report_window");
+    let other = p.post(&uri, json!({"child": "noe-bernard-petit", "from": thu, "reason": "x"}), Some(&sophie)).await;
+    assert_problem(&other, 422, "unknown_child");
+    let empty = p.post(&uri, json!({"child": lea.id, "from": thu, "reason": "  "}), Some(&sophie)).await;
+    assert_problem(&empty, 422, "invalid_reason");
+
+    p.clock.set("2026-12-03T07:00:00Z".parse().unwrap());
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", PASSWORD).await.expect("agent");
+    let list = p.get(&format!("/api/towns/{TOWN}/staff/attendance?date={thu}&unit=cantine"), Some(&agent)).await;
+    assert_eq!(list.status, 200, "{:?}", list.json);
+    let row = |child: &str| list.json.as_array().unwrap().iter().find(|r| r["child"] == child).cloned().unwrap();
+    for child in ["lea-martin", "hugo-martin"] {
+        let r = row(child);
+        assert_eq!(r["absence_report"]["reason"], "Fièvre", "{r:?}");
+        assert!(r.get("attendance").is_none(), "the register is not taken yet");
+    }
+    let billed_as_booked = booking(&store, &lea, "cantine", thu).await;
+    assert_eq!((billed_as_booked.status, billed_as_booked.late_cancel), (BookingStatus::Confirmed, false));
+
+    let cert = |child: &str, first: &str| {
+        let bytes = crate::documents::pdf();
+        json!({"kind": "certificat-absence", "child": child, "file_name": format!("Certificat {first}.pdf"),
+               "content_type": "application/pdf", "size": bytes.len(), "absence": {"from": thu, "to": thu}})
+    };
+    p.clock.set("2026-12-04T12:30:00Z".parse().unwrap());
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.expect("Sophie");
+    let doc =
+        crate::documents::send_file(&p, &sophie, "martin", cert("lea-martin", "Léa"), crate::documents::pdf()).await;
+    assert_eq!(doc["justified_bookings"].as_u64(), Some(reported[0] as u64), "every reported day of Léa: {doc:?}");
+    assert_eq!(
+        booking(&store, &lea, "cantine", thu).await.attendance,
+        Some(shared::domain::booking::Attendance::AbsentJustified)
+    );
+    p.clock.set("2026-12-05T07:00:00Z".parse().unwrap());
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.expect("Sophie");
+    let late =
+        crate::documents::send_file(&p, &sophie, "martin", cert("hugo-martin", "Hugo"), crate::documents::pdf()).await;
+    assert!(late.get("justified_bookings").is_none_or(Value::is_null), "{late:?}");
+    assert_eq!(booking(&store, &hugo, "cantine", thu).await.attendance, None, "billed as booked");
+    p.stop().await;
+}
+
 crate::helpers::both_backends!(
     a_closure_cancels_forty_bookings_of_twelve_families,
     thirty_concurrent_cancellations_promote_the_first_thirty_in_order,
+    a_sick_child_reported_at_7_30_is_on_the_8_00_register_and_a_certificate_in_time_unbills_it,
 );

@@ -3,6 +3,7 @@
 //! validates it: every line is checked again and applied exactly once ([`engine`]). Staff make
 //! the late changes parents cannot, at the late prices. Every booking keeps its history.
 
+mod absences;
 pub mod basket;
 pub mod check;
 pub mod engine;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{family}/basket/period"), post(add_period))
         .route(&format!("{family}/basket/validate"), post(validate))
         .route(&format!("{family}/bookings"), get(history))
+        .route(&format!("{family}/absences"), post(absences::report))
         .route("/api/towns/{town}/staff/families/{family}/bookings", post(staff_changes))
         .with_state(state)
 }

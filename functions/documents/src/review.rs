@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use shared::audit;
 use shared::domain::ChildId;
+use shared::domain::booking::{Attendance, Booking};
 use shared::domain::config::Town;
 use shared::domain::documents::{self as rules, Absence, Status};
 use shared::http::auth::Staff;
@@ -132,6 +133,20 @@ pub(crate) async fn decide(
     {
         after.justified_bookings = Some(justify(&state, &town, child, absence, caller.session.email.as_str()).await?);
     }
+    // A refused certificate undoes the justification its sending gave reported absences.
+    if after.status == Status::Refused
+        && let (Some(absence), Some(child)) = (after.absence, after.child.as_ref())
+        && doc.justified_bookings.is_some_and(|n| n > 0)
+    {
+        let by = (caller.session.email.as_str(), "attendance.unjustify");
+        let undone = remark(&state, &town, child, absence, by, |b| {
+            (b.attendance == Some(Attendance::AbsentJustified) && b.absence_report.is_some())
+                .then(|| b.mark(Attendance::Absent, now))
+        })
+        .await?;
+        after.justified_bookings = Some(0);
+        tracing::info!(undone, "reported absences no longer justified");
+    }
     let (f, names) = family_with_names(store, town.id(), &family).await?;
     let mut ops = vec![WriteOp::Put { item: item(town.id(), &after)?, cond: Some(versioned(&doc)) }];
     ops.push(
@@ -167,10 +182,24 @@ pub(crate) async fn justify(
     absence: Absence,
     by: &str,
 ) -> Result<usize, Problem> {
+    let now = state.auth.clock.now();
+    remark(state, town, child, absence, (by, "attendance.justify"), |b| b.justify(now)).await
+}
+
+/// Changes the attendance of the child's bookings of the absence that `pick` changes (in
+/// months not billed yet: a billed month's bookings stay as billed, a correction is a credit
+/// note); how many it changed. `action` names the audit entries.
+pub(crate) async fn remark(
+    state: &AppState,
+    town: &Town,
+    child: &ChildId,
+    absence: Absence,
+    (by, action): (&str, &str),
+    pick: impl Fn(&Booking) -> Option<Booking>,
+) -> Result<usize, Problem> {
     let store = &state.auth.store;
     let now = state.auth.clock.now();
     let bookings = repo::bookings(store, town.id(), child, absence.from, absence.to).await?;
-    // A billed month's bookings stay as billed: a correction is a credit note (not built yet).
     let month = |d: chrono::NaiveDate| d.format("%Y-%m").to_string();
     // One query per month the absence touches.
     let mut billed = std::collections::BTreeMap::new();
@@ -179,25 +208,25 @@ pub(crate) async fn justify(
             e.insert(repo::month_billed(store, town.id(), b.date).await?);
         }
     }
-    let marked: Vec<_> = bookings
+    let marked: Vec<(Booking, Booking)> = bookings
         .into_iter()
-        .filter(|b| b.can_be_justified() && !billed.get(&month(b.date)).copied().unwrap_or(false))
+        .filter(|b| !billed.get(&month(b.date)).copied().unwrap_or(false))
+        .filter_map(|b| pick(&b).map(|a| (b, a)))
         .collect();
     let mut done = 0;
     for chunk in marked.chunks(MARKS_PER_TRANSACTION) {
         let mut ops = Vec::new();
-        for b in chunk {
-            let Some(after) = b.justify(now) else { continue };
-            ops.push(repo::booking_write(town.id(), &after, Some(b.version))?);
+        for (before, after) in chunk {
+            ops.push(repo::booking_write(town.id(), after, Some(before.version))?);
         }
         ops.push(
             audit::Entry {
                 at: now,
                 by: by.to_owned(),
-                action: "attendance.justify".into(),
+                action: action.into(),
                 target: format!("child/{child}"),
                 before: None,
-                after: serde_json::to_value(chunk.iter().map(|b| (b.date, &b.unit)).collect::<Vec<_>>()).ok(),
+                after: serde_json::to_value(chunk.iter().map(|(b, _)| (b.date, &b.unit)).collect::<Vec<_>>()).ok(),
             }
             .record(town.id())?,
         );

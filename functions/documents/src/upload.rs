@@ -153,6 +153,15 @@ pub(crate) async fn confirm(
     sent.status = Status::Pending;
     sent.sent_at = Some(now);
     sent.version += 1;
+    // A certificate for an absence the family reported, sent within the town's delay: the
+    // reported days are justified now (staff still review it; a refusal undoes this).
+    let justifies = town.config().documents.kind(&doc.kind).is_some_and(|k| k.justifies_absence);
+    if let (true, Some(absence), Some(child)) = (justifies, doc.absence, doc.child.as_ref()) {
+        let delay = town.config().operations.certificate_delay();
+        let by = (caller.session.email.as_str(), "attendance.justify_reported");
+        let n = crate::review::remark(&state, &town, child, absence, by, |b| b.justify_report(now, delay)).await?;
+        sent.justified_bookings = (n > 0).then_some(n);
+    }
     match store.put(item(town.id(), &sent)?, Some(versioned(&doc))).await {
         Ok(()) => {}
         // Confirmed meanwhile by another request: answer what is stored.

@@ -42,6 +42,9 @@ pub(crate) struct Present {
     #[serde(skip_serializing_if = "Option::is_none")]
     attendance: Option<Attendance>,
     late: bool,
+    /// An absence the family reported (« Mon enfant est malade »), before the register.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    absence_report: Option<shared::domain::booking::AbsenceReport>,
 }
 
 /// The unit and site a query names (the site defaults to the unit's activity's only one).
@@ -92,6 +95,7 @@ pub(crate) async fn attendance_list(
                 status: b.status,
                 attendance: b.attendance,
                 late: b.late,
+                absence_report: b.absence_report,
             }
         })
         .collect();

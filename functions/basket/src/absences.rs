@@ -1,0 +1,139 @@
+//! « Mon enfant est malade »: a guardian reports an absence for today or the coming days, past
+//! the deadlines too. The bookings stay billed (no online cancellation past the deadline); the
+//! service sees the report on its attendance list; a medical certificate sent within the
+//! town's delay makes the days « absence justifiée » (see the documents function).
+
+use crate::{AppState, own_family};
+use axum::Json as AxumJson;
+use axum::extract::State;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use shared::audit;
+use shared::domain::ChildId;
+use shared::domain::booking::Booking;
+use shared::domain::operations::{self as rules, ReportRefused};
+use shared::http::auth::Caller;
+use shared::http::{Json, Path, Problem};
+use shared::store::{StoreError, repo};
+
+/// Bookings one report's transaction writes (with its audit entry).
+const REPORTS_PER_TRANSACTION: usize = 90;
+/// The longest reason a guardian may give.
+const MAX_REASON_CHARS: usize = 300;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AbsenceReport {
+    child: String,
+    from: NaiveDate,
+    /// Default: `from`.
+    #[serde(default)]
+    to: Option<NaiveDate>,
+    reason: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Reported {
+    /// The days and units reported absent.
+    bookings: Vec<ReportedDay>,
+    /// Until when a medical certificate makes them unbilled.
+    certificate_until: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ReportedDay {
+    date: NaiveDate,
+    unit: shared::domain::UnitId,
+    unit_name: String,
+}
+
+/// Reports a child absent on the confirmed days of `from..=to` whose register is not taken.
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, family)): Path<(String, String)>,
+    body: Result<Json<AbsenceReport>, Problem>,
+) -> Result<AxumJson<Reported>, Problem> {
+    let (town, family) = own_family(&state, &caller, &family).await?;
+    let Json(req) = body?;
+    let child = ChildId::parse(&req.child).ok().filter(|c| family.children.contains(c)).ok_or_else(|| {
+        Problem::unprocessable("unknown_child", "Cet enfant ne fait pas partie de la famille.").field("child")
+    })?;
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        return Err(Problem::unprocessable(
+            "invalid_reason",
+            format!("Indiquez le motif de l'absence ({MAX_REASON_CHARS} caractères au plus)."),
+        )
+        .field("reason"));
+    }
+    let now = state.auth.clock.now();
+    let settings = &town.config().operations;
+    let to = req.to.unwrap_or(req.from);
+    rules::check_report(settings, town.today(now), req.from, to).map_err(|e| match e {
+        ReportRefused::OutOfWindow { last } => Problem::unprocessable(
+            "outside_report_window",
+            format!("Une absence se signale pour aujourd'hui et jusqu'au {} au plus.", shared::fr::date(last)),
+        )
+        .field("from"),
+        ReportRefused::NothingBooked => unreachable_nothing(),
+    })?;
+    let store = &state.auth.store;
+    let by = caller.session.email.as_str();
+    let booked = repo::bookings(store, town.id(), &child, req.from, to).await?;
+    let changes: Vec<(Booking, Booking)> = booked
+        .into_iter()
+        .filter(|b| b.family == family.reference)
+        .filter_map(|b| b.report_absence(reason, by, now).map(|a| (b, a)))
+        .collect();
+    if changes.is_empty() {
+        return Err(unreachable_nothing());
+    }
+    for chunk in changes.chunks(REPORTS_PER_TRANSACTION) {
+        let mut ops = Vec::new();
+        for (before, after) in chunk {
+            ops.push(repo::booking_write(town.id(), after, Some(before.version))?);
+        }
+        ops.push(
+            audit::Entry {
+                at: now,
+                by: by.to_owned(),
+                action: "absence.report".into(),
+                target: format!("child/{child}"),
+                before: None,
+                after: Some(serde_json::json!({
+                    "reason": reason,
+                    "days": chunk.iter().map(|(_, a)| (a.date, &a.unit)).collect::<Vec<_>>(),
+                })),
+            }
+            .record(town.id())?,
+        );
+        match store.transact(ops).await {
+            Ok(()) => {}
+            Err(StoreError::TransactionCanceled { .. }) => {
+                return Err(Problem::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "bookings_changed",
+                    "Des réservations de l'enfant viennent d'être modifiées : recommencez.",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let unit_name = |u: &shared::domain::UnitId| town.unit(u).map_or_else(|| u.to_string(), |(_, x)| x.name.clone());
+    Ok(AxumJson(Reported {
+        bookings: changes
+            .iter()
+            .map(|(_, a)| ReportedDay { date: a.date, unit: a.unit.clone(), unit_name: unit_name(&a.unit) })
+            .collect(),
+        certificate_until: now + settings.certificate_delay(),
+    }))
+}
+
+fn unreachable_nothing() -> Problem {
+    Problem::unprocessable(
+        "nothing_to_report",
+        "Aucune réservation validée de ces jours n'attend l'appel : il n'y a rien à signaler.",
+    )
+    .field("from")
+}

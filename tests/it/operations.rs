@@ -382,7 +382,42 @@ pub(super) async fn a_sick_child_reported_at_7_30_is_on_the_8_00_register_and_a_
     p.stop().await;
 }
 
+/// The configuration that closes a day was saved, then the request died before cancelling
+/// anything: the job saved with it is still due, and the scheduled sweep does the work, once.
+pub(super) async fn a_closure_a_crash_interrupted_is_finished_by_the_sweep(store: Store) {
+    let p = portal_on(store.clone()).await;
+    let (day, school) = (d("2027-03-18"), "ecole-jules-ferry");
+    let fams = families(&store, "panne", 3, &[("restauration", school)]).await;
+    for (f, c) in &fams {
+        book(&store, f, c, "restauration", school, "cantine", day, None).await;
+    }
+    let towns = repo::Towns::new(store.clone(), std::time::Duration::from_secs(0));
+    let (town, version) = towns.get_versioned(&town_id()).await.unwrap().unwrap();
+    let mut config = town.config().clone();
+    let closure =
+        shared::domain::calendar::Closure { date: day, reason: "Dégât des eaux".into(), activities: vec![] };
+    config.closures.push(closure.clone());
+    let closed = shared::domain::config::Town::try_from(config).unwrap();
+    let job =
+        shared::operations::Job::Close { closures: vec![closure], by: "mairie@villeneuve-les-tilleuls.fr".into() };
+    let op = shared::operations::job_op(&town_id(), &job, p.clock.now()).unwrap();
+    towns.replace(&closed, version, vec![op]).await.unwrap();
+    assert_eq!(booking(&store, &fams[0].1, "cantine", day).await.status, BookingStatus::Confirmed, "nothing ran yet");
+    p.deliver().await;
+    let ctx = shared::operations::Ctx { store: &store, public_url: "http://portail.test" };
+    assert_eq!(shared::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap(), 1);
+    for (_, c) in &fams {
+        assert_eq!(booking(&store, c, "cantine", day).await.cancelled_by_town.as_deref(), Some("Dégât des eaux"));
+    }
+    assert_eq!(taken(&store, "cantine", school, day).await, 0);
+    assert_eq!(shared::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap(), 0, "done: nothing due");
+    let mails = p.deliver().await;
+    assert_eq!(mails_with(&mails, "Fermeture : réservations annulées").len(), 3);
+    p.stop().await;
+}
+
 crate::helpers::both_backends!(
+    a_closure_a_crash_interrupted_is_finished_by_the_sweep,
     a_closure_cancels_forty_bookings_of_twelve_families,
     thirty_concurrent_cancellations_promote_the_first_thirty_in_order,
     a_sick_child_reported_at_7_30_is_on_the_8_00_register_and_a_certificate_in_time_unbills_it,

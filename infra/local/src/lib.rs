@@ -166,6 +166,7 @@ fn spawn_notifier(
         // reminders every morning (here every hour; each goes out once anyway).
         let mut reconcile = tokio::time::interval(Duration::from_secs(60));
         let mut remind = tokio::time::interval(Duration::from_secs(3600));
+        let mut sweep = tokio::time::interval(Duration::from_secs(60));
         let ctx = |j: &Jobs| (store.clone(), j.towns.clone(), j.public_url.clone(), j.gateway.clone());
         loop {
             tokio::select! {
@@ -174,6 +175,13 @@ fn spawn_notifier(
                     let job = invoices::payments::Job::Reconcile;
                     if let Err(e) = invoices::payments::run_job((&store, &towns, &url, &gateway), job, clock.now()).await {
                         tracing::warn!(error = %e, "PayFiP reconciliation failed");
+                    }
+                }
+                _ = sweep.tick() => {
+                    // As the `operations` Lambda: the town operations' due jobs.
+                    let ctx = shared::operations::Ctx { store: &store, public_url: &jobs.public_url };
+                    if let Err(e) = shared::operations::sweep(ctx, &jobs.towns, clock.now()).await {
+                        tracing::warn!(error = %e, "operations sweep failed");
                     }
                 }
                 _ = remind.tick() => {

@@ -700,3 +700,123 @@ pub fn config_jobs(before: &Town, after: &Town, by: &str, today: NaiveDate) -> V
     }
     jobs
 }
+
+/// How far ahead the reminders look for holiday periods, in days.
+const REMINDER_HORIZON_DAYS: u64 = 120;
+
+/// Sends the holiday booking reminders due now in every town; how many emails.
+pub async fn remind_all(ctx: Ctx<'_>, towns: &Towns, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let mut sent = 0;
+    for id in repo::town_ids(ctx.store).await? {
+        let Some(town) = towns.get(&id).await? else { continue };
+        sent += remind(ctx, &town, now).await?;
+    }
+    Ok(sent)
+}
+
+/// The holiday booking reminders due now in `town`: when bookings open for a holiday period,
+/// and a few days before its deadline, to each guardian of a family with children enrolled who
+/// have booked nothing of it, unless the guardian turned them off. Each goes once per family
+/// and reminder (a marker written with the emails). Answers how many emails.
+pub async fn remind(ctx: Ctx<'_>, town: &Town, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let settings = &town.config().operations;
+    let today = town.today(now);
+    let periods: Vec<(rules::HolidayBooking, rules::Reminder)> =
+        rules::holiday_bookings(town, today, REMINDER_HORIZON_DAYS)
+            .into_iter()
+            .filter_map(|p| rules::due_reminder(&p, settings, now).map(|r| (p, r)))
+            .collect();
+    if periods.is_empty() {
+        return Ok(0);
+    }
+    let families = repo::all_families(ctx.store, town.id()).await?;
+    let children: HashMap<ChildId, crate::domain::family::Child> =
+        repo::all_children(ctx.store, town.id()).await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+    let accounts: HashMap<String, crate::auth::accounts::Account> =
+        crate::auth::accounts::all_accounts(ctx.store, town.id())
+            .await?
+            .into_iter()
+            .map(|a| (a.email.to_string(), a))
+            .collect();
+    let mut sent = 0;
+    for (p, reminder) in &periods {
+        let Some(activity) = town.config().activities.iter().find(|a| a.id == p.activity) else { continue };
+        let period_key = format!("{}#{}#{}", p.first, p.activity, reminder.as_str());
+        for f in &families {
+            let mut unbooked = Vec::new();
+            for c in f.children.iter().filter_map(|c| children.get(c)) {
+                let enrolled = c.enrolments.iter().any(|e| {
+                    activity.sites.iter().any(|s| p.units.iter().any(|u| e.covers(&p.activity, s, u, p.first)))
+                });
+                if !enrolled {
+                    continue;
+                }
+                let booked = repo::bookings(ctx.store, town.id(), &c.id, p.first, p.last).await?;
+                if !rules::has_booked(p, &c.id, &booked) {
+                    unbooked.push(c.first_name.clone());
+                }
+            }
+            if unbooked.is_empty() {
+                continue;
+            }
+            let guardians: Vec<_> = f
+                .guardians
+                .iter()
+                .filter(|g| !accounts.get(g.email.as_str()).is_some_and(|a| a.no_reminders))
+                .collect();
+            if guardians.is_empty() {
+                continue;
+            }
+            let marker = Item::new(keys::holiday_reminder(town.id(), &period_key, &f.reference));
+            let mut ops = vec![WriteOp::Put { item: marker, cond: Some(Cond::NotExists) }];
+            let tz = town.tz();
+            let (subject, intro) = match reminder {
+                rules::Reminder::Opening => (
+                    format!("{} : les réservations sont ouvertes", p.name),
+                    format!(
+                        "Les réservations de l'accueil de loisirs pour les {} (du {} au {}) sont ouvertes, jusqu'au {}.",
+                        p.name.to_lowercase(),
+                        crate::fr::date(p.first),
+                        crate::fr::date(p.last),
+                        crate::fr::date_time(p.deadline, tz)
+                    ),
+                ),
+                rules::Reminder::Deadline => (
+                    format!(
+                        "{} : réservez avant le {}",
+                        p.name,
+                        crate::fr::date(p.deadline.with_timezone(&tz).date_naive())
+                    ),
+                    format!(
+                        "Il reste quelques jours pour réserver l'accueil de loisirs des {} (du {} au {}) : la date limite est le {}.",
+                        p.name.to_lowercase(),
+                        crate::fr::date(p.first),
+                        crate::fr::date(p.last),
+                        crate::fr::date_time(p.deadline, tz)
+                    ),
+                ),
+            };
+            let sections = [Section { title: "Rien n'est encore réservé pour".into(), lines: unbooked.clone() }];
+            let remarks = ["Vous ne souhaitez plus recevoir ces rappels ? Désactivez-les dans « Mon compte » de votre Espace Famille.".to_owned()];
+            for g in &guardians {
+                let content = templates::summary(
+                    &town.config().name,
+                    &subject,
+                    &g.first_name,
+                    &intro,
+                    &sections,
+                    &remarks,
+                    &format!("{}/reservations.html", ctx.public_url),
+                );
+                ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);
+            }
+            match ctx.store.transact(ops).await {
+                Ok(()) => sent += guardians.len(),
+                // Already reminded.
+                Err(StoreError::TransactionCanceled { index: 0, .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(sent)
+}

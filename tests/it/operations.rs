@@ -416,7 +416,74 @@ pub(super) async fn a_closure_a_crash_interrupted_is_finished_by_the_sweep(store
     p.stop().await;
 }
 
+/// The winter holidays' leisure centre: when its bookings open, the families with children
+/// enrolled who booked nothing get one email per guardian, except Sophie, who turned the
+/// reminders off; a few days before the deadline, a second one; never twice; a family that
+/// booked gets none.
+pub(super) async fn holiday_reminders_go_once_to_families_who_booked_nothing_unless_turned_off(store: Store) {
+    let p = portal_on(store.clone()).await;
+    let towns = repo::Towns::new(store.clone(), std::time::Duration::from_secs(0));
+    let town = towns.get(&town_id()).await.unwrap().unwrap();
+    let today = town.today(p.clock.now());
+    let periods = shared::domain::operations::holiday_bookings(&town, today, 120);
+    let winter = periods
+        .iter()
+        .find(|h| h.activity.as_str() == "alsh" && h.opens_at.is_some())
+        .expect("a holiday period ahead")
+        .clone();
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.expect("Sophie");
+    let off = p
+        .send(
+            "PUT",
+            &format!("/api/towns/{TOWN}/auth/preferences"),
+            Some(json!({"holiday_reminders": false})),
+            &sophie,
+            &[],
+        )
+        .await;
+    assert_eq!((off.status, &off.json["holiday_reminders"]), (200, &json!(false)), "{:?}", off.json);
+    let bad = p
+        .send(
+            "PUT",
+            &format!("/api/towns/{TOWN}/auth/preferences"),
+            Some(json!({"holiday_reminders": "non"})),
+            &sophie,
+            &[],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{:?}", bad.json);
+    // One family of two enrolled children books a day of the period: it gets nothing.
+    let fams = families(&store, "vacances", 2, &[("alsh", "centre-les-tilleuls")]).await;
+    book(&store, &fams[0].0, &fams[0].1, "alsh", "centre-les-tilleuls", winter.units[0].as_str(), winter.first, None)
+        .await;
+    p.deliver().await;
+
+    let ctx = shared::operations::Ctx { store: &store, public_url: "http://portail.test" };
+    let opening = winter.opens_at.unwrap() + Duration::hours(8);
+    p.clock.set(opening);
+    let sent = shared::operations::remind(ctx, &town, opening).await.unwrap();
+    assert!(sent > 0);
+    assert_eq!(shared::operations::remind(ctx, &town, opening + Duration::hours(1)).await.unwrap(), 0, "never twice");
+    let mails = p.deliver().await;
+    let opened = mails_with(&mails, "les réservations sont ouvertes");
+    assert_eq!(opened.len(), sent);
+    let to: Vec<&str> = opened.iter().map(|m| m.to.as_str()).collect();
+    assert!(to.contains(&"vacances02@exemple.fr"), "{to:?}");
+    assert!(!to.contains(&"vacances01@exemple.fr"), "a family that booked: {to:?}");
+    assert!(!to.contains(&"sophie.martin@exemple.fr"), "turned off: {to:?}");
+    assert!(to.contains(&"julien.martin@exemple.fr"), "the other guardian still gets it: {to:?}");
+    let deadline = winter.deadline - Duration::days(2);
+    p.clock.set(deadline);
+    let again = shared::operations::remind(ctx, &town, deadline).await.unwrap();
+    assert_eq!(again, sent, "the deadline's reminder, to the same guardians");
+    assert_eq!(shared::operations::remind(ctx, &town, deadline + Duration::hours(2)).await.unwrap(), 0);
+    p.clock.set(deadline + Duration::hours(3));
+    assert_eq!(mails_with(&p.deliver().await, "réservez avant le").len(), sent);
+    p.stop().await;
+}
+
 crate::helpers::both_backends!(
+    holiday_reminders_go_once_to_families_who_booked_nothing_unless_turned_off,
     a_closure_a_crash_interrupted_is_finished_by_the_sweep,
     a_closure_cancels_forty_bookings_of_twelve_families,
     thirty_concurrent_cancellations_promote_the_first_thirty_in_order,

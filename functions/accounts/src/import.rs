@@ -242,6 +242,7 @@ fn account_writes(
                     created_at: now,
                     credentials: 0,
                     version: 0,
+                    no_reminders: false,
                 };
                 let mut group = vec![account.clone().save(town.id())?];
                 group.extend(link_email(state, town, &account, Purpose::Activation)?);

@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/auth/login", post(signin::login))
         .route("/api/towns/{town}/auth/logout", post(signin::logout))
         .route("/api/towns/{town}/auth/session", get(signin::current))
+        .route("/api/towns/{town}/auth/preferences", axum::routing::put(signin::preferences))
         .route("/api/towns/{town}/auth/activate", post(signin::activate))
         .route("/api/towns/{town}/auth/activation-link", post(signin::resend_activation))
         .route("/api/towns/{town}/auth/password-reset", post(signin::request_reset))

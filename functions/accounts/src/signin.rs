@@ -33,6 +33,41 @@ struct SessionView {
     /// To send back in `x-csrf-token` on every state-changing request.
     csrf_token: String,
     expires_at: DateTime<Utc>,
+    /// Whether the guardian gets the holiday booking reminders.
+    holiday_reminders: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preferences {
+    holiday_reminders: bool,
+}
+
+/// The caller's email preferences (the holiday booking reminders, on or off).
+pub async fn preferences(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<shared::http::Json<Preferences>, Problem>,
+) -> Result<Response, Problem> {
+    let shared::http::Json(p) = body?;
+    let store = &state.auth.store;
+    for _ in 0..5 {
+        let account = accounts::get_account(store, &caller.town, &caller.session.email)
+            .await?
+            .ok_or_else(shared::http::auth::unauthenticated)?;
+        let mut changed = account.clone();
+        changed.no_reminders = !p.holiday_reminders;
+        match store.transact(vec![changed.save(&caller.town)?]).await {
+            Ok(()) => {
+                let mut saved = account;
+                saved.no_reminders = !p.holiday_reminders;
+                return Ok(no_store(axum::Json(view(&saved, &caller.session)).into_response()));
+            }
+            Err(shared::store::StoreError::TransactionCanceled { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::new(StatusCode::CONFLICT, "account_changed", "Votre compte vient d'être modifié : recommencez."))
 }
 
 fn view(account: &Account, s: &Session) -> SessionView {
@@ -44,6 +79,7 @@ fn view(account: &Account, s: &Session) -> SessionView {
         families: s.families.clone(),
         csrf_token: s.csrf.clone(),
         expires_at: (s.created_at + session::ABSOLUTE).min(s.last_seen_at + session::IDLE),
+        holiday_reminders: !account.no_reminders,
     }
 }
 

@@ -84,6 +84,7 @@ pub async fn create_staff(
         created_at: state.auth.clock.now(),
         credentials: 0,
         version: 0,
+        no_reminders: false,
     };
     let mut ops = vec![account.clone().save(town.id())?];
     ops.extend(link_email(&state, &town, &account, Purpose::Activation)?);

@@ -190,6 +190,10 @@ fn spawn_notifier(
                     if let Err(e) = invoices::payments::run_job((&store, &towns, &url, &gateway), job, clock.now()).await {
                         tracing::warn!(error = %e, "payment reminders failed");
                     }
+                    let ctx = shared::operations::Ctx { store: &store, public_url: &url };
+                    if let Err(e) = shared::operations::remind_all(ctx, &towns, clock.now()).await {
+                        tracing::warn!(error = %e, "holiday reminders failed");
+                    }
                 }
                 _ = tick.tick() => {
                     if let Err(e) = notifier::drain(&store, &mailer, clock.now()).await {
@@ -283,6 +287,7 @@ async fn demo_accounts(
             created_at: now,
             credentials: 0,
             version: 0,
+            no_reminders: false,
         };
         let mut ops = vec![account.clone().save(town.id())?];
         if pending {

@@ -38,6 +38,9 @@ pub struct Account {
     /// locking: an import never overwrites a password set meanwhile).
     #[serde(default)]
     pub version: u64,
+    /// The guardian turned off the holiday booking reminders.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_reminders: bool,
 }
 
 impl Account {

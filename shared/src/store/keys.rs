@@ -303,3 +303,15 @@ pub const JOBS_DUE: &str = "JOBS#DUE";
 pub fn lease(t: &TownId, what: &str) -> Key {
     Key::new(format!("{}#LEASE#{what}", town(t)), "LEASE")
 }
+
+/// Every town (`<town>`): the scheduled jobs' list, written with each configuration.
+pub const TOWNS: &str = "TOWNS";
+pub fn town_registered(t: &TownId) -> Key {
+    Key::new(TOWNS, t.as_str())
+}
+
+/// A holiday booking reminder sent to a family (`<first day>#<activity>#<kind>#<family>`):
+/// never twice.
+pub fn holiday_reminder(t: &TownId, period: &str, family: &FamilyRef) -> Key {
+    Key::new(format!("{}#HOLIDAY_REMINDERS", town(t)), format!("{period}#{family}"))
+}

@@ -69,7 +69,8 @@ impl Towns {
             None => 0,
         };
         let item = Item::from_value(key, &StoredTown { config: town.config().clone(), version: version + 1 })?;
-        self.store.put(item, None).await?;
+        let registered = WriteOp::Put { item: Item::new(keys::town_registered(town.id())), cond: None };
+        self.store.transact(vec![WriteOp::Put { item, cond: None }, registered]).await?;
         self.forget(town.id());
         Ok(version == 0)
     }
@@ -93,6 +94,7 @@ impl Towns {
         let cond = (expected > 0)
             .then(|| super::Cond::AttrEquals { name: "version".into(), value: serde_json::Value::from(expected) });
         let mut ops = vec![super::WriteOp::Put { item, cond }];
+        ops.push(WriteOp::Put { item: Item::new(keys::town_registered(town.id())), cond: None });
         ops.extend(extra);
         self.store.transact(ops).await?;
         self.forget(town.id());
@@ -104,6 +106,12 @@ impl Towns {
             cache.remove(id);
         }
     }
+}
+
+/// Every town provisioned (or configured since the list exists).
+pub async fn town_ids(store: &Store) -> Result<Vec<TownId>, StoreError> {
+    let items = store.query_all(&Query::table(keys::TOWNS, SkRange::All)).await?;
+    Ok(items.iter().filter_map(|i| TownId::parse(&i.key.sk).ok()).collect())
 }
 
 /// Stores a family; the record sits in the index under its town, so listing a town's families

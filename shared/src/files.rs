@@ -162,6 +162,54 @@ impl Files {
         Ok(Presigned { method: "GET", url: req.uri().to_owned(), headers: BTreeMap::new(), expires_at })
     }
 
+    /// Where a family's export archive is kept for a day (the bucket's lifecycle deletes it).
+    pub fn export_key(town: &TownId, family: &FamilyRef, id: &str) -> String {
+        format!("exports/{town}/{family}/{id}.zip")
+    }
+
+    /// Stores bytes the function made (an export archive).
+    pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), FilesError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(|e| fail(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    /// A whole object (a document put in an export archive).
+    pub async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, FilesError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| fail(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        Ok(out.body.collect().await.map_err(fail)?.into_bytes().to_vec())
+    }
+
+    /// A GET of an export archive, saved under `file_name`.
+    pub async fn presign_get_archive(&self, key: &str, file_name: &str) -> Result<Presigned, FilesError> {
+        let (config, expires_at) = self.presigning()?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_type("application/zip")
+            .response_content_disposition(format!("attachment; filename=\"{file_name}\""))
+            .presigned(config)
+            .await
+            .map_err(fail)?;
+        Ok(Presigned { method: "GET", url: req.uri().to_owned(), headers: BTreeMap::new(), expires_at })
+    }
+
     /// The object's size and type; `None` when there is no such object.
     pub async fn head(&self, key: &str) -> Result<Option<Head>, FilesError> {
         match self.client.head_object().bucket(&self.bucket).key(key).send().await {

@@ -14,5 +14,6 @@ pub mod json;
 pub mod lambda;
 pub mod mail;
 pub mod operations;
+pub mod privacy;
 pub mod store;
 pub mod telemetry;

@@ -482,7 +482,122 @@ pub(super) async fn holiday_reminders_go_once_to_families_who_booked_nothing_unl
     p.stop().await;
 }
 
+/// Every booking of the Martins' children, as stored.
+async fn martin_bookings(store: &Store) -> Vec<Booking> {
+    let mut all = Vec::new();
+    for child in ["lea-martin", "hugo-martin", "jade-martin"] {
+        let got = repo::bookings(store, &town_id(), &id(child), d("2000-01-01"), d("2100-12-31")).await.unwrap();
+        all.extend(got.into_iter().filter(|b| b.family.as_str() == "martin"));
+    }
+    all
+}
+
+/// The Martins take their data with them: the JSON holds every booking they have (with its
+/// history), their invoices and emails; the archive has the same as CSV files a spreadsheet
+/// opens. The administrator closes the family: its future bookings are cancelled, the dry run
+/// says what the erasure will do and changes nothing. A year later the erasure leaves no
+/// personal field in the store; the invoices are kept, anonymised, amounts intact.
+pub(super) async fn the_martins_export_everything_and_erasure_leaves_nothing_personal(store: Store) {
+    let p = portal_on(store.clone()).await;
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.expect("Sophie");
+    let claire = p.login(TOWN, "claire.bernard@exemple.fr", PASSWORD).await.expect("Claire");
+    p.deliver().await;
+    let export = p.get(&format!("/api/towns/{TOWN}/families/martin/export"), Some(&sophie)).await;
+    assert_eq!(export.status, 200, "{:?}", export.json);
+    let stored = martin_bookings(&store).await;
+    assert!(!stored.is_empty());
+    let exported = export.json["bookings"].as_array().unwrap();
+    assert_eq!(exported.len(), stored.len(), "every booking");
+    for b in &stored {
+        let found = exported.iter().find(|x| {
+            x["child"] == b.child.as_str() && x["unit"] == b.unit.as_str() && x["date"] == b.date.to_string()
+        });
+        assert_eq!(found.map(|x| x["history"].as_array().unwrap().len()), Some(b.history.len()), "{b:?}");
+    }
+    let invoices = export.json["invoices"].as_array().unwrap().clone();
+    assert!(!invoices.is_empty(), "the demo's invoices");
+    assert_eq!(export.json["children"].as_array().unwrap().len(), 3);
+    assert!(export.json["accounts"].to_string().contains("sophie.martin@exemple.fr"));
+    assert!(!export.json.to_string().contains("password_hash") && !export.json.to_string().contains("argon2"));
+    let other = p.get(&format!("/api/towns/{TOWN}/families/martin/export"), Some(&claire)).await;
+    assert_problem(&other, 404, "unknown_family");
+
+    let archive =
+        p.send("POST", &format!("/api/towns/{TOWN}/families/martin/export/archive"), None, &sophie, &[]).await;
+    assert_eq!(archive.status, 201, "{:?}", archive.json);
+    let bytes = reqwest::get(archive.json["url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut csv = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("reservations.csv").unwrap(), &mut csv).unwrap();
+    assert_eq!(csv.lines().count(), stored.len() + 1, "a header and a row per booking");
+    assert!(zip.by_name("donnees.json").is_ok() && zip.by_name("factures.csv").is_ok());
+
+    // Closed by the administrator (not an agent).
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", PASSWORD).await.expect("agent");
+    let close_uri = format!("/api/towns/{TOWN}/staff/families/martin/close");
+    assert_problem(&p.post(&close_uri, json!({}), Some(&agent)).await, 403, "forbidden");
+    let admin = admin(&p).await;
+    let closed = p.post(&close_uri, json!({}), Some(&admin)).await;
+    assert_eq!(closed.status, 200, "{:?}", closed.json);
+    let erase_on = d(closed.json["closing"]["erase_on"].as_str().unwrap());
+    assert_eq!(erase_on, d("2027-11-26"));
+    let today = d("2026-11-26");
+    let live_ahead = martin_bookings(&store)
+        .await
+        .into_iter()
+        .filter(|b| b.date >= today && b.is_live() && b.attendance.is_none())
+        .count();
+    assert_eq!(live_ahead, 0, "no booking left from today on");
+    let dry = p.get(&format!("/api/towns/{TOWN}/staff/families/martin/erasure"), Some(&admin)).await;
+    assert_eq!(dry.status, 200, "{:?}", dry.json);
+    assert_eq!(dry.json["accounts_deleted"], 2, "{:?}", dry.json);
+    assert_eq!(dry.json["children_deleted"], 3);
+    assert_eq!(dry.json["bookings_deleted"].as_u64(), Some(stored.len() as u64));
+    assert_eq!(dry.json["records_anonymised"].as_u64().unwrap() as usize >= invoices.len(), true);
+    assert_eq!(martin_bookings(&store).await.len(), stored.len(), "the dry run changes nothing");
+
+    let family = repo::get_family(&store, &town_id(), &id("martin")).await.unwrap().unwrap();
+    let mut children = Vec::new();
+    for c in &family.children {
+        children.push(repo::get_child(&store, &town_id(), c).await.unwrap().unwrap());
+    }
+    let texts = shared::domain::privacy::personal_texts(&family, &children);
+    // Not yet due: nothing happens.
+    assert_eq!(documents::erase_due(&store, &p.files, p.clock.now(), None).await.unwrap(), 0);
+    let later: DateTime<Utc> = "2027-11-27T06:00:00Z".parse().unwrap();
+    p.clock.set(later);
+    assert_eq!(documents::erase_due(&store, &p.files, later, None).await.unwrap(), 1);
+    assert_eq!(documents::erase_due(&store, &p.files, later, None).await.unwrap(), 0, "once");
+    let left: Vec<_> = store
+        .scan_all(later.timestamp())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| {
+            let whole = json!({"pk": i.key.pk, "sk": i.key.sk, "gsi1": i.gsi1.as_ref().map(|g| format!("{}/{}", g.pk, g.sk)), "attrs": i.attrs});
+            shared::domain::privacy::mentions(&whole, &texts)
+        })
+        .map(|i| format!("{}/{}", i.key.pk, i.key.sk))
+        .collect();
+    assert!(left.is_empty(), "personal data left: {left:?}");
+    let anonymous = shared::domain::privacy::anonymous_ref(&town_id(), &id("martin"));
+    let kept = store
+        .query_all(&shared::store::Query::table(
+            keys::family_partition(&town_id(), &anonymous),
+            shared::store::SkRange::Prefix("INV#".into()),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), invoices.len(), "the invoices are kept");
+    let total = |v: &[Value]| v.iter().map(|i| i["total"].as_i64().unwrap()).sum::<i64>();
+    let kept_values: Vec<Value> = kept.iter().map(|i| Value::Object(i.attrs.clone())).collect();
+    assert_eq!(total(&kept_values), total(&invoices), "amounts intact");
+    assert!(p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.is_err(), "the account is gone");
+    p.stop().await;
+}
+
 crate::helpers::both_backends!(
+    the_martins_export_everything_and_erasure_leaves_nothing_personal,
     holiday_reminders_go_once_to_families_who_booked_nothing_unless_turned_off,
     a_closure_a_crash_interrupted_is_finished_by_the_sweep,
     a_closure_cancels_forty_bookings_of_twelve_families,

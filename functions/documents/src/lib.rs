@@ -7,13 +7,14 @@
 //! certificate for an absence marks the child's bookings of those dates « absence justifiée ».
 //! Decided documents are deleted after the town's retention period.
 
+mod export;
 mod record;
 mod retention;
 mod review;
 mod upload;
 
 pub use record::{Document, View, item};
-pub use retention::purge;
+pub use retention::{erase_due, purge};
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -47,6 +48,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/families/{family}/documents/{id}", get(record::one).delete(upload::withdraw))
         .route("/api/towns/{town}/families/{family}/documents/{id}/confirm", post(upload::confirm))
         .route("/api/towns/{town}/families/{family}/documents/{id}/download", get(upload::download))
+        .route("/api/towns/{town}/families/{family}/export", get(export::json))
+        .route("/api/towns/{town}/families/{family}/export/archive", post(export::archive))
         .route("/api/towns/{town}/staff/documents", get(review::staff_list))
         .route("/api/towns/{town}/staff/documents/purge", post(retention::purge_now))
         .route("/api/towns/{town}/staff/documents/{family}/{id}", axum::routing::delete(review::staff_delete))

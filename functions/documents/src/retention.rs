@@ -54,3 +54,32 @@ pub(crate) async fn purge_now(
     })?;
     Ok(AxumJson(serde_json::json!({ "deleted": deleted })))
 }
+
+/// Erases the closed families whose erasure day has come, in every town (or one): their
+/// documents' files first, then their records (see `shared::privacy::erase`). How many.
+pub async fn erase_due(
+    store: &Store,
+    files: &Files,
+    now: chrono::DateTime<chrono::Utc>,
+    town: Option<&TownId>,
+) -> Result<usize, String> {
+    let e = |e: shared::store::StoreError| e.to_string();
+    let towns = match town {
+        Some(t) => vec![t.clone()],
+        None => shared::store::repo::town_ids(store).await.map_err(e)?,
+    };
+    let mut n = 0;
+    for t in towns {
+        let today = now.with_timezone(&chrono_tz::Europe::Paris).date_naive();
+        for family in shared::privacy::due(store, &t, today).await.map_err(e)? {
+            let plan = shared::privacy::erase(store, &t, &family, false, now).await.map_err(e)?;
+            for key in &plan.files {
+                files.delete(key).await.map_err(|x| x.to_string())?;
+            }
+            shared::privacy::erase(store, &t, &family, true, now).await.map_err(e)?;
+            tracing::info!(town = %t, "a closed family's data erased");
+            n += 1;
+        }
+    }
+    Ok(n)
+}

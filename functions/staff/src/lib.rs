@@ -23,6 +23,7 @@ mod attendance;
 mod config;
 mod families;
 mod kitchen;
+mod privacy;
 mod requests;
 mod trail;
 
@@ -59,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/families", get(families::search))
         .route("/api/towns/{town}/staff/families/{family}", get(families::records).put(families::update_family))
         .route("/api/towns/{town}/staff/children/{child}", axum::routing::put(families::update_child))
+        .route("/api/towns/{town}/staff/families/{family}/close", axum::routing::post(privacy::close))
+        .route("/api/towns/{town}/staff/families/{family}/erasure", get(privacy::erasure))
         .with_state(state)
 }
 

@@ -207,6 +207,11 @@ fn spawn_notifier(
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "documents purge failed"),
                     }
+                    match documents::erase_due(&store, &files, clock.now(), None).await {
+                        Ok(n) if n > 0 => tracing::info!(erased = n, "closed families erased"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "families erasure failed"),
+                    }
                 }
                 _ = stopped.changed() => return,
             }

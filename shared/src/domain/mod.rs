@@ -23,6 +23,7 @@ pub mod payfip;
 pub mod payment;
 pub mod period;
 pub mod pricing;
+pub mod privacy;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod text;

@@ -28,6 +28,14 @@ pub struct OperationsSettings {
     /// How many days before a holiday period's booking deadline the reminder goes out.
     #[serde(default = "three")]
     pub reminder_days_before_deadline: u32,
+    /// How long after a family is closed its personal data is erased, in months (its
+    /// accounting records are kept ten years, anonymised).
+    #[serde(default = "twelve")]
+    pub erase_after_months: u32,
+}
+
+fn twelve() -> u32 {
+    12
 }
 
 fn forty_eight() -> u32 {
@@ -47,6 +55,7 @@ impl Default for OperationsSettings {
             absence_report_days: seven(),
             certificate_hours: forty_eight(),
             reminder_days_before_deadline: three(),
+            erase_after_months: twelve(),
         }
     }
 }
@@ -65,6 +74,9 @@ impl OperationsSettings {
         }
         if !(1..=30).contains(&self.reminder_days_before_deadline) {
             return bad("reminder_days_before_deadline", "entre 1 et 30 jours");
+        }
+        if !(1..=120).contains(&self.erase_after_months) {
+            return bad("erase_after_months", "entre 1 et 120 mois");
         }
         Ok(())
     }

@@ -24,6 +24,11 @@ impl Export {
         self.writer.write_record(cells.iter().map(|c| cell(c.as_ref()).into_owned())).map_err(|e| Problem::internal(&e))
     }
 
+    /// The file's bytes (a file inside an archive).
+    pub fn into_bytes(self) -> Result<Vec<u8>, Problem> {
+        self.writer.into_inner().map_err(|e| Problem::internal(&e.to_string()))
+    }
+
     /// The file as a download named `file_name`.
     pub fn into_response(self, file_name: &str) -> Result<Response, Problem> {
         let bytes = self.writer.into_inner().map_err(|e| Problem::internal(&e.to_string()))?;

@@ -68,7 +68,11 @@ impl Mail {
                 keys::outbox_parked(&self.town),
                 format!("{}#{}", self.created_at.to_rfc3339(), self.id),
             )),
-            MailStatus::Sent => item,
+            // Listed under its recipient: what a family's export shows and its erasure deletes.
+            MailStatus::Sent => item.with_gsi1(Key::new(
+                keys::mails_to(&self.town, self.to.as_str()),
+                format!("{}#{}", self.created_at.to_rfc3339(), self.id),
+            )),
         })
     }
 

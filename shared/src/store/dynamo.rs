@@ -227,6 +227,30 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Every item of the table, page by page (a full scan: tests and operators, never a request).
+    pub(super) async fn scan_all(&self) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for map in out.items.unwrap_or_default() {
+                items.push(from_av(map)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+
     pub(super) async fn get(&self, key: &Key) -> Result<Option<Item>> {
         let out = self
             .client

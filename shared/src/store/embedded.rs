@@ -62,6 +62,21 @@ impl EmbeddedStore {
         .await
     }
 
+    /// Every item (a full scan: tests and operators, never a request).
+    pub(super) async fn scan_all(&self) -> Result<Vec<Item>> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(io)?;
+            let items = txn.open_table(ITEMS).map_err(io)?;
+            let mut out = Vec::new();
+            for entry in items.iter().map_err(io)? {
+                let (_, v) = entry.map_err(io)?;
+                out.push(decode(v.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     pub(super) async fn get(&self, key: Key) -> Result<Option<Item>> {
         self.run(move |db| {
             let txn = db.begin_read().map_err(io)?;

@@ -315,3 +315,17 @@ pub fn town_registered(t: &TownId) -> Key {
 pub fn holiday_reminder(t: &TownId, period: &str, family: &FamilyRef) -> Key {
     Key::new(format!("{}#HOLIDAY_REMINDERS", town(t)), format!("{period}#{family}"))
 }
+
+/// The index partition of the emails sent to one address (`gsi1`).
+pub fn mails_to(t: &TownId, email: &str) -> String {
+    format!("{}#MAILS#{email}", town(t))
+}
+
+/// A family the town closed (it left): when, by whom, and when its data is erased; listed in
+/// `gsi1` under [`families_closed`] by erasure day.
+pub fn family_closed(t: &TownId, f: &FamilyRef) -> Key {
+    Key::new(family_partition(t, f), "CLOSED")
+}
+pub fn families_closed(t: &TownId) -> String {
+    format!("{}#CLOSED", town(t))
+}

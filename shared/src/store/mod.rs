@@ -525,6 +525,17 @@ impl Store {
         }
     }
 
+    /// Every live item of the store: a full scan, for tests and operators (what the erasure
+    /// test reads to prove nothing personal is left), never from a request.
+    pub async fn scan_all(&self, now_epoch: i64) -> Result<Vec<Item>> {
+        self.count();
+        let items = match &self.backend {
+            Backend::Embedded(s) => s.scan_all().await?,
+            Backend::Dynamo(s) => s.scan_all().await?,
+        };
+        Ok(items.into_iter().filter(|i| i.is_live(now_epoch)).collect())
+    }
+
     /// All the actions apply, or none does; on a failed condition the error names the action.
     pub async fn transact(&self, ops: Vec<WriteOp>) -> Result<()> {
         self.count();

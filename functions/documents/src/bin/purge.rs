@@ -1,5 +1,6 @@
 //! The `documents-purge` Lambda, run once a day: deletes the decided documents whose retention
-//! period ended, from the bucket and from the table.
+//! period ended, from the bucket and from the table, and erases the closed families whose
+//! retention period ended (`docs/privacy.md`).
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -15,7 +16,10 @@ async fn main() -> Result<(), Error> {
             let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
             let deleted = documents::purge(&store, &files, today, None).await?;
             tracing::info!(deleted, "documents purged");
-            Ok::<_, Error>(serde_json::json!({ "deleted": deleted }))
+            // The closed families past their retention: erased, accounting records anonymised.
+            let erased = documents::erase_due(&store, &files, chrono::Utc::now(), None).await?;
+            tracing::info!(erased, "families erased");
+            Ok::<_, Error>(serde_json::json!({ "deleted": deleted, "erased": erased }))
         }
     }))
     .await

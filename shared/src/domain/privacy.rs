@@ -1,0 +1,162 @@
+//! A family's personal data: how long it is kept after the family left, which records outlive
+//! it (anonymised), and how a record is anonymised. Pure; `shared::privacy` reads and writes.
+//! `docs/privacy.md` is the processing register entry these rules implement.
+
+use super::family::{Child, Family};
+use super::{FamilyRef, TownId};
+use chrono::{Datelike, Months, NaiveDate};
+use serde_json::Value;
+
+/// Accounting records (invoices, credit notes, payments and their receipts, direct-debit
+/// mandates, contests of invoice lines) are kept ten years after the end of their year, as the
+/// public accounting rules require; the family's other data is erased sooner.
+pub const ACCOUNTING_YEARS: u32 = 10;
+
+/// The sort-key prefixes of a family's records that are accounting records: kept, anonymised,
+/// when the family's data is erased.
+pub const KEPT_PREFIXES: [&str; 5] = ["INV#", "AV#", "PAY#", "CONTEST#", "MANDATE"];
+
+/// What replaces a personal text in a kept record.
+pub const REDACTED: &str = "[anonymisé]";
+
+/// The day a closed family's personal data is erased: `months` after it was closed.
+pub fn erase_on(closed_on: NaiveDate, months: u32) -> NaiveDate {
+    closed_on.checked_add_months(Months::new(months)).unwrap_or(NaiveDate::MAX)
+}
+
+/// The last day an accounting record of `date` must be kept: the end of its year plus
+/// [`ACCOUNTING_YEARS`].
+pub fn accounting_kept_until(date: NaiveDate) -> NaiveDate {
+    NaiveDate::from_ymd_opt(date.year() + ACCOUNTING_YEARS as i32, 12, 31).unwrap_or(NaiveDate::MAX)
+}
+
+/// Whether a family record's sort key is an accounting record (kept, anonymised).
+pub fn is_kept(sk: &str) -> bool {
+    KEPT_PREFIXES.iter().any(|p| sk.starts_with(p))
+}
+
+/// The reference a family's kept records move to: stable (a rerun finds the same), and telling
+/// nothing about the family.
+pub fn anonymous_ref(town: &TownId, family: &FamilyRef) -> FamilyRef {
+    let digest = crate::auth::secret::digest(&format!("{town}/{family}"));
+    FamilyRef::parse(&format!("anonyme-{}", &digest[..12])).unwrap_or_else(|_| family.clone())
+}
+
+/// The texts that identify a family and its children: what anonymisation removes from a kept
+/// record. Longest first, so that « Léa Martin » goes before « Martin ».
+pub fn personal_texts(family: &Family, children: &[Child]) -> Vec<String> {
+    let mut texts: Vec<String> = vec![family.name.clone(), family.reference.to_string()];
+    // The street lines; a « 95000 Villeneuve-les-Tilleuls » line is everyone's in the town.
+    let postcode_line =
+        |l: &str| l.len() > 6 && l.as_bytes()[..5].iter().all(u8::is_ascii_digit) && l.as_bytes()[5] == b' ';
+    texts.extend(family.address.iter().filter(|l| !postcode_line(l)).cloned());
+    for g in &family.guardians {
+        texts.extend([g.first_name.clone(), g.last_name.clone(), g.email.to_string()]);
+        texts.extend(g.phone.iter().cloned());
+        texts.push(format!("{} {}", g.first_name, g.last_name));
+    }
+    for c in children {
+        texts.extend([c.id.to_string(), c.first_name.clone(), c.last_name.clone()]);
+        texts.push(format!("{} {}", c.first_name, c.last_name));
+    }
+    // A text of one or two letters would scrub every word it is part of.
+    texts.retain(|t| t.trim().chars().count() >= 3);
+    texts.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    texts.dedup();
+    texts
+}
+
+/// `s` with every occurrence of the `texts` replaced by [`REDACTED`] (case-insensitive where
+/// lower-casing keeps the byte offsets, which covers French names).
+pub fn redact(s: &str, texts: &[String]) -> String {
+    let mut out = s.to_owned();
+    for t in texts {
+        out = replace_ci(&out, t);
+    }
+    out
+}
+
+fn replace_ci(s: &str, t: &str) -> String {
+    let (ls, lt) = (s.to_lowercase(), t.to_lowercase());
+    if ls.len() != s.len() || lt.len() != t.len() {
+        return s.replace(t, REDACTED);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = 0;
+    let mut from = 0;
+    while let Some(i) = ls[from..].find(&lt) {
+        let at = from + i;
+        if !s.is_char_boundary(at) || !s.is_char_boundary(at + t.len()) {
+            from = at + 1;
+            while from < ls.len() && !ls.is_char_boundary(from) {
+                from += 1;
+            }
+            continue;
+        }
+        out.push_str(&s[rest..at]);
+        out.push_str(REDACTED);
+        rest = at + t.len();
+        from = rest;
+    }
+    out.push_str(&s[rest..]);
+    out
+}
+
+/// Anonymises a stored record in place: every string in it (at any depth, map keys included)
+/// has the family's texts redacted, and the family's reference becomes `anonymous`.
+pub fn anonymise(v: &mut Value, texts: &[String], family: &FamilyRef, anonymous: &FamilyRef) {
+    match v {
+        Value::String(s) => {
+            *s = if s == family.as_str() { anonymous.to_string() } else { redact(s, texts) };
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| anonymise(x, texts, family, anonymous)),
+        Value::Object(m) => {
+            let entries = std::mem::take(m);
+            for (k, mut x) in entries {
+                anonymise(&mut x, texts, family, anonymous);
+                m.insert(redact(&k, texts), x);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether any of the texts still appears in `v` (what the erasure's check looks for).
+pub fn mentions(v: &Value, texts: &[String]) -> bool {
+    let s = v.to_string().to_lowercase();
+    texts.iter().any(|t| s.contains(&t.to_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testkit::{child, d, family};
+    use serde_json::json;
+
+    #[test]
+    fn a_family_is_erased_months_after_it_closed_and_its_accounts_kept_ten_years() {
+        assert_eq!(erase_on(d(2027, 7, 10), 12), d(2028, 7, 10));
+        assert_eq!(accounting_kept_until(d(2026, 11, 30)), d(2036, 12, 31));
+        assert!(is_kept("INV#2026-11") && is_kept("PAY#Q-2026-000001") && is_kept("MANDATE"));
+        assert!(!is_kept("DOC#123") && !is_kept("FAMILY") && !is_kept("BASKET#x"));
+    }
+
+    #[test]
+    fn anonymising_removes_every_name_email_and_id_and_keeps_the_amounts() {
+        let (f, c) = (family(), child());
+        let texts = personal_texts(&f, &[c]);
+        let anonymous = anonymous_ref(&TownId::parse("ville").unwrap(), &f.reference);
+        assert!(anonymous.as_str().starts_with("anonyme-"));
+        let mut invoice = json!({
+            "family": "martin", "name": "MARTIN", "payer": "Sophie Martin, 12 rue x",
+            "lines": [{"child": "lea", "label": "Léa – CANTINE", "amount": 250}],
+            "to": "sophie@exemple.fr", "total": 250
+        });
+        anonymise(&mut invoice, &texts, &f.reference, &anonymous);
+        assert!(!mentions(&invoice, &texts), "{invoice}");
+        assert_eq!(invoice["family"], anonymous.as_str());
+        assert_eq!((invoice["total"].as_i64(), invoice["lines"][0]["amount"].as_i64()), (Some(250), Some(250)));
+        assert_eq!(invoice["lines"][0]["label"], "[anonymisé] – CANTINE");
+        assert_eq!(redact("Famille MARTIN", &["Martin".into()]), "Famille [anonymisé]");
+    }
+}

@@ -205,7 +205,7 @@ pub async fn erase(
             _ => break,
         }
     }
-    for pk in [keys::invoice_runs(town), format!("{}", keys::payfip_operation(town, "x").pk)] {
+    for pk in [keys::invoice_runs(town), keys::payfip_operation(town, "x").pk] {
         town_items.extend(store.query_all(&Query::table(pk, SkRange::All)).await?);
     }
     let mentioned: Vec<Item> =

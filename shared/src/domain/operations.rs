@@ -312,8 +312,11 @@ mod tests {
         let other_day = booking("cantine", d(2026, 12, 8), BookingStatus::Confirmed, 250);
         let other_activity = booking("alsh-mercredi", d(2026, 12, 7), BookingStatus::Pending, 1200);
         let cancelled = canteen.cancel(BookingStatus::Cancelled, false, staff(now));
-        let plan =
-            cancellations(&[strike.clone()], &[canteen.clone(), other_day, other_activity, cancelled], staff(now));
+        let plan = cancellations(
+            std::slice::from_ref(&strike),
+            &[canteen.clone(), other_day, other_activity, cancelled],
+            staff(now),
+        );
         assert_eq!(plan.len(), 1);
         assert_eq!(plan[0].bookings.len(), 1);
         let (before, after) = &plan[0].bookings[0];
@@ -322,9 +325,9 @@ mod tests {
 
         // Reopened: the cancelled day is listed for the family, unless another closure holds it.
         let all = vec![after.clone()];
-        assert_eq!(reopened(&[strike.clone()], &[], &all).len(), 1);
+        assert_eq!(reopened(std::slice::from_ref(&strike), &[], &all).len(), 1);
         let all_day = closure(d(2026, 12, 7), "Travaux", &[]);
-        assert!(reopened(&[strike.clone()], &[all_day], &all).is_empty());
+        assert!(reopened(std::slice::from_ref(&strike), &[all_day], &all).is_empty());
         assert!(reopened(&[closure(d(2026, 12, 7), "Autre", &[])], &[], &all).is_empty(), "another closure's");
     }
 
@@ -332,9 +335,9 @@ mod tests {
     fn closures_added_and_removed_are_told_apart() {
         let a = closure(d(2026, 12, 7), "Grève", &[]);
         let b = closure(d(2026, 12, 8), "Grève", &[]);
-        assert_eq!(added(&[a.clone()], &[a.clone(), b.clone()]), vec![b.clone()]);
-        assert_eq!(removed(&[a.clone(), b.clone()], &[b.clone()]), vec![a.clone()]);
-        assert!(added(&[a.clone()], &[a]).is_empty());
+        assert_eq!(added(std::slice::from_ref(&a), &[a.clone(), b.clone()]), vec![b.clone()]);
+        assert_eq!(removed(&[a.clone(), b.clone()], std::slice::from_ref(&b)), vec![a.clone()]);
+        assert!(added(std::slice::from_ref(&a), std::slice::from_ref(&a)).is_empty());
     }
 
     #[test]

@@ -62,6 +62,7 @@ fetch(`/api/towns/${encodeURIComponent(town)}`)
   if (me.role === 'agent' || me.role === 'town_admin') {
     compte.append(' – ', el('a', { href: `mairie.html?commune=${encodeURIComponent(town)}` }, 'Espace mairie'));
   }
+  if (me.role === 'guardian') myAccount(me);
   const out = document.getElementById('deconnexion');
   out.hidden = false;
   out.addEventListener('click', async () => {
@@ -69,3 +70,41 @@ fetch(`/api/towns/${encodeURIComponent(town)}`)
     location.reload();
   });
 }).catch((e) => { if (e?.status === 401) forgetSession(); });
+
+// « Mon compte et mes données »: the holiday reminders on or off, the family's data to take away.
+function myAccount(me) {
+  const box = document.getElementById('mon-compte');
+  const out = document.getElementById('message-compte');
+  const reminders = document.getElementById('rappels');
+  reminders.checked = me.holiday_reminders !== false;
+  reminders.addEventListener('change', async () => {
+    try {
+      const saved = await api('/auth/preferences', { method: 'PUT', csrf: me.csrf_token, body: { holiday_reminders: reminders.checked } });
+      say(out, saved.holiday_reminders ? 'Vous recevrez les rappels de réservation des vacances.' : 'Vous ne recevrez plus les rappels de réservation des vacances.');
+    } catch (p) { reminders.checked = !reminders.checked; say(out, p.title, true); }
+  });
+  const buttons = me.families.flatMap((f) => {
+    const suffix = me.families.length > 1 ? ` (famille ${f})` : '';
+    const json = el('button', { type: 'button', class: 'secondaire' }, `Télécharger mes données (JSON)${suffix}`);
+    json.addEventListener('click', async () => {
+      try {
+        const data = await api(`/families/${encodeURIComponent(f)}/export`);
+        const link = el('a', { href: URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' })), download: `espace-famille-${f}.json` });
+        document.body.append(link); link.click(); link.remove();
+        say(out, 'Vos données sont téléchargées (fichier JSON).');
+      } catch (p) { say(out, p.title, true); }
+    });
+    const zip = el('button', { type: 'button', class: 'secondaire' }, `Télécharger mes données et mes documents (archive ZIP, tableur)${suffix}`);
+    zip.addEventListener('click', async () => {
+      zip.disabled = true;
+      try {
+        const link = await api(`/families/${encodeURIComponent(f)}/export/archive`, { method: 'POST', csrf: me.csrf_token });
+        say(out, "L'archive est prête : le téléchargement commence.");
+        location.assign(link.url);
+      } catch (p) { say(out, p.title, true); } finally { zip.disabled = false; }
+    });
+    return [json, ' ', zip];
+  });
+  document.getElementById('exports').replaceChildren(...buttons);
+  box.hidden = false;
+}

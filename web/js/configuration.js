@@ -46,8 +46,24 @@ function closuresForm(view, ctx) {
       closures.push({ date: data.get('date'), reason: data.get('reason').trim(), ...(activities.length ? { activities } : {}) });
     }
     closures.sort((a, b) => a.date.localeCompare(b.date));
-    await ctx.save({ ...config, closures }, 'Fermetures enregistrées.');
+    const added = closures.filter((c) => !config.closures.some((o) => o.date === c.date && o.reason === c.reason));
+    const save = () => ctx.save({ ...config, closures }, 'Fermetures enregistrées.');
+    if (!added.length || !ctx.impact) { await save(); return; }
+    // Staff see what the closure cancels before it does.
+    const n = await ctx.impact(added).catch(() => null);
+    if (!n || n.bookings === 0) { await save(); return; }
+    confirmBox.replaceChildren(
+      el('p', {}, `Cette fermeture annule ${n.bookings} réservation(s) de ${n.children} enfant(s) (${n.families} famille(s)). Les familles seront prévenues par e-mail et ces jours ne leur seront pas facturés.`
+        + (n.billed ? ` ${n.billed} réservation(s) d'un mois déjà facturé restent facturées : corrigez-les par un avoir.` : '')),
+      el('button', { type: 'button', id: 'confirmer-fermeture' }, 'Confirmer la fermeture'),
+      el('button', { type: 'button', class: 'secondaire', id: 'renoncer-fermeture' }, 'Renoncer'));
+    confirmBox.hidden = false;
+    confirmBox.querySelector('#confirmer-fermeture').addEventListener('click', async () => { confirmBox.hidden = true; await save(); });
+    confirmBox.querySelector('#renoncer-fermeture').addEventListener('click', () => { confirmBox.hidden = true; });
+    confirmBox.querySelector('#confirmer-fermeture').focus();
   });
+  const confirmBox = el('div', { class: 'confirmation', role: 'alert', hidden: true });
+  form.append(confirmBox);
   return form;
 }
 

@@ -1,7 +1,7 @@
 // « Espace mairie » › Familles › Modifier: a family's and its children's records, corrected by
 // staff (PUT with the etag read: someone else's change meanwhile is refused, not overwritten).
 import { mandateBlock } from './encaissements.js';
-import { api, say, el, uid, field, problemText } from './portail.js';
+import { api, say, el, uid, field, problemText, frenchDate } from './portail.js';
 
 function familyForm(record, ctx) {
   const name = field('Nom de la famille', { name: 'name', value: record.name, required: true, maxlength: 200 });
@@ -117,6 +117,36 @@ function childForm(record, ctx) {
   return form;
 }
 
+// A family that left: what its erasure will do (the dry run), and, for the administrator,
+// closing its file (its bookings from today on are cancelled, its data erased later).
+function leaving(reference, ctx) {
+  const box = el('section', { class: 'fiche', 'aria-label': 'Départ de la famille' }, el('h4', {}, 'Départ de la famille'));
+  const report = el('p', { class: 'aide', role: 'status' });
+  const dry = el('button', { type: 'button', class: 'secondaire' }, "Voir ce que l'effacement supprimera");
+  dry.addEventListener('click', async () => {
+    try {
+      const e = await api(`/staff/families/${encodeURIComponent(reference)}/erasure`);
+      report.textContent = `${e.erase_on ? `Effacement prévu le ${frenchDate(e.erase_on)}. ` : "Dossier non clos : rien n'est prévu. "}`
+        + `Seraient supprimés : ${e.accounts_deleted} compte(s), ${e.children_deleted} fiche(s) d'enfant, ${e.bookings_deleted} réservation(s), `
+        + `${e.files.length} document(s), ${e.records_deleted} autre(s) enregistrement(s), ${e.emails_deleted} e-mail(s). `
+        + `Conservés dix ans, anonymisés : ${e.records_anonymised} pièce(s) comptable(s) ; ${e.entries_anonymised} entrée(s) du journal anonymisée(s).`;
+    } catch (p) { report.textContent = p.title; }
+  });
+  box.append(dry);
+  if (ctx.me.role === 'town_admin') {
+    const close = el('button', { type: 'button' }, 'Clore le dossier (famille partie)');
+    close.addEventListener('click', async () => {
+      try {
+        const r = await api(`/staff/families/${encodeURIComponent(reference)}/close`, { method: 'POST', csrf: ctx.me.csrf_token });
+        report.textContent = `Dossier clos le ${frenchDate(r.closing.closed_on)} : ${r.cancelled} réservation(s) à venir annulée(s). Les données seront effacées le ${frenchDate(r.closing.erase_on)} ; les pièces comptables sont conservées dix ans, anonymisées.`;
+      } catch (p) { report.textContent = p.title; }
+    });
+    box.append(' ', close);
+  }
+  box.append(report);
+  return box;
+}
+
 // Shows the records of `reference` in `box`; ctx: { me, message, config }.
 export async function showRecords(box, reference, ctx) {
   try {
@@ -124,7 +154,8 @@ export async function showRecords(box, reference, ctx) {
     box.replaceChildren(
       el('h3', { id: 'titre-fiche-famille', tabindex: '-1' }, `Fiche de la ${family.name} (${family.reference})`),
       el('p', { class: 'aide' }, "Les inscriptions doivent couvrir les réservations à venir : annulez celles-ci d'abord pour retirer une inscription."),
-      familyForm(family, ctx), await mandateBlock(family.reference, ctx.me), ...children.map((c) => childForm(c, ctx)));
+      familyForm(family, ctx), await mandateBlock(family.reference, ctx.me), ...children.map((c) => childForm(c, ctx)),
+      leaving(family.reference, ctx));
     document.getElementById('titre-fiche-famille').focus();
   } catch (p) { say(ctx.message, p.title, true); }
 }

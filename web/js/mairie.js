@@ -248,7 +248,8 @@ async function showAttendance(event) {
     const rows = list.map((c) => el('tr', {},
       el('th', { scope: 'row' }, `${c.last_name} ${c.first_name}`),
       el('td', { 'data-label': 'Classe' }, c.class || ''),
-      el('td', { 'data-label': 'Santé et régime' }, c.health_notes || ''),
+      el('td', { 'data-label': 'Santé et régime' }, c.health_notes || '',
+        c.absence_report ? el('strong', { class: 'absence-signalee' }, `${c.health_notes ? ' – ' : ''}Absence signalée par la famille le ${frenchInstantShort(c.absence_report.at)} : ${c.absence_report.reason}`) : ''),
       el('td', {}, el('fieldset', { class: 'marques' }, el('legend', { class: 'visually-hidden' }, `Présence de ${c.first_name} ${c.last_name}`),
         ...MARKS.map(([value, label]) => el('label', { class: 'en-ligne' },
           el('input', { type: 'radio', name: c.child, value, checked: c.attendance === value }), ` ${label}`))))));
@@ -467,7 +468,8 @@ async function loadConfig() {
   const view = await api('/staff/config');
   configVersion = view.version;
   document.getElementById('config-json').value = JSON.stringify(view.config, null, 2);
-  showForms(document.getElementById('formulaires-configuration'), view, { message, save: putConfig });
+  const impact = (closures) => api('/staff/closures/impact', { method: 'POST', csrf: me.csrf_token, body: { closures } });
+  showForms(document.getElementById('formulaires-configuration'), view, { message, save: putConfig, impact });
 }
 
 // Saves a whole configuration with the version read; reloads the forms and the JSON after.
@@ -476,7 +478,9 @@ async function putConfig(config, done) {
     const saved = await api('/staff/config', { method: 'PUT', csrf: me.csrf_token, body: { version: configVersion, config } });
     configVersion = saved.version ?? configVersion;
     await loadConfig();
-    say(message, done);
+    const closed = saved.closed && saved.closed.cancelled
+      ? ` ${saved.closed.cancelled} réservation(s) annulée(s) par la fermeture ; ${saved.closed.families} famille(s) prévenue(s) par e-mail.` : '';
+    say(message, done + closed);
   } catch (p) { say(message, problemText(p), true); }
 }
 
@@ -490,6 +494,9 @@ async function saveConfig(event) {
   await putConfig(config, 'Configuration enregistrée : elle vaut pour les réservations à venir.');
 }
 
+const shortInstant = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'short', timeStyle: 'short', timeZone: 'Europe/Paris' });
+function frenchInstantShort(at) { return shortInstant.format(new Date(at)); }
+
 const ACTIONS = {
   'news.create': 'Actualité publiée', 'news.update': 'Actualité modifiée', 'news.delete': 'Actualité supprimée',
   'news.attach': 'Pièce jointe ajoutée', 'news.detach': 'Pièce jointe retirée',
@@ -497,6 +504,10 @@ const ACTIONS = {
   'config.update': 'Configuration modifiée', 'family.update': 'Famille corrigée', 'child.update': 'Enfant corrigé',
   'documents.decide': 'Document examiné', 'documents.delete': 'Document supprimé', 'families.import': 'Import des familles',
   'staff.create': 'Compte du personnel créé', 'invoices.finalise': 'Factures émises', 'invoices.publish': 'Factures publiées', 'invoices.contest': 'Ligne de facture contestée', 'invoices.contest_accept': 'Contestation acceptée (avoir)', 'invoices.contest_refuse': 'Contestation refusée', 'invoices.credit_note': 'Avoir émis', 'invoices.cancel': 'Facture annulée', 'invoices.payment': 'Paiement enregistré', 'invoices.transmit': 'Facture transmise au Trésor public', 'invoices.payfip_anomaly': 'Paiement en ligne à vérifier', 'invoices.mandate': 'Mandat de prélèvement enregistré', 'invoices.mandate_end': 'Mandat de prélèvement terminé', 'invoices.debit_rejected': 'Prélèvement rejeté', 'bookings.staff_change': 'Réservations modifiées hors délai',
+  'closure.cancel': 'Réservations annulées par une fermeture', 'closure.reopen': 'Réouverture annoncée aux familles',
+  'waiting_list.promote': "Place attribuée depuis la liste d'attente", 'waiting_list.offer_lapsed': "Place proposée non confirmée à temps",
+  'absence.report': 'Absence signalée par la famille', 'attendance.justify_reported': 'Absence signalée justifiée (certificat)',
+  'attendance.unjustify': 'Justification retirée (certificat refusé)', 'family.close': 'Dossier de famille clos', 'family.erase': 'Données de famille effacées',
 };
 
 // The fields that differ between an entry's before and after, « champ : avant → après ».

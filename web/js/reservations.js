@@ -1,6 +1,6 @@
 // « Mes réservations »: the week grid of one child for one service, the basket's lines shown
 // in it, and the period view.
-import { api, say, linkTown, session, el, euros, frenchDate, frenchInstant, town } from './portail.js';
+import { api, say, linkTown, session, el, euros, frenchDate, frenchInstant, town, onSubmit } from './portail.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -35,6 +35,8 @@ export function stateLabel(cell) {
     case 'refused': return cell.reason ? `Demande refusée : ${cell.reason}` : 'Demande refusée';
     case 'present': return 'Enfant présent';
     case 'absent': return cell.justified ? 'Enfant absent (justifié)' : 'Enfant absent';
+    case 'absence_reported': return `Absence signalée : ${cell.reason}`;
+    case 'cancelled_by_town': return `Annulé par la commune : ${cell.reason} (non facturé)`;
     default: return '';
   }
 }
@@ -51,6 +53,8 @@ function shortLabel(cell) {
     case 'refused': return 'Refusée';
     case 'present': return 'Présent';
     case 'absent': return cell.justified ? 'Absent (justifié)' : 'Absent';
+    case 'absence_reported': return 'Absence signalée';
+    case 'cancelled_by_town': return 'Annulé par la commune';
     default: return '';
   }
 }
@@ -414,10 +418,38 @@ function sayHere(region, text, error = false) {
   region.scrollIntoView({ block: 'nearest' });
 }
 
+/** « Mon enfant est malade »: reports an absence today or in the coming days, in one step. */
+function sickForm() {
+  const form = document.getElementById('malade');
+  const who = document.getElementById('enfant-malade');
+  const kids = new Map(state.children.map((c) => [c.id, c]));
+  who.replaceChildren(...[...kids.values()].map((c) => el('option', { value: c.id }, c.first_name)));
+  const today = new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/Paris' });
+  form.elements.from.value = today;
+  form.elements.from.min = today;
+  form.elements.to.min = today;
+  const out = document.getElementById('message-malade');
+  onSubmit(form, async () => {
+    const child = kids.get(who.value);
+    const data = new FormData(form);
+    const body = { child: child.id, from: data.get('from'), reason: data.get('reason').trim() };
+    if (data.get('to')) body.to = data.get('to');
+    try {
+      const r = await api(`/families/${encodeURIComponent(child.family)}/absences`, { method: 'POST', csrf: me.csrf_token, body });
+      const days = r.bookings.map((b) => `${frenchDate(b.date)} (${b.unit_name})`).join(', ');
+      const until = new Date(r.certificate_until).toLocaleString('fr-FR', { dateStyle: 'full', timeStyle: 'short', timeZone: 'Europe/Paris' });
+      sayHere(out, `Absence signalée pour ${child.first_name} : ${days}. Le service est prévenu. Ces jours restent facturés, sauf si vous envoyez un certificat médical dans « Mes demandes » avant le ${until}.`);
+      form.elements.reason.value = '';
+      loadGrid();
+    } catch (p) { sayHere(out, p.detail || p.title, true); }
+  });
+}
+
 if (me) {
   try {
     state.children = await api('/calendar/children');
   } catch (problem) { say(message, problem.title, true); }
+  if (state.children.length) sickForm();
   const seen = new Map();
   for (const c of state.children) for (const a of c.activities) seen.set(`${a.activity}|${a.site}`, a);
   state.choices = [...seen.values()];

@@ -747,3 +747,58 @@ for (const device of VIEWPORTS) {
     }
   });
 }
+
+// A sick child and a strike, from the pages: Sophie reports Léa ill for Monday 30 November
+// (the register shows it); the administrator closes Tuesday 1 December for a strike, sees what
+// it cancels before confirming, and the family is emailed.
+test('a guardian reports a sick child, the register shows it; a strike closes a day after its count is seen (ordinateur)', async () => {
+  const portal = await startPortal();
+  const context = await newContext(VIEWPORTS[1]);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await logIn(page, portal.url, 'sophie.martin@exemple.fr', 'Sophie Martin');
+    await page.goto(`${portal.url}/reservations.html`);
+    const sick = page.locator('#malade');
+    await sick.getByLabel('Enfant').selectOption({ label: 'Léa' });
+    await sick.getByLabel('Du').fill('2026-11-30');
+    await sick.getByLabel('Motif').fill('Fièvre');
+    await sick.getByRole('button', { name: "Signaler l'absence" }).click();
+    await page.locator('#message-malade').filter({ hasText: 'Absence signalée pour Léa' }).waitFor();
+    await page.locator('#message-malade').filter({ hasText: 'certificat médical' }).waitFor();
+    await checkAxe(page, 'réservations, absence signalée');
+    await logOut(page, portal.url);
+
+    await logIn(page, portal.url, 'mairie@villeneuve-les-tilleuls.fr', 'Nadia Roux');
+    await page.goto(`${portal.url}/mairie.html`);
+    await page.getByRole('heading', { name: 'Demandes en attente' }).waitFor();
+    await page.getByLabel('Jour', { exact: true }).fill('2026-11-30');
+    await page.locator('#prestation').selectOption('cantine');
+    await page.getByRole('button', { name: 'Afficher la liste' }).click();
+    await page.locator('#liste-pointage').getByText('Absence signalée par la famille').waitFor();
+    await page.locator('#liste-pointage').getByText('Fièvre').waitFor();
+
+    await section(page, 'Configuration');
+    const closures = page.locator('form.fiche').filter({ has: page.getByRole('heading', { name: 'Fermetures' }) });
+    await closures.getByLabel('Date de fermeture').fill('2026-12-01');
+    await closures.getByLabel('Motif').fill('Grève du 01/12');
+    await closures.getByRole('button', { name: 'Enregistrer les fermetures' }).click();
+    // Léa's canteen and Hugo's evening care that day: counted, not cancelled yet.
+    await closures.getByText('Cette fermeture annule 2 réservation(s) de 2 enfant(s) (1 famille(s))').waitFor();
+    await checkAxe(page, 'espace mairie, fermeture à confirmer');
+    await page.getByRole('button', { name: 'Confirmer la fermeture' }).click();
+    await message(page, '2 réservation(s) annulée(s) par la fermeture ; 1 famille(s) prévenue(s) par e-mail.');
+    let mails = 0;
+    for (let i = 0; i < 40 && mails < 2; i += 1) {
+      await page.goto(`${portal.url}/dev/mail`);
+      mails = await page.getByRole('row').filter({ hasText: 'Fermeture : réservations annulées' }).count();
+      if (mails < 2) await page.waitForTimeout(250);
+    }
+    assert.equal(mails, 2, 'both Martin guardians are told');
+    assert.deepEqual(errors, [], 'no script error');
+  } finally {
+    await context.close();
+    await portal.stop();
+  }
+});

@@ -426,8 +426,6 @@ function sickForm() {
   who.replaceChildren(...[...kids.values()].map((c) => el('option', { value: c.id }, c.first_name)));
   const today = new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/Paris' });
   form.elements.from.value = today;
-  form.elements.from.min = today;
-  form.elements.to.min = today;
   const out = document.getElementById('message-malade');
   onSubmit(form, async () => {
     const child = kids.get(who.value);

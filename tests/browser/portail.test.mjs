@@ -761,8 +761,8 @@ test('a guardian reports a sick child, the register shows it; a strike closes a 
     await logIn(page, portal.url, 'sophie.martin@exemple.fr', 'Sophie Martin');
     await page.goto(`${portal.url}/reservations.html`);
     const sick = page.locator('#malade');
-    await sick.getByLabel('Enfant').selectOption({ label: 'Léa' });
-    await sick.getByLabel('Du').fill('2026-11-30');
+    await sick.getByLabel('Enfant malade').selectOption({ label: 'Léa' });
+    await sick.getByLabel("Premier jour d'absence").fill('2026-11-30');
     await sick.getByLabel('Motif').fill('Fièvre');
     await sick.getByRole('button', { name: "Signaler l'absence" }).click();
     await page.locator('#message-malade').filter({ hasText: 'Absence signalée pour Léa' }).waitFor();

@@ -380,6 +380,12 @@ pub(super) async fn a_sick_child_reported_at_7_30_is_on_the_8_00_register_and_a_
         crate::documents::send_file(&p, &sophie, "martin", cert("hugo-martin", "Hugo"), crate::documents::pdf()).await;
     assert!(late.get("justified_bookings").is_none_or(Value::is_null), "{late:?}");
     assert_eq!(booking(&store, &hugo, "cantine", thu).await.attendance, None, "billed as booked");
+    // Staff refuse Léa's certificate after all: her reported days are billed again.
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", PASSWORD).await.expect("agent");
+    let uri = format!("/api/towns/{TOWN}/staff/documents/martin/{}/decision", doc["id"].as_str().unwrap());
+    let refused = p.post(&uri, json!({"decision": "refuse", "reason": "Illisible"}), Some(&agent)).await;
+    assert_eq!(refused.status, 200, "{:?}", refused.json);
+    assert_eq!(booking(&store, &lea, "cantine", thu).await.attendance, Some(shared::domain::booking::Attendance::Absent));
     p.stop().await;
 }
 

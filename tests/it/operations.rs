@@ -385,7 +385,10 @@ pub(super) async fn a_sick_child_reported_at_7_30_is_on_the_8_00_register_and_a_
     let uri = format!("/api/towns/{TOWN}/staff/documents/martin/{}/decision", doc["id"].as_str().unwrap());
     let refused = p.post(&uri, json!({"decision": "refuse", "reason": "Illisible"}), Some(&agent)).await;
     assert_eq!(refused.status, 200, "{:?}", refused.json);
-    assert_eq!(booking(&store, &lea, "cantine", thu).await.attendance, Some(shared::domain::booking::Attendance::Absent));
+    assert_eq!(
+        booking(&store, &lea, "cantine", thu).await.attendance,
+        Some(shared::domain::booking::Attendance::Absent)
+    );
     p.stop().await;
 }
 
@@ -603,7 +606,95 @@ pub(super) async fn the_martins_export_everything_and_erasure_leaves_nothing_per
     p.stop().await;
 }
 
+/// The winter holidays' first day at the leisure centre (a manual unit), made one place with
+/// its waiting list: staff refuse the request holding the place; the first waiting request is
+/// offered it for the town's 48 hours (held, for staff to decide); left undecided, the offer
+/// lapses at the sweep, the request is refused with the reason and the next one is offered.
+pub(super) async fn an_offer_left_undecided_passes_to_the_next_request(store: Store) {
+    let p = portal_on(store.clone()).await;
+    let centre = "centre-les-tilleuls";
+    let admin = admin(&p).await;
+    edit_config(&p, &admin, |c| {
+        for a in c["activities"].as_array_mut().unwrap() {
+            for u in a["units"].as_array_mut().unwrap() {
+                if u["id"] == "alsh-vacances" {
+                    u["capacity"] = json!(1);
+                }
+            }
+        }
+    })
+    .await;
+    let towns = repo::Towns::new(store.clone(), std::time::Duration::from_secs(0));
+    let town = towns.get(&town_id()).await.unwrap().unwrap();
+    let winter = shared::domain::operations::holiday_bookings(&town, town.today(p.clock.now()), 120)
+        .into_iter()
+        .find(|h| h.activity.as_str() == "alsh")
+        .expect("holidays ahead");
+    let day = winter.first + chrono::Days::new(3);
+    let fams = families(&store, "offre", 3, &[("alsh", centre)]).await;
+    // The first holds the place with a request; the two others wait, in order.
+    let (f0, c0) = &fams[0];
+    let slot = Slot {
+        child: c0.id.clone(),
+        family: f0.reference.clone(),
+        activity: id("alsh"),
+        site: id(centre),
+        unit: id("alsh-vacances"),
+        date: day,
+    };
+    let terms =
+        Terms { status: BookingStatus::Pending, price: Cents::new(1200).unwrap(), late: false, waiting_list: false };
+    let holding = Booking::book(
+        None,
+        slot,
+        terms,
+        Actor { by: "offre01@exemple.fr", role: ChangedBy::Guardian, at: p.clock.now() },
+    );
+    store
+        .transact(vec![
+            repo::booking_write(&town_id(), &holding, None).unwrap(),
+            WriteOp::Add {
+                key: keys::capacity(&town_id(), &holding.unit, &holding.site, day),
+                attr: "taken".into(),
+                by: 1,
+                max: None,
+            },
+        ])
+        .await
+        .unwrap();
+    let t0: DateTime<Utc> = "2026-11-25T08:00:00Z".parse().unwrap();
+    for (i, (f, c)) in fams[1..].iter().enumerate() {
+        book(&store, f, c, "alsh", centre, "alsh-vacances", day, Some(t0 + Duration::minutes(i as i64))).await;
+    }
+    let refuse = json!({"decisions": [{"child": c0.id, "unit": "alsh-vacances", "date": day, "accept": false, "reason": "Dossier incomplet"}]});
+    let r = p.post(&format!("/api/towns/{TOWN}/staff/requests/decisions"), refuse, Some(&admin)).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let offered = booking(&store, &fams[1].1, "alsh-vacances", day).await;
+    assert_eq!((offered.status, offered.waiting_list, offered.holds_place()), (BookingStatus::Pending, false, true));
+    let until = offered.offer_until.expect("an offer's deadline");
+    assert_eq!(until, p.clock.now() + Duration::hours(48));
+    assert!(booking(&store, &fams[2].1, "alsh-vacances", day).await.is_waiting());
+    assert_eq!(taken(&store, "alsh-vacances", centre, day).await, 1);
+
+    let ctx = shared::operations::Ctx { store: &store, public_url: "http://portail.test" };
+    assert_eq!(shared::operations::sweep(ctx, &towns, until - Duration::minutes(1)).await.unwrap(), 0, "not due yet");
+    p.clock.set(until + Duration::minutes(5));
+    assert_eq!(shared::operations::sweep(ctx, &towns, until + Duration::minutes(5)).await.unwrap(), 1);
+    let lapsed = booking(&store, &fams[1].1, "alsh-vacances", day).await;
+    assert_eq!(lapsed.status, BookingStatus::Refused);
+    assert!(lapsed.refusal_reason.as_deref().unwrap().contains("pas été confirmée à temps"));
+    let next = booking(&store, &fams[2].1, "alsh-vacances", day).await;
+    assert_eq!((next.status, next.waiting_list), (BookingStatus::Pending, false), "offered in turn");
+    assert!(next.offer_until.is_some());
+    assert_eq!(taken(&store, "alsh-vacances", centre, day).await, 1, "never over the one place");
+    let mails = p.deliver().await;
+    assert_eq!(mails_with(&mails, "Liste d'attente : une place se libère").len(), 2);
+    assert_eq!(mails_with(&mails, "Liste d'attente : demande non retenue").len(), 1);
+    p.stop().await;
+}
+
 crate::helpers::both_backends!(
+    an_offer_left_undecided_passes_to_the_next_request,
     the_martins_export_everything_and_erasure_leaves_nothing_personal,
     holiday_reminders_go_once_to_families_who_booked_nothing_unless_turned_off,
     a_closure_a_crash_interrupted_is_finished_by_the_sweep,

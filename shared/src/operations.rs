@@ -28,8 +28,9 @@ use std::time::Duration;
 /// Who the portal's own changes are by, in histories and the audit trail.
 pub const SYSTEM: &str = "liste d'attente";
 
-/// Bookings one transaction changes (with its counters, audit entry and emails).
-const BOOKINGS_PER_TRANSACTION: usize = 80;
+/// Bookings one transaction changes: each may touch its own places counter, and the last adds
+/// the audit entry and one email per guardian, all within DynamoDB's 100 actions.
+const BOOKINGS_PER_TRANSACTION: usize = 40;
 /// Attempts of one promotion when others race for the same places.
 const PROMOTION_TRIES: usize = 400;
 /// How far ahead a raised capacity looks for waiting requests, in days.

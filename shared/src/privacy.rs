@@ -18,6 +18,9 @@ use std::collections::BTreeMap;
 
 /// Deletes (or moves) per transaction.
 const WRITES_PER_TRANSACTION: usize = 50;
+/// Bookings a closing cancels per transaction: each may touch its own counter and its
+/// waiting list's job (three actions), within DynamoDB's 100.
+const CANCELS_PER_TRANSACTION: usize = 30;
 /// The most audit entries one erasure reads (newest first); older ones are past the trail's
 /// own retention.
 const MAX_AUDIT_ENTRIES: usize = 50_000;
@@ -73,7 +76,7 @@ pub async fn close(
         }
     }
     let mut promotions = Vec::new();
-    for chunk in changes.chunks(WRITES_PER_TRANSACTION) {
+    for chunk in changes.chunks(CANCELS_PER_TRANSACTION) {
         let mut ops = Vec::new();
         let mut freed: BTreeMap<(crate::domain::UnitId, crate::domain::SiteId, NaiveDate), i64> = BTreeMap::new();
         for (before, after) in chunk {

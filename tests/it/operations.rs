@@ -693,7 +693,51 @@ pub(super) async fn an_offer_left_undecided_passes_to_the_next_request(store: St
     p.stop().await;
 }
 
+/// A family with more bookings than one transaction holds (45 over 15 closed days): all are
+/// cancelled, in several transactions, and it gets one email listing them all.
+pub(super) async fn a_closure_of_many_days_cancels_in_chunks_and_emails_once(store: Store) {
+    let p = portal_on(store.clone()).await;
+    let school = "ecole-jules-ferry";
+    let fams = families(&store, "longue", 1, &[("restauration", school), ("periscolaire", school)]).await;
+    let (f, c) = &fams[0];
+    let days: Vec<NaiveDate> = d("2027-03-01")
+        .iter_days()
+        .filter(|x| chrono::Datelike::weekday(x).num_days_from_monday() < 5)
+        .take(15)
+        .collect();
+    for day in &days {
+        for (activity, unit) in
+            [("restauration", "cantine"), ("periscolaire", "peri-matin"), ("periscolaire", "peri-soir")]
+        {
+            book(&store, f, c, activity, school, unit, *day, None).await;
+        }
+    }
+    let admin = admin(&p).await;
+    p.deliver().await;
+    let saved = edit_config(&p, &admin, |cfg| {
+        let list = cfg["closures"].as_array_mut().unwrap();
+        for day in &days {
+            list.push(json!({"date": day, "reason": "Travaux de la cantine"}));
+        }
+    })
+    .await;
+    assert_eq!(
+        (saved["closed"]["cancelled"].as_u64(), saved["closed"]["families"].as_u64()),
+        (Some(45), Some(1)),
+        "{saved:?}"
+    );
+    for day in &days {
+        assert_eq!(booking(&store, c, "peri-soir", *day).await.status, BookingStatus::Cancelled);
+    }
+    let mails = p.deliver().await;
+    let sent = mails_with(&mails, "Fermeture : réservations annulées");
+    assert_eq!(sent.len(), 1, "one email");
+    assert_eq!(sent[0].content.text.matches("– Enfant01 –").count(), 45, "every day listed: {}", sent[0].content.text);
+    p.stop().await;
+}
+
 crate::helpers::both_backends!(
+    a_closure_of_many_days_cancels_in_chunks_and_emails_once,
     an_offer_left_undecided_passes_to_the_next_request,
     the_martins_export_everything_and_erasure_leaves_nothing_personal,
     holiday_reminders_go_once_to_families_who_booked_nothing_unless_turned_off,

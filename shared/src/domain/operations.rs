@@ -123,8 +123,10 @@ pub struct FamilyCancellation {
     pub bookings: Vec<(Booking, Booking)>,
 }
 
-/// The bookings `closures` cancel among `bookings` (read on their days), per family: live ones
-/// (holding a place or waiting) whose attendance was not taken. `actor` is who closed.
+/// The bookings `closures` cancel among `bookings` (read on their days), per family: the ones
+/// holding a place whose attendance was not taken. Waiting requests stay on their list (they
+/// hold no place and cost nothing): if the days reopen, they get the places first. `actor` is
+/// who closed.
 pub fn cancellations(
     closures: &[Closure],
     bookings: &[Booking],
@@ -133,6 +135,9 @@ pub fn cancellations(
     let mut by_family: BTreeMap<FamilyRef, Vec<(Booking, Booking)>> = BTreeMap::new();
     for b in bookings {
         let Some(c) = closures.iter().find(|c| closes(c, b)) else { continue };
+        if b.is_waiting() {
+            continue;
+        }
         if let Some(after) = b.cancel_by_town(&reason(c), actor) {
             by_family.entry(b.family.clone()).or_default().push((b.clone(), after));
         }
@@ -311,6 +316,9 @@ mod tests {
         let canteen = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250);
         let other_day = booking("cantine", d(2026, 12, 8), BookingStatus::Confirmed, 250);
         let other_activity = booking("alsh-mercredi", d(2026, 12, 7), BookingStatus::Pending, 1200);
+        let mut waiting = booking("cantine", d(2026, 12, 7), BookingStatus::Pending, 250);
+        waiting.waiting_list = true;
+        waiting.child = id("zoe");
         let cancelled = canteen.cancel(BookingStatus::Cancelled, false, staff(now));
         let plan = cancellations(
             std::slice::from_ref(&strike),

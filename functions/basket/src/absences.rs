@@ -89,36 +89,27 @@ pub(crate) async fn report(
     if changes.is_empty() {
         return Err(unreachable_nothing());
     }
-    for chunk in changes.chunks(REPORTS_PER_TRANSACTION) {
-        let mut ops = Vec::new();
-        for (before, after) in chunk {
-            ops.push(repo::booking_write(town.id(), after, Some(before.version))?);
+    let entry = |chunk: &[(Booking, Booking)]| audit::Entry {
+        at: now,
+        by: by.to_owned(),
+        action: "absence.report".into(),
+        target: format!("child/{child}"),
+        before: None,
+        after: Some(serde_json::json!({
+            "reason": reason,
+            "days": chunk.iter().map(|(_, a)| (a.date, &a.unit)).collect::<Vec<_>>(),
+        })),
+    };
+    match repo::write_changes(store, town.id(), &changes, REPORTS_PER_TRANSACTION, entry).await {
+        Ok(_) => {}
+        Err(StoreError::TransactionCanceled { .. }) => {
+            return Err(Problem::new(
+                axum::http::StatusCode::CONFLICT,
+                "bookings_changed",
+                "Des réservations de l'enfant viennent d'être modifiées : recommencez.",
+            ));
         }
-        ops.push(
-            audit::Entry {
-                at: now,
-                by: by.to_owned(),
-                action: "absence.report".into(),
-                target: format!("child/{child}"),
-                before: None,
-                after: Some(serde_json::json!({
-                    "reason": reason,
-                    "days": chunk.iter().map(|(_, a)| (a.date, &a.unit)).collect::<Vec<_>>(),
-                })),
-            }
-            .record(town.id())?,
-        );
-        match store.transact(ops).await {
-            Ok(()) => {}
-            Err(StoreError::TransactionCanceled { .. }) => {
-                return Err(Problem::new(
-                    axum::http::StatusCode::CONFLICT,
-                    "bookings_changed",
-                    "Des réservations de l'enfant viennent d'être modifiées : recommencez.",
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        }
+        Err(e) => return Err(e.into()),
     }
     let unit_name = |u: &shared::domain::UnitId| town.unit(u).map_or_else(|| u.to_string(), |(_, x)| x.name.clone());
     Ok(AxumJson(Reported {

@@ -213,36 +213,23 @@ pub(crate) async fn remark(
         .filter(|b| !billed.get(&month(b.date)).copied().unwrap_or(false))
         .filter_map(|b| pick(&b).map(|a| (b, a)))
         .collect();
-    let mut done = 0;
-    for chunk in marked.chunks(MARKS_PER_TRANSACTION) {
-        let mut ops = Vec::new();
-        for (before, after) in chunk {
-            ops.push(repo::booking_write(town.id(), after, Some(before.version))?);
-        }
-        ops.push(
-            audit::Entry {
-                at: now,
-                by: by.to_owned(),
-                action: action.into(),
-                target: format!("child/{child}"),
-                before: None,
-                after: serde_json::to_value(chunk.iter().map(|(b, _)| (b.date, &b.unit)).collect::<Vec<_>>()).ok(),
-            }
-            .record(town.id())?,
-        );
-        match store.transact(ops).await {
-            Ok(()) => done += chunk.len(),
-            Err(StoreError::TransactionCanceled { .. }) => {
-                return Err(Problem::new(
-                    StatusCode::CONFLICT,
-                    "bookings_changed",
-                    "Des réservations de l'enfant viennent d'être modifiées : recommencez.",
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        }
+    let entry = |chunk: &[(Booking, Booking)]| audit::Entry {
+        at: now,
+        by: by.to_owned(),
+        action: action.into(),
+        target: format!("child/{child}"),
+        before: None,
+        after: serde_json::to_value(chunk.iter().map(|(b, _)| (b.date, &b.unit)).collect::<Vec<_>>()).ok(),
+    };
+    match repo::write_changes(store, town.id(), &marked, MARKS_PER_TRANSACTION, entry).await {
+        Ok(done) => Ok(done),
+        Err(StoreError::TransactionCanceled { .. }) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "bookings_changed",
+            "Des réservations de l'enfant viennent d'être modifiées : recommencez.",
+        )),
+        Err(e) => Err(e.into()),
     }
-    Ok(done)
 }
 
 pub(crate) fn decision_email(

@@ -206,6 +206,30 @@ pub fn booking_write(
     Ok(WriteOp::Put { item: booking_item(town, b)?, cond: Some(super::Cond::at_version(expected)) })
 }
 
+/// Writes booking changes (each as read, and as changed) in transactions of `per_transaction`,
+/// each with the audit entry `entry` makes for its part; how many were written. A booking
+/// changed meanwhile cancels its transaction (`TransactionCanceled`), and the ones after it
+/// are not written.
+pub async fn write_changes(
+    store: &Store,
+    town: &TownId,
+    changes: &[(crate::domain::booking::Booking, crate::domain::booking::Booking)],
+    per_transaction: usize,
+    entry: impl Fn(&[(crate::domain::booking::Booking, crate::domain::booking::Booking)]) -> crate::audit::Entry,
+) -> Result<usize, StoreError> {
+    let mut done = 0;
+    for chunk in changes.chunks(per_transaction.max(1)) {
+        let mut ops = Vec::new();
+        for (before, after) in chunk {
+            ops.push(booking_write(town, after, Some(before.version))?);
+        }
+        ops.push(entry(chunk).record(town)?);
+        store.transact(ops).await?;
+        done += chunk.len();
+    }
+    Ok(done)
+}
+
 /// Whether the month of `date` is billed (any invoice of it exists): its bookings and attendance
 /// no longer change; a correction is a credit note. One index query of one item.
 pub async fn month_billed(store: &Store, town: &TownId, date: chrono::NaiveDate) -> Result<bool, StoreError> {

@@ -110,6 +110,9 @@ pub async fn run(ctx: Ctx<'_>, town: &Town, job: &Job, now: DateTime<Utc>) -> Re
         None => String::new(),
     };
     let mut closed = None;
+    // A promotion handed over to the promoter already at work stays due: if that one died
+    // holding the lease, the sweep finishes the work once the lease expires.
+    let mut keep = false;
     match job {
         Job::Close { closures, by } => {
             closed = Some(close(ctx, town, closures, by, now).await?);
@@ -118,7 +121,7 @@ pub async fn run(ctx: Ctx<'_>, town: &Town, job: &Job, now: DateTime<Utc>) -> Re
             reopen(ctx, town, closures, by, now).await?;
         }
         Job::Promote { unit, site, date } => {
-            promote(ctx, town, unit, site, *date, now).await?;
+            keep = promote_or_hand_over(ctx, town, unit, site, *date, now).await?.1;
         }
         Job::Raise { unit, from } => {
             raise(ctx, town, unit, *from, now).await?;
@@ -127,7 +130,7 @@ pub async fn run(ctx: Ctx<'_>, town: &Town, job: &Job, now: DateTime<Utc>) -> Re
             lapse(ctx, town, child, unit, *date, now).await?;
         }
     }
-    if !nonce.is_empty() {
+    if !nonce.is_empty() && !keep {
         let cond = Cond::AttrEquals { name: "nonce".into(), value: serde_json::Value::from(nonce) };
         match ctx.store.delete(&key, Some(cond)).await {
             Ok(()) | Err(StoreError::ConditionFailed) => {}
@@ -333,17 +336,20 @@ async fn close_family(
                 );
                 let mut mail = Mail::new(town.id(), &g.email, content, now);
                 // Once per family and closure, even if the job runs again.
-                mail.id = format!(
-                    "close-{}-{family}-{}",
-                    &Job::Close { closures: closures.to_vec(), by: String::new() }.id()[6..],
-                    g.email
-                );
+                let job = Job::Close { closures: closures.to_vec(), by: String::new() }.id();
+                mail.id = mail_id("close", &job, family, g.email.as_str());
                 ops.push(WriteOp::Put { item: mail.item()?, cond: Some(Cond::NotExists) });
             }
         }
         ctx.store.transact(ops).await?;
     }
     Ok(())
+}
+
+/// The id of a job's email to one guardian: the same if the job runs again (so it is sent
+/// once), and naming nobody (it is part of a key).
+fn mail_id(kind: &str, job: &str, family: &FamilyRef, email: &str) -> String {
+    format!("{kind}-{}", &crate::auth::secret::digest(&format!("{job}/{family}/{email}"))[..32])
 }
 
 async fn child_names<'a>(
@@ -406,7 +412,7 @@ pub async fn reopen(
                 &format!("{}/reservations.html", ctx.public_url),
             );
             let mut mail = Mail::new(town.id(), &g.email, content, now);
-            mail.id = format!("reopen-{}-{family}-{}", &job[7..], g.email);
+            mail.id = mail_id("reopen", &job, family, g.email.as_str());
             ops.push(WriteOp::Put { item: mail.item()?, cond: Some(Cond::NotExists) });
         }
         match ctx.store.transact(ops).await {
@@ -443,11 +449,23 @@ pub async fn promote(
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let Some((a, u)) = town.unit(unit) else { return Ok(0) };
-    let (Some(capacity), true) = (u.capacity, u.waiting_list) else { return Ok(0) };
+    Ok(promote_or_hand_over(ctx, town, unit, site, date, now).await?.0)
+}
+
+/// [`promote`], and whether the work was handed over to another promoter holding the lease.
+async fn promote_or_hand_over(
+    ctx: Ctx<'_>,
+    town: &Town,
+    unit: &UnitId,
+    site: &SiteId,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(usize, bool), StoreError> {
+    let Some((a, u)) = town.unit(unit) else { return Ok((0, false)) };
+    let (Some(capacity), true) = (u.capacity, u.waiting_list) else { return Ok((0, false)) };
     if town.offering_at(a, u, site, date).is_err() {
         // A closed day: its waiting requests wait for a reopening.
-        return Ok(0);
+        return Ok((0, false));
     }
     let day = Day { unit, site, date, capacity, manual: u.validation == Validation::Manual };
     let lease = keys::lease(town.id(), &format!("PROMOTE#{unit}#{site}#{date}"));
@@ -459,7 +477,7 @@ pub async fn promote(
         match ctx.store.put(item, Some(Cond::NotExistsOrExpired { now: now.timestamp() })).await {
             Ok(()) => {}
             // Another promoter holds the day: it looks again when it is done.
-            Err(StoreError::ConditionFailed) => return Ok(promoted),
+            Err(StoreError::ConditionFailed) => return Ok((promoted, true)),
             Err(e) => return Err(e),
         }
         let result = promote_held(ctx, town, &day, now).await;
@@ -472,7 +490,7 @@ pub async fn promote(
         // A place freed while the lease was held was left to this promoter: look again.
         let (free, first) = (free_places(ctx, town, &day).await?, waiting(ctx, town, &day).await?.into_iter().next());
         if free <= 0 || first.is_none() {
-            return Ok(promoted);
+            return Ok((promoted, false));
         }
     }
 }

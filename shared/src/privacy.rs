@@ -227,6 +227,15 @@ pub async fn erase(
         }
     }
     out.emails_deleted = mails.len();
+    // Markers that name the family in their key (the holiday reminders sent to it).
+    let suffix = format!("#{reference}");
+    let markers: Vec<Key> = store
+        .query_all(&Query::table(keys::holiday_reminder(town, "x", reference).pk, SkRange::All))
+        .await?
+        .into_iter()
+        .filter(|i| i.key.sk.ends_with(&suffix))
+        .map(|i| i.key)
+        .collect();
 
     // Accounts.
     let mut accounts_del: Vec<Account> = Vec::new();
@@ -327,7 +336,7 @@ pub async fn erase(
     for i in &child_items {
         ops.push(WriteOp::Delete { key: i.key.clone(), cond: None });
     }
-    for k in feeds {
+    for k in feeds.into_iter().chain(markers) {
         ops.push(WriteOp::Delete { key: k, cond: None });
     }
     for chunk in ops.chunks(WRITES_PER_TRANSACTION) {

@@ -284,7 +284,15 @@ pub(super) async fn thirty_concurrent_cancellations_promote_the_first_thirty_in_
     }
     let mails = p.deliver().await;
     assert_eq!(mails_with(&mails, "Liste d'attente : réservation validée").len(), 30);
-    // Nothing left for the sweep.
+    // The requests that handed their promotion over left their jobs for the sweep: it finds
+    // nothing more to give, and nothing is left due.
+    let towns = repo::Towns::new(store.clone(), std::time::Duration::from_secs(0));
+    let ctx = shared::operations::Ctx { store: &store, public_url: "http://portail.test" };
+    shared::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap();
+    assert_eq!(taken(&store, "alsh-mercredi", centre, wed).await, 30);
+    for (f, c) in waiting.iter().take(5) {
+        assert!(booking(&store, c, "alsh-mercredi", wed).await.is_waiting(), "{} still waits", f.reference);
+    }
     let due = store.query(&shared::store::Query::gsi1(keys::JOBS_DUE, shared::store::SkRange::All)).await.unwrap();
     assert!(due.items.is_empty(), "{:?}", due.items);
     p.stop().await;
@@ -572,6 +580,10 @@ pub(super) async fn the_martins_export_everything_and_erasure_leaves_nothing_per
         children.push(repo::get_child(&store, &town_id(), c).await.unwrap().unwrap());
     }
     let texts = shared::domain::privacy::personal_texts(&family, &children);
+    // A holiday reminder the Martins were sent names them in its marker's key.
+    let marker =
+        shared::store::Item::new(keys::holiday_reminder(&town_id(), "2027-02-08#alsh#ouverture", &id("martin")));
+    store.put(marker, None).await.unwrap();
     // Not yet due: nothing happens.
     assert_eq!(documents::erase_due(&store, &p.files, p.clock.now(), None).await.unwrap(), 0);
     let later: DateTime<Utc> = "2027-11-27T06:00:00Z".parse().unwrap();

@@ -295,6 +295,25 @@ pub(super) async fn thirty_concurrent_cancellations_promote_the_first_thirty_in_
     }
     let due = store.query(&shared::store::Query::gsi1(keys::JOBS_DUE, shared::store::SkRange::All)).await.unwrap();
     assert!(due.items.is_empty(), "{:?}", due.items);
+
+    // Two more places: the sweep gives them to the next two to have arrived.
+    edit_config(&p, &admin, |c| {
+        for a in c["activities"].as_array_mut().unwrap() {
+            for u in a["units"].as_array_mut().unwrap() {
+                if u["id"] == "alsh-mercredi" {
+                    u["capacity"] = json!(32);
+                }
+            }
+        }
+    })
+    .await;
+    assert!(booking(&store, &waiting[4].1, "alsh-mercredi", wed).await.is_waiting(), "the sweep does it");
+    shared::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap();
+    assert_eq!(taken(&store, "alsh-mercredi", centre, wed).await, 32);
+    for (i, (f, c)) in waiting.iter().enumerate().take(5) {
+        let b = booking(&store, c, "alsh-mercredi", wed).await;
+        assert_eq!(b.is_waiting(), i < 3, "{}", f.reference);
+    }
     p.stop().await;
 }
 

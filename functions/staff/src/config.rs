@@ -113,6 +113,11 @@ pub(crate) async fn run_jobs(
     let ctx = operations::Ctx { store: &state.auth.store, public_url: &state.public_url };
     let mut closed = None;
     for job in jobs {
+        // A raised capacity looks a year ahead, day by day: the sweep does it (within minutes),
+        // not the administrator's request.
+        if matches!(job, Job::Raise { .. }) {
+            continue;
+        }
         match operations::run(ctx, town, job, now).await {
             Ok(Some(c)) => closed = Some(c),
             Ok(None) => {}

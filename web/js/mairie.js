@@ -109,14 +109,14 @@ function queueQuery() {
   return q ? `?${q}` : '';
 }
 
-// Sends decisions 40 at a time (the API's limit per request); the message says what happened
+// Sends decisions 30 at a time (the API's limit per request); the message says what happened
 // (`told`, or how many were decided), then the queue is read again.
 async function sendDecisions(decisions, accept, told) {
   let done = 0;
   try {
-    for (let i = 0; i < decisions.length; i += 40) {
-      await api('/staff/requests/decisions', { method: 'POST', csrf: me.csrf_token, body: { decisions: decisions.slice(i, i + 40) } });
-      done += Math.min(40, decisions.length - i);
+    for (let i = 0; i < decisions.length; i += 30) {
+      await api('/staff/requests/decisions', { method: 'POST', csrf: me.csrf_token, body: { decisions: decisions.slice(i, i + 30) } });
+      done += Math.min(30, decisions.length - i);
     }
     say(message, told ?? `${done} demande(s) ${accept ? 'acceptée(s)' : 'refusée(s)'}. Les familles sont prévenues par e-mail.`);
   } catch (p) {

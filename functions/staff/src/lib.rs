@@ -29,8 +29,9 @@ mod trail;
 
 /// The longest range of the requests queue.
 pub const MAX_QUEUE_DAYS: i64 = 120;
-/// Decisions per request: a family's decisions, its email and audit entry fit one transaction.
-pub const MAX_DECISIONS: usize = 40;
+/// Decisions per request: a family's decisions (each with its counter and its waiting list's job), its
+/// email and audit entry fit one transaction.
+pub const MAX_DECISIONS: usize = 30;
 /// Marks per request, and per transaction.
 pub const MAX_MARKS: usize = 400;
 const MARKS_PER_TRANSACTION: usize = 45;

@@ -159,7 +159,7 @@ pub async fn sweep(ctx: Ctx<'_>, towns: &Towns, now: DateTime<Utc>) -> Result<us
 /// What a closure would cancel, for staff to see before confirming.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Impact {
-    /// Bookings (and waiting requests) it cancels.
+    /// Bookings it cancels (waiting requests stay on their lists).
     pub bookings: usize,
     pub families: usize,
     pub children: usize,

@@ -76,27 +76,47 @@ pub fn redact(s: &str, texts: &[String]) -> String {
     out
 }
 
-fn replace_ci(s: &str, t: &str) -> String {
+/// Whether `s[at..at + len]` stands as a word: no letter or digit just before or after (so
+/// that « Martin » is found in « Sophie Martin » and « sophie.martin@… » but not in « Martinez »).
+fn whole_word(s: &str, at: usize, len: usize) -> bool {
+    let before = s[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+    let after = s[at + len..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+    before && after
+}
+
+/// The byte offsets where `t` occurs in `s` as a whole word, case-insensitively where
+/// lower-casing keeps the byte offsets (else exactly).
+fn occurrences(s: &str, t: &str) -> Vec<usize> {
     let (ls, lt) = (s.to_lowercase(), t.to_lowercase());
-    if ls.len() != s.len() || lt.len() != t.len() {
-        return s.replace(t, REDACTED);
+    let (hay, needle) = if ls.len() == s.len() && lt.len() == t.len() { (ls.as_str(), lt.as_str()) } else { (s, t) };
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = hay.get(from..).and_then(|h| h.find(needle)) {
+        let at = from + i;
+        if s.is_char_boundary(at) && s.is_char_boundary(at + t.len()) && whole_word(s, at, t.len()) {
+            out.push(at);
+            from = at + t.len();
+        } else {
+            from = at + hay[at..].chars().next().map_or(1, char::len_utf8);
+        }
+        if needle.is_empty() {
+            break;
+        }
+    }
+    out
+}
+
+fn replace_ci(s: &str, t: &str) -> String {
+    let found = occurrences(s, t);
+    if found.is_empty() {
+        return s.to_owned();
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = 0;
-    let mut from = 0;
-    while let Some(i) = ls[from..].find(&lt) {
-        let at = from + i;
-        if !s.is_char_boundary(at) || !s.is_char_boundary(at + t.len()) {
-            from = at + 1;
-            while from < ls.len() && !ls.is_char_boundary(from) {
-                from += 1;
-            }
-            continue;
-        }
+    for at in found {
         out.push_str(&s[rest..at]);
         out.push_str(REDACTED);
         rest = at + t.len();
-        from = rest;
     }
     out.push_str(&s[rest..]);
     out
@@ -121,10 +141,11 @@ pub fn anonymise(v: &mut Value, texts: &[String], family: &FamilyRef, anonymous:
     }
 }
 
-/// Whether any of the texts still appears in `v` (what the erasure's check looks for).
+/// Whether any of the texts still appears in `v`, as a whole word (what the erasure looks
+/// for, and what its test checks is gone).
 pub fn mentions(v: &Value, texts: &[String]) -> bool {
-    let s = v.to_string().to_lowercase();
-    texts.iter().any(|t| s.contains(&t.to_lowercase()))
+    let s = v.to_string();
+    texts.iter().any(|t| !occurrences(&s, t).is_empty())
 }
 
 #[cfg(test)]
@@ -158,5 +179,11 @@ mod tests {
         assert_eq!((invoice["total"].as_i64(), invoice["lines"][0]["amount"].as_i64()), (Some(250), Some(250)));
         assert_eq!(invoice["lines"][0]["label"], "[anonymisé] – CANTINE");
         assert_eq!(redact("Famille MARTIN", &["Martin".into()]), "Famille [anonymisé]");
+        assert_eq!(
+            redact("Famille Martinez, sophie.martin@x.fr", &["Martin".into()]),
+            "Famille Martinez, sophie.[anonymisé]@x.fr"
+        );
+        assert!(!mentions(&json!({"name": "Famille Martinez"}), &["martin".into()]), "another family's name");
+        assert!(mentions(&json!({"target": "family/martin"}), &["martin".into()]));
     }
 }

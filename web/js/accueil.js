@@ -91,6 +91,7 @@ function myAccount(me) {
         const data = await api(`/families/${encodeURIComponent(f)}/export`);
         const link = el('a', { href: URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' })), download: `espace-famille-${f}.json` });
         document.body.append(link); link.click(); link.remove();
+        setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
         say(out, 'Vos données sont téléchargées (fichier JSON).');
       } catch (p) { say(out, p.title, true); }
     });

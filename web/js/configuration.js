@@ -53,7 +53,7 @@ function closuresForm(view, ctx) {
     const n = await ctx.impact(added).catch(() => null);
     if (!n || n.bookings === 0) { await save(); return; }
     confirmBox.replaceChildren(
-      el('p', {}, `Cette fermeture annule ${n.bookings} réservation(s) de ${n.children} enfant(s) (${n.families} famille(s)). Les familles seront prévenues par e-mail et ces jours ne leur seront pas facturés.`
+      el('p', {}, `Cette fermeture annule ${n.bookings - n.billed} réservation(s) de ${n.children} enfant(s) (${n.families} famille(s)). Les familles seront prévenues par e-mail et ces jours ne leur seront pas facturés.`
         + (n.billed ? ` ${n.billed} réservation(s) d'un mois déjà facturé restent facturées : corrigez-les par un avoir.` : '')),
       el('button', { type: 'button', id: 'confirmer-fermeture' }, 'Confirmer la fermeture'),
       el('button', { type: 'button', class: 'secondaire', id: 'renoncer-fermeture' }, 'Renoncer'));

@@ -55,7 +55,7 @@ function closuresForm(view, ctx) {
     confirmBox.replaceChildren(
       el('p', {}, `Cette fermeture annule ${n.bookings - n.billed} réservation(s) de ${n.children} enfant(s) (${n.families} famille(s)). Les familles seront prévenues par e-mail et ces jours ne leur seront pas facturés.`
         + (n.billed ? ` ${n.billed} réservation(s) d'un mois déjà facturé restent facturées : corrigez-les par un avoir.` : '')),
-      el('button', { type: 'button', id: 'confirmer-fermeture' }, 'Confirmer la fermeture'),
+      el('button', { type: 'button', id: 'confirmer-fermeture' }, 'Confirmer la fermeture'), ' ',
       el('button', { type: 'button', class: 'secondaire', id: 'renoncer-fermeture' }, 'Renoncer'));
     confirmBox.hidden = false;
     confirmBox.querySelector('#confirmer-fermeture').addEventListener('click', async () => { confirmBox.hidden = true; await save(); });

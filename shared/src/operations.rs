@@ -551,47 +551,24 @@ async fn promote_held(ctx: Ctx<'_>, town: &Town, day: &Day<'_>, now: DateTime<Ut
         let offer_until = manual.then(|| now + town.config().operations.offer_delay());
         let actor = Actor { by: SYSTEM, role: ChangedBy::System, at: now };
         let Some(after) = first.promote(offer_until, actor) else { continue };
-        let mut ops = vec![
-            repo::booking_write(town.id(), &after, Some(first.version))?,
-            WriteOp::Add { key: counter.clone(), attr: "taken".into(), by: 1, max: Some(i64::from(day.capacity)) },
-            audit::Entry {
-                at: now,
-                by: SYSTEM.to_owned(),
-                action: "waiting_list.promote".into(),
-                target: format!("family/{}", after.family),
-                before: serde_json::to_value(&first).ok(),
-                after: serde_json::to_value(&after).ok(),
+        let place =
+            WriteOp::Add { key: counter.clone(), attr: "taken".into(), by: 1, max: Some(i64::from(day.capacity)) };
+        let email = if manual {
+            Told {
+                subject: "Liste d'attente : une place se libère",
+                title: "Demande",
+                intro: "Une place s'est libérée pour votre demande en liste d'attente. Le service enfance va l'examiner et vous répondra par courriel :",
             }
-            .record(town.id())?,
-        ];
+        } else {
+            Told {
+                subject: "Liste d'attente : réservation validée",
+                title: "Demande",
+                intro: "Une place s'est libérée : votre demande en liste d'attente est validée. La réservation sera facturée comme les autres :",
+            }
+        };
+        let mut ops = system_change(ctx, town, (&first, &after), place, "waiting_list.promote", email, now).await?;
         if let Some(until) = offer_until {
             ops.push(job_op(town.id(), &Job::Offer { child: after.child.clone(), unit: unit.clone(), date }, until)?);
-        }
-        let names = child_names(ctx.store, town.id(), std::iter::once(&after.child)).await?;
-        let record = repo::get_family(ctx.store, town.id(), &after.family).await?;
-        for g in record.as_ref().map(|f| f.guardians.as_slice()).unwrap_or_default() {
-            let (subject, intro) = if manual {
-                (
-                    "Liste d'attente : une place se libère",
-                    "Une place s'est libérée pour votre demande en liste d'attente. Le service enfance va l'examiner et vous répondra par courriel :",
-                )
-            } else {
-                (
-                    "Liste d'attente : réservation validée",
-                    "Une place s'est libérée : votre demande en liste d'attente est validée. La réservation sera facturée comme les autres :",
-                )
-            };
-            let sections = [Section { title: "Demande".into(), lines: vec![line(town, &after, &names)] }];
-            let content = templates::summary(
-                &town.config().name,
-                subject,
-                &g.first_name,
-                intro,
-                &sections,
-                &[],
-                &format!("{}/reservations.html", ctx.public_url),
-            );
-            ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);
         }
         match ctx.store.transact(ops).await {
             Ok(()) => promoted += 1,
@@ -608,6 +585,56 @@ async fn promote_held(ctx: Ctx<'_>, town: &Town, day: &Day<'_>, now: DateTime<Ut
         }
     }
     Err(StoreError::Conflict)
+}
+
+/// What a guardian is told of a change the portal made to one booking.
+struct Told<'a> {
+    subject: &'a str,
+    title: &'a str,
+    intro: &'a str,
+}
+
+/// The writes of a change the portal made to one booking (a promotion, a lapsed offer): the
+/// booking conditioned on the version read, its place, the audit entry, and one email per
+/// guardian of its family.
+async fn system_change(
+    ctx: Ctx<'_>,
+    town: &Town,
+    (before, after): (&Booking, &Booking),
+    place: WriteOp,
+    action: &str,
+    told: Told<'_>,
+    now: DateTime<Utc>,
+) -> Result<Vec<WriteOp>, StoreError> {
+    let mut ops = vec![
+        repo::booking_write(town.id(), after, Some(before.version))?,
+        place,
+        audit::Entry {
+            at: now,
+            by: SYSTEM.to_owned(),
+            action: action.to_owned(),
+            target: format!("family/{}", after.family),
+            before: serde_json::to_value(before).ok(),
+            after: serde_json::to_value(after).ok(),
+        }
+        .record(town.id())?,
+    ];
+    let names = child_names(ctx.store, town.id(), std::iter::once(&after.child)).await?;
+    let record = repo::get_family(ctx.store, town.id(), &after.family).await?;
+    let sections = [Section { title: told.title.to_owned(), lines: vec![line(town, after, &names)] }];
+    for g in record.as_ref().map(|f| f.guardians.as_slice()).unwrap_or_default() {
+        let content = templates::summary(
+            &town.config().name,
+            told.subject,
+            &g.first_name,
+            told.intro,
+            &sections,
+            &[],
+            &format!("{}/reservations.html", ctx.public_url),
+        );
+        ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);
+    }
+    Ok(ops)
 }
 
 /// A short pause after losing a race, growing a little, with jitter.
@@ -651,39 +678,18 @@ pub async fn lapse(
     let before: Booking = item.to_value()?;
     let actor = Actor { by: SYSTEM, role: ChangedBy::System, at: now };
     let Some(after) = before.lapse_offer(now, actor) else { return Ok(false) };
-    let mut ops = vec![
-        repo::booking_write(town.id(), &after, Some(before.version))?,
-        WriteOp::Add {
-            key: keys::capacity(town.id(), unit, &after.site, date),
-            attr: "taken".into(),
-            by: -1,
-            max: None,
-        },
-        audit::Entry {
-            at: now,
-            by: SYSTEM.to_owned(),
-            action: "waiting_list.offer_lapsed".into(),
-            target: format!("family/{}", after.family),
-            before: serde_json::to_value(&before).ok(),
-            after: serde_json::to_value(&after).ok(),
-        }
-        .record(town.id())?,
-    ];
-    let names = child_names(ctx.store, town.id(), std::iter::once(child)).await?;
-    let record = repo::get_family(ctx.store, town.id(), &after.family).await?;
-    for g in record.as_ref().map(|f| f.guardians.as_slice()).unwrap_or_default() {
-        let sections = [Section { title: "Demande refusée".into(), lines: vec![line(town, &after, &names)] }];
-        let content = templates::summary(
-            &town.config().name,
-            "Liste d'attente : demande non retenue",
-            &g.first_name,
-            after.refusal_reason.as_deref().unwrap_or_default(),
-            &sections,
-            &[],
-            &format!("{}/reservations.html", ctx.public_url),
-        );
-        ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);
-    }
+    let place = WriteOp::Add {
+        key: keys::capacity(town.id(), unit, &after.site, date),
+        attr: "taken".into(),
+        by: -1,
+        max: None,
+    };
+    let email = Told {
+        subject: "Liste d'attente : demande non retenue",
+        title: "Demande refusée",
+        intro: after.refusal_reason.as_deref().unwrap_or_default(),
+    };
+    let ops = system_change(ctx, town, (&before, &after), place, "waiting_list.offer_lapsed", email, now).await?;
     match ctx.store.transact(ops).await {
         Ok(()) => {}
         Err(StoreError::TransactionCanceled { .. }) => return Ok(false),

@@ -3,6 +3,7 @@
 mod accounts;
 mod aws_backends;
 mod basket;
+mod billing_model;
 mod calendar;
 mod documents;
 mod hardening;

@@ -54,7 +54,7 @@ async fn a_direct_debit_is_scheduled_until_its_collection_date_then_paid_and_alw
         (Some("Prélèvement SEPA"), Some(false)),
         "{debit:?}"
     );
-    assert_eq!(debit["label"], "3,00 € à prélever le 15/12/2026 (Prélèvement SEPA)");
+    assert_eq!(debit["label"], "3,00\u{a0}€ à prélever le 15/12/2026 (Prélèvement SEPA)");
     let listed = get(&p, &format!("/api/towns/{TOWN}/families/bernard/invoices"), &claire).await;
     assert_eq!(listed[0]["status"], "debit_scheduled", "{listed:?}");
     // No receipt before the money is received.
@@ -81,8 +81,8 @@ async fn a_direct_debit_is_scheduled_until_its_collection_date_then_paid_and_alw
     let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
     let paid = get(&p, BERNARD, &claire).await;
     assert_eq!((paid["status"].as_str(), paid["status_label"].as_str()), (Some("paid"), Some("Payée")));
-    assert_eq!(paid["direct_debit"], "3,00 € prélevés le 15/12/2026 sur le compte FR76 •••• 0189");
-    assert_eq!(paid["payments"][0]["label"], "3,00 € prélevés le 15/12/2026 (Prélèvement SEPA)");
+    assert_eq!(paid["direct_debit"], "3,00\u{a0}€ prélevés le 15/12/2026 sur le compte FR76 •••• 0189");
+    assert_eq!(paid["payments"][0]["label"], "3,00\u{a0}€ prélevés le 15/12/2026 (Prélèvement SEPA)");
     let account = get(&p, &staff_account("bernard"), &admin).await;
     assert_eq!(account["balance"], json!({"invoiced": 300, "credited": 0, "paid": 300, "scheduled": 0, "balance": 0}));
     let (pdf, kind) = crate::helpers::raw_get(&p.router, &receipt, &claire.cookie).await;
@@ -98,7 +98,7 @@ async fn a_direct_debit_is_scheduled_until_its_collection_date_then_paid_and_alw
         (owed["status"].as_str(), owed["left_to_pay"].as_i64(), owed["due_on"].as_str()),
         (Some("late"), Some(300), Some("2026-12-01"))
     );
-    assert_eq!(owed["payments"][0]["label"], "3,00 € prélèvement rejeté par la banque (Prélèvement SEPA)");
+    assert_eq!(owed["payments"][0]["label"], "Prélèvement de 3,00\u{a0}€ du 15/12/2026 rejeté par la banque");
     let account = get(&p, &staff_account("bernard"), &admin).await;
     assert_eq!(account["balance"]["balance"], 300);
     p.stop().await;

@@ -45,10 +45,20 @@ async fn booked(store: &Store, activity: &str, unit: &str, date: NaiveDate) {
         unit: id(unit),
         date,
     };
-    let terms = Terms { status: BookingStatus::Confirmed, price: Cents::new(250).unwrap(), late: false, waiting_list: false };
-    let actor = Actor { by: "sophie.martin@exemple.fr", role: ChangedBy::Guardian, at: "2026-11-20T08:00:00Z".parse().unwrap() };
+    let terms =
+        Terms { status: BookingStatus::Confirmed, price: Cents::new(250).unwrap(), late: false, waiting_list: false };
+    let actor = Actor {
+        by: "sophie.martin@exemple.fr",
+        role: ChangedBy::Guardian,
+        at: "2026-11-20T08:00:00Z".parse().unwrap(),
+    };
     let b = Booking::book(None, slot, terms, actor);
-    let place = WriteOp::Add { key: keys::capacity(&town_id(), &b.unit, &b.site, date), attr: "taken".into(), by: 1, max: None };
+    let place = WriteOp::Add {
+        key: keys::capacity(&town_id(), &b.unit, &b.site, date),
+        attr: "taken".into(),
+        by: 1,
+        max: None,
+    };
     store.transact(vec![repo::booking_write(&town_id(), &b, None).unwrap(), place]).await.unwrap();
 }
 

@@ -113,6 +113,7 @@ pub(super) async fn a_justified_absence_stays_justified_whatever_the_register_ma
     }
     for (unit, date) in [("cantine", mon), ("etude-dirigee", mon), ("cantine", tue)] {
         assert_eq!(billed(&store, unit, date).await, Billed::Justified, "{unit} {date}: 0 € billed");
+        assert!(booking(&store, unit, date).await.justification.is_some(), "the certificate's own fact");
     }
     // The audit entry of a mark says what it was before.
     let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.expect("admin");
@@ -138,7 +139,7 @@ pub(super) async fn a_justified_absence_stays_justified_whatever_the_register_ma
     let refused = p.post(&uri, json!({"decision": "refuse", "reason": "Illisible"}), Some(&agent)).await;
     assert_eq!(refused.status, 200, "{:?}", refused.json);
     let monday = booking(&store, "cantine", mon).await;
-    assert_eq!(monday.attendance, Some(Attendance::Absent));
+    assert_eq!((monday.attendance, monday.justification), (Some(Attendance::Absent), None));
     assert!(matches!(billed(&store, "cantine", mon).await, Billed::Line { .. }));
     assert_eq!(booking(&store, "cantine", tue).await.attendance, Some(Attendance::Present));
     assert!(matches!(billed(&store, "cantine", tue).await, Billed::Line { .. }));

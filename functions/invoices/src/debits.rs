@@ -77,6 +77,15 @@ pub fn standing(
     debit::standing(invoice, mandate, day, today)
 }
 
+/// The due line the family reads on the invoice's PDF and its publication email: « À payer avant
+/// le … », or under a mandate the day it is debited (its due date), « Prélèvement prévu le … ».
+pub fn due_line(town: &Town, mandate: Option<&Mandate>, invoice: &Invoice, today: NaiveDate) -> String {
+    match standing(town, mandate, invoice, today) {
+        Some(s) if !matches!(s, debit::Standing::Rejected { .. }) => s.label(mandate.map(|m| m.iban.as_str())),
+        _ => format!("À payer avant le {}", shared::fr::date(invoice.due_on)),
+    }
+}
+
 /// Whether the invoice is left to the direct debit (not payable online): under a mandate, unless
 /// its debit was rejected.
 pub fn by_debit(town: &Town, mandate: Option<&Mandate>, invoice: &Invoice) -> bool {

@@ -226,11 +226,7 @@ pub async fn pdf(
     let payments = payments::payments_on(store, &caller.town, &invoice).await?;
     let payments: Vec<PaymentView> = payments.iter().map(|p| PaymentView::of(p, today)).collect();
     let mandate = crate::debits::mandate_of(store, &caller.town, &reference).await?;
-    let standing = crate::debits::standing(&town, mandate.as_ref(), &invoice, today);
-    let due = match standing {
-        Some(s) => s.label(mandate.as_ref().map(|m| m.iban.as_str())),
-        None => format!("À payer avant le {}", shared::fr::date(invoice.due_on)),
-    };
+    let due = crate::debits::due_line(&town, mandate.as_ref(), &invoice, today);
     let sheet = pdf::Sheet {
         town: town.config(),
         family: &household,

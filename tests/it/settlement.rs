@@ -156,3 +156,40 @@ async fn a_counter_payment_is_not_dated_before_its_invoice() {
     assert_eq!(p.post(&desk, on_issue, Some(&agent)).await.status, 201);
     p.stop().await;
 }
+
+/// « Payer en ligne » and « Annuler la facture » at the same moment, on both invoices of the demo
+/// and on both stores: whichever lands first, the other is refused, and once PayFiP has paid
+/// what was started, no invoice is both cancelled and paid, and no balance is negative.
+pub(super) async fn a_cancellation_racing_an_online_payment_never_leaves_money_on_a_cancelled_invoice(
+    store: shared::store::Store,
+) {
+    let p = crate::helpers::portal_on(store).await;
+    let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
+    for (family, email, uri) in
+        [("martin", "sophie.martin@exemple.fr", MARTIN), ("bernard", "claire.bernard@exemple.fr", BERNARD)]
+    {
+        let guardian = p.login(TOWN, email, PASSWORD).await.unwrap();
+        let cancel = format!("{}/2026-10/cancel", staff_account(family));
+        let pay = format!("{uri}/payfip");
+        let (started, cancelled) = tokio::join!(
+            p.post(&pay, json!({}), Some(&guardian)),
+            p.post(&cancel, json!({"reason": "Erreur de facturation"}), Some(&admin)),
+        );
+        assert!(!(started.status == 201 && cancelled.status == 201), "{family}: both went through");
+        assert!([201, 409, 422].contains(&started.status) && [201, 409].contains(&cancelled.status), "{family}");
+        if started.status == 201 {
+            let idop = started.json["idop"].as_str().unwrap();
+            assert!(p.payfip().decide(idop, "P", None));
+            let hs = [("content-type", "application/x-www-form-urlencoded")];
+            let body = Some(format!("idop={idop}").into_bytes());
+            call(&p.router, "POST", &format!("/api/towns/{TOWN}/payfip/notification"), &hs, body).await;
+        }
+        let account = get(&p, &staff_account(family), &admin).await;
+        let invoice = &account["invoices"][0];
+        assert!(!(invoice["status"] == "cancelled" && invoice["paid"].as_i64() > Some(0)), "{family}: {invoice:?}");
+        assert!(account["balance"]["balance"].as_i64() >= Some(0), "{family}: {:?}", account["balance"]);
+    }
+    p.stop().await;
+}
+
+crate::helpers::both_backends!(a_cancellation_racing_an_online_payment_never_leaves_money_on_a_cancelled_invoice);

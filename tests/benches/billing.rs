@@ -183,6 +183,7 @@ fn pdf(c: &mut Criterion, town: &Town, families: &BTreeMap<FamilyRef, Family>) {
         invoice: &invoice,
         credit_notes: &[],
         payments: &[],
+        due: "À payer avant le 31/12/2026",
     };
     let bytes = invoices::pdf::invoice(&sheet).expect("pdf");
     println!("one invoice's PDF (15 lines, 3 children): {} bytes", bytes.len());

@@ -16,6 +16,8 @@ mod news;
 mod openapi;
 mod operations;
 mod payments;
+mod register;
+mod settlement;
 mod staff;
 mod store_contract;
 mod wiring;

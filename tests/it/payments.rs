@@ -296,7 +296,10 @@ async fn staff_record_counter_payments_partial_then_whole_with_receipts() {
     assert_problem(&p.post(&uri, json!({"method": "cash", "amount": 1}), Some(&agent)).await, 422, "invoice_settled");
     let admin = admin(&p).await;
     let account = p.get(&format!("/api/towns/{TOWN}/staff/invoices/families/bernard"), Some(&admin)).await;
-    assert_eq!(account.json["balance"], json!({"invoiced": 300, "credited": 0, "paid": 300, "balance": 0}));
+    assert_eq!(
+        account.json["balance"],
+        json!({"invoiced": 300, "credited": 0, "paid": 300, "scheduled": 0, "balance": 0})
+    );
     assert_eq!(account.json["payments"].as_array().unwrap().len(), 2);
     assert_eq!(account.json["invoices"][0]["status"], "paid");
     // A guardian does not record payments.
@@ -364,7 +367,7 @@ async fn reminders_go_out_once_per_step_and_the_unpaid_list_ages_invoices() {
     let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(
         lines[1],
-        "2026-000001;Famille Bernard;bernard;2026-10;01/12/2026;11;0 à 30 jours de retard;3,00;0,00;0,00;3,00"
+        "2026-000001;Famille Bernard;bernard;2026-10;01/12/2026;11;0 à 30 jours de retard;3,00;0,00;0,00;3,00;"
     );
     assert_problem(&p.get(&format!("{unpaid}?format=pdf"), Some(&admin)).await, 400, "invalid_format");
 
@@ -475,7 +478,7 @@ async fn a_family_under_a_mandate_is_debited_once_in_a_valid_pain008_file_and_a_
     // The family sees when and from which account; it does not pay online.
     let claire = p.login(TOWN, "claire.bernard@exemple.fr", local_portal::DEMO_PASSWORD).await.unwrap();
     let before = invoice(&p, BERNARD, &claire).await;
-    assert_eq!(before["direct_debit"], "Sera prélevée le 15/12/2026 sur le compte FR76 •••• 0189");
+    assert_eq!(before["direct_debit"], "Prélèvement prévu le 15/12/2026 sur le compte FR76 •••• 0189");
     assert_eq!(before["payable_online"], false);
     assert_problem(&p.post(&format!("{BERNARD}/payfip"), json!({}), Some(&claire)).await, 409, "paid_by_direct_debit");
     // Nothing to remind a family whose invoice is left to its direct debit.
@@ -499,10 +502,10 @@ async fn a_family_under_a_mandate_is_debited_once_in_a_valid_pain008_file_and_a_
     let again = p.post(&run, json!({}), Some(&admin)).await;
     assert_eq!(again.json, json!({"debited": 0, "total": 1, "remaining": 0}));
     let debited = invoice(&p, BERNARD, &claire).await;
-    assert_eq!((debited["status"].as_str(), debited["left_to_pay"].as_i64()), (Some("paid"), Some(0)));
+    assert_eq!((debited["status"].as_str(), debited["left_to_pay"].as_i64()), (Some("debit_scheduled"), Some(0)));
     assert_eq!(debited["payments"][0]["method"], "direct_debit");
     assert_eq!(debited["payments"][0]["received_on"], "2026-12-15");
-    assert_eq!(debited["direct_debit"], "Sera prélevée le 15/12/2026 sur le compte FR76 •••• 0189");
+    assert_eq!(debited["direct_debit"], "Prélèvement prévu le 15/12/2026 sur le compte FR76 •••• 0189");
     let account = p.get(&format!("/api/towns/{TOWN}/staff/invoices/families/bernard"), Some(&admin)).await;
     assert_eq!(account.json["mandate"]["sequence"], "RCUR", "the next debit is a recurring one");
     let mails = p.deliver().await;

@@ -18,7 +18,7 @@ function counterForm(row, me, today, reload) {
   const select = el('select', { id: selectId, name: 'method' }, ...METHODS.map(([v, l]) => el('option', { value: v }, l)));
   const [amountLabel, amount] = field('Montant reçu (€)', { name: 'amount', inputmode: 'decimal', required: '', value: (row.left_to_pay / 100).toFixed(2).replace('.', ',') });
   // The portal's today (the town's), not the computer's.
-  const [dateLabel, date] = field('Reçu le', { name: 'received_on', type: 'date', required: '', max: today });
+  const [dateLabel, date] = field('Reçu le', { name: 'received_on', type: 'date', required: '', min: row.issued_on, max: today });
   date.value = today;
   const [numberLabel, number] = field('N° du chèque', { name: 'cheque_number', maxlength: 100 });
   const [detailsLabel, details] = field('Précisions (banque, référence du virement…)', { name: 'details', maxlength: 200 });

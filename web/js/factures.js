@@ -59,10 +59,12 @@ function invoiceDetail(family, invoice, names, label, details) {
       `Avoir n° ${n.number} du ${frenchDate(n.issued_on)} : −${euros(n.total)} (${n.reason})`))));
   }
   if (invoice.payments.length) {
+    // Each payment as the server words it (a direct debit is « à prélever » until its day, and
+    // has a receipt only once collected).
     parts.push(el('h3', {}, 'Paiements'), el('ul', {}, ...invoice.payments.map((p) => el('li', {},
-      `${euros(p.amount)} reçus le ${frenchDate(p.received_on)} (${METHODS[p.method] || p.method}) – `,
-      el('a', { href: `/api/towns/${enc(town)}/families/${enc(family)}/payments/${enc(p.number)}/pdf`, download: `quittance-${p.number}.pdf` },
-        `quittance n° ${p.number} (PDF)`)))));
+      p.label,
+      ...(p.collected ? [' – ', el('a', { href: `/api/towns/${enc(town)}/families/${enc(family)}/payments/${enc(p.number)}/pdf`, download: `quittance-${p.number}.pdf` },
+        `quittance n° ${p.number} (PDF)`)] : [])))));
   }
   if (invoice.credit_notes.length || invoice.payments.length) {
     parts.push(el('p', { class: 'resume' }, `Reste à payer : ${euros(invoice.left_to_pay)}`));
@@ -80,11 +82,6 @@ function invoiceDetail(family, invoice, names, label, details) {
   if (invoice.status !== 'cancelled') parts.push(contestForm(family, invoice, names, details));
   return parts;
 }
-
-const METHODS = {
-  payfip: 'carte bancaire en ligne', cash: 'espèces', cheque: 'chèque', cesu: 'CESU',
-  cheques_vacances: 'chèques-vacances', transfer: 'virement',
-};
 
 /** How to pay what is left: « Payer en ligne », or why not. */
 function payment(family, invoice) {
@@ -171,8 +168,11 @@ async function showInvoices(names) {
     const invoices = (await api(`/families/${encodeURIComponent(family)}/invoices`)).slice(0, 12);
     for (const i of invoices) {
       const label = i.label.charAt(0).toUpperCase() + i.label.slice(1);
-      const due = i.status === 'due' || i.status === 'late' ? ` – à régler avant le ${frenchDate(i.due_on)}` : '';
-      const status = i.payment_in_progress ? 'Paiement en cours' : (i.direct_debit && i.status !== 'paid' ? i.direct_debit : i.status_label);
+      // Under a mandate the page says when it is debited (the due date is that day): nothing to settle.
+      const debited = i.direct_debit && i.status !== 'late' && i.status !== 'due';
+      const planned = (i.direct_debit || '').startsWith('Prélèvement prévu');
+      const due = !planned && (i.status === 'due' || i.status === 'late') ? ` – à régler avant le ${frenchDate(i.due_on)}` : '';
+      const status = i.payment_in_progress ? 'Paiement en cours' : (debited || planned ? i.direct_debit : i.status_label);
       const details = el('details', { class: 'facture' },
         el('summary', {}, `Facture n° ${i.number} – ${label} – ${euros(i.total)} – ${status}${due}`));
       details.addEventListener('toggle', async () => {

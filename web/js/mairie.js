@@ -249,7 +249,8 @@ async function showAttendance(event) {
       el('th', { scope: 'row' }, `${c.last_name} ${c.first_name}`),
       el('td', { 'data-label': 'Classe' }, c.class || ''),
       el('td', { 'data-label': 'Santé et régime' }, c.health_notes || '',
-        c.absence_report ? el('strong', { class: 'absence-signalee' }, `${c.health_notes ? ' – ' : ''}Absence signalée par la famille le ${frenchInstantShort(c.absence_report.at)} : ${c.absence_report.reason}`) : ''),
+        c.absence_report ? el('strong', { class: 'absence-signalee' }, `${c.health_notes ? ' – ' : ''}Absence signalée par la famille le ${frenchInstantShort(c.absence_report.at)} : ${c.absence_report.reason}`) : '',
+        c.justified ? el('strong', { class: 'absence-signalee' }, ` – Absence justifiée par certificat médical : non facturée, quel que soit le pointage${c.attendance === 'present' ? ' (pointé présent : à vérifier)' : ''}.`) : ''),
       el('td', {}, el('fieldset', { class: 'marques' }, el('legend', { class: 'visually-hidden' }, `Présence de ${c.first_name} ${c.last_name}`),
         ...MARKS.map(([value, label]) => el('label', { class: 'en-ligne' },
           el('input', { type: 'radio', name: c.child, value, checked: c.attendance === value }), ` ${label}`))))));

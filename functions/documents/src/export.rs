@@ -182,7 +182,10 @@ fn build(data: &Value, files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, Problem> 
         (
             "paiements.csv",
             csv(&["Numéro", "Facture", "Moyen", "Montant (€)", "Reçu le"], &data["payments"], |p| {
-                vec![s(&p["number"]), s(&p["invoice"]), s(&p["method"]), euros(&p["amount"]), s(&p["received_on"])]
+                // The method in French (« Prélèvement SEPA »), never its code.
+                let method = serde_json::from_value::<shared::domain::payment::Method>(p["method"].clone())
+                    .map_or_else(|_| s(&p["method"]), |m| m.french().to_owned());
+                vec![s(&p["number"]), s(&p["invoice"]), method, euros(&p["amount"]), s(&p["received_on"])]
             })?,
         ),
         (

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use shared::audit;
 use shared::domain::ChildId;
-use shared::domain::booking::{Attendance, Booking};
+use shared::domain::booking::Booking;
 use shared::domain::config::Town;
 use shared::domain::documents::{self as rules, Absence, Status};
 use shared::http::auth::Staff;
@@ -139,11 +139,9 @@ pub(crate) async fn decide(
         && doc.justified_bookings.is_some_and(|n| n > 0)
     {
         let by = (caller.session.email.as_str(), "attendance.unjustify");
-        let undone = remark(&state, &town, child, absence, by, |b| {
-            (b.attendance == Some(Attendance::AbsentJustified) && b.absence_report.is_some())
-                .then(|| b.mark(Attendance::Absent, now))
-        })
-        .await?;
+        let undone =
+            remark(&state, &town, child, absence, by, |b| b.absence_report.as_ref().and_then(|_| b.unjustify(now)))
+                .await?;
         after.justified_bookings = Some(0);
         tracing::info!(undone, "reported absences no longer justified");
     }

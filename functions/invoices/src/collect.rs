@@ -152,22 +152,26 @@ pub async fn unpaid(
     let store = &state.auth.store;
     let families = repo::all_families(store, town.id()).await?;
     let online = crate::family::online_offered(&state, &town);
-    let mut invoices = payments::unpaid(store, &town, today).await?;
-    invoices.sort_by(|a, b| a.due_on.cmp(&b.due_on).then_with(|| a.number.cmp(&b.number)));
-    let rows: Vec<UnpaidInvoice> = invoices
-        .iter()
-        .map(|i| {
-            let age = Age::of(i.due_on, today);
-            UnpaidInvoice {
-                family: i.family.to_string(),
-                family_name: corrections::name_of(&families, &i.family),
-                age,
-                age_label: age.french(),
-                days_late: (today - i.due_on).num_days().max(0),
-                summary: InvoiceSummary::of(i, today, now, online),
-            }
-        })
-        .collect();
+    let mut mandates = std::collections::BTreeMap::new();
+    let mut rows = Vec::new();
+    for i in payments::unpaid(store, &town, today).await? {
+        if !mandates.contains_key(&i.family) {
+            mandates.insert(i.family.clone(), crate::debits::mandate_of(store, town.id(), &i.family).await?);
+        }
+        let mandate = mandates.get(&i.family).and_then(Option::as_ref);
+        // Due on its collection date under a mandate: not late while the debit is to come.
+        let summary = InvoiceSummary::of(&i, today, now, online).with_mandate(&town, mandate, &i, today);
+        let age = Age::of(summary.due_on, today);
+        rows.push(UnpaidInvoice {
+            family: i.family.to_string(),
+            family_name: corrections::name_of(&families, &i.family),
+            age,
+            age_label: age.french(),
+            days_late: (today - summary.due_on).num_days().max(0),
+            summary,
+        });
+    }
+    rows.sort_by(|a, b| a.summary.due_on.cmp(&b.summary.due_on).then_with(|| a.summary.number.cmp(&b.summary.number)));
     if csv {
         let mut out = shared::http::csv::Export::new(&[
             "Numéro",
@@ -181,6 +185,7 @@ pub async fn unpaid(
             "Payé",
             "Avoirs",
             "Reste à payer",
+            "Prélèvement",
         ])?;
         for r in &rows {
             let s = &r.summary;
@@ -196,6 +201,7 @@ pub async fn unpaid(
                 &s.paid.decimal_comma(),
                 &s.credited.decimal_comma(),
                 &s.left_to_pay.decimal_comma(),
+                s.direct_debit.as_deref().unwrap_or_default(),
             ])?;
         }
         return out.into_response(&format!("impayes-{}-{today}.csv", caller.town));

@@ -87,6 +87,11 @@ pub async fn issue(
     let household = repo::get_family(store, town.id(), family).await?.ok_or_else(shared::http::auth::unknown_family)?;
     for _ in 0..TRIES {
         let invoice = invoice(store, town.id(), family, month).await?;
+        // A PayFiP operation not settled yet (even past its hour, until PayFiP has answered):
+        // the family may be paying it, and a payment would land on a cancelled invoice.
+        if matches!(purpose, Purpose::Cancellation) && invoice.online.is_some() {
+            return Err(crate::payments::in_progress());
+        }
         let asked = match purpose {
             // An invoice is cancelled for what credit notes have not covered yet.
             Purpose::Cancellation => vec![CreditAsked { line: None, amount: credit::creditable(&invoice) }],

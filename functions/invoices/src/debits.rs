@@ -65,20 +65,24 @@ impl MandateView {
     }
 }
 
-/// What « Mes factures » says of an invoice under a mandate: when and from which account it is
-/// (or was) debited. `None`: the family has no mandate or the town does not debit.
-pub fn label(town: &Town, mandate: Option<&Mandate>, invoice: &Invoice, today: NaiveDate) -> Option<String> {
-    let settings = town.config().billing.direct_debit.as_ref()?;
-    match (invoice.debit, mandate) {
-        (Some(mark), _) if mark.rejected => {
-            Some("Prélèvement rejeté par la banque : à payer en ligne ou à la régie".into())
-        }
-        (Some(mark), Some(m)) => Some(debit::label(mark.on, today, &m.iban)),
-        (Some(mark), None) => Some(format!("Prélevée le {}", shared::fr::date(mark.on))),
-        (None, Some(m)) if payment::payable(invoice).is_ok() => {
-            Some(debit::label(debit::collection_date(invoice.issued_on, today, settings.day), today, &m.iban))
-        }
-        (None, _) => None,
+/// How an invoice stands with the family's direct debit today (`None`: nothing to do with one):
+/// planned on the town's day under a mandate, scheduled in the bank's file, collected, rejected.
+pub fn standing(
+    town: &Town,
+    mandate: Option<&Mandate>,
+    invoice: &Invoice,
+    today: NaiveDate,
+) -> Option<debit::Standing> {
+    let day = town.config().billing.direct_debit.as_ref().map(|s| s.day);
+    debit::standing(invoice, mandate, day, today)
+}
+
+/// The due line the family reads on the invoice's PDF and its publication email: « À payer avant
+/// le … », or under a mandate the day it is debited (its due date), « Prélèvement prévu le … ».
+pub fn due_line(town: &Town, mandate: Option<&Mandate>, invoice: &Invoice, today: NaiveDate) -> String {
+    match standing(town, mandate, invoice, today) {
+        Some(s) if !matches!(s, debit::Standing::Rejected { .. }) => s.label(mandate.map(|m| m.iban.as_str())),
+        _ => format!("À payer avant le {}", shared::fr::date(invoice.due_on)),
     }
 }
 
@@ -262,7 +266,7 @@ async fn debit_one(
         };
         // The invoice says when it is debited (its version unchanged: the write is conditioned
         // on the one read).
-        let marked = Invoice { debit: Some(debit::Mark { on, rejected: false }), ..invoice.clone() };
+        let marked = Invoice { debit: Some(debit::Mark { on, amount: left, rejected: false }), ..invoice.clone() };
         let recorded =
             payments::record_once((store, public_url), town, household, &marked, (&draft, notice), extra, now, by);
         match recorded.await {
@@ -428,7 +432,8 @@ pub async fn reject(
         };
         let mut after = invoice.clone();
         after.paid = after.paid.minus(p.amount);
-        after.debit = Some(debit::Mark { on: after.debit.map_or(p.received_on, |d| d.on), rejected: true });
+        after.debit =
+            Some(debit::Mark { on: after.debit.map_or(p.received_on, |d| d.on), amount: p.amount, rejected: true });
         let not_yet = Cond::AttrsEqual([("rejected".to_owned(), serde_json::Value::Null)].into_iter().collect());
         let mut ops = vec![
             WriteOp::Put {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use shared::domain::Cents;
 use shared::domain::billing::{self, Invoice};
 use shared::domain::credit::{self, Contest, CreditNote, Status};
-use shared::domain::payment::{self, Payment};
+use shared::domain::payment::{self, Payment, PaymentView};
 use shared::http::auth::Caller;
 use shared::http::{self, Json, Path, Problem};
 use shared::store::{Query, SkRange, keys, repo};
@@ -44,7 +44,8 @@ pub struct InvoiceSummary {
     /// Whether « Payer en ligne » is offered: something left to pay, the town takes PayFiP, no
     /// payment in progress, not left to a direct debit.
     pub payable_online: bool,
-    /// « Prélevée le 15/12/2026 sur le compte FR76 •••• 0189 » under a mandate.
+    /// « Prélèvement prévu le 15/12/2026 sur le compte FR76 •••• 0189 » under a mandate, « 3,00 €
+    /// prélevés le … » once collected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub direct_debit: Option<String>,
 }
@@ -71,7 +72,8 @@ impl InvoiceSummary {
         }
     }
 
-    /// The summary of an invoice of a family with `mandate`: its debit said, not payable online.
+    /// The summary of an invoice of a family with `mandate`: its debit said, due on its
+    /// collection date, not payable online.
     pub fn with_mandate(
         mut self,
         town: &shared::domain::config::Town,
@@ -79,7 +81,12 @@ impl InvoiceSummary {
         i: &Invoice,
         today: NaiveDate,
     ) -> InvoiceSummary {
-        self.direct_debit = crate::debits::label(town, mandate, i, today);
+        if let Some(standing) = crate::debits::standing(town, mandate, i, today) {
+            self.direct_debit = Some(standing.label(mandate.map(|m| m.iban.as_str())));
+            self.due_on = standing.due_on(i);
+            self.status = credit::status_due(i, self.due_on, today);
+            self.status_label = self.status.french();
+        }
         if crate::debits::by_debit(town, mandate, i) {
             self.payable_online = false;
         }
@@ -140,7 +147,7 @@ pub struct InvoiceDetail {
     pub summary: InvoiceSummary,
     pub credit_notes: Vec<CreditNote>,
     pub contests: Vec<Contest>,
-    pub payments: Vec<Payment>,
+    pub payments: Vec<PaymentView>,
 }
 
 /// Whether the town takes payments online (its PayFiP account, and the portal's gateway).
@@ -196,7 +203,7 @@ pub async fn one(
         invoice,
         credit_notes,
         contests,
-        payments,
+        payments: payments.iter().map(|p| PaymentView::of(p, today)).collect(),
     }))
 }
 
@@ -217,12 +224,16 @@ pub async fn pdf(
     let household = repo::get_family(store, &caller.town, &reference).await?.ok_or_else(unknown)?;
     let credit_notes = credit_notes_on(store, &caller.town, &invoice).await?;
     let payments = payments::payments_on(store, &caller.town, &invoice).await?;
+    let payments: Vec<PaymentView> = payments.iter().map(|p| PaymentView::of(p, today)).collect();
+    let mandate = crate::debits::mandate_of(store, &caller.town, &reference).await?;
+    let due = crate::debits::due_line(&town, mandate.as_ref(), &invoice, today);
     let sheet = pdf::Sheet {
         town: town.config(),
         family: &household,
         invoice: &invoice,
         credit_notes: &credit_notes,
         payments: &payments,
+        due: &due,
     };
     let bytes = pdf::invoice(&sheet).map_err(|e| Problem::internal(&e))?;
     Ok(pdf_response(bytes, &format!("facture-{}.pdf", invoice.number)))
@@ -255,6 +266,17 @@ pub async fn receipt(
     }
     let item = store.get(&keys::payment(&caller.town, &reference, &number)).await?.ok_or_else(not_found)?;
     let p: Payment = item.to_value()?;
+    // A direct debit is received on its collection date: no receipt before, nor once rejected.
+    if !PaymentView::of(&p, town.today(state.auth.clock.now())).collected {
+        let why = match p.rejected {
+            Some(_) => "Ce prélèvement a été rejeté par la banque : il n'a pas de quittance.".to_owned(),
+            None => format!(
+                "Ce prélèvement est prévu le {} : sa quittance existera une fois l'argent encaissé.",
+                shared::fr::date(p.received_on)
+            ),
+        };
+        return Err(Problem::new(StatusCode::CONFLICT, "debit_not_collected", why));
+    }
     let invoice = corrections::invoice(store, &caller.town, &reference, &p.month).await?;
     let household = repo::get_family(store, &caller.town, &reference).await?.ok_or_else(not_found)?;
     let bytes = pdf::receipt(town.config(), &household, &invoice, &p).map_err(|e| Problem::internal(&e))?;

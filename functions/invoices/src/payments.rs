@@ -29,7 +29,11 @@ pub const REMINDERS_PER_RUN: usize = 500;
 pub const MONTHS_BACK: u32 = 24;
 
 pub fn refused(r: &PaymentRefused) -> Problem {
-    Problem::unprocessable(r.code(), r.french())
+    let p = Problem::unprocessable(r.code(), r.french());
+    match r.field() {
+        Some(field) => p.field(field),
+        None => p,
+    }
 }
 
 /// What the guardians are told when a payment is recorded.
@@ -441,7 +445,7 @@ pub async fn settle(
         }
         let answer = gateway.detail(idop).await.map_err(|e| payfip_unreachable(&e))?;
         let invoice = corrections::invoice(store, town.id(), &op.family, &op.month).await?;
-        let result = match payfip::verdict(&op, &answer, now) {
+        let result = match payfip::on_invoice(payfip::verdict(&op, &answer, now), &invoice) {
             Verdict::Wait => return Ok(Some(Settled::Pending)),
             Verdict::Pay { numauto } => {
                 let household = repo::get_family(store, town.id(), &op.family)

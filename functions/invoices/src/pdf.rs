@@ -19,7 +19,7 @@ use shared::domain::billing::{Invoice, Line};
 use shared::domain::config::TownConfig;
 use shared::domain::credit::CreditNote;
 use shared::domain::family::Family;
-use shared::domain::payment::{self, Payment};
+use shared::domain::payment::{self, Payment, PaymentView};
 use skrifa::MetadataProvider;
 
 static REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans-latin.ttf");
@@ -187,8 +187,10 @@ pub struct Sheet<'a> {
     pub invoice: &'a Invoice,
     /// The credit notes on this invoice.
     pub credit_notes: &'a [CreditNote],
-    /// The payments received on it.
-    pub payments: &'a [Payment],
+    /// The payments on it, as the family reads them (a direct debit « à prélever » until its day).
+    pub payments: &'a [PaymentView],
+    /// The due date line: « À payer avant le … », or the direct debit's « Prélèvement prévu le … ».
+    pub due: &'a str,
 }
 
 /// The invoice's PDF.
@@ -288,7 +290,7 @@ fn header(l: &mut Layout, s: &Sheet) {
     for text in [
         format!("Émise le {}", shared::fr::date(i.issued_on)),
         format!("Période : {period}"),
-        format!("À payer avant le {}", shared::fr::date(i.due_on)),
+        s.due.to_owned(),
         format!("Référence famille : {}", i.family),
     ] {
         l.right(RIGHT, 9.0, Weight::Regular, &text);
@@ -383,25 +385,14 @@ fn totals(l: &mut Layout, s: &Sheet) {
         l.down(13.0);
     }
     for p in s.payments {
-        l.right(
-            RIGHT,
-            9.5,
-            Weight::Regular,
-            &format!(
-                "Paiement du {} ({}, quittance {}) : −{}",
-                shared::fr::date(p.received_on),
-                p.method.french(),
-                p.number,
-                p.amount
-            ),
-        );
+        l.right(RIGHT, 9.5, Weight::Regular, &format!("{}, quittance {}", p.label, p.payment.number));
         l.down(13.0);
     }
     if i.credited > shared::domain::Cents::ZERO || i.paid > shared::domain::Cents::ZERO {
         l.right(RIGHT, 11.0, Weight::Bold, &format!("Reste à payer : {}", payment::left_to_pay(i)));
         l.down(16.0);
     }
-    l.right(RIGHT, 10.0, Weight::Regular, &format!("À payer avant le {}", shared::fr::date(i.due_on)));
+    l.right(RIGHT, 10.0, Weight::Regular, s.due);
     l.down(28.0);
 }
 

@@ -110,8 +110,10 @@ pub async fn publish(
                 )?,
                 cond: Some(Cond::NotExists),
             });
+            let mandate = crate::debits::mandate_of(store, town.id(), &invoice.family).await?;
+            let due = crate::debits::due_line(town, mandate.as_ref(), invoice, town.today(now));
             for g in families.get(&invoice.family).map(|f| f.guardians.as_slice()).unwrap_or_default() {
-                let content = email(state, town, &g.first_name, invoice);
+                let content = email(state, town, &g.first_name, invoice, &due);
                 let mut mail = Mail::new(town.id(), &g.email, content, now);
                 mail.next_attempt_at = at;
                 ops.push(mail.enqueue()?);
@@ -162,13 +164,16 @@ async fn notified(store: &Store, town: &Town, month: &str) -> Result<BTreeSet<St
     Ok(items.iter().filter_map(|i| i.key.sk.strip_prefix(&prefix).map(str::to_owned)).collect())
 }
 
-fn email(state: &AppState, town: &Town, first_name: &str, invoice: &Invoice) -> shared::mail::outbox::Content {
+/// The publication's email; `due`: « À payer avant le … », or the direct debit's day.
+fn email(
+    state: &AppState,
+    town: &Town,
+    first_name: &str,
+    invoice: &Invoice,
+    due: &str,
+) -> shared::mail::outbox::Content {
     let of = billing::month(&invoice.month).map(|(first, _)| shared::fr::of_month(first)).unwrap_or_default();
-    let lines = vec![
-        format!("Facture n° {}", invoice.number),
-        format!("Montant : {}", invoice.total),
-        format!("À payer avant le {}", shared::fr::date(invoice.due_on)),
-    ];
+    let lines = vec![format!("Facture n° {}", invoice.number), format!("Montant : {}", invoice.total), due.to_owned()];
     templates::summary_to(
         &town.config().name,
         &format!("Votre facture {of} est disponible"),

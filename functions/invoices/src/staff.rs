@@ -16,7 +16,7 @@ use shared::domain::Cents;
 use shared::domain::account::Role;
 use shared::domain::billing::{self, Invoice};
 use shared::domain::credit::{self, Contest, CreditAsked, CreditNote, Publication, PublicationRefused, Status};
-use shared::domain::payment::{self, Payment};
+use shared::domain::payment;
 use shared::http::auth::{Staff, forbidden};
 use shared::http::{self, Json, Path, Problem};
 use shared::store::{Item, SkRange, keys, repo};
@@ -189,8 +189,9 @@ pub struct Account {
     pub family_name: String,
     pub invoices: Vec<InvoiceSummary>,
     pub credit_notes: Vec<CreditNote>,
-    pub payments: Vec<Payment>,
-    /// Invoiced, credited and paid; the balance in cents (negative: the town owes the family).
+    pub payments: Vec<payment::PaymentView>,
+    /// Invoiced, credited, received and scheduled by direct debit; the balance in cents
+    /// (negative: the town owes the family).
     pub balance: payment::Balance,
     /// The SEPA mandate, its IBAN masked.
     pub mandate: Option<crate::debits::MandateView>,
@@ -229,8 +230,8 @@ pub async fn account(
             .map(|i| InvoiceSummary::of(i, today, now, online).with_mandate(&town, mandate.as_ref(), i, today))
             .collect(),
         credit_notes,
-        payments,
-        balance: payment::balance(&invoices),
+        payments: payments.iter().map(|p| payment::PaymentView::of(p, today)).collect(),
+        balance: payment::balance(&invoices, today),
         mandate: mandate.as_ref().map(crate::debits::MandateView::of),
     }))
 }

@@ -45,6 +45,9 @@ pub(crate) struct Present {
     /// An absence the family reported (« Mon enfant est malade »), before the register.
     #[serde(skip_serializing_if = "Option::is_none")]
     absence_report: Option<shared::domain::booking::AbsenceReport>,
+    /// A medical certificate justified the day: not billed whatever the register marks (a
+    /// « présent » mark on it is shown to staff as such).
+    justified: bool,
 }
 
 /// The unit and site a query names (the site defaults to the unit's activity's only one).
@@ -95,6 +98,7 @@ pub(crate) async fn attendance_list(
                 status: b.status,
                 attendance: b.attendance,
                 late: b.late,
+                justified: b.justification.is_some(),
                 absence_report: b.absence_report,
             }
         })
@@ -133,6 +137,14 @@ pub(crate) fn presence_fr(a: Option<Attendance>) -> &'static str {
     }
 }
 
+/// The presence as the CSV writes it; a « présent » mark on a day a certificate justified says so.
+fn presence_text(p: &Present) -> String {
+    match p.attendance {
+        Some(Attendance::Present) if p.justified => "présent (absence justifiée par certificat, non facturée)".into(),
+        a => presence_fr(a).into(),
+    }
+}
+
 pub(crate) fn status_fr(s: BookingStatus) -> &'static str {
     match s {
         BookingStatus::Pending => "demande en cours",
@@ -160,7 +172,7 @@ pub(crate) fn csv_response(
             p.class.as_deref().unwrap_or_default(),
             p.health_notes.as_deref().unwrap_or_default(),
             status.as_str(),
-            presence_fr(p.attendance),
+            &presence_text(p),
         ])?;
     }
     export.into_response(&format!("pointage-{}-{}-{}-{date}.csv", town.id(), site, unit))
@@ -265,13 +277,14 @@ async fn write_marks(
                 max: None,
             });
         }
+        let before: Vec<_> = chunk.iter().map(|m| (&m.booking.child, m.before)).collect();
         let marks: Vec<_> = chunk.iter().map(|m| (&m.booking.child, m.booking.attendance)).collect();
         let entry = audit::Entry {
             at: now,
             by: by.to_owned(),
             action: "attendance.mark".into(),
             target: format!("attendance/{date}/{site}/{unit}"),
-            before: None,
+            before: serde_json::to_value(before).ok(),
             after: serde_json::to_value(marks).ok(),
         };
         ops.push(entry.record(town.id())?);

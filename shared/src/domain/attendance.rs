@@ -38,6 +38,8 @@ pub struct Register<'a> {
 pub struct Marked {
     /// The version the booking had; `None`: there was none.
     pub expected_version: Option<u64>,
+    /// Its attendance before the mark (the audit entry records it).
+    pub before: Option<Attendance>,
     pub booking: Booking,
     /// 1 when the mark takes a place of a unit with a capacity (present without booking).
     pub places: i64,
@@ -87,7 +89,12 @@ impl Register<'_> {
             (MarkKind::AbsentJustified, Some(_)) => Attendance::AbsentJustified,
         };
         let b = live.ok_or("Cet enfant n'est pas inscrit ce jour-là.")?;
-        Ok(Marked { expected_version: Some(b.version), booking: b.mark(attendance, actor.at), places: 0 })
+        Ok(Marked {
+            expected_version: Some(b.version),
+            before: b.attendance,
+            booking: b.mark(attendance, actor.at),
+            places: 0,
+        })
     }
 
     fn unbooked(&self, child: &ChildId, existing: Option<&Booking>, actor: Actor) -> Result<Marked, String> {
@@ -108,6 +115,7 @@ impl Register<'_> {
         let booking = Booking::present_unbooked(existing, slot, pricing::late(self.unit, family), actor);
         Ok(Marked {
             expected_version: existing.map(|b| b.version),
+            before: existing.and_then(|b| b.attendance),
             booking,
             places: i64::from(self.unit.capacity.is_some()),
         })
@@ -146,7 +154,20 @@ mod tests {
         let b = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250);
         let m = register_marks(vec![b.clone()], &[("lea", MarkKind::Absent)]).unwrap();
         assert_eq!((m[0].expected_version, m[0].places), (Some(b.version), 0));
-        assert_eq!(m[0].booking.attendance, Some(Attendance::Absent));
+        assert_eq!((m[0].before, m[0].booking.attendance), (None, Some(Attendance::Absent)));
+    }
+
+    #[test]
+    fn the_register_keeps_a_certificates_justification() {
+        let now = at(2026, 12, 7, 9, 0);
+        let justified = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250).justify(now).unwrap();
+        let m = register_marks(vec![justified.clone()], &[("lea", MarkKind::Absent)]).unwrap();
+        assert_eq!(
+            (m[0].before, m[0].booking.attendance),
+            (Some(Attendance::AbsentJustified), Some(Attendance::AbsentJustified))
+        );
+        let m = register_marks(vec![justified], &[("lea", MarkKind::Present)]).unwrap();
+        assert_eq!((m[0].booking.attendance, m[0].booking.is_justified()), (Some(Attendance::Present), true));
     }
 
     #[test]

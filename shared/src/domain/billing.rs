@@ -4,7 +4,7 @@
 //! dates, and name the rule that priced them with its figures, so that a parent can check every
 //! euro against the calendar.
 
-use super::booking::{Attendance, Booking, BookingStatus};
+use super::booking::{Booking, BookingStatus};
 use super::config::{LateAddition, Price, Town, Unit};
 use super::family::Family;
 use super::{Cents, ChildId, FamilyRef, UnitId, pricing};
@@ -36,7 +36,7 @@ pub fn bill(b: &Booking, unit: &Unit, family: &Family) -> Billed {
         BookingStatus::Cancelled => Billed::Nothing,
         // A cancellation staff have not decided yet is still a booking.
         BookingStatus::Confirmed | BookingStatus::CancelRequested => match b.attendance {
-            Some(Attendance::AbsentJustified) => Billed::Justified,
+            _ if b.is_justified() => Billed::Justified,
             _ if b.late => Billed::Line { rule: late_rule(unit, family, b.price), amount: b.price },
             _ => Billed::Line { rule: normal_rule(&unit.price, family, b.price), amount: b.price },
         },
@@ -334,7 +334,7 @@ pub fn month(raw: &str) -> Option<(NaiveDate, NaiveDate)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::booking::Booking;
+    use crate::domain::booking::{Attendance, Booking};
     use crate::domain::testkit::{at, booking, d, family, guardian, id, staff, town};
 
     fn bill_of(b: &Booking) -> Billed {

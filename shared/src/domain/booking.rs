@@ -72,6 +72,16 @@ pub struct Booking {
     /// An absence a guardian reported (« Mon enfant est malade »).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub absence_report: Option<AbsenceReport>,
+    /// A medical certificate justified this day: a fact of its own, kept whatever the register
+    /// marks afterwards; only staff refusing the certificate undo it ([`Booking::unjustify`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<Justification>,
+}
+
+/// When a certificate justified a booking's absence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Justification {
+    pub at: DateTime<Utc>,
 }
 
 /// An absence reported by a guardian past the deadline: the booking stays billed unless a
@@ -192,6 +202,7 @@ impl Booking {
             queued_at: None,
             offer_until: None,
             absence_report: None,
+            justification: None,
         });
         b.family = slot.family;
         b.site = slot.site;
@@ -204,6 +215,7 @@ impl Booking {
         b.cancelled_by_town = None;
         b.offer_until = None;
         b.absence_report = None;
+        b.justification = None;
         b.queued_at = terms.waiting_list.then_some(actor.at);
         b.change(terms.status, actor, terms.late);
         b
@@ -323,9 +335,15 @@ impl Booking {
 
     /// An attendance mark. The status does not change, so no history line: the audit trail
     /// records who took the register.
+    /// On a day a certificate justified, « absent » is the justified absence it already is, and
+    /// « présent » is recorded as the register says while the justification stays (the day is
+    /// still not billed; the register shows it to staff).
     pub fn mark(&self, attendance: Attendance, at: DateTime<Utc>) -> Booking {
         let mut b = self.clone();
-        b.attendance = Some(attendance);
+        b.attendance = Some(match attendance {
+            Attendance::Absent if self.justification.is_some() => Attendance::AbsentJustified,
+            other => other,
+        });
         b.updated_at = at;
         b.version += 1;
         b
@@ -340,7 +358,33 @@ impl Booking {
     /// The booking marked « absence justifiée » (not billed); `None` when it cannot be
     /// (see [`Booking::can_be_justified`]).
     pub fn justify(&self, at: DateTime<Utc>) -> Option<Booking> {
-        self.can_be_justified().then(|| self.mark(Attendance::AbsentJustified, at))
+        self.can_be_justified().then(|| {
+            let mut b = self.mark(Attendance::AbsentJustified, at);
+            b.justification = Some(Justification { at });
+            b
+        })
+    }
+
+    /// Whether the day is « absence justifiée » on the invoice: a certificate justified it, or
+    /// staff marked it so in the register.
+    pub fn is_justified(&self) -> bool {
+        self.justification.is_some() || self.attendance == Some(Attendance::AbsentJustified)
+    }
+
+    /// Staff refused the certificate that justified this day: the justification goes, a justified
+    /// absence becomes a plain (billed) one, a « présent » mark stays. `None`: nothing to undo.
+    pub fn unjustify(&self, at: DateTime<Utc>) -> Option<Booking> {
+        if !self.is_justified() {
+            return None;
+        }
+        let mut b = self.clone();
+        b.justification = None;
+        if b.attendance == Some(Attendance::AbsentJustified) {
+            b.attendance = Some(Attendance::Absent);
+        }
+        b.updated_at = at;
+        b.version += 1;
+        Some(b)
     }
 
     /// The places a change from `before` to `self` takes (+1) or frees (-1) on a unit with a
@@ -558,5 +602,24 @@ mod tests {
         assert!(r.mark(Attendance::Present, reported_at).justify_report(reported_at, delay).is_none());
         let pending = booking("alsh-mercredi", d(2026, 12, 16), BookingStatus::Pending, 1200);
         assert!(pending.report_absence("x", "sophie@exemple.fr", reported_at).is_none());
+    }
+
+    #[test]
+    fn a_justified_absence_survives_any_later_mark_until_the_certificate_is_refused() {
+        let now = at(2026, 12, 7, 12, 0);
+        let b = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250);
+        let j = b.justify(now).unwrap();
+        assert!(j.justification.is_some() && j.is_justified());
+        let absent = j.mark(Attendance::Absent, now);
+        assert_eq!((absent.attendance, absent.is_justified()), (Some(Attendance::AbsentJustified), true));
+        let present = absent.mark(Attendance::Present, now);
+        assert_eq!((present.attendance, present.is_justified()), (Some(Attendance::Present), true), "flagged, kept");
+        let refused = absent.unjustify(now).unwrap();
+        assert_eq!((refused.attendance, refused.is_justified()), (Some(Attendance::Absent), false));
+        assert_eq!(present.unjustify(now).unwrap().attendance, Some(Attendance::Present));
+        assert!(refused.unjustify(now).is_none(), "nothing left to undo");
+        // A staff mark alone is no certificate: the register can change it.
+        let marked = b.mark(Attendance::AbsentJustified, now);
+        assert!(marked.is_justified() && !marked.mark(Attendance::Absent, now).is_justified());
     }
 }

@@ -59,6 +59,8 @@ pub enum Status {
     Late,
     /// « Soldée par avoir »: credit notes cover its whole amount.
     Credited,
+    /// « Prélèvement prévu »: the family's direct debit covers it, its collection date not come.
+    DebitScheduled,
     /// « Payée »: payments (with any credit notes) cover it.
     Paid,
     /// « Transmise au Trésor public »: the Trésor public collects what is left.
@@ -73,6 +75,7 @@ impl Status {
             Status::Due => "À payer",
             Status::Late => "En retard",
             Status::Credited => "Soldée par avoir",
+            Status::DebitScheduled => "Prélèvement prévu",
             Status::Paid => "Payée",
             Status::Transmitted => "Transmise au Trésor public",
             Status::Cancelled => "Annulée",
@@ -97,15 +100,22 @@ pub fn creditable(invoice: &Invoice) -> Cents {
 }
 
 pub fn status(invoice: &Invoice, today: NaiveDate) -> Status {
+    status_due(invoice, invoice.due_on, today)
+}
+
+/// The status of an invoice the family reads as due on `due_on` (under a mandate, its collection
+/// date, [`super::debit::Standing::due_on`]). Paid only once the money is received: a direct
+/// debit whose day has not come is « Prélèvement prévu ».
+pub fn status_due(invoice: &Invoice, due_on: NaiveDate, today: NaiveDate) -> Status {
     if invoice.cancelled.is_some() {
         Status::Cancelled
     } else if creditable(invoice) == Cents::ZERO {
         Status::Credited
     } else if super::payment::left_to_pay(invoice) == Cents::ZERO {
-        Status::Paid
+        if super::debit::scheduled(invoice, today) > Cents::ZERO { Status::DebitScheduled } else { Status::Paid }
     } else if invoice.transmitted.is_some() {
         Status::Transmitted
-    } else if today > invoice.due_on {
+    } else if today > due_on {
         Status::Late
     } else {
         Status::Due

@@ -3,6 +3,8 @@
 //! and what the monthly pain.008 file says of each debit. IBANs, BICs and the creditor identifier
 //! are checked by the `sepa` crate (ISO 13616 checksum and national formats, ISO 9362, EPC AT-02).
 
+use super::Cents;
+use super::billing::Invoice;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -210,18 +212,80 @@ pub fn collection_date(issued_on: NaiveDate, today: NaiveDate, day: u32) -> Naiv
     }
 }
 
-/// « Sera prélevée le 15/12/2026 sur le compte FR76 •••• 0189 », « Prélevée le … » from that day.
-pub fn label(on: NaiveDate, today: NaiveDate, iban: &str) -> String {
-    let verb = if on > today { "Sera prélevée" } else { "Prélevée" };
-    format!("{verb} le {} sur le compte {}", crate::fr::date(on), masked(iban))
-}
-
-/// An invoice's debit as its family reads it: the day, and whether the bank returned it.
+/// An invoice's debit as its family reads it: the day, the amount, and whether the bank
+/// returned it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mark {
     pub on: NaiveDate,
+    /// What the debit collects (its payment's amount).
+    #[serde(default)]
+    pub amount: Cents,
     #[serde(default)]
     pub rejected: bool,
+}
+
+/// What a debit in the bank's file and not collected yet counts on `today`: its amount until
+/// its collection date, nothing from that day on (collected) or once rejected. The invoice's
+/// `paid` holds it from the run, so that nobody asks the family for it twice; until its date it
+/// is not money received.
+pub fn scheduled(invoice: &Invoice, today: NaiveDate) -> Cents {
+    match invoice.debit {
+        Some(m) if !m.rejected && m.on > today => m.amount,
+        _ => Cents::ZERO,
+    }
+}
+
+/// Where an invoice stands with the family's direct debit on a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Under a mandate, not in a file yet: the day it would be debited if the debits ran today.
+    Planned { on: NaiveDate },
+    /// In the month's file, its day not come: « Prélèvement prévu le … », not received.
+    Scheduled { on: NaiveDate, amount: Cents },
+    /// Its day has come without a rejection: paid.
+    Collected { on: NaiveDate, amount: Cents },
+    /// The family's bank returned it: to pay again, by its own due date.
+    Rejected { on: NaiveDate },
+}
+
+/// How `invoice` stands with its debit on `today`: from its debit's mark once debited, else
+/// planned on the town's `day` when the family has a mandate and something is left to pay.
+/// `None`: nothing to do with a direct debit.
+pub fn standing(invoice: &Invoice, mandate: Option<&Mandate>, day: Option<u32>, today: NaiveDate) -> Option<Standing> {
+    match invoice.debit {
+        Some(m) if m.rejected => Some(Standing::Rejected { on: m.on }),
+        Some(m) if m.on > today => Some(Standing::Scheduled { on: m.on, amount: m.amount }),
+        Some(m) => Some(Standing::Collected { on: m.on, amount: m.amount }),
+        None => {
+            let day = day?;
+            (mandate.is_some() && super::payment::payable(invoice).is_ok())
+                .then(|| Standing::Planned { on: collection_date(invoice.issued_on, today, day) })
+        }
+    }
+}
+
+impl Standing {
+    /// The due date the family reads: the collection date under a mandate (never after it), the
+    /// invoice's own once the debit was rejected.
+    pub fn due_on(self, invoice: &Invoice) -> NaiveDate {
+        match self {
+            Standing::Planned { on } | Standing::Scheduled { on, .. } | Standing::Collected { on, .. } => on,
+            Standing::Rejected { .. } => invoice.due_on,
+        }
+    }
+
+    /// « Prélèvement prévu le 15/12/2026 sur le compte FR76 •••• 0189 », « 3,00 € prélevés le … »
+    /// once collected, « Prélèvement rejeté par la banque : … ». `iban`: the mandate's, if any.
+    pub fn label(self, iban: Option<&str>) -> String {
+        let account = iban.map(|i| format!(" sur le compte {}", masked(i))).unwrap_or_default();
+        match self {
+            Standing::Planned { on } | Standing::Scheduled { on, .. } => {
+                format!("Prélèvement prévu le {}{account}", crate::fr::date(on))
+            }
+            Standing::Collected { on, amount } => format!("{amount} prélevés le {}{account}", crate::fr::date(on)),
+            Standing::Rejected { .. } => "Prélèvement rejeté par la banque : à payer en ligne ou à la régie".into(),
+        }
+    }
 }
 
 /// One debit of the monthly file, as recorded when the run was made.
@@ -296,12 +360,42 @@ mod tests {
         assert_eq!(collection_date(d("2026-11-01"), d("2026-11-26"), 15), d("2026-12-15"));
         assert_eq!(collection_date(d("2026-12-01"), d("2026-12-14"), 15), d("2027-01-15"));
         assert_eq!(collection_date(d("2026-12-01"), d("2026-12-13"), 15), d("2026-12-15"));
-        let on = d("2026-12-15");
-        assert_eq!(
-            label(on, d("2026-12-14"), "FR7630006000011234567890189"),
-            "Sera prélevée le 15/12/2026 sur le compte FR76 •••• 0189"
-        );
-        assert_eq!(label(on, on, "FR7630006000011234567890189"), "Prélevée le 15/12/2026 sur le compte FR76 •••• 0189");
+    }
+
+    fn invoice() -> Invoice {
+        let bill = crate::domain::billing::Bill {
+            family: crate::domain::FamilyRef::parse("bernard").unwrap(),
+            lines: Vec::new(),
+            total: Cents::new(300).unwrap(),
+        };
+        Invoice::issue(bill, "2026-10", "2026-000001".into(), d("2026-11-01"), "mairie@example.fr")
+    }
+
+    #[test]
+    fn a_debit_is_scheduled_until_its_collection_date_then_collected_unless_rejected() {
+        let now = "2026-11-26T09:00:00Z".parse().unwrap();
+        let m = mandate(&asked("FR7630006000011234567890189"), d("2026-11-26"), "agent", now).unwrap();
+        let iban = Some(m.iban.as_str());
+        let mut i = invoice();
+        assert_eq!(standing(&i, None, Some(15), d("2026-11-26")), None, "no mandate");
+        let planned = standing(&i, Some(&m), Some(15), d("2026-11-26")).unwrap();
+        assert_eq!(planned, Standing::Planned { on: d("2026-12-15") });
+        assert_eq!(planned.due_on(&i), d("2026-12-15"), "due on its collection date, not 01/12");
+        assert_eq!(planned.label(iban), "Prélèvement prévu le 15/12/2026 sur le compte FR76 •••• 0189");
+        let amount = Cents::new(300).unwrap();
+        i.paid = amount;
+        i.debit = Some(Mark { on: d("2026-12-15"), amount, rejected: false });
+        assert_eq!(scheduled(&i, d("2026-12-14")), amount);
+        let before = standing(&i, Some(&m), Some(15), d("2026-12-14")).unwrap();
+        assert_eq!(before, Standing::Scheduled { on: d("2026-12-15"), amount });
+        assert_eq!(before.label(iban), "Prélèvement prévu le 15/12/2026 sur le compte FR76 •••• 0189");
+        assert_eq!(scheduled(&i, d("2026-12-15")), Cents::ZERO, "collected on its day");
+        let after = standing(&i, None, None, d("2026-12-15")).unwrap();
+        assert_eq!(after.label(iban), "3,00\u{a0}€ prélevés le 15/12/2026 sur le compte FR76 •••• 0189");
+        i.debit = Some(Mark { on: d("2026-12-15"), amount, rejected: true });
+        assert_eq!(scheduled(&i, d("2026-12-14")), Cents::ZERO);
+        let rejected = standing(&i, Some(&m), Some(15), d("2026-12-14")).unwrap();
+        assert_eq!(rejected.due_on(&i), i.due_on, "its own due date again");
     }
 
     #[test]

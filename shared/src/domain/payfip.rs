@@ -280,6 +280,19 @@ pub enum Verdict {
     Wait,
 }
 
+/// The verdict on an invoice as it stands: a payment PayFiP confirms on an invoice cancelled
+/// meanwhile is not recorded on it (the money would sit on a cancelled invoice, a refund owed
+/// that nobody sees) but kept as an anomaly, for the régie to refund. Cancelling waits for open
+/// operations (docs/payments.md), so this is the last guard, not the rule.
+pub fn on_invoice(verdict: Verdict, invoice: &super::billing::Invoice) -> Verdict {
+    match verdict {
+        Verdict::Pay { .. } if invoice.cancelled.is_some() => {
+            Verdict::Anomaly(format!("facture {} annulée : paiement à rembourser", invoice.number))
+        }
+        v => v,
+    }
+}
+
 /// PayFiP's error code for an operation with no result yet.
 pub const IN_PROGRESS: &str = "P5";
 
@@ -422,5 +435,34 @@ mod tests {
         assert_eq!(verdict(&op(), &waiting, late), Verdict::Close(Outcome::Expired));
         // Paid late is still paid: the money was taken.
         assert!(matches!(verdict(&op(), &Answer::Detail(Box::new(paid())), late), Verdict::Pay { .. }));
+    }
+
+    #[test]
+    fn a_payment_on_an_invoice_cancelled_meanwhile_is_an_anomaly_to_refund() {
+        let bill = crate::domain::billing::Bill {
+            family: FamilyRef::parse("martin").unwrap(),
+            lines: Vec::new(),
+            total: Cents::new(1000).unwrap(),
+        };
+        let mut invoice = crate::domain::billing::Invoice::issue(
+            bill,
+            "2026-10",
+            "2026-000002".into(),
+            "2026-11-01".parse().unwrap(),
+            "mairie@example.fr",
+        );
+        let pay = verdict(&op(), &Answer::Detail(Box::new(paid())), at("2026-11-26T09:05:00Z"));
+        assert!(matches!(on_invoice(pay.clone(), &invoice), Verdict::Pay { .. }));
+        invoice.cancelled = Some(crate::domain::credit::Cancellation {
+            reason: "Erreur".into(),
+            by: "mairie@example.fr".into(),
+            at: at("2026-11-26T09:01:00Z"),
+            credit_note: "AV-2026-000001".into(),
+        });
+        assert_eq!(
+            on_invoice(pay, &invoice),
+            Verdict::Anomaly("facture 2026-000002 annulée : paiement à rembourser".into())
+        );
+        assert_eq!(on_invoice(Verdict::Wait, &invoice), Verdict::Wait);
     }
 }

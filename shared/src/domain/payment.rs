@@ -114,11 +114,24 @@ pub enum PaymentRefused {
     DetailsTooLong,
     #[error("received in the future")]
     ReceivedInFuture,
+    #[error("received before the invoice was issued")]
+    ReceivedBeforeInvoice { issued_on: NaiveDate },
     #[error("not yet due")]
     NotYetDue,
 }
 
 impl PaymentRefused {
+    /// The field of a counter payment at fault, when one is.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            PaymentRefused::NotPositive | PaymentRefused::OverLeftToPay { .. } => Some("amount"),
+            PaymentRefused::ChequeNumber => Some("cheque_number"),
+            PaymentRefused::DetailsTooLong => Some("details"),
+            PaymentRefused::ReceivedInFuture | PaymentRefused::ReceivedBeforeInvoice { .. } => Some("received_on"),
+            _ => None,
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             PaymentRefused::NotPositive => "amount_not_positive",
@@ -129,6 +142,7 @@ impl PaymentRefused {
             PaymentRefused::ChequeNumber => "cheque_number_required",
             PaymentRefused::DetailsTooLong => "details_too_long",
             PaymentRefused::ReceivedInFuture => "received_in_future",
+            PaymentRefused::ReceivedBeforeInvoice { .. } => "received_before_invoice",
             PaymentRefused::NotYetDue => "not_yet_due",
         }
     }
@@ -147,6 +161,10 @@ impl PaymentRefused {
             PaymentRefused::ChequeNumber => "Indiquez le numéro du chèque.".into(),
             PaymentRefused::DetailsTooLong => format!("Les précisions tiennent en {MAX_DETAILS} caractères."),
             PaymentRefused::ReceivedInFuture => "La date de réception ne peut pas être dans le futur.".into(),
+            PaymentRefused::ReceivedBeforeInvoice { issued_on } => format!(
+                "La date de réception ne peut pas précéder l'émission de la facture, le {}.",
+                crate::fr::date(*issued_on)
+            ),
             PaymentRefused::NotYetDue => {
                 "Une facture se transmet au Trésor public une fois sa date d'échéance passée.".into()
             }
@@ -198,6 +216,10 @@ pub fn counter(invoice: &Invoice, asked: &Counter, today: NaiveDate) -> Result<O
     if asked.received_on > today {
         return Err(PaymentRefused::ReceivedInFuture);
     }
+    // The money paid this invoice: it cannot have come before the invoice existed.
+    if asked.received_on < invoice.issued_on {
+        return Err(PaymentRefused::ReceivedBeforeInvoice { issued_on: invoice.issued_on });
+    }
     let clean = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     let (number, details) = (clean(&asked.cheque_number), clean(&asked.details));
     let details = match (asked.method, number) {
@@ -224,24 +246,60 @@ pub fn transmit(invoice: &Invoice, today: NaiveDate, by: &str) -> Result<Transmi
     Ok(Transmission { on: today, by: by.to_owned(), amount: left })
 }
 
-/// A family's balance: what its invoices ask, less its credit notes and payments. Positive, the
-/// family owes it; negative, the town owes it (a payment above a later credit note).
+/// A family's balance on a day: what its invoices ask, less its credit notes, the money received,
+/// and the direct debits in the bank's file whose day has not come. Positive, the family owes it;
+/// negative, the town owes it (a payment above a later credit note).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Balance {
     pub invoiced: Cents,
     pub credited: Cents,
+    /// Money received (a direct debit from its collection date).
     pub paid: Cents,
+    /// Direct debits announced, not collected yet: not received, and nothing the family still
+    /// has to pay itself.
+    pub scheduled: Cents,
     /// Cents, may be negative.
     pub balance: i64,
 }
 
-pub fn balance<'a>(invoices: impl IntoIterator<Item = &'a Invoice>) -> Balance {
-    invoices.into_iter().fold(Balance::default(), |b, i| Balance {
-        invoiced: b.invoiced + i.total,
-        credited: b.credited + i.credited,
-        paid: b.paid + i.paid,
-        balance: b.balance + i.total.get() - i.credited.get() - i.paid.get(),
+pub fn balance<'a>(invoices: impl IntoIterator<Item = &'a Invoice>, today: NaiveDate) -> Balance {
+    invoices.into_iter().fold(Balance::default(), |b, i| {
+        let scheduled = super::debit::scheduled(i, today);
+        Balance {
+            invoiced: b.invoiced + i.total,
+            credited: b.credited + i.credited,
+            paid: b.paid + i.paid.minus(scheduled),
+            scheduled: b.scheduled + scheduled,
+            balance: b.balance + i.total.get() - i.credited.get() - i.paid.get(),
+        }
     })
+}
+
+/// A payment as pages, PDFs and exports show it: its method in French, whether the money is
+/// received, and one sentence: « 10,00 € reçus le 26/11/2026 (Espèces) », « 3,00 € à prélever le
+/// 15/12/2026 (Prélèvement SEPA) » until a debit's day, « … prélevés le … » from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentView {
+    #[serde(flatten)]
+    pub payment: Payment,
+    pub method_label: &'static str,
+    /// The money is received: not a direct debit before its day, nor a rejected one.
+    pub collected: bool,
+    pub label: String,
+}
+
+impl PaymentView {
+    pub fn of(p: &Payment, today: NaiveDate) -> PaymentView {
+        let debit = p.method == Method::DirectDebit;
+        let (on, method) = (crate::fr::date(p.received_on), p.method.french());
+        let (collected, label) = match (&p.rejected, debit && p.received_on > today) {
+            (Some(_), _) => (false, format!("Prélèvement de {} du {on} rejeté par la banque", p.amount)),
+            (None, true) => (false, format!("{} à prélever le {on} ({method})", p.amount)),
+            (None, false) if debit => (true, format!("{} prélevés le {on} ({method})", p.amount)),
+            (None, false) => (true, format!("{} reçus le {on} ({method})", p.amount)),
+        };
+        PaymentView { payment: p.clone(), method_label: method, collected, label }
+    }
 }
 
 /// The unpaid list's age brackets, by days past the due date.
@@ -405,6 +463,15 @@ mod tests {
         assert_eq!(counter(&i, &cheque(0, Some("1")), today), Err(PaymentRefused::NotPositive));
         let later = Counter { received_on: d("2026-11-27"), ..cheque(100, Some("1")) };
         assert_eq!(counter(&i, &later, today), Err(PaymentRefused::ReceivedInFuture));
+        for before in ["1900-01-01", "2026-10-31"] {
+            let early = Counter { received_on: d(before), ..cheque(100, Some("1")) };
+            let refused = counter(&i, &early, today).unwrap_err();
+            assert_eq!(refused, PaymentRefused::ReceivedBeforeInvoice { issued_on: d("2026-11-01") });
+            assert_eq!((refused.code(), refused.field()), ("received_before_invoice", Some("received_on")));
+            assert!(refused.french().contains("01/11/2026"), "{}", refused.french());
+        }
+        let on_issue = Counter { received_on: d("2026-11-01"), ..cheque(100, Some("1")) };
+        assert!(counter(&i, &on_issue, today).is_ok());
         i.paid = cents(1000);
         assert_eq!(counter(&i, &cheque(1, Some("1")), today), Err(PaymentRefused::Settled));
     }
@@ -429,10 +496,47 @@ mod tests {
         a.paid = cents(1000);
         a.credited = cents(200);
         let b = invoice(500);
-        let bal = balance([&a, &b]);
+        let today = d("2026-11-26");
+        let bal = balance([&a, &b], today);
         assert_eq!((bal.invoiced, bal.credited, bal.paid), (cents(1500), cents(200), cents(1000)));
         assert_eq!(bal.balance, 300);
-        assert_eq!(balance([&a]).balance, -200);
+        assert_eq!(balance([&a], today).balance, -200);
+    }
+
+    #[test]
+    fn a_direct_debit_is_not_received_before_its_day_nor_owed_by_the_family() {
+        let mut i = invoice(1000);
+        i.paid = cents(1000);
+        i.debit = Some(crate::domain::debit::Mark { on: d("2026-12-15"), amount: cents(1000), rejected: false });
+        let before = balance([&i], d("2026-12-14"));
+        assert_eq!((before.paid, before.scheduled, before.balance), (Cents::ZERO, cents(1000), 0));
+        assert_eq!(crate::domain::credit::status(&i, d("2026-12-14")).french(), "Prélèvement prévu");
+        let after = balance([&i], d("2026-12-15"));
+        assert_eq!((after.paid, after.scheduled, after.balance), (cents(1000), Cents::ZERO, 0));
+        assert_eq!(crate::domain::credit::status(&i, d("2026-12-15")).french(), "Payée");
+        let p = Payment {
+            number: "Q-2026-000001".into(),
+            family: FamilyRef::parse("martin").unwrap(),
+            month: "2026-10".into(),
+            invoice: "2026-000002".into(),
+            amount: cents(1000),
+            method: Method::DirectDebit,
+            details: None,
+            received_on: d("2026-12-15"),
+            recorded_at: "2026-11-26T09:00:00Z".parse().unwrap(),
+            recorded_by: "mairie@example.fr".into(),
+            idop: None,
+            rejected: None,
+        };
+        let v = PaymentView::of(&p, d("2026-12-14"));
+        assert_eq!((v.collected, v.method_label), (false, "Prélèvement SEPA"));
+        assert_eq!(v.label, "10,00\u{a0}€ à prélever le 15/12/2026 (Prélèvement SEPA)");
+        assert_eq!(
+            PaymentView::of(&p, d("2026-12-15")).label,
+            "10,00\u{a0}€ prélevés le 15/12/2026 (Prélèvement SEPA)"
+        );
+        let cash = Payment { method: Method::Cash, received_on: d("2026-11-20"), ..p };
+        assert_eq!(PaymentView::of(&cash, d("2026-11-26")).label, "10,00\u{a0}€ reçus le 20/11/2026 (Espèces)");
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod accounts;
 mod aws_backends;
 mod basket;
 mod calendar;
+mod corrections;
 mod documents;
 mod hardening;
 mod helpers;

@@ -1,0 +1,44 @@
+// « Régularisations à traiter » in « Espace mairie »: what changed after a month was billed, and
+// the credit notes carried to a family's next invoice. Every staff member reads the queue; the
+// administrator issues a régularisation as a credit note at once, or marks a carried amount
+// refunded by the régie.
+import { api, el, euros, frenchDate, problemText } from './portail.js';
+
+/** The open régularisations, oldest first, each with what the administrator can do. */
+export async function loadRegularisations(me) {
+  const box = document.getElementById('liste-regularisations');
+  const queue = await api('/staff/invoices/regularisations');
+  if (!queue.length) { box.replaceChildren(el('p', {}, 'Aucune régularisation en attente.')); return; }
+  const enc = encodeURIComponent;
+  const rows = queue.map((r) => {
+    const told = el('span', { role: 'status', 'aria-live': 'polite' });
+    const actions = [];
+    const act = async (button, path, said) => {
+      button.disabled = true;
+      try {
+        const done = await api(`/staff/invoices/regularisations/${enc(r.family)}/${enc(r.id)}/${path}`, { method: 'POST', csrf: me.csrf_token });
+        told.textContent = said(done);
+      } catch (problem) { told.textContent = problemText(problem); button.disabled = false; }
+    };
+    if (me.role === 'town_admin' && r.delta < 0) {
+      if (r.kind === 'booking' && r.invoice) {
+        const credit = el('button', { type: 'button', class: 'secondaire' }, 'Émettre un avoir', el('span', { class: 'visually-hidden' }, ` : ${r.label}`));
+        credit.addEventListener('click', () => act(credit, 'credit-note', (n) => `Avoir n° ${n.number} émis ; la famille est prévenue.`));
+        actions.push(credit);
+      }
+      const refund = el('button', { type: 'button', class: 'secondaire' }, 'Remboursé', el('span', { class: 'visually-hidden' }, ` : ${r.label}`));
+      refund.addEventListener('click', () => act(refund, 'refund', () => `Remboursement noté.`));
+      actions.push(refund);
+    }
+    const amount = r.delta < 0 ? `−${euros(r.left)} (à rendre)` : `${euros(r.left)} (à facturer)`;
+    return el('tr', {},
+      el('td', { 'data-label': 'Famille' }, r.family_name || r.family),
+      el('td', { 'data-label': 'Régularisation' }, r.label),
+      el('td', { 'data-label': 'Depuis le' }, frenchDate(r.at.slice(0, 10))),
+      el('td', { 'data-label': 'Montant' }, amount),
+      el('td', { 'data-label': 'Action' }, ...(actions.length ? actions : ['Prochaine facture']), told));
+  });
+  box.replaceChildren(el('table', { class: 'lignes' }, el('caption', {}, 'Régularisations à traiter'),
+    el('thead', {}, el('tr', {}, ...['Famille', 'Régularisation', 'Depuis le', 'Montant', 'Action'].map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, ...rows)));
+}

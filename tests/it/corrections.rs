@@ -325,3 +325,37 @@ async fn a_line_keeps_naming_the_bracket_that_priced_it_after_a_qf_change() {
     assert!(!rules.iter().any(|r| r.starts_with("Tarif de la réservation")), "{rules:?}");
     p.stop().await;
 }
+
+/// A refund and December's finalisation racing for the same carried credit note: the store
+/// orders them, the money goes one way only (a deduction or a refund, never both, never none),
+/// and the balance stays what the invoices leave to pay.
+pub(super) async fn a_refund_racing_the_next_invoice_settles_the_carried_amount_once(store: shared::store::Store) {
+    let p = crate::helpers::portal_on(store).await;
+    let admin = november_billed(&p).await;
+    let base = format!("/api/towns/{TOWN}/staff/invoices/families/martin/2026-11");
+    let paid = p.post(&format!("{base}/payments"), json!({"method": "cash", "amount": 1000}), Some(&admin)).await;
+    assert_eq!(paid.status, 201, "{:?}", paid.json);
+    let body = json!({"reason": "Repas non servi", "lines": [{"line": 2, "amount": 250}]});
+    let note = p.post(&format!("{base}/credit-notes"), body, Some(&admin)).await;
+    assert_eq!(note.json["carried"], 250, "{:?}", note.json);
+    p.clock.advance(chrono::TimeDelta::days(31));
+    let admin = p.login(TOWN, ADMIN, PASSWORD).await.unwrap();
+    let refund = format!("/api/towns/{TOWN}/staff/invoices/regularisations/martin/AV-2026-000001/refund");
+    let finalise = format!("/api/towns/{TOWN}/staff/invoices/runs/2026-12/finalise");
+    let (refunded, finalised) =
+        tokio::join!(p.post(&refund, json!({}), Some(&admin)), p.post(&finalise, json!({}), Some(&admin)));
+    assert_eq!(finalised.status, 200, "{:?}", finalised.json);
+    let december = invoice(&p, &admin, "2026-12").await;
+    let deducted = december["deductions"].as_array().unwrap().len();
+    match refunded.status {
+        200 => assert_eq!(deducted, 0, "refunded, then not deducted: {december:?}"),
+        409 => assert_eq!(deducted, 1, "deducted, then not refunded: {december:?}"),
+        other => panic!("{other}: {:?}", refunded.json),
+    }
+    let total = december["total"].as_i64().unwrap();
+    let expected = if deducted == 1 { 1000 + total - 250 } else { 1000 + total };
+    assert_eq!(balance_is_what_is_left_to_pay(&p, &admin).await, expected);
+    p.stop().await;
+}
+
+crate::helpers::both_backends!(a_refund_racing_the_next_invoice_settles_the_carried_amount_once);

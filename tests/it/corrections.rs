@@ -107,6 +107,20 @@ async fn a_credit_note_on_a_paid_invoice_is_carried_to_the_next_invoice_and_ever
     assert_eq!(december["left_to_pay"].as_i64(), Some(total - 250), "the lines stay whole, the deduction is below");
     let november = invoice(&p, &admin, "2026-11").await;
     assert_eq!(november["credit_notes"][0]["destination"], format!("Déduit de la facture {number}"));
+    // The PDFs say the same.
+    let pdf_text = |month: &'static str| {
+        let (p, admin) = (&p, &admin);
+        async move {
+            let uri = format!("/api/towns/{TOWN}/families/martin/invoices/{month}/pdf");
+            let (pdf, _) = crate::helpers::raw_get(&p.router, &uri, &admin.cookie).await;
+            pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses")
+        }
+    };
+    let text = pdf_text("2026-11").await;
+    assert!(text.contains(&format!("Déduit de la facture {number}")), "{text}");
+    let text = pdf_text("2026-12").await;
+    assert!(text.contains("Avoir AV-2026-000001 (facture 2026-000003) : déduit"), "{text}");
+    assert!(text.contains(&format!("Reste à payer : {}", shared::domain::Cents::new(total - 250).unwrap())), "{text}");
     // The balance is invoices − payments − credit notes: October's 10,00 € (the demo's, unpaid)
     // and what December leaves to pay.
     assert_eq!(balance_is_what_is_left_to_pay(&p, &admin).await, 1000 + total - 250);
@@ -290,6 +304,18 @@ async fn a_pending_request_never_blocks_billing_and_is_billed_next_month_once_ac
     let open = queue.json.as_array().unwrap();
     assert_eq!(open.len(), 1, "{open:?}");
     assert_eq!((open[0]["delta"].as_i64(), open[0]["invoice"].as_str()), (Some(850), Some("2026-000003")));
+    // December's dry run already shows the line its invoice will carry.
+    let preview = p.get(&format!("/api/towns/{TOWN}/staff/invoices/preview?month=2026-12"), Some(&admin)).await;
+    assert_eq!(preview.status, 200, "{:?}", preview.json);
+    let martin = preview.json["bills"].as_array().unwrap().iter().find(|b| b["family"] == "martin").unwrap().clone();
+    assert!(
+        martin["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["rule"] == "Régularisation facture 2026-000003 : demande acceptée du 25/11"),
+        "{martin:?}"
+    );
 
     let admin = december_billed(&p).await;
     let december = invoice(&p, &admin, "2026-12").await;

@@ -195,6 +195,8 @@ async fn preview(
         return Err(Problem::unprocessable("future_month", "On ne facture pas un mois à venir.").field("month"));
     }
     let (bills, anomalies) = run::month_bills(&state.auth.store, &town, (first, last), today).await?;
+    let label = first.format("%Y-%m").to_string();
+    let bills = run::with_regularisations(&state.auth.store, town.id(), bills, &label).await?;
     let (due, zero): (Vec<Bill>, Vec<Bill>) = bills.into_iter().partition(Bill::is_due);
     Ok(AxumJson(Preview {
         month: first.format("%Y-%m").to_string(),

@@ -88,6 +88,27 @@ pub async fn month_bills(
     Ok((bills, anomalies))
 }
 
+/// The dry run's view of a month's bills: each with the « Régularisation » lines its invoice
+/// will carry (régularisations owed to the town; those owed to the family are deductions under
+/// the total, which the total does not show), and a bill for a family with only those.
+pub async fn with_regularisations(
+    store: &Store,
+    town: &TownId,
+    bills: Vec<Bill>,
+    month: &str,
+) -> Result<Vec<Bill>, StoreError> {
+    let open = regularisations::open(store, town).await?;
+    let mut by_family: BTreeMap<FamilyRef, Option<Bill>> =
+        bills.into_iter().map(|b| (b.family.clone(), Some(b))).collect();
+    for r in open.iter().filter(|r| r.month.as_str() < month && !r.gives_back()) {
+        by_family.entry(r.family.clone()).or_default();
+    }
+    Ok(by_family
+        .into_iter()
+        .filter_map(|(family, bill)| regularisation::apply(bill, &family, &open, month, "à venir").bill)
+        .collect())
+}
+
 /// Issues the missing invoices of a month that is over, up to [`PER_CALL`]. A request still
 /// waiting never blocks it: it is listed with the anomalies. Each invoice takes the family's
 /// open régularisations of earlier months ([`regularisation::apply`]).

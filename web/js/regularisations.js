@@ -42,3 +42,21 @@ export async function loadRegularisations(me) {
     el('thead', {}, el('tr', {}, ...['Famille', 'Régularisation', 'Depuis le', 'Montant', 'Action'].map((h) => el('th', { scope: 'col' }, h)))),
     el('tbody', {}, ...rows)));
 }
+
+/** A family's account in its records: balance, invoices, and each credit note with where its
+ * money went. */
+export async function accountBlock(reference) {
+  const account = await api(`/staff/invoices/families/${encodeURIComponent(reference)}`);
+  const b = account.balance.balance;
+  const balance = b < 0 ? `la régie doit ${euros(-b)} à la famille` : `reste à payer ${euros(b)}`;
+  const parts = [el('h4', {}, 'Compte de la famille'), el('p', { class: 'resume' }, `Solde : ${balance}.`)];
+  if (account.invoices.length) {
+    parts.push(el('ul', {}, ...account.invoices.slice(0, 12).map((i) => el('li', {},
+      `Facture n° ${i.number} (${i.label}) : ${euros(i.total)}, ${i.status_label}, reste à payer ${euros(i.left_to_pay)}`))));
+  }
+  if (account.credit_notes.length) {
+    parts.push(el('h5', {}, 'Avoirs'), el('ul', {}, ...account.credit_notes.slice(0, 12).map((n) => el('li', {},
+      `Avoir n° ${n.number} du ${frenchDate(n.issued_on)} (facture n° ${n.corrects}) : −${euros(n.total)}. ${n.destination}.`))));
+  }
+  return el('section', { class: 'fiche', 'aria-label': 'Compte de la famille' }, ...parts);
+}

@@ -63,7 +63,8 @@ async fn town_of_500(store: &Store) -> (Arc<Town>, Vec<Family>, Vec<Booking>) {
                     date,
                 };
                 let price = shared::domain::pricing::normal(unit, &family);
-                let terms = Terms { status: BookingStatus::Confirmed, price, late: false, waiting_list: false };
+                let terms =
+                    Terms { status: BookingStatus::Confirmed, price, late: false, waiting_list: false, rule: None };
                 let at = DateTime::parse_from_rfc3339("2026-10-20T08:00:00Z").expect("t").to_utc();
                 let b = Booking::book(None, slot, terms, Actor { by: "bench", role: ChangedBy::Guardian, at });
                 bookings.push(b.mark(Attendance::Present, at));

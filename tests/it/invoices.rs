@@ -466,6 +466,7 @@ mod numbering {
                 price: Cents::new(380).unwrap(),
                 late: false,
                 waiting_list: false,
+                rule: None,
             };
             let actor = Actor { by: "test", role: ChangedBy::Guardian, at: at("2026-09-20T10:00:00Z") };
             let b = Booking::book(None, slot, terms, actor);

@@ -5,6 +5,7 @@ mod aws_backends;
 mod basket;
 mod billing_model;
 mod calendar;
+mod corrections;
 mod documents;
 mod hardening;
 mod helpers;

@@ -74,7 +74,7 @@ async fn book(
     };
     let waiting = waiting_at.is_some();
     let status = if waiting { BookingStatus::Pending } else { BookingStatus::Confirmed };
-    let terms = Terms { status, price: Cents::new(300).unwrap(), late: false, waiting_list: waiting };
+    let terms = Terms { status, price: Cents::new(300).unwrap(), late: false, waiting_list: waiting, rule: None };
     let at = waiting_at.unwrap_or_else(|| "2026-11-20T08:00:00Z".parse().unwrap());
     let actor = Actor { by: "parent@exemple.fr", role: ChangedBy::Guardian, at };
     let b = Booking::book(None, slot, terms, actor);
@@ -673,8 +673,13 @@ pub(super) async fn an_offer_left_undecided_passes_to_the_next_request(store: St
         unit: id("alsh-vacances"),
         date: day,
     };
-    let terms =
-        Terms { status: BookingStatus::Pending, price: Cents::new(1200).unwrap(), late: false, waiting_list: false };
+    let terms = Terms {
+        status: BookingStatus::Pending,
+        price: Cents::new(1200).unwrap(),
+        late: false,
+        waiting_list: false,
+        rule: None,
+    };
     let holding = Booking::book(
         None,
         slot,

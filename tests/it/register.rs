@@ -45,8 +45,13 @@ async fn booked(store: &Store, activity: &str, unit: &str, date: NaiveDate) {
         unit: id(unit),
         date,
     };
-    let terms =
-        Terms { status: BookingStatus::Confirmed, price: Cents::new(250).unwrap(), late: false, waiting_list: false };
+    let terms = Terms {
+        status: BookingStatus::Confirmed,
+        price: Cents::new(250).unwrap(),
+        late: false,
+        waiting_list: false,
+        rule: None,
+    };
     let actor = Actor {
         by: "sophie.martin@exemple.fr",
         role: ChangedBy::Guardian,

@@ -54,9 +54,13 @@ function invoiceDetail(family, invoice, names, label, details) {
   const pdf = el('a', { href: `/api/towns/${enc(town)}/families/${enc(family)}/invoices/${enc(invoice.month)}/pdf`, download: `facture-${invoice.number}.pdf` },
     `Télécharger la facture n° ${invoice.number} (PDF)`);
   const parts = [table(invoice, names, `Facture n° ${invoice.number} : ${label}`), el('p', {}, pdf)];
+  const deductions = invoice.deductions || [];
+  if (deductions.length) {
+    parts.push(el('h3', {}, 'Déductions'), el('ul', {}, ...deductions.map((d) => el('li', {}, `${d.label} : −${euros(d.amount)}`))));
+  }
   if (invoice.credit_notes.length) {
     parts.push(el('h3', {}, 'Avoirs'), el('ul', {}, ...invoice.credit_notes.map((n) => el('li', {},
-      `Avoir n° ${n.number} du ${frenchDate(n.issued_on)} : −${euros(n.total)} (${n.reason})`))));
+      `Avoir n° ${n.number} du ${frenchDate(n.issued_on)} : −${euros(n.total)} (${n.reason}). ${n.destination}.`))));
   }
   if (invoice.payments.length) {
     // Each payment as the server words it (a direct debit is « à prélever » until its day, and
@@ -66,7 +70,7 @@ function invoiceDetail(family, invoice, names, label, details) {
       ...(p.collected ? [' – ', el('a', { href: `/api/towns/${enc(town)}/families/${enc(family)}/payments/${enc(p.number)}/pdf`, download: `quittance-${p.number}.pdf` },
         `quittance n° ${p.number} (PDF)`)] : [])))));
   }
-  if (invoice.credit_notes.length || invoice.payments.length) {
+  if (invoice.credit_notes.length || invoice.payments.length || deductions.length) {
     parts.push(el('p', { class: 'resume' }, `Reste à payer : ${euros(invoice.left_to_pay)}`));
   }
   parts.push(...payment(family, invoice));

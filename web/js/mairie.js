@@ -4,6 +4,7 @@ import { api, say, linkTown, session, el, town, frenchDate, frenchInstant, euros
 import { showRecords } from './fiche-famille.js';
 import { showForms } from './configuration.js';
 import { loadUnpaid, loadAnomalies, debitActions } from './encaissements.js';
+import { loadRegularisations } from './regularisations.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -504,7 +505,7 @@ const ACTIONS = {
   'requests.decide': 'Demandes décidées', 'attendance.mark': 'Pointage', 'attendance.justify': 'Absences justifiées',
   'config.update': 'Configuration modifiée', 'family.update': 'Famille corrigée', 'child.update': 'Enfant corrigé',
   'documents.decide': 'Document examiné', 'documents.delete': 'Document supprimé', 'families.import': 'Import des familles',
-  'staff.create': 'Compte du personnel créé', 'invoices.finalise': 'Factures émises', 'invoices.publish': 'Factures publiées', 'invoices.contest': 'Ligne de facture contestée', 'invoices.contest_accept': 'Contestation acceptée (avoir)', 'invoices.contest_refuse': 'Contestation refusée', 'invoices.credit_note': 'Avoir émis', 'invoices.cancel': 'Facture annulée', 'invoices.payment': 'Paiement enregistré', 'invoices.transmit': 'Facture transmise au Trésor public', 'invoices.payfip_anomaly': 'Paiement en ligne à vérifier', 'invoices.mandate': 'Mandat de prélèvement enregistré', 'invoices.mandate_end': 'Mandat de prélèvement terminé', 'invoices.debit_rejected': 'Prélèvement rejeté', 'bookings.staff_change': 'Réservations modifiées hors délai',
+  'staff.create': 'Compte du personnel créé', 'invoices.finalise': 'Factures émises', 'invoices.publish': 'Factures publiées', 'invoices.contest': 'Ligne de facture contestée', 'invoices.contest_accept': 'Contestation acceptée (avoir)', 'invoices.contest_refuse': 'Contestation refusée', 'invoices.credit_note': 'Avoir émis', 'invoices.cancel': 'Facture annulée', 'invoices.regularisation_credit': 'Régularisation émise en avoir', 'invoices.refund': 'Avoir remboursé', 'invoices.payment': 'Paiement enregistré', 'invoices.transmit': 'Facture transmise au Trésor public', 'invoices.payfip_anomaly': 'Paiement en ligne à vérifier', 'invoices.mandate': 'Mandat de prélèvement enregistré', 'invoices.mandate_end': 'Mandat de prélèvement terminé', 'invoices.debit_rejected': 'Prélèvement rejeté', 'bookings.staff_change': 'Réservations modifiées hors délai',
   'closure.cancel': 'Réservations annulées par une fermeture', 'closure.reopen': 'Réouverture annoncée aux familles',
   'waiting_list.promote': "Place attribuée depuis la liste d'attente", 'waiting_list.offer_lapsed': "Place proposée non confirmée à temps",
   'absence.report': 'Absence signalée par la famille', 'attendance.justify_reported': 'Absence signalée justifiée (certificat)',
@@ -545,7 +546,9 @@ async function previewBilling(event) {
       try {
         let done;
         do { done = await api(`/staff/invoices/runs/${encodeURIComponent(month)}/finalise`, { method: 'POST', csrf: me.csrf_token }); } while (done.remaining > 0);
-        told.textContent = `${label} : ${done.invoices} facture(s) émise(s) en tout${done.numbers ? `, jusqu'au n° ${done.numbers[1]}` : ''}.`;
+        const waiting = done.anomalies.filter((a) => a.kind === 'pending_request').length;
+        told.textContent = `${label} : ${done.invoices} facture(s) émise(s) en tout${done.numbers ? `, jusqu'au n° ${done.numbers[1]}` : ''}.`
+          + (waiting ? ` ${waiting} demande(s) en attente ne sont pas facturées : acceptées plus tard, elles le seront sur la facture suivante (régularisation).` : '');
       } catch (problem) { told.textContent = problemText(problem); } finally { go.disabled = false; }
     });
     const csv = el('a', { href: `/api/towns/${encodeURIComponent(town)}/staff/invoices/runs/${encodeURIComponent(month)}/export`, download: '' }, `Exporter les factures de ${p.label} (CSV)`);
@@ -687,7 +690,7 @@ if (me) {
     }
     // Today's work first (requests, documents, attendance): the page shows once it is in, so
     // that nothing moves while the agent reads; the other tabs fill in meanwhile, hidden.
-    const others = Promise.all([loadNews(), loadContests(), loadUnpaid(me), me.role === 'town_admin' ? loadAdmin() : null]);
+    const others = Promise.all([loadNews(), loadContests(), loadRegularisations(me), loadUnpaid(me), me.role === 'town_admin' ? loadAdmin() : null]);
     await Promise.all([loadQueue(), loadDocuments(), showAttendance()]).catch((p) => say(message, p.title, true));
     document.getElementById('page').hidden = false;
     showTab();

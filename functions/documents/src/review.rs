@@ -18,8 +18,8 @@ use shared::http::auth::Staff;
 use shared::http::{self, Json, Path, Problem};
 use shared::mail::outbox::Mail;
 use shared::mail::templates::{self, Section};
-use shared::store::repo;
 use shared::store::{Item, Query as StoreQuery, SkRange, StoreError, WriteOp, keys};
+use shared::store::{regularisations, repo};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -184,9 +184,14 @@ pub(crate) async fn justify(
     remark(state, town, child, absence, (by, "attendance.justify"), |b| b.justify(now)).await
 }
 
-/// Changes the attendance of the child's bookings of the absence that `pick` changes (in
-/// months not billed yet: a billed month's bookings stay as billed, a correction is a credit
-/// note); how many it changed. `action` names the audit entries.
+/// A booking as read, and as changed.
+type Changed = (Booking, Booking);
+
+/// Changes the attendance of the child's bookings of the absence that `pick` changes; how many
+/// it changed. A booking of a billed month changes too, but its invoice does not: the change
+/// writes, in the same transaction, the régularisation it makes (the difference with what the
+/// invoice billed, proposed to staff and settled once, `docs/billing.md`). `action` names the
+/// audit entries.
 pub(crate) async fn remark(
     state: &AppState,
     town: &Town,
@@ -206,11 +211,10 @@ pub(crate) async fn remark(
             e.insert(repo::month_billed(store, town.id(), b.date).await?);
         }
     }
-    let marked: Vec<(Booking, Booking)> = bookings
+    let (in_billed, marked): (Vec<Changed>, Vec<Changed>) = bookings
         .into_iter()
-        .filter(|b| !billed.get(&month(b.date)).copied().unwrap_or(false))
         .filter_map(|b| pick(&b).map(|a| (b, a)))
-        .collect();
+        .partition(|(b, _)| billed.get(&month(b.date)).copied().unwrap_or(false));
     let entry = |chunk: &[(Booking, Booking)]| audit::Entry {
         at: now,
         by: by.to_owned(),
@@ -219,15 +223,28 @@ pub(crate) async fn remark(
         before: None,
         after: serde_json::to_value(chunk.iter().map(|(b, _)| (b.date, &b.unit)).collect::<Vec<_>>()).ok(),
     };
-    match repo::write_changes(store, town.id(), &marked, MARKS_PER_TRANSACTION, entry).await {
-        Ok(done) => Ok(done),
-        Err(StoreError::TransactionCanceled { .. }) => Err(Problem::new(
+    let changed = || {
+        Problem::new(
             StatusCode::CONFLICT,
             "bookings_changed",
             "Des réservations de l'enfant viennent d'être modifiées : recommencez.",
-        )),
-        Err(e) => Err(e.into()),
+        )
+    };
+    let mut done = match repo::write_changes(store, town.id(), &marked, MARKS_PER_TRANSACTION, &entry).await {
+        Ok(done) => done,
+        Err(StoreError::TransactionCanceled { .. }) => return Err(changed()),
+        Err(e) => return Err(e.into()),
+    };
+    for change in &in_billed {
+        let mut ops = regularisations::billed_change(store, town, (&change.0, &change.1), (now, by)).await?;
+        ops.push(entry(std::slice::from_ref(change)).record(town.id())?);
+        match store.transact(ops).await {
+            Ok(()) => done += 1,
+            Err(StoreError::TransactionCanceled { .. }) => return Err(changed()),
+            Err(e) => return Err(e.into()),
+        }
     }
+    Ok(done)
 }
 
 pub(crate) fn decision_email(

@@ -12,11 +12,12 @@ use shared::domain::billing::Invoice;
 use shared::domain::config::Town;
 use shared::domain::credit::{self, Cancellation, Contest, ContestDecision, CreditAsked, CreditNote, CreditRefused};
 use shared::domain::family::Family;
+use shared::domain::regularisation::{self, Regularisation};
 use shared::domain::{Cents, FamilyRef, TownId};
 use shared::http::Problem;
 use shared::mail::outbox::Mail;
 use shared::mail::templates::{self, Section};
-use shared::store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
+use shared::store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, regularisations, repo};
 
 /// Attempts when another change took the numbers or credited the invoice meanwhile.
 const TRIES: usize = 8;
@@ -62,11 +63,13 @@ pub async fn credit_notes_of(
     family_records(store, town, family, keys::CREDIT_NOTE_PREFIX, limit).await
 }
 
-/// What a credit note is for: staff's own, a cancellation, or a contest's answer.
+/// What a credit note is for: staff's own, a cancellation, a contest's answer, or a proposed
+/// régularisation issued at once.
 pub enum Purpose<'a> {
     Correction,
     Cancellation,
     Contest(&'a Contest),
+    Regularisation(&'a Regularisation),
 }
 
 /// Issues a credit note of `asked` on the invoice of `family` for `month`, retrying when another
@@ -95,10 +98,17 @@ pub async fn issue(
         let asked = match purpose {
             // An invoice is cancelled for what credit notes have not covered yet.
             Purpose::Cancellation => vec![CreditAsked { line: None, amount: credit::creditable(&invoice) }],
+            Purpose::Regularisation(r) => vec![CreditAsked { line: None, amount: r.left }],
             _ => asked.to_vec(),
         };
-        let lines = credit::credit_lines(&invoice, &asked).map_err(|r| refused(&r))?;
+        let mut lines = credit::credit_lines(&invoice, &asked).map_err(|r| refused(&r))?;
+        if let (Purpose::Regularisation(r), Some(line)) = (&purpose, lines.first_mut()) {
+            line.label = format!("Régularisation : {}", r.label());
+        }
         let total = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
+        // It first gives back what is left to pay; the rest waits for the next invoice.
+        let left = shared::domain::payment::left_to_pay(&invoice);
+        let deducted = if total < left { total } else { left };
         let year = town.today(now).year();
         let (next, sequence) = crate::run::take_numbers(store, keys::credit_sequence(town.id(), year), 1).await?;
         let note = CreditNote {
@@ -115,7 +125,10 @@ pub async fn issue(
                 Purpose::Contest(c) => Some(c.id.clone()),
                 _ => None,
             },
+            deducted,
+            carried: total.minus(deducted),
         };
+        let carried = regularisation::carried(&note, &invoice, now);
         let mut after = invoice.clone();
         after.credited += total;
         let action = match purpose {
@@ -130,6 +143,7 @@ pub async fn issue(
             }
             Purpose::Contest(_) => "invoices.contest_accept",
             Purpose::Correction => "invoices.credit_note",
+            Purpose::Regularisation(_) => "invoices.regularisation_credit",
         };
         let mut ops = vec![
             sequence,
@@ -145,6 +159,12 @@ pub async fn issue(
             };
             ops.push(decided(town.id(), c, decision)?);
         }
+        if let Purpose::Regularisation(r) = purpose {
+            ops.push(regularisations::settle(town.id(), r, &r.credited(&note.number))?);
+        }
+        if let Some(c) = &carried {
+            ops.push(regularisations::create(town.id(), c)?);
+        }
         let entry = shared::audit::Entry {
             at: now,
             by: by.to_owned(),
@@ -155,13 +175,21 @@ pub async fn issue(
         };
         ops.push(entry.record(town.id())?);
         for g in &household.guardians {
-            let mail =
-                Mail::new(town.id(), &g.email, note_email(public_url, town, &g.first_name, &note, &purpose), now);
+            let whither = regularisation::destination(&note, carried.as_ref());
+            let content = note_email(public_url, town, &g.first_name, &note, &purpose, &whither);
+            let mail = Mail::new(town.id(), &g.email, content, now);
             ops.push(mail.enqueue()?);
         }
         match store.transact(ops).await {
             Ok(()) => return Ok(note),
             Err(StoreError::TransactionCanceled { .. }) => {
+                // The régularisation was settled meanwhile: say so.
+                if let Purpose::Regularisation(r) = purpose {
+                    let stored = regularisations::get(store, town.id(), family, &r.id).await?;
+                    if stored.is_none_or(|s| s.version != r.version) {
+                        return Err(regularisation_closed());
+                    }
+                }
                 // Another answer to the same contest won: say so rather than trying again.
                 if let Purpose::Contest(c) = purpose {
                     let now_stored = store.get(&keys::contest(town.id(), family, &c.id)).await?;
@@ -247,12 +275,21 @@ pub fn already_answered() -> Problem {
     Problem::new(axum::http::StatusCode::CONFLICT, "contest_answered", "Cette contestation a déjà reçu une réponse.")
 }
 
+pub fn regularisation_closed() -> Problem {
+    Problem::new(
+        axum::http::StatusCode::CONFLICT,
+        "regularisation_closed",
+        "Cette régularisation est déjà réglée (avoir, facture ou remboursement).",
+    )
+}
+
 fn note_email(
     public_url: &str,
     town: &Town,
     first_name: &str,
     note: &CreditNote,
     purpose: &Purpose<'_>,
+    whither: &str,
 ) -> shared::mail::outbox::Content {
     let (subject, intro) = match purpose {
         Purpose::Cancellation => (
@@ -263,7 +300,7 @@ fn note_email(
             "Votre contestation est acceptée".to_owned(),
             format!("Le service a accepté votre contestation de la facture n° {}. Un avoir est émis :", note.corrects),
         ),
-        Purpose::Correction => (
+        Purpose::Correction | Purpose::Regularisation(_) => (
             "Un avoir sur votre facture".to_owned(),
             format!("Le service a corrigé votre facture n° {} par un avoir :", note.corrects),
         ),
@@ -276,7 +313,7 @@ fn note_email(
         first_name,
         &intro,
         &[Section { title: format!("Avoir n° {}", note.number), lines }],
-        &[format!("Motif : {}", note.reason), "Le montant est déduit de ce que vous devez à la régie.".into()],
+        &[format!("Motif : {}", note.reason), format!("{whither}.")],
         (&format!("{public_url}/factures.html"), "Voir mes factures"),
     )
 }

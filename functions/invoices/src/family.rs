@@ -17,9 +17,10 @@ use shared::domain::Cents;
 use shared::domain::billing::{self, Invoice};
 use shared::domain::credit::{self, Contest, CreditNote, Status};
 use shared::domain::payment::{self, Payment, PaymentView};
+use shared::domain::regularisation;
 use shared::http::auth::Caller;
 use shared::http::{self, Json, Path, Problem};
-use shared::store::{Query, SkRange, keys, repo};
+use shared::store::{Query, SkRange, keys, regularisations, repo};
 
 /// The most invoices a family's list shows (three years of months).
 pub const MAX_LISTED: usize = 36;
@@ -145,7 +146,7 @@ pub struct InvoiceDetail {
     pub invoice: Invoice,
     #[serde(flatten)]
     pub summary: InvoiceSummary,
-    pub credit_notes: Vec<CreditNote>,
+    pub credit_notes: Vec<CreditNoteView>,
     pub contests: Vec<Contest>,
     pub payments: Vec<PaymentView>,
 }
@@ -155,14 +156,40 @@ pub fn online_offered(state: &AppState, town: &shared::domain::config::Town) -> 
     state.payfip.is_some() && town.config().billing.payfip.is_some()
 }
 
-/// The credit notes of one invoice.
+/// A credit note with where its money went (« Déduit du reste à payer de la facture … », « Sera
+/// déduit de votre prochaine facture », « Déduit de la facture … », « Remboursé le … »).
+#[derive(Serialize)]
+pub struct CreditNoteView {
+    #[serde(flatten)]
+    pub note: CreditNote,
+    pub destination: String,
+}
+
+/// The family's credit notes `notes`, each with where its money went.
+pub async fn with_destinations(
+    store: &shared::store::Store,
+    town: &shared::domain::TownId,
+    family: &shared::domain::FamilyRef,
+    notes: Vec<CreditNote>,
+) -> Result<Vec<CreditNoteView>, Problem> {
+    let carried = regularisations::of_family(store, town, family, "AV-").await?;
+    Ok(notes
+        .into_iter()
+        .map(|note| {
+            let destination = regularisation::destination(&note, carried.iter().find(|r| r.id == note.number));
+            CreditNoteView { note, destination }
+        })
+        .collect())
+}
+
+/// The credit notes of one invoice, each with where its money went.
 pub async fn credit_notes_on(
     store: &shared::store::Store,
     town: &shared::domain::TownId,
     i: &Invoice,
-) -> Result<Vec<CreditNote>, Problem> {
+) -> Result<Vec<CreditNoteView>, Problem> {
     let notes = corrections::credit_notes_of(store, town, &i.family, 200).await?;
-    Ok(notes.into_iter().filter(|n| n.corrects == i.number).collect())
+    with_destinations(store, town, &i.family, notes.into_iter().filter(|n| n.corrects == i.number).collect()).await
 }
 
 /// The credit notes and contests of one invoice.
@@ -170,7 +197,7 @@ pub async fn corrections_of(
     state: &AppState,
     town: &shared::domain::TownId,
     i: &Invoice,
-) -> Result<(Vec<CreditNote>, Vec<Contest>), Problem> {
+) -> Result<(Vec<CreditNoteView>, Vec<Contest>), Problem> {
     let store = &state.auth.store;
     let contests = corrections::contests_of(store, town, &i.family, 200).await?;
     Ok((credit_notes_on(store, town, i).await?, contests.into_iter().filter(|c| c.invoice == i.number).collect()))

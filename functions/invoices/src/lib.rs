@@ -4,7 +4,8 @@
 //! mois : … »); the administrator's dry run of a month, which writes nothing; finalising a month
 //! that is over ([`run`]: numbered invoices, idempotent, resumable); publishing it on a date with
 //! its emails ([`publish`]); the invoice's PDF ([`pdf`]); credit notes, cancellations and
-//! contests ([`corrections`], rules in [`shared::domain::credit`]); staff's lists and a
+//! contests ([`corrections`], rules in [`shared::domain::credit`]); the régularisations after
+//! billing ([`regularisations`], rules in [`shared::domain::regularisation`]); staff's lists and a
 //! family's account ([`staff`]); payments ([`payments`]: at the counter, [`collect`]; online
 //! through PayFiP, [`payfip`] and [`online`]; by SEPA direct debit, [`debits`]; the unpaid
 //! list, reminders and the handover to the Trésor public), rules in [`shared::domain::payment`],
@@ -19,6 +20,7 @@ pub mod payfip;
 pub mod payments;
 pub mod pdf;
 pub mod publish;
+pub mod regularisations;
 pub mod run;
 pub mod staff;
 
@@ -72,6 +74,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/invoices/families/{family}/{month}/credit-notes", post(staff::credit_note))
         .route("/api/towns/{town}/staff/invoices/families/{family}/{month}/cancel", post(staff::cancel))
         .route("/api/towns/{town}/staff/invoices/contests", get(staff::contests))
+        .route("/api/towns/{town}/staff/invoices/regularisations", get(regularisations::queue))
+        .route(
+            "/api/towns/{town}/staff/invoices/regularisations/{family}/{id}/credit-note",
+            post(regularisations::credit_note),
+        )
+        .route("/api/towns/{town}/staff/invoices/regularisations/{family}/{id}/refund", post(regularisations::refund))
         .route("/api/towns/{town}/staff/invoices/contests/{family}/{id}/decision", post(staff::decide))
         .route("/api/towns/{town}/families/{family}/invoices/{month}/payfip", post(family::pay_online))
         .route("/api/towns/{town}/families/{family}/payments/{number}/pdf", get(family::receipt))
@@ -187,6 +195,8 @@ async fn preview(
         return Err(Problem::unprocessable("future_month", "On ne facture pas un mois à venir.").field("month"));
     }
     let (bills, anomalies) = run::month_bills(&state.auth.store, &town, (first, last), today).await?;
+    let label = first.format("%Y-%m").to_string();
+    let bills = run::with_regularisations(&state.auth.store, town.id(), bills, &label).await?;
     let (due, zero): (Vec<Bill>, Vec<Bill>) = bills.into_iter().partition(Bill::is_due);
     Ok(AxumJson(Preview {
         month: first.format("%Y-%m").to_string(),
@@ -236,15 +246,7 @@ async fn finalise(
             "Un mois se facture une fois terminé : sa facturation sera possible le lendemain de son dernier jour.",
         ));
     }
-    match run::finalise(&state.auth.store, &town, (first, last), now, caller.session.email.as_str()).await {
-        Ok(done) => Ok(AxumJson(done)),
-        Err(run::FinaliseError::PendingRequests(n)) => Err(Problem::unprocessable(
-            "pending_requests",
-            format!("{n} demande(s) de ce mois attendent encore une décision : traitez-les avant de facturer."),
-        )
-        .with("pending", serde_json::Value::from(n))),
-        Err(run::FinaliseError::Store(e)) => Err(e.into()),
-    }
+    Ok(AxumJson(run::finalise(&state.auth.store, &town, (first, last), now, caller.session.email.as_str()).await?))
 }
 
 /// A month's invoices for the town's accounting (town administrator): a CSV French spreadsheets

@@ -17,7 +17,6 @@ use krilla::paint::{Fill, Stroke};
 use krilla::text::{Font, GlyphId, KrillaGlyph};
 use shared::domain::billing::{Invoice, Line};
 use shared::domain::config::TownConfig;
-use shared::domain::credit::CreditNote;
 use shared::domain::family::Family;
 use shared::domain::payment::{self, Payment, PaymentView};
 use skrifa::MetadataProvider;
@@ -185,8 +184,8 @@ pub struct Sheet<'a> {
     pub town: &'a TownConfig,
     pub family: &'a Family,
     pub invoice: &'a Invoice,
-    /// The credit notes on this invoice.
-    pub credit_notes: &'a [CreditNote],
+    /// The credit notes on this invoice, with where their money went.
+    pub credit_notes: &'a [crate::family::CreditNoteView],
     /// The payments on it, as the family reads them (a direct debit « à prélever » until its day).
     pub payments: &'a [PaymentView],
     /// The due date line: « À payer avant le … », or the direct debit's « Prélèvement prévu le … ».
@@ -375,20 +374,30 @@ fn totals(l: &mut Layout, s: &Sheet) {
     l.room(80.0);
     l.right(RIGHT, 13.0, Weight::Bold, &format!("Total : {}", i.total));
     l.down(18.0);
-    for note in s.credit_notes {
+    for d in &i.deductions {
+        l.room(30.0);
+        // The amount on the label's first line, the label wrapped at its left.
+        l.right(RIGHT, 9.5, Weight::Regular, &format!("−{}", d.amount));
+        l.para(LEFT, RIGHT - 80.0, 9.5, Weight::Regular, false, &d.label);
+        l.down(4.0);
+    }
+    for view in s.credit_notes {
+        let note = &view.note;
         l.right(
             RIGHT,
             9.5,
             Weight::Regular,
             &format!("Avoir {} du {} : −{}", note.number, shared::fr::date(note.issued_on), note.total),
         );
+        l.down(12.0);
+        l.right(RIGHT, 8.5, Weight::Regular, &view.destination);
         l.down(13.0);
     }
     for p in s.payments {
         l.right(RIGHT, 9.5, Weight::Regular, &format!("{}, quittance {}", p.label, p.payment.number));
         l.down(13.0);
     }
-    if i.credited > shared::domain::Cents::ZERO || i.paid > shared::domain::Cents::ZERO {
+    if i.credited > shared::domain::Cents::ZERO || i.paid > shared::domain::Cents::ZERO || !i.deductions.is_empty() {
         l.right(RIGHT, 11.0, Weight::Bold, &format!("Reste à payer : {}", payment::left_to_pay(i)));
         l.down(16.0);
     }

@@ -11,8 +11,9 @@ use shared::audit;
 use shared::domain::billing::{self, Anomaly, Bill, Invoice};
 use shared::domain::config::Town;
 use shared::domain::family::Family;
+use shared::domain::regularisation;
 use shared::domain::{FamilyRef, TownId};
-use shared::store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
+use shared::store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, regularisations, repo};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Invoices per transaction (with the sequence and the audit entry: well under 100 actions, and
@@ -20,6 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const PER_TRANSACTION: usize = 25;
 /// Invoices per call.
 pub const PER_CALL: usize = 400;
+/// The most writes of one finalising transaction (DynamoDB takes 100).
+const MAX_WRITES: usize = 90;
 /// Attempts of one transaction when another run took the numbers meanwhile.
 const TRIES: usize = 8;
 
@@ -35,14 +38,9 @@ pub struct Finalised {
     /// The first and last number this call gave.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub numbers: Option<(String, String)>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum FinaliseError {
-    #[error("{0} requests still wait for a decision")]
-    PendingRequests(usize),
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    /// What staff must look at: requests still waiting (not billed; billed on a later invoice
+    /// if accepted) and days without attendance (billed as booked).
+    pub anomalies: Vec<Anomaly>,
 }
 
 /// The stored invoice: in its family's partition, and in its month's index.
@@ -90,85 +88,136 @@ pub async fn month_bills(
     Ok((bills, anomalies))
 }
 
-/// Issues the missing invoices of a month that is over, up to [`PER_CALL`].
+/// The dry run's view of a month's bills: each with the « Régularisation » lines its invoice
+/// will carry (régularisations owed to the town; those owed to the family are deductions under
+/// the total, which the total does not show), and a bill for a family with only those.
+pub async fn with_regularisations(
+    store: &Store,
+    town: &TownId,
+    bills: Vec<Bill>,
+    month: &str,
+) -> Result<Vec<Bill>, StoreError> {
+    let open = regularisations::open(store, town).await?;
+    let mut by_family: BTreeMap<FamilyRef, Option<Bill>> =
+        bills.into_iter().map(|b| (b.family.clone(), Some(b))).collect();
+    for r in open.iter().filter(|r| r.month.as_str() < month && !r.gives_back()) {
+        by_family.entry(r.family.clone()).or_default();
+    }
+    Ok(by_family
+        .into_iter()
+        .filter_map(|(family, bill)| regularisation::apply(bill, &family, &open, month, "à venir").bill)
+        .collect())
+}
+
+/// Issues the missing invoices of a month that is over, up to [`PER_CALL`]. A request still
+/// waiting never blocks it: it is listed with the anomalies. Each invoice takes the family's
+/// open régularisations of earlier months ([`regularisation::apply`]).
 pub async fn finalise(
     store: &Store,
     town: &Town,
     month: (NaiveDate, NaiveDate),
     now: DateTime<Utc>,
     by: &str,
-) -> Result<Finalised, FinaliseError> {
+) -> Result<Finalised, StoreError> {
     let today = town.today(now);
     let label = month.0.format("%Y-%m").to_string();
     let (bills, anomalies) = month_bills(store, town, month, today).await?;
-    let pending = anomalies.iter().filter(|a| matches!(a, Anomaly::PendingRequest { .. })).count();
-    if pending > 0 {
-        return Err(FinaliseError::PendingRequests(pending));
-    }
-    let due: Vec<Bill> = bills.into_iter().filter(Bill::is_due).collect();
+    let mut families: BTreeSet<FamilyRef> = bills.iter().filter(|b| b.is_due()).map(|b| b.family.clone()).collect();
+    // A family with only a régularisation to bill gets an invoice too.
+    let open = regularisations::open(store, town.id()).await?;
+    families.extend(open.iter().filter(|r| r.month < label && !r.gives_back()).map(|r| r.family.clone()));
     let done = invoiced(store, town.id(), &label).await?;
-    let mut todo: Vec<Bill> = due.iter().filter(|b| !done.contains(&b.family)).cloned().collect();
-    let remaining_after = todo.len().saturating_sub(PER_CALL);
+    let mut todo: Vec<FamilyRef> = families.into_iter().filter(|f| !done.contains(f)).collect();
+    let remaining_before = todo.len();
     todo.truncate(PER_CALL);
+    let bills: BTreeMap<FamilyRef, Bill> = bills.into_iter().map(|b| (b.family.clone(), b)).collect();
     let mut issued = 0;
     let mut numbers: Option<(String, String)> = None;
     for chunk in todo.chunks(PER_TRANSACTION) {
         let mut chunk = chunk.to_vec();
-        for attempt in 0.. {
-            if chunk.is_empty() {
-                break;
+        let mut failures = 0;
+        while !chunk.is_empty() {
+            if failures == TRIES {
+                return Err(StoreError::ConditionFailed);
             }
-            if attempt == TRIES {
-                return Err(StoreError::ConditionFailed.into());
-            }
-            match issue(store, town, &label, &chunk, now, by).await {
-                Ok((first, last)) => {
-                    issued += chunk.len();
-                    numbers = Some((numbers.map_or(first, |n| n.0), last));
-                    break;
+            match issue(store, town, &label, &chunk, &bills, now, by).await {
+                Ok((given, looked)) => {
+                    issued += given.len();
+                    if let (Some(first), Some(last)) = (given.first(), given.last()) {
+                        numbers = Some((numbers.map_or(first.clone(), |n| n.0), last.clone()));
+                    }
+                    chunk.drain(..looked.max(1).min(chunk.len()));
                 }
-                // Another run took numbers or issued some of these meanwhile: read again.
+                // Another run took numbers or issued some of these, or a régularisation was
+                // settled meanwhile: read again.
                 Err(StoreError::TransactionCanceled { .. }) => {
+                    failures += 1;
                     let done = invoiced(store, town.id(), &label).await?;
-                    chunk.retain(|b| !done.contains(&b.family));
+                    chunk.retain(|f| !done.contains(f));
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
     }
     let invoices = invoiced(store, town.id(), &label).await?.len();
-    Ok(Finalised { issued, remaining: remaining_after, invoices, numbers })
+    let remaining = remaining_before.saturating_sub(PER_CALL);
+    Ok(Finalised { issued, remaining, invoices, numbers, anomalies })
 }
 
-/// One transaction: the year's sequence moved on by the chunk's size, its invoices, the audit
-/// entry. The first and last number given.
+/// One transaction: the year's sequence moved on by the invoices it issues, the invoices (each
+/// with the family's open régularisations applied, each settled conditioned on its version),
+/// the audit entry. The numbers given.
 async fn issue(
     store: &Store,
     town: &Town,
     month: &str,
-    chunk: &[Bill],
+    chunk: &[FamilyRef],
+    bills: &BTreeMap<FamilyRef, Bill>,
     now: DateTime<Utc>,
     by: &str,
-) -> Result<(String, String), StoreError> {
+) -> Result<(Vec<String>, usize), StoreError> {
     let today = town.today(now);
     let year = today.year();
-    let count = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
-    let (next, sequence) = take_numbers(store, keys::invoice_sequence(town.id(), year), count).await?;
-    let total = chunk.iter().fold(shared::domain::Cents::ZERO, |t, b| t + b.total);
-    // A transaction writes an item once: the run's count and total are two items.
-    let (counted, summed) = keys::invoice_run(town.id(), month);
-    let mut ops = vec![
-        sequence,
-        WriteOp::Add { key: counted, attr: "invoices".into(), by: i64::try_from(count).unwrap_or(i64::MAX), max: None },
-        WriteOp::Add { key: summed, attr: "total".into(), by: total.get(), max: None },
-    ];
+    let open = regularisations::open(store, town.id()).await?;
+    let sequence_key = keys::invoice_sequence(town.id(), year);
+    let read = read_sequence(store, &sequence_key).await?;
+    let mut ops = Vec::new();
     let mut given = Vec::new();
-    for (i, bill) in chunk.iter().enumerate() {
-        let number = billing::invoice_number(year, next + i as u64);
-        let invoice = Invoice::issue(bill.clone(), month, number.clone(), today, by);
+    let mut total = shared::domain::Cents::ZERO;
+    let mut looked = 0;
+    for family in chunk {
+        let number = billing::invoice_number(year, read.0 + given.len() as u64);
+        let applied = regularisation::apply(bills.get(family).cloned(), family, &open, month, &number);
+        // The rest of the chunk goes in the next transaction.
+        if ops.len() + 1 + applied.settled.len() > MAX_WRITES {
+            break;
+        }
+        looked += 1;
+        let Some(bill) = applied.bill.filter(Bill::is_due) else { continue };
+        total += bill.total;
+        let mut invoice = Invoice::issue(bill, month, number.clone(), today, by);
+        invoice.deductions = applied.deductions;
         ops.push(WriteOp::Put { item: invoice_item(town.id(), &invoice)?, cond: Some(Cond::NotExists) });
+        for (read, after) in &applied.settled {
+            ops.push(regularisations::settle(town.id(), read, after)?);
+        }
         given.push((invoice.family, number));
     }
+    if given.is_empty() {
+        return Ok((Vec::new(), looked));
+    }
+    let count = u64::try_from(given.len()).unwrap_or(u64::MAX);
+    let sequence = sequence_write(sequence_key, read, count)?;
+    // A transaction writes an item once: the run's count and total are two items.
+    let (counted, summed) = keys::invoice_run(town.id(), month);
+    ops.push(sequence);
+    ops.push(WriteOp::Add {
+        key: counted,
+        attr: "invoices".into(),
+        by: i64::try_from(count).unwrap_or(i64::MAX),
+        max: None,
+    });
+    ops.push(WriteOp::Add { key: summed, attr: "total".into(), by: total.get(), max: None });
     let entry = audit::Entry {
         at: now,
         by: by.to_owned(),
@@ -179,9 +228,7 @@ async fn issue(
     };
     ops.push(entry.record(town.id())?);
     store.transact(ops).await?;
-    let first = given.first().map(|g| g.1.clone()).unwrap_or_default();
-    let last = given.last().map(|g| g.1.clone()).unwrap_or_default();
-    Ok((first, last))
+    Ok((given.into_iter().map(|g| g.1).collect(), looked))
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -193,14 +240,24 @@ struct Sequence {
 /// them, conditioned on the value read: in the transaction that stores what they number, so a
 /// number is given exactly when its document is stored.
 pub(crate) async fn take_numbers(store: &Store, key: Key, count: u64) -> Result<(u64, WriteOp), StoreError> {
-    let current = store.get(&key).await?;
-    let next = match &current {
-        Some(item) => item.to_value::<Sequence>()?.next,
-        None => 1,
+    let read = read_sequence(store, &key).await?;
+    Ok((read.0, sequence_write(key, read, count)?))
+}
+
+/// The next number of a sequence, and whether it exists yet.
+async fn read_sequence(store: &Store, key: &Key) -> Result<(u64, bool), StoreError> {
+    Ok(match store.get(key).await? {
+        Some(item) => (item.to_value::<Sequence>()?.next, true),
+        None => (1, false),
+    })
+}
+
+/// The write that takes `count` numbers from the sequence as read.
+fn sequence_write(key: Key, (next, exists): (u64, bool), count: u64) -> Result<WriteOp, StoreError> {
+    let cond = if exists {
+        Cond::AttrEquals { name: "next".into(), value: serde_json::Value::from(next) }
+    } else {
+        Cond::NotExists
     };
-    let cond = match current {
-        Some(_) => Cond::AttrEquals { name: "next".into(), value: serde_json::Value::from(next) },
-        None => Cond::NotExists,
-    };
-    Ok((next, WriteOp::Put { item: Item::from_value(key, &Sequence { next: next + count })?, cond: Some(cond) }))
+    Ok(WriteOp::Put { item: Item::from_value(key, &Sequence { next: next + count })?, cond: Some(cond) })
 }

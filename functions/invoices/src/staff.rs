@@ -188,10 +188,10 @@ pub struct Account {
     pub family: String,
     pub family_name: String,
     pub invoices: Vec<InvoiceSummary>,
-    pub credit_notes: Vec<CreditNote>,
+    pub credit_notes: Vec<crate::family::CreditNoteView>,
     pub payments: Vec<payment::PaymentView>,
-    /// Invoiced, credited, received and scheduled by direct debit; the balance in cents
-    /// (negative: the town owes the family).
+    /// Invoiced (less régularisations), credited, received and scheduled by direct debit, plus
+    /// refunds; the balance in cents (negative: the town owes the family).
     pub balance: payment::Balance,
     /// The SEPA mandate, its IBAN masked.
     pub mandate: Option<crate::debits::MandateView>,
@@ -219,8 +219,21 @@ pub async fn account(
         .await?;
     let mut invoices: Vec<Invoice> = items.iter().map(Item::to_value).collect::<Result<_, _>>()?;
     invoices.sort_by(|a, b| b.number.cmp(&a.number));
-    let credit_notes = corrections::credit_notes_of(store, town.id(), &reference, 500).await?;
+    let notes = corrections::credit_notes_of(store, town.id(), &reference, 500).await?;
+    let credit_notes = crate::family::with_destinations(store, town.id(), &reference, notes).await?;
     let payments = crate::payments::payments_of(store, town.id(), &reference, 500).await?;
+    // What the régie refunded of what credit notes gave back is money paid back to the family.
+    let refunded: i64 = shared::store::regularisations::of_family(store, town.id(), &reference, "")
+        .await?
+        .iter()
+        .flat_map(|r| &r.settled)
+        .map(|s| match s {
+            shared::domain::regularisation::Settled::Refunded { amount, .. } => amount.get(),
+            _ => 0,
+        })
+        .sum();
+    let mut balance = payment::balance(&invoices, today);
+    balance.balance += refunded;
     let mandate = crate::debits::mandate_of(store, town.id(), &reference).await?;
     Ok(AxumJson(Account {
         family: reference.to_string(),
@@ -231,7 +244,7 @@ pub async fn account(
             .collect(),
         credit_notes,
         payments: payments.iter().map(|p| payment::PaymentView::of(p, today)).collect(),
-        balance: payment::balance(&invoices, today),
+        balance,
         mandate: mandate.as_ref().map(crate::debits::MandateView::of),
     }))
 }

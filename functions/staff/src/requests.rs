@@ -15,7 +15,7 @@ use shared::http::auth::Staff;
 use shared::http::{self, Json, Problem};
 use shared::mail::outbox::Mail;
 use shared::mail::templates::{self, Section};
-use shared::store::{StoreError, WriteOp, keys, repo};
+use shared::store::{StoreError, WriteOp, keys, regularisations, repo};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Deserialize)]
@@ -252,7 +252,14 @@ pub(crate) async fn apply_family(
         let mut ops = Vec::new();
         let mut counters: BTreeMap<(UnitId, SiteId, NaiveDate), (i64, Option<u32>)> = BTreeMap::new();
         for d in group {
-            ops.push(repo::booking_write(town.id(), &d.after, Some(d.before.version))?);
+            // A request of a billed month decided afterwards: its invoice stays, the difference
+            // is a régularisation (a request accepted is billed on the next invoice).
+            if repo::month_billed(&state.auth.store, town.id(), d.after.date).await? {
+                let change = (&d.before, &d.after);
+                ops.extend(regularisations::billed_change(&state.auth.store, town, change, (now, by)).await?);
+            } else {
+                ops.push(repo::booking_write(town.id(), &d.after, Some(d.before.version))?);
+            }
             if d.places != 0 {
                 let c = counters
                     .entry((d.after.unit.clone(), d.after.site.clone(), d.after.date))

@@ -348,7 +348,8 @@ fn demo_bookings(
             unit: unit_id,
             date,
         };
-        let terms = Terms { status, price: pricing::normal(u, f), late: false, waiting_list: false };
+        let (price, rule) = pricing::priced(u, f, false);
+        let terms = Terms { status, price, late: false, waiting_list: false, rule: Some(rule) };
         let by = f.guardians.first().map_or("demo", |g| g.email.as_str());
         Ok(Booking::book(None, slot, terms, Actor { by, role: ChangedBy::Guardian, at: now }))
     };

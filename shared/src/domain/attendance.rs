@@ -97,10 +97,13 @@ impl Register<'_> {
         })
     }
 
+    /// A child present without a booking is booked to (and billed to, at its late price) the
+    /// household of the cell's earlier booking (cancelled or refused) when there is one, else to
+    /// the first of the child's families (`docs/billing.md`, a shared child).
     fn unbooked(&self, child: &ChildId, existing: Option<&Booking>, actor: Actor) -> Result<Marked, String> {
-        let (Some(child), Some(family)) =
-            (self.children.get(child), self.families.iter().find(|f| f.children.contains(child)))
-        else {
+        let of_child = || self.families.iter().filter(|f| f.children.contains(child));
+        let family = existing.and_then(|b| of_child().find(|f| f.reference == b.family)).or_else(|| of_child().next());
+        let (Some(child), Some(family)) = (self.children.get(child), family) else {
             return Err("Cet enfant est introuvable.".into());
         };
         self.town.offering_at(self.activity, self.unit, self.site, self.date).map_err(|why| why.french())?;
@@ -112,7 +115,7 @@ impl Register<'_> {
             unit: self.unit.id.clone(),
             date: self.date,
         };
-        let booking = Booking::present_unbooked(existing, slot, pricing::late(self.unit, family), actor);
+        let booking = Booking::present_unbooked(existing, slot, pricing::priced(self.unit, family, true), actor);
         Ok(Marked {
             expected_version: existing.map(|b| b.version),
             before: existing.and_then(|b| b.attendance),
@@ -179,6 +182,38 @@ mod tests {
             (b.status, b.attendance, b.late, b.price.get()),
             (BookingStatus::Confirmed, Some(Attendance::Present), true, 550)
         );
+    }
+
+    #[test]
+    fn a_shared_child_present_without_booking_goes_to_the_household_that_booked_the_day_else_the_first() {
+        let town = town();
+        let (activity, unit) = town.unit(&id("cantine")).unwrap();
+        let c = child();
+        let children = HashMap::from([(c.id.clone(), c)]);
+        let mut petit = family();
+        petit.reference = id("petit");
+        petit.quotient_familial = None;
+        let families = [family(), petit];
+        let register = |bookings: &HashMap<ChildId, Booking>| {
+            let r = Register {
+                town: &town,
+                activity,
+                unit,
+                site: &id("ecole-a"),
+                date: d(2026, 12, 7),
+                bookings,
+                children: &children,
+                families: &families,
+            };
+            let m = r.mark(&[(id("lea"), MarkKind::PresentUnbooked)], staff(at(2026, 12, 7, 12, 0))).unwrap();
+            (m[0].booking.family.to_string(), m[0].booking.price.get())
+        };
+        assert_eq!(register(&HashMap::new()), ("martin".to_owned(), 550), "no earlier booking: the first family");
+        let mut theirs = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 400);
+        theirs.family = id("petit");
+        let cancelled = theirs.cancel(BookingStatus::Cancelled, false, staff(at(2026, 12, 1, 9, 0)));
+        let bookings = HashMap::from([(id("lea"), cancelled)]);
+        assert_eq!(register(&bookings), ("petit".to_owned(), 700), "their late price: base 4,00 € + 3,00 €");
     }
 
     #[test]

@@ -248,7 +248,7 @@ fn add(
     actor: Actor,
 ) -> Effect {
     let late = mode == Mode::Staff && c.add_deadline.is_some_and(|d| actor.at >= d);
-    let price = pricing::of(unit, family, late);
+    let (price, rule) = pricing::priced(unit, family, late);
     let waiting_list = matches!(c.state, CellState::Bookable { waiting_list: true });
     let status = if waiting_list || (mode == Mode::Guardian && unit.validation == Validation::Manual) {
         BookingStatus::Pending
@@ -263,7 +263,7 @@ fn add(
         unit: unit.id.clone(),
         date: line.date,
     };
-    let booking = Booking::book(existing, slot, Terms { status, price, late, waiting_list }, actor);
+    let booking = Booking::book(existing, slot, Terms { status, price, late, waiting_list, rule: Some(rule) }, actor);
     Effect {
         expected_version: existing.map(|b| b.version),
         places: if unit.capacity.is_some() && !waiting_list { 1 } else { 0 },

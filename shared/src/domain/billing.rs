@@ -5,7 +5,7 @@
 //! euro against the calendar.
 
 use super::booking::{Booking, BookingStatus};
-use super::config::{LateAddition, Price, Town, Unit};
+use super::config::{Town, Unit};
 use super::family::Family;
 use super::{Cents, ChildId, FamilyRef, UnitId, pricing};
 use chrono::{Datelike, NaiveDate};
@@ -25,8 +25,12 @@ pub enum Billed {
     Pending,
 }
 
-/// The rule that prices a booking, as the invoice names it, with its figures.
+/// The rule that prices a booking, as the invoice names it, with its figures: the rule kept on
+/// the booking when it was made ([`Booking::priced_by`]), or, for a booking made before it was
+/// kept, the family's rule today when it still gives the booking's price
+/// ([`pricing::text_today`]).
 pub fn bill(b: &Booking, unit: &Unit, family: &Family) -> Billed {
+    let rule = || b.priced_by.map_or_else(|| pricing::text_today(unit, family, b.price, b.late), |r| r.text(b.price));
     match b.status {
         BookingStatus::Pending => Billed::Pending,
         BookingStatus::Refused => Billed::Nothing,
@@ -37,47 +41,8 @@ pub fn bill(b: &Booking, unit: &Unit, family: &Family) -> Billed {
         // A cancellation staff have not decided yet is still a booking.
         BookingStatus::Confirmed | BookingStatus::CancelRequested => match b.attendance {
             _ if b.is_justified() => Billed::Justified,
-            _ if b.late => Billed::Line { rule: late_rule(unit, family, b.price), amount: b.price },
-            _ => Billed::Line { rule: normal_rule(&unit.price, family, b.price), amount: b.price },
+            _ => Billed::Line { rule: rule(), amount: b.price },
         },
-    }
-}
-
-/// « Tarif QF 601–900 €, résident : 2,50 € »: the bracket, the residence and the price. A
-/// booking keeps the price it was made at; if the family's bracket changed since, the line says
-/// the price the booking has.
-fn normal_rule(price: &Price, family: &Family, booked: Cents) -> String {
-    if pricing_of(price, family) != booked {
-        return format!("Tarif de la réservation : {booked}");
-    }
-    if !family.resident && price.non_resident.is_some() {
-        return format!("Tarif non-résident : {booked}");
-    }
-    let bracket = family.quotient_familial.and_then(|qf| {
-        let i = price.qf_brackets.iter().position(|b| qf <= b.up_to_qf)?;
-        let from = if i == 0 { 0 } else { price.qf_brackets[i - 1].up_to_qf + 1 };
-        Some(format!("Tarif QF {from}–{} €, résident : {booked}", price.qf_brackets[i].up_to_qf))
-    });
-    bracket.unwrap_or_else(|| format!("Tarif de base, résident : {booked}"))
-}
-
-fn pricing_of(price: &Price, family: &Family) -> Cents {
-    price.for_family(family.resident, family.quotient_familial)
-}
-
-/// « Ajout hors délai : tarif majoré 4,00 € », « … : tarif journée 12,00 € + 3,00 € ».
-fn late_rule(unit: &Unit, family: &Family, booked: Cents) -> String {
-    let normal = pricing::normal(unit, family);
-    match unit.late_addition {
-        LateAddition::ReplaceWith(p) if p == booked => format!("Ajout hors délai : tarif majoré {booked}"),
-        LateAddition::Add(extra) if normal + extra == booked => {
-            format!("Ajout hors délai : tarif {normal} + {extra}")
-        }
-        LateAddition::Percent(p) if normal.percent(p) == booked => {
-            format!("Ajout hors délai : {p} % du tarif {normal}, soit {booked}")
-        }
-        LateAddition::None if normal == booked => format!("Ajout hors délai, sans majoration : {booked}"),
-        _ => format!("Ajout hors délai : {booked}"),
     }
 }
 
@@ -240,6 +205,10 @@ pub struct Invoice {
     /// on the version read: two changes at once never lose one another.
     #[serde(default)]
     pub version: u64,
+    /// At its foot, below its lines and total: carried credit notes and régularisations that
+    /// give money back, deducted from what is left to pay ([`super::regularisation`]).
+    #[serde(default)]
+    pub deductions: Vec<super::regularisation::Deduction>,
 }
 
 /// A PayFiP operation started on an invoice, « en cours » until PayFiP answers or
@@ -283,7 +252,19 @@ impl Invoice {
             online: None,
             debit: None,
             version: 0,
+            deductions: Vec::new(),
         }
+    }
+
+    /// What its deductions take off what is left to pay.
+    pub fn deducted(&self) -> Cents {
+        self.deductions.iter().fold(Cents::ZERO, |t, d| t + d.amount)
+    }
+
+    /// What its régularisations give back (its deductions other than carried credit notes, which
+    /// the credit notes already count): the invoice's amount is its total less this.
+    pub fn regularised(&self) -> Cents {
+        self.deductions.iter().filter(|d| d.credit_note.is_none()).fold(Cents::ZERO, |t, d| t + d.amount)
     }
 }
 
@@ -406,6 +387,44 @@ mod tests {
         let mut base = b;
         base.price = Cents::new(400).unwrap();
         assert_eq!(bill(&base, cantine, &f), line("Tarif de base, résident : 4,00\u{a0}€", 400));
+    }
+
+    #[test]
+    fn a_line_names_the_rule_kept_on_the_booking_whatever_changed_since() {
+        let town = town();
+        let (_, cantine) = town.unit(&id("cantine")).unwrap();
+        let mut f = family();
+        let (price, rule) = pricing::priced(cantine, &f, false);
+        let mut b = booking("cantine", d(2026, 11, 2), BookingStatus::Confirmed, 250);
+        (b.price, b.priced_by) = (price, Some(rule));
+        let priced = line("Tarif QF 601–900 €, résident : 2,50\u{a0}€", 250);
+        assert_eq!(bill(&b, cantine, &f), priced);
+        // The family's QF changes, then the price rises: the line still names its bracket.
+        f.quotient_familial = Some(400);
+        assert_eq!(bill(&b, cantine, &f), priced, "after a QF change");
+        let mut dearer = cantine.clone();
+        dearer.price.qf_brackets[1].price = Cents::new(300).unwrap();
+        assert_eq!(bill(&b, &dearer, &f), priced, "after a price rise");
+        // A late addition keeps its late rule with its figures.
+        let (price, rule) = pricing::priced(cantine, &family(), true);
+        let mut late = b.clone();
+        (late.price, late.priced_by, late.late) = (price, Some(rule), true);
+        assert_eq!(bill(&late, &dearer, &f), line("Ajout hors délai : tarif 2,50\u{a0}€ + 3,00\u{a0}€", 550));
+        // Its late cancellation is billed at that late price.
+        let cancelled = late.cancel(BookingStatus::Cancelled, true, staff(at(2026, 11, 1, 9, 0)));
+        assert_eq!(bill(&cancelled, cantine, &f), line("Annulation hors délai : facturée 5,50\u{a0}€", 550));
+    }
+
+    #[test]
+    fn a_non_resident_never_reads_resident() {
+        let town = town();
+        let (_, soir) = town.unit(&id("peri-soir")).unwrap();
+        let mut f = family();
+        f.resident = false;
+        f.quotient_familial = None;
+        // An older booking without its kept rule: the fallback says non-résident too.
+        let b = booking("peri-soir", d(2026, 11, 2), BookingStatus::Confirmed, 250);
+        assert_eq!(bill(&b, soir, &f), line("Tarif de base, non-résident : 2,50\u{a0}€", 250));
     }
 
     #[test]

@@ -76,6 +76,10 @@ pub struct Booking {
     /// marks afterwards; only staff refusing the certificate undo it ([`Booking::unjustify`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub justification: Option<Justification>,
+    /// The rule that priced it when it was made, with its figures (the invoice prints it).
+    /// `None` on bookings made before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priced_by: Option<super::pricing::Rule>,
 }
 
 /// When a certificate justified a booking's absence.
@@ -168,6 +172,8 @@ pub struct Terms {
     pub late: bool,
     /// Joins the waiting list (holds no place).
     pub waiting_list: bool,
+    /// The rule that gave `price` (kept on the booking).
+    pub rule: Option<super::pricing::Rule>,
 }
 
 /// Why a staff decision cannot apply to a booking.
@@ -203,10 +209,12 @@ impl Booking {
             offer_until: None,
             absence_report: None,
             justification: None,
+            priced_by: terms.rule,
         });
         b.family = slot.family;
         b.site = slot.site;
         b.price = terms.price;
+        b.priced_by = terms.rule;
         b.late = terms.late;
         b.attendance = None;
         b.refusal_reason = None;
@@ -222,8 +230,19 @@ impl Booking {
     }
 
     /// A child present without a booking: booked now at the late price, and marked present.
-    pub fn present_unbooked(existing: Option<&Booking>, slot: Slot, late_price: Cents, actor: Actor) -> Booking {
-        let terms = Terms { status: BookingStatus::Confirmed, price: late_price, late: true, waiting_list: false };
+    pub fn present_unbooked(
+        existing: Option<&Booking>,
+        slot: Slot,
+        (late_price, rule): (Cents, super::pricing::Rule),
+        actor: Actor,
+    ) -> Booking {
+        let terms = Terms {
+            status: BookingStatus::Confirmed,
+            price: late_price,
+            late: true,
+            waiting_list: false,
+            rule: Some(rule),
+        };
         let mut b = Booking::book(existing, slot, terms, actor);
         b.attendance = Some(Attendance::Present);
         b
@@ -448,7 +467,7 @@ mod tests {
             date: cancelled.date,
         };
         let price = Cents::new(700).unwrap();
-        let terms = Terms { status: BookingStatus::Confirmed, price, late: true, waiting_list: false };
+        let terms = Terms { status: BookingStatus::Confirmed, price, late: true, waiting_list: false, rule: None };
         let again = Booking::book(Some(&cancelled), slot, terms, staff(now));
         assert_eq!(again.version, cancelled.version + 1);
         assert_eq!(again.history.len(), 3);
@@ -528,7 +547,8 @@ mod tests {
             unit: b.unit.clone(),
             date,
         };
-        let terms = Terms { status: BookingStatus::Pending, price: b.price, late: false, waiting_list: true };
+        let terms =
+            Terms { status: BookingStatus::Pending, price: b.price, late: false, waiting_list: true, rule: None };
         Booking::book(None, slot, terms, guardian(at_))
     }
 
@@ -558,7 +578,8 @@ mod tests {
             unit: c.unit.clone(),
             date: c.date,
         };
-        let terms = Terms { status: BookingStatus::Confirmed, price: c.price, late: false, waiting_list: false };
+        let terms =
+            Terms { status: BookingStatus::Confirmed, price: c.price, late: false, waiting_list: false, rule: None };
         assert_eq!(Booking::book(Some(&c), slot, terms, guardian(now)).cancelled_by_town, None);
     }
 

@@ -96,7 +96,7 @@ pub struct Cancellation {
 /// invoice can still be credited (the family is then in credit, [`super::payment::balance`]);
 /// what is left to pay is [`super::payment::left_to_pay`].
 pub fn creditable(invoice: &Invoice) -> Cents {
-    invoice.total.minus(invoice.credited)
+    invoice.total.minus(invoice.regularised()).minus(invoice.credited)
 }
 
 pub fn status(invoice: &Invoice, today: NaiveDate) -> Status {
@@ -147,6 +147,13 @@ pub struct CreditNote {
     /// The contest it answers, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contest: Option<String>,
+    /// What it took off what was left to pay on its invoice.
+    #[serde(default)]
+    pub deducted: Cents,
+    /// The rest (its invoice was paid, wholly or partly): carried to the family's next invoice
+    /// as a deduction, or refunded ([`super::regularisation`]).
+    #[serde(default)]
+    pub carried: Cents,
 }
 
 /// The number of the `seq`-th credit note of `year`.

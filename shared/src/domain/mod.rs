@@ -24,6 +24,7 @@ pub mod payment;
 pub mod period;
 pub mod pricing;
 pub mod privacy;
+pub mod regularisation;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod text;

@@ -82,7 +82,7 @@ pub fn receipt_number(year: i32, seq: u64) -> String {
 /// What is left to pay on an invoice: its total less its credit notes and payments; 0 once
 /// settled (an overpayment is a credit of the family, see [`balance`]).
 pub fn left_to_pay(invoice: &Invoice) -> Cents {
-    invoice.total.minus(invoice.credited).minus(invoice.paid)
+    invoice.total.minus(invoice.credited).minus(invoice.paid).minus(invoice.deducted())
 }
 
 /// An invoice handed to the Trésor public for collection (« transmise au Trésor public »): no
@@ -266,11 +266,11 @@ pub fn balance<'a>(invoices: impl IntoIterator<Item = &'a Invoice>, today: Naive
     invoices.into_iter().fold(Balance::default(), |b, i| {
         let scheduled = super::debit::scheduled(i, today);
         Balance {
-            invoiced: b.invoiced + i.total,
+            invoiced: b.invoiced + i.total.minus(i.regularised()),
             credited: b.credited + i.credited,
             paid: b.paid + i.paid.minus(scheduled),
             scheduled: b.scheduled + scheduled,
-            balance: b.balance + i.total.get() - i.credited.get() - i.paid.get(),
+            balance: b.balance + i.total.get() - i.regularised().get() - i.credited.get() - i.paid.get(),
         }
     })
 }

@@ -102,7 +102,12 @@ pub fn booking(unit: &str, date: NaiveDate, status: BookingStatus, price: u32) -
         unit: id::<UnitId>(unit),
         date,
     };
-    let terms =
-        Terms { status, price: super::Cents::new(i64::from(price)).expect("cents"), late: false, waiting_list: false };
+    let terms = Terms {
+        status,
+        price: super::Cents::new(i64::from(price)).expect("cents"),
+        late: false,
+        waiting_list: false,
+        rule: None,
+    };
     Booking::book(None, slot, terms, guardian(at(2026, 11, 20, 9, 0)))
 }

@@ -329,3 +329,13 @@ pub fn family_closed(t: &TownId, f: &FamilyRef) -> Key {
 pub fn families_closed(t: &TownId) -> String {
     format!("{}#CLOSED", town(t))
 }
+
+/// A régularisation (`REGUL#<id>`: a booking's change, or a carried credit note), in the
+/// family's partition; the open ones are in `gsi1` under [`regularisations_open`], by date.
+pub fn regularisation(t: &TownId, f: &FamilyRef, id: &str) -> Key {
+    Key::new(family_partition(t, f), format!("{REGULARISATION_PREFIX}{id}"))
+}
+pub const REGULARISATION_PREFIX: &str = "REGUL#";
+pub fn regularisations_open(t: &TownId) -> String {
+    format!("{}#REGULS#OPEN", town(t))
+}

@@ -13,6 +13,7 @@
 pub mod dynamo;
 pub mod embedded;
 pub mod keys;
+pub mod regularisations;
 pub mod repo;
 
 use base64::Engine;

@@ -9,7 +9,8 @@ invoices, close a family and replace the configuration, which would starve any p
 and a phase that starts from the demo as it is loaded finds what it finds whatever ran before.
 
 Usage: python scripts/fuzz_api.py [max examples per operation, default 5]
-           [--staff-examples N (default 10)] [--only anonymous,guardian,agent,admin]
+           [--staff-examples N (default 50)] [--only anonymous,guardian,agent,admin] [--seed N]
+       python scripts/fuzz_api.py --summarise <phase>.har   (written when EF_FUZZ_REPORT names a folder)
 """
 
 import argparse
@@ -38,7 +39,7 @@ BILLED_MONTH = "2026-10"
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 PHASES = ("anonymous", "guardian", "agent", "admin")
 # Per operation in each staff phase (docs/security.md gives the time it takes).
-STAFF_EXAMPLES = "10"
+STAFF_EXAMPLES = "50"
 
 
 @contextmanager
@@ -322,10 +323,30 @@ def fuzz(
     if report := os.environ.get("EF_FUZZ_REPORT"):
         args += ["--report", "har", "--report-har-path", os.path.join(report, f"{label}.har")]
     try:
-        return subprocess.run(args, check=False).returncode
+        rc, out = run(args)
+        if rc and CPYTHON_AST_RACE in out and not re.search(r"\d+ failures?\b", out):
+            # Not a finding: Python 3.11's `ast` can fail when two threads parse at once (CPython
+            # gh-106905), which Hypothesis does when it first describes a lambda. Once more.
+            print(f"== schemathesis ({label}): Python's ast race (gh-106905), not a finding: once more", flush=True)
+            rc, out = run(args)
+        return rc
     finally:
         os.unlink(f.name)
         print(f"== schemathesis ({label}): {time.monotonic() - started:.0f} s", flush=True)
+
+
+CPYTHON_AST_RACE = "AST constructor recursion depth mismatch"
+
+
+def run(args: list[str]) -> tuple[int, str]:
+    """Runs schemathesis, its output shown as it comes and kept."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    out = []
+    for line in proc.stdout:
+        print(line, end="", flush=True)
+        out.append(line)
+    return proc.wait(), "".join(out)
 
 
 # Logging out would end the session the rest of the phase uses. No other call can: a password
@@ -398,12 +419,14 @@ def main() -> None:
     for phase, email in (("agent", AGENT), ("admin", ADMIN)):
         if phase not in only:
             continue
+        phase_started = time.monotonic()
         with portal(binary, phase) as base:
             staff = User(base, email)
             config = staff_config(base, staff, admin=phase == "admin")
             session = [*staff.headers(), *KEEP_SESSION]
             failed |= fuzz(schemathesis, base, args.staff_examples, session, phase, config, args.seed)
             failed |= still_logged_in(staff, phase)
+        print(f"== {phase} phase, its portal and fixtures included: {time.monotonic() - phase_started:.0f} s")
     print(f"== schemathesis, every phase: {time.monotonic() - started:.0f} s", flush=True)
     sys.exit(1 if failed else 0)
 

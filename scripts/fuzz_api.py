@@ -36,6 +36,7 @@ ADMIN = "mairie@villeneuve-les-tilleuls.fr"
 # The portal's clock: the demo's October is billed and published, November is under way.
 CLOCK = "2026-11-26T09:00:00Z"
 BILLED_MONTH = "2026-10"
+IBAN = "FR7630006000011234567890189"
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 PHASES = ("anonymous", "guardian", "agent", "admin")
 # Per operation in each staff phase (docs/security.md gives the time it takes).
@@ -199,7 +200,7 @@ def staff_config(base: str, staff: User, admin: bool) -> str:
     if admin:
         mandate = {
             "rum": "EF-BERNARD-0001",
-            "iban": "FR7630006000011234567890189",
+            "iban": IBAN,
             "holder": "Claire Bernard",
             "signed_on": "2026-09-01",
         }
@@ -248,7 +249,18 @@ parameters = {{ "path.family" = "nguyen" }}
 
 [[operations]]
 include-path-regex = "/staff/invoices/families/[{{]family[}}]/([{{]month[}}]/cancel|mandate|payments/[{{]number[}}]/reject)$"
+exclude-method = "PUT"
 parameters = {{ "path.family" = "bernard", "path.month" = "{BILLED_MONTH}", "path.number" = "{debit}" }}
+
+# A valid RUM and IBAN, so that the holder, the BIC and the signature date are what is fuzzed.
+[[operations]]
+include-name = "PUT /api/towns/{{town}}/staff/invoices/families/{{family}}/mandate"
+parameters = {{ "path.family" = "bernard", "body.rum" = "EF-BERNARD-0002", "body.iban" = "{IBAN}" }}
+
+# A reason, so that the lines and amounts are what is fuzzed.
+[[operations]]
+include-name = "POST /api/towns/{{town}}/staff/invoices/families/{{family}}/{{month}}/credit-notes"
+parameters = {{ "body.reason" = "Geste commercial" }}
 
 [[operations]]
 include-path-regex = "/payments/[{{]number[}}]/pdf$"

@@ -14,6 +14,7 @@ mod local_portal;
 mod news;
 mod openapi;
 mod operations;
+mod orderings;
 mod payments;
 mod staff;
 mod store_contract;

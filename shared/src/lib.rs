@@ -9,6 +9,7 @@ pub mod domain;
 #[cfg(feature = "files")]
 pub mod files;
 pub mod fr;
+pub mod gate;
 pub mod http;
 pub mod json;
 pub mod lambda;

@@ -16,6 +16,7 @@ use crate::domain::config::{Town, Validation};
 use crate::domain::family::Family;
 use crate::domain::operations as rules;
 use crate::domain::{ChildId, FamilyRef, SiteId, TownId, UnitId};
+use crate::gate;
 use crate::mail::outbox::Mail;
 use crate::mail::templates::{self, Section};
 use crate::store::repo::{self, Towns};
@@ -75,15 +76,27 @@ struct StoredJob {
     due: DateTime<Utc>,
     /// Changes at every write, so that the run that finishes deletes only what it read.
     nonce: String,
+    /// Runs done already (a closure runs twice: see [`SETTLE_MINUTES`]).
+    #[serde(default)]
+    passes: u32,
 }
+
+/// A closure's cancellation pass reads the days' bookings from the index, which DynamoDB updates
+/// a moment after the table: its job stays due once more, this many minutes later, so that a
+/// booking that landed just before the closure's mark and was not listed yet is cancelled too.
+pub const SETTLE_MINUTES: i64 = 5;
 
 /// The write that records `job`, due at `due` (now, or an offer's end).
 pub fn job_op(town: &TownId, job: &Job, due: DateTime<Utc>) -> Result<WriteOp, StoreError> {
-    let id = job.id();
-    let stored = StoredJob { town: town.clone(), job: job.clone(), due, nonce: crate::auth::secret::id() };
-    let sk = format!("{}#{town}#{id}", due.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-    let item = Item::from_value(keys::job(town, &id), &stored)?.with_gsi1(Key::new(keys::JOBS_DUE, sk));
-    Ok(WriteOp::Put { item, cond: None })
+    let stored = StoredJob { town: town.clone(), job: job.clone(), due, nonce: crate::auth::secret::id(), passes: 0 };
+    Ok(WriteOp::Put { item: job_item(&stored)?, cond: None })
+}
+
+/// A job's item, listed by when it is due.
+fn job_item(stored: &StoredJob) -> Result<Item, StoreError> {
+    let (town, id) = (&stored.town, stored.job.id());
+    let sk = format!("{}#{town}#{id}", stored.due.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    Ok(Item::from_value(keys::job(town, &id), stored)?.with_gsi1(Key::new(keys::JOBS_DUE, sk)))
 }
 
 /// The promotion job for a place freed on a unit with a waiting list (`None` otherwise).
@@ -105,10 +118,8 @@ pub struct Ctx<'a> {
 /// fails stays for the sweep. Answers what a closure cancelled.
 pub async fn run(ctx: Ctx<'_>, town: &Town, job: &Job, now: DateTime<Utc>) -> Result<Option<Closed>, StoreError> {
     let key = keys::job(town.id(), &job.id());
-    let nonce = match ctx.store.get(&key).await? {
-        Some(item) => item.to_value::<StoredJob>()?.nonce,
-        None => String::new(),
-    };
+    let stored = ctx.store.get(&key).await?.map(|i| i.to_value::<StoredJob>()).transpose()?;
+    let nonce = stored.as_ref().map(|s| s.nonce.clone()).unwrap_or_default();
     let mut closed = None;
     // A promotion handed over to the promoter already at work stays due: if that one died
     // holding the lease, the sweep finishes the work once the lease expires.
@@ -132,7 +143,17 @@ pub async fn run(ctx: Ctx<'_>, town: &Town, job: &Job, now: DateTime<Utc>) -> Re
     }
     if !nonce.is_empty() && !keep {
         let cond = Cond::AttrEquals { name: "nonce".into(), value: serde_json::Value::from(nonce) };
-        match ctx.store.delete(&key, Some(cond)).await {
+        let settle = stored.filter(|s| matches!(s.job, Job::Close { .. }) && s.passes == 0);
+        let done = match settle {
+            // Once more, later: what the index did not list yet.
+            Some(s) => {
+                let due = now + chrono::Duration::minutes(SETTLE_MINUTES);
+                let again = StoredJob { due, nonce: crate::auth::secret::id(), passes: 1, ..s };
+                ctx.store.put(job_item(&again)?, Some(cond)).await
+            }
+            None => ctx.store.delete(&key, Some(cond)).await,
+        };
+        match done {
             Ok(()) | Err(StoreError::ConditionFailed) => {}
             Err(e) => return Err(e),
         }
@@ -236,6 +257,14 @@ pub async fn close(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<Closed, StoreError> {
+    // The configuration as stored now (a sweep's cached copy may be older), and its days marked
+    // closed before anything is read: a booking either landed before the mark, and is read
+    // below, or reaches the store after it and is refused.
+    let Some((fresh, version)) = repo::stored_town(ctx.store, town.id()).await? else {
+        return Ok(Closed::default());
+    };
+    gate::mark(ctx.store, &fresh, version, closures.iter().map(|c| c.date)).await?;
+    let town = &fresh;
     let current: Vec<Closure> = closures.iter().filter(|c| town.config().closures.contains(c)).cloned().collect();
     let mut out = Closed::default();
     if current.is_empty() {
@@ -335,9 +364,12 @@ async fn close_family(
                     &format!("{}/reservations.html", ctx.public_url),
                 );
                 let mut mail = Mail::new(town.id(), &g.email, content, now);
-                // Once per family and closure, even if the job runs again.
+                // Once per family, closure and bookings cancelled, even if the job runs again (a
+                // later pass that finds more of the family's bookings tells it of those).
                 let job = Job::Close { closures: closures.to_vec(), by: String::new() }.id();
-                mail.id = mail_id("close", &job, family, g.email.as_str());
+                let batch: Vec<String> =
+                    todo.iter().map(|(b, _)| format!("{}/{}/{}", b.child, b.unit, b.date)).collect();
+                mail.id = mail_id("close", &format!("{job}#{}", batch.join(",")), family, g.email.as_str());
                 ops.push(WriteOp::Put { item: mail.item()?, cond: Some(Cond::NotExists) });
             }
         }
@@ -382,6 +414,10 @@ pub async fn reopen(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
+    // The marks removed first, as the configuration stored now has the days.
+    let Some((fresh, version)) = repo::stored_town(ctx.store, town.id()).await? else { return Ok(0) };
+    gate::mark(ctx.store, &fresh, version, closures.iter().map(|c| c.date)).await?;
+    let town = &fresh;
     let bookings = bookings_of(ctx.store, town.id(), closures).await?;
     let by_family = rules::reopened(closures, &town.config().closures, &bookings);
     let job = Job::Reopen { closures: closures.to_vec(), by: String::new() }.id();
@@ -480,15 +516,20 @@ async fn promote_or_hand_over(
             Err(StoreError::ConditionFailed) => return Ok((promoted, true)),
             Err(e) => return Err(e),
         }
-        let result = promote_held(ctx, town, &day, now).await;
+        let mut closed = false;
+        let result = promote_held(ctx, town, &day, &mut closed, now).await;
         let cond = Cond::AttrEquals { name: "nonce".into(), value: serde_json::Value::from(nonce) };
         match ctx.store.delete(&lease, Some(cond)).await {
             Ok(()) | Err(StoreError::ConditionFailed) => {}
             Err(e) => return Err(e),
         }
         promoted += result?;
+        if closed {
+            return Ok((promoted, false));
+        }
         // A place freed while the lease was held was left to this promoter: look again.
-        let (free, first) = (free_places(ctx, town, &day).await?, waiting(ctx, town, &day).await?.into_iter().next());
+        let (free, first) =
+            (free_places_of(ctx, town, &day).await?, waiting(ctx, town, &day).await?.into_iter().next());
         if free <= 0 || first.is_none() {
             return Ok((promoted, false));
         }
@@ -506,7 +547,7 @@ struct Day<'a> {
     manual: bool,
 }
 
-async fn free_places(ctx: Ctx<'_>, town: &Town, day: &Day<'_>) -> Result<i64, StoreError> {
+async fn free_places_of(ctx: Ctx<'_>, town: &Town, day: &Day<'_>) -> Result<i64, StoreError> {
     let taken = ctx
         .store
         .get(&keys::capacity(town.id(), day.unit, day.site, day.date))
@@ -514,6 +555,19 @@ async fn free_places(ctx: Ctx<'_>, town: &Town, day: &Day<'_>) -> Result<i64, St
         .and_then(|i| i.attrs.get("taken").and_then(serde_json::Value::as_i64))
         .unwrap_or(0);
     Ok(i64::from(day.capacity) - taken)
+}
+
+/// The places free on a unit's day with a capacity (0 without one).
+pub async fn free_places(
+    store: &Store,
+    town: &Town,
+    unit: &UnitId,
+    site: &SiteId,
+    date: NaiveDate,
+) -> Result<i64, StoreError> {
+    let Some(capacity) = town.unit(unit).and_then(|(_, u)| u.capacity) else { return Ok(0) };
+    let day = Day { unit, site, date, capacity, manual: false };
+    free_places_of(Ctx { store, public_url: "" }, town, &day).await
 }
 
 /// The day's waiting requests in order of arrival.
@@ -529,14 +583,19 @@ async fn waiting(ctx: Ctx<'_>, town: &Town, day: &Day<'_>) -> Result<Vec<Booking
     Ok(rules::waiting_order(&all).into_iter().cloned().collect())
 }
 
-async fn promote_held(ctx: Ctx<'_>, town: &Town, day: &Day<'_>, now: DateTime<Utc>) -> Result<usize, StoreError> {
+async fn promote_held(
+    ctx: Ctx<'_>,
+    town: &Town,
+    day: &Day<'_>,
+    closed: &mut bool,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
     let (unit, date, manual) = (day.unit, day.date, day.manual);
-    let counter = keys::capacity(town.id(), unit, day.site, date);
     let mut promoted = 0;
     let mut lost = 0u32;
     let mut queue: std::collections::VecDeque<Booking> = std::collections::VecDeque::new();
     for _ in 0..PROMOTION_TRIES {
-        if free_places(ctx, town, day).await? <= 0 {
+        if free_places_of(ctx, town, day).await? <= 0 {
             return Ok(promoted);
         }
         if queue.is_empty() {
@@ -551,8 +610,12 @@ async fn promote_held(ctx: Ctx<'_>, town: &Town, day: &Day<'_>, now: DateTime<Ut
         let offer_until = manual.then(|| now + town.config().operations.offer_delay());
         let actor = Actor { by: SYSTEM, role: ChangedBy::System, at: now };
         let Some(after) = first.promote(offer_until, actor) else { continue };
-        let place =
-            WriteOp::Add { key: counter.clone(), attr: "taken".into(), by: 1, max: Some(i64::from(day.capacity)) };
+        // The day still open, the place within the capacity, the request off the queue.
+        let places: Vec<WriteOp> =
+            gate::guards(town, &[gate::Move::of(Some(&first), &after)], gate::Arrival::FromQueue)
+                .into_iter()
+                .map(|g| g.op)
+                .collect();
         let email = if manual {
             Told {
                 subject: "Liste d'attente : une place se libère",
@@ -566,7 +629,7 @@ async fn promote_held(ctx: Ctx<'_>, town: &Town, day: &Day<'_>, now: DateTime<Ut
                 intro: "Une place s'est libérée : votre demande en liste d'attente est validée. La réservation sera facturée comme les autres :",
             }
         };
-        let mut ops = system_change(ctx, town, (&first, &after), place, "waiting_list.promote", email, now).await?;
+        let mut ops = system_change(ctx, town, (&first, &after), places, "waiting_list.promote", email, now).await?;
         if let Some(until) = offer_until {
             ops.push(job_op(town.id(), &Job::Offer { child: after.child.clone(), unit: unit.clone(), date }, until)?);
         }
@@ -574,6 +637,11 @@ async fn promote_held(ctx: Ctx<'_>, town: &Town, day: &Day<'_>, now: DateTime<Ut
             Ok(()) => promoted += 1,
             // Full: nothing more to give.
             Err(StoreError::TransactionCanceled { reason: crate::store::CancelReason::OverLimit, .. }) => {
+                return Ok(promoted);
+            }
+            // The day closed (its mark, action 1): its requests wait for a reopening.
+            Err(StoreError::TransactionCanceled { index: 1, .. }) => {
+                *closed = true;
                 return Ok(promoted);
             }
             // The request changed meanwhile (its family cancelled it): read the list again.
@@ -601,14 +669,14 @@ async fn system_change(
     ctx: Ctx<'_>,
     town: &Town,
     (before, after): (&Booking, &Booking),
-    place: WriteOp,
+    places: Vec<WriteOp>,
     action: &str,
     told: Told<'_>,
     now: DateTime<Utc>,
 ) -> Result<Vec<WriteOp>, StoreError> {
-    let mut ops = vec![
-        repo::booking_write(town.id(), after, Some(before.version))?,
-        place,
+    let mut ops = vec![repo::booking_write(town.id(), after, Some(before.version))?];
+    ops.extend(places);
+    ops.push(
         audit::Entry {
             at: now,
             by: SYSTEM.to_owned(),
@@ -618,7 +686,7 @@ async fn system_change(
             after: serde_json::to_value(after).ok(),
         }
         .record(town.id())?,
-    ];
+    );
     let names = child_names(ctx.store, town.id(), std::iter::once(&after.child)).await?;
     let record = repo::get_family(ctx.store, town.id(), &after.family).await?;
     let sections = [Section { title: told.title.to_owned(), lines: vec![line(town, after, &names)] }];
@@ -689,7 +757,7 @@ pub async fn lapse(
         title: "Demande refusée",
         intro: after.refusal_reason.as_deref().unwrap_or_default(),
     };
-    let ops = system_change(ctx, town, (&before, &after), place, "waiting_list.offer_lapsed", email, now).await?;
+    let ops = system_change(ctx, town, (&before, &after), vec![place], "waiting_list.offer_lapsed", email, now).await?;
     match ctx.store.transact(ops).await {
         Ok(()) => {}
         Err(StoreError::TransactionCanceled { .. }) => return Ok(false),

@@ -78,23 +78,18 @@ pub async fn close(
     let mut promotions = Vec::new();
     for chunk in changes.chunks(CANCELS_PER_TRANSACTION) {
         let mut ops = Vec::new();
-        let mut freed: BTreeMap<(crate::domain::UnitId, crate::domain::SiteId, NaiveDate), i64> = BTreeMap::new();
+        let mut moves = Vec::new();
         for (before, after) in chunk {
             ops.push(repo::booking_write(town.id(), after, Some(before.version))?);
-            if town.unit(&after.unit).is_some_and(|(_, u)| u.capacity.is_some()) {
-                let n = after.places_from(Some(before));
-                if n != 0 {
-                    *freed.entry((after.unit.clone(), after.site.clone(), after.date)).or_default() += n;
-                }
-            }
+            moves.push(crate::gate::Move::of(Some(before), after));
         }
-        for ((unit, site, date), n) in freed {
-            ops.push(WriteOp::Add {
-                key: keys::capacity(town.id(), &unit, &site, date),
-                attr: "taken".into(),
-                by: n,
-                max: None,
-            });
+        // The places freed and the waiting requests taken off their queues.
+        for g in crate::gate::guards(town, &moves, crate::gate::Arrival::FromQueue) {
+            ops.push(g.op);
+            let crate::gate::Guarded::Counter { unit, site, date, .. } = g.what else { continue };
+            if g.taken >= 0 {
+                continue;
+            }
             if let Some(op) = crate::operations::promote_op(town, &unit, &site, date, now) {
                 ops.push(op);
                 promotions.push(crate::operations::Job::Promote { unit, site, date });

@@ -16,6 +16,7 @@ mod local_portal;
 mod news;
 mod openapi;
 mod operations;
+mod orderings;
 mod payments;
 mod register;
 mod settlement;

@@ -11,25 +11,30 @@ use shared::store::{Store, WriteOp, keys, repo};
 
 const PASSWORD: &str = "tilleuls-demo-2026";
 
-fn town_id() -> TownId {
+pub(super) fn town_id() -> TownId {
     TownId::parse(TOWN).unwrap()
 }
 
-fn d(s: &str) -> NaiveDate {
+pub(super) fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-fn id<T: TryFrom<String>>(raw: &str) -> T {
+pub(super) fn id<T: TryFrom<String>>(raw: &str) -> T {
     T::try_from(raw.to_owned()).ok().expect("an id")
 }
 
-async fn admin(p: &TestPortal) -> Browser {
+pub(super) async fn admin(p: &TestPortal) -> Browser {
     p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.expect("admin")
 }
 
 /// `n` families `{prefix}01…`, one guardian and one child each, the child enrolled in
 /// `activities` at their demo sites for the school year.
-async fn families(store: &Store, prefix: &str, n: usize, activities: &[(&str, &str)]) -> Vec<(Family, Child)> {
+pub(super) async fn families(
+    store: &Store,
+    prefix: &str,
+    n: usize,
+    activities: &[(&str, &str)],
+) -> Vec<(Family, Child)> {
     let mut out = Vec::new();
     for i in 1..=n {
         let reference = format!("{prefix}{i:02}");
@@ -54,7 +59,7 @@ async fn families(store: &Store, prefix: &str, n: usize, activities: &[(&str, &s
 
 /// A booking written as the basket writes it: the booking and its place.
 #[allow(clippy::too_many_arguments)]
-async fn book(
+pub(super) async fn book(
     store: &Store,
     f: &Family,
     c: &Child,
@@ -79,28 +84,27 @@ async fn book(
     let actor = Actor { by: "parent@exemple.fr", role: ChangedBy::Guardian, at };
     let b = Booking::book(None, slot, terms, actor);
     let mut ops = vec![repo::booking_write(&town_id(), &b, None).unwrap()];
-    if !waiting {
-        ops.push(WriteOp::Add {
-            key: keys::capacity(&town_id(), &b.unit, &b.site, date),
-            attr: "taken".into(),
-            by: 1,
-            max: None,
-        });
-    }
+    // A place taken, or a place in the queue.
+    ops.push(WriteOp::Add {
+        key: keys::capacity(&town_id(), &b.unit, &b.site, date),
+        attr: if waiting { "waiting" } else { "taken" }.into(),
+        by: 1,
+        max: None,
+    });
     store.transact(ops).await.unwrap();
 }
 
-async fn taken(store: &Store, unit: &str, site: &str, date: NaiveDate) -> i64 {
+pub(super) async fn taken(store: &Store, unit: &str, site: &str, date: NaiveDate) -> i64 {
     let got = repo::places_taken(store, &town_id(), &id(unit), &id(site), date, date).await.unwrap();
     got.get(&date).copied().unwrap_or(0)
 }
 
-async fn booking(store: &Store, child: &Child, unit: &str, date: NaiveDate) -> Booking {
+pub(super) async fn booking(store: &Store, child: &Child, unit: &str, date: NaiveDate) -> Booking {
     store.get(&keys::booking(&town_id(), &child.id, date, &id(unit))).await.unwrap().unwrap().to_value().unwrap()
 }
 
 /// Changes the configuration as the administrator does, from the version read.
-async fn edit_config(p: &TestPortal, admin: &Browser, change: impl FnOnce(&mut Value)) -> Value {
+pub(super) async fn edit_config(p: &TestPortal, admin: &Browser, change: impl FnOnce(&mut Value)) -> Value {
     let uri = format!("/api/towns/{TOWN}/staff/config");
     let view = p.get(&uri, Some(admin)).await.json;
     let mut config = view["config"].clone();

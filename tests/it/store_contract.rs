@@ -18,6 +18,8 @@ crate::helpers::both_backends!(
     counter_stops_at_its_upper_bound,
     concurrent_counter_increments_never_exceed_the_bound,
     counter_over_its_bound_cancels_the_whole_transaction,
+    counters_move_together_under_their_conditions,
+    absent_marks_and_bounds_hold_on_a_missing_item,
     item_over_400_kb_is_refused,
     malformed_cursor_is_refused,
     empty_sort_key_bounds_are_refused,
@@ -294,6 +296,72 @@ async fn counter_over_its_bound_cancels_the_whole_transaction(store: Store) {
         Err(StoreError::TransactionCanceled { index: 1, reason: CancelReason::OverLimit })
     );
     assert_eq!(store.get(&Key::new("T#a#C#lea", "B#2026-10-23#alsh")).await.unwrap(), None);
+}
+
+/// A unit-day's places and queue move in one action, bounded by the capacity and the queue.
+async fn counters_move_together_under_their_conditions(store: Store) {
+    let cap = Key::new("T#a#CAP#alsh", "2026-10-24");
+    let take = |n: i64, cond: Option<Cond>| WriteOp::Counters {
+        key: cap.clone(),
+        add: vec![("taken".into(), n), ("waiting".into(), -n)],
+        cond,
+    };
+    let within = |max: i64| {
+        Some(Cond::All(vec![
+            Cond::AtMost { name: "taken".into(), value: max },
+            Cond::AtMost { name: "waiting".into(), value: 5 },
+        ]))
+    };
+    // A missing item counts as zeros, and is created.
+    store.transact(vec![take(2, within(1))]).await.unwrap();
+    let got = store.get(&cap).await.unwrap().unwrap();
+    assert_eq!((got.attrs["taken"].clone(), got.attrs["waiting"].clone()), (json!(2), json!(-2)));
+    // taken = 2 is over a bound of 1: the whole transaction is cancelled as over the limit.
+    let ops = vec![
+        WriteOp::Put { item: item("T#a#C#noe", "B#2026-10-24#alsh"), cond: Some(Cond::NotExists) },
+        take(1, within(1)),
+    ];
+    assert_eq!(
+        store.transact(ops).await,
+        Err(StoreError::TransactionCanceled { index: 1, reason: CancelReason::OverLimit })
+    );
+    assert_eq!(store.get(&Key::new("T#a#C#noe", "B#2026-10-24#alsh")).await.unwrap(), None);
+    // Someone waiting blocks a condition on an empty queue.
+    let queued = WriteOp::Counters { key: cap.clone(), add: vec![("waiting".into(), 3)], cond: None };
+    store.transact(vec![queued]).await.unwrap();
+    let empty_queue = Some(Cond::AtMost { name: "waiting".into(), value: 0 });
+    let newcomer = WriteOp::Counters { key: cap.clone(), add: vec![("taken".into(), 1)], cond: empty_queue };
+    assert!(matches!(store.transact(vec![newcomer]).await, Err(StoreError::TransactionCanceled { index: 0, .. })));
+    assert_eq!(store.get(&cap).await.unwrap().unwrap().attrs["taken"], json!(2));
+}
+
+/// A mark not set, on an item that does not exist or lacks it; a version bound likewise.
+async fn absent_marks_and_bounds_hold_on_a_missing_item(store: Store) {
+    let day = Key::new("T#a#DAYS", "2026-12-14");
+    let open = Cond::All(vec![Cond::Absent { name: "closed".into() }, Cond::Absent { name: "closed_alsh".into() }]);
+    store.transact(vec![WriteOp::Check { key: day.clone(), cond: open.clone() }]).await.unwrap();
+    let mut marked = item("T#a#DAYS", "2026-12-14");
+    marked.attrs.insert("version".into(), json!(4));
+    marked.attrs.insert("closed_alsh".into(), json!("Grève"));
+    store.put(marked.clone(), Some(Cond::AtMost { name: "version".into(), value: 4 })).await.unwrap();
+    let booking = WriteOp::Put { item: item("T#a#C#lea", "B#2026-12-14#alsh"), cond: None };
+    let ops = vec![booking, WriteOp::Check { key: day.clone(), cond: open }];
+    assert_eq!(
+        store.transact(ops).await,
+        Err(StoreError::TransactionCanceled { index: 1, reason: CancelReason::ConditionFailed })
+    );
+    // Another activity's mark does not close this one's.
+    let cantine =
+        Cond::All(vec![Cond::Absent { name: "closed".into() }, Cond::Absent { name: "closed_cantine".into() }]);
+    store.transact(vec![WriteOp::Check { key: day.clone(), cond: cantine }]).await.unwrap();
+    // An older configuration never overwrites a later one's marks.
+    let mut older = item("T#a#DAYS", "2026-12-14");
+    older.attrs.insert("version".into(), json!(3));
+    assert_eq!(
+        store.put(older, Some(Cond::AtMost { name: "version".into(), value: 3 })).await,
+        Err(StoreError::ConditionFailed)
+    );
+    assert_eq!(store.get(&day).await.unwrap().unwrap().attrs["closed_alsh"], json!("Grève"));
 }
 
 async fn item_over_400_kb_is_refused(store: Store) {

@@ -1,6 +1,6 @@
 //! Reading what a family's lines depend on, once: the children, each child's bookings over its
-//! lines' dates (one query per child), the places taken per unit with a capacity and site (one
-//! query each). The verdicts are the domain's ([`shared::domain::basket`]).
+//! lines' dates (one query per child), the places taken or asked for on the waiting list per unit
+//! with a capacity and site (one query each). The verdicts are the domain's ([`shared::domain::basket`]).
 
 use chrono::NaiveDate;
 pub use shared::domain::basket::{Effect, Facts, HORIZON_DAYS, Line, Mode, Refusal};
@@ -33,7 +33,7 @@ pub async fn load(store: &Store, town: Arc<Town>, family: Family, lines: &[Line]
     }
     let mut taken = HashMap::new();
     for ((unit, site), (from, to)) in places {
-        for (date, n) in repo::places_taken(store, town.id(), &unit, &site, from, to).await? {
+        for (date, n) in repo::places_claimed(store, town.id(), &unit, &site, from, to).await? {
             taken.insert((unit.clone(), site.clone(), date), n);
         }
     }

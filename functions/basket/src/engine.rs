@@ -33,12 +33,11 @@ use shared::domain::cells::ActionKind;
 use shared::domain::config::Town;
 use shared::domain::family::{Email, Family};
 use shared::domain::{Cents, ChildId, FamilyRef};
+use shared::gate;
 use shared::http::Problem;
 use shared::mail::outbox::Mail;
 use shared::mail::templates::{self, Section};
-use shared::store::{
-    CancelReason, Cond, Item, Key, MAX_TRANSACTION_ACTIONS, Query, SkRange, Store, StoreError, WriteOp, keys, repo,
-};
+use shared::store::{Cond, Item, Key, MAX_TRANSACTION_ACTIONS, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,6 +115,10 @@ struct Progress {
     /// The first chunk lost a line and the guardian wanted all or nothing.
     #[serde(default)]
     aborted: bool,
+    /// Additions that found their day full, or someone waiting, when applied: they joined the
+    /// waiting list instead, by plan index.
+    #[serde(default)]
+    queued: BTreeSet<usize>,
 }
 
 /// Someone the confirmation email goes to.
@@ -386,22 +389,31 @@ fn split(plan: Vec<Planned>) -> Result<Vec<Chunk>, StoreError> {
     let mut current = Chunk { first: 0, lines: Vec::new() };
     let (mut actions, mut bytes) = (0usize, 0usize);
     let mut counters = HashSet::new();
+    let mut days = HashSet::new();
     for (i, p) in plan.into_iter().enumerate() {
         let size = serde_json::to_vec(&p).map_err(|e| StoreError::Invalid(e.to_string()))?.len();
-        let mut need = usize::from(p.effect.is_some());
         let counter = p.effect.as_ref().and_then(counter_of);
+        // An addition's day is checked open, once per day.
+        let day = p.effect.as_ref().filter(|_| p.line.action == ActionKind::Add).map(|e| e.booking.date);
         // A counter, and the waiting list's job when it frees a place.
-        if counter.as_ref().is_some_and(|k| !counters.contains(k)) {
-            need += 2;
-        }
+        let need_in = |counters: &HashSet<Counter>, days: &HashSet<chrono::NaiveDate>| {
+            usize::from(p.effect.is_some())
+                + 2 * usize::from(counter.as_ref().is_some_and(|k| !counters.contains(k)))
+                + usize::from(day.is_some_and(|d| !days.contains(&d)))
+        };
+        let mut need = need_in(&counters, &days);
         if !current.lines.is_empty() && (actions + need > CHUNK_ACTIONS || bytes + size > CHUNK_BYTES) {
             chunks.push(std::mem::replace(&mut current, Chunk { first: i, lines: Vec::new() }));
             (actions, bytes) = (0, 0);
             counters.clear();
-            need = usize::from(p.effect.is_some()) + 2 * usize::from(counter.is_some());
+            days.clear();
+            need = need_in(&counters, &days);
         }
         if let Some(k) = counter {
             counters.insert(k);
+        }
+        if let Some(d) = day {
+            days.insert(d);
         }
         actions += need;
         bytes += size;
@@ -416,9 +428,10 @@ fn split(plan: Vec<Planned>) -> Result<Vec<Chunk>, StoreError> {
 /// A places counter: unit, site, day.
 type Counter = (shared::domain::UnitId, shared::domain::SiteId, chrono::NaiveDate);
 
-/// The places counter a line touches, when it takes or frees one.
+/// The places counter a line touches, when it takes or frees a place or one in the queue (an
+/// addition that turns into a request on the waiting list when applied moves the same one).
 fn counter_of(e: &Effect) -> Option<Counter> {
-    (e.places != 0).then(|| (e.booking.unit.clone(), e.booking.site.clone(), e.booking.date))
+    (e.places != 0 || e.waiting != 0).then(|| (e.booking.unit.clone(), e.booking.site.clone(), e.booking.date))
 }
 
 async fn load_chunks(store: &Store, ask: &Ask, header: &Header) -> Result<Vec<Chunk>, StoreError> {
@@ -452,8 +465,22 @@ fn progress_op(ask: &Ask, claim: &str, from: usize, to: &Progress, now: DateTime
     Ok(WriteOp::Put { item, cond: Some(cond) })
 }
 
-/// A line that lost a race while being applied, and how.
-struct Lost(usize, CancelReason);
+/// Lines that lost a race while being applied, and why.
+struct Lost(Vec<(usize, Refusal)>);
+
+/// What the line writes when applied: its planned effect, or the request on the waiting list it
+/// became when its day turned out full or queued (`None`: refused, or lost).
+fn effective(p: &Planned, progress: &Progress, index: usize) -> Option<Effect> {
+    let e = p.effect.as_ref().filter(|_| !progress.lost.contains_key(&index))?;
+    match progress.queued.contains(&index) {
+        true => e.to_waiting_list().or_else(|| Some(e.clone())),
+        false => Some(e.clone()),
+    }
+}
+
+fn full() -> Refusal {
+    Refusal { code: "full".into(), message: "La dernière place de ce jour vient d'être prise.".into() }
+}
 
 /// Applies the chunks not applied yet, one transaction each, then finishes.
 async fn apply(
@@ -469,50 +496,55 @@ async fn apply(
     };
     let mut progress = read_progress(store, ask, &header.claim).await?;
     let mut conflicts = 0;
-    // The places this validation freed on units with a waiting list.
+    // The places this validation freed on units with a waiting list, and the days whose queue
+    // it joined (a place may be free there: the promoter looks).
     let mut promotions: BTreeSet<Counter> = BTreeSet::new();
+    let mut joined: BTreeSet<Counter> = BTreeSet::new();
     while progress.done < chunks.len() && !progress.aborted {
-        let mut freed: BTreeSet<Counter> = BTreeSet::new();
         let now = clock.now();
         let chunk = &chunks[progress.done];
-        let mut next = Progress { done: progress.done + 1, ..progress.clone() };
+        let next = Progress { done: progress.done + 1, ..progress.clone() };
         let mut ops = vec![progress_op(ask, &header.claim, progress.done, &next, now)?];
         // For each action, the plan indexes of the lines behind it.
         let mut behind: Vec<Vec<usize>> = vec![Vec::new()];
-        let mut counters: BTreeMap<Counter, (i64, Option<u32>, Vec<usize>)> = BTreeMap::new();
+        let mut moves = Vec::new();
+        let mut indexes = Vec::new();
         for (offset, p) in chunk.lines.iter().enumerate() {
             let index = chunk.first + offset;
-            let Some(effect) = p.effect.as_ref().filter(|_| !progress.lost.contains_key(&index)) else { continue };
+            let Some(effect) = effective(p, &progress, index) else { continue };
             ops.push(repo::booking_write(ask.town.id(), &effect.booking, effect.expected_version)?);
             behind.push(vec![index]);
-            if let Some(counter) = counter_of(effect) {
-                let c = counters.entry(counter).or_insert((0, effect.capacity, Vec::new()));
-                c.0 += i64::from(effect.places);
-                if effect.places > 0 {
-                    c.2.push(index);
-                }
-            }
-        }
-        let mut over = None;
-        for ((unit, site, date), (by, capacity, takers)) in counters {
-            if by == 0 {
-                continue;
-            }
-            let max = capacity.filter(|_| by > 0).map(i64::from);
-            if max.is_some_and(|m| by > m) {
-                // More lines than places at all (the capacity was lowered): lose one, retry.
-                over = takers.last().copied();
-                break;
-            }
-            ops.push(WriteOp::Add {
-                key: keys::capacity(ask.town.id(), &unit, &site, date),
-                attr: "taken".into(),
-                by,
-                max,
+            let b = &effect.booking;
+            moves.push(gate::Move {
+                activity: b.activity.clone(),
+                unit: b.unit.clone(),
+                site: b.site.clone(),
+                date: b.date,
+                // An addition arrives on its day (checked open) even on a unit without places.
+                taken: match p.line.action {
+                    ActionKind::Add if b.holds_place() => 1,
+                    _ => i64::from(effect.places),
+                },
+                waiting: i64::from(effect.waiting),
             });
-            behind.push(takers);
-            // A freed place goes to the waiting list: recorded here, run once the chunk is in.
-            if by < 0
+            indexes.push(index);
+        }
+        // The day open, the places within the capacity, nobody overtaken in the queue.
+        let mut guarded: BTreeMap<usize, gate::Guarded> = BTreeMap::new();
+        let (mut freed, mut queued_days) = (BTreeSet::new(), BTreeSet::new());
+        for g in gate::guards(&ask.town, &moves, gate::Arrival::Newcomer) {
+            let lines: Vec<usize> = g.behind.iter().map(|&i| indexes[i]).collect();
+            let converted = lines.iter().any(|i| progress.queued.contains(i));
+            guarded.insert(ops.len(), g.what.clone());
+            ops.push(g.op);
+            behind.push(lines);
+            let gate::Guarded::Counter { unit, site, date, .. } = g.what else { continue };
+            if g.waiting > 0 {
+                queued_days.insert((unit.clone(), site.clone(), date));
+            }
+            // A freed place, or newcomers turned into requests on a day that may have one free,
+            // is work for the waiting list: recorded here, run once the chunk is in.
+            if (g.taken < 0 || converted)
                 && let Some(op) = shared::operations::promote_op(&ask.town, &unit, &site, date, now)
             {
                 ops.push(op);
@@ -520,55 +552,96 @@ async fn apply(
                 freed.insert((unit, site, date));
             }
         }
-        let result = match over {
-            Some(index) => Err(Lost(index, CancelReason::OverLimit)),
-            None => match store.transact(ops).await {
-                Ok(()) => Ok(()),
-                Err(StoreError::TransactionCanceled { index: 0, .. }) => {
-                    // Another worker applied this chunk (or gave up): carry on from where it is.
-                    progress = read_progress(store, ask, &header.claim).await?;
-                    continue;
-                }
-                Err(StoreError::TransactionCanceled { index, reason }) => {
-                    match behind.get(index).and_then(|lines| lines.last()) {
-                        Some(&line) => Err(Lost(line, reason)),
-                        None => return Err(StoreError::Corrupt(format!("action {index} of a chunk")).into()),
-                    }
-                }
-                Err(StoreError::Conflict) if conflicts < CONFLICT_TRIES => {
-                    conflicts += 1;
-                    let jitter = u64::from(secret::id().as_bytes()[0] % 20);
-                    tokio::time::sleep(Duration::from_millis(10 * (1 << conflicts) + jitter)).await;
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            },
-        };
-        let lost_line = match result {
+        let lost = match store.transact(ops).await {
             Ok(()) => {
                 progress = next;
                 conflicts = 0;
                 promotions.extend(freed);
+                joined.extend(queued_days);
                 continue;
             }
-            Err(Lost(index, reason)) => (index, reason),
-        };
-        let (index, reason) = lost_line;
-        let why = match reason {
-            CancelReason::OverLimit => {
-                Refusal { code: "full".into(), message: "La dernière place de ce jour vient d'être prise.".into() }
+            Err(StoreError::TransactionCanceled { index: 0, .. }) => {
+                // Another worker applied this chunk (or gave up): carry on from where it is.
+                progress = read_progress(store, ask, &header.claim).await?;
+                continue;
             }
-            CancelReason::ConditionFailed => Refusal {
-                code: "changed_meanwhile".into(),
-                message: "Ce jour vient d'être modifié par ailleurs : rechargez le calendrier.".into(),
-            },
+            Err(StoreError::TransactionCanceled { index, .. }) => {
+                let lines = behind.get(index).cloned().unwrap_or_default();
+                match guarded.get(&index) {
+                    Some(gate::Guarded::Open { date }) => {
+                        // One check per day: the lines of the activities its marks close are lost.
+                        let mut closed = Vec::new();
+                        for i in lines {
+                            let Some(activity) = plan_line(&chunks, i).and_then(|p| p.effect.as_ref()) else {
+                                continue;
+                            };
+                            let activity = &activity.booking.activity;
+                            if let Some(reason) = gate::closed_reason(store, ask.town.id(), *date, activity).await? {
+                                closed.push((i, reason));
+                            }
+                        }
+                        if closed.is_empty() {
+                            // Reopened meanwhile: try again.
+                            continue;
+                        }
+                        let why =
+                            |r: String| Refusal { code: "closed".into(), message: gate::closed_message(Some(&r)) };
+                        Lost(closed.into_iter().map(|(i, r)| (i, why(r))).collect())
+                    }
+                    Some(gate::Guarded::Counter { waiting_list: true, .. }) if ask.mode == Mode::Guardian => {
+                        // Full, or someone waits already: the guardian's additions join the queue
+                        // (staff, who have no waiting list, are refused `full`).
+                        let takers: Vec<usize> = lines
+                            .iter()
+                            .copied()
+                            .filter(|&i| {
+                                !progress.queued.contains(&i)
+                                    && plan_line(&chunks, i)
+                                        .and_then(|p| p.effect.as_ref())
+                                        .is_some_and(|e| e.places > 0)
+                            })
+                            .collect();
+                        if takers.is_empty() {
+                            Lost(lines.last().map(|&i| (i, full())).into_iter().collect())
+                        } else {
+                            progress.queued.extend(takers);
+                            continue;
+                        }
+                    }
+                    Some(gate::Guarded::Counter { .. }) => {
+                        Lost(lines.last().map(|&i| (i, full())).into_iter().collect())
+                    }
+                    None => match lines.last() {
+                        Some(&line) => Lost(vec![(
+                            line,
+                            Refusal {
+                                code: "changed_meanwhile".into(),
+                                message: "Ce jour vient d'être modifié par ailleurs : rechargez le calendrier.".into(),
+                            },
+                        )]),
+                        None => return Err(StoreError::Corrupt(format!("action {index} of a chunk")).into()),
+                    },
+                }
+            }
+            Err(StoreError::Conflict) if conflicts < CONFLICT_TRIES => {
+                conflicts += 1;
+                let jitter = u64::from(secret::id().as_bytes()[0] % 20);
+                tokio::time::sleep(Duration::from_millis(10 * (1 << conflicts) + jitter)).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
         };
+        let Lost(lines) = lost;
+        if lines.is_empty() {
+            return Err(StoreError::Corrupt("a guard with no line behind it failed".into()).into());
+        }
         if !header.apply_valid && progress.done == 0 {
             // All or nothing, and nothing written yet: reject the whole validation.
-            next = Progress { done: 0, lost: BTreeMap::from([(index, why)]), aborted: true };
-            let op = progress_op(ask, &header.claim, 0, &next, now)?;
+            let aborted =
+                Progress { done: 0, lost: lines.into_iter().collect(), aborted: true, queued: BTreeSet::new() };
+            let op = progress_op(ask, &header.claim, 0, &aborted, now)?;
             match store.transact(vec![op]).await {
-                Ok(()) => progress = next,
+                Ok(()) => progress = aborted,
                 Err(StoreError::TransactionCanceled { .. }) => {
                     progress = read_progress(store, ask, &header.claim).await?;
                 }
@@ -576,10 +649,24 @@ async fn apply(
             }
             continue;
         }
-        progress.lost.insert(index, why);
+        progress.lost.extend(lines);
     }
     let answer = finish(store, clock, ask, header, chunks, progress).await?;
     let ctx = shared::operations::Ctx { store, public_url: &ask.public_url };
+    for (unit, site, date) in &joined {
+        // A request joined a day with a place free (one freed a moment before, whose promoter
+        // already looked): the waiting list moves now rather than at the next freed place.
+        if promotions.contains(&(unit.clone(), site.clone(), date.to_owned())) {
+            continue;
+        }
+        match shared::operations::free_places(store, &ask.town, unit, site, *date).await {
+            Ok(free) if free > 0 => {
+                promotions.insert((unit.clone(), site.clone(), *date));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "waiting list left to the next freed place"),
+        }
+    }
     for (unit, site, date) in promotions {
         let job = shared::operations::Job::Promote { unit, site, date };
         if let Err(e) = shared::operations::run(ctx, &ask.town, &job, clock.now()).await {
@@ -587,6 +674,12 @@ async fn apply(
         }
     }
     Ok(answer)
+}
+
+/// The plan's line at `index`.
+fn plan_line(chunks: &[Chunk], index: usize) -> Option<&Planned> {
+    let c = chunks.iter().rev().find(|c| c.first <= index)?;
+    c.lines.get(index - c.first)
 }
 
 /// Marks the validation done, queues the email and empties the basket of the applied lines,
@@ -676,7 +769,9 @@ fn build(ask: &Ask, header: &Header, chunks: &[Chunk], progress: &Progress) -> A
             (None, true) => LineOutcome::NotApplied,
             (None, false) => LineOutcome::Applied,
         };
-        let effect = p.effect.as_ref();
+        let queued = progress.queued.contains(&index).then(|| p.effect.as_ref().and_then(Effect::to_waiting_list));
+        let effect = queued.flatten();
+        let effect = effect.as_ref().or(p.effect.as_ref());
         match result {
             LineOutcome::Applied => {
                 applied += 1;

@@ -225,7 +225,7 @@ async fn cells_for(
         if unit.capacity.is_some() {
             let distinct: HashSet<&SiteId> = sites.iter().map(|(_, s)| s).collect();
             for site in distinct {
-                for (date, n) in repo::places_taken(store, town.id(), &unit.id, site, from, to).await? {
+                for (date, n) in repo::places_claimed(store, town.id(), &unit.id, site, from, to).await? {
                     taken.insert((site.clone(), date), n);
                 }
             }

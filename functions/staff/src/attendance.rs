@@ -264,12 +264,17 @@ async fn write_marks(
     now: DateTime<Utc>,
 ) -> Result<(), Problem> {
     for chunk in writes.chunks(MARKS_PER_TRANSACTION) {
+        let mut closed_at = None;
         let mut ops = Vec::new();
         for m in chunk {
             ops.push(repo::booking_write(town.id(), &m.booking, m.expected_version)?);
         }
         let added: i64 = chunk.iter().map(|m| m.places).sum();
         if added > 0 {
+            // A child present without a booking is booked now: the day must not be closed.
+            let activities = chunk.iter().filter(|m| m.places > 0).map(|m| &m.booking.activity);
+            closed_at = Some(ops.len());
+            ops.push(shared::gate::open_check(town.id(), date, activities));
             ops.push(WriteOp::Add {
                 key: keys::capacity(town.id(), unit, site, date),
                 attr: "taken".into(),
@@ -290,6 +295,14 @@ async fn write_marks(
         ops.push(entry.record(town.id())?);
         match store.transact(ops).await {
             Ok(()) => {}
+            Err(StoreError::TransactionCanceled { index, .. }) if Some(index) == closed_at => {
+                let activity = chunk.iter().map(|m| &m.booking.activity).next();
+                let reason = match activity {
+                    Some(a) => shared::gate::closed_reason(store, town.id(), date, a).await?,
+                    None => None,
+                };
+                return Err(Problem::unprocessable("closed", shared::gate::closed_message(reason.as_deref())));
+            }
             Err(StoreError::TransactionCanceled { .. }) => {
                 return Err(Problem::new(
                     StatusCode::CONFLICT,

@@ -11,11 +11,12 @@ use shared::domain::booking::{Actor, Booking, BookingStatus, ChangedBy};
 use shared::domain::config::Town;
 use shared::domain::family::{Child, Family};
 use shared::domain::{ActivityId, Cents, ChildId, FamilyRef, SiteId, UnitId};
+use shared::gate;
 use shared::http::auth::Staff;
 use shared::http::{self, Json, Problem};
 use shared::mail::outbox::Mail;
 use shared::mail::templates::{self, Section};
-use shared::store::{StoreError, WriteOp, keys, regularisations, repo};
+use shared::store::{StoreError, keys, regularisations, repo};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Deserialize)]
@@ -137,9 +138,6 @@ pub(crate) struct Decided {
     decision: Decision,
     before: Booking,
     after: Booking,
-    /// +1 takes a place (a waiting list accepted), -1 frees one.
-    places: i64,
-    capacity: Option<u32>,
 }
 
 /// Accepts or refuses requests, one or many at once; each family's decisions are applied
@@ -176,7 +174,7 @@ pub(crate) async fn decide(
                 None => Some("Cette demande est introuvable.".to_owned()),
                 Some(item) => {
                     let before: Booking = item.to_value()?;
-                    match apply_decision(&town, &before, d, reason, Actor { by, role: ChangedBy::Staff, at: now }) {
+                    match apply_decision(&before, d, reason, Actor { by, role: ChangedBy::Staff, at: now }) {
                         Ok(x) => {
                             decided.push(x);
                             None
@@ -220,21 +218,13 @@ pub(crate) async fn decide(
 }
 
 pub(crate) fn apply_decision(
-    town: &Town,
     before: &Booking,
     d: &Decision,
     reason: Option<&str>,
     actor: Actor,
 ) -> Result<Decided, String> {
-    let capacity = town.unit(&before.unit).and_then(|(_, u)| u.capacity);
     let after = before.decide(d.accept, reason, actor).map_err(|_| "Cette demande a déjà été traitée.".to_owned())?;
-    Ok(Decided {
-        decision: d.clone(),
-        before: before.clone(),
-        places: if capacity.is_some() { after.places_from(Some(before)) } else { 0 },
-        after,
-        capacity,
-    })
+    Ok(Decided { decision: d.clone(), before: before.clone(), after })
 }
 
 /// One family's decisions in one transaction: bookings, places, audit entry, email.
@@ -248,9 +238,10 @@ pub(crate) async fn apply_family(
     now: DateTime<Utc>,
 ) -> Result<(), String> {
     let mut freed = Vec::new();
+    let mut closed_at = Vec::new();
     let run = async {
         let mut ops = Vec::new();
-        let mut counters: BTreeMap<(UnitId, SiteId, NaiveDate), (i64, Option<u32>)> = BTreeMap::new();
+        let mut moves = Vec::new();
         for d in group {
             // A request of a billed month decided afterwards: its invoice stays, the difference
             // is a régularisation (a request accepted is billed on the next invoice).
@@ -260,25 +251,18 @@ pub(crate) async fn apply_family(
             } else {
                 ops.push(repo::booking_write(town.id(), &d.after, Some(d.before.version))?);
             }
-            if d.places != 0 {
-                let c = counters
-                    .entry((d.after.unit.clone(), d.after.site.clone(), d.after.date))
-                    .or_insert((0, d.capacity));
-                c.0 += d.places;
-            }
+            moves.push(gate::Move::of(Some(&d.before), &d.after));
         }
-        for ((unit, site, date), (by_n, capacity)) in counters {
-            if by_n != 0 {
-                let max = capacity.filter(|_| by_n > 0).map(i64::from);
-                ops.push(WriteOp::Add {
-                    key: keys::capacity(town.id(), &unit, &site, date),
-                    attr: "taken".into(),
-                    by: by_n,
-                    max,
-                });
+        // The places and the queue move with the decisions; a request accepted puts a booking on
+        // its day, which must still be open (staff decide: not conditioned on the queue).
+        for g in gate::guards(town, &moves, gate::Arrival::FromQueue) {
+            if let gate::Guarded::Open { .. } = g.what {
+                closed_at.push(ops.len());
             }
+            ops.push(g.op);
+            let gate::Guarded::Counter { unit, site, date, .. } = g.what else { continue };
             // A refusal or an accepted cancellation frees a place for the waiting list.
-            if by_n < 0
+            if g.taken < 0
                 && let Some(op) = shared::operations::promote_op(town, &unit, &site, date, now)
             {
                 ops.push(op);
@@ -313,6 +297,9 @@ pub(crate) async fn apply_family(
         Ok(()) => Ok(()),
         Err(StoreError::TransactionCanceled { reason: shared::store::CancelReason::OverLimit, .. }) => {
             Err("Plus de place ce jour-là : la demande ne peut pas être validée.".to_owned())
+        }
+        Err(StoreError::TransactionCanceled { index, .. }) if closed_at.contains(&index) => {
+            Err(gate::closed_message(None))
         }
         Err(StoreError::TransactionCanceled { .. }) => {
             Err("Cette demande vient d'être modifiée : rechargez la liste.".to_owned())

@@ -70,6 +70,9 @@ pub struct Effect {
     pub expected_version: Option<u64>,
     /// +1 takes a place, -1 frees one.
     pub places: i8,
+    /// +1 joins the waiting list, -1 leaves it.
+    #[serde(default)]
+    pub waiting: i8,
     /// The unit's capacity, when it has one.
     pub capacity: Option<u32>,
     /// What the line costs: the booking's price for an addition, nothing for a cancellation
@@ -77,6 +80,24 @@ pub struct Effect {
     pub price: Cents,
     /// Priced with the late rules (staff, past the deadline).
     pub late: bool,
+}
+
+impl Effect {
+    /// An addition that found, when applied, its day full or someone already waiting: a request
+    /// on the waiting list instead, holding no place (`None` if it took no place).
+    pub fn to_waiting_list(&self) -> Option<Effect> {
+        if self.places <= 0 || self.booking.status == BookingStatus::Cancelled {
+            return None;
+        }
+        let mut booking = self.booking.clone();
+        booking.status = BookingStatus::Pending;
+        booking.waiting_list = true;
+        booking.queued_at = Some(booking.updated_at);
+        if let Some(last) = booking.history.last_mut() {
+            last.to = BookingStatus::Pending;
+        }
+        Some(Effect { booking, places: 0, waiting: 1, ..self.clone() })
+    }
 }
 
 /// Everything the lines of one family depend on.
@@ -163,7 +184,7 @@ impl Facts {
             (ActionKind::Cancel, None) => return Err(refusal("not_booked", "Il n'y a pas de réservation à annuler.")),
         };
         self.seen.insert(line.cell());
-        *self.taken.entry(taken_key).or_default() += i64::from(effect.places);
+        *self.taken.entry(taken_key).or_default() += i64::from(effect.places) + i64::from(effect.waiting);
         Ok(effect)
     }
 }
@@ -267,6 +288,7 @@ fn add(
     Effect {
         expected_version: existing.map(|b| b.version),
         places: if unit.capacity.is_some() && !waiting_list { 1 } else { 0 },
+        waiting: i8::from(waiting_list && unit.capacity.is_some()),
         capacity: unit.capacity,
         price,
         late,
@@ -285,6 +307,7 @@ fn cancel(c: &Cell, existing: &Booking, unit: &Unit, mode: Mode, actor: Actor) -
     Effect {
         expected_version: Some(existing.version),
         places: if frees { -1 } else { 0 },
+        waiting: if existing.is_waiting() && unit.capacity.is_some() { -1 } else { 0 },
         capacity: unit.capacity,
         price: if late { existing.price } else { Cents::ZERO },
         late,
@@ -364,6 +387,19 @@ mod tests {
         let mut f = facts(vec![], &[("alsh-mercredi", "ecole-a", wednesday, 1)]);
         let e = f.check(&line("alsh-mercredi", wednesday, ActionKind::Add), Mode::Guardian, "sophie", now).unwrap();
         assert_eq!((e.booking.status, e.booking.waiting_list, e.places), (BookingStatus::Pending, true, 0));
+    }
+
+    #[test]
+    fn an_addition_that_finds_its_day_taken_when_applied_joins_the_queue_in_order_of_arrival() {
+        let now = at(2026, 12, 1, 10, 0);
+        let l = line("alsh-mercredi", d(2026, 12, 16), ActionKind::Add);
+        let by_staff = facts(vec![], &[]).check(&l, Mode::Staff, "agent", now).unwrap();
+        assert_eq!((by_staff.places, by_staff.waiting), (1, 0));
+        let queued = by_staff.to_waiting_list().unwrap();
+        assert_eq!((queued.booking.status, queued.booking.waiting_list), (BookingStatus::Pending, true));
+        assert_eq!((queued.places, queued.waiting, queued.booking.queued_at), (0, 1, Some(now)));
+        assert_eq!(queued.booking.history.last().map(|c| c.to), Some(BookingStatus::Pending));
+        assert!(queued.to_waiting_list().is_none(), "a request on the list takes no place to give up");
     }
 
     #[test]

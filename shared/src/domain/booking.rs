@@ -416,6 +416,16 @@ impl Booking {
         }
     }
 
+    /// The places a change from `before` to `self` takes in the unit-day's queue: +1 when it
+    /// joins the waiting list, -1 when it leaves it (promoted, decided, cancelled).
+    pub fn waiting_from(&self, before: Option<&Booking>) -> i64 {
+        match (before.is_some_and(Booking::is_waiting), self.is_waiting()) {
+            (false, true) => 1,
+            (true, false) => -1,
+            _ => 0,
+        }
+    }
+
     /// Records a change: the new status, the history line, the version.
     fn change(&mut self, to: BookingStatus, actor: Actor, late: bool) {
         let from = (self.version > 0 || !self.history.is_empty()).then_some(self.status);
@@ -502,6 +512,8 @@ mod tests {
         assert_eq!(accepted.places_from(Some(&waiting)), 1);
         assert_eq!(waiting.places_from(Some(&accepted)), -1);
         assert_eq!(accepted.places_from(Some(&accepted)), 0);
+        assert_eq!((waiting.waiting_from(None), accepted.waiting_from(Some(&waiting))), (1, -1));
+        assert_eq!(accepted.waiting_from(Some(&accepted)), 0);
     }
 
     #[test]

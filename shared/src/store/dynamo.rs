@@ -136,7 +136,38 @@ impl Expr {
                 }
                 parts.join(" AND ")
             }
+            Cond::Absent { name } => format!("attribute_not_exists({})", self.name(name)),
+            Cond::AtMost { name, value } => {
+                let n = self.name(name);
+                let v = self.value(AttributeValue::N(value.to_string()));
+                format!("attribute_not_exists({n}) OR {n} <= {v}")
+            }
+            Cond::All(all) => {
+                // DynamoDB refuses redundant parentheses: only a disjunction needs them.
+                let mut parts = Vec::new();
+                for c in all {
+                    let part = self.cond(c)?;
+                    parts.push(if part.contains(" OR ") { format!("({part})") } else { part });
+                }
+                if parts.is_empty() {
+                    return Err(StoreError::Invalid("an empty conjunction of conditions".into()));
+                }
+                parts.join(" AND ")
+            }
         })
+    }
+    /// `SET a = if_not_exists(a, 0) + x, b = if_not_exists(b, 0) + y`.
+    fn counters(&mut self, add: &[(String, i64)]) -> String {
+        let zero = self.value(AttributeValue::N("0".into()));
+        let sets: Vec<String> = add
+            .iter()
+            .map(|(attr, by)| {
+                let a = self.name(attr);
+                let v = self.value(AttributeValue::N(by.to_string()));
+                format!("{a} = if_not_exists({a}, {zero}) + {v}")
+            })
+            .collect();
+        format!("SET {}", sets.join(", "))
     }
     /// `SET attr = if_not_exists(attr, 0) + by`, and its bound.
     fn add(&mut self, attr: &str, by: i64, max: Option<i64>) -> (String, Option<String>) {
@@ -373,6 +404,20 @@ impl DynamoStore {
                         .map_err(invalid)?;
                     TransactWriteItem::builder().update(up).build()
                 }
+                WriteOp::Counters { key, add, cond } => {
+                    let update = e.counters(add);
+                    let cond = cond.as_ref().map(|c| e.cond(c)).transpose()?;
+                    let up = Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_map(key)))
+                        .update_expression(update)
+                        .set_condition_expression(cond)
+                        .set_expression_attribute_names(e.names())
+                        .set_expression_attribute_values(e.values())
+                        .build()
+                        .map_err(invalid)?;
+                    TransactWriteItem::builder().update(up).build()
+                }
             };
             actions.push(action);
         }
@@ -388,7 +433,7 @@ impl DynamoStore {
                         .position(|r| r.code().is_some_and(|c| c == "ConditionalCheckFailed"));
                     if let Some(index) = failing {
                         let reason = match ops.get(index) {
-                            Some(WriteOp::Add { .. }) => CancelReason::OverLimit,
+                            Some(WriteOp::Add { .. } | WriteOp::Counters { .. }) => CancelReason::OverLimit,
                             _ => CancelReason::ConditionFailed,
                         };
                         return Err(StoreError::TransactionCanceled { index, reason });

@@ -141,6 +141,25 @@ impl EmbeddedStore {
                             return Err(failed(CancelReason::OverLimit));
                         }
                     }
+                    WriteOp::Counters { key, add, cond } => {
+                        let current = read(items, key)?;
+                        if cond.as_ref().is_some_and(|c| !c.holds(current.as_ref())) {
+                            return Err(failed(CancelReason::OverLimit));
+                        }
+                        let mut item = current.clone().unwrap_or_else(|| Item::new(key.clone()));
+                        for (attr, by) in add {
+                            let value = match item.attrs.get(attr) {
+                                None => 0,
+                                Some(v) => v.as_i64().ok_or_else(|| {
+                                    StoreError::Invalid(format!("attribute {attr} is not an integer"))
+                                })?,
+                            };
+                            let new =
+                                value.checked_add(*by).ok_or_else(|| StoreError::Invalid("counter overflow".into()))?;
+                            item.attrs.insert(attr.clone(), new.into());
+                        }
+                        store(items, gsi, current.as_ref(), &item)?;
+                    }
                 }
             }
             Ok(())

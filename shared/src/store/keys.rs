@@ -118,6 +118,13 @@ pub fn capacity(
     Key::new(format!("{}#CAP#{unit}#{site}", town(t)), date.to_string())
 }
 
+/// A day of the town's calendar as the store orders it: its closure marks (`closed` for every
+/// activity, `closed_<activity>` for one, each holding the reason) and the configuration
+/// `version` that wrote them. Every transaction that puts a booking on a day checks its marks.
+pub fn day(t: &TownId, date: chrono::NaiveDate) -> Key {
+    Key::new(format!("{}#DAYS", town(t)), date.to_string())
+}
+
 /// A private calendar feed, by the SHA-256 of its secret.
 pub fn calendar_feed(t: &TownId, digest: &str) -> Key {
     Key::new(format!("{}#FEED#{digest}", town(t)), "FEED")

@@ -138,6 +138,13 @@ pub enum Cond {
     /// for an optimistic write: the attributes as they were read, and `null` for the optional
     /// ones that were not there.
     AttrsEqual(Map<String, Value>),
+    /// No item has this key, or the item lacks the attribute `name` (a mark not set).
+    Absent { name: String },
+    /// No item has this key, or it lacks the numeric attribute `name`, or its value is at most
+    /// `value` (a bound on a counter, a version not passed).
+    AtMost { name: String, value: i64 },
+    /// Every condition holds.
+    All(Vec<Cond>),
 }
 
 impl Cond {
@@ -153,6 +160,11 @@ impl Cond {
 
     fn holds(&self, current: Option<&Item>) -> bool {
         match (self, current) {
+            (Cond::Absent { name }, c) => c.is_none_or(|i| !i.attrs.contains_key(name)),
+            (Cond::AtMost { name, value }, c) => {
+                c.and_then(|i| i.attrs.get(name)).is_none_or(|v| v.as_i64().is_some_and(|n| n <= *value))
+            }
+            (Cond::All(all), c) => all.iter().all(|x| x.holds(c)),
             (Cond::Exists, c) => c.is_some(),
             (Cond::NotExists, c) => c.is_none(),
             (Cond::NotExistsOrExpired { now }, c) => c.is_none_or(|i| i.ttl.is_some_and(|t| t <= *now)),
@@ -190,13 +202,25 @@ pub enum WriteOp {
         by: i64,
         max: Option<i64>,
     },
+    /// Adds to several numeric attributes of one item at once (missing ones count as 0, a
+    /// missing item is created), if `cond` holds: a unit-day's places and queue move together,
+    /// bounded by the capacity and the queue. A failed condition cancels the transaction as
+    /// `OverLimit`, like [`WriteOp::Add`].
+    Counters {
+        key: Key,
+        add: Vec<(String, i64)>,
+        cond: Option<Cond>,
+    },
 }
 
 impl WriteOp {
     fn key(&self) -> &Key {
         match self {
             WriteOp::Put { item, .. } => &item.key,
-            WriteOp::Delete { key, .. } | WriteOp::Check { key, .. } | WriteOp::Add { key, .. } => key,
+            WriteOp::Delete { key, .. }
+            | WriteOp::Check { key, .. }
+            | WriteOp::Add { key, .. }
+            | WriteOp::Counters { key, .. } => key,
         }
     }
 }
@@ -366,6 +390,14 @@ fn check_transaction(ops: &[WriteOp]) -> Result<()> {
         match op {
             WriteOp::Put { item, .. } => item.check()?,
             WriteOp::Add { key, attr, by, max } => check_add(key, attr, *by, *max)?,
+            WriteOp::Counters { key, add, .. } => {
+                if add.is_empty() {
+                    return Err(StoreError::Invalid("counters without anything to add".into()));
+                }
+                for (attr, by) in add {
+                    check_add(key, attr, *by, None)?;
+                }
+            }
             WriteOp::Delete { key, .. } | WriteOp::Check { key, .. } => check_key(key)?,
         }
     }

@@ -64,23 +64,26 @@ impl Towns {
     /// is new.
     pub async fn put(&self, town: &Town) -> Result<bool, StoreError> {
         let key = keys::town_config(town.id());
-        let version = match self.store.get(&key).await? {
-            Some(item) => item.to_value::<StoredTown>()?.version,
-            None => 0,
+        let (version, before) = match self.store.get(&key).await? {
+            Some(item) => {
+                let stored = item.to_value::<StoredTown>()?;
+                (stored.version, stored.config.closures)
+            }
+            None => (0, Vec::new()),
         };
         let item = Item::from_value(key, &StoredTown { config: town.config().clone(), version: version + 1 })?;
         let registered = WriteOp::Put { item: Item::new(keys::town_registered(town.id())), cond: None };
         self.store.transact(vec![WriteOp::Put { item, cond: None }, registered]).await?;
+        // The days it closes or reopens, marked as the store orders bookings against them.
+        let days = before.iter().chain(&town.config().closures).map(|c| c.date);
+        crate::gate::mark(&self.store, town, version + 1, days).await?;
         self.forget(town.id());
         Ok(version == 0)
     }
 
     /// The stored configuration and its version, read now (not from the cache).
     pub async fn get_versioned(&self, id: &TownId) -> Result<Option<(Town, u64)>, StoreError> {
-        let Some(item) = self.store.get(&keys::town_config(id)).await? else { return Ok(None) };
-        let stored: StoredTown = item.to_value()?;
-        let town = Town::try_from(stored.config).map_err(|e| StoreError::Corrupt(format!("town {id}: {e}")))?;
-        Ok(Some((town, stored.version)))
+        stored_town(&self.store, id).await
     }
 
     /// Replaces the configuration if it is still at `expected` (with `extra` writes in the same
@@ -106,6 +109,15 @@ impl Towns {
             cache.remove(id);
         }
     }
+}
+
+/// A town's stored configuration and its version, read now (what a job acts on: never a
+/// cached copy).
+pub async fn stored_town(store: &Store, id: &TownId) -> Result<Option<(Town, u64)>, StoreError> {
+    let Some(item) = store.get(&keys::town_config(id)).await? else { return Ok(None) };
+    let stored: StoredTown = item.to_value()?;
+    let town = Town::try_from(stored.config).map_err(|e| StoreError::Corrupt(format!("town {id}: {e}")))?;
+    Ok(Some((town, stored.version)))
 }
 
 /// Every town provisioned (or configured since the list exists).
@@ -188,6 +200,23 @@ pub async fn places_taken(
     let pk = keys::capacity(town, unit, site, from).pk;
     let items = store.query_all(&Query::table(pk, SkRange::Between(from.to_string(), to.to_string()))).await?;
     Ok(items.iter().filter_map(|i| Some((i.key.sk.parse().ok()?, i.attrs.get("taken")?.as_i64()?))).collect())
+}
+
+/// The places claimed for a unit at a site, by date, from `from` to `to`: those taken and those
+/// asked for on the waiting list (a day with anyone waiting is full for a newcomer), in one
+/// query.
+pub async fn places_claimed(
+    store: &Store,
+    town: &TownId,
+    unit: &crate::domain::UnitId,
+    site: &crate::domain::SiteId,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<HashMap<chrono::NaiveDate, i64>, StoreError> {
+    let pk = keys::capacity(town, unit, site, from).pk;
+    let items = store.query_all(&Query::table(pk, SkRange::Between(from.to_string(), to.to_string()))).await?;
+    let n = |i: &Item, a: &str| i.attrs.get(a).and_then(serde_json::Value::as_i64).unwrap_or(0);
+    Ok(items.iter().filter_map(|i| Some((i.key.sk.parse().ok()?, n(i, "taken") + n(i, "waiting").max(0)))).collect())
 }
 
 /// The item of a booking, listed in the index under its day (attendance lists, kitchen counts,

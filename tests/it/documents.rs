@@ -433,9 +433,7 @@ async fn a_guardian_withdraws_a_pending_document_and_decided_ones_are_purged_aft
 async fn a_documents_name_takes_its_checked_types_extension_and_the_whole_file_is_checked() {
     let p = portal().await;
     let sophie = login(&p, SOPHIE).await;
-    let named = |name: &str, content_type: &str, size: usize| {
-        json!({"kind": "dossier-annuel", "file_name": name, "content_type": content_type, "size": size})
-    };
+    let named = |name: &str, content_type: &str, size: usize| json!({"kind": "dossier-annuel", "file_name": name, "content_type": content_type, "size": size});
     let cases = [
         ("certificat.html", "application/pdf", pdf(), "certificat.pdf"),
         ("x.svg", "application/pdf", pdf(), "x.pdf"),
@@ -479,7 +477,5 @@ async fn a_documents_name_takes_its_checked_types_extension_and_the_whole_file_i
 }
 
 fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }

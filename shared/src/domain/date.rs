@@ -118,21 +118,6 @@ pub fn refused_in(value: &Value) -> Option<(String, String)> {
     None
 }
 
-/// serde's `with` for a day read strictly (request fields that are never read from the store).
-pub mod strict {
-    use chrono::NaiveDate;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(d)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
-        let text = String::deserialize(d)?;
-        super::parse_date(&text).map_err(serde::de::Error::custom)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,7 +52,7 @@ pub async fn page(
 ) -> Result<(Vec<Entry>, Option<crate::store::Cursor>), StoreError> {
     let q = Query::table(keys::audit(town), SkRange::All).descending().limit(limit).after(cursor);
     let page = store.query(&q).await?;
-    let entries = page.items.iter().map(Item::to_value).collect::<Result<_, _>>()?;
+    let entries = Item::decode_listed(&page.items);
     Ok((entries, page.next))
 }
 

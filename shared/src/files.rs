@@ -6,7 +6,7 @@
 //! while a file waits for its confirmation (a lifecycle rule deletes what is never confirmed),
 //! then `documents/<town>/<family>/<id>`.
 
-use crate::domain::documents::{FileType, check_file_name};
+use crate::domain::documents::{FileType, check_file_name, name_for_type};
 use crate::domain::{FamilyRef, TownId};
 use crate::http::Problem;
 use aws_sdk_s3::Client;
@@ -164,7 +164,36 @@ impl Files {
 
     /// Where a family's export archive is kept for a day (the bucket's lifecycle deletes it).
     pub fn export_key(town: &TownId, family: &FamilyRef, id: &str) -> String {
-        format!("exports/{town}/{family}/{id}.zip")
+        format!("{}{id}.zip", Files::exports_of(town, family))
+    }
+
+    /// Where a family's export archives are kept: erased with its data (not left to the bucket's
+    /// lifecycle rule, which the local S3 server does not run).
+    pub fn exports_of(town: &TownId, family: &FamilyRef) -> String {
+        format!("exports/{town}/{family}/")
+    }
+
+    /// The keys of the objects whose key starts with `prefix`, every page.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, FilesError> {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| fail(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            keys.extend(out.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+            match out.next_continuation_token() {
+                Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(keys)
     }
 
     /// Stores bytes the function made (an export archive).
@@ -222,31 +251,18 @@ impl Files {
         }
     }
 
-    /// The first `n` bytes of an object.
-    pub async fn first_bytes(&self, key: &str, n: u64) -> Result<Vec<u8>, FilesError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .range(format!("bytes=0-{}", n.saturating_sub(1)))
-            .send()
-            .await
-            .map_err(|e| fail(aws_sdk_s3::error::DisplayErrorContext(e)))?;
-        let bytes = out.body.collect().await.map_err(fail)?.into_bytes();
-        Ok(bytes.iter().take(usize::try_from(n).unwrap_or(usize::MAX)).copied().collect())
-    }
-
-    /// Whether the object at `key` is the announced file: that size, that type, and first bytes
-    /// of that type (an executable renamed `.pdf` is not a PDF).
+    /// Whether the object at `key` is the announced file: that size, that type, and bytes of
+    /// that type from the first to the last ([`FileType::verify`]: an executable renamed `.pdf`
+    /// or an HTML page starting with `%PDF` is not a PDF). The size was bounded when the upload
+    /// was signed.
     pub async fn received(&self, key: &str, size: u64, file_type: FileType) -> Result<Received, FilesError> {
         let Some(head) = self.head(key).await? else { return Ok(Received::Nothing) };
         let same_type = head.content_type.as_deref().and_then(FileType::parse) == Some(file_type);
         if head.size != size || !same_type {
             return Ok(Received::Mismatch);
         }
-        let first = self.first_bytes(key, FileType::HEAD_BYTES).await?;
-        Ok(if file_type.matches(&first) { Received::Ok } else { Received::Mismatch })
+        let bytes = self.get_bytes(key).await?;
+        Ok(if file_type.verify(&bytes) { Received::Ok } else { Received::Mismatch })
     }
 
     /// Where a news article's attachment waits for its confirmation, then is kept (`-news`
@@ -315,8 +331,9 @@ impl Files {
     }
 }
 
-/// A file announced for upload: its name (cleaned), its type among PDF, JPEG and PNG, its size
-/// within `max_bytes`.
+/// A file announced for upload: its name (cleaned, with its type's extension: the name never
+/// chooses how the file is opened), its type among PDF, JPEG and PNG, its size within
+/// `max_bytes`.
 pub fn check_file(
     file_name: &str,
     content_type: &str,
@@ -338,7 +355,7 @@ pub fn check_file(
             format!("Le fichier dépasse la taille maximale de {} Mo.", max_bytes.div_ceil(1024 * 1024)),
         ));
     }
-    Ok((file_name, file_type))
+    Ok((name_for_type(&file_name, file_type), file_type))
 }
 
 pub fn not_received() -> Problem {

@@ -15,8 +15,15 @@ pub struct JsonError {
     pub syntax: bool,
 }
 
-/// Parses `bytes` as a `T`, reporting the path of the first error.
+/// Parses `bytes` as a `T`, reporting the path of the first error. A date-like text that is not
+/// a strict date ([`crate::domain::date`]: no sign, four digits, a plausible year) is refused
+/// in any field, before the fields are read: chrono alone would take `+020260-01-01`.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
+    if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && let Some((path, message)) = crate::domain::date::refused_in(&doc)
+    {
+        return Err(JsonError { path, message, syntax: false });
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -95,6 +102,20 @@ mod tests {
         assert_eq!(e.message, "le champ obligatoire « name » est absent");
         let e = parse::<Outer>(br#"{"name":"x","inner":[],"extra":1}"#).unwrap_err();
         assert_eq!(e.message, "le champ « extra » n'est pas reconnu");
+    }
+
+    #[test]
+    fn a_signed_or_long_year_is_refused_in_any_field() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Day {
+            on: chrono::NaiveDate,
+        }
+        assert!(parse::<Day>(br#"{"on":"2026-12-01"}"#).is_ok());
+        for bad in ["-2026-01-01", "+020260-01-01", "+99999-12-31T00:00:00Z"] {
+            let e = parse::<Day>(format!(r#"{{"on":"{bad}"}}"#).as_bytes()).unwrap_err();
+            assert_eq!((e.path.as_str(), e.syntax), ("on", false), "{bad}");
+        }
     }
 
     #[test]

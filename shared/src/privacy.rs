@@ -151,6 +151,7 @@ struct Subject {
     family: Family,
     children: Vec<Child>,
     texts: Vec<String>,
+    refs: rules::References,
     anonymous: FamilyRef,
 }
 
@@ -163,8 +164,9 @@ async fn subject(store: &Store, town: &TownId, reference: &FamilyRef) -> Result<
         }
     }
     let texts = rules::personal_texts(&family, &children);
+    let refs = rules::References::of(town, &family);
     let anonymous = rules::anonymous_ref(town, reference);
-    Ok(Some(Subject { family, children, texts, anonymous }))
+    Ok(Some(Subject { family, children, texts, refs, anonymous }))
 }
 
 /// What erasing `reference` would do now (`apply` false: the dry run, nothing written), or does.
@@ -188,8 +190,9 @@ pub async fn erase(
     let others = repo::all_families(store, town).await?;
     let shared_child = |c: &ChildId| others.iter().any(|f| &f.reference != reference && f.children.contains(c));
 
-    // Town partitions that mention families: the audit trail, the billing runs (debits),
-    // PayFiP operations; anonymised in place.
+    // Town partitions that hold the family's records among others': the audit trail, the
+    // billing runs (debits), PayFiP operations; the family's own (by its identifiers, never by
+    // words of its name) are anonymised in place.
     let mut town_items = Vec::new();
     let audit_q = Query::table(keys::audit(town), SkRange::All).descending().limit(1000);
     let mut q = audit_q;
@@ -206,18 +209,29 @@ pub async fn erase(
     for pk in [keys::invoice_runs(town), keys::payfip_operation(town, "x").pk] {
         town_items.extend(store.query_all(&Query::table(pk, SkRange::All)).await?);
     }
-    let mentioned: Vec<Item> =
-        town_items.into_iter().filter(|i| rules::mentions(&Value::Object(i.attrs.clone()), &s.texts)).collect();
+    let mentioned: Vec<Item> = town_items.into_iter().filter(|i| s.refs.own(&Value::Object(i.attrs.clone()))).collect();
     out.entries_anonymised = mentioned.len();
 
-    // Emails sent to the guardians, and parked ones.
+    // Emails sent to the guardians, parked ones, and those still waiting to be sent (sent
+    // after the erasure, they would be indexed under the address again).
     let mut mails = Vec::new();
     for g in &s.family.guardians {
-        mails.extend(store.query_all(&Query::gsi1(keys::mails_to(town, g.email.as_str()), SkRange::All)).await?);
+        for index in keys::mails_to_all(town, g.email.as_str()) {
+            mails.extend(store.query_all(&Query::gsi1(index, SkRange::All)).await?);
+        }
     }
     let emails: Vec<&str> = s.family.guardians.iter().map(|g| g.email.as_str()).collect();
+    let ours = |m: &Item| {
+        m.attrs.get("town").and_then(Value::as_str) == Some(town.as_str())
+            && m.attrs.get("to").and_then(Value::as_str).is_some_and(|to| emails.contains(&to))
+    };
     for m in store.query_all(&Query::gsi1(keys::outbox_parked(town), SkRange::All)).await? {
-        if m.attrs.get("to").and_then(Value::as_str).is_some_and(|to| emails.contains(&to)) {
+        if ours(&m) {
+            mails.push(m);
+        }
+    }
+    for m in store.query_all(&Query::gsi1(keys::OUTBOX_PENDING, SkRange::All)).await? {
+        if ours(&m) {
             mails.push(m);
         }
     }
@@ -306,7 +320,7 @@ pub async fn erase(
     };
     let anonymised = |i: &Item| -> Item {
         let mut v = Value::Object(i.attrs.clone());
-        rules::anonymise(&mut v, &s.texts, reference, &s.anonymous);
+        rules::anonymise(&mut v, &s.texts, &s.refs);
         let attrs = match v {
             Value::Object(m) => m,
             _ => serde_json::Map::new(),
@@ -381,7 +395,8 @@ pub async fn erase(
 /// Everything the town holds about a family (GDPR articles 15 and 20): its record, its
 /// guardians' accounts (without their password's hash), its children, every booking with its
 /// history, its documents' metadata, its invoices, credit notes, payments, contests and mandate,
-/// the emails sent to its guardians, and the audit entries that mention it.
+/// the emails sent to its guardians, and its audit entries (found by its identifiers:
+/// [`rules::References::own`]).
 pub async fn export(
     store: &Store,
     town: &Town,
@@ -399,8 +414,10 @@ pub async fn export(
                 "created_at": a.created_at, "families": a.families, "holiday_reminders": !a.no_reminders,
             }));
         }
-        for m in store.query_all(&Query::gsi1(keys::mails_to(id, g.email.as_str()), SkRange::All)).await? {
-            emails.push(Value::Object(m.attrs));
+        for index in keys::mails_to_all(id, g.email.as_str()) {
+            for m in store.query_all(&Query::gsi1(index, SkRange::All)).await? {
+                emails.push(Value::Object(m.attrs));
+            }
         }
     }
     let mut bookings = Vec::new();
@@ -440,8 +457,8 @@ pub async fn export(
         read += page.items.len();
         for i in page.items {
             let v = Value::Object(i.attrs);
-            if rules::mentions(&v, &s.texts) {
-                journal.push(v);
+            if s.refs.own(&v) {
+                journal.push(s.refs.part(&v));
             }
         }
         match page.next {

@@ -295,7 +295,7 @@ async fn bad_input_gets_a_clear_4xx_and_leaves_the_basket_as_it_was() {
     let cases: Vec<(Value, u16, &str)> = vec![
         (json!({"lines": [line("lea-martin", "piscine", "2026-12-07", "add")]}), 422, "lines_refused"),
         (json!({"lines": [line("lea-martin", "cantine", "2026-11-02", "add")]}), 422, "lines_refused"),
-        (json!({"lines": [line("lea-martin", "cantine", "2026-13-45", "add")]}), 422, "invalid_body"),
+        (json!({"lines": [line("lea-martin", "cantine", "2026-13-45", "add")]}), 422, "invalid_date"),
         (json!({"lines": [line("lea-martin", "cantine", "2026-12-07", "reserve")]}), 422, "invalid_body"),
         (
             json!({"lines": [line("lea-martin", "cantine", "2026-12-07", "add"), line("lea-martin", "cantine", "2026-12-07", "add")]}),

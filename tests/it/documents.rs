@@ -11,7 +11,7 @@ const PASSWORD: &str = local_portal::DEMO_PASSWORD;
 const SOPHIE: &str = "sophie.martin@exemple.fr";
 const CLAIRE: &str = "claire.bernard@exemple.fr";
 
-/// A small valid PDF and PNG (only their first bytes matter to the check).
+/// A small valid PDF and PNG (a 1×1 grey pixel).
 pub(crate) fn pdf() -> Vec<u8> {
     let mut v = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n".to_vec();
     v.extend(std::iter::repeat_n(b'x', 2000));
@@ -19,9 +19,8 @@ pub(crate) fn pdf() -> Vec<u8> {
     v
 }
 fn png() -> Vec<u8> {
-    let mut v = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    v.extend(std::iter::repeat_n(7u8, 500));
-    v
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\0\0\0\0\x3a\x7e\x9b\x55\0\0\0\x0aIDAT\x78\x9c\x63\x60\0\0\0\x02\0\x01\x48\xaf\xa4\x71\0\0\0\0IEND\xae\x42\x60\x82"
+        .to_vec()
 }
 
 async fn login(p: &TestPortal, email: &str) -> Browser {
@@ -425,4 +424,58 @@ async fn a_guardian_withdraws_a_pending_document_and_decided_ones_are_purged_aft
     assert_eq!(p.send("DELETE", &del, None, &admin, &[]).await.status, 204);
     let audit = p.get(&format!("/api/towns/{TOWN}/staff/audit"), Some(&admin)).await;
     assert_eq!(audit.json["entries"][0]["action"], "documents.delete");
+}
+
+/// The name a document is kept and downloaded under ends with its checked type's extension,
+/// whatever the device called it; a file is checked whole (an HTML page that starts with
+/// `%PDF`, a PDF cut short, a PNG without its end are not what they claim).
+#[tokio::test]
+async fn a_documents_name_takes_its_checked_types_extension_and_the_whole_file_is_checked() {
+    let p = portal().await;
+    let sophie = login(&p, SOPHIE).await;
+    let named = |name: &str, content_type: &str, size: usize| json!({"kind": "dossier-annuel", "file_name": name, "content_type": content_type, "size": size});
+    let cases = [
+        ("certificat.html", "application/pdf", pdf(), "certificat.pdf"),
+        ("x.svg", "application/pdf", pdf(), "x.pdf"),
+        ("x.exe", "application/pdf", pdf(), "x.pdf"),
+        ("Dossier.PDF", "application/pdf", pdf(), "Dossier.pdf"),
+        ("photo", "image/png", png(), "photo.png"),
+        ("photo.jpeg.html", "image/png", png(), "photo.jpeg.png"),
+    ];
+    for (name, content_type, bytes, kept) in cases {
+        let doc = send_file(&p, &sophie, "martin", named(name, content_type, bytes.len()), bytes).await;
+        assert_eq!(doc["file_name"], kept, "{name}");
+        let id = doc["id"].as_str().unwrap();
+        let link = p.get(&format!("{}/{id}/download", docs_of("martin")), Some(&sophie)).await;
+        let got = reqwest::get(link.json["url"].as_str().unwrap()).await.unwrap();
+        let disposition = got.headers()["content-disposition"].to_str().unwrap().to_owned();
+        let encoded = percent_encode(kept);
+        assert!(disposition.ends_with(&format!("''{encoded}")), "{name}: {disposition}");
+    }
+    let html = b"%PDF-1.7\n<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>\n%%EOF\n";
+    let mut cut = pdf();
+    cut.truncate(cut.len() - 7);
+    let mut endless_png = png();
+    endless_png.truncate(endless_png.len() - 12);
+    let mut jpeg_head_only = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10];
+    jpeg_head_only.extend(b"<html><script>x</script></html>");
+    let refused = [
+        ("certificat.pdf", "application/pdf", html.to_vec()),
+        ("coupe.pdf", "application/pdf", cut),
+        ("photo.png", "image/png", endless_png),
+        ("photo.jpg", "image/jpeg", jpeg_head_only),
+    ];
+    for (name, content_type, bytes) in refused {
+        let started = start(&p, &sophie, "martin", named(name, content_type, bytes.len())).await;
+        assert_eq!(started.status, 201, "{:?}", started.json);
+        assert_eq!(put(&started.json["upload"], content_type, bytes).await.status(), 200);
+        let id = started.json["document"]["id"].as_str().unwrap();
+        let confirmed = p.send("POST", &format!("{}/{id}/confirm", docs_of("martin")), None, &sophie, &[]).await;
+        assert_problem(&confirmed, 422, "file_content_mismatch");
+    }
+    p.stop().await;
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }

@@ -367,3 +367,40 @@ async fn every_route_is_closed_to_no_session_another_family_and_another_town() {
     assert!(open.is_empty(), "routes open to the wrong caller:\n{}", open.join("\n"));
     p.stop().await;
 }
+
+/// The town's configuration as anyone reads it: what the parents' pages use (the town's name,
+/// its sites, activities and units, whom to call), never the régie's accounts.
+#[tokio::test]
+async fn the_public_town_configuration_shows_no_account_of_the_regie() {
+    let p = portal().await;
+    let admin = login(&p, "mairie@villeneuve-les-tilleuls.fr").await;
+    let staff = p.get(&api("/staff/config"), Some(&admin)).await;
+    let billing = &staff.json["config"]["billing"];
+    let secrets = [
+        &billing["payfip"]["numcli"],
+        &billing["direct_debit"]["iban"],
+        &billing["direct_debit"]["bic"],
+        &billing["direct_debit"]["creditor_id"],
+    ];
+    assert!(secrets.iter().all(|s| s.as_str().is_some_and(|s| s.len() >= 6)), "the demo town has them: {billing}");
+    let sophie = login(&p, "sophie.martin@exemple.fr").await;
+    for who in [None, Some(&sophie)] {
+        let public = p.get(&api(""), who).await;
+        assert_eq!(public.status, 200, "{:?}", public.json);
+        let body = public.json.to_string();
+        for s in secrets {
+            assert!(!body.contains(s.as_str().unwrap()), "{s} is public: {body}");
+        }
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<String>>();
+        let allowed = ["activities", "billing", "id", "name", "sites", "time_zone"];
+        assert!(keys(&public.json).iter().all(|k| allowed.contains(&k.as_str())), "{:?}", keys(&public.json));
+        let contact = ["address", "court", "email", "hours", "how_to_pay", "issuer", "phone", "regie"];
+        let billing_keys = keys(&public.json["billing"]);
+        assert!(billing_keys.iter().all(|k| contact.contains(&k.as_str())), "{billing_keys:?}");
+        // What the pages read is there.
+        assert_eq!(public.json["name"], "Villeneuve-les-Tilleuls");
+        assert!(public.json["activities"][0]["units"][0]["name"].is_string());
+        assert!(public.json["billing"]["regie"].is_string());
+    }
+    p.stop().await;
+}

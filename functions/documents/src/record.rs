@@ -118,10 +118,8 @@ pub(crate) async fn family_documents(
             keys::family_partition(town, family),
             SkRange::Prefix(keys::DOCUMENT_PREFIX.into()),
         ))
-        .await?
-        .iter()
-        .map(Item::to_value)
-        .collect()
+        .await
+        .map(|items| Item::decode_listed(&items))
 }
 
 /// The family (a 404 when it is gone) and its children's names, as views show them.

@@ -73,7 +73,10 @@ pub async fn erase_due(
         let today = now.with_timezone(&chrono_tz::Europe::Paris).date_naive();
         for family in shared::privacy::due(store, &t, today).await.map_err(e)? {
             let plan = shared::privacy::erase(store, &t, &family, false, now).await.map_err(e)?;
-            for key in &plan.files {
+            // Its documents' files and its export archives go before its records: a failure
+            // leaves the erasure due, and the next run finds what is left.
+            let archives = files.list(&Files::exports_of(&t, &family)).await.map_err(|x| x.to_string())?;
+            for key in plan.files.iter().chain(&archives) {
                 files.delete(key).await.map_err(|x| x.to_string())?;
             }
             shared::privacy::erase(store, &t, &family, true, now).await.map_err(e)?;

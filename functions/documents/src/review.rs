@@ -47,12 +47,9 @@ pub(crate) async fn staff_list(
     }
     let town = http::load_town(&state.towns, &caller.town).await?;
     let store = &state.auth.store;
-    let docs: Vec<Document> = store
-        .query_all(&StoreQuery::gsi1(keys::documents_pending(town.id()), SkRange::All))
-        .await?
-        .iter()
-        .map(Item::to_value)
-        .collect::<Result<_, _>>()?;
+    let docs: Vec<Document> = Item::decode_listed(
+        &store.query_all(&StoreQuery::gsi1(keys::documents_pending(town.id()), SkRange::All)).await?,
+    );
     let families = repo::all_families(store, town.id()).await?;
     let children: Vec<(ChildId, String)> = repo::all_children(store, town.id())
         .await?

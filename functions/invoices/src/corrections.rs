@@ -40,7 +40,8 @@ fn credit_note_item(town: &TownId, note: &CreditNote) -> Result<Item, StoreError
         .with_gsi1(Key::new(keys::credit_notes_of_month(town, &note.month), note.number.as_str())))
 }
 
-/// Up to `limit` of the family's records whose key starts with `prefix`, last key first.
+/// Up to `limit` of the family's records whose key starts with `prefix`, last key first (one
+/// that does not decode is logged and left out).
 pub(crate) async fn family_records<T: serde::de::DeserializeOwned>(
     store: &Store,
     town: &TownId,
@@ -50,7 +51,7 @@ pub(crate) async fn family_records<T: serde::de::DeserializeOwned>(
 ) -> Result<Vec<T>, StoreError> {
     let q =
         Query::table(keys::family_partition(town, family), SkRange::Prefix(prefix.into())).descending().limit(limit);
-    store.query(&q).await?.items.iter().map(Item::to_value).collect()
+    Ok(Item::decode_listed(&store.query(&q).await?.items))
 }
 
 /// The family's credit notes, newest first (at most `limit`).
@@ -334,10 +335,8 @@ pub async fn contests_of(
 pub async fn pending(store: &Store, town: &TownId) -> Result<Vec<Contest>, StoreError> {
     store
         .query_all(&Query::gsi1(keys::contests_pending(town), SkRange::All))
-        .await?
-        .iter()
-        .map(Item::to_value)
-        .collect()
+        .await
+        .map(|items| Item::decode_listed(&items))
 }
 
 /// A guardian's contest of one line: stored in the family's partition and in staff's queue,

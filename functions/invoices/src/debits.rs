@@ -224,7 +224,9 @@ async fn debit_one(
             return Ok(false);
         }
         let on = debit::collection_date(invoice.issued_on, town.today(now), day);
-        if m.signed_on > on {
+        // A mandate stored with an impossible date (before dates were read strictly) cannot be
+        // written in the bank's file: the invoice is left to pay another way.
+        if m.signed_on > on || !shared::domain::date::plausible(m.signed_on) {
             return Ok(false);
         }
         let draft = Draft {
@@ -361,6 +363,23 @@ pub async fn file(
     let debits = debits_of(&state.auth.store, town.id(), &month).await?;
     if debits.is_empty() {
         return Err(Problem::not_found("no_debits", "Aucun prélèvement n'a été fait pour ce mois."));
+    }
+    // Debits recorded with a date the bank's file cannot hold (a mandate stored before dates
+    // were read strictly): said, not a 500.
+    let unwritable: Vec<&str> = debits
+        .iter()
+        .filter(|d| !shared::domain::date::plausible(d.signed_on) || !shared::domain::date::plausible(d.on))
+        .map(|d| d.invoice.as_str())
+        .collect();
+    if !unwritable.is_empty() {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "debit_dates_invalid",
+            format!(
+                "Le fichier de prélèvement ne peut pas être établi : une date de mandat est invalide (factures {}). Corrigez le mandat de ces familles puis contactez l'assistance.",
+                unwritable.join(", ")
+            ),
+        ));
     }
     let xml = pain008(&town, &month, &debits).map_err(|e| Problem::internal(&e))?;
     let name = format!("prelevements-{}-{month}.xml", town.id());

@@ -217,7 +217,7 @@ pub async fn account(
             SkRange::Prefix(keys::INVOICE_PREFIX.into()),
         ))
         .await?;
-    let mut invoices: Vec<Invoice> = items.iter().map(Item::to_value).collect::<Result<_, _>>()?;
+    let mut invoices: Vec<Invoice> = Item::decode_listed(&items);
     invoices.sort_by(|a, b| b.number.cmp(&a.number));
     let notes = corrections::credit_notes_of(store, town.id(), &reference, 500).await?;
     let credit_notes = crate::family::with_destinations(store, town.id(), &reference, notes).await?;

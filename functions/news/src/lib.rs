@@ -116,10 +116,8 @@ async fn all_articles(state: &AppState, town: &TownId) -> Result<Vec<Article>, S
         .auth
         .store
         .query_all(&StoreQuery::gsi1(keys::articles_of(town), SkRange::All))
-        .await?
-        .iter()
-        .map(Item::to_value)
-        .collect()
+        .await
+        .map(|items| Item::decode_listed(&items))
 }
 
 pub(crate) fn unknown_article() -> Problem {

@@ -9,7 +9,7 @@ use axum::{Json as AxumJson, Router};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use shared::domain::calendar::DayFacts;
-use shared::domain::config::{NotOffered, Town, TownConfig};
+use shared::domain::config::{Activity, NotOffered, Site, TimeZone, Town, TownConfig};
 use shared::domain::{ActivityId, UnitId};
 use shared::http::auth::OperatorKey;
 use shared::http::{self, Json, Path, Problem};
@@ -74,11 +74,63 @@ async fn load(state: &AppState, raw: &str) -> Result<Arc<Town>, Problem> {
     http::load_town_from_path(&state.towns, raw).await
 }
 
+/// The town as anyone may read it (the home page, the parents' booking pages): its services,
+/// units, prices and whom to call. A projection, field by field: the régie's PayFiP account,
+/// SEPA creditor id, IBAN and BIC, and whatever the configuration grows next, stay with staff.
+#[derive(Debug, Serialize)]
+pub struct PublicTown {
+    id: shared::domain::TownId,
+    name: String,
+    time_zone: TimeZone,
+    sites: Vec<Site>,
+    activities: Vec<Activity>,
+    billing: PublicBilling,
+}
+
+/// The régie's contact, as the pages show it.
+#[derive(Debug, Serialize)]
+struct PublicBilling {
+    regie: String,
+    address: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hours: Option<String>,
+    issuer: String,
+    how_to_pay: Vec<String>,
+    court: String,
+}
+
+impl PublicTown {
+    pub fn of(c: &TownConfig) -> PublicTown {
+        let b = &c.billing;
+        PublicTown {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            time_zone: c.time_zone,
+            sites: c.sites.clone(),
+            activities: c.activities.clone(),
+            billing: PublicBilling {
+                regie: b.regie.clone(),
+                address: b.address.clone(),
+                phone: b.phone.clone(),
+                email: b.email.clone(),
+                hours: b.hours.clone(),
+                issuer: b.issuer.clone(),
+                how_to_pay: b.how_to_pay.clone(),
+                court: b.court.clone(),
+            },
+        }
+    }
+}
+
 async fn town_summary(
     State(state): State<AppState>,
     Path(town): Path<String>,
-) -> Result<AxumJson<TownConfig>, Problem> {
-    Ok(AxumJson(load(&state, &town).await?.config().clone()))
+) -> Result<AxumJson<PublicTown>, Problem> {
+    Ok(AxumJson(PublicTown::of(load(&state, &town).await?.config())))
 }
 
 /// One unit's offer on a day.

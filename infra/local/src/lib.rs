@@ -642,6 +642,8 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         ))
         .service(ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service()));
     let router = shared::http::finish(api)
+        .route(&format!("/{}", shared::files::LOCAL_BUCKET), local_s3::route(s3.clone()))
+        .route(&format!("/{}/", shared::files::LOCAL_BUCKET), local_s3::route(s3.clone()))
         .route(&format!("/{}/{{*key}}", shared::files::LOCAL_BUCKET), local_s3::route(s3))
         .fallback_service(pages);
     // The pages too; the browser sends files straight to the local S3 server.

@@ -52,7 +52,11 @@ pub fn route(s3: S3Service) -> axum::routing::MethodRouter {
 pub async fn serve(s3: S3Service) -> std::io::Result<(String, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    let app = axum::Router::new().route(&format!("/{LOCAL_BUCKET}/{{*key}}"), route(s3));
+    let app = axum::Router::new()
+        // The bucket itself (a listing), however the client writes it.
+        .route(&format!("/{LOCAL_BUCKET}"), route(s3.clone()))
+        .route(&format!("/{LOCAL_BUCKET}/"), route(s3.clone()))
+        .route(&format!("/{LOCAL_BUCKET}/{{*key}}"), route(s3));
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::warn!(error = %e, "local S3 stopped");

@@ -114,11 +114,14 @@ pub fn new_token(
     valid_for: TimeDelta,
 ) -> Result<(String, WriteOp), StoreError> {
     let secret = secret::generate();
+    let digest = secret::digest(&secret);
     let expires_at = now + valid_for;
     let item = Item::from_value(
-        keys::token(town, &secret::digest(&secret), purpose.sort_key()),
+        keys::token(town, &digest, purpose.sort_key()),
         &TokenRecord { email: account.email.clone(), expires_at, credentials: account.credentials },
     )?
+    // Listed with the account's sessions: revoked with them (an erased account keeps no link).
+    .with_gsi1(Key::new(keys::sessions_of(town, &account.email), format!("TOKEN#{digest}")))
     // Kept a day past expiry so that a late click says "expired" rather than "unknown".
     .with_ttl((expires_at + TimeDelta::days(1)).timestamp());
     Ok((secret, WriteOp::Put { item, cond: Some(Cond::NotExists) }))
@@ -277,7 +280,8 @@ pub async fn delete_session(store: &Store, town: &TownId, token: &str) -> Result
     store.delete(&keys::session(town, &secret::digest(token)), None).await
 }
 
-/// Ends every session of an account (password set or changed).
+/// Ends every session of an account and spends its outstanding links (password set or changed,
+/// account erased).
 pub async fn revoke_sessions(store: &Store, town: &TownId, email: &Email) -> Result<(), StoreError> {
     let items = store.query_all(&Query::gsi1(keys::sessions_of(town, email), SkRange::All)).await?;
     for item in items {

@@ -301,15 +301,10 @@ pub fn previous_month(today: NaiveDate) -> (NaiveDate, NaiveDate) {
 
 /// The first and last day of the month `raw` names (`AAAA-MM`).
 pub fn month(raw: &str) -> Option<(NaiveDate, NaiveDate)> {
-    let (y, m) = raw.split_once('-')?;
-    if y.len() != 4 || m.len() != 2 {
+    if raw.len() != 7 {
         return None;
     }
-    let first = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1)?;
-    if !(super::text::FIRST_YEAR..=super::text::LAST_YEAR).contains(&first.year()) {
-        return None;
-    }
-    Some(month_of(first))
+    super::date::parse_date(&format!("{raw}-01")).ok().map(month_of)
 }
 
 #[cfg(test)]

@@ -156,17 +156,116 @@ impl FileType {
         }
     }
 
-    /// Whether a file's first bytes are this type's signature.
-    pub fn matches(self, head: &[u8]) -> bool {
+    /// The extension a file of this type is kept and downloaded under, whatever its name said.
+    pub fn extension(self) -> &'static str {
         match self {
-            FileType::Pdf => head.starts_with(b"%PDF-"),
-            FileType::Jpeg => head.starts_with(&[0xFF, 0xD8, 0xFF]),
-            FileType::Png => head.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]),
+            FileType::Pdf => "pdf",
+            FileType::Jpeg => "jpg",
+            FileType::Png => "png",
         }
     }
 
-    /// How many first bytes [`FileType::matches`] needs.
-    pub const HEAD_BYTES: u64 = 8;
+    /// Whether a file's first bytes are this type's signature.
+    fn matches(self, head: &[u8]) -> bool {
+        match self {
+            FileType::Pdf => head.starts_with(b"%PDF-"),
+            FileType::Jpeg => head.starts_with(&[0xFF, 0xD8, 0xFF]),
+            FileType::Png => head.starts_with(&PNG_SIGNATURE),
+        }
+    }
+
+    /// Whether a whole file is of this type, beyond its first bytes: a PDF has its header, its
+    /// `%%EOF` near the end and no HTML in it (a page that starts with `%PDF` is a page); a PNG
+    /// is a chain of chunks from `IHDR` to `IEND` that ends the file; a JPEG is a chain of
+    /// segments up to its image data, and ends with its end marker.
+    pub fn verify(self, bytes: &[u8]) -> bool {
+        self.matches(bytes)
+            && match self {
+                FileType::Pdf => pdf_whole(bytes),
+                FileType::Jpeg => jpeg_whole(bytes),
+                FileType::Png => png_whole(bytes),
+            }
+    }
+}
+
+const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+/// What a browser would render as a page or run as a script, in any case.
+const HTML_MARKERS: [&[u8]; 6] = [b"<html", b"<script", b"<!doctype", b"<body", b"<iframe", b"<svg"];
+
+fn pdf_whole(b: &[u8]) -> bool {
+    let version = b.get(5..8).is_some_and(|v| v[0].is_ascii_digit() && v[1] == b'.' && v[2].is_ascii_digit());
+    let tail = &b[b.len().saturating_sub(1024)..];
+    let ends = tail.windows(5).any(|w| w == b"%%EOF");
+    let html = HTML_MARKERS.iter().any(|m| b.windows(m.len()).any(|w| w.eq_ignore_ascii_case(m)));
+    version && ends && !html
+}
+
+fn png_whole(b: &[u8]) -> bool {
+    let be32 = |at: usize| b.get(at..at + 4).map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]) as usize);
+    let mut at = PNG_SIGNATURE.len();
+    let mut first = true;
+    loop {
+        let (Some(len), Some(kind)) = (be32(at), b.get(at + 4..at + 8)) else { return false };
+        let Some(next) = (at + 12).checked_add(len).filter(|n| *n <= b.len()) else { return false };
+        if !kind.iter().all(u8::is_ascii_alphabetic) {
+            return false;
+        }
+        if first {
+            let size = (be32(at + 8), be32(at + 12));
+            if kind != b"IHDR" || len != 13 || matches!(size, (Some(0), _) | (_, Some(0))) {
+                return false;
+            }
+            first = false;
+        }
+        if kind == b"IEND" {
+            return next == b.len();
+        }
+        at = next;
+    }
+}
+
+fn jpeg_whole(b: &[u8]) -> bool {
+    // Segments after the start marker, up to the start of scan (the image data).
+    let mut at = 2;
+    loop {
+        if b.get(at) != Some(&0xFF) {
+            return false;
+        }
+        while b.get(at) == Some(&0xFF) {
+            at += 1;
+        }
+        match b.get(at) {
+            Some(0xDA) => break,
+            Some(0x01 | 0xD0..=0xD7) => at += 1,
+            Some(_) => {
+                let Some(len) = b.get(at + 1..at + 3).map(|x| usize::from(u16::from_be_bytes([x[0], x[1]]))) else {
+                    return false;
+                };
+                if len < 2 {
+                    return false;
+                }
+                at += 1 + len;
+            }
+            None => return false,
+        }
+    }
+    // Some devices pad the file after its end marker with zeros.
+    let end = b.iter().rposition(|x| *x != 0).map_or(0, |i| i + 1);
+    b[..end].ends_with(&[0xFF, 0xD9])
+}
+
+/// The name a file is kept and downloaded under: the device's name without its extension, and
+/// the checked type's (`certificat.html` sent as a PDF is `certificat.pdf`).
+pub fn name_for_type(name: &str, t: FileType) -> String {
+    let stem = match name.rsplit_once('.') {
+        Some((stem, ext)) if !ext.contains(' ') => stem,
+        _ => name,
+    };
+    let stem = if stem.trim().is_empty() { "document" } else { stem };
+    let room = MAX_FILE_NAME_CHARS - 1 - t.extension().len();
+    let stem: String = stem.chars().take(room).collect();
+    format!("{}.{}", stem.trim_end(), t.extension())
 }
 
 /// A file name as kept: the name a guardian's device gave, without any path, control or
@@ -300,12 +399,33 @@ mod tests {
 
     #[test]
     fn file_signatures() {
-        assert!(FileType::Pdf.matches(b"%PDF-1.7\n"));
-        assert!(!FileType::Pdf.matches(b"MZ\x90\x00\x03"));
-        assert!(FileType::Jpeg.matches(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]));
-        assert!(!FileType::Jpeg.matches(b"%PDF-1.7"));
-        assert!(FileType::Png.matches(b"\x89PNG\r\n\x1a\n\0\0"));
-        assert!(!FileType::Png.matches(b"\x89PNG\r\n"));
+        assert!(FileType::Pdf.verify(b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n"));
+        assert!(!FileType::Pdf.verify(b"%PDF-1.7\n<html><script>x</script></html>\n%%EOF\n"), "a page");
+        assert!(!FileType::Pdf.verify(b"%PDF-1.7\n1 0 obj << >> endobj\n"), "cut short");
+        assert!(!FileType::Pdf.verify(b"MZ\x90\x00\x03"));
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\0\0\0\0\x3a\x7e\x9b\x55\0\0\0\x0aIDAT\x78\x9c\x63\x60\0\0\0\x02\0\x01\x48\xaf\xa4\x71\0\0\0\0IEND\xae\x42\x60\x82";
+        assert!(FileType::Png.verify(png));
+        assert!(!FileType::Png.verify(&png[..png.len() - 12]), "no end");
+        assert!(!FileType::Png.verify(&[&png[..], b"<html>"].concat()), "something after the end");
+        assert!(!FileType::Png.verify(b"\x89PNG\r\n\x1a\n"));
+        let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0, 0xFF, 0xDA, 0, 2, 1, 2, 3, 0xFF, 0xD9];
+        assert!(FileType::Jpeg.verify(&jpeg));
+        assert!(FileType::Jpeg.verify(&[&jpeg[..], &[0, 0]].concat()), "padded");
+        assert!(!FileType::Jpeg.verify(&jpeg[..jpeg.len() - 2]), "no end marker");
+        assert!(!FileType::Jpeg.verify(b"\xFF\xD8\xFF\xE0\x00\x10<html><script>x</script></html>"));
+        assert!(!FileType::Jpeg.verify(b"%PDF-1.7"));
+        for (name, t, kept) in [
+            ("certificat.html", FileType::Pdf, "certificat.pdf"),
+            ("x.svg", FileType::Pdf, "x.pdf"),
+            ("x.exe", FileType::Png, "x.png"),
+            ("Photo.JPEG", FileType::Jpeg, "Photo.jpg"),
+            ("scan", FileType::Pdf, "scan.pdf"),
+            ("Mon dossier v2. final", FileType::Pdf, "Mon dossier v2. final.pdf"),
+            (".pdf", FileType::Pdf, "document.pdf"),
+        ] {
+            assert_eq!(name_for_type(name, t), kept, "{name}");
+        }
+        assert_eq!(name_for_type(&"a".repeat(120), FileType::Pdf).chars().count(), MAX_FILE_NAME_CHARS);
         assert_eq!(FileType::parse("Application/PDF"), Some(FileType::Pdf));
         assert_eq!(FileType::parse("image/gif"), None);
         assert_eq!(FileType::parse("application/x-msdownload"), None);

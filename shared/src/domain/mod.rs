@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod cells;
 pub mod config;
 pub mod credit;
+pub mod date;
 pub mod deadline;
 pub mod debit;
 pub mod documents;

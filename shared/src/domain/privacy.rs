@@ -3,9 +3,10 @@
 //! `docs/privacy.md` is the processing register entry these rules implement.
 
 use super::family::{Child, Family};
-use super::{FamilyRef, TownId};
+use super::{ChildId, FamilyRef, TownId};
 use chrono::{Datelike, Months, NaiveDate};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Accounting records (invoices, credit notes, payments and their receipts, direct-debit
 /// mandates, contests of invoice lines) are kept ten years after the end of their year, as the
@@ -40,6 +41,92 @@ pub fn is_kept(sk: &str) -> bool {
 pub fn anonymous_ref(town: &TownId, family: &FamilyRef) -> FamilyRef {
     let digest = crate::auth::secret::digest(&format!("{town}/{family}"));
     FamilyRef::parse(&format!("anonyme-{}", &digest[..12])).unwrap_or_else(|_| family.clone())
+}
+
+fn short_digest(town: &TownId, what: &str) -> String {
+    crate::auth::secret::digest(&format!("{town}/{what}"))[..12].to_owned()
+}
+
+/// What a child's id becomes in the kept records: an id that still parses, telling nothing.
+pub fn anonymous_child(town: &TownId, child: &ChildId) -> ChildId {
+    ChildId::parse(&format!("anonyme-{}", short_digest(town, &format!("child/{child}"))))
+        .unwrap_or_else(|_| child.clone())
+}
+
+/// What a guardian's email becomes in the kept records: an address that still parses as one,
+/// at a domain that cannot exist (`.invalid`, RFC 2606).
+pub fn anonymous_email(town: &TownId, email: &str) -> String {
+    format!("anonyme-{}@anonyme.invalid", short_digest(town, &format!("email/{}", email.to_lowercase())))
+}
+
+/// The family's own identifiers: its reference, its children's ids and its guardians' emails.
+/// They select its entries in the town's trail and billing records (never words of its name:
+/// « Paul Martin » is not the Martins), and each has its pseudonym in the kept records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct References {
+    /// Each identifier and what it becomes when the family is erased.
+    pseudonyms: BTreeMap<String, String>,
+}
+
+impl References {
+    pub fn of(town: &TownId, family: &Family) -> References {
+        let mut pseudonyms = BTreeMap::new();
+        pseudonyms.insert(family.reference.to_string(), anonymous_ref(town, &family.reference).to_string());
+        for c in &family.children {
+            pseudonyms.insert(c.to_string(), anonymous_child(town, c).to_string());
+        }
+        for g in &family.guardians {
+            let email = g.email.as_str().to_lowercase();
+            pseudonyms.insert(email.clone(), anonymous_email(town, &email));
+        }
+        References { pseudonyms }
+    }
+
+    fn is_one(&self, text: &str) -> bool {
+        self.pseudonyms.contains_key(text) || self.pseudonyms.contains_key(&text.to_lowercase())
+    }
+
+    /// Whether a record (an audit entry, a debit, a PayFiP operation) is the family's: its
+    /// target names one of its identifiers (`families/<ref>/mandate`, `child/<id>`,
+    /// `account/<email>`…), or one of its fields is exactly one of them (`"family": "<ref>"`,
+    /// `"child": "<id>"`, `"by": "<email>"`).
+    pub fn own(&self, v: &Value) -> bool {
+        if v["target"].as_str().is_some_and(|t| t.split('/').any(|part| self.is_one(part))) {
+            return true;
+        }
+        match v {
+            Value::String(s) => self.is_one(s),
+            Value::Array(a) => a.iter().any(|x| self.own(x)),
+            Value::Object(m) => m.values().any(|x| self.own(x)),
+            _ => false,
+        }
+    }
+
+    /// The family's part of one of its records, as its export shows it: the whole record when
+    /// its target names the family; else (a register, a billing run: one entry for many
+    /// families) the lists of records keep only the family's own.
+    pub fn part(&self, v: &Value) -> Value {
+        if v["target"].as_str().is_some_and(|t| t.split('/').any(|part| self.is_one(part))) {
+            return v.clone();
+        }
+        self.prune(v)
+    }
+
+    fn prune(&self, v: &Value) -> Value {
+        match v {
+            Value::Array(a) if a.iter().any(|x| x.is_array() || x.is_object()) => {
+                Value::Array(a.iter().filter(|x| self.own(x)).map(|x| self.prune(x)).collect())
+            }
+            Value::Object(m) => Value::Object(m.iter().map(|(k, x)| (k.clone(), self.prune(x))).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// What `text` becomes in a kept record: its pseudonym when it is exactly one identifier
+    /// (ids and emails stay valid ids and emails), else `None`.
+    fn pseudonym(&self, text: &str) -> Option<&str> {
+        self.pseudonyms.get(text).or_else(|| self.pseudonyms.get(&text.to_lowercase())).map(String::as_str)
+    }
 }
 
 /// The texts that identify a family and its children: what anonymisation removes from a kept
@@ -122,18 +209,23 @@ fn replace_ci(s: &str, t: &str) -> String {
     out
 }
 
-/// Anonymises a stored record in place: every string in it (at any depth, map keys included)
-/// has the family's texts redacted, and the family's reference becomes `anonymous`.
-pub fn anonymise(v: &mut Value, texts: &[String], family: &FamilyRef, anonymous: &FamilyRef) {
+/// Anonymises a stored record in place: a string that is exactly one of the family's
+/// identifiers becomes its pseudonym (so that a kept invoice's child id, family reference and
+/// email still parse: the record stays a valid record of its type), and every other string
+/// (at any depth, map keys included) has the family's texts redacted.
+pub fn anonymise(v: &mut Value, texts: &[String], refs: &References) {
     match v {
         Value::String(s) => {
-            *s = if s == family.as_str() { anonymous.to_string() } else { redact(s, texts) };
+            *s = match refs.pseudonym(s) {
+                Some(p) => p.to_owned(),
+                None => redact(s, texts),
+            };
         }
-        Value::Array(a) => a.iter_mut().for_each(|x| anonymise(x, texts, family, anonymous)),
+        Value::Array(a) => a.iter_mut().for_each(|x| anonymise(x, texts, refs)),
         Value::Object(m) => {
             let entries = std::mem::take(m);
             for (k, mut x) in entries {
-                anonymise(&mut x, texts, family, anonymous);
+                anonymise(&mut x, texts, refs);
                 m.insert(redact(&k, texts), x);
             }
         }
@@ -165,17 +257,23 @@ mod tests {
     #[test]
     fn anonymising_removes_every_name_email_and_id_and_keeps_the_amounts() {
         let (f, c) = (family(), child());
-        let texts = personal_texts(&f, &[c]);
-        let anonymous = anonymous_ref(&TownId::parse("ville").unwrap(), &f.reference);
+        let texts = personal_texts(&f, std::slice::from_ref(&c));
+        let town = TownId::parse("ville").unwrap();
+        let anonymous = anonymous_ref(&town, &f.reference);
         assert!(anonymous.as_str().starts_with("anonyme-"));
+        let refs = References::of(&town, &f);
         let mut invoice = json!({
             "family": "martin", "name": "MARTIN", "payer": "Sophie Martin, 12 rue x",
-            "lines": [{"child": "lea", "label": "Léa – CANTINE", "amount": 250}],
-            "to": "sophie@exemple.fr", "total": 250
+            "lines": [{"child": c.id.as_str(), "label": "Léa – CANTINE", "amount": 250}],
+            "to": f.guardians[0].email.as_str(), "total": 250
         });
-        anonymise(&mut invoice, &texts, &f.reference, &anonymous);
+        anonymise(&mut invoice, &texts, &refs);
         assert!(!mentions(&invoice, &texts), "{invoice}");
         assert_eq!(invoice["family"], anonymous.as_str());
+        // Ids stay ids: the kept invoice still reads as an invoice.
+        let child = invoice["lines"][0]["child"].as_str().unwrap();
+        assert_eq!(ChildId::parse(child), Ok(anonymous_child(&town, &c.id)));
+        assert!(crate::domain::family::Email::parse(invoice["to"].as_str().unwrap()).is_ok(), "{invoice}");
         assert_eq!((invoice["total"].as_i64(), invoice["lines"][0]["amount"].as_i64()), (Some(250), Some(250)));
         assert_eq!(invoice["lines"][0]["label"], "[anonymisé] – CANTINE");
         assert_eq!(redact("Famille MARTIN", &["Martin".into()]), "Famille [anonymisé]");
@@ -185,5 +283,31 @@ mod tests {
         );
         assert!(!mentions(&json!({"name": "Famille Martinez"}), &["martin".into()]), "another family's name");
         assert!(mentions(&json!({"target": "family/martin"}), &["martin".into()]));
+    }
+
+    #[test]
+    fn a_familys_records_are_found_by_its_identifiers_never_by_words_of_its_name() {
+        let (f, c) = (family(), child());
+        let refs = References::of(&TownId::parse("ville").unwrap(), &f);
+        let email = f.guardians[0].email.as_str();
+        for own in [
+            json!({"target": format!("families/{}/mandate", f.reference)}),
+            json!({"target": format!("child/{}", c.id)}),
+            json!({"target": format!("account/{email}")}),
+            json!({"target": "attendance/2026-12-01/ecole/cantine", "after": {"marks": [{"child": c.id.as_str()}]}}),
+            json!({"target": "x", "by": email.to_uppercase()}),
+        ] {
+            assert!(refs.own(&own), "{own}");
+        }
+        let run = json!({"target": "invoices/2026-10", "after": [["bernard", "2026-000001"], [f.reference.as_str(), "2026-000002"]]});
+        assert!(refs.own(&run));
+        assert_eq!(refs.part(&run)["after"], json!([[f.reference.as_str(), "2026-000002"]]), "the family's line only");
+        for foreign in [
+            json!({"target": "families/famille-paul/mandate", "after": {"holder": "Paul Martin"}}),
+            json!({"target": "invoices/bernard/2026-10", "after": {"reason": format!("comme {}", c.first_name)}}),
+            json!({"target": "families/martinez/mandate", "after": {"family": "martinez"}}),
+        ] {
+            assert!(!refs.own(&foreign), "{foreign}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Extractors that turn bad input into problem+json instead of axum's plain-text rejections.
 
 use super::{MAX_BODY_BYTES, Problem};
-use crate::domain::text;
+use crate::domain::{date, text};
 use crate::json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -58,8 +58,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
-/// Every text of a JSON body is held to [`text::check`] and every date to its plausible years,
-/// whatever the field: a 422 naming the first field that fails. (Bytes that are not JSON are
+/// Every text of a JSON body is held to [`text::check`] and every date-like text to the strict
+/// [`date`] (no sign, four digits, a plausible year), whatever the field: a 422 naming the first field that fails. (Bytes that are not JSON are
 /// left to the parser's own error.)
 fn refused_text(bytes: &[u8]) -> Option<Problem> {
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
@@ -77,7 +77,7 @@ fn refused_text(bytes: &[u8]) -> Option<Problem> {
                 if let Err(why) = text::check(s) {
                     return refuse("invalid_characters", why.to_owned());
                 }
-                if let Err(why) = text::check_date_year(s) {
+                if let Err(why) = date::check_text(s) {
                     return refuse("invalid_date", why);
                 }
             }

@@ -53,20 +53,18 @@ pub fn unknown_town() -> Problem {
     Problem::not_found("unknown_town", "Cette commune n'utilise pas l'Espace Famille.")
 }
 
-/// A date from a path or query, written `AAAA-MM-JJ`.
+/// A date from a path or query, written `AAAA-MM-JJ` ([`crate::domain::date::parse_date`]).
 pub fn date(raw: &str) -> Result<chrono::NaiveDate, Problem> {
-    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .filter(|d| (2000..=2100).contains(&chrono::Datelike::year(d)) && raw.len() == 10)
-        .ok_or_else(|| {
-            Problem::bad_request(
-                "invalid_date",
-                format!(
-                    "La date « {} » n'est pas valide : écrivez-la AAAA-MM-JJ, par exemple 2026-09-01.",
-                    raw.chars().take(40).collect::<String>()
-                ),
-            )
-        })
+    crate::domain::date::parse_date(raw).map_err(|why| {
+        Problem::bad_request(
+            "invalid_date",
+            format!(
+                "La date « {} » n'est pas valide : écrivez-la AAAA-MM-JJ, par exemple 2026-09-01.",
+                raw.chars().take(40).collect::<String>()
+            ),
+        )
+        .detail(why)
+    })
 }
 
 /// The largest request body accepted.

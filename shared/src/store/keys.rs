@@ -53,9 +53,10 @@ pub fn sessions_of(t: &TownId, email: &Email) -> String {
     format!("{}#EMAIL#{email}#SESSIONS", town(t))
 }
 
-/// Failed logins of one account or one client address in one hour.
+/// Failed logins (or emails asked) of one account or one client address in one hour; the
+/// subject is hashed, so that no counter keeps an address.
 pub fn failures(t: &TownId, subject: &str, hour: &str) -> Key {
-    Key::new(format!("{}#FAIL#{subject}", town(t)), hour)
+    Key::new(format!("{}#FAIL#{}", town(t), crate::auth::secret::digest(subject)), hour)
 }
 
 /// An email in the outbox.
@@ -323,9 +324,16 @@ pub fn holiday_reminder(t: &TownId, period: &str, family: &FamilyRef) -> Key {
     Key::new(format!("{}#HOLIDAY_REMINDERS", town(t)), format!("{period}#{family}"))
 }
 
-/// The index partition of the emails sent to one address (`gsi1`).
+/// The index partition of the emails sent to one address (`gsi1`): the address is hashed, so
+/// that no key keeps it once its emails are erased.
 pub fn mails_to(t: &TownId, email: &str) -> String {
-    format!("{}#MAILS#{email}", town(t))
+    format!("{}#MAILS#{}", town(t), crate::auth::secret::digest(&email.trim().to_lowercase()))
+}
+
+/// Both index partitions of the emails sent to one address: the hashed one, and the one that
+/// named the address (emails sent before it was hashed), for a family's export and erasure.
+pub fn mails_to_all(t: &TownId, email: &str) -> [String; 2] {
+    [mails_to(t, email), format!("{}#MAILS#{email}", town(t))]
 }
 
 /// A family the town closed (it left): when, by whom, and when its data is erased; listed in

@@ -77,6 +77,22 @@ impl Item {
             .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", self.key.pk, self.key.sk)))
     }
 
+    /// The items that decode as `T`, in order; one that does not (a record written by an older
+    /// version, or damaged) is logged and left out, so that a list never fails on one record.
+    /// For lists people read; a computation that must see every record decodes strictly.
+    pub fn decode_listed<T: serde::de::DeserializeOwned>(items: &[Item]) -> Vec<T> {
+        items
+            .iter()
+            .filter_map(|i| match i.to_value() {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::error!(error = %e, "a stored record that does not decode is left out of a list");
+                    None
+                }
+            })
+            .collect()
+    }
+
     pub fn with_gsi1(mut self, key: Key) -> Item {
         self.gsi1 = Some(key);
         self

@@ -156,20 +156,16 @@ pub async fn put_child(store: &Store, town: &TownId, child: &Child) -> Result<()
 pub async fn all_children(store: &Store, town: &TownId) -> Result<Vec<Child>, StoreError> {
     store
         .query_all(&Query::gsi1(keys::children_of_town(town), SkRange::All))
-        .await?
-        .iter()
-        .map(Item::to_value)
-        .collect()
+        .await
+        .map(|items| Item::decode_listed(&items))
 }
 
 /// Every family of the town.
 pub async fn all_families(store: &Store, town: &TownId) -> Result<Vec<Family>, StoreError> {
     store
         .query_all(&Query::gsi1(keys::families_of_town(town), SkRange::All))
-        .await?
-        .iter()
-        .map(Item::to_value)
-        .collect()
+        .await
+        .map(|items| Item::decode_listed(&items))
 }
 
 pub async fn get_child(store: &Store, town: &TownId, id: &ChildId) -> Result<Option<Child>, StoreError> {

@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { startPortal } from './portal.mjs';
 
@@ -647,7 +648,20 @@ async function logOut(page, url) {
 }
 
 const PDF = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(300_000, 'x'), Buffer.from('\n%%EOF\n')]);
-const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(50_000, 7)]);
+// A PNG whole enough for the portal's check (docs/documents.md): its chunks from IHDR to IEND.
+function chunk(type, data) {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type, 'ascii'), data])));
+  return Buffer.concat([length, Buffer.from(type, 'ascii'), data, crc]);
+}
+const PNG = Buffer.concat([
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  chunk('IHDR', Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0])),
+  chunk('IDAT', Buffer.alloc(50_000, 7)),
+  chunk('IEND', Buffer.alloc(0)),
+]);
 
 for (const device of VIEWPORTS) {
   test(`a guardian sends a PDF and a photo, staff accept one and refuse the other, the family sees both (${device.name})`, async () => {

@@ -552,16 +552,23 @@ async fn play_step(p: &TestPortal, m: &mut Model, s: &Step, key: &str) {
             *m.rises.entry(unit).or_default() += cents;
         }
         Act::Decide { accept } => {
-            let pending = ("hugo-martin", Unit::Vacances, date(2026, 12, 21));
-            let Some(c) = m.cells.get_mut(&pending).filter(|c| c.state == State::Pending) else { return };
-            let agent = session(p, AGENT).await;
-            let decision = json!({"decisions": [{"child": pending.0, "unit": pending.1.id(), "date": pending.2,
-                "accept": accept, "reason": "Décision du modèle"}]});
-            let r = p.post(&format!("/api/towns/{TOWN}/staff/requests/decisions"), decision, Some(&agent)).await;
-            assert_eq!(r.status, 200, "decision: {:?}", r.json);
-            c.state = if accept { State::Booked } else { State::Gone };
+            decide(p, m, accept).await;
         }
     }
+}
+
+/// The demo's pending holiday request (Hugo, 21 December), decided by staff; the booking, if it
+/// was still pending and is now accepted.
+async fn decide(p: &TestPortal, m: &mut Model, accept: bool) -> Option<Cell> {
+    let pending = ("hugo-martin", Unit::Vacances, date(2026, 12, 21));
+    let c = m.cells.get_mut(&pending).filter(|c| c.state == State::Pending)?;
+    let agent = session(p, AGENT).await;
+    let decision = json!({"decisions": [{"child": pending.0, "unit": pending.1.id(), "date": pending.2,
+        "accept": accept, "reason": "Décision du modèle"}]});
+    let r = p.post(&format!("/api/towns/{TOWN}/staff/requests/decisions"), decision, Some(&agent)).await;
+    assert_eq!(r.status, 200, "decision: {:?}", r.json);
+    c.state = if accept { State::Booked } else { State::Gone };
+    accept.then(|| c.clone())
 }
 
 /// The register of the step's day: a booked child is marked; a child present without a
@@ -929,16 +936,9 @@ async fn january(
                 }
             }
             After::Decide { accept } => {
-                let pending = ("hugo-martin", Unit::Vacances, date(2026, 12, 21));
-                let Some(c) = m.cells.get_mut(&pending).filter(|c| c.state == State::Pending) else { continue };
-                let agent = session(p, AGENT).await;
-                let decision = json!({"decisions": [{"child": pending.0, "unit": pending.1.id(), "date": pending.2,
-                    "accept": accept, "reason": "Décision du modèle"}]});
-                let r = p.post(&format!("/api/towns/{TOWN}/staff/requests/decisions"), decision, Some(&agent)).await;
-                assert_eq!(r.status, 200, "decision: {:?}", r.json);
-                c.state = if *accept { State::Booked } else { State::Gone };
-                if *accept {
-                    let key = (pending.0.to_owned(), pending.1.id().to_owned(), pending.2);
+                // Accepted after billing: billed on the next invoice as a « Régularisation » line.
+                if let Some(c) = decide(p, m, *accept).await {
+                    let key = ("hugo-martin".to_owned(), Unit::Vacances.id().to_owned(), date(2026, 12, 21));
                     accounts.get_mut(c.family).expect("account").owes.insert(key, (c.price, Rule::Regularisation));
                 }
             }

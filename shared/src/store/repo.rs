@@ -193,9 +193,20 @@ pub async fn places_taken(
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
 ) -> Result<HashMap<chrono::NaiveDate, i64>, StoreError> {
-    let pk = keys::capacity(town, unit, site, from).pk;
-    let items = store.query_all(&Query::table(pk, SkRange::Between(from.to_string(), to.to_string()))).await?;
+    let items = counters_between(store, town, (unit, site), from, to).await?;
     Ok(items.iter().filter_map(|i| Some((i.key.sk.parse().ok()?, i.attrs.get("taken")?.as_i64()?))).collect())
+}
+
+/// The capacity counters of a unit at a site from `from` to `to`, in one query.
+async fn counters_between(
+    store: &Store,
+    town: &TownId,
+    (unit, site): (&crate::domain::UnitId, &crate::domain::SiteId),
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<Vec<Item>, StoreError> {
+    let pk = keys::capacity(town, unit, site, from).pk;
+    store.query_all(&Query::table(pk, SkRange::Between(from.to_string(), to.to_string()))).await
 }
 
 /// The places claimed for a unit at a site, by date, from `from` to `to`: those taken and those
@@ -209,8 +220,7 @@ pub async fn places_claimed(
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
 ) -> Result<HashMap<chrono::NaiveDate, i64>, StoreError> {
-    let pk = keys::capacity(town, unit, site, from).pk;
-    let items = store.query_all(&Query::table(pk, SkRange::Between(from.to_string(), to.to_string()))).await?;
+    let items = counters_between(store, town, (unit, site), from, to).await?;
     let n = |i: &Item, a: &str| i.attrs.get(a).and_then(serde_json::Value::as_i64).unwrap_or(0);
     Ok(items.iter().filter_map(|i| Some((i.key.sk.parse().ok()?, n(i, "taken") + n(i, "waiting").max(0)))).collect())
 }

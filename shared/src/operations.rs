@@ -101,6 +101,10 @@ fn job_item(stored: &StoredJob) -> Result<Item, StoreError> {
 
 /// The promotion job for a place freed on a unit with a waiting list (`None` otherwise).
 pub fn promote_op(town: &Town, unit: &UnitId, site: &SiteId, date: NaiveDate, now: DateTime<Utc>) -> Option<WriteOp> {
+    // A place freed on a day gone by (a decision after billing) is offered to nobody.
+    if date < town.today(now) {
+        return None;
+    }
     let (_, u) = town.unit(unit)?;
     (u.waiting_list && u.capacity.is_some())
         .then(|| job_op(town.id(), &Job::Promote { unit: unit.clone(), site: site.clone(), date }, now).ok())
@@ -912,4 +916,20 @@ pub async fn remind(ctx: Ctx<'_>, town: &Town, now: DateTime<Utc>) -> Result<usi
         }
     }
     Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testkit::{at, d, id, town};
+
+    #[test]
+    fn a_place_freed_on_a_day_gone_by_is_offered_to_nobody() {
+        let town = town();
+        let now = at(2026, 12, 9, 10, 0);
+        let (unit, site) = (id("alsh-mercredi"), id("ecole-a"));
+        assert!(promote_op(&town, &unit, &site, d(2026, 12, 16), now).is_some(), "a day to come");
+        assert!(promote_op(&town, &unit, &site, d(2026, 12, 9), now).is_some(), "today still");
+        assert!(promote_op(&town, &unit, &site, d(2026, 12, 2), now).is_none(), "a day gone by");
+    }
 }

@@ -436,6 +436,7 @@ pub async fn export(
         ("AV#", "credit_notes"),
         ("PAY#", "payments"),
         ("CONTEST#", "contests"),
+        ("REGUL#", "regularisations"),
         ("MANDATE", "mandate"),
         ("CLOSED", "closing"),
     ];

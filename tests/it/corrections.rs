@@ -193,6 +193,26 @@ async fn certificate_accepted(p: &TestPortal, from: &str, to: &str) -> Value {
     r.json
 }
 
+/// A booking's régularisation that gives money back, refunded by the régie instead of deducted:
+/// the refund and what it gives back cancel out in the balance (the family still owes both its
+/// invoices whole, having had 2,50 € back).
+#[tokio::test]
+async fn a_refunded_regularisation_is_not_counted_twice_in_the_balance() {
+    let p = portal().await;
+    november_billed(&p).await;
+    certificate_accepted(&p, "2026-11-17", "2026-11-17").await;
+    let admin = p.login(TOWN, ADMIN, PASSWORD).await.unwrap();
+    let queue = p.get(&format!("/api/towns/{TOWN}/staff/invoices/regularisations"), Some(&admin)).await;
+    let id = queue.json[0]["id"].as_str().expect("the régularisation").to_owned();
+    let refund = format!("/api/towns/{TOWN}/staff/invoices/regularisations/martin/{id}/refund");
+    let r = p.post(&refund, json!({}), Some(&admin)).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let account = p.get(&format!("/api/towns/{TOWN}/staff/invoices/families/martin"), Some(&admin)).await;
+    // October's 10,00 € and November's 10,00 €, nothing paid.
+    assert_eq!(account.json["balance"]["balance"].as_i64(), Some(2000), "{:?}", account.json["balance"]);
+    p.stop().await;
+}
+
 #[tokio::test]
 async fn a_certificate_accepted_after_billing_is_corrected_on_the_next_invoice() {
     let p = portal().await;

@@ -213,6 +213,8 @@ async fn a_corrupt_stored_item_is_skipped_by_the_lists_it_would_break() {
         broken(Key::new(keys::family_partition(&t, &family), "PAY#Q-2026-999999")),
         broken(Key::new(keys::family_partition(&t, &family), format!("{}zz", keys::DOCUMENT_PREFIX))),
         broken(Key::new(keys::audit(&t), "2026-11-26T08:00:00.000000Z#corrompue")),
+        broken(keys::regularisation(&t, &family, "corrompue"))
+            .with_gsi1(Key::new(keys::regularisations_open(&t), "corrompue")),
     ] {
         p.store.put(item, None).await.unwrap();
     }

@@ -222,10 +222,13 @@ pub async fn account(
     let notes = corrections::credit_notes_of(store, town.id(), &reference, 500).await?;
     let credit_notes = crate::family::with_destinations(store, town.id(), &reference, notes).await?;
     let payments = crate::payments::payments_of(store, town.id(), &reference, 500).await?;
-    // What the régie refunded of what credit notes gave back is money paid back to the family.
+    // What the régie refunded of what credit notes gave back is money paid back to the family. A
+    // booking's régularisation refunded is not: it was never counted (only its deduction on an
+    // invoice is), so its refund and what it gave back cancel out.
     let refunded: i64 = shared::store::regularisations::of_family(store, town.id(), &reference, "")
         .await?
         .iter()
+        .filter(|r| matches!(r.what, shared::domain::regularisation::What::CreditNote { .. }))
         .flat_map(|r| &r.settled)
         .map(|s| match s {
             shared::domain::regularisation::Settled::Refunded { amount, .. } => amount.get(),

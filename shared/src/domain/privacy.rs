@@ -9,13 +9,13 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Accounting records (invoices, credit notes, payments and their receipts, direct-debit
-/// mandates, contests of invoice lines) are kept ten years after the end of their year, as the
+/// mandates, contests of invoice lines, régularisations of billed months) are kept ten years after the end of their year, as the
 /// public accounting rules require; the family's other data is erased sooner.
 pub const ACCOUNTING_YEARS: u32 = 10;
 
 /// The sort-key prefixes of a family's records that are accounting records: kept, anonymised,
 /// when the family's data is erased.
-pub const KEPT_PREFIXES: [&str; 5] = ["INV#", "AV#", "PAY#", "CONTEST#", "MANDATE"];
+pub const KEPT_PREFIXES: [&str; 6] = ["INV#", "AV#", "PAY#", "CONTEST#", "MANDATE", "REGUL#"];
 
 /// What replaces a personal text in a kept record.
 pub const REDACTED: &str = "[anonymisé]";
@@ -251,6 +251,7 @@ mod tests {
         assert_eq!(erase_on(d(2027, 7, 10), 12), d(2028, 7, 10));
         assert_eq!(accounting_kept_until(d(2026, 11, 30)), d(2036, 12, 31));
         assert!(is_kept("INV#2026-11") && is_kept("PAY#Q-2026-000001") && is_kept("MANDATE"));
+        assert!(is_kept("REGUL#2026-11-17.lea-martin.cantine.v3"), "money still owed either way is kept");
         assert!(!is_kept("DOC#123") && !is_kept("FAMILY") && !is_kept("BASKET#x"));
     }
 

@@ -31,17 +31,14 @@ pub fn settle(town: &TownId, read: &Regularisation, after: &Regularisation) -> R
     Ok(WriteOp::Put { item: item(town, after)?, cond: Some(Cond::version(read.version)) })
 }
 
-/// The town's open régularisations, oldest first.
+/// The town's open régularisations, oldest first (one that does not decode is logged and left
+/// out: it never blocks the queue nor a month's billing, and stays open).
 pub async fn open(store: &Store, town: &TownId) -> Result<Vec<Regularisation>, StoreError> {
-    store
-        .query_all(&Query::gsi1(keys::regularisations_open(town), SkRange::All))
-        .await?
-        .iter()
-        .map(Item::to_value)
-        .collect()
+    Ok(Item::decode_listed(&store.query_all(&Query::gsi1(keys::regularisations_open(town), SkRange::All)).await?))
 }
 
-/// The family's régularisations whose id starts with `prefix` (all with "").
+/// The family's régularisations whose id starts with `prefix` (all with ""); one that does not
+/// decode is logged and left out.
 pub async fn of_family(
     store: &Store,
     town: &TownId,
@@ -52,7 +49,7 @@ pub async fn of_family(
         keys::family_partition(town, family),
         SkRange::Prefix(format!("{}{prefix}", keys::REGULARISATION_PREFIX)),
     );
-    store.query_all(&q).await?.iter().map(Item::to_value).collect()
+    Ok(Item::decode_listed(&store.query_all(&q).await?))
 }
 
 pub async fn get(

@@ -405,3 +405,41 @@ pub(super) async fn a_refund_racing_the_next_invoice_settles_the_carried_amount_
 }
 
 crate::helpers::both_backends!(a_refund_racing_the_next_invoice_settles_the_carried_amount_once);
+
+/// Thirty waiting-list requests of one family, still waiting when their month was billed,
+/// accepted at once afterwards: each a booking, its régularisation, its day's closure check and
+/// its counter — more than one transaction of DynamoDB's 100 actions holds, so they are written
+/// in several.
+#[tokio::test]
+async fn thirty_requests_of_a_billed_month_accepted_at_once_are_all_applied() {
+    let p = portal().await;
+    let store = p.store.clone();
+    let (family, child) = crate::operations::families(&store, "nombreux", 1, &[("alsh", "centre-les-tilleuls")])
+        .await
+        .pop()
+        .expect("a family");
+    let mut decisions = Vec::new();
+    // Every day of December but the 9th, which the demo closes for the ALSH.
+    for day in (1..=31).filter(|d| *d != 9) {
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 12, day).expect("date");
+        let queued = Some(p.clock.now());
+        let site = "centre-les-tilleuls";
+        crate::operations::book(&store, &family, &child, "alsh", site, "alsh-vacances", date, queued).await;
+        decisions.push(json!({"child": child.id, "unit": "alsh-vacances", "date": date, "accept": true}));
+    }
+    // Monday 4 January: December is billed with the thirty requests still waiting.
+    p.clock.set("2027-01-04T08:00:00Z".parse().expect("instant"));
+    finalise(&p, "2026-12").await;
+    let agent = p.login(TOWN, AGENT, PASSWORD).await.unwrap();
+    let uri = format!("/api/towns/{TOWN}/staff/requests/decisions");
+    let r = p.post(&uri, json!({"decisions": decisions}), Some(&agent)).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let results = r.json.as_array().expect("results");
+    assert_eq!(results.len(), 30);
+    assert!(results.iter().all(|d| d["status"] == "confirmed"), "{results:?}");
+    let admin = p.login(TOWN, ADMIN, PASSWORD).await.unwrap();
+    let queue = p.get(&format!("/api/towns/{TOWN}/staff/invoices/regularisations"), Some(&admin)).await;
+    let theirs = queue.json.as_array().expect("queue").iter().filter(|r| r["family"] == "nombreux01").count();
+    assert_eq!(theirs, 30, "one régularisation each: {:?}", queue.json);
+    p.stop().await;
+}

@@ -201,17 +201,19 @@ pub(crate) async fn decide(
     }
     let children = children_by_id(store, &town).await?;
     let mut results = Vec::new();
-    for (family, group) in by_family {
+    for (family, all) in by_family {
         let family = repo::get_family(store, town.id(), &family).await?;
-        let outcome = apply_family(&state, &town, family.as_ref(), &group, &children, by, now).await;
-        for d in &group {
-            results.push(DecisionResult {
-                child: d.decision.child.clone(),
-                unit: d.decision.unit.clone(),
-                date: d.decision.date,
-                status: outcome.as_ref().ok().map(|_| d.after.status),
-                error: outcome.as_ref().err().cloned(),
-            });
+        for group in all.chunks(DECISIONS_PER_TRANSACTION) {
+            let outcome = apply_family(&state, &town, family.as_ref(), group, &children, by, now).await;
+            for d in group {
+                results.push(DecisionResult {
+                    child: d.decision.child.clone(),
+                    unit: d.decision.unit.clone(),
+                    date: d.decision.date,
+                    status: outcome.as_ref().ok().map(|_| d.after.status),
+                    error: outcome.as_ref().err().cloned(),
+                });
+            }
         }
     }
     Ok(AxumJson(results))
@@ -226,6 +228,11 @@ pub(crate) fn apply_decision(
     let after = before.decide(d.accept, reason, actor).map_err(|_| "Cette demande a déjà été traitée.".to_owned())?;
     Ok(Decided { decision: d.clone(), before: before.clone(), after })
 }
+
+/// A family's decisions written in one transaction. Each may take four actions in a billed
+/// month (the booking, its régularisation, the day's closure check, its counter), with the audit
+/// entry and the guardians' emails: 20 stay within DynamoDB's 100 actions.
+const DECISIONS_PER_TRANSACTION: usize = 20;
 
 /// One family's decisions in one transaction: bookings, places, audit entry, email.
 pub(crate) async fn apply_family(

@@ -443,3 +443,43 @@ async fn thirty_requests_of_a_billed_month_accepted_at_once_are_all_applied() {
     assert_eq!(theirs, 30, "one régularisation each: {:?}", queue.json);
     p.stop().await;
 }
+
+/// A family with more open régularisations than one transaction can settle (95, each a carried
+/// credit of 1 centime) is still invoiced: its invoice settles 88 and the others wait for the
+/// next one.
+#[tokio::test]
+async fn a_family_with_more_regularisations_than_a_transaction_holds_is_still_invoiced() {
+    use shared::domain::regularisation::{Regularisation, What};
+    use shared::store::regularisations;
+    let p = portal().await;
+    let martin = shared::domain::FamilyRef::parse("martin").unwrap();
+    let one = shared::domain::Cents::new(1).unwrap();
+    let ops: Vec<_> = (0..95)
+        .map(|i| {
+            let r = Regularisation {
+                id: format!("AV-2026-{i:06}"),
+                family: martin.clone(),
+                invoice: Some("2026-000002".into()),
+                month: "2026-10".into(),
+                delta: -1,
+                left: one,
+                what: What::CreditNote { credit_note: format!("AV-2026-{i:06}") },
+                settled: Vec::new(),
+                at: p.clock.now(),
+                by: ADMIN.into(),
+                version: 0,
+            };
+            regularisations::create(&town(), &r).unwrap()
+        })
+        .collect();
+    for chunk in ops.chunks(90) {
+        p.store.transact(chunk.to_vec()).await.unwrap();
+    }
+    november_billed(&p).await;
+    let admin = p.login(TOWN, ADMIN, PASSWORD).await.unwrap();
+    let november = invoice(&p, &admin, "2026-11").await;
+    assert_eq!(november["deductions"].as_array().map(Vec::len), Some(88), "{november:?}");
+    let open = regularisations::of_family(&p.store, &town(), &martin, "").await.unwrap();
+    assert_eq!(open.iter().filter(|r| r.is_open()).count(), 7, "the rest waits for the next invoice");
+    p.stop().await;
+}

@@ -190,7 +190,10 @@ async fn issue(
     let mut looked = 0;
     for family in chunk {
         let number = billing::invoice_number(year, read.0 + given.len() as u64);
-        let applied = regularisation::apply(bills.get(family).cloned(), family, &open, month, &number);
+        // What one transaction cannot settle waits for the family's next invoice: never a family
+        // left without its invoice.
+        let mine: Vec<_> = open.iter().filter(|r| &r.family == family).take(MAX_WRITES - 2).cloned().collect();
+        let applied = regularisation::apply(bills.get(family).cloned(), family, &mine, month, &number);
         // The rest of the chunk goes in the next transaction.
         if ops.len() + 1 + applied.settled.len() > MAX_WRITES {
             break;

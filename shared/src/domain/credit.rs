@@ -352,7 +352,7 @@ impl Contest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::billing::{Bill, Line};
+    use crate::domain::billing::Line;
     use crate::domain::testkit::{at, d, id};
 
     fn invoice(amounts: &[i64]) -> Invoice {
@@ -371,14 +371,7 @@ mod tests {
                 amount: Cents::new(*a).unwrap(),
             })
             .collect();
-        let total = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
-        Invoice::issue(
-            Bill { family: id("martin"), lines, total },
-            "2026-11",
-            "2026-000001".into(),
-            d(2026, 12, 1),
-            "a",
-        )
+        crate::domain::testkit::november_invoice(lines, "2026-000001")
     }
 
     fn c(cents: i64) -> Cents {

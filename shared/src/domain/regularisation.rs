@@ -340,14 +340,7 @@ mod tests {
     }
 
     fn november(lines: Vec<Line>) -> Invoice {
-        let total = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
-        Invoice::issue(
-            Bill { family: id("martin"), lines, total },
-            "2026-11",
-            "2026-000012".into(),
-            d(2026, 12, 1),
-            "a",
-        )
+        crate::domain::testkit::november_invoice(lines, "2026-000012")
     }
 
     fn billed(b: &Booking) -> Invoice {

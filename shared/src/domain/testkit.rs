@@ -111,3 +111,10 @@ pub fn booking(unit: &str, date: NaiveDate, status: BookingStatus, price: u32) -
     };
     Booking::book(None, slot, terms, guardian(at(2026, 11, 20, 9, 0)))
 }
+
+/// The Martins' invoice of November 2026 with these lines, issued on 1 December.
+pub fn november_invoice(lines: Vec<super::billing::Line>, number: &str) -> super::billing::Invoice {
+    let total = lines.iter().fold(super::Cents::ZERO, |t, l| t + l.amount);
+    let bill = super::billing::Bill { family: id("martin"), lines, total };
+    super::billing::Invoice::issue(bill, "2026-11", number.into(), d(2026, 12, 1), "a")
+}

@@ -8,9 +8,9 @@ use basket::check::{Line, Mode};
 use basket::engine::{self, Ask, Outcome, Recipient};
 use chrono::NaiveDate;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use shared::clock::Clock;
-use shared::store::Store;
-use shared::store::embedded::EmbeddedStore;
+use edge::clock::Clock;
+use store::Store;
+use store::embedded::EmbeddedStore;
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("date")
@@ -77,7 +77,7 @@ fn baskets(c: &mut Criterion) {
         if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
             for (name, basket) in [("week basket", week), ("school-year basket", year)] {
                 let table = format!("ef-bench-{}-{}", std::process::id(), basket.2.min(9999));
-                let dynamo = shared::store::dynamo::DynamoStore::for_emulator(&endpoint, table).await;
+                let dynamo = store::dynamo::DynamoStore::for_emulator(&endpoint, table).await;
                 dynamo.create_table().await.expect("table");
                 count(name, Store::dynamo(dynamo), basket).await;
             }

@@ -7,15 +7,15 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use shared::domain::billing;
-use shared::domain::booking::{Actor, Attendance, Booking, BookingStatus, ChangedBy, Slot, Terms};
-use shared::domain::config::Town;
-use shared::domain::family::{Child, Family};
-use shared::domain::{Cents, ChildId, FamilyRef, UnitId};
-use shared::store::embedded::EmbeddedStore;
-use shared::store::{Store, repo};
+use domain::billing;
+use domain::booking::{Actor, Attendance, Booking, BookingStatus, ChangedBy, Slot, Terms};
+use domain::config::Town;
+use domain::family::{Child, Family};
+use domain::{Cents, ChildId, FamilyRef, UnitId};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use store::embedded::EmbeddedStore;
+use store::{Store, repo};
 
 const FAMILIES: usize = 500;
 
@@ -62,7 +62,7 @@ async fn town_of_500(store: &Store) -> (Arc<Town>, Vec<Family>, Vec<Booking>) {
                     unit: unit.id.clone(),
                     date,
                 };
-                let price = shared::domain::pricing::normal(unit, &family);
+                let price = domain::pricing::normal(unit, &family);
                 let terms =
                     Terms { status: BookingStatus::Confirmed, price, late: false, waiting_list: false, rule: None };
                 let at = DateTime::parse_from_rfc3339("2026-10-20T08:00:00Z").expect("t").to_utc();
@@ -125,7 +125,7 @@ fn bench(c: &mut Criterion) {
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
         rt.block_on(async {
             let table = format!("ef-bench-billing-{}", std::process::id());
-            let dynamo = shared::store::dynamo::DynamoStore::for_emulator(&endpoint, table).await;
+            let dynamo = store::dynamo::DynamoStore::for_emulator(&endpoint, table).await;
             dynamo.create_table().await.expect("table");
             once(Store::dynamo(dynamo)).await;
         });

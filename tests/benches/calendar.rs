@@ -11,7 +11,7 @@ fn grid(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z").expect("date").to_utc();
-    let opts = local_portal::Options::demo(dir.path(), shared::clock::Clock::manual(start));
+    let opts = local_portal::Options::demo(dir.path(), edge::clock::Clock::manual(start));
     let portal = rt.block_on(local_portal::build(&opts)).expect("portal");
     let router = portal.router.clone();
     let login = serde_json::json!({"email": "sophie.martin@exemple.fr", "password": local_portal::DEMO_PASSWORD});

@@ -33,7 +33,7 @@ struct Staff {
 
 async fn staff() -> Staff {
     let dir = tempfile::tempdir().expect("tempdir");
-    let opts = local_portal::Options::demo(dir.path(), shared::clock::Clock::system());
+    let opts = local_portal::Options::demo(dir.path(), edge::clock::Clock::system());
     let portal = local_portal::build(&opts).await.expect("portal");
     let login =
         serde_json::json!({"email": "agent@villeneuve-les-tilleuls.fr", "password": local_portal::DEMO_PASSWORD});

@@ -3,16 +3,15 @@
 //! CPU share grows with its memory). Run: `cargo bench -p e2e --bench login`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use shared::domain::account::Password;
+use domain::account::Password;
 
 fn login(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let password = "les lilas du jardin";
-    let stored = rt.block_on(shared::auth::password::hash(Password::parse(password).expect("password")));
-    assert!(rt.block_on(shared::auth::password::verify(password.to_owned(), Some(stored.clone()))));
+    let stored = rt.block_on(edge::auth::password::hash(Password::parse(password).expect("password")));
+    assert!(rt.block_on(edge::auth::password::verify(password.to_owned(), Some(stored.clone()))));
     c.bench_function("Argon2id verification of a password (one login)", |b| {
-        b.to_async(&rt)
-            .iter(|| async { shared::auth::password::verify(password.to_owned(), Some(stored.clone())).await })
+        b.to_async(&rt).iter(|| async { edge::auth::password::verify(password.to_owned(), Some(stored.clone())).await })
     });
 }
 

@@ -119,7 +119,7 @@ async fn wrong_password_and_unknown_email_give_the_same_answer() {
 #[tokio::test]
 async fn lockout_engages_after_repeated_failures_and_reset_still_works() {
     let p = portal().await;
-    let limit = shared::auth::accounts::Throttle::default().per_account;
+    let limit = edge::auth::accounts::Throttle::default().per_account;
     for _ in 0..limit {
         assert_problem(
             &p.login(TOWN, ACTIVE, "pas le bon mot de passe").await.err().unwrap(),
@@ -299,7 +299,7 @@ async fn login_bad_input_is_a_clear_4xx() {
 
 #[tokio::test]
 async fn an_email_that_keeps_failing_is_parked_and_shown_to_staff() {
-    use shared::mail::{notifier, sender::Mailer};
+    use services::mail::{notifier, sender::Mailer};
     let p = portal().await;
     // A mail folder that cannot be created: a file stands where it should be.
     let blocked = tempfile::NamedTempFile::new().unwrap();

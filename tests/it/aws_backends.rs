@@ -4,13 +4,13 @@
 
 use crate::helpers::{Reply, call};
 use axum::Router;
+use edge::auth::accounts::Throttle;
+use edge::clock::Clock;
+use edge::http::auth::{AuthState, OperatorKey};
 use serde_json::{Value, json};
-use shared::auth::accounts::Throttle;
-use shared::clock::Clock;
-use shared::http::auth::{AuthState, OperatorKey};
-use shared::mail::{notifier, sender::Mailer};
-use shared::store::repo::Towns;
+use services::mail::{notifier, sender::Mailer};
 use std::time::Duration;
+use store::repo::Towns;
 
 const OPERATOR: &str = "un-jeton-exploitant-de-test";
 const SENDER: &str = "ne-pas-repondre@villeneuve-les-tilleuls.fr";
@@ -32,14 +32,14 @@ async fn sent_by_moto(endpoint: &str) -> Vec<Value> {
 async fn staff_activation_email_goes_through_ses_and_its_link_works() {
     let Some(store) = crate::helpers::dynamo_store().await else { return };
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let town = shared::domain::config::Town::parse(local_portal::DEMO_TOWN.as_bytes()).unwrap();
+    let town = domain::config::Town::parse(local_portal::DEMO_TOWN.as_bytes()).unwrap();
     let towns = Towns::new(store.clone(), Duration::from_secs(60));
     towns.put(&town).await.unwrap();
     let state = accounts::AppState {
         auth: AuthState {
             store: store.clone(),
             clock: Clock::system(),
-            trusted_proxies: shared::http::auth::trusted_proxies_from_env(),
+            trusted_proxies: edge::http::auth::trusted_proxies_from_env(),
         },
         towns,
         public_url: "https://portail.example".into(),
@@ -47,7 +47,7 @@ async fn staff_activation_email_goes_through_ses_and_its_link_works() {
         operator: OperatorKey::new(Some(OPERATOR)),
         equal_answer_time: Duration::from_millis(10),
     };
-    let router = shared::http::finish(accounts::router(state));
+    let router = edge::http::finish(accounts::router(state));
 
     // A unique recipient, since moto's record is shared by every test of the run.
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();

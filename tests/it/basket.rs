@@ -6,15 +6,15 @@ use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, portal};
 use basket::check::{Line, Mode};
 use basket::engine::{self, Ask, LineOutcome, Outcome, Recipient};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::cells::ActionKind;
+use domain::config::Town;
+use domain::family::{Child, Email, Enrollment, Family, Guardian};
+use domain::{ActivityId, ChildId, FamilyRef, SiteId, UnitId};
+use edge::clock::Clock;
 use serde_json::{Value, json};
-use shared::clock::Clock;
-use shared::domain::cells::ActionKind;
-use shared::domain::config::Town;
-use shared::domain::family::{Child, Email, Enrollment, Family, Guardian};
-use shared::domain::{ActivityId, ChildId, FamilyRef, SiteId, UnitId};
-use shared::store::repo;
-use shared::store::{Store, keys};
 use std::sync::Arc;
+use store::repo;
+use store::{Store, keys};
 
 const MARTIN: &str = "/api/towns/villeneuve-les-tilleuls/families/martin";
 
@@ -584,8 +584,7 @@ async fn a_school_year_basket_interrupted_halfway_completes_exactly_on_retry(sto
     assert_eq!(serde_json::to_value(&again).unwrap(), serde_json::to_value(&answer).unwrap());
     assert!(answer.lines.iter().all(|l| l.result == LineOutcome::Applied));
     // One confirmation email, whatever the retries.
-    let mails =
-        store.query_all(&shared::store::Query::gsi1(keys::OUTBOX_PENDING, shared::store::SkRange::All)).await.unwrap();
+    let mails = store.query_all(&store::Query::gsi1(keys::OUTBOX_PENDING, store::SkRange::All)).await.unwrap();
     assert_eq!(mails.len(), 1);
 }
 

@@ -13,11 +13,11 @@
 
 use crate::helpers::{Browser, TOWN, TestPortal, portal};
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeDelta, Utc, Weekday};
+use domain::TownId;
+use domain::booking::BookingStatus;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
-use shared::domain::TownId;
-use shared::domain::booking::BookingStatus;
 use std::collections::BTreeMap;
 
 /// Random months a plain `cargo test` plays.
@@ -416,11 +416,11 @@ fn plan() -> impl Strategy<Value = Vec<Step>> {
 /// itself is tested elsewhere): a session opened as the login opens it.
 async fn session(p: &TestPortal, email: &str) -> Browser {
     let town = TownId::parse(TOWN).expect("town");
-    let email = shared::domain::family::Email::parse(email).expect("email");
-    let account = shared::auth::accounts::get_account(&p.store, &town, &email).await.expect("read").expect("account");
+    let email = domain::family::Email::parse(email).expect("email");
+    let account = edge::auth::accounts::get_account(&p.store, &town, &email).await.expect("read").expect("account");
     let (token, s) =
-        shared::auth::accounts::create_session(&p.store, &town, &account, p.clock.now()).await.expect("session");
-    Browser { cookie: format!("{}={token}", shared::auth::session::COOKIE), csrf: s.csrf }
+        edge::auth::accounts::create_session(&p.store, &town, &account, p.clock.now()).await.expect("session");
+    Browser { cookie: format!("{}={token}", edge::auth::session::COOKIE), csrf: s.csrf }
 }
 
 const ADMIN: &str = "mairie@villeneuve-les-tilleuls.fr";
@@ -668,10 +668,9 @@ async fn start(p: &TestPortal) -> Model {
     let town = TownId::parse(TOWN).expect("town");
     let children = ["lea-martin", "hugo-martin", "jade-martin", "noe-bernard-petit", "emma-nguyen"];
     for child in children {
-        let id = shared::domain::ChildId::parse(child).expect("child");
-        let bookings = shared::store::repo::bookings(&p.store, &town, &id, date(2026, 12, 1), date(2026, 12, 31))
-            .await
-            .expect("bookings");
+        let id = domain::ChildId::parse(child).expect("child");
+        let bookings =
+            store::repo::bookings(&p.store, &town, &id, date(2026, 12, 1), date(2026, 12, 31)).await.expect("bookings");
         for b in bookings.into_iter().filter(|b| b.is_live()) {
             let unit = [Unit::Cantine, Unit::Etude, Unit::Matin, Unit::Soir, Unit::Mercredi, Unit::Vacances]
                 .into_iter()

@@ -8,10 +8,10 @@
 //! 17th and 30th at 2,50 € — 10,00 € in all), December on Saturday 2 January 2027.
 
 use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, portal};
+use domain::TownId;
+use domain::booking::Booking;
 use serde_json::{Value, json};
-use shared::domain::TownId;
-use shared::domain::booking::Booking;
-use shared::store::repo;
+use store::repo;
 
 const PASSWORD: &str = local_portal::DEMO_PASSWORD;
 const ADMIN: &str = "mairie@villeneuve-les-tilleuls.fr";
@@ -59,7 +59,7 @@ async fn balance_is_what_is_left_to_pay(p: &TestPortal, admin: &Browser) -> i64 
     left
 }
 
-fn subjects_and_texts(mails: &[shared::mail::outbox::Mail], to: &str) -> Vec<(String, String)> {
+fn subjects_and_texts(mails: &[services::mail::outbox::Mail], to: &str) -> Vec<(String, String)> {
     mails.iter().filter(|m| m.to.as_str() == to).map(|m| (m.content.subject.clone(), m.content.text.clone())).collect()
 }
 
@@ -120,7 +120,7 @@ async fn a_credit_note_on_a_paid_invoice_is_carried_to_the_next_invoice_and_ever
     assert!(text.contains(&format!("Déduit de la facture {number}")), "{text}");
     let text = pdf_text("2026-12").await;
     assert!(text.contains("Avoir AV-2026-000001 (facture 2026-000003) : déduit"), "{text}");
-    assert!(text.contains(&format!("Reste à payer : {}", shared::domain::Cents::new(total - 250).unwrap())), "{text}");
+    assert!(text.contains(&format!("Reste à payer : {}", domain::Cents::new(total - 250).unwrap())), "{text}");
     // The balance is invoices − payments − credit notes: October's 10,00 € (the demo's, unpaid)
     // and what December leaves to pay.
     assert_eq!(balance_is_what_is_left_to_pay(&p, &admin).await, 1000 + total - 250);
@@ -293,8 +293,8 @@ async fn staff_issue_a_proposed_correction_at_once_as_a_credit_note_emailed_once
 async fn a_pending_request_never_blocks_billing_and_is_billed_next_month_once_accepted() {
     let p = portal().await;
     // Hugo's request for the centre on Wednesday 25 November still waits at the month's end.
-    let demo = shared::domain::config::Town::parse(local_portal::DEMO_TOWN.as_bytes()).unwrap();
-    let unit = shared::domain::UnitId::parse("alsh-mercredi").unwrap();
+    let demo = domain::config::Town::parse(local_portal::DEMO_TOWN.as_bytes()).unwrap();
+    let unit = domain::UnitId::parse("alsh-mercredi").unwrap();
     let (activity, _) = demo.unit(&unit).unwrap();
     let b: Booking = serde_json::from_value(json!({
         "child": "hugo-martin", "family": "martin", "activity": activity.id, "site": activity.sites[0],
@@ -358,7 +358,7 @@ async fn a_pending_request_never_blocks_billing_and_is_billed_next_month_once_ac
 #[tokio::test]
 async fn a_line_keeps_naming_the_bracket_that_priced_it_after_a_qf_change() {
     let p = portal().await;
-    let martin = shared::domain::FamilyRef::parse("martin").unwrap();
+    let martin = domain::FamilyRef::parse("martin").unwrap();
     let mut family = repo::get_family(&p.store, &town(), &martin).await.unwrap().unwrap();
     family.quotient_familial = Some(500);
     repo::put_family(&p.store, &town(), &family).await.unwrap();
@@ -375,7 +375,7 @@ async fn a_line_keeps_naming_the_bracket_that_priced_it_after_a_qf_change() {
 /// A refund and December's finalisation racing for the same carried credit note: the store
 /// orders them, the money goes one way only (a deduction or a refund, never both, never none),
 /// and the balance stays what the invoices leave to pay.
-pub(super) async fn a_refund_racing_the_next_invoice_settles_the_carried_amount_once(store: shared::store::Store) {
+pub(super) async fn a_refund_racing_the_next_invoice_settles_the_carried_amount_once(store: store::Store) {
     let p = crate::helpers::portal_on(store).await;
     let admin = november_billed(&p).await;
     let base = format!("/api/towns/{TOWN}/staff/invoices/families/martin/2026-11");
@@ -449,11 +449,11 @@ async fn thirty_requests_of_a_billed_month_accepted_at_once_are_all_applied() {
 /// next one.
 #[tokio::test]
 async fn a_family_with_more_regularisations_than_a_transaction_holds_is_still_invoiced() {
-    use shared::domain::regularisation::{Regularisation, What};
-    use shared::store::regularisations;
+    use domain::regularisation::{Regularisation, What};
+    use store::regularisations;
     let p = portal().await;
-    let martin = shared::domain::FamilyRef::parse("martin").unwrap();
-    let one = shared::domain::Cents::new(1).unwrap();
+    let martin = domain::FamilyRef::parse("martin").unwrap();
+    let one = domain::Cents::new(1).unwrap();
     let ops: Vec<_> = (0..95)
         .map(|i| {
             let r = Regularisation {

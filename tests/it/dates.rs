@@ -158,7 +158,7 @@ fn the_town_configuration_read_from_its_file_holds_to_the_same_dates() {
     for bad in BAD_DATES {
         let mut config: Value = serde_json::from_str(local_portal::DEMO_TOWN).unwrap();
         config["closures"] = json!([{"date": bad, "reason": "Grève"}]);
-        let err = shared::domain::config::Town::parse(config.to_string().as_bytes()).unwrap_err();
+        let err = domain::config::Town::parse(config.to_string().as_bytes()).unwrap_err();
         assert!(err.path.starts_with("closures[0]"), "{bad}: {err:?}");
     }
 }
@@ -173,14 +173,14 @@ async fn a_mandate_stored_with_a_signed_year_does_not_break_the_debit_file() {
     let refused = p.send("PUT", &mandate, Some(form.clone()), &admin, &[]).await;
     crate::helpers::assert_problem(&refused, 422, "invalid_date");
     // Written before the rule: the mandate as the store kept it.
-    let t = shared::domain::TownId::parse(TOWN).unwrap();
-    let key = shared::store::keys::mandate(&t, &shared::domain::FamilyRef::parse("bernard").unwrap());
+    let t = domain::TownId::parse(TOWN).unwrap();
+    let key = store::keys::mandate(&t, &domain::FamilyRef::parse("bernard").unwrap());
     let good = json!({"rum": "VLT-2026-0001", "iban": "FR7630006000011234567890189", "bic": "BDFEFRPP",
                       "holder": "Claire Bernard", "signed_on": "2026-11-20", "sequence": "FRST",
                       "recorded_by": "agent@villeneuve-les-tilleuls.fr", "recorded_at": "2026-11-26T09:00:00Z"});
-    let mut stored: shared::domain::debit::Mandate = serde_json::from_value(good).unwrap();
+    let mut stored: domain::debit::Mandate = serde_json::from_value(good).unwrap();
     stored.signed_on = chrono::NaiveDate::from_ymd_opt(-2026, 1, 1).unwrap();
-    p.store.put(shared::store::Item::from_value(key, &stored).unwrap(), None).await.unwrap();
+    p.store.put(store::Item::from_value(key, &stored).unwrap(), None).await.unwrap();
     let run = format!("/api/towns/{TOWN}/staff/invoices/runs/2026-10/debits");
     let collected = p.post(&run, json!({}), Some(&admin)).await;
     assert!(collected.status < 500, "{} {:?}", collected.status, collected.json);

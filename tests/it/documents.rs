@@ -3,8 +3,8 @@
 //! and towns, withdrawn and purged.
 
 use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, portal};
+use domain::{FamilyRef, TownId};
 use serde_json::{Value, json};
-use shared::domain::{FamilyRef, TownId};
 use std::time::Duration;
 
 const PASSWORD: &str = local_portal::DEMO_PASSWORD;
@@ -117,18 +117,13 @@ async fn a_guardian_sends_a_pdf_and_a_photo_staff_accept_one_refuse_the_other_an
     // Léa was booked at the canteen on 16, 17 and 19 November (present, absent, absent with a
     // certificate already): the certificate justifies the 17th only.
     assert_eq!(accepted.json["justified_bookings"], 1);
-    let lea = shared::domain::ChildId::parse("lea-martin").unwrap();
-    let week = shared::store::repo::bookings(
-        &p.store,
-        &town(),
-        &lea,
-        "2026-11-16".parse().unwrap(),
-        "2026-11-20".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let lea = domain::ChildId::parse("lea-martin").unwrap();
+    let week =
+        store::repo::bookings(&p.store, &town(), &lea, "2026-11-16".parse().unwrap(), "2026-11-20".parse().unwrap())
+            .await
+            .unwrap();
     let marks: Vec<_> = week.iter().map(|b| (b.date.to_string(), b.attendance)).collect();
-    use shared::domain::booking::Attendance::*;
+    use domain::booking::Attendance::*;
     assert_eq!(
         marks,
         [
@@ -210,8 +205,8 @@ async fn the_signed_url_refuses_another_type_another_length_tampering_and_expiry
     // An expired URL (the same signing code with a one-second life).
     let mut short = p.files.clone();
     short.url_ttl = Duration::from_secs(1);
-    let key = shared::files::Files::upload_key(&town(), &FamilyRef::parse("martin").unwrap(), "expiry-test");
-    let presigned = short.presign_put(&key, shared::domain::documents::FileType::Pdf, body.len() as u64).await.unwrap();
+    let key = edge::files::Files::upload_key(&town(), &FamilyRef::parse("martin").unwrap(), "expiry-test");
+    let presigned = short.presign_put(&key, domain::documents::FileType::Pdf, body.len() as u64).await.unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let late = json!({"method": "PUT", "url": presigned.url});
     assert_eq!(put(&late, "application/pdf", body.clone()).await.status(), 403, "expired");
@@ -234,7 +229,7 @@ async fn a_file_that_is_not_what_it_claims_is_rejected_at_confirmation_and_delet
     let confirmed = p.send("POST", &format!("{}/{id}/confirm", docs_of("martin")), None, &sophie, &[]).await;
     assert_problem(&confirmed, 422, "file_content_mismatch");
     assert!(confirmed.json["title"].as_str().unwrap().contains("n'est pas un PDF valide"));
-    let key = shared::files::Files::upload_key(&town(), &FamilyRef::parse("martin").unwrap(), id);
+    let key = edge::files::Files::upload_key(&town(), &FamilyRef::parse("martin").unwrap(), id);
     assert_eq!(p.files.head(&key).await.unwrap(), None, "the file is deleted");
     assert_problem(&p.get(&format!("{}/{id}", docs_of("martin")), Some(&sophie)).await, 404, "unknown_document");
     assert_eq!(p.get(&docs_of("martin"), Some(&sophie)).await.json, json!([]));
@@ -336,10 +331,7 @@ async fn bad_requests_get_a_clear_4xx_and_leave_nothing_behind() {
     // Nothing was recorded.
     let stored = p
         .store
-        .query_all(&shared::store::Query::table(
-            format!("T#{TOWN}#F#martin"),
-            shared::store::SkRange::Prefix("DOC#".into()),
-        ))
+        .query_all(&store::Query::table(format!("T#{TOWN}#F#martin"), store::SkRange::Prefix("DOC#".into())))
         .await
         .unwrap();
     assert!(stored.is_empty(), "{stored:?}");
@@ -353,7 +345,7 @@ async fn a_guardian_withdraws_a_pending_document_and_decided_ones_are_purged_aft
     let yearly = || json!({"kind": "dossier-annuel", "file_name": "dossier.png", "content_type": "image/png", "size": png().len()});
     let first = send_file(&p, &sophie, "martin", yearly(), png()).await;
     let id = first["id"].as_str().unwrap();
-    let kept = shared::files::Files::document_key(&town(), &FamilyRef::parse("martin").unwrap(), id);
+    let kept = edge::files::Files::document_key(&town(), &FamilyRef::parse("martin").unwrap(), id);
     assert!(p.files.head(&kept).await.unwrap().is_some());
     assert_eq!(p.send("DELETE", &format!("{}/{id}", docs_of("martin")), None, &sophie, &[]).await.status, 204);
     assert_eq!(p.files.head(&kept).await.unwrap(), None);
@@ -412,7 +404,7 @@ async fn a_guardian_withdraws_a_pending_document_and_decided_ones_are_purged_aft
     let (sophie, admin) = (login(&p, SOPHIE).await, login(&p, "mairie@villeneuve-les-tilleuls.fr").await);
     assert_eq!(p.send("POST", &purge, None, &admin, &[]).await.json["deleted"], 1);
     assert_eq!(p.get(&docs_of("martin"), Some(&sophie)).await.json, json!([]));
-    let file = shared::files::Files::document_key(
+    let file = edge::files::Files::document_key(
         &town(),
         &FamilyRef::parse("martin").unwrap(),
         accepted["id"].as_str().unwrap(),

@@ -5,9 +5,9 @@
 //! skipped by the lists rather than breaking them.
 
 use crate::helpers::{Browser, TOWN, TestPortal, portal};
+use domain::TownId;
 use serde_json::{Value, json};
-use shared::domain::TownId;
-use shared::store::{Item, Key, keys, repo};
+use store::{Item, Key, keys, repo};
 
 const PASSWORD: &str = local_portal::DEMO_PASSWORD;
 
@@ -25,7 +25,7 @@ async fn login(p: &TestPortal, email: &str) -> Browser {
 
 /// An unrelated household whose guardian is « Paul Martin », with a mandate.
 async fn paul_martin(p: &TestPortal, agent: &Browser) {
-    let family: shared::domain::family::Family = serde_json::from_value(json!({
+    let family: domain::family::Family = serde_json::from_value(json!({
         "reference": "famille-paul", "name": "Famille Martin (Paul)", "resident": true, "quotient_familial": 700,
         "guardians": [{"first_name": "Paul", "last_name": "Martin", "email": "paul.martin@exemple.fr"}],
         "children": []
@@ -172,7 +172,7 @@ async fn an_erased_family_leaves_every_staff_page_working_and_nothing_of_its_own
     assert_eq!(reqwest::get(&archive_url).await.unwrap().status().as_u16(), 404, "the export archive is deleted");
 
     // The other families' entries are as they were.
-    let trail = shared::audit::page(&p.store, &town_id(), 200, None).await.unwrap().0;
+    let trail = store::audit::page(&p.store, &town_id(), 200, None).await.unwrap().0;
     let paul = trail.iter().find(|e| e.target == "families/famille-paul/mandate").expect("Paul's mandate entry");
     assert_eq!(paul.after.as_ref().unwrap()["holder"], "Paul Martin");
     let theirs = trail.iter().find(|e| e.target.starts_with("invoices/bernard/")).expect("the Bernards' contest");
@@ -180,8 +180,7 @@ async fn an_erased_family_leaves_every_staff_page_working_and_nothing_of_its_own
 
     // Every staff page and export still answers (to a session opened after the year passed).
     let admin = login(&p, "mairie@villeneuve-les-tilleuls.fr").await;
-    let anonymous =
-        shared::domain::privacy::anonymous_ref(&town_id(), &shared::domain::FamilyRef::parse("martin").unwrap());
+    let anonymous = domain::privacy::anonymous_ref(&town_id(), &domain::FamilyRef::parse("martin").unwrap());
     // The kept invoice is still a valid invoice: listed, exported, printed.
     let month = p.get(&api("/staff/invoices?month=2026-10"), Some(&admin)).await;
     assert!(month.json.to_string().contains(anonymous.as_str()), "the anonymised invoice is listed: {}", month.json);
@@ -201,11 +200,11 @@ async fn a_corrupt_stored_item_is_skipped_by_the_lists_it_would_break() {
     let sophie = login(&p, "sophie.martin@exemple.fr").await;
     // An invoice, a credit note, a payment, a document and an audit entry that no longer
     // decode (a field of the wrong type), where the lists read them.
-    let family = shared::domain::FamilyRef::parse("martin").unwrap();
+    let family = domain::FamilyRef::parse("martin").unwrap();
     let t = town_id();
     let broken =
         |key: Key| Item { key, gsi1: None, ttl: None, attrs: json!({"number": 5}).as_object().unwrap().clone() };
-    let invoice = broken(keys::invoice(&t, &shared::domain::FamilyRef::parse("corrompue").unwrap(), "2026-10"))
+    let invoice = broken(keys::invoice(&t, &domain::FamilyRef::parse("corrompue").unwrap(), "2026-10"))
         .with_gsi1(Key::new(keys::invoices_of_month(&t, "2026-10"), "corrompue"));
     for item in [
         invoice,

@@ -149,12 +149,12 @@ async fn setting_a_password_revokes_every_older_link() {
 #[tokio::test]
 async fn the_attendance_export_writes_formulas_as_text() {
     let p = portal().await;
-    let town = shared::domain::TownId::parse(TOWN).unwrap();
-    let lea = shared::domain::ChildId::parse("lea-martin").unwrap();
-    let mut child = shared::store::repo::get_child(&p.store, &town, &lea).await.unwrap().unwrap();
+    let town = domain::TownId::parse(TOWN).unwrap();
+    let lea = domain::ChildId::parse("lea-martin").unwrap();
+    let mut child = store::repo::get_child(&p.store, &town, &lea).await.unwrap().unwrap();
     child.last_name = "=HYPERLINK(\"http://pirate.example\",\"Martin\")".into();
     child.health_notes = Some("@SUM(A1)".into());
-    shared::store::repo::put_child(&p.store, &town, &child).await.unwrap();
+    store::repo::put_child(&p.store, &town, &child).await.unwrap();
     let agent = login(&p, "agent@villeneuve-les-tilleuls.fr").await;
     // Léa's canteen on the Monday of last week, in the demo.
     let uri = api("/staff/attendance?date=2026-11-16&unit=cantine&format=csv");
@@ -292,7 +292,7 @@ async fn every_answer_carries_the_security_headers_and_personal_ones_are_not_sto
         ("x-frame-options", "DENY"),
         ("referrer-policy", "no-referrer"),
         ("cache-control", "no-store"),
-        ("content-security-policy", shared::http::headers::API_POLICY),
+        ("content-security-policy", edge::http::headers::API_POLICY),
     ] {
         assert_eq!(family.headers.get(name).and_then(|v| v.to_str().ok()), Some(value), "{name}");
     }

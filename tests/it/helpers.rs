@@ -4,10 +4,10 @@ use axum::Router;
 use axum::body::Body;
 use http_body_util::BodyExt;
 use serde_json::Value;
-use shared::store::Store;
-use shared::store::dynamo::DynamoStore;
-use shared::store::embedded::EmbeddedStore;
 use std::sync::atomic::{AtomicU32, Ordering};
+use store::Store;
+use store::dynamo::DynamoStore;
+use store::embedded::EmbeddedStore;
 use tower::ServiceExt;
 
 /// Runs each `async fn case(store: Store)` of the calling module twice: on a fresh embedded
@@ -55,7 +55,7 @@ pub async fn other_town_admin(p: &TestPortal) -> Browser {
             .await;
     assert_eq!(made.status, 201);
     let token = p.link_token("mairie@autre-ville.fr").await;
-    let entry = shared::audit::page(&p.store, &shared::domain::TownId::parse("autre-ville").expect("id"), 10, None)
+    let entry = store::audit::page(&p.store, &domain::TownId::parse("autre-ville").expect("id"), 10, None)
         .await
         .expect("audit")
         .0;
@@ -138,9 +138,9 @@ pub fn assert_problem(reply: &Reply, status: u16, code: &str) {
 pub struct TestPortal {
     pub router: Router,
     pub store: Store,
-    pub clock: shared::clock::Clock,
+    pub clock: edge::clock::Clock,
     /// The documents' bucket (the local S3 server the portal started).
-    pub files: shared::files::Files,
+    pub files: edge::files::Files,
     portal: local_portal::Portal,
     _dir: tempfile::TempDir,
 }
@@ -173,7 +173,7 @@ pub async fn portal_on(store: Store) -> TestPortal {
 async fn portal_with(store: Option<Store>) -> TestPortal {
     let dir = tempfile::tempdir().expect("tempdir");
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z").expect("date").to_utc();
-    let clock = shared::clock::Clock::manual(start);
+    let clock = edge::clock::Clock::manual(start);
     let opts = local_portal::Options::demo(dir.path(), clock.clone());
     let portal = match store {
         Some(store) => local_portal::build_on(&opts, store).await.expect("portal"),
@@ -203,8 +203,8 @@ impl TestPortal {
     }
 
     /// Sends what the outbox holds (as the notifier would) and returns every email sent so far.
-    pub async fn deliver(&self) -> Vec<shared::mail::outbox::Mail> {
-        shared::mail::notifier::drain(&self.store, &self.portal.mailer, self.clock.now()).await.expect("drain");
+    pub async fn deliver(&self) -> Vec<services::mail::outbox::Mail> {
+        services::mail::notifier::drain(&self.store, &self.portal.mailer, self.clock.now()).await.expect("drain");
         local_portal::devmail::read_all(&self.portal.mail_dir).await
     }
 
@@ -274,7 +274,7 @@ impl TestPortal {
 
     /// Runs a scheduled payment job now, as the `payments` Lambda does.
     pub async fn run_job(&self, job: invoices::payments::Job) {
-        let towns = shared::store::repo::Towns::new(self.store.clone(), std::time::Duration::from_secs(1));
+        let towns = store::repo::Towns::new(self.store.clone(), std::time::Duration::from_secs(1));
         let ctx = (&self.store, &towns, "http://portail.test", &self.portal.gateway);
         invoices::payments::run_job(ctx, job, self.clock.now()).await.expect("job");
     }

@@ -4,8 +4,8 @@
 use crate::helpers::{Reply, assert_problem, call, embedded_store};
 use axum::Router;
 use serde_json::{Value, json};
-use shared::store::repo::Towns;
 use std::time::Duration;
+use store::repo::Towns;
 
 const TOKEN: &str = "un-jeton-exploitant-de-test";
 const TOWN: &str = "villeneuve-les-tilleuls";
@@ -14,9 +14,9 @@ fn app() -> (Router, tempfile::TempDir) {
     let (store, dir) = embedded_store();
     let state = towns::AppState::new(
         Towns::new(store, Duration::from_secs(60)),
-        shared::http::auth::OperatorKey::new(Some(TOKEN)),
+        edge::http::auth::OperatorKey::new(Some(TOKEN)),
     );
-    (shared::http::finish(towns::router(state)), dir)
+    (edge::http::finish(towns::router(state)), dir)
 }
 
 fn demo_config() -> Value {

@@ -28,7 +28,7 @@ async fn import(p: &TestPortal, b: &Browser, query: &str, content_type: &str, bo
 }
 
 async fn family_count(p: &TestPortal) -> usize {
-    shared::store::repo::all_families(&p.store, &shared::domain::TownId::parse(TOWN).unwrap()).await.unwrap().len()
+    store::repo::all_families(&p.store, &domain::TownId::parse(TOWN).unwrap()).await.unwrap().len()
 }
 
 #[tokio::test]

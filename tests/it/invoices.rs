@@ -186,7 +186,7 @@ async fn november_finalised(p: &crate::helpers::TestPortal) -> crate::helpers::B
     admin
 }
 
-fn subjects_to(mails: &[shared::mail::outbox::Mail], to: &str) -> Vec<String> {
+fn subjects_to(mails: &[services::mail::outbox::Mail], to: &str) -> Vec<String> {
     mails.iter().filter(|m| m.to.as_str() == to).map(|m| m.content.subject.clone()).collect()
 }
 
@@ -421,13 +421,13 @@ async fn a_contested_line_is_answered_with_a_credit_note_and_the_invoice_never_c
 
 mod numbering {
     use chrono::{DateTime, NaiveDate, Utc};
-    use shared::domain::billing::Invoice;
-    use shared::domain::booking::{Actor, Booking, BookingStatus, ChangedBy, Slot, Terms};
-    use shared::domain::config::Town;
-    use shared::domain::family::{Child, Family};
-    use shared::domain::{Cents, ChildId, FamilyRef};
-    use shared::store::{Store, keys, repo};
+    use domain::billing::Invoice;
+    use domain::booking::{Actor, Booking, BookingStatus, ChangedBy, Slot, Terms};
+    use domain::config::Town;
+    use domain::family::{Child, Family};
+    use domain::{Cents, ChildId, FamilyRef};
     use std::sync::Arc;
+    use store::{Store, keys, repo};
 
     const FAMILIES: usize = 40;
 
@@ -477,10 +477,7 @@ mod numbering {
 
     async fn numbers(store: &Store, town: &Town) -> Vec<String> {
         let items = store
-            .query_all(&shared::store::Query::gsi1(
-                keys::invoices_of_month(town.id(), "2026-10"),
-                shared::store::SkRange::All,
-            ))
+            .query_all(&store::Query::gsi1(keys::invoices_of_month(town.id(), "2026-10"), store::SkRange::All))
             .await
             .unwrap();
         let mut n: Vec<String> = items.iter().map(|i| i.to_value::<Invoice>().unwrap().number).collect();
@@ -489,7 +486,7 @@ mod numbering {
     }
 
     fn continuous() -> Vec<String> {
-        (1..=FAMILIES as u64).map(|i| shared::domain::billing::invoice_number(2026, i)).collect()
+        (1..=FAMILIES as u64).map(|i| domain::billing::invoice_number(2026, i)).collect()
     }
 
     fn october() -> (NaiveDate, NaiveDate) {
@@ -528,7 +525,7 @@ mod numbering {
     /// Eight credit notes at once on the same invoice, each of 40 % of it: two go through (80 %),
     /// the others are refused as too much; the numbers they took are 1 and 2, without a gap.
     pub(super) async fn concurrent_credit_notes_never_exceed_the_invoice_and_skip_no_number(store: Store) {
-        use shared::domain::credit::{CreditAsked, CreditNote};
+        use domain::credit::{CreditAsked, CreditNote};
         let town = town_with_families(&store).await;
         let now = at("2026-11-03T09:00:00Z");
         invoices::run::finalise(&store, &town, october(), now, "admin").await.unwrap();

@@ -29,7 +29,7 @@ async fn start(data_dir: &Path, reset: bool) -> Running {
         public_url: url.clone(),
         notifier: true,
         s3_endpoint: Some(url.clone()),
-        ..Options::demo(data_dir, shared::clock::Clock::system())
+        ..Options::demo(data_dir, edge::clock::Clock::system())
     };
     let portal = local_portal::build(&opts).await.unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -114,7 +114,7 @@ async fn data_survives_a_restart_and_reset_clears_it() {
 }
 
 /// Waits (a bounded time) for the background notifier to write an email to `to`.
-async fn wait_for_mail(dir: &Path, to: &str) -> shared::mail::outbox::Mail {
+async fn wait_for_mail(dir: &Path, to: &str) -> services::mail::outbox::Mail {
     for _ in 0..100 {
         if let Some(m) =
             local_portal::devmail::read_all(&dir.join("mail")).await.into_iter().find(|m| m.to.as_str() == to)

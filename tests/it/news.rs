@@ -9,9 +9,9 @@ const PASSWORD: &str = local_portal::DEMO_PASSWORD;
 /// The demo portal without its demo articles (these tests count the articles they write).
 async fn portal() -> TestPortal {
     let p = crate::helpers::portal().await;
-    let town = shared::domain::TownId::parse(TOWN).unwrap();
+    let town = domain::TownId::parse(TOWN).unwrap();
     for id in ["demo-bienvenue", "demo-tarifs"] {
-        p.store.delete(&news::article_key(&town, id), Some(shared::store::Cond::Exists)).await.expect("a demo article");
+        p.store.delete(&news::article_key(&town, id), Some(store::Cond::Exists)).await.expect("a demo article");
     }
     p
 }
@@ -353,7 +353,7 @@ async fn staff_attach_files_to_an_article_and_logged_in_readers_download_them() 
     assert_eq!(still.json["attachments"].as_array().unwrap().len(), 1);
 
     // Removing it deletes the file too (audited); so does deleting the article.
-    let object = shared::files::Files::news_key(&shared::domain::TownId::parse(TOWN).unwrap(), &id, &file);
+    let object = edge::files::Files::news_key(&domain::TownId::parse(TOWN).unwrap(), &id, &file);
     assert!(p.files.head(&object).await.unwrap().is_some());
     let removed = p.send("DELETE", &format!("{attachments}/{file}"), None, &a, &[]).await;
     assert_eq!((removed.status, removed.json["attachments"].clone()), (200, Value::Null));
@@ -376,6 +376,6 @@ async fn staff_attach_files_to_an_article_and_logged_in_readers_download_them() 
     let second = s.json["id"].as_str().unwrap();
     assert_eq!(p.send("POST", &format!("{attachments}/{second}/confirm"), None, &a, &[]).await.status, 200);
     assert_eq!(p.send("DELETE", &format!("/api/towns/{TOWN}/staff/news/{id}"), None, &a, &[]).await.status, 204);
-    let kept = shared::files::Files::news_key(&shared::domain::TownId::parse(TOWN).unwrap(), &id, second);
+    let kept = edge::files::Files::news_key(&domain::TownId::parse(TOWN).unwrap(), &id, second);
     assert_eq!(p.files.head(&kept).await.unwrap(), None);
 }

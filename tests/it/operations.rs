@@ -3,11 +3,11 @@
 
 use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, portal_on};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use domain::booking::{Actor, Booking, BookingStatus, ChangedBy, Slot, Terms};
+use domain::family::{Child, Family};
+use domain::{Cents, TownId};
 use serde_json::{Value, json};
-use shared::domain::booking::{Actor, Booking, BookingStatus, ChangedBy, Slot, Terms};
-use shared::domain::family::{Child, Family};
-use shared::domain::{Cents, TownId};
-use shared::store::{Store, WriteOp, keys, repo};
+use store::{Store, WriteOp, keys, repo};
 
 const PASSWORD: &str = "tilleuls-demo-2026";
 
@@ -114,7 +114,7 @@ pub(super) async fn edit_config(p: &TestPortal, admin: &Browser, change: impl Fn
     r.json
 }
 
-fn mails_with<'a>(mails: &'a [shared::mail::outbox::Mail], subject: &str) -> Vec<&'a shared::mail::outbox::Mail> {
+fn mails_with<'a>(mails: &'a [services::mail::outbox::Mail], subject: &str) -> Vec<&'a services::mail::outbox::Mail> {
     mails.iter().filter(|m| m.content.subject.contains(subject)).collect()
 }
 
@@ -171,8 +171,8 @@ pub(super) async fn a_closure_cancels_forty_bookings_of_twelve_families(store: S
         );
     }
     // The cell, as a guardian's grid shows it.
-    let cells = shared::domain::cells::cell(&shared::domain::cells::CellFacts {
-        town: &shared::store::repo::Towns::new(store.clone(), std::time::Duration::from_secs(0))
+    let cells = domain::cells::cell(&domain::cells::CellFacts {
+        town: &store::repo::Towns::new(store.clone(), std::time::Duration::from_secs(0))
             .get(&town_id())
             .await
             .unwrap()
@@ -206,12 +206,12 @@ pub(super) async fn a_closure_cancels_forty_bookings_of_twelve_families(store: S
     p.stop().await;
 }
 
-fn saved_activity(saved: &Value, id: &str) -> shared::domain::config::Activity {
+fn saved_activity(saved: &Value, id: &str) -> domain::config::Activity {
     let a = saved["config"]["activities"].as_array().unwrap().iter().find(|a| a["id"] == id).unwrap();
     serde_json::from_value(a.clone()).unwrap()
 }
 
-fn saved_unit(saved: &Value, id: &str) -> shared::domain::config::Unit {
+fn saved_unit(saved: &Value, id: &str) -> domain::config::Unit {
     let u = saved["config"]["activities"]
         .as_array()
         .unwrap()
@@ -291,13 +291,13 @@ pub(super) async fn thirty_concurrent_cancellations_promote_the_first_thirty_in_
     // The requests that handed their promotion over left their jobs for the sweep: it finds
     // nothing more to give, and nothing is left due.
     let towns = repo::Towns::new(store.clone(), std::time::Duration::from_secs(0));
-    let ctx = shared::operations::Ctx { store: &store, public_url: "http://portail.test" };
-    shared::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap();
+    let ctx = services::operations::Ctx { store: &store, public_url: "http://portail.test" };
+    services::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap();
     assert_eq!(taken(&store, "alsh-mercredi", centre, wed).await, 30);
     for (f, c) in waiting.iter().take(5) {
         assert!(booking(&store, c, "alsh-mercredi", wed).await.is_waiting(), "{} still waits", f.reference);
     }
-    let due = store.query(&shared::store::Query::gsi1(keys::JOBS_DUE, shared::store::SkRange::All)).await.unwrap();
+    let due = store.query(&store::Query::gsi1(keys::JOBS_DUE, store::SkRange::All)).await.unwrap();
     assert!(due.items.is_empty(), "{:?}", due.items);
 
     // Two more places: the sweep gives them to the next two to have arrived.
@@ -312,7 +312,7 @@ pub(super) async fn thirty_concurrent_cancellations_promote_the_first_thirty_in_
     })
     .await;
     assert!(booking(&store, &waiting[4].1, "alsh-mercredi", wed).await.is_waiting(), "the sweep does it");
-    shared::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap();
+    services::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap();
     assert_eq!(taken(&store, "alsh-mercredi", centre, wed).await, 32);
     for (i, (f, c)) in waiting.iter().enumerate().take(5) {
         let b = booking(&store, c, "alsh-mercredi", wed).await;
@@ -403,7 +403,7 @@ pub(super) async fn a_sick_child_reported_at_7_30_is_on_the_8_00_register_and_a_
     assert_eq!(doc["justified_bookings"].as_u64(), Some(reported[0] as u64), "every reported day of Léa: {doc:?}");
     assert_eq!(
         booking(&store, &lea, "cantine", thu).await.attendance,
-        Some(shared::domain::booking::Attendance::AbsentJustified)
+        Some(domain::booking::Attendance::AbsentJustified)
     );
     p.clock.set("2026-12-05T07:00:00Z".parse().unwrap());
     let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.expect("Sophie");
@@ -416,10 +416,7 @@ pub(super) async fn a_sick_child_reported_at_7_30_is_on_the_8_00_register_and_a_
     let uri = format!("/api/towns/{TOWN}/staff/documents/martin/{}/decision", doc["id"].as_str().unwrap());
     let refused = p.post(&uri, json!({"decision": "refuse", "reason": "Illisible"}), Some(&agent)).await;
     assert_eq!(refused.status, 200, "{:?}", refused.json);
-    assert_eq!(
-        booking(&store, &lea, "cantine", thu).await.attendance,
-        Some(shared::domain::booking::Attendance::Absent)
-    );
+    assert_eq!(booking(&store, &lea, "cantine", thu).await.attendance, Some(domain::booking::Attendance::Absent));
     p.stop().await;
 }
 
@@ -435,23 +432,22 @@ pub(super) async fn a_closure_a_crash_interrupted_is_finished_by_the_sweep(store
     let towns = repo::Towns::new(store.clone(), std::time::Duration::from_secs(0));
     let (town, version) = towns.get_versioned(&town_id()).await.unwrap().unwrap();
     let mut config = town.config().clone();
-    let closure =
-        shared::domain::calendar::Closure { date: day, reason: "Dégât des eaux".into(), activities: vec![] };
+    let closure = domain::calendar::Closure { date: day, reason: "Dégât des eaux".into(), activities: vec![] };
     config.closures.push(closure.clone());
-    let closed = shared::domain::config::Town::try_from(config).unwrap();
+    let closed = domain::config::Town::try_from(config).unwrap();
     let job =
-        shared::operations::Job::Close { closures: vec![closure], by: "mairie@villeneuve-les-tilleuls.fr".into() };
-    let op = shared::operations::job_op(&town_id(), &job, p.clock.now()).unwrap();
+        services::operations::Job::Close { closures: vec![closure], by: "mairie@villeneuve-les-tilleuls.fr".into() };
+    let op = services::operations::job_op(&town_id(), &job, p.clock.now()).unwrap();
     towns.replace(&closed, version, vec![op]).await.unwrap();
     assert_eq!(booking(&store, &fams[0].1, "cantine", day).await.status, BookingStatus::Confirmed, "nothing ran yet");
     p.deliver().await;
-    let ctx = shared::operations::Ctx { store: &store, public_url: "http://portail.test" };
-    assert_eq!(shared::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap(), 1);
+    let ctx = services::operations::Ctx { store: &store, public_url: "http://portail.test" };
+    assert_eq!(services::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap(), 1);
     for (_, c) in &fams {
         assert_eq!(booking(&store, c, "cantine", day).await.cancelled_by_town.as_deref(), Some("Dégât des eaux"));
     }
     assert_eq!(taken(&store, "cantine", school, day).await, 0);
-    assert_eq!(shared::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap(), 0, "done: nothing due");
+    assert_eq!(services::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap(), 0, "done: nothing due");
     let mails = p.deliver().await;
     assert_eq!(mails_with(&mails, "Fermeture : réservations annulées").len(), 3);
     p.stop().await;
@@ -466,7 +462,7 @@ pub(super) async fn holiday_reminders_go_once_to_families_who_booked_nothing_unl
     let towns = repo::Towns::new(store.clone(), std::time::Duration::from_secs(0));
     let town = towns.get(&town_id()).await.unwrap().unwrap();
     let today = town.today(p.clock.now());
-    let periods = shared::domain::operations::holiday_bookings(&town, today, 120);
+    let periods = domain::operations::holiday_bookings(&town, today, 120);
     let winter = periods
         .iter()
         .find(|h| h.activity.as_str() == "alsh" && h.opens_at.is_some())
@@ -499,12 +495,12 @@ pub(super) async fn holiday_reminders_go_once_to_families_who_booked_nothing_unl
         .await;
     p.deliver().await;
 
-    let ctx = shared::operations::Ctx { store: &store, public_url: "http://portail.test" };
+    let ctx = services::operations::Ctx { store: &store, public_url: "http://portail.test" };
     let opening = winter.opens_at.unwrap() + Duration::hours(8);
     p.clock.set(opening);
-    let sent = shared::operations::remind(ctx, &town, opening).await.unwrap();
+    let sent = services::operations::remind(ctx, &town, opening).await.unwrap();
     assert!(sent > 0);
-    assert_eq!(shared::operations::remind(ctx, &town, opening + Duration::hours(1)).await.unwrap(), 0, "never twice");
+    assert_eq!(services::operations::remind(ctx, &town, opening + Duration::hours(1)).await.unwrap(), 0, "never twice");
     let mails = p.deliver().await;
     let opened = mails_with(&mails, "les réservations sont ouvertes");
     assert_eq!(opened.len(), sent);
@@ -515,9 +511,9 @@ pub(super) async fn holiday_reminders_go_once_to_families_who_booked_nothing_unl
     assert!(to.contains(&"julien.martin@exemple.fr"), "the other guardian still gets it: {to:?}");
     let deadline = winter.deadline - Duration::days(2);
     p.clock.set(deadline);
-    let again = shared::operations::remind(ctx, &town, deadline).await.unwrap();
+    let again = services::operations::remind(ctx, &town, deadline).await.unwrap();
     assert_eq!(again, sent, "the deadline's reminder, to the same guardians");
-    assert_eq!(shared::operations::remind(ctx, &town, deadline + Duration::hours(2)).await.unwrap(), 0);
+    assert_eq!(services::operations::remind(ctx, &town, deadline + Duration::hours(2)).await.unwrap(), 0);
     p.clock.set(deadline + Duration::hours(3));
     assert_eq!(mails_with(&p.deliver().await, "réservez avant le").len(), sent);
     p.stop().await;
@@ -602,10 +598,9 @@ pub(super) async fn the_martins_export_everything_and_erasure_leaves_nothing_per
     for c in &family.children {
         children.push(repo::get_child(&store, &town_id(), c).await.unwrap().unwrap());
     }
-    let texts = shared::domain::privacy::personal_texts(&family, &children);
+    let texts = domain::privacy::personal_texts(&family, &children);
     // A holiday reminder the Martins were sent names them in its marker's key.
-    let marker =
-        shared::store::Item::new(keys::holiday_reminder(&town_id(), "2027-02-08#alsh#ouverture", &id("martin")));
+    let marker = store::Item::new(keys::holiday_reminder(&town_id(), "2027-02-08#alsh#ouverture", &id("martin")));
     store.put(marker, None).await.unwrap();
     // Not yet due: nothing happens.
     assert_eq!(documents::erase_due(&store, &p.files, p.clock.now(), None).await.unwrap(), 0);
@@ -620,16 +615,16 @@ pub(super) async fn the_martins_export_everything_and_erasure_leaves_nothing_per
         .into_iter()
         .filter(|i| {
             let whole = json!({"pk": i.key.pk, "sk": i.key.sk, "gsi1": i.gsi1.as_ref().map(|g| format!("{}/{}", g.pk, g.sk)), "attrs": i.attrs});
-            shared::domain::privacy::mentions(&whole, &texts)
+            domain::privacy::mentions(&whole, &texts)
         })
         .map(|i| format!("{}/{}", i.key.pk, i.key.sk))
         .collect();
     assert!(left.is_empty(), "personal data left: {left:?}");
-    let anonymous = shared::domain::privacy::anonymous_ref(&town_id(), &id("martin"));
+    let anonymous = domain::privacy::anonymous_ref(&town_id(), &id("martin"));
     let kept = store
-        .query_all(&shared::store::Query::table(
+        .query_all(&store::Query::table(
             keys::family_partition(&town_id(), &anonymous),
-            shared::store::SkRange::Prefix("INV#".into()),
+            store::SkRange::Prefix("INV#".into()),
         ))
         .await
         .unwrap();
@@ -661,7 +656,7 @@ pub(super) async fn an_offer_left_undecided_passes_to_the_next_request(store: St
     .await;
     let towns = repo::Towns::new(store.clone(), std::time::Duration::from_secs(0));
     let town = towns.get(&town_id()).await.unwrap().unwrap();
-    let winter = shared::domain::operations::holiday_bookings(&town, town.today(p.clock.now()), 120)
+    let winter = domain::operations::holiday_bookings(&town, town.today(p.clock.now()), 120)
         .into_iter()
         .find(|h| h.activity.as_str() == "alsh")
         .expect("holidays ahead");
@@ -716,10 +711,10 @@ pub(super) async fn an_offer_left_undecided_passes_to_the_next_request(store: St
     assert!(booking(&store, &fams[2].1, "alsh-vacances", day).await.is_waiting());
     assert_eq!(taken(&store, "alsh-vacances", centre, day).await, 1);
 
-    let ctx = shared::operations::Ctx { store: &store, public_url: "http://portail.test" };
-    assert_eq!(shared::operations::sweep(ctx, &towns, until - Duration::minutes(1)).await.unwrap(), 0, "not due yet");
+    let ctx = services::operations::Ctx { store: &store, public_url: "http://portail.test" };
+    assert_eq!(services::operations::sweep(ctx, &towns, until - Duration::minutes(1)).await.unwrap(), 0, "not due yet");
     p.clock.set(until + Duration::minutes(5));
-    assert_eq!(shared::operations::sweep(ctx, &towns, until + Duration::minutes(5)).await.unwrap(), 1);
+    assert_eq!(services::operations::sweep(ctx, &towns, until + Duration::minutes(5)).await.unwrap(), 1);
     let lapsed = booking(&store, &fams[1].1, "alsh-vacances", day).await;
     assert_eq!(lapsed.status, BookingStatus::Refused);
     assert!(lapsed.refusal_reason.as_deref().unwrap().contains("pas été confirmée à temps"));

@@ -10,14 +10,14 @@ use crate::operations::{admin, book, booking, d, edit_config, families, id, town
 use basket::check::{Line, Mode};
 use basket::engine::{self, Answer, Ask, LineOutcome, Recipient};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use domain::booking::{Actor, Booking, BookingStatus, ChangedBy};
+use domain::cells::ActionKind;
+use domain::config::Town;
+use domain::family::{Child, Email, Family};
 use serde_json::{Value, json};
-use shared::domain::booking::{Actor, Booking, BookingStatus, ChangedBy};
-use shared::domain::cells::ActionKind;
-use shared::domain::config::Town;
-use shared::domain::family::{Child, Email, Family};
-use shared::store::repo::{self, Towns};
-use shared::store::{Store, WriteOp, keys};
 use std::sync::Arc;
+use store::repo::{self, Towns};
+use store::{Store, WriteOp, keys};
 
 const SCHOOL: &str = "ecole-jules-ferry";
 const CENTRE: &str = "centre-les-tilleuls";
@@ -61,8 +61,8 @@ fn closing(date: NaiveDate, reason: &str) -> impl FnOnce(&mut Value) {
 /// The scheduled sweep, as the `operations` Lambda runs it.
 async fn sweep(p: &TestPortal) {
     let towns = Towns::new(p.store.clone(), std::time::Duration::ZERO);
-    let ctx = shared::operations::Ctx { store: &p.store, public_url: "http://portail.test" };
-    shared::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap();
+    let ctx = services::operations::Ctx { store: &p.store, public_url: "http://portail.test" };
+    services::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap();
 }
 
 /// A unit's day once everything settled: its bookings, and the invariant checked — the
@@ -267,7 +267,7 @@ async fn staff_cancel_without_promotion(p: &TestPortal, f: &Family, c: &Child) -
             by: -1,
             max: None,
         },
-        shared::operations::promote_op(&town, &unit, &site, wednesday(), now).expect("a waiting list"),
+        services::operations::promote_op(&town, &unit, &site, wednesday(), now).expect("a waiting list"),
     ];
     p.store.transact(ops).await.unwrap();
     assert_eq!(f.reference, after.family);

@@ -183,10 +183,10 @@ async fn the_reconciliation_records_a_payment_never_notified_and_closes_an_aband
         (closed["payment_in_progress"].as_bool(), closed["payable_online"].as_bool()),
         (Some(false), Some(true))
     );
-    let op = invoices::payments::operation(&p.store, &shared::domain::TownId::parse(TOWN).unwrap(), &left).await;
+    let op = invoices::payments::operation(&p.store, &domain::TownId::parse(TOWN).unwrap(), &left).await;
     assert_eq!(
         op.unwrap().unwrap().state,
-        shared::domain::payfip::State::Closed { outcome: shared::domain::payfip::Outcome::Expired, at: p.clock.now() }
+        domain::payfip::State::Closed { outcome: domain::payfip::Outcome::Expired, at: p.clock.now() }
     );
     // The notification that finally arrives changes nothing.
     assert_eq!(notify(&p, &paid).await.json["state"], "paid");
@@ -387,24 +387,24 @@ async fn reminders_go_out_once_per_step_and_the_unpaid_list_ages_invoices() {
 }
 
 mod races {
+    use domain::TownId;
     use invoices::payments;
-    use shared::domain::TownId;
-    use shared::store::Store;
+    use store::Store;
 
     /// PayFiP's notification and the reconciliation settle the same operation at once, four
     /// times each: one payment, one receipt number.
     pub(super) async fn the_notification_and_the_reconciliation_racing_record_one_payment(store: Store) {
         let dir = tempfile::tempdir().unwrap();
-        let clock = shared::clock::Clock::manual("2026-11-26T09:00:00Z".parse().unwrap());
+        let clock = edge::clock::Clock::manual("2026-11-26T09:00:00Z".parse().unwrap());
         let opts = local_portal::Options::demo(dir.path(), clock.clone());
         let portal = local_portal::build_on(&opts, store.clone()).await.unwrap();
         let town_id = TownId::parse(super::TOWN).unwrap();
-        let town = shared::store::repo::Towns::new(store.clone(), std::time::Duration::from_secs(60))
+        let town = store::repo::Towns::new(store.clone(), std::time::Duration::from_secs(60))
             .get(&town_id)
             .await
             .unwrap()
             .unwrap();
-        let family = shared::domain::FamilyRef::parse("martin").unwrap();
+        let family = domain::FamilyRef::parse("martin").unwrap();
         let invoice = invoices::corrections::invoice(&store, &town_id, &family, "2026-10").await.unwrap();
         let ctx = (&store, "http://portail.test", Some(&portal.gateway));
         let started = payments::start(ctx, &town, &invoice, "sophie.martin@exemple.fr", clock.now()).await.unwrap();

@@ -7,12 +7,12 @@
 
 use crate::helpers::{Browser, TOWN, TestPortal, portal_on};
 use chrono::NaiveDate;
+use domain::TownId;
+use domain::billing::{self, Billed};
+use domain::booking::{Actor, Attendance, Booking, BookingStatus, ChangedBy, Slot, Terms};
+use domain::{Cents, ChildId};
 use serde_json::{Value, json};
-use shared::domain::TownId;
-use shared::domain::billing::{self, Billed};
-use shared::domain::booking::{Actor, Attendance, Booking, BookingStatus, ChangedBy, Slot, Terms};
-use shared::domain::{Cents, ChildId};
-use shared::store::{Store, WriteOp, keys, repo};
+use store::{Store, WriteOp, keys, repo};
 
 const PASSWORD: &str = "tilleuls-demo-2026";
 const SCHOOL: &str = "ecole-jules-ferry";
@@ -74,7 +74,7 @@ async fn booking(store: &Store, unit: &str, date: NaiveDate) -> Booking {
 
 /// What the invoice would bill for Léa's booking, by the billing rules.
 async fn billed(store: &Store, unit: &str, date: NaiveDate) -> Billed {
-    let town = shared::domain::config::Town::parse(local_portal::DEMO_TOWN.as_bytes()).unwrap();
+    let town = domain::config::Town::parse(local_portal::DEMO_TOWN.as_bytes()).unwrap();
     let family = repo::get_family(store, &town_id(), &id("martin")).await.unwrap().unwrap();
     let (_, u) = town.unit(&id(unit)).unwrap();
     billing::bill(&booking(store, unit, date).await, u, &family)

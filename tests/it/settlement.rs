@@ -161,7 +161,7 @@ async fn a_counter_payment_is_not_dated_before_its_invoice() {
 /// and on both stores: whichever lands first, the other is refused, and once PayFiP has paid
 /// what was started, no invoice is both cancelled and paid, and no balance is negative.
 pub(super) async fn a_cancellation_racing_an_online_payment_never_leaves_money_on_a_cancelled_invoice(
-    store: shared::store::Store,
+    store: store::Store,
 ) {
     let p = crate::helpers::portal_on(store).await;
     let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();

@@ -405,10 +405,10 @@ async fn staff_correct_a_child_and_a_family_once_and_only_with_valid_data() {
     assert_problem(&p.send("PUT", &records, Some(update), &a, &[]).await, 409, "record_changed");
     assert_eq!(cell(&p, &sophie, "lea-martin", "restauration", "cantine", "2026-12-07").await["action"]["price"], 380);
     let who = guardians[0]["email"].as_str().unwrap();
-    let account = shared::auth::accounts::get_account(
+    let account = edge::auth::accounts::get_account(
         &p.store,
-        &shared::domain::TownId::parse(TOWN).unwrap(),
-        &shared::domain::family::Email::parse(who).unwrap(),
+        &domain::TownId::parse(TOWN).unwrap(),
+        &domain::family::Email::parse(who).unwrap(),
     )
     .await
     .unwrap()

@@ -1,7 +1,7 @@
 //! The store contract: the same cases on the embedded backend and on DynamoDB (moto).
 
 use serde_json::json;
-use shared::store::{CancelReason, Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp};
+use store::{CancelReason, Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp};
 
 crate::helpers::both_backends!(
     put_then_get_round_trips_every_attribute_type,
@@ -373,7 +373,7 @@ async fn item_over_400_kb_is_refused(store: Store) {
 }
 
 async fn malformed_cursor_is_refused(store: Store) {
-    let q = Query::table("T#a#C#lea", SkRange::All).after(Some(shared::store::Cursor::from_client("%%%not-a-cursor")));
+    let q = Query::table("T#a#C#lea", SkRange::All).after(Some(store::Cursor::from_client("%%%not-a-cursor")));
     assert!(matches!(store.query(&q).await, Err(StoreError::Invalid(_))));
 }
 
@@ -400,9 +400,9 @@ async fn embedded_writes_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.redb");
     {
-        let store = Store::embedded(shared::store::embedded::EmbeddedStore::open(&path).unwrap());
+        let store = Store::embedded(store::embedded::EmbeddedStore::open(&path).unwrap());
         store.put(item("T#a#X", "kept"), Some(Cond::NotExists)).await.unwrap();
     }
-    let store = Store::embedded(shared::store::embedded::EmbeddedStore::open(&path).unwrap());
+    let store = Store::embedded(store::embedded::EmbeddedStore::open(&path).unwrap());
     assert!(store.get(&Key::new("T#a#X", "kept")).await.unwrap().is_some());
 }

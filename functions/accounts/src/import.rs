@@ -6,18 +6,18 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, Utc};
+use domain::config::Town;
+use domain::family::{Child, Email, Family};
+use domain::import::{self, Row, RowReport, RowStatus, Summary};
+use domain::{ChildId, FamilyRef};
+use edge::auth::accounts::{self, Account, AccountStatus, Purpose};
+use edge::http::Problem;
+use edge::http::auth::Staff;
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::auth::accounts::{self, Account, AccountStatus, Purpose};
-use shared::domain::config::Town;
-use shared::domain::family::{Child, Email, Family};
-use shared::domain::import::{self, Row, RowReport, RowStatus, Summary};
-use shared::domain::{ChildId, FamilyRef};
-use shared::http::Problem;
-use shared::http::auth::Staff;
-use shared::store::{MAX_TRANSACTION_ACTIONS, WriteOp, repo};
 use std::collections::{BTreeMap, HashMap};
+use store::{MAX_TRANSACTION_ACTIONS, WriteOp, repo};
 
 /// The most rows one file may have.
 pub const MAX_ROWS: usize = 20_000;
@@ -48,7 +48,7 @@ fn invalid_file(why: String) -> Problem {
 
 fn json_rows(body: &[u8]) -> Result<Vec<Row>, String> {
     let rows: Vec<BTreeMap<String, Value>> =
-        shared::json::parse(body).map_err(|e| format!("{} {}", e.path, e.message).trim().to_owned())?;
+        domain::json::parse(body).map_err(|e| format!("{} {}", e.path, e.message).trim().to_owned())?;
     if rows.is_empty() {
         return Err("le fichier ne contient aucune ligne de famille".into());
     }
@@ -120,7 +120,7 @@ pub async fn import(
             .filter(|r| matches!(r.status, RowStatus::Created | RowStatus::Updated))
             .filter_map(|r| r.child.as_deref())
             .collect();
-        let entry = shared::audit::Entry {
+        let entry = store::audit::Entry {
             at: now,
             by: caller.session.email.as_str().to_owned(),
             action: "families.import".into(),
@@ -235,7 +235,7 @@ fn account_writes(
                     email: email.clone(),
                     first_name: g.first_name.clone(),
                     last_name: g.last_name.clone(),
-                    role: shared::domain::account::Role::Guardian,
+                    role: domain::account::Role::Guardian,
                     families: g.families.iter().cloned().collect(),
                     status: AccountStatus::Pending,
                     password_hash: None,

@@ -12,16 +12,16 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use chrono::TimeDelta;
-use shared::auth::accounts::{self, Account, Purpose, Throttle};
-use shared::domain::config::Town;
-use shared::domain::family::Email;
-use shared::http::auth::{AuthState, OperatorKey};
-use shared::http::{self, Problem};
-use shared::mail::{outbox::Mail, templates};
-use shared::store::WriteOp;
-use shared::store::repo::Towns;
+use domain::config::Town;
+use domain::family::Email;
+use edge::auth::accounts::{self, Account, Purpose, Throttle};
+use edge::http::auth::{AuthState, OperatorKey};
+use edge::http::{self, Problem};
+use services::mail::{outbox::Mail, templates};
 use std::sync::Arc;
 use std::time::Duration;
+use store::WriteOp;
+use store::repo::Towns;
 
 /// The largest family file accepted (10 MiB, API Gateway's payload limit).
 pub const IMPORT_MAX_BYTES: usize = 10 * 1024 * 1024;
@@ -42,7 +42,7 @@ pub struct AppState {
     pub equal_answer_time: Duration,
 }
 
-shared::auth_state_from!(AppState);
+edge::auth_state_from!(AppState);
 
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -5,14 +5,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use domain::FamilyRef;
+use domain::account::{Password, Role};
+use domain::config::Town;
+use edge::auth::accounts::{self, Account, AccountStatus, Purpose, Redeemed, Session};
+use edge::auth::{password, session};
+use edge::http::auth::{Caller, ClientAddr};
+use edge::http::{Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::auth::accounts::{self, Account, AccountStatus, Purpose, Redeemed, Session};
-use shared::auth::{password, session};
-use shared::domain::FamilyRef;
-use shared::domain::account::{Password, Role};
-use shared::domain::config::Town;
-use shared::http::auth::{Caller, ClientAddr};
-use shared::http::{Json, Path, Problem};
 use tokio::time::Instant;
 
 #[derive(Deserialize)]
@@ -47,14 +47,14 @@ pub struct Preferences {
 pub async fn preferences(
     State(state): State<AppState>,
     caller: Caller,
-    body: Result<shared::http::Json<Preferences>, Problem>,
+    body: Result<edge::http::Json<Preferences>, Problem>,
 ) -> Result<Response, Problem> {
-    let shared::http::Json(p) = body?;
+    let edge::http::Json(p) = body?;
     let store = &state.auth.store;
     for _ in 0..5 {
         let account = accounts::get_account(store, &caller.town, &caller.session.email)
             .await?
-            .ok_or_else(shared::http::auth::unauthenticated)?;
+            .ok_or_else(edge::http::auth::unauthenticated)?;
         let mut changed = account.clone();
         changed.no_reminders = !p.holiday_reminders;
         match store.transact(vec![changed.save(&caller.town)?]).await {
@@ -63,7 +63,7 @@ pub async fn preferences(
                 saved.no_reminders = !p.holiday_reminders;
                 return Ok(no_store(axum::Json(view(&saved, &caller.session)).into_response()));
             }
-            Err(shared::store::StoreError::TransactionCanceled { .. }) => continue,
+            Err(store::StoreError::TransactionCanceled { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
     }
@@ -167,7 +167,7 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Res
 pub async fn current(State(state): State<AppState>, caller: Caller) -> Result<Response, Problem> {
     let account = accounts::get_account(&state.auth.store, &caller.town, &caller.session.email)
         .await?
-        .ok_or_else(shared::http::auth::unauthenticated)?;
+        .ok_or_else(edge::http::auth::unauthenticated)?;
     Ok(no_store(axum::Json(view(&account, &caller.session)).into_response()))
 }
 

@@ -5,13 +5,13 @@ use super::{AppState, link_email, load_town, parse_email};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use domain::account::Role;
+use domain::family::{Child, Family};
+use edge::auth::accounts::{Account, AccountStatus, Purpose};
+use edge::http::auth::{Caller, OperatorKey, unknown_family};
+use edge::http::{Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::auth::accounts::{Account, AccountStatus, Purpose};
-use shared::domain::account::Role;
-use shared::domain::family::{Child, Family};
-use shared::http::auth::{Caller, OperatorKey, unknown_family};
-use shared::http::{Json, Path, Problem};
-use shared::store::repo;
+use store::repo;
 
 #[derive(Serialize)]
 pub struct FamilyView {
@@ -89,7 +89,7 @@ pub async fn create_staff(
     let mut ops = vec![account.clone().save(town.id())?];
     ops.extend(link_email(&state, &town, &account, Purpose::Activation)?);
     ops.push(
-        shared::audit::Entry {
+        store::audit::Entry {
             at: account.created_at,
             by: "exploitant".into(),
             action: "staff.create".into(),
@@ -109,7 +109,7 @@ pub async fn create_staff(
             Ok((StatusCode::CREATED, axum::Json(serde_json::json!({ "email": account.email, "status": "pending" })))
                 .into_response())
         }
-        Err(shared::store::StoreError::TransactionCanceled { index: 0, .. }) => {
+        Err(store::StoreError::TransactionCanceled { index: 0, .. }) => {
             Err(Problem::new(StatusCode::CONFLICT, "account_exists", "Un compte existe déjà pour cette adresse."))
         }
         Err(e) => Err(e.into()),

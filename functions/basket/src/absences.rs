@@ -7,14 +7,14 @@ use crate::{AppState, own_family};
 use axum::Json as AxumJson;
 use axum::extract::State;
 use chrono::NaiveDate;
+use domain::ChildId;
+use domain::booking::Booking;
+use domain::operations::{self as rules, ReportRefused};
+use edge::http::auth::Caller;
+use edge::http::{Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::audit;
-use shared::domain::ChildId;
-use shared::domain::booking::Booking;
-use shared::domain::operations::{self as rules, ReportRefused};
-use shared::http::auth::Caller;
-use shared::http::{Json, Path, Problem};
-use shared::store::{StoreError, repo};
+use store::audit;
+use store::{StoreError, repo};
 
 /// Bookings one report's transaction writes (with its audit entry).
 const REPORTS_PER_TRANSACTION: usize = 90;
@@ -43,7 +43,7 @@ pub(crate) struct Reported {
 #[derive(Serialize)]
 pub(crate) struct ReportedDay {
     date: NaiveDate,
-    unit: shared::domain::UnitId,
+    unit: domain::UnitId,
     unit_name: String,
 }
 
@@ -73,7 +73,7 @@ pub(crate) async fn report(
     rules::check_report(settings, town.today(now), req.from, to).map_err(|e| match e {
         ReportRefused::OutOfWindow { last } => Problem::unprocessable(
             "outside_report_window",
-            format!("Une absence se signale pour aujourd'hui et jusqu'au {} au plus.", shared::fr::date(last)),
+            format!("Une absence se signale pour aujourd'hui et jusqu'au {} au plus.", domain::fr::date(last)),
         )
         .field("from"),
         ReportRefused::NothingBooked => unreachable_nothing(),
@@ -111,7 +111,7 @@ pub(crate) async fn report(
         }
         Err(e) => return Err(e.into()),
     }
-    let unit_name = |u: &shared::domain::UnitId| town.unit(u).map_or_else(|| u.to_string(), |(_, x)| x.name.clone());
+    let unit_name = |u: &domain::UnitId| town.unit(u).map_or_else(|| u.to_string(), |(_, x)| x.name.clone());
     Ok(AxumJson(Reported {
         bookings: changes
             .iter()

@@ -4,11 +4,11 @@
 
 use crate::check::Line;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use domain::{ChildId, UnitId};
+use edge::auth::secret;
 use serde::{Deserialize, Serialize};
-use shared::auth::secret;
-use shared::domain::{ChildId, UnitId};
-use shared::store::{Cond, Item, Key, Store, StoreError, WriteOp};
 use std::collections::HashSet;
+use store::{Cond, Item, Key, Store, StoreError, WriteOp};
 
 /// The most lines a basket holds: a school year for three children on three units is about
 /// 1,500.

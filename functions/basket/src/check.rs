@@ -1,15 +1,15 @@
 //! Reading what a family's lines depend on, once: the children, each child's bookings over its
 //! lines' dates (one query per child), the places taken or asked for on the waiting list per unit
-//! with a capacity and site (one query each). The verdicts are the domain's ([`shared::domain::basket`]).
+//! with a capacity and site (one query each). The verdicts are the domain's ([`domain::basket`]).
 
 use chrono::NaiveDate;
-pub use shared::domain::basket::{Effect, Facts, HORIZON_DAYS, Line, Mode, Refusal};
-use shared::domain::config::Town;
-use shared::domain::family::Family;
-use shared::domain::{ChildId, SiteId, UnitId};
-use shared::store::{Store, StoreError, repo};
+pub use domain::basket::{Effect, Facts, HORIZON_DAYS, Line, Mode, Refusal};
+use domain::config::Town;
+use domain::family::Family;
+use domain::{ChildId, SiteId, UnitId};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use store::{Store, StoreError, repo};
 
 /// Reads what `lines` need. Children of other families are not read.
 pub async fn load(store: &Store, town: Arc<Town>, family: Family, lines: &[Line]) -> Result<Facts, StoreError> {

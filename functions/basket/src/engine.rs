@@ -25,22 +25,22 @@
 
 use crate::check::{Effect, Line, Mode, Refusal};
 use chrono::{DateTime, TimeDelta, Utc};
+use domain::booking::BookingStatus;
+use domain::cells::ActionKind;
+use domain::config::Town;
+use domain::family::{Email, Family};
+use domain::{Cents, ChildId, FamilyRef};
+use edge::auth::secret;
+use edge::clock::Clock;
+use edge::http::Problem;
 use serde::{Deserialize, Serialize};
-use shared::auth::secret;
-use shared::clock::Clock;
-use shared::domain::booking::BookingStatus;
-use shared::domain::cells::ActionKind;
-use shared::domain::config::Town;
-use shared::domain::family::{Email, Family};
-use shared::domain::{Cents, ChildId, FamilyRef};
-use shared::gate;
-use shared::http::Problem;
-use shared::mail::outbox::Mail;
-use shared::mail::templates::{self, Section};
-use shared::store::{Cond, Item, Key, MAX_TRANSACTION_ACTIONS, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
+use services::mail::outbox::Mail;
+use services::mail::templates::{self, Section};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
+use store::gate;
+use store::{Cond, Item, Key, MAX_TRANSACTION_ACTIONS, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
 
 /// How long a validation's answer is kept (at least 24 hours, as promised to clients).
 pub const KEEP: TimeDelta = TimeDelta::hours(48);
@@ -169,7 +169,7 @@ pub enum LineOutcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct LineResult {
     pub child: ChildId,
-    pub unit: shared::domain::UnitId,
+    pub unit: domain::UnitId,
     pub date: chrono::NaiveDate,
     pub action: ActionKind,
     pub result: LineOutcome,
@@ -426,7 +426,7 @@ fn split(plan: Vec<Planned>) -> Result<Vec<Chunk>, StoreError> {
 }
 
 /// A places counter: unit, site, day.
-type Counter = (shared::domain::UnitId, shared::domain::SiteId, chrono::NaiveDate);
+type Counter = (domain::UnitId, domain::SiteId, chrono::NaiveDate);
 
 /// The places counter a line touches, when it takes or frees a place or one in the queue (an
 /// addition that turns into a request on the waiting list when applied moves the same one).
@@ -545,7 +545,7 @@ async fn apply(
             // A freed place, or newcomers turned into requests on a day that may have one free,
             // is work for the waiting list: recorded here, run once the chunk is in.
             if (g.taken < 0 || converted)
-                && let Some(op) = shared::operations::promote_op(&ask.town, &unit, &site, date, now)
+                && let Some(op) = services::operations::promote_op(&ask.town, &unit, &site, date, now)
             {
                 ops.push(op);
                 behind.push(Vec::new());
@@ -652,14 +652,14 @@ async fn apply(
         progress.lost.extend(lines);
     }
     let answer = finish(store, clock, ask, header, chunks, progress).await?;
-    let ctx = shared::operations::Ctx { store, public_url: &ask.public_url };
+    let ctx = services::operations::Ctx { store, public_url: &ask.public_url };
     for (unit, site, date) in &joined {
         // A request joined a day with a place free (one freed a moment before, whose promoter
         // already looked): the waiting list moves now rather than at the next freed place.
         if promotions.contains(&(unit.clone(), site.clone(), date.to_owned())) {
             continue;
         }
-        match shared::operations::free_places(store, &ask.town, unit, site, *date).await {
+        match services::operations::free_places(store, &ask.town, unit, site, *date).await {
             Ok(free) if free > 0 => {
                 promotions.insert((unit.clone(), site.clone(), *date));
             }
@@ -668,8 +668,8 @@ async fn apply(
         }
     }
     for (unit, site, date) in promotions {
-        let job = shared::operations::Job::Promote { unit, site, date };
-        if let Err(e) = shared::operations::run(ctx, &ask.town, &job, clock.now()).await {
+        let job = services::operations::Job::Promote { unit, site, date };
+        if let Err(e) = services::operations::run(ctx, &ask.town, &job, clock.now()).await {
             tracing::warn!(error = %e, ?job, "waiting list left to the sweep");
         }
     }
@@ -718,7 +718,7 @@ async fn finish(
         // what it applied, in the transaction that ends it.
         if ask.mode == crate::check::Mode::Staff && !applied.is_empty() {
             let lines: Vec<&LineResult> = applied.iter().map(|(_, r)| *r).collect();
-            let entry = shared::audit::Entry {
+            let entry = store::audit::Entry {
                 at: now,
                 by: ask.by.to_string(),
                 action: "bookings.staff_change".into(),
@@ -801,15 +801,15 @@ fn build(ask: &Ask, header: &Header, chunks: &[Chunk], progress: &Progress) -> A
 }
 
 /// The confirmation email: what was booked, what was cancelled, what was refused, with prices.
-fn email(ask: &Ask, header: &Header, first_name: &str, result: &Answer) -> shared::mail::outbox::Content {
+fn email(ask: &Ask, header: &Header, first_name: &str, result: &Answer) -> services::mail::outbox::Content {
     let town = &ask.town.config().name;
     let name = |c: &ChildId| header.names.get(c).cloned().unwrap_or_else(|| c.to_string());
-    let unit = |u: &shared::domain::UnitId| ask.town.unit(u).map_or_else(|| u.to_string(), |(_, u)| u.name.clone());
+    let unit = |u: &domain::UnitId| ask.town.unit(u).map_or_else(|| u.to_string(), |(_, u)| u.name.clone());
     let mut booked = Vec::new();
     let mut cancelled = Vec::new();
     let mut refused = Vec::new();
     for l in &result.lines {
-        let what = format!("{} – {} – {}", shared::fr::weekday_date(l.date), name(&l.child), unit(&l.unit));
+        let what = format!("{} – {} – {}", domain::fr::weekday_date(l.date), name(&l.child), unit(&l.unit));
         match (l.result, l.action, l.status) {
             (LineOutcome::Applied, ActionKind::Add, Some(BookingStatus::Pending)) => booked
                 .push(format!("{what} – {} – demande en cours (en attente de validation par le service)", l.price)),

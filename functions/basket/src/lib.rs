@@ -14,20 +14,20 @@ use axum::routing::{delete, get, post};
 use axum::{Json as AxumJson, Router};
 use check::{Line, Mode, Refusal};
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
+use domain::booking::{Attendance, Booking, BookingStatus, Change};
+use domain::cells::ActionKind;
+use domain::config::Town;
+use domain::family::Family;
+use domain::period::Pattern;
+use domain::{ActivityId, Cents, ChildId, FamilyRef, SiteId, UnitId};
+use edge::http::auth::{AuthState, Caller, Staff};
+use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use shared::domain::booking::{Attendance, Booking, BookingStatus, Change};
-use shared::domain::cells::ActionKind;
-use shared::domain::config::Town;
-use shared::domain::family::Family;
-use shared::domain::period::Pattern;
-use shared::domain::{ActivityId, Cents, ChildId, FamilyRef, SiteId, UnitId};
-use shared::http::auth::{AuthState, Caller, Staff};
-use shared::http::{self, Json, Path, Problem};
-use shared::store::repo::{self, Towns};
-use shared::store::{Key, StoreError, keys};
 use std::collections::HashSet;
 use std::sync::Arc;
+use store::repo::{self, Towns};
+use store::{Key, StoreError, keys};
 
 /// The most lines one staff request changes.
 pub const MAX_STAFF_LINES: usize = 500;
@@ -42,7 +42,7 @@ pub struct AppState {
     pub public_url: String,
 }
 
-shared::auth_state_from!(AppState);
+edge::auth_state_from!(AppState);
 
 pub fn router(state: AppState) -> Router {
     let family = "/api/towns/{town}/families/{family}";
@@ -72,7 +72,7 @@ async fn load_family(state: &AppState, caller: &Caller, reference: FamilyRef) ->
     let town = http::load_town(&state.towns, &caller.town).await?;
     let family = repo::get_family(&state.auth.store, &caller.town, &reference)
         .await?
-        .ok_or_else(shared::http::auth::unknown_family)?;
+        .ok_or_else(edge::http::auth::unknown_family)?;
     Ok((town, family))
 }
 

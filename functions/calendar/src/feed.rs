@@ -6,14 +6,14 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Days;
+use domain::FamilyRef;
+use domain::booking::BookingStatus;
+use edge::auth::secret;
+use edge::http::auth::Caller;
+use edge::http::{Path, Problem};
 use icalendar::{Calendar, Component, Event, EventLike};
 use serde::{Deserialize, Serialize};
-use shared::auth::secret;
-use shared::domain::FamilyRef;
-use shared::domain::booking::BookingStatus;
-use shared::http::auth::Caller;
-use shared::http::{Path, Problem};
-use shared::store::{Cond, Item, WriteOp, keys, repo};
+use store::{Cond, Item, WriteOp, keys, repo};
 
 #[derive(Serialize, Deserialize)]
 struct Feed {
@@ -88,7 +88,7 @@ pub async fn serve(
             "Ce calendrier n'existe plus : créez un nouveau lien depuis l'Espace Famille.",
         )
     };
-    let town = shared::http::load_town_from_path(&state.towns, &town).await?;
+    let town = edge::http::load_town_from_path(&state.towns, &town).await?;
     let town_id = town.id().clone();
     let store = &state.auth.store;
     let feed: Feed =

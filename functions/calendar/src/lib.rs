@@ -9,18 +9,18 @@ use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json as AxumJson, Router};
 use chrono::{Datelike, Days, NaiveDate, Weekday};
+use domain::booking::Booking;
+use domain::cells::{ActionKind, Cell, CellFacts, CellState, cell};
+use domain::config::{Activity, Town};
+use domain::family::{Child, Family};
+use domain::period::Pattern;
+use domain::{ActivityId, Cents, ChildId, FamilyRef, SiteId, UnitId};
+use edge::http::auth::{AuthState, Caller};
+use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::domain::booking::Booking;
-use shared::domain::cells::{ActionKind, Cell, CellFacts, CellState, cell};
-use shared::domain::config::{Activity, Town};
-use shared::domain::family::{Child, Family};
-use shared::domain::period::Pattern;
-use shared::domain::{ActivityId, Cents, ChildId, FamilyRef, SiteId, UnitId};
-use shared::http::auth::{AuthState, Caller};
-use shared::http::{self, Json, Path, Problem};
-use shared::store::repo::{self, Towns};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use store::repo::{self, Towns};
 
 /// The most weeks one grid request may ask for.
 pub const MAX_WEEKS: u32 = 12;
@@ -31,7 +31,7 @@ pub struct AppState {
     pub towns: Towns,
 }
 
-shared::auth_state_from!(AppState);
+edge::auth_state_from!(AppState);
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -377,7 +377,7 @@ async fn family_weeks(
     let reference = caller.family(&family)?;
     let family = repo::get_family(&state.auth.store, &caller.town, &reference)
         .await?
-        .ok_or_else(shared::http::auth::unknown_family)?;
+        .ok_or_else(edge::http::auth::unknown_family)?;
     let activity = activity_of(&town, q.activity.as_deref())?;
     let (monday, weeks) = weeks_of(&state, &town, &q)?;
     let mut grids = Vec::new();

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init(true);
-    let (_, auth, towns) = shared::lambda::store_auth_towns().await?;
-    lambda_http::run(shared::http::finish(calendar::router(calendar::AppState { auth, towns }))).await
+    edge::telemetry::init(true);
+    let (_, auth, towns) = edge::lambda::store_auth_towns().await?;
+    lambda_http::run(edge::http::finish(calendar::router(calendar::AppState { auth, towns }))).await
 }

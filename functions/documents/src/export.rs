@@ -6,21 +6,21 @@ use crate::AppState;
 use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
+use edge::files::{Files, Presigned, files_unavailable};
+use edge::http::auth::{Caller, unknown_family};
+use edge::http::csv::Export;
+use edge::http::{self, Path, Problem};
 use serde_json::Value;
-use shared::files::{Files, Presigned, files_unavailable};
-use shared::http::auth::{Caller, unknown_family};
-use shared::http::csv::Export;
-use shared::http::{self, Path, Problem};
 use std::io::Write;
 
 /// The most bytes of documents' files one archive carries (a Lambda builds it in memory); the
 /// files beyond are listed, to download from « Mes demandes ».
 const MAX_ARCHIVE_FILES_BYTES: u64 = 60 * 1024 * 1024;
 
-async fn gather(state: &AppState, caller: &Caller, raw: &str) -> Result<(shared::domain::FamilyRef, Value), Problem> {
+async fn gather(state: &AppState, caller: &Caller, raw: &str) -> Result<(domain::FamilyRef, Value), Problem> {
     let family = caller.family(raw)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
-    let data = shared::privacy::export(&state.auth.store, &town, &family, state.auth.clock.now())
+    let data = services::privacy::export(&state.auth.store, &town, &family, state.auth.clock.now())
         .await?
         .ok_or_else(unknown_family)?;
     Ok((family, data))
@@ -57,7 +57,7 @@ pub(crate) async fn archive(
         files.push((format!("documents/{id}-{name}"), bytes));
     }
     let zip = build(&data, &files)?;
-    let id = shared::auth::secret::id();
+    let id = edge::auth::secret::id();
     let key = Files::export_key(&caller.town, &family, &id[..16]);
     state.files.put_bytes(&key, zip, "application/zip").await.map_err(files_unavailable)?;
     let name = format!("espace-famille-{family}-{}.zip", state.auth.clock.now().format("%Y-%m-%d"));
@@ -183,7 +183,7 @@ fn build(data: &Value, files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, Problem> 
             "paiements.csv",
             csv(&["Numéro", "Facture", "Moyen", "Montant (€)", "Reçu le"], &data["payments"], |p| {
                 // The method in French (« Prélèvement SEPA »), never its code.
-                let method = serde_json::from_value::<shared::domain::payment::Method>(p["method"].clone())
+                let method = serde_json::from_value::<domain::payment::Method>(p["method"].clone())
                     .map_or_else(|_| s(&p["method"]), |m| m.french().to_owned());
                 vec![s(&p["number"]), s(&p["invoice"]), method, euros(&p["amount"]), s(&p["received_on"])]
             })?,

@@ -18,9 +18,9 @@ pub use retention::{erase_due, purge};
 
 use axum::Router;
 use axum::routing::{get, post};
-use shared::files::Files;
-use shared::http::auth::AuthState;
-use shared::store::repo::Towns;
+use edge::files::Files;
+use edge::http::auth::AuthState;
+use store::repo::Towns;
 
 /// A family's documents, every status (older ones are deleted by the retention rules).
 pub const MAX_PER_FAMILY: usize = 200;
@@ -39,7 +39,7 @@ pub struct AppState {
     pub public_url: String,
 }
 
-shared::auth_state_from!(AppState);
+edge::auth_state_from!(AppState);
 
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -2,13 +2,13 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init(true);
-    let (_, auth, towns) = shared::lambda::store_auth_towns().await?;
+    edge::telemetry::init(true);
+    let (_, auth, towns) = edge::lambda::store_auth_towns().await?;
     let state = documents::AppState {
         auth,
         towns,
-        files: shared::files::Files::from_env().await?,
-        public_url: shared::lambda::public_url()?,
+        files: edge::files::Files::from_env().await?,
+        public_url: edge::lambda::public_url()?,
     };
-    lambda_http::run(shared::http::finish(documents::router(state))).await
+    lambda_http::run(edge::http::finish(documents::router(state))).await
 }

@@ -4,15 +4,15 @@ use crate::{AppState, UPLOAD_WINDOW_HOURS};
 use axum::Json as AxumJson;
 use axum::extract::State;
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::config::Town;
+use domain::documents::{Absence, DocumentKind, DocumentSettings, FileType, Status};
+use domain::family::Family;
+use domain::{ChildId, DocKindId, FamilyRef, TownId};
+use edge::http::auth::Caller;
+use edge::http::{self, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::domain::config::Town;
-use shared::domain::documents::{Absence, DocumentKind, DocumentSettings, FileType, Status};
-use shared::domain::family::Family;
-use shared::domain::{ChildId, DocKindId, FamilyRef, TownId};
-use shared::http::auth::Caller;
-use shared::http::{self, Path, Problem};
-use shared::store::repo;
-use shared::store::{Cond, Item, Key, Query as StoreQuery, SkRange, Store, StoreError, keys};
+use store::repo;
+use store::{Cond, Item, Key, Query as StoreQuery, SkRange, Store, StoreError, keys};
 
 /// A document as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,7 +128,7 @@ pub(crate) async fn family_with_names(
     town: &TownId,
     family: &FamilyRef,
 ) -> Result<(Family, Vec<(ChildId, String)>), Problem> {
-    let f = repo::get_family(store, town, family).await?.ok_or_else(shared::http::auth::unknown_family)?;
+    let f = repo::get_family(store, town, family).await?.ok_or_else(edge::http::auth::unknown_family)?;
     let names = child_names(store, town, &f).await?;
     Ok((f, names))
 }

@@ -6,12 +6,12 @@ use crate::{AppState, Document};
 use axum::Json as AxumJson;
 use axum::extract::State;
 use chrono::NaiveDate;
-use shared::domain::TownId;
-use shared::domain::account::Role;
-use shared::files::{Files, FilesError, files_unavailable};
-use shared::http::auth::{Staff, forbidden};
-use shared::http::{self, Problem};
-use shared::store::{Query as StoreQuery, SkRange, Store, StoreError, keys};
+use domain::TownId;
+use domain::account::Role;
+use edge::files::{Files, FilesError, files_unavailable};
+use edge::http::auth::{Staff, forbidden};
+use edge::http::{self, Problem};
+use store::{Query as StoreQuery, SkRange, Store, StoreError, keys};
 
 /// Deletes the decided documents whose retention ended by `today` (in each town's own time
 /// zone, within a day), `town` only when given; how many.
@@ -56,30 +56,30 @@ pub(crate) async fn purge_now(
 }
 
 /// Erases the closed families whose erasure day has come, in every town (or one): their
-/// documents' files first, then their records (see `shared::privacy::erase`). How many.
+/// documents' files first, then their records (see `services::privacy::erase`). How many.
 pub async fn erase_due(
     store: &Store,
     files: &Files,
     now: chrono::DateTime<chrono::Utc>,
     town: Option<&TownId>,
 ) -> Result<usize, String> {
-    let e = |e: shared::store::StoreError| e.to_string();
+    let e = |e: store::StoreError| e.to_string();
     let towns = match town {
         Some(t) => vec![t.clone()],
-        None => shared::store::repo::town_ids(store).await.map_err(e)?,
+        None => store::repo::town_ids(store).await.map_err(e)?,
     };
     let mut n = 0;
     for t in towns {
         let today = now.with_timezone(&chrono_tz::Europe::Paris).date_naive();
-        for family in shared::privacy::due(store, &t, today).await.map_err(e)? {
-            let plan = shared::privacy::erase(store, &t, &family, false, now).await.map_err(e)?;
+        for family in services::privacy::due(store, &t, today).await.map_err(e)? {
+            let plan = services::privacy::erase(store, &t, &family, false, now).await.map_err(e)?;
             // Its documents' files and its export archives go before its records: a failure
             // leaves the erasure due, and the next run finds what is left.
             let archives = files.list(&Files::exports_of(&t, &family)).await.map_err(|x| x.to_string())?;
             for key in plan.files.iter().chain(&archives) {
                 files.delete(key).await.map_err(|x| x.to_string())?;
             }
-            shared::privacy::erase(store, &t, &family, true, now).await.map_err(e)?;
+            services::privacy::erase(store, &t, &family, true, now).await.map_err(e)?;
             tracing::info!(town = %t, "a closed family's data erased");
             n += 1;
         }

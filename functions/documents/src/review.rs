@@ -8,18 +8,18 @@ use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
+use domain::ChildId;
+use domain::booking::Booking;
+use domain::config::Town;
+use domain::documents::{self as rules, Absence, Status};
+use edge::http::auth::Staff;
+use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::audit;
-use shared::domain::ChildId;
-use shared::domain::booking::Booking;
-use shared::domain::config::Town;
-use shared::domain::documents::{self as rules, Absence, Status};
-use shared::http::auth::Staff;
-use shared::http::{self, Json, Path, Problem};
-use shared::mail::outbox::Mail;
-use shared::mail::templates::{self, Section};
-use shared::store::{Item, Query as StoreQuery, SkRange, StoreError, WriteOp, keys};
-use shared::store::{regularisations, repo};
+use services::mail::outbox::Mail;
+use services::mail::templates::{self, Section};
+use store::audit;
+use store::{Item, Query as StoreQuery, SkRange, StoreError, WriteOp, keys};
+use store::{regularisations, repo};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -251,7 +251,7 @@ pub(crate) fn decision_email(
     d: &Document,
     kind_name: &str,
     names: &[(ChildId, String)],
-) -> shared::mail::outbox::Content {
+) -> services::mail::outbox::Content {
     let child = d.child.as_ref().and_then(|c| names.iter().find(|(id, _)| id == c)).map(|(_, n)| format!(" – {n}"));
     let line = format!("{kind_name}{} – {}", child.unwrap_or_default(), d.file_name);
     let (title, mut remarks) = match d.status {
@@ -259,7 +259,7 @@ pub(crate) fn decision_email(
         _ => ("Document refusé".to_owned(), vec![format!("Motif : {}", d.reason.as_deref().unwrap_or_default())]),
     };
     if let Some(v) = d.valid_until.filter(|_| d.status == Status::Accepted) {
-        remarks.push(format!("Il est valable jusqu'au {}.", shared::fr::date(v)));
+        remarks.push(format!("Il est valable jusqu'au {}.", domain::fr::date(v)));
     }
     if let Some(n) = d.justified_bookings.filter(|n| *n > 0) {
         remarks.push(format!("{n} réservation(s) de la période d'absence sont justifiées et ne seront pas facturées."));

@@ -6,13 +6,13 @@ use crate::{AppState, Document, MAX_PER_FAMILY, View, item};
 use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
+use domain::documents::{Absence, Concerns, Status};
+use domain::{ChildId, DocKindId, TownId};
+use edge::files::{Files, Kept, Presigned, check_file, content_mismatch, files_unavailable};
+use edge::http::auth::Caller;
+use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::domain::documents::{Absence, Concerns, Status};
-use shared::domain::{ChildId, DocKindId, TownId};
-use shared::files::{Files, Kept, Presigned, check_file, content_mismatch, files_unavailable};
-use shared::http::auth::Caller;
-use shared::http::{self, Json, Path, Problem};
-use shared::store::{Cond, StoreError, WriteOp, keys};
+use store::{Cond, StoreError, WriteOp, keys};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,7 +96,7 @@ pub(crate) async fn start_upload(
         ));
     }
     let now = state.auth.clock.now();
-    let id = format!("{}-{}", now.format("%Y%m%d%H%M%S"), &shared::auth::secret::id()[..12]);
+    let id = format!("{}-{}", now.format("%Y%m%d%H%M%S"), &edge::auth::secret::id()[..12]);
     let doc = Document {
         object: Files::upload_key(town.id(), &family, &id),
         id,

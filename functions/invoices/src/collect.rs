@@ -12,13 +12,13 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
+use domain::Cents;
+use domain::payfip::Operation;
+use domain::payment::{self, Age, Method, Payment};
+use edge::http::auth::Staff;
+use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::domain::Cents;
-use shared::domain::payfip::Operation;
-use shared::domain::payment::{self, Age, Method, Payment};
-use shared::http::auth::Staff;
-use shared::http::{self, Json, Path, Problem};
-use shared::store::repo;
+use store::repo;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -173,7 +173,7 @@ pub async fn unpaid(
     }
     rows.sort_by(|a, b| a.summary.due_on.cmp(&b.summary.due_on).then_with(|| a.summary.number.cmp(&b.summary.number)));
     if csv {
-        let mut out = shared::http::csv::Export::new(&[
+        let mut out = edge::http::csv::Export::new(&[
             "Numéro",
             "Famille",
             "Référence",
@@ -194,7 +194,7 @@ pub async fn unpaid(
                 r.family_name.as_str(),
                 r.family.as_str(),
                 s.month.as_str(),
-                &shared::fr::date(s.due_on),
+                &domain::fr::date(s.due_on),
                 &r.days_late.to_string(),
                 r.age_label,
                 &s.total.decimal_comma(),

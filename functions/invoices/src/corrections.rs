@@ -8,16 +8,16 @@
 
 use crate::AppState;
 use chrono::{DateTime, Datelike, Utc};
-use shared::domain::billing::Invoice;
-use shared::domain::config::Town;
-use shared::domain::credit::{self, Cancellation, Contest, ContestDecision, CreditAsked, CreditNote, CreditRefused};
-use shared::domain::family::Family;
-use shared::domain::regularisation::{self, Regularisation};
-use shared::domain::{Cents, FamilyRef, TownId};
-use shared::http::Problem;
-use shared::mail::outbox::Mail;
-use shared::mail::templates::{self, Section};
-use shared::store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, regularisations, repo};
+use domain::billing::Invoice;
+use domain::config::Town;
+use domain::credit::{self, Cancellation, Contest, ContestDecision, CreditAsked, CreditNote, CreditRefused};
+use domain::family::Family;
+use domain::regularisation::{self, Regularisation};
+use domain::{Cents, FamilyRef, TownId};
+use edge::http::Problem;
+use services::mail::outbox::Mail;
+use services::mail::templates::{self, Section};
+use store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, regularisations, repo};
 
 /// Attempts when another change took the numbers or credited the invoice meanwhile.
 const TRIES: usize = 8;
@@ -29,7 +29,7 @@ pub fn refused(r: &CreditRefused) -> Problem {
 /// The invoice of `family` for `month`, or 404.
 pub async fn invoice(store: &Store, town: &TownId, family: &FamilyRef, month: &str) -> Result<Invoice, Problem> {
     let unknown = || Problem::not_found("unknown_invoice", "Cette facture est introuvable.");
-    shared::domain::billing::month(month).ok_or_else(unknown)?;
+    domain::billing::month(month).ok_or_else(unknown)?;
     let item = store.get(&keys::invoice(town, family, month)).await?.ok_or_else(unknown)?;
     Ok(item.to_value()?)
 }
@@ -88,7 +88,7 @@ pub async fn issue(
     by: &str,
 ) -> Result<CreditNote, Problem> {
     let reason = credit::reason(reason).map_err(|r| refused(&r))?;
-    let household = repo::get_family(store, town.id(), family).await?.ok_or_else(shared::http::auth::unknown_family)?;
+    let household = repo::get_family(store, town.id(), family).await?.ok_or_else(edge::http::auth::unknown_family)?;
     for _ in 0..TRIES {
         let invoice = invoice(store, town.id(), family, month).await?;
         // A PayFiP operation not settled yet (even past its hour, until PayFiP has answered):
@@ -108,7 +108,7 @@ pub async fn issue(
         }
         let total = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
         // It first gives back what is left to pay; the rest waits for the next invoice.
-        let left = shared::domain::payment::left_to_pay(&invoice);
+        let left = domain::payment::left_to_pay(&invoice);
         let deducted = if total < left { total } else { left };
         let year = town.today(now).year();
         let (next, sequence) = crate::run::take_numbers(store, keys::credit_sequence(town.id(), year), 1).await?;
@@ -166,7 +166,7 @@ pub async fn issue(
         if let Some(c) = &carried {
             ops.push(regularisations::create(town.id(), c)?);
         }
-        let entry = shared::audit::Entry {
+        let entry = store::audit::Entry {
             at: now,
             by: by.to_owned(),
             action: action.into(),
@@ -237,11 +237,11 @@ pub async fn refuse(
     let store = &state.auth.store;
     let reason = credit::reason(reason).map_err(|r| refused(&r))?;
     let household =
-        repo::get_family(store, town.id(), &c.family).await?.ok_or_else(shared::http::auth::unknown_family)?;
+        repo::get_family(store, town.id(), &c.family).await?.ok_or_else(edge::http::auth::unknown_family)?;
     let decision = ContestDecision::Refused { reason: reason.clone(), decided_by: by.to_owned(), decided_at: now };
     let answered = Contest { decision: decision.clone(), ..c.clone() };
     let mut ops = vec![decided(town.id(), c, decision)?];
-    let entry = shared::audit::Entry {
+    let entry = store::audit::Entry {
         at: now,
         by: by.to_owned(),
         action: "invoices.contest_refuse".into(),
@@ -291,7 +291,7 @@ fn note_email(
     note: &CreditNote,
     purpose: &Purpose<'_>,
     whither: &str,
-) -> shared::mail::outbox::Content {
+) -> services::mail::outbox::Content {
     let (subject, intro) = match purpose {
         Purpose::Cancellation => (
             "Annulation de votre facture".to_owned(),
@@ -351,9 +351,9 @@ pub async fn contest(
     by: &str,
 ) -> Result<Contest, Problem> {
     let open = contests_of(store, town.id(), &invoice.family, 100).await?;
-    let c = Contest::new(shared::auth::secret::id(), invoice, line, message, &open, by, now)
+    let c = Contest::new(edge::auth::secret::id(), invoice, line, message, &open, by, now)
         .map_err(|r| Problem::unprocessable(r.code(), r.french()))?;
-    let entry = shared::audit::Entry {
+    let entry = store::audit::Entry {
         at: now,
         by: by.to_owned(),
         action: "invoices.contest".into(),

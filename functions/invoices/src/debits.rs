@@ -2,7 +2,7 @@
 //! debited invoice recorded as a payment, its guardians told the day and account, the mandate
 //! moved from FRST to RCUR, all in one transaction per invoice, once), the pain.008 file for the
 //! town's bank built from what the collection recorded, and a debit the bank rejected putting
-//! the invoice back to unpaid. Rules in [`shared::domain::debit`].
+//! the invoice back to unpaid. Rules in [`domain::debit`].
 
 use crate::AppState;
 use crate::payments::{self, Draft, Notice};
@@ -12,17 +12,17 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::billing::Invoice;
+use domain::config::Town;
+use domain::debit::{self, Debit, Mandate, MandateAsked, Sequence};
+use domain::payment::{self, Method, Payment, Rejection};
+use domain::{FamilyRef, TownId};
+use edge::http::auth::Staff;
+use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::domain::billing::Invoice;
-use shared::domain::config::Town;
-use shared::domain::debit::{self, Debit, Mandate, MandateAsked, Sequence};
-use shared::domain::payment::{self, Method, Payment, Rejection};
-use shared::domain::{FamilyRef, TownId};
-use shared::http::auth::Staff;
-use shared::http::{self, Json, Path, Problem};
-use shared::mail::outbox::Mail;
-use shared::mail::templates::{self, Section};
-use shared::store::{Cond, Item, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
+use services::mail::outbox::Mail;
+use services::mail::templates::{self, Section};
+use store::{Cond, Item, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
 
 /// Invoices one collection call debits (the next call goes on).
 pub const PER_CALL: usize = 200;
@@ -82,7 +82,7 @@ pub fn standing(
 pub fn due_line(town: &Town, mandate: Option<&Mandate>, invoice: &Invoice, today: NaiveDate) -> String {
     match standing(town, mandate, invoice, today) {
         Some(s) if !matches!(s, debit::Standing::Rejected { .. }) => s.label(mandate.map(|m| m.iban.as_str())),
-        _ => format!("À payer avant le {}", shared::fr::date(invoice.due_on)),
+        _ => format!("À payer avant le {}", domain::fr::date(invoice.due_on)),
     }
 }
 
@@ -104,13 +104,13 @@ pub async fn put_mandate(
     let Json(asked) = body?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let store = &state.auth.store;
-    repo::get_family(store, town.id(), &reference).await?.ok_or_else(shared::http::auth::unknown_family)?;
+    repo::get_family(store, town.id(), &reference).await?.ok_or_else(edge::http::auth::unknown_family)?;
     let now = state.auth.clock.now();
     let by = caller.session.email.as_str();
     let m = debit::mandate(&asked, town.today(now), by, now)
         .map_err(|r| Problem::unprocessable(r.code(), r.french()).field(r.field()))?;
     let view = MandateView::of(&m);
-    let entry = shared::audit::Entry {
+    let entry = store::audit::Entry {
         at: now,
         by: by.to_owned(),
         action: "invoices.mandate".into(),
@@ -141,7 +141,7 @@ pub async fn delete_mandate(
     };
     let m: Mandate = item.to_value()?;
     let now = state.auth.clock.now();
-    let entry = shared::audit::Entry {
+    let entry = store::audit::Entry {
         at: now,
         by: caller.session.email.to_string(),
         action: "invoices.mandate_end".into(),
@@ -210,7 +210,7 @@ pub async fn collect(
 async fn debit_one(
     (store, public_url): (&Store, &str),
     town: &Town,
-    household: &shared::domain::family::Family,
+    household: &domain::family::Family,
     family: &FamilyRef,
     month: &str,
     (m, day): (&Mandate, u32),
@@ -226,7 +226,7 @@ async fn debit_one(
         let on = debit::collection_date(invoice.issued_on, town.today(now), day);
         // A mandate stored with an impossible date (before dates were read strictly) cannot be
         // written in the bank's file: the invoice is left to pay another way.
-        if m.signed_on > on || !shared::domain::date::plausible(m.signed_on) {
+        if m.signed_on > on || !domain::date::plausible(m.signed_on) {
             return Ok(false);
         }
         let draft = Draft {
@@ -340,7 +340,7 @@ pub async fn run(
     Path((_, month)): Path<(String, String)>,
 ) -> Result<AxumJson<Collected>, Problem> {
     admin_only(&caller)?;
-    shared::domain::billing::month(&month)
+    domain::billing::month(&month)
         .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
@@ -356,7 +356,7 @@ pub async fn file(
     Path((_, month)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     admin_only(&caller)?;
-    shared::domain::billing::month(&month)
+    domain::billing::month(&month)
         .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     town.config().billing.direct_debit.as_ref().ok_or_else(unavailable)?;
@@ -368,7 +368,7 @@ pub async fn file(
     // were read strictly): said, not a 500.
     let unwritable: Vec<&str> = debits
         .iter()
-        .filter(|d| !shared::domain::date::plausible(d.signed_on) || !shared::domain::date::plausible(d.on))
+        .filter(|d| !domain::date::plausible(d.signed_on) || !domain::date::plausible(d.on))
         .map(|d| d.invoice.as_str())
         .collect();
     if !unwritable.is_empty() {
@@ -415,7 +415,7 @@ pub async fn reject(
     admin_only(&caller)?;
     let reference = caller.family(&family)?;
     let Json(body) = body?;
-    let reason = shared::domain::credit::reason(&body.reason)
+    let reason = domain::credit::reason(&body.reason)
         .map_err(|r| Problem::unprocessable(r.code(), r.french()).field("reason"))?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let store = &state.auth.store;
@@ -472,7 +472,7 @@ pub async fn reject(
                 cond: Some(Cond::AttrEquals { name: "rum".into(), value: serde_json::Value::from(d.rum.clone()) }),
             });
         }
-        let entry = shared::audit::Entry {
+        let entry = store::audit::Entry {
             at: now,
             by: caller.session.email.to_string(),
             action: "invoices.debit_rejected".into(),

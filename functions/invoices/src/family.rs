@@ -12,15 +12,15 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::Cents;
+use domain::billing::{self, Invoice};
+use domain::credit::{self, Contest, CreditNote, Status};
+use domain::payment::{self, Payment, PaymentView};
+use domain::regularisation;
+use edge::http::auth::Caller;
+use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::domain::Cents;
-use shared::domain::billing::{self, Invoice};
-use shared::domain::credit::{self, Contest, CreditNote, Status};
-use shared::domain::payment::{self, Payment, PaymentView};
-use shared::domain::regularisation;
-use shared::http::auth::Caller;
-use shared::http::{self, Json, Path, Problem};
-use shared::store::{Query, SkRange, keys, regularisations, repo};
+use store::{Query, SkRange, keys, regularisations, repo};
 
 /// The most invoices a family's list shows (three years of months).
 pub const MAX_LISTED: usize = 36;
@@ -58,7 +58,7 @@ impl InvoiceSummary {
         InvoiceSummary {
             number: i.number.clone(),
             month: i.month.clone(),
-            label: billing::month(&i.month).map(|(first, _)| shared::fr::month(first)).unwrap_or_default(),
+            label: billing::month(&i.month).map(|(first, _)| domain::fr::month(first)).unwrap_or_default(),
             issued_on: i.issued_on,
             due_on: i.due_on,
             total: i.total,
@@ -77,8 +77,8 @@ impl InvoiceSummary {
     /// collection date, not payable online.
     pub fn with_mandate(
         mut self,
-        town: &shared::domain::config::Town,
-        mandate: Option<&shared::domain::debit::Mandate>,
+        town: &domain::config::Town,
+        mandate: Option<&domain::debit::Mandate>,
         i: &Invoice,
         today: NaiveDate,
     ) -> InvoiceSummary {
@@ -152,7 +152,7 @@ pub struct InvoiceDetail {
 }
 
 /// Whether the town takes payments online (its PayFiP account, and the portal's gateway).
-pub fn online_offered(state: &AppState, town: &shared::domain::config::Town) -> bool {
+pub fn online_offered(state: &AppState, town: &domain::config::Town) -> bool {
     state.payfip.is_some() && town.config().billing.payfip.is_some()
 }
 
@@ -167,9 +167,9 @@ pub struct CreditNoteView {
 
 /// The family's credit notes `notes`, each with where its money went.
 pub async fn with_destinations(
-    store: &shared::store::Store,
-    town: &shared::domain::TownId,
-    family: &shared::domain::FamilyRef,
+    store: &store::Store,
+    town: &domain::TownId,
+    family: &domain::FamilyRef,
     notes: Vec<CreditNote>,
 ) -> Result<Vec<CreditNoteView>, Problem> {
     let carried = regularisations::of_family(store, town, family, "AV-").await?;
@@ -184,8 +184,8 @@ pub async fn with_destinations(
 
 /// The credit notes of one invoice, each with where its money went.
 pub async fn credit_notes_on(
-    store: &shared::store::Store,
-    town: &shared::domain::TownId,
+    store: &store::Store,
+    town: &domain::TownId,
     i: &Invoice,
 ) -> Result<Vec<CreditNoteView>, Problem> {
     let notes = corrections::credit_notes_of(store, town, &i.family, 200).await?;
@@ -195,7 +195,7 @@ pub async fn credit_notes_on(
 /// The credit notes and contests of one invoice.
 pub async fn corrections_of(
     state: &AppState,
-    town: &shared::domain::TownId,
+    town: &domain::TownId,
     i: &Invoice,
 ) -> Result<(Vec<CreditNoteView>, Vec<Contest>), Problem> {
     let store = &state.auth.store;
@@ -299,7 +299,7 @@ pub async fn receipt(
             Some(_) => "Ce prélèvement a été rejeté par la banque : il n'a pas de quittance.".to_owned(),
             None => format!(
                 "Ce prélèvement est prévu le {} : sa quittance existera une fois l'argent encaissé.",
-                shared::fr::date(p.received_on)
+                domain::fr::date(p.received_on)
             ),
         };
         return Err(Problem::new(StatusCode::CONFLICT, "debit_not_collected", why));

@@ -1,15 +1,15 @@
 //! The `invoices` function: « Mes factures ». Post-billing turns a month's bookings and
-//! attendance into one bill per family, by the rules of [`shared::domain::billing`]: a family's
+//! attendance into one bill per family, by the rules of [`domain::billing`]: a family's
 //! month to date and as booked to its end (« Novembre, à ce jour : … ; prévu jusqu'à la fin du
 //! mois : … »); the administrator's dry run of a month, which writes nothing; finalising a month
 //! that is over ([`run`]: numbered invoices, idempotent, resumable); publishing it on a date with
 //! its emails ([`publish`]); the invoice's PDF ([`pdf`]); credit notes, cancellations and
-//! contests ([`corrections`], rules in [`shared::domain::credit`]); the régularisations after
-//! billing ([`regularisations`], rules in [`shared::domain::regularisation`]); staff's lists and a
+//! contests ([`corrections`], rules in [`domain::credit`]); the régularisations after
+//! billing ([`regularisations`], rules in [`domain::regularisation`]); staff's lists and a
 //! family's account ([`staff`]); payments ([`payments`]: at the counter, [`collect`]; online
 //! through PayFiP, [`payfip`] and [`online`]; by SEPA direct debit, [`debits`]; the unpaid
-//! list, reminders and the handover to the Trésor public), rules in [`shared::domain::payment`],
-//! [`shared::domain::payfip`] and [`shared::domain::debit`].
+//! list, reminders and the handover to the Trésor public), rules in [`domain::payment`],
+//! [`domain::payfip`] and [`domain::debit`].
 
 pub mod collect;
 pub mod corrections;
@@ -29,17 +29,17 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
+use domain::Cents;
+use domain::billing::{self, Anomaly, Bill};
+use domain::booking::Booking;
+use domain::config::Town;
+use edge::http::auth::{AuthState, Caller, Staff};
+use edge::http::{self, Path, Problem};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use shared::domain::Cents;
-use shared::domain::billing::{self, Anomaly, Bill};
-use shared::domain::booking::Booking;
-use shared::domain::config::Town;
-use shared::http::auth::{AuthState, Caller, Staff};
-use shared::http::{self, Path, Problem};
-use shared::store::repo::{self, Towns};
-use shared::store::{Store, StoreError};
 use std::collections::BTreeMap;
+use store::repo::{self, Towns};
+use store::{Store, StoreError};
 
 /// Days of bookings read at once from the day index.
 const CONCURRENT_DAYS: usize = 8;
@@ -54,7 +54,7 @@ pub struct AppState {
     pub payfip: Option<payfip::Gateway>,
 }
 
-shared::auth_state_from!(AppState);
+edge::auth_state_from!(AppState);
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -121,8 +121,7 @@ async fn current(
     let reference = caller.family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let store = &state.auth.store;
-    let family =
-        repo::get_family(store, town.id(), &reference).await?.ok_or_else(shared::http::auth::unknown_family)?;
+    let family = repo::get_family(store, town.id(), &reference).await?.ok_or_else(edge::http::auth::unknown_family)?;
     let today = town.today(state.auth.clock.now());
     let (first, last) = billing::month_of(today);
     let mut bookings = Vec::new();
@@ -147,7 +146,7 @@ async fn current(
     let past: Vec<Booking> = bookings.iter().filter(|b| b.date <= today).cloned().collect();
     Ok(AxumJson(MonthSoFar {
         month: first.format("%Y-%m").to_string(),
-        label: shared::fr::month(first),
+        label: domain::fr::month(first),
         today,
         so_far: bill_of(&past),
         forecast: bill_of(&bookings),
@@ -200,7 +199,7 @@ async fn preview(
     let (due, zero): (Vec<Bill>, Vec<Bill>) = bills.into_iter().partition(Bill::is_due);
     Ok(AxumJson(Preview {
         month: first.format("%Y-%m").to_string(),
-        label: shared::fr::month(first),
+        label: domain::fr::month(first),
         complete: last < today,
         total: due.iter().fold(Cents::ZERO, |t, b| t + b.total),
         zero: zero.len(),
@@ -265,15 +264,15 @@ async fn export(
     let mut invoices = run::of_month(store, &caller.town, &month).await?;
     invoices.sort_by(|a, b| a.number.cmp(&b.number));
     let mut csv =
-        shared::http::csv::Export::new(&["Numéro", "Famille", "Référence", "Mois", "Émise le", "Échéance", "Montant"])?;
+        edge::http::csv::Export::new(&["Numéro", "Famille", "Référence", "Mois", "Émise le", "Échéance", "Montant"])?;
     for i in &invoices {
         csv.row(&[
             i.number.as_str(),
             names.get(&i.family).map_or("", String::as_str),
             i.family.as_str(),
             i.month.as_str(),
-            &shared::fr::date(i.issued_on),
-            &shared::fr::date(i.due_on),
+            &domain::fr::date(i.issued_on),
+            &domain::fr::date(i.due_on),
             &i.total.decimal_comma(),
         ])?;
     }

@@ -2,12 +2,12 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init(true);
-    let (_, auth, towns) = shared::lambda::store_auth_towns().await?;
-    lambda_http::run(shared::http::finish(invoices::router(invoices::AppState {
+    edge::telemetry::init(true);
+    let (_, auth, towns) = edge::lambda::store_auth_towns().await?;
+    lambda_http::run(edge::http::finish(invoices::router(invoices::AppState {
         auth,
         towns,
-        public_url: shared::lambda::public_url()?,
+        public_url: edge::lambda::public_url()?,
         payfip: Some(invoices::payfip::Gateway::from_env()),
     })))
     .await

@@ -9,8 +9,8 @@ use axum::Json as AxumJson;
 use axum::extract::{Form, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use edge::http::{self, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::http::{self, Path, Problem};
 
 /// What PayFiP sends: the operation's id (`idop`; the other fields, if any, are ignored).
 #[derive(Deserialize)]

@@ -1,9 +1,9 @@
 //! PayFiP's web service as the portal calls it (SOAP over HTTPS): `creerPaiementSecurise` and
 //! `recupererDetailPaiementSecurise`, with their envelopes and answers in [`soap`] (the local
 //! simulator in `infra/local` speaks the same). The rules of a request and of reading the answer
-//! are in [`shared::domain::payfip`].
+//! are in [`domain::payfip`].
 
-use shared::domain::payfip::{Answer, Creation};
+use domain::payfip::{Answer, Creation};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -126,9 +126,9 @@ fn percent(s: &str) -> String {
 /// The SOAP envelopes of PayFiP's two operations, and reading their answers.
 pub mod soap {
     use super::GatewayError;
+    use domain::payfip::{Answer, Creation, Detail};
     use quick_xml::escape::escape;
     use quick_xml::events::Event;
-    use shared::domain::payfip::{Answer, Creation, Detail};
     use std::collections::BTreeMap;
 
     /// The service's namespace.
@@ -320,7 +320,7 @@ pub mod soap {
     #[cfg(test)]
     mod tests {
         use super::*;
-        use shared::domain::payfip::Saisie;
+        use domain::payfip::Saisie;
 
         #[test]
         fn a_creation_round_trips_through_its_envelope() {

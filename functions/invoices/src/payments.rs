@@ -2,22 +2,22 @@
 //! sum, the audit entry and the receipt's email, in one transaction conditioned on the invoice's
 //! version), counter payments by staff, online payment through PayFiP (start, notification,
 //! return, reconciliation), the handover to the Trésor public, the unpaid list and the
-//! reminders. The rules are in [`shared::domain::payment`] and [`shared::domain::payfip`].
+//! reminders. The rules are in [`domain::payment`] and [`domain::payfip`].
 
 use crate::corrections;
 use crate::payfip::{Gateway, GatewayError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use domain::billing::{Invoice, Online};
+use domain::config::Town;
+use domain::family::Family;
+use domain::payfip::{self, Operation, Outcome, State, Verdict};
+use domain::payment::{self, Method, Payment, PaymentRefused};
+use domain::{Cents, FamilyRef, TownId};
+use edge::http::Problem;
 use serde::Serialize;
-use shared::domain::billing::{Invoice, Online};
-use shared::domain::config::Town;
-use shared::domain::family::Family;
-use shared::domain::payfip::{self, Operation, Outcome, State, Verdict};
-use shared::domain::payment::{self, Method, Payment, PaymentRefused};
-use shared::domain::{Cents, FamilyRef, TownId};
-use shared::http::Problem;
-use shared::mail::outbox::Mail;
-use shared::mail::templates::{self, Section};
-use shared::store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
+use services::mail::outbox::Mail;
+use services::mail::templates::{self, Section};
+use store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
 
 /// Attempts when another change moved the invoice or the sequence meanwhile.
 const TRIES: usize = 8;
@@ -97,7 +97,7 @@ pub(crate) async fn record_once(
     if after.online.as_ref().is_some_and(|o| Some(&o.idop) == draft.idop.as_ref()) {
         after.online = None;
     }
-    let entry = shared::audit::Entry {
+    let entry = store::audit::Entry {
         at: now,
         by: by.to_owned(),
         action: "invoices.payment".into(),
@@ -129,11 +129,11 @@ fn receipt_email(
     first_name: &str,
     p: &Payment,
     invoice: &Invoice,
-) -> shared::mail::outbox::Content {
+) -> services::mail::outbox::Content {
     let left = payment::left_to_pay(invoice);
     let mut lines = vec![
         format!("Montant : {}", p.amount),
-        format!("Reçu le : {}", shared::fr::date(p.received_on)),
+        format!("Reçu le : {}", domain::fr::date(p.received_on)),
         format!("Mode de paiement : {}", p.method.french()),
     ];
     lines.extend(p.details.clone());
@@ -159,7 +159,7 @@ fn debit_email(
     p: &Payment,
     on: NaiveDate,
     account: &str,
-) -> shared::mail::outbox::Content {
+) -> services::mail::outbox::Content {
     templates::summary_to(
         &town.config().name,
         &format!("Prélèvement de votre facture n° {}", p.invoice),
@@ -167,7 +167,7 @@ fn debit_email(
         &format!(
             "Votre facture n° {} sera prélevée le {} sur le compte {account}, selon votre mandat de prélèvement :",
             p.invoice,
-            shared::fr::date(on)
+            domain::fr::date(on)
         ),
         &[Section { title: format!("Facture n° {}", p.invoice), lines: vec![format!("Montant prélevé : {}", p.amount)] }],
         &["Vous n'avez rien à faire. Si votre banque rejette le prélèvement, la facture redevient à payer et vous en serez informé.".to_owned()],
@@ -186,7 +186,7 @@ pub async fn counter(
     now: DateTime<Utc>,
     by: &str,
 ) -> Result<Payment, Problem> {
-    let household = repo::get_family(store, town.id(), family).await?.ok_or_else(shared::http::auth::unknown_family)?;
+    let household = repo::get_family(store, town.id(), family).await?.ok_or_else(edge::http::auth::unknown_family)?;
     for _ in 0..TRIES {
         let invoice = corrections::invoice(store, town.id(), family, month).await?;
         // The family is paying it online right now: wait for PayFiP's answer (minutes), or the
@@ -252,7 +252,7 @@ pub async fn transmit(
         let t = payment::transmit(&invoice, town.today(now), by).map_err(|r| refused(&r))?;
         let mut after = invoice.clone();
         after.transmitted = Some(t);
-        let entry = shared::audit::Entry {
+        let entry = store::audit::Entry {
             at: now,
             by: by.to_owned(),
             action: "invoices.transmit".into(),
@@ -345,7 +345,7 @@ pub async fn start(
         "{} facture {} {}",
         town.config().name,
         invoice.number,
-        shared::domain::billing::month(&invoice.month).map(|(f, _)| shared::fr::month(f)).unwrap_or_default()
+        domain::billing::month(&invoice.month).map(|(f, _)| domain::fr::month(f)).unwrap_or_default()
     );
     let base = format!("{public_url}/api/towns/{}/payfip", town.id());
     let creation = payfip::creation(
@@ -450,7 +450,7 @@ pub async fn settle(
             Verdict::Pay { numauto } => {
                 let household = repo::get_family(store, town.id(), &op.family)
                     .await?
-                    .ok_or_else(shared::http::auth::unknown_family)?;
+                    .ok_or_else(edge::http::auth::unknown_family)?;
                 let draft = Draft {
                     method: Method::Payfip,
                     amount: op.amount,
@@ -500,7 +500,7 @@ async fn close(
         ops.push(crate::run::invoice_change(town.id(), invoice, &mut after)?);
     }
     if anomaly {
-        let entry = shared::audit::Entry {
+        let entry = store::audit::Entry {
             at: now,
             by: "PayFiP".into(),
             action: "invoices.payfip_anomaly".into(),
@@ -646,10 +646,10 @@ fn reminder_email(
     first_name: &str,
     invoice: &Invoice,
     step: payment::Step,
-) -> shared::mail::outbox::Content {
+) -> services::mail::outbox::Content {
     let left = payment::left_to_pay(invoice);
-    let of = shared::domain::billing::month(&invoice.month).map(|(f, _)| shared::fr::of_month(f)).unwrap_or_default();
-    let due = shared::fr::date(invoice.due_on);
+    let of = domain::billing::month(&invoice.month).map(|(f, _)| domain::fr::of_month(f)).unwrap_or_default();
+    let due = domain::fr::date(invoice.due_on);
     let (subject, intro) = match step {
         payment::Step::BeforeDue => (
             format!("Rappel : votre facture {of} est à payer avant le {due}"),

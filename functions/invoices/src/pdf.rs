@@ -9,16 +9,16 @@
 //! can say « page 1/2 »), then drawn.
 
 use chrono::Datelike;
+use domain::billing::{Invoice, Line};
+use domain::config::TownConfig;
+use domain::family::Family;
+use domain::payment::{self, Payment, PaymentView};
 use krilla::Document;
 use krilla::geom::{PathBuilder, Point};
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::text::{Font, GlyphId, KrillaGlyph};
-use shared::domain::billing::{Invoice, Line};
-use shared::domain::config::TownConfig;
-use shared::domain::family::Family;
-use shared::domain::payment::{self, Payment, PaymentView};
 use skrifa::MetadataProvider;
 
 static REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans-latin.ttf");
@@ -223,16 +223,16 @@ pub fn receipt(town: &TownConfig, family: &Family, invoice: &Invoice, p: &Paymen
     let (top, left_end) = issuer(&mut l, town);
     l.y = top;
     title(&mut l, "QUITTANCE", &p.number);
-    l.right(RIGHT, 9.0, Weight::Regular, &format!("Émise le {}", shared::fr::date(p.recorded_at.date_naive())));
+    l.right(RIGHT, 9.0, Weight::Regular, &format!("Émise le {}", domain::fr::date(p.recorded_at.date_naive())));
     l.y = l.y.max(left_end) + 30.0;
-    let period = shared::domain::billing::month(&invoice.month).map(|(f, _)| shared::fr::month(f)).unwrap_or_default();
+    let period = domain::billing::month(&invoice.month).map(|(f, _)| domain::fr::month(f)).unwrap_or_default();
     let payer = family.guardians.first().map(|g| format!("{} {} ({})", g.first_name, g.last_name, family.name));
     let texts = [
         format!(
             "La régie reconnaît avoir reçu de {} la somme de {} le {}.",
             payer.unwrap_or_else(|| family.name.clone()),
             p.amount,
-            shared::fr::date(p.received_on)
+            domain::fr::date(p.received_on)
         ),
         format!("Mode de paiement : {}.", p.method.french()),
         format!("Pour la facture n° {} ({period}) de {}.", invoice.number, invoice.total),
@@ -243,7 +243,7 @@ pub fn receipt(town: &TownConfig, family: &Family, invoice: &Invoice, p: &Paymen
     }
     l.down(10.0);
     let left = payment::left_to_pay(invoice);
-    let status = if left == shared::domain::Cents::ZERO {
+    let status = if left == domain::Cents::ZERO {
         "Cette facture est soldée.".to_owned()
     } else {
         format!("Reste à payer sur cette facture : {left}.")
@@ -284,10 +284,9 @@ fn header(l: &mut Layout, s: &Sheet) {
     let (top, left_end) = issuer(l, s.town);
     l.y = top;
     title(l, "FACTURE", &i.number);
-    let period =
-        shared::domain::billing::month(&i.month).map(|(first, _)| shared::fr::month(first)).unwrap_or_default();
+    let period = domain::billing::month(&i.month).map(|(first, _)| domain::fr::month(first)).unwrap_or_default();
     for text in [
-        format!("Émise le {}", shared::fr::date(i.issued_on)),
+        format!("Émise le {}", domain::fr::date(i.issued_on)),
         format!("Période : {period}"),
         s.due.to_owned(),
         format!("Référence famille : {}", i.family),
@@ -317,7 +316,7 @@ fn header(l: &mut Layout, s: &Sheet) {
             false,
             &format!(
                 "Facture annulée le {} : {} (avoir {}).",
-                shared::fr::date(c.at.date_naive()),
+                domain::fr::date(c.at.date_naive()),
                 c.reason,
                 c.credit_note
             ),
@@ -348,7 +347,7 @@ fn lines(l: &mut Layout, s: &Sheet) {
         l.room(60.0);
         l.put(LEFT, 10.5, Weight::Bold, false, name);
         l.down(15.0);
-        let mut subtotal = shared::domain::Cents::ZERO;
+        let mut subtotal = domain::Cents::ZERO;
         for line in lines {
             subtotal += line.amount;
             l.room(40.0);
@@ -387,7 +386,7 @@ fn totals(l: &mut Layout, s: &Sheet) {
             RIGHT,
             9.5,
             Weight::Regular,
-            &format!("Avoir {} du {} : −{}", note.number, shared::fr::date(note.issued_on), note.total),
+            &format!("Avoir {} du {} : −{}", note.number, domain::fr::date(note.issued_on), note.total),
         );
         l.down(12.0);
         l.right(RIGHT, 8.5, Weight::Regular, &view.destination);
@@ -397,7 +396,7 @@ fn totals(l: &mut Layout, s: &Sheet) {
         l.right(RIGHT, 9.5, Weight::Regular, &format!("{}, quittance {}", p.label, p.payment.number));
         l.down(13.0);
     }
-    if i.credited > shared::domain::Cents::ZERO || i.paid > shared::domain::Cents::ZERO || !i.deductions.is_empty() {
+    if i.credited > domain::Cents::ZERO || i.paid > domain::Cents::ZERO || !i.deductions.is_empty() {
         l.right(RIGHT, 11.0, Weight::Bold, &format!("Reste à payer : {}", payment::left_to_pay(i)));
         l.down(16.0);
     }

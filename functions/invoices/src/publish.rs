@@ -6,15 +6,15 @@
 
 use crate::AppState;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use domain::billing::{self, Invoice};
+use domain::config::Town;
+use domain::credit::Publication;
+use domain::family::Family;
 use serde::Serialize;
-use shared::domain::billing::{self, Invoice};
-use shared::domain::config::Town;
-use shared::domain::credit::Publication;
-use shared::domain::family::Family;
-use shared::mail::outbox::Mail;
-use shared::mail::templates::{self, Section};
-use shared::store::{Cond, Item, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
+use services::mail::outbox::Mail;
+use services::mail::templates::{self, Section};
 use std::collections::{BTreeMap, BTreeSet};
+use store::{Cond, Item, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
 
 /// Invoices whose emails are queued in one transaction (two guardians each, with the marker: 75
 /// actions at most).
@@ -44,10 +44,7 @@ pub enum PublishError {
 }
 
 /// The publications of a town, by month (one query of the runs' partition).
-pub async fn publications(
-    store: &Store,
-    town: &shared::domain::TownId,
-) -> Result<BTreeMap<String, Publication>, StoreError> {
+pub async fn publications(store: &Store, town: &domain::TownId) -> Result<BTreeMap<String, Publication>, StoreError> {
     let items = store.query_all(&Query::table(keys::invoice_runs(town), SkRange::Prefix("PUB#".into()))).await?;
     items.iter().map(|i| i.to_value::<Publication>().map(|p| (p.month.clone(), p))).collect()
 }
@@ -141,7 +138,7 @@ pub async fn record(
     by: &str,
 ) -> Result<Publication, StoreError> {
     let p = Publication { month: month.to_owned(), on, by: by.to_owned(), at: now };
-    let entry = shared::audit::Entry {
+    let entry = store::audit::Entry {
         at: now,
         by: by.to_owned(),
         action: "invoices.publish".into(),
@@ -171,8 +168,8 @@ fn email(
     first_name: &str,
     invoice: &Invoice,
     due: &str,
-) -> shared::mail::outbox::Content {
-    let of = billing::month(&invoice.month).map(|(first, _)| shared::fr::of_month(first)).unwrap_or_default();
+) -> services::mail::outbox::Content {
+    let of = billing::month(&invoice.month).map(|(first, _)| domain::fr::of_month(first)).unwrap_or_default();
     let lines = vec![format!("Facture n° {}", invoice.number), format!("Montant : {}", invoice.total), due.to_owned()];
     templates::summary_to(
         &town.config().name,

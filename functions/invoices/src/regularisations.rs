@@ -3,7 +3,7 @@
 //! a family's next invoice. Any staff member reads it; the administrator issues a régularisation
 //! that gives money back at once as a credit note on the invoice it cites, or marks a carried
 //! amount refunded by the régie. What is left open is settled by the family's next invoice
-//! (`run.rs`). Rules in [`shared::domain::regularisation`].
+//! (`run.rs`). Rules in [`domain::regularisation`].
 
 use crate::AppState;
 use crate::corrections::{self, Purpose, regularisation_closed};
@@ -11,13 +11,13 @@ use crate::staff::admin_only;
 use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
+use domain::credit::CreditNote;
+use domain::regularisation::{Regularisation, What};
+use edge::http::auth::Staff;
+use edge::http::{self, Path, Problem};
 use serde::Serialize;
-use shared::audit;
-use shared::domain::credit::CreditNote;
-use shared::domain::regularisation::{Regularisation, What};
-use shared::http::auth::Staff;
-use shared::http::{self, Path, Problem};
-use shared::store::{regularisations, repo};
+use store::audit;
+use store::{regularisations, repo};
 
 #[derive(Serialize)]
 pub struct QueueEntry {
@@ -47,7 +47,7 @@ pub async fn queue(State(state): State<AppState>, Staff(caller): Staff) -> Resul
 /// The open régularisation `id` of a family that gives money back, or the problem why not.
 async fn giving_back(
     state: &AppState,
-    caller: &shared::http::auth::Caller,
+    caller: &edge::http::auth::Caller,
     family: &str,
     id: &str,
 ) -> Result<Regularisation, Problem> {
@@ -123,7 +123,7 @@ pub async fn refund(
     let ops = vec![regularisations::settle(town.id(), &r, &after)?, entry.record(town.id())?];
     match state.auth.store.transact(ops).await {
         Ok(()) => Ok(AxumJson(after)),
-        Err(shared::store::StoreError::TransactionCanceled { .. }) => Err(regularisation_closed()),
+        Err(store::StoreError::TransactionCanceled { .. }) => Err(regularisation_closed()),
         Err(e) => Err(e.into()),
     }
 }

@@ -6,15 +6,15 @@
 //! [`PER_CALL`] invoices (one Lambda invocation); the next call goes on.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use domain::billing::{self, Anomaly, Bill, Invoice};
+use domain::config::Town;
+use domain::family::Family;
+use domain::regularisation;
+use domain::{FamilyRef, TownId};
 use serde::Serialize;
-use shared::audit;
-use shared::domain::billing::{self, Anomaly, Bill, Invoice};
-use shared::domain::config::Town;
-use shared::domain::family::Family;
-use shared::domain::regularisation;
-use shared::domain::{FamilyRef, TownId};
-use shared::store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, regularisations, repo};
 use std::collections::{BTreeMap, BTreeSet};
+use store::audit;
+use store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, regularisations, repo};
 
 /// Invoices per transaction (with the sequence and the audit entry: well under 100 actions, and
 /// under 4 MB however long their lines).
@@ -186,7 +186,7 @@ async fn issue(
     let read = read_sequence(store, &sequence_key).await?;
     let mut ops = Vec::new();
     let mut given = Vec::new();
-    let mut total = shared::domain::Cents::ZERO;
+    let mut total = domain::Cents::ZERO;
     let mut looked = 0;
     for family in chunk {
         let number = billing::invoice_number(year, read.0 + given.len() as u64);

@@ -11,19 +11,19 @@ use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
+use domain::Cents;
+use domain::account::Role;
+use domain::billing::{self, Invoice};
+use domain::credit::{self, Contest, CreditAsked, CreditNote, Publication, PublicationRefused, Status};
+use domain::payment;
+use edge::http::auth::{Staff, forbidden};
+use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::domain::Cents;
-use shared::domain::account::Role;
-use shared::domain::billing::{self, Invoice};
-use shared::domain::credit::{self, Contest, CreditAsked, CreditNote, Publication, PublicationRefused, Status};
-use shared::domain::payment;
-use shared::http::auth::{Staff, forbidden};
-use shared::http::{self, Json, Path, Problem};
-use shared::store::{Item, SkRange, keys, repo};
 use std::collections::BTreeMap;
+use store::{Item, SkRange, keys, repo};
 
 /// Billing is the town administrator's.
-pub(crate) fn admin_only(caller: &shared::http::auth::Caller) -> Result<(), Problem> {
+pub(crate) fn admin_only(caller: &edge::http::auth::Caller) -> Result<(), Problem> {
     if caller.session.role != Role::TownAdmin {
         return Err(forbidden().detail("La facturation est réservée à l'administrateur de la commune."));
     }
@@ -76,7 +76,7 @@ pub async fn publish(
         Err(PublishError::OtherDate(on)) => Err(Problem::new(
             StatusCode::CONFLICT,
             "already_published",
-            format!("Ce mois est déjà publié pour le {}.", shared::fr::date(on)),
+            format!("Ce mois est déjà publié pour le {}.", domain::fr::date(on)),
         )),
         Err(PublishError::Store(e)) => Err(e.into()),
     }
@@ -94,9 +94,8 @@ pub struct RunSummary {
 /// The town's billing runs, newest first: invoices issued, their total, the publication.
 pub async fn runs(State(state): State<AppState>, Staff(caller): Staff) -> Result<AxumJson<Vec<RunSummary>>, Problem> {
     let store = &state.auth.store;
-    let items = store
-        .query_all(&shared::store::Query::table(keys::invoice_runs(&caller.town), SkRange::Prefix("RUN#".into())))
-        .await?;
+    let items =
+        store.query_all(&store::Query::table(keys::invoice_runs(&caller.town), SkRange::Prefix("RUN#".into()))).await?;
     let mut by_month: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for item in &items {
         let Some(rest) = item.key.sk.strip_prefix("RUN#") else { continue };
@@ -112,7 +111,7 @@ pub async fn runs(State(state): State<AppState>, Staff(caller): Staff) -> Result
         .into_iter()
         .rev()
         .map(|(month, (invoices, total))| RunSummary {
-            label: billing::month(&month).map(|(first, _)| shared::fr::month(first)).unwrap_or_default(),
+            label: billing::month(&month).map(|(first, _)| domain::fr::month(first)).unwrap_or_default(),
             publication: published.remove(&month),
             month,
             invoices,
@@ -210,9 +209,9 @@ pub async fn account(
     let online = crate::family::online_offered(&state, &town);
     let store = &state.auth.store;
     let household =
-        repo::get_family(store, town.id(), &reference).await?.ok_or_else(shared::http::auth::unknown_family)?;
+        repo::get_family(store, town.id(), &reference).await?.ok_or_else(edge::http::auth::unknown_family)?;
     let items = store
-        .query_all(&shared::store::Query::table(
+        .query_all(&store::Query::table(
             keys::family_partition(town.id(), &reference),
             SkRange::Prefix(keys::INVOICE_PREFIX.into()),
         ))
@@ -225,13 +224,13 @@ pub async fn account(
     // What the régie refunded of what credit notes gave back is money paid back to the family. A
     // booking's régularisation refunded is not: it was never counted (only its deduction on an
     // invoice is), so its refund and what it gave back cancel out.
-    let refunded: i64 = shared::store::regularisations::of_family(store, town.id(), &reference, "")
+    let refunded: i64 = store::regularisations::of_family(store, town.id(), &reference, "")
         .await?
         .iter()
-        .filter(|r| matches!(r.what, shared::domain::regularisation::What::CreditNote { .. }))
+        .filter(|r| matches!(r.what, domain::regularisation::What::CreditNote { .. }))
         .flat_map(|r| &r.settled)
         .map(|s| match s {
-            shared::domain::regularisation::Settled::Refunded { amount, .. } => amount.get(),
+            domain::regularisation::Settled::Refunded { amount, .. } => amount.get(),
             _ => 0,
         })
         .sum();

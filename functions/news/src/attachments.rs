@@ -9,13 +9,13 @@ use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use domain::TownId;
+use domain::documents::FileType;
+use edge::files::{Files, Kept, Presigned, check_file, content_mismatch, files_unavailable};
+use edge::http::auth::{Caller, Staff};
+use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::domain::TownId;
-use shared::domain::documents::FileType;
-use shared::files::{Files, Kept, Presigned, check_file, content_mismatch, files_unavailable};
-use shared::http::auth::{Caller, Staff};
-use shared::http::{self, Json, Path, Problem};
-use shared::store::{Cond, Item, Key, StoreError, WriteOp, keys};
+use store::{Cond, Item, Key, StoreError, WriteOp, keys};
 
 /// Files per article.
 pub const MAX_PER_ARTICLE: usize = 5;
@@ -101,7 +101,7 @@ pub async fn start(
         ));
     }
     let now = state.auth.clock.now();
-    let file = shared::auth::secret::id()[..16].to_owned();
+    let file = edge::auth::secret::id()[..16].to_owned();
     let attachment = Attachment {
         object: Files::news_upload_key(town.id(), &article.id, &file),
         id: file.clone(),

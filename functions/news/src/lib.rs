@@ -12,16 +12,16 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json as AxumJson, Router};
 use chrono::{DateTime, Days, Utc};
+use domain::TownId;
+use domain::account::Role;
+use domain::calendar::Closure;
+use domain::config::{Town, TownConfig};
+use edge::http::auth::{AuthState, Staff, forbidden};
+use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::audit;
-use shared::domain::TownId;
-use shared::domain::account::Role;
-use shared::domain::calendar::Closure;
-use shared::domain::config::{Town, TownConfig};
-use shared::http::auth::{AuthState, Staff, forbidden};
-use shared::http::{self, Json, Path, Problem};
-use shared::store::repo::Towns;
-use shared::store::{Cond, Item, Key, Query as StoreQuery, SkRange, StoreError, WriteOp, keys};
+use store::audit;
+use store::repo::Towns;
+use store::{Cond, Item, Key, Query as StoreQuery, SkRange, StoreError, WriteOp, keys};
 
 /// Articles per page, by default and at most.
 pub const PER_PAGE: usize = 10;
@@ -32,12 +32,12 @@ pub struct AppState {
     pub auth: AuthState,
     pub towns: Towns,
     /// The documents' bucket, for attachments.
-    pub files: shared::files::Files,
+    pub files: edge::files::Files,
     /// Where the pages are served, for the links in emails (a closure's cancellations).
     pub public_url: String,
 }
 
-shared::auth_state_from!(AppState);
+edge::auth_state_from!(AppState);
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -55,8 +55,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-use shared::domain::news as news_rules;
-pub use shared::domain::news::{ArticleInput, Category, ClosePeriod};
+use domain::news as news_rules;
+pub use domain::news::{ArticleInput, Category, ClosePeriod};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Article {
@@ -253,9 +253,9 @@ pub(crate) fn valid_id(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-/// The article rules ([`shared::domain::news::check`]) as problems.
+/// The article rules ([`domain::news::check`]) as problems.
 fn check(town: &Town, role: Role, input: &ArticleInput, now: DateTime<Utc>) -> Result<(), Problem> {
-    use shared::domain::news::Refused;
+    use domain::news::Refused;
     news_rules::check(town, role, input, markdown::render(&input.body).len(), now).map_err(|r| match r {
         Refused::Invalid { field, message } => Problem::unprocessable("invalid_article", message).field(field),
         Refused::TooComplex => Problem::unprocessable(
@@ -308,13 +308,13 @@ async fn update_closures(
             .map_err(|e| Problem::unprocessable("invalid_closure", e.message).field("close_booking"))?;
         // A closure cancels the bookings of its days; a reopening tells their families.
         let now = state.auth.clock.now();
-        let jobs = shared::operations::config_jobs(&current, &updated, by, updated.today(now));
-        let extra = jobs.iter().map(|j| shared::operations::job_op(town.id(), j, now)).collect::<Result<_, _>>()?;
+        let jobs = services::operations::config_jobs(&current, &updated, by, updated.today(now));
+        let extra = jobs.iter().map(|j| services::operations::job_op(town.id(), j, now)).collect::<Result<_, _>>()?;
         match state.towns.replace(&updated, version, extra).await {
             Ok(_) => {
-                let ctx = shared::operations::Ctx { store: &state.auth.store, public_url: &state.public_url };
+                let ctx = services::operations::Ctx { store: &state.auth.store, public_url: &state.public_url };
                 for job in &jobs {
-                    if let Err(e) = shared::operations::run(ctx, &updated, job, now).await {
+                    if let Err(e) = services::operations::run(ctx, &updated, job, now).await {
                         tracing::warn!(error = %e, ?job, "job left to the sweep");
                     }
                 }
@@ -382,7 +382,7 @@ async fn create(
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     check(&town, caller.session.role, &input, now)?;
-    let id = format!("{}-{}", now.format("%Y%m%d%H%M%S"), &shared::auth::secret::id()[..8]);
+    let id = format!("{}-{}", now.format("%Y%m%d%H%M%S"), &edge::auth::secret::id()[..8]);
     let by = caller.session.email.as_str();
     let article = build(id, input, by, now, None);
     let entry = audit_entry(by, "news.create", &article.id, None, Some(&article), now);

@@ -2,14 +2,14 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init(true);
-    let (_, auth, towns) = shared::lambda::store_auth_towns().await?;
-    let files = shared::files::Files::from_env().await?;
-    lambda_http::run(shared::http::finish(news::router(news::AppState {
+    edge::telemetry::init(true);
+    let (_, auth, towns) = edge::lambda::store_auth_towns().await?;
+    let files = edge::files::Files::from_env().await?;
+    lambda_http::run(edge::http::finish(news::router(news::AppState {
         auth,
         towns,
         files,
-        public_url: shared::lambda::public_url()?,
+        public_url: edge::lambda::public_url()?,
     })))
     .await
 }

@@ -3,13 +3,13 @@
 //! index says what is due.
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use shared::mail::{notifier, sender::Mailer};
+use services::mail::{notifier, sender::Mailer};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::telemetry::init(true);
-    let (store, _, _) = shared::lambda::store_auth_towns().await?;
-    let mailer = Mailer::ses_from_env(shared::lambda::env("SENDER_EMAIL")?).await;
+    edge::telemetry::init(true);
+    let (store, _, _) = edge::lambda::store_auth_towns().await?;
+    let mailer = Mailer::ses_from_env(edge::lambda::env("SENDER_EMAIL")?).await;
     lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| {
         let (store, mailer) = (store.clone(), mailer.clone());
         async move {

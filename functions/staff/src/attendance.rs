@@ -7,17 +7,17 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::attendance::{MarkKind, Marked, Register};
+use domain::booking::{Actor, Attendance, Booking, BookingStatus, ChangedBy};
+use domain::config::Town;
+use domain::{ChildId, SiteId, UnitId};
+use edge::http::auth::Staff;
+use edge::http::csv::Export;
+use edge::http::{self, Json, Problem};
 use serde::{Deserialize, Serialize};
-use shared::audit;
-use shared::domain::attendance::{MarkKind, Marked, Register};
-use shared::domain::booking::{Actor, Attendance, Booking, BookingStatus, ChangedBy};
-use shared::domain::config::Town;
-use shared::domain::{ChildId, SiteId, UnitId};
-use shared::http::auth::Staff;
-use shared::http::csv::Export;
-use shared::http::{self, Json, Problem};
-use shared::store::{Store, StoreError, WriteOp, keys, repo};
 use std::collections::HashMap;
+use store::audit;
+use store::{Store, StoreError, WriteOp, keys, repo};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +44,7 @@ pub(crate) struct Present {
     late: bool,
     /// An absence the family reported (« Mon enfant est malade »), before the register.
     #[serde(skip_serializing_if = "Option::is_none")]
-    absence_report: Option<shared::domain::booking::AbsenceReport>,
+    absence_report: Option<domain::booking::AbsenceReport>,
     /// A medical certificate justified the day: not billed whatever the register marks (a
     /// « présent » mark on it is shown to staff as such).
     justified: bool,
@@ -274,7 +274,7 @@ async fn write_marks(
             // A child present without a booking is booked now: the day must not be closed.
             let activities = chunk.iter().filter(|m| m.places > 0).map(|m| &m.booking.activity);
             closed_at = Some(ops.len());
-            ops.push(shared::gate::open_check(town.id(), date, activities));
+            ops.push(store::gate::open_check(town.id(), date, activities));
             ops.push(WriteOp::Add {
                 key: keys::capacity(town.id(), unit, site, date),
                 attr: "taken".into(),
@@ -298,10 +298,10 @@ async fn write_marks(
             Err(StoreError::TransactionCanceled { index, .. }) if Some(index) == closed_at => {
                 let activity = chunk.iter().map(|m| &m.booking.activity).next();
                 let reason = match activity {
-                    Some(a) => shared::gate::closed_reason(store, town.id(), date, a).await?,
+                    Some(a) => store::gate::closed_reason(store, town.id(), date, a).await?,
                     None => None,
                 };
-                return Err(Problem::unprocessable("closed", shared::gate::closed_message(reason.as_deref())));
+                return Err(Problem::unprocessable("closed", store::gate::closed_message(reason.as_deref())));
             }
             Err(StoreError::TransactionCanceled { .. }) => {
                 return Err(Problem::new(

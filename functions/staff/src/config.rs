@@ -5,15 +5,15 @@ use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
+use domain::account::Role;
+use domain::calendar::Closure;
+use domain::config::{Town, TownConfig};
+use edge::http::auth::Staff;
+use edge::http::{self, Json, Problem};
 use serde::{Deserialize, Serialize};
-use shared::audit;
-use shared::domain::account::Role;
-use shared::domain::calendar::Closure;
-use shared::domain::config::{Town, TownConfig};
-use shared::http::auth::Staff;
-use shared::http::{self, Json, Problem};
-use shared::operations::{self, Job};
-use shared::store::StoreError;
+use services::operations::{self, Job};
+use store::StoreError;
+use store::audit;
 
 #[derive(Serialize)]
 pub(crate) struct ConfigView {
@@ -53,7 +53,7 @@ pub(crate) async fn update_config(
 ) -> Result<AxumJson<ConfigView>, Problem> {
     if caller.session.role != Role::TownAdmin {
         return Err(
-            shared::http::auth::forbidden().detail("La configuration de la commune est réservée à son administrateur.")
+            edge::http::auth::forbidden().detail("La configuration de la commune est réservée à son administrateur.")
         );
     }
     let Json(update) = body?;
@@ -140,10 +140,10 @@ pub(crate) async fn closure_impact(
     body: Result<Json<ImpactQuery>, Problem>,
 ) -> Result<AxumJson<operations::Impact>, Problem> {
     let Json(q) = body?;
-    if q.closures.is_empty() || q.closures.len() > shared::domain::news::MAX_CLOSURE_DAYS as usize {
+    if q.closures.is_empty() || q.closures.len() > domain::news::MAX_CLOSURE_DAYS as usize {
         return Err(Problem::unprocessable(
             "invalid_closures",
-            format!("Indiquez de 1 à {} jours de fermeture.", shared::domain::news::MAX_CLOSURE_DAYS),
+            format!("Indiquez de 1 à {} jours de fermeture.", domain::news::MAX_CLOSURE_DAYS),
         )
         .field("closures"));
     }

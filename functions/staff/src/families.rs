@@ -9,14 +9,14 @@ use super::{AppState, today};
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use chrono::{Days, NaiveDate};
+use domain::family::{Child, Diet, Enrollment, Family, check_child};
+use domain::{ChildId, FamilyRef};
+use edge::auth::{accounts, secret};
+use edge::http::auth::{Caller, Staff, unknown_family};
+use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::audit;
-use shared::auth::{accounts, secret};
-use shared::domain::family::{Child, Diet, Enrollment, Family, check_child};
-use shared::domain::{ChildId, FamilyRef};
-use shared::http::auth::{Caller, Staff, unknown_family};
-use shared::http::{self, Json, Path, Problem};
-use shared::store::{Cond, StoreError, WriteOp, repo};
+use store::audit;
+use store::{Cond, StoreError, WriteOp, repo};
 
 /// How far ahead a child's bookings are checked against new enrolments.
 const BOOKINGS_AHEAD_DAYS: u64 = 800;
@@ -59,7 +59,7 @@ pub(crate) async fn search(
     Staff(caller): Staff,
     query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<Vec<FamilyHit>>, Problem> {
-    let Query(q) = query.map_err(|_| shared::http::bad_query())?;
+    let Query(q) = query.map_err(|_| edge::http::bad_query())?;
     let words: Vec<String> = fold(q.q.as_deref().unwrap_or_default()).split_whitespace().map(str::to_owned).collect();
     if words.is_empty() || words.iter().map(|w| w.chars().count()).sum::<usize>() < 2 || words.len() > 6 {
         return Err(Problem::bad_request(
@@ -85,8 +85,8 @@ pub(crate) async fn search(
             let mut guardians = Vec::new();
             for g in &f.guardians {
                 // Whether « Renvoyer le lien d'activation » makes sense: no account active yet.
-                let account = shared::auth::accounts::get_account(store, &caller.town, &g.email).await?;
-                let activated = account.is_some_and(|a| a.status == shared::auth::accounts::AccountStatus::Active);
+                let account = edge::auth::accounts::get_account(store, &caller.town, &g.email).await?;
+                let activated = account.is_some_and(|a| a.status == edge::auth::accounts::AccountStatus::Active);
                 guardians.push(serde_json::json!({
                     "first_name": g.first_name, "last_name": g.last_name, "email": g.email, "activated": activated,
                 }));
@@ -180,7 +180,7 @@ pub(crate) async fn records(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GuardianUpdate {
-    email: shared::domain::family::Email,
+    email: domain::family::Email,
     first_name: String,
     last_name: String,
     #[serde(default)]
@@ -380,7 +380,7 @@ async fn commit<T: Serialize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::domain::family::{Email, Guardian};
+    use domain::family::{Email, Guardian};
 
     #[test]
     fn the_field_lists_name_every_field_a_record_can_have() {

@@ -4,11 +4,11 @@ use crate::{AppState, bookings_of_days, children_by_id, today, unit_name};
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use chrono::{Days, NaiveDate, Weekday};
+use domain::family::MealCount;
+use domain::{SiteId, UnitId};
+use edge::http::auth::Staff;
+use edge::http::{self, Problem};
 use serde::{Deserialize, Serialize};
-use shared::domain::family::MealCount;
-use shared::domain::{SiteId, UnitId};
-use shared::http::auth::Staff;
-use shared::http::{self, Problem};
 use std::collections::BTreeMap;
 
 #[derive(Deserialize)]

@@ -9,15 +9,15 @@
 use axum::Router;
 use axum::routing::get;
 use chrono::NaiveDate;
+use domain::booking::Booking;
+use domain::config::Town;
+use domain::family::Child;
+use domain::{ChildId, UnitId};
+use edge::http::auth::AuthState;
 use futures::StreamExt;
-use shared::domain::booking::Booking;
-use shared::domain::config::Town;
-use shared::domain::family::Child;
-use shared::domain::{ChildId, UnitId};
-use shared::http::auth::AuthState;
-use shared::store::repo::{self, Towns};
-use shared::store::{Store, StoreError};
 use std::collections::HashMap;
+use store::repo::{self, Towns};
+use store::{Store, StoreError};
 
 mod attendance;
 mod config;
@@ -46,7 +46,7 @@ pub struct AppState {
     pub public_url: String,
 }
 
-shared::auth_state_from!(AppState);
+edge::auth_state_from!(AppState);
 
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -2,8 +2,8 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init(true);
-    let (_, auth, towns) = shared::lambda::store_auth_towns().await?;
-    let state = staff::AppState { auth, towns, public_url: shared::lambda::public_url()? };
-    lambda_http::run(shared::http::finish(staff::router(state))).await
+    edge::telemetry::init(true);
+    let (_, auth, towns) = edge::lambda::store_auth_towns().await?;
+    let state = staff::AppState { auth, towns, public_url: edge::lambda::public_url()? };
+    lambda_http::run(edge::http::finish(staff::router(state))).await
 }

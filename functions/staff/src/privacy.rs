@@ -4,18 +4,18 @@
 use crate::AppState;
 use axum::Json as AxumJson;
 use axum::extract::State;
-use shared::domain::FamilyRef;
-use shared::domain::account::Role;
-use shared::http::auth::{Staff, forbidden, unknown_family};
-use shared::http::{self, Path, Problem};
-use shared::store::repo;
+use domain::FamilyRef;
+use domain::account::Role;
+use edge::http::auth::{Staff, forbidden, unknown_family};
+use edge::http::{self, Path, Problem};
+use store::repo;
 
 /// Closes a family (the town's administrator).
 pub(crate) async fn close(
     State(state): State<AppState>,
     Staff(caller): Staff,
     Path((_, reference)): Path<(String, String)>,
-) -> Result<AxumJson<shared::privacy::Closed>, Problem> {
+) -> Result<AxumJson<services::privacy::Closed>, Problem> {
     if caller.session.role != Role::TownAdmin {
         return Err(forbidden().detail("Clore le dossier d'une famille est réservé à l'administrateur de la commune."));
     }
@@ -23,9 +23,9 @@ pub(crate) async fn close(
     let town = http::load_town(&state.towns, &caller.town).await?;
     let store = &state.auth.store;
     let family = repo::get_family(store, town.id(), &reference).await?.ok_or_else(unknown_family)?;
-    let ctx = shared::operations::Ctx { store, public_url: &state.public_url };
+    let ctx = services::operations::Ctx { store, public_url: &state.public_url };
     let closed =
-        shared::privacy::close(ctx, &town, &family, caller.session.email.as_str(), state.auth.clock.now()).await?;
+        services::privacy::close(ctx, &town, &family, caller.session.email.as_str(), state.auth.clock.now()).await?;
     Ok(AxumJson(closed))
 }
 
@@ -34,10 +34,10 @@ pub(crate) async fn erasure(
     State(state): State<AppState>,
     Staff(caller): Staff,
     Path((_, reference)): Path<(String, String)>,
-) -> Result<AxumJson<shared::privacy::Erasure>, Problem> {
+) -> Result<AxumJson<services::privacy::Erasure>, Problem> {
     let reference = FamilyRef::parse(&reference).map_err(|_| unknown_family())?;
     let store = &state.auth.store;
     repo::get_family(store, &caller.town, &reference).await?.ok_or_else(unknown_family)?;
-    let dry = shared::privacy::erase(store, &caller.town, &reference, false, state.auth.clock.now()).await?;
+    let dry = services::privacy::erase(store, &caller.town, &reference, false, state.auth.clock.now()).await?;
     Ok(AxumJson(dry))
 }

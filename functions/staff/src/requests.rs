@@ -5,19 +5,19 @@ use crate::{AppState, MAX_DECISIONS, MAX_QUEUE_DAYS, bookings_of_days, children_
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use chrono::{DateTime, Days, NaiveDate, Utc};
+use domain::booking::{Actor, Booking, BookingStatus, ChangedBy};
+use domain::config::Town;
+use domain::family::{Child, Family};
+use domain::{ActivityId, Cents, ChildId, FamilyRef, SiteId, UnitId};
+use edge::http::auth::Staff;
+use edge::http::{self, Json, Problem};
 use serde::{Deserialize, Serialize};
-use shared::audit;
-use shared::domain::booking::{Actor, Booking, BookingStatus, ChangedBy};
-use shared::domain::config::Town;
-use shared::domain::family::{Child, Family};
-use shared::domain::{ActivityId, Cents, ChildId, FamilyRef, SiteId, UnitId};
-use shared::gate;
-use shared::http::auth::Staff;
-use shared::http::{self, Json, Problem};
-use shared::mail::outbox::Mail;
-use shared::mail::templates::{self, Section};
-use shared::store::{StoreError, keys, regularisations, repo};
+use services::mail::outbox::Mail;
+use services::mail::templates::{self, Section};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use store::audit;
+use store::gate;
+use store::{StoreError, keys, regularisations, repo};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -270,10 +270,10 @@ pub(crate) async fn apply_family(
             let gate::Guarded::Counter { unit, site, date, .. } = g.what else { continue };
             // A refusal or an accepted cancellation frees a place for the waiting list.
             if g.taken < 0
-                && let Some(op) = shared::operations::promote_op(town, &unit, &site, date, now)
+                && let Some(op) = services::operations::promote_op(town, &unit, &site, date, now)
             {
                 ops.push(op);
-                freed.push(shared::operations::Job::Promote { unit, site, date });
+                freed.push(services::operations::Job::Promote { unit, site, date });
             }
         }
         let entry = audit::Entry {
@@ -293,16 +293,16 @@ pub(crate) async fn apply_family(
     };
     let result = run.await;
     if result.is_ok() {
-        let ctx = shared::operations::Ctx { store: &state.auth.store, public_url: &state.public_url };
+        let ctx = services::operations::Ctx { store: &state.auth.store, public_url: &state.public_url };
         for job in &freed {
-            if let Err(e) = shared::operations::run(ctx, town, job, now).await {
+            if let Err(e) = services::operations::run(ctx, town, job, now).await {
                 tracing::warn!(error = %e, ?job, "waiting list left to the sweep");
             }
         }
     }
     match result {
         Ok(()) => Ok(()),
-        Err(StoreError::TransactionCanceled { reason: shared::store::CancelReason::OverLimit, .. }) => {
+        Err(StoreError::TransactionCanceled { reason: store::CancelReason::OverLimit, .. }) => {
             Err("Plus de place ce jour-là : la demande ne peut pas être validée.".to_owned())
         }
         Err(StoreError::TransactionCanceled { index, .. }) if closed_at.contains(&index) => {
@@ -324,12 +324,12 @@ pub(crate) fn decision_email(
     first_name: &str,
     group: &[Decided],
     children: &HashMap<ChildId, Child>,
-) -> shared::mail::outbox::Content {
+) -> services::mail::outbox::Content {
     let mut sections: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for d in group {
         let child = children.get(&d.after.child).map_or_else(|| d.after.child.to_string(), |c| c.first_name.clone());
         let line =
-            format!("{} – {} – {}", shared::fr::weekday_date(d.after.date), child, unit_name(town, &d.after.unit));
+            format!("{} – {} – {}", domain::fr::weekday_date(d.after.date), child, unit_name(town, &d.after.unit));
         let (title, line) = match (d.before.status, d.after.status) {
             (BookingStatus::Pending, BookingStatus::Confirmed) => ("Demandes validées", line),
             (BookingStatus::Pending, _) => {

@@ -4,13 +4,13 @@
 use crate::AppState;
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
+use domain::account::Role;
+use edge::http::auth::{Staff, forbidden};
+use edge::http::{self, Problem};
 use serde::{Deserialize, Serialize};
-use shared::audit;
-use shared::domain::account::Role;
-use shared::http::auth::{Staff, forbidden};
-use shared::http::{self, Problem};
-use shared::mail::outbox;
-use shared::store::StoreError;
+use services::mail::outbox;
+use store::StoreError;
+use store::audit;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,7 +40,7 @@ pub(crate) async fn audit_log(
     if !(1..=200).contains(&limit) {
         return Err(Problem::bad_request("invalid_limit", "Le nombre d'entrées par page va de 1 à 200.").field("limit"));
     }
-    let cursor = q.cursor.as_deref().map(shared::store::Cursor::from_client);
+    let cursor = q.cursor.as_deref().map(store::Cursor::from_client);
     let (entries, next) = audit::page(&state.auth.store, &caller.town, limit, cursor).await.map_err(|e| match e {
         StoreError::Invalid(_) => {
             Problem::bad_request("invalid_cursor", "Le curseur de pagination est invalide.").field("cursor")

@@ -7,14 +7,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json as AxumJson, Router};
 use chrono::NaiveDate;
+use domain::calendar::DayFacts;
+use domain::config::{Activity, NotOffered, Site, TimeZone, Town, TownConfig};
+use domain::{ActivityId, UnitId};
+use edge::http::auth::OperatorKey;
+use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use shared::domain::calendar::DayFacts;
-use shared::domain::config::{Activity, NotOffered, Site, TimeZone, Town, TownConfig};
-use shared::domain::{ActivityId, UnitId};
-use shared::http::auth::OperatorKey;
-use shared::http::{self, Json, Path, Problem};
-use shared::store::repo::Towns;
 use std::sync::Arc;
+use store::repo::Towns;
 
 /// The longest range of days one request may ask for.
 pub const MAX_DAYS: i64 = 62;
@@ -29,9 +29,9 @@ pub struct AppState {
 /// Where « Vous êtes une mairie ? Contactez-nous » messages go.
 #[derive(Clone)]
 pub struct Contact {
-    pub to: shared::domain::family::Email,
-    pub clock: shared::clock::Clock,
-    /// See [`shared::http::auth::client_address`].
+    pub to: domain::family::Email,
+    pub clock: edge::clock::Clock,
+    /// See [`edge::http::auth::client_address`].
     pub trusted_proxies: u8,
 }
 
@@ -79,7 +79,7 @@ async fn load(state: &AppState, raw: &str) -> Result<Arc<Town>, Problem> {
 /// SEPA creditor id, IBAN and BIC, and whatever the configuration grows next, stay with staff.
 #[derive(Debug, Serialize)]
 pub struct PublicTown {
-    id: shared::domain::TownId,
+    id: domain::TownId,
     name: String,
     time_zone: TimeZone,
     sites: Vec<Site>,
@@ -185,7 +185,7 @@ async fn days(
 ) -> Result<AxumJson<Vec<Day>>, Problem> {
     let town = load(&state, &town).await?;
     let Ok(Query(range)) = query else {
-        return Err(shared::http::bad_query());
+        return Err(edge::http::bad_query());
     };
     let missing = || Problem::bad_request("missing_range", "Indiquez les dates « from » et « to » (AAAA-MM-JJ).");
     let from = http::date(range.from.as_deref().ok_or_else(missing)?)?;
@@ -298,7 +298,7 @@ async fn contact(
     let Json(r) = body?;
     let town = text_field(&r.town, "town", "Commune", 2, 100, false)?;
     let name = text_field(&r.name, "name", "Nom", 2, 100, false)?;
-    let email = shared::domain::family::Email::parse(r.email.trim())
+    let email = domain::family::Email::parse(r.email.trim())
         .map_err(|m| Problem::unprocessable("invalid_contact", m).field("email"))?;
     let phone = match r.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => Some(text_field(p, "phone", "Téléphone", 6, 30, false)?),
@@ -311,17 +311,11 @@ async fn contact(
     }
     let store = state.towns.store();
     let now = contact.clock.now();
-    let portal = shared::domain::TownId::parse("portail").map_err(|e| Problem::internal(&e))?;
+    let portal = domain::TownId::parse("portail").map_err(|e| Problem::internal(&e))?;
     let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
-    let address = shared::http::auth::client_address(&headers, peer, contact.trusted_proxies);
-    if !shared::auth::accounts::count_in_hour(
-        store,
-        &portal,
-        &format!("CONTACT#{address}"),
-        now,
-        Some(CONTACTS_PER_HOUR),
-    )
-    .await?
+    let address = edge::http::auth::client_address(&headers, peer, contact.trusted_proxies);
+    if !edge::auth::accounts::count_in_hour(store, &portal, &format!("CONTACT#{address}"), now, Some(CONTACTS_PER_HOUR))
+        .await?
     {
         return Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -337,14 +331,14 @@ async fn contact(
     ];
     // The operator answers the sender: the button writes back to them.
     let reply = format!("mailto:{email}");
-    let content = shared::mail::templates::summary_to(
-        shared::mail::templates::PORTAL,
+    let content = services::mail::templates::summary_to(
+        services::mail::templates::PORTAL,
         &format!("Demande de contact d'une mairie : {town}"),
         "",
         "Une mairie souhaite en savoir plus sur l'Espace Famille.",
         &[
-            shared::mail::templates::Section { title: "Contact".into(), lines },
-            shared::mail::templates::Section {
+            services::mail::templates::Section { title: "Contact".into(), lines },
+            services::mail::templates::Section {
                 title: "Message".into(),
                 lines: message.lines().map(str::to_owned).collect(),
             },
@@ -352,7 +346,7 @@ async fn contact(
         &[],
         (&reply, &format!("Répondre à {name}")),
     );
-    let mail = shared::mail::outbox::Mail::new(&portal, &contact.to, content, now);
+    let mail = services::mail::outbox::Mail::new(&portal, &contact.to, content, now);
     store.transact(vec![mail.enqueue()?]).await?;
     Ok((StatusCode::ACCEPTED, AxumJson(thanks)))
 }

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use shared::mail::outbox::Mail;
+use services::mail::outbox::Mail;
 use std::path::PathBuf;
 
 fn esc(s: &str) -> String {

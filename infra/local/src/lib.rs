@@ -8,23 +8,23 @@ pub mod payfip_sim;
 
 use axum::Router;
 use axum::handler::HandlerWithoutStateExt;
+use domain::account::{Password, Role};
+use domain::booking::{Actor, Attendance, Booking, BookingStatus, ChangedBy, Slot, Terms};
+use domain::config::Town;
+use domain::family::Email;
+use domain::family::{Child, Family};
+use domain::pricing;
+use edge::auth::accounts::{Account, AccountStatus, Purpose, Throttle};
+use edge::auth::password;
+use edge::clock::Clock;
+use edge::http::auth::{AuthState, OperatorKey};
 use serde::Deserialize;
-use shared::auth::accounts::{Account, AccountStatus, Purpose, Throttle};
-use shared::auth::password;
-use shared::clock::Clock;
-use shared::domain::account::{Password, Role};
-use shared::domain::booking::{Actor, Attendance, Booking, BookingStatus, ChangedBy, Slot, Terms};
-use shared::domain::config::Town;
-use shared::domain::family::Email;
-use shared::domain::family::{Child, Family};
-use shared::domain::pricing;
-use shared::http::auth::{AuthState, OperatorKey};
-use shared::mail::{notifier, sender::Mailer};
-use shared::store::embedded::EmbeddedStore;
-use shared::store::repo::{self, Towns};
-use shared::store::{Store, StoreError};
+use services::mail::{notifier, sender::Mailer};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use store::embedded::EmbeddedStore;
+use store::repo::{self, Towns};
+use store::{Store, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower_http::services::ServeDir;
@@ -119,7 +119,7 @@ pub struct Portal {
     pub mail_dir: PathBuf,
     pub demo_town: Option<Town>,
     /// The documents' bucket (the local S3 server).
-    pub files: shared::files::Files,
+    pub files: edge::files::Files,
     /// The PayFiP simulator (tests choose for the payer through it), and the gateway the
     /// invoices function reaches it by.
     pub payfip: payfip_sim::Simulator,
@@ -155,7 +155,7 @@ fn spawn_notifier(
     store: Store,
     mailer: Mailer,
     clock: Clock,
-    files: shared::files::Files,
+    files: edge::files::Files,
     jobs: Jobs,
 ) -> (watch::Sender<bool>, JoinHandle<()>) {
     let (stop, mut stopped) = watch::channel(false);
@@ -179,8 +179,8 @@ fn spawn_notifier(
                 }
                 _ = sweep.tick() => {
                     // As the `operations` Lambda: the town operations' due jobs.
-                    let ctx = shared::operations::Ctx { store: &store, public_url: &jobs.public_url };
-                    if let Err(e) = shared::operations::sweep(ctx, &jobs.towns, clock.now()).await {
+                    let ctx = services::operations::Ctx { store: &store, public_url: &jobs.public_url };
+                    if let Err(e) = services::operations::sweep(ctx, &jobs.towns, clock.now()).await {
                         tracing::warn!(error = %e, "operations sweep failed");
                     }
                 }
@@ -190,8 +190,8 @@ fn spawn_notifier(
                     if let Err(e) = invoices::payments::run_job((&store, &towns, &url, &gateway), job, clock.now()).await {
                         tracing::warn!(error = %e, "payment reminders failed");
                     }
-                    let ctx = shared::operations::Ctx { store: &store, public_url: &url };
-                    if let Err(e) = shared::operations::remind_all(ctx, &towns, clock.now()).await {
+                    let ctx = services::operations::Ctx { store: &store, public_url: &url };
+                    if let Err(e) = services::operations::remind_all(ctx, &towns, clock.now()).await {
                         tracing::warn!(error = %e, "holiday reminders failed");
                     }
                 }
@@ -224,7 +224,7 @@ fn spawn_notifier(
 pub fn demo_data() -> Result<(Town, DemoFamilies), Error> {
     let town = Town::parse(DEMO_TOWN.as_bytes()).map_err(|e| Error::Demo(format!("town.json: {e}")))?;
     let data: DemoFamilies =
-        shared::json::parse(DEMO_FAMILIES.as_bytes()).map_err(|e| Error::Demo(format!("families.json: {e}")))?;
+        domain::json::parse(DEMO_FAMILIES.as_bytes()).map_err(|e| Error::Demo(format!("families.json: {e}")))?;
     for f in &data.families {
         for c in &f.children {
             if !data.children.iter().any(|k| &k.id == c) {
@@ -261,7 +261,7 @@ async fn demo_accounts(
 ) -> Result<(), Error> {
     let now = opts.clock.now();
     let hash = password::hash(Password::parse(DEMO_PASSWORD).map_err(demo_error)?).await;
-    let mut people: Vec<(Email, String, String, Role, Vec<shared::domain::FamilyRef>)> = Vec::new();
+    let mut people: Vec<(Email, String, String, Role, Vec<domain::FamilyRef>)> = Vec::new();
     for f in &data.families {
         for g in &f.guardians {
             match people.iter_mut().find(|p| p.0 == g.email) {
@@ -316,7 +316,7 @@ fn demo_bookings(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<Booking>, Error> {
     use chrono::{Datelike, Days, Weekday};
-    let id = |s: &str| shared::domain::ChildId::parse(s).map_err(demo_error);
+    let id = |s: &str| domain::ChildId::parse(s).map_err(demo_error);
     let monday = today.week(Weekday::Mon).first_day();
     let day = |weeks: i64, weekday: u64| -> chrono::NaiveDate {
         let base =
@@ -326,7 +326,7 @@ fn demo_bookings(
     let cal = town.calendar();
     let first_holiday = (14..120)
         .filter_map(|i| today.checked_add_days(Days::new(i)))
-        .find(|d| cal.kind(*d) == Some(shared::domain::calendar::DayKind::Holiday) && d.weekday() == Weekday::Mon)
+        .find(|d| cal.kind(*d) == Some(domain::calendar::DayKind::Holiday) && d.weekday() == Weekday::Mon)
         .ok_or_else(|| Error::Demo("no school holiday within four months".into()))?;
     let make = |child: &str,
                 family: &str,
@@ -334,7 +334,7 @@ fn demo_bookings(
                 date: chrono::NaiveDate,
                 status: BookingStatus|
      -> Result<Booking, Error> {
-        let unit_id = shared::domain::UnitId::parse(unit).map_err(demo_error)?;
+        let unit_id = domain::UnitId::parse(unit).map_err(demo_error)?;
         let (activity, u) = town.unit(&unit_id).ok_or_else(|| Error::Demo(format!("unknown unit {unit}")))?;
         let f = families
             .iter()
@@ -374,8 +374,8 @@ fn demo_bookings(
     out.push(make("lea-martin", "martin", "alsh-mercredi", open_wednesdays(town, today)?.0, BookingStatus::Confirmed)?);
     // Last month, for its invoices: Léa's canteen on its first four school days and Noé's (the
     // Bernards' booking) on the first three, all present.
-    let (first, last) = shared::domain::billing::previous_month(today);
-    let cantine = shared::domain::UnitId::parse("cantine").map_err(demo_error)?;
+    let (first, last) = domain::billing::previous_month(today);
+    let cantine = domain::UnitId::parse("cantine").map_err(demo_error)?;
     let (activity, unit) = town.unit(&cantine).ok_or_else(|| Error::Demo("no canteen".into()))?;
     let school_days: Vec<_> = first
         .iter_days()
@@ -437,7 +437,7 @@ fn demo_news(now: chrono::DateTime<chrono::Utc>) -> Vec<news::Article> {
 /// Léa books, one that is full.
 fn open_wednesdays(town: &Town, today: chrono::NaiveDate) -> Result<(chrono::NaiveDate, chrono::NaiveDate), Error> {
     use chrono::Days;
-    let alsh = shared::domain::UnitId::parse("alsh-mercredi").map_err(demo_error)?;
+    let alsh = domain::UnitId::parse("alsh-mercredi").map_err(demo_error)?;
     let (activity, unit) = town.unit(&alsh).ok_or_else(|| Error::Demo("no alsh-mercredi".into()))?;
     let mut open = (8..150)
         .filter_map(|i| today.checked_add_days(Days::new(i)))
@@ -455,11 +455,11 @@ async fn store_demo_bookings(
     bookings: &[Booking],
     today: chrono::NaiveDate,
 ) -> Result<(), Error> {
-    let mut taken: std::collections::BTreeMap<shared::store::Key, i64> = std::collections::BTreeMap::new();
+    let mut taken: std::collections::BTreeMap<store::Key, i64> = std::collections::BTreeMap::new();
     for b in bookings {
         store.put(repo::booking_item(town.id(), b)?, None).await?;
         if b.holds_place() && town.unit(&b.unit).is_some_and(|(_, u)| u.capacity.is_some()) {
-            *taken.entry(shared::store::keys::capacity(town.id(), &b.unit, &b.site, b.date)).or_default() += 1;
+            *taken.entry(store::keys::capacity(town.id(), &b.unit, &b.site, b.date)).or_default() += 1;
         }
     }
     // The next open Wednesday after Léa's: every place of the leisure centre taken.
@@ -467,7 +467,7 @@ async fn store_demo_bookings(
         && let Some((_, u)) = town.unit(&b.unit)
     {
         let (_, full_day) = open_wednesdays(town, today)?;
-        let full = shared::store::keys::capacity(town.id(), &b.unit, &b.site, full_day);
+        let full = store::keys::capacity(town.id(), &b.unit, &b.site, full_day);
         taken.insert(full, i64::from(u.capacity.unwrap_or(0)));
     }
     for (key, n) in taken {
@@ -492,10 +492,10 @@ async fn load_demo(towns: &Towns, opts: &Options, links: &accounts::AppState) ->
         let bookings = demo_bookings(&town, &data.families, today, now)?;
         store_demo_bookings(towns.store(), &town, &bookings, today).await?;
         // Last month billed, as the town's administrator would have done on the 1st at 8:00.
-        let last_month = shared::domain::billing::previous_month(today);
+        let last_month = domain::billing::previous_month(today);
         let first_day = last_month.1.succ_opt().unwrap_or(today);
-        let billed_at = shared::domain::deadline::local_instant(first_day, chrono::NaiveTime::MIN, town.tz())
-            + chrono::TimeDelta::hours(8);
+        let billed_at =
+            domain::deadline::local_instant(first_day, chrono::NaiveTime::MIN, town.tz()) + chrono::TimeDelta::hours(8);
         let billed_at = billed_at.min(now);
         invoices::run::finalise(towns.store(), &town, last_month, billed_at, DEMO_STAFF[0].0)
             .await
@@ -561,7 +561,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
             (url, Some(task))
         }
     };
-    let files = shared::files::Files::local(&s3_endpoint, shared::files::LOCAL_BUCKET);
+    let files = edge::files::Files::local(&s3_endpoint, edge::files::LOCAL_BUCKET);
     let public_url = opts.public_url.trim_end_matches('/').to_owned();
     let payfip = payfip_sim::Simulator::new();
     let (payfip_url, payfip_server) = match &opts.payfip_url {
@@ -630,7 +630,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         .merge(devmail::router(mail_dir.clone()));
     // On the binary, the simulator shares the portal's origin.
     let api = if payfip_server.is_none() { api.merge(payfip.router()) } else { api };
-    let functions = functions.into_iter().map(|(name, r)| (name, shared::http::finish(r))).collect();
+    let functions = functions.into_iter().map(|(name, r)| (name, edge::http::finish(r))).collect();
     // The pages are not fingerprinted: the browser revalidates them on each visit (a 304 when
     // unchanged), so a new version is never mixed with an old script. Text is gzipped (CloudFront
     // does both in AWS).
@@ -640,14 +640,14 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
             axum::http::header::CACHE_CONTROL,
             axum::http::HeaderValue::from_static("no-cache"),
         ))
-        .service(ServeDir::new(&opts.web_dir).not_found_service(shared::http::not_found.into_service()));
-    let router = shared::http::finish(api)
-        .route(&format!("/{}", shared::files::LOCAL_BUCKET), local_s3::route(s3.clone()))
-        .route(&format!("/{}/", shared::files::LOCAL_BUCKET), local_s3::route(s3.clone()))
-        .route(&format!("/{}/{{*key}}", shared::files::LOCAL_BUCKET), local_s3::route(s3))
+        .service(ServeDir::new(&opts.web_dir).not_found_service(edge::http::not_found.into_service()));
+    let router = edge::http::finish(api)
+        .route(&format!("/{}", edge::files::LOCAL_BUCKET), local_s3::route(s3.clone()))
+        .route(&format!("/{}/", edge::files::LOCAL_BUCKET), local_s3::route(s3.clone()))
+        .route(&format!("/{}/{{*key}}", edge::files::LOCAL_BUCKET), local_s3::route(s3))
         .fallback_service(pages);
     // The pages too; the browser sends files straight to the local S3 server.
-    let router = shared::http::headers::secure(router, &[&s3_endpoint]);
+    let router = edge::http::headers::secure(router, &[&s3_endpoint]);
     let notifier = opts.notifier.then(|| {
         let jobs = Jobs { towns, public_url: public_url.clone(), gateway: gateway.clone() };
         spawn_notifier(store.clone(), mailer.clone(), opts.clock.clone(), files.clone(), jobs)
@@ -710,7 +710,7 @@ pub fn demo_basket(
                             child: child.id.clone(),
                             unit: unit.id.clone(),
                             date: d,
-                            action: shared::domain::cells::ActionKind::Add,
+                            action: domain::cells::ActionKind::Add,
                         });
                     }
                     let Some(next) = d.succ_opt() else { break };

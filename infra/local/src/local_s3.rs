@@ -6,9 +6,9 @@
 
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
+use edge::files::{LOCAL_ACCESS_KEY, LOCAL_BUCKET, LOCAL_SECRET_KEY};
 use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
-use shared::files::{LOCAL_ACCESS_KEY, LOCAL_BUCKET, LOCAL_SECRET_KEY};
 use std::convert::Infallible;
 use std::path::Path;
 use tower::ServiceExt;

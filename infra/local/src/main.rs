@@ -31,7 +31,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    shared::telemetry::init(false);
+    edge::telemetry::init(false);
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let url = format!("http://{}", listener.local_addr()?);
@@ -43,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         operator_token: local_portal::LOCAL_OPERATOR_TOKEN.to_owned(),
         public_url: url.clone(),
         notifier: true,
-        clock: args.frozen_clock.map_or_else(shared::clock::Clock::system, shared::clock::Clock::manual),
+        clock: args.frozen_clock.map_or_else(edge::clock::Clock::system, edge::clock::Clock::manual),
         s3_endpoint: Some(url.clone()),
         payfip_url: Some(url.clone()),
     };

@@ -11,9 +11,9 @@ use axum::extract::{Form, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use domain::payfip::Detail;
 use invoices::payfip::soap;
 use serde::Deserialize;
-use shared::domain::payfip::Detail;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -116,7 +116,7 @@ async fn service(State(sim): State<Simulator>, body: String) -> Response {
                     return xml(StatusCode::INTERNAL_SERVER_ERROR, soap::fault("R3", &format!("{required} manquant")));
                 }
             }
-            let idop = shared::auth::secret::id();
+            let idop = edge::auth::secret::id();
             let op = SimOp { fields: m.fields, result: None, reported_amount: None };
             sim.ops.lock().unwrap_or_else(|e| e.into_inner()).insert(idop.clone(), op);
             xml(StatusCode::OK, soap::create_response(&idop))

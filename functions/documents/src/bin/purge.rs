@@ -6,9 +6,9 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init(true);
-    let (store, _, _) = shared::lambda::store_auth_towns().await?;
-    let files = shared::files::Files::from_env().await?;
+    edge::telemetry::init(true);
+    let (store, _, _) = edge::lambda::store_auth_towns().await?;
+    let files = edge::files::Files::from_env().await?;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
         let (store, files) = (store.clone(), files.clone());
         async move {

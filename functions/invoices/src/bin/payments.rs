@@ -10,9 +10,9 @@ struct Event {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::telemetry::init(true);
-    let (store, _, towns) = shared::lambda::store_auth_towns().await?;
-    let public_url = shared::lambda::public_url()?;
+    edge::telemetry::init(true);
+    let (store, _, towns) = edge::lambda::store_auth_towns().await?;
+    let public_url = edge::lambda::public_url()?;
     let gateway = invoices::payfip::Gateway::from_env();
     lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
         let (store, towns, public_url, gateway) = (store.clone(), towns.clone(), public_url.clone(), gateway.clone());

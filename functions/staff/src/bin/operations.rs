@@ -19,21 +19,21 @@ struct Event {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::telemetry::init(true);
-    let (store, _, towns) = shared::lambda::store_auth_towns().await?;
-    let public_url = shared::lambda::public_url()?;
+    edge::telemetry::init(true);
+    let (store, _, towns) = edge::lambda::store_auth_towns().await?;
+    let public_url = edge::lambda::public_url()?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
         let (store, towns, public_url) = (store.clone(), towns.clone(), public_url.clone());
         async move {
-            let ctx = shared::operations::Ctx { store: &store, public_url: &public_url };
+            let ctx = services::operations::Ctx { store: &store, public_url: &public_url };
             let now = chrono::Utc::now();
             match event.payload.job {
                 Job::Sweep => {
-                    let ran = shared::operations::sweep(ctx, &towns, now).await?;
+                    let ran = services::operations::sweep(ctx, &towns, now).await?;
                     tracing::info!(ran, "operations swept");
                 }
                 Job::Remind => {
-                    let sent = shared::operations::remind_all(ctx, &towns, now).await?;
+                    let sent = services::operations::remind_all(ctx, &towns, now).await?;
                     tracing::info!(sent, "holiday reminders sent");
                 }
             }

@@ -1,0 +1,489 @@
+//! Post-billing: what a month's bookings become on a family's invoice. Each booking is billed
+//! by the rules of `docs/billing.md` (its status at the month's end, its attendance, its late
+//! and late-cancel flags); the lines group the same child, unit, rule and price, list their
+//! dates, and name the rule that priced them with its figures, so that a parent can check every
+//! euro against the calendar.
+
+use super::booking::{Booking, BookingStatus};
+use super::config::{Town, Unit};
+use super::family::Family;
+use super::{Cents, ChildId, FamilyRef, UnitId, pricing};
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What one booking of the month is billed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Billed {
+    /// On the invoice: this amount, under this rule.
+    Line { rule: String, amount: Cents },
+    /// Not billed, but shown: a justified absence (a line at 0).
+    Justified,
+    /// Not on the invoice at all (cancelled in time, refused).
+    Nothing,
+    /// Not billed, and staff must look: a request still waiting for a decision.
+    Pending,
+}
+
+/// The rule that prices a booking, as the invoice names it, with its figures: the rule kept on
+/// the booking when it was made ([`Booking::priced_by`]), or, for a booking made before it was
+/// kept, the family's rule today when it still gives the booking's price
+/// ([`pricing::text_today`]).
+pub fn bill(b: &Booking, unit: &Unit, family: &Family) -> Billed {
+    let rule = || b.priced_by.map_or_else(|| pricing::text_today(unit, family, b.price, b.late), |r| r.text(b.price));
+    match b.status {
+        BookingStatus::Pending => Billed::Pending,
+        BookingStatus::Refused => Billed::Nothing,
+        BookingStatus::Cancelled if b.late_cancel => {
+            Billed::Line { rule: format!("Annulation hors délai : facturée {}", b.price), amount: b.price }
+        }
+        BookingStatus::Cancelled => Billed::Nothing,
+        // A cancellation staff have not decided yet is still a booking.
+        BookingStatus::Confirmed | BookingStatus::CancelRequested => match b.attendance {
+            _ if b.is_justified() => Billed::Justified,
+            _ => Billed::Line { rule: rule(), amount: b.price },
+        },
+    }
+}
+
+/// One line of an invoice: a child, a unit, a rule and a unit price, with its dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub child: ChildId,
+    /// « Léa Martin » (the name when billed: an invoice reads the same years later).
+    #[serde(default)]
+    pub child_name: String,
+    pub unit: UnitId,
+    pub unit_name: String,
+    /// The rule that priced it, in French, with its figures.
+    pub rule: String,
+    pub dates: Vec<NaiveDate>,
+    /// « 3, 10, 17 et 24/11 »
+    pub dates_text: String,
+    pub quantity: u32,
+    pub unit_price: Cents,
+    pub amount: Cents,
+}
+
+/// A booking staff must look at before billing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Anomaly {
+    /// A request still waiting for a decision at the month's end: not billed.
+    PendingRequest { family: FamilyRef, child: ChildId, unit: UnitId, date: NaiveDate },
+    /// A past day booked without attendance taken: billed as booked.
+    NoAttendance { family: FamilyRef, child: ChildId, unit: UnitId, date: NaiveDate },
+}
+
+/// One family's bill for a month (or the part of it so far).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bill {
+    pub family: FamilyRef,
+    pub lines: Vec<Line>,
+    pub total: Cents,
+}
+
+impl Bill {
+    /// An invoice of 0 € is not issued.
+    pub fn is_due(&self) -> bool {
+        self.total > Cents::ZERO
+    }
+}
+
+/// What makes bookings one line: the child, the unit, the rule and the unit price.
+type LineKey = (ChildId, UnitId, String, Cents);
+
+/// The bills of a month: each family's bookings of the month, billed and grouped, and what
+/// staff must look at. `today` says which days are past (a past day without attendance is an
+/// anomaly). A booking is billed to the family whose booking it is.
+pub fn bills(
+    town: &Town,
+    families: &BTreeMap<FamilyRef, Family>,
+    bookings: &[Booking],
+    today: NaiveDate,
+) -> (Vec<Bill>, Vec<Anomaly>) {
+    let mut grouped: BTreeMap<&FamilyRef, BTreeMap<LineKey, Vec<NaiveDate>>> = BTreeMap::new();
+    let mut anomalies = Vec::new();
+    for b in bookings {
+        let (Some(family), Some((_, unit))) = (families.get(&b.family), town.unit(&b.unit)) else { continue };
+        let slot = || (b.family.clone(), b.child.clone(), b.unit.clone(), b.date);
+        let (rule, price) = match bill(b, unit, family) {
+            Billed::Line { rule, amount } => (rule, amount),
+            Billed::Justified => ("Absence justifiée (certificat médical) : non facturée".to_owned(), Cents::ZERO),
+            Billed::Nothing => continue,
+            Billed::Pending => {
+                let (family, child, unit, date) = slot();
+                anomalies.push(Anomaly::PendingRequest { family, child, unit, date });
+                continue;
+            }
+        };
+        if b.date < today && b.attendance.is_none() && b.holds_place() {
+            let (family, child, unit, date) = slot();
+            anomalies.push(Anomaly::NoAttendance { family, child, unit, date });
+        }
+        grouped
+            .entry(&b.family)
+            .or_default()
+            .entry((b.child.clone(), b.unit.clone(), rule, price))
+            .or_default()
+            .push(b.date);
+    }
+    let bills = grouped
+        .into_iter()
+        .map(|(family, lines)| {
+            let lines: Vec<Line> = lines
+                .into_iter()
+                .map(|((child, unit, rule, unit_price), mut dates)| {
+                    dates.sort();
+                    let quantity = u32::try_from(dates.len()).unwrap_or(u32::MAX);
+                    let unit_name = town.unit(&unit).map_or_else(|| unit.to_string(), |(_, u)| u.name.clone());
+                    Line {
+                        dates_text: dates_text(&dates),
+                        amount: unit_price.times(quantity),
+                        child,
+                        child_name: String::new(),
+                        unit,
+                        unit_name,
+                        rule,
+                        dates,
+                        quantity,
+                        unit_price,
+                    }
+                })
+                .collect();
+            let total = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
+            Bill { family: family.clone(), lines, total }
+        })
+        .collect();
+    (bills, anomalies)
+}
+
+/// Writes each line's child name (« Léa Martin ») from `names`.
+pub fn name_children(bills: &mut [Bill], names: &BTreeMap<ChildId, String>) {
+    for line in bills.iter_mut().flat_map(|b| b.lines.iter_mut()) {
+        if let Some(n) = names.get(&line.child) {
+            line.child_name.clone_from(n);
+        }
+    }
+}
+
+/// Days between an invoice's issue and its due date.
+pub const DUE_DAYS: u64 = 30;
+
+/// A finalised invoice: numbered, never changed after (a correction is a credit note).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// Per town and calendar year of issue, continuous: « 2026-000123 ».
+    pub number: String,
+    pub family: FamilyRef,
+    /// `AAAA-MM`
+    pub month: String,
+    pub issued_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub lines: Vec<InvoiceLine>,
+    pub total: Cents,
+    /// The administrator who finalised the run.
+    pub issued_by: String,
+    /// The sum of the credit notes issued on it (`credit.rs`); its lines and total never change.
+    #[serde(default)]
+    pub credited: Cents,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<super::credit::Cancellation>,
+    /// The sum of the payments received on it (`payment.rs`).
+    #[serde(default)]
+    pub paid: Cents,
+    /// Handed to the Trésor public for collection: no online payment, no reminder afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transmitted: Option<super::payment::Transmission>,
+    /// A PayFiP payment in progress (two tabs never pay twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<Online>,
+    /// Its direct debit (the day; whether the family's bank returned it: payable online again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debit: Option<super::debit::Mark>,
+    /// Moved on by every change of its status (credit, payment, transmission), each conditioned
+    /// on the version read: two changes at once never lose one another.
+    #[serde(default)]
+    pub version: u64,
+    /// At its foot, below its lines and total: carried credit notes and régularisations that
+    /// give money back, deducted from what is left to pay ([`super::regularisation`]).
+    #[serde(default)]
+    pub deductions: Vec<super::regularisation::Deduction>,
+}
+
+/// A PayFiP operation started on an invoice, « en cours » until PayFiP answers or
+/// [`super::payfip::EXPIRY_MINUTES`] pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Online {
+    pub idop: String,
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+impl Online {
+    pub fn in_progress(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        (now - self.since).num_minutes() < super::payfip::EXPIRY_MINUTES
+    }
+}
+
+/// An invoice's line as stored (the bill's line, kept whole).
+pub type InvoiceLine = Line;
+
+/// The number of the `seq`-th invoice of `year`.
+pub fn invoice_number(year: i32, seq: u64) -> String {
+    format!("{year}-{seq:06}")
+}
+
+impl Invoice {
+    /// The invoice a due bill becomes with its number.
+    pub fn issue(bill: Bill, month: &str, number: String, issued_on: NaiveDate, by: &str) -> Invoice {
+        Invoice {
+            number,
+            family: bill.family,
+            month: month.to_owned(),
+            issued_on,
+            due_on: issued_on.checked_add_days(chrono::Days::new(DUE_DAYS)).unwrap_or(issued_on),
+            lines: bill.lines,
+            total: bill.total,
+            issued_by: by.to_owned(),
+            credited: Cents::ZERO,
+            cancelled: None,
+            paid: Cents::ZERO,
+            transmitted: None,
+            online: None,
+            debit: None,
+            version: 0,
+            deductions: Vec::new(),
+        }
+    }
+
+    /// What its deductions take off what is left to pay.
+    pub fn deducted(&self) -> Cents {
+        self.deductions.iter().fold(Cents::ZERO, |t, d| t + d.amount)
+    }
+
+    /// What its régularisations give back (its deductions other than carried credit notes, which
+    /// the credit notes already count): the invoice's amount is its total less this.
+    pub fn regularised(&self) -> Cents {
+        self.deductions.iter().filter(|d| d.credit_note.is_none()).fold(Cents::ZERO, |t, d| t + d.amount)
+    }
+}
+
+/// « 3, 10, 17 et 24/11 » for dates of one month; « 28/11 et 02/12 » across months.
+pub fn dates_text(dates: &[NaiveDate]) -> String {
+    let one_month = dates.windows(2).all(|w| (w[0].year(), w[0].month()) == (w[1].year(), w[1].month()));
+    let mut parts: Vec<String> =
+        dates.iter().map(|d| if one_month { d.day().to_string() } else { d.format("%d/%m").to_string() }).collect();
+    if one_month && let (Some(last), Some(d)) = (parts.last_mut(), dates.last()) {
+        *last = format!("{last}/{:02}", d.month());
+    }
+    match parts.len() {
+        0 => String::new(),
+        1 => parts.remove(0),
+        n => {
+            let last = parts.remove(n - 1);
+            format!("{} et {last}", parts.join(", "))
+        }
+    }
+}
+
+/// The first and last day of `d`'s month.
+pub fn month_of(d: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let first = d.with_day(1).unwrap_or(d);
+    let last = first.checked_add_months(chrono::Months::new(1)).and_then(|n| n.pred_opt()).unwrap_or(d);
+    (first, last)
+}
+
+/// The first and last day of the month before `today`'s.
+pub fn previous_month(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let first = month_of(today).0;
+    month_of(first.pred_opt().unwrap_or(first))
+}
+
+/// The first and last day of the month `raw` names (`AAAA-MM`).
+pub fn month(raw: &str) -> Option<(NaiveDate, NaiveDate)> {
+    if raw.len() != 7 {
+        return None;
+    }
+    super::date::parse_date(&format!("{raw}-01")).ok().map(month_of)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::booking::{Attendance, Booking};
+    use crate::testkit::{at, booking, d, family, guardian, id, staff, town};
+
+    fn bill_of(b: &Booking) -> Billed {
+        let town = town();
+        bill(b, town.unit(&b.unit).unwrap().1, &family())
+    }
+
+    fn line(rule: &str, amount: i64) -> Billed {
+        Billed::Line { rule: rule.into(), amount: Cents::new(amount).unwrap() }
+    }
+
+    #[test]
+    fn each_status_and_attendance_is_billed_by_its_rule() {
+        let now = at(2026, 11, 30, 18, 0);
+        let monday = d(2026, 11, 2);
+        let confirmed = booking("cantine", monday, BookingStatus::Confirmed, 250);
+        assert_eq!(bill_of(&confirmed), line("Tarif QF 601–900 €, résident : 2,50\u{a0}€", 250));
+        assert_eq!(bill_of(&confirmed.mark(Attendance::Present, now)), bill_of(&confirmed));
+        assert_eq!(bill_of(&confirmed.mark(Attendance::Absent, now)), bill_of(&confirmed), "unjustified: billed");
+        assert_eq!(bill_of(&confirmed.mark(Attendance::AbsentJustified, now)), Billed::Justified);
+        let in_time = confirmed.cancel(BookingStatus::Cancelled, false, guardian(now));
+        assert_eq!(bill_of(&in_time), Billed::Nothing);
+        let late = confirmed.cancel(BookingStatus::Cancelled, true, staff(now));
+        assert_eq!(bill_of(&late), line("Annulation hors délai : facturée 2,50\u{a0}€", 250));
+        let pending = booking("alsh-mercredi", d(2026, 11, 4), BookingStatus::Pending, 1200);
+        assert_eq!(bill_of(&pending), Billed::Pending);
+        let refused = pending.decide(false, Some("Complet"), staff(now)).unwrap();
+        assert_eq!(bill_of(&refused), Billed::Nothing);
+        let asked = confirmed.cancel(BookingStatus::CancelRequested, false, guardian(now));
+        assert_eq!(bill_of(&asked), bill_of(&confirmed), "an undecided cancellation is still booked");
+    }
+
+    #[test]
+    fn late_additions_name_their_rule_with_its_figures() {
+        let mut b = booking("cantine", d(2026, 11, 2), BookingStatus::Confirmed, 550);
+        b.late = true;
+        assert_eq!(bill_of(&b), line("Ajout hors délai : tarif 2,50\u{a0}€ + 3,00\u{a0}€", 550));
+        let mut soir = booking("peri-soir", d(2026, 11, 2), BookingStatus::Confirmed, 1000);
+        soir.late = true;
+        assert_eq!(bill_of(&soir), line("Ajout hors délai : tarif majoré 10,00\u{a0}€", 1000));
+        let mut mercredi = booking("alsh-mercredi", d(2026, 11, 4), BookingStatus::Confirmed, 1800);
+        mercredi.late = true;
+        assert_eq!(bill_of(&mercredi), line("Ajout hors délai : 150 % du tarif 12,00\u{a0}€, soit 18,00\u{a0}€", 1800));
+        // A late booking marked justified is not billed either.
+        assert_eq!(bill_of(&mercredi.mark(Attendance::AbsentJustified, at(2026, 11, 5, 9, 0))), Billed::Justified);
+    }
+
+    #[test]
+    fn the_bracket_residence_and_a_changed_quotient_are_said() {
+        let town = town();
+        let (_, cantine) = town.unit(&id("cantine")).unwrap();
+        let b = booking("cantine", d(2026, 11, 2), BookingStatus::Confirmed, 250);
+        let mut f = family();
+        f.quotient_familial = Some(400);
+        assert_eq!(
+            bill(&b, cantine, &f),
+            line("Tarif de la réservation : 2,50\u{a0}€", 250),
+            "the booking's price holds"
+        );
+        let mut low = b.clone();
+        low.price = Cents::new(150).unwrap();
+        assert_eq!(bill(&low, cantine, &f), line("Tarif QF 0–600 €, résident : 1,50\u{a0}€", 150));
+        f.resident = false;
+        let mut away = b.clone();
+        away.price = Cents::new(600).unwrap();
+        assert_eq!(bill(&away, cantine, &f), line("Tarif non-résident : 6,00\u{a0}€", 600));
+        f.resident = true;
+        f.quotient_familial = None;
+        let mut base = b;
+        base.price = Cents::new(400).unwrap();
+        assert_eq!(bill(&base, cantine, &f), line("Tarif de base, résident : 4,00\u{a0}€", 400));
+    }
+
+    #[test]
+    fn a_line_names_the_rule_kept_on_the_booking_whatever_changed_since() {
+        let town = town();
+        let (_, cantine) = town.unit(&id("cantine")).unwrap();
+        let mut f = family();
+        let (price, rule) = pricing::priced(cantine, &f, false);
+        let mut b = booking("cantine", d(2026, 11, 2), BookingStatus::Confirmed, 250);
+        (b.price, b.priced_by) = (price, Some(rule));
+        let priced = line("Tarif QF 601–900 €, résident : 2,50\u{a0}€", 250);
+        assert_eq!(bill(&b, cantine, &f), priced);
+        // The family's QF changes, then the price rises: the line still names its bracket.
+        f.quotient_familial = Some(400);
+        assert_eq!(bill(&b, cantine, &f), priced, "after a QF change");
+        let mut dearer = cantine.clone();
+        dearer.price.qf_brackets[1].price = Cents::new(300).unwrap();
+        assert_eq!(bill(&b, &dearer, &f), priced, "after a price rise");
+        // A late addition keeps its late rule with its figures.
+        let (price, rule) = pricing::priced(cantine, &family(), true);
+        let mut late = b.clone();
+        (late.price, late.priced_by, late.late) = (price, Some(rule), true);
+        assert_eq!(bill(&late, &dearer, &f), line("Ajout hors délai : tarif 2,50\u{a0}€ + 3,00\u{a0}€", 550));
+        // Its late cancellation is billed at that late price.
+        let cancelled = late.cancel(BookingStatus::Cancelled, true, staff(at(2026, 11, 1, 9, 0)));
+        assert_eq!(bill(&cancelled, cantine, &f), line("Annulation hors délai : facturée 5,50\u{a0}€", 550));
+    }
+
+    #[test]
+    fn a_non_resident_never_reads_resident() {
+        let town = town();
+        let (_, soir) = town.unit(&id("peri-soir")).unwrap();
+        let mut f = family();
+        f.resident = false;
+        f.quotient_familial = None;
+        // An older booking without its kept rule: the fallback says non-résident too.
+        let b = booking("peri-soir", d(2026, 11, 2), BookingStatus::Confirmed, 250);
+        assert_eq!(bill(&b, soir, &f), line("Tarif de base, non-résident : 2,50\u{a0}€", 250));
+    }
+
+    #[test]
+    fn a_month_groups_lines_lists_dates_and_flags_what_staff_must_see() {
+        let town = town();
+        let now = at(2026, 11, 30, 18, 0);
+        let tuesdays = [3, 10, 17, 24].map(|day| booking("cantine", d(2026, 11, day), BookingStatus::Confirmed, 250));
+        let mut bookings: Vec<Booking> = tuesdays.iter().map(|b| b.mark(Attendance::Present, now)).collect();
+        bookings[1] = tuesdays[1].mark(Attendance::AbsentJustified, now);
+        // The 26th has no attendance taken; a request still waits on Wednesday the 25th.
+        bookings.push(booking("cantine", d(2026, 11, 26), BookingStatus::Confirmed, 250));
+        bookings.push(booking("alsh-mercredi", d(2026, 11, 25), BookingStatus::Pending, 1200));
+        let families = BTreeMap::from([(id("martin"), family())]);
+        let (bills, anomalies) = bills(&town, &families, &bookings, d(2026, 12, 1));
+        assert_eq!(bills.len(), 1);
+        let b = &bills[0];
+        let texts: Vec<(&str, u32, i64)> =
+            b.lines.iter().map(|l| (l.dates_text.as_str(), l.quantity, l.amount.get())).collect();
+        assert_eq!(texts, [("10/11", 1, 0), ("3, 17, 24 et 26/11", 4, 1000)], "{:?}", b.lines);
+        assert_eq!(b.total.get(), 1000);
+        assert!(b.is_due());
+        assert_eq!(anomalies.len(), 2, "{anomalies:?}");
+        assert!(matches!(anomalies[0], Anomaly::NoAttendance { date, .. } if date == d(2026, 11, 26)));
+        assert!(matches!(anomalies[1], Anomaly::PendingRequest { date, .. } if date == d(2026, 11, 25)));
+    }
+
+    #[test]
+    fn a_shared_child_is_billed_to_the_family_whose_booking_it_is() {
+        let town = town();
+        let mut other = family();
+        other.reference = id("petit");
+        other.quotient_familial = None;
+        let mut theirs = booking("cantine", d(2026, 11, 3), BookingStatus::Confirmed, 400);
+        theirs.family = id("petit");
+        let mine = booking("cantine", d(2026, 11, 5), BookingStatus::Confirmed, 250);
+        let families = BTreeMap::from([(id("martin"), family()), (id("petit"), other)]);
+        let (bills, _) = bills(&town, &families, &[mine, theirs], d(2026, 12, 1));
+        let totals: Vec<(&str, i64)> = bills.iter().map(|b| (b.family.as_str(), b.total.get())).collect();
+        assert_eq!(totals, [("martin", 250), ("petit", 400)]);
+    }
+
+    #[test]
+    fn dates_read_the_french_way() {
+        assert_eq!(dates_text(&[d(2026, 11, 3)]), "3/11");
+        assert_eq!(dates_text(&[d(2026, 11, 3), d(2026, 11, 10)]), "3 et 10/11");
+        assert_eq!(dates_text(&[d(2026, 11, 30), d(2026, 12, 1)]), "30/11 et 01/12");
+    }
+
+    #[test]
+    fn numbers_are_per_year_and_padded() {
+        assert_eq!(invoice_number(2026, 123), "2026-000123");
+        let bill = Bill { family: id("martin"), lines: Vec::new(), total: Cents::new(1000).unwrap() };
+        let invoice = Invoice::issue(bill, "2026-11", invoice_number(2026, 1), d(2026, 12, 1), "mairie@ville.fr");
+        assert_eq!((invoice.due_on, invoice.total.get()), (d(2026, 12, 31), 1000));
+    }
+
+    #[test]
+    fn a_month_is_written_aaaa_mm() {
+        assert_eq!(month("2026-11"), Some((d(2026, 11, 1), d(2026, 11, 30))));
+        assert_eq!(month("2028-02"), Some((d(2028, 2, 1), d(2028, 2, 29))));
+        assert_eq!(previous_month(d(2027, 1, 15)), (d(2026, 12, 1), d(2026, 12, 31)));
+        assert_eq!(month_of(d(2026, 11, 26)), (d(2026, 11, 1), d(2026, 11, 30)));
+        for bad in ["2026-13", "2026-1", "26-11", "9999-01", "novembre", "2026-11-01"] {
+            assert_eq!(month(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! What happens to an invoice after it is finalised: its publication to families on a date, its
+//! status as a family reads it, the credit notes (« avoirs ») that correct it, its cancellation,
+//! and a guardian's contest of one of its lines. A finalised invoice's lines and total never
+//! change: a correction is a credit note, numbered in its own series and citing the invoice.
+
+use super::Cents;
+use super::FamilyRef;
+use super::billing::Invoice;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The latest a publication can be planned, in days after today.
+pub const MAX_PUBLICATION_DAYS: u64 = 60;
+/// The longest reason (a credit note's, a cancellation's, a refusal's) and contest message.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+/// A finalised month made visible to its families from `on` (the emails leave that morning).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Publication {
+    /// `AAAA-MM`
+    pub month: String,
+    pub on: NaiveDate,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Publication {
+    pub fn visible(&self, today: NaiveDate) -> bool {
+        self.on <= today
+    }
+}
+
+/// Why a publication date is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicationRefused {
+    Past,
+    TooFar,
+}
+
+/// A publication date must be today or within [`MAX_PUBLICATION_DAYS`].
+pub fn check_publication(on: NaiveDate, today: NaiveDate) -> Result<(), PublicationRefused> {
+    if on < today {
+        return Err(PublicationRefused::Past);
+    }
+    if on > today.checked_add_days(chrono::Days::new(MAX_PUBLICATION_DAYS)).unwrap_or(today) {
+        return Err(PublicationRefused::TooFar);
+    }
+    Ok(())
+}
+
+/// An invoice's status as its family and staff read it: cancelled, credited, paid or handed
+/// over when so; otherwise due until its date, then late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// « À payer »
+    Due,
+    /// « En retard »: past its due date, something left to pay.
+    Late,
+    /// « Soldée par avoir »: credit notes cover its whole amount.
+    Credited,
+    /// « Prélèvement prévu »: the family's direct debit covers it, its collection date not come.
+    DebitScheduled,
+    /// « Payée »: payments (with any credit notes) cover it.
+    Paid,
+    /// « Transmise au Trésor public »: the Trésor public collects what is left.
+    Transmitted,
+    /// « Annulée »
+    Cancelled,
+}
+
+impl Status {
+    pub fn french(self) -> &'static str {
+        match self {
+            Status::Due => "À payer",
+            Status::Late => "En retard",
+            Status::Credited => "Soldée par avoir",
+            Status::DebitScheduled => "Prélèvement prévu",
+            Status::Paid => "Payée",
+            Status::Transmitted => "Transmise au Trésor public",
+            Status::Cancelled => "Annulée",
+        }
+    }
+}
+
+/// A cancellation: its reason, who and when, and the credit note that cancels the amount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancellation {
+    pub reason: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub credit_note: String,
+}
+
+/// What credit notes can still give back on an invoice: its total less its credit notes. A paid
+/// invoice can still be credited (the family is then in credit, [`super::payment::balance`]);
+/// what is left to pay is [`super::payment::left_to_pay`].
+pub fn creditable(invoice: &Invoice) -> Cents {
+    invoice.total.minus(invoice.regularised()).minus(invoice.credited)
+}
+
+pub fn status(invoice: &Invoice, today: NaiveDate) -> Status {
+    status_due(invoice, invoice.due_on, today)
+}
+
+/// The status of an invoice the family reads as due on `due_on` (under a mandate, its collection
+/// date, [`super::debit::Standing::due_on`]). Paid only once the money is received: a direct
+/// debit whose day has not come is « Prélèvement prévu ».
+pub fn status_due(invoice: &Invoice, due_on: NaiveDate, today: NaiveDate) -> Status {
+    if invoice.cancelled.is_some() {
+        Status::Cancelled
+    } else if creditable(invoice) == Cents::ZERO {
+        Status::Credited
+    } else if super::payment::left_to_pay(invoice) == Cents::ZERO {
+        if super::debit::scheduled(invoice, today) > Cents::ZERO { Status::DebitScheduled } else { Status::Paid }
+    } else if invoice.transmitted.is_some() {
+        Status::Transmitted
+    } else if today > due_on {
+        Status::Late
+    } else {
+        Status::Due
+    }
+}
+
+/// One line of a credit note: what it corrects, and the amount given back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditLine {
+    pub label: String,
+    pub amount: Cents,
+}
+
+/// A credit note (« avoir »): an amount the town gives back on one invoice, numbered per town and
+/// year in its own series (`AV-2026-000001`). Its amounts are positive; it is read as negative.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditNote {
+    pub number: String,
+    pub family: FamilyRef,
+    /// The corrected invoice's month, `AAAA-MM`.
+    pub month: String,
+    /// The invoice it corrects.
+    pub corrects: String,
+    pub issued_on: NaiveDate,
+    pub reason: String,
+    pub lines: Vec<CreditLine>,
+    pub total: Cents,
+    pub issued_by: String,
+    /// The contest it answers, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contest: Option<String>,
+    /// What it took off what was left to pay on its invoice.
+    #[serde(default)]
+    pub deducted: Cents,
+    /// The rest (its invoice was paid, wholly or partly): carried to the family's next invoice
+    /// as a deduction, or refunded ([`super::regularisation`]).
+    #[serde(default)]
+    pub carried: Cents,
+}
+
+/// The number of the `seq`-th credit note of `year`.
+pub fn credit_note_number(year: i32, seq: u64) -> String {
+    format!("AV-{year}-{seq:06}")
+}
+
+/// Why a credit note cannot be issued as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreditRefused {
+    /// An amount of 0 €.
+    Nothing,
+    /// More than the invoice has left to credit.
+    TooMuch {
+        left: Cents,
+    },
+    /// More than the line it corrects.
+    OverLine {
+        amount: Cents,
+    },
+    UnknownLine,
+    Cancelled,
+    NoReason,
+}
+
+impl CreditRefused {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CreditRefused::Nothing => "credit_nothing",
+            CreditRefused::TooMuch { .. } => "credit_too_much",
+            CreditRefused::OverLine { .. } => "credit_over_line",
+            CreditRefused::UnknownLine => "unknown_line",
+            CreditRefused::Cancelled => "invoice_cancelled",
+            CreditRefused::NoReason => "reason_required",
+        }
+    }
+    pub fn french(&self) -> String {
+        match self {
+            CreditRefused::Nothing => "Un avoir porte sur un montant de plus de 0 €.".into(),
+            CreditRefused::TooMuch { left } => {
+                format!("Cet avoir dépasse ce qui reste de la facture ({left}).")
+            }
+            CreditRefused::OverLine { amount } => format!("Cet avoir dépasse le montant de la ligne ({amount})."),
+            CreditRefused::UnknownLine => "Cette ligne n'existe pas sur la facture.".into(),
+            CreditRefused::Cancelled => "Cette facture est annulée.".into(),
+            CreditRefused::NoReason => "Indiquez le motif.".into(),
+        }
+    }
+}
+
+/// A reason staff or a guardian gives: trimmed, not empty, at most [`MAX_REASON_CHARS`].
+pub fn reason(raw: &str) -> Result<String, CreditRefused> {
+    let r = raw.trim();
+    if r.is_empty() || r.chars().count() > MAX_REASON_CHARS {
+        return Err(CreditRefused::NoReason);
+    }
+    Ok(r.to_owned())
+}
+
+/// What staff ask to credit: lines of the invoice (by index) with an amount each, or, with no
+/// line, an amount on the invoice as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CreditAsked {
+    pub line: Option<usize>,
+    pub amount: Cents,
+}
+
+/// The lines of a credit note on `invoice`, checked against what is left to credit.
+pub fn credit_lines(invoice: &Invoice, asked: &[CreditAsked]) -> Result<Vec<CreditLine>, CreditRefused> {
+    if invoice.cancelled.is_some() {
+        return Err(CreditRefused::Cancelled);
+    }
+    let mut lines = Vec::new();
+    let mut total = Cents::ZERO;
+    for a in asked {
+        let label = match a.line {
+            Some(i) => {
+                let line = invoice.lines.get(i).ok_or(CreditRefused::UnknownLine)?;
+                if a.amount > line.amount {
+                    return Err(CreditRefused::OverLine { amount: line.amount });
+                }
+                format!("{} — {} ({})", line.child_name, line.unit_name, line.dates_text)
+            }
+            None => format!("Facture {}", invoice.number),
+        };
+        total += a.amount;
+        lines.push(CreditLine { label, amount: a.amount });
+    }
+    if total == Cents::ZERO {
+        return Err(CreditRefused::Nothing);
+    }
+    let left = creditable(invoice);
+    if total > left {
+        return Err(CreditRefused::TooMuch { left });
+    }
+    Ok(lines)
+}
+
+/// A guardian's contest of one invoice line, waiting for staff or answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contest {
+    pub id: String,
+    pub family: FamilyRef,
+    pub month: String,
+    pub invoice: String,
+    pub line: usize,
+    /// The line as it was contested (the invoice never changes, this is for the staff's queue).
+    pub line_text: String,
+    pub line_amount: Cents,
+    pub message: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub decision: ContestDecision,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ContestDecision {
+    Pending,
+    Accepted { credit_note: String, amount: Cents, decided_by: String, decided_at: DateTime<Utc> },
+    Refused { reason: String, decided_by: String, decided_at: DateTime<Utc> },
+}
+
+/// Why a contest is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContestRefused {
+    UnknownLine,
+    Cancelled,
+    NoMessage,
+    /// The line is already contested and waits for an answer.
+    AlreadyContested,
+}
+
+impl ContestRefused {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ContestRefused::UnknownLine => "unknown_line",
+            ContestRefused::Cancelled => "invoice_cancelled",
+            ContestRefused::NoMessage => "message_required",
+            ContestRefused::AlreadyContested => "already_contested",
+        }
+    }
+    pub fn french(&self) -> &'static str {
+        match self {
+            ContestRefused::UnknownLine => "Cette ligne n'existe pas sur la facture.",
+            ContestRefused::Cancelled => "Cette facture est annulée : il n'y a plus rien à contester.",
+            ContestRefused::NoMessage => "Expliquez en quelques mots ce qui ne va pas (1 000 caractères au plus).",
+            ContestRefused::AlreadyContested => "Cette ligne est déjà contestée : le service vous répondra par e-mail.",
+        }
+    }
+}
+
+impl Contest {
+    /// A guardian's contest of line `line` of `invoice`; `open` are the family's contests of it
+    /// still waiting.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: String,
+        invoice: &Invoice,
+        line: usize,
+        message: &str,
+        open: &[Contest],
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Contest, ContestRefused> {
+        if invoice.cancelled.is_some() {
+            return Err(ContestRefused::Cancelled);
+        }
+        let l = invoice.lines.get(line).ok_or(ContestRefused::UnknownLine)?;
+        let message = reason(message).map_err(|_| ContestRefused::NoMessage)?;
+        if open.iter().any(|c| c.invoice == invoice.number && c.line == line && c.decision == ContestDecision::Pending)
+        {
+            return Err(ContestRefused::AlreadyContested);
+        }
+        Ok(Contest {
+            id,
+            family: invoice.family.clone(),
+            month: invoice.month.clone(),
+            invoice: invoice.number.clone(),
+            line,
+            line_text: format!("{} — {} ({}) : {}", l.child_name, l.unit_name, l.dates_text, l.rule),
+            line_amount: l.amount,
+            message,
+            by: by.to_owned(),
+            at,
+            decision: ContestDecision::Pending,
+        })
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.decision == ContestDecision::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::billing::Line;
+    use crate::testkit::{at, d, id};
+
+    fn invoice(amounts: &[i64]) -> Invoice {
+        let lines: Vec<Line> = amounts
+            .iter()
+            .map(|a| Line {
+                child: id("lea"),
+                child_name: "Léa".into(),
+                unit: id("cantine"),
+                unit_name: "Restauration scolaire".into(),
+                rule: "Tarif de base, résident : 2,50 €".into(),
+                dates: vec![d(2026, 11, 2)],
+                dates_text: "2/11".into(),
+                quantity: 1,
+                unit_price: Cents::new(*a).unwrap(),
+                amount: Cents::new(*a).unwrap(),
+            })
+            .collect();
+        crate::testkit::november_invoice(lines, "2026-000001")
+    }
+
+    fn c(cents: i64) -> Cents {
+        Cents::new(cents).unwrap()
+    }
+
+    #[test]
+    fn a_publication_is_today_or_within_sixty_days() {
+        let today = d(2026, 12, 1);
+        assert_eq!(check_publication(today, today), Ok(()));
+        assert_eq!(check_publication(d(2026, 11, 30), today), Err(PublicationRefused::Past));
+        assert_eq!(check_publication(d(2027, 1, 30), today), Ok(()));
+        assert_eq!(check_publication(d(2027, 1, 31), today), Err(PublicationRefused::TooFar));
+        let p = Publication { month: "2026-11".into(), on: d(2026, 12, 3), by: "a".into(), at: at(2026, 12, 1, 9, 0) };
+        assert!(!p.visible(d(2026, 12, 2)));
+        assert!(p.visible(d(2026, 12, 3)));
+    }
+
+    #[test]
+    fn status_follows_due_date_credit_notes_and_cancellation() {
+        let mut i = invoice(&[250, 400]);
+        assert_eq!(status(&i, d(2026, 12, 31)), Status::Due);
+        assert_eq!(status(&i, d(2027, 1, 1)), Status::Late);
+        i.paid = c(400);
+        assert_eq!(status(&i, d(2027, 1, 1)), Status::Late, "partly paid is still to pay");
+        i.credited = c(250);
+        assert_eq!(status(&i, d(2027, 1, 1)), Status::Paid, "paid and credited together cover it");
+        i.credited = c(0);
+        i.transmitted = Some(crate::payment::Transmission { on: d(2027, 1, 2), by: "a".into(), amount: c(250) });
+        assert_eq!(status(&i, d(2027, 1, 3)), Status::Transmitted);
+        i.credited = c(650);
+        assert_eq!(status(&i, d(2027, 1, 1)), Status::Credited);
+        i.cancelled = Some(Cancellation {
+            reason: "x".into(),
+            by: "a".into(),
+            at: at(2026, 12, 2, 9, 0),
+            credit_note: "AV".into(),
+        });
+        assert_eq!(status(&i, d(2026, 12, 2)), Status::Cancelled);
+    }
+
+    #[test]
+    fn a_credit_note_never_exceeds_its_line_or_what_is_left() {
+        let mut i = invoice(&[250, 400]);
+        let lines = credit_lines(&i, &[CreditAsked { line: Some(1), amount: c(400) }]).unwrap();
+        assert_eq!(lines, vec![CreditLine { label: "Léa — Restauration scolaire (2/11)".into(), amount: c(400) }]);
+        assert_eq!(
+            credit_lines(&i, &[CreditAsked { line: Some(0), amount: c(251) }]),
+            Err(CreditRefused::OverLine { amount: c(250) })
+        );
+        assert_eq!(credit_lines(&i, &[CreditAsked { line: Some(2), amount: c(1) }]), Err(CreditRefused::UnknownLine));
+        assert_eq!(credit_lines(&i, &[CreditAsked { line: None, amount: c(0) }]), Err(CreditRefused::Nothing));
+        i.credited = c(500);
+        assert_eq!(
+            credit_lines(&i, &[CreditAsked { line: Some(1), amount: c(400) }]),
+            Err(CreditRefused::TooMuch { left: c(150) })
+        );
+        assert_eq!(
+            credit_lines(&i, &[CreditAsked { line: None, amount: c(150) }]).unwrap()[0].label,
+            "Facture 2026-000001"
+        );
+        assert_eq!(credit_note_number(2026, 7), "AV-2026-000007");
+    }
+
+    #[test]
+    fn a_contest_names_its_line_and_is_not_made_twice() {
+        let i = invoice(&[250]);
+        let now = at(2026, 12, 2, 9, 0);
+        let contest = Contest::new("c1".into(), &i, 0, "  Léa était malade  ", &[], "sophie", now).unwrap();
+        assert_eq!(contest.message, "Léa était malade");
+        assert_eq!(contest.line_text, "Léa — Restauration scolaire (2/11) : Tarif de base, résident : 2,50 €");
+        assert_eq!(contest.line_amount, c(250));
+        assert_eq!(
+            Contest::new("c2".into(), &i, 0, "encore", std::slice::from_ref(&contest), "sophie", now),
+            Err(ContestRefused::AlreadyContested)
+        );
+        assert_eq!(Contest::new("c2".into(), &i, 1, "x", &[], "s", now), Err(ContestRefused::UnknownLine));
+        assert_eq!(Contest::new("c2".into(), &i, 0, "   ", &[], "s", now), Err(ContestRefused::NoMessage));
+        let long = "x".repeat(MAX_REASON_CHARS + 1);
+        assert_eq!(Contest::new("c2".into(), &i, 0, &long, &[], "s", now), Err(ContestRefused::NoMessage));
+    }
+}

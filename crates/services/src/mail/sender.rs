@@ -1,0 +1,57 @@
+//! Where emails go: Amazon SES v2 in AWS, a folder of JSON files on one machine.
+
+use super::outbox::Mail;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use std::path::PathBuf;
+
+#[derive(Clone)]
+pub enum Mailer {
+    Ses {
+        client: aws_sdk_sesv2::Client,
+        from: String,
+    },
+    /// Each email becomes `<dir>/<created>-<id>.json`; the local portal lists them at
+    /// `/dev/mail` so a person trying the demo can follow the links.
+    Folder(PathBuf),
+}
+
+impl Mailer {
+    /// SES v2 configured from the environment; `from` is the verified sender.
+    pub async fn ses_from_env(from: String) -> Mailer {
+        let conf = store::aws::sdk_config().await;
+        Mailer::Ses { client: aws_sdk_sesv2::Client::new(&conf), from }
+    }
+
+    /// SES v2 on an emulator at `endpoint` (moto in tests), with placeholder credentials.
+    pub async fn ses_for_emulator(endpoint: &str, from: String) -> Mailer {
+        Mailer::Ses { client: aws_sdk_sesv2::Client::new(&store::aws::emulator_config(endpoint).await), from }
+    }
+
+    /// Sends one email; the error says why, for the outbox's record.
+    pub async fn send(&self, mail: &Mail) -> Result<(), String> {
+        match self {
+            Mailer::Ses { client, from } => {
+                let utf8 = |s: &str| Content::builder().data(s).charset("UTF-8").build().map_err(|e| e.to_string());
+                let message = Message::builder()
+                    .subject(utf8(&mail.content.subject)?)
+                    .body(Body::builder().text(utf8(&mail.content.text)?).html(utf8(&mail.content.html)?).build())
+                    .build();
+                client
+                    .send_email()
+                    .from_email_address(from)
+                    .destination(Destination::builder().to_addresses(mail.to.as_str()).build())
+                    .content(EmailContent::builder().simple(message).build())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("{}", aws_sdk_sesv2::error::DisplayErrorContext(e)))
+            }
+            Mailer::Folder(dir) => {
+                let name = format!("{}-{}.json", mail.created_at.format("%Y%m%dT%H%M%S"), mail.id);
+                let json = serde_json::to_vec_pretty(mail).map_err(|e| e.to_string())?;
+                tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
+                tokio::fs::write(dir.join(name), json).await.map_err(|e| e.to_string())
+            }
+        }
+    }
+}

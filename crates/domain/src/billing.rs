@@ -8,8 +8,9 @@ use super::booking::{Booking, BookingStatus};
 use super::config::{Town, Unit};
 use super::family::Family;
 use super::{Cents, ChildId, FamilyRef, UnitId, pricing};
+pub use crate::invoice::{Bill, DUE_DAYS, Invoice, InvoiceLine, Line, Online, invoice_number};
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// What one booking of the month is billed.
@@ -46,25 +47,6 @@ pub fn bill(b: &Booking, unit: &Unit, family: &Family) -> Billed {
     }
 }
 
-/// One line of an invoice: a child, a unit, a rule and a unit price, with its dates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Line {
-    pub child: ChildId,
-    /// « Léa Martin » (the name when billed: an invoice reads the same years later).
-    #[serde(default)]
-    pub child_name: String,
-    pub unit: UnitId,
-    pub unit_name: String,
-    /// The rule that priced it, in French, with its figures.
-    pub rule: String,
-    pub dates: Vec<NaiveDate>,
-    /// « 3, 10, 17 et 24/11 »
-    pub dates_text: String,
-    pub quantity: u32,
-    pub unit_price: Cents,
-    pub amount: Cents,
-}
-
 /// A booking staff must look at before billing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -73,21 +55,6 @@ pub enum Anomaly {
     PendingRequest { family: FamilyRef, child: ChildId, unit: UnitId, date: NaiveDate },
     /// A past day booked without attendance taken: billed as booked.
     NoAttendance { family: FamilyRef, child: ChildId, unit: UnitId, date: NaiveDate },
-}
-
-/// One family's bill for a month (or the part of it so far).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Bill {
-    pub family: FamilyRef,
-    pub lines: Vec<Line>,
-    pub total: Cents,
-}
-
-impl Bill {
-    /// An invoice of 0 € is not issued.
-    pub fn is_due(&self) -> bool {
-        self.total > Cents::ZERO
-    }
 }
 
 /// What makes bookings one line: the child, the unit, the rule and the unit price.
@@ -164,107 +131,6 @@ pub fn name_children(bills: &mut [Bill], names: &BTreeMap<ChildId, String>) {
         if let Some(n) = names.get(&line.child) {
             line.child_name.clone_from(n);
         }
-    }
-}
-
-/// Days between an invoice's issue and its due date.
-pub const DUE_DAYS: u64 = 30;
-
-/// A finalised invoice: numbered, never changed after (a correction is a credit note).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Invoice {
-    /// Per town and calendar year of issue, continuous: « 2026-000123 ».
-    pub number: String,
-    pub family: FamilyRef,
-    /// `AAAA-MM`
-    pub month: String,
-    pub issued_on: NaiveDate,
-    pub due_on: NaiveDate,
-    pub lines: Vec<InvoiceLine>,
-    pub total: Cents,
-    /// The administrator who finalised the run.
-    pub issued_by: String,
-    /// The sum of the credit notes issued on it (`credit.rs`); its lines and total never change.
-    #[serde(default)]
-    pub credited: Cents,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cancelled: Option<super::credit::Cancellation>,
-    /// The sum of the payments received on it (`payment.rs`).
-    #[serde(default)]
-    pub paid: Cents,
-    /// Handed to the Trésor public for collection: no online payment, no reminder afterwards.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transmitted: Option<super::payment::Transmission>,
-    /// A PayFiP payment in progress (two tabs never pay twice).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub online: Option<Online>,
-    /// Its direct debit (the day; whether the family's bank returned it: payable online again).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub debit: Option<super::debit::Mark>,
-    /// Moved on by every change of its status (credit, payment, transmission), each conditioned
-    /// on the version read: two changes at once never lose one another.
-    #[serde(default)]
-    pub version: u64,
-    /// At its foot, below its lines and total: carried credit notes and régularisations that
-    /// give money back, deducted from what is left to pay ([`super::regularisation`]).
-    #[serde(default)]
-    pub deductions: Vec<super::regularisation::Deduction>,
-}
-
-/// A PayFiP operation started on an invoice, « en cours » until PayFiP answers or
-/// [`super::payfip::EXPIRY_MINUTES`] pass.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Online {
-    pub idop: String,
-    pub since: chrono::DateTime<chrono::Utc>,
-}
-
-impl Online {
-    pub fn in_progress(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
-        (now - self.since).num_minutes() < super::payfip::EXPIRY_MINUTES
-    }
-}
-
-/// An invoice's line as stored (the bill's line, kept whole).
-pub type InvoiceLine = Line;
-
-/// The number of the `seq`-th invoice of `year`.
-pub fn invoice_number(year: i32, seq: u64) -> String {
-    format!("{year}-{seq:06}")
-}
-
-impl Invoice {
-    /// The invoice a due bill becomes with its number.
-    pub fn issue(bill: Bill, month: &str, number: String, issued_on: NaiveDate, by: &str) -> Invoice {
-        Invoice {
-            number,
-            family: bill.family,
-            month: month.to_owned(),
-            issued_on,
-            due_on: issued_on.checked_add_days(chrono::Days::new(DUE_DAYS)).unwrap_or(issued_on),
-            lines: bill.lines,
-            total: bill.total,
-            issued_by: by.to_owned(),
-            credited: Cents::ZERO,
-            cancelled: None,
-            paid: Cents::ZERO,
-            transmitted: None,
-            online: None,
-            debit: None,
-            version: 0,
-            deductions: Vec::new(),
-        }
-    }
-
-    /// What its deductions take off what is left to pay.
-    pub fn deducted(&self) -> Cents {
-        self.deductions.iter().fold(Cents::ZERO, |t, d| t + d.amount)
-    }
-
-    /// What its régularisations give back (its deductions other than carried credit notes, which
-    /// the credit notes already count): the invoice's amount is its total less this.
-    pub fn regularised(&self) -> Cents {
-        self.deductions.iter().filter(|d| d.credit_note.is_none()).fold(Cents::ZERO, |t, d| t + d.amount)
     }
 }
 

@@ -5,7 +5,8 @@
 
 use super::Cents;
 use super::FamilyRef;
-use super::billing::Invoice;
+use super::invoice::Invoice;
+pub use crate::invoice::Cancellation;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -81,15 +82,6 @@ impl Status {
             Status::Cancelled => "Annulée",
         }
     }
-}
-
-/// A cancellation: its reason, who and when, and the credit note that cancels the amount.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cancellation {
-    pub reason: String,
-    pub by: String,
-    pub at: DateTime<Utc>,
-    pub credit_note: String,
 }
 
 /// What credit notes can still give back on an invoice: its total less its credit notes. A paid

@@ -4,51 +4,15 @@
 //! are checked by the `sepa` crate (ISO 13616 checksum and national formats, ISO 9362, EPC AT-02).
 
 use super::Cents;
-use super::billing::Invoice;
+use super::invoice::Invoice;
+pub use crate::config::{DirectDebitSettings as Settings, TRANSLITERATION};
+pub use crate::invoice::{Mark, scheduled};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-
-/// How text outside the SEPA character set is written in the bank's file: the EPC table, one
-/// character for one (« é » → « e »), right for French names.
-pub const TRANSLITERATION: sepa::Transliteration = sepa::Transliteration::Epc;
 
 /// Days between the pre-notification (the invoice's publication) and the debit: the SEPA
 /// rulebook's default of 14 calendar days.
 pub const PRE_NOTIFICATION_DAYS: u64 = 14;
-
-/// A town's SEPA creditor account (its `billing.direct_debit`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The creditor identifier (ICS): `FR..ZZZ......`.
-    pub creditor_id: String,
-    /// The régie's account at the Trésor public.
-    pub iban: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bic: Option<String>,
-    /// The name on the debits: « Régie enfance-jeunesse de Villeneuve-les-Tilleuls ».
-    pub name: String,
-    /// The day of the month debits are collected (1 to 28).
-    pub day: u32,
-}
-
-impl Settings {
-    pub fn check(&self) -> Result<(), (&'static str, String)> {
-        sepa::validate_creditor_id(&self.creditor_id)
-            .map_err(|e| ("billing.direct_debit.creditor_id", format!("identifiant créancier SEPA invalide : {e}")))?;
-        sepa::validate_iban(&self.iban).map_err(|e| ("billing.direct_debit.iban", format!("IBAN invalide : {e}")))?;
-        if let Some(bic) = &self.bic {
-            sepa::validate_bic(bic).map_err(|e| ("billing.direct_debit.bic", format!("BIC invalide : {e}")))?;
-        }
-        if self.name.trim().is_empty() || sepa::transliterate(&self.name, TRANSLITERATION).chars().count() > 70 {
-            return Err(("billing.direct_debit.name", "le nom du créancier fait de 1 à 70 caractères".into()));
-        }
-        if !(1..=28).contains(&self.day) {
-            return Err(("billing.direct_debit.day", "le jour de prélèvement va de 1 à 28".into()));
-        }
-        Ok(())
-    }
-}
 
 /// The debit's sequence: the first under a mandate, or a recurring one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -209,29 +173,6 @@ pub fn collection_date(issued_on: NaiveDate, today: NaiveDate, day: u32) -> Naiv
     match in_month(earliest) {
         Some(d) if d >= earliest => d,
         _ => earliest.checked_add_months(chrono::Months::new(1)).and_then(in_month).unwrap_or(earliest),
-    }
-}
-
-/// An invoice's debit as its family reads it: the day, the amount, and whether the bank
-/// returned it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mark {
-    pub on: NaiveDate,
-    /// What the debit collects (its payment's amount).
-    #[serde(default)]
-    pub amount: Cents,
-    #[serde(default)]
-    pub rejected: bool,
-}
-
-/// What a debit in the bank's file and not collected yet counts on `today`: its amount until
-/// its collection date, nothing from that day on (collected) or once rejected. The invoice's
-/// `paid` holds it from the run, so that nobody asks the family for it twice; until its date it
-/// is not money received.
-pub fn scheduled(invoice: &Invoice, today: NaiveDate) -> Cents {
-    match invoice.debit {
-        Some(m) if !m.rejected && m.on > today => m.amount,
-        _ => Cents::ZERO,
     }
 }
 

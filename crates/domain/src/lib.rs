@@ -4,39 +4,53 @@
 //! how dates and amounts are written in French. Nothing here does I/O: no store, no clock (`now`
 //! is always a parameter), no network, no file. The crate depends on no async runtime, web
 //! framework, database or AWS SDK, and CI fails if one appears in `cargo tree -p domain`
-//! (`scripts/check_layers.sh`). Every rule here is unit-tested in its module.
+//! (`scripts/check_layers.py`). Every rule here is unit-tested in its module.
 
+// The modules in groups from the bottom up: a module uses only its own group and the groups
+// above it (`scripts/check_layers.py` fails on an import cycle).
+
+// Values: identifiers, money, strict dates, texts, how French writes them.
 pub mod account;
-pub mod attendance;
-pub mod basket;
-pub mod billing;
-pub mod booking;
-pub mod calendar;
-pub mod cells;
-pub mod config;
-pub mod credit;
 pub mod date;
-pub mod deadline;
-pub mod debit;
-pub mod documents;
-pub mod family;
 pub mod fr;
 pub mod ids;
-pub mod import;
 pub mod json;
 pub mod money;
+pub mod text;
+
+// The town: its calendar, deadlines, documents settings, its configuration.
+pub mod calendar;
+pub mod config;
+pub mod deadline;
+pub mod documents;
+
+// Families and what they are charged: the family file, prices, bookings.
+pub mod booking;
+pub mod family;
+pub mod import;
 pub mod news;
-pub mod operations;
-pub mod payfip;
-pub mod payment;
 pub mod period;
 pub mod pricing;
 pub mod privacy;
+
+// A day's cells, the basket, attendance and the town's operations on bookings.
+pub mod attendance;
+pub mod basket;
+pub mod cells;
+pub mod operations;
+
+// Invoices and what follows them.
+pub mod billing;
+pub mod credit;
+pub mod debit;
+pub mod invoice;
+pub mod payfip;
+pub mod payment;
 pub mod regularisation;
+
 /// Small builders of towns, families and bookings for the tests of this crate and the ones above.
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
-pub mod text;
 
 pub use ids::{ActivityId, ChildId, DocKindId, FamilyRef, SiteId, TownId, UnitId};
 pub use money::Cents;

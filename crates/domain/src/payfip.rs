@@ -6,6 +6,8 @@
 //! and the notification only say « ask now ».
 
 use super::Cents;
+pub use crate::config::{PayfipSettings as Settings, Saisie};
+pub use crate::invoice::EXPIRY_MINUTES;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -18,50 +20,6 @@ pub const REFDET_LEN: std::ops::RangeInclusive<usize> = 6..=30;
 pub const OBJET_MAX: usize = 100;
 /// `mel`: 6 to 80 characters.
 pub const MEL_LEN: std::ops::RangeInclusive<usize> = 6..=80;
-/// How long an operation PayFiP has not settled stays « en cours »; after that, an operation
-/// PayFiP still calls unknown or in progress is closed as abandoned (the family left PayFiP's
-/// page). PayFiP's own operations expire well within it.
-pub const EXPIRY_MINUTES: i64 = 60;
-
-/// `saisie`: the PayFiP environment an operation runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Saisie {
-    /// `T`: the test platform.
-    Test,
-    /// `X`: activation (the régie's first real payments).
-    Activation,
-    /// `W`: production.
-    Production,
-}
-
-impl Saisie {
-    pub fn code(self) -> &'static str {
-        match self {
-            Saisie::Test => "T",
-            Saisie::Activation => "X",
-            Saisie::Production => "W",
-        }
-    }
-}
-
-/// A town's PayFiP account (its `billing.payfip`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The régie's client number at the DGFiP: six digits.
-    pub numcli: String,
-    pub saisie: Saisie,
-}
-
-impl Settings {
-    pub fn check(&self) -> Result<(), String> {
-        if self.numcli.len() != 6 || !self.numcli.bytes().all(|b| b.is_ascii_digit()) {
-            return Err("le numéro client PayFiP de la régie a six chiffres".into());
-        }
-        Ok(())
-    }
-}
 
 /// The arguments of `creerPaiementSecurise`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,7 +242,7 @@ pub enum Verdict {
 /// meanwhile is not recorded on it (the money would sit on a cancelled invoice, a refund owed
 /// that nobody sees) but kept as an anomaly, for the régie to refund. Cancelling waits for open
 /// operations (docs/payments.md), so this is the last guard, not the rule.
-pub fn on_invoice(verdict: Verdict, invoice: &super::billing::Invoice) -> Verdict {
+pub fn on_invoice(verdict: Verdict, invoice: &super::invoice::Invoice) -> Verdict {
     match verdict {
         Verdict::Pay { .. } if invoice.cancelled.is_some() => {
             Verdict::Anomaly(format!("facture {} annulée : paiement à rembourser", invoice.number))

@@ -5,7 +5,9 @@
 //! PayFiP has its own rules in [`super::payfip`].
 
 use super::Cents;
-use super::billing::Invoice;
+use super::invoice::Invoice;
+pub use crate::config::{MAX_REMINDER_DAYS, Reminders};
+pub use crate::invoice::Transmission;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -83,16 +85,6 @@ pub fn receipt_number(year: i32, seq: u64) -> String {
 /// settled (an overpayment is a credit of the family, see [`balance`]).
 pub fn left_to_pay(invoice: &Invoice) -> Cents {
     invoice.total.minus(invoice.credited).minus(invoice.paid).minus(invoice.deducted())
-}
-
-/// An invoice handed to the Trésor public for collection (« transmise au Trésor public »): no
-/// online payment afterwards, and no reminder from the town.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Transmission {
-    pub on: NaiveDate,
-    pub by: String,
-    /// What was left to pay when it was handed over.
-    pub amount: Cents,
 }
 
 /// Why a payment or a transmission is refused.
@@ -264,7 +256,7 @@ pub struct Balance {
 
 pub fn balance<'a>(invoices: impl IntoIterator<Item = &'a Invoice>, today: NaiveDate) -> Balance {
     invoices.into_iter().fold(Balance::default(), |b, i| {
-        let scheduled = super::debit::scheduled(i, today);
+        let scheduled = super::invoice::scheduled(i, today);
         Balance {
             invoiced: b.invoiced + i.total.minus(i.regularised()),
             credited: b.credited + i.credited,
@@ -341,25 +333,6 @@ impl Age {
 pub fn unpaid(invoice: &Invoice) -> bool {
     payable(invoice).is_ok()
 }
-
-/// When reminders go out (the town's `billing.reminders`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reminders {
-    /// Days before the due date for the first email (0: none).
-    pub before_due: u32,
-    /// Days after the due date for the second (0: none).
-    pub after_due: u32,
-}
-
-impl Default for Reminders {
-    fn default() -> Self {
-        Reminders { before_due: 5, after_due: 10 }
-    }
-}
-
-/// The most days either way.
-pub const MAX_REMINDER_DAYS: u32 = 60;
 
 /// A reminder's step; each goes out at most once per invoice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

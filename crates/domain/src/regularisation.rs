@@ -12,6 +12,7 @@ use super::booking::{Booking, BookingStatus};
 use super::config::Unit;
 use super::family::Family;
 use super::{Cents, ChildId, FamilyRef, UnitId};
+pub use crate::invoice::Deduction;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -214,21 +215,6 @@ pub fn carried(note: &super::credit::CreditNote, invoice: &Invoice, at: DateTime
         by: note.issued_by.clone(),
         version: 0,
     })
-}
-
-/// A deduction at the foot of an invoice: a carried credit note, or a régularisation that gives
-/// money back. Its lines and total stay as billed; what is left to pay is less.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Deduction {
-    /// « Avoir AV-2026-000003 (facture 2026-000012) : déduit »
-    pub label: String,
-    pub amount: Cents,
-    /// The carried credit note (already counted in the family's credit notes).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credit_note: Option<String>,
-    /// The invoice it cites.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invoice: Option<String>,
 }
 
 /// What the next invoice does with a family's open régularisations.

@@ -5,13 +5,12 @@ import { showRecords } from './fiche-famille.js';
 import { showForms } from './configuration.js';
 import { loadUnpaid, loadAnomalies, debitActions } from './encaissements.js';
 import { loadRegularisations } from './regularisations.js';
+import { NEWS_CATEGORIES, BOOKING_STATUSES_STAFF, ATTENDANCE_MARKS, ATTENDANCE } from './libelles.js';
 
 linkTown();
 const main = document.getElementById('contenu');
 const message = document.getElementById('message');
 const me = await session(main);
-const CATEGORIES = { information: 'Information', fermeture: 'Fermeture', tarifs: 'Tarifs', reglement: 'Règlement' };
-const MARKS = [['present', 'Présent'], ['absent', 'Absent'], ['absent_justified', 'Absent justifié']];
 let units = [];
 
 /** « Espace mairie » in tabs, one tap each: the address's fragment names a tab (`#cuisine`) or a
@@ -60,7 +59,7 @@ async function loadNews() {
     const input = el('input', { type: 'file', id: `joindre-${a.id}`, accept: '.pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png' });
     const attach = el('button', { type: 'button', class: 'secondaire' }, 'Joindre', el('span', { class: 'visually-hidden' }, ` à « ${a.title} »`));
     attach.addEventListener('click', () => attachFile(a, input, attach));
-    return el('li', {}, el('strong', {}, a.title), ` – ${CATEGORIES[a.category]} – ${status}${a.pinned ? ' – épinglée' : ''} `, remove,
+    return el('li', {}, el('strong', {}, a.title), ` – ${NEWS_CATEGORIES[a.category]} – ${status}${a.pinned ? ' – épinglée' : ''} `, remove,
       files.length ? el('ul', {}, ...files) : null,
       el('div', {}, el('label', { for: `joindre-${a.id}` }, `Joindre un fichier à « ${a.title} » (PDF, JPEG, PNG)`), input, ' ', attach));
   }));
@@ -253,7 +252,7 @@ async function showAttendance(event) {
         c.absence_report ? el('strong', { class: 'absence-signalee' }, `${c.health_notes ? ' – ' : ''}Absence signalée par la famille le ${frenchInstantShort(c.absence_report.at)} : ${c.absence_report.reason}`) : '',
         c.justified ? el('strong', { class: 'absence-signalee' }, ` – Absence justifiée par certificat médical : non facturée, quel que soit le pointage${c.attendance === 'present' ? ' (pointé présent : à vérifier)' : ''}.`) : ''),
       el('td', {}, el('fieldset', { class: 'marques' }, el('legend', { class: 'visually-hidden' }, `Présence de ${c.first_name} ${c.last_name}`),
-        ...MARKS.map(([value, label]) => el('label', { class: 'en-ligne' },
+        ...ATTENDANCE_MARKS.map(([value, label]) => el('label', { class: 'en-ligne' },
           el('input', { type: 'radio', name: c.child, value, checked: c.attendance === value }), ` ${label}`))))));
     const save = el('button', { type: 'submit' }, 'Enregistrer le pointage');
     form.append(el('table', { class: 'lignes' },
@@ -398,9 +397,6 @@ async function showKitchen(event) {
   } catch (p) { say(message, p.title, true); }
 }
 
-const STATUSES = { confirmed: 'validée', pending: 'en cours', cancel_requested: "demande d'annulation", cancelled: 'annulée', refused: 'refusée' };
-const PRESENCE = { present: 'présent', absent: 'absent', absent_justified: 'absence justifiée' };
-
 async function showBookings(family) {
   const box = document.getElementById('reservations-famille');
   try {
@@ -415,10 +411,10 @@ async function showBookings(family) {
           el('td', { 'data-label': 'Date' }, frenchDate(b.date)),
           el('td', { 'data-label': 'Enfant' }, names.get(b.child) || b.child),
           el('td', { 'data-label': 'Prestation' }, unitNames.get(b.unit) || b.unit),
-          el('td', { 'data-label': 'Statut' }, `${STATUSES[b.status] || b.status}${b.late ? ' (hors délai)' : ''}`),
+          el('td', { 'data-label': 'Statut' }, `${BOOKING_STATUSES_STAFF[b.status] || b.status}${b.late ? ' (hors délai)' : ''}`),
           el('td', { 'data-label': 'Prix', class: 'montant' }, euros(b.price)),
-          el('td', { 'data-label': 'Présence' }, PRESENCE[b.attendance] || ''),
-          el('td', { 'data-label': 'Historique' }, b.history.map((h) => `${STATUSES[h.to] || h.to} par ${h.by}`).join(' ; '))))))));
+          el('td', { 'data-label': 'Présence' }, ATTENDANCE[b.attendance] || ''),
+          el('td', { 'data-label': 'Historique' }, b.history.map((h) => `${BOOKING_STATUSES_STAFF[h.to] || h.to} par ${h.by}`).join(' ; '))))))));
     document.getElementById('titre-reservations-famille').focus();
   } catch (p) { say(message, p.title, true); }
 }

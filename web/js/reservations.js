@@ -1,6 +1,7 @@
 // « Mes réservations »: the week grid of one child for one service, the basket's lines shown
 // in it, and the period view.
 import { api, say, linkTown, session, el, euros, frenchDate, frenchInstant, town, onSubmit } from './portail.js';
+import { BOOKING_STATUSES } from './libelles.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -185,11 +186,6 @@ async function contactLine() {
   return line ? `Contactez le service : ${line}.` : 'Contactez le service.';
 }
 
-const BOOKING_STATUS = {
-  pending: 'demande en cours', confirmed: 'validée', cancel_requested: "demande d'annulation",
-  refused: 'refusée', cancelled: 'annulée',
-};
-
 /** The history of the cell's booking, one sentence per change, oldest first. */
 async function bookingHistory(row, cell) {
   const child = selectedChild();
@@ -198,7 +194,7 @@ async function bookingHistory(row, cell) {
     const booking = bookings.find((b) => b.unit === row.unit && b.date === cell.date);
     return (booking?.history || []).map((h) => [
       frenchInstant(h.at),
-      h.from ? `${BOOKING_STATUS[h.from] || h.from} → ${BOOKING_STATUS[h.to] || h.to}` : BOOKING_STATUS[h.to] || h.to,
+      h.from ? `${BOOKING_STATUSES[h.from] || h.from} → ${BOOKING_STATUSES[h.to] || h.to}` : BOOKING_STATUSES[h.to] || h.to,
       h.role === 'staff' ? 'par le service' : `par ${h.by}`,
       h.late ? 'hors délai' : '',
       h.price !== undefined ? euros(h.price) : '',

@@ -1,10 +1,10 @@
 // index.html: the page's own script (no inline script: the pages run under a strict CSP).
 import { api, linkTown, town, el, say, maybeLoggedIn, forgetSession } from './portail.js';
+import { NEWS_CATEGORIES } from './libelles.js';
 linkTown();
 if (new URLSearchParams(location.search).get('compte') === 'active') {
   say(document.getElementById('message'), 'Votre compte est activé : vous êtes connecté(e). Bienvenue !');
 }
-const CATEGORIES = { information: 'Information', fermeture: 'Fermeture', tarifs: 'Tarifs', reglement: 'Règlement' };
 const published = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' });
 api('/news?per_page=10').then((page) => {
   const box = document.getElementById('actualites');
@@ -26,7 +26,7 @@ api('/news?per_page=10').then((page) => {
     });
     return el('article', { class: `actualite ${a.category}${a.pinned ? ' epinglee' : ''}` },
       el('h3', {}, a.title),
-      el('p', { class: 'aide' }, `${CATEGORIES[a.category]}${a.pinned ? ' – à la une' : ''} – publié le ${published.format(new Date(a.publish_at))}`),
+      el('p', { class: 'aide' }, `${NEWS_CATEGORIES[a.category]}${a.pinned ? ' – à la une' : ''} – publié le ${published.format(new Date(a.publish_at))}`),
       body,
       files.length ? el('ul', { class: 'pieces-jointes', 'aria-label': 'Pièces jointes' }, ...files) : null);
   }));

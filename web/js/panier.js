@@ -2,17 +2,12 @@
 // (one idempotency key per basket revision, kept for the tab, so a reload or a second click
 // never books twice).
 import { api, say, linkTown, session, el, euros, frenchDate, newKey } from './portail.js';
+import { BOOKING_STATUSES_VALIDATED } from './libelles.js';
 
 linkTown();
 const main = document.getElementById('contenu');
 const message = document.getElementById('message');
 const me = await session(main);
-const STATUS = {
-  confirmed: 'demande validée',
-  pending: 'demande en cours (le service doit la valider)',
-  cancel_requested: "demande d'annulation transmise au service",
-  cancelled: 'annulée',
-};
 
 /** The key of a validation of this basket revision (and choice): the same on a retry. */
 function keyFor(revision, applyValid) {
@@ -35,7 +30,7 @@ function showResult(answer, family, basket) {
   document.getElementById('lignes-resultat').replaceChildren(...answer.lines.map((l) => {
     const known = names.get(`${l.child}|${l.unit}|${l.date}`);
     const what = `${frenchDate(l.date)} – ${known?.first_name || l.child} – ${known?.unit_name || l.unit} – ${l.action === 'add' ? 'réservation' : 'annulation'}`;
-    const result = l.result === 'applied' ? `enregistrée : ${STATUS[l.status] || l.status}`
+    const result = l.result === 'applied' ? `enregistrée : ${BOOKING_STATUSES_VALIDATED[l.status] || l.status}`
       : l.result === 'refused' ? `refusée : ${l.error.message}` : 'valide, non enregistrée';
     return el('li', { class: l.result === 'refused' ? 'refuse' : '' }, `${what} – ${result}`);
   }));

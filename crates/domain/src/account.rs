@@ -32,21 +32,43 @@ static COMMON: LazyLock<HashSet<&'static str>> =
 pub struct Password(String);
 
 impl Password {
-    pub fn parse(s: &str) -> Result<Password, String> {
+    pub fn parse(s: &str) -> Result<Password, WeakPassword> {
         let n = s.chars().count();
         if n < MIN_PASSWORD_CHARS {
-            return Err(format!("Le mot de passe doit contenir au moins {MIN_PASSWORD_CHARS} caractères."));
+            return Err(WeakPassword::TooShort);
         }
         if n > MAX_PASSWORD_CHARS {
-            return Err(format!("Le mot de passe doit contenir au plus {MAX_PASSWORD_CHARS} caractères."));
+            return Err(WeakPassword::TooLong);
         }
         if COMMON.contains(s.to_lowercase().as_str()) {
-            return Err("Ce mot de passe fait partie des plus courants : choisissez-en un autre, par exemple une phrase de plusieurs mots.".into());
+            return Err(WeakPassword::Common);
         }
         Ok(Password(s.to_owned()))
     }
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+/// Why a password is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WeakPassword {
+    #[error("Le mot de passe doit contenir au moins {MIN_PASSWORD_CHARS} caractères.")]
+    TooShort,
+    #[error("Le mot de passe doit contenir au plus {MAX_PASSWORD_CHARS} caractères.")]
+    TooLong,
+    #[error(
+        "Ce mot de passe fait partie des plus courants : choisissez-en un autre, par exemple une phrase de plusieurs mots."
+    )]
+    Common,
+}
+
+impl crate::Refusal for WeakPassword {
+    fn code(&self) -> &'static str {
+        "weak_password"
+    }
+    fn field(&self) -> Option<String> {
+        Some("password".into())
     }
 }
 

@@ -3,7 +3,7 @@
 //! of a register is checked before any is written.
 
 use super::booking::{Actor, Attendance, Booking, Slot};
-use super::config::{Activity, Town, Unit};
+use super::config::{Activity, NotOffered, Town, Unit};
 use super::family::{Child, Family};
 use super::{ChildId, SiteId, pricing};
 use chrono::NaiveDate;
@@ -60,35 +60,31 @@ impl Register<'_> {
         let mut refused = Vec::new();
         let mut out = Vec::new();
         for (index, (child, kind)) in marks.iter().enumerate() {
-            let verdict = if seen.insert(child) {
-                self.one(child, *kind, actor)
-            } else {
-                Err("Cet enfant figure deux fois dans le pointage.".to_owned())
-            };
+            let verdict = if seen.insert(child) { self.one(child, *kind, actor) } else { Err(MarkRefused::Twice) };
             match verdict {
                 Ok(m) => out.push(m),
-                Err(reason) => refused.push(Refused { index, child: child.clone(), reason }),
+                Err(why) => refused.push(Refused { index, child: child.clone(), reason: why.to_string() }),
             }
         }
         if refused.is_empty() { Ok(out) } else { Err(refused) }
     }
 
-    fn one(&self, child: &ChildId, kind: MarkKind, actor: Actor) -> Result<Marked, String> {
+    fn one(&self, child: &ChildId, kind: MarkKind, actor: Actor) -> Result<Marked, MarkRefused> {
         let existing = self.bookings.get(child);
         let live = existing.filter(|b| b.holds_place() || b.attendance.is_some());
         let attendance = match (kind, live) {
             (MarkKind::PresentUnbooked, Some(_)) => {
-                return Err("Cet enfant est déjà inscrit ce jour-là : pointez-le présent.".into());
+                return Err(MarkRefused::AlreadyBooked);
             }
             (MarkKind::PresentUnbooked, None) => return self.unbooked(child, existing, actor),
             (_, None) => {
-                return Err("Cet enfant n'est pas inscrit ce jour-là : pointez-le « présent sans réservation ».".into());
+                return Err(MarkRefused::NotBooked);
             }
             (MarkKind::Present, Some(_)) => Attendance::Present,
             (MarkKind::Absent, Some(_)) => Attendance::Absent,
             (MarkKind::AbsentJustified, Some(_)) => Attendance::AbsentJustified,
         };
-        let b = live.ok_or("Cet enfant n'est pas inscrit ce jour-là.")?;
+        let b = live.ok_or(MarkRefused::NotEnrolled)?;
         Ok(Marked {
             expected_version: Some(b.version),
             before: b.attendance,
@@ -100,13 +96,13 @@ impl Register<'_> {
     /// A child present without a booking is booked to (and billed to, at its late price) the
     /// household of the cell's earlier booking (cancelled or refused) when there is one, else to
     /// the first of the child's families (`docs/billing.md`, a shared child).
-    fn unbooked(&self, child: &ChildId, existing: Option<&Booking>, actor: Actor) -> Result<Marked, String> {
+    fn unbooked(&self, child: &ChildId, existing: Option<&Booking>, actor: Actor) -> Result<Marked, MarkRefused> {
         let of_child = || self.families.iter().filter(|f| f.children.contains(child));
         let family = existing.and_then(|b| of_child().find(|f| f.reference == b.family)).or_else(|| of_child().next());
         let (Some(child), Some(family)) = (self.children.get(child), family) else {
-            return Err("Cet enfant est introuvable.".into());
+            return Err(MarkRefused::UnknownChild);
         };
-        self.town.offering_at(self.activity, self.unit, self.site, self.date).map_err(|why| why.french())?;
+        self.town.offering_at(self.activity, self.unit, self.site, self.date).map_err(MarkRefused::NotOffered)?;
         let slot = Slot {
             child: child.id.clone(),
             family: family.reference.clone(),
@@ -123,6 +119,23 @@ impl Register<'_> {
             places: i64::from(self.unit.capacity.is_some()),
         })
     }
+}
+
+/// Why one child's mark is refused (the others of the register are taken).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MarkRefused {
+    #[error("Cet enfant figure deux fois dans le pointage.")]
+    Twice,
+    #[error("Cet enfant est déjà inscrit ce jour-là : pointez-le présent.")]
+    AlreadyBooked,
+    #[error("Cet enfant n'est pas inscrit ce jour-là : pointez-le « présent sans réservation ».")]
+    NotBooked,
+    #[error("Cet enfant n'est pas inscrit ce jour-là.")]
+    NotEnrolled,
+    #[error("Cet enfant est introuvable.")]
+    UnknownChild,
+    #[error("{}", .0.french())]
+    NotOffered(NotOffered),
 }
 
 #[cfg(test)]

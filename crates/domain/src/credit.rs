@@ -32,10 +32,24 @@ impl Publication {
 }
 
 /// Why a publication date is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PublicationRefused {
+    #[error("La date de publication est passée.")]
     Past,
+    #[error("La publication se prévoit dans les {MAX_PUBLICATION_DAYS} jours.")]
     TooFar,
+}
+
+impl crate::Refusal for PublicationRefused {
+    fn code(&self) -> &'static str {
+        match self {
+            PublicationRefused::Past => "publication_in_past",
+            PublicationRefused::TooFar => "publication_too_far",
+        }
+    }
+    fn field(&self) -> Option<String> {
+        Some("on".into())
+    }
 }
 
 /// A publication date must be today or within [`MAX_PUBLICATION_DAYS`].
@@ -154,20 +168,22 @@ pub fn credit_note_number(year: i32, seq: u64) -> String {
 }
 
 /// Why a credit note cannot be issued as asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CreditRefused {
     /// An amount of 0 €.
+    #[error("nothing to credit")]
     Nothing,
     /// More than the invoice has left to credit.
-    TooMuch {
-        left: Cents,
-    },
+    #[error("more than left to credit")]
+    TooMuch { left: Cents },
     /// More than the line it corrects.
-    OverLine {
-        amount: Cents,
-    },
+    #[error("more than the line")]
+    OverLine { amount: Cents },
+    #[error("unknown line")]
     UnknownLine,
+    #[error("invoice cancelled")]
     Cancelled,
+    #[error("no reason")]
     NoReason,
 }
 
@@ -271,13 +287,35 @@ pub enum ContestDecision {
 }
 
 /// Why a contest is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContestRefused {
+    #[error("unknown line")]
     UnknownLine,
+    #[error("invoice cancelled")]
     Cancelled,
+    #[error("no message")]
     NoMessage,
     /// The line is already contested and waits for an answer.
+    #[error("already contested")]
     AlreadyContested,
+}
+
+impl crate::Refusal for ContestRefused {
+    fn code(&self) -> &'static str {
+        ContestRefused::code(self)
+    }
+    fn french(&self) -> String {
+        ContestRefused::french(self).to_owned()
+    }
+}
+
+impl crate::Refusal for CreditRefused {
+    fn code(&self) -> &'static str {
+        CreditRefused::code(self)
+    }
+    fn french(&self) -> String {
+        CreditRefused::french(self)
+    }
 }
 
 impl ContestRefused {

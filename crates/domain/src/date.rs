@@ -12,12 +12,30 @@ pub const FIRST_YEAR: i32 = 1900;
 /// The last year a date sent to the portal may have.
 pub const LAST_YEAR: i32 = 2100;
 
-fn year_in_range(text: &str, year: i32) -> Result<(), String> {
-    if (FIRST_YEAR..=LAST_YEAR).contains(&year) {
-        Ok(())
-    } else {
-        Err(format!("la date « {} » n'est pas plausible : l'année va de {FIRST_YEAR} à {LAST_YEAR}", shown(text)))
+/// Why a text is not a strict date; its `Display` is the French reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    #[error("la date « {0} » n'est pas valide : écrivez-la AAAA-MM-JJ, par exemple 2026-09-01")]
+    Shape(String),
+    #[error("la date « {0} » n'existe pas au calendrier")]
+    NotInCalendar(String),
+    #[error("la date « {0} » n'est pas plausible : l'année va de {FIRST_YEAR} à {LAST_YEAR}")]
+    Year(String),
+    #[error("la date et l'heure « {0} » ne sont pas valides : écrivez-les comme 2026-09-01T08:00:00+02:00")]
+    InstantShape(String),
+}
+
+impl crate::Refusal for DateError {
+    fn code(&self) -> &'static str {
+        "invalid_date"
     }
+    fn kind(&self) -> crate::Kind {
+        crate::Kind::Malformed
+    }
+}
+
+fn year_in_range(text: &str, year: i32) -> Result<(), DateError> {
+    if (FIRST_YEAR..=LAST_YEAR).contains(&year) { Ok(()) } else { Err(DateError::Year(shown(text))) }
 }
 
 fn shown(text: &str) -> String {
@@ -40,26 +58,18 @@ pub fn plausible(d: NaiveDate) -> bool {
 }
 
 /// A day, `AAAA-MM-JJ`, of a plausible year; the reason in French otherwise.
-pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    let wrong =
-        || format!("la date « {} » n'est pas valide : écrivez-la AAAA-MM-JJ, par exemple 2026-09-01", shown(text));
+pub fn parse_date(text: &str) -> Result<NaiveDate, DateError> {
     if !is_day_shape(text.as_bytes()) {
-        return Err(wrong());
+        return Err(DateError::Shape(shown(text)));
     }
-    let d = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("la date « {} » n'existe pas au calendrier", shown(text)))?;
+    let d = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| DateError::NotInCalendar(shown(text)))?;
     year_in_range(text, d.year())?;
     Ok(d)
 }
 
 /// An instant, RFC 3339 (`2026-12-01T08:00:00+01:00`), of a plausible year.
-pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
-    let wrong = || {
-        format!(
-            "la date et l'heure « {} » ne sont pas valides : écrivez-les comme 2026-09-01T08:00:00+02:00",
-            shown(text)
-        )
-    };
+pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, DateError> {
+    let wrong = || DateError::InstantShape(shown(text));
     let b = text.as_bytes();
     if b.len() < 11 || !is_day_shape(&b[..10]) || !matches!(b[10], b'T' | b't') {
         return Err(wrong());
@@ -87,7 +97,7 @@ fn looks_like_a_date(text: &str) -> bool {
 
 /// Why a text sent in any field is refused as a date: it is shaped like one (even with a sign
 /// or a long year) but is not a strict day or instant of a plausible year. Other texts pass.
-pub fn check_text(text: &str) -> Result<(), String> {
+pub fn check_text(text: &str) -> Result<(), DateError> {
     if !looks_like_a_date(text) {
         return Ok(());
     }
@@ -96,7 +106,7 @@ pub fn check_text(text: &str) -> Result<(), String> {
 
 /// The first date-like text of a JSON document that is not a strict date: its path (as
 /// `closures[0].date`) and the reason. Every body and configuration file goes through it.
-pub fn refused_in(value: &Value) -> Option<(String, String)> {
+pub fn refused_in(value: &Value) -> Option<(String, DateError)> {
     let mut stack = vec![(String::new(), value)];
     while let Some((path, v)) = stack.pop() {
         match v {
@@ -170,6 +180,6 @@ mod tests {
         let doc = serde_json::json!({"a": [{"b": "ok"}, {"date": "+020260-01-01"}]});
         let (path, why) = refused_in(&doc).unwrap();
         assert_eq!(path, "a[1].date");
-        assert!(why.contains("AAAA-MM-JJ"), "{why}");
+        assert!(why.to_string().contains("AAAA-MM-JJ"), "{why}");
     }
 }

@@ -248,6 +248,18 @@ pub struct Debit {
     pub at: DateTime<Utc>,
 }
 
+impl crate::Refusal for MandateRefused {
+    fn code(&self) -> &'static str {
+        MandateRefused::code(self)
+    }
+    fn french(&self) -> String {
+        MandateRefused::french(self)
+    }
+    fn field(&self) -> Option<String> {
+        Some(MandateRefused::field(self).to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

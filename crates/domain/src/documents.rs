@@ -1,6 +1,7 @@
 //! Documents guardians send the town (« Mes demandes »): the kinds a town asks for, what a file
 //! may be, and the life of a document (sent, accepted or refused, expired, deleted).
 
+use super::config::{ConfigError, err};
 use super::ids::DocKindId;
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -98,34 +99,34 @@ pub fn default_kinds() -> Vec<DocumentKind> {
 }
 
 /// Checks the settings: the path of the first wrong field and why, in French.
-pub fn check(s: &DocumentSettings) -> Result<(), (String, String)> {
+pub fn check(s: &DocumentSettings) -> Result<(), ConfigError> {
     let mut seen = std::collections::HashSet::new();
     for (i, k) in s.kinds.iter().enumerate() {
         let n = k.name.trim().chars().count();
         if n == 0 || n > 200 {
-            return Err((format!("documents.kinds[{i}].name"), "le nom doit faire entre 1 et 200 caractères".into()));
+            return Err(err(format!("documents.kinds[{i}].name"), "le nom doit faire entre 1 et 200 caractères"));
         }
         if !seen.insert(&k.id) {
-            return Err((format!("documents.kinds[{i}].id"), format!("le type « {} » est déclaré deux fois", k.id)));
+            return Err(err(format!("documents.kinds[{i}].id"), format!("le type « {} » est déclaré deux fois", k.id)));
         }
         if k.valid_days == Some(0) || k.valid_days.is_some_and(|d| d > 3660) {
-            return Err((
+            return Err(err(
                 format!("documents.kinds[{i}].valid_days"),
-                "la durée de validité va de 1 à 3 660 jours (ou absente)".into(),
+                "la durée de validité va de 1 à 3 660 jours (ou absente)",
             ));
         }
         if k.justifies_absence && k.concerns != Concerns::Child {
-            return Err((
+            return Err(err(
                 format!("documents.kinds[{i}].concerns"),
-                "un certificat justifiant une absence concerne un enfant".into(),
+                "un certificat justifiant une absence concerne un enfant",
             ));
         }
     }
     if s.max_bytes == 0 || s.max_bytes > MAX_FILE_BYTES {
-        return Err(("documents.max_bytes".into(), format!("la taille maximale va de 1 à {MAX_FILE_BYTES} octets")));
+        return Err(err("documents.max_bytes", format!("la taille maximale va de 1 à {MAX_FILE_BYTES} octets")));
     }
     if !(1..=3660).contains(&s.retention_days) {
-        return Err(("documents.retention_days".into(), "la durée de conservation va de 1 à 3 660 jours".into()));
+        return Err(err("documents.retention_days", "la durée de conservation va de 1 à 3 660 jours"));
     }
     Ok(())
 }
@@ -268,18 +269,36 @@ pub fn name_for_type(name: &str, t: FileType) -> String {
     format!("{}.{}", stem.trim_end(), t.extension())
 }
 
+/// Why a file name is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FileNameRefused {
+    #[error("Le nom du fichier compte de 1 à {MAX_FILE_NAME_CHARS} caractères.")]
+    Length,
+    #[error("Le nom du fichier ne doit contenir ni chemin (« / », « \\ ») ni caractère spécial.")]
+    Characters,
+}
+
+impl crate::Refusal for FileNameRefused {
+    fn code(&self) -> &'static str {
+        "invalid_file_name"
+    }
+    fn field(&self) -> Option<String> {
+        Some("file_name".into())
+    }
+}
+
 /// A file name as kept: the name a guardian's device gave, without any path, control or
 /// reserved character (it is shown back and used as the download's name).
-pub fn check_file_name(name: &str) -> Result<String, &'static str> {
+pub fn check_file_name(name: &str) -> Result<String, FileNameRefused> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_FILE_NAME_CHARS {
-        return Err("Le nom du fichier compte de 1 à 120 caractères.");
+        return Err(FileNameRefused::Length);
     }
     if name.chars().any(|c| c.is_control() || matches!(c, '/' | '\\' | '"' | ':' | '*' | '?' | '<' | '>' | '|'))
         || name == "."
         || name == ".."
     {
-        return Err("Le nom du fichier ne doit contenir ni chemin (« / », « \\ ») ni caractère spécial.");
+        return Err(FileNameRefused::Characters);
     }
     Ok(name.to_owned())
 }
@@ -298,6 +317,20 @@ pub enum Status {
     Refused,
 }
 
+/// An absence whose dates are out of order or too far apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("L'absence va d'une date à une date postérieure, sur {MAX_ABSENCE_DAYS} jours au plus.")]
+pub struct AbsenceRefused;
+
+impl crate::Refusal for AbsenceRefused {
+    fn code(&self) -> &'static str {
+        "invalid_absence"
+    }
+    fn field(&self) -> Option<String> {
+        Some("absence".into())
+    }
+}
+
 /// The dates a medical certificate covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -307,9 +340,9 @@ pub struct Absence {
 }
 
 impl Absence {
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), AbsenceRefused> {
         if self.to < self.from || (self.to - self.from).num_days() >= MAX_ABSENCE_DAYS {
-            return Err("L'absence va d'une date à une date postérieure, sur 31 jours au plus.");
+            return Err(AbsenceRefused);
         }
         Ok(())
     }
@@ -453,12 +486,12 @@ mod tests {
         assert_eq!(check(&DocumentSettings::default()), Ok(()));
         let mut s = DocumentSettings::default();
         s.kinds.push(s.kinds[0].clone());
-        assert_eq!(check(&s).unwrap_err().0, "documents.kinds[5].id");
+        assert_eq!(check(&s).unwrap_err().path, "documents.kinds[5].id");
         let s = DocumentSettings { max_bytes: MAX_FILE_BYTES + 1, ..DocumentSettings::default() };
-        assert_eq!(check(&s).unwrap_err().0, "documents.max_bytes");
+        assert_eq!(check(&s).unwrap_err().path, "documents.max_bytes");
         let mut s = DocumentSettings::default();
         s.kinds[3].justifies_absence = true;
-        assert_eq!(check(&s).unwrap_err().0, "documents.kinds[3].concerns");
+        assert_eq!(check(&s).unwrap_err().path, "documents.kinds[3].concerns");
     }
 
     #[test]

@@ -12,13 +12,13 @@ use std::fmt;
 pub struct Email(String);
 
 impl Email {
-    pub fn parse(s: &str) -> Result<Email, String> {
+    pub fn parse(s: &str) -> Result<Email, InvalidEmail> {
         let s = s.trim().to_lowercase();
         let valid = s.len() <= 254
             && email_address::EmailAddress::is_valid(&s)
             && s.rsplit('@').next().is_some_and(|d| d.contains('.'));
         if !valid {
-            return Err(format!("l'adresse e-mail « {} » n'est pas valide", s.chars().take(80).collect::<String>()));
+            return Err(InvalidEmail(s.chars().take(80).collect()));
         }
         Ok(Email(s))
     }
@@ -26,9 +26,23 @@ impl Email {
         &self.0
     }
 }
+/// An e-mail address that is not one (shown cut to 80 characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("l'adresse e-mail « {0} » n'est pas valide")]
+pub struct InvalidEmail(pub String);
+
+impl crate::Refusal for InvalidEmail {
+    fn code(&self) -> &'static str {
+        "invalid_email"
+    }
+    fn field(&self) -> Option<String> {
+        Some("email".into())
+    }
+}
+
 impl TryFrom<String> for Email {
-    type Error = String;
-    fn try_from(s: String) -> Result<Email, String> {
+    type Error = InvalidEmail;
+    fn try_from(s: String) -> Result<Email, InvalidEmail> {
         Email::parse(&s)
     }
 }
@@ -103,7 +117,7 @@ impl Diet {
 
     /// A diet as written in an import file or a form: the label or the code, any case and
     /// accents; empty is standard.
-    pub fn parse(raw: &str) -> Result<Diet, String> {
+    pub fn parse(raw: &str) -> Result<Diet, UnknownDiet> {
         let folded: String = raw
             .trim()
             .to_lowercase()
@@ -118,7 +132,7 @@ impl Diet {
             "" | "standard" => Ok(Diet::Standard),
             "sans porc" => Ok(Diet::SansPorc),
             "vegetarien" | "vegetarienne" => Ok(Diet::Vegetarien),
-            _ => Err(format!("Régime inconnu : « {} » (standard, sans porc ou végétarien).", raw.trim())),
+            _ => Err(UnknownDiet(raw.trim().to_owned())),
         }
     }
 }
@@ -212,24 +226,80 @@ fn yes() -> bool {
 pub const MAX_ENROLMENTS: usize = 20;
 
 /// Whether a child can have been born on `birth` (before today, not before 1990).
+/// A diet that is none of the three.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Régime inconnu : « {0} » (standard, sans porc ou végétarien).")]
+pub struct UnknownDiet(pub String);
+
+impl crate::Refusal for UnknownDiet {
+    fn code(&self) -> &'static str {
+        "invalid_record"
+    }
+    fn field(&self) -> Option<String> {
+        Some("diet".into())
+    }
+}
+
+/// Why the town cannot take an enrolment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnrolmentRefused {
+    #[error("service « {0} » inconnu")]
+    UnknownActivity(ActivityId),
+    #[error("le service « {activity} » n'a pas lieu au site « {site} »")]
+    NotAtSite { activity: ActivityId, site: SiteId },
+    #[error("la prestation « {unit} » n'appartient pas au service « {activity} »")]
+    UnitOfAnother { unit: UnitId, activity: ActivityId },
+    #[error("la fin de l'inscription est avant son début")]
+    EndsBeforeStart,
+}
+
+/// Why staff may not store a child's record; the field it is about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChildRefused {
+    #[error("Le prénom et le nom sont obligatoires (200 caractères au plus).")]
+    Name { field: &'static str },
+    #[error("Date de naissance impossible : {}.", .0.format("%d/%m/%Y"))]
+    BirthDate(NaiveDate),
+    #[error("Ce champ ne peut pas être vide et compte {max} caractères au plus.")]
+    Text { field: &'static str, max: usize },
+    #[error("{MAX_ENROLMENTS} inscriptions au plus par enfant.")]
+    TooManyEnrolments,
+    #[error("Inscription {} : {why}.", .index + 1)]
+    Enrolment { index: usize, why: EnrolmentRefused },
+}
+
+impl crate::Refusal for ChildRefused {
+    fn code(&self) -> &'static str {
+        "invalid_record"
+    }
+    fn field(&self) -> Option<String> {
+        Some(match self {
+            ChildRefused::Name { field } | ChildRefused::Text { field, .. } => (*field).to_owned(),
+            ChildRefused::BirthDate(_) => "birth_date".into(),
+            ChildRefused::TooManyEnrolments => "enrolments".into(),
+            ChildRefused::Enrolment { index, .. } => format!("enrolments[{index}]"),
+        })
+    }
+}
+
 pub fn birth_date_possible(birth: NaiveDate, today: NaiveDate) -> bool {
     birth < today && birth >= NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or(NaiveDate::MIN)
 }
 
 /// An enrolment the town can take: a known activity, at one of its sites, units of that
 /// activity, dates in order. The French reason otherwise.
-pub fn check_enrolment(town: &Town, e: &Enrollment) -> Result<(), String> {
+pub fn check_enrolment(town: &Town, e: &Enrollment) -> Result<(), EnrolmentRefused> {
     let Some(a) = town.config().activities.iter().find(|a| a.id == e.activity) else {
-        return Err(format!("service « {} » inconnu", e.activity));
+        return Err(EnrolmentRefused::UnknownActivity(e.activity.clone()));
     };
     if !a.sites.contains(&e.site) {
-        return Err(format!("le service « {} » n'a pas lieu au site « {} »", e.activity, e.site));
+        return Err(EnrolmentRefused::NotAtSite { activity: e.activity.clone(), site: e.site.clone() });
     }
     if let Some(u) = e.units.iter().find(|u| !a.units.iter().any(|x| &x.id == *u)) {
-        return Err(format!("la prestation « {u} » n'appartient pas au service « {} »", e.activity));
+        return Err(EnrolmentRefused::UnitOfAnother { unit: u.clone(), activity: e.activity.clone() });
     }
     if e.to < e.from {
-        return Err("la fin de l'inscription est avant son début".into());
+        return Err(EnrolmentRefused::EndsBeforeStart);
     }
     Ok(())
 }
@@ -237,34 +307,28 @@ pub fn check_enrolment(town: &Town, e: &Enrollment) -> Result<(), String> {
 /// A child's record as staff may store it: names (1 to 200 characters), a possible birth
 /// date, short school and class, notes of at most 1,000 characters, enrolments the town can
 /// take. The first problem as (field path, French message).
-pub fn check_child(town: &Town, child: &Child, today: NaiveDate) -> Result<(), (String, String)> {
-    let problem = |field: &str, message: String| Err((field.to_owned(), message));
+pub fn check_child(town: &Town, child: &Child, today: NaiveDate) -> Result<(), ChildRefused> {
     for (field, value) in [("first_name", &child.first_name), ("last_name", &child.last_name)] {
         let n = value.chars().count();
         if value.trim() != value || n == 0 || n > 200 {
-            return problem(field, "Le prénom et le nom sont obligatoires (200 caractères au plus).".into());
+            return Err(ChildRefused::Name { field });
         }
     }
     if !birth_date_possible(child.birth_date, today) {
-        return problem(
-            "birth_date",
-            format!("Date de naissance impossible : {}.", child.birth_date.format("%d/%m/%Y")),
-        );
+        return Err(ChildRefused::BirthDate(child.birth_date));
     }
     for (field, value, max) in
         [("school", &child.school, 100), ("class", &child.class, 100), ("health_notes", &child.health_notes, 1000)]
     {
         if value.as_ref().is_some_and(|v| v.trim().is_empty() || v.chars().count() > max) {
-            return problem(field, format!("Ce champ ne peut pas être vide et compte {max} caractères au plus."));
+            return Err(ChildRefused::Text { field, max });
         }
     }
     if child.enrolments.len() > MAX_ENROLMENTS {
-        return problem("enrolments", format!("{MAX_ENROLMENTS} inscriptions au plus par enfant."));
+        return Err(ChildRefused::TooManyEnrolments);
     }
-    for (i, e) in child.enrolments.iter().enumerate() {
-        if let Err(why) = check_enrolment(town, e) {
-            return problem(&format!("enrolments[{i}]"), format!("Inscription {} : {why}.", i + 1));
-        }
+    for (index, e) in child.enrolments.iter().enumerate() {
+        check_enrolment(town, e).map_err(|why| ChildRefused::Enrolment { index, why })?;
     }
     Ok(())
 }
@@ -284,7 +348,7 @@ mod tests {
         ] {
             assert_eq!(Diet::parse(raw), Ok(diet), "{raw:?}");
         }
-        assert!(Diet::parse("halal").unwrap_err().contains("« halal »"));
+        assert!(Diet::parse("halal").unwrap_err().to_string().contains("« halal »"));
         let mut c = crate::testkit::child();
         assert_eq!((c.diet, c.pai), (Diet::Standard, false), "an old record reads as a standard meal");
         let plain = serde_json::to_value(&c).unwrap();

@@ -9,6 +9,15 @@ use std::fmt;
 #[error("{0}")]
 pub struct IdError(pub String);
 
+impl crate::Refusal for IdError {
+    fn code(&self) -> &'static str {
+        "invalid_id"
+    }
+    fn kind(&self) -> crate::Kind {
+        crate::Kind::Malformed
+    }
+}
+
 const MAX_ID_LEN: usize = 64;
 
 fn check_slug(what: &str, s: &str) -> Result<(), IdError> {

@@ -39,33 +39,31 @@ pub const COLUMNS: [&str; 24] = [
 ];
 const REQUIRED: usize = 9;
 
+/// The most rows one file may have.
+pub const MAX_ROWS: usize = 20_000;
+
 /// One input row: its row number in the spreadsheet (1 is the header) and its cells by column name.
 pub type Row = (usize, BTreeMap<String, String>);
 
 /// Reads a CSV file into rows. A file that cannot be a family file at all (not UTF-8, no
 /// header, required columns missing, unknown columns) is refused whole, with the reason.
-pub fn read_csv(bytes: &[u8]) -> Result<Vec<Row>, String> {
+pub fn read_csv(bytes: &[u8]) -> Result<Vec<Row>, FileRefused> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        format!(
-            "le fichier n'est pas encodé en UTF-8 (octet invalide à la position {}) : enregistrez-le en « CSV UTF-8 »",
-            e.valid_up_to()
-        )
-    })?;
+    let text = std::str::from_utf8(bytes).map_err(|e| FileRefused::NotUtf8(e.valid_up_to()))?;
     let header_line = text.lines().next().unwrap_or_default();
     let delimiter = if header_line.matches(';').count() >= header_line.matches(',').count() { b';' } else { b',' };
     let mut reader =
         csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| format!("en-tête illisible : {e}"))?
+        .map_err(|e| FileRefused::Header(e.to_string()))?
         .iter()
         .map(|h| h.trim().to_lowercase())
         .collect();
     check_columns(&headers)?;
     let mut rows = Vec::new();
     for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| format!("fichier CSV illisible : {e}"))?;
+        let record = record.map_err(|e| FileRefused::Csv(e.to_string()))?;
         // The spreadsheet's row number, as staff see it: the header is row 1.
         let line = index + 2;
         if record.iter().all(|c| c.trim().is_empty()) {
@@ -79,28 +77,63 @@ pub fn read_csv(bytes: &[u8]) -> Result<Vec<Row>, String> {
         rows.push((line, cells));
     }
     if rows.is_empty() {
-        return Err("le fichier ne contient aucune ligne de famille".into());
+        return Err(FileRefused::Empty);
     }
     Ok(rows)
 }
 
-/// Checks a header: every required column, no unknown or repeated one.
-pub fn check_columns(headers: &[String]) -> Result<(), String> {
-    let missing: Vec<&str> = COLUMNS[..REQUIRED].iter().filter(|c| !headers.iter().any(|h| h == *c)).copied().collect();
-    if !missing.is_empty() {
-        return Err(format!("colonnes obligatoires absentes : {}", missing.join(", ")));
+/// Why a whole file is refused (a row's errors are in its report instead).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileRefused {
+    #[error(
+        "le fichier n'est pas encodé en UTF-8 (octet invalide à la position {0}) : enregistrez-le en « CSV UTF-8 »"
+    )]
+    NotUtf8(usize),
+    #[error("en-tête illisible : {0}")]
+    Header(String),
+    #[error("fichier CSV illisible : {0}")]
+    Csv(String),
+    /// A JSON file that does not have the shape of rows: where and why.
+    #[error("{0}")]
+    Json(String),
+    #[error("le fichier ne contient aucune ligne de famille")]
+    Empty,
+    #[error("{0} lignes : {MAX_ROWS} au plus par fichier")]
+    TooManyRows(usize),
+    #[error("colonnes obligatoires absentes : {}", .0.join(", "))]
+    Missing(Vec<String>),
+    #[error("colonnes inconnues : {} (colonnes possibles : {})", .0.join(", "), COLUMNS.join(", "))]
+    Unknown(Vec<String>),
+    #[error("la colonne « {0} » apparaît deux fois")]
+    Twice(String),
+}
+
+impl crate::Refusal for FileRefused {
+    fn code(&self) -> &'static str {
+        "invalid_file"
     }
-    let unknown: Vec<&str> = headers.iter().filter(|h| !COLUMNS.contains(&h.as_str())).map(String::as_str).collect();
+    fn french(&self) -> String {
+        "Le fichier des familles ne peut pas être importé.".into()
+    }
+    fn detail(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+}
+
+/// Checks a header: every required column, no unknown or repeated one.
+pub fn check_columns(headers: &[String]) -> Result<(), FileRefused> {
+    let missing: Vec<String> =
+        COLUMNS[..REQUIRED].iter().filter(|c| !headers.iter().any(|h| h == *c)).map(|c| (*c).to_owned()).collect();
+    if !missing.is_empty() {
+        return Err(FileRefused::Missing(missing));
+    }
+    let unknown: Vec<String> = headers.iter().filter(|h| !COLUMNS.contains(&h.as_str())).cloned().collect();
     if !unknown.is_empty() {
-        return Err(format!(
-            "colonnes inconnues : {} (colonnes possibles : {})",
-            unknown.join(", "),
-            COLUMNS.join(", ")
-        ));
+        return Err(FileRefused::Unknown(unknown));
     }
     let mut seen = BTreeSet::new();
     if let Some(dup) = headers.iter().find(|h| !seen.insert(h.as_str())) {
-        return Err(format!("la colonne « {dup} » apparaît deux fois"));
+        return Err(FileRefused::Twice(dup.clone()));
     }
     Ok(())
 }
@@ -254,7 +287,7 @@ impl Cells<'_> {
         }
         v
     }
-    fn parsed<T>(&mut self, col: &str, f: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+    fn parsed<T, E: std::fmt::Display>(&mut self, col: &str, f: impl FnOnce(&str) -> Result<T, E>) -> Option<T> {
         let v = self.get(col).to_owned();
         match f(&v) {
             Ok(t) => Some(t),
@@ -297,7 +330,7 @@ fn enrolments(town: &Town, spec: &str, from: NaiveDate, to: NaiveDate) -> Result
             .map(|u| UnitId::parse(u).map_err(|e| e.0))
             .collect::<Result<Vec<_>, _>>()?;
         let enrolment = Enrollment { activity, site, units, from, to };
-        check_enrolment(town, &enrolment)?;
+        check_enrolment(town, &enrolment).map_err(|e| e.to_string())?;
         out.push(enrolment);
     }
     Ok(out)
@@ -614,9 +647,9 @@ mod tests {
 
     #[test]
     fn files_that_cannot_be_family_files_are_refused_whole() {
-        assert!(read_csv(b"nom;prenom\nA;B\n").unwrap_err().contains("colonnes obligatoires absentes"));
-        assert!(read_csv(&[0xff, 0xfe, 0x00]).unwrap_err().contains("UTF-8"));
-        assert!(read_csv(format!("{HEADER};couleur\n").as_bytes()).unwrap_err().contains("couleur"));
-        assert!(read_csv(format!("{HEADER}\n").as_bytes()).unwrap_err().contains("aucune ligne"));
+        assert!(read_csv(b"nom;prenom\nA;B\n").unwrap_err().to_string().contains("colonnes obligatoires absentes"));
+        assert!(read_csv(&[0xff, 0xfe, 0x00]).unwrap_err().to_string().contains("UTF-8"));
+        assert!(read_csv(format!("{HEADER};couleur\n").as_bytes()).unwrap_err().to_string().contains("couleur"));
+        assert!(read_csv(format!("{HEADER}\n").as_bytes()).unwrap_err().to_string().contains("aucune ligne"));
     }
 }

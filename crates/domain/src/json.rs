@@ -15,6 +15,21 @@ pub struct JsonError {
     pub syntax: bool,
 }
 
+impl crate::Refusal for JsonError {
+    fn code(&self) -> &'static str {
+        if self.syntax { "invalid_json" } else { "invalid_body" }
+    }
+    fn french(&self) -> String {
+        self.message.clone()
+    }
+    fn field(&self) -> Option<String> {
+        (!self.path.is_empty()).then(|| self.path.clone())
+    }
+    fn kind(&self) -> crate::Kind {
+        if self.syntax { crate::Kind::Malformed } else { crate::Kind::Invalid }
+    }
+}
+
 /// Parses `bytes` as a `T`, reporting the path of the first error. A date-like text that is not
 /// a strict date ([`crate::date`]: no sign, four digits, a plausible year) is refused
 /// in any field, before the fields are read: chrono alone would take `+020260-01-01`.
@@ -22,7 +37,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
     if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(bytes)
         && let Some((path, message)) = crate::date::refused_in(&doc)
     {
-        return Err(JsonError { path, message, syntax: false });
+        return Err(JsonError { path, message: message.to_string(), syntax: false });
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(de).map_err(|e| {

@@ -16,6 +16,7 @@ pub mod fr;
 pub mod ids;
 pub mod json;
 pub mod money;
+pub mod refusal;
 pub mod text;
 
 // The town: its calendar, deadlines, documents settings, its configuration.
@@ -54,6 +55,7 @@ pub mod testkit;
 
 pub use ids::{ActivityId, ChildId, DocKindId, FamilyRef, SiteId, TownId, UnitId};
 pub use money::Cents;
+pub use refusal::{Kind, Refusal};
 
 /// SHA-256 of a text, hex: how secrets, e-mail addresses and anonymised references are keyed.
 pub fn digest(text: &str) -> String {

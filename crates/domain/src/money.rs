@@ -13,9 +13,9 @@ pub struct Cents(i64);
 impl Cents {
     pub const ZERO: Cents = Cents(0);
 
-    pub fn new(cents: i64) -> Result<Self, String> {
+    pub fn new(cents: i64) -> Result<Self, NegativeAmount> {
         if cents < 0 {
-            return Err(format!("un montant ne peut pas être négatif ({cents} centimes)"));
+            return Err(NegativeAmount(cents));
         }
         Ok(Cents(cents))
     }
@@ -43,9 +43,20 @@ impl Cents {
     }
 }
 
+/// An amount below zero, in cents.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("un montant ne peut pas être négatif ({0} centimes)")]
+pub struct NegativeAmount(pub i64);
+
+impl crate::Refusal for NegativeAmount {
+    fn code(&self) -> &'static str {
+        "negative_amount"
+    }
+}
+
 impl TryFrom<i64> for Cents {
-    type Error = String;
-    fn try_from(v: i64) -> Result<Self, String> {
+    type Error = NegativeAmount;
+    fn try_from(v: i64) -> Result<Self, NegativeAmount> {
         Cents::new(v)
     }
 }

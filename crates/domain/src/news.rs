@@ -60,14 +60,48 @@ pub struct ArticleInput {
 }
 
 /// Why an article is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
     /// A field is wrong: its path and the French message.
+    #[error("{message}")]
     Invalid { field: String, message: String },
     /// Its HTML would pass [`MAX_HTML_BYTES`].
+    #[error(
+        "Le texte est trop complexe une fois mis en forme (citations imbriquées, très grands tableaux) : simplifiez-le ou joignez un document."
+    )]
     TooComplex,
     /// Only the town's administrator may do this.
+    #[error("Votre compte ne permet pas cette action.")]
     AdminOnly(&'static str),
+}
+
+impl crate::Refusal for Refused {
+    fn code(&self) -> &'static str {
+        match self {
+            Refused::Invalid { .. } => "invalid_article",
+            Refused::TooComplex => "article_too_complex",
+            Refused::AdminOnly(_) => "forbidden",
+        }
+    }
+    fn field(&self) -> Option<String> {
+        match self {
+            Refused::Invalid { field, .. } => Some(field.clone()),
+            Refused::TooComplex => Some("body".into()),
+            Refused::AdminOnly(_) => None,
+        }
+    }
+    fn detail(&self) -> Option<String> {
+        match self {
+            Refused::AdminOnly(why) => Some((*why).to_owned()),
+            _ => None,
+        }
+    }
+    fn kind(&self) -> crate::Kind {
+        match self {
+            Refused::AdminOnly(_) => crate::Kind::Forbidden,
+            _ => crate::Kind::Invalid,
+        }
+    }
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> Refused {

@@ -98,12 +98,26 @@ pub fn waiting_order(bookings: &[Booking]) -> Vec<&Booking> {
 }
 
 /// Why a guardian cannot report an absence on a day.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReportRefused {
     /// Before today, or further ahead than the town allows.
+    #[error("Une absence se signale pour aujourd'hui et jusqu'au {} au plus.", crate::fr::date(*.last))]
     OutOfWindow { last: NaiveDate },
     /// No confirmed booking of that day whose register is not taken yet.
+    #[error("Aucune réservation validée de ces jours n'attend l'appel : il n'y a rien à signaler.")]
     NothingBooked,
+}
+
+impl crate::Refusal for ReportRefused {
+    fn code(&self) -> &'static str {
+        match self {
+            ReportRefused::OutOfWindow { .. } => "outside_report_window",
+            ReportRefused::NothingBooked => "nothing_to_report",
+        }
+    }
+    fn field(&self) -> Option<String> {
+        Some("from".into())
+    }
 }
 
 /// The days a guardian may report an absence for, from `today`: today and the next

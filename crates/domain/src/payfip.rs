@@ -289,6 +289,15 @@ pub fn verdict(op: &Operation, answer: &Answer, now: DateTime<Utc>) -> Verdict {
     }
 }
 
+impl crate::Refusal for Refused {
+    fn code(&self) -> &'static str {
+        Refused::code(self)
+    }
+    fn french(&self) -> String {
+        Refused::french(self).to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -368,6 +368,18 @@ pub fn reminder(invoice: &Invoice, settings: Reminders, today: NaiveDate) -> Opt
     }
 }
 
+impl crate::Refusal for PaymentRefused {
+    fn code(&self) -> &'static str {
+        PaymentRefused::code(self)
+    }
+    fn french(&self) -> String {
+        PaymentRefused::french(self)
+    }
+    fn field(&self) -> Option<String> {
+        PaymentRefused::field(self).map(str::to_owned)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,34 +25,70 @@ fn one() -> u8 {
     1
 }
 
+/// Why a period cannot be booked as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodRefused {
+    #[error("la fin de la période précède son début")]
+    EndsBeforeStart,
+    #[error("une période couvre au plus {MAX_PERIOD_DAYS} jours")]
+    TooLong,
+    #[error("choisissez au moins une prestation")]
+    NoUnit,
+    #[error("choisissez au moins un jour de la semaine")]
+    NoWeekday,
+    #[error("1 (chaque semaine) ou 2 (une semaine sur deux)")]
+    Every,
+    #[error("La prestation « {0} » n'appartient pas à ce service.")]
+    UnknownUnit(super::UnitId),
+}
+
+impl crate::Refusal for PeriodRefused {
+    fn code(&self) -> &'static str {
+        match self {
+            PeriodRefused::UnknownUnit(_) => "unknown_unit",
+            _ => "invalid_period",
+        }
+    }
+    fn field(&self) -> Option<String> {
+        Some(
+            match self {
+                PeriodRefused::EndsBeforeStart | PeriodRefused::TooLong => "to",
+                PeriodRefused::NoUnit | PeriodRefused::UnknownUnit(_) => "units",
+                PeriodRefused::NoWeekday => "weekdays",
+                PeriodRefused::Every => "every_weeks",
+            }
+            .into(),
+        )
+    }
+}
+
 impl Pattern {
-    /// Checks the pattern's own shape; `Err` holds the field and a French message.
-    pub fn check(&self) -> Result<(), (&'static str, String)> {
+    /// Checks the pattern's own shape.
+    pub fn check(&self) -> Result<(), PeriodRefused> {
         let span = (self.to - self.from).num_days();
         if span < 0 {
-            return Err(("to", "la fin de la période précède son début".into()));
+            return Err(PeriodRefused::EndsBeforeStart);
         }
         if span >= MAX_PERIOD_DAYS {
-            return Err(("to", format!("une période couvre au plus {MAX_PERIOD_DAYS} jours")));
+            return Err(PeriodRefused::TooLong);
         }
         if self.units.is_empty() {
-            return Err(("units", "choisissez au moins une prestation".into()));
+            return Err(PeriodRefused::NoUnit);
         }
         if self.weekdays.is_empty() {
-            return Err(("weekdays", "choisissez au moins un jour de la semaine".into()));
+            return Err(PeriodRefused::NoWeekday);
         }
         if !(1..=2).contains(&self.every_weeks) {
-            return Err(("every_weeks", "1 (chaque semaine) ou 2 (une semaine sur deux)".into()));
+            return Err(PeriodRefused::Every);
         }
         Ok(())
     }
 
     /// Checks the pattern for one activity: its own shape, and units of that activity only.
-    /// `Err` holds a stable code, the field and a French message.
-    pub fn check_for(&self, activity: &super::config::Activity) -> Result<(), (&'static str, &'static str, String)> {
-        self.check().map_err(|(field, message)| ("invalid_period", field, message))?;
+    pub fn check_for(&self, activity: &super::config::Activity) -> Result<(), PeriodRefused> {
+        self.check()?;
         if let Some(u) = self.units.iter().find(|u| !activity.units.iter().any(|x| &x.id == *u)) {
-            return Err(("unknown_unit", "units", format!("La prestation « {u} » n'appartient pas à ce service.")));
+            return Err(PeriodRefused::UnknownUnit(u.clone()));
         }
         Ok(())
     }
@@ -72,6 +108,7 @@ impl Pattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Refusal;
 
     fn d(m: u32, day: u32) -> NaiveDate {
         let y = if m >= 9 { 2026 } else { 2027 };
@@ -99,12 +136,19 @@ mod tests {
 
     #[test]
     fn bad_patterns_name_the_field() {
-        assert_eq!(pattern(d(12, 1), d(11, 1), vec![Weekday::Mon], 1).check().unwrap_err().0, "to");
+        assert_eq!(pattern(d(12, 1), d(11, 1), vec![Weekday::Mon], 1).check().unwrap_err().field().unwrap(), "to");
         assert_eq!(
-            pattern(d(9, 1), d(9, 1) + chrono::Days::new(366), vec![Weekday::Mon], 1).check().unwrap_err().0,
+            pattern(d(9, 1), d(9, 1) + chrono::Days::new(366), vec![Weekday::Mon], 1)
+                .check()
+                .unwrap_err()
+                .field()
+                .unwrap(),
             "to"
         );
-        assert_eq!(pattern(d(9, 1), d(9, 30), vec![], 1).check().unwrap_err().0, "weekdays");
-        assert_eq!(pattern(d(9, 1), d(9, 30), vec![Weekday::Mon], 3).check().unwrap_err().0, "every_weeks");
+        assert_eq!(pattern(d(9, 1), d(9, 30), vec![], 1).check().unwrap_err().field().unwrap(), "weekdays");
+        assert_eq!(
+            pattern(d(9, 1), d(9, 30), vec![Weekday::Mon], 3).check().unwrap_err().field().unwrap(),
+            "every_weeks"
+        );
     }
 }

@@ -2,14 +2,29 @@
 //! bidirectional overrides (`a\u{202E}fdp.exe` would read as `aexe.pdf`). Checked at the edge,
 //! on every JSON body and every imported cell; dates are held to [`super::date`] there too.
 
-/// Why a text is refused, in French.
-pub fn check(text: &str) -> Result<(), &'static str> {
+/// Why a text is refused; its `Display` is the French reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("contient un caractère de contrôle du sens d'écriture, qui peut déguiser le texte")]
+    Bidi,
+    #[error("contient un caractère de contrôle invisible")]
+    Control,
+}
+
+impl crate::Refusal for TextError {
+    fn code(&self) -> &'static str {
+        "invalid_characters"
+    }
+}
+
+/// Whether a text may be stored.
+pub fn check(text: &str) -> Result<(), TextError> {
     for c in text.chars() {
         if is_bidi_control(c) {
-            return Err("contient un caractère de contrôle du sens d'écriture, qui peut déguiser le texte");
+            return Err(TextError::Bidi);
         }
         if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
-            return Err("contient un caractère de contrôle invisible");
+            return Err(TextError::Control);
         }
     }
     Ok(())

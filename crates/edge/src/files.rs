@@ -341,7 +341,7 @@ pub fn check_file(
     max_bytes: u64,
 ) -> Result<(String, FileType), Problem> {
     let invalid = |code: &'static str, field: &str, message: String| Problem::unprocessable(code, message).field(field);
-    let file_name = check_file_name(file_name).map_err(|m| invalid("invalid_file_name", "file_name", m.to_string()))?;
+    let file_name = check_file_name(file_name)?;
     let file_type = FileType::parse(content_type).ok_or_else(|| {
         invalid("unsupported_file_type", "content_type", "Seuls les fichiers PDF, JPEG et PNG sont acceptés.".into())
     })?;

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, Utc};
 use domain::config::Town;
 use domain::family::{Child, Email, Family};
-use domain::import::{self, Row, RowReport, RowStatus, Summary};
+use domain::import::{self, FileRefused, Row, RowReport, RowStatus, Summary};
 use domain::{ChildId, FamilyRef};
 use edge::auth::accounts::{self, Account, AccountStatus, Purpose};
 use edge::http::Problem;
@@ -19,8 +19,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use store::{MAX_TRANSACTION_ACTIONS, WriteOp, repo};
 
-/// The most rows one file may have.
-pub const MAX_ROWS: usize = 20_000;
+pub use domain::import::MAX_ROWS;
 /// Transactions written at once.
 const WRITERS: usize = 4;
 
@@ -42,15 +41,11 @@ pub struct Report {
     rows: Vec<RowReport>,
 }
 
-fn invalid_file(why: String) -> Problem {
-    Problem::unprocessable("invalid_file", "Le fichier des familles ne peut pas être importé.").detail(why)
-}
-
-fn json_rows(body: &[u8]) -> Result<Vec<Row>, String> {
-    let rows: Vec<BTreeMap<String, Value>> =
-        domain::json::parse(body).map_err(|e| format!("{} {}", e.path, e.message).trim().to_owned())?;
+fn json_rows(body: &[u8]) -> Result<Vec<Row>, FileRefused> {
+    let rows: Vec<BTreeMap<String, Value>> = domain::json::parse(body)
+        .map_err(|e| FileRefused::Json(format!("{} {}", e.path, e.message).trim().to_owned()))?;
     if rows.is_empty() {
-        return Err("le fichier ne contient aucune ligne de famille".into());
+        return Err(FileRefused::Empty);
     }
     let mut headers: Vec<String> = rows.iter().flat_map(|r| r.keys().cloned()).collect();
     headers.sort();
@@ -188,10 +183,9 @@ fn read_rows(
             "unsupported_media_type",
             "Envoyez le fichier en CSV (text/csv) ou en JSON (application/json).",
         ));
-    }
-    .map_err(invalid_file)?;
+    }?;
     if rows.len() > MAX_ROWS {
-        return Err(invalid_file(format!("{} lignes : {MAX_ROWS} au plus par fichier", rows.len())));
+        return Err(FileRefused::TooManyRows(rows.len()).into());
     }
     Ok(rows)
 }

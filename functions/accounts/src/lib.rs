@@ -101,10 +101,6 @@ pub fn link_email(state: &AppState, town: &Town, account: &Account, purpose: Pur
     Ok(vec![token, Mail::new(town.id(), &account.email, content, now).enqueue()?])
 }
 
-fn invalid_email(message: String) -> Problem {
-    Problem::unprocessable("invalid_email", message).field("email")
-}
-
 fn parse_email(raw: &str) -> Result<Email, Problem> {
-    Email::parse(raw).map_err(invalid_email)
+    Ok(Email::parse(raw)?)
 }

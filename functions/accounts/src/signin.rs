@@ -210,8 +210,7 @@ async fn set_password(
         Redeemed::Expired => return Err(link_expired()),
         Redeemed::Done(_) => {}
     }
-    let password =
-        Password::parse(&b.password).map_err(|m| Problem::unprocessable("weak_password", m).field("password"))?;
+    let password = Password::parse(&b.password)?;
     let hash = password::hash(password).await;
     match accounts::redeem(store, town.id(), &b.token, purpose, now, hash).await? {
         Redeemed::Done(account) => open_session(state, &town, &account, headers).await,

@@ -376,7 +376,7 @@ async fn add_period(
         weekdays: r.weekdays,
         every_weeks: r.every_weeks.unwrap_or(1),
     };
-    pattern.check_for(activity).map_err(|(code, field, message)| Problem::unprocessable(code, message).field(field))?;
+    pattern.check_for(activity)?;
     let (child, action) = (&r.child, r.action);
     let pattern_lines: Vec<Line> = pattern
         .dates()

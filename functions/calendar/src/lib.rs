@@ -445,7 +445,7 @@ async fn period_preview(
         weekdays: r.weekdays,
         every_weeks: r.every_weeks.unwrap_or(1),
     };
-    pattern.check_for(activity).map_err(|(code, field, message)| Problem::unprocessable(code, message).field(field))?;
+    pattern.check_for(activity)?;
     let days = pattern.dates();
     site_of(&child, activity, pattern.from, pattern.to)?;
     let cells = cells_for(&state, &town, activity, &child, &family, &days).await?;

@@ -79,7 +79,7 @@ pub(crate) async fn start_upload(
             ));
         }
         (true, Some(a)) => {
-            a.check().map_err(|m| invalid("invalid_absence", "absence", m))?;
+            a.check()?;
             Some(a)
         }
         (false, Some(_)) => {

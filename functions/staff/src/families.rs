@@ -321,7 +321,7 @@ pub(crate) async fn update_child(
         enrolments: update.enrolments,
     };
     let today = today(&state, &town);
-    check_child(&town, &after, today).map_err(|(field, message)| invalid(field, message))?;
+    check_child(&town, &after, today)?;
     if after == before {
         return Ok(AxumJson(versioned(after)?));
     }

@@ -299,7 +299,7 @@ async fn contact(
     let town = text_field(&r.town, "town", "Commune", 2, 100, false)?;
     let name = text_field(&r.name, "name", "Nom", 2, 100, false)?;
     let email = domain::family::Email::parse(r.email.trim())
-        .map_err(|m| Problem::unprocessable("invalid_contact", m).field("email"))?;
+        .map_err(|m| Problem::unprocessable("invalid_contact", m.to_string()).field("email"))?;
     let phone = match r.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => Some(text_field(p, "phone", "Téléphone", 6, 30, false)?),
         None => None,

@@ -84,10 +84,10 @@ pub(super) fn check_billing(b: &BillingSettings) -> Result<(), ConfigError> {
         return Err(err("billing", format!("{MAX_BILLING_TEXT} caractères au plus par texte")));
     }
     if let Some(p) = &b.payfip {
-        p.check().map_err(|m| err("billing.payfip.numcli", m))?;
+        p.check()?;
     }
     if let Some(d) = &b.direct_debit {
-        d.check().map_err(|(path, m)| err(path, m))?;
+        d.check()?;
     }
     let most = MAX_REMINDER_DAYS;
     if b.reminders.before_due > most || b.reminders.after_due > most {
@@ -106,9 +106,9 @@ pub struct PayfipSettings {
 }
 
 impl PayfipSettings {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ConfigError> {
         if self.numcli.len() != 6 || !self.numcli.bytes().all(|b| b.is_ascii_digit()) {
-            return Err("le numéro client PayFiP de la régie a six chiffres".into());
+            return Err(err("billing.payfip.numcli", "le numéro client PayFiP de la régie a six chiffres"));
         }
         Ok(())
     }
@@ -176,18 +176,20 @@ pub struct DirectDebitSettings {
 }
 
 impl DirectDebitSettings {
-    pub fn check(&self) -> Result<(), (&'static str, String)> {
-        sepa::validate_creditor_id(&self.creditor_id)
-            .map_err(|e| ("billing.direct_debit.creditor_id", format!("identifiant créancier SEPA invalide : {e}")))?;
-        sepa::validate_iban(&self.iban).map_err(|e| ("billing.direct_debit.iban", format!("IBAN invalide : {e}")))?;
+    pub fn check(&self) -> Result<(), ConfigError> {
+        sepa::validate_creditor_id(&self.creditor_id).map_err(|e| {
+            err("billing.direct_debit.creditor_id", format!("identifiant créancier SEPA invalide : {e}"))
+        })?;
+        sepa::validate_iban(&self.iban)
+            .map_err(|e| err("billing.direct_debit.iban", format!("IBAN invalide : {e}")))?;
         if let Some(bic) = &self.bic {
-            sepa::validate_bic(bic).map_err(|e| ("billing.direct_debit.bic", format!("BIC invalide : {e}")))?;
+            sepa::validate_bic(bic).map_err(|e| err("billing.direct_debit.bic", format!("BIC invalide : {e}")))?;
         }
         if self.name.trim().is_empty() || sepa::transliterate(&self.name, TRANSLITERATION).chars().count() > 70 {
-            return Err(("billing.direct_debit.name", "le nom du créancier fait de 1 à 70 caractères".into()));
+            return Err(err("billing.direct_debit.name", "le nom du créancier fait de 1 à 70 caractères"));
         }
         if !(1..=28).contains(&self.day) {
-            return Err(("billing.direct_debit.day", "le jour de prélèvement va de 1 à 28".into()));
+            return Err(err("billing.direct_debit.day", "le jour de prélèvement va de 1 à 28"));
         }
         Ok(())
     }

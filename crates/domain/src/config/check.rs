@@ -104,7 +104,7 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
             "la durée de validité des liens d'activation doit être comprise entre 1 et 30 jours",
         ));
     }
-    crate::documents::check(&c.documents).map_err(|(path, message)| err(path, message))?;
+    crate::documents::check(&c.documents)?;
     check_periods("extra_school_holidays", &c.extra_school_holidays)?;
     if let Some(own) = &c.school_holidays_override {
         check_periods("school_holidays_override", own)?;

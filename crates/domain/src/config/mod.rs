@@ -4,7 +4,7 @@
 
 use crate::calendar::{Closure, DayKind, HolidayPeriod, TownCalendar, Zone};
 use crate::deadline::Deadline;
-use crate::json::{self, JsonError};
+use crate::json;
 use crate::{ActivityId, Cents, SiteId, TownId, UnitId};
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod billing;
 mod check;
+mod error;
 mod operations;
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,8 @@ pub use billing::{
     BillingSettings, DirectDebitSettings, MAX_BILLING_LINES, MAX_BILLING_TEXT, MAX_REMINDER_DAYS, PayfipSettings,
     Reminders, Saisie, TRANSLITERATION,
 };
+pub use error::ConfigError;
+pub(crate) use error::err;
 pub use operations::OperationsSettings;
 
 /// An IANA time zone name, "Europe/Paris" unless the town is overseas.
@@ -244,24 +247,6 @@ fn seven() -> u32 {
 /// The largest configuration a town may have: it is one stored item, and its audit entry
 /// holds it twice (before and after a change).
 pub const MAX_CONFIG_BYTES: usize = 150 * 1024;
-
-/// A configuration refused at load time.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct ConfigError {
-    pub path: String,
-    pub message: String,
-}
-
-impl From<JsonError> for ConfigError {
-    fn from(e: JsonError) -> Self {
-        ConfigError { path: e.path, message: e.message }
-    }
-}
-
-pub(crate) fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError { path: path.into(), message: message.into() }
-}
 
 /// Why a unit is not offered on a date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

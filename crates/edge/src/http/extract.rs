@@ -65,20 +65,20 @@ fn refused_text(bytes: &[u8]) -> Option<Problem> {
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     let mut stack = vec![(String::new(), &value)];
     while let Some((path, v)) = stack.pop() {
-        let refuse = |code: &'static str, why: String| {
+        let refuse = |why: &dyn domain::Refusal| {
             Some(
-                Problem::unprocessable(code, "Le contenu envoyé contient une valeur refusée.")
-                    .detail(why)
+                Problem::unprocessable(why.code(), "Le contenu envoyé contient une valeur refusée.")
+                    .detail(why.french())
                     .field(path.clone()),
             )
         };
         match v {
             serde_json::Value::String(s) => {
                 if let Err(why) = text::check(s) {
-                    return refuse("invalid_characters", why.to_owned());
+                    return refuse(&why);
                 }
                 if let Err(why) = date::check_text(s) {
-                    return refuse("invalid_date", why);
+                    return refuse(&why);
                 }
             }
             // Children pushed last first, so that the first field in the document fails first.
@@ -87,7 +87,7 @@ fn refused_text(bytes: &[u8]) -> Option<Problem> {
             }
             serde_json::Value::Object(fields) => {
                 if let Some(why) = fields.keys().find_map(|k| text::check(k).err()) {
-                    return refuse("invalid_characters", why.to_owned());
+                    return refuse(&why);
                 }
                 let field = |k: &String| if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
                 stack.extend(fields.iter().rev().map(|(k, x)| (field(k), x)));

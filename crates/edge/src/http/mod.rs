@@ -63,7 +63,7 @@ pub fn date(raw: &str) -> Result<chrono::NaiveDate, Problem> {
                 raw.chars().take(40).collect::<String>()
             ),
         )
-        .detail(why)
+        .detail(why.to_string())
     })
 }
 

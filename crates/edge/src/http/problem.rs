@@ -2,6 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use domain::{Kind, Refusal};
 use serde::Serialize;
 use store::StoreError;
 
@@ -49,6 +50,23 @@ impl Problem {
     }
     pub fn not_found(code: &'static str, title: impl Into<String>) -> Problem {
         Problem::new(StatusCode::NOT_FOUND, code, title)
+    }
+    /// The problem a domain refusal answers: its code, its French message and its field, with the
+    /// status its kind calls for. Every domain error converts through it (`?` in a handler).
+    pub fn refused(r: &(impl Refusal + ?Sized)) -> Problem {
+        let status = match r.kind() {
+            Kind::Malformed => StatusCode::BAD_REQUEST,
+            Kind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+        };
+        let mut p = Problem::new(status, r.code(), r.french());
+        p.detail = r.detail();
+        match r.field() {
+            Some(field) => p.field(field),
+            None => p,
+        }
     }
     /// A failure that is ours, not the caller's: logged in full, told plainly.
     pub fn internal(err: &dyn std::fmt::Display) -> Problem {
@@ -107,3 +125,37 @@ impl From<StoreError> for Problem {
         }
     }
 }
+
+/// `?` on any of the domain's refusals answers its problem.
+macro_rules! from_refusals {
+    ($($t:ty),* $(,)?) => {
+        $(impl From<$t> for Problem {
+            fn from(r: $t) -> Problem {
+                Problem::refused(&r)
+            }
+        })*
+    };
+}
+
+from_refusals!(
+    domain::date::DateError,
+    domain::money::NegativeAmount,
+    domain::text::TextError,
+    domain::account::WeakPassword,
+    domain::family::InvalidEmail,
+    domain::family::UnknownDiet,
+    domain::family::ChildRefused,
+    domain::import::FileRefused,
+    domain::config::ConfigError,
+    domain::documents::FileNameRefused,
+    domain::documents::AbsenceRefused,
+    domain::period::PeriodRefused,
+    domain::payment::PaymentRefused,
+    domain::credit::CreditRefused,
+    domain::credit::ContestRefused,
+    domain::credit::PublicationRefused,
+    domain::payfip::Refused,
+    domain::debit::MandateRefused,
+    domain::operations::ReportRefused,
+    domain::news::Refused,
+);

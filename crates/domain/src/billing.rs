@@ -7,7 +7,7 @@
 use super::booking::{Booking, BookingStatus};
 use super::config::{Town, Unit};
 use super::family::Family;
-use super::{Cents, ChildId, FamilyRef, UnitId, pricing};
+use super::{Cents, ChildId, FamilyRef, Month, UnitId, pricing};
 pub use crate::invoice::{Bill, DUE_DAYS, Invoice, InvoiceLine, Line, Online, invoice_number};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -154,23 +154,17 @@ pub fn dates_text(dates: &[NaiveDate]) -> String {
 
 /// The first and last day of `d`'s month.
 pub fn month_of(d: NaiveDate) -> (NaiveDate, NaiveDate) {
-    let first = d.with_day(1).unwrap_or(d);
-    let last = first.checked_add_months(chrono::Months::new(1)).and_then(|n| n.pred_opt()).unwrap_or(d);
-    (first, last)
+    Month::of(d).days()
 }
 
 /// The first and last day of the month before `today`'s.
 pub fn previous_month(today: NaiveDate) -> (NaiveDate, NaiveDate) {
-    let first = month_of(today).0;
-    month_of(first.pred_opt().unwrap_or(first))
+    Month::of(today).previous().days()
 }
 
 /// The first and last day of the month `raw` names (`AAAA-MM`).
 pub fn month(raw: &str) -> Option<(NaiveDate, NaiveDate)> {
-    if raw.len() != 7 {
-        return None;
-    }
-    super::date::parse_date(&format!("{raw}-01")).ok().map(month_of)
+    Month::parse(raw).ok().map(Month::days)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod fr;
 pub mod ids;
 pub mod json;
 pub mod money;
+pub mod month;
 pub mod refusal;
 pub mod text;
 
@@ -55,6 +56,7 @@ pub mod testkit;
 
 pub use ids::{ActivityId, ChildId, DocKindId, FamilyRef, SiteId, TownId, UnitId};
 pub use money::Cents;
+pub use month::Month;
 pub use refusal::{Kind, Refusal};
 
 /// SHA-256 of a text, hex: how secrets, e-mail addresses and anonymised references are keyed.

@@ -139,6 +139,7 @@ macro_rules! from_refusals {
 
 from_refusals!(
     domain::date::DateError,
+    domain::month::MonthError,
     domain::money::NegativeAmount,
     domain::text::TextError,
     domain::account::WeakPassword,

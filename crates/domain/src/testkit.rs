@@ -1,6 +1,7 @@
 //! A small town for the domain's unit tests: two schools, an automatic canteen with two places
 //! and no waiting list, a manual Wednesday centre with one place and a waiting list, evening care
 //! with a fixed late price; one family with one child who changes school on 1 February 2027.
+#![allow(clippy::expect_used, reason = "test builders: a wrong fixture fails the test that uses it")]
 
 use super::booking::{Actor, Booking, BookingStatus, ChangedBy, Slot, Terms};
 use super::config::Town;

@@ -10,6 +10,7 @@ pub fn generate() -> String {
     let mut bytes = [0u8; 32];
     // The OS generator failing means the machine cannot make secrets at all: nothing sensible
     // can continue.
+    #[expect(clippy::expect_used, reason = "without the OS's random generator no secret can be made")]
     getrandom::fill(&mut bytes).expect("the operating system's random generator failed");
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -28,6 +29,7 @@ pub fn same(a: &str, b: &str) -> bool {
 /// A short random id for stored records (128 bits, hex).
 pub fn id() -> String {
     let mut bytes = [0u8; 16];
+    #[expect(clippy::expect_used, reason = "without the OS's random generator no secret can be made")]
     getrandom::fill(&mut bytes).expect("the operating system's random generator failed");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -30,6 +30,7 @@ struct Args {
 }
 
 #[tokio::main]
+#[allow(clippy::print_stdout, reason = "the local portal prints where it listens and how to sign in")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     edge::telemetry::init(false);
     let args = Args::parse();

@@ -7,9 +7,9 @@
    functions (no lower crate names a higher one in its manifest).
 3. No import cycle between the files of a crate: every `crate::`/`super::`/`self::` path of a
    file's non-test code is resolved to the file that defines it, and the graph of files has no
-   strongly connected component of more than one file. A crate's root (`lib.rs`) and a folder's
-   `mod.rs` only gather their children: paths through their re-exports are followed to the file
-   the item comes from.
+   strongly connected component of more than one file. A path through a crate root's or a
+   folder module's re-export (`pub use`) is followed to the file the item comes from; a module
+   may use its parent's own items (the parent declares it: that is not counted as a cycle).
 
 Exit status 1 with what is wrong; prints a summary otherwise.
 """
@@ -154,7 +154,8 @@ class Crate:
             paths = []
             for m in re.finditer(r"\buse\s+([^;]+);", code):
                 paths += expand_use(m.group(1))
-            paths += re.findall(r"\b(?:crate|super|self)(?:::\w+)+", code)
+            inline = re.sub(r"\buse\s+[^;]+;", "", code)
+            paths += re.findall(r"\b(?:crate|super|self)(?:::\w+)+", inline)
             for p in paths:
                 segs = [s for s in p.split("::") if s]
                 if not segs or segs[0] not in ("crate", "self", "super"):
@@ -162,8 +163,6 @@ class Crate:
                 target = self.resolve(mod, segs)
                 if target is None or target == mod or target not in self.files:
                     continue
-                if self.files[target].name in ("lib.rs", "mod.rs") and target != ():
-                    pass
                 if self.files[target].name in ("lib.rs", "mod.rs"):
                     # an aggregator: a path through it to an item it defines itself is an edge;
                     # declaring children is not

@@ -70,7 +70,8 @@ pub async fn step(
     let key = progress_key(kind);
     let to = schema.version(kind);
     let read = store.get(&key).await?.map(|i| i.to_value::<Progress>()).transpose()?;
-    let cond = read.as_ref().map_or(Cond::NotExists, |p| Cond::AttrEquals { name: "steps".into(), value: p.steps.into() });
+    let cond =
+        read.as_ref().map_or(Cond::NotExists, |p| Cond::AttrEquals { name: "steps".into(), value: p.steps.into() });
     let mut p = match read {
         Some(p) if p.to == to => p,
         Some(p) => fresh(kind, to, now, p.steps),
@@ -94,7 +95,15 @@ pub async fn step(
     p.steps += 1;
     p.updated_at = now;
     store.put(Item::from_value(key, &p)?, Some(cond)).await?;
-    tracing::info!(kind = kind.name(), to, steps = p.steps, scanned = p.scanned, upgraded = p.upgraded, done = p.done, "migration step");
+    tracing::info!(
+        kind = kind.name(),
+        to,
+        steps = p.steps,
+        scanned = p.scanned,
+        upgraded = p.upgraded,
+        done = p.done,
+        "migration step"
+    );
     Ok(p)
 }
 

@@ -24,5 +24,6 @@ mod register;
 mod settlement;
 mod staff;
 mod store_contract;
+mod stored_shapes;
 mod wiring;
 mod yaml;

@@ -156,10 +156,11 @@ impl Expr {
             }
         })
     }
-    /// `SET a = if_not_exists(a, 0) + x, b = if_not_exists(b, 0) + y`.
-    fn counters(&mut self, add: &[(String, i64)]) -> String {
+    /// `SET a = if_not_exists(a, 0) + x, b = if_not_exists(b, 0) + y` (and the schema version
+    /// of an item it creates).
+    fn counters(&mut self, key: &Key, add: &[(String, i64)]) -> String {
         let zero = self.value(AttributeValue::N("0".into()));
-        let sets: Vec<String> = add
+        let mut sets: Vec<String> = add
             .iter()
             .map(|(attr, by)| {
                 let a = self.name(attr);
@@ -167,19 +168,32 @@ impl Expr {
                 format!("{a} = if_not_exists({a}, {zero}) + {v}")
             })
             .collect();
+        sets.extend(self.stamp(key));
         format!("SET {}", sets.join(", "))
     }
-    /// `SET attr = if_not_exists(attr, 0) + by`, and its bound.
-    fn add(&mut self, attr: &str, by: i64, max: Option<i64>) -> (String, Option<String>) {
+    /// `SET attr = if_not_exists(attr, 0) + by` (and the schema version of an item it creates),
+    /// and its bound.
+    fn add(&mut self, key: &Key, attr: &str, by: i64, max: Option<i64>) -> (String, Option<String>) {
         let a = self.name(attr);
         let zero = self.value(AttributeValue::N("0".into()));
         let by_v = self.value(AttributeValue::N(by.to_string()));
-        let update = format!("SET {a} = if_not_exists({a}, {zero}) + {by_v}");
+        let stamp = self.stamp(key).map(|s| format!(", {s}")).unwrap_or_default();
+        let update = format!("SET {a} = if_not_exists({a}, {zero}) + {by_v}{stamp}");
         let cond = max.map(|m| {
             let limit = self.value(AttributeValue::N((m - by).to_string()));
             format!("attribute_not_exists({a}) OR {a} <= {limit}")
         });
         (update, cond)
+    }
+    /// `v = if_not_exists(v, <version>)`: a counter created by an update carries its kind's
+    /// schema version, as [`Item::new`] stamps it on the embedded backend.
+    fn stamp(&mut self, key: &Key) -> Option<String> {
+        let mut attrs = serde_json::Map::new();
+        crate::schema::stamp(key, &mut attrs);
+        let version = attrs.get(crate::schema::VERSION_ATTR)?.to_string();
+        let n = self.name(crate::schema::VERSION_ATTR);
+        let v = self.value(AttributeValue::N(version));
+        Some(format!("{n} = if_not_exists({n}, {v})"))
     }
     fn names(&self) -> Option<HashMap<String, String>> {
         (!self.names.is_empty()).then(|| self.names.clone())
@@ -282,6 +296,29 @@ impl DynamoStore {
         }
     }
 
+    /// One Scan page of at most `limit` items, after `after`.
+    pub(super) async fn scan(&self, limit: usize, after: Option<Key>) -> Result<Page> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(after.as_ref().map(key_map))
+            .send()
+            .await
+            .map_err(classify)?;
+        let items = out.items.unwrap_or_default().into_iter().map(from_av).collect::<Result<Vec<_>>>()?;
+        let next = out.last_evaluated_key.filter(|k| !k.is_empty()).map(|lek| {
+            let get = |n: &str| match lek.get(n) {
+                Some(AttributeValue::S(v)) => v.clone(),
+                _ => String::new(),
+            };
+            Cursor::encode(&Key { pk: get("pk"), sk: get("sk") }, None)
+        });
+        Ok(Page { items, next })
+    }
+
     pub(super) async fn get(&self, key: &Key) -> Result<Option<Item>> {
         let out = self
             .client
@@ -329,7 +366,7 @@ impl DynamoStore {
 
     pub(super) async fn add(&self, key: &Key, attr: &str, by: i64, max: Option<i64>) -> Result<i64> {
         let mut e = Expr::default();
-        let (update, cond) = e.add(attr, by, max);
+        let (update, cond) = e.add(key, attr, by, max);
         let out = self
             .client
             .update_item()
@@ -392,7 +429,7 @@ impl DynamoStore {
                     TransactWriteItem::builder().condition_check(check).build()
                 }
                 WriteOp::Add { key, attr, by, max } => {
-                    let (update, cond) = e.add(attr, *by, *max);
+                    let (update, cond) = e.add(key, attr, *by, *max);
                     let up = Update::builder()
                         .table_name(&self.table)
                         .set_key(Some(key_map(key)))
@@ -405,7 +442,7 @@ impl DynamoStore {
                     TransactWriteItem::builder().update(up).build()
                 }
                 WriteOp::Counters { key, add, cond } => {
-                    let update = e.counters(add);
+                    let update = e.counters(key, add);
                     let cond = cond.as_ref().map(|c| e.cond(c)).transpose()?;
                     let up = Update::builder()
                         .table_name(&self.table)

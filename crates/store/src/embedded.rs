@@ -77,6 +77,30 @@ impl EmbeddedStore {
         .await
     }
 
+    /// A page of at most `limit` items (and about 1 MB) in key order, after `after`.
+    pub(super) async fn scan(&self, limit: usize, after: Option<Key>) -> Result<Page> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(io)?;
+            let items = txn.open_table(ITEMS).map_err(io)?;
+            let start = after.as_ref().map_or(Bound::Unbounded, |k| Bound::Excluded((k.pk.as_str(), k.sk.as_str())));
+            let mut page = Vec::new();
+            let mut bytes = 0;
+            let mut more = false;
+            for entry in items.range::<(&str, &str)>((start, Bound::Unbounded)).map_err(io)? {
+                if page.len() >= limit || bytes >= MAX_PAGE_BYTES {
+                    more = true;
+                    break;
+                }
+                let (_, v) = entry.map_err(io)?;
+                bytes += v.value().len();
+                page.push(decode(v.value())?);
+            }
+            let next = if more { page.last().map(|i: &Item| Cursor::encode(&i.key, None)) } else { None };
+            Ok(Page { items: page, next })
+        })
+        .await
+    }
+
     pub(super) async fn get(&self, key: Key) -> Result<Option<Item>> {
         self.run(move |db| {
             let txn = db.begin_read().map_err(io)?;

@@ -23,8 +23,10 @@ pub mod dynamo;
 pub mod embedded;
 pub mod gate;
 pub mod keys;
+pub mod migrate;
 pub mod regularisations;
 pub mod repo;
+pub mod schema;
 pub mod secret;
 
 use base64::Engine;
@@ -69,22 +71,42 @@ pub struct Item {
 }
 
 impl Item {
+    /// A new item, stamped with its kind's schema version ([`schema`]): what this code writes
+    /// is in the current shape.
     pub fn new(key: Key) -> Item {
-        Item { key, gsi1: None, ttl: None, attrs: Map::new() }
+        let mut attrs = Map::new();
+        schema::stamp(&key, &mut attrs);
+        Item { key, gsi1: None, ttl: None, attrs }
     }
 
-    /// An item whose attributes are the fields of `value` (a struct serialising to a map).
+    /// An item whose attributes are the fields of `value` (a struct serialising to a map),
+    /// stamped with its kind's schema version.
     pub fn from_value<T: Serialize>(key: Key, value: &T) -> Result<Item, StoreError> {
         match serde_json::to_value(value) {
-            Ok(Value::Object(attrs)) => Ok(Item { attrs, ..Item::new(key) }),
+            Ok(Value::Object(mut attrs)) => {
+                if attrs.contains_key(schema::VERSION_ATTR) {
+                    return Err(StoreError::Invalid(format!(
+                        "attribute name {:?} is the schema version's",
+                        schema::VERSION_ATTR
+                    )));
+                }
+                schema::stamp(&key, &mut attrs);
+                Ok(Item { key, gsi1: None, ttl: None, attrs })
+            }
             Ok(_) => Err(StoreError::Invalid("an item's attributes must be a map".into())),
             Err(e) => Err(StoreError::Invalid(format!("cannot serialise item: {e}"))),
         }
     }
 
-    /// The attributes read back as `T`.
+    /// The attributes read back as `T`, an older shape upgraded to the current one first
+    /// ([`schema::Schema::upgrade`]).
     pub fn to_value<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
-        serde_json::from_value(Value::Object(self.attrs.clone()))
+        let item = schema::Schema::production().upgrade(self)?;
+        let mut attrs = item.attrs.clone();
+        if schema::Kind::of(&self.key).is_some() {
+            attrs.remove(schema::VERSION_ATTR);
+        }
+        serde_json::from_value(Value::Object(attrs))
             .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", self.key.pk, self.key.sk)))
     }
 
@@ -594,6 +616,21 @@ impl Store {
             Backend::Dynamo(s) => s.scan_all().await?,
         };
         Ok(items.into_iter().filter(|i| i.is_live(now_epoch)).collect())
+    }
+
+    /// One page of a scan of the whole table, in the backend's order (not the keys'), from
+    /// `cursor`: for an operator's job that must see every item of a kind (a migration), never
+    /// for a request. Expired items are in it, as DynamoDB has not deleted them yet.
+    pub async fn scan(&self, limit: usize, cursor: Option<&Cursor>) -> Result<Page> {
+        self.count();
+        if limit == 0 {
+            return Err(StoreError::Invalid("a scan needs a limit of at least 1".into()));
+        }
+        let after = cursor.map(Cursor::decode).transpose()?.map(|(k, _)| k);
+        match &self.backend {
+            Backend::Embedded(s) => s.scan(limit, after).await,
+            Backend::Dynamo(s) => s.scan(limit, after).await,
+        }
     }
 
     /// All the actions apply, or none does; on a failed condition the error names the action.

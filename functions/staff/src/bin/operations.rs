@@ -1,7 +1,9 @@
 //! The `operations` Lambda, on a schedule (template.yaml): `{"job": "sweep"}` runs the town
 //! operations' jobs that are due — a closure's cancellations or a waiting list a crash
 //! interrupted, offered places whose delay ran out; `{"job": "remind"}` sends the holiday
-//! booking reminders due today.
+//! booking reminders due today; `{"job": "migrate", "kind": "invoice"}` (the operator's, by hand:
+//! `docs/store.md`) moves a kind's stored items to its current shape for up to a minute and
+//! answers its progress, and `{"job": "migrations"}` answers every migration's progress.
 
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -10,12 +12,21 @@ use lambda_runtime::{LambdaEvent, service_fn};
 enum Job {
     Sweep,
     Remind,
+    Migrate,
+    Migrations,
 }
 
 #[derive(serde::Deserialize)]
 struct Event {
     job: Job,
+    /// The kind a migration moves (`store::schema::Kind`'s names).
+    #[serde(default)]
+    kind: Option<String>,
 }
+
+/// Items a migration step reads (one scan page), and how long one invocation keeps stepping.
+const MIGRATION_PAGE: usize = 500;
+const MIGRATION_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -36,8 +47,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                     let sent = services::operations::remind_all(ctx, &towns, now).await?;
                     tracing::info!(sent, "holiday reminders sent");
                 }
+                Job::Migrate => {
+                    let name = event.payload.kind.unwrap_or_default();
+                    let kind = store::schema::Kind::parse(&name).ok_or_else(|| format!("no item kind {name:?}"))?;
+                    let started = std::time::Instant::now();
+                    let schema = store::schema::Schema::production();
+                    loop {
+                        let p = store::migrate::step(&store, schema, kind, MIGRATION_PAGE, chrono::Utc::now()).await?;
+                        if p.done || started.elapsed() > MIGRATION_BUDGET {
+                            return Ok(serde_json::to_value(p)?);
+                        }
+                    }
+                }
+                Job::Migrations => return Ok(serde_json::to_value(store::migrate::all(&store).await?)?),
             }
-            Ok::<_, lambda_runtime::Error>(())
+            Ok::<_, lambda_runtime::Error>(serde_json::Value::Null)
         }
     }))
     .await

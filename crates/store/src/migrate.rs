@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The partition of the migrations' progress, one item per kind.
-pub const MIGRATIONS: &str = "MIGRATIONS";
+pub use crate::schema::MIGRATIONS;
 
 pub fn progress_key(kind: Kind) -> Key {
     Key::new(MIGRATIONS, kind.name())

@@ -8,6 +8,9 @@ use crate::{Item, Key, StoreError, keys};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
+/// The partition of the migrations' progress, one item per kind ([`crate::migrate`]).
+pub const MIGRATIONS: &str = "MIGRATIONS";
+
 /// The attribute holding an item's schema version.
 pub const VERSION_ATTR: &str = "v";
 
@@ -144,7 +147,7 @@ impl Kind {
             "T" => {}
             _ if key.pk == keys::TOWNS => return Some(Kind::TownListed),
             _ if key.pk == keys::BILLING_TOWNS => return Some(Kind::BillingTown),
-            _ if key.pk == crate::migrate::MIGRATIONS => return Some(Kind::Migration),
+            _ if key.pk == MIGRATIONS => return Some(Kind::Migration),
             _ => return None,
         }
         parts.next()?;

@@ -278,7 +278,7 @@ impl BasketConfirmation {
 
 /// Staff's decision on one request of a family.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub enum StaffDecision {
     RequestAccepted,
     RequestRefused {
         reason: String,
@@ -296,7 +296,7 @@ pub struct RequestDecisions {
     pub town: String,
     pub first_name: String,
     pub public_url: String,
-    pub decisions: Vec<(BookedDay, Decision)>,
+    pub decisions: Vec<(BookedDay, StaffDecision)>,
 }
 
 impl RequestDecisions {
@@ -304,10 +304,10 @@ impl RequestDecisions {
         let (mut accepted, mut refused, mut cancelled, mut kept) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (day, decision) in &self.decisions {
             match decision {
-                Decision::RequestAccepted => accepted.push(day.to_string()),
-                Decision::RequestRefused { reason } => refused.push(format!("{day} – {reason}")),
-                Decision::CancellationAccepted => cancelled.push(day.to_string()),
-                Decision::CancellationRefused { reason } => kept.push(format!("{day} – {reason}")),
+                StaffDecision::RequestAccepted => accepted.push(day.to_string()),
+                StaffDecision::RequestRefused { reason } => refused.push(format!("{day} – {reason}")),
+                StaffDecision::CancellationAccepted => cancelled.push(day.to_string()),
+                StaffDecision::CancellationRefused { reason } => kept.push(format!("{day} – {reason}")),
             }
         }
         Summary {
@@ -494,15 +494,15 @@ mod tests {
             first_name: "Sophie".into(),
             public_url: URL.into(),
             decisions: vec![
-                (day(d(2026, 12, 21), "Hugo", "ACCUEIL DE LOISIRS"), Decision::RequestAccepted),
+                (day(d(2026, 12, 21), "Hugo", "ACCUEIL DE LOISIRS"), StaffDecision::RequestAccepted),
                 (
                     day(d(2026, 12, 22), "Hugo", "ACCUEIL DE LOISIRS"),
-                    Decision::RequestRefused { reason: "Le groupe des 6-8 ans est complet.".into() },
+                    StaffDecision::RequestRefused { reason: "Le groupe des 6-8 ans est complet.".into() },
                 ),
-                (day(d(2026, 12, 16), "Léa", "ACCUEIL DE LOISIRS MERCREDI"), Decision::CancellationAccepted),
+                (day(d(2026, 12, 16), "Léa", "ACCUEIL DE LOISIRS MERCREDI"), StaffDecision::CancellationAccepted),
                 (
                     day(d(2026, 12, 23), "Léa", "ACCUEIL DE LOISIRS"),
-                    Decision::CancellationRefused { reason: "Le séjour est déjà payé.".into() },
+                    StaffDecision::CancellationRefused { reason: "Le séjour est déjà payé.".into() },
                 ),
             ],
         };
@@ -516,8 +516,8 @@ mod tests {
             first_name: "Sophie".into(),
             public_url: URL.into(),
             decisions: vec![
-                (day(d(2026, 12, 21), "Hugo", "ACCUEIL DE LOISIRS"), Decision::RequestAccepted),
-                (day(d(2026, 12, 22), "Hugo", "ACCUEIL DE LOISIRS"), Decision::RequestAccepted),
+                (day(d(2026, 12, 21), "Hugo", "ACCUEIL DE LOISIRS"), StaffDecision::RequestAccepted),
+                (day(d(2026, 12, 22), "Hugo", "ACCUEIL DE LOISIRS"), StaffDecision::RequestAccepted),
             ],
         }
         .render();

@@ -66,8 +66,8 @@ pub struct PaymentReceived {
     pub received_on: NaiveDate,
     /// How it was paid, in French (« Chèque »).
     pub method: String,
-    /// What staff noted (the cheque's number, the bank).
-    pub details: Vec<String>,
+    /// What staff noted (« Chèque n° 0012345, Banque Populaire »).
+    pub details: Option<String>,
     /// What the invoice still asks after this payment.
     pub left_to_pay: Cents,
 }
@@ -79,7 +79,7 @@ impl PaymentReceived {
             format!("Reçu le\u{202f}: {}", domain::fr::date(self.received_on)),
             format!("Mode de paiement\u{202f}: {}", self.method),
         ];
-        lines.extend(self.details.iter().cloned());
+        lines.extend(self.details.clone());
         let settled = if self.left_to_pay == Cents::ZERO {
             "Cette facture est soldée. Merci.".to_owned()
         } else {
@@ -359,7 +359,7 @@ mod tests {
         assert!(c.text.contains("- Prélèvement prévu le 15/11/2026 sur le compte FR76 •••• 0189\n"), "{}", c.text);
     }
 
-    fn received(left_to_pay: Cents, details: &[&str]) -> PaymentReceived {
+    fn received(left_to_pay: Cents, details: Option<&str>) -> PaymentReceived {
         PaymentReceived {
             town: TOWN.into(),
             first_name: "Sophie".into(),
@@ -369,7 +369,7 @@ mod tests {
             amount: cents(2_000),
             received_on: d(2026, 12, 4),
             method: "Chèque".into(),
-            details: details.iter().map(|s| (*s).to_owned()).collect(),
+            details: details.map(str::to_owned),
             left_to_pay,
         }
     }
@@ -378,16 +378,18 @@ mod tests {
     fn payment_received_snapshots() {
         insta::assert_snapshot!(
             "payment_received_in_part",
-            whole(&received(cents(2_250), &["Chèque n° 0012345", "Banque Populaire"]).render())
+            whole(&received(cents(2_250), Some("Chèque n° 0012345, Banque Populaire")).render())
         );
-        insta::assert_snapshot!("payment_received_settled", whole(&received(Cents::ZERO, &[]).render()));
+        let mut online = received(Cents::ZERO, None);
+        online.method = "Carte bancaire en ligne (PayFiP)".into();
+        insta::assert_snapshot!("payment_received_settled", whole(&online.render()));
     }
 
     #[test]
     fn a_receipt_says_whether_the_invoice_is_settled() {
-        let settled = received(Cents::ZERO, &[]).render().text;
+        let settled = received(Cents::ZERO, None).render().text;
         assert!(settled.contains("\nCette facture est soldée. Merci.\n") && !settled.contains("Il reste"));
-        let part = received(cents(5), &[]).render().text;
+        let part = received(cents(5), None).render().text;
         assert!(part.contains("\nIl reste 0,05\u{a0}€ à payer sur cette facture.\n"), "{part}");
     }
 

@@ -95,9 +95,9 @@ impl std::fmt::Display for BookedDay {
 }
 
 /// A titled list in a summary email (« Réservations », then one line per booking).
-pub struct Section {
-    pub title: String,
-    pub lines: Vec<String>,
+struct Section {
+    title: String,
+    lines: Vec<String>,
 }
 
 impl Section {
@@ -155,41 +155,6 @@ impl Summary<'_> {
             html: page(self.town, &html, link, button),
         }
     }
-}
-
-/// The untyped summary the callers not yet moved to a typed template still use.
-pub fn summary(
-    town: &str,
-    subject: &str,
-    first_name: &str,
-    intro: &str,
-    sections: &[Section],
-    remarks: &[String],
-    link: &str,
-) -> Content {
-    summary_to(town, subject, first_name, intro, sections, remarks, (link, "Voir mes réservations"))
-}
-
-/// [`summary`] with another link: (address, the button's words).
-pub fn summary_to(
-    town: &str,
-    subject: &str,
-    first_name: &str,
-    intro: &str,
-    sections: &[Section],
-    remarks: &[String],
-    (link, button): (&str, &str),
-) -> Content {
-    Summary {
-        town,
-        subject: subject.into(),
-        first_name,
-        intro: intro.into(),
-        sections: sections.iter().map(|s| Section::new(s.title.clone(), s.lines.clone())).collect(),
-        remarks: remarks.to_vec(),
-        link: (link.into(), button),
-    }
-    .render()
 }
 
 /// The line that counts what a section leaves out of `listed` lines, if any.

@@ -339,7 +339,7 @@ for (const device of VIEWPORTS) {
       let contacted = 0;
       for (let i = 0; i < 20 && contacted === 0; i += 1) {
         await go('dev/mail');
-        contacted = await page.getByRole('row').filter({ hasText: "Demande de contact d'une mairie : Saint-Martin-des-Champs" }).count();
+        contacted = await page.getByRole('row').filter({ hasText: 'Demande de contact d’une mairie\u202f: Saint-Martin-des-Champs' }).count();
         if (contacted === 0) await page.waitForTimeout(250);
       }
       assert.equal(contacted, 1);
@@ -806,7 +806,7 @@ test('a guardian reports a sick child, the register shows it; a strike closes a 
     let mails = 0;
     for (let i = 0; i < 40 && mails < 2; i += 1) {
       await page.goto(`${portal.url}/dev/mail`);
-      mails = await page.getByRole('row').filter({ hasText: 'Fermeture : réservations annulées' }).count();
+      mails = await page.getByRole('row').filter({ hasText: 'Fermeture\u202f: réservations annulées' }).count();
       if (mails < 2) await page.waitForTimeout(250);
     }
     assert.equal(mails, 2, 'both Martin guardians are told');

@@ -161,7 +161,7 @@ async fn a_guardian_sends_a_pdf_and_a_photo_staff_accept_one_refuse_the_other_an
         assert_eq!(s.iter().filter(|s| s.starts_with("Document refusé")).count(), 1, "{s:?}");
     }
     let refusal = mails.iter().find(|m| m.content.subject.starts_with("Document refusé")).unwrap();
-    assert!(refusal.content.text.contains("Motif : Le dossier n'est pas signé."), "{}", refusal.content.text);
+    assert!(refusal.content.text.contains("Motif\u{202f}: Le dossier n'est pas signé."), "{}", refusal.content.text);
     assert!(refusal.content.text.contains("/demandes.html"));
 
     // The accepted certificate expires for nobody (no validity); the town's audit has both.

@@ -209,8 +209,11 @@ async fn a_town_contacts_the_operator_through_the_outbox_within_limits() {
     let mails = p.deliver().await;
     let sent: Vec<_> = mails.iter().filter(|m| m.to.as_str() == local_portal::LOCAL_CONTACT_EMAIL).collect();
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].content.subject, "Demande de contact d'une mairie : Saint-Martin-des-Champs – Espace Famille");
-    assert!(sent[0].content.text.contains("E-mail : claire@saint-martin.example"));
+    assert_eq!(
+        sent[0].content.subject,
+        "Demande de contact d’une mairie\u{202f}: Saint-Martin-des-Champs – Espace Famille"
+    );
+    assert!(sent[0].content.text.contains("E-mail\u{202f}: claire@saint-martin.example"));
     // The operator writes back to the sender; the email is the portal's, signed as such.
     assert!(sent[0].content.html.contains("href=\"mailto:claire@saint-martin.example\""), "{}", sent[0].content.html);
     assert!(sent[0].content.html.contains("Répondre à Claire Dubois"));

@@ -155,7 +155,7 @@ pub(super) async fn a_closure_cancels_forty_bookings_of_twelve_families(store: S
     assert_eq!(taken(&store, "cantine", school, mon).await, 0);
     assert_eq!(taken(&store, "cantine", school, tue).await, 0);
     let mails = p.deliver().await;
-    let closed = mails_with(&mails, "Fermeture : réservations annulées");
+    let closed = mails_with(&mails, "Fermeture\u{202f}: réservations annulées");
     assert_eq!(closed.len(), 12, "one email per family");
     let first = closed.iter().find(|m| m.to.as_str() == "greve01@exemple.fr").unwrap();
     assert!(first.content.text.contains("Grève du 15/03"), "{}", first.content.text);
@@ -287,7 +287,7 @@ pub(super) async fn thirty_concurrent_cancellations_promote_the_first_thirty_in_
         }
     }
     let mails = p.deliver().await;
-    assert_eq!(mails_with(&mails, "Liste d'attente : réservation validée").len(), 30);
+    assert_eq!(mails_with(&mails, "Liste d’attente\u{202f}: réservation validée").len(), 30);
     // The requests that handed their promotion over left their jobs for the sweep: it finds
     // nothing more to give, and nothing is left due.
     let towns = repo::Towns::new(store.clone(), std::time::Duration::from_secs(0));
@@ -449,7 +449,7 @@ pub(super) async fn a_closure_a_crash_interrupted_is_finished_by_the_sweep(store
     assert_eq!(taken(&store, "cantine", school, day).await, 0);
     assert_eq!(services::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap(), 0, "done: nothing due");
     let mails = p.deliver().await;
-    assert_eq!(mails_with(&mails, "Fermeture : réservations annulées").len(), 3);
+    assert_eq!(mails_with(&mails, "Fermeture\u{202f}: réservations annulées").len(), 3);
     p.stop().await;
 }
 
@@ -723,8 +723,8 @@ pub(super) async fn an_offer_left_undecided_passes_to_the_next_request(store: St
     assert!(next.offer_until.is_some());
     assert_eq!(taken(&store, "alsh-vacances", centre, day).await, 1, "never over the one place");
     let mails = p.deliver().await;
-    assert_eq!(mails_with(&mails, "Liste d'attente : une place se libère").len(), 2);
-    assert_eq!(mails_with(&mails, "Liste d'attente : demande non retenue").len(), 1);
+    assert_eq!(mails_with(&mails, "Liste d’attente\u{202f}: une place se libère").len(), 2);
+    assert_eq!(mails_with(&mails, "Liste d’attente\u{202f}: demande non retenue").len(), 1);
     p.stop().await;
 }
 
@@ -765,7 +765,7 @@ pub(super) async fn a_closure_of_many_days_cancels_in_chunks_and_emails_once(sto
         assert_eq!(booking(&store, c, "peri-soir", *day).await.status, BookingStatus::Cancelled);
     }
     let mails = p.deliver().await;
-    let sent = mails_with(&mails, "Fermeture : réservations annulées");
+    let sent = mails_with(&mails, "Fermeture\u{202f}: réservations annulées");
     assert_eq!(sent.len(), 1, "one email");
     assert_eq!(sent[0].content.text.matches("– Enfant01 –").count(), 45, "every day listed: {}", sent[0].content.text);
     p.stop().await;

@@ -307,7 +307,7 @@ async fn staff_record_counter_payments_partial_then_whole_with_receipts() {
     assert_problem(&p.post(&uri, json!({"method": "cash", "amount": 1}), Some(&claire)).await, 403, "forbidden");
     let mails = p.deliver().await;
     let receipts =
-        mails.iter().filter(|m| m.content.subject.starts_with("Paiement reçu : facture n° 2026-000001")).count();
+        mails.iter().filter(|m| m.content.subject.starts_with("Paiement reçu\u{202f}: facture n° 2026-000001")).count();
     assert_eq!(receipts, 2, "one email per receipt to Claire, the Bernards' guardian");
     p.stop().await;
 }
@@ -327,8 +327,12 @@ async fn reminders_go_out_once_per_step_and_the_unpaid_list_ages_invoices() {
     // Thursday 26 November is five days before the due date: the first reminder, once.
     p.run_job(Job::Remind).await;
     p.run_job(Job::Remind).await;
-    let before: Vec<_> =
-        p.deliver().await.into_iter().filter(|m| m.content.subject.starts_with("Rappel : votre facture")).collect();
+    let before: Vec<_> = p
+        .deliver()
+        .await
+        .into_iter()
+        .filter(|m| m.content.subject.starts_with("Rappel\u{202f}: votre facture"))
+        .collect();
     assert_eq!(
         before.len(),
         3,
@@ -349,7 +353,7 @@ async fn reminders_go_out_once_per_step_and_the_unpaid_list_ages_invoices() {
     p.run_job(Job::Remind).await;
     p.run_job(Job::Remind).await;
     let late: Vec<_> =
-        p.deliver().await.into_iter().filter(|m| m.content.subject.starts_with("Facture d'octobre")).collect();
+        p.deliver().await.into_iter().filter(|m| m.content.subject.starts_with("Facture d’octobre")).collect();
     let mut to: Vec<&str> = late.iter().map(|m| m.to.as_str()).collect();
     to.sort();
     assert_eq!(to, ["claire.bernard@exemple.fr"], "the Bernards only, once");
@@ -551,7 +555,10 @@ async fn a_family_under_a_mandate_is_debited_once_in_a_valid_pain008_file_and_a_
     assert_eq!(account.json["mandate"]["sequence"], "FRST");
     assert_eq!(account.json["balance"]["balance"], 300);
     assert!(
-        p.deliver().await.iter().any(|m| m.content.subject.starts_with("Prélèvement rejeté : facture n° 2026-000001"))
+        p.deliver()
+            .await
+            .iter()
+            .any(|m| m.content.subject.starts_with("Prélèvement rejeté\u{202f}: facture n° 2026-000001"))
     );
     // Only a debit is rejected; the mandate ends.
     let cash = p

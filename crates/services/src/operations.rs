@@ -10,7 +10,8 @@
 //! a family already emailed has nothing left to be emailed about).
 
 use crate::mail::outbox::Mail;
-use crate::mail::templates::{self, Section};
+use crate::mail::templates::BookedDay;
+use crate::mail::templates::bookings::{self as emails, WaitingListChange};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::booking::{Actor, Booking, ChangedBy};
 use domain::calendar::Closure;
@@ -351,22 +352,16 @@ async fn close_family(
         );
         if i + 1 == chunks.len() {
             let reasons: BTreeSet<&str> = closures.iter().map(|c| c.reason.as_str()).collect();
-            let intro = format!(
-                "En raison de : {}, les réservations suivantes sont annulées par la commune et ne seront pas facturées :",
-                reasons.into_iter().collect::<Vec<_>>().join(" ; ")
-            );
-            let lines = todo.iter().map(|(b, _)| line(town, b, &names)).collect();
-            let sections = [Section { title: "Réservations annulées".into(), lines }];
+            let cancelled: Vec<BookedDay> = todo.iter().map(|(b, _)| day(town, b, &names)).collect();
             for g in record.as_ref().map(|f| f.guardians.as_slice()).unwrap_or_default() {
-                let content = templates::summary(
-                    &town.config().name,
-                    "Fermeture : réservations annulées",
-                    &g.first_name,
-                    &intro,
-                    &sections,
-                    &["Les places sont libérées ; rien ne vous sera facturé pour ces jours.".to_owned()],
-                    &format!("{}/reservations.html", ctx.public_url),
-                );
+                let content = emails::ClosureCancellation {
+                    town: town.config().name.clone(),
+                    first_name: g.first_name.clone(),
+                    public_url: ctx.public_url.to_owned(),
+                    reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
+                    cancelled: cancelled.clone(),
+                }
+                .render();
                 let mut mail = Mail::new(town.id(), &g.email, content, now);
                 // Once per family, closure and bookings cancelled, even if the job runs again (a
                 // later pass that finds more of the family's bookings tells it of those).
@@ -402,11 +397,11 @@ async fn child_names<'a>(
     Ok(names)
 }
 
-/// « lundi 14/12/2026 – Léa – CANTINE »
-fn line(town: &Town, b: &Booking, names: &HashMap<ChildId, String>) -> String {
+/// The booking as an email lists it: « lundi 14/12/2026 – Léa – CANTINE ».
+fn day(town: &Town, b: &Booking, names: &HashMap<ChildId, String>) -> BookedDay {
     let unit = town.unit(&b.unit).map_or_else(|| b.unit.to_string(), |(_, u)| u.name.clone());
     let child = names.get(&b.child).cloned().unwrap_or_else(|| b.child.to_string());
-    format!("{} – {child} – {unit}", domain::fr::weekday_date(b.date))
+    BookedDay { date: b.date, child, unit }
 }
 
 /// Tells each family whose bookings `closures` had cancelled that the days are open again
@@ -428,8 +423,7 @@ pub async fn reopen(
     for (family, bs) in &by_family {
         let record = repo::get_family(ctx.store, town.id(), family).await?;
         let names = child_names(ctx.store, town.id(), bs.iter().map(|b| &b.child)).await?;
-        let lines = bs.iter().map(|b| line(town, b, &names)).collect();
-        let sections = [Section { title: "Jours de nouveau ouverts".into(), lines }];
+        let reopened: Vec<BookedDay> = bs.iter().map(|b| day(town, b, &names)).collect();
         let mut ops = vec![
             audit::Entry {
                 at: now,
@@ -442,15 +436,13 @@ pub async fn reopen(
             .record(town.id())?,
         ];
         for g in record.as_ref().map(|f: &Family| f.guardians.as_slice()).unwrap_or_default() {
-            let content = templates::summary(
-                &town.config().name,
-                "Réouverture : vos réservations ne sont pas rétablies",
-                &g.first_name,
-                "La commune a rouvert des jours qu'une fermeture avait annulés. Les réservations annulées ne sont pas rétablies automatiquement : si vous en avez besoin, réservez-les de nouveau dans votre Espace Famille.",
-                &sections,
-                &[],
-                &format!("{}/reservations.html", ctx.public_url),
-            );
+            let content = emails::Reopening {
+                town: town.config().name.clone(),
+                first_name: g.first_name.clone(),
+                public_url: ctx.public_url.to_owned(),
+                reopened: reopened.clone(),
+            }
+            .render();
             let mut mail = Mail::new(town.id(), &g.email, content, now);
             mail.id = mail_id("reopen", &job, family, g.email.as_str());
             ops.push(WriteOp::Put { item: mail.item()?, cond: Some(Cond::NotExists) });
@@ -620,19 +612,7 @@ async fn promote_held(
                 .into_iter()
                 .map(|g| g.op)
                 .collect();
-        let email = if manual {
-            Told {
-                subject: "Liste d'attente : une place se libère",
-                title: "Demande",
-                intro: "Une place s'est libérée pour votre demande en liste d'attente. Le service enfance va l'examiner et vous répondra par courriel :",
-            }
-        } else {
-            Told {
-                subject: "Liste d'attente : réservation validée",
-                title: "Demande",
-                intro: "Une place s'est libérée : votre demande en liste d'attente est validée. La réservation sera facturée comme les autres :",
-            }
-        };
+        let email = if manual { WaitingListChange::PlaceOffered } else { WaitingListChange::Booked };
         let mut ops = system_change(ctx, town, (&first, &after), places, "waiting_list.promote", email, now).await?;
         if let Some(until) = offer_until {
             ops.push(job_op(town.id(), &Job::Offer { child: after.child.clone(), unit: unit.clone(), date }, until)?);
@@ -659,13 +639,6 @@ async fn promote_held(
     Err(StoreError::Conflict)
 }
 
-/// What a guardian is told of a change the portal made to one booking.
-struct Told<'a> {
-    subject: &'a str,
-    title: &'a str,
-    intro: &'a str,
-}
-
 /// The writes of a change the portal made to one booking (a promotion, a lapsed offer): the
 /// booking conditioned on the version read, its place, the audit entry, and one email per
 /// guardian of its family.
@@ -675,7 +648,7 @@ async fn system_change(
     (before, after): (&Booking, &Booking),
     places: Vec<WriteOp>,
     action: &str,
-    told: Told<'_>,
+    told: WaitingListChange,
     now: DateTime<Utc>,
 ) -> Result<Vec<WriteOp>, StoreError> {
     let mut ops = vec![repo::booking_write(town.id(), after, Some(before.version))?];
@@ -693,17 +666,15 @@ async fn system_change(
     );
     let names = child_names(ctx.store, town.id(), std::iter::once(&after.child)).await?;
     let record = repo::get_family(ctx.store, town.id(), &after.family).await?;
-    let sections = [Section { title: told.title.to_owned(), lines: vec![line(town, after, &names)] }];
     for g in record.as_ref().map(|f| f.guardians.as_slice()).unwrap_or_default() {
-        let content = templates::summary(
-            &town.config().name,
-            told.subject,
-            &g.first_name,
-            told.intro,
-            &sections,
-            &[],
-            &format!("{}/reservations.html", ctx.public_url),
-        );
+        let content = emails::WaitingList {
+            town: town.config().name.clone(),
+            first_name: g.first_name.clone(),
+            public_url: ctx.public_url.to_owned(),
+            request: day(town, after, &names),
+            change: told.clone(),
+        }
+        .render();
         ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);
     }
     Ok(ops)
@@ -756,11 +727,7 @@ pub async fn lapse(
         by: -1,
         max: None,
     };
-    let email = Told {
-        subject: "Liste d'attente : demande non retenue",
-        title: "Demande refusée",
-        intro: after.refusal_reason.as_deref().unwrap_or_default(),
-    };
+    let email = WaitingListChange::NotRetained { reason: after.refusal_reason.clone().unwrap_or_default() };
     let ops = system_change(ctx, town, (&before, &after), vec![place], "waiting_list.offer_lapsed", email, now).await?;
     match ctx.store.transact(ops).await {
         Ok(()) => {}
@@ -865,45 +832,20 @@ pub async fn remind(ctx: Ctx<'_>, town: &Town, now: DateTime<Utc>) -> Result<usi
             }
             let marker = Item::new(keys::holiday_reminder(town.id(), &period_key, &f.reference));
             let mut ops = vec![WriteOp::Put { item: marker, cond: Some(Cond::NotExists) }];
-            let tz = town.tz();
-            let (subject, intro) = match reminder {
-                rules::Reminder::Opening => (
-                    format!("{} : les réservations sont ouvertes", p.name),
-                    format!(
-                        "Les réservations de l'accueil de loisirs pour les {} (du {} au {}) sont ouvertes, jusqu'au {}.",
-                        p.name.to_lowercase(),
-                        domain::fr::date(p.first),
-                        domain::fr::date(p.last),
-                        domain::fr::date_time(p.deadline, tz)
-                    ),
-                ),
-                rules::Reminder::Deadline => (
-                    format!(
-                        "{} : réservez avant le {}",
-                        p.name,
-                        domain::fr::date(p.deadline.with_timezone(&tz).date_naive())
-                    ),
-                    format!(
-                        "Il reste quelques jours pour réserver l'accueil de loisirs des {} (du {} au {}) : la date limite est le {}.",
-                        p.name.to_lowercase(),
-                        domain::fr::date(p.first),
-                        domain::fr::date(p.last),
-                        domain::fr::date_time(p.deadline, tz)
-                    ),
-                ),
-            };
-            let sections = [Section { title: "Rien n'est encore réservé pour".into(), lines: unbooked.clone() }];
-            let remarks = ["Vous ne souhaitez plus recevoir ces rappels ? Désactivez-les dans « Mon compte » de votre Espace Famille.".to_owned()];
             for g in &guardians {
-                let content = templates::summary(
-                    &town.config().name,
-                    &subject,
-                    &g.first_name,
-                    &intro,
-                    &sections,
-                    &remarks,
-                    &format!("{}/reservations.html", ctx.public_url),
-                );
+                let content = emails::HolidayReminder {
+                    town: town.config().name.clone(),
+                    first_name: g.first_name.clone(),
+                    public_url: ctx.public_url.to_owned(),
+                    reminder: *reminder,
+                    period: p.name.clone(),
+                    first: p.first,
+                    last: p.last,
+                    deadline: p.deadline,
+                    tz: town.tz(),
+                    unbooked: unbooked.clone(),
+                }
+                .render();
                 ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);
             }
             match ctx.store.transact(ops).await {

@@ -17,7 +17,8 @@ use domain::family::Email;
 use edge::auth::accounts::{self, Account, Purpose, Throttle};
 use edge::http::auth::{AuthState, OperatorKey};
 use edge::http::{self, Problem};
-use services::mail::{outbox::Mail, templates};
+use services::mail::outbox::Mail;
+use services::mail::templates::accounts::{Activation, PasswordReset};
 use std::sync::Arc;
 use std::time::Duration;
 use store::WriteOp;
@@ -83,20 +84,22 @@ pub fn link_email(state: &AppState, town: &Town, account: &Account, purpose: Pur
     let (secret, token) = accounts::new_token(town.id(), account, purpose, now, valid_for)?;
     let name = &town.config().name;
     let content = match purpose {
-        Purpose::Activation => templates::activation(
-            name,
-            &account.first_name,
-            &link(state, "activation.html", town, &secret),
-            now + valid_for,
-            town.tz(),
-        ),
-        Purpose::Reset => templates::reset(
-            name,
-            &account.first_name,
-            &link(state, "mot-de-passe.html", town, &secret),
-            now + valid_for,
-            town.tz(),
-        ),
+        Purpose::Activation => Activation {
+            town: name.clone(),
+            first_name: account.first_name.clone(),
+            link: link(state, "activation.html", town, &secret),
+            expires: now + valid_for,
+            tz: town.tz(),
+        }
+        .render(),
+        Purpose::Reset => PasswordReset {
+            town: name.clone(),
+            first_name: account.first_name.clone(),
+            link: link(state, "mot-de-passe.html", town, &secret),
+            expires: now + valid_for,
+            tz: town.tz(),
+        }
+        .render(),
     };
     Ok(vec![token, Mail::new(town.id(), &account.email, content, now).enqueue()?])
 }

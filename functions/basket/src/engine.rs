@@ -35,7 +35,8 @@ use edge::clock::Clock;
 use edge::http::Problem;
 use serde::{Deserialize, Serialize};
 use services::mail::outbox::Mail;
-use services::mail::templates::{self, Section};
+use services::mail::templates::BookedDay;
+use services::mail::templates::bookings::{BasketConfirmation, BasketOutcome, MadeBy};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -802,57 +803,38 @@ fn build(ask: &Ask, header: &Header, chunks: &[Chunk], progress: &Progress) -> A
 
 /// The confirmation email: what was booked, what was cancelled, what was refused, with prices.
 fn email(ask: &Ask, header: &Header, first_name: &str, result: &Answer) -> services::mail::outbox::Content {
-    let town = &ask.town.config().name;
     let name = |c: &ChildId| header.names.get(c).cloned().unwrap_or_else(|| c.to_string());
     let unit = |u: &domain::UnitId| ask.town.unit(u).map_or_else(|| u.to_string(), |(_, u)| u.name.clone());
-    let mut booked = Vec::new();
-    let mut cancelled = Vec::new();
-    let mut refused = Vec::new();
+    let mut lines = Vec::new();
     for l in &result.lines {
-        let what = format!("{} – {} – {}", domain::fr::weekday_date(l.date), name(&l.child), unit(&l.unit));
-        match (l.result, l.action, l.status) {
-            (LineOutcome::Applied, ActionKind::Add, Some(BookingStatus::Pending)) => booked
-                .push(format!("{what} – {} – demande en cours (en attente de validation par le service)", l.price)),
-            (LineOutcome::Applied, ActionKind::Add, _) if l.late => {
-                booked.push(format!("{what} – {} (ajout hors délai, tarif majoré)", l.price))
-            }
-            (LineOutcome::Applied, ActionKind::Add, _) => booked.push(format!("{what} – {}", l.price)),
+        let day = BookedDay { date: l.date, child: name(&l.child), unit: unit(&l.unit) };
+        let price = l.price;
+        let outcome = match (l.result, l.action, l.status) {
+            (LineOutcome::Applied, ActionKind::Add, Some(BookingStatus::Pending)) => BasketOutcome::Requested { price },
+            (LineOutcome::Applied, ActionKind::Add, _) if l.late => BasketOutcome::BookedLate { price },
+            (LineOutcome::Applied, ActionKind::Add, _) => BasketOutcome::Booked { price },
             (LineOutcome::Applied, ActionKind::Cancel, Some(BookingStatus::CancelRequested)) => {
-                cancelled.push(format!("{what} – demande d'annulation transmise au service"))
+                BasketOutcome::CancellationRequested
             }
-            (LineOutcome::Applied, ActionKind::Cancel, _) if l.late => {
-                cancelled.push(format!("{what} – annulation hors délai, facturée {}", l.price))
-            }
-            (LineOutcome::Applied, ActionKind::Cancel, _) => cancelled.push(format!("{what} – annulée")),
+            (LineOutcome::Applied, ActionKind::Cancel, _) if l.late => BasketOutcome::CancelledLate { price },
+            (LineOutcome::Applied, ActionKind::Cancel, _) => BasketOutcome::Cancelled,
             (LineOutcome::Refused, _, _) => {
-                refused.push(format!("{what} – {}", l.error.as_ref().map_or("", |e| e.message.as_str())))
+                BasketOutcome::Refused { why: l.error.as_ref().map_or_else(String::new, |e| e.message.clone()) }
             }
-            _ => {}
-        }
+            _ => continue,
+        };
+        lines.push((day, outcome));
     }
-    let sections = [
-        Section { title: "Réservations".into(), lines: booked },
-        Section { title: "Annulations".into(), lines: cancelled },
-        Section { title: "Non enregistré".into(), lines: refused },
-    ];
-    let (subject, intro) = match header.mode {
-        Mode::Guardian => (
-            "Confirmation de vos réservations",
-            "Votre panier a été validé. Voici ce qui a été enregistré :".to_owned(),
-        ),
-        Mode::Staff => (
-            "Modification de vos réservations par le service",
-            format!("Le service enfance de {town} a modifié les réservations de votre famille :"),
-        ),
-    };
-    let remarks = vec![format!("Montant de ces changements : {}.", result.total)];
-    templates::summary(
-        town,
-        subject,
-        first_name,
-        &intro,
-        &sections,
-        &remarks,
-        &format!("{}/reservations.html", ask.public_url),
-    )
+    BasketConfirmation {
+        town: ask.town.config().name.clone(),
+        first_name: first_name.to_owned(),
+        public_url: ask.public_url.to_string(),
+        made_by: match header.mode {
+            Mode::Guardian => MadeBy::Family,
+            Mode::Staff => MadeBy::Staff,
+        },
+        lines,
+        total: result.total,
+    }
+    .render()
 }

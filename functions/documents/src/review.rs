@@ -16,7 +16,7 @@ use edge::http::auth::Staff;
 use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use services::mail::outbox::Mail;
-use services::mail::templates::{self, Section};
+use services::mail::templates::documents::{DocumentDecision, Verdict};
 use store::audit;
 use store::{Item, Query as StoreQuery, SkRange, StoreError, WriteOp, keys};
 use store::{regularisations, repo};
@@ -252,30 +252,22 @@ pub(crate) fn decision_email(
     kind_name: &str,
     names: &[(ChildId, String)],
 ) -> services::mail::outbox::Content {
-    let child = d.child.as_ref().and_then(|c| names.iter().find(|(id, _)| id == c)).map(|(_, n)| format!(" – {n}"));
-    let line = format!("{kind_name}{} – {}", child.unwrap_or_default(), d.file_name);
-    let (title, mut remarks) = match d.status {
-        Status::Accepted => ("Document accepté".to_owned(), Vec::new()),
-        _ => ("Document refusé".to_owned(), vec![format!("Motif : {}", d.reason.as_deref().unwrap_or_default())]),
+    let child = d.child.as_ref().and_then(|c| names.iter().find(|(id, _)| id == c)).map(|(_, n)| n.clone());
+    let verdict = match d.status {
+        Status::Accepted => Verdict::Accepted { valid_until: d.valid_until },
+        _ => Verdict::Refused { reason: d.reason.clone().unwrap_or_default() },
     };
-    if let Some(v) = d.valid_until.filter(|_| d.status == Status::Accepted) {
-        remarks.push(format!("Il est valable jusqu'au {}.", domain::fr::date(v)));
+    DocumentDecision {
+        town: town.config().name.clone(),
+        first_name: first_name.to_owned(),
+        public_url: state.public_url.to_string(),
+        kind: kind_name.to_owned(),
+        child,
+        file_name: d.file_name.clone(),
+        verdict,
+        justified_bookings: d.justified_bookings.unwrap_or_default(),
     }
-    if let Some(n) = d.justified_bookings.filter(|n| *n > 0) {
-        remarks.push(format!("{n} réservation(s) de la période d'absence sont justifiées et ne seront pas facturées."));
-    }
-    if d.status == Status::Refused {
-        remarks.push("Vous pouvez envoyer un nouveau document depuis « Mes demandes ».".to_owned());
-    }
-    templates::summary_to(
-        &town.config().name,
-        &title,
-        first_name,
-        "Le service enfance a examiné le document que vous avez envoyé :",
-        &[Section { title: title.clone(), lines: vec![line] }],
-        &remarks,
-        (&format!("{}/demandes.html", state.public_url), "Voir mes demandes"),
-    )
+    .render()
 }
 
 /// Staff delete a document, whatever its status (audited).

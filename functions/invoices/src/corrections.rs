@@ -16,7 +16,7 @@ use domain::regularisation::{self, Regularisation};
 use domain::{Cents, FamilyRef, TownId};
 use edge::http::Problem;
 use services::mail::outbox::Mail;
-use services::mail::templates::{self, Section};
+use services::mail::templates::billing::{ContestRefused, CreditFor, CreditNoteIssued};
 use store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, regularisations, repo};
 
 /// Attempts when another change took the numbers or credited the invoice meanwhile.
@@ -251,18 +251,15 @@ pub async fn refuse(
     };
     ops.push(entry.record(town.id())?);
     for g in &household.guardians {
-        let content = templates::summary_to(
-            &town.config().name,
-            "Réponse à votre contestation",
-            &g.first_name,
-            &format!("Le service a examiné votre contestation de la facture n° {} :", c.invoice),
-            &[Section { title: "Ligne contestée".into(), lines: vec![c.line_text.clone()] }],
-            &[
-                format!("Elle n'est pas retenue. Motif : {reason}"),
-                "Vous pouvez encore saisir le tribunal administratif dans les deux mois suivant la réception de la facture (voir la facture).".into(),
-            ],
-            (&format!("{}/factures.html", state.public_url), "Voir mes factures"),
-        );
+        let content = ContestRefused {
+            town: town.config().name.clone(),
+            first_name: g.first_name.clone(),
+            public_url: state.public_url.to_string(),
+            invoice: c.invoice.clone(),
+            line: c.line_text.clone(),
+            reason: reason.clone(),
+        }
+        .render();
         ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);
     }
     match store.transact(ops).await {
@@ -292,31 +289,23 @@ fn note_email(
     purpose: &Purpose<'_>,
     whither: &str,
 ) -> services::mail::outbox::Content {
-    let (subject, intro) = match purpose {
-        Purpose::Cancellation => (
-            "Annulation de votre facture".to_owned(),
-            format!("Votre facture n° {} est annulée. Un avoir de son montant restant est émis :", note.corrects),
-        ),
-        Purpose::Contest(_) => (
-            "Votre contestation est acceptée".to_owned(),
-            format!("Le service a accepté votre contestation de la facture n° {}. Un avoir est émis :", note.corrects),
-        ),
-        Purpose::Correction | Purpose::Regularisation(_) => (
-            "Un avoir sur votre facture".to_owned(),
-            format!("Le service a corrigé votre facture n° {} par un avoir :", note.corrects),
-        ),
-    };
-    let mut lines: Vec<String> = note.lines.iter().map(|l| format!("{} : −{}", l.label, l.amount)).collect();
-    lines.push(format!("Total de l'avoir {} : −{}", note.number, note.total));
-    templates::summary_to(
-        &town.config().name,
-        &subject,
-        first_name,
-        &intro,
-        &[Section { title: format!("Avoir n° {}", note.number), lines }],
-        &[format!("Motif : {}", note.reason), format!("{whither}.")],
-        (&format!("{public_url}/factures.html"), "Voir mes factures"),
-    )
+    CreditNoteIssued {
+        town: town.config().name.clone(),
+        first_name: first_name.to_owned(),
+        public_url: public_url.to_owned(),
+        credit_for: match purpose {
+            Purpose::Cancellation => CreditFor::Cancellation,
+            Purpose::Contest(_) => CreditFor::Contest,
+            Purpose::Correction | Purpose::Regularisation(_) => CreditFor::Correction,
+        },
+        number: note.number.clone(),
+        corrects: note.corrects.clone(),
+        lines: note.lines.iter().map(|l| (l.label.clone(), l.amount)).collect(),
+        total: note.total,
+        reason: note.reason.clone(),
+        destination: whither.to_owned(),
+    }
+    .render()
 }
 
 /// The family's contests, newest first (at most `limit`).

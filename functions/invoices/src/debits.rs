@@ -21,7 +21,7 @@ use edge::http::auth::Staff;
 use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use services::mail::outbox::Mail;
-use services::mail::templates::{self, Section};
+use services::mail::templates::billing::DebitRejected;
 use store::{Cond, Item, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
 
 /// Invoices one collection call debits (the next call goes on).
@@ -482,18 +482,15 @@ pub async fn reject(
         };
         ops.push(entry.record(town.id())?);
         for g in &household.guardians {
-            let content = templates::summary_to(
-                &town.config().name,
-                &format!("Prélèvement rejeté : facture n° {}", p.invoice),
-                &g.first_name,
-                &format!("Votre banque a rejeté le prélèvement de {} pour la facture n° {}.", p.amount, p.invoice),
-                &[Section {
-                    title: format!("Facture n° {}", p.invoice),
-                    lines: vec![format!("Reste à payer : {}", payment::left_to_pay(&after))],
-                }],
-                &["Vous pouvez la payer en ligne depuis « Mes factures » ou à la régie.".to_owned()],
-                (&format!("{}/factures.html", state.public_url), "Payer ma facture"),
-            );
+            let content = DebitRejected {
+                town: town.config().name.clone(),
+                first_name: g.first_name.clone(),
+                public_url: state.public_url.to_string(),
+                invoice: p.invoice.clone(),
+                amount: p.amount,
+                left_to_pay: payment::left_to_pay(&after),
+            }
+            .render();
             ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);
         }
         match store.transact(ops).await {

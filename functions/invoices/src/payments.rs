@@ -16,7 +16,7 @@ use domain::{Cents, FamilyRef, TownId};
 use edge::http::Problem;
 use serde::Serialize;
 use services::mail::outbox::Mail;
-use services::mail::templates::{self, Section};
+use services::mail::templates::billing::{DebitAnnounced, PaymentReceived, PaymentReminder};
 use store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
 
 /// Attempts when another change moved the invoice or the sequence meanwhile.
@@ -130,26 +130,19 @@ fn receipt_email(
     p: &Payment,
     invoice: &Invoice,
 ) -> services::mail::outbox::Content {
-    let left = payment::left_to_pay(invoice);
-    let mut lines = vec![
-        format!("Montant : {}", p.amount),
-        format!("Reçu le : {}", domain::fr::date(p.received_on)),
-        format!("Mode de paiement : {}", p.method.french()),
-    ];
-    lines.extend(p.details.clone());
-    templates::summary_to(
-        &town.config().name,
-        &format!("Paiement reçu : facture n° {}", p.invoice),
-        first_name,
-        &format!("La régie a bien reçu votre paiement pour la facture n° {} :", p.invoice),
-        &[Section { title: format!("Quittance n° {}", p.number), lines }],
-        &[if left == Cents::ZERO {
-            "Cette facture est soldée. Merci.".to_owned()
-        } else {
-            format!("Il reste {left} à payer sur cette facture.")
-        }],
-        (&format!("{public_url}/factures.html"), "Voir mes factures et la quittance"),
-    )
+    PaymentReceived {
+        town: town.config().name.clone(),
+        first_name: first_name.to_owned(),
+        public_url: public_url.to_owned(),
+        invoice: p.invoice.clone(),
+        receipt: p.number.clone(),
+        amount: p.amount,
+        received_on: p.received_on,
+        method: p.method.french().to_owned(),
+        details: p.details.clone(),
+        left_to_pay: payment::left_to_pay(invoice),
+    }
+    .render()
 }
 
 fn debit_email(
@@ -160,19 +153,16 @@ fn debit_email(
     on: NaiveDate,
     account: &str,
 ) -> services::mail::outbox::Content {
-    templates::summary_to(
-        &town.config().name,
-        &format!("Prélèvement de votre facture n° {}", p.invoice),
-        first_name,
-        &format!(
-            "Votre facture n° {} sera prélevée le {} sur le compte {account}, selon votre mandat de prélèvement :",
-            p.invoice,
-            domain::fr::date(on)
-        ),
-        &[Section { title: format!("Facture n° {}", p.invoice), lines: vec![format!("Montant prélevé : {}", p.amount)] }],
-        &["Vous n'avez rien à faire. Si votre banque rejette le prélèvement, la facture redevient à payer et vous en serez informé.".to_owned()],
-        (&format!("{public_url}/factures.html"), "Voir mes factures"),
-    )
+    DebitAnnounced {
+        town: town.config().name.clone(),
+        first_name: first_name.to_owned(),
+        public_url: public_url.to_owned(),
+        invoice: p.invoice.clone(),
+        amount: p.amount,
+        on,
+        account: account.to_owned(),
+    }
+    .render()
 }
 
 /// A payment staff record at the counter: checked against the invoice as read, retried when
@@ -647,39 +637,18 @@ fn reminder_email(
     invoice: &Invoice,
     step: payment::Step,
 ) -> services::mail::outbox::Content {
-    let left = payment::left_to_pay(invoice);
-    let of = domain::billing::month(&invoice.month).map(|(f, _)| domain::fr::of_month(f)).unwrap_or_default();
-    let due = domain::fr::date(invoice.due_on);
-    let (subject, intro) = match step {
-        payment::Step::BeforeDue => (
-            format!("Rappel : votre facture {of} est à payer avant le {due}"),
-            format!("Votre facture n° {} {of} est à payer avant le {due}.", invoice.number),
-        ),
-        payment::Step::AfterDue => (
-            format!("Facture {of} impayée"),
-            format!(
-                "Sauf erreur de notre part, votre facture n° {} {of}, à payer avant le {due}, n'est pas réglée.",
-                invoice.number
-            ),
-        ),
-    };
-    let remark = match step {
-        payment::Step::BeforeDue => "Si vous l'avez déjà réglée, ne tenez pas compte de ce message.".to_owned(),
-        payment::Step::AfterDue => {
-            "Sans règlement, elle pourra être transmise au Trésor public pour recouvrement. Si vous l'avez déjà réglée, ne tenez pas compte de ce message.".to_owned()
-        }
-    };
-    templates::summary_to(
-        &town.config().name,
-        &subject,
-        first_name,
-        &intro,
-        &[Section {
-            title: format!("Facture n° {}", invoice.number), lines: vec![format!("Reste à payer : {left}")]
-        }],
-        &[remark],
-        (&format!("{public_url}/factures.html"), "Payer ma facture"),
-    )
+    PaymentReminder {
+        town: town.config().name.clone(),
+        first_name: first_name.to_owned(),
+        public_url: public_url.to_owned(),
+        step,
+        invoice: invoice.number.clone(),
+        // A stored invoice's month always reads.
+        month: domain::billing::month(&invoice.month).map_or(invoice.issued_on, |(first, _)| first),
+        due_on: invoice.due_on,
+        left_to_pay: payment::left_to_pay(invoice),
+    }
+    .render()
 }
 
 /// A scheduled job (docs/payments.md): `reconcile` (every 10 minutes) or `remind` (each morning).

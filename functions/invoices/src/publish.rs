@@ -12,7 +12,7 @@ use domain::credit::Publication;
 use domain::family::Family;
 use serde::Serialize;
 use services::mail::outbox::Mail;
-use services::mail::templates::{self, Section};
+use services::mail::templates::billing::InvoicePublished;
 use std::collections::{BTreeMap, BTreeSet};
 use store::{Cond, Item, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
 
@@ -169,18 +169,15 @@ fn email(
     invoice: &Invoice,
     due: &str,
 ) -> services::mail::outbox::Content {
-    let of = billing::month(&invoice.month).map(|(first, _)| domain::fr::of_month(first)).unwrap_or_default();
-    let lines = vec![format!("Facture n° {}", invoice.number), format!("Montant : {}", invoice.total), due.to_owned()];
-    templates::summary_to(
-        &town.config().name,
-        &format!("Votre facture {of} est disponible"),
-        first_name,
-        &format!(
-            "Votre facture {of} est disponible dans votre Espace Famille : chaque ligne y indique les dates et le tarif appliqué, et vous pouvez la télécharger en PDF."
-        ),
-        &[Section { title: format!("Facture {of}"), lines }],
-        &["Une ligne vous semble fausse ? Depuis « Mes factures », « Contester cette ligne » la transmet au service."
-            .to_owned()],
-        (&format!("{}/factures.html", state.public_url), "Voir ma facture"),
-    )
+    InvoicePublished {
+        town: town.config().name.clone(),
+        first_name: first_name.to_owned(),
+        public_url: state.public_url.to_string(),
+        // A stored invoice's month always reads.
+        month: billing::month(&invoice.month).map_or(invoice.issued_on, |(first, _)| first),
+        number: invoice.number.clone(),
+        total: invoice.total,
+        due: due.to_owned(),
+    }
+    .render()
 }

@@ -13,7 +13,8 @@ use edge::http::auth::Staff;
 use edge::http::{self, Json, Problem};
 use serde::{Deserialize, Serialize};
 use services::mail::outbox::Mail;
-use services::mail::templates::{self, Section};
+use services::mail::templates::BookedDay;
+use services::mail::templates::bookings::{RequestDecisions, StaffDecision};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use store::audit;
 use store::gate;
@@ -325,33 +326,28 @@ pub(crate) fn decision_email(
     group: &[Decided],
     children: &HashMap<ChildId, Child>,
 ) -> services::mail::outbox::Content {
-    let mut sections: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for d in group {
-        let child = children.get(&d.after.child).map_or_else(|| d.after.child.to_string(), |c| c.first_name.clone());
-        let line =
-            format!("{} – {} – {}", domain::fr::weekday_date(d.after.date), child, unit_name(town, &d.after.unit));
-        let (title, line) = match (d.before.status, d.after.status) {
-            (BookingStatus::Pending, BookingStatus::Confirmed) => ("Demandes validées", line),
-            (BookingStatus::Pending, _) => {
-                ("Demandes refusées", format!("{line} – {}", d.after.refusal_reason.as_deref().unwrap_or_default()))
-            }
-            (_, BookingStatus::Cancelled) => ("Annulations acceptées", line),
-            _ => (
-                "Annulations refusées (la réservation est maintenue)",
-                format!("{line} – {}", d.decision.reason.as_deref().unwrap_or_default()),
-            ),
-        };
-        sections.entry(title).or_default().push(line);
+    let decisions = group
+        .iter()
+        .map(|d| {
+            let child =
+                children.get(&d.after.child).map_or_else(|| d.after.child.to_string(), |c| c.first_name.clone());
+            let day = BookedDay { date: d.after.date, child, unit: unit_name(town, &d.after.unit) };
+            let decision = match (d.before.status, d.after.status) {
+                (BookingStatus::Pending, BookingStatus::Confirmed) => StaffDecision::RequestAccepted,
+                (BookingStatus::Pending, _) => {
+                    StaffDecision::RequestRefused { reason: d.after.refusal_reason.clone().unwrap_or_default() }
+                }
+                (_, BookingStatus::Cancelled) => StaffDecision::CancellationAccepted,
+                _ => StaffDecision::CancellationRefused { reason: d.decision.reason.clone().unwrap_or_default() },
+            };
+            (day, decision)
+        })
+        .collect();
+    RequestDecisions {
+        town: town.config().name.clone(),
+        first_name: first_name.to_owned(),
+        public_url: state.public_url.to_string(),
+        decisions,
     }
-    let sections: Vec<Section> =
-        sections.into_iter().map(|(title, lines)| Section { title: title.to_owned(), lines }).collect();
-    templates::summary(
-        &town.config().name,
-        "Décision sur vos demandes",
-        first_name,
-        "Le service enfance a examiné vos demandes :",
-        &sections,
-        &[],
-        &format!("{}/reservations.html", state.public_url),
-    )
+    .render()
 }

@@ -323,29 +323,9 @@ async fn contact(
             "Trop de messages envoyés depuis cette adresse : réessayez dans une heure.",
         ));
     }
-    let lines = vec![
-        format!("Commune : {town}"),
-        format!("Nom : {name}"),
-        format!("E-mail : {email}"),
-        format!("Téléphone : {}", phone.as_deref().unwrap_or("non indiqué")),
-    ];
-    // The operator answers the sender: the button writes back to them.
-    let reply = format!("mailto:{email}");
-    let content = services::mail::templates::summary_to(
-        services::mail::templates::PORTAL,
-        &format!("Demande de contact d'une mairie : {town}"),
-        "",
-        "Une mairie souhaite en savoir plus sur l'Espace Famille.",
-        &[
-            services::mail::templates::Section { title: "Contact".into(), lines },
-            services::mail::templates::Section {
-                title: "Message".into(),
-                lines: message.lines().map(str::to_owned).collect(),
-            },
-        ],
-        &[],
-        (&reply, &format!("Répondre à {name}")),
-    );
+    let content =
+        services::mail::templates::portal::TownContact { town, name, email: email.to_string(), phone, message }
+            .render();
     let mail = services::mail::outbox::Mail::new(&portal, &contact.to, content, now);
     store.transact(vec![mail.enqueue()?]).await?;
     Ok((StatusCode::ACCEPTED, AxumJson(thanks)))

@@ -7,9 +7,8 @@ use axum::Json as AxumJson;
 use axum::extract::State;
 use chrono::NaiveDate;
 use domain::TownId;
-use domain::account::Role;
 use edge::files::{Files, FilesError, files_unavailable};
-use edge::http::auth::{Staff, forbidden};
+use edge::http::auth::Admin;
 use edge::http::{self, Problem};
 use store::{Query as StoreQuery, SkRange, Store, StoreError, keys};
 
@@ -42,11 +41,8 @@ pub async fn purge(store: &Store, files: &Files, today: NaiveDate, town: Option<
 /// day by itself).
 pub(crate) async fn purge_now(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
 ) -> Result<AxumJson<serde_json::Value>, Problem> {
-    if caller.session.role != Role::TownAdmin {
-        return Err(forbidden().detail("La purge des documents est réservée à l'administrateur de la commune."));
-    }
     let town = http::load_town(&state.towns, &caller.town).await?;
     let deleted = purge(&state.auth.store, &state.files, today(&state, &town), Some(town.id())).await.map_err(|e| {
         tracing::warn!(error = %e, "purge failed");

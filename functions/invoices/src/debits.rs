@@ -6,7 +6,6 @@
 
 use crate::AppState;
 use crate::payments::{self, Draft, Notice};
-use crate::staff::admin_only;
 use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -17,7 +16,7 @@ use domain::config::Town;
 use domain::debit::{self, Debit, Mandate, MandateAsked, Sequence};
 use domain::payment::{self, Method, Payment, Rejection};
 use domain::{FamilyRef, TownId};
-use edge::http::auth::Staff;
+use edge::http::auth::{Admin, Staff};
 use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use services::mail::outbox::Mail;
@@ -336,10 +335,9 @@ pub fn pain008(town: &Town, month: &str, debits: &[Debit]) -> Result<String, Str
 /// debits only what is left.
 pub async fn run(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, month)): Path<(String, String)>,
 ) -> Result<AxumJson<Collected>, Problem> {
-    admin_only(&caller)?;
     domain::billing::month(&month)
         .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
     let town = http::load_town(&state.towns, &caller.town).await?;
@@ -352,10 +350,9 @@ pub async fn run(
 /// The month's pain.008 file for the town's bank (town administrator).
 pub async fn file(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, month)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    admin_only(&caller)?;
     domain::billing::month(&month)
         .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
     let town = http::load_town(&state.towns, &caller.town).await?;
@@ -408,11 +405,10 @@ pub struct RejectBody {
 /// rejected leaves the mandate on FRST.
 pub async fn reject(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, family, number)): Path<(String, String, String)>,
     body: Result<Json<RejectBody>, Problem>,
 ) -> Result<AxumJson<Payment>, Problem> {
-    admin_only(&caller)?;
     let reference = caller.family(&family)?;
     let Json(body) = body?;
     let reason = domain::credit::reason(&body.reason)

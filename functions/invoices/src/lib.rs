@@ -33,7 +33,7 @@ use domain::Cents;
 use domain::billing::{self, Anomaly, Bill};
 use domain::booking::Booking;
 use domain::config::Town;
-use edge::http::auth::{AuthState, Caller, Staff};
+use edge::http::auth::{Admin, AuthState, Caller};
 use edge::http::{self, Path, Problem};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -177,10 +177,9 @@ struct Preview {
 /// still waiting, days without attendance). Nothing is written.
 async fn preview(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     query: Result<Query<PreviewQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<Preview>, Problem> {
-    staff::admin_only(&caller)?;
     let Query(q) = query.map_err(|_| http::bad_query())?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let today = town.today(state.auth.clock.now());
@@ -231,10 +230,9 @@ pub(crate) async fn bookings_between(
 /// numbered; calling again goes on where the last call stopped, and issues nothing twice.
 async fn finalise(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, month)): Path<(String, String)>,
 ) -> Result<AxumJson<run::Finalised>, Problem> {
-    staff::admin_only(&caller)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let (first, last) = billing::month(&month)
         .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
@@ -252,10 +250,9 @@ async fn finalise(
 /// open (UTF-8 with BOM, `;`, amounts with a decimal comma), one row per invoice.
 async fn export(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, month)): Path<(String, String)>,
 ) -> Result<axum::response::Response, Problem> {
-    staff::admin_only(&caller)?;
     billing::month(&month)
         .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
     let store = &state.auth.store;

@@ -12,23 +12,14 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use domain::Cents;
-use domain::account::Role;
 use domain::billing::{self, Invoice};
 use domain::credit::{self, Contest, CreditAsked, CreditNote, Publication, PublicationRefused, Status};
 use domain::payment;
-use edge::http::auth::{Staff, forbidden};
+use edge::http::auth::{Admin, Staff};
 use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use store::{Item, SkRange, keys, repo};
-
-/// Billing is the town administrator's.
-pub(crate) fn admin_only(caller: &edge::http::auth::Caller) -> Result<(), Problem> {
-    if caller.session.role != Role::TownAdmin {
-        return Err(forbidden().detail("La facturation est réservée à l'administrateur de la commune."));
-    }
-    Ok(())
-}
 
 fn invalid_month() -> Problem {
     Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11.").field("month")
@@ -45,11 +36,10 @@ pub struct PublishBody {
 /// still missing.
 pub async fn publish(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, month)): Path<(String, String)>,
     Json(body): Json<PublishBody>,
 ) -> Result<AxumJson<Published>, Problem> {
-    admin_only(&caller)?;
     billing::month(&month).ok_or_else(invalid_month)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
@@ -264,11 +254,10 @@ const MAX_CREDIT_LINES: usize = 100;
 /// Issues a credit note on an invoice (town administrator).
 pub async fn credit_note(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, family, month)): Path<(String, String, String)>,
     Json(body): Json<CreditBody>,
 ) -> Result<(StatusCode, AxumJson<CreditNote>), Problem> {
-    admin_only(&caller)?;
     let reference = caller.family(&family)?;
     if body.lines.len() > MAX_CREDIT_LINES {
         return Err(Problem::bad_request("too_many_lines", "Un avoir porte sur 100 lignes au plus.").field("lines"));
@@ -301,11 +290,10 @@ pub struct CancelBody {
 /// was left of it, the family is emailed.
 pub async fn cancel(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, family, month)): Path<(String, String, String)>,
     Json(body): Json<CancelBody>,
 ) -> Result<(StatusCode, AxumJson<CreditNote>), Problem> {
-    admin_only(&caller)?;
     let reference = caller.family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();

@@ -287,6 +287,26 @@ pub async fn bookings_on(
         .collect()
 }
 
+/// Days of bookings read at once from the day index.
+const CONCURRENT_DAYS: usize = 8;
+
+/// Every booking of the town on each of `days`, any status, read from the day index a few days
+/// at once (a billing month, a week of kitchen counts, the requests queue's days).
+pub async fn bookings_of_days(
+    store: &Store,
+    town: &TownId,
+    days: impl IntoIterator<Item = chrono::NaiveDate>,
+) -> Result<Vec<domain::booking::Booking>, StoreError> {
+    use futures::StreamExt;
+    let reads = days.into_iter().map(|date| async move { bookings_on(store, town, date).await });
+    let read: Vec<_> = futures::stream::iter(reads).buffered(CONCURRENT_DAYS).collect().await;
+    let mut out = Vec::new();
+    for day in read {
+        out.extend(day?);
+    }
+    Ok(out)
+}
+
 /// The family a child belongs to (the first, for a child shared by separated parents).
 pub async fn family_of_child(store: &Store, town: &TownId, child: &ChildId) -> Result<Option<Family>, StoreError> {
     Ok(all_families(store, town).await?.into_iter().find(|f| f.children.contains(child)))

@@ -5,7 +5,7 @@
 
 use crate::corrections;
 use crate::payments;
-use crate::{AppState, family::InvoiceSummary};
+use crate::{AppState, views::InvoiceSummary};
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -149,12 +149,12 @@ pub async fn unpaid(
     let today = town.today(now);
     let store = &state.auth.store;
     let families = repo::all_families(store, town.id()).await?;
-    let online = crate::family::online_offered(&state, &town);
+    let online = crate::views::online_offered(&state, &town);
     let mut mandates = std::collections::BTreeMap::new();
     let mut rows = Vec::new();
-    for i in payments::unpaid(store, &town, today).await? {
+    for i in crate::reminders::unpaid(store, &town, today).await? {
         if !mandates.contains_key(&i.family) {
-            mandates.insert(i.family.clone(), crate::debits::mandate_of(store, town.id(), &i.family).await?);
+            mandates.insert(i.family.clone(), crate::mandates::mandate_of(store, town.id(), &i.family).await?);
         }
         let mandate = mandates.get(&i.family).and_then(Option::as_ref);
         // Due on its collection date under a mandate: not late while the debit is to come.
@@ -226,5 +226,5 @@ pub async fn anomalies(
     State(state): State<AppState>,
     Admin(caller): Admin,
 ) -> Result<AxumJson<Vec<Operation>>, Problem> {
-    Ok(AxumJson(payments::anomalies(&state.auth.store, &caller.town, 200).await?))
+    Ok(AxumJson(crate::settle::anomalies(&state.auth.store, &caller.town, 200).await?))
 }

@@ -94,7 +94,7 @@ pub async fn issue(
         // A PayFiP operation not settled yet (even past its hour, until PayFiP has answered):
         // the family may be paying it, and a payment would land on a cancelled invoice.
         if matches!(purpose, Purpose::Cancellation) && invoice.online.is_some() {
-            return Err(crate::payments::in_progress());
+            return Err(crate::problems::in_progress());
         }
         let asked = match purpose {
             // An invoice is cancelled for what credit notes have not covered yet.

@@ -107,8 +107,8 @@ pub async fn publish(
                 )?,
                 cond: Some(Cond::NotExists),
             });
-            let mandate = crate::debits::mandate_of(store, town.id(), &invoice.family).await?;
-            let due = crate::debits::due_line(town, mandate.as_ref(), invoice, town.today(now));
+            let mandate = crate::mandates::mandate_of(store, town.id(), &invoice.family).await?;
+            let due = crate::mandates::due_line(town, mandate.as_ref(), invoice, town.today(now));
             for g in families.get(&invoice.family).map(|f| f.guardians.as_slice()).unwrap_or_default() {
                 let content = email(state, town, &g.first_name, invoice, &due);
                 let mut mail = Mail::new(town.id(), &g.email, content, now);

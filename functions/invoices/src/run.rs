@@ -85,7 +85,7 @@ pub async fn month_bills(
         .into_iter()
         .map(|c| (c.id, format!("{} {}", c.first_name, c.last_name)))
         .collect();
-    let bookings = crate::bookings_between(store, town, first, last).await?;
+    let bookings = repo::bookings_of_days(store, town.id(), first.iter_days().take_while(|d| *d <= last)).await?;
     let (mut bills, anomalies) = billing::bills(town, &families, &bookings, today);
     billing::name_children(&mut bills, &names);
     Ok((bills, anomalies))

@@ -4,8 +4,8 @@
 //! accepted for at most the contested line). Every change is audited.
 
 use crate::corrections::{self, Purpose};
-use crate::family::InvoiceSummary;
 use crate::publish::{self, PublishError, Published};
+use crate::views::InvoiceSummary;
 use crate::{AppState, run};
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
@@ -20,10 +20,6 @@ use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use store::{Item, SkRange, keys, repo};
-
-fn invalid_month() -> Problem {
-    Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11.").field("month")
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,7 +36,7 @@ pub async fn publish(
     Path((_, month)): Path<(String, String)>,
     Json(body): Json<PublishBody>,
 ) -> Result<AxumJson<Published>, Problem> {
-    billing::month(&month).ok_or_else(invalid_month)?;
+    billing::month(&month).ok_or_else(|| crate::problems::invalid_month().field("month"))?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     let by = caller.session.email.as_str();
@@ -142,11 +138,11 @@ pub async fn invoices(
     query: Result<Query<InvoicesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<Vec<StaffInvoice>>, Problem> {
     let Query(q) = query.map_err(|_| http::bad_query())?;
-    billing::month(&q.month).ok_or_else(invalid_month)?;
+    billing::month(&q.month).ok_or_else(|| crate::problems::invalid_month().field("month"))?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     let today = town.today(now);
-    let online = crate::family::online_offered(&state, &town);
+    let online = crate::views::online_offered(&state, &town);
     let store = &state.auth.store;
     let families = repo::all_families(store, town.id()).await?;
     let needle = q.family.as_deref().map(|f| f.trim().to_lowercase()).unwrap_or_default();
@@ -177,13 +173,13 @@ pub struct Account {
     pub family: String,
     pub family_name: String,
     pub invoices: Vec<InvoiceSummary>,
-    pub credit_notes: Vec<crate::family::CreditNoteView>,
+    pub credit_notes: Vec<crate::views::CreditNoteView>,
     pub payments: Vec<payment::PaymentView>,
     /// Invoiced (less régularisations), credited, received and scheduled by direct debit, plus
     /// refunds; the balance in cents (negative: the town owes the family).
     pub balance: payment::Balance,
     /// The SEPA mandate, its IBAN masked.
-    pub mandate: Option<crate::debits::MandateView>,
+    pub mandate: Option<crate::mandates::MandateView>,
 }
 
 /// One family's account: its invoices, credit notes and balance.
@@ -196,7 +192,7 @@ pub async fn account(
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     let today = town.today(now);
-    let online = crate::family::online_offered(&state, &town);
+    let online = crate::views::online_offered(&state, &town);
     let store = &state.auth.store;
     let household =
         repo::get_family(store, town.id(), &reference).await?.ok_or_else(edge::http::auth::unknown_family)?;
@@ -209,7 +205,7 @@ pub async fn account(
     let mut invoices: Vec<Invoice> = Item::decode_listed(&items);
     invoices.sort_by(|a, b| b.number.cmp(&a.number));
     let notes = corrections::credit_notes_of(store, town.id(), &reference, 500).await?;
-    let credit_notes = crate::family::with_destinations(store, town.id(), &reference, notes).await?;
+    let credit_notes = crate::views::with_destinations(store, town.id(), &reference, notes).await?;
     let payments = crate::payments::payments_of(store, town.id(), &reference, 500).await?;
     // What the régie refunded of what credit notes gave back is money paid back to the family. A
     // booking's régularisation refunded is not: it was never counted (only its deduction on an
@@ -226,7 +222,7 @@ pub async fn account(
         .sum();
     let mut balance = payment::balance(&invoices, today);
     balance.balance += refunded;
-    let mandate = crate::debits::mandate_of(store, town.id(), &reference).await?;
+    let mandate = crate::mandates::mandate_of(store, town.id(), &reference).await?;
     Ok(AxumJson(Account {
         family: reference.to_string(),
         family_name: household.name,
@@ -237,7 +233,7 @@ pub async fn account(
         credit_notes,
         payments: payments.iter().map(|p| payment::PaymentView::of(p, today)).collect(),
         balance,
-        mandate: mandate.as_ref().map(crate::debits::MandateView::of),
+        mandate: mandate.as_ref().map(crate::mandates::MandateView::of),
     }))
 }
 

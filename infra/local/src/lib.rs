@@ -172,8 +172,8 @@ fn spawn_notifier(
             tokio::select! {
                 _ = reconcile.tick() => {
                     let (store, towns, url, gateway) = ctx(&jobs);
-                    let job = invoices::payments::Job::Reconcile;
-                    if let Err(e) = invoices::payments::run_job((&store, &towns, &url, &gateway), job, clock.now()).await {
+                    let job = invoices::jobs::Job::Reconcile;
+                    if let Err(e) = invoices::jobs::run_job((&store, &towns, &url, &gateway), job, clock.now()).await {
                         tracing::warn!(error = %e, "PayFiP reconciliation failed");
                     }
                 }
@@ -186,8 +186,8 @@ fn spawn_notifier(
                 }
                 _ = remind.tick() => {
                     let (store, towns, url, gateway) = ctx(&jobs);
-                    let job = invoices::payments::Job::Remind;
-                    if let Err(e) = invoices::payments::run_job((&store, &towns, &url, &gateway), job, clock.now()).await {
+                    let job = invoices::jobs::Job::Remind;
+                    if let Err(e) = invoices::jobs::run_job((&store, &towns, &url, &gateway), job, clock.now()).await {
                         tracing::warn!(error = %e, "payment reminders failed");
                     }
                     let ctx = services::operations::Ctx { store: &store, public_url: &url };

@@ -8,6 +8,7 @@
 //! Decided documents are deleted after the town's retention period.
 
 mod export;
+mod marks;
 mod record;
 mod retention;
 mod review;

@@ -25,6 +25,7 @@
 
 use crate::check::{Effect, Line, Mode, Refusal};
 use chrono::{DateTime, TimeDelta, Utc};
+use domain::basket::{self, Behind, Failed, Race};
 use domain::booking::BookingStatus;
 use domain::cells::ActionKind;
 use domain::config::Town;
@@ -478,10 +479,6 @@ fn effective(p: &Planned, progress: &Progress, index: usize) -> Option<Effect> {
     }
 }
 
-fn full() -> Refusal {
-    Refusal { code: "full".into(), message: "La dernière place de ce jour vient d'être prise.".into() }
-}
-
 /// Applies the chunks not applied yet, one transaction each, then finishes.
 async fn apply(
     store: &Store,
@@ -588,39 +585,35 @@ async fn apply(
                             |r: String| Refusal { code: "closed".into(), message: gate::closed_message(Some(&r)) };
                         Lost(closed.into_iter().map(|(i, r)| (i, why(r))).collect())
                     }
-                    Some(gate::Guarded::Counter { waiting_list: true, .. }) if ask.mode == Mode::Guardian => {
-                        // Full, or someone waits already: the guardian's additions join the queue
-                        // (staff, who have no waiting list, are refused `full`).
-                        let takers: Vec<usize> = lines
+                    guard => {
+                        let failed = match guard {
+                            Some(gate::Guarded::Counter { waiting_list, .. }) => {
+                                Failed::Places { waiting_list: *waiting_list }
+                            }
+                            _ => Failed::Booking,
+                        };
+                        let behind: Vec<Behind> = lines
                             .iter()
-                            .copied()
-                            .filter(|&i| {
-                                !progress.queued.contains(&i)
-                                    && plan_line(&chunks, i)
-                                        .and_then(|p| p.effect.as_ref())
-                                        .is_some_and(|e| e.places > 0)
+                            .map(|&i| Behind {
+                                index: i,
+                                queued: progress.queued.contains(&i),
+                                takes_place: plan_line(&chunks, i)
+                                    .and_then(|p| p.effect.as_ref())
+                                    .is_some_and(|e| e.places > 0),
                             })
                             .collect();
-                        if takers.is_empty() {
-                            Lost(lines.last().map(|&i| (i, full())).into_iter().collect())
-                        } else {
-                            progress.queued.extend(takers);
-                            continue;
+                        match basket::lost_race(failed, ask.mode, &behind) {
+                            Race::Queue(takers) => {
+                                progress.queued.extend(takers);
+                                continue;
+                            }
+                            Race::Lose(line, why) => Lost(vec![(line, why)]),
+                            Race::Nothing if failed == Failed::Booking => {
+                                return Err(StoreError::Corrupt(format!("action {index} of a chunk")).into());
+                            }
+                            Race::Nothing => Lost(Vec::new()),
                         }
                     }
-                    Some(gate::Guarded::Counter { .. }) => {
-                        Lost(lines.last().map(|&i| (i, full())).into_iter().collect())
-                    }
-                    None => match lines.last() {
-                        Some(&line) => Lost(vec![(
-                            line,
-                            Refusal {
-                                code: "changed_meanwhile".into(),
-                                message: "Ce jour vient d'être modifié par ailleurs : rechargez le calendrier.".into(),
-                            },
-                        )]),
-                        None => return Err(StoreError::Corrupt(format!("action {index} of a chunk")).into()),
-                    },
                 }
             }
             Err(StoreError::Conflict) if conflicts < CONFLICT_TRIES => {

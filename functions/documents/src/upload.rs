@@ -4,12 +4,12 @@
 use crate::record::{
     delete_document, family_documents, family_with_names, invalid, load, today, unknown_document, versioned, view,
 };
-use crate::{AppState, Document, MAX_PER_FAMILY, View, item};
+use crate::{AppState, Document, View, item};
 use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
-use domain::documents::{Absence, Concerns, Status};
-use domain::{ChildId, DocKindId};
+use domain::documents::{self as rules, Absence, Status};
+use domain::DocKindId;
 use edge::files::{Files, Kept, Presigned, check_file, content_mismatch, files_unavailable};
 use edge::http::auth::Caller;
 use edge::http::{self, Json, Path, Problem};
@@ -55,42 +55,10 @@ pub(crate) async fn start_upload(
         .ok_or_else(|| invalid("unknown_kind", "kind", "Ce type de document n'est pas demandé par la commune."))?;
     let (file_name, file_type) = check_file(&req.file_name, &req.content_type, req.size, settings.max_bytes)?;
     let (f, names) = family_with_names(store, town.id(), &family).await?;
-    let child = match (kind.concerns, req.child.as_deref()) {
-        (Concerns::Child, None) => {
-            return Err(invalid("child_required", "child", "Indiquez l'enfant que ce document concerne."));
-        }
-        (Concerns::Child, Some(raw)) => {
-            let c = ChildId::parse(raw).ok().filter(|c| f.children.contains(c));
-            Some(c.ok_or_else(|| invalid("unknown_child", "child", "Cet enfant ne fait pas partie de la famille."))?)
-        }
-        (Concerns::Family, Some(_)) => {
-            return Err(invalid(
-                "child_not_expected",
-                "child",
-                "Ce document concerne toute la famille, pas un enfant.",
-            ));
-        }
-        (Concerns::Family, None) => None,
-    };
-    let absence = match (kind.justifies_absence, req.absence) {
-        (true, None) => {
-            return Err(invalid(
-                "absence_required",
-                "absence",
-                "Indiquez les dates d'absence que le certificat couvre.",
-            ));
-        }
-        (true, Some(a)) => {
-            a.check().map_err(|m| invalid("invalid_absence", "absence", m))?;
-            Some(a)
-        }
-        (false, Some(_)) => {
-            return Err(invalid("absence_not_expected", "absence", "Ce type de document ne justifie pas une absence."));
-        }
-        (false, None) => None,
-    };
+    let (child, absence) = rules::request(kind, &f.children, req.child.as_deref(), req.absence)
+        .map_err(|r| invalid(r.code(), r.field(), r.french()))?;
     let existing = family_documents(store, town.id(), &family).await?;
-    if existing.len() >= MAX_PER_FAMILY {
+    if !rules::room_for_another(existing.len()) {
         return Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_documents",

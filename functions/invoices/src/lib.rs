@@ -197,7 +197,7 @@ async fn preview(
     Ok(AxumJson(Preview {
         month: first.format("%Y-%m").to_string(),
         label: domain::fr::month(first),
-        complete: last < today,
+        complete: billing::month_over(last, today),
         total: due.iter().fold(Cents::ZERO, |t, b| t + b.total),
         zero: zero.len(),
         bills: due,
@@ -215,7 +215,7 @@ async fn finalise(
     let town = http::load_town(&state.towns, &caller.town).await?;
     let (first, last) = billing::month(&month).ok_or_else(crate::problems::invalid_month)?;
     let now = state.auth.clock.now();
-    if last >= town.today(now) {
+    if !billing::month_over(last, town.today(now)) {
         return Err(Problem::unprocessable(
             "month_not_over",
             "Un mois se facture une fois terminé : sa facturation sera possible le lendemain de son dernier jour.",

@@ -201,8 +201,7 @@ fn spawn_notifier(
                     }
                 }
                 _ = purge.tick() => {
-                    let today = clock.now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
-                    match documents::purge(&store, &files, today, None).await {
+                    match documents::purge(&store, &files, clock.now(), None).await {
                         Ok(n) if n > 0 => tracing::info!(deleted = n, "documents purged"),
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "documents purge failed"),

@@ -19,7 +19,7 @@ use domain::family::Family;
 use domain::operations as rules;
 use domain::{ChildId, FamilyRef, SiteId, TownId, UnitId};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 use store::audit;
 use store::gate;
@@ -829,37 +829,29 @@ pub async fn remind(ctx: Ctx<'_>, town: &Town, now: DateTime<Utc>) -> Result<usi
     let families = repo::all_families(ctx.store, town.id()).await?;
     let children: HashMap<ChildId, domain::family::Child> =
         repo::all_children(ctx.store, town.id()).await?.into_iter().map(|c| (c.id.clone(), c)).collect();
-    let accounts: HashMap<String, store::accounts::Account> = store::accounts::all_accounts(ctx.store, town.id())
+    let opted_out: HashSet<String> = store::accounts::all_accounts(ctx.store, town.id())
         .await?
         .into_iter()
-        .map(|a| (a.email.to_string(), a))
+        .filter(|a| a.no_reminders)
+        .map(|a| a.email.to_string())
         .collect();
     let mut sent = 0;
     for (p, reminder) in &periods {
         let Some(activity) = town.config().activities.iter().find(|a| a.id == p.activity) else { continue };
         let period_key = format!("{}#{}#{}", p.first, p.activity, reminder.as_str());
+        // The period's bookings of every child, read once from the day index.
+        let days = p.first.iter_days().take_while(|d| *d <= p.last);
+        let booked = repo::bookings_of_days(ctx.store, town.id(), days).await?;
         for f in &families {
-            let mut unbooked = Vec::new();
-            for c in f.children.iter().filter_map(|c| children.get(c)) {
-                let enrolled = c.enrolments.iter().any(|e| {
-                    activity.sites.iter().any(|s| p.units.iter().any(|u| e.covers(&p.activity, s, u, p.first)))
-                });
-                if !enrolled {
-                    continue;
-                }
-                let booked = repo::bookings(ctx.store, town.id(), &c.id, p.first, p.last).await?;
-                if !rules::has_booked(p, &c.id, &booked) {
-                    unbooked.push(c.first_name.clone());
-                }
-            }
+            let unbooked: Vec<String> =
+                rules::unbooked(p, &activity.sites, f.children.iter().filter_map(|c| children.get(c)), &booked)
+                    .into_iter()
+                    .map(|c| c.first_name.clone())
+                    .collect();
             if unbooked.is_empty() {
                 continue;
             }
-            let guardians: Vec<_> = f
-                .guardians
-                .iter()
-                .filter(|g| !accounts.get(g.email.as_str()).is_some_and(|a| a.no_reminders))
-                .collect();
+            let guardians = rules::reminded(&f.guardians, |email| opted_out.contains(email));
             if guardians.is_empty() {
                 continue;
             }

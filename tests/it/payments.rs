@@ -388,7 +388,7 @@ async fn reminders_go_out_once_per_step_and_the_unpaid_list_ages_invoices() {
 
 mod races {
     use domain::TownId;
-    use invoices::settle;
+    use invoices::{payments, settle};
     use store::Store;
 
     /// PayFiP's notification and the reconciliation settle the same operation at once, four

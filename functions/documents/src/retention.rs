@@ -71,7 +71,7 @@ pub(crate) async fn purge_now(
 }
 
 /// Erases the closed families whose erasure day has come, in every town (or one): their
-/// documents' files first, then their records (see `services::privacy::erase`). How many.
+/// documents' files first, then their records (see `services::privacy::plan` and `apply`). How many.
 pub async fn erase_due(
     store: &Store,
     files: &Files,
@@ -89,14 +89,14 @@ pub async fn erase_due(
         let Some((town, _)) = store::repo::stored_town(store, &t).await.map_err(e)? else { continue };
         let today = town.today(now);
         for family in services::privacy::due(store, &t, today).await.map_err(e)? {
-            let plan = services::privacy::erase(store, &t, &family, false, now).await.map_err(e)?;
+            let plan = services::privacy::plan(store, &t, &family).await.map_err(e)?;
             // Its documents' files and its export archives go before its records: a failure
             // leaves the erasure due, and the next run finds what is left.
             let archives = files.list(&Files::exports_of(&t, &family)).await.map_err(|x| x.to_string())?;
-            for key in plan.files.iter().chain(&archives) {
+            for key in plan.report.files.iter().chain(&archives) {
                 files.delete(key).await.map_err(|x| x.to_string())?;
             }
-            services::privacy::erase(store, &t, &family, true, now).await.map_err(e)?;
+            services::privacy::apply(store, &t, plan, now).await.map_err(e)?;
             tracing::info!(town = %t, "a closed family's data erased");
             n += 1;
         }

@@ -34,6 +34,6 @@ pub(crate) async fn erasure(
     let reference = FamilyRef::parse(&reference).map_err(|_| unknown_family())?;
     let store = &state.auth.store;
     repo::get_family(store, &caller.town, &reference).await?.ok_or_else(unknown_family)?;
-    let dry = services::privacy::erase(store, &caller.town, &reference, false, state.auth.clock.now()).await?;
+    let dry = services::privacy::plan(store, &caller.town, &reference).await?.report;
     Ok(AxumJson(dry))
 }

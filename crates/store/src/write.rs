@@ -40,6 +40,12 @@ impl Cond {
         Cond::AttrEquals { name: "version".into(), value: Value::from(version) }
     }
 
+    /// The item exists and its attribute `name` equals `value` (a state, a claim, a sequence's
+    /// next number as read).
+    pub fn attr_equals(name: &str, value: impl Into<Value>) -> Cond {
+        Cond::AttrEquals { name: name.to_owned(), value: value.into() }
+    }
+
     /// The item is at `version`, or, for `None`, does not exist yet.
     pub fn at_version(version: Option<u64>) -> Cond {
         version.map_or(Cond::NotExists, Cond::version)
@@ -101,6 +107,21 @@ pub enum WriteOp {
 }
 
 impl WriteOp {
+    /// Writes `item` whatever is there.
+    pub fn put(item: Item) -> WriteOp {
+        WriteOp::Put { item, cond: None }
+    }
+
+    /// Writes `item` only if nothing has its key yet (a record created once: a receipt, a marker).
+    pub fn create(item: Item) -> WriteOp {
+        WriteOp::Put { item, cond: Some(Cond::NotExists) }
+    }
+
+    /// Deletes the item at `key`, if any.
+    pub fn delete(key: Key) -> WriteOp {
+        WriteOp::Delete { key, cond: None }
+    }
+
     pub(crate) fn key(&self) -> &Key {
         match self {
             WriteOp::Put { item, .. } => &item.key,

@@ -65,7 +65,7 @@ pub async fn put_mandate(
     };
     store
         .transact(vec![
-            WriteOp::Put { item: Item::from_value(keys::mandate(town.id(), &reference), &m)?, cond: None },
+            WriteOp::put(Item::from_value(keys::mandate(town.id(), &reference), &m)?),
             entry.record(town.id())?,
         ])
         .await?;
@@ -200,14 +200,11 @@ async fn debit_one(
             };
             let next = Mandate { sequence: Sequence::Rcur, ..m.clone() };
             Ok(vec![
-                WriteOp::Put {
-                    item: Item::from_value(keys::debit(town.id(), month, &invoice.number), &record)?,
-                    cond: Some(Cond::NotExists),
-                },
+                WriteOp::create(Item::from_value(keys::debit(town.id(), month, &invoice.number), &record)?),
                 // The same mandate still (not replaced meanwhile).
                 WriteOp::Put {
                     item: Item::from_value(keys::mandate(town.id(), family), &next)?,
-                    cond: Some(Cond::AttrEquals { name: "rum".into(), value: serde_json::Value::from(m.rum.clone()) }),
+                    cond: Some(Cond::attr_equals("rum", m.rum.clone())),
                 },
             ])
         };
@@ -409,7 +406,7 @@ pub async fn reject(
             let back = Mandate { sequence: Sequence::Frst, ..m };
             ops.push(WriteOp::Put {
                 item: Item::from_value(keys::mandate(town.id(), &reference), &back)?,
-                cond: Some(Cond::AttrEquals { name: "rum".into(), value: serde_json::Value::from(d.rum.clone()) }),
+                cond: Some(Cond::attr_equals("rum", d.rum.clone())),
             });
         }
         let entry = store::audit::Entry {

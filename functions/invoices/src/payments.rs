@@ -15,7 +15,7 @@ use domain::{Cents, FamilyRef, TownId};
 use edge::http::Problem;
 use services::mail::outbox::Mail;
 use services::mail::templates::{self, Section};
-use store::{Cond, Item, Key, Store, StoreError, WriteOp, keys, repo};
+use store::{Item, Key, Store, StoreError, WriteOp, keys, repo};
 
 /// Attempts when another change moved the invoice or the sequence meanwhile.
 const TRIES: usize = 8;
@@ -99,7 +99,7 @@ pub(crate) async fn record_once(
     };
     let mut ops = vec![
         sequence,
-        WriteOp::Put { item: payment_item(town.id(), &p)?, cond: Some(Cond::NotExists) },
+        WriteOp::create(payment_item(town.id(), &p)?),
         crate::run::invoice_change(town.id(), invoice, &mut after)?,
         entry.record(town.id())?,
     ];

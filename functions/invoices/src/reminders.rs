@@ -10,7 +10,7 @@ use domain::payment;
 use serde::Serialize;
 use services::mail::outbox::Mail;
 use services::mail::templates::{self, Section};
-use store::{Cond, Item, Store, StoreError, WriteOp, keys, repo};
+use store::{Item, Store, StoreError, WriteOp, keys, repo};
 
 /// The most reminders one run queues (the next run goes on).
 pub const REMINDERS_PER_RUN: usize = 500;
@@ -77,10 +77,8 @@ pub async fn remind(store: &Store, public_url: &str, town: &Town, now: DateTime<
             families.insert(invoice.family.clone(), f);
         }
         let Some(Some(household)) = families.get(&invoice.family) else { continue };
-        let mut ops = vec![WriteOp::Put {
-            item: Item::from_value(marker, &serde_json::json!({ "at": now, "step": step.code() }))?,
-            cond: Some(Cond::NotExists),
-        }];
+        let mut ops =
+            vec![WriteOp::create(Item::from_value(marker, &serde_json::json!({ "at": now, "step": step.code() }))?)];
         for g in &household.guardians {
             let content = reminder_email(public_url, town, &g.first_name, &invoice, step);
             ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);

@@ -203,7 +203,7 @@ async fn issue(
         total += bill.total;
         let mut invoice = Invoice::issue(bill, month, number.clone(), today, by);
         invoice.deductions = applied.deductions;
-        ops.push(WriteOp::Put { item: invoice_item(town.id(), &invoice)?, cond: Some(Cond::NotExists) });
+        ops.push(WriteOp::create(invoice_item(town.id(), &invoice)?));
         for (read, after) in &applied.settled {
             ops.push(regularisations::settle(town.id(), read, after)?);
         }
@@ -260,10 +260,6 @@ async fn read_sequence(store: &Store, key: &Key) -> Result<(u64, bool), StoreErr
 
 /// The write that takes `count` numbers from the sequence as read.
 fn sequence_write(key: Key, (next, exists): (u64, bool), count: u64) -> Result<WriteOp, StoreError> {
-    let cond = if exists {
-        Cond::AttrEquals { name: "next".into(), value: serde_json::Value::from(next) }
-    } else {
-        Cond::NotExists
-    };
+    let cond = if exists { Cond::attr_equals("next", next) } else { Cond::NotExists };
     Ok(WriteOp::Put { item: Item::from_value(key, &Sequence { next: next + count })?, cond: Some(cond) })
 }

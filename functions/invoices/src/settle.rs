@@ -55,10 +55,7 @@ fn operation_item(town: &TownId, op: &Operation) -> Result<Item, StoreError> {
 /// and the reconciliation at once: one of them settles it).
 fn settled(town: &TownId, op: &Operation, state: State) -> Result<WriteOp, StoreError> {
     let after = Operation { state, ..op.clone() };
-    Ok(WriteOp::Put {
-        item: operation_item(town, &after)?,
-        cond: Some(Cond::AttrEquals { name: "state".into(), value: serde_json::Value::from("pending") }),
-    })
+    Ok(WriteOp::Put { item: operation_item(town, &after)?, cond: Some(Cond::attr_equals("state", "pending")) })
 }
 
 /// What « Payer en ligne » answers: where to send the family.
@@ -120,7 +117,7 @@ pub async fn start(
     let mut after = invoice.clone();
     after.online = Some(Online { idop: idop.clone(), since: now });
     let ops = vec![
-        WriteOp::Put { item: operation_item(town.id(), &op)?, cond: Some(Cond::NotExists) },
+        WriteOp::create(operation_item(town.id(), &op)?),
         crate::run::invoice_change(town.id(), invoice, &mut after)?,
     ];
     match store.transact(ops).await {

@@ -400,14 +400,7 @@ async fn create(
     let by = caller.session.email.as_str();
     let article = build(id, input, by, now, None);
     let entry = audit_entry(by, "news.create", &article.id, None, Some(&article), now);
-    state
-        .auth
-        .store
-        .transact(vec![
-            WriteOp::Put { item: item(town.id(), &article)?, cond: Some(Cond::NotExists) },
-            entry.record(town.id())?,
-        ])
-        .await?;
+    state.auth.store.transact(vec![WriteOp::create(item(town.id(), &article)?), entry.record(town.id())?]).await?;
     update_closures(&state, &town, None, Some(&article), by).await?;
     Ok((StatusCode::CREATED, AxumJson(article)))
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use store::audit;
 use store::gate;
 use store::repo;
-use store::{Cond, Store, StoreError, WriteOp, keys};
+use store::{Store, StoreError, WriteOp, keys};
 
 /// Bookings one transaction changes: each may touch its own places counter, and the last adds
 /// the audit entry and one email per guardian, all within DynamoDB's 100 actions.
@@ -218,7 +218,7 @@ async fn close_family(
                 let batch: Vec<String> =
                     todo.iter().map(|(b, _)| format!("{}/{}/{}", b.child, b.unit, b.date)).collect();
                 mail.id = mail_id("close", &format!("{job}#{}", batch.join(",")), family, g.email.as_str());
-                ops.push(WriteOp::Put { item: mail.item()?, cond: Some(Cond::NotExists) });
+                ops.push(WriteOp::create(mail.item()?));
             }
         }
         ctx.store.transact(ops).await?;
@@ -270,7 +270,7 @@ pub async fn reopen(
             );
             let mut mail = Mail::new(town.id(), &g.email, content, now);
             mail.id = mail_id("reopen", &job, family, g.email.as_str());
-            ops.push(WriteOp::Put { item: mail.item()?, cond: Some(Cond::NotExists) });
+            ops.push(WriteOp::create(mail.item()?));
         }
         match ctx.store.transact(ops).await {
             // Already told (the job ran before).

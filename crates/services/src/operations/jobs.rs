@@ -61,7 +61,7 @@ pub const SETTLE_MINUTES: i64 = 5;
 /// The write that records `job`, due at `due` (now, or an offer's end).
 pub fn job_op(town: &TownId, job: &Job, due: DateTime<Utc>) -> Result<WriteOp, StoreError> {
     let stored = StoredJob { town: town.clone(), job: job.clone(), due, nonce: store::secret::id(), passes: 0 };
-    Ok(WriteOp::Put { item: job_item(&stored)?, cond: None })
+    Ok(WriteOp::put(job_item(&stored)?))
 }
 
 /// A job's item, listed by when it is due.

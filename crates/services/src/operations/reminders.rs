@@ -10,7 +10,7 @@ use domain::config::Town;
 use domain::operations as rules;
 use std::collections::{HashMap, HashSet};
 use store::repo::{self, Towns};
-use store::{Cond, Item, StoreError, WriteOp, keys};
+use store::{Item, StoreError, WriteOp, keys};
 
 /// How far ahead the reminders look for holiday periods, in days.
 const REMINDER_HORIZON_DAYS: u64 = 120;
@@ -70,7 +70,7 @@ pub async fn remind(ctx: Ctx<'_>, town: &Town, now: DateTime<Utc>) -> Result<usi
                 continue;
             }
             let marker = Item::new(keys::holiday_reminder(town.id(), &period_key, &f.reference));
-            let mut ops = vec![WriteOp::Put { item: marker, cond: Some(Cond::NotExists) }];
+            let mut ops = vec![WriteOp::create(marker)];
             let tz = town.tz();
             let (subject, intro) = match reminder {
                 rules::Reminder::Opening => (

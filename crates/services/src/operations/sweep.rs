@@ -38,7 +38,7 @@ pub async fn run(ctx: Ctx<'_>, town: &Town, job: &Job, now: DateTime<Utc>) -> Re
         }
     }
     if !nonce.is_empty() && !keep {
-        let cond = Cond::AttrEquals { name: "nonce".into(), value: serde_json::Value::from(nonce) };
+        let cond = Cond::attr_equals("nonce", nonce);
         let settle = stored.filter(|s| matches!(s.job, Job::Close { .. }) && s.passes == 0);
         let done = match settle {
             // Once more, later: what the index did not list yet.

@@ -73,7 +73,7 @@ pub(super) async fn promote_or_hand_over(
         }
         let mut closed = false;
         let result = promote_held(ctx, town, &day, &mut closed, now).await;
-        let cond = Cond::AttrEquals { name: "nonce".into(), value: serde_json::Value::from(nonce) };
+        let cond = Cond::attr_equals("nonce", nonce);
         match ctx.store.delete(&lease, Some(cond)).await {
             Ok(()) | Err(StoreError::ConditionFailed) => {}
             Err(e) => return Err(e),

@@ -97,7 +97,7 @@ pub async fn close(
         before: None,
         after: serde_json::to_value(&closing).ok(),
     };
-    store.transact(vec![WriteOp::Put { item: marker, cond: None }, entry.record(town.id())?]).await?;
+    store.transact(vec![WriteOp::put(marker), entry.record(town.id())?]).await?;
     for job in &promotions {
         if let Err(e) = crate::operations::run(ctx, town, job, now).await {
             tracing::warn!(error = %e, ?job, "waiting list left to the sweep");

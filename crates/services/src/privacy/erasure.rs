@@ -253,10 +253,10 @@ pub async fn apply(store: &Store, town: &TownId, plan: Plan, now: DateTime<Utc>)
     };
     let mut ops: Vec<WriteOp> = Vec::new();
     for i in &mentioned {
-        ops.push(WriteOp::Put { item: anonymised(i), cond: None });
+        ops.push(WriteOp::put(anonymised(i)));
     }
     for m in &mails {
-        ops.push(WriteOp::Delete { key: m.key.clone(), cond: None });
+        ops.push(WriteOp::delete(m.key.clone()));
     }
     for a in &accounts_upd {
         let mut changed = a.clone();
@@ -264,13 +264,13 @@ pub async fn apply(store: &Store, town: &TownId, plan: Plan, now: DateTime<Utc>)
         ops.push(changed.save(town)?);
     }
     for a in &accounts_del {
-        ops.push(WriteOp::Delete { key: keys::account(town, &a.email), cond: None });
+        ops.push(WriteOp::delete(keys::account(town, &a.email)));
     }
     for i in &child_items {
-        ops.push(WriteOp::Delete { key: i.key.clone(), cond: None });
+        ops.push(WriteOp::delete(i.key.clone()));
     }
     for k in feeds.into_iter().chain(markers) {
-        ops.push(WriteOp::Delete { key: k, cond: None });
+        ops.push(WriteOp::delete(k));
     }
     for chunk in ops.chunks(WRITES_PER_TRANSACTION) {
         store.transact(chunk.to_vec()).await?;
@@ -281,18 +281,10 @@ pub async fn apply(store: &Store, town: &TownId, plan: Plan, now: DateTime<Utc>)
     // Each accounting record moves in one transaction: never lost, never twice.
     for i in &kept {
         let moved = anonymised(i);
-        store
-            .transact(vec![
-                WriteOp::Put { item: moved, cond: None },
-                WriteOp::Delete { key: i.key.clone(), cond: None },
-            ])
-            .await?;
+        store.transact(vec![WriteOp::put(moved), WriteOp::delete(i.key.clone())]).await?;
     }
-    let rest: Vec<WriteOp> = gone
-        .iter()
-        .filter(|i| i.key.sk != "CLOSED")
-        .map(|i| WriteOp::Delete { key: i.key.clone(), cond: None })
-        .collect();
+    let rest: Vec<WriteOp> =
+        gone.iter().filter(|i| i.key.sk != "CLOSED").map(|i| WriteOp::delete(i.key.clone())).collect();
     for chunk in rest.chunks(WRITES_PER_TRANSACTION) {
         store.transact(chunk.to_vec()).await?;
     }

@@ -143,7 +143,7 @@ pub(super) async fn read_header(store: &Store, ask: &Ask, now: DateTime<Utc>) ->
 }
 
 pub(super) fn claimed_by(claim: &str) -> Cond {
-    Cond::AttrEquals { name: "claim".into(), value: claim.to_owned().into() }
+    Cond::attr_equals("claim", claim.to_owned())
 }
 
 /// Splits the plan into chunks that each fit one transaction with the progress item.
@@ -226,11 +226,7 @@ pub(super) fn progress_op(
     now: DateTime<Utc>,
 ) -> Result<WriteOp, StoreError> {
     let item = Item::from_value(progress_key(ask, claim), to)?.with_ttl(expiry(now));
-    let cond = if from == 0 {
-        Cond::NotExists
-    } else {
-        Cond::AttrEquals { name: "done".into(), value: serde_json::Value::from(from) }
-    };
+    let cond = if from == 0 { Cond::NotExists } else { Cond::attr_equals("done", from) };
     Ok(WriteOp::Put { item, cond: Some(cond) })
 }
 

@@ -90,7 +90,7 @@ pub async fn run(store: &Store, clock: &Clock, ask: &Ask, lines: Vec<Line>) -> R
                 // Its planner died: take the key over, unless someone else just did.
                 let mut mine = header.clone();
                 mine.claimed_at = now;
-                let cond = Cond::AttrEquals { name: "claim".into(), value: found.claim.clone().into() };
+                let cond = Cond::attr_equals("claim", found.claim.clone());
                 match store.put(header_item(ask, &mine, now)?, Some(cond)).await {
                     Ok(()) => return plan_and_apply(store, clock, ask, &lines, mine).await,
                     Err(StoreError::ConditionFailed) => continue,
@@ -151,7 +151,7 @@ async fn plan_and_apply(
         Ok(c) => c,
         Err(e) => {
             // Free the key at once so that the client's retry plans again without waiting.
-            let cond = Cond::AttrEquals { name: "claim".into(), value: claim.clone().into() };
+            let cond = Cond::attr_equals("claim", claim.clone());
             let _ = store.delete(&header_key(ask), Some(cond)).await;
             return Err(e.into());
         }
@@ -164,7 +164,7 @@ async fn plan_and_apply(
     } else {
         header.state = State::Applying;
     }
-    let cond = Cond::AttrEquals { name: "claim".into(), value: claim.clone().into() };
+    let cond = Cond::attr_equals("claim", claim.clone());
     match store.put(header_item(ask, &header, clock.now())?, Some(cond)).await {
         Ok(()) => {}
         // Taken over while planning (we were too slow): the new owner answers.

@@ -225,6 +225,18 @@ pub async fn places_claimed(
     Ok(items.iter().filter_map(|i| Some((i.key.sk.parse().ok()?, n(i, "taken") + n(i, "waiting").max(0)))).collect())
 }
 
+/// The write that moves the places taken for a unit at a site on `date` by `by` (negative:
+/// freed), not bounded by the capacity: the town's own changes (attendance marked, a closure's
+/// cancellations, an offer lapsing), which the capacity does not refuse.
+pub fn move_places(
+    town: &TownId,
+    (unit, site): (&domain::UnitId, &domain::SiteId),
+    date: chrono::NaiveDate,
+    by: i64,
+) -> WriteOp {
+    WriteOp::Add { key: keys::capacity(town, unit, site, date), attr: "taken".into(), by, max: None }
+}
+
 /// The item of a booking, listed in the index under its day (attendance lists, kitchen counts,
 /// the staff's requests queue read a day's bookings in one query).
 pub fn booking_item(town: &TownId, b: &domain::booking::Booking) -> Result<Item, StoreError> {

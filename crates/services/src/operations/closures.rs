@@ -19,7 +19,7 @@ use std::time::Duration;
 use store::audit;
 use store::gate;
 use store::repo;
-use store::{Store, StoreError, WriteOp, keys};
+use store::{Store, StoreError, WriteOp};
 
 /// Bookings one transaction changes: each may touch its own places counter, and the last adds
 /// the audit entry and one email per guardian, all within DynamoDB's 100 actions.
@@ -174,12 +174,7 @@ async fn close_family(
             }
         }
         for ((unit, site, date), by_n) in freed {
-            ops.push(WriteOp::Add {
-                key: keys::capacity(town.id(), &unit, &site, date),
-                attr: "taken".into(),
-                by: by_n,
-                max: None,
-            });
+            ops.push(repo::move_places(town.id(), (&unit, &site), date, by_n));
         }
         ops.push(
             audit::Entry {

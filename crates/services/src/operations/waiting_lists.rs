@@ -301,12 +301,7 @@ pub async fn lapse(
     let before: Booking = item.to_value()?;
     let actor = Actor { by: SYSTEM, role: ChangedBy::System, at: now };
     let Some(after) = before.lapse_offer(now, actor) else { return Ok(false) };
-    let place = WriteOp::Add {
-        key: keys::capacity(town.id(), unit, &after.site, date),
-        attr: "taken".into(),
-        by: -1,
-        max: None,
-    };
+    let place = repo::move_places(town.id(), (unit, &after.site), date, -1);
     let email = Told {
         subject: "Liste d'attente : demande non retenue",
         title: "Demande refusée",

@@ -33,6 +33,7 @@ pub mod period;
 pub mod pricing;
 pub mod privacy;
 pub mod regularisation;
+pub mod reminders;
 /// Small builders of towns, families and bookings for the tests of this crate and the ones above.
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -57,15 +57,19 @@ pub async fn remind(ctx: Ctx<'_>, town: &Town, now: DateTime<Utc>) -> Result<usi
         let days = p.first.iter_days().take_while(|d| *d <= p.last);
         let booked = repo::bookings_of_days(ctx.store, town.id(), days).await?;
         for f in &families {
-            let unbooked: Vec<String> =
-                rules::unbooked(p, &activity.sites, f.children.iter().filter_map(|c| children.get(c)), &booked)
-                    .into_iter()
-                    .map(|c| c.first_name.clone())
-                    .collect();
+            let unbooked: Vec<String> = domain::reminders::unbooked(
+                p,
+                &activity.sites,
+                f.children.iter().filter_map(|c| children.get(c)),
+                &booked,
+            )
+            .into_iter()
+            .map(|c| c.first_name.clone())
+            .collect();
             if unbooked.is_empty() {
                 continue;
             }
-            let guardians = rules::reminded(&f.guardians, |email| opted_out.contains(email));
+            let guardians = domain::reminders::reminded(&f.guardians, |email| opted_out.contains(email));
             if guardians.is_empty() {
                 continue;
             }

@@ -606,10 +606,11 @@ mod requests {
     #[test]
     fn a_childs_document_names_one_of_the_familys_children() {
         let lea = ChildId::parse("lea").unwrap();
+        let children = [lea.clone()];
         let k = kind(Concerns::Child, false);
-        assert_eq!(request(&k, &[lea.clone()], Some("lea"), None), Ok((Some(lea.clone()), None)));
-        assert_eq!(request(&k, &[lea.clone()], None, None), Err(RequestRefused::ChildRequired));
-        assert_eq!(request(&k, &[lea], Some("hugo"), None), Err(RequestRefused::UnknownChild));
+        assert_eq!(request(&k, &children, Some("lea"), None), Ok((Some(lea), None)));
+        assert_eq!(request(&k, &children, None, None), Err(RequestRefused::ChildRequired));
+        assert_eq!(request(&k, &children, Some("hugo"), None), Err(RequestRefused::UnknownChild));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub fn unbooked<'a>(
 }
 
 /// The guardians a reminder goes to: those who did not turn reminders off (`opted_out`, by email).
-pub fn reminded<'a>(guardians: &'a [Guardian], opted_out: impl Fn(&str) -> bool) -> Vec<&'a Guardian> {
+pub fn reminded(guardians: &[Guardian], opted_out: impl Fn(&str) -> bool) -> Vec<&Guardian> {
     guardians.iter().filter(|g| !opted_out(g.email.as_str())).collect()
 }
 

@@ -273,10 +273,10 @@ impl TestPortal {
     }
 
     /// Runs a scheduled payment job now, as the `payments` Lambda does.
-    pub async fn run_job(&self, job: invoices::payments::Job) {
+    pub async fn run_job(&self, job: invoices::jobs::Job) {
         let towns = store::repo::Towns::new(self.store.clone(), std::time::Duration::from_secs(1));
         let ctx = (&self.store, &towns, "http://portail.test", &self.portal.gateway);
-        invoices::payments::run_job(ctx, job, self.clock.now()).await.expect("job");
+        invoices::jobs::run_job(ctx, job, self.clock.now()).await.expect("job");
     }
 }
 

@@ -5,7 +5,7 @@
 //! Bernards' n° 2026-000001 of 3,00 €.
 
 use crate::helpers::{Browser, Reply, TOWN, TestPortal, assert_problem, call, portal};
-use invoices::payments::Job;
+use invoices::jobs::Job;
 use serde_json::{Value, json};
 
 const MARTIN: &str = "/api/towns/villeneuve-les-tilleuls/families/martin/invoices/2026-10";
@@ -183,7 +183,7 @@ async fn the_reconciliation_records_a_payment_never_notified_and_closes_an_aband
         (closed["payment_in_progress"].as_bool(), closed["payable_online"].as_bool()),
         (Some(false), Some(true))
     );
-    let op = invoices::payments::operation(&p.store, &domain::TownId::parse(TOWN).unwrap(), &left).await;
+    let op = invoices::settle::operation(&p.store, &domain::TownId::parse(TOWN).unwrap(), &left).await;
     assert_eq!(
         op.unwrap().unwrap().state,
         domain::payfip::State::Closed { outcome: domain::payfip::Outcome::Expired, at: p.clock.now() }
@@ -392,7 +392,7 @@ async fn reminders_go_out_once_per_step_and_the_unpaid_list_ages_invoices() {
 
 mod races {
     use domain::TownId;
-    use invoices::payments;
+    use invoices::{payments, settle};
     use store::Store;
 
     /// PayFiP's notification and the reconciliation settle the same operation at once, four
@@ -411,7 +411,7 @@ mod races {
         let family = domain::FamilyRef::parse("martin").unwrap();
         let invoice = invoices::corrections::invoice(&store, &town_id, &family, "2026-10").await.unwrap();
         let ctx = (&store, "http://portail.test", Some(&portal.gateway));
-        let started = payments::start(ctx, &town, &invoice, "sophie.martin@exemple.fr", clock.now()).await.unwrap();
+        let started = settle::start(ctx, &town, &invoice, "sophie.martin@exemple.fr", clock.now()).await.unwrap();
         portal.payfip.decide(&started.idop, "P", None);
         let now = clock.now();
         let runs: Vec<_> = (0..8)
@@ -421,9 +421,9 @@ mod races {
                 tokio::spawn(async move {
                     let ctx = (&store, "http://portail.test", &gateway);
                     if i % 2 == 0 {
-                        payments::settle(ctx, &town, &idop, now).await.map(|s| s.is_some())
+                        settle::settle(ctx, &town, &idop, now).await.map(|s| s.is_some())
                     } else {
-                        payments::reconcile(ctx, &town, now).await.map(|_| true).map_err(Into::into)
+                        settle::reconcile(ctx, &town, now).await.map(|_| true).map_err(Into::into)
                     }
                 })
             })

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::{ChildId, FamilyRef, TownId};
 use serde_json::{Value, json};
 use store::migrate::{self, Outcome};
-use store::schema::{self, Kind, Schema, VERSION_ATTR};
+use store::schema::{Kind, Schema, VERSION_ATTR};
 use store::{Cond, Item, Key, Query, SkRange, Store, StoreError, keys, repo};
 
 crate::helpers::both_backends!(
@@ -25,7 +25,7 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/stored");
 fn fixture(kind: &str, name: &str) -> Item {
     let path = format!("{FIXTURES}/{kind}/{name}.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    schema::unflatten(serde_json::from_str(&text).expect("fixture JSON")).expect("a stored item")
+    Item::unflatten(serde_json::from_str(&text).expect("fixture JSON")).expect("a stored item")
 }
 
 fn town() -> TownId {
@@ -47,9 +47,9 @@ fn every_fixture_is_of_the_kind_its_folder_names_and_upgrades() {
             let item = fixture(kind.name(), &name);
             assert_eq!(Kind::of(&item.key), Some(kind), "{name}");
             let version: u32 = name.trim_start_matches('v').split('-').next().unwrap().parse().expect("v<n>");
-            assert_eq!(schema::stored_version(&item).unwrap(), version, "{}/{name}", kind.name());
-            let up = Schema::production().upgrade(&item).expect("upgrades");
-            assert_eq!(schema::stored_version(&up).unwrap(), kind.current(), "{}/{name}", kind.name());
+            assert_eq!(item.stored_version().unwrap(), version, "{}/{name}", kind.name());
+            let up = item.upgraded(Schema::production()).expect("upgrades");
+            assert_eq!(up.stored_version().unwrap(), kind.current(), "{}/{name}", kind.name());
             seen += 1;
         }
     }
@@ -180,7 +180,7 @@ fn test_schema() -> Schema {
 /// A family as stored at v1 (no version attribute).
 fn old_family(n: usize) -> Item {
     let reference = format!("f{n:02}");
-    schema::unflatten(json!({
+    Item::unflatten(json!({
         "pk": format!("T#ville#F#{reference}"), "sk": "FAMILY",
         "gsi1pk": "T#ville#FAMILIES", "gsi1sk": format!("F#{reference}"),
         "reference": reference, "name": format!("Famille {n:02}"), "phone": format!("01 00 00 00 {n:02}"),

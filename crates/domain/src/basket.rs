@@ -315,6 +315,62 @@ fn cancel(c: &Cell, existing: &Booking, unit: &Unit, mode: Mode, actor: Actor) -
     }
 }
 
+/// The guard a validation's transaction failed on, as the store reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failed {
+    /// A day's place counter: no place left, or (`waiting_list`) someone waits already.
+    Places { waiting_list: bool },
+    /// A booking changed since its line was checked.
+    Booking,
+}
+
+/// A line behind a failed guard, as the validation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Behind {
+    /// The line's index in the validation.
+    pub index: usize,
+    /// Already turned into a request on the waiting list.
+    pub queued: bool,
+    /// It takes a place when applied.
+    pub takes_place: bool,
+}
+
+/// What a validation does about a guard that failed under its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Race {
+    /// These additions join the day's waiting list instead (the chunk is tried again).
+    Queue(Vec<usize>),
+    /// This line is lost, for this reason.
+    Lose(usize, Refusal),
+    /// No line behind the guard: nothing to decide.
+    Nothing,
+}
+
+/// The refusal of a line whose day's last place went meanwhile.
+pub fn full() -> Refusal {
+    refusal("full", "La dernière place de ce jour vient d'être prise.")
+}
+
+/// The refusal of a line whose booking changed meanwhile.
+pub fn changed_meanwhile() -> Refusal {
+    refusal("changed_meanwhile", "Ce jour vient d'être modifié par ailleurs : rechargez le calendrier.")
+}
+
+/// A guard failed under `behind` (in the order of the transaction): a full day with a waiting
+/// list puts a guardian's additions not yet queued on it; otherwise the last line is lost, « full »
+/// for a day without a place (staff have no waiting list), « changed meanwhile » for a booking.
+pub fn lost_race(failed: Failed, mode: Mode, behind: &[Behind]) -> Race {
+    let lose = |why: Refusal| behind.last().map_or(Race::Nothing, |b| Race::Lose(b.index, why));
+    match failed {
+        Failed::Places { waiting_list: true } if mode == Mode::Guardian => {
+            let takers: Vec<usize> = behind.iter().filter(|b| !b.queued && b.takes_place).map(|b| b.index).collect();
+            if takers.is_empty() { lose(full()) } else { Race::Queue(takers) }
+        }
+        Failed::Places { .. } => lose(full()),
+        Failed::Booking => lose(changed_meanwhile()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,5 +532,52 @@ mod tests {
             .check(&line("cantine", d(2027, 2, 1), ActionKind::Add), Mode::Guardian, "sophie", now)
             .unwrap();
         assert_eq!(e.booking.site.as_str(), "ecole-b", "school A being full does not matter");
+    }
+}
+
+#[cfg(test)]
+mod races {
+    use super::*;
+
+    fn behind(index: usize, queued: bool, takes_place: bool) -> Behind {
+        Behind { index, queued, takes_place }
+    }
+
+    #[test]
+    fn a_guardians_additions_join_the_waiting_list_of_a_full_day() {
+        let lines = [behind(3, false, true), behind(4, true, true), behind(5, false, false), behind(6, false, true)];
+        assert_eq!(lost_race(Failed::Places { waiting_list: true }, Mode::Guardian, &lines), Race::Queue(vec![3, 6]));
+    }
+
+    #[test]
+    fn a_full_day_whose_lines_are_all_queued_loses_the_last_line_as_full() {
+        let lines = [behind(1, true, true), behind(2, false, false)];
+        assert_eq!(lost_race(Failed::Places { waiting_list: true }, Mode::Guardian, &lines), Race::Lose(2, full()));
+    }
+
+    #[test]
+    fn staff_have_no_waiting_list_and_lose_the_line_as_full() {
+        let lines = [behind(0, false, true)];
+        assert_eq!(lost_race(Failed::Places { waiting_list: true }, Mode::Staff, &lines), Race::Lose(0, full()));
+    }
+
+    #[test]
+    fn a_day_without_a_waiting_list_loses_the_line_as_full() {
+        let lines = [behind(7, false, true), behind(8, false, true)];
+        assert_eq!(lost_race(Failed::Places { waiting_list: false }, Mode::Guardian, &lines), Race::Lose(8, full()));
+        assert_eq!(full().code, "full");
+    }
+
+    #[test]
+    fn a_booking_changed_elsewhere_loses_its_line() {
+        let r = lost_race(Failed::Booking, Mode::Guardian, &[behind(9, false, true)]);
+        assert_eq!(r, Race::Lose(9, changed_meanwhile()));
+        assert_eq!(changed_meanwhile().code, "changed_meanwhile");
+    }
+
+    #[test]
+    fn a_guard_with_no_line_behind_decides_nothing() {
+        assert_eq!(lost_race(Failed::Booking, Mode::Guardian, &[]), Race::Nothing);
+        assert_eq!(lost_race(Failed::Places { waiting_list: true }, Mode::Guardian, &[]), Race::Nothing);
     }
 }

@@ -167,6 +167,11 @@ pub fn month(raw: &str) -> Option<(NaiveDate, NaiveDate)> {
     Month::parse(raw).ok().map(Month::days)
 }
 
+/// A month is billed only once it is over: from the day after its `last` day.
+pub fn month_over(last: NaiveDate, today: NaiveDate) -> bool {
+    last < today
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,5 +350,22 @@ mod tests {
         for bad in ["2026-13", "2026-1", "26-11", "9999-01", "novembre", "2026-11-01"] {
             assert_eq!(month(bad), None, "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod month_over_tests {
+    use super::*;
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, day).unwrap()
+    }
+
+    #[test]
+    fn november_is_billed_from_the_first_of_december() {
+        let (_, last) = month("2026-11").unwrap();
+        assert!(!month_over(last, d(11, 15)));
+        assert!(!month_over(last, d(11, 30)), "not on its last day");
+        assert!(month_over(last, d(12, 1)));
     }
 }

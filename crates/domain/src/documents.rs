@@ -426,6 +426,92 @@ pub fn decide(
     Ok(Decided { status, reason, valid_until, delete_on: purge_day(status, today, valid_until, retention_days) })
 }
 
+/// The most documents a family keeps, every status (older ones go by the retention rules).
+pub const MAX_PER_FAMILY: usize = 200;
+
+/// Whether a family holding `existing` documents may send one more.
+pub fn room_for_another(existing: usize) -> bool {
+    existing < MAX_PER_FAMILY
+}
+
+/// Why a request to send a document is refused: what it says about the child or the absence
+/// does not fit its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RequestRefused {
+    #[error("Indiquez l'enfant que ce document concerne.")]
+    ChildRequired,
+    #[error("Cet enfant ne fait pas partie de la famille.")]
+    UnknownChild,
+    #[error("Ce document concerne toute la famille, pas un enfant.")]
+    ChildNotExpected,
+    #[error("Indiquez les dates d'absence que le certificat couvre.")]
+    AbsenceRequired,
+    #[error("{0}")]
+    InvalidAbsence(AbsenceRefused),
+    #[error("Ce type de document ne justifie pas une absence.")]
+    AbsenceNotExpected,
+}
+
+impl RequestRefused {
+    pub fn code(self) -> &'static str {
+        match self {
+            RequestRefused::ChildRequired => "child_required",
+            RequestRefused::UnknownChild => "unknown_child",
+            RequestRefused::ChildNotExpected => "child_not_expected",
+            RequestRefused::AbsenceRequired => "absence_required",
+            RequestRefused::InvalidAbsence(_) => "invalid_absence",
+            RequestRefused::AbsenceNotExpected => "absence_not_expected",
+        }
+    }
+
+    /// The request's field at fault.
+    pub fn field(self) -> &'static str {
+        match self {
+            RequestRefused::ChildRequired | RequestRefused::UnknownChild | RequestRefused::ChildNotExpected => "child",
+            _ => "absence",
+        }
+    }
+}
+
+impl crate::Refusal for RequestRefused {
+    fn code(&self) -> &'static str {
+        RequestRefused::code(*self)
+    }
+    fn field(&self) -> Option<String> {
+        Some(RequestRefused::field(*self).to_owned())
+    }
+}
+
+/// What a document of `kind` is about, from what the guardian gave: a child of the family
+/// (`children`) when the kind concerns a child and none otherwise, the absence's dates when it
+/// justifies one and none otherwise.
+pub fn request(
+    kind: &DocumentKind,
+    children: &[crate::ChildId],
+    child: Option<&str>,
+    absence: Option<Absence>,
+) -> Result<(Option<crate::ChildId>, Option<Absence>), RequestRefused> {
+    let child = match (kind.concerns, child) {
+        (Concerns::Child, None) => return Err(RequestRefused::ChildRequired),
+        (Concerns::Child, Some(raw)) => {
+            let c = crate::ChildId::parse(raw).ok().filter(|c| children.contains(c));
+            Some(c.ok_or(RequestRefused::UnknownChild)?)
+        }
+        (Concerns::Family, Some(_)) => return Err(RequestRefused::ChildNotExpected),
+        (Concerns::Family, None) => None,
+    };
+    let absence = match (kind.justifies_absence, absence) {
+        (true, None) => return Err(RequestRefused::AbsenceRequired),
+        (true, Some(a)) => {
+            a.check().map_err(RequestRefused::InvalidAbsence)?;
+            Some(a)
+        }
+        (false, Some(_)) => return Err(RequestRefused::AbsenceNotExpected),
+        (false, None) => None,
+    };
+    Ok((child, absence))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,5 +614,74 @@ mod tests {
         let accepted = decide(Verdict::Accept, None, None, Some(&kind), today, 30).unwrap();
         assert_eq!(accepted.valid_until, NaiveDate::from_ymd_opt(2027, 12, 1));
         assert_eq!(accepted.delete_on, NaiveDate::from_ymd_opt(2027, 12, 31).unwrap());
+    }
+}
+
+#[cfg(test)]
+mod requests {
+    use super::*;
+    use crate::ChildId;
+    use chrono::NaiveDate;
+
+    fn kind(concerns: Concerns, justifies_absence: bool) -> DocumentKind {
+        DocumentKind {
+            id: DocKindId::parse("certificat").unwrap(),
+            name: "Certificat".into(),
+            concerns,
+            valid_days: None,
+            justifies_absence,
+        }
+    }
+
+    fn absence(from: u32, to: u32) -> Absence {
+        Absence {
+            from: NaiveDate::from_ymd_opt(2026, 11, from).unwrap(),
+            to: NaiveDate::from_ymd_opt(2026, 11, to).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_childs_document_names_one_of_the_familys_children() {
+        let lea = ChildId::parse("lea").unwrap();
+        let children = [lea.clone()];
+        let k = kind(Concerns::Child, false);
+        assert_eq!(request(&k, &children, Some("lea"), None), Ok((Some(lea), None)));
+        assert_eq!(request(&k, &children, None, None), Err(RequestRefused::ChildRequired));
+        assert_eq!(request(&k, &children, Some("hugo"), None), Err(RequestRefused::UnknownChild));
+    }
+
+    #[test]
+    fn a_familys_document_names_no_child() {
+        let k = kind(Concerns::Family, false);
+        let lea = ChildId::parse("lea").unwrap();
+        assert_eq!(request(&k, &[lea], Some("lea"), None), Err(RequestRefused::ChildNotExpected));
+        assert_eq!(request(&k, &[], None, None), Ok((None, None)));
+    }
+
+    #[test]
+    fn a_certificate_for_an_absence_gives_its_dates_and_no_other_kind_does() {
+        let lea = ChildId::parse("lea").unwrap();
+        let certificate = kind(Concerns::Child, true);
+        let children = [lea.clone()];
+        assert_eq!(request(&certificate, &children, Some("lea"), None), Err(RequestRefused::AbsenceRequired));
+        assert_eq!(
+            request(&certificate, &children, Some("lea"), Some(absence(2, 6))),
+            Ok((Some(lea), Some(absence(2, 6))))
+        );
+        let backwards = request(&certificate, &children, Some("lea"), Some(absence(6, 2)));
+        assert!(matches!(backwards, Err(RequestRefused::InvalidAbsence(_))));
+        assert_eq!(backwards.unwrap_err().field(), "absence");
+        let other = kind(Concerns::Child, false);
+        assert_eq!(
+            request(&other, &children, Some("lea"), Some(absence(2, 6))),
+            Err(RequestRefused::AbsenceNotExpected)
+        );
+    }
+
+    #[test]
+    fn a_family_keeps_at_most_two_hundred_documents() {
+        assert!(room_for_another(0));
+        assert!(room_for_another(MAX_PER_FAMILY - 1));
+        assert!(!room_for_another(MAX_PER_FAMILY));
     }
 }

@@ -40,6 +40,7 @@ pub mod attendance;
 pub mod basket;
 pub mod cells;
 pub mod operations;
+pub mod reminders;
 
 // Invoices and what follows them.
 pub mod billing;

@@ -135,11 +135,7 @@ pub fn check(
         if input.category != Category::Fermeture {
             return Err(invalid("close_booking", "Seule une actualité « fermeture » peut fermer des dates."));
         }
-        if role != Role::TownAdmin {
-            return Err(Refused::AdminOnly(
-                "Fermer des dates à la réservation est réservé à l'administrateur de la commune.",
-            ));
-        }
+        closure_change(role, None, Some(c), false)?;
         let today = town.today(now);
         if c.to < c.from || (c.to - c.from).num_days() >= MAX_CLOSURE_DAYS {
             return Err(invalid(
@@ -158,6 +154,32 @@ pub fn check(
         }
     }
     Ok(())
+}
+
+/// Only the town's administrator closes dates to booking, or changes or removes a closure: the
+/// refusal for `role` taking an article's closure from `before` to `after` (`deleted`: the
+/// article goes).
+pub fn closure_change(
+    role: Role,
+    before: Option<&ClosePeriod>,
+    after: Option<&ClosePeriod>,
+    deleted: bool,
+) -> Result<(), Refused> {
+    if role == Role::TownAdmin {
+        return Ok(());
+    }
+    match (before, after) {
+        (Some(_), _) if deleted => Err(Refused::AdminOnly(
+            "Supprimer une fermeture des réservations est réservé à l'administrateur de la commune.",
+        )),
+        (Some(b), a) if a != Some(b) => Err(Refused::AdminOnly(
+            "Modifier une fermeture des réservations est réservé à l'administrateur de la commune.",
+        )),
+        (None, Some(_)) => {
+            Err(Refused::AdminOnly("Fermer des dates à la réservation est réservé à l'administrateur de la commune."))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -196,5 +218,34 @@ mod tests {
         assert!(
             matches!(check(&t, Role::TownAdmin, &strike, 10, now), Err(Refused::Invalid { field, .. }) if field == "close_booking.from")
         );
+    }
+}
+
+#[cfg(test)]
+mod closures {
+    use super::*;
+
+    fn period(day: u32) -> ClosePeriod {
+        let d = NaiveDate::from_ymd_opt(2027, 3, day).unwrap();
+        ClosePeriod { from: d, to: d, activities: Vec::new() }
+    }
+
+    #[test]
+    fn only_the_administrator_closes_changes_or_removes_a_closure() {
+        let (a, b) = (period(1), period(2));
+        for (before, after, deleted) in
+            [(None, Some(&a), false), (Some(&a), Some(&b), false), (Some(&a), None, false), (Some(&a), Some(&a), true)]
+        {
+            assert_eq!(closure_change(Role::TownAdmin, before, after, deleted), Ok(()));
+            assert!(matches!(closure_change(Role::Agent, before, after, deleted), Err(Refused::AdminOnly(_))));
+        }
+    }
+
+    #[test]
+    fn an_agent_edits_an_article_that_leaves_its_closure_as_it_is() {
+        let a = period(1);
+        assert_eq!(closure_change(Role::Agent, Some(&a), Some(&a), false), Ok(()));
+        assert_eq!(closure_change(Role::Agent, None, None, false), Ok(()));
+        assert_eq!(closure_change(Role::Agent, None, None, true), Ok(()));
     }
 }

@@ -1,7 +1,7 @@
 //! The key design, in one place: every key starts with the town id (`T#<town>`), so one
 //! town's data never mixes with another's. `docs/store.md` lists the access patterns.
 
-use super::Key;
+use crate::key::Key;
 use domain::family::Email;
 use domain::{ChildId, FamilyRef, TownId};
 

@@ -6,7 +6,7 @@
 //! (`MIGRATIONS` / `<kind>`). Each step is bounded (one page); run again, it resumes where the
 //! last one stopped; run after it finished, it does nothing.
 
-use crate::schema::{self, Kind, Schema, VERSION_ATTR};
+use crate::schema::{Kind, Schema, VERSION_ATTR};
 use crate::{Cond, Cursor, Item, Key, Query, SkRange, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -126,10 +126,10 @@ fn fresh(kind: Kind, to: u32, now: DateTime<Utc>, steps: u64) -> Progress {
 /// behind, conditioned on its attributes being still those read: a write made meanwhile is
 /// never overwritten with the older content.
 pub async fn rewrite(store: &Store, schema: &Schema, kind: Kind, read: &Item) -> Result<Outcome, StoreError> {
-    if Kind::of(&read.key) != Some(kind) || schema::stored_version(read)? >= schema.version(kind) {
+    if Kind::of(&read.key) != Some(kind) || read.stored_version()? >= schema.version(kind) {
         return Ok(Outcome::Untouched);
     }
-    let upgraded = schema.upgrade(read)?.into_owned();
+    let upgraded = read.upgraded(schema)?.into_owned();
     // Every attribute as read, and the version absent if it was: any writer of this code
     // stamps the version, so a write meanwhile changes at least that. (A null attribute is
     // left out: the condition reads `null` as absent.)

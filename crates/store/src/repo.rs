@@ -225,6 +225,18 @@ pub async fn places_claimed(
     Ok(items.iter().filter_map(|i| Some((i.key.sk.parse().ok()?, n(i, "taken") + n(i, "waiting").max(0)))).collect())
 }
 
+/// The write that moves the places taken for a unit at a site on `date` by `by` (negative:
+/// freed), not bounded by the capacity: the town's own changes (attendance marked, a closure's
+/// cancellations, an offer lapsing), which the capacity does not refuse.
+pub fn move_places(
+    town: &TownId,
+    (unit, site): (&domain::UnitId, &domain::SiteId),
+    date: chrono::NaiveDate,
+    by: i64,
+) -> WriteOp {
+    WriteOp::Add { key: keys::capacity(town, unit, site, date), attr: "taken".into(), by, max: None }
+}
+
 /// The item of a booking, listed in the index under its day (attendance lists, kitchen counts,
 /// the staff's requests queue read a day's bookings in one query).
 pub fn booking_item(town: &TownId, b: &domain::booking::Booking) -> Result<Item, StoreError> {
@@ -285,6 +297,26 @@ pub async fn bookings_on(
         .iter()
         .map(Item::to_value)
         .collect()
+}
+
+/// Days of bookings read at once from the day index.
+const CONCURRENT_DAYS: usize = 8;
+
+/// Every booking of the town on each of `days`, any status, read from the day index a few days
+/// at once (a billing month, a week of kitchen counts, the requests queue's days).
+pub async fn bookings_of_days(
+    store: &Store,
+    town: &TownId,
+    days: impl IntoIterator<Item = chrono::NaiveDate>,
+) -> Result<Vec<domain::booking::Booking>, StoreError> {
+    use futures::StreamExt;
+    let reads = days.into_iter().map(|date| async move { bookings_on(store, town, date).await });
+    let read: Vec<_> = futures::stream::iter(reads).buffered(CONCURRENT_DAYS).collect().await;
+    let mut out = Vec::new();
+    for day in read {
+        out.extend(day?);
+    }
+    Ok(out)
 }
 
 /// The family a child belongs to (the first, for a child shared by separated parents).

@@ -4,9 +4,9 @@
 //! decoding ([`crate::Item::to_value`]). An item without the attribute is version 1: the shapes
 //! written before versions existed. `docs/store.md` says how to change a shape.
 
-use crate::{Item, Key, StoreError, keys};
+use crate::key::Key;
+use crate::keys;
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 
 /// The partition of the migrations' progress, one item per kind ([`crate::migrate`]).
 pub const MIGRATIONS: &str = "MIGRATIONS";
@@ -239,7 +239,8 @@ impl Schema {
         self
     }
 
-    fn steps(&self, kind: Kind) -> impl Iterator<Item = Upgrade> + '_ {
+    /// The upgrade steps of `kind`, from v1 to v2 first.
+    pub fn steps(&self, kind: Kind) -> impl Iterator<Item = Upgrade> + '_ {
         steps(kind).iter().copied().chain(self.extra.iter().filter(move |(k, _)| *k == kind).map(|(_, u)| *u))
     }
 
@@ -247,80 +248,6 @@ impl Schema {
     pub fn version(&self, kind: Kind) -> u32 {
         1 + u32::try_from(self.steps(kind).count()).unwrap_or(u32::MAX - 1)
     }
-
-    /// The item in its kind's current shape (borrowed when it already is); an item of a newer
-    /// version than these shapes is refused: its shape is never guessed at.
-    pub fn upgrade<'a>(&self, item: &'a Item) -> Result<Cow<'a, Item>, StoreError> {
-        let Some(kind) = Kind::of(&item.key) else { return Ok(Cow::Borrowed(item)) };
-        let (from, to) = (stored_version(item)?, self.version(kind));
-        let corrupt = |why: String| StoreError::Corrupt(format!("{}/{}: {why}", item.key.pk, item.key.sk));
-        if from == to {
-            return Ok(Cow::Borrowed(item));
-        }
-        if from > to {
-            return Err(corrupt(format!("{} v{from} is newer than this code's v{to}", kind.name())));
-        }
-        let mut flat = flatten(item);
-        for (n, step) in self.steps(kind).enumerate().skip(from as usize - 1) {
-            flat = step(flat).map_err(|e| corrupt(format!("{} v{} to v{}: {e}", kind.name(), n + 1, n + 2)))?;
-        }
-        let mut up = unflatten(flat)?;
-        if up.key != item.key {
-            return Err(corrupt(format!("an upgrade of {} changed the item's key", kind.name())));
-        }
-        up.attrs.insert(VERSION_ATTR.into(), Value::from(to));
-        Ok(Cow::Owned(up))
-    }
-}
-
-/// The version an item was written at: 1 without the attribute.
-pub fn stored_version(item: &Item) -> Result<u32, StoreError> {
-    match item.attrs.get(VERSION_ATTR) {
-        None => Ok(1),
-        Some(v) => v.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n >= 1).ok_or_else(|| {
-            StoreError::Corrupt(format!("{}/{}: schema version {v} is not a version", item.key.pk, item.key.sk))
-        }),
-    }
-}
-
-/// The item as stored: its attributes with `pk`, `sk` and, when set, `gsi1pk`, `gsi1sk`, `ttl`
-/// (what DynamoDB shows, and the fixtures under `tests/fixtures/stored/`).
-pub fn flatten(item: &Item) -> Value {
-    let mut map = item.attrs.clone();
-    map.insert("pk".into(), Value::from(item.key.pk.clone()));
-    map.insert("sk".into(), Value::from(item.key.sk.clone()));
-    if let Some(g) = &item.gsi1 {
-        map.insert("gsi1pk".into(), Value::from(g.pk.clone()));
-        map.insert("gsi1sk".into(), Value::from(g.sk.clone()));
-    }
-    if let Some(t) = item.ttl {
-        map.insert("ttl".into(), Value::from(t));
-    }
-    Value::Object(map)
-}
-
-/// The item of a stored shape ([`flatten`]'s inverse).
-pub fn unflatten(value: Value) -> Result<Item, StoreError> {
-    let Value::Object(mut map) = value else {
-        return Err(StoreError::Corrupt("a stored item is a map".into()));
-    };
-    let mut text = |name: &str| match map.remove(name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(StoreError::Corrupt(format!("{name} is not a string: {other}"))),
-    };
-    let missing = |name: &str| StoreError::Corrupt(format!("a stored item without {name}"));
-    let key = Key::new(text("pk")?.ok_or_else(|| missing("pk"))?, text("sk")?.ok_or_else(|| missing("sk"))?);
-    let gsi1 = match (text("gsi1pk")?, text("gsi1sk")?) {
-        (Some(p), Some(s)) => Some(Key::new(p, s)),
-        (None, None) => None,
-        _ => return Err(StoreError::Corrupt("gsi1pk and gsi1sk go together".into())),
-    };
-    let ttl = match map.remove("ttl") {
-        None => None,
-        Some(t) => Some(t.as_i64().ok_or_else(|| StoreError::Corrupt(format!("ttl is not a number: {t}")))?),
-    };
-    Ok(Item { key, gsi1, ttl, attrs: map })
 }
 
 /// The version attribute of a new item at `key`, if its kind is known.
@@ -333,8 +260,10 @@ pub(crate) fn stamp(key: &Key, attrs: &mut Map<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Item, StoreError};
     use domain::{ChildId, FamilyRef, SiteId, TownId, UnitId};
     use serde_json::json;
+    use std::borrow::Cow;
 
     #[test]
     fn each_kind_declares_the_version_its_steps_reach() {
@@ -488,27 +417,27 @@ mod tests {
         let mut old = Item::new(Key::new("T#a#F#f", "FAMILY"));
         old.attrs.remove(VERSION_ATTR);
         old.attrs.insert("phone".into(), json!("01"));
-        let up = schema.upgrade(&old).unwrap();
+        let up = old.upgraded(&schema).unwrap();
         assert_eq!(up.attrs.get("contact"), Some(&json!({"phone": "01"})));
         assert_eq!(up.attrs.get(VERSION_ATTR), Some(&json!(2)));
-        assert!(matches!(schema.upgrade(&up).unwrap(), Cow::Borrowed(_)));
-        let err = Schema::production().upgrade(&up).unwrap_err();
+        assert!(matches!(up.upgraded(&schema).unwrap(), Cow::Borrowed(_)));
+        let err = up.upgraded(Schema::production()).unwrap_err();
         assert!(err.to_string().contains("newer"), "{err}");
     }
 
     #[test]
     fn an_invoice_without_version_reads_as_version_0_and_keeps_a_stored_one() {
         let key = Key::new("T#a#F#f", "INV#2026-09");
-        let item = unflatten(json!({"pk": key.pk, "sk": key.sk, "total": 1})).unwrap();
-        let up = Schema::production().upgrade(&item).unwrap();
+        let item = Item::unflatten(json!({"pk": key.pk, "sk": key.sk, "total": 1})).unwrap();
+        let up = item.upgraded(Schema::production()).unwrap();
         assert_eq!((up.attrs.get("version"), up.attrs.get(VERSION_ATTR)), (Some(&json!(0)), Some(&json!(2))));
-        let item = unflatten(json!({"pk": key.pk, "sk": key.sk, "version": 4})).unwrap();
-        assert_eq!(Schema::production().upgrade(&item).unwrap().attrs.get("version"), Some(&json!(4)));
+        let item = Item::unflatten(json!({"pk": key.pk, "sk": key.sk, "version": 4})).unwrap();
+        assert_eq!(item.upgraded(Schema::production()).unwrap().attrs.get("version"), Some(&json!(4)));
     }
 
     #[test]
     fn a_stored_item_flattens_and_back() {
         let item = Item::new(Key::new("T#a#F#f", "DOC#1")).with_gsi1(Key::new("g", "h")).with_ttl(9);
-        assert_eq!(unflatten(flatten(&item)).unwrap(), item);
+        assert_eq!(Item::unflatten(item.flatten()).unwrap(), item);
     }
 }

@@ -200,12 +200,12 @@ fn record_writes(
     let mut groups = Vec::new();
     for (reference, family) in &plan.families {
         if families.get(reference) != Some(family) {
-            groups.push(vec![WriteOp::Put { item: repo::family_item(town.id(), family)?, cond: None }]);
+            groups.push(vec![WriteOp::put(repo::family_item(town.id(), family)?)]);
         }
     }
     for (id, child) in &plan.children {
         if children.get(id) != Some(child) {
-            groups.push(vec![WriteOp::Put { item: repo::child_item(town.id(), child)?, cond: None }]);
+            groups.push(vec![WriteOp::put(repo::child_item(town.id(), child)?)]);
         }
     }
     Ok(groups)

@@ -45,7 +45,7 @@ pub fn replace(key: &Key, old: &Stored, lines: Vec<Line>, now: DateTime<Utc>) ->
     let cond = if old.revision.is_empty() {
         Cond::NotExistsOrExpired { now: now.timestamp() }
     } else {
-        Cond::AttrEquals { name: "revision".into(), value: old.revision.clone().into() }
+        Cond::attr_equals("revision", old.revision.clone())
     };
     Ok((WriteOp::Put { item, cond: Some(cond) }, new))
 }

@@ -13,7 +13,7 @@ use edge::http::auth::Caller;
 use edge::http::{Path, Problem};
 use icalendar::{Calendar, Component, Event, EventLike};
 use serde::{Deserialize, Serialize};
-use store::{Cond, Item, WriteOp, keys, repo};
+use store::{Item, WriteOp, keys, repo};
 
 #[derive(Serialize, Deserialize)]
 struct Feed {
@@ -44,13 +44,10 @@ pub async fn create(
     let mut ops = Vec::new();
     if let Some(old) = store.get(&pointer_key).await? {
         let old: Pointer = old.to_value()?;
-        ops.push(WriteOp::Delete { key: keys::calendar_feed(town, &old.digest), cond: None });
+        ops.push(WriteOp::delete(keys::calendar_feed(town, &old.digest)));
     }
-    ops.push(WriteOp::Put {
-        item: Item::from_value(keys::calendar_feed(town, &digest), &Feed { family: reference })?,
-        cond: Some(Cond::NotExists),
-    });
-    ops.push(WriteOp::Put { item: Item::from_value(pointer_key, &Pointer { digest })?, cond: None });
+    ops.push(WriteOp::create(Item::from_value(keys::calendar_feed(town, &digest), &Feed { family: reference })?));
+    ops.push(WriteOp::put(Item::from_value(pointer_key, &Pointer { digest })?));
     store.transact(ops).await?;
     let body = serde_json::json!({ "path": feed_path(town.as_str(), &secret) });
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
@@ -69,8 +66,8 @@ pub async fn revoke(
         let old: Pointer = old.to_value()?;
         store
             .transact(vec![
-                WriteOp::Delete { key: keys::calendar_feed(&caller.town, &old.digest), cond: None },
-                WriteOp::Delete { key: pointer_key, cond: None },
+                WriteOp::delete(keys::calendar_feed(&caller.town, &old.digest)),
+                WriteOp::delete(pointer_key),
             ])
             .await?;
     }

@@ -8,6 +8,7 @@
 //! Decided documents are deleted after the town's retention period.
 
 mod export;
+mod marks;
 mod record;
 mod retention;
 mod review;
@@ -22,8 +23,6 @@ use edge::files::Files;
 use edge::http::auth::AuthState;
 use store::repo::Towns;
 
-/// A family's documents, every status (older ones are deleted by the retention rules).
-pub const MAX_PER_FAMILY: usize = 200;
 /// How long an upload may wait for its confirmation before its record goes (the bucket's
 /// lifecycle rule deletes the file itself after a day too).
 pub const UPLOAD_WINDOW_HOURS: i64 = 24;

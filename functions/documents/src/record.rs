@@ -3,16 +3,18 @@
 use crate::{AppState, UPLOAD_WINDOW_HOURS};
 use axum::Json as AxumJson;
 use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::config::Town;
 use domain::documents::{Absence, DocumentKind, DocumentSettings, FileType, Status};
 use domain::family::Family;
 use domain::{ChildId, DocKindId, FamilyRef, TownId};
+use edge::files::files_unavailable;
 use edge::http::auth::Caller;
 use edge::http::{self, Path, Problem};
 use serde::{Deserialize, Serialize};
 use store::repo;
-use store::{Cond, Item, Key, Query as StoreQuery, SkRange, Store, StoreError, keys};
+use store::{Cond, Item, Key, Query as StoreQuery, SkRange, Store, StoreError, WriteOp, keys};
 
 /// A document as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,4 +264,25 @@ pub(crate) async fn one(
     }
     let (_, names) = family_with_names(store, town.id(), &family).await?;
     Ok(AxumJson(view(&town, d, &names, today(&state, &town))))
+}
+
+/// Deletes a document's file, then its record (a retry after a failure finishes the job).
+pub(crate) async fn delete_document(
+    state: &AppState,
+    town: &TownId,
+    doc: &Document,
+    ops: Vec<WriteOp>,
+) -> Result<(), Problem> {
+    state.files.delete(&doc.object).await.map_err(files_unavailable)?;
+    let mut all = vec![WriteOp::Delete { key: keys::document(town, &doc.family, &doc.id), cond: Some(versioned(doc)) }];
+    all.extend(ops);
+    match state.auth.store.transact(all).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::TransactionCanceled { index: 0, .. }) => Err(changed()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) fn changed() -> Problem {
+    Problem::new(StatusCode::CONFLICT, "document_changed", "Ce document vient d'être modifié : rechargez la page.")
 }

@@ -1,31 +1,48 @@
 //! The retention purge: decided documents deleted on their day (nightly Lambda, hourly locally,
 //! or on demand by the administrator).
 
-use crate::record::{today, versioned};
+use crate::record::versioned;
 use crate::{AppState, Document};
 use axum::Json as AxumJson;
 use axum::extract::State;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use domain::TownId;
-use domain::account::Role;
 use edge::files::{Files, FilesError, files_unavailable};
-use edge::http::auth::{Staff, forbidden};
+use edge::http::auth::Admin;
 use edge::http::{self, Problem};
+use std::collections::HashMap;
 use store::{Query as StoreQuery, SkRange, Store, StoreError, keys};
 
-/// Deletes the decided documents whose retention ended by `today` (in each town's own time
-/// zone, within a day), `town` only when given; how many.
-pub async fn purge(store: &Store, files: &Files, today: NaiveDate, town: Option<&TownId>) -> Result<usize, String> {
+/// Deletes the decided documents whose retention ended by each town's today at `now` (in its own
+/// time zone), `town` only when given; how many.
+pub async fn purge(store: &Store, files: &Files, now: DateTime<Utc>, town: Option<&TownId>) -> Result<usize, String> {
+    // No town's today is later than UTC+14's: read up to it, then keep each town's due ones.
+    let latest = (now + TimeDelta::hours(14)).date_naive();
     let due = store
-        .query_all(&StoreQuery::gsi1(keys::DOCUMENTS_PURGE, SkRange::UpTo(format!("{today}~"))))
+        .query_all(&StoreQuery::gsi1(keys::DOCUMENTS_PURGE, SkRange::UpTo(format!("{latest}~"))))
         .await
         .map_err(|e| e.to_string())?;
+    let mut todays: HashMap<TownId, Option<NaiveDate>> = HashMap::new();
     let mut n = 0;
     for i in due {
         let d: Document = i.to_value().map_err(|e| e.to_string())?;
         let Some(sk) = i.gsi1.as_ref().map(|k| k.sk.clone()) else { continue };
-        let Some(doc_town) = sk.split('#').nth(1).and_then(|t| TownId::parse(t).ok()) else { continue };
+        let mut parts = sk.split('#');
+        let Some(day) = parts.next().and_then(|t| t.parse::<NaiveDate>().ok()) else { continue };
+        let Some(doc_town) = parts.next().and_then(|t| TownId::parse(t).ok()) else { continue };
         if town.is_some_and(|t| t != &doc_town) {
+            continue;
+        }
+        let today = match todays.get(&doc_town) {
+            Some(today) => *today,
+            None => {
+                let stored = store::repo::stored_town(store, &doc_town).await.map_err(|e| e.to_string())?;
+                let today = stored.map(|(t, _)| t.today(now));
+                todays.insert(doc_town.clone(), today);
+                today
+            }
+        };
+        if today.is_none_or(|today| day > today) {
             continue;
         }
         files.delete(&d.object).await.map_err(|e| e.to_string())?;
@@ -42,25 +59,23 @@ pub async fn purge(store: &Store, files: &Files, today: NaiveDate, town: Option<
 /// day by itself).
 pub(crate) async fn purge_now(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
 ) -> Result<AxumJson<serde_json::Value>, Problem> {
-    if caller.session.role != Role::TownAdmin {
-        return Err(forbidden().detail("La purge des documents est réservée à l'administrateur de la commune."));
-    }
     let town = http::load_town(&state.towns, &caller.town).await?;
-    let deleted = purge(&state.auth.store, &state.files, today(&state, &town), Some(town.id())).await.map_err(|e| {
-        tracing::warn!(error = %e, "purge failed");
-        files_unavailable(FilesError(e))
-    })?;
+    let deleted =
+        purge(&state.auth.store, &state.files, state.auth.clock.now(), Some(town.id())).await.map_err(|e| {
+            tracing::warn!(error = %e, "purge failed");
+            files_unavailable(FilesError(e))
+        })?;
     Ok(AxumJson(serde_json::json!({ "deleted": deleted })))
 }
 
 /// Erases the closed families whose erasure day has come, in every town (or one): their
-/// documents' files first, then their records (see `services::privacy::erase`). How many.
+/// documents' files first, then their records (see `services::privacy::plan` and `apply`). How many.
 pub async fn erase_due(
     store: &Store,
     files: &Files,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
     town: Option<&TownId>,
 ) -> Result<usize, String> {
     let e = |e: store::StoreError| e.to_string();
@@ -70,16 +85,18 @@ pub async fn erase_due(
     };
     let mut n = 0;
     for t in towns {
-        let today = now.with_timezone(&chrono_tz::Europe::Paris).date_naive();
+        // The erasure day is the town's, in its own time zone.
+        let Some((town, _)) = store::repo::stored_town(store, &t).await.map_err(e)? else { continue };
+        let today = town.today(now);
         for family in services::privacy::due(store, &t, today).await.map_err(e)? {
-            let plan = services::privacy::erase(store, &t, &family, false, now).await.map_err(e)?;
+            let plan = services::privacy::plan(store, &t, &family).await.map_err(e)?;
             // Its documents' files and its export archives go before its records: a failure
             // leaves the erasure due, and the next run finds what is left.
             let archives = files.list(&Files::exports_of(&t, &family)).await.map_err(|x| x.to_string())?;
-            for key in plan.files.iter().chain(&archives) {
+            for key in plan.report.files.iter().chain(&archives) {
                 files.delete(key).await.map_err(|x| x.to_string())?;
             }
-            services::privacy::erase(store, &t, &family, true, now).await.map_err(e)?;
+            services::privacy::apply(store, &t, plan, now).await.map_err(e)?;
             tracing::info!(town = %t, "a closed family's data erased");
             n += 1;
         }

@@ -1,18 +1,20 @@
 //! Sending a file: the presigned upload, the confirmation that checks the stored bytes, the
 //! download, and the guardian's withdrawal.
 
-use crate::record::{family_documents, family_with_names, invalid, load, today, unknown_document, versioned, view};
-use crate::{AppState, Document, MAX_PER_FAMILY, View, item};
+use crate::record::{
+    delete_document, family_documents, family_with_names, invalid, load, today, unknown_document, versioned, view,
+};
+use crate::{AppState, Document, View, item};
 use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
-use domain::documents::{Absence, Concerns, Status};
-use domain::{ChildId, DocKindId, TownId};
+use domain::DocKindId;
+use domain::documents::{self as rules, Absence, Status};
 use edge::files::{Files, Kept, Presigned, check_file, content_mismatch, files_unavailable};
 use edge::http::auth::Caller;
 use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use store::{Cond, StoreError, WriteOp, keys};
+use store::{Cond, StoreError, keys};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,42 +55,9 @@ pub(crate) async fn start_upload(
         .ok_or_else(|| invalid("unknown_kind", "kind", "Ce type de document n'est pas demandé par la commune."))?;
     let (file_name, file_type) = check_file(&req.file_name, &req.content_type, req.size, settings.max_bytes)?;
     let (f, names) = family_with_names(store, town.id(), &family).await?;
-    let child = match (kind.concerns, req.child.as_deref()) {
-        (Concerns::Child, None) => {
-            return Err(invalid("child_required", "child", "Indiquez l'enfant que ce document concerne."));
-        }
-        (Concerns::Child, Some(raw)) => {
-            let c = ChildId::parse(raw).ok().filter(|c| f.children.contains(c));
-            Some(c.ok_or_else(|| invalid("unknown_child", "child", "Cet enfant ne fait pas partie de la famille."))?)
-        }
-        (Concerns::Family, Some(_)) => {
-            return Err(invalid(
-                "child_not_expected",
-                "child",
-                "Ce document concerne toute la famille, pas un enfant.",
-            ));
-        }
-        (Concerns::Family, None) => None,
-    };
-    let absence = match (kind.justifies_absence, req.absence) {
-        (true, None) => {
-            return Err(invalid(
-                "absence_required",
-                "absence",
-                "Indiquez les dates d'absence que le certificat couvre.",
-            ));
-        }
-        (true, Some(a)) => {
-            a.check()?;
-            Some(a)
-        }
-        (false, Some(_)) => {
-            return Err(invalid("absence_not_expected", "absence", "Ce type de document ne justifie pas une absence."));
-        }
-        (false, None) => None,
-    };
+    let (child, absence) = rules::request(kind, &f.children, req.child.as_deref(), req.absence)?;
     let existing = family_documents(store, town.id(), &family).await?;
-    if existing.len() >= MAX_PER_FAMILY {
+    if !rules::room_for_another(existing.len()) {
         return Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_documents",
@@ -159,7 +128,7 @@ pub(crate) async fn confirm(
     if let (true, Some(absence), Some(child)) = (justifies, doc.absence, doc.child.as_ref()) {
         let delay = town.config().operations.certificate_delay();
         let by = (caller.session.email.as_str(), "attendance.justify_reported");
-        let n = crate::review::remark(&state, &town, child, absence, by, |b| b.justify_report(now, delay)).await?;
+        let n = crate::marks::remark(&state, &town, child, absence, by, |b| b.justify_report(now, delay)).await?;
         sent.justified_bookings = (n > 0).then_some(n);
     }
     match store.put(item(town.id(), &sent)?, Some(versioned(&doc))).await {
@@ -193,27 +162,6 @@ pub(crate) async fn download(
     let url =
         state.files.presign_get(&doc.object, &doc.file_name, doc.content_type).await.map_err(files_unavailable)?;
     Ok(AxumJson(url))
-}
-
-/// Deletes a document's file, then its record (a retry after a failure finishes the job).
-pub(crate) async fn delete_document(
-    state: &AppState,
-    town: &TownId,
-    doc: &Document,
-    ops: Vec<WriteOp>,
-) -> Result<(), Problem> {
-    state.files.delete(&doc.object).await.map_err(files_unavailable)?;
-    let mut all = vec![WriteOp::Delete { key: keys::document(town, &doc.family, &doc.id), cond: Some(versioned(doc)) }];
-    all.extend(ops);
-    match state.auth.store.transact(all).await {
-        Ok(()) => Ok(()),
-        Err(StoreError::TransactionCanceled { index: 0, .. }) => Err(changed()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub(crate) fn changed() -> Problem {
-    Problem::new(StatusCode::CONFLICT, "document_changed", "Ce document vient d'être modifié : rechargez la page.")
 }
 
 /// A guardian withdraws a document staff have not decided on yet.

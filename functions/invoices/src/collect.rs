@@ -5,8 +5,7 @@
 
 use crate::corrections;
 use crate::payments;
-use crate::staff::admin_only;
-use crate::{AppState, family::InvoiceSummary};
+use crate::{AppState, views::InvoiceSummary};
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -15,7 +14,7 @@ use chrono::NaiveDate;
 use domain::Cents;
 use domain::payfip::Operation;
 use domain::payment::{self, Age, Method, Payment};
-use edge::http::auth::Staff;
+use edge::http::auth::{Admin, Staff};
 use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use store::repo;
@@ -84,10 +83,9 @@ pub async fn counter(
 /// Hands an unpaid invoice past its due date to the Trésor public (town administrator).
 pub async fn transmit(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, family, month)): Path<(String, String, String)>,
 ) -> Result<AxumJson<InvoiceSummary>, Problem> {
-    admin_only(&caller)?;
     let reference = caller.family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
@@ -151,12 +149,12 @@ pub async fn unpaid(
     let today = town.today(now);
     let store = &state.auth.store;
     let families = repo::all_families(store, town.id()).await?;
-    let online = crate::family::online_offered(&state, &town);
+    let online = crate::views::online_offered(&state, &town);
     let mut mandates = std::collections::BTreeMap::new();
     let mut rows = Vec::new();
-    for i in payments::unpaid(store, &town, today).await? {
+    for i in crate::reminders::unpaid(store, &town, today).await? {
         if !mandates.contains_key(&i.family) {
-            mandates.insert(i.family.clone(), crate::debits::mandate_of(store, town.id(), &i.family).await?);
+            mandates.insert(i.family.clone(), crate::mandates::mandate_of(store, town.id(), &i.family).await?);
         }
         let mandate = mandates.get(&i.family).and_then(Option::as_ref);
         // Due on its collection date under a mandate: not late while the debit is to come.
@@ -226,8 +224,7 @@ pub async fn unpaid(
 /// (town administrator): nothing was recorded; the régie checks with the DGFiP.
 pub async fn anomalies(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
 ) -> Result<AxumJson<Vec<Operation>>, Problem> {
-    admin_only(&caller)?;
-    Ok(AxumJson(payments::anomalies(&state.auth.store, &caller.town, 200).await?))
+    Ok(AxumJson(crate::settle::anomalies(&state.auth.store, &caller.town, 200).await?))
 }

@@ -94,7 +94,7 @@ pub async fn issue(
         // A PayFiP operation not settled yet (even past its hour, until PayFiP has answered):
         // the family may be paying it, and a payment would land on a cancelled invoice.
         if matches!(purpose, Purpose::Cancellation) && invoice.online.is_some() {
-            return Err(crate::payments::in_progress());
+            return Err(crate::problems::in_progress());
         }
         let asked = match purpose {
             // An invoice is cancelled for what credit notes have not covered yet.
@@ -148,7 +148,7 @@ pub async fn issue(
         };
         let mut ops = vec![
             sequence,
-            WriteOp::Put { item: credit_note_item(town.id(), &note)?, cond: Some(Cond::NotExists) },
+            WriteOp::create(credit_note_item(town.id(), &note)?),
             crate::run::invoice_change(town.id(), &invoice, &mut after)?,
         ];
         if let Purpose::Contest(c) = purpose {
@@ -209,10 +209,7 @@ pub async fn issue(
 /// at once: one answer).
 fn decided(town: &TownId, c: &Contest, decision: ContestDecision) -> Result<WriteOp, StoreError> {
     let answered = Contest { decision, ..c.clone() };
-    Ok(WriteOp::Put {
-        item: contest_item(town, &answered)?,
-        cond: Some(Cond::AttrEquals { name: "status".into(), value: serde_json::Value::from("pending") }),
-    })
+    Ok(WriteOp::Put { item: contest_item(town, &answered)?, cond: Some(Cond::attr_equals("status", "pending")) })
 }
 
 /// The stored contest; in the staff's queue while it waits.
@@ -350,12 +347,7 @@ pub async fn contest(
         before: None,
         after: serde_json::to_value(&c).ok(),
     };
-    store
-        .transact(vec![
-            WriteOp::Put { item: contest_item(town.id(), &c)?, cond: Some(Cond::NotExists) },
-            entry.record(town.id())?,
-        ])
-        .await?;
+    store.transact(vec![WriteOp::create(contest_item(town.id(), &c)?), entry.record(town.id())?]).await?;
     Ok(c)
 }
 

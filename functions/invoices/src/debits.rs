@@ -5,8 +5,8 @@
 //! the invoice back to unpaid. Rules in [`domain::debit`].
 
 use crate::AppState;
+use crate::mandates::{MandateView, mandate_of};
 use crate::payments::{self, Draft, Notice};
-use crate::staff::admin_only;
 use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -17,7 +17,7 @@ use domain::config::Town;
 use domain::debit::{self, Debit, Mandate, MandateAsked, Sequence};
 use domain::payment::{self, Method, Payment, Rejection};
 use domain::{FamilyRef, TownId};
-use edge::http::auth::Staff;
+use edge::http::auth::{Admin, Staff};
 use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use services::mail::outbox::Mail;
@@ -35,61 +35,6 @@ fn unavailable() -> Problem {
         "direct_debit_unavailable",
         "Le prélèvement n'est pas configuré pour cette commune (identifiant créancier SEPA, compte de la régie).",
     )
-}
-
-pub async fn mandate_of(store: &Store, town: &TownId, family: &FamilyRef) -> Result<Option<Mandate>, StoreError> {
-    store.get(&keys::mandate(town, family)).await?.map(|i| i.to_value()).transpose()
-}
-
-/// A mandate as staff and the family see it: the IBAN masked.
-#[derive(Debug, Serialize)]
-pub struct MandateView {
-    pub rum: String,
-    pub account: String,
-    pub bic: Option<String>,
-    pub holder: String,
-    pub signed_on: NaiveDate,
-    pub sequence: Sequence,
-}
-
-impl MandateView {
-    pub fn of(m: &Mandate) -> MandateView {
-        MandateView {
-            rum: m.rum.clone(),
-            account: debit::masked(&m.iban),
-            bic: m.bic.clone(),
-            holder: m.holder.clone(),
-            signed_on: m.signed_on,
-            sequence: m.sequence,
-        }
-    }
-}
-
-/// How an invoice stands with the family's direct debit today (`None`: nothing to do with one):
-/// planned on the town's day under a mandate, scheduled in the bank's file, collected, rejected.
-pub fn standing(
-    town: &Town,
-    mandate: Option<&Mandate>,
-    invoice: &Invoice,
-    today: NaiveDate,
-) -> Option<debit::Standing> {
-    let day = town.config().billing.direct_debit.as_ref().map(|s| s.day);
-    debit::standing(invoice, mandate, day, today)
-}
-
-/// The due line the family reads on the invoice's PDF and its publication email: « À payer avant
-/// le … », or under a mandate the day it is debited (its due date), « Prélèvement prévu le … ».
-pub fn due_line(town: &Town, mandate: Option<&Mandate>, invoice: &Invoice, today: NaiveDate) -> String {
-    match standing(town, mandate, invoice, today) {
-        Some(s) if !matches!(s, debit::Standing::Rejected { .. }) => s.label(mandate.map(|m| m.iban.as_str())),
-        _ => format!("À payer avant le {}", domain::fr::date(invoice.due_on)),
-    }
-}
-
-/// Whether the invoice is left to the direct debit (not payable online): under a mandate, unless
-/// its debit was rejected.
-pub fn by_debit(town: &Town, mandate: Option<&Mandate>, invoice: &Invoice) -> bool {
-    town.config().billing.direct_debit.is_some() && mandate.is_some() && !invoice.debit.is_some_and(|d| d.rejected)
 }
 
 /// Records a family's mandate from the signed form (any staff member); it replaces the one
@@ -120,7 +65,7 @@ pub async fn put_mandate(
     };
     store
         .transact(vec![
-            WriteOp::Put { item: Item::from_value(keys::mandate(town.id(), &reference), &m)?, cond: None },
+            WriteOp::put(Item::from_value(keys::mandate(town.id(), &reference), &m)?),
             entry.record(town.id())?,
         ])
         .await?;
@@ -255,14 +200,11 @@ async fn debit_one(
             };
             let next = Mandate { sequence: Sequence::Rcur, ..m.clone() };
             Ok(vec![
-                WriteOp::Put {
-                    item: Item::from_value(keys::debit(town.id(), month, &invoice.number), &record)?,
-                    cond: Some(Cond::NotExists),
-                },
+                WriteOp::create(Item::from_value(keys::debit(town.id(), month, &invoice.number), &record)?),
                 // The same mandate still (not replaced meanwhile).
                 WriteOp::Put {
                     item: Item::from_value(keys::mandate(town.id(), family), &next)?,
-                    cond: Some(Cond::AttrEquals { name: "rum".into(), value: serde_json::Value::from(m.rum.clone()) }),
+                    cond: Some(Cond::attr_equals("rum", m.rum.clone())),
                 },
             ])
         };
@@ -336,12 +278,10 @@ pub fn pain008(town: &Town, month: &str, debits: &[Debit]) -> Result<String, Str
 /// debits only what is left.
 pub async fn run(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, month)): Path<(String, String)>,
 ) -> Result<AxumJson<Collected>, Problem> {
-    admin_only(&caller)?;
-    domain::billing::month(&month)
-        .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
+    domain::billing::month(&month).ok_or_else(crate::problems::invalid_month)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     let done =
@@ -352,12 +292,10 @@ pub async fn run(
 /// The month's pain.008 file for the town's bank (town administrator).
 pub async fn file(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, month)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    admin_only(&caller)?;
-    domain::billing::month(&month)
-        .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
+    domain::billing::month(&month).ok_or_else(crate::problems::invalid_month)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     town.config().billing.direct_debit.as_ref().ok_or_else(unavailable)?;
     let debits = debits_of(&state.auth.store, town.id(), &month).await?;
@@ -408,11 +346,10 @@ pub struct RejectBody {
 /// rejected leaves the mandate on FRST.
 pub async fn reject(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, family, number)): Path<(String, String, String)>,
     body: Result<Json<RejectBody>, Problem>,
 ) -> Result<AxumJson<Payment>, Problem> {
-    admin_only(&caller)?;
     let reference = caller.family(&family)?;
     let Json(body) = body?;
     let reason = domain::credit::reason(&body.reason)
@@ -469,7 +406,7 @@ pub async fn reject(
             let back = Mandate { sequence: Sequence::Frst, ..m };
             ops.push(WriteOp::Put {
                 item: Item::from_value(keys::mandate(town.id(), &reference), &back)?,
-                cond: Some(Cond::AttrEquals { name: "rum".into(), value: serde_json::Value::from(d.rum.clone()) }),
+                cond: Some(Cond::attr_equals("rum", d.rum.clone())),
             });
         }
         let entry = store::audit::Entry {

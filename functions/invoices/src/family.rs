@@ -6,94 +6,23 @@
 use crate::corrections;
 use crate::payments;
 use crate::publish;
+use crate::views::{CreditNoteView, InvoiceSummary, credit_notes_on, online_offered};
 use crate::{AppState, pdf};
 use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, Utc};
-use domain::Cents;
-use domain::billing::{self, Invoice};
-use domain::credit::{self, Contest, CreditNote, Status};
-use domain::payment::{self, Payment, PaymentView};
-use domain::regularisation;
+use chrono::NaiveDate;
+use domain::billing::Invoice;
+use domain::credit::{self, Contest};
+use domain::payment::{Payment, PaymentView};
 use edge::http::auth::Caller;
 use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
-use store::{Query, SkRange, keys, regularisations, repo};
+use store::{Query, SkRange, keys, repo};
 
 /// The most invoices a family's list shows (three years of months).
 pub const MAX_LISTED: usize = 36;
-
-#[derive(Serialize)]
-pub struct InvoiceSummary {
-    pub number: String,
-    pub month: String,
-    pub label: String,
-    pub issued_on: NaiveDate,
-    pub due_on: NaiveDate,
-    pub total: Cents,
-    pub credited: Cents,
-    pub paid: Cents,
-    pub left_to_pay: Cents,
-    pub status: Status,
-    /// « À payer », « En retard », « Payée », « Soldée par avoir », « Annulée », « Transmise au
-    /// Trésor public »
-    pub status_label: &'static str,
-    /// A PayFiP payment started and not answered yet (« Paiement en cours »).
-    pub payment_in_progress: bool,
-    /// Whether « Payer en ligne » is offered: something left to pay, the town takes PayFiP, no
-    /// payment in progress, not left to a direct debit.
-    pub payable_online: bool,
-    /// « Prélèvement prévu le 15/12/2026 sur le compte FR76 •••• 0189 » under a mandate, « 3,00 €
-    /// prélevés le … » once collected.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub direct_debit: Option<String>,
-}
-
-impl InvoiceSummary {
-    pub fn of(i: &Invoice, today: NaiveDate, now: DateTime<Utc>, online: bool) -> InvoiceSummary {
-        let status = credit::status(i, today);
-        let in_progress = i.online.as_ref().is_some_and(|o| o.in_progress(now));
-        InvoiceSummary {
-            number: i.number.clone(),
-            month: i.month.clone(),
-            label: billing::month(&i.month).map(|(first, _)| domain::fr::month(first)).unwrap_or_default(),
-            issued_on: i.issued_on,
-            due_on: i.due_on,
-            total: i.total,
-            credited: i.credited,
-            paid: i.paid,
-            left_to_pay: payment::left_to_pay(i),
-            status,
-            status_label: status.french(),
-            payment_in_progress: in_progress,
-            payable_online: online && !in_progress && payment::payable(i).is_ok(),
-            direct_debit: None,
-        }
-    }
-
-    /// The summary of an invoice of a family with `mandate`: its debit said, due on its
-    /// collection date, not payable online.
-    pub fn with_mandate(
-        mut self,
-        town: &domain::config::Town,
-        mandate: Option<&domain::debit::Mandate>,
-        i: &Invoice,
-        today: NaiveDate,
-    ) -> InvoiceSummary {
-        if let Some(standing) = crate::debits::standing(town, mandate, i, today) {
-            self.direct_debit = Some(standing.label(mandate.map(|m| m.iban.as_str())));
-            self.due_on = standing.due_on(i);
-            self.status = credit::status_due(i, self.due_on, today);
-            self.status_label = self.status.french();
-        }
-        if crate::debits::by_debit(town, mandate, i) {
-            self.payable_online = false;
-        }
-        self
-    }
-}
 
 fn unknown() -> Problem {
     Problem::not_found("unknown_invoice", "Cette facture est introuvable.")
@@ -128,7 +57,7 @@ pub async fn list(
             .limit(MAX_LISTED);
     let page = state.auth.store.query(&query).await?;
     let published = publish::publications(&state.auth.store, &caller.town).await?;
-    let mandate = crate::debits::mandate_of(&state.auth.store, &caller.town, &reference).await?;
+    let mandate = crate::mandates::mandate_of(&state.auth.store, &caller.town, &reference).await?;
     let staff = caller.session.role.is_staff();
     let mut out = Vec::new();
     for item in page.items {
@@ -149,47 +78,6 @@ pub struct InvoiceDetail {
     pub credit_notes: Vec<CreditNoteView>,
     pub contests: Vec<Contest>,
     pub payments: Vec<PaymentView>,
-}
-
-/// Whether the town takes payments online (its PayFiP account, and the portal's gateway).
-pub fn online_offered(state: &AppState, town: &domain::config::Town) -> bool {
-    state.payfip.is_some() && town.config().billing.payfip.is_some()
-}
-
-/// A credit note with where its money went (« Déduit du reste à payer de la facture … », « Sera
-/// déduit de votre prochaine facture », « Déduit de la facture … », « Remboursé le … »).
-#[derive(Serialize)]
-pub struct CreditNoteView {
-    #[serde(flatten)]
-    pub note: CreditNote,
-    pub destination: String,
-}
-
-/// The family's credit notes `notes`, each with where its money went.
-pub async fn with_destinations(
-    store: &store::Store,
-    town: &domain::TownId,
-    family: &domain::FamilyRef,
-    notes: Vec<CreditNote>,
-) -> Result<Vec<CreditNoteView>, Problem> {
-    let carried = regularisations::of_family(store, town, family, "AV-").await?;
-    Ok(notes
-        .into_iter()
-        .map(|note| {
-            let destination = regularisation::destination(&note, carried.iter().find(|r| r.id == note.number));
-            CreditNoteView { note, destination }
-        })
-        .collect())
-}
-
-/// The credit notes of one invoice, each with where its money went.
-pub async fn credit_notes_on(
-    store: &store::Store,
-    town: &domain::TownId,
-    i: &Invoice,
-) -> Result<Vec<CreditNoteView>, Problem> {
-    let notes = corrections::credit_notes_of(store, town, &i.family, 200).await?;
-    with_destinations(store, town, &i.family, notes.into_iter().filter(|n| n.corrects == i.number).collect()).await
 }
 
 /// The credit notes and contests of one invoice.
@@ -219,7 +107,7 @@ pub async fn one(
     let invoice = corrections::invoice(&state.auth.store, &caller.town, &reference, &month).await?;
     let (credit_notes, contests) = corrections_of(&state, &caller.town, &invoice).await?;
     let payments = payments::payments_on(&state.auth.store, &caller.town, &invoice).await?;
-    let mandate = crate::debits::mandate_of(&state.auth.store, &caller.town, &reference).await?;
+    let mandate = crate::mandates::mandate_of(&state.auth.store, &caller.town, &reference).await?;
     Ok(AxumJson(InvoiceDetail {
         summary: InvoiceSummary::of(&invoice, today, now, online_offered(&state, &town)).with_mandate(
             &town,
@@ -252,8 +140,8 @@ pub async fn pdf(
     let credit_notes = credit_notes_on(store, &caller.town, &invoice).await?;
     let payments = payments::payments_on(store, &caller.town, &invoice).await?;
     let payments: Vec<PaymentView> = payments.iter().map(|p| PaymentView::of(p, today)).collect();
-    let mandate = crate::debits::mandate_of(store, &caller.town, &reference).await?;
-    let due = crate::debits::due_line(&town, mandate.as_ref(), &invoice, today);
+    let mandate = crate::mandates::mandate_of(store, &caller.town, &reference).await?;
+    let due = crate::mandates::due_line(&town, mandate.as_ref(), &invoice, today);
     let sheet = pdf::Sheet {
         town: town.config(),
         family: &household,
@@ -316,7 +204,7 @@ pub async fn pay_online(
     State(state): State<AppState>,
     caller: Caller,
     Path((_, family, month)): Path<(String, String, String)>,
-) -> Result<(StatusCode, AxumJson<payments::Started>), Problem> {
+) -> Result<(StatusCode, AxumJson<crate::settle::Started>), Problem> {
     let reference = caller.own_family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
@@ -325,15 +213,15 @@ pub async fn pay_online(
     }
     let store = &state.auth.store;
     let invoice = corrections::invoice(store, &caller.town, &reference, &month).await?;
-    let mandate = crate::debits::mandate_of(store, &caller.town, &reference).await?;
-    if crate::debits::by_debit(&town, mandate.as_ref(), &invoice) {
+    let mandate = crate::mandates::mandate_of(store, &caller.town, &reference).await?;
+    if crate::mandates::by_debit(&town, mandate.as_ref(), &invoice) {
         return Err(Problem::new(
             StatusCode::CONFLICT,
             "paid_by_direct_debit",
             "Cette facture est payée par prélèvement sur votre compte, selon votre mandat : vous n'avez rien à faire.",
         ));
     }
-    let started = payments::start(
+    let started = crate::settle::start(
         (store, &state.public_url, state.payfip.as_ref()),
         &town,
         &invoice,

@@ -15,14 +15,20 @@ pub mod collect;
 pub mod corrections;
 pub mod debits;
 pub mod family;
+pub mod jobs;
+pub mod mandates;
 pub mod online;
 pub mod payfip;
 pub mod payments;
 pub mod pdf;
+pub mod problems;
 pub mod publish;
 pub mod regularisations;
+pub mod reminders;
 pub mod run;
+pub mod settle;
 pub mod staff;
+pub mod views;
 
 use axum::Json as AxumJson;
 use axum::Router;
@@ -32,17 +38,11 @@ use chrono::NaiveDate;
 use domain::Cents;
 use domain::billing::{self, Anomaly, Bill};
 use domain::booking::Booking;
-use domain::config::Town;
-use edge::http::auth::{AuthState, Caller, Staff};
+use edge::http::auth::{Admin, AuthState, Caller};
 use edge::http::{self, Path, Problem};
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use store::repo::{self, Towns};
-use store::{Store, StoreError};
-
-/// Days of bookings read at once from the day index.
-const CONCURRENT_DAYS: usize = 8;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -177,17 +177,14 @@ struct Preview {
 /// still waiting, days without attendance). Nothing is written.
 async fn preview(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     query: Result<Query<PreviewQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<Preview>, Problem> {
-    staff::admin_only(&caller)?;
     let Query(q) = query.map_err(|_| http::bad_query())?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let today = town.today(state.auth.clock.now());
     let (first, last) = match q.month.as_deref() {
-        Some(raw) => billing::month(raw).ok_or_else(|| {
-            Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11.").field("month")
-        })?,
+        Some(raw) => billing::month(raw).ok_or_else(|| crate::problems::invalid_month().field("month"))?,
         None => billing::previous_month(today),
     };
     if first > today {
@@ -200,7 +197,7 @@ async fn preview(
     Ok(AxumJson(Preview {
         month: first.format("%Y-%m").to_string(),
         label: domain::fr::month(first),
-        complete: last < today,
+        complete: billing::month_over(last, today),
         total: due.iter().fold(Cents::ZERO, |t, b| t + b.total),
         zero: zero.len(),
         bills: due,
@@ -208,38 +205,17 @@ async fn preview(
     }))
 }
 
-/// Every booking of the town from `first` to `last`, read by day from the index, a few days at once.
-pub(crate) async fn bookings_between(
-    store: &Store,
-    town: &Town,
-    first: NaiveDate,
-    last: NaiveDate,
-) -> Result<Vec<Booking>, StoreError> {
-    let reads = first.iter_days().take_while(|d| *d <= last).map(|date| {
-        let (store, town) = (store.clone(), town.id().clone());
-        async move { repo::bookings_on(&store, &town, date).await }
-    });
-    let days: Vec<_> = futures::stream::iter(reads).buffered(CONCURRENT_DAYS).collect().await;
-    let mut out = Vec::new();
-    for day in days {
-        out.extend(day?);
-    }
-    Ok(out)
-}
-
 /// Finalises a month that is over (town administrator): the missing invoices are issued and
 /// numbered; calling again goes on where the last call stopped, and issues nothing twice.
 async fn finalise(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, month)): Path<(String, String)>,
 ) -> Result<AxumJson<run::Finalised>, Problem> {
-    staff::admin_only(&caller)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
-    let (first, last) = billing::month(&month)
-        .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
+    let (first, last) = billing::month(&month).ok_or_else(crate::problems::invalid_month)?;
     let now = state.auth.clock.now();
-    if last >= town.today(now) {
+    if !billing::month_over(last, town.today(now)) {
         return Err(Problem::unprocessable(
             "month_not_over",
             "Un mois se facture une fois terminé : sa facturation sera possible le lendemain de son dernier jour.",
@@ -252,12 +228,10 @@ async fn finalise(
 /// open (UTF-8 with BOM, `;`, amounts with a decimal comma), one row per invoice.
 async fn export(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, month)): Path<(String, String)>,
 ) -> Result<axum::response::Response, Problem> {
-    staff::admin_only(&caller)?;
-    billing::month(&month)
-        .ok_or_else(|| Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11."))?;
+    billing::month(&month).ok_or_else(crate::problems::invalid_month)?;
     let store = &state.auth.store;
     let names: BTreeMap<_, String> =
         repo::all_families(store, &caller.town).await?.into_iter().map(|f| (f.reference, f.name)).collect();

@@ -1,10 +1,10 @@
 //! PayFiP's two calls back to the portal: the notification it sends to `urlnotif` when a payment
 //! ends, and the family's return through `urlredirect`. Neither is trusted: each only names an
-//! operation, which [`payments::settle`] asks PayFiP about before recording anything. A forged
+//! operation, which [`settle::settle`] asks PayFiP about before recording anything. A forged
 //! return, a replayed or doubled notification record nothing more than PayFiP says.
 
 use crate::AppState;
-use crate::payments::{self, Settled};
+use crate::settle::{self, Settled};
 use axum::Json as AxumJson;
 use axum::extract::{Form, State};
 use axum::http::{StatusCode, header};
@@ -61,7 +61,7 @@ pub async fn notification(
     let idop = idop(form)?;
     let gateway = state.payfip.as_ref().ok_or_else(unavailable)?;
     let now = state.auth.clock.now();
-    let settled = payments::settle((&state.auth.store, &state.public_url, gateway), &town, &idop, now)
+    let settled = settle::settle((&state.auth.store, &state.public_url, gateway), &town, &idop, now)
         .await?
         .ok_or_else(unknown_operation)?;
     Ok(AxumJson(Notified { state: settled }))
@@ -79,10 +79,10 @@ pub async fn back(
     let gateway = state.payfip.as_ref().ok_or_else(unavailable)?;
     let store = &state.auth.store;
     let now = state.auth.clock.now();
-    let op = payments::operation(store, town.id(), &idop).await?.ok_or_else(unknown_operation)?;
+    let op = settle::operation(store, town.id(), &idop).await?.ok_or_else(unknown_operation)?;
     // PayFiP not answering, or the store busy, is no reason to strand the family: the page says
     // « en cours » and the reconciliation finishes the job.
-    let settled = match payments::settle((store, &state.public_url, gateway), &town, &idop, now).await {
+    let settled = match settle::settle((store, &state.public_url, gateway), &town, &idop, now).await {
         Ok(Some(s)) => s,
         Ok(None) => return Err(unknown_operation()),
         Err(p) => {

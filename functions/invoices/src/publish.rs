@@ -14,7 +14,7 @@ use serde::Serialize;
 use services::mail::outbox::Mail;
 use services::mail::templates::billing::InvoicePublished;
 use std::collections::{BTreeMap, BTreeSet};
-use store::{Cond, Item, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
+use store::{Item, Query, SkRange, Store, StoreError, WriteOp, keys, repo};
 
 /// Invoices whose emails are queued in one transaction (two guardians each, with the marker: 75
 /// actions at most).
@@ -100,15 +100,12 @@ pub async fn publish(
     for chunk in invoices.chunks(PER_TRANSACTION) {
         let mut ops = Vec::new();
         for invoice in chunk {
-            ops.push(WriteOp::Put {
-                item: Item::from_value(
-                    keys::invoice_notified(town.id(), month, &invoice.number),
-                    &serde_json::json!({}),
-                )?,
-                cond: Some(Cond::NotExists),
-            });
-            let mandate = crate::debits::mandate_of(store, town.id(), &invoice.family).await?;
-            let due = crate::debits::due_line(town, mandate.as_ref(), invoice, town.today(now));
+            ops.push(WriteOp::create(Item::from_value(
+                keys::invoice_notified(town.id(), month, &invoice.number),
+                &serde_json::json!({}),
+            )?));
+            let mandate = crate::mandates::mandate_of(store, town.id(), &invoice.family).await?;
+            let due = crate::mandates::due_line(town, mandate.as_ref(), invoice, town.today(now));
             for g in families.get(&invoice.family).map(|f| f.guardians.as_slice()).unwrap_or_default() {
                 let content = email(state, town, &g.first_name, invoice, &due);
                 let mut mail = Mail::new(town.id(), &g.email, content, now);
@@ -146,10 +143,9 @@ pub async fn record(
         before: None,
         after: serde_json::to_value(&p).ok(),
     };
-    let put =
-        WriteOp::Put { item: Item::from_value(keys::publication(town.id(), month), &p)?, cond: Some(Cond::NotExists) };
+    let put = WriteOp::create(Item::from_value(keys::publication(town.id(), month), &p)?);
     // The town joins the scheduled jobs' list (reminders, PayFiP reconciliation).
-    let registered = WriteOp::Put { item: Item::new(keys::billing_town(town.id())), cond: None };
+    let registered = WriteOp::put(Item::new(keys::billing_town(town.id())));
     store.transact(vec![put, registered, entry.record(town.id())?]).await?;
     Ok(p)
 }

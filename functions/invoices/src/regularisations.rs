@@ -7,13 +7,12 @@
 
 use crate::AppState;
 use crate::corrections::{self, Purpose, regularisation_closed};
-use crate::staff::admin_only;
 use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
 use domain::credit::CreditNote;
 use domain::regularisation::{Regularisation, What};
-use edge::http::auth::Staff;
+use edge::http::auth::{Admin, Staff};
 use edge::http::{self, Path, Problem};
 use serde::Serialize;
 use store::audit;
@@ -71,10 +70,9 @@ async fn giving_back(
 /// cites (town administrator); emailed as credit notes are.
 pub async fn credit_note(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, family, id)): Path<(String, String, String)>,
 ) -> Result<(StatusCode, AxumJson<CreditNote>), Problem> {
-    admin_only(&caller)?;
     let r = giving_back(&state, &caller, &family, &id).await?;
     if !matches!(r.what, What::Booking { .. }) || r.invoice.is_none() {
         return Err(Problem::unprocessable(
@@ -103,10 +101,9 @@ pub async fn credit_note(
 /// no later invoice deducts it. Audited.
 pub async fn refund(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, family, id)): Path<(String, String, String)>,
 ) -> Result<AxumJson<Regularisation>, Problem> {
-    admin_only(&caller)?;
     let r = giving_back(&state, &caller, &family, &id).await?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();

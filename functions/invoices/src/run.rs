@@ -85,7 +85,7 @@ pub async fn month_bills(
         .into_iter()
         .map(|c| (c.id, format!("{} {}", c.first_name, c.last_name)))
         .collect();
-    let bookings = crate::bookings_between(store, town, first, last).await?;
+    let bookings = repo::bookings_of_days(store, town.id(), first.iter_days().take_while(|d| *d <= last)).await?;
     let (mut bills, anomalies) = billing::bills(town, &families, &bookings, today);
     billing::name_children(&mut bills, &names);
     Ok((bills, anomalies))
@@ -203,7 +203,7 @@ async fn issue(
         total += bill.total;
         let mut invoice = Invoice::issue(bill, month, number.clone(), today, by);
         invoice.deductions = applied.deductions;
-        ops.push(WriteOp::Put { item: invoice_item(town.id(), &invoice)?, cond: Some(Cond::NotExists) });
+        ops.push(WriteOp::create(invoice_item(town.id(), &invoice)?));
         for (read, after) in &applied.settled {
             ops.push(regularisations::settle(town.id(), read, after)?);
         }
@@ -260,10 +260,6 @@ async fn read_sequence(store: &Store, key: &Key) -> Result<(u64, bool), StoreErr
 
 /// The write that takes `count` numbers from the sequence as read.
 fn sequence_write(key: Key, (next, exists): (u64, bool), count: u64) -> Result<WriteOp, StoreError> {
-    let cond = if exists {
-        Cond::AttrEquals { name: "next".into(), value: serde_json::Value::from(next) }
-    } else {
-        Cond::NotExists
-    };
+    let cond = if exists { Cond::attr_equals("next", next) } else { Cond::NotExists };
     Ok(WriteOp::Put { item: Item::from_value(key, &Sequence { next: next + count })?, cond: Some(cond) })
 }

@@ -4,35 +4,22 @@
 //! accepted for at most the contested line). Every change is audited.
 
 use crate::corrections::{self, Purpose};
-use crate::family::InvoiceSummary;
 use crate::publish::{self, PublishError, Published};
+use crate::views::InvoiceSummary;
 use crate::{AppState, run};
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use domain::Cents;
-use domain::account::Role;
 use domain::billing::{self, Invoice};
 use domain::credit::{self, Contest, CreditAsked, CreditNote, Publication, PublicationRefused, Status};
 use domain::payment;
-use edge::http::auth::{Staff, forbidden};
+use edge::http::auth::{Admin, Staff};
 use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use store::{Item, SkRange, keys, repo};
-
-/// Billing is the town administrator's.
-pub(crate) fn admin_only(caller: &edge::http::auth::Caller) -> Result<(), Problem> {
-    if caller.session.role != Role::TownAdmin {
-        return Err(forbidden().detail("La facturation est réservée à l'administrateur de la commune."));
-    }
-    Ok(())
-}
-
-fn invalid_month() -> Problem {
-    Problem::bad_request("invalid_month", "Le mois s'écrit AAAA-MM, par exemple 2026-11.").field("month")
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,12 +32,11 @@ pub struct PublishBody {
 /// still missing.
 pub async fn publish(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, month)): Path<(String, String)>,
     Json(body): Json<PublishBody>,
 ) -> Result<AxumJson<Published>, Problem> {
-    admin_only(&caller)?;
-    billing::month(&month).ok_or_else(invalid_month)?;
+    billing::month(&month).ok_or_else(|| crate::problems::invalid_month().field("month"))?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     let by = caller.session.email.as_str();
@@ -152,11 +138,11 @@ pub async fn invoices(
     query: Result<Query<InvoicesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<Vec<StaffInvoice>>, Problem> {
     let Query(q) = query.map_err(|_| http::bad_query())?;
-    billing::month(&q.month).ok_or_else(invalid_month)?;
+    billing::month(&q.month).ok_or_else(|| crate::problems::invalid_month().field("month"))?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     let today = town.today(now);
-    let online = crate::family::online_offered(&state, &town);
+    let online = crate::views::online_offered(&state, &town);
     let store = &state.auth.store;
     let families = repo::all_families(store, town.id()).await?;
     let needle = q.family.as_deref().map(|f| f.trim().to_lowercase()).unwrap_or_default();
@@ -187,13 +173,13 @@ pub struct Account {
     pub family: String,
     pub family_name: String,
     pub invoices: Vec<InvoiceSummary>,
-    pub credit_notes: Vec<crate::family::CreditNoteView>,
+    pub credit_notes: Vec<crate::views::CreditNoteView>,
     pub payments: Vec<payment::PaymentView>,
     /// Invoiced (less régularisations), credited, received and scheduled by direct debit, plus
     /// refunds; the balance in cents (negative: the town owes the family).
     pub balance: payment::Balance,
     /// The SEPA mandate, its IBAN masked.
-    pub mandate: Option<crate::debits::MandateView>,
+    pub mandate: Option<crate::mandates::MandateView>,
 }
 
 /// One family's account: its invoices, credit notes and balance.
@@ -206,7 +192,7 @@ pub async fn account(
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     let today = town.today(now);
-    let online = crate::family::online_offered(&state, &town);
+    let online = crate::views::online_offered(&state, &town);
     let store = &state.auth.store;
     let household =
         repo::get_family(store, town.id(), &reference).await?.ok_or_else(edge::http::auth::unknown_family)?;
@@ -219,7 +205,7 @@ pub async fn account(
     let mut invoices: Vec<Invoice> = Item::decode_listed(&items);
     invoices.sort_by(|a, b| b.number.cmp(&a.number));
     let notes = corrections::credit_notes_of(store, town.id(), &reference, 500).await?;
-    let credit_notes = crate::family::with_destinations(store, town.id(), &reference, notes).await?;
+    let credit_notes = crate::views::with_destinations(store, town.id(), &reference, notes).await?;
     let payments = crate::payments::payments_of(store, town.id(), &reference, 500).await?;
     // What the régie refunded of what credit notes gave back is money paid back to the family. A
     // booking's régularisation refunded is not: it was never counted (only its deduction on an
@@ -236,7 +222,7 @@ pub async fn account(
         .sum();
     let mut balance = payment::balance(&invoices, today);
     balance.balance += refunded;
-    let mandate = crate::debits::mandate_of(store, town.id(), &reference).await?;
+    let mandate = crate::mandates::mandate_of(store, town.id(), &reference).await?;
     Ok(AxumJson(Account {
         family: reference.to_string(),
         family_name: household.name,
@@ -247,7 +233,7 @@ pub async fn account(
         credit_notes,
         payments: payments.iter().map(|p| payment::PaymentView::of(p, today)).collect(),
         balance,
-        mandate: mandate.as_ref().map(crate::debits::MandateView::of),
+        mandate: mandate.as_ref().map(crate::mandates::MandateView::of),
     }))
 }
 
@@ -264,11 +250,10 @@ const MAX_CREDIT_LINES: usize = 100;
 /// Issues a credit note on an invoice (town administrator).
 pub async fn credit_note(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, family, month)): Path<(String, String, String)>,
     Json(body): Json<CreditBody>,
 ) -> Result<(StatusCode, AxumJson<CreditNote>), Problem> {
-    admin_only(&caller)?;
     let reference = caller.family(&family)?;
     if body.lines.len() > MAX_CREDIT_LINES {
         return Err(Problem::bad_request("too_many_lines", "Un avoir porte sur 100 lignes au plus.").field("lines"));
@@ -301,11 +286,10 @@ pub struct CancelBody {
 /// was left of it, the family is emailed.
 pub async fn cancel(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, family, month)): Path<(String, String, String)>,
     Json(body): Json<CancelBody>,
 ) -> Result<(StatusCode, AxumJson<CreditNote>), Problem> {
-    admin_only(&caller)?;
     let reference = caller.family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();

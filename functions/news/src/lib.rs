@@ -255,8 +255,22 @@ pub(crate) fn valid_id(id: &str) -> bool {
 
 /// The article rules ([`domain::news::check`]) as problems.
 fn check(town: &Town, role: Role, input: &ArticleInput, now: DateTime<Utc>) -> Result<(), Problem> {
+    news_rules::check(town, role, input, markdown::render(&input.body).len(), now).map_err(refused)
+}
+
+/// Who may touch a closure ([`domain::news::closure_change`]) as a problem.
+fn closure_change(
+    role: Role,
+    before: Option<&news_rules::ClosePeriod>,
+    after: Option<&news_rules::ClosePeriod>,
+    deleted: bool,
+) -> Result<(), Problem> {
+    news_rules::closure_change(role, before, after, deleted).map_err(refused)
+}
+
+fn refused(r: domain::news::Refused) -> Problem {
     use domain::news::Refused;
-    news_rules::check(town, role, input, markdown::render(&input.body).len(), now).map_err(|r| match r {
+    match r {
         Refused::Invalid { field, message } => Problem::unprocessable("invalid_article", message).field(field),
         Refused::TooComplex => Problem::unprocessable(
             "article_too_complex",
@@ -264,7 +278,7 @@ fn check(town: &Town, role: Role, input: &ArticleInput, now: DateTime<Utc>) -> R
         )
         .field("body"),
         Refused::AdminOnly(message) => forbidden().detail(message),
-    })
+    }
 }
 
 /// The town's configuration with `old`'s closure removed and `new`'s added.
@@ -386,14 +400,7 @@ async fn create(
     let by = caller.session.email.as_str();
     let article = build(id, input, by, now, None);
     let entry = audit_entry(by, "news.create", &article.id, None, Some(&article), now);
-    state
-        .auth
-        .store
-        .transact(vec![
-            WriteOp::Put { item: item(town.id(), &article)?, cond: Some(Cond::NotExists) },
-            entry.record(town.id())?,
-        ])
-        .await?;
+    state.auth.store.transact(vec![WriteOp::create(item(town.id(), &article)?), entry.record(town.id())?]).await?;
     update_closures(&state, &town, None, Some(&article), by).await?;
     Ok((StatusCode::CREATED, AxumJson(article)))
 }
@@ -426,14 +433,10 @@ async fn update(
     if input.version.is_some_and(|v| v != previous.version) {
         return Err(conflict());
     }
-    // Changing an existing closure is a calendar change too.
-    if previous.close_booking.is_some()
-        && caller.session.role != Role::TownAdmin
-        && input.close_booking != previous.close_booking
-    {
-        return Err(
-            forbidden().detail("Modifier une fermeture des réservations est réservé à l'administrateur de la commune.")
-        );
+    // Changing an existing closure is a calendar change too (a new one is refused with the
+    // article's other checks, below).
+    if previous.close_booking.is_some() {
+        closure_change(caller.session.role, previous.close_booking.as_ref(), input.close_booking.as_ref(), false)?;
     }
     check(&town, caller.session.role, &input, now)?;
     let by = caller.session.email.as_str();
@@ -461,10 +464,7 @@ async fn remove(
 ) -> Result<StatusCode, Problem> {
     let town = http::load_town(&state.towns, &caller.town).await?;
     let previous = load(&state, town.id(), &id).await?;
-    if previous.close_booking.is_some() && caller.session.role != Role::TownAdmin {
-        return Err(forbidden()
-            .detail("Supprimer une fermeture des réservations est réservé à l'administrateur de la commune."));
-    }
+    closure_change(caller.session.role, previous.close_booking.as_ref(), None, true)?;
     let now = state.auth.clock.now();
     let entry = audit_entry(caller.session.email.as_str(), "news.delete", &id, Some(&previous), None, now);
     let cond = Cond::version(previous.version);

@@ -17,7 +17,7 @@ use edge::http::{self, Json, Problem};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use store::audit;
-use store::{Store, StoreError, WriteOp, keys, repo};
+use store::{Store, StoreError, repo};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -275,12 +275,7 @@ async fn write_marks(
             let activities = chunk.iter().filter(|m| m.places > 0).map(|m| &m.booking.activity);
             closed_at = Some(ops.len());
             ops.push(store::gate::open_check(town.id(), date, activities));
-            ops.push(WriteOp::Add {
-                key: keys::capacity(town.id(), unit, site, date),
-                attr: "taken".into(),
-                by: added,
-                max: None,
-            });
+            ops.push(repo::move_places(town.id(), (unit, site), date, added));
         }
         let before: Vec<_> = chunk.iter().map(|m| (&m.booking.child, m.before)).collect();
         let marks: Vec<_> = chunk.iter().map(|m| (&m.booking.child, m.booking.attendance)).collect();

@@ -5,10 +5,9 @@ use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use domain::account::Role;
 use domain::calendar::Closure;
 use domain::config::{Town, TownConfig};
-use edge::http::auth::Staff;
+use edge::http::auth::{Admin, Staff};
 use edge::http::{self, Json, Problem};
 use serde::{Deserialize, Serialize};
 use services::operations::{self, Job};
@@ -48,14 +47,9 @@ pub(crate) struct ConfigUpdate {
 /// and capacities apply to bookings made from now on (a booking keeps its price).
 pub(crate) async fn update_config(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     body: Result<Json<ConfigUpdate>, Problem>,
 ) -> Result<AxumJson<ConfigView>, Problem> {
-    if caller.session.role != Role::TownAdmin {
-        return Err(
-            edge::http::auth::forbidden().detail("La configuration de la commune est réservée à son administrateur.")
-        );
-    }
     let Json(update) = body?;
     let (current, version) = state.towns.get_versioned(&caller.town).await?.ok_or_else(http::unknown_town)?;
     let conflict = || {

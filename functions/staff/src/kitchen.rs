@@ -1,6 +1,6 @@
 //! The kitchen's counts: the children expected per day, site and unit over a week.
 
-use crate::{AppState, bookings_of_days, children_by_id, today, unit_name};
+use crate::{AppState, children_by_id, today, unit_name};
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use chrono::{Days, NaiveDate, Weekday};
@@ -51,7 +51,7 @@ pub(crate) async fn kitchen(
     };
     let monday = day.week(Weekday::Mon).first_day();
     let week: Vec<NaiveDate> = (0..5).filter_map(|i| monday.checked_add_days(Days::new(i))).collect();
-    let bookings = bookings_of_days(&state.auth.store, &town, &week).await?;
+    let bookings = store::repo::bookings_of_days(&state.auth.store, town.id(), week.iter().copied()).await?;
     let children = children_by_id(&state.auth.store, &town).await?;
     let out = week
         .iter()

@@ -9,12 +9,10 @@
 use axum::Router;
 use axum::routing::get;
 use chrono::NaiveDate;
-use domain::booking::Booking;
 use domain::config::Town;
 use domain::family::Child;
 use domain::{ChildId, UnitId};
 use edge::http::auth::AuthState;
-use futures::StreamExt;
 use std::collections::HashMap;
 use store::repo::{self, Towns};
 use store::{Store, StoreError};
@@ -35,9 +33,6 @@ pub const MAX_DECISIONS: usize = 30;
 /// Marks per request, and per transaction.
 pub const MAX_MARKS: usize = 400;
 const MARKS_PER_TRANSACTION: usize = 45;
-/// Days read at once from the index.
-const CONCURRENT_DAYS: usize = 8;
-
 #[derive(Clone)]
 pub struct AppState {
     pub auth: AuthState,
@@ -72,27 +67,6 @@ pub(crate) fn today(state: &AppState, town: &Town) -> NaiveDate {
 
 pub(crate) fn days(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
     from.iter_days().take_while(|d| *d <= to).collect()
-}
-
-/// The bookings of each day, read a few days at once.
-pub(crate) async fn bookings_of_days(
-    store: &Store,
-    town: &Town,
-    days: &[NaiveDate],
-) -> Result<Vec<Booking>, StoreError> {
-    let reads: Vec<_> = days
-        .iter()
-        .map(|d| {
-            let (store, town, date) = (store.clone(), town.id().clone(), *d);
-            async move { repo::bookings_on(&store, &town, date).await }
-        })
-        .collect();
-    let results: Vec<_> = futures::stream::iter(reads).buffered(CONCURRENT_DAYS).collect().await;
-    let mut out = Vec::new();
-    for r in results {
-        out.extend(r?);
-    }
-    Ok(out)
 }
 
 pub(crate) async fn children_by_id(store: &Store, town: &Town) -> Result<HashMap<ChildId, Child>, StoreError> {

@@ -5,20 +5,16 @@ use crate::AppState;
 use axum::Json as AxumJson;
 use axum::extract::State;
 use domain::FamilyRef;
-use domain::account::Role;
-use edge::http::auth::{Staff, forbidden, unknown_family};
+use edge::http::auth::{Admin, Staff, unknown_family};
 use edge::http::{self, Path, Problem};
 use store::repo;
 
 /// Closes a family (the town's administrator).
 pub(crate) async fn close(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     Path((_, reference)): Path<(String, String)>,
 ) -> Result<AxumJson<services::privacy::Closed>, Problem> {
-    if caller.session.role != Role::TownAdmin {
-        return Err(forbidden().detail("Clore le dossier d'une famille est réservé à l'administrateur de la commune."));
-    }
     let reference = FamilyRef::parse(&reference).map_err(|_| unknown_family())?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let store = &state.auth.store;
@@ -38,6 +34,6 @@ pub(crate) async fn erasure(
     let reference = FamilyRef::parse(&reference).map_err(|_| unknown_family())?;
     let store = &state.auth.store;
     repo::get_family(store, &caller.town, &reference).await?.ok_or_else(unknown_family)?;
-    let dry = services::privacy::erase(store, &caller.town, &reference, false, state.auth.clock.now()).await?;
+    let dry = services::privacy::plan(store, &caller.town, &reference).await?.report;
     Ok(AxumJson(dry))
 }

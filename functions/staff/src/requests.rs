@@ -1,7 +1,7 @@
 //! The requests queue (manual units, waiting lists, cancellation requests) and staff decisions,
 //! one or many at once, each family's applied with its email and audit entry.
 
-use crate::{AppState, MAX_DECISIONS, MAX_QUEUE_DAYS, bookings_of_days, children_by_id, days, today, unit_name};
+use crate::{AppState, MAX_DECISIONS, MAX_QUEUE_DAYS, children_by_id, days, today, unit_name};
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -73,7 +73,7 @@ pub(crate) async fn requests(
     }
     let store = &state.auth.store;
     let children = children_by_id(store, &town).await?;
-    let mut out: Vec<Request> = bookings_of_days(store, &town, &days(from, to))
+    let mut out: Vec<Request> = repo::bookings_of_days(store, town.id(), days(from, to))
         .await?
         .into_iter()
         .filter(|b| matches!(b.status, BookingStatus::Pending | BookingStatus::CancelRequested))

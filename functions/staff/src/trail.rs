@@ -4,8 +4,7 @@
 use crate::AppState;
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
-use domain::account::Role;
-use edge::http::auth::{Staff, forbidden};
+use edge::http::auth::{Admin, Staff};
 use edge::http::{self, Problem};
 use serde::{Deserialize, Serialize};
 use services::mail::outbox;
@@ -29,12 +28,9 @@ pub(crate) struct AuditPage {
 /// The town's audit trail, newest first: town administrators only.
 pub(crate) async fn audit_log(
     State(state): State<AppState>,
-    Staff(caller): Staff,
+    Admin(caller): Admin,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<AuditPage>, Problem> {
-    if caller.session.role != Role::TownAdmin {
-        return Err(forbidden().detail("Le journal des actions est réservé à l'administrateur de la commune."));
-    }
     let Query(q) = query.map_err(|_| http::bad_query())?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {

@@ -8,6 +8,7 @@ use axum::extract::{FromRef, FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use domain::account::Role;
 use domain::{FamilyRef, TownId};
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -151,6 +152,28 @@ where
         let caller = Caller::from_request_parts(parts, state).await?;
         if caller.session.role.is_staff() { Ok(Staff(caller)) } else { Err(forbidden()) }
     }
+}
+
+/// A caller who is the town's administrator: the staff routes that change the town's rules, its
+/// billing or its records. Anyone else, staff included, is answered 403 `forbidden`.
+pub struct Admin(pub Caller);
+
+impl<S> FromRequestParts<S> for Admin
+where
+    AuthState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Admin, Problem> {
+        let Staff(caller) = Staff::from_request_parts(parts, state).await?;
+        if caller.session.role == Role::TownAdmin { Ok(Admin(caller)) } else { Err(admin_only()) }
+    }
+}
+
+/// The answer to anyone but the town's administrator on an administrator's route.
+pub fn admin_only() -> Problem {
+    forbidden().detail("Cette action est réservée à l'administrateur de la commune.")
 }
 
 /// Where the operator's token comes from when it is not given: read once per instance, on the

@@ -150,6 +150,7 @@ from_refusals!(
     domain::config::ConfigError,
     domain::documents::FileNameRefused,
     domain::documents::AbsenceRefused,
+    domain::documents::RequestRefused,
     domain::period::PeriodRefused,
     domain::payment::PaymentRefused,
     domain::credit::CreditRefused,

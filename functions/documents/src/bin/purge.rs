@@ -12,9 +12,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
         let (store, files) = (store.clone(), files.clone());
         async move {
-            // Paris is the time zone of every French town but overseas ones: a day late at most.
-            let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
-            let deleted = documents::purge(&store, &files, today, None).await?;
+            let deleted = documents::purge(&store, &files, chrono::Utc::now(), None).await?;
             tracing::info!(deleted, "documents purged");
             // The closed families past their retention: erased, accounting records anonymised.
             let erased = documents::erase_due(&store, &files, chrono::Utc::now(), None).await?;

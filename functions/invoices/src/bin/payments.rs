@@ -5,7 +5,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[derive(serde::Deserialize)]
 struct Event {
-    job: invoices::payments::Job,
+    job: invoices::jobs::Job,
 }
 
 #[tokio::main]
@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let (store, towns, public_url, gateway) = (store.clone(), towns.clone(), public_url.clone(), gateway.clone());
         async move {
             let ctx = (&store, &towns, public_url.as_str(), &gateway);
-            invoices::payments::run_job(ctx, event.payload.job, chrono::Utc::now()).await?;
+            invoices::jobs::run_job(ctx, event.payload.job, chrono::Utc::now()).await?;
             Ok::<_, lambda_runtime::Error>(())
         }
     }))

@@ -2,7 +2,10 @@
 //! `gsi1pk`/`gsi1sk`, TTL on `ttl`), through the AWS SDK. `AWS_ENDPOINT_URL` points it at an
 //! emulator in tests.
 
-use super::{CancelReason, Cond, Cursor, Index, Item, Key, Page, Query, Result, SkRange, StoreError, WriteOp};
+mod codec;
+mod expr;
+
+use crate::{CancelReason, Cond, Cursor, Index, Item, Key, Page, Query, Result, SkRange, StoreError, WriteOp};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
@@ -10,197 +13,15 @@ use aws_sdk_dynamodb::types::{
     KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, TimeToLiveSpecification,
     TransactWriteItem, Update,
 };
-use serde_dynamo::aws_sdk_dynamodb_1 as sd;
-use std::collections::HashMap;
+use codec::{classify, from_av, key_map, s, to_av, unavailable};
+use expr::Expr;
 
 pub const GSI1: &str = "gsi1";
-
-type AvMap = HashMap<String, AttributeValue>;
 
 #[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
     table: String,
-}
-
-fn unavailable<E: ProvideErrorMetadata + std::fmt::Debug>(e: &E) -> StoreError {
-    StoreError::Unavailable(format!("{}: {}", e.code().unwrap_or("unknown"), e.message().unwrap_or("no message")))
-}
-
-/// Maps an SDK error: a failed condition, a malformed request, or the service failing.
-fn classify<E, R>(e: SdkError<E, R>) -> StoreError
-where
-    E: ProvideErrorMetadata + std::fmt::Debug,
-    R: std::fmt::Debug,
-{
-    match e {
-        SdkError::ServiceError(s) => {
-            let err = s.err();
-            match err.code() {
-                Some("ConditionalCheckFailedException") => StoreError::ConditionFailed,
-                Some("ValidationException") => StoreError::Invalid(err.message().unwrap_or("validation").to_owned()),
-                _ => unavailable(err),
-            }
-        }
-        other => StoreError::Unavailable(format!("{other:?}")),
-    }
-}
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_owned())
-}
-
-fn key_map(k: &Key) -> AvMap {
-    HashMap::from([("pk".to_owned(), s(&k.pk)), ("sk".to_owned(), s(&k.sk))])
-}
-
-fn to_av(item: &Item) -> Result<AvMap> {
-    let mut map: AvMap = sd::to_item(&item.attrs).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    map.extend(key_map(&item.key));
-    if let Some(g) = &item.gsi1 {
-        map.insert("gsi1pk".into(), s(&g.pk));
-        map.insert("gsi1sk".into(), s(&g.sk));
-    }
-    if let Some(t) = item.ttl {
-        map.insert("ttl".into(), AttributeValue::N(t.to_string()));
-    }
-    Ok(map)
-}
-
-fn from_av(mut map: AvMap) -> Result<Item> {
-    let mut take = |name: &str| match map.remove(name) {
-        Some(AttributeValue::S(v)) => Ok(Some(v)),
-        None => Ok(None),
-        Some(_) => Err(StoreError::Corrupt(format!("attribute {name} is not a string"))),
-    };
-    let pk = take("pk")?.ok_or_else(|| StoreError::Corrupt("item without pk".into()))?;
-    let sk = take("sk")?.ok_or_else(|| StoreError::Corrupt("item without sk".into()))?;
-    let gsi1 = match (take("gsi1pk")?, take("gsi1sk")?) {
-        (Some(p), Some(s)) => Some(Key { pk: p, sk: s }),
-        _ => None,
-    };
-    let ttl = match map.remove("ttl") {
-        Some(AttributeValue::N(n)) => Some(n.parse::<i64>().map_err(|e| StoreError::Corrupt(e.to_string()))?),
-        _ => None,
-    };
-    let attrs = sd::from_item(map).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(Item { key: Key { pk, sk }, gsi1, ttl, attrs })
-}
-
-/// Expression attribute names and values, numbered as they are added.
-#[derive(Default)]
-struct Expr {
-    names: HashMap<String, String>,
-    values: AvMap,
-}
-
-impl Expr {
-    fn name(&mut self, n: &str) -> String {
-        if let Some((k, _)) = self.names.iter().find(|(_, v)| v.as_str() == n) {
-            return k.clone();
-        }
-        let k = format!("#n{}", self.names.len());
-        self.names.insert(k.clone(), n.to_owned());
-        k
-    }
-    fn value(&mut self, v: AttributeValue) -> String {
-        let k = format!(":v{}", self.values.len());
-        self.values.insert(k, v);
-        format!(":v{}", self.values.len() - 1)
-    }
-    fn cond(&mut self, c: &Cond) -> Result<String> {
-        Ok(match c {
-            Cond::Exists => format!("attribute_exists({})", self.name("pk")),
-            Cond::NotExists => format!("attribute_not_exists({})", self.name("pk")),
-            Cond::NotExistsOrExpired { now } => {
-                let (pk, ttl) = (self.name("pk"), self.name("ttl"));
-                let now = self.value(AttributeValue::N(now.to_string()));
-                format!("attribute_not_exists({pk}) OR {ttl} <= {now}")
-            }
-            Cond::AttrEquals { name, value } => {
-                let n = self.name(name);
-                let v = self.value(sd::to_attribute_value(value).map_err(|e| StoreError::Invalid(e.to_string()))?);
-                format!("{n} = {v}")
-            }
-            Cond::AttrsEqual(attrs) => {
-                let mut parts = vec![format!("attribute_exists({})", self.name("pk"))];
-                for (name, value) in attrs {
-                    let n = self.name(name);
-                    if value.is_null() {
-                        parts.push(format!("attribute_not_exists({n})"));
-                    } else {
-                        let v =
-                            self.value(sd::to_attribute_value(value).map_err(|e| StoreError::Invalid(e.to_string()))?);
-                        parts.push(format!("{n} = {v}"));
-                    }
-                }
-                parts.join(" AND ")
-            }
-            Cond::Absent { name } => format!("attribute_not_exists({})", self.name(name)),
-            Cond::AtMost { name, value } => {
-                let n = self.name(name);
-                let v = self.value(AttributeValue::N(value.to_string()));
-                format!("attribute_not_exists({n}) OR {n} <= {v}")
-            }
-            Cond::All(all) => {
-                // DynamoDB refuses redundant parentheses: only a disjunction needs them.
-                let mut parts = Vec::new();
-                for c in all {
-                    let part = self.cond(c)?;
-                    parts.push(if part.contains(" OR ") { format!("({part})") } else { part });
-                }
-                if parts.is_empty() {
-                    return Err(StoreError::Invalid("an empty conjunction of conditions".into()));
-                }
-                parts.join(" AND ")
-            }
-        })
-    }
-    /// `SET a = if_not_exists(a, 0) + x, b = if_not_exists(b, 0) + y` (and the schema version
-    /// of an item it creates).
-    fn counters(&mut self, key: &Key, add: &[(String, i64)]) -> String {
-        let zero = self.value(AttributeValue::N("0".into()));
-        let mut sets: Vec<String> = add
-            .iter()
-            .map(|(attr, by)| {
-                let a = self.name(attr);
-                let v = self.value(AttributeValue::N(by.to_string()));
-                format!("{a} = if_not_exists({a}, {zero}) + {v}")
-            })
-            .collect();
-        sets.extend(self.stamp(key));
-        format!("SET {}", sets.join(", "))
-    }
-    /// `SET attr = if_not_exists(attr, 0) + by` (and the schema version of an item it creates),
-    /// and its bound.
-    fn add(&mut self, key: &Key, attr: &str, by: i64, max: Option<i64>) -> (String, Option<String>) {
-        let a = self.name(attr);
-        let zero = self.value(AttributeValue::N("0".into()));
-        let by_v = self.value(AttributeValue::N(by.to_string()));
-        let stamp = self.stamp(key).map(|s| format!(", {s}")).unwrap_or_default();
-        let update = format!("SET {a} = if_not_exists({a}, {zero}) + {by_v}{stamp}");
-        let cond = max.map(|m| {
-            let limit = self.value(AttributeValue::N((m - by).to_string()));
-            format!("attribute_not_exists({a}) OR {a} <= {limit}")
-        });
-        (update, cond)
-    }
-    /// `v = if_not_exists(v, <version>)`: a counter created by an update carries its kind's
-    /// schema version, as [`Item::new`] stamps it on the embedded backend.
-    fn stamp(&mut self, key: &Key) -> Option<String> {
-        let mut attrs = serde_json::Map::new();
-        crate::schema::stamp(key, &mut attrs);
-        let version = attrs.get(crate::schema::VERSION_ATTR)?.to_string();
-        let n = self.name(crate::schema::VERSION_ATTR);
-        let v = self.value(AttributeValue::N(version));
-        Some(format!("{n} = if_not_exists({n}, {v})"))
-    }
-    fn names(&self) -> Option<HashMap<String, String>> {
-        (!self.names.is_empty()).then(|| self.names.clone())
-    }
-    fn values(&self) -> Option<AvMap> {
-        (!self.values.is_empty()).then(|| self.values.clone())
-    }
 }
 
 impl DynamoStore {

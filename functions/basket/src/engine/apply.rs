@@ -1,0 +1,291 @@
+//! Applying the plan's chunks, one transaction each, once whatever the workers; a line that
+//! loses a race is lost or queued by [`domain::basket::lost_race`]; then finishing.
+
+use super::answer::{Answer, LineOutcome, LineResult, build, email};
+use super::stored::{
+    Ask, Chunk, Counter, Header, Planned, Progress, State, header_item, load_chunks, plan_line, progress_op,
+    read_progress,
+};
+use crate::check::{Effect, Refusal};
+use domain::basket::{self, Behind, Failed, Race};
+use domain::cells::ActionKind;
+use edge::auth::secret;
+use edge::clock::Clock;
+use edge::http::Problem;
+use services::mail::outbox::Mail;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::time::Duration;
+use store::gate;
+use store::{Cond, Store, StoreError, WriteOp, repo};
+
+/// Tries of one transaction that meets another in flight.
+const CONFLICT_TRIES: u32 = 8;
+
+/// Lines that lost a race while being applied, and why.
+struct Lost(Vec<(usize, Refusal)>);
+
+/// What the line writes when applied: its planned effect, or the request on the waiting list it
+/// became when its day turned out full or queued (`None`: refused, or lost).
+fn effective(p: &Planned, progress: &Progress, index: usize) -> Option<Effect> {
+    let e = p.effect.as_ref().filter(|_| !progress.lost.contains_key(&index))?;
+    match progress.queued.contains(&index) {
+        true => e.to_waiting_list().or_else(|| Some(e.clone())),
+        false => Some(e.clone()),
+    }
+}
+
+/// Applies the chunks not applied yet, one transaction each, then finishes.
+pub(super) async fn apply(
+    store: &Store,
+    clock: &Clock,
+    ask: &Ask,
+    header: Header,
+    chunks: Option<Vec<Chunk>>,
+) -> Result<Answer, Problem> {
+    let chunks = match chunks {
+        Some(c) => c,
+        None => load_chunks(store, ask, &header).await?,
+    };
+    let mut progress = read_progress(store, ask, &header.claim).await?;
+    let mut conflicts = 0;
+    // The places this validation freed on units with a waiting list, and the days whose queue
+    // it joined (a place may be free there: the promoter looks).
+    let mut promotions: BTreeSet<Counter> = BTreeSet::new();
+    let mut joined: BTreeSet<Counter> = BTreeSet::new();
+    while progress.done < chunks.len() && !progress.aborted {
+        let now = clock.now();
+        let chunk = &chunks[progress.done];
+        let next = Progress { done: progress.done + 1, ..progress.clone() };
+        let mut ops = vec![progress_op(ask, &header.claim, progress.done, &next, now)?];
+        // For each action, the plan indexes of the lines behind it.
+        let mut behind: Vec<Vec<usize>> = vec![Vec::new()];
+        let mut moves = Vec::new();
+        let mut indexes = Vec::new();
+        for (offset, p) in chunk.lines.iter().enumerate() {
+            let index = chunk.first + offset;
+            let Some(effect) = effective(p, &progress, index) else { continue };
+            ops.push(repo::booking_write(ask.town.id(), &effect.booking, effect.expected_version)?);
+            behind.push(vec![index]);
+            let b = &effect.booking;
+            moves.push(gate::Move {
+                activity: b.activity.clone(),
+                unit: b.unit.clone(),
+                site: b.site.clone(),
+                date: b.date,
+                // An addition arrives on its day (checked open) even on a unit without places.
+                taken: match p.line.action {
+                    ActionKind::Add if b.holds_place() => 1,
+                    _ => i64::from(effect.places),
+                },
+                waiting: i64::from(effect.waiting),
+            });
+            indexes.push(index);
+        }
+        // The day open, the places within the capacity, nobody overtaken in the queue.
+        let mut guarded: BTreeMap<usize, gate::Guarded> = BTreeMap::new();
+        let (mut freed, mut queued_days) = (BTreeSet::new(), BTreeSet::new());
+        for g in gate::guards(&ask.town, &moves, gate::Arrival::Newcomer) {
+            let lines: Vec<usize> = g.behind.iter().map(|&i| indexes[i]).collect();
+            let converted = lines.iter().any(|i| progress.queued.contains(i));
+            guarded.insert(ops.len(), g.what.clone());
+            ops.push(g.op);
+            behind.push(lines);
+            let gate::Guarded::Counter { unit, site, date, .. } = g.what else { continue };
+            if g.waiting > 0 {
+                queued_days.insert((unit.clone(), site.clone(), date));
+            }
+            // A freed place, or newcomers turned into requests on a day that may have one free,
+            // is work for the waiting list: recorded here, run once the chunk is in.
+            if (g.taken < 0 || converted)
+                && let Some(op) = services::operations::promote_op(&ask.town, &unit, &site, date, now)
+            {
+                ops.push(op);
+                behind.push(Vec::new());
+                freed.insert((unit, site, date));
+            }
+        }
+        let lost = match store.transact(ops).await {
+            Ok(()) => {
+                progress = next;
+                conflicts = 0;
+                promotions.extend(freed);
+                joined.extend(queued_days);
+                continue;
+            }
+            Err(StoreError::TransactionCanceled { index: 0, .. }) => {
+                // Another worker applied this chunk (or gave up): carry on from where it is.
+                progress = read_progress(store, ask, &header.claim).await?;
+                continue;
+            }
+            Err(StoreError::TransactionCanceled { index, .. }) => {
+                let lines = behind.get(index).cloned().unwrap_or_default();
+                match guarded.get(&index) {
+                    Some(gate::Guarded::Open { date }) => {
+                        // One check per day: the lines of the activities its marks close are lost.
+                        let mut closed = Vec::new();
+                        for i in lines {
+                            let Some(activity) = plan_line(&chunks, i).and_then(|p| p.effect.as_ref()) else {
+                                continue;
+                            };
+                            let activity = &activity.booking.activity;
+                            if let Some(reason) = gate::closed_reason(store, ask.town.id(), *date, activity).await? {
+                                closed.push((i, reason));
+                            }
+                        }
+                        if closed.is_empty() {
+                            // Reopened meanwhile: try again.
+                            continue;
+                        }
+                        let why =
+                            |r: String| Refusal { code: "closed".into(), message: gate::closed_message(Some(&r)) };
+                        Lost(closed.into_iter().map(|(i, r)| (i, why(r))).collect())
+                    }
+                    guard => {
+                        let failed = match guard {
+                            Some(gate::Guarded::Counter { waiting_list, .. }) => {
+                                Failed::Places { waiting_list: *waiting_list }
+                            }
+                            _ => Failed::Booking,
+                        };
+                        let behind: Vec<Behind> = lines
+                            .iter()
+                            .map(|&i| Behind {
+                                index: i,
+                                queued: progress.queued.contains(&i),
+                                takes_place: plan_line(&chunks, i)
+                                    .and_then(|p| p.effect.as_ref())
+                                    .is_some_and(|e| e.places > 0),
+                            })
+                            .collect();
+                        match basket::lost_race(failed, ask.mode, &behind) {
+                            Race::Queue(takers) => {
+                                progress.queued.extend(takers);
+                                continue;
+                            }
+                            Race::Lose(line, why) => Lost(vec![(line, why)]),
+                            Race::Nothing if failed == Failed::Booking => {
+                                return Err(StoreError::Corrupt(format!("action {index} of a chunk")).into());
+                            }
+                            Race::Nothing => Lost(Vec::new()),
+                        }
+                    }
+                }
+            }
+            Err(StoreError::Conflict) if conflicts < CONFLICT_TRIES => {
+                conflicts += 1;
+                let jitter = u64::from(secret::id().as_bytes()[0] % 20);
+                tokio::time::sleep(Duration::from_millis(10 * (1 << conflicts) + jitter)).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Lost(lines) = lost;
+        if lines.is_empty() {
+            return Err(StoreError::Corrupt("a guard with no line behind it failed".into()).into());
+        }
+        if !header.apply_valid && progress.done == 0 {
+            // All or nothing, and nothing written yet: reject the whole validation.
+            let aborted =
+                Progress { done: 0, lost: lines.into_iter().collect(), aborted: true, queued: BTreeSet::new() };
+            let op = progress_op(ask, &header.claim, 0, &aborted, now)?;
+            match store.transact(vec![op]).await {
+                Ok(()) => progress = aborted,
+                Err(StoreError::TransactionCanceled { .. }) => {
+                    progress = read_progress(store, ask, &header.claim).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            continue;
+        }
+        progress.lost.extend(lines);
+    }
+    let answer = finish(store, clock, ask, header, chunks, progress).await?;
+    let ctx = services::operations::Ctx { store, public_url: &ask.public_url };
+    for (unit, site, date) in &joined {
+        // A request joined a day with a place free (one freed a moment before, whose promoter
+        // already looked): the waiting list moves now rather than at the next freed place.
+        if promotions.contains(&(unit.clone(), site.clone(), date.to_owned())) {
+            continue;
+        }
+        match services::operations::free_places(store, &ask.town, unit, site, *date).await {
+            Ok(free) if free > 0 => {
+                promotions.insert((unit.clone(), site.clone(), *date));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "waiting list left to the next freed place"),
+        }
+    }
+    for (unit, site, date) in promotions {
+        let job = services::operations::Job::Promote { unit, site, date };
+        if let Err(e) = services::operations::run(ctx, &ask.town, &job, clock.now()).await {
+            tracing::warn!(error = %e, ?job, "waiting list left to the sweep");
+        }
+    }
+    Ok(answer)
+}
+
+/// Marks the validation done, queues the email and empties the basket of the applied lines,
+/// in one transaction.
+async fn finish(
+    store: &Store,
+    clock: &Clock,
+    ask: &Ask,
+    mut header: Header,
+    chunks: Vec<Chunk>,
+    progress: Progress,
+) -> Result<Answer, Problem> {
+    header.rejected = progress.aborted;
+    let result = build(ask, &header, &chunks, &progress);
+    header.state = State::Done;
+    loop {
+        let now = clock.now();
+        let mut ops = vec![WriteOp::Put {
+            item: header_item(ask, &header, now)?,
+            cond: Some(Cond::AttrEquals { name: "state".into(), value: "applying".into() }),
+        }];
+        let applied: Vec<(&Planned, &LineResult)> = chunks
+            .iter()
+            .flat_map(|c| &c.lines)
+            .zip(&result.lines)
+            .filter(|(_, r)| r.result == LineOutcome::Applied)
+            .collect();
+        if !applied.is_empty() {
+            for (n, to) in header.notify.iter().enumerate() {
+                let mut mail = Mail::new(ask.town.id(), &to.email, email(ask, &header, &to.first_name, &result), now);
+                mail.id = format!("val-{}-{n}", header.claim);
+                ops.push(mail.enqueue()?);
+            }
+        }
+        // A change by staff (past the deadlines, for a family) is in the audit trail, with
+        // what it applied, in the transaction that ends it.
+        if ask.mode == crate::check::Mode::Staff && !applied.is_empty() {
+            let lines: Vec<&LineResult> = applied.iter().map(|(_, r)| *r).collect();
+            let entry = store::audit::Entry {
+                at: now,
+                by: ask.by.to_string(),
+                action: "bookings.staff_change".into(),
+                target: format!("family/{}", ask.family.reference),
+                before: None,
+                after: serde_json::to_value(&lines).ok(),
+            };
+            ops.push(entry.record(ask.town.id())?);
+        }
+        let mut basket_index = None;
+        if let (Some(key), false) = (&header.basket, applied.is_empty()) {
+            let done: HashSet<_> = applied.iter().map(|(p, _)| p.line.cell()).collect();
+            if let Some(op) = crate::basket::without(store, key, &done, now).await? {
+                basket_index = Some(ops.len());
+                ops.push(op);
+            }
+        }
+        match store.transact(ops).await {
+            Ok(()) => return Ok(result),
+            // Someone else finished it: the same answer, already stored.
+            Err(StoreError::TransactionCanceled { index: 0, .. }) => return Ok(result),
+            // The basket changed meanwhile (another device): read it again.
+            Err(StoreError::TransactionCanceled { index, .. }) if Some(index) == basket_index => continue,
+            Err(StoreError::Conflict) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

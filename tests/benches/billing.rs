@@ -173,7 +173,7 @@ fn pdf(c: &mut Criterion, town: &Town, families: &BTreeMap<FamilyRef, Family>) {
     let bill = billing::Bill { family: family.reference.clone(), lines, total };
     let invoice = billing::Invoice::issue(
         bill,
-        "2026-11",
+        domain::Month::parse("2026-11").unwrap(),
         "2026-000123".into(),
         NaiveDate::from_ymd_opt(2026, 12, 1).expect("d"),
         "bench",

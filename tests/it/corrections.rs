@@ -460,7 +460,7 @@ async fn a_family_with_more_regularisations_than_a_transaction_holds_is_still_in
                 id: format!("AV-2026-{i:06}"),
                 family: martin.clone(),
                 invoice: Some("2026-000002".into()),
-                month: "2026-10".into(),
+                month: domain::Month::parse("2026-10").unwrap(),
                 delta: -1,
                 left: one,
                 what: What::CreditNote { credit_note: format!("AV-2026-{i:06}") },

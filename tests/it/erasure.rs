@@ -204,8 +204,12 @@ async fn a_corrupt_stored_item_is_skipped_by_the_lists_it_would_break() {
     let t = town_id();
     let broken =
         |key: Key| Item { key, gsi1: None, ttl: None, attrs: json!({"number": 5}).as_object().unwrap().clone() };
-    let invoice = broken(keys::invoice(&t, &domain::FamilyRef::parse("corrompue").unwrap(), "2026-10"))
-        .with_gsi1(Key::new(keys::invoices_of_month(&t, "2026-10"), "corrompue"));
+    let invoice = broken(keys::invoice(
+        &t,
+        &domain::FamilyRef::parse("corrompue").unwrap(),
+        domain::Month::parse("2026-10").unwrap(),
+    ))
+    .with_gsi1(Key::new(keys::invoices_of_month(&t, domain::Month::parse("2026-10").unwrap()), "corrompue"));
     for item in [
         invoice,
         broken(Key::new(keys::family_partition(&t, &family), "AV#AV-2026-999999")),

@@ -477,7 +477,10 @@ mod numbering {
 
     async fn numbers(store: &Store, town: &Town) -> Vec<String> {
         let items = store
-            .query_all(&store::Query::gsi1(keys::invoices_of_month(town.id(), "2026-10"), store::SkRange::All))
+            .query_all(&store::Query::gsi1(
+                keys::invoices_of_month(town.id(), domain::Month::parse("2026-10").unwrap()),
+                store::SkRange::All,
+            ))
             .await
             .unwrap();
         let mut n: Vec<String> = items.iter().map(|i| i.to_value::<Invoice>().unwrap().number).collect();
@@ -530,8 +533,13 @@ mod numbering {
         let now = at("2026-11-03T09:00:00Z");
         invoices::run::finalise(&store, &town, october(), now, "admin").await.unwrap();
         let family = FamilyRef::parse("famille-00").unwrap();
-        let invoice: Invoice =
-            store.get(&keys::invoice(town.id(), &family, "2026-10")).await.unwrap().unwrap().to_value().unwrap();
+        let invoice: Invoice = store
+            .get(&keys::invoice(town.id(), &family, domain::Month::parse("2026-10").unwrap()))
+            .await
+            .unwrap()
+            .unwrap()
+            .to_value()
+            .unwrap();
         let part = Cents::new(invoice.total.get() * 40 / 100).unwrap();
         let tries: Vec<_> = (0..8)
             .map(|_| {
@@ -543,7 +551,7 @@ mod numbering {
                         (&store, "http://portail.test"),
                         &town,
                         &family,
-                        "2026-10",
+                        domain::Month::parse("2026-10").unwrap(),
                         &asked,
                         "geste",
                         purpose,
@@ -565,8 +573,13 @@ mod numbering {
         }
         given.sort();
         assert_eq!(given, ["AV-2026-000001", "AV-2026-000002"]);
-        let after: Invoice =
-            store.get(&keys::invoice(town.id(), &family, "2026-10")).await.unwrap().unwrap().to_value().unwrap();
+        let after: Invoice = store
+            .get(&keys::invoice(town.id(), &family, domain::Month::parse("2026-10").unwrap()))
+            .await
+            .unwrap()
+            .unwrap()
+            .to_value()
+            .unwrap();
         assert_eq!((after.credited, after.lines, after.total), (part.times(2), invoice.lines, invoice.total));
         let notes: Vec<CreditNote> =
             invoices::corrections::credit_notes_of(&store, town.id(), &family, 10).await.unwrap();

@@ -409,7 +409,10 @@ mod races {
             .unwrap()
             .unwrap();
         let family = domain::FamilyRef::parse("martin").unwrap();
-        let invoice = invoices::corrections::invoice(&store, &town_id, &family, "2026-10").await.unwrap();
+        let invoice =
+            invoices::corrections::invoice(&store, &town_id, &family, domain::Month::parse("2026-10").unwrap())
+                .await
+                .unwrap();
         let ctx = (&store, "http://portail.test", Some(&portal.gateway));
         let started = settle::start(ctx, &town, &invoice, "sophie.martin@exemple.fr", clock.now()).await.unwrap();
         portal.payfip.decide(&started.idop, "P", None);
@@ -434,7 +437,9 @@ mod races {
         let paid = payments::payments_of(&store, &town_id, &family, 10).await.unwrap();
         assert_eq!(paid.len(), 1, "{paid:?}");
         assert_eq!(paid[0].number, "Q-2026-000001");
-        let after = invoices::corrections::invoice(&store, &town_id, &family, "2026-10").await.unwrap();
+        let after = invoices::corrections::invoice(&store, &town_id, &family, domain::Month::parse("2026-10").unwrap())
+            .await
+            .unwrap();
         assert_eq!((after.paid.get(), after.online), (1000, None));
         portal.stop().await;
     }

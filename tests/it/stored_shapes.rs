@@ -311,7 +311,12 @@ async fn invoices_without_version_are_migrated_so_their_changes_hold(store: Stor
     assert_eq!((stored.attrs.get("version"), stored.attrs.get(VERSION_ATTR)), (Some(&json!(0)), Some(&json!(2))));
     assert_eq!(stored.gsi1, old.gsi1, "still in its month's index");
     store.put(write(&paid), Some(Cond::version(read.version))).await.unwrap();
-    let month = store.query_all(&Query::gsi1(keys::invoices_of_month(&town(), "2026-10"), SkRange::All)).await;
+    let month = store
+        .query_all(&Query::gsi1(
+            keys::invoices_of_month(&town(), domain::Month::parse("2026-10").unwrap()),
+            SkRange::All,
+        ))
+        .await;
     assert_eq!(month.unwrap().len(), 1);
 }
 

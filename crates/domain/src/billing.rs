@@ -337,7 +337,13 @@ mod tests {
     fn numbers_are_per_year_and_padded() {
         assert_eq!(invoice_number(2026, 123), "2026-000123");
         let bill = Bill { family: id("martin"), lines: Vec::new(), total: Cents::new(1000).unwrap() };
-        let invoice = Invoice::issue(bill, "2026-11", invoice_number(2026, 1), d(2026, 12, 1), "mairie@ville.fr");
+        let invoice = Invoice::issue(
+            bill,
+            crate::Month::parse("2026-11").unwrap(),
+            invoice_number(2026, 1),
+            d(2026, 12, 1),
+            "mairie@ville.fr",
+        );
         assert_eq!((invoice.due_on, invoice.total.get()), (d(2026, 12, 31), 1000));
     }
 

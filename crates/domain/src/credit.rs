@@ -3,9 +3,9 @@
 //! and a guardian's contest of one of its lines. A finalised invoice's lines and total never
 //! change: a correction is a credit note, numbered in its own series and citing the invoice.
 
-use super::Cents;
 use super::FamilyRef;
 use super::invoice::Invoice;
+use super::{Cents, Month};
 pub use crate::invoice::Cancellation;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,7 @@ pub const MAX_REASON_CHARS: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Publication {
     /// `AAAA-MM`
-    pub month: String,
+    pub month: Month,
     pub on: NaiveDate,
     pub by: String,
     pub at: DateTime<Utc>,
@@ -142,7 +142,7 @@ pub struct CreditNote {
     pub number: String,
     pub family: FamilyRef,
     /// The corrected invoice's month, `AAAA-MM`.
-    pub month: String,
+    pub month: Month,
     /// The invoice it corrects.
     pub corrects: String,
     pub issued_on: NaiveDate,
@@ -265,7 +265,7 @@ pub fn credit_lines(invoice: &Invoice, asked: &[CreditAsked]) -> Result<Vec<Cred
 pub struct Contest {
     pub id: String,
     pub family: FamilyRef,
-    pub month: String,
+    pub month: Month,
     pub invoice: String,
     pub line: usize,
     /// The line as it was contested (the invoice never changes, this is for the staff's queue).
@@ -362,7 +362,7 @@ impl Contest {
         Ok(Contest {
             id,
             family: invoice.family.clone(),
-            month: invoice.month.clone(),
+            month: invoice.month,
             invoice: invoice.number.clone(),
             line,
             line_text: format!("{} — {} ({}) : {}", l.child_name, l.unit_name, l.dates_text, l.rule),
@@ -415,7 +415,12 @@ mod tests {
         assert_eq!(check_publication(d(2026, 11, 30), today), Err(PublicationRefused::Past));
         assert_eq!(check_publication(d(2027, 1, 30), today), Ok(()));
         assert_eq!(check_publication(d(2027, 1, 31), today), Err(PublicationRefused::TooFar));
-        let p = Publication { month: "2026-11".into(), on: d(2026, 12, 3), by: "a".into(), at: at(2026, 12, 1, 9, 0) };
+        let p = Publication {
+            month: crate::Month::parse("2026-11").unwrap(),
+            on: d(2026, 12, 3),
+            by: "a".into(),
+            at: at(2026, 12, 1, 9, 0),
+        };
         assert!(!p.visible(d(2026, 12, 2)));
         assert!(p.visible(d(2026, 12, 3)));
     }

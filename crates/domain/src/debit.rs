@@ -321,7 +321,13 @@ mod tests {
             lines: Vec::new(),
             total: Cents::new(300).unwrap(),
         };
-        Invoice::issue(bill, "2026-10", "2026-000001".into(), d("2026-11-01"), "mairie@example.fr")
+        Invoice::issue(
+            bill,
+            crate::Month::parse("2026-10").unwrap(),
+            "2026-000001".into(),
+            d("2026-11-01"),
+            "mairie@example.fr",
+        )
     }
 
     #[test]

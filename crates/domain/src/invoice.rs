@@ -5,7 +5,7 @@
 //! [`crate::payment`], [`crate::payfip`], [`crate::debit`] and [`crate::regularisation`], each
 //! above this module.
 
-use super::{Cents, ChildId, FamilyRef, UnitId};
+use super::{Cents, ChildId, FamilyRef, Month, UnitId};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -56,7 +56,7 @@ pub struct Invoice {
     pub number: String,
     pub family: FamilyRef,
     /// `AAAA-MM`
-    pub month: String,
+    pub month: Month,
     pub issued_on: NaiveDate,
     pub due_on: NaiveDate,
     pub lines: Vec<InvoiceLine>,
@@ -92,11 +92,11 @@ pub struct Invoice {
 
 impl Invoice {
     /// The invoice a due bill becomes with its number.
-    pub fn issue(bill: Bill, month: &str, number: String, issued_on: NaiveDate, by: &str) -> Invoice {
+    pub fn issue(bill: Bill, month: Month, number: String, issued_on: NaiveDate, by: &str) -> Invoice {
         Invoice {
             number,
             family: bill.family,
-            month: month.to_owned(),
+            month,
             issued_on,
             due_on: issued_on.checked_add_days(chrono::Days::new(DUE_DAYS)).unwrap_or(issued_on),
             lines: bill.lines,

@@ -5,7 +5,7 @@
 //! (`recupererDetailPaiementSecurise`) and the answer matches the invoice: the browser's return
 //! and the notification only say « ask now ».
 
-use super::Cents;
+use super::{Cents, Month};
 pub use crate::config::{PayfipSettings as Settings, Saisie};
 pub use crate::invoice::EXPIRY_MINUTES;
 use chrono::{DateTime, Utc};
@@ -180,7 +180,7 @@ pub struct Operation {
     pub idop: String,
     pub family: super::FamilyRef,
     /// The invoice's month and number.
-    pub month: String,
+    pub month: Month,
     pub invoice: String,
     pub refdet: String,
     pub exer: i32,
@@ -315,7 +315,7 @@ mod tests {
         Operation {
             idop: "abc123".into(),
             family: FamilyRef::parse("martin").unwrap(),
-            month: "2026-10".into(),
+            month: crate::Month::parse("2026-10").unwrap(),
             invoice: "2026-000002".into(),
             refdet: "2026000002".into(),
             exer: 2026,
@@ -413,7 +413,7 @@ mod tests {
         };
         let mut invoice = crate::billing::Invoice::issue(
             bill,
-            "2026-10",
+            crate::Month::parse("2026-10").unwrap(),
             "2026-000002".into(),
             "2026-11-01".parse().unwrap(),
             "mairie@example.fr",

@@ -4,8 +4,8 @@
 //! and the transmission of an unpaid invoice to the Trésor public. Online payment through
 //! PayFiP has its own rules in [`super::payfip`].
 
-use super::Cents;
 use super::invoice::Invoice;
+use super::{Cents, Month};
 pub use crate::config::{MAX_REMINDER_DAYS, Reminders};
 pub use crate::invoice::Transmission;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -47,7 +47,7 @@ pub struct Payment {
     pub number: String,
     pub family: super::FamilyRef,
     /// The invoice's month, `AAAA-MM`.
-    pub month: String,
+    pub month: Month,
     /// The invoice's number.
     pub invoice: String,
     pub amount: Cents,
@@ -395,7 +395,13 @@ mod tests {
             lines: Vec::new(),
             total: Cents::new(total).unwrap(),
         };
-        let mut i = Invoice::issue(bill, "2026-10", "2026-000002".into(), d("2026-11-01"), "mairie@example.fr");
+        let mut i = Invoice::issue(
+            bill,
+            crate::Month::parse("2026-10").unwrap(),
+            "2026-000002".into(),
+            d("2026-11-01"),
+            "mairie@example.fr",
+        );
         i.due_on = d("2026-11-30");
         i
     }
@@ -502,7 +508,7 @@ mod tests {
         let p = Payment {
             number: "Q-2026-000001".into(),
             family: FamilyRef::parse("martin").unwrap(),
-            month: "2026-10".into(),
+            month: crate::Month::parse("2026-10").unwrap(),
             invoice: "2026-000002".into(),
             amount: cents(1000),
             method: Method::DirectDebit,

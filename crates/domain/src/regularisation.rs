@@ -11,7 +11,7 @@ use super::billing::{self, Bill, Billed, Invoice, Line};
 use super::booking::{Booking, BookingStatus};
 use super::config::Unit;
 use super::family::Family;
-use super::{Cents, ChildId, FamilyRef, UnitId};
+use super::{Cents, ChildId, FamilyRef, Month, UnitId};
 pub use crate::invoice::Deduction;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -39,7 +39,7 @@ pub enum What {
 #[serde(tag = "to", rename_all = "snake_case")]
 pub enum Settled {
     /// Billed on, or deducted from, a later invoice.
-    Invoice { number: String, month: String, amount: Cents },
+    Invoice { number: String, month: Month, amount: Cents },
     /// Given back at once by a credit note on the cited invoice.
     CreditNote { number: String, amount: Cents },
     /// Refunded by the régie.
@@ -56,7 +56,7 @@ pub struct Regularisation {
     /// corrects (`AAAA-MM`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice: Option<String>,
-    pub month: String,
+    pub month: Month,
     /// In cents: more to bill (positive) or to give back (negative).
     pub delta: i64,
     /// What is still to settle.
@@ -93,7 +93,7 @@ impl Regularisation {
     pub fn cites(&self) -> String {
         match &self.invoice {
             Some(n) => format!("facture {n}"),
-            None => billing::month(&self.month).map(|(first, _)| crate::fr::month(first)).unwrap_or_default(),
+            None => self.month.french(),
         }
     }
     /// Settles `amount` of what is left.
@@ -181,7 +181,7 @@ pub fn for_change(
         id: booking_id(after),
         family: after.family.clone(),
         invoice: invoice.map(|i| i.number.clone()),
-        month: after.date.format("%Y-%m").to_string(),
+        month: Month::of(after.date),
         delta,
         left: Cents::new(delta.abs()).unwrap_or_default(),
         what: What::Booking {
@@ -206,7 +206,7 @@ pub fn carried(note: &super::credit::CreditNote, invoice: &Invoice, at: DateTime
         id: note.number.clone(),
         family: note.family.clone(),
         invoice: Some(invoice.number.clone()),
-        month: invoice.month.clone(),
+        month: invoice.month,
         delta: -note.carried.get(),
         left: note.carried,
         what: What::CreditNote { credit_note: note.number.clone() },
@@ -231,12 +231,12 @@ pub struct Applied {
 /// (invoice `number`): amounts owed to the town become « Régularisation » lines (a bill is made
 /// for them if the family has none); amounts owed to the family become deductions, oldest
 /// first, up to the bill's total, the rest carried again. A bill of 0 € settles nothing.
-pub fn apply(bill: Option<Bill>, family: &FamilyRef, open: &[Regularisation], month: &str, number: &str) -> Applied {
+pub fn apply(bill: Option<Bill>, family: &FamilyRef, open: &[Regularisation], month: Month, number: &str) -> Applied {
     let due: Vec<&Regularisation> =
-        open.iter().filter(|r| r.is_open() && &r.family == family && r.month.as_str() < month).collect();
+        open.iter().filter(|r| r.is_open() && &r.family == family && r.month < month).collect();
     let mut bill = bill;
     let mut settled = Vec::new();
-    let to = |amount| Settled::Invoice { number: number.to_owned(), month: month.to_owned(), amount };
+    let to = |amount| Settled::Invoice { number: number.to_owned(), month, amount };
     for r in due.iter().filter(|r| !r.gives_back()) {
         let What::Booking { child, child_name, unit, unit_name, date, reason } = &r.what else { continue };
         let b = bill.get_or_insert_with(|| Bill { family: family.clone(), lines: Vec::new(), total: Cents::ZERO });
@@ -371,13 +371,21 @@ mod tests {
             .unwrap();
         assert_eq!(r.delta, 1200);
         let december = Bill { family: id("martin"), lines: Vec::new(), total: Cents::ZERO };
-        let applied = apply(Some(december), &id("martin"), std::slice::from_ref(&r), "2026-12", "2027-000001");
+        let applied = apply(
+            Some(december),
+            &id("martin"),
+            std::slice::from_ref(&r),
+            crate::Month::parse("2026-12").unwrap(),
+            "2027-000001",
+        );
         let bill = applied.bill.unwrap();
         assert_eq!(bill.total, c(1200), "a family with nothing else to pay still gets the line");
         assert_eq!(bill.lines[0].rule, "Régularisation facture 2026-000012 : demande acceptée du 25/11");
         assert_eq!(applied.settled[0].1.left, Cents::ZERO);
         // A régularisation of a month is not applied to that month itself.
-        assert!(apply(None, &id("martin"), &[r], "2026-11", "2026-000013").settled.is_empty());
+        assert!(
+            apply(None, &id("martin"), &[r], crate::Month::parse("2026-11").unwrap(), "2026-000013").settled.is_empty()
+        );
     }
 
     fn giving_back(id_: &str, cents: i64, at_: DateTime<Utc>) -> Regularisation {
@@ -385,7 +393,7 @@ mod tests {
             id: id_.into(),
             family: id("martin"),
             invoice: Some("2026-000012".into()),
-            month: "2026-11".into(),
+            month: crate::Month::parse("2026-11").unwrap(),
             delta: -cents,
             left: c(cents),
             what: What::CreditNote { credit_note: id_.into() },
@@ -403,7 +411,7 @@ mod tests {
             giving_back("AV-2026-000003", 250, at(2026, 12, 2, 9, 0)),
             giving_back("AV-2026-000004", 400, at(2026, 12, 3, 9, 0)),
         ];
-        let applied = apply(bill(500), &id("martin"), &open, "2026-12", "2027-000004");
+        let applied = apply(bill(500), &id("martin"), &open, crate::Month::parse("2026-12").unwrap(), "2027-000004");
         let amounts: Vec<(String, i64)> =
             applied.deductions.iter().map(|x| (x.label.clone(), x.amount.get())).collect();
         assert_eq!(
@@ -415,8 +423,8 @@ mod tests {
         );
         assert_eq!(applied.settled[1].1.left, c(150), "the rest is carried again");
         // No invoice (0 €): nothing is settled.
-        assert!(apply(bill(0), &id("martin"), &open, "2026-12", "x").settled.is_empty());
-        assert!(apply(None, &id("martin"), &open, "2026-12", "x").settled.is_empty());
+        assert!(apply(bill(0), &id("martin"), &open, crate::Month::parse("2026-12").unwrap(), "x").settled.is_empty());
+        assert!(apply(None, &id("martin"), &open, crate::Month::parse("2026-12").unwrap(), "x").settled.is_empty());
     }
 
     #[test]
@@ -424,7 +432,7 @@ mod tests {
         let mut note = CreditNote {
             number: "AV-2026-000003".into(),
             family: id("martin"),
-            month: "2026-11".into(),
+            month: crate::Month::parse("2026-11").unwrap(),
             corrects: "2026-000012".into(),
             issued_on: d(2026, 12, 2),
             reason: "x".into(),
@@ -443,7 +451,7 @@ mod tests {
             Some(Bill { family: id("martin"), lines: Vec::new(), total: c(1000) }),
             &id("martin"),
             std::slice::from_ref(&r),
-            "2026-12",
+            crate::Month::parse("2026-12").unwrap(),
             "2027-000004",
         );
         assert_eq!(destination(&note, Some(&applied.settled[0].1)), "Déduit de la facture 2027-000004");

@@ -117,5 +117,5 @@ pub fn booking(unit: &str, date: NaiveDate, status: BookingStatus, price: u32) -
 pub fn november_invoice(lines: Vec<super::billing::Line>, number: &str) -> super::billing::Invoice {
     let total = lines.iter().fold(super::Cents::ZERO, |t, l| t + l.amount);
     let bill = super::billing::Bill { family: id("martin"), lines, total };
-    super::billing::Invoice::issue(bill, "2026-11", number.into(), d(2026, 12, 1), "a")
+    super::billing::Invoice::issue(bill, crate::Month::of(d(2026, 11, 1)), number.into(), d(2026, 12, 1), "a")
 }

@@ -3,7 +3,7 @@
 
 use crate::key::Key;
 use domain::family::Email;
-use domain::{ChildId, FamilyRef, TownId};
+use domain::{ChildId, FamilyRef, Month, TownId};
 
 fn town(t: &TownId) -> String {
     format!("T#{t}")
@@ -190,14 +190,14 @@ pub fn audit(t: &TownId) -> String {
 }
 
 /// A family's invoice of a month (`INV#AAAA-MM`), in the family's partition.
-pub fn invoice(t: &TownId, f: &FamilyRef, month: &str) -> Key {
+pub fn invoice(t: &TownId, f: &FamilyRef, month: Month) -> Key {
     Key::new(family_partition(t, f), format!("{INVOICE_PREFIX}{month}"))
 }
 /// The sort-key prefix of a family's invoices.
 pub const INVOICE_PREFIX: &str = "INV#";
 
 /// The index partition of a month's invoices, by family (`gsi1`).
-pub fn invoices_of_month(t: &TownId, month: &str) -> String {
+pub fn invoices_of_month(t: &TownId, month: Month) -> String {
     format!("{}#INVOICES#{month}", town(t))
 }
 
@@ -207,13 +207,13 @@ pub fn invoices_of_month(t: &TownId, month: &str) -> String {
 pub fn invoice_runs(t: &TownId) -> String {
     format!("{}#INVRUNS", town(t))
 }
-pub fn invoice_run(t: &TownId, month: &str) -> (Key, Key) {
+pub fn invoice_run(t: &TownId, month: Month) -> (Key, Key) {
     (Key::new(invoice_runs(t), format!("RUN#{month}#N")), Key::new(invoice_runs(t), format!("RUN#{month}#TOTAL")))
 }
-pub fn publication(t: &TownId, month: &str) -> Key {
+pub fn publication(t: &TownId, month: Month) -> Key {
     Key::new(invoice_runs(t), format!("PUB#{month}"))
 }
-pub fn invoice_notified(t: &TownId, month: &str, number: &str) -> Key {
+pub fn invoice_notified(t: &TownId, month: Month, number: &str) -> Key {
     Key::new(invoice_runs(t), format!("SENT#{month}#{number}"))
 }
 
@@ -222,7 +222,7 @@ pub fn credit_note(t: &TownId, f: &FamilyRef, number: &str) -> Key {
     Key::new(family_partition(t, f), format!("{CREDIT_NOTE_PREFIX}{number}"))
 }
 pub const CREDIT_NOTE_PREFIX: &str = "AV#";
-pub fn credit_notes_of_month(t: &TownId, month: &str) -> String {
+pub fn credit_notes_of_month(t: &TownId, month: Month) -> String {
     format!("{}#CREDITS#{month}", town(t))
 }
 /// A town's credit note numbers of a year, a series of their own.
@@ -251,7 +251,7 @@ pub fn payment(t: &TownId, f: &FamilyRef, number: &str) -> Key {
     Key::new(family_partition(t, f), format!("{PAYMENT_PREFIX}{number}"))
 }
 pub const PAYMENT_PREFIX: &str = "PAY#";
-pub fn payments_of_month(t: &TownId, month: &str) -> String {
+pub fn payments_of_month(t: &TownId, month: Month) -> String {
     format!("{}#PAYMENTS#{month}", town(t))
 }
 /// A town's receipt numbers of a year, a series of their own.
@@ -290,7 +290,7 @@ pub fn mandate(t: &TownId, f: &FamilyRef) -> Key {
 
 /// A month's direct debit of one invoice (`DEBIT#AAAA-MM#<number>`), in the runs' partition: the
 /// monthly pain.008 file is made of them, and an invoice is debited once.
-pub fn debit(t: &TownId, month: &str, number: &str) -> Key {
+pub fn debit(t: &TownId, month: Month, number: &str) -> Key {
     Key::new(invoice_runs(t), format!("DEBIT#{month}#{number}"))
 }
 

@@ -76,9 +76,9 @@ pub async fn billed_change(
     else {
         return Ok(ops);
     };
-    let month = after.date.format("%Y-%m").to_string();
+    let month = domain::Month::of(after.date);
     let invoice: Option<Invoice> =
-        store.get(&keys::invoice(town.id(), &after.family, &month)).await?.map(|i| i.to_value()).transpose()?;
+        store.get(&keys::invoice(town.id(), &after.family, month)).await?.map(|i| i.to_value()).transpose()?;
     let earlier = of_family(store, town.id(), &after.family, &regularisation::cell_prefix(after)).await?;
     let child_name = repo::get_child(store, town.id(), &after.child)
         .await?

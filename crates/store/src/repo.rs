@@ -280,8 +280,8 @@ pub async fn write_changes(
 /// Whether the month of `date` is billed (any invoice of it exists): its bookings and attendance
 /// no longer change; a correction is a credit note. One index query of one item.
 pub async fn month_billed(store: &Store, town: &TownId, date: chrono::NaiveDate) -> Result<bool, StoreError> {
-    let month = date.format("%Y-%m").to_string();
-    let page = store.query(&Query::gsi1(keys::invoices_of_month(town, &month), SkRange::All).limit(1)).await?;
+    let month = domain::Month::of(date);
+    let page = store.query(&Query::gsi1(keys::invoices_of_month(town, month), SkRange::All).limit(1)).await?;
     Ok(!page.items.is_empty())
 }
 

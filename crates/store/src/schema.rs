@@ -282,7 +282,7 @@ mod tests {
         let email = domain::family::Email::parse("a@b.fr").unwrap();
         let (u, s) = (UnitId::parse("midi").unwrap(), SiteId::parse("ecole").unwrap());
         let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 3).unwrap();
-        let (run_n, run_total) = keys::invoice_run(&t, "2026-11");
+        let (run_n, run_total) = keys::invoice_run(&t, domain::Month::parse("2026-11").unwrap());
         vec![
             ("town_config", keys::town_config(&t), Kind::TownConfig),
             ("family", keys::family(&t, &f), Kind::Family),
@@ -304,11 +304,15 @@ mod tests {
             ("document", keys::document(&t, &f, "d1"), Kind::Document),
             ("article", keys::article(&t, "n1"), Kind::Article),
             ("attachment", keys::attachment(&t, "n1", "a1"), Kind::Attachment),
-            ("invoice", keys::invoice(&t, &f, "2026-11"), Kind::Invoice),
+            ("invoice", keys::invoice(&t, &f, domain::Month::parse("2026-11").unwrap()), Kind::Invoice),
             ("invoice_run", run_n, Kind::InvoiceRun),
             ("invoice_run", run_total, Kind::InvoiceRun),
-            ("publication", keys::publication(&t, "2026-11"), Kind::Publication),
-            ("invoice_notified", keys::invoice_notified(&t, "2026-11", "F-2026-1"), Kind::InvoiceSent),
+            ("publication", keys::publication(&t, domain::Month::parse("2026-11").unwrap()), Kind::Publication),
+            (
+                "invoice_notified",
+                keys::invoice_notified(&t, domain::Month::parse("2026-11").unwrap(), "F-2026-1"),
+                Kind::InvoiceSent,
+            ),
             ("credit_note", keys::credit_note(&t, &f, "AV-2026-1"), Kind::CreditNote),
             ("credit_sequence", keys::credit_sequence(&t, 2026), Kind::Sequence),
             ("contest", keys::contest(&t, &f, "x1"), Kind::Contest),
@@ -319,7 +323,7 @@ mod tests {
             ("reminder_sent", keys::reminder_sent(&t, "F-2026-1", "before_due"), Kind::ReminderSent),
             ("billing_town", keys::billing_town(&t), Kind::BillingTown),
             ("mandate", keys::mandate(&t, &f), Kind::Mandate),
-            ("debit", keys::debit(&t, "2026-11", "F-2026-1"), Kind::Debit),
+            ("debit", keys::debit(&t, domain::Month::parse("2026-11").unwrap(), "F-2026-1"), Kind::Debit),
             ("job", keys::job(&t, "j1"), Kind::Job),
             ("lease", keys::lease(&t, "PROMOTE#midi#ecole#2026-11-03"), Kind::Lease),
             ("town_registered", keys::town_registered(&t), Kind::TownListed),
@@ -395,7 +399,9 @@ mod tests {
     fn new_items_carry_their_kinds_version() {
         let t = TownId::parse("ville").unwrap();
         let f = FamilyRef::parse("martin").unwrap();
-        let inv = Item::from_value(keys::invoice(&t, &f, "2026-11"), &json!({"total": 3})).unwrap();
+        let inv =
+            Item::from_value(keys::invoice(&t, &f, domain::Month::parse("2026-11").unwrap()), &json!({"total": 3}))
+                .unwrap();
         assert_eq!(inv.attrs.get(VERSION_ATTR), Some(&json!(2)));
         assert_eq!(Item::new(keys::family(&t, &f)).attrs.get(VERSION_ATTR), Some(&json!(1)));
         assert_eq!(Item::new(Key::new("T#a#X", "1")).attrs.get(VERSION_ATTR), None);

@@ -39,6 +39,7 @@ pub async fn counter(
     Path((_, family, month)): Path<(String, String, String)>,
     body: Result<Json<CounterBody>, Problem>,
 ) -> Result<(StatusCode, AxumJson<Payment>), Problem> {
+    let month = crate::problems::invoice_month(&month)?;
     let reference = caller.family(&family)?;
     let Json(body) = body?;
     match body.method {
@@ -71,7 +72,7 @@ pub async fn counter(
         (&state.auth.store, &state.public_url),
         &town,
         &reference,
-        &month,
+        month,
         &asked,
         now,
         caller.session.email.as_str(),
@@ -86,11 +87,12 @@ pub async fn transmit(
     Admin(caller): Admin,
     Path((_, family, month)): Path<(String, String, String)>,
 ) -> Result<AxumJson<InvoiceSummary>, Problem> {
+    let month = crate::problems::invoice_month(&month)?;
     let reference = caller.family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     let after =
-        payments::transmit(&state.auth.store, &town, &reference, &month, now, caller.session.email.as_str()).await?;
+        payments::transmit(&state.auth.store, &town, &reference, month, now, caller.session.email.as_str()).await?;
     Ok(AxumJson(InvoiceSummary::of(&after, town.today(now), now, false)))
 }
 
@@ -191,7 +193,7 @@ pub async fn unpaid(
                 s.number.as_str(),
                 r.family_name.as_str(),
                 r.family.as_str(),
-                s.month.as_str(),
+                &s.month.to_string(),
                 &domain::fr::date(s.due_on),
                 &r.days_late.to_string(),
                 r.age_label,

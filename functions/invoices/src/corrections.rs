@@ -13,7 +13,7 @@ use domain::config::Town;
 use domain::credit::{self, Cancellation, Contest, ContestDecision, CreditAsked, CreditNote, CreditRefused};
 use domain::family::Family;
 use domain::regularisation::{self, Regularisation};
-use domain::{Cents, FamilyRef, TownId};
+use domain::{Cents, FamilyRef, Month, TownId};
 use edge::http::Problem;
 use services::mail::outbox::Mail;
 use services::mail::templates::billing::{ContestRefused, CreditFor, CreditNoteIssued};
@@ -27,9 +27,8 @@ pub fn refused(r: &CreditRefused) -> Problem {
 }
 
 /// The invoice of `family` for `month`, or 404.
-pub async fn invoice(store: &Store, town: &TownId, family: &FamilyRef, month: &str) -> Result<Invoice, Problem> {
+pub async fn invoice(store: &Store, town: &TownId, family: &FamilyRef, month: Month) -> Result<Invoice, Problem> {
     let unknown = || Problem::not_found("unknown_invoice", "Cette facture est introuvable.");
-    domain::billing::month(month).ok_or_else(unknown)?;
     let item = store.get(&keys::invoice(town, family, month)).await?.ok_or_else(unknown)?;
     Ok(item.to_value()?)
 }
@@ -37,7 +36,7 @@ pub async fn invoice(store: &Store, town: &TownId, family: &FamilyRef, month: &s
 /// The stored credit note: in its family's partition, and by month in the index.
 fn credit_note_item(town: &TownId, note: &CreditNote) -> Result<Item, StoreError> {
     Ok(Item::from_value(keys::credit_note(town, &note.family, &note.number), note)?
-        .with_gsi1(Key::new(keys::credit_notes_of_month(town, &note.month), note.number.as_str())))
+        .with_gsi1(Key::new(keys::credit_notes_of_month(town, note.month), note.number.as_str())))
 }
 
 /// Up to `limit` of the family's records whose key starts with `prefix`, last key first (one
@@ -80,7 +79,7 @@ pub async fn issue(
     (store, public_url): (&Store, &str),
     town: &Town,
     family: &FamilyRef,
-    month: &str,
+    month: Month,
     asked: &[CreditAsked],
     reason: &str,
     purpose: Purpose<'_>,

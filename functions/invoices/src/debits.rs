@@ -16,7 +16,7 @@ use domain::billing::Invoice;
 use domain::config::Town;
 use domain::debit::{self, Debit, Mandate, MandateAsked, Sequence};
 use domain::payment::{self, Method, Payment, Rejection};
-use domain::{FamilyRef, TownId};
+use domain::{FamilyRef, Month, TownId};
 use edge::http::auth::{Admin, Staff};
 use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
@@ -110,7 +110,7 @@ pub struct Collected {
 }
 
 /// The month's debits as recorded, by invoice number.
-pub async fn debits_of(store: &Store, town: &TownId, month: &str) -> Result<Vec<Debit>, StoreError> {
+pub async fn debits_of(store: &Store, town: &TownId, month: Month) -> Result<Vec<Debit>, StoreError> {
     let q = Query::table(keys::invoice_runs(town), SkRange::Prefix(format!("DEBIT#{month}#")));
     store.query_all(&q).await?.iter().map(Item::to_value).collect()
 }
@@ -121,7 +121,7 @@ pub async fn debits_of(store: &Store, town: &TownId, month: &str) -> Result<Vec<
 pub async fn collect(
     (store, public_url): (&Store, &str),
     town: &Town,
-    month: &str,
+    month: Month,
     now: DateTime<Utc>,
     by: &str,
 ) -> Result<Collected, Problem> {
@@ -157,7 +157,7 @@ async fn debit_one(
     town: &Town,
     household: &domain::family::Family,
     family: &FamilyRef,
-    month: &str,
+    month: Month,
     (m, day): (&Mandate, u32),
     now: DateTime<Utc>,
     by: &str,
@@ -228,7 +228,7 @@ async fn debit_one(
 
 /// The month's pain.008.001.08 file: one batch per sequence and collection date, one
 /// transaction per debit (end-to-end id: its receipt's number).
-pub fn pain008(town: &Town, month: &str, debits: &[Debit]) -> Result<String, String> {
+pub fn pain008(town: &Town, month: Month, debits: &[Debit]) -> Result<String, String> {
     let settings = town.config().billing.direct_debit.as_ref().ok_or("no direct debit settings")?;
     let creditor_iban = sepa::validate_iban(&settings.iban).map_err(|e| e.to_string())?;
     let creditor_id = sepa::validate_creditor_id(&settings.creditor_id).map_err(|e| e.to_string())?;
@@ -281,11 +281,11 @@ pub async fn run(
     Admin(caller): Admin,
     Path((_, month)): Path<(String, String)>,
 ) -> Result<AxumJson<Collected>, Problem> {
-    domain::billing::month(&month).ok_or_else(crate::problems::invalid_month)?;
+    let month = crate::problems::month(&month)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     let done =
-        collect((&state.auth.store, &state.public_url), &town, &month, now, caller.session.email.as_str()).await?;
+        collect((&state.auth.store, &state.public_url), &town, month, now, caller.session.email.as_str()).await?;
     Ok(AxumJson(done))
 }
 
@@ -295,10 +295,10 @@ pub async fn file(
     Admin(caller): Admin,
     Path((_, month)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    domain::billing::month(&month).ok_or_else(crate::problems::invalid_month)?;
+    let month = crate::problems::month(&month)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     town.config().billing.direct_debit.as_ref().ok_or_else(unavailable)?;
-    let debits = debits_of(&state.auth.store, town.id(), &month).await?;
+    let debits = debits_of(&state.auth.store, town.id(), month).await?;
     if debits.is_empty() {
         return Err(Problem::not_found("no_debits", "Aucun prélèvement n'a été fait pour ce mois."));
     }
@@ -319,7 +319,7 @@ pub async fn file(
             ),
         ));
     }
-    let xml = pain008(&town, &month, &debits).map_err(|e| Problem::internal(&e))?;
+    let xml = pain008(&town, month, &debits).map_err(|e| Problem::internal(&e))?;
     let name = format!("prelevements-{}-{month}.xml", town.id());
     Ok((
         StatusCode::OK,
@@ -375,9 +375,9 @@ pub async fn reject(
                 "Ce prélèvement est déjà enregistré comme rejeté.",
             ));
         }
-        let invoice = crate::corrections::invoice(store, town.id(), &reference, &p.month).await?;
+        let invoice = crate::corrections::invoice(store, town.id(), &reference, p.month).await?;
         let record: Option<Debit> =
-            store.get(&keys::debit(town.id(), &p.month, &p.invoice)).await?.map(|i| i.to_value()).transpose()?;
+            store.get(&keys::debit(town.id(), p.month, &p.invoice)).await?.map(|i| i.to_value()).transpose()?;
         let rejected = Payment {
             rejected: Some(Rejection {
                 on: body.on.unwrap_or_else(|| town.today(now)),

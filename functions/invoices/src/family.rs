@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
+use domain::Month;
 use domain::billing::Invoice;
 use domain::credit::{self, Contest};
 use domain::payment::{Payment, PaymentView};
@@ -28,8 +29,13 @@ fn unknown() -> Problem {
     Problem::not_found("unknown_invoice", "Cette facture est introuvable.")
 }
 
+/// The month a path names: one that cannot be is an invoice that does not exist.
+fn month_of_path(raw: &str) -> Result<Month, Problem> {
+    Month::parse(raw).map_err(|_| unknown())
+}
+
 /// Whether `caller` may read invoices of `month`: staff always, a guardian from its publication.
-async fn visible(state: &AppState, caller: &Caller, month: &str, today: NaiveDate) -> Result<bool, Problem> {
+async fn visible(state: &AppState, caller: &Caller, month: Month, today: NaiveDate) -> Result<bool, Problem> {
     if caller.session.role.is_staff() {
         return Ok(true);
     }
@@ -97,14 +103,15 @@ pub async fn one(
     caller: Caller,
     Path((_, family, month)): Path<(String, String, String)>,
 ) -> Result<AxumJson<InvoiceDetail>, Problem> {
+    let month = month_of_path(&month)?;
     let reference = caller.family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     let today = town.today(now);
-    if !visible(&state, &caller, &month, today).await? {
+    if !visible(&state, &caller, month, today).await? {
         return Err(unknown());
     }
-    let invoice = corrections::invoice(&state.auth.store, &caller.town, &reference, &month).await?;
+    let invoice = corrections::invoice(&state.auth.store, &caller.town, &reference, month).await?;
     let (credit_notes, contests) = corrections_of(&state, &caller.town, &invoice).await?;
     let payments = payments::payments_on(&state.auth.store, &caller.town, &invoice).await?;
     let mandate = crate::mandates::mandate_of(&state.auth.store, &caller.town, &reference).await?;
@@ -128,14 +135,15 @@ pub async fn pdf(
     caller: Caller,
     Path((_, family, month)): Path<(String, String, String)>,
 ) -> Result<Response, Problem> {
+    let month = month_of_path(&month)?;
     let reference = caller.family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let today = town.today(state.auth.clock.now());
-    if !visible(&state, &caller, &month, today).await? {
+    if !visible(&state, &caller, month, today).await? {
         return Err(unknown());
     }
     let store = &state.auth.store;
-    let invoice = corrections::invoice(store, &caller.town, &reference, &month).await?;
+    let invoice = corrections::invoice(store, &caller.town, &reference, month).await?;
     let household = repo::get_family(store, &caller.town, &reference).await?.ok_or_else(unknown)?;
     let credit_notes = credit_notes_on(store, &caller.town, &invoice).await?;
     let payments = payments::payments_on(store, &caller.town, &invoice).await?;
@@ -192,7 +200,7 @@ pub async fn receipt(
         };
         return Err(Problem::new(StatusCode::CONFLICT, "debit_not_collected", why));
     }
-    let invoice = corrections::invoice(store, &caller.town, &reference, &p.month).await?;
+    let invoice = corrections::invoice(store, &caller.town, &reference, p.month).await?;
     let household = repo::get_family(store, &caller.town, &reference).await?.ok_or_else(not_found)?;
     let bytes = pdf::receipt(town.config(), &household, &invoice, &p).map_err(|e| Problem::internal(&e))?;
     Ok(pdf_response(bytes, &format!("quittance-{}.pdf", p.number)))
@@ -205,14 +213,15 @@ pub async fn pay_online(
     caller: Caller,
     Path((_, family, month)): Path<(String, String, String)>,
 ) -> Result<(StatusCode, AxumJson<crate::settle::Started>), Problem> {
+    let month = month_of_path(&month)?;
     let reference = caller.own_family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
-    if !visible(&state, &caller, &month, town.today(now)).await? {
+    if !visible(&state, &caller, month, town.today(now)).await? {
         return Err(unknown());
     }
     let store = &state.auth.store;
-    let invoice = corrections::invoice(store, &caller.town, &reference, &month).await?;
+    let invoice = corrections::invoice(store, &caller.town, &reference, month).await?;
     let mandate = crate::mandates::mandate_of(store, &caller.town, &reference).await?;
     if crate::mandates::by_debit(&town, mandate.as_ref(), &invoice) {
         return Err(Problem::new(
@@ -247,15 +256,16 @@ pub async fn contest(
     Path((_, family, month)): Path<(String, String, String)>,
     body: Result<Json<ContestBody>, Problem>,
 ) -> Result<(StatusCode, AxumJson<Contest>), Problem> {
+    let month = month_of_path(&month)?;
     // Whose invoice first: another family's is unknown, whatever the body says.
     let reference = caller.own_family(&family)?;
     let Json(body) = body?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
-    if !visible(&state, &caller, &month, town.today(now)).await? {
+    if !visible(&state, &caller, month, town.today(now)).await? {
         return Err(unknown());
     }
-    let invoice = corrections::invoice(&state.auth.store, &caller.town, &reference, &month).await?;
+    let invoice = corrections::invoice(&state.auth.store, &caller.town, &reference, month).await?;
     let c = corrections::contest(
         &state.auth.store,
         &town,

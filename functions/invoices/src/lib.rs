@@ -36,6 +36,7 @@ use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use domain::Cents;
+use domain::Month;
 use domain::billing::{self, Anomaly, Bill};
 use domain::booking::Booking;
 use edge::http::auth::{Admin, AuthState, Caller};
@@ -184,15 +185,14 @@ async fn preview(
     let town = http::load_town(&state.towns, &caller.town).await?;
     let today = town.today(state.auth.clock.now());
     let (first, last) = match q.month.as_deref() {
-        Some(raw) => billing::month(raw).ok_or_else(|| crate::problems::invalid_month().field("month"))?,
+        Some(raw) => crate::problems::month(raw).map_err(|p| p.field("month"))?.days(),
         None => billing::previous_month(today),
     };
     if first > today {
         return Err(Problem::unprocessable("future_month", "On ne facture pas un mois à venir.").field("month"));
     }
     let (bills, anomalies) = run::month_bills(&state.auth.store, &town, (first, last), today).await?;
-    let label = first.format("%Y-%m").to_string();
-    let bills = run::with_regularisations(&state.auth.store, town.id(), bills, &label).await?;
+    let bills = run::with_regularisations(&state.auth.store, town.id(), bills, Month::of(first)).await?;
     let (due, zero): (Vec<Bill>, Vec<Bill>) = bills.into_iter().partition(Bill::is_due);
     Ok(AxumJson(Preview {
         month: first.format("%Y-%m").to_string(),
@@ -213,7 +213,8 @@ async fn finalise(
     Path((_, month)): Path<(String, String)>,
 ) -> Result<AxumJson<run::Finalised>, Problem> {
     let town = http::load_town(&state.towns, &caller.town).await?;
-    let (first, last) = billing::month(&month).ok_or_else(crate::problems::invalid_month)?;
+    let month = crate::problems::month(&month)?;
+    let (first, last) = month.days();
     let now = state.auth.clock.now();
     if !billing::month_over(last, town.today(now)) {
         return Err(Problem::unprocessable(
@@ -231,11 +232,11 @@ async fn export(
     Admin(caller): Admin,
     Path((_, month)): Path<(String, String)>,
 ) -> Result<axum::response::Response, Problem> {
-    billing::month(&month).ok_or_else(crate::problems::invalid_month)?;
+    let month = crate::problems::month(&month)?;
     let store = &state.auth.store;
     let names: BTreeMap<_, String> =
         repo::all_families(store, &caller.town).await?.into_iter().map(|f| (f.reference, f.name)).collect();
-    let mut invoices = run::of_month(store, &caller.town, &month).await?;
+    let mut invoices = run::of_month(store, &caller.town, month).await?;
     invoices.sort_by(|a, b| a.number.cmp(&b.number));
     let mut csv =
         edge::http::csv::Export::new(&["Numéro", "Famille", "Référence", "Mois", "Émise le", "Échéance", "Montant"])?;
@@ -244,7 +245,7 @@ async fn export(
             i.number.as_str(),
             names.get(&i.family).map_or("", String::as_str),
             i.family.as_str(),
-            i.month.as_str(),
+            &i.month.to_string(),
             &domain::fr::date(i.issued_on),
             &domain::fr::date(i.due_on),
             &i.total.decimal_comma(),

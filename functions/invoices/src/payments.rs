@@ -11,7 +11,7 @@ use domain::billing::Invoice;
 use domain::config::Town;
 use domain::family::Family;
 use domain::payment::{self, Method, Payment, PaymentRefused};
-use domain::{Cents, FamilyRef, TownId};
+use domain::{Cents, FamilyRef, Month, TownId};
 use edge::http::Problem;
 use services::mail::outbox::Mail;
 use services::mail::templates::billing::{DebitAnnounced, PaymentReceived};
@@ -48,9 +48,9 @@ pub struct Draft {
 
 /// The stored receipt: in the family's partition, and by month of receipt in the index.
 fn payment_item(town: &TownId, p: &Payment) -> Result<Item, StoreError> {
-    let month = p.received_on.format("%Y-%m").to_string();
+    let month = Month::of(p.received_on);
     Ok(Item::from_value(keys::payment(town, &p.family, &p.number), p)?
-        .with_gsi1(Key::new(keys::payments_of_month(town, &month), p.number.as_str())))
+        .with_gsi1(Key::new(keys::payments_of_month(town, month), p.number.as_str())))
 }
 
 /// One attempt at recording `draft` on `invoice` (read at its version): the receipt's number,
@@ -73,7 +73,7 @@ pub(crate) async fn record_once(
     let p = Payment {
         number: payment::receipt_number(year, next),
         family: invoice.family.clone(),
-        month: invoice.month.clone(),
+        month: invoice.month,
         invoice: invoice.number.clone(),
         amount: draft.amount,
         method: draft.method,
@@ -163,7 +163,7 @@ pub async fn counter(
     (store, public_url): (&Store, &str),
     town: &Town,
     family: &FamilyRef,
-    month: &str,
+    month: Month,
     asked: &payment::Counter,
     now: DateTime<Utc>,
     by: &str,
@@ -222,7 +222,7 @@ pub async fn transmit(
     store: &Store,
     town: &Town,
     family: &FamilyRef,
-    month: &str,
+    month: Month,
     now: DateTime<Utc>,
     by: &str,
 ) -> Result<Invoice, Problem> {

@@ -6,7 +6,8 @@
 
 use crate::AppState;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use domain::billing::{self, Invoice};
+use domain::Month;
+use domain::billing::Invoice;
 use domain::config::Town;
 use domain::credit::Publication;
 use domain::family::Family;
@@ -44,9 +45,9 @@ pub enum PublishError {
 }
 
 /// The publications of a town, by month (one query of the runs' partition).
-pub async fn publications(store: &Store, town: &domain::TownId) -> Result<BTreeMap<String, Publication>, StoreError> {
+pub async fn publications(store: &Store, town: &domain::TownId) -> Result<BTreeMap<Month, Publication>, StoreError> {
     let items = store.query_all(&Query::table(keys::invoice_runs(town), SkRange::Prefix("PUB#".into()))).await?;
-    items.iter().map(|i| i.to_value::<Publication>().map(|p| (p.month.clone(), p))).collect()
+    items.iter().map(|i| i.to_value::<Publication>().map(|p| (p.month, p))).collect()
 }
 
 /// When a publication's emails leave: now for today, 7:00 town time on a later day.
@@ -60,7 +61,7 @@ fn sending_time(town: &Town, on: NaiveDate, now: DateTime<Utc>) -> DateTime<Utc>
 pub async fn publish(
     state: &AppState,
     town: &Town,
-    month: &str,
+    month: Month,
     on: NaiveDate,
     now: DateTime<Utc>,
     by: &str,
@@ -129,7 +130,7 @@ pub async fn publish(
 pub async fn record(
     store: &Store,
     town: &Town,
-    month: &str,
+    month: Month,
     on: NaiveDate,
     now: DateTime<Utc>,
     by: &str,
@@ -151,7 +152,7 @@ pub async fn record(
 }
 
 /// The invoices of `month` whose emails are queued.
-async fn notified(store: &Store, town: &Town, month: &str) -> Result<BTreeSet<String>, StoreError> {
+async fn notified(store: &Store, town: &Town, month: Month) -> Result<BTreeSet<String>, StoreError> {
     let prefix = format!("SENT#{month}#");
     let items = store.query_all(&Query::table(keys::invoice_runs(town.id()), SkRange::Prefix(prefix.clone()))).await?;
     Ok(items.iter().filter_map(|i| i.key.sk.strip_prefix(&prefix).map(str::to_owned)).collect())
@@ -170,7 +171,7 @@ fn email(
         first_name: first_name.to_owned(),
         public_url: state.public_url.to_string(),
         // A stored invoice's month always reads.
-        month: billing::month(&invoice.month).map_or(invoice.issued_on, |(first, _)| first),
+        month: invoice.month.first(),
         number: invoice.number.clone(),
         total: invoice.total,
         due: due.to_owned(),

@@ -86,7 +86,7 @@ pub async fn credit_note(
         (&state.auth.store, &state.public_url),
         &town,
         &r.family,
-        &r.month,
+        r.month,
         &[],
         &format!("Régularisation : {}", r.label()),
         Purpose::Regularisation(&r),

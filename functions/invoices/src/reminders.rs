@@ -4,6 +4,7 @@
 
 use crate::mandates;
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::Month;
 use domain::billing::Invoice;
 use domain::config::Town;
 use domain::payment;
@@ -19,11 +20,10 @@ pub const REMINDERS_PER_RUN: usize = 500;
 pub const MONTHS_BACK: u32 = 24;
 
 /// The months of the last [`MONTHS_BACK`] whose invoices are published, newest first.
-async fn published_months(store: &Store, town: &Town, today: NaiveDate) -> Result<Vec<String>, StoreError> {
+async fn published_months(store: &Store, town: &Town, today: NaiveDate) -> Result<Vec<Month>, StoreError> {
     let published = crate::publish::publications(store, town.id()).await?;
-    let oldest =
-        today.checked_sub_months(chrono::Months::new(MONTHS_BACK)).unwrap_or(today).format("%Y-%m").to_string();
-    let mut months: Vec<String> =
+    let oldest = Month::of(today.checked_sub_months(chrono::Months::new(MONTHS_BACK)).unwrap_or(today));
+    let mut months: Vec<Month> =
         published.into_iter().filter(|(m, p)| p.visible(today) && *m >= oldest).map(|(m, _)| m).collect();
     months.sort_by(|a, b| b.cmp(a));
     Ok(months)
@@ -33,7 +33,7 @@ async fn published_months(store: &Store, town: &Town, today: NaiveDate) -> Resul
 pub async fn unpaid(store: &Store, town: &Town, today: NaiveDate) -> Result<Vec<Invoice>, StoreError> {
     let mut out = Vec::new();
     for month in published_months(store, town, today).await? {
-        out.extend(crate::run::of_month(store, town.id(), &month).await?.into_iter().filter(payment::unpaid));
+        out.extend(crate::run::of_month(store, town.id(), month).await?.into_iter().filter(payment::unpaid));
     }
     Ok(out)
 }
@@ -106,7 +106,7 @@ fn reminder_email(
         step,
         invoice: invoice.number.clone(),
         // A stored invoice's month always reads.
-        month: domain::billing::month(&invoice.month).map_or(invoice.issued_on, |(first, _)| first),
+        month: invoice.month.first(),
         due_on: invoice.due_on,
         left_to_pay: payment::left_to_pay(invoice),
     }

@@ -10,7 +10,7 @@ use domain::billing::{self, Anomaly, Bill, Invoice};
 use domain::config::Town;
 use domain::family::Family;
 use domain::regularisation;
-use domain::{FamilyRef, TownId};
+use domain::{FamilyRef, Month, TownId};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use store::audit;
@@ -45,8 +45,8 @@ pub struct Finalised {
 
 /// The stored invoice: in its family's partition, and in its month's index.
 pub fn invoice_item(town: &TownId, invoice: &Invoice) -> Result<Item, StoreError> {
-    Ok(Item::from_value(keys::invoice(town, &invoice.family, &invoice.month), invoice)?
-        .with_gsi1(Key::new(keys::invoices_of_month(town, &invoice.month), invoice.family.as_str())))
+    Ok(Item::from_value(keys::invoice(town, &invoice.family, invoice.month), invoice)?
+        .with_gsi1(Key::new(keys::invoices_of_month(town, invoice.month), invoice.family.as_str())))
 }
 
 /// The write of an invoice's new status (`after`, a changed copy of `read`): its version moved
@@ -59,14 +59,14 @@ pub fn invoice_change(town: &TownId, read: &Invoice, after: &mut Invoice) -> Res
 
 /// The invoices of `month`, by family (one index query per page); one that does not decode is
 /// logged and left out ([`Item::decode_listed`]).
-pub async fn of_month(store: &Store, town: &TownId, month: &str) -> Result<Vec<Invoice>, StoreError> {
+pub async fn of_month(store: &Store, town: &TownId, month: Month) -> Result<Vec<Invoice>, StoreError> {
     let items = store.query_all(&Query::gsi1(keys::invoices_of_month(town, month), SkRange::All)).await?;
     Ok(Item::decode_listed(&items))
 }
 
 /// The families already invoiced for `month`, read from the index's keys (an invoice that does
 /// not decode still counts: its family is never invoiced twice).
-pub async fn invoiced(store: &Store, town: &TownId, month: &str) -> Result<BTreeSet<FamilyRef>, StoreError> {
+pub async fn invoiced(store: &Store, town: &TownId, month: Month) -> Result<BTreeSet<FamilyRef>, StoreError> {
     let items = store.query_all(&Query::gsi1(keys::invoices_of_month(town, month), SkRange::All)).await?;
     Ok(items.iter().filter_map(|i| FamilyRef::parse(&i.gsi1.as_ref()?.sk).ok()).collect())
 }
@@ -98,12 +98,12 @@ pub async fn with_regularisations(
     store: &Store,
     town: &TownId,
     bills: Vec<Bill>,
-    month: &str,
+    month: Month,
 ) -> Result<Vec<Bill>, StoreError> {
     let open = regularisations::open(store, town).await?;
     let mut by_family: BTreeMap<FamilyRef, Option<Bill>> =
         bills.into_iter().map(|b| (b.family.clone(), Some(b))).collect();
-    for r in open.iter().filter(|r| r.month.as_str() < month && !r.gives_back()) {
+    for r in open.iter().filter(|r| r.month < month && !r.gives_back()) {
         by_family.entry(r.family.clone()).or_default();
     }
     Ok(by_family
@@ -123,13 +123,13 @@ pub async fn finalise(
     by: &str,
 ) -> Result<Finalised, StoreError> {
     let today = town.today(now);
-    let label = month.0.format("%Y-%m").to_string();
+    let label = Month::of(month.0);
     let (bills, anomalies) = month_bills(store, town, month, today).await?;
     let mut families: BTreeSet<FamilyRef> = bills.iter().filter(|b| b.is_due()).map(|b| b.family.clone()).collect();
     // A family with only a régularisation to bill gets an invoice too.
     let open = regularisations::open(store, town.id()).await?;
     families.extend(open.iter().filter(|r| r.month < label && !r.gives_back()).map(|r| r.family.clone()));
-    let done = invoiced(store, town.id(), &label).await?;
+    let done = invoiced(store, town.id(), label).await?;
     let mut todo: Vec<FamilyRef> = families.into_iter().filter(|f| !done.contains(f)).collect();
     let remaining_before = todo.len();
     todo.truncate(PER_CALL);
@@ -143,7 +143,7 @@ pub async fn finalise(
             if failures == TRIES {
                 return Err(StoreError::ConditionFailed);
             }
-            match issue(store, town, &label, &chunk, &bills, now, by).await {
+            match issue(store, town, label, &chunk, &bills, now, by).await {
                 Ok((given, looked)) => {
                     issued += given.len();
                     if let (Some(first), Some(last)) = (given.first(), given.last()) {
@@ -155,14 +155,14 @@ pub async fn finalise(
                 // settled meanwhile: read again.
                 Err(StoreError::TransactionCanceled { .. }) => {
                     failures += 1;
-                    let done = invoiced(store, town.id(), &label).await?;
+                    let done = invoiced(store, town.id(), label).await?;
                     chunk.retain(|f| !done.contains(f));
                 }
                 Err(e) => return Err(e),
             }
         }
     }
-    let invoices = invoiced(store, town.id(), &label).await?.len();
+    let invoices = invoiced(store, town.id(), label).await?.len();
     let remaining = remaining_before.saturating_sub(PER_CALL);
     Ok(Finalised { issued, remaining, invoices, numbers, anomalies })
 }
@@ -173,7 +173,7 @@ pub async fn finalise(
 async fn issue(
     store: &Store,
     town: &Town,
-    month: &str,
+    month: Month,
     chunk: &[FamilyRef],
     bills: &BTreeMap<FamilyRef, Bill>,
     now: DateTime<Utc>,

@@ -82,12 +82,7 @@ pub async fn start(
         return Err(in_progress());
     }
     let left = payment::payable(invoice).map_err(|r| refused(&r))?;
-    let label = format!(
-        "{} facture {} {}",
-        town.config().name,
-        invoice.number,
-        domain::billing::month(&invoice.month).map(|(f, _)| domain::fr::month(f)).unwrap_or_default()
-    );
+    let label = format!("{} facture {} {}", town.config().name, invoice.number, invoice.month.french());
     let base = format!("{public_url}/api/towns/{}/payfip", town.id());
     let creation = payfip::creation(
         settings,
@@ -104,7 +99,7 @@ pub async fn start(
     let op = Operation {
         idop: idop.clone(),
         family: invoice.family.clone(),
-        month: invoice.month.clone(),
+        month: invoice.month,
         invoice: invoice.number.clone(),
         refdet: creation.refdet.clone(),
         exer: creation.exer,
@@ -185,7 +180,7 @@ pub async fn settle(
             return Ok(Some(Settled::of(&op.state)));
         }
         let answer = gateway.detail(idop).await.map_err(|e| payfip_unreachable(&e))?;
-        let invoice = corrections::invoice(store, town.id(), &op.family, &op.month).await?;
+        let invoice = corrections::invoice(store, town.id(), &op.family, op.month).await?;
         let result = match payfip::on_invoice(payfip::verdict(&op, &answer, now), &invoice) {
             Verdict::Wait => return Ok(Some(Settled::Pending)),
             Verdict::Pay { numauto } => {

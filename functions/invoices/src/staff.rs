@@ -12,7 +12,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use domain::Cents;
-use domain::billing::{self, Invoice};
+use domain::Month;
+use domain::billing::Invoice;
 use domain::credit::{self, Contest, CreditAsked, CreditNote, Publication, PublicationRefused, Status};
 use domain::payment;
 use edge::http::auth::{Admin, Staff};
@@ -36,11 +37,11 @@ pub async fn publish(
     Path((_, month)): Path<(String, String)>,
     Json(body): Json<PublishBody>,
 ) -> Result<AxumJson<Published>, Problem> {
-    billing::month(&month).ok_or_else(|| crate::problems::invalid_month().field("month"))?;
+    let month = crate::problems::month(&month).map_err(|p| p.field("month"))?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     let by = caller.session.email.as_str();
-    let already = state.auth.store.get(&keys::publication(town.id(), &month)).await?.is_some();
+    let already = state.auth.store.get(&keys::publication(town.id(), month)).await?.is_some();
     if !already {
         credit::check_publication(body.on, town.today(now)).map_err(|r| match r {
             PublicationRefused::Past => {
@@ -53,7 +54,7 @@ pub async fn publish(
             .field("on"),
         })?;
     }
-    match publish::publish(&state, &town, &month, body.on, now, by).await {
+    match publish::publish(&state, &town, month, body.on, now, by).await {
         Ok(p) => Ok(AxumJson(p)),
         Err(PublishError::NothingToPublish) => Err(Problem::unprocessable(
             "month_not_finalised",
@@ -70,7 +71,7 @@ pub async fn publish(
 
 #[derive(Serialize)]
 pub struct RunSummary {
-    pub month: String,
+    pub month: Month,
     pub label: String,
     pub invoices: i64,
     pub total: Cents,
@@ -82,11 +83,12 @@ pub async fn runs(State(state): State<AppState>, Staff(caller): Staff) -> Result
     let store = &state.auth.store;
     let items =
         store.query_all(&store::Query::table(keys::invoice_runs(&caller.town), SkRange::Prefix("RUN#".into()))).await?;
-    let mut by_month: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let mut by_month: BTreeMap<Month, (i64, i64)> = BTreeMap::new();
     for item in &items {
         let Some(rest) = item.key.sk.strip_prefix("RUN#") else { continue };
         let Some((month, what)) = rest.split_once('#') else { continue };
-        let entry = by_month.entry(month.to_owned()).or_default();
+        let Ok(month) = Month::parse(month) else { continue };
+        let entry = by_month.entry(month).or_default();
         match what {
             "N" => entry.0 = number(item, "invoices"),
             _ => entry.1 = number(item, "total"),
@@ -97,7 +99,7 @@ pub async fn runs(State(state): State<AppState>, Staff(caller): Staff) -> Result
         .into_iter()
         .rev()
         .map(|(month, (invoices, total))| RunSummary {
-            label: billing::month(&month).map(|(first, _)| domain::fr::month(first)).unwrap_or_default(),
+            label: month.french(),
             publication: published.remove(&month),
             month,
             invoices,
@@ -138,7 +140,7 @@ pub async fn invoices(
     query: Result<Query<InvoicesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AxumJson<Vec<StaffInvoice>>, Problem> {
     let Query(q) = query.map_err(|_| http::bad_query())?;
-    billing::month(&q.month).ok_or_else(|| crate::problems::invalid_month().field("month"))?;
+    let month = crate::problems::month(&q.month).map_err(|p| p.field("month"))?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
     let today = town.today(now);
@@ -146,7 +148,7 @@ pub async fn invoices(
     let store = &state.auth.store;
     let families = repo::all_families(store, town.id()).await?;
     let needle = q.family.as_deref().map(|f| f.trim().to_lowercase()).unwrap_or_default();
-    let mut list = run::of_month(store, town.id(), &q.month).await?;
+    let mut list = run::of_month(store, town.id(), month).await?;
     list.sort_by(|a, b| a.number.cmp(&b.number));
     let out = list
         .iter()
@@ -254,6 +256,7 @@ pub async fn credit_note(
     Path((_, family, month)): Path<(String, String, String)>,
     Json(body): Json<CreditBody>,
 ) -> Result<(StatusCode, AxumJson<CreditNote>), Problem> {
+    let month = crate::problems::invoice_month(&month)?;
     let reference = caller.family(&family)?;
     if body.lines.len() > MAX_CREDIT_LINES {
         return Err(Problem::bad_request("too_many_lines", "Un avoir porte sur 100 lignes au plus.").field("lines"));
@@ -265,7 +268,7 @@ pub async fn credit_note(
         (&state.auth.store, &state.public_url),
         &town,
         &reference,
-        &month,
+        month,
         &body.lines,
         &body.reason,
         Purpose::Correction,
@@ -290,6 +293,7 @@ pub async fn cancel(
     Path((_, family, month)): Path<(String, String, String)>,
     Json(body): Json<CancelBody>,
 ) -> Result<(StatusCode, AxumJson<CreditNote>), Problem> {
+    let month = crate::problems::invoice_month(&month)?;
     let reference = caller.family(&family)?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let now = state.auth.clock.now();
@@ -298,7 +302,7 @@ pub async fn cancel(
         (&state.auth.store, &state.public_url),
         &town,
         &reference,
-        &month,
+        month,
         &[],
         &body.reason,
         Purpose::Cancellation,
@@ -370,7 +374,7 @@ pub async fn decide(
         (&state.auth.store, &state.public_url),
         &town,
         &reference,
-        &c.month,
+        c.month,
         &asked,
         &body.reason,
         Purpose::Contest(&c),

@@ -4,7 +4,7 @@
 use crate::{AppState, corrections, mandates};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::Cents;
-use domain::billing::{self, Invoice};
+use domain::billing::Invoice;
 use domain::credit::{self, CreditNote, Status};
 use domain::payment;
 use domain::regularisation;
@@ -15,7 +15,7 @@ use store::regularisations;
 #[derive(Serialize)]
 pub struct InvoiceSummary {
     pub number: String,
-    pub month: String,
+    pub month: domain::Month,
     pub label: String,
     pub issued_on: NaiveDate,
     pub due_on: NaiveDate,
@@ -44,8 +44,8 @@ impl InvoiceSummary {
         let in_progress = i.online.as_ref().is_some_and(|o| o.in_progress(now));
         InvoiceSummary {
             number: i.number.clone(),
-            month: i.month.clone(),
-            label: billing::month(&i.month).map(|(first, _)| domain::fr::month(first)).unwrap_or_default(),
+            month: i.month,
+            label: i.month.french(),
             issued_on: i.issued_on,
             due_on: i.due_on,
             total: i.total,

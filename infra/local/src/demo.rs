@@ -322,8 +322,8 @@ pub(crate) async fn load_demo(towns: &Towns, opts: &Options, links: &accounts::A
             .await
             .map_err(|e| Error::Demo(format!("last month's invoices: {e}")))?;
         // … and published that day (its emails left then: the demo does not send them again).
-        let month = last_month.0.format("%Y-%m").to_string();
-        invoices::publish::record(towns.store(), &town, &month, town.today(billed_at), billed_at, DEMO_STAFF[0].0)
+        let month = domain::Month::of(last_month.0);
+        invoices::publish::record(towns.store(), &town, month, town.today(billed_at), billed_at, DEMO_STAFF[0].0)
             .await?;
         for article in demo_news(now) {
             towns.store().put(news::item(town.id(), &article)?, None).await?;

@@ -53,7 +53,7 @@ pub fn receipt(town: &TownConfig, family: &Family, invoice: &Invoice, p: &Paymen
     title(&mut l, "QUITTANCE", &p.number);
     l.right(RIGHT, 9.0, Weight::Regular, &format!("Émise le {}", domain::fr::date(p.recorded_at.date_naive())));
     l.y = l.y.max(left_end) + 30.0;
-    let period = domain::billing::month(&invoice.month).map(|(f, _)| domain::fr::month(f)).unwrap_or_default();
+    let period = invoice.month.french();
     let payer = family.guardians.first().map(|g| format!("{} {} ({})", g.first_name, g.last_name, family.name));
     let texts = [
         format!(
@@ -112,7 +112,7 @@ fn header(l: &mut Layout, s: &Sheet) {
     let (top, left_end) = issuer(l, s.town);
     l.y = top;
     title(l, "FACTURE", &i.number);
-    let period = domain::billing::month(&i.month).map(|(first, _)| domain::fr::month(first)).unwrap_or_default();
+    let period = i.month.french();
     for text in [
         format!("Émise le {}", domain::fr::date(i.issued_on)),
         format!("Période : {period}"),

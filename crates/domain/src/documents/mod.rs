@@ -430,7 +430,6 @@ pub fn decide(
     Ok(Decided { status, reason, valid_until, delete_on: purge_day(status, today, valid_until, retention_days) })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

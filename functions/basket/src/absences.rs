@@ -70,14 +70,7 @@ pub(crate) async fn report(
     let now = state.auth.clock.now();
     let settings = &town.config().operations;
     let to = req.to.unwrap_or(req.from);
-    rules::check_report(settings, town.today(now), req.from, to).map_err(|e| match e {
-        ReportRefused::OutOfWindow { last } => Problem::unprocessable(
-            "outside_report_window",
-            format!("Une absence se signale pour aujourd'hui et jusqu'au {} au plus.", domain::fr::date(last)),
-        )
-        .field("from"),
-        ReportRefused::NothingBooked => unreachable_nothing(),
-    })?;
+    rules::check_report(settings, town.today(now), req.from, to)?;
     let store = &state.auth.store;
     let by = caller.session.email.as_str();
     let booked = repo::bookings(store, town.id(), &child, req.from, to).await?;
@@ -87,7 +80,7 @@ pub(crate) async fn report(
         .filter_map(|b| b.report_absence(reason, by, now).map(|a| (b, a)))
         .collect();
     if changes.is_empty() {
-        return Err(unreachable_nothing());
+        return Err(ReportRefused::NothingBooked.into());
     }
     let entry = |chunk: &[(Booking, Booking)]| audit::Entry {
         at: now,
@@ -119,12 +112,4 @@ pub(crate) async fn report(
             .collect(),
         certificate_until: now + settings.certificate_delay(),
     }))
-}
-
-fn unreachable_nothing() -> Problem {
-    Problem::unprocessable(
-        "nothing_to_report",
-        "Aucune réservation validée de ces jours n'attend l'appel : il n'y a rien à signaler.",
-    )
-    .field("from")
 }

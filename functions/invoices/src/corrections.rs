@@ -23,7 +23,7 @@ use store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, r
 const TRIES: usize = 8;
 
 pub fn refused(r: &CreditRefused) -> Problem {
-    Problem::unprocessable(r.code(), r.french())
+    Problem::refused(r)
 }
 
 /// The invoice of `family` for `month`, or 404.
@@ -336,8 +336,7 @@ pub async fn contest(
     by: &str,
 ) -> Result<Contest, Problem> {
     let open = contests_of(store, town.id(), &invoice.family, 100).await?;
-    let c = Contest::new(edge::auth::secret::id(), invoice, line, message, &open, by, now)
-        .map_err(|r| Problem::unprocessable(r.code(), r.french()))?;
+    let c = Contest::new(edge::auth::secret::id(), invoice, line, message, &open, by, now)?;
     let entry = store::audit::Entry {
         at: now,
         by: by.to_owned(),

@@ -52,8 +52,7 @@ pub async fn put_mandate(
     repo::get_family(store, town.id(), &reference).await?.ok_or_else(edge::http::auth::unknown_family)?;
     let now = state.auth.clock.now();
     let by = caller.session.email.as_str();
-    let m = debit::mandate(&asked, town.today(now), by, now)
-        .map_err(|r| Problem::unprocessable(r.code(), r.french()).field(r.field()))?;
+    let m = debit::mandate(&asked, town.today(now), by, now)?;
     let view = MandateView::of(&m);
     let entry = store::audit::Entry {
         at: now,

@@ -21,11 +21,7 @@ use store::{Item, Key, Store, StoreError, WriteOp, keys, repo};
 const TRIES: usize = 8;
 
 pub fn refused(r: &PaymentRefused) -> Problem {
-    let p = Problem::unprocessable(r.code(), r.french());
-    match r.field() {
-        Some(field) => p.field(field),
-        None => p,
-    }
+    Problem::refused(r)
 }
 
 /// What the guardians are told when a payment is recorded.

@@ -93,8 +93,7 @@ pub async fn start(
         &label,
         format!("{base}/notification"),
         format!("{base}/return"),
-    )
-    .map_err(|r| Problem::unprocessable(r.code(), r.french()))?;
+    )?;
     let idop = gateway.create(&creation).await.map_err(|e| payfip_unreachable(&e))?;
     let op = Operation {
         idop: idop.clone(),

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use domain::Cents;
 use domain::Month;
 use domain::billing::Invoice;
-use domain::credit::{self, Contest, CreditAsked, CreditNote, Publication, PublicationRefused, Status};
+use domain::credit::{self, Contest, CreditAsked, CreditNote, Publication, Status};
 use domain::payment;
 use edge::http::auth::{Admin, Staff};
 use edge::http::{self, Json, Path, Problem};
@@ -43,16 +43,7 @@ pub async fn publish(
     let by = caller.session.email.as_str();
     let already = state.auth.store.get(&keys::publication(town.id(), month)).await?.is_some();
     if !already {
-        credit::check_publication(body.on, town.today(now)).map_err(|r| match r {
-            PublicationRefused::Past => {
-                Problem::unprocessable("publication_in_past", "La date de publication est passée.").field("on")
-            }
-            PublicationRefused::TooFar => Problem::unprocessable(
-                "publication_too_far",
-                format!("La publication se prévoit dans les {} jours.", credit::MAX_PUBLICATION_DAYS),
-            )
-            .field("on"),
-        })?;
+        credit::check_publication(body.on, town.today(now))?;
     }
     match publish::publish(&state, &town, month, body.on, now, by).await {
         Ok(p) => Ok(AxumJson(p)),

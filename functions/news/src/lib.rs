@@ -16,7 +16,7 @@ use domain::TownId;
 use domain::account::Role;
 use domain::calendar::Closure;
 use domain::config::{Town, TownConfig};
-use edge::http::auth::{AuthState, Staff, forbidden};
+use edge::http::auth::{AuthState, Staff};
 use edge::http::{self, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use store::audit;
@@ -269,16 +269,7 @@ fn closure_change(
 }
 
 fn refused(r: domain::news::Refused) -> Problem {
-    use domain::news::Refused;
-    match r {
-        Refused::Invalid { field, message } => Problem::unprocessable("invalid_article", message).field(field),
-        Refused::TooComplex => Problem::unprocessable(
-            "article_too_complex",
-            "Le texte est trop complexe une fois mis en forme (citations imbriquées, très grands tableaux) : simplifiez-le ou joignez un document.",
-        )
-        .field("body"),
-        Refused::AdminOnly(message) => forbidden().detail(message),
-    }
+    Problem::refused(&r)
 }
 
 /// The town's configuration with `old`'s closure removed and `new`'s added.

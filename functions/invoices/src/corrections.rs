@@ -10,7 +10,7 @@ use crate::AppState;
 use chrono::{DateTime, Datelike, Utc};
 use domain::billing::Invoice;
 use domain::config::Town;
-use domain::credit::{self, Cancellation, Contest, ContestDecision, CreditAsked, CreditNote, CreditRefused};
+use domain::credit::{self, Cancellation, Contest, ContestDecision, CreditAsked, CreditNote};
 use domain::family::Family;
 use domain::regularisation::{self, Regularisation};
 use domain::{Cents, FamilyRef, Month, TownId};
@@ -21,10 +21,6 @@ use store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, keys, r
 
 /// Attempts when another change took the numbers or credited the invoice meanwhile.
 const TRIES: usize = 8;
-
-pub fn refused(r: &CreditRefused) -> Problem {
-    Problem::refused(r)
-}
 
 /// The invoice of `family` for `month`, or 404.
 pub async fn invoice(store: &Store, town: &TownId, family: &FamilyRef, month: Month) -> Result<Invoice, Problem> {
@@ -86,7 +82,7 @@ pub async fn issue(
     now: DateTime<Utc>,
     by: &str,
 ) -> Result<CreditNote, Problem> {
-    let reason = credit::reason(reason).map_err(|r| refused(&r))?;
+    let reason = credit::reason(reason)?;
     let household = repo::get_family(store, town.id(), family).await?.ok_or_else(edge::http::auth::unknown_family)?;
     for _ in 0..TRIES {
         let invoice = invoice(store, town.id(), family, month).await?;
@@ -101,7 +97,7 @@ pub async fn issue(
             Purpose::Regularisation(r) => vec![CreditAsked { line: None, amount: r.left }],
             _ => asked.to_vec(),
         };
-        let mut lines = credit::credit_lines(&invoice, &asked).map_err(|r| refused(&r))?;
+        let mut lines = credit::credit_lines(&invoice, &asked)?;
         if let (Purpose::Regularisation(r), Some(line)) = (&purpose, lines.first_mut()) {
             line.label = format!("Régularisation : {}", r.label());
         }
@@ -231,7 +227,7 @@ pub async fn refuse(
     by: &str,
 ) -> Result<Contest, Problem> {
     let store = &state.auth.store;
-    let reason = credit::reason(reason).map_err(|r| refused(&r))?;
+    let reason = credit::reason(reason)?;
     let household =
         repo::get_family(store, town.id(), &c.family).await?.ok_or_else(edge::http::auth::unknown_family)?;
     let decision = ContestDecision::Refused { reason: reason.clone(), decided_by: by.to_owned(), decided_at: now };

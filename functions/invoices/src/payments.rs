@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::billing::Invoice;
 use domain::config::Town;
 use domain::family::Family;
-use domain::payment::{self, Method, Payment, PaymentRefused};
+use domain::payment::{self, Method, Payment};
 use domain::{Cents, FamilyRef, Month, TownId};
 use edge::http::Problem;
 use services::mail::outbox::Mail;
@@ -19,10 +19,6 @@ use store::{Item, Key, Store, StoreError, WriteOp, keys, repo};
 
 /// Attempts when another change moved the invoice or the sequence meanwhile.
 const TRIES: usize = 8;
-
-pub fn refused(r: &PaymentRefused) -> Problem {
-    Problem::refused(r)
-}
 
 /// What the guardians are told when a payment is recorded.
 #[derive(Clone, Copy)]
@@ -172,7 +168,7 @@ pub async fn counter(
         if invoice.online.as_ref().is_some_and(|o| o.in_progress(now)) {
             return Err(in_progress());
         }
-        let details = payment::counter(&invoice, asked, town.today(now)).map_err(|r| refused(&r))?;
+        let details = payment::counter(&invoice, asked, town.today(now))?;
         let draft =
             Draft { method: asked.method, amount: asked.amount, details, received_on: asked.received_on, idop: None };
         let recorded = record_once(
@@ -227,7 +223,7 @@ pub async fn transmit(
         if invoice.online.as_ref().is_some_and(|o| o.in_progress(now)) {
             return Err(in_progress());
         }
-        let t = payment::transmit(&invoice, town.today(now), by).map_err(|r| refused(&r))?;
+        let t = payment::transmit(&invoice, town.today(now), by)?;
         let mut after = invoice.clone();
         after.transmitted = Some(t);
         let entry = store::audit::Entry {

@@ -5,7 +5,7 @@
 
 use crate::corrections;
 use crate::payfip::{Gateway, GatewayError};
-use crate::payments::{Draft, Notice, record_once, refused};
+use crate::payments::{Draft, Notice, record_once};
 use crate::problems::in_progress;
 use chrono::{DateTime, Datelike, Utc};
 use domain::TownId;
@@ -81,7 +81,7 @@ pub async fn start(
     if invoice.online.as_ref().is_some_and(|o| o.in_progress(now)) {
         return Err(in_progress());
     }
-    let left = payment::payable(invoice).map_err(|r| refused(&r))?;
+    let left = payment::payable(invoice)?;
     let label = format!("{} facture {} {}", town.config().name, invoice.number, invoice.month.french());
     let base = format!("{public_url}/api/towns/{}/payfip", town.id());
     let creation = payfip::creation(

@@ -255,7 +255,7 @@ pub(crate) fn valid_id(id: &str) -> bool {
 
 /// The article rules ([`domain::news::check`]) as problems.
 fn check(town: &Town, role: Role, input: &ArticleInput, now: DateTime<Utc>) -> Result<(), Problem> {
-    news_rules::check(town, role, input, markdown::render(&input.body).len(), now).map_err(refused)
+    news_rules::check(town, role, input, markdown::render(&input.body).len(), now).map_err(Problem::from)
 }
 
 /// Who may touch a closure ([`domain::news::closure_change`]) as a problem.
@@ -265,11 +265,7 @@ fn closure_change(
     after: Option<&news_rules::ClosePeriod>,
     deleted: bool,
 ) -> Result<(), Problem> {
-    news_rules::closure_change(role, before, after, deleted).map_err(refused)
-}
-
-fn refused(r: domain::news::Refused) -> Problem {
-    Problem::refused(&r)
+    news_rules::closure_change(role, before, after, deleted).map_err(Problem::from)
 }
 
 /// The town's configuration with `old`'s closure removed and `new`'s added.

@@ -39,6 +39,24 @@ macro_rules! both_backends {
 }
 pub(crate) use both_backends;
 
+/// Like [`both_backends`], and a third time on the contended store (the embedded file behind
+/// DynamoDB's conflicts, latency and throttling: `store::contended`).
+macro_rules! all_backends {
+    ($($case:ident),* $(,)?) => {
+        crate::helpers::both_backends!($($case),*);
+        mod contended {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (store, _dir) = crate::helpers::contended_store();
+                    super::$case(store).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use all_backends;
+
 /// A second town, « autre-ville », provisioned by the operator, and its administrator logged in
 /// (activated from the emailed link).
 pub async fn other_town_admin(p: &TestPortal) -> Browser {
@@ -80,6 +98,13 @@ pub fn embedded_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = EmbeddedStore::open(&dir.path().join("store.redb")).expect("open store");
     (Store::embedded(store), dir)
+}
+
+/// A fresh contended store with the model's default latency and budgets.
+pub fn contended_store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(&dir.path().join("store.redb")).expect("open store");
+    (Store::contended(store, store::contended::Contention::default()), dir)
 }
 
 /// A fresh DynamoDB table on the emulator named by `AWS_ENDPOINT_URL`. Without it (at build

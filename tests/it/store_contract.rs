@@ -1,9 +1,10 @@
-//! The store contract: the same cases on the embedded backend and on DynamoDB (moto).
+//! The store contract: the same cases on the embedded backend, on DynamoDB (moto), and on the
+//! contended model of DynamoDB (`store::contended`).
 
 use serde_json::json;
 use store::{CancelReason, Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp};
 
-crate::helpers::both_backends!(
+crate::helpers::all_backends!(
     put_then_get_round_trips_every_attribute_type,
     conditional_put_fails_when_the_item_exists_and_changes_nothing,
     attribute_condition_guards_a_delete,

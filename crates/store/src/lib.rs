@@ -9,7 +9,9 @@
 //! seconds). Two backends implement the same few item-level primitives:
 //!
 //! - DynamoDB, in production ([`dynamo`]);
-//! - an embedded durable file (redb), locally and in fast tests ([`embedded`]).
+//! - an embedded durable file (redb), locally and in fast tests ([`embedded`]);
+//! - that file behind DynamoDB's conflicts, latency and throttling, for the contention tests
+//!   and the rush benchmark ([`contended`]).
 //!
 //! Every query above these primitives (in [`repo`]) is written once, and the contract tests
 //! (`tests/it/store_contract.rs`) hold both backends to the same behaviour, DynamoDB's limits
@@ -19,6 +21,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod aws;
+pub mod contended;
 pub mod dynamo;
 pub mod embedded;
 mod error;
@@ -55,6 +58,7 @@ struct Faults {
 enum Backend {
     Embedded(embedded::EmbeddedStore),
     Dynamo(dynamo::DynamoStore),
+    Contended(contended::ContendedStore),
 }
 
 /// The store handle the functions hold: cheap to clone, counts the calls it makes (the
@@ -74,6 +78,18 @@ impl Store {
     }
     pub fn dynamo(store: dynamo::DynamoStore) -> Store {
         Store { backend: Backend::Dynamo(store), calls: Arc::default(), transactions: Arc::default(), faults: None }
+    }
+    /// The embedded store behind DynamoDB's behaviour under contention (tests, benchmarks).
+    pub fn contended(store: embedded::EmbeddedStore, model: contended::Contention) -> Store {
+        let backend = Backend::Contended(contended::ContendedStore::new(store, model));
+        Store { backend, calls: Arc::default(), transactions: Arc::default(), faults: None }
+    }
+    /// What the contended backend counted (conflicts, throttles), if this is one.
+    pub fn contention(&self) -> Option<&contended::Stats> {
+        match &self.backend {
+            Backend::Contended(s) => Some(s.stats()),
+            _ => None,
+        }
     }
 
     /// For fault-injection tests: a handle on the same data whose writes fail as `Unavailable`
@@ -107,6 +123,7 @@ impl Store {
         match self.backend {
             Backend::Embedded(_) => "embedded",
             Backend::Dynamo(_) => "dynamodb",
+            Backend::Contended(_) => "contended",
         }
     }
     /// How many primitive calls this handle (and its clones) made.
@@ -126,6 +143,7 @@ impl Store {
         check_key(key)?;
         match &self.backend {
             Backend::Embedded(s) => s.get(key.clone()).await,
+            Backend::Contended(s) => s.get(key.clone()).await,
             Backend::Dynamo(s) => s.get(key).await,
         }
     }
@@ -136,6 +154,7 @@ impl Store {
         self.injected_fault(false)?;
         match &self.backend {
             Backend::Embedded(s) => s.put(item, cond).await,
+            Backend::Contended(s) => s.put(item, cond).await,
             Backend::Dynamo(s) => s.put(item, cond).await,
         }
     }
@@ -146,6 +165,7 @@ impl Store {
         self.injected_fault(false)?;
         match &self.backend {
             Backend::Embedded(s) => s.delete(key.clone(), cond).await,
+            Backend::Contended(s) => s.delete(key.clone(), cond).await,
             Backend::Dynamo(s) => s.delete(key, cond).await,
         }
     }
@@ -158,6 +178,7 @@ impl Store {
         self.injected_fault(false)?;
         match &self.backend {
             Backend::Embedded(s) => s.add(key.clone(), attr.to_owned(), by, max).await,
+            Backend::Contended(s) => s.add(key.clone(), attr.to_owned(), by, max).await,
             Backend::Dynamo(s) => s.add(key, attr, by, max).await,
         }
     }
@@ -170,6 +191,7 @@ impl Store {
         q.sk.check()?;
         match &self.backend {
             Backend::Embedded(s) => s.query(q.clone()).await,
+            Backend::Contended(s) => s.query(q.clone()).await,
             Backend::Dynamo(s) => s.query(q).await,
         }
     }
@@ -194,6 +216,7 @@ impl Store {
         self.count();
         let items = match &self.backend {
             Backend::Embedded(s) => s.scan_all().await?,
+            Backend::Contended(s) => s.scan_all().await?,
             Backend::Dynamo(s) => s.scan_all().await?,
         };
         Ok(items.into_iter().filter(|i| i.is_live(now_epoch)).collect())
@@ -210,6 +233,7 @@ impl Store {
         let after = cursor.map(Cursor::decode).transpose()?.map(|(k, _)| k);
         match &self.backend {
             Backend::Embedded(s) => s.scan(limit, after).await,
+            Backend::Contended(s) => s.scan(limit, after).await,
             Backend::Dynamo(s) => s.scan(limit, after).await,
         }
     }
@@ -222,6 +246,7 @@ impl Store {
         self.injected_fault(true)?;
         match &self.backend {
             Backend::Embedded(s) => s.transact(ops).await,
+            Backend::Contended(s) => s.transact(ops).await,
             Backend::Dynamo(s) => s.transact(ops).await,
         }
     }

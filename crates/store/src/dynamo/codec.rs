@@ -23,6 +23,8 @@ where
             let err = s.err();
             match err.code() {
                 Some("ConditionalCheckFailedException") => StoreError::ConditionFailed,
+                // A single write to an item an ongoing transaction holds.
+                Some("TransactionConflictException") => StoreError::Conflict,
                 Some("ValidationException") => StoreError::Invalid(err.message().unwrap_or("validation").to_owned()),
                 _ => unavailable(err),
             }

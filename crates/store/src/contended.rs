@@ -386,7 +386,7 @@ mod tests {
         };
         let (store, _dir) = store(settings);
         for i in 0..10 {
-            store.put(Item::new(Key::new("T#a#HOT", &format!("{i}"))), None).await.unwrap();
+            store.put(Item::new(Key::new("T#a#HOT", format!("{i}"))), None).await.unwrap();
         }
         // Another partition key has its own budget.
         store.put(Item::new(Key::new("T#a#COLD", "0")), None).await.unwrap();

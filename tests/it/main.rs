@@ -21,6 +21,7 @@ mod operations;
 mod orderings;
 mod payments;
 mod register;
+mod rush;
 mod settlement;
 mod staff;
 mod store_contract;

@@ -25,6 +25,7 @@ crate::helpers::all_backends!(
     malformed_cursor_is_refused,
     empty_sort_key_bounds_are_refused,
     query_up_to_a_sort_key,
+    batch_read_returns_the_items_that_exist_over_many_batches,
 );
 
 fn item(pk: &str, sk: &str) -> Item {
@@ -406,4 +407,23 @@ async fn embedded_writes_survive_a_restart() {
     }
     let store = Store::embedded(store::embedded::EmbeddedStore::open(&path).unwrap());
     assert!(store.get(&Key::new("T#a#X", "kept")).await.unwrap().is_some());
+}
+
+async fn batch_read_returns_the_items_that_exist_over_many_batches(store: Store) {
+    // 150 days, one partition each, every other one stored: two batches of at most 100 keys.
+    let days: Vec<Key> = (0..150).map(|d| Key::new(format!("T#a#CAP#alsh#centre#{d:03}"), format!("{d:03}"))).collect();
+    for (n, key) in days.iter().enumerate().filter(|(n, _)| n % 2 == 0) {
+        let mut i = Item::new(key.clone());
+        i.attrs.insert("taken".into(), json!(n));
+        store.put(i, None).await.unwrap();
+    }
+    let calls = store.calls();
+    let mut got = store.get_many(&days).await.unwrap();
+    assert_eq!(store.calls() - calls, 2, "one call per hundred keys");
+    got.sort_by(|a, b| a.key.sk.cmp(&b.key.sk));
+    assert_eq!(got.len(), 75);
+    assert!(got.iter().all(|i| i.attrs["taken"] == json!(i.key.sk.parse::<u64>().unwrap())));
+    assert_eq!(store.get_many(&[]).await.unwrap(), vec![]);
+    let twice = [days[0].clone(), days[0].clone()];
+    assert!(matches!(store.get_many(&twice).await, Err(StoreError::Invalid(_))));
 }

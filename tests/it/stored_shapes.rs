@@ -17,6 +17,7 @@ crate::helpers::both_backends!(
     a_migration_interrupted_resumes_from_its_cursor,
     invoices_without_version_are_migrated_so_their_changes_hold,
     counters_created_by_an_update_carry_their_kinds_version,
+    a_moved_counter_never_overwrites_one_started_since,
 );
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/stored");
@@ -109,6 +110,21 @@ async fn the_past_shapes_read_through_todays_read_paths() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].action, "attendance.mark");
 
+    // Capacity counters and day marks moved to a partition per day (v2): read after their
+    // migration, which the operator runs before the new code serves (docs/store.md).
+    for kind in [Kind::Capacity, Kind::Day] {
+        let p = migrate_to_the_end(&store, Schema::production(), kind, 7).await;
+        assert_eq!((p.upgraded, p.changed_meanwhile), (1, 0), "{kind:?}");
+    }
+    let marks = store::gate::closed_reason(
+        &store,
+        &t,
+        NaiveDate::from_ymd_opt(2026, 12, 9).unwrap(),
+        &domain::ActivityId::parse("alsh").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(marks.as_deref(), Some("Grève"));
     let claimed = repo::places_claimed(
         &store,
         &t,
@@ -336,4 +352,19 @@ async fn counters_created_by_an_update_carry_their_kinds_version(store: Store) {
     // A counter of a key the project does not write has none.
     store.add(&Key::new("T#a#X", "n"), "n", 1, None).await.unwrap();
     assert_eq!(store.get(&Key::new("T#a#X", "n")).await.unwrap().unwrap().attrs.get(VERSION_ATTR), None);
+}
+
+/// A counter the new code started on a day before the migration moved the old one is never
+/// overwritten: both stay, counted for the operator.
+async fn a_moved_counter_never_overwrites_one_started_since(store: Store) {
+    let old = fixture("capacity", "v1");
+    store.put(old.clone(), None).await.unwrap();
+    let moved = store::schema::relocated(&old.key).expect("a v1 key moves");
+    let mut started = Item::new(moved.clone());
+    started.attrs.insert("taken".into(), json!(3));
+    store.put(started, None).await.unwrap();
+    let p = migrate_to_the_end(&store, Schema::production(), Kind::Capacity, 10).await;
+    assert_eq!((p.upgraded, p.changed_meanwhile), (0, 1));
+    assert_eq!(store.get(&moved).await.unwrap().unwrap().attrs["taken"], json!(3));
+    assert!(store.get(&old.key).await.unwrap().is_some(), "the old one stays for the operator");
 }

@@ -11,11 +11,18 @@ pub struct Clock(Inner);
 enum Inner {
     System,
     Manual(Arc<Mutex<DateTime<Utc>>>),
+    /// The system clock, shifted.
+    Shifted(TimeDelta),
 }
 
 impl Clock {
     pub fn system() -> Clock {
         Clock(Inner::System)
+    }
+    /// A clock that reads `at` now and runs from there, as the system clock does (a benchmark
+    /// played on a given day: time passes between requests, as it does in production).
+    pub fn running_from(at: DateTime<Utc>) -> Clock {
+        Clock(Inner::Shifted(at - Utc::now()))
     }
     /// A clock that stays at `at` until moved.
     pub fn manual(at: DateTime<Utc>) -> Clock {
@@ -24,6 +31,7 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         match &self.0 {
             Inner::System => Utc::now(),
+            Inner::Shifted(by) => Utc::now() + *by,
             Inner::Manual(t) => t.lock().map(|t| *t).unwrap_or_else(|e| *e.into_inner()),
         }
     }

@@ -52,7 +52,7 @@ impl Default for Contention {
             jitter: Duration::from_millis(4),
             key_write_units: 1000.0,
             key_read_units: 3000.0,
-            table_write_units: 4000.0,
+            table_write_units: 4000.0e3,
             max_attempts: 3,
             initial_backoff: Duration::from_secs(1),
         }
@@ -68,6 +68,21 @@ pub struct Stats {
     pub throttles: AtomicU64,
     /// Calls that failed after every attempt was throttled.
     pub throttled_out: AtomicU64,
+    /// Write units consumed, in tenths (a transactional write costs 2 a KB).
+    pub write_tenths: AtomicU64,
+    /// Throttles by partition key (what is hot), and by write or read.
+    pub hot: Mutex<HashMap<(String, &'static str), u64>>,
+}
+
+impl Stats {
+    /// The `n` partition keys throttled most, with their counts.
+    pub fn hottest(&self, n: usize) -> Vec<(String, &'static str, u64)> {
+        let hot = self.hot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut all: Vec<_> = hot.iter().map(|((pk, op), c)| (pk.clone(), *op, *c)).collect();
+        all.sort_by_key(|x| std::cmp::Reverse(x.2));
+        all.truncate(n);
+        all
+    }
 }
 
 /// A token bucket refilled at `rate` a second, holding at most one second's worth; it may go
@@ -121,6 +136,11 @@ impl Drop for Hold<'_> {
             held.remove(k);
         }
     }
+}
+
+/// What a key is, for the statistics: its kind, or its partition key.
+fn kind_of(key: &Key) -> String {
+    crate::schema::Kind::of(key).map_or_else(|| key.pk.clone(), |k| k.name().to_owned())
 }
 
 /// The units an item costs: one per KB started (at least one).
@@ -179,6 +199,18 @@ impl ContendedStore {
     /// Charges `cost` (partition key → units) to the write or read budgets; `false` (nothing
     /// charged) if one of them is exhausted.
     fn charge(&self, cost: &[(&str, f64)], write: bool) -> bool {
+        match self.over_budget(cost, write) {
+            None => true,
+            Some(pk) => {
+                let mut hot = self.model.stats.hot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                *hot.entry((pk, if write { "write" } else { "read" })).or_default() += 1;
+                false
+            }
+        }
+    }
+
+    /// Charges `cost`, or names the partition (or `table`) over its budget.
+    fn over_budget(&self, cost: &[(&str, f64)], write: bool) -> Option<String> {
         let s = &self.model.settings;
         let now = Instant::now();
         let mut b = self.model.budgets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -189,7 +221,7 @@ impl ContendedStore {
         if write {
             table.refill(total, now);
             if table.tokens <= 0.0 {
-                return false;
+                return Some("table".into());
             }
         }
         let map = if write { &mut b.writes } else { &mut b.reads };
@@ -197,7 +229,7 @@ impl ContendedStore {
             let bucket = map.entry((*pk).to_owned()).or_insert(fresh);
             bucket.refill(rate, now);
             if bucket.tokens <= 0.0 {
-                return false;
+                return Some((*pk).to_owned());
             }
         }
         for (pk, units) in cost {
@@ -205,11 +237,14 @@ impl ContendedStore {
                 bucket.tokens -= units;
             }
             table.tokens -= units;
+            if write {
+                self.model.stats.write_tenths.fetch_add((units * 10.0) as u64, Ordering::Relaxed);
+            }
         }
         if write {
             b.table = Some(table);
         }
-        true
+        None
     }
 
     /// Waits until the budgets take `cost`, as the SDK's retry would: up to `max_attempts`
@@ -236,8 +271,18 @@ impl ContendedStore {
         held.contains(key)
     }
 
-    fn conflict(&self) -> StoreError {
+    /// Write units by kind of item (what writes most).
+    fn count_units<'k>(&self, units: impl Iterator<Item = (&'k Key, f64)>) {
+        let mut hot = self.model.stats.hot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (key, u) in units {
+            *hot.entry((kind_of(key), "write units")).or_default() += u as u64;
+        }
+    }
+
+    fn conflict(&self, on: &Key) -> StoreError {
         self.model.stats.conflicts.fetch_add(1, Ordering::Relaxed);
+        let mut hot = self.model.stats.hot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *hot.entry((kind_of(on), "conflict")).or_default() += 1;
         StoreError::Conflict
     }
 
@@ -245,6 +290,14 @@ impl ContendedStore {
         self.admit(&[(&key.pk, 1.0)], false).await?;
         self.network().await;
         self.inner.get(key).await
+    }
+
+    /// One batch: a read unit per key from its partition, one round trip.
+    pub(crate) async fn get_many(&self, keys: Vec<Key>) -> Result<Vec<Item>> {
+        let cost: Vec<(&str, f64)> = keys.iter().map(|k| (k.pk.as_str(), 1.0)).collect();
+        self.admit(&cost, false).await?;
+        self.network().await;
+        self.inner.get_many(keys).await
     }
 
     pub(crate) async fn query(&self, q: Query) -> Result<Page> {
@@ -255,8 +308,9 @@ impl ContendedStore {
 
     pub(crate) async fn put(&self, item: Item, cond: Option<Cond>) -> Result<()> {
         self.admit(&[(&item.key.pk, units(item.size()))], true).await?;
+        self.count_units(std::iter::once((&item.key, units(item.size()))));
         if self.held(&item.key) {
-            return Err(self.conflict());
+            return Err(self.conflict(&item.key));
         }
         self.network().await;
         self.inner.put(item, cond).await
@@ -265,7 +319,7 @@ impl ContendedStore {
     pub(crate) async fn delete(&self, key: Key, cond: Option<Cond>) -> Result<()> {
         self.admit(&[(&key.pk, 1.0)], true).await?;
         if self.held(&key) {
-            return Err(self.conflict());
+            return Err(self.conflict(&key));
         }
         self.network().await;
         self.inner.delete(key, cond).await
@@ -274,29 +328,36 @@ impl ContendedStore {
     pub(crate) async fn add(&self, key: Key, attr: String, by: i64, max: Option<i64>) -> Result<i64> {
         self.admit(&[(&key.pk, 1.0)], true).await?;
         if self.held(&key) {
-            return Err(self.conflict());
+            return Err(self.conflict(&key));
         }
         self.network().await;
         self.inner.add(key, attr, by, max).await
     }
 
     /// Holds every item of the transaction (or is cancelled at once if another transaction
-    /// holds one), stays in flight for the call's latency, applies, releases.
+    /// holds one), stays in flight for the call's latency, releases, applies.
     pub(crate) async fn transact(&self, ops: Vec<WriteOp>) -> Result<()> {
         let cost: Vec<(&str, f64)> = ops.iter().map(|op| (op.key().pk.as_str(), 2.0 * op_units(op))).collect();
         self.admit(&cost, true).await?;
+        self.count_units(ops.iter().map(|op| (op.key(), 2.0 * op_units(op))));
         let keys: Vec<Key> = ops.iter().map(|op| op.key().clone()).collect();
         let hold = {
             let mut held = self.model.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if keys.iter().any(|k| held.contains(k)) {
-                None
+            if let Some(k) = keys.iter().find(|k| held.contains(*k)) {
+                Err(k.clone())
             } else {
                 held.extend(keys.iter().cloned());
-                Some(Hold { model: &self.model, keys })
+                Ok(Hold { model: &self.model, keys })
             }
         };
-        let Some(_hold) = hold else { return Err(self.conflict()) };
+        let hold = match hold {
+            Ok(h) => h,
+            Err(k) => return Err(self.conflict(&k)),
+        };
         self.network().await;
+        // In flight for the call's latency only: the file behind serialises the writes anyway
+        // (its own queue is not DynamoDB's, and must not lengthen the window).
+        drop(hold);
         self.inner.transact(ops).await
     }
 

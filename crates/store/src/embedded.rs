@@ -29,7 +29,17 @@ pub struct EmbeddedStore {
 impl EmbeddedStore {
     /// Opens (or creates) the database file.
     pub fn open(path: &Path) -> Result<EmbeddedStore> {
-        let db = Database::create(path).map_err(io)?;
+        EmbeddedStore::init(Database::create(path).map_err(io)?)
+    }
+
+    /// A store in memory, lost with the process: the contended model's (a benchmark measures
+    /// the model's latency, not this disk's).
+    pub fn in_memory() -> Result<EmbeddedStore> {
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new()).map_err(io)?;
+        EmbeddedStore::init(db)
+    }
+
+    fn init(db: Database) -> Result<EmbeddedStore> {
         let txn = db.begin_write().map_err(io)?;
         txn.open_table(ITEMS).map_err(io)?;
         txn.open_table(GSI1).map_err(io)?;
@@ -106,6 +116,19 @@ impl EmbeddedStore {
             let txn = db.begin_read().map_err(io)?;
             let items = txn.open_table(ITEMS).map_err(io)?;
             read(&items, &key)
+        })
+        .await
+    }
+
+    pub(super) async fn get_many(&self, keys: Vec<Key>) -> Result<Vec<Item>> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(io)?;
+            let items = txn.open_table(ITEMS).map_err(io)?;
+            let mut out = Vec::with_capacity(keys.len());
+            for key in &keys {
+                out.extend(read(&items, key)?);
+            }
+            Ok(out)
         })
         .await
     }

@@ -109,16 +109,21 @@ pub fn booking_on_day(t: &TownId, b: &domain::booking::Booking) -> Key {
     Key::new(day_of_bookings(t, b.date), format!("{}#{}#{}", b.site, b.unit, b.child))
 }
 
-/// The places taken for a unit at a site, one item per date (attribute `taken`).
+/// The places taken (`taken`) and asked for on the waiting list (`waiting`) for a unit at a site
+/// on a date. Every booking of the day moves it, so each date is a partition of its own: an
+/// opening rush spreads over as many partitions as it books days instead of heating one
+/// (docs/store.md, « Hot keys »; until schema v2 every date of a unit at a site shared one).
 pub fn capacity(t: &TownId, unit: &domain::UnitId, site: &domain::SiteId, date: chrono::NaiveDate) -> Key {
-    Key::new(format!("{}#CAP#{unit}#{site}", town(t)), date.to_string())
+    Key::new(format!("{}#CAP#{unit}#{site}#{date}", town(t)), date.to_string())
 }
 
 /// A day of the town's calendar as the store orders it: its closure marks (`closed` for every
 /// activity, `closed_<activity>` for one, each holding the reason) and the configuration
-/// `version` that wrote them. Every transaction that puts a booking on a day checks its marks.
+/// `version` that wrote them. Every transaction that puts a booking on a day checks its marks,
+/// so each date is a partition of its own, like [`capacity`] (until schema v2 the town's days
+/// shared one).
 pub fn day(t: &TownId, date: chrono::NaiveDate) -> Key {
-    Key::new(format!("{}#DAYS", town(t)), date.to_string())
+    Key::new(format!("{}#DAYS#{date}", town(t)), date.to_string())
 }
 
 /// A private calendar feed, by the SHA-256 of its secret.

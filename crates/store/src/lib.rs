@@ -48,6 +48,9 @@ use write::{check_add, check_transaction};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// DynamoDB's limit on the keys of one BatchGetItem.
+pub const MAX_BATCH_GET: usize = 100;
+
 /// What [`Store::failing_after`] and [`Store::failing_writes_after`] let through.
 struct Faults {
     transactions: std::sync::atomic::AtomicI64,
@@ -146,6 +149,28 @@ impl Store {
             Backend::Contended(s) => s.get(key.clone()).await,
             Backend::Dynamo(s) => s.get(key).await,
         }
+    }
+
+    /// The items that exist among `keys`, in no particular order (DynamoDB's BatchGetItem):
+    /// one call per [`MAX_BATCH_GET`] keys. A key twice is refused, as DynamoDB does.
+    pub async fn get_many(&self, keys: &[Key]) -> Result<Vec<Item>> {
+        let distinct: std::collections::HashSet<&Key> = keys.iter().collect();
+        if distinct.len() != keys.len() {
+            return Err(StoreError::Invalid("a batch read names a key twice".into()));
+        }
+        let mut items = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(MAX_BATCH_GET) {
+            self.count();
+            for key in chunk {
+                check_key(key)?;
+            }
+            items.extend(match &self.backend {
+                Backend::Embedded(s) => s.get_many(chunk.to_vec()).await?,
+                Backend::Contended(s) => s.get_many(chunk.to_vec()).await?,
+                Backend::Dynamo(s) => s.get_many(chunk).await?,
+            });
+        }
+        Ok(items)
     }
 
     pub async fn put(&self, item: Item, cond: Option<Cond>) -> Result<()> {

@@ -129,16 +129,39 @@ pub async fn rewrite(store: &Store, schema: &Schema, kind: Kind, read: &Item) ->
     if Kind::of(&read.key) != Some(kind) || read.stored_version()? >= schema.version(kind) {
         return Ok(Outcome::Untouched);
     }
-    let upgraded = read.upgraded(schema)?.into_owned();
-    // Every attribute as read, and the version absent if it was: any writer of this code
-    // stamps the version, so a write meanwhile changes at least that. (A null attribute is
-    // left out: the condition reads `null` as absent.)
+    let mut upgraded = read.upgraded(schema)?.into_owned();
+    if let Some(to) = crate::schema::relocated(&read.key) {
+        upgraded.key = to;
+        return relocate(store, read, upgraded).await;
+    }
+    match store.put(upgraded, Some(Cond::AttrsEqual(unchanged_as_read(read)))).await {
+        Ok(()) => Ok(Outcome::Upgraded),
+        Err(StoreError::ConditionFailed) => Ok(Outcome::ChangedMeanwhile),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every attribute of `read` as read, and the version absent if it was: any writer of this
+/// code stamps the version, so a write meanwhile changes at least that. (A null attribute is
+/// left out: the condition reads `null` as absent.)
+fn unchanged_as_read(read: &Item) -> serde_json::Map<String, Value> {
     let mut unchanged: serde_json::Map<String, Value> =
         read.attrs.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect();
     unchanged.entry(VERSION_ATTR).or_insert(Value::Null);
-    match store.put(upgraded, Some(Cond::AttrsEqual(unchanged))).await {
+    unchanged
+}
+
+/// Moves `read` to its new key in one transaction: created there if nothing is (a counter the
+/// new code started meanwhile is never overwritten: both stay, counted as changed meanwhile,
+/// for the operator), deleted here if unchanged since read.
+async fn relocate(store: &Store, read: &Item, moved: Item) -> Result<Outcome, StoreError> {
+    let ops = vec![
+        crate::WriteOp::Put { item: moved, cond: Some(Cond::NotExists) },
+        crate::WriteOp::Delete { key: read.key.clone(), cond: Some(Cond::AttrsEqual(unchanged_as_read(read))) },
+    ];
+    match store.transact(ops).await {
         Ok(()) => Ok(Outcome::Upgraded),
-        Err(StoreError::ConditionFailed) => Ok(Outcome::ChangedMeanwhile),
+        Err(StoreError::TransactionCanceled { .. }) => Ok(Outcome::ChangedMeanwhile),
         Err(e) => Err(e),
     }
 }

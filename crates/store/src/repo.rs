@@ -184,7 +184,7 @@ pub async fn bookings(
     store.query_all(&Query::table(pk, SkRange::Between(lo, hi))).await?.iter().map(Item::to_value).collect()
 }
 
-/// The places taken for a unit at a site, by date, from `from` to `to`, in one query.
+/// The places taken for a unit at a site, by date, from `from` to `to`.
 pub async fn places_taken(
     store: &Store,
     town: &TownId,
@@ -197,7 +197,8 @@ pub async fn places_taken(
     Ok(items.iter().filter_map(|i| Some((i.key.sk.parse().ok()?, i.attrs.get("taken")?.as_i64()?))).collect())
 }
 
-/// The capacity counters of a unit at a site from `from` to `to`, in one query.
+/// The capacity counters of a unit at a site from `from` to `to` (one partition a day): one
+/// batch read per hundred days.
 async fn counters_between(
     store: &Store,
     town: &TownId,
@@ -205,13 +206,13 @@ async fn counters_between(
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
 ) -> Result<Vec<Item>, StoreError> {
-    let pk = keys::capacity(town, unit, site, from).pk;
-    store.query_all(&Query::table(pk, SkRange::Between(from.to_string(), to.to_string()))).await
+    let keys: Vec<Key> =
+        from.iter_days().take_while(|d| *d <= to).map(|d| keys::capacity(town, unit, site, d)).collect();
+    store.get_many(&keys).await
 }
 
 /// The places claimed for a unit at a site, by date, from `from` to `to`: those taken and those
-/// asked for on the waiting list (a day with anyone waiting is full for a newcomer), in one
-/// query.
+/// asked for on the waiting list (a day with anyone waiting is full for a newcomer).
 pub async fn places_claimed(
     store: &Store,
     town: &TownId,

@@ -70,10 +70,11 @@ kinds! {
     LoginFailures = "login_failures", v 1;
     /// `…#MAIL#<id>` / `MAIL`: the outbox.
     Mail = "mail", v 1;
-    /// `…#CAP#<unit>#<site>` / `<date>`: places `taken` and `waiting`.
-    Capacity = "capacity", v 1;
-    /// `…#DAYS` / `<date>`: a day's closure marks.
-    Day = "day", v 1;
+    /// `…#CAP#<unit>#<site>#<date>` / `<date>`: places `taken` and `waiting` (v1: at
+    /// `…#CAP#<unit>#<site>`, moved by the migration).
+    Capacity = "capacity", v 2;
+    /// `…#DAYS#<date>` / `<date>`: a day's closure marks (v1: at `…#DAYS`, moved by the migration).
+    Day = "day", v 2;
     /// `…#FEED#<digest>` / `FEED`: a private calendar feed.
     CalendarFeed = "calendar_feed", v 1;
     /// `…#F#<family>` / `FEED`: the family's current feed.
@@ -205,7 +206,26 @@ fn is_chunk(sk: &str) -> bool {
 fn steps(kind: Kind) -> &'static [Upgrade] {
     match kind {
         Kind::Invoice => &[invoice_v1_stores_its_version],
+        Kind::Capacity | Kind::Day => &[moved_to_a_partition_per_day],
         _ => &[],
+    }
+}
+
+/// Capacity counters and day marks of v1 shared one partition for every date (`…#CAP#<unit>#<site>`,
+/// `…#DAYS`), which the opening rush heats past DynamoDB's partition limit; v2 gives each date
+/// its own. The attributes do not change: the migration moves each item to its new key
+/// ([`relocated`], [`crate::migrate`]), and the code reads only the new keys.
+fn moved_to_a_partition_per_day(v: Value) -> Result<Value, String> {
+    Ok(v)
+}
+
+/// Where an item of a v1 key layout lives now, if its kind moved (`None`: it is where it
+/// belongs).
+pub fn relocated(key: &Key) -> Option<Key> {
+    let parts: Vec<&str> = key.pk.split('#').collect();
+    match parts.as_slice() {
+        ["T", _, "CAP", _, _] | ["T", _, "DAYS"] => Some(Key::new(format!("{}#{}", key.pk, key.sk), key.sk.clone())),
+        _ => None,
     }
 }
 

@@ -5,15 +5,18 @@
 mod codec;
 mod expr;
 
+/// How many times BatchGetItem is asked again for the keys it left unprocessed.
+const UNPROCESSED_TRIES: u32 = 5;
+
 use crate::{CancelReason, Cond, Cursor, Index, Item, Key, Page, Query, Result, SkRange, StoreError, WriteOp};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, TimeToLiveSpecification,
-    TransactWriteItem, Update,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem, Update,
 };
-use codec::{classify, from_av, key_map, s, to_av, unavailable};
+use codec::{AvMap, classify, from_av, key_map, s, to_av, unavailable};
 use expr::Expr;
 
 pub const GSI1: &str = "gsi1";
@@ -151,6 +154,37 @@ impl DynamoStore {
             .await
             .map_err(classify)?;
         out.item.map(from_av).transpose()
+    }
+
+    /// The items that exist among `keys` (at most [`crate::MAX_BATCH_GET`], distinct): one
+    /// BatchGetItem, strongly consistent, asked again for the keys DynamoDB left unprocessed
+    /// (a throttled partition) a few times with backoff.
+    pub(super) async fn get_many(&self, keys: &[Key]) -> Result<Vec<Item>> {
+        let mut items = Vec::with_capacity(keys.len());
+        let mut pending: Vec<AvMap> = keys.iter().map(key_map).collect();
+        for attempt in 0..UNPROCESSED_TRIES {
+            if pending.is_empty() {
+                return Ok(items);
+            }
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+            }
+            let ask = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let out = self.client.batch_get_item().request_items(&self.table, ask).send().await.map_err(classify)?;
+            for map in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                items.push(from_av(map)?);
+            }
+            pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
+        }
+        if pending.is_empty() {
+            Ok(items)
+        } else {
+            Err(StoreError::Unavailable(format!("{} keys left unprocessed by BatchGetItem", pending.len())))
+        }
     }
 
     pub(super) async fn put(&self, item: Item, cond: Option<Cond>) -> Result<()> {

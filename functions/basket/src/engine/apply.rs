@@ -18,8 +18,17 @@ use std::time::Duration;
 use store::gate;
 use store::{Cond, Store, StoreError, WriteOp, repo};
 
-/// Tries of one transaction that meets another in flight.
-const CONFLICT_TRIES: u32 = 8;
+/// Tries of one transaction that meets another in flight. A conflict means the other one is
+/// being applied: it ends within a round trip, so tries are many and waits short.
+const CONFLICT_TRIES: u32 = 16;
+
+/// The wait before try `n` (from 1) after a conflict: exponential from 5 ms, capped at 160 ms,
+/// with full jitter so that transactions that met do not meet again.
+fn conflict_backoff(n: u32) -> Duration {
+    let cap = 5u64 << n.min(5);
+    let random = u64::from_le_bytes(secret::id().as_bytes()[..8].try_into().unwrap_or([0; 8]));
+    Duration::from_millis(random % (cap + 1))
+}
 
 /// Lines that lost a race while being applied, and why.
 struct Lost(Vec<(usize, Refusal)>);
@@ -173,8 +182,7 @@ pub(super) async fn apply(
             }
             Err(StoreError::Conflict) if conflicts < CONFLICT_TRIES => {
                 conflicts += 1;
-                let jitter = u64::from(secret::id().as_bytes()[0] % 20);
-                tokio::time::sleep(Duration::from_millis(10 * (1 << conflicts) + jitter)).await;
+                tokio::time::sleep(conflict_backoff(conflicts)).await;
                 continue;
             }
             Err(e) => return Err(e.into()),

@@ -146,7 +146,11 @@ pub(super) fn claimed_by(claim: &str) -> Cond {
     Cond::attr_equals("claim", claim.to_owned())
 }
 
-/// Splits the plan into chunks that each fit one transaction with the progress item.
+/// Splits the plan (sorted by date) into chunks that each fit one transaction with the progress
+/// item, one day at most each: a chunk's transaction then holds one day's shared items (its
+/// closure marks, its places counters, its waiting list's job), which every family booking
+/// that day also touches, and meets fewer transactions in flight on them (DynamoDB cancels
+/// either of two that touch an item at once: docs/store.md, « Hot keys »).
 pub(super) fn split(plan: Vec<Planned>) -> Result<Vec<Chunk>, StoreError> {
     let mut chunks: Vec<Chunk> = Vec::new();
     let mut current = Chunk { first: 0, lines: Vec::new() };
@@ -165,7 +169,8 @@ pub(super) fn split(plan: Vec<Planned>) -> Result<Vec<Chunk>, StoreError> {
                 + usize::from(day.is_some_and(|d| !days.contains(&d)))
         };
         let mut need = need_in(&counters, &days);
-        if !current.lines.is_empty() && (actions + need > CHUNK_ACTIONS || bytes + size > CHUNK_BYTES) {
+        let other_day = current.lines.last().is_some_and(|last| last.line.date != p.line.date);
+        if !current.lines.is_empty() && (other_day || actions + need > CHUNK_ACTIONS || bytes + size > CHUNK_BYTES) {
             chunks.push(std::mem::replace(&mut current, Chunk { first: i, lines: Vec::new() }));
             (actions, bytes) = (0, 0);
             counters.clear();

@@ -18,9 +18,11 @@ use std::time::Duration;
 use store::gate;
 use store::{Cond, Store, StoreError, WriteOp, repo};
 
-/// Tries of one transaction that meets another in flight. A conflict means the other one is
-/// being applied: it ends within a round trip, so tries are many and waits short.
-const CONFLICT_TRIES: u32 = 16;
+/// How long one chunk keeps trying when it meets other transactions in flight. A conflict
+/// means the other one is being applied: it ends within a round trip, so tries are many and
+/// waits short; an opening rush (docs/performance.md, « The opening rush ») meets some at
+/// nearly every try. Well within the function's 29 s.
+const CONFLICT_BUDGET: Duration = Duration::from_secs(8);
 
 /// The wait before try `n` (from 1) after a conflict: exponential from 5 ms, capped at 160 ms,
 /// with full jitter so that transactions that met do not meet again.
@@ -57,6 +59,7 @@ pub(super) async fn apply(
     };
     let mut progress = read_progress(store, ask, &header.claim).await?;
     let mut conflicts = 0;
+    let mut conflicting_since: Option<std::time::Instant> = None;
     // The places this validation freed on units with a waiting list, and the days whose queue
     // it joined (a place may be free there: the promoter looks).
     let mut promotions: BTreeSet<Counter> = BTreeSet::new();
@@ -117,6 +120,7 @@ pub(super) async fn apply(
             Ok(()) => {
                 progress = next;
                 conflicts = 0;
+                conflicting_since = None;
                 promotions.extend(freed);
                 joined.extend(queued_days);
                 continue;
@@ -180,7 +184,9 @@ pub(super) async fn apply(
                     }
                 }
             }
-            Err(StoreError::Conflict) if conflicts < CONFLICT_TRIES => {
+            Err(StoreError::Conflict)
+                if conflicting_since.get_or_insert_with(std::time::Instant::now).elapsed() < CONFLICT_BUDGET =>
+            {
                 conflicts += 1;
                 tokio::time::sleep(conflict_backoff(conflicts)).await;
                 continue;

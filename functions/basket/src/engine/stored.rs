@@ -147,11 +147,12 @@ pub(super) fn claimed_by(claim: &str) -> Cond {
 }
 
 /// Splits the plan (sorted by date) into chunks that each fit one transaction with the progress
-/// item, one day at most each: a chunk's transaction then holds one day's shared items (its
-/// closure marks, its places counters, its waiting list's job), which every family booking
-/// that day also touches, and meets fewer transactions in flight on them (DynamoDB cancels
-/// either of two that touch an item at once: docs/store.md, « Hot keys »).
-pub(super) fn split(plan: Vec<Planned>) -> Result<Vec<Chunk>, StoreError> {
+/// item. A day of a unit with a waiting list gets a chunk of its own: its counter and its
+/// closure marks are what every family booking that day also names, and DynamoDB cancels either
+/// of two transactions in flight on one item, so a transaction naming one day's shared items
+/// meets far fewer than one naming twenty (docs/store.md, « Hot keys »). Other days are packed
+/// up to the transaction's limit (a school year's canteen in some fifteen transactions).
+pub(super) fn split(plan: Vec<Planned>, contended: impl Fn(&Planned) -> bool) -> Result<Vec<Chunk>, StoreError> {
     let mut chunks: Vec<Chunk> = Vec::new();
     let mut current = Chunk { first: 0, lines: Vec::new() };
     let (mut actions, mut bytes) = (0usize, 0usize);
@@ -169,7 +170,8 @@ pub(super) fn split(plan: Vec<Planned>) -> Result<Vec<Chunk>, StoreError> {
                 + usize::from(day.is_some_and(|d| !days.contains(&d)))
         };
         let mut need = need_in(&counters, &days);
-        let other_day = current.lines.last().is_some_and(|last| last.line.date != p.line.date);
+        let other_day = current.lines.last().is_some_and(|last| last.line.date != p.line.date)
+            && (contended(&p) || current.lines.iter().any(&contended));
         if !current.lines.is_empty() && (other_day || actions + need > CHUNK_ACTIONS || bytes + size > CHUNK_BYTES) {
             chunks.push(std::mem::replace(&mut current, Chunk { first: i, lines: Vec::new() }));
             (actions, bytes) = (0, 0);

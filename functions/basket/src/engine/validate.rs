@@ -134,7 +134,10 @@ async fn plan_and_apply(
             })
             .collect();
         header.names = facts.children.values().map(|c| (c.id.clone(), c.first_name.clone())).collect();
-        let chunks = split(plan)?;
+        let town = &ask.town;
+        let chunks = split(plan, |p| {
+            p.effect.as_ref().is_some_and(|e| town.unit(&e.booking.unit).is_some_and(|(_, u)| u.waiting_list))
+        })?;
         let items = chunks
             .iter()
             .enumerate()

@@ -459,6 +459,7 @@ async fn fifty_validations_race_for_the_last_ten_places(store: Store) {
             birth_date: NaiveDate::from_ymd_opt(2018, 5, 1).unwrap(),
             school: None,
             class: None,
+            level: None,
             health_notes: None,
             diet: Default::default(),
             pai: false,

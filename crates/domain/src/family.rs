@@ -173,8 +173,12 @@ pub struct Child {
     pub birth_date: NaiveDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub school: Option<String>,
+    /// The class's name (« CE2 B »); the level is [`Child::level`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
+    /// The class level and the school year it is for (the rollover moves it on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<crate::school_year::ChildLevel>,
     /// Allergies and diet notes staff need at the canteen, and nothing more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_notes: Option<String>,

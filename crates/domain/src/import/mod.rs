@@ -299,6 +299,7 @@ fn parse_row(
         birth_date: birth,
         school: c.opt("ecole"),
         class: c.opt("classe"),
+        level: None,
         health_notes: c.opt("sante_regime"),
         diet: diet.unwrap_or_default(),
         pai: pai.unwrap_or_default(),

@@ -79,6 +79,11 @@ pub struct Enrollment {
     pub units: Vec<UnitId>,
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// Why the enrolment does not open bookings yet (« Dossier 2027-2028 incomplet : … »): set
+    /// by the school year's campaign when the town requires a complete file
+    /// (`school_year::with_holds`), cleared when the file is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<String>,
 }
 
 impl Enrollment {
@@ -393,6 +398,7 @@ mod tests {
             units: vec![UnitId::parse("alsh-mercredi").unwrap()],
             from: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
             to: NaiveDate::from_ymd_opt(2027, 7, 3).unwrap(),
+            hold: None,
         };
         let a = ActivityId::parse("alsh").unwrap();
         let s = SiteId::parse("centre").unwrap();

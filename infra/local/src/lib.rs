@@ -302,6 +302,14 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
             }),
         ),
         (
+            "SchoolYearFunction",
+            schoolyear::router(schoolyear::AppState {
+                auth: auth_for_news.clone(),
+                towns: towns.clone(),
+                public_url: public_url.clone(),
+            }),
+        ),
+        (
             "NewsFunction",
             news::router(news::AppState {
                 auth: auth_for_news,

@@ -5,7 +5,7 @@
 use super::SchoolYear;
 use crate::config::Town;
 use crate::{ActivityId, DocKindId};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 /// The most activities, requirements per activity and reminder days of a campaign.
@@ -45,6 +45,9 @@ pub struct CampaignInput {
     /// The days reminders go to families whose enrolment is not complete.
     #[serde(default)]
     pub reminders: Vec<NaiveDate>,
+    /// The day the rollover into this year may run, from it on: after the last day of school,
+    /// in the closing year's last three months or on this year's first day.
+    pub rollover_on: NaiveDate,
 }
 
 /// A campaign as stored: its input, checked, for its year.
@@ -75,6 +78,8 @@ pub enum CampaignRefused {
     RulesVersion,
     #[error("les relances ({MAX_REMINDERS} au plus, chacune une fois) tombent entre l'ouverture et la fermeture")]
     Reminders,
+    #[error("le passage à l'année suivante a lieu entre le 1er juin et le 1er septembre")]
+    RolloverDay,
 }
 
 impl crate::Refusal for CampaignRefused {
@@ -87,6 +92,7 @@ impl crate::Refusal for CampaignRefused {
             CampaignRefused::UnknownDocument(..) => "unknown_document_kind",
             CampaignRefused::RulesVersion => "invalid_rules_version",
             CampaignRefused::Reminders => "invalid_reminders",
+            CampaignRefused::RolloverDay => "invalid_rollover_day",
         }
     }
     fn field(&self) -> Option<String> {
@@ -99,6 +105,7 @@ impl crate::Refusal for CampaignRefused {
             CampaignRefused::UnknownDocument(i, j, _) => format!("offers[{i}].requires[{j}].kind"),
             CampaignRefused::RulesVersion => "rules_version".into(),
             CampaignRefused::Reminders => "reminders".into(),
+            CampaignRefused::RolloverDay => "rollover_on".into(),
         })
     }
 }
@@ -150,6 +157,10 @@ impl CampaignInput {
         {
             return Err(CampaignRefused::Reminders);
         }
+        let june = NaiveDate::from_ymd_opt(year.first_day().year(), 6, 1).unwrap_or(NaiveDate::MIN);
+        if self.rollover_on < june || self.rollover_on > year.first_day() {
+            return Err(CampaignRefused::RolloverDay);
+        }
         Ok(Campaign { year, input: CampaignInput { rules_version: version.to_owned(), reminders: days, ..self } })
     }
 }
@@ -187,6 +198,7 @@ pub(crate) mod tests {
             rules_version: " 2027-v1 ".into(),
             file_required: true,
             reminders: vec![d(2027, 6, 15), d(2027, 6, 1)],
+            rollover_on: d(2027, 8, 25),
         }
     }
 
@@ -231,6 +243,9 @@ pub(crate) mod tests {
         let mut i = input();
         i.reminders.push(d(2027, 8, 1));
         assert_eq!(field(i), "reminders");
+        let mut i = input();
+        i.rollover_on = d(2027, 9, 2);
+        assert_eq!(field(i), "rollover_on");
     }
 
     fn input_field(r: Result<Campaign, CampaignRefused>) -> String {

@@ -363,6 +363,21 @@ pub fn booking_gate(
     Ok(())
 }
 
+/// The child with the holds of its enrolments of the campaign's year as the gate says
+/// (« Dossier 2027-2028 incomplet : … », or none); `None` when they are already so.
+pub fn with_holds(
+    campaign: &Campaign,
+    enrolment: Option<&FamilyEnrolment>,
+    child: &Child,
+    gaps: &[Gap],
+) -> Option<Child> {
+    let mut after = child.clone();
+    for e in after.enrolments.iter_mut().filter(|e| campaign.year.contains(e.from)) {
+        e.hold = booking_gate(campaign, enrolment, &child.id, &e.activity, e.from, gaps).err();
+    }
+    (after != *child).then_some(after)
+}
+
 #[cfg(test)]
 #[path = "enrolment_tests.rs"]
 mod tests;

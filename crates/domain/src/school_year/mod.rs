@@ -14,7 +14,7 @@ mod year;
 pub use campaign::{Campaign, CampaignInput, CampaignRefused, Offer, Requirement};
 pub use enrolment::{
     ChildAnswer, DocFact, EnrolmentInput, EnrolmentRefused, FamilyEnrolment, Gap, Review, RulesAccepted, Status,
-    booking_gate, file_gaps, status,
+    booking_gate, file_gaps, status, with_holds,
 };
 pub use level::{ChildLevel, Level, UnknownLevel};
 pub use year::{InvalidSchoolYear, SchoolYear};

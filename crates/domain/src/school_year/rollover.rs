@@ -80,7 +80,14 @@ fn new_enrolments(
         let had = child.enrolments.iter().rev().find(|e| &e.activity == activity && config.sites.contains(&e.site));
         let Some(site) = had.map(|e| e.site.clone()).or_else(|| config.sites.first().cloned()) else { continue };
         let units = had.map(|e| e.units.clone()).unwrap_or_default();
-        out.push(Enrollment { activity: activity.clone(), site, units, from: new.first_day(), to: new.last_day() });
+        out.push(Enrollment {
+            activity: activity.clone(),
+            site,
+            units,
+            from: new.first_day(),
+            to: new.last_day(),
+            hold: None,
+        });
     }
     out
 }
@@ -116,12 +123,14 @@ pub fn plan(
     ChildChange { child: child.id.clone(), first_name: child.first_name.clone(), level, ended, started, lapsing }
 }
 
-/// The child after the rollover from `closing`; `None` when nothing changes (run already).
+/// The child after the rollover from `closing`; `None` when nothing changes (run already). The
+/// new enrolments are held while the file lacks `gaps` where the town requires it complete.
 pub fn apply(
     town: &Town,
     closing: SchoolYear,
     child: &Child,
     campaign: Option<(&Campaign, Option<&FamilyEnrolment>)>,
+    gaps: &[super::Gap],
 ) -> Option<Child> {
     let change = plan(town, closing, child, campaign, &[]);
     if change.is_empty() {
@@ -144,7 +153,10 @@ pub fn apply(
             after.enrolments.push(n);
         }
     }
-    Some(after)
+    match campaign.filter(|(c, _)| c.year == closing.next()) {
+        Some((c, e)) => Some(super::with_holds(c, e, &after, gaps).unwrap_or(after)),
+        None => Some(after),
+    }
 }
 
 #[cfg(test)]

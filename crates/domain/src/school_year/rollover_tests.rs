@@ -48,7 +48,7 @@ fn the_plan_says_the_level_the_enrolments_and_the_lapsing_documents() {
 fn a_cm2_leaves_the_school_units_but_keeps_the_centre() {
     let (t, c) = (town(), campaign());
     let e = sent(&["restauration", "alsh"]);
-    let after = apply(&t, y2026(), &lea(Level::CM2), Some((&c, Some(&e)))).unwrap();
+    let after = apply(&t, y2026(), &lea(Level::CM2), Some((&c, Some(&e))), &[]).unwrap();
     assert_eq!(after.level, None);
     let new: Vec<&str> =
         after.enrolments.iter().filter(|e| e.from == d(2027, 9, 1)).map(|e| e.activity.as_str()).collect();
@@ -60,11 +60,11 @@ fn a_cm2_leaves_the_school_units_but_keeps_the_centre() {
 fn running_the_rollover_twice_is_running_it_once() {
     let (t, c) = (town(), campaign());
     let e = sent(&["restauration"]);
-    let once = apply(&t, y2026(), &lea(Level::PS), Some((&c, Some(&e)))).unwrap();
+    let once = apply(&t, y2026(), &lea(Level::PS), Some((&c, Some(&e))), &[]).unwrap();
     assert_eq!(once.level, Some(ChildLevel { level: Level::MS, year: y2026().next() }));
     let site = &once.enrolments.last().unwrap().site;
     assert_eq!(site.as_str(), "ecole-b", "the site the child had last");
-    assert_eq!(apply(&t, y2026(), &once, Some((&c, Some(&e)))), None);
+    assert_eq!(apply(&t, y2026(), &once, Some((&c, Some(&e))), &[]), None);
     assert!(plan(&t, y2026(), &once, Some((&c, Some(&e))), &[]).is_empty());
 }
 
@@ -77,4 +77,48 @@ fn without_an_answer_sent_nothing_begins() {
     assert!(p.started.is_empty());
     let none = plan(&t, y2026(), &child(), None, &[]);
     assert_eq!(none.level, LevelChange::Unchanged);
+}
+
+#[test]
+fn a_new_enrolment_is_held_while_the_required_file_lacks_something_and_the_cell_says_why() {
+    let (t, c) = (town(), campaign());
+    let e = sent(&["restauration"]);
+    let lea = lea(Level::CP);
+    let gaps = crate::school_year::file_gaps(&c, Some(&e), &lea, &[], &t);
+    let after = apply(&t, y2026(), &lea, Some((&c, Some(&e))), &gaps).unwrap();
+    let held = after.enrolments.last().unwrap();
+    assert_eq!(held.hold.as_deref(), Some("Dossier 2027-2028 incomplet\u{202f}: attestation d’assurance manquante"));
+    let fam = family();
+    let (activity, unit) = t.unit(&id("cantine")).unwrap();
+    let site = held.site.clone();
+    let facts = crate::cells::CellFacts {
+        town: &t,
+        activity,
+        unit,
+        site: &site,
+        child: &after,
+        family: &fam,
+        date: d(2027, 9, 6),
+        booking: None,
+        taken: 0,
+        now: at(2027, 8, 20, 10, 0),
+    };
+    let cell = crate::cells::cell(&facts);
+    assert_eq!(
+        cell.state,
+        crate::cells::CellState::NotOffered {
+            why: crate::config::NotOffered::FileIncomplete {
+                detail: "Dossier 2027-2028 incomplet\u{202f}: attestation d’assurance manquante".into()
+            }
+        }
+    );
+    let docs =
+        [DocFact { child: Some(id("lea")), kind: id("assurance"), status: DocStatus::Accepted, valid_until: None }];
+    let complete = crate::school_year::file_gaps(&c, Some(&e), &after, &docs, &t);
+    let freed = crate::school_year::with_holds(&c, Some(&e), &after, &complete).unwrap();
+    assert!(freed.enrolments.iter().all(|e| e.hold.is_none()));
+    assert_eq!(
+        crate::cells::cell(&crate::cells::CellFacts { child: &freed, ..facts }).state,
+        crate::cells::CellState::Bookable { waiting_list: false }
+    );
 }

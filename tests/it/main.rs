@@ -21,6 +21,7 @@ mod operations;
 mod orderings;
 mod payments;
 mod register;
+mod school_year;
 mod settlement;
 mod staff;
 mod store_contract;

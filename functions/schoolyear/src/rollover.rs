@@ -207,7 +207,8 @@ pub async fn run_call(
     let mut done_families = 0u64;
     for (i, family) in families.iter().enumerate() {
         for (_, before, after) in family_changes(store, town, closing, campaign, family).await? {
-            if let Some(after) = after {
+            // A child shared by two households is moved once (with the first family read).
+            if let Some(after) = after.filter(|a| !pending.iter().any(|(b, _)| b.id == a.id)) {
                 pending.push((before, after));
             }
         }

@@ -8,8 +8,8 @@ pub mod local_s3;
 pub mod payfip_sim;
 
 pub use demo::{
-    DEMO_FAMILIES, DEMO_PASSWORD, DEMO_PENDING_FAMILY, DEMO_STAFF, DEMO_TOWN, DemoFamilies, demo_basket, demo_data,
-    demo_town_only,
+    DEMO_CAMPAIGN, DEMO_FAMILIES, DEMO_PASSWORD, DEMO_PENDING_FAMILY, DEMO_STAFF, DEMO_TOWN, DemoFamilies, demo_basket,
+    demo_data, demo_town_only,
 };
 use demo::{demo_error, load_demo};
 

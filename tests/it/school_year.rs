@@ -254,3 +254,35 @@ async fn bad_input_names_the_field_and_writes_nothing(store: Store) {
     assert_problem(&p.get(&board, Some(&admin)).await, 400, "invalid_query");
     p.stop().await;
 }
+
+/// The reminders on the town's days: to the families whose enrolment needs action, whatever
+/// their reminders setting, never twice a day; not to a family whose enrolment is complete.
+#[tokio::test]
+async fn reminders_go_on_the_towns_days_once_a_day_to_families_with_something_to_do() {
+    let p = crate::helpers::portal().await;
+    let admin = admin(&p).await;
+    open_campaign(&p, &admin).await;
+    let town = store::repo::Towns::new(p.store.clone(), std::time::Duration::from_secs(1))
+        .get(&domain::TownId::parse(TOWN).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    p.clock.set("2027-06-07T07:00:00Z".parse().unwrap());
+    let sophie = as_user(&p, "sophie.martin@exemple.fr").await;
+    let mut jade_only = answers(true, true);
+    jade_only["children"][1]["activities"] = json!(["etude"]);
+    jade_only["children"][0]["activities"] = json!([]);
+    assert_eq!(p.send("PUT", &family_uri(), Some(jade_only), &sophie, &[]).await.status, 200);
+    let sent = schoolyear::reminders::remind(&p.store, &town, "http://portail.test", p.clock.now()).await.unwrap();
+    let again = schoolyear::reminders::remind(&p.store, &town, "http://portail.test", p.clock.now()).await.unwrap();
+    assert_eq!(again, 0, "never twice a day");
+    let mails = p.deliver().await;
+    let reminders: Vec<_> = mails.iter().filter(|m| m.content.subject.starts_with("Inscriptions 2027-2028")).collect();
+    assert_eq!(reminders.len(), sent);
+    assert!(reminders.iter().all(|m| !m.to.as_str().starts_with("sophie")), "the Martins' enrolment is complete");
+    assert!(reminders.iter().any(|m| m.to.as_str() == "claire.bernard@exemple.fr"), "{reminders:?}");
+    // Not a reminder day: nothing.
+    p.clock.set("2027-06-08T07:00:00Z".parse().unwrap());
+    assert_eq!(schoolyear::reminders::remind(&p.store, &town, "http://portail.test", p.clock.now()).await.unwrap(), 0);
+    p.stop().await;
+}

@@ -18,6 +18,7 @@ mod dashboard;
 mod family;
 mod gaps;
 pub mod holds;
+pub mod reminders;
 pub mod rollover;
 
 /// Families per dashboard page (their children, enrolments and documents are read with them).

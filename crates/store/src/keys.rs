@@ -351,7 +351,7 @@ pub fn regularisations_open(t: &TownId) -> String {
 }
 
 /// The partition of a school year's town-wide records: `CAMPAIGN` (the enrolment campaign),
-/// `ROLLOVER` (the rollover's progress), `REMIND#<day>#<family>` (a campaign reminder sent).
+/// `ROLLOVER` (the rollover's progress).
 pub fn school_year(t: &TownId, year: domain::school_year::SchoolYear) -> String {
     format!("{}#YEAR#{year}", town(t))
 }
@@ -361,13 +361,15 @@ pub fn campaign(t: &TownId, year: domain::school_year::SchoolYear) -> Key {
 pub fn rollover(t: &TownId, year: domain::school_year::SchoolYear) -> Key {
     Key::new(school_year(t, year), "ROLLOVER")
 }
+/// A campaign reminder sent to a family on a day (`REMIND#<year>#<day>`), in the family's
+/// partition: never twice a day, and erased with the family.
 pub fn campaign_reminder(
     t: &TownId,
     year: domain::school_year::SchoolYear,
     day: chrono::NaiveDate,
     f: &FamilyRef,
 ) -> Key {
-    Key::new(school_year(t, year), format!("REMIND#{day}#{f}"))
+    Key::new(family_partition(t, f), format!("REMIND#{year}#{day}"))
 }
 
 /// A family's enrolment for a school year (`ENROL#<year>`), in the family's partition.

@@ -133,7 +133,7 @@ kinds! {
     Campaign = "campaign", v 1;
     /// `…#YEAR#<year>` / `ROLLOVER`: the rollover closing that year, its progress.
     RolloverRun = "rollover_run", v 1;
-    /// `…#YEAR#<year>` / `REMIND#<day>#<family>`: a campaign reminder sent.
+    /// `…#F#<family>` / `REMIND#<year>#<day>`: a campaign reminder sent.
     CampaignReminder = "campaign_reminder", v 1;
     /// `…#F#<family>` / `ENROL#<year>`: a family's enrolment for a school year.
     Enrolment = "enrolment", v 1;
@@ -181,7 +181,7 @@ impl Kind {
             (Some("F"), _) if starts(keys::ENROLMENT_PREFIX) => Kind::Enrolment,
             (Some("YEAR"), "CAMPAIGN") => Kind::Campaign,
             (Some("YEAR"), "ROLLOVER") => Kind::RolloverRun,
-            (Some("YEAR"), _) if starts("REMIND#") => Kind::CampaignReminder,
+            (Some("F"), _) if starts("REMIND#") => Kind::CampaignReminder,
             (Some("ACCREQ"), "REQUEST") => Kind::AccountRequest,
             (Some("C"), "CHILD") => Kind::Child,
             (Some("C"), _) if starts("B#") => Kind::Booking,

@@ -120,6 +120,22 @@ async fn a_campaign_goes_from_its_opening_to_the_new_years_bookings(store: Store
     let text = String::from_utf8_lossy(&bytes).to_string();
     assert!(text.contains("martin;Famille Martin;hugo-martin;Hugo;Martin;CE1;en attente d’un document;attestation d’assurance manquante"), "{text}");
 
+    // Staff ask for a correction (audited); the family sees it, sends again, and it is gone.
+    let ask = staff_uri(&format!("{YEAR}/families/martin/corrections"));
+    let empty = p.send("POST", &ask, Some(json!({"reason": "  "})), &agent, &[]).await;
+    assert_eq!((empty.status, empty.json["field"].as_str()), (422, Some("reason")));
+    let asked = p.send("POST", &ask, Some(json!({"reason": "Précisez l’allergie de Hugo."})), &agent, &[]).await;
+    assert_eq!(asked.status, 200, "{:?}", asked.json);
+    let board = p.get(&staff_uri(&format!("{YEAR}/dashboard?status=corrections_asked")), Some(&agent)).await;
+    assert_eq!(board.json["rows"].as_array().unwrap().len(), 3);
+    let seen = p.get(&family_uri(), Some(&sophie)).await;
+    assert_eq!(seen.json["enrolment"]["corrections"]["reason"], "Précisez l’allergie de Hugo.");
+    assert_eq!(seen.json["step"], "submit");
+    let again = p.send("PUT", &family_uri(), Some(answers(false, true)), &sophie, &[]).await;
+    assert_eq!((again.status, again.json["step"].as_str()), (200, Some("done")), "{:?}", again.json);
+    let trail = store::audit::page(&p.store, &domain::TownId::parse(TOWN).unwrap(), 50, None).await.unwrap().0;
+    assert!(trail.iter().any(|e| e.action == "enrolment.corrections" && e.target == "enrolment/2027-2028/martin"));
+
     // The rollover: not before its day; the dry run lists; the run moves everyone once.
     let rollover = staff_uri("2026-2027/rollover");
     let admin = as_user(&p, "mairie@villeneuve-les-tilleuls.fr").await;

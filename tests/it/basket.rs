@@ -459,6 +459,7 @@ async fn fifty_validations_race_for_the_last_ten_places(store: Store) {
             birth_date: NaiveDate::from_ymd_opt(2018, 5, 1).unwrap(),
             school: None,
             class: None,
+            level: None,
             health_notes: None,
             diet: Default::default(),
             pai: false,
@@ -468,6 +469,7 @@ async fn fifty_validations_race_for_the_last_ten_places(store: Store) {
                 units: vec![],
                 from: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
                 to: NaiveDate::from_ymd_opt(2027, 8, 31).unwrap(),
+                hold: None,
             }],
         };
         repo::put_child(&store, town.id(), &child).await.unwrap();

@@ -184,6 +184,7 @@ pub fn concrete_path(path: &str, town: &str, family: &str) -> String {
         .replace("{token}", "jeton-inconnu")
         .replace("{id}", "inconnue")
         .replace("{file}", "inconnu")
+        .replace("{year}", "2027-2028")
 }
 
 pub async fn portal() -> TestPortal {

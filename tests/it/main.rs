@@ -22,6 +22,7 @@ mod orderings;
 mod payments;
 mod register;
 mod rush;
+mod school_year;
 mod settlement;
 mod staff;
 mod store_contract;

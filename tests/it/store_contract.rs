@@ -427,3 +427,33 @@ async fn batch_read_returns_the_items_that_exist_over_many_batches(store: Store)
     let twice = [days[0].clone(), days[0].clone()];
     assert!(matches!(store.get_many(&twice).await, Err(StoreError::Invalid(_))));
 }
+
+/// A cursor only goes on the query it came from: one made for another partition (a client
+/// forging it, another town's) is refused, never a page of that partition. (On DynamoDB the
+/// service refuses such a start key; the embedded store read from it across partitions.)
+#[tokio::test]
+async fn a_cursor_of_another_partition_is_refused() {
+    let (store, _dir) = crate::helpers::embedded_store();
+    for (town, n) in [("T#a", 3), ("T#b", 3)] {
+        for i in 0..n {
+            let it = item(&format!("{town}#F#f{i}"), "FAMILY")
+                .with_gsi1(Key::new(format!("{town}#FAMILIES"), format!("F#f{i}")));
+            store.put(it, None).await.unwrap();
+        }
+    }
+    // A page of town a's index, and its cursor.
+    let a = store.query(&Query::gsi1("T#a#FAMILIES", SkRange::All).limit(1)).await.unwrap();
+    let cursor = a.next.unwrap();
+    // Used on town b's index: refused, not b's families after a's key.
+    let b = store.query(&Query::gsi1("T#b#FAMILIES", SkRange::All).after(Some(cursor.clone()))).await;
+    assert!(matches!(b, Err(StoreError::Invalid(_))), "{b:?}");
+    let t = store.query(&Query::table("T#b#F#f0", SkRange::All).after(Some(cursor))).await;
+    assert!(matches!(t, Err(StoreError::Invalid(_))), "{t:?}");
+    // A table page's cursor, on another partition: refused too.
+    for sk in ["B#1", "B#2"] {
+        store.put(item("T#a#C#lea", sk), None).await.unwrap();
+    }
+    let page = store.query(&Query::table("T#a#C#lea", SkRange::All).limit(1)).await.unwrap();
+    let t = store.query(&Query::table("T#b#C#lea", SkRange::All).after(page.next)).await;
+    assert!(matches!(t, Err(StoreError::Invalid(_))), "{t:?}");
+}

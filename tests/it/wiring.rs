@@ -67,6 +67,7 @@ fn the_template_lists_every_function_and_its_events() {
             "DocumentsFunction",
             "InvoicesFunction",
             "NewsFunction",
+            "SchoolYearFunction",
             "StaffFunction",
             "TownsFunction"
         ]

@@ -63,6 +63,7 @@ fetch(`/api/towns/${encodeURIComponent(town)}`)
     compte.append(' – ', el('a', { href: `mairie.html?commune=${encodeURIComponent(town)}` }, 'Espace mairie'));
   }
   if (me.role === 'guardian') myAccount(me);
+  if (me.role === 'guardian') enrolments(me);
   const out = document.getElementById('deconnexion');
   out.hidden = false;
   out.addEventListener('click', async () => {
@@ -107,5 +108,14 @@ function myAccount(me) {
     return [json, ' ', zip];
   });
   document.getElementById('exports').replaceChildren(...buttons);
+  box.hidden = false;
+}
+
+// « Inscriptions 2027-2028 : à compléter »: each campaign open to the family, linked to its steps.
+async function enrolments(me) {
+  const open = (await Promise.all(me.families.map((f) => api(`/families/${encodeURIComponent(f)}/enrolments`).catch(() => [])))).flat();
+  if (!open.length) return;
+  const box = document.getElementById('inscriptions');
+  box.replaceChildren(...open.map((c) => el('a', { href: `inscriptions.html?commune=${encodeURIComponent(town)}&annee=${encodeURIComponent(c.year)}` }, c.label)));
   box.hidden = false;
 }

@@ -17,6 +17,7 @@ import { loadContests } from './mairie/contestations.js';
 import { startBilling, loadRuns } from './mairie/facturation.js';
 import { startConfig } from './mairie/configuration.js';
 import { loadJournal } from './mairie/journal.js';
+import { startEnrolments } from './mairie/inscriptions.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -55,6 +56,7 @@ if (me) {
     startKitchen(ctx, today);
     startNews(ctx);
     startFamilies(ctx);
+    startEnrolments(ctx);
     startQueue(ctx);
     if (me.role === 'town_admin') {
       document.getElementById('configuration').hidden = false;

@@ -217,6 +217,9 @@ fn why_not(c: &Cell, kind: ActionKind, first: &str, town: &Town) -> Refusal {
             "not_enrolled",
             format!("{first} n'est pas inscrit(e) à cette prestation à cette date : contactez la mairie."),
         ),
+        (CellState::NotOffered { why: why @ NotOffered::FileIncomplete { .. } }, _) => {
+            refusal("file_incomplete", format!("{first}\u{202f}: {}", why.french()))
+        }
         (CellState::NotOffered { why }, _) => refusal("not_offered", why.french()),
         (CellState::Locked { why: Locked::DeadlinePassed }, _) => refusal(
             "deadline_passed",

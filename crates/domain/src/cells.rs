@@ -188,8 +188,16 @@ pub fn cell(f: &CellFacts) -> Cell {
         }
         return not_offered(why);
     }
-    if !f.child.enrolments.iter().any(|e| e.covers(&f.activity.id, f.site, &f.unit.id, f.date)) {
+    let covering: Vec<_> =
+        f.child.enrolments.iter().filter(|e| e.covers(&f.activity.id, f.site, &f.unit.id, f.date)).collect();
+    if covering.is_empty() {
         return not_offered(NotOffered::NotEnrolled);
+    }
+    if let Some(detail) =
+        covering.iter().map(|e| e.hold.as_ref()).collect::<Option<Vec<_>>>().and_then(|h| h.first().cloned())
+    {
+        // Every enrolment covering the day is held: the school year's file is not complete.
+        return not_offered(NotOffered::FileIncomplete { detail: detail.clone() });
     }
     if let Some(days) = f.unit.booking_opens_days_before {
         let opens_day = f.date.checked_sub_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MIN);

@@ -79,6 +79,11 @@ pub struct Enrollment {
     pub units: Vec<UnitId>,
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// Why the enrolment does not open bookings yet (« Dossier 2027-2028 incomplet : … »): set
+    /// by the school year's campaign when the town requires a complete file
+    /// (`school_year::with_holds`), cleared when the file is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<String>,
 }
 
 impl Enrollment {
@@ -173,8 +178,12 @@ pub struct Child {
     pub birth_date: NaiveDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub school: Option<String>,
+    /// The class's name (« CE2 B »); the level is [`Child::level`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
+    /// The class level and the school year it is for (the rollover moves it on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<crate::school_year::ChildLevel>,
     /// Allergies and diet notes staff need at the canteen, and nothing more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_notes: Option<String>,
@@ -389,6 +398,7 @@ mod tests {
             units: vec![UnitId::parse("alsh-mercredi").unwrap()],
             from: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
             to: NaiveDate::from_ymd_opt(2027, 7, 3).unwrap(),
+            hold: None,
         };
         let a = ActivityId::parse("alsh").unwrap();
         let s = SiteId::parse("centre").unwrap();

@@ -219,6 +219,17 @@ impl EmbeddedStore {
             let txn = db.begin_read().map_err(io)?;
             let items = txn.open_table(ITEMS).map_err(io)?;
             let after = q.cursor.as_ref().map(Cursor::decode).transpose()?;
+            // A cursor goes on its own query's partition only: from another one, the range
+            // below would start in (or end past) other partitions, other towns' included.
+            if let Some((key, gsi1)) = &after {
+                let own = match q.index {
+                    Index::Table => key.pk == q.pk,
+                    Index::Gsi1 => gsi1.as_ref().is_some_and(|g| g.pk == q.pk),
+                };
+                if !own {
+                    return Err(StoreError::Invalid("a cursor of another query".into()));
+                }
+            }
             let (lo_sk, hi_sk) = sk_bounds(&q.sk);
             let mut page = Vec::new();
             let mut bytes = 0;

@@ -354,3 +354,41 @@ pub const REGULARISATION_PREFIX: &str = "REGUL#";
 pub fn regularisations_open(t: &TownId) -> String {
     format!("{}#REGULS#OPEN", town(t))
 }
+
+/// The partition of a school year's town-wide records: `CAMPAIGN` (the enrolment campaign),
+/// `ROLLOVER` (the rollover's progress).
+pub fn school_year(t: &TownId, year: domain::school_year::SchoolYear) -> String {
+    format!("{}#YEAR#{year}", town(t))
+}
+pub fn campaign(t: &TownId, year: domain::school_year::SchoolYear) -> Key {
+    Key::new(school_year(t, year), "CAMPAIGN")
+}
+pub fn rollover(t: &TownId, year: domain::school_year::SchoolYear) -> Key {
+    Key::new(school_year(t, year), "ROLLOVER")
+}
+/// A campaign reminder sent to a family on a day (`REMIND#<year>#<day>`), in the family's
+/// partition: never twice a day, and erased with the family.
+pub fn campaign_reminder(
+    t: &TownId,
+    year: domain::school_year::SchoolYear,
+    day: chrono::NaiveDate,
+    f: &FamilyRef,
+) -> Key {
+    Key::new(family_partition(t, f), format!("REMIND#{year}#{day}"))
+}
+
+/// A family's enrolment for a school year (`ENROL#<year>`), in the family's partition.
+pub fn enrolment(t: &TownId, f: &FamilyRef, year: domain::school_year::SchoolYear) -> Key {
+    Key::new(family_partition(t, f), format!("{ENROLMENT_PREFIX}{year}"))
+}
+/// The sort-key prefix of a family's enrolments.
+pub const ENROLMENT_PREFIX: &str = "ENROL#";
+
+/// A new family's request for an account (« Créer mon espace famille »), by its id.
+pub fn account_request(t: &TownId, id: &str) -> Key {
+    Key::new(format!("{}#ACCREQ#{id}", town(t)), "REQUEST")
+}
+/// The index partition of the requests waiting for staff, oldest first (`gsi1`).
+pub fn account_requests_pending(t: &TownId) -> String {
+    format!("{}#ACCREQ#PENDING", town(t))
+}

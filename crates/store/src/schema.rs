@@ -130,6 +130,16 @@ kinds! {
     HolidayReminder = "holiday_reminder", v 1;
     /// `…#F#<family>` / `REGUL#<id>`.
     Regularisation = "regularisation", v 1;
+    /// `…#YEAR#<year>` / `CAMPAIGN`: a school year's enrolment campaign.
+    Campaign = "campaign", v 1;
+    /// `…#YEAR#<year>` / `ROLLOVER`: the rollover closing that year, its progress.
+    RolloverRun = "rollover_run", v 1;
+    /// `…#F#<family>` / `REMIND#<year>#<day>`: a campaign reminder sent.
+    CampaignReminder = "campaign_reminder", v 1;
+    /// `…#F#<family>` / `ENROL#<year>`: a family's enrolment for a school year.
+    Enrolment = "enrolment", v 1;
+    /// `…#ACCREQ#<id>` / `REQUEST`: a new family's request for an account.
+    AccountRequest = "account_request", v 1;
     /// `MIGRATIONS` / `<kind>`: a migration's progress ([`crate::migrate`]).
     Migration = "migration", v 1;
 }
@@ -169,6 +179,11 @@ impl Kind {
             (Some("F"), _) if starts(keys::CONTEST_PREFIX) => Kind::Contest,
             (Some("F"), _) if starts(keys::PAYMENT_PREFIX) => Kind::Payment,
             (Some("F"), _) if starts(keys::REGULARISATION_PREFIX) => Kind::Regularisation,
+            (Some("F"), _) if starts(keys::ENROLMENT_PREFIX) => Kind::Enrolment,
+            (Some("YEAR"), "CAMPAIGN") => Kind::Campaign,
+            (Some("YEAR"), "ROLLOVER") => Kind::RolloverRun,
+            (Some("F"), _) if starts("REMIND#") => Kind::CampaignReminder,
+            (Some("ACCREQ"), "REQUEST") => Kind::AccountRequest,
             (Some("C"), "CHILD") => Kind::Child,
             (Some("C"), _) if starts("B#") => Kind::Booking,
             (Some("EMAIL"), "ACCOUNT") => Kind::Account,
@@ -302,6 +317,7 @@ mod tests {
         let email = domain::family::Email::parse("a@b.fr").unwrap();
         let (u, s) = (UnitId::parse("midi").unwrap(), SiteId::parse("ecole").unwrap());
         let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 3).unwrap();
+        let year = domain::school_year::SchoolYear::parse("2027-2028").unwrap();
         let (run_n, run_total) = keys::invoice_run(&t, domain::Month::parse("2026-11").unwrap());
         vec![
             ("town_config", keys::town_config(&t), Kind::TownConfig),
@@ -352,6 +368,11 @@ mod tests {
             ("regularisation", keys::regularisation(&t, &f, "r1"), Kind::Regularisation),
             ("audit", Key::new(keys::audit(&t), "2026-11-03T10:00:00.000000Z#x"), Kind::Audit),
             ("migration", crate::migrate::progress_key(Kind::Invoice), Kind::Migration),
+            ("campaign", keys::campaign(&t, year), Kind::Campaign),
+            ("rollover", keys::rollover(&t, year), Kind::RolloverRun),
+            ("campaign_reminder", keys::campaign_reminder(&t, year, d, &f), Kind::CampaignReminder),
+            ("enrolment", keys::enrolment(&t, &f, year), Kind::Enrolment),
+            ("account_request", keys::account_request(&t, "r1"), Kind::AccountRequest),
         ]
     }
 
@@ -396,6 +417,8 @@ mod tests {
             "mails_to_all",
             "families_closed",
             "regularisations_open",
+            "school_year",
+            "account_requests_pending",
         ];
         let covered: Vec<&str> = every_key().into_iter().map(|(n, _, _)| n).collect();
         for line in source.lines() {

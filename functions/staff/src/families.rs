@@ -113,8 +113,19 @@ pub(crate) async fn search(
 /// The fields a stored record may have: the write condition says the absent ones must still be
 /// absent (a field added meanwhile is a change too).
 const FAMILY_FIELDS: [&str; 6] = ["reference", "name", "resident", "quotient_familial", "guardians", "children"];
-const CHILD_FIELDS: [&str; 10] =
-    ["id", "first_name", "last_name", "birth_date", "school", "class", "health_notes", "diet", "pai", "enrolments"];
+const CHILD_FIELDS: [&str; 11] = [
+    "id",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "school",
+    "class",
+    "level",
+    "health_notes",
+    "diet",
+    "pai",
+    "enrolments",
+];
 
 /// A short fingerprint of a record as stored: what the client sends back to say which version
 /// it corrects.
@@ -280,6 +291,9 @@ pub(crate) struct ChildUpdate {
     school: Option<String>,
     #[serde(default)]
     class: Option<String>,
+    /// The level and its school year; absent: unchanged.
+    #[serde(default)]
+    level: Option<domain::school_year::ChildLevel>,
     #[serde(default)]
     health_notes: Option<String>,
     #[serde(default)]
@@ -315,6 +329,7 @@ pub(crate) async fn update_child(
         birth_date: update.birth_date,
         school: trimmed(update.school),
         class: trimmed(update.class),
+        level: update.level.or(before.level),
         health_notes: trimmed(update.health_notes),
         diet: update.diet,
         pai: update.pai,
@@ -405,6 +420,10 @@ mod tests {
             birth_date: NaiveDate::from_ymd_opt(2018, 3, 2).unwrap(),
             school: Some("École".into()),
             class: Some("CE1".into()),
+            level: Some(domain::school_year::ChildLevel {
+                level: domain::school_year::Level::CE1,
+                year: domain::school_year::SchoolYear::parse("2026-2027").unwrap(),
+            }),
             health_notes: Some("Allergie aux arachides".into()),
             diet: Diet::SansPorc,
             pai: true,
@@ -433,6 +452,7 @@ mod tests {
             birth_date: NaiveDate::from_ymd_opt(2018, 3, 2).unwrap(),
             school: None,
             class: None,
+            level: None,
             health_notes: None,
             diet: Diet::Standard,
             pai: false,

@@ -22,6 +22,10 @@ pub const DEMO_TOWN: &str = include_str!("../demo/town.json");
 /// Its families: three children in one, separated parents sharing a child, a non-resident.
 pub const DEMO_FAMILIES: &str = include_str!("../demo/families.json");
 
+/// The 2027-2028 enrolment campaign, ready for the administrator to open (`PUT …/staff/
+/// school-years/2027-2028/campaign`, or « Ouvrir la campagne » on the school year page).
+pub const DEMO_CAMPAIGN: &str = include_str!("../demo/campaign-2027-2028.json");
+
 /// The password of the demo's active accounts, printed at start.
 pub const DEMO_PASSWORD: &str = "tilleuls-demo-2026";
 

@@ -8,8 +8,8 @@ pub mod local_s3;
 pub mod payfip_sim;
 
 pub use demo::{
-    DEMO_FAMILIES, DEMO_PASSWORD, DEMO_PENDING_FAMILY, DEMO_STAFF, DEMO_TOWN, DemoFamilies, demo_basket, demo_data,
-    demo_town_only,
+    DEMO_CAMPAIGN, DEMO_FAMILIES, DEMO_PASSWORD, DEMO_PENDING_FAMILY, DEMO_STAFF, DEMO_TOWN, DemoFamilies, demo_basket,
+    demo_data, demo_town_only,
 };
 use demo::{demo_error, load_demo};
 
@@ -299,6 +299,14 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
                 towns: towns.clone(),
                 public_url: public_url.clone(),
                 payfip: Some(gateway.clone()),
+            }),
+        ),
+        (
+            "SchoolYearFunction",
+            schoolyear::router(schoolyear::AppState {
+                auth: auth_for_news.clone(),
+                towns: towns.clone(),
+                public_url: public_url.clone(),
             }),
         ),
         (

@@ -268,6 +268,10 @@ pub enum NotOffered {
     NotAtSite,
     /// The child is not enrolled for this unit on this date.
     NotEnrolled,
+    /// Enrolled for the school year, but the file the town requires is not complete.
+    FileIncomplete {
+        detail: String,
+    },
 }
 
 impl NotOffered {
@@ -283,6 +287,7 @@ impl NotOffered {
             NotOffered::NotRunningThatDay => "Cette prestation n'a pas lieu ce jour-là.".into(),
             NotOffered::NotAtSite => "Cette prestation n'a pas lieu sur ce site.".into(),
             NotOffered::NotEnrolled => "L'enfant n'est pas inscrit à cette prestation à cette date.".into(),
+            NotOffered::FileIncomplete { detail } => format!("{detail}."),
         }
     }
 }

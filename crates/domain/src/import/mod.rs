@@ -205,7 +205,7 @@ fn enrolments(town: &Town, spec: &str, from: NaiveDate, to: NaiveDate) -> Result
             .filter(|u| !u.is_empty())
             .map(|u| UnitId::parse(u).map_err(|e| e.0))
             .collect::<Result<Vec<_>, _>>()?;
-        let enrolment = Enrollment { activity, site, units, from, to };
+        let enrolment = Enrollment { activity, site, units, from, to, hold: None };
         check_enrolment(town, &enrolment).map_err(|e| e.to_string())?;
         out.push(enrolment);
     }
@@ -299,6 +299,7 @@ fn parse_row(
         birth_date: birth,
         school: c.opt("ecole"),
         class: c.opt("classe"),
+        level: None,
         health_notes: c.opt("sante_regime"),
         diet: diet.unwrap_or_default(),
         pai: pai.unwrap_or_default(),

@@ -160,4 +160,8 @@ from_refusals!(
     domain::debit::MandateRefused,
     domain::operations::ReportRefused,
     domain::news::Refused,
+    domain::school_year::InvalidSchoolYear,
+    domain::school_year::UnknownLevel,
+    domain::school_year::CampaignRefused,
+    domain::school_year::EnrolmentRefused,
 );

@@ -49,6 +49,7 @@ pub async fn export(
     let mut records: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     let names = [
         ("DOC#", "documents"),
+        ("ENROL#", "enrolments"),
         ("INV#", "invoices"),
         ("AV#", "credit_notes"),
         ("PAY#", "payments"),

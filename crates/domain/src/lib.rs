@@ -34,6 +34,7 @@ pub mod news;
 pub mod period;
 pub mod pricing;
 pub mod privacy;
+pub mod delivery;
 
 // A day's cells, the basket, attendance and the town's operations on bookings.
 pub mod attendance;

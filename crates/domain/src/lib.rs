@@ -28,13 +28,13 @@ pub mod documents;
 
 // Families and what they are charged: the family file, prices, bookings.
 pub mod booking;
+pub mod delivery;
 pub mod family;
 pub mod import;
 pub mod news;
 pub mod period;
 pub mod pricing;
 pub mod privacy;
-pub mod delivery;
 
 // A day's cells, the basket, attendance and the town's operations on bookings.
 pub mod attendance;

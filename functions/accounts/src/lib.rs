@@ -13,6 +13,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use chrono::TimeDelta;
 use domain::config::Town;
+use domain::delivery::MailKind;
 use domain::family::Email;
 use edge::auth::accounts::{self, Account, Purpose, Throttle};
 use edge::http::auth::{AuthState, OperatorKey};
@@ -101,7 +102,7 @@ pub fn link_email(state: &AppState, town: &Town, account: &Account, purpose: Pur
         }
         .render(),
     };
-    Ok(vec![token, Mail::new(town.id(), &account.email, content, now).enqueue()?])
+    Ok(vec![token, Mail::new(town.id(), &account.email, content, now).of_kind(MailKind::Account).enqueue()?])
 }
 
 fn parse_email(raw: &str) -> Result<Email, Problem> {

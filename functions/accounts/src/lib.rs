@@ -4,6 +4,7 @@
 //! family's record; the platform operator creates a town's first staff accounts. It serves
 //! `/auth/*`, `/families/{family}`, `/staff/families/import` and `/api/operator/towns/{town}/staff`.
 
+mod emails;
 mod import;
 mod signin;
 mod staff;
@@ -57,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/auth/password-reset", post(signin::request_reset))
         .route("/api/towns/{town}/auth/password-reset/confirm", post(signin::confirm_reset))
         .route("/api/towns/{town}/families/{family}", get(staff::family))
+        .route("/api/towns/{town}/auth/emails", get(emails::my_emails))
+        .route("/api/towns/{town}/staff/families/{family}/emails", get(emails::family_emails))
+        .route("/api/towns/{town}/staff/families/{family}/activation", post(emails::resend_activation))
+        .route("/api/towns/{town}/staff/mail/undeliverable", get(emails::undeliverable))
         .route(
             "/api/towns/{town}/staff/families/import",
             post(import::import).layer(DefaultBodyLimit::max(IMPORT_MAX_BYTES)),

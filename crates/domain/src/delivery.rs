@@ -70,7 +70,7 @@ impl AddressState {
             }
             Outcome::Complained => next.complained_at = Some(event.at),
             // A later delivery proves the address works again.
-            Outcome::Delivered if self.bounced_at.is_some_and(|b| b <= event.at) => {
+            Outcome::Delivered if self.bounced_at.is_some_and(|b| b < event.at) => {
                 next.bounced_at = None;
                 next.diagnostic = None;
             }

@@ -84,6 +84,7 @@ fn a_hard_bounce_stops_all_but_account_emails_until_a_later_delivery() {
         Some("Adresse e-mail invalide (rejetée le 03/12/2026)")
     );
     assert_eq!(bounced.after(&event(Outcome::Delivered, 8)), None, "an older delivery proves nothing");
+    assert_eq!(bounced.after(&event(Outcome::Delivered, 10)), None, "nor one of the same instant");
     let again = bounced.after(&event(Outcome::Delivered, 11)).unwrap();
     assert_eq!(again, AddressState::default());
 }

@@ -22,6 +22,8 @@ pub struct DevMail {
     pub store: Store,
     pub towns: Towns,
     pub public_url: String,
+    /// The portal's clock (tests move it), for the events' time.
+    pub clock: edge::clock::Clock,
 }
 
 fn esc(s: &str) -> String {
@@ -100,7 +102,7 @@ async fn event(State(dev): State<DevMail>, Path((id, event)): Path<(String, Stri
     let Some(mail) = read_all(&dev.dir).await.into_iter().find(|m| m.id == id) else {
         return (StatusCode::NOT_FOUND, Html("<p>E-mail introuvable.</p>".to_owned())).into_response();
     };
-    let record = deliverability::twin_event(&mail, &outcome, chrono::Utc::now()).to_string();
+    let record = deliverability::twin_event(&mail, &outcome, dev.clock.now()).to_string();
     match deliverability::record_json(&dev.store, &dev.towns, &dev.public_url, &record).await {
         Ok(Ok(_)) => (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, "/dev/mail")]).into_response(),
         Ok(Err(why)) => {

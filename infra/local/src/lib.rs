@@ -317,6 +317,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
             store: store.clone(),
             towns: towns.clone(),
             public_url: public_url.clone(),
+            clock: opts.clock.clone(),
         },
     ));
     // On the binary, the simulator shares the portal's origin.

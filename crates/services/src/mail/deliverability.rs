@@ -89,7 +89,9 @@ pub async fn record_json(
 pub async fn record(store: &Store, towns: &Towns, public_url: &str, event: &Event) -> Result<Recorded, StoreError> {
     let mut done = Recorded::default();
     let Ok(town) = TownId::parse(&event.town) else { return Ok(done) };
-    let Some(mut mail) = super::notifier::get(store, &town, &event.mail).await? else {
+    let Some(mut mail): Option<Mail> =
+        store.get(&keys::mail(&town, &event.mail)).await?.as_ref().map(Item::to_value).transpose()?
+    else {
         tracing::info!(mail = %event.mail, "delivery event for an email not held here");
         return Ok(done);
     };
@@ -138,7 +140,7 @@ async fn tell_others(
         let Some(family) = repo::get_family(store, town.id(), reference).await? else { continue };
         let Some(bounced) = family.guardians.iter().find(|g| g.email == address.email) else { continue };
         for g in family.guardians.iter().filter(|g| g.email != address.email) {
-            if !super::deliverability::address(store, town.id(), &g.email).await?.allows(mail.kind) {
+            if !self::address(store, town.id(), &g.email).await?.allows(mail.kind) {
                 continue;
             }
             let content = Undelivered {

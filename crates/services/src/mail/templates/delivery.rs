@@ -24,7 +24,7 @@ impl Undelivered {
         let paragraphs = vec![
             format!("Bonjour {},", self.first_name),
             format!(
-                "L’e-mail « {} » envoyé à {} à l’adresse {} n’a pas pu lui être remis\u{202f}: le serveur de messagerie l’a refusé.",
+                "L’e-mail «\u{202f}{}\u{202f}» envoyé à {} à l’adresse {} n’a pas pu lui être remis\u{202f}: le serveur de messagerie l’a refusé.",
                 self.subject, self.other, self.address
             ),
             format!(

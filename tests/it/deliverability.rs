@@ -142,6 +142,10 @@ async fn an_invoice_that_bounced_is_told_to_the_other_guardian_once(store: Store
     let listed = mine.json["emails"].as_array().unwrap();
     assert!(listed.iter().any(|e| e["id"] == id.as_str() && e["state"] == "rejeté"), "{listed:?}");
     assert!(listed.iter().all(|e| e.get("to").is_none() && e.get("text").is_none()));
+    // The family's export carries what the bounce taught of the address.
+    let export = p.get(&format!("/api/towns/{TOWN}/families/martin/export"), Some(&sophie)).await;
+    let addresses = export.json["email_addresses"].as_array().expect("email_addresses");
+    assert!(addresses.iter().any(|a| a["email"] == SOPHIE && a["bounced_at"].is_string()), "{addresses:?}");
     p.stop().await;
 }
 

@@ -146,6 +146,18 @@ async fn an_invoice_that_bounced_is_told_to_the_other_guardian_once(store: Store
     let export = p.get(&format!("/api/towns/{TOWN}/families/martin/export"), Some(&sophie)).await;
     let addresses = export.json["email_addresses"].as_array().expect("email_addresses");
     assert!(addresses.iter().any(|a| a["email"] == SOPHIE && a["bounced_at"].is_string()), "{addresses:?}");
+
+    // An email that reaches her later (an account email is always attempted) clears the bounce,
+    // and nothing is kept about the address any more.
+    p.clock.set(p.clock.now() + chrono::TimeDelta::hours(1));
+    let reset = queue(&p, SOPHIE, MailKind::Account, "Réinitialisation").await;
+    p.deliver().await;
+    mark(&p, &reset, "delivery").await;
+    let sophie = p.login(TOWN, SOPHIE, PASSWORD).await.unwrap();
+    let mine = p.get(&format!("/api/towns/{TOWN}/auth/emails"), Some(&sophie)).await;
+    assert_eq!(mine.json["undeliverable"], false);
+    let key = store::keys::mail_address(&TownId::parse(TOWN).unwrap(), &Email::parse(SOPHIE).unwrap());
+    assert!(p.store.get(&key).await.unwrap().is_none(), "the address's state is deleted");
     p.stop().await;
 }
 

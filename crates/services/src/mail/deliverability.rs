@@ -112,7 +112,12 @@ pub async fn record(store: &Store, towns: &Towns, public_url: &str, event: &Even
         };
         let newly_undeliverable = state.undeliverable() && !was.undeliverable();
         let address = Address { town: town.clone(), email: to.clone(), state, families };
-        let mut ops = vec![WriteOp::Put { item: address.item()?, cond: None }];
+        // An address nothing is known against any more is not kept.
+        let mut ops = vec![if address.state == AddressState::default() {
+            forget(&town, to)
+        } else {
+            WriteOp::Put { item: address.item()?, cond: None }
+        }];
         if newly_undeliverable && mail.kind.tells_other_guardian() {
             let told = tell_others(store, towns, public_url, &address, &mail, event.at).await?;
             done.told = told.len();

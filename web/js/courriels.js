@@ -5,14 +5,20 @@ import { api, say, el } from './portail.js';
 
 const when = (iso) => new Date(iso).toLocaleString('fr-FR', { dateStyle: 'short', timeStyle: 'short' });
 
-/** « Adresses e-mail invalides »: one line per address that bounced, with its families. */
-export async function loadUndeliverable() {
+/** « Adresses e-mail invalides »: one line per address that bounced, with its families;
+ * `open(reference)` shows a family's record. */
+export async function loadUndeliverable(open) {
   const box = document.getElementById('liste-adresses-invalides');
   const list = await api('/staff/mail/undeliverable');
   if (list.length === 0) { box.replaceChildren(el('p', {}, 'Aucune adresse e-mail invalide.')); return; }
-  box.replaceChildren(el('ul', { class: 'liste' }, ...list.map((a) => el('li', {},
-    `${a.notice} : ${a.email} – famille ${a.families.join(', ') || 'inconnue'}. `,
-    el('span', { class: 'aide' }, "Corrigez l'adresse (import) ou vérifiez-la avec la famille, puis renvoyez le lien depuis sa fiche.")))));
+  box.replaceChildren(
+    el('p', { class: 'aide' }, "Corrigez l'adresse (import) ou vérifiez-la avec la famille, puis renvoyez le lien depuis sa fiche."),
+    el('ul', { class: 'liste' }, ...list.map((a) => el('li', {}, `${a.notice} : ${a.email} `,
+      ...a.families.map((f) => {
+        const b = el('button', { type: 'button', class: 'secondaire' }, 'Ouvrir la fiche', el('span', { class: 'visually-hidden' }, ` de la famille ${f}`));
+        b.addEventListener('click', () => open(f));
+        return b;
+      })))));
 }
 
 /** The record's « E-mails envoyés » block for the family `reference`. */

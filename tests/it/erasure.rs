@@ -147,6 +147,13 @@ async fn an_erased_family_leaves_every_staff_page_working_and_nothing_of_its_own
         .collect();
     assert!(receipts.len() >= 2, "a counter payment and a debit: {receipts:?}");
 
+    // Julien's address bounced once: what that taught goes with the family.
+    let mails = p.deliver().await;
+    let to_julien = mails.iter().find(|m| m.to.as_str() == "julien.martin@exemple.fr").expect("an email to Julien");
+    let bounced =
+        crate::helpers::call(&p.router, "POST", &format!("/dev/mail/{}/bounce", to_julien.id), &[], None).await;
+    assert_eq!(bounced.status, 303);
+
     // Closed, then erased a year later; an email queued for Sophie meanwhile is sent after.
     let closed = p.post(&api("/staff/families/martin/close"), json!({}), Some(&admin)).await;
     assert_eq!(closed.status, 200, "{:?}", closed.json);

@@ -7,6 +7,7 @@ mod billing_model;
 mod calendar;
 mod corrections;
 mod dates;
+mod deliverability;
 mod documents;
 mod erasure;
 mod hardening;

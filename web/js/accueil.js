@@ -1,6 +1,7 @@
 // index.html: the page's own script (no inline script: the pages run under a strict CSP).
 import { api, linkTown, town, el, say, maybeLoggedIn, forgetSession } from './portail.js';
 import { NEWS_CATEGORIES } from './libelles.js';
+import { myEmails } from './courriels.js';
 linkTown();
 if (new URLSearchParams(location.search).get('compte') === 'active') {
   say(document.getElementById('message'), 'Votre compte est activé : vous êtes connecté(e). Bienvenue !');
@@ -108,6 +109,7 @@ function myAccount(me) {
     return [json, ' ', zip];
   });
   document.getElementById('exports').replaceChildren(...buttons);
+  myEmails(document.getElementById('mes-emails')).catch((p) => say(out, p.title, true));
   box.hidden = false;
 }
 

@@ -2,6 +2,7 @@
 // staff (PUT with the etag read: someone else's change meanwhile is refused, not overwritten).
 import { mandateBlock } from './encaissements.js';
 import { accountBlock } from './regularisations.js';
+import { emailsBlock } from './courriels.js';
 import { api, say, el, uid, field, problemText, frenchDate } from './portail.js';
 
 function familyForm(record, ctx) {
@@ -156,7 +157,7 @@ export async function showRecords(box, reference, ctx) {
       el('h3', { id: 'titre-fiche-famille', tabindex: '-1' }, `Fiche de la ${family.name} (${family.reference})`),
       el('p', { class: 'aide' }, "Les inscriptions doivent couvrir les réservations à venir : annulez celles-ci d'abord pour retirer une inscription."),
       familyForm(family, ctx), await mandateBlock(family.reference, ctx.me), await accountBlock(family.reference), ...children.map((c) => childForm(c, ctx)),
-      leaving(family.reference, ctx));
+      await emailsBlock(family.reference, ctx), leaving(family.reference, ctx));
     document.getElementById('titre-fiche-famille').focus();
   } catch (p) { say(ctx.message, p.title, true); }
 }

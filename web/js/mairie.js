@@ -9,6 +9,8 @@ import { loadRegularisations } from './regularisations.js';
 import { startNews, loadNews } from './mairie/actualites.js';
 import { startQueue, loadQueue } from './mairie/demandes.js';
 import { loadDocuments } from './mairie/documents.js';
+import { loadUndeliverable } from './courriels.js';
+import { showRecords } from './fiche-famille.js';
 import { startAttendance, showAttendance } from './mairie/presences.js';
 import { startLateChange } from './mairie/hors-delai.js';
 import { startKitchen } from './mairie/cuisine.js';
@@ -66,7 +68,7 @@ if (me) {
     // Today's work first (requests, documents, attendance): the page shows once it is in, so
     // that nothing moves while the agent reads; the other tabs fill in meanwhile, hidden.
     const others = Promise.all([loadNews(ctx), loadContests(ctx), loadRegularisations(me), loadUnpaid(me), me.role === 'town_admin' ? loadAdmin(ctx) : null]);
-    await Promise.all([loadQueue(ctx), loadDocuments(ctx), showAttendance(ctx)]).catch((p) => say(message, p.title, true));
+    await Promise.all([loadQueue(ctx), loadDocuments(ctx), loadUndeliverable((f) => { location.hash = '#familles'; showRecords(document.getElementById('fiche-famille'), f, ctx); }), showAttendance(ctx)]).catch((p) => say(message, p.title, true));
     document.getElementById('page').hidden = false;
     showTab();
     await others.catch((p) => say(message, p.title, true));

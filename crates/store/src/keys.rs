@@ -64,6 +64,16 @@ pub fn mail(t: &TownId, id: &str) -> Key {
     Key::new(format!("{}#MAIL#{id}", town(t)), "MAIL")
 }
 
+/// What delivery events taught about one address (hashed: no key keeps the address).
+pub fn mail_address(t: &TownId, email: &Email) -> Key {
+    Key::new(format!("{}#MAILADDR#{}", town(t), crate::secret::digest(email.as_str())), "STATE")
+}
+
+/// The index partition of a town's undeliverable addresses (the agent's « Aujourd'hui »).
+pub fn undeliverable(t: &TownId) -> String {
+    format!("{}#UNDELIVERABLE", town(t))
+}
+
 /// The index partition of emails waiting to be sent, all towns together (the notifier drains
 /// it); its sort key starts with the next attempt's time.
 pub const OUTBOX_PENDING: &str = "OUTBOX#PENDING";

@@ -70,6 +70,8 @@ kinds! {
     LoginFailures = "login_failures", v 1;
     /// `…#MAIL#<id>` / `MAIL`: the outbox.
     Mail = "mail", v 1;
+    /// `…#MAILADDR#<digest>` / `STATE`: an address's bounces and complaints.
+    MailAddress = "mail_address", v 1;
     /// `…#CAP#<unit>#<site>#<date>` / `<date>`: places `taken` and `waiting` (v1: at
     /// `…#CAP#<unit>#<site>`, moved by the migration).
     Capacity = "capacity", v 2;
@@ -191,6 +193,7 @@ impl Kind {
             (Some("SESSION"), "SESSION") => Kind::Session,
             (Some("FAIL"), _) => Kind::LoginFailures,
             (Some("MAIL"), "MAIL") => Kind::Mail,
+            (Some("MAILADDR"), "STATE") => Kind::MailAddress,
             (Some("CAP"), _) => Kind::Capacity,
             (Some("DAYS"), _) => Kind::Day,
             (Some("FEED"), "FEED") => Kind::CalendarFeed,

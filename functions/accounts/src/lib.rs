@@ -4,6 +4,7 @@
 //! family's record; the platform operator creates a town's first staff accounts. It serves
 //! `/auth/*`, `/families/{family}`, `/staff/families/import` and `/api/operator/towns/{town}/staff`.
 
+mod emails;
 mod import;
 mod signin;
 mod staff;
@@ -13,6 +14,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use chrono::TimeDelta;
 use domain::config::Town;
+use domain::delivery::MailKind;
 use domain::family::Email;
 use edge::auth::accounts::{self, Account, Purpose, Throttle};
 use edge::http::auth::{AuthState, OperatorKey};
@@ -56,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/auth/password-reset", post(signin::request_reset))
         .route("/api/towns/{town}/auth/password-reset/confirm", post(signin::confirm_reset))
         .route("/api/towns/{town}/families/{family}", get(staff::family))
+        .route("/api/towns/{town}/auth/emails", get(emails::my_emails))
+        .route("/api/towns/{town}/staff/families/{family}/emails", get(emails::family_emails))
+        .route("/api/towns/{town}/staff/families/{family}/activation", post(emails::resend_activation))
+        .route("/api/towns/{town}/staff/mail/undeliverable", get(emails::undeliverable))
         .route(
             "/api/towns/{town}/staff/families/import",
             post(import::import).layer(DefaultBodyLimit::max(IMPORT_MAX_BYTES)),
@@ -101,7 +107,7 @@ pub fn link_email(state: &AppState, town: &Town, account: &Account, purpose: Pur
         }
         .render(),
     };
-    Ok(vec![token, Mail::new(town.id(), &account.email, content, now).enqueue()?])
+    Ok(vec![token, Mail::new(town.id(), &account.email, content, now).of_kind(MailKind::Account).enqueue()?])
 }
 
 fn parse_email(raw: &str) -> Result<Email, Problem> {

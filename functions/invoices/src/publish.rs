@@ -10,6 +10,7 @@ use domain::Month;
 use domain::billing::Invoice;
 use domain::config::Town;
 use domain::credit::Publication;
+use domain::delivery::MailKind;
 use domain::family::Family;
 use serde::Serialize;
 use services::mail::outbox::Mail;
@@ -109,7 +110,7 @@ pub async fn publish(
             let due = crate::mandates::due_line(town, mandate.as_ref(), invoice, town.today(now));
             for g in families.get(&invoice.family).map(|f| f.guardians.as_slice()).unwrap_or_default() {
                 let content = email(state, town, &g.first_name, invoice, &due);
-                let mut mail = Mail::new(town.id(), &g.email, content, now);
+                let mut mail = Mail::new(town.id(), &g.email, content, now).of_kind(MailKind::Invoice);
                 mail.next_attempt_at = at;
                 ops.push(mail.enqueue()?);
             }

@@ -319,10 +319,15 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
             }),
         ),
     ];
-    let api = functions
-        .iter()
-        .fold(Router::new(), |api, (_, r)| api.merge(r.clone()))
-        .merge(devmail::router(mail_dir.clone()));
+    let api = functions.iter().fold(Router::new(), |api, (_, r)| api.merge(r.clone())).merge(devmail::router(
+        devmail::DevMail {
+            dir: mail_dir.clone(),
+            store: store.clone(),
+            towns: towns.clone(),
+            public_url: public_url.clone(),
+            clock: opts.clock.clone(),
+        },
+    ));
     // On the binary, the simulator shares the portal's origin.
     let api = if payfip_server.is_none() { api.merge(payfip.router()) } else { api };
     let functions = functions.into_iter().map(|(name, r)| (name, edge::http::finish(r))).collect();

@@ -25,6 +25,8 @@ pub struct Drained {
     pub sent: usize,
     pub retried: usize,
     pub parked: usize,
+    /// Not sent: the address bounced, or complained and the email is a reminder.
+    pub suppressed: usize,
 }
 
 /// Sends every email due at `now`. Each is first claimed (a conditional write on its attempt
@@ -46,6 +48,16 @@ pub async fn drain(store: &Store, mailer: &Mailer, now: DateTime<Utc>) -> Result
             Err(StoreError::ConditionFailed) => continue,
             Err(e) => return Err(e),
         }
+        let mail = match super::deliverability::screen(store, mail, now).await? {
+            Ok(mail) => mail,
+            Err(suppressed) => {
+                tracing::info!(mail = %suppressed.id, town = %suppressed.town, "email not sent: its address bounced or complained");
+                store.put(suppressed.item()?, Some(Cond::Exists)).await?;
+                done.suppressed += 1;
+                continue;
+            }
+        };
+        let mut mail = mail;
         match mailer.send(&mail).await {
             Ok(()) => {
                 mail.status = MailStatus::Sent;

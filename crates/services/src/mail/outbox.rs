@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::TownId;
+use domain::delivery::{DeliveryState, MailKind};
 use domain::family::Email;
 use serde::{Deserialize, Serialize};
 use store::{Cond, Item, Key, Store, StoreError, WriteOp, keys};
@@ -13,6 +14,8 @@ pub enum MailStatus {
     Sent,
     /// Failed too many times; waits for staff.
     Parked,
+    /// Not sent: its address bounced or complained (`domain::delivery`).
+    Suppressed,
 }
 
 /// What an email says.
@@ -38,6 +41,14 @@ pub struct Mail {
     pub next_attempt_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_at: Option<DateTime<Utc>>,
+    /// Why it is sent, which decides what a bounce or a complaint stops.
+    #[serde(default)]
+    pub kind: MailKind,
+    /// What SES said happened to it since (or why it was not sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_at: Option<DateTime<Utc>>,
 }
 
 impl Mail {
@@ -53,6 +64,26 @@ impl Mail {
             created_at: now,
             next_attempt_at: now,
             sent_at: None,
+            kind: MailKind::default(),
+            delivery: None,
+            delivery_at: None,
+        }
+    }
+
+    /// The same email, of `kind` (transactional unless told).
+    pub fn of_kind(mut self, kind: MailKind) -> Mail {
+        self.kind = kind;
+        self
+    }
+
+    /// « envoyé », « remis », « rejeté », « plainte »…: what staff and the guardian read.
+    pub fn state_in_french(&self) -> &'static str {
+        match (self.status, self.delivery) {
+            (_, Some(d)) => d.french(),
+            (MailStatus::Pending, None) => "en attente",
+            (MailStatus::Sent, None) => "envoyé",
+            (MailStatus::Parked, None) => "en échec",
+            (MailStatus::Suppressed, None) => "non envoyé",
         }
     }
 
@@ -69,7 +100,7 @@ impl Mail {
                 format!("{}#{}", self.created_at.to_rfc3339(), self.id),
             )),
             // Listed under its recipient: what a family's export shows and its erasure deletes.
-            MailStatus::Sent => item.with_gsi1(Key::new(
+            MailStatus::Sent | MailStatus::Suppressed => item.with_gsi1(Key::new(
                 keys::mails_to(&self.town, self.to.as_str()),
                 format!("{}#{}", self.created_at.to_rfc3339(), self.id),
             )),

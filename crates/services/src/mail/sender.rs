@@ -1,7 +1,7 @@
 //! Where emails go: Amazon SES v2 in AWS, a folder of JSON files on one machine.
 
 use super::outbox::Mail;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 use std::path::PathBuf;
 
 #[derive(Clone)]
@@ -9,6 +9,9 @@ pub enum Mailer {
     Ses {
         client: aws_sdk_sesv2::Client,
         from: String,
+        /// The SES configuration set whose events come back to the portal
+        /// (`deliverability`); every email names it, with its town and id as tags.
+        configuration_set: Option<String>,
     },
     /// Each email becomes `<dir>/<created>-<id>.json`; the local portal lists them at
     /// `/dev/mail` so a person trying the demo can follow the links.
@@ -17,28 +20,38 @@ pub enum Mailer {
 
 impl Mailer {
     /// SES v2 configured from the environment; `from` is the verified sender.
-    pub async fn ses_from_env(from: String) -> Mailer {
+    pub async fn ses_from_env(from: String, configuration_set: Option<String>) -> Mailer {
         let conf = store::aws::sdk_config().await;
-        Mailer::Ses { client: aws_sdk_sesv2::Client::new(&conf), from }
+        Mailer::Ses { client: aws_sdk_sesv2::Client::new(&conf), from, configuration_set }
     }
 
     /// SES v2 on an emulator at `endpoint` (moto in tests), with placeholder credentials.
     pub async fn ses_for_emulator(endpoint: &str, from: String) -> Mailer {
-        Mailer::Ses { client: aws_sdk_sesv2::Client::new(&store::aws::emulator_config(endpoint).await), from }
+        Mailer::Ses {
+            client: aws_sdk_sesv2::Client::new(&store::aws::emulator_config(endpoint).await),
+            from,
+            configuration_set: None,
+        }
     }
 
     /// Sends one email; the error says why, for the outbox's record.
     pub async fn send(&self, mail: &Mail) -> Result<(), String> {
         match self {
-            Mailer::Ses { client, from } => {
+            Mailer::Ses { client, from, configuration_set } => {
                 let utf8 = |s: &str| Content::builder().data(s).charset("UTF-8").build().map_err(|e| e.to_string());
                 let message = Message::builder()
                     .subject(utf8(&mail.content.subject)?)
                     .body(Body::builder().text(utf8(&mail.content.text)?).html(utf8(&mail.content.html)?).build())
                     .build();
+                let tag = |name: &str, value: &str| {
+                    MessageTag::builder().name(name).value(value).build().map_err(|e| e.to_string())
+                };
                 client
                     .send_email()
                     .from_email_address(from)
+                    .set_configuration_set_name(configuration_set.clone())
+                    .email_tags(tag("town", mail.town.as_str())?)
+                    .email_tags(tag("mail", &mail.id)?)
                     .destination(Destination::builder().to_addresses(mail.to.as_str()).build())
                     .content(EmailContent::builder().simple(message).build())
                     .send()

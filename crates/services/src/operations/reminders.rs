@@ -89,7 +89,11 @@ pub async fn remind(ctx: Ctx<'_>, town: &Town, now: DateTime<Utc>) -> Result<usi
                     unbooked: unbooked.clone(),
                 }
                 .render();
-                ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);
+                ops.push(
+                    Mail::new(town.id(), &g.email, content, now)
+                        .of_kind(domain::delivery::MailKind::Reminder)
+                        .enqueue()?,
+                );
             }
             match ctx.store.transact(ops).await {
                 Ok(()) => sent += guardians.len(),

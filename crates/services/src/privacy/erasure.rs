@@ -147,6 +147,16 @@ pub async fn plan(store: &Store, town: &TownId, reference: &FamilyRef) -> Result
     }
     out.accounts_deleted = accounts_del.len();
     out.accounts_kept = accounts_upd.len();
+    // What bounces and complaints taught of an address that leaves with the family (not of
+    // one a guardian keeps for another family).
+    let mut markers = markers;
+    for g in &s.family.guardians {
+        if !accounts_upd.iter().any(|a| a.email == g.email)
+            && store.get(&keys::mail_address(town, &g.email)).await?.is_some()
+        {
+            markers.push(keys::mail_address(town, &g.email));
+        }
+    }
 
     // Children and bookings.
     let mut child_items = Vec::new();

@@ -24,12 +24,17 @@ pub async fn export(
     let Some(s) = subject(store, id, reference).await? else { return Ok(None) };
     let mut accounts_out = Vec::new();
     let mut emails = Vec::new();
+    // What bounces and complaints taught of each address.
+    let mut addresses = Vec::new();
     for g in &s.family.guardians {
         if let Some(a) = accounts::get_account(store, id, &g.email).await? {
             accounts_out.push(serde_json::json!({
                 "email": a.email, "first_name": a.first_name, "last_name": a.last_name, "status": a.status,
                 "created_at": a.created_at, "families": a.families, "holiday_reminders": !a.no_reminders,
             }));
+        }
+        if let Some(a) = store.get(&keys::mail_address(id, &g.email)).await? {
+            addresses.push(Value::Object(a.attrs));
         }
         for index in keys::mails_to_all(id, g.email.as_str()) {
             for m in store.query_all(&Query::gsi1(index, SkRange::All)).await? {
@@ -93,6 +98,7 @@ pub async fn export(
         "children": s.children,
         "bookings": bookings,
         "emails": emails,
+        "email_addresses": addresses,
         "audit": journal,
     });
     if let Some(m) = out.as_object_mut() {

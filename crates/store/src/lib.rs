@@ -19,6 +19,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod aws;
+pub mod child_files;
 pub mod dynamo;
 pub mod embedded;
 mod error;

@@ -160,4 +160,6 @@ from_refusals!(
     domain::debit::MandateRefused,
     domain::operations::ReportRefused,
     domain::news::Refused,
+    domain::child_file::FileRefused,
+    domain::child_file::ReviewRefused,
 );

@@ -95,7 +95,7 @@ async fn a_guardian_changes_the_file_and_staff_validate_only_what_changed(store:
     assert_eq!(review.json["versions"].as_array().unwrap().len(), 2);
     let reads = audited(&p, "child_file.read_health").await;
     assert_eq!(reads.len(), before + 1, "the review's read is audited");
-    assert_eq!((reads[0].by.as_str(), reads[0].target.as_str()), (AGENT, "child/lea-martin/file"));
+    assert!(reads.iter().any(|e| e.by == AGENT && e.target == "child/lea-martin/file"), "{reads:?}");
 
     // Validating an older version is refused; the version read is validated.
     let old =
@@ -121,7 +121,13 @@ async fn a_guardian_changes_the_file_and_staff_validate_only_what_changed(store:
     let row = register.json.as_array().unwrap().iter().find(|r| r["child"] == "lea-martin").expect("Léa").clone();
     assert_eq!(row["health_mark"]["allergies"], json!(["kiwi et mangue (alimentaire)"]));
     assert_eq!(row["health_mark"]["what_to_do"][0], "kiwi et mangue\u{202f}: Ni kiwi ni mangue.");
-    assert_eq!(audited(&p, "child_file.read_health").await[0].target, format!("register/{day}"));
+    let register_reads: Vec<_> = audited(&p, "child_file.read_health")
+        .await
+        .into_iter()
+        .filter(|e| e.target == format!("register/{day}"))
+        .collect();
+    assert_eq!(register_reads.len(), 1, "the register's marks are a health read");
+    assert_eq!(register_reads[0].after, Some(json!({"marks": ["lea-martin"]})));
 
     // The pick-up list of the group that day: who may take Léa home.
     let pickups = p.get(&staff(&format!("pickups?date={day}&unit=cantine&site=ecole-jules-ferry")), Some(&agent)).await;
@@ -199,9 +205,10 @@ async fn a_correction_is_asked_with_a_reason_and_emailed_to_the_guardians(store:
     assert_eq!(r.status, 200, "{:?}", r.json);
     assert_eq!((r.json["status"].as_str(), r.json["reason"].as_str()), (Some("correction_asked"), Some(reason)));
     let mails = p.deliver().await;
-    let to: Vec<&str> =
+    let mut to: Vec<&str> =
         mails.iter().filter(|m| m.content.subject.starts_with("Fiche de Jade")).map(|m| m.to.as_str()).collect();
-    assert_eq!(to, ["sophie.martin@exemple.fr", "julien.martin@exemple.fr"]);
+    to.sort_unstable();
+    assert_eq!(to, ["julien.martin@exemple.fr", "sophie.martin@exemple.fr"]);
     let mail = mails.iter().find(|m| m.content.subject.starts_with("Fiche de Jade")).unwrap();
     assert!(mail.content.text.contains(reason), "{}", mail.content.text);
     let seen = p.get(&own("martin", "jade-martin"), Some(&sophie)).await;
@@ -289,7 +296,7 @@ async fn a_staff_role_without_the_health_right_reads_no_health_data(store: Store
     let health = p.get(&staff("children/lea-martin/file/health"), Some(&admin)).await;
     assert_eq!(health.status, 200);
     assert_eq!(health.json["allergies"][0]["name"], "kiwi");
-    assert_eq!(audited(&p, "child_file.read_health").await[0].by, ADMIN);
+    assert!(audited(&p, "child_file.read_health").await.iter().any(|e| e.by == ADMIN));
     // A guardian in the list of health readers is refused by the configuration's check.
     config["child_file"] = json!({"health_readers": ["guardian"]});
     let view = p.get(&uri, Some(&admin)).await.json;

@@ -109,7 +109,7 @@ pub(crate) async fn attendance_list(
             }
         })
         .collect();
-    let mut marks = crate::pickups::health_marks(state, town, caller, date, out.iter().map(|p| &p.child)).await?;
+    let mut marks = crate::child_files::health_marks(state, town, caller, date, out.iter().map(|p| &p.child)).await?;
     for p in &mut out {
         p.health_mark = marks.remove(&p.child);
     }

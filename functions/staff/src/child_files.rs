@@ -2,14 +2,18 @@
 //! part (any staff), its health part and its review (the staff roles the town names, each read
 //! in the audit trail), validating the version read (which feeds the child's record: diet, PAI
 //! flag, health notes) or asking the guardians for a correction (emailed). Every decision is
-//! audited in the transaction that records it.
+//! audited in the transaction that records it. And the allergy / PAI marks next to the children
+//! of a register (from the version staff validated; for the health readers, each list's read
+//! in the audit trail).
 
 use crate::families::{CHILD_FIELDS, unchanged};
 use crate::{AppState, today};
 use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
+use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
+use domain::child_file::marks::HealthMark;
 use domain::child_file::{Change, FileRecord, Health, Status, marks};
 use domain::config::Town;
 use domain::family::Child;
@@ -20,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use services::mail::outbox::Mail;
 use services::mail::templates::child_file::FileCorrection;
+use std::collections::HashMap;
 use store::{Store, StoreError, WriteOp, audit, child_files, repo};
 
 /// The most files the queue lists at once (the oldest changes first).
@@ -300,4 +305,33 @@ async fn commit(state: &AppState, ops: Vec<WriteOp>) -> Result<(), Problem> {
         .field("version")),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The marks of `children` on `date`, when the caller may read health data (none otherwise);
+/// the read is audited when any mark is shown.
+pub(crate) async fn health_marks(
+    state: &AppState,
+    town: &Town,
+    caller: &Caller,
+    date: NaiveDate,
+    children: impl Iterator<Item = &ChildId>,
+) -> Result<HashMap<ChildId, HealthMark>, Problem> {
+    let mut out = HashMap::new();
+    if !may_read_health(town, caller) {
+        return Ok(out);
+    }
+    let store = &state.auth.store;
+    for c in children {
+        let record = child_files::get(store, town.id(), c).await?;
+        if let Some(m) = record.and_then(|r| r.validated).and_then(|v| marks::mark(&v.file, date)) {
+            out.insert(c.clone(), m);
+        }
+    }
+    if !out.is_empty() {
+        let mut shown: Vec<&str> = out.keys().map(ChildId::as_str).collect();
+        shown.sort_unstable();
+        let entry = health_read(caller, state.auth.clock.now(), format!("register/{date}"), json!({"marks": shown}));
+        store.transact(vec![entry.record(town.id())?]).await?;
+    }
+    Ok(out)
 }

@@ -1,53 +1,16 @@
-//! What staff use at work from the children's files: the allergy / PAI marks next to the
-//! children of a register (from the version staff validated; for the roles the town names for
-//! health, each list's read in the audit trail), and the pick-up list of a group on a day (who
-//! may take each child home, who must never, whom to call: no health data).
+//! The pick-up list of a group on a day, from the children's files: who may take each child
+//! home, who must never, whom to call (no health data).
 
 use crate::attendance::unit_and_site;
-use crate::child_files::{health_read, may_read_health};
 use crate::{AppState, children_by_id, today};
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
-use chrono::NaiveDate;
 use domain::ChildId;
-use domain::child_file::marks::{self, HealthMark};
 use domain::child_file::{ConsentKind, People};
-use domain::config::Town;
-use edge::http::auth::{Caller, Staff};
+use edge::http::auth::Staff;
 use edge::http::{self, Problem};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use std::collections::HashMap;
 use store::{child_files, repo};
-
-/// The marks of `children` on `date`, when the caller may read health data (none otherwise);
-/// the read is audited when any mark is shown.
-pub(crate) async fn health_marks(
-    state: &AppState,
-    town: &Town,
-    caller: &Caller,
-    date: NaiveDate,
-    children: impl Iterator<Item = &ChildId>,
-) -> Result<HashMap<ChildId, HealthMark>, Problem> {
-    let mut out = HashMap::new();
-    if !may_read_health(town, caller) {
-        return Ok(out);
-    }
-    let store = &state.auth.store;
-    for c in children {
-        let record = child_files::get(store, town.id(), c).await?;
-        if let Some(m) = record.and_then(|r| r.validated).and_then(|v| marks::mark(&v.file, date)) {
-            out.insert(c.clone(), m);
-        }
-    }
-    if !out.is_empty() {
-        let mut shown: Vec<&str> = out.keys().map(ChildId::as_str).collect();
-        shown.sort_unstable();
-        let entry = health_read(caller, state.auth.clock.now(), format!("register/{date}"), json!({"marks": shown}));
-        store.transact(vec![entry.record(town.id())?]).await?;
-    }
-    Ok(out)
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

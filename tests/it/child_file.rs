@@ -136,6 +136,16 @@ async fn a_guardian_changes_the_file_and_staff_validate_only_what_changed(store:
     assert_eq!(lea["pickup"][1]["name"], "Paul Roux");
     assert_eq!((lea["validated"].as_bool(), lea["goes_home_alone"].as_bool()), (Some(true), Some(false)));
     assert!(lea.get("health").is_none());
+
+    // The family's export holds the file, as the family sees it.
+    let export = p.get(&format!("/api/towns/{TOWN}/families/martin/export"), Some(&sophie)).await;
+    assert_eq!(export.status, 200);
+    let files = export.json["child_files"].as_array().unwrap();
+    assert_eq!(
+        (files.len(), files[0]["child"].as_str(), files[0]["version"].as_u64()),
+        (1, Some("lea-martin"), Some(2))
+    );
+    assert_eq!(files[0]["file"]["health"]["allergies"][0]["name"], "kiwi et mangue");
 }
 
 async fn bad_input_is_refused_naming_the_field_and_nothing_is_written(store: Store) {

@@ -23,6 +23,7 @@ crate::helpers::both_backends!(
     a_correction_is_asked_with_a_reason_and_emailed_to_the_guardians,
     other_families_towns_and_roles_are_refused_on_every_route,
     a_staff_role_without_the_health_right_reads_no_health_data,
+    the_fiche_sanitaire_of_a_child_and_of_a_group_for_an_outing,
 );
 
 async fn login(p: &TestPortal, email: &str) -> Browser {
@@ -313,4 +314,49 @@ async fn a_staff_role_without_the_health_right_reads_no_health_data(store: Store
     let r = p.send("PUT", &uri, Some(json!({"version": view["version"], "config": config})), &admin, &[]).await;
     assert_problem(&r, 422, "invalid_configuration");
     assert_eq!(r.json["field"], "config.child_file.health_readers");
+}
+
+async fn the_fiche_sanitaire_of_a_child_and_of_a_group_for_an_outing(store: Store) {
+    let p = portal_on(store).await;
+    let agent = login(&p, AGENT).await;
+    let (pdf, _) = crate::helpers::raw_get(&p.router, &staff("children/lea-martin/file/sheet"), &agent.cookie).await;
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
+    for said in [
+        "FICHE SANITAIRE DE LIAISON",
+        "Léa Martin",
+        "Allergie alimentaire : kiwi",
+        "Conduite à tenir : Pas de kiwi",
+        "Jeanne Martin (grand-mère) — 06 12 34 56 78",
+        "Médecin traitant : Dr Élise Morel",
+    ] {
+        assert!(text.contains(said), "{said}: {text}");
+    }
+    let day = lea_canteen_day(&p.store).await;
+    let uri = staff(&format!("outing-sheets?date={day}&unit=cantine&site=ecole-jules-ferry"));
+    let (pdf, _) = crate::helpers::raw_get(&p.router, &uri, &agent.cookie).await;
+    let text = pdf_extract::extract_text_from_mem(&pdf).expect("the group's PDF parses");
+    assert!(text.contains("Léa Martin") && text.contains("kiwi"), "{text}");
+    let group = p.get(&staff(&format!("pickups?date={day}&unit=cantine&site=ecole-jules-ferry")), Some(&agent)).await;
+    let n = group.json.as_array().unwrap().len();
+    assert_eq!(text.matches("FICHE SANITAIRE DE LIAISON").count(), n, "a sheet per child of the group: {text}");
+    let reads = audited(&p, "child_file.read_health").await;
+    assert!(reads.iter().any(|e| e.target == "child/lea-martin/file"), "{reads:?}");
+    assert!(reads.iter().any(|e| e.target == format!("outing/{day}/cantine/ecole-jules-ferry")), "{reads:?}");
+    // A guardian, another town, a role without the health right.
+    let sophie = login(&p, SOPHIE).await;
+    assert_problem(&p.get(&staff("children/lea-martin/file/sheet"), Some(&sophie)).await, 403, "forbidden");
+    assert_problem(&p.get(&uri, Some(&sophie)).await, 403, "forbidden");
+    let other = other_town_admin(&p).await;
+    let theirs = "/api/towns/autre-ville/staff/children/lea-martin/file/sheet";
+    assert_problem(&p.get(theirs, Some(&other)).await, 404, "unknown_child");
+    let admin = login(&p, ADMIN).await;
+    let view = p.get(&staff("config"), Some(&admin)).await.json;
+    let mut config = view["config"].clone();
+    config["child_file"] = json!({"health_readers": ["town_admin"]});
+    let r =
+        p.send("PUT", &staff("config"), Some(json!({"version": view["version"], "config": config})), &admin, &[]).await;
+    assert_eq!(r.status, 200);
+    assert_problem(&p.get(&staff("children/lea-martin/file/sheet"), Some(&agent)).await, 403, "health_reserved");
+    assert_problem(&p.get(&uri, Some(&agent)).await, 403, "health_reserved");
 }

@@ -26,6 +26,7 @@ mod kitchen;
 mod pickups;
 mod privacy;
 mod requests;
+mod sheets;
 mod trail;
 
 /// The longest range of the requests queue.
@@ -63,6 +64,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/families/{family}/erasure", get(privacy::erasure))
         .route("/api/towns/{town}/staff/child-files", get(child_files::queue))
         .route("/api/towns/{town}/staff/pickups", get(pickups::pickups))
+        .route("/api/towns/{town}/staff/outing-sheets", get(sheets::group_sheets))
+        .route("/api/towns/{town}/staff/children/{child}/file/sheet", get(sheets::child_sheet))
         .route("/api/towns/{town}/staff/children/{child}/file", get(child_files::file))
         .route("/api/towns/{town}/staff/children/{child}/file/health", get(child_files::health))
         .route("/api/towns/{town}/staff/children/{child}/file/review", get(child_files::review))

@@ -76,6 +76,25 @@ for (const device of VIEWPORTS) {
       await page.getByRole('button', { name: '4. Assurance' }).click();
       assert.equal(await page.getByLabel('Assureur').inputValue(), 'MAE');
       await checkAxe(page, 'assurance');
+
+      // The agent reviews what changed since the last validation, and validates.
+      const staff = await browser.newContext({ viewport: device.viewport, isMobile: device.isMobile, hasTouch: device.hasTouch, locale: 'fr-FR' });
+      const agent = await staff.newPage();
+      agent.on('pageerror', (e) => errors.push(e.message));
+      await agent.goto(`${portal.url}/connexion.html`);
+      await agent.getByLabel('Adresse e-mail').fill('agent@villeneuve-les-tilleuls.fr');
+      await agent.getByLabel('Mot de passe').fill('tilleuls-demo-2026');
+      await agent.getByRole('button', { name: 'Se connecter' }).click();
+      await agent.waitForURL(/index\.html/);
+      await agent.goto(`${portal.url}/mairie.html#fiches`);
+      await agent.getByRole('button', { name: 'Examiner la fiche de Léa Martin' }).click();
+      await agent.getByText('Léa Martin – 2 modification(s) depuis la version 1 validée').waitFor();
+      await agent.getByText('health.allergies[0].name : kiwi → kiwi et mangue').waitFor();
+      await checkAxe(agent, 'examen de la fiche');
+      await agent.getByRole('button', { name: 'Valider la version 2' }).click();
+      await agent.locator('#message').filter({ hasText: 'Fiche de Léa Martin validée.' }).waitFor();
+      await agent.getByText('Aucune fiche à vérifier.').waitFor();
+      await staff.close();
       assert.deepEqual(errors, []);
     } finally {
       await context.close();

@@ -491,7 +491,7 @@ for (const device of VIEWPORTS) {
       const csv = await page.request.get(`${portal.url}${href}`);
       const bytes = await csv.body();
       assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
-      assert.match(bytes.toString('utf8'), /Martin;Léa;CM2;;réservé;absent/);
+      assert.match(bytes.toString('utf8'), /Martin;Léa;CM2;Allergie alimentaire\u202f: kiwi\.;réservé;absent/, "Léa's validated file feeds her notes");
       // Printed alone: the list without the rest of the page.
       await page.evaluate(() => { window.print = () => { window.printed = true; }; });
       await page.getByRole('button', { name: 'Imprimer la liste' }).click();

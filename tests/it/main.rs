@@ -5,6 +5,7 @@ mod aws_backends;
 mod basket;
 mod billing_model;
 mod calendar;
+mod child_file;
 mod corrections;
 mod dates;
 mod deliverability;

@@ -87,6 +87,11 @@ async fn the_past_shapes_read_through_todays_read_paths() {
     assert_eq!((family.name.as_str(), family.quotient_familial), ("Famille Bernard", Some(540)));
     let hugo = repo::get_child(&store, &t, &ChildId::parse("hugo-martin").unwrap()).await.unwrap().expect("child");
     assert_eq!(hugo.first_name, "Hugo");
+    let file = store::child_files::get(&store, &t, &hugo.id).await.unwrap().expect("Hugo's file");
+    assert_eq!((file.version, file.file.health.allergies[0].name.as_str()), (1, "arachide"));
+    let queued = store::child_files::to_check(&store, &t, 10).await.unwrap();
+    assert_eq!(queued.len(), 1, "in the queue of files to check");
+    assert_eq!(store::child_files::versions(&store, &t, &hugo.id).await.unwrap()[0].version, 1);
 
     let lea = ChildId::parse("lea-martin").unwrap();
     let day = NaiveDate::from_ymd_opt(2026, 12, 10).unwrap();

@@ -1,5 +1,5 @@
 // « Espace mairie »: the staff's tabs, one module each under mairie/ (news, requests, documents,
-// attendance, late changes, kitchen, families, contests, billing, configuration, journal; the
+// attendance, late changes, kitchen, families, children's files, contests, billing, configuration, journal; the
 // unpaid invoices and régularisations are encaissements.js and regularisations.js). This entry
 // opens the session, switches tabs and starts each tab with the same context: `{ me, message,
 // config, units }`. Staff only: the API refuses anyone else.
@@ -16,6 +16,7 @@ import { startLateChange } from './mairie/hors-delai.js';
 import { startKitchen } from './mairie/cuisine.js';
 import { startFamilies } from './mairie/familles.js';
 import { loadContests } from './mairie/contestations.js';
+import { loadFiles } from './mairie/fiches.js';
 import { startBilling, loadRuns } from './mairie/facturation.js';
 import { startConfig } from './mairie/configuration.js';
 import { loadJournal } from './mairie/journal.js';
@@ -67,7 +68,7 @@ if (me) {
     }
     // Today's work first (requests, documents, attendance): the page shows once it is in, so
     // that nothing moves while the agent reads; the other tabs fill in meanwhile, hidden.
-    const others = Promise.all([loadNews(ctx), loadContests(ctx), loadRegularisations(me), loadUnpaid(me), me.role === 'town_admin' ? loadAdmin(ctx) : null]);
+    const others = Promise.all([loadNews(ctx), loadContests(ctx), loadFiles(ctx), loadRegularisations(me), loadUnpaid(me), me.role === 'town_admin' ? loadAdmin(ctx) : null]);
     await Promise.all([loadQueue(ctx), loadDocuments(ctx), loadUndeliverable((f) => { location.hash = '#familles'; showRecords(document.getElementById('fiche-famille'), f, ctx); }), showAttendance(ctx)]).catch((p) => say(message, p.title, true));
     document.getElementById('page').hidden = false;
     showTab();

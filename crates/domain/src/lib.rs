@@ -28,6 +28,7 @@ pub mod documents;
 
 // Families and what they are charged: the family file, prices, bookings.
 pub mod booking;
+pub mod child_file;
 pub mod delivery;
 pub mod family;
 pub mod import;

@@ -9,4 +9,6 @@ pub mod clock;
 pub mod files;
 pub mod http;
 pub mod lambda;
+#[cfg(feature = "pdf")]
+pub mod pdf;
 pub mod telemetry;

@@ -33,6 +33,23 @@ pub fn child(t: &TownId, c: &ChildId) -> Key {
     Key::new(format!("{}#C#{c}", town(t)), "CHILD")
 }
 
+/// A child's file (`domain::child_file`), in the child's partition, apart from its record.
+pub fn child_file(t: &TownId, c: &ChildId) -> Key {
+    Key::new(child(t, c).pk, "FILE")
+}
+
+/// A version of a child's file, in the child's partition (`FILE#V#<000001>`).
+pub fn child_file_version(t: &TownId, c: &ChildId, version: u32) -> Key {
+    Key::new(child(t, c).pk, format!("{CHILD_FILE_VERSION_PREFIX}{version:06}"))
+}
+/// The sort-key prefix of a file's versions.
+pub const CHILD_FILE_VERSION_PREFIX: &str = "FILE#V#";
+
+/// The index partition of the files a guardian changed and staff have not checked (`gsi1`).
+pub fn child_files_to_check(t: &TownId) -> String {
+    format!("{}#FILES#TOCHECK", town(t))
+}
+
 /// A login: one account per email and town (a guardian of two families has one account).
 pub fn account(t: &TownId, email: &Email) -> Key {
     Key::new(format!("{}#EMAIL#{email}", town(t)), "ACCOUNT")

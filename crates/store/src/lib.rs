@@ -21,6 +21,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod aws;
+pub mod child_files;
 pub mod contended;
 pub mod dynamo;
 pub mod embedded;

@@ -58,6 +58,10 @@ kinds! {
     FamilyClosed = "family_closed", v 1;
     /// `…#C#<child>` / `CHILD`.
     Child = "child", v 1;
+    /// `…#C#<child>` / `FILE`: the child's file as it stands.
+    ChildFile = "child_file", v 1;
+    /// `…#C#<child>` / `FILE#V#<n>`: a version of the child's file.
+    ChildFileVersion = "child_file_version", v 1;
     /// `…#C#<child>` / `B#<date>#<unit>`.
     Booking = "booking", v 1;
     /// `…#EMAIL#<email>` / `ACCOUNT`.
@@ -188,6 +192,8 @@ impl Kind {
             (Some("ACCREQ"), "REQUEST") => Kind::AccountRequest,
             (Some("C"), "CHILD") => Kind::Child,
             (Some("C"), _) if starts("B#") => Kind::Booking,
+            (Some("C"), "FILE") => Kind::ChildFile,
+            (Some("C"), _) if starts(keys::CHILD_FILE_VERSION_PREFIX) => Kind::ChildFileVersion,
             (Some("EMAIL"), "ACCOUNT") => Kind::Account,
             (Some("TOKEN"), _) => Kind::Token,
             (Some("SESSION"), "SESSION") => Kind::Session,
@@ -326,6 +332,8 @@ mod tests {
             ("town_config", keys::town_config(&t), Kind::TownConfig),
             ("family", keys::family(&t, &f), Kind::Family),
             ("child", keys::child(&t, &c), Kind::Child),
+            ("child_file", keys::child_file(&t, &c), Kind::ChildFile),
+            ("child_file_version", keys::child_file_version(&t, &c, 3), Kind::ChildFileVersion),
             ("account", keys::account(&t, &email), Kind::Account),
             ("token", keys::token(&t, "ab12", "activation"), Kind::Token),
             ("session", keys::session(&t, "ab12"), Kind::Session),
@@ -422,6 +430,7 @@ mod tests {
             "regularisations_open",
             "school_year",
             "account_requests_pending",
+            "child_files_to_check",
         ];
         let covered: Vec<&str> = every_key().into_iter().map(|(n, _, _)| n).collect();
         for line in source.lines() {

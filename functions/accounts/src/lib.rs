@@ -2,8 +2,9 @@
 //! (each new guardian gets an activation email through the outbox); guardians activate their
 //! account from the emailed link, log in and out, reset a forgotten password and read their
 //! family's record; the platform operator creates a town's first staff accounts. It serves
-//! `/auth/*`, `/families/{family}`, `/staff/families/import` and `/api/operator/towns/{town}/staff`.
+//! `/auth/*`, `/families/{family}` (and its children's files), `/staff/families/import` and `/api/operator/towns/{town}/staff`.
 
+mod child_file;
 mod emails;
 mod import;
 mod signin;
@@ -62,6 +63,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/families/{family}/emails", get(emails::family_emails))
         .route("/api/towns/{town}/staff/families/{family}/activation", post(emails::resend_activation))
         .route("/api/towns/{town}/staff/mail/undeliverable", get(emails::undeliverable))
+        .route(
+            "/api/towns/{town}/families/{family}/children/{child}/file",
+            get(child_file::read).put(child_file::update),
+        )
         .route(
             "/api/towns/{town}/staff/families/import",
             post(import::import).layer(DefaultBodyLimit::max(IMPORT_MAX_BYTES)),

@@ -11,7 +11,7 @@ use domain::attendance::{MarkKind, Marked, Register};
 use domain::booking::{Actor, Attendance, Booking, BookingStatus, ChangedBy};
 use domain::config::Town;
 use domain::{ChildId, SiteId, UnitId};
-use edge::http::auth::Staff;
+use edge::http::auth::{Caller, Staff};
 use edge::http::csv::Export;
 use edge::http::{self, Json, Problem};
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,10 @@ pub(crate) struct Present {
     /// A medical certificate justified the day: not billed whatever the register marks (a
     /// « présent » mark on it is shown to staff as such).
     justified: bool,
+    /// The allergy / PAI mark and what to do, from the child's validated file (for the roles
+    /// the town names for health data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    health_mark: Option<domain::child_file::marks::HealthMark>,
 }
 
 /// The unit and site a query names (the site defaults to the unit's activity's only one).
@@ -77,6 +81,7 @@ pub(crate) fn unit_and_site(town: &Town, unit: Option<&str>, site: Option<&str>)
 pub(crate) async fn attendance_list(
     state: &AppState,
     town: &Town,
+    caller: &Caller,
     date: NaiveDate,
     unit: &UnitId,
     site: &SiteId,
@@ -100,9 +105,14 @@ pub(crate) async fn attendance_list(
                 late: b.late,
                 justified: b.justification.is_some(),
                 absence_report: b.absence_report,
+                health_mark: None,
             }
         })
         .collect();
+    let mut marks = crate::child_files::health_marks(state, town, caller, date, out.iter().map(|p| &p.child)).await?;
+    for p in &mut out {
+        p.health_mark = marks.remove(&p.child);
+    }
     out.sort_by(|a, b| (&a.last_name, &a.first_name).cmp(&(&b.last_name, &b.first_name)));
     Ok(out)
 }
@@ -120,7 +130,7 @@ pub(crate) async fn attendance(
         None => today(&state, &town),
     };
     let (unit, site) = unit_and_site(&town, q.unit.as_deref(), q.site.as_deref())?;
-    let list = attendance_list(&state, &town, date, &unit, &site).await?;
+    let list = attendance_list(&state, &town, &caller, date, &unit, &site).await?;
     match q.format.as_deref() {
         None | Some("json") => Ok(AxumJson(list).into_response()),
         Some("csv") => csv_response(&town, date, &unit, &site, &list),
@@ -250,7 +260,7 @@ pub(crate) async fn mark(
         .with("marks", serde_json::Value::Array(lines))
     })?;
     write_marks(store, &town, (m.date, &unit_id, &site), &writes, by, now).await?;
-    Ok(AxumJson(attendance_list(&state, &town, m.date, &unit_id, &site).await?))
+    Ok(AxumJson(attendance_list(&state, &town, &caller, m.date, &unit_id, &site).await?))
 }
 
 /// Writes the marks of a register, a few dozen per transaction with their audit entry. Marks set

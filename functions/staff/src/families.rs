@@ -113,7 +113,7 @@ pub(crate) async fn search(
 /// The fields a stored record may have: the write condition says the absent ones must still be
 /// absent (a field added meanwhile is a change too).
 const FAMILY_FIELDS: [&str; 6] = ["reference", "name", "resident", "quotient_familial", "guardians", "children"];
-const CHILD_FIELDS: [&str; 11] = [
+pub(crate) const CHILD_FIELDS: [&str; 11] = [
     "id",
     "first_name",
     "last_name",
@@ -135,7 +135,7 @@ fn etag<T: Serialize>(record: &T) -> Result<String, Problem> {
 }
 
 /// The condition "the record is still `read`": each of its attributes, and the absent ones.
-fn unchanged<T: Serialize>(read: &T, fields: &[&str]) -> Result<Cond, Problem> {
+pub(crate) fn unchanged<T: Serialize>(read: &T, fields: &[&str]) -> Result<Cond, Problem> {
     let serde_json::Value::Object(mut attrs) = serde_json::to_value(read).map_err(|e| Problem::internal(&e))? else {
         return Err(Problem::internal(&"a record is not a JSON object"));
     };

@@ -3,7 +3,8 @@
 //! many at once with the guardians emailed; the attendance list of a day, site and unit (with
 //! the health and diet notes staff need, and nothing more), as JSON or as a CSV French
 //! spreadsheets open, and its marks; the kitchen's counts for a week; the town's configuration;
-//! families' search and corrections ([`families`]). Every decision, mark and correction is in
+//! families' search and corrections ([`families`]); children's files: their review, health
+//! reads restricted and audited, the pick-up list ([`child_files`], [`pickups`]). Every decision, mark and correction is in
 //! the audit trail.
 
 use axum::Router;
@@ -18,11 +19,14 @@ use store::repo::{self, Towns};
 use store::{Store, StoreError};
 
 mod attendance;
+mod child_files;
 mod config;
 mod families;
 mod kitchen;
+mod pickups;
 mod privacy;
 mod requests;
+mod sheets;
 mod trail;
 
 /// The longest range of the requests queue.
@@ -58,6 +62,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/children/{child}", axum::routing::put(families::update_child))
         .route("/api/towns/{town}/staff/families/{family}/close", axum::routing::post(privacy::close))
         .route("/api/towns/{town}/staff/families/{family}/erasure", get(privacy::erasure))
+        .route("/api/towns/{town}/staff/child-files", get(child_files::queue))
+        .route("/api/towns/{town}/staff/pickups", get(pickups::pickups))
+        .route("/api/towns/{town}/staff/outing-sheets", get(sheets::group_sheets))
+        .route("/api/towns/{town}/staff/children/{child}/file/sheet", get(sheets::child_sheet))
+        .route("/api/towns/{town}/staff/children/{child}/file", get(child_files::file))
+        .route("/api/towns/{town}/staff/children/{child}/file/health", get(child_files::health))
+        .route("/api/towns/{town}/staff/children/{child}/file/review", get(child_files::review))
+        .route("/api/towns/{town}/staff/children/{child}/file/validate", axum::routing::post(child_files::validate))
+        .route("/api/towns/{town}/staff/children/{child}/file/correction", axum::routing::post(child_files::correction))
         .with_state(state)
 }
 

@@ -313,6 +313,7 @@ pub(crate) async fn load_demo(towns: &Towns, opts: &Options, links: &accounts::A
         }
         demo_accounts(towns.store(), &town, &data, opts, links).await?;
         let now = opts.clock.now();
+        crate::demo_file::store_lea_file(towns.store(), &town, now).await?;
         let today = town.today(now);
         let bookings = demo_bookings(&town, &data.families, today, now)?;
         store_demo_bookings(towns.store(), &town, &bookings, today).await?;

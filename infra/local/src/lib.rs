@@ -3,6 +3,7 @@
 //! loaded on first start.
 
 mod demo;
+mod demo_file;
 pub mod devmail;
 pub mod local_s3;
 pub mod payfip_sim;

@@ -5,6 +5,13 @@ import { ATTENDANCE_MARKS } from '../libelles.js';
 import { printButton, childPicker } from './commun.js';
 
 /** Lists the units, opens on today, wires « Afficher la liste ». */
+/** The allergy / PAI mark of a validated file: « Allergie / PAI », what to do on a tap. */
+function healthMark(m) {
+  const title = m.pai_until ? 'Allergie / PAI' : 'Allergie';
+  return el('details', { class: 'marque-sante' }, el('summary', {}, `⚠ ${title} : ${m.allergies.join(', ') || 'PAI'}`),
+    el('ul', {}, ...m.what_to_do.map((w) => el('li', {}, w))));
+}
+
 export function startAttendance(ctx, today) {
   document.getElementById('prestation').replaceChildren(...ctx.units.map((u) => el('option', { value: u.id }, u.name)));
   document.getElementById('jour').value = today;
@@ -27,7 +34,7 @@ export async function showAttendance(ctx, event) {
     const rows = list.map((c) => el('tr', {},
       el('th', { scope: 'row' }, `${c.last_name} ${c.first_name}`),
       el('td', { 'data-label': 'Classe' }, c.class || ''),
-      el('td', { 'data-label': 'Santé et régime' }, c.health_notes || '',
+      el('td', { 'data-label': 'Santé et régime' }, c.health_mark ? healthMark(c.health_mark) : '', c.health_notes || '',
         c.absence_report ? el('strong', { class: 'absence-signalee' }, `${c.health_notes ? ' – ' : ''}Absence signalée par la famille le ${frenchInstantShort(c.absence_report.at)} : ${c.absence_report.reason}`) : '',
         c.justified ? el('strong', { class: 'absence-signalee' }, ` – Absence justifiée par certificat médical : non facturée, quel que soit le pointage${c.attendance === 'present' ? ' (pointé présent : à vérifier)' : ''}.`) : ''),
       el('td', {}, el('fieldset', { class: 'marques' }, el('legend', { class: 'visually-hidden' }, `Présence de ${c.first_name} ${c.last_name}`),

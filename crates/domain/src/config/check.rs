@@ -197,6 +197,7 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
         }
     }
     c.operations.check()?;
+    c.child_file.check()?;
     check_billing(&c.billing)
 }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod billing;
 mod check;
+mod child_file;
 mod error;
 mod operations;
 #[cfg(test)]
@@ -21,6 +22,7 @@ pub use billing::{
     BillingSettings, DirectDebitSettings, MAX_BILLING_LINES, MAX_BILLING_TEXT, MAX_REMINDER_DAYS, PayfipSettings,
     Reminders, Saisie, TRANSLITERATION,
 };
+pub use child_file::ChildFileSettings;
 pub use error::ConfigError;
 pub(crate) use error::err;
 pub use operations::OperationsSettings;
@@ -238,6 +240,9 @@ pub struct TownConfig {
     /// certificates, holiday reminders.
     #[serde(default)]
     pub operations: OperationsSettings,
+    /// The children's files: who reads the health part, the age for going home alone.
+    #[serde(default)]
+    pub child_file: ChildFileSettings,
 }
 
 fn seven() -> u32 {

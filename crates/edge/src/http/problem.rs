@@ -164,4 +164,6 @@ from_refusals!(
     domain::school_year::UnknownLevel,
     domain::school_year::CampaignRefused,
     domain::school_year::EnrolmentRefused,
+    domain::child_file::FileRefused,
+    domain::child_file::ReviewRefused,
 );

@@ -10,7 +10,8 @@ use store::accounts::{self};
 use store::{Query, SkRange, Store, StoreError, keys};
 
 /// Everything the town holds about a family (GDPR articles 15 and 20): its record, its
-/// guardians' accounts (without their password's hash), its children, every booking with its
+/// guardians' accounts (without their password's hash), its children and their files (as the
+/// family sees them), every booking with its
 /// history, its documents' metadata, its invoices, credit notes, payments, contests and mandate,
 /// the emails sent to its guardians, and its audit entries (found by its identifiers:
 /// [`rules::References::own`]).
@@ -90,12 +91,22 @@ pub async fn export(
             _ => break,
         }
     }
+    let mut child_files = Vec::new();
+    for c in &s.children {
+        if let Some(r) = store::child_files::get(store, id, &c.id).await? {
+            let file = r.file.seen_by_family(reference);
+            child_files.push(
+                serde_json::json!({"child": c.id, "version": r.version, "updated_at": r.updated_at, "file": file}),
+            );
+        }
+    }
     let mut out = serde_json::json!({
         "exported_at": now,
         "town": { "id": id, "name": town.config().name },
         "family": s.family,
         "accounts": accounts_out,
         "children": s.children,
+        "child_files": child_files,
         "bookings": bookings,
         "emails": emails,
         "email_addresses": addresses,

@@ -1,5 +1,6 @@
 //! The invoice as a PDF, drawn with krilla (the PDF library under Typst) and two embedded DejaVu
-//! Sans subsets (Latin-1, €, the narrow no-break space: `fonts/`). krilla subsets them again to
+//! Sans subsets (Latin-1, €, the narrow no-break space: `crates/edge/fonts/`, the layout in
+//! `edge::pdf`). krilla subsets them again to
 //! the glyphs used and writes their Unicode map, so the text can be searched and extracted.
 //! A4, one column that reads on a phone: the town and its « régie », the invoice's number and
 //! dates, the payer, the lines per child with the rule that priced them, the total and due
@@ -8,16 +9,22 @@
 //! The page is laid out first as a list of drawing operations per page (so each page's footer
 //! can say « page 1/2 »), then drawn.
 
-mod layout;
-
-pub use layout::PdfError;
+pub use edge::pdf::PdfError;
 
 use chrono::Datelike;
 use domain::billing::{Invoice, Line};
 use domain::config::TownConfig;
 use domain::family::Family;
 use domain::payment::{self, Payment, PaymentView};
-use layout::{LEFT, Layout, QTY, RIGHT, UNIT_PRICE, Weight, draw};
+use edge::pdf::{LEFT, Layout, RIGHT, Weight};
+
+/// The right edges of the quantity, unit price and amount columns.
+const QTY: f32 = 392.0;
+const UNIT_PRICE: f32 = 462.0;
+
+fn draw(l: Layout, title: &str, what: &str, town: &TownConfig) -> Result<Vec<u8>, PdfError> {
+    edge::pdf::draw(l, title, what, &town.name, &town.billing.regie)
+}
 
 /// Everything the PDF of an invoice prints.
 pub struct Sheet<'a> {

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod billing;
 pub mod bookings;
+pub mod child_file;
 pub mod delivery;
 pub mod documents;
 pub mod portal;

@@ -1,8 +1,8 @@
-//! The PDF machinery under the invoice and the receipt: the two embedded faces, a layout of
+//! The PDF machinery under the invoice, the receipt and the « fiche sanitaire de liaison »
+//! (feature `pdf`): the two embedded faces (DejaVu Sans cut to Latin-1, `fonts/`), a layout of
 //! drawing operations per page (text, rules, wrapped paragraphs, page breaks with « (suite) »),
 //! and drawing it with krilla, each page with its footer « page i/n ».
 
-use domain::config::TownConfig;
 use krilla::Document;
 use krilla::geom::{PathBuilder, Point};
 use krilla::metadata::Metadata;
@@ -12,24 +12,21 @@ use krilla::text::{Font, GlyphId, KrillaGlyph};
 use skrifa::MetadataProvider;
 use skrifa::raw::TableProvider;
 
-static REGULAR: &[u8] = include_bytes!("../../fonts/DejaVuSans-latin.ttf");
-static BOLD: &[u8] = include_bytes!("../../fonts/DejaVuSans-Bold-latin.ttf");
+static REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans-latin.ttf");
+static BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold-latin.ttf");
 
 /// A4 in points.
 const WIDTH: f32 = 595.28;
 const HEIGHT: f32 = 841.89;
-pub(super) const LEFT: f32 = 48.0;
-pub(super) const RIGHT: f32 = WIDTH - 48.0;
+pub const LEFT: f32 = 48.0;
+pub const RIGHT: f32 = WIDTH - 48.0;
 /// Where a page's content stops (the footer is below).
 const BOTTOM: f32 = HEIGHT - 64.0;
-/// The right edges of the quantity, unit price and amount columns.
-pub(super) const QTY: f32 = 392.0;
-pub(super) const UNIT_PRICE: f32 = 462.0;
 const GREY: u8 = 90;
 
 #[derive(Debug, thiserror::Error)]
 #[error("the PDF could not be written: {0}")]
-pub struct PdfError(pub(super) String);
+pub struct PdfError(pub String);
 
 /// One face: krilla's font, and skrifa's view of the same bytes to measure text.
 struct Face {
@@ -72,7 +69,7 @@ impl Face {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-pub(super) enum Weight {
+pub enum Weight {
     Regular,
     Bold,
 }
@@ -83,18 +80,18 @@ enum Op {
 }
 
 /// The layout: pages of operations and the current line's baseline.
-pub(super) struct Layout {
+pub struct Layout {
     regular: Face,
     bold: Face,
     pages: Vec<Vec<Op>>,
-    pub(super) y: f32,
+    pub y: f32,
     /// Written at the top of each page after the first.
     continued: String,
 }
 
 impl Layout {
     /// An empty layout in the two faces; `continued` heads each page after the first.
-    pub(super) fn new(continued: String) -> Result<Layout, PdfError> {
+    pub fn new(continued: String) -> Result<Layout, PdfError> {
         Ok(Layout { regular: Face::new(REGULAR)?, bold: Face::new(BOLD)?, pages: Vec::new(), y: 60.0, continued })
     }
 
@@ -114,7 +111,7 @@ impl Layout {
     }
 
     /// Starts a new page when `height` more points do not fit on this one.
-    pub(super) fn room(&mut self, height: f32) {
+    pub fn room(&mut self, height: f32) {
         if self.y + height > BOTTOM {
             self.pages.push(Vec::new());
             self.y = 56.0;
@@ -124,23 +121,23 @@ impl Layout {
         }
     }
 
-    pub(super) fn put(&mut self, x: f32, size: f32, weight: Weight, grey: bool, text: &str) {
+    pub fn put(&mut self, x: f32, size: f32, weight: Weight, grey: bool, text: &str) {
         let y = self.y;
         self.page().push(Op::Text { x, y, size, weight, grey, text: text.to_owned() });
     }
 
-    pub(super) fn right(&mut self, right: f32, size: f32, weight: Weight, text: &str) {
+    pub fn right(&mut self, right: f32, size: f32, weight: Weight, text: &str) {
         let x = right - self.face(weight).width(text, size);
         self.put(x, size, weight, false, text);
     }
 
-    pub(super) fn rule(&mut self, from: f32, to: f32) {
+    pub fn rule(&mut self, from: f32, to: f32) {
         let y = self.y;
         self.page().push(Op::Rule { y, from, to });
     }
 
     /// `text` cut into lines of at most `width` points, at spaces.
-    pub(super) fn wrap(&self, text: &str, width: f32, size: f32, weight: Weight) -> Vec<String> {
+    pub fn wrap(&self, text: &str, width: f32, size: f32, weight: Weight) -> Vec<String> {
         let face = self.face(weight);
         let mut lines = Vec::new();
         let mut current = String::new();
@@ -160,7 +157,7 @@ impl Layout {
     }
 
     /// A wrapped paragraph from `x` to `to`, the baseline moving down by `size × 1.35` a line.
-    pub(super) fn para(&mut self, x: f32, to: f32, size: f32, weight: Weight, grey: bool, text: &str) {
+    pub fn para(&mut self, x: f32, to: f32, size: f32, weight: Weight, grey: bool, text: &str) {
         for line in self.wrap(text, to - x, size, weight) {
             self.room(size * 1.35);
             self.put(x, size, weight, grey, &line);
@@ -168,27 +165,28 @@ impl Layout {
         }
     }
 
-    pub(super) fn down(&mut self, dy: f32) {
+    pub fn down(&mut self, dy: f32) {
         self.y += dy;
     }
 }
 
-/// Draws the laid-out pages, each with its footer « <town> — <what> — page i/n ».
-pub(super) fn draw(l: Layout, title: &str, what: &str, town: &TownConfig) -> Result<Vec<u8>, PdfError> {
+/// Draws the laid-out pages, each with its footer « <town> — <what> — page i/n »; `author` is
+/// the document's author (the town's « régie » for an invoice).
+pub fn draw(l: Layout, title: &str, what: &str, town: &str, author: &str) -> Result<Vec<u8>, PdfError> {
     let mut doc = Document::new();
     doc.set_metadata(
         Metadata::new()
             .title(title.to_owned())
             .language("fr-FR".into())
             .creator("Espace Famille".into())
-            .authors(vec![town.billing.regie.clone()]),
+            .authors(vec![author.to_owned()]),
     );
     let count = l.pages.len();
     let settings = || PageSettings::from_wh(WIDTH, HEIGHT).ok_or_else(|| PdfError("page size".into()));
     for (n, ops) in l.pages.iter().enumerate() {
         let mut page = doc.start_page_with(settings()?);
         let mut surface = page.surface();
-        let footer = format!("{} — {what} — page {}/{}", town.name, n + 1, count);
+        let footer = format!("{town} — {what} — page {}/{}", n + 1, count);
         let footer =
             Op::Text { x: LEFT, y: HEIGHT - 36.0, size: 7.5, weight: Weight::Regular, grey: true, text: footer };
         for op in ops.iter().chain(std::iter::once(&footer)) {

@@ -87,7 +87,7 @@ pub(crate) async fn dashboard(
         let docs = super::gaps::documents(store, town.id(), &family.reference).await?;
         for id in &family.children {
             let Some(child) = repo::get_child(store, town.id(), id).await? else { continue };
-            let gaps = super::gaps::of_child(&town, &campaign, enrolment.as_ref(), &child, &docs);
+            let gaps = super::gaps::of_child(store, &town, &campaign, enrolment.as_ref(), &child, &docs).await?;
             let s = status(enrolment.as_ref(), &gaps);
             if q.status.is_some_and(|wanted| wanted != s) {
                 continue;

@@ -117,7 +117,7 @@ async fn view(
     let mut children = Vec::new();
     for id in &family.children {
         let Some(child) = repo::get_child(store, town.id(), id).await? else { continue };
-        let gaps = super::gaps::of_child(town, campaign, enrolment.as_ref(), &child, &docs);
+        let gaps = super::gaps::of_child(store, town, campaign, enrolment.as_ref(), &child, &docs).await?;
         let s = status(enrolment.as_ref(), &gaps);
         children.push(ChildView { child, status: s, status_label: s.french(), gaps });
     }

@@ -21,7 +21,7 @@ pub async fn refresh(
     let mut ops = Vec::new();
     for id in &family.children {
         let Some(child) = repo::get_child(store, town.id(), id).await? else { continue };
-        let gaps = super::gaps::of_child(town, campaign, enrolment, &child, &docs);
+        let gaps = super::gaps::of_child(store, town, campaign, enrolment, &child, &docs).await?;
         if let Some(after) = with_holds(campaign, enrolment, &child, &gaps) {
             let read = serde_json::to_value(&child.enrolments).map_err(|e| StoreError::Invalid(e.to_string()))?;
             let cond = Cond::AttrEquals { name: "enrolments".into(), value: read };

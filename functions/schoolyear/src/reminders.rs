@@ -31,7 +31,7 @@ pub async fn remind(store: &Store, town: &Town, public_url: &str, now: DateTime<
             let mut lines = Vec::new();
             for id in &family.children {
                 let Some(child) = repo::get_child(store, town.id(), id).await? else { continue };
-                let gaps = super::gaps::of_child(town, &campaign, enrolment.as_ref(), &child, &docs);
+                let gaps = super::gaps::of_child(store, town, &campaign, enrolment.as_ref(), &child, &docs).await?;
                 let s = status(enrolment.as_ref(), &gaps);
                 if s.needs_action() {
                     let what: Vec<String> = gaps.iter().filter(|g| !g.pending).map(|g| g.label.clone()).collect();

@@ -95,7 +95,7 @@ async fn family_changes(
         let Some(child) = repo::get_child(store, town.id(), id).await? else { continue };
         let with = Some((campaign, enrolment.as_ref()));
         let change = plan(town, closing, &child, with, &docs);
-        let gaps = super::gaps::of_child(town, campaign, enrolment.as_ref(), &child, &docs);
+        let gaps = super::gaps::of_child(store, town, campaign, enrolment.as_ref(), &child, &docs).await?;
         let after = apply(town, closing, &child, with, &gaps);
         out.push((change, child, after));
     }

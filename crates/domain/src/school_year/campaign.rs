@@ -42,6 +42,10 @@ pub struct CampaignInput {
     pub rules_version: String,
     /// Whether a booking of the year needs a complete file.
     pub file_required: bool,
+    /// The parts of each child's file (« fiche enfant ») the campaign requires: health,
+    /// vaccination, people, insurance, consents (none by default).
+    #[serde(default)]
+    pub file: crate::child_file::Requirements,
     /// The days reminders go to families whose enrolment is not complete.
     #[serde(default)]
     pub reminders: Vec<NaiveDate>,
@@ -197,6 +201,7 @@ pub(crate) mod tests {
             ],
             rules_version: " 2027-v1 ".into(),
             file_required: true,
+            file: crate::child_file::Requirements::default(),
             reminders: vec![d(2027, 6, 15), d(2027, 6, 1)],
             rollover_on: d(2027, 8, 25),
         }

@@ -7,6 +7,7 @@
 
 mod campaign;
 mod enrolment;
+mod file;
 mod level;
 pub mod rollover;
 mod year;
@@ -16,5 +17,6 @@ pub use enrolment::{
     ChildAnswer, DocFact, EnrolmentInput, EnrolmentRefused, FamilyEnrolment, Gap, Review, RulesAccepted, Status,
     booking_gate, file_gaps, status, with_holds,
 };
+pub use file::child_file_gaps;
 pub use level::{ChildLevel, Level, UnknownLevel};
 pub use year::{InvalidSchoolYear, SchoolYear};

@@ -49,6 +49,7 @@ pub mod debit;
 pub mod invoice;
 pub mod payfip;
 pub mod payment;
+pub mod pes;
 pub mod regularisation;
 
 /// Small builders of towns, families and bookings for the tests of this crate and the ones above.

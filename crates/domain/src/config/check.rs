@@ -197,6 +197,10 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
         }
     }
     c.operations.check()?;
+    if let Some(h) = &c.billing.helios {
+        let units: Vec<&crate::UnitId> = c.activities.iter().flat_map(|a| a.units.iter().map(|u| &u.id)).collect();
+        h.check(&units)?;
+    }
     check_billing(&c.billing)
 }
 

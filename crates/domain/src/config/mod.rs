@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 mod billing;
 mod check;
 mod error;
+mod helios;
 mod operations;
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,7 @@ pub use billing::{
 };
 pub use error::ConfigError;
 pub(crate) use error::err;
+pub use helios::HeliosSettings;
 pub use operations::OperationsSettings;
 
 /// An IANA time zone name, "Europe/Paris" unless the town is overseas.

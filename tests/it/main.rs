@@ -20,6 +20,7 @@ mod openapi;
 mod operations;
 mod orderings;
 mod payments;
+mod pes;
 mod register;
 mod settlement;
 mod staff;

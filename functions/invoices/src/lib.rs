@@ -21,6 +21,8 @@ pub mod online;
 pub mod payfip;
 pub mod payments;
 pub mod pdf;
+pub mod pes;
+pub mod pes_xml;
 pub mod problems;
 pub mod publish;
 pub mod regularisations;
@@ -95,6 +97,9 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(debits::put_mandate).delete(debits::delete_mandate),
         )
         .route("/api/towns/{town}/staff/invoices/runs/{month}/debits", post(debits::run).get(debits::file))
+        .route("/api/towns/{town}/staff/invoices/runs/{month}/pes", post(pes::create))
+        .route("/api/towns/{town}/staff/invoices/pes", get(pes::list))
+        .route("/api/towns/{town}/staff/invoices/pes/{id}", get(pes::download))
         .route("/api/towns/{town}/staff/invoices/families/{family}/payments/{number}/reject", post(debits::reject))
         .with_state(state)
 }

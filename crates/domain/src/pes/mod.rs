@@ -134,6 +134,19 @@ impl Bordereau {
     }
 }
 
+/// A PES file as created: what downloading it writes again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PesFile {
+    /// « PES-2026-000001 »: the year and its first bordereau's number.
+    pub id: String,
+    pub month: crate::Month,
+    pub created_on: NaiveDate,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub by: String,
+    pub exer: i32,
+    pub bordereaux: Vec<Bordereau>,
+}
+
 /// What one invoice needs to become a piece: its family (the payer) and, under a mandate, the
 /// mandate and the day it is debited.
 pub struct Source<'a> {

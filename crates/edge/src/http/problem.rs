@@ -160,4 +160,5 @@ from_refusals!(
     domain::debit::MandateRefused,
     domain::operations::ReportRefused,
     domain::news::Refused,
+    domain::pes::PesRefused,
 );

@@ -113,12 +113,16 @@ fn header(l: &mut Layout, s: &Sheet) {
     l.y = top;
     title(l, "FACTURE", &i.number);
     let period = i.month.french();
+    let titre = i.titre.as_ref().map(domain::pes::titre_label);
     for text in [
         format!("Émise le {}", domain::fr::date(i.issued_on)),
         format!("Période : {period}"),
         s.due.to_owned(),
         format!("Référence famille : {}", i.family),
-    ] {
+    ]
+    .into_iter()
+    .chain(titre)
+    {
         l.right(RIGHT, 9.0, Weight::Regular, &text);
         l.down(13.0);
     }

@@ -39,6 +39,9 @@ pub struct BillingSettings {
     /// The town's codes in Hélios: without them, no PES file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helios: Option<super::helios::HeliosSettings>,
+    /// The yearly tax certificate for childcare: without it, none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_certificate: Option<super::tax::TaxCertificateSettings>,
 }
 
 impl Default for BillingSettings {
@@ -58,6 +61,7 @@ impl Default for BillingSettings {
             reminders: Reminders::default(),
             direct_debit: None,
             helios: None,
+            tax_certificate: None,
         }
     }
 }

@@ -201,6 +201,10 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
         let units: Vec<&crate::UnitId> = c.activities.iter().flat_map(|a| a.units.iter().map(|u| &u.id)).collect();
         h.check(&units)?;
     }
+    if let Some(t) = &c.billing.tax_certificate {
+        let units: Vec<&crate::UnitId> = c.activities.iter().flat_map(|a| a.units.iter().map(|u| &u.id)).collect();
+        t.check(&units)?;
+    }
     check_billing(&c.billing)
 }
 

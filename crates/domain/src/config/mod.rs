@@ -15,6 +15,7 @@ mod check;
 mod error;
 mod helios;
 mod operations;
+mod tax;
 #[cfg(test)]
 mod tests;
 
@@ -26,6 +27,7 @@ pub use error::ConfigError;
 pub(crate) use error::err;
 pub use helios::HeliosSettings;
 pub use operations::OperationsSettings;
+pub use tax::TaxCertificateSettings;
 
 /// An IANA time zone name, "Europe/Paris" unless the town is overseas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,5 +26,6 @@ mod settlement;
 mod staff;
 mod store_contract;
 mod stored_shapes;
+mod tax_certificate;
 mod wiring;
 mod yaml;

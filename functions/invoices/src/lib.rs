@@ -11,6 +11,7 @@
 //! list, reminders and the handover to the Trésor public), rules in [`domain::payment`],
 //! [`domain::payfip`] and [`domain::debit`].
 
+pub mod certificates;
 pub mod collect;
 pub mod corrections;
 pub mod debits;
@@ -66,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/families/{family}/invoices/contests", get(family::contests))
         .route("/api/towns/{town}/families/{family}/invoices/{month}", get(family::one))
         .route("/api/towns/{town}/families/{family}/invoices/{month}/pdf", get(family::pdf))
+        .route("/api/towns/{town}/families/{family}/tax-certificates/{year}/pdf", get(certificates::pdf))
         .route("/api/towns/{town}/families/{family}/invoices/{month}/contests", post(family::contest))
         .route("/api/towns/{town}/staff/invoices", get(staff::invoices))
         .route("/api/towns/{town}/staff/invoices/preview", get(preview))

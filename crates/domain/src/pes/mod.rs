@@ -158,7 +158,7 @@ pub struct Source<'a> {
 /// Why a piece cannot be written: the invoice and the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PesRefused {
-    #[error("Le fichier PES ne peut pas être établi : facture {invoice}, {field} : {problem}.")]
+    #[error("Le fichier PES ne peut pas être établi\u{202F}: facture {invoice}, {field}\u{202F}: {problem}.")]
     Field { invoice: String, field: &'static str, problem: String },
     #[error("Les codes Hélios de la commune ne sont pas configurés (billing.helios).")]
     Unconfigured,

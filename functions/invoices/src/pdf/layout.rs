@@ -225,3 +225,27 @@ pub(super) fn draw(l: Layout, title: &str, what: &str, town: &TownConfig) -> Res
     }
     doc.finish().map_err(|e| PdfError(format!("{e:?}")))
 }
+
+/// The town, its régie and how to reach it, top left: where it started and where it ends.
+pub(super) fn issuer(l: &mut Layout, town: &TownConfig) -> (f32, f32) {
+    let b = &town.billing;
+    let top = l.y;
+    l.put(LEFT, 15.0, Weight::Bold, false, &format!("Commune de {}", town.name));
+    l.down(18.0);
+    l.para(LEFT, 300.0, 9.5, Weight::Regular, false, &b.regie);
+    for line in &b.address {
+        l.para(LEFT, 300.0, 9.0, Weight::Regular, true, line);
+    }
+    for contact in [&b.phone, &b.email].into_iter().flatten() {
+        l.para(LEFT, 300.0, 9.0, Weight::Regular, true, contact);
+    }
+    (top, l.y)
+}
+
+/// « FACTURE », « QUITTANCE » and its number, top right.
+pub(super) fn title(l: &mut Layout, what: &str, number: &str) {
+    l.right(RIGHT, 18.0, Weight::Bold, what);
+    l.down(20.0);
+    l.right(RIGHT, 10.0, Weight::Bold, &format!("N° {number}"));
+    l.down(14.0);
+}

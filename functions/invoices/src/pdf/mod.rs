@@ -8,7 +8,10 @@
 //! The page is laid out first as a list of drawing operations per page (so each page's footer
 //! can say « page 1/2 »), then drawn.
 
+mod certificate;
 mod layout;
+
+pub use certificate::certificate;
 
 pub use layout::PdfError;
 
@@ -17,7 +20,7 @@ use domain::billing::{Invoice, Line};
 use domain::config::TownConfig;
 use domain::family::Family;
 use domain::payment::{self, Payment, PaymentView};
-use layout::{LEFT, Layout, QTY, RIGHT, UNIT_PRICE, Weight, draw};
+use layout::{LEFT, Layout, QTY, RIGHT, UNIT_PRICE, Weight, draw, issuer, title};
 
 /// Everything the PDF of an invoice prints.
 pub struct Sheet<'a> {
@@ -81,30 +84,6 @@ pub fn receipt(town: &TownConfig, family: &Family, invoice: &Invoice, p: &Paymen
     l.para(LEFT, RIGHT, 8.0, Weight::Regular, true, &format!("Pour la régie : {}", b.regie));
     let what = format!("quittance n° {}", p.number);
     draw(l, &format!("Quittance {} — {}", p.number, town.name), &what, town)
-}
-
-/// The town, its régie and how to reach it, top left: where it started and where it ends.
-fn issuer(l: &mut Layout, town: &TownConfig) -> (f32, f32) {
-    let b = &town.billing;
-    let top = l.y;
-    l.put(LEFT, 15.0, Weight::Bold, false, &format!("Commune de {}", town.name));
-    l.down(18.0);
-    l.para(LEFT, 300.0, 9.5, Weight::Regular, false, &b.regie);
-    for line in &b.address {
-        l.para(LEFT, 300.0, 9.0, Weight::Regular, true, line);
-    }
-    for contact in [&b.phone, &b.email].into_iter().flatten() {
-        l.para(LEFT, 300.0, 9.0, Weight::Regular, true, contact);
-    }
-    (top, l.y)
-}
-
-/// « FACTURE », « QUITTANCE » and its number, top right.
-fn title(l: &mut Layout, what: &str, number: &str) {
-    l.right(RIGHT, 18.0, Weight::Bold, what);
-    l.down(20.0);
-    l.right(RIGHT, 10.0, Weight::Bold, &format!("N° {number}"));
-    l.down(14.0);
 }
 
 fn header(l: &mut Layout, s: &Sheet) {

@@ -89,5 +89,31 @@ async fn sophie_downloads_her_2026_certificate_for_her_youngest_child_matching_w
     let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
     let (_, kind) = raw_get(&p.router, &pdf, &admin.cookie).await;
     assert_eq!(kind, "application/pdf");
+
+    // Published: each household with a certificate emailed once, the others not; audited.
+    let certificate_mails = |mails: &[services::mail::outbox::Mail]| {
+        mails.iter().filter(|m| m.content.subject.contains("attestation fiscale")).count()
+    };
+    let publish = api("/staff/invoices/tax-certificates/2026/publish");
+    assert_eq!(p.post(&publish, json!({}), Some(&sophie)).await.status, 403);
+    let done = p.post(&publish, json!({}), Some(&admin)).await;
+    assert_eq!(done.status, 200, "{:?}", done.json);
+    assert_eq!(done.json, json!({"emailed": 1, "without": 3, "remaining": 0}));
+    let mails = p.deliver().await;
+    assert_eq!(certificate_mails(&mails), 2, "one to each of the Martins' two guardians");
+    let to: Vec<&str> =
+        mails.iter().filter(|m| m.content.subject.contains("attestation fiscale")).map(|m| m.to.as_str()).collect();
+    assert!(to.contains(&"sophie.martin@exemple.fr") && !to.iter().any(|t| t.contains("bernard")), "{to:?}");
+    let mail = mails.iter().find(|m| m.to.as_str() == "sophie.martin@exemple.fr").unwrap();
+    assert!(
+        mail.content.text.contains("Jade Martin") && mail.content.text.contains(&expected.to_string()),
+        "{}",
+        mail.content.text
+    );
+    let again = p.post(&publish, json!({}), Some(&admin)).await;
+    assert_eq!(again.json, json!({"emailed": 0, "without": 0, "remaining": 0}));
+    assert_eq!(certificate_mails(&p.deliver().await), 2, "never twice");
+    let trail = store::audit::page(&p.store, &domain::TownId::parse(TOWN).unwrap(), 20, None).await.unwrap().0;
+    assert!(trail.iter().any(|e| e.action == "invoices.tax_certificates_publish"), "{trail:?}");
     p.stop().await;
 }

@@ -305,6 +305,15 @@ pub fn pes_sequence(t: &TownId, year: i32) -> Key {
     Key::new(format!("{}#PESSEQ#{year}", town(t)), "SEQ")
 }
 
+/// A household's tax certificate of a year published (`…#TAXCERT#<year>` / `<family>`): its
+/// emails queued once.
+pub fn tax_certificate_sent(t: &TownId, year: i32, f: &FamilyRef) -> Key {
+    Key::new(tax_certificates_sent(t, year), f.as_str())
+}
+pub fn tax_certificates_sent(t: &TownId, year: i32) -> String {
+    format!("{}#TAXCERT#{year}", town(t))
+}
+
 /// A job a change left to do (a closure's cancellations, a waiting list to move), by its id.
 pub fn job(t: &TownId, id: &str) -> Key {
     Key::new(format!("{}#JOB#{id}", town(t)), "JOB")

@@ -107,6 +107,8 @@ kinds! {
     Debit = "debit", v 1;
     /// `…#INVRUNS` / `PES#<id>`: a PES file for Hélios.
     PesFile = "pes_file", v 1;
+    /// `…#TAXCERT#<year>` / `<family>`: a tax certificate published.
+    TaxCertificateSent = "tax_certificate_sent", v 1;
     /// `…#F#<family>` / `AV#<number>`.
     CreditNote = "credit_note", v 1;
     /// `…#INVSEQ#<year>`, `…#AVSEQ#<year>`, `…#QSEQ#<year>` / `SEQ`: a numbering series.
@@ -191,6 +193,7 @@ impl Kind {
             (Some("INVSEQ" | "AVSEQ" | "QSEQ" | "PESSEQ"), "SEQ") => Kind::Sequence,
             (Some("PAYFIP"), _) if starts("OP#") => Kind::PayfipOperation,
             (Some("REMINDERS"), _) => Kind::ReminderSent,
+            (Some("TAXCERT"), _) => Kind::TaxCertificateSent,
             (Some("JOB"), "JOB") => Kind::Job,
             (Some("LEASE"), "LEASE") => Kind::Lease,
             (Some("HOLIDAY_REMINDERS"), _) => Kind::HolidayReminder,
@@ -329,6 +332,7 @@ mod tests {
             ("debit", keys::debit(&t, domain::Month::parse("2026-11").unwrap(), "F-2026-1"), Kind::Debit),
             ("pes_file", keys::pes_file(&t, "PES-2026-000001"), Kind::PesFile),
             ("pes_sequence", keys::pes_sequence(&t, 2026), Kind::Sequence),
+            ("tax_certificate_sent", keys::tax_certificate_sent(&t, 2026, &f), Kind::TaxCertificateSent),
             ("job", keys::job(&t, "j1"), Kind::Job),
             ("lease", keys::lease(&t, "PROMOTE#midi#ecole#2026-11-03"), Kind::Lease),
             ("town_registered", keys::town_registered(&t), Kind::TownListed),
@@ -373,6 +377,7 @@ mod tests {
             "invoices_of_month",
             "invoice_runs",
             "credit_notes_of_month",
+            "tax_certificates_sent",
             "contests_pending",
             "payments_of_month",
             "payfip_pending",

@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/invoices/runs/{month}/pes", post(pes::create))
         .route("/api/towns/{town}/staff/invoices/pes", get(pes::list))
         .route("/api/towns/{town}/staff/invoices/pes/{id}", get(pes::download))
+        .route("/api/towns/{town}/staff/invoices/tax-certificates/{year}/publish", post(certificates::publish))
         .route("/api/towns/{town}/staff/invoices/families/{family}/payments/{number}/reject", post(debits::reject))
         .with_state(state)
 }

@@ -2,7 +2,7 @@
 // runs with their direct debits and their titles for the Trésor public.
 import { api, say, el, town, euros, frenchDate, problemText, onSubmit, field } from '../portail.js';
 import { debitActions } from '../encaissements.js';
-import { pesActions, loadPesFiles } from './pes.js';
+import { pesActions, loadPesFiles, startCertificates } from './pes.js';
 
 /** Shows the tab, opens on last month, wires « Aperçu ». */
 export function startBilling(ctx, today) {
@@ -88,4 +88,5 @@ export async function loadRuns(ctx) {
       el('thead', {}, el('tr', {}, ...['Mois', 'Factures', 'Montant', 'Publication', 'Prélèvements', 'Trésor public'].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows))
     : el('p', {}, 'Aucun mois facturé.'));
   if (ctx.config?.billing?.helios) await loadPesFiles();
+  if (ctx.config?.billing?.tax_certificate) startCertificates(me);
 }

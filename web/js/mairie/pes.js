@@ -42,3 +42,26 @@ export async function loadPesFiles() {
       el('thead', {}, el('tr', {}, ...['Fichier', 'Créé', 'Titres', 'Réductions'].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows))
     : el('p', {}, `Aucun fichier PES${NNBSP}: « Émettre les titres » d'un mois facturé en crée un.`));
 }
+
+/** « Publier les attestations fiscales » of last year: each household with one is emailed once. */
+export function startCertificates(me) {
+  const box = document.getElementById('attestations-fiscales');
+  if (!box) return;
+  const year = Number(new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric' }).format(new Date())) - 1;
+  const told = el('p', { role: 'status', 'aria-live': 'polite' });
+  const button = el('button', { type: 'button' }, `Publier les attestations fiscales ${year}`);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    let emailed = 0;
+    try {
+      let done;
+      do {
+        done = await api(`/staff/invoices/tax-certificates/${year}/publish`, { method: 'POST', csrf: me.csrf_token });
+        emailed += done.emailed;
+      } while (done.remaining > 0);
+      told.textContent = `Attestations ${year} publiées${NNBSP}: ${emailed} famille(s) prévenue(s) par e-mail.`;
+    } catch (problem) { told.textContent = problemText(problem); }
+    button.disabled = false;
+  });
+  box.replaceChildren(button, told);
+}

@@ -11,6 +11,7 @@ pub mod billing;
 pub mod bookings;
 pub mod documents;
 pub mod portal;
+pub mod tax;
 
 use super::outbox::Content;
 use chrono::{DateTime, NaiveDate, Utc};

@@ -178,7 +178,7 @@ async function showInvoices(names) {
       const due = !planned && (i.status === 'due' || i.status === 'late') ? ` – à régler avant le ${frenchDate(i.due_on)}` : '';
       const status = i.payment_in_progress ? 'Paiement en cours' : (debited || planned ? i.direct_debit : i.status_label);
       const details = el('details', { class: 'facture' },
-        el('summary', {}, `Facture n° ${i.number} – ${label} – ${euros(i.total)} – ${status}${due}`));
+        el('summary', {}, `Facture n° ${i.number} – ${label} – ${euros(i.total)} – ${status}${due}${i.titre ? ` – ${i.titre}` : ''}`));
       details.addEventListener('toggle', async () => {
         if (!details.open || details.dataset.loaded) return;
         details.dataset.loaded = 'oui';
@@ -190,6 +190,17 @@ async function showInvoices(names) {
   }
   const none = el('p', {}, "Aucune facture n'a encore été émise en ligne. Les factures précédentes vous ont été adressées par la mairie.");
   document.getElementById('factures').replaceChildren(...(shown.length ? shown : [none]));
+  showCertificates();
+}
+
+/** The tax certificate for childcare of last year, per family (from 1 January). */
+function showCertificates() {
+  const box = document.getElementById('attestations');
+  if (!box) return;
+  const year = Number(new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric' }).format(new Date())) - 1;
+  box.replaceChildren(...me.families.map((family) => el('p', {},
+    el('a', { href: `/api/towns/${encodeURIComponent(town)}/families/${encodeURIComponent(family)}/tax-certificates/${year}/pdf`, download: `attestation-fiscale-${year}.pdf` },
+      `Télécharger l'attestation fiscale ${year} (PDF)`))));
 }
 
 const returned = new URLSearchParams(location.search).has('paiement') ? new URLSearchParams(location.search) : null;

@@ -88,6 +88,9 @@ pub struct Invoice {
     /// give money back, deducted from what is left to pay ([`super::regularisation`]).
     #[serde(default)]
     pub deductions: Vec<Deduction>,
+    /// The « titre de recettes » it became in a PES file for Hélios (« Titre émis le … »).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub titre: Option<Titre>,
 }
 
 impl Invoice {
@@ -110,6 +113,7 @@ impl Invoice {
             debit: None,
             version: 0,
             deductions: Vec::new(),
+            titre: None,
         }
     }
 
@@ -166,6 +170,20 @@ pub struct Transmission {
     pub by: String,
     /// What was left to pay when it was handed over.
     pub amount: Cents,
+}
+
+/// An invoice sent to Hélios as a title: the file, its bordereau and piece (what a reduction
+/// names), the amount the title asked and what reductions took off it since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Titre {
+    pub file: String,
+    pub on: NaiveDate,
+    pub exer: i32,
+    pub bordereau: u32,
+    pub piece: u32,
+    pub amount: Cents,
+    #[serde(default)]
+    pub reduced: Cents,
 }
 
 /// An invoice's debit as its family reads it: the day, the amount, and whether the bank

@@ -19,6 +19,7 @@ pub mod money;
 pub mod month;
 pub mod refusal;
 pub mod text;
+pub mod words;
 
 // The town: its calendar, deadlines, documents settings, its configuration.
 pub mod calendar;
@@ -52,7 +53,9 @@ pub mod debit;
 pub mod invoice;
 pub mod payfip;
 pub mod payment;
+pub mod pes;
 pub mod regularisation;
+pub mod tax;
 
 /// Small builders of towns, families and bookings for the tests of this crate and the ones above.
 #[cfg(any(test, feature = "testkit"))]

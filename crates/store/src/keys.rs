@@ -326,6 +326,26 @@ pub fn debit(t: &TownId, month: Month, number: &str) -> Key {
     Key::new(invoice_runs(t), format!("DEBIT#{month}#{number}"))
 }
 
+/// A PES file for Hélios (`PES#<id>`), in the runs' partition: its bordereaux and pieces as
+/// sent, so that downloading it again gives the same file.
+pub fn pes_file(t: &TownId, id: &str) -> Key {
+    Key::new(invoice_runs(t), format!("{PES_FILE_PREFIX}{id}"))
+}
+pub const PES_FILE_PREFIX: &str = "PES#";
+/// A town's bordereau numbers of a year (`IdBord`), a series of their own.
+pub fn pes_sequence(t: &TownId, year: i32) -> Key {
+    Key::new(format!("{}#PESSEQ#{year}", town(t)), "SEQ")
+}
+
+/// A household's tax certificate of a year published (`…#TAXCERT#<year>` / `<family>`): its
+/// emails queued once.
+pub fn tax_certificate_sent(t: &TownId, year: i32, f: &FamilyRef) -> Key {
+    Key::new(tax_certificates_sent(t, year), f.as_str())
+}
+pub fn tax_certificates_sent(t: &TownId, year: i32) -> String {
+    format!("{}#TAXCERT#{year}", town(t))
+}
+
 /// A job a change left to do (a closure's cancellations, a waiting list to move), by its id.
 pub fn job(t: &TownId, id: &str) -> Key {
     Key::new(format!("{}#JOB#{id}", town(t)), "JOB")

@@ -112,6 +112,10 @@ kinds! {
     InvoiceSent = "invoice_sent", v 1;
     /// `…#INVRUNS` / `DEBIT#<month>#<number>`: a direct debit.
     Debit = "debit", v 1;
+    /// `…#INVRUNS` / `PES#<id>`: a PES file for Hélios.
+    PesFile = "pes_file", v 1;
+    /// `…#TAXCERT#<year>` / `<family>`: a tax certificate published.
+    TaxCertificateSent = "tax_certificate_sent", v 1;
     /// `…#F#<family>` / `AV#<number>`.
     CreditNote = "credit_note", v 1;
     /// `…#INVSEQ#<year>`, `…#AVSEQ#<year>`, `…#QSEQ#<year>` / `SEQ`: a numbering series.
@@ -210,9 +214,11 @@ impl Kind {
             (Some("INVRUNS"), _) if starts("PUB#") => Kind::Publication,
             (Some("INVRUNS"), _) if starts("SENT#") => Kind::InvoiceSent,
             (Some("INVRUNS"), _) if starts("DEBIT#") => Kind::Debit,
-            (Some("INVSEQ" | "AVSEQ" | "QSEQ"), "SEQ") => Kind::Sequence,
+            (Some("INVRUNS"), _) if starts(keys::PES_FILE_PREFIX) => Kind::PesFile,
+            (Some("INVSEQ" | "AVSEQ" | "QSEQ" | "PESSEQ"), "SEQ") => Kind::Sequence,
             (Some("PAYFIP"), _) if starts("OP#") => Kind::PayfipOperation,
             (Some("REMINDERS"), _) => Kind::ReminderSent,
+            (Some("TAXCERT"), _) => Kind::TaxCertificateSent,
             (Some("JOB"), "JOB") => Kind::Job,
             (Some("LEASE"), "LEASE") => Kind::Lease,
             (Some("HOLIDAY_REMINDERS"), _) => Kind::HolidayReminder,
@@ -371,6 +377,9 @@ mod tests {
             ("billing_town", keys::billing_town(&t), Kind::BillingTown),
             ("mandate", keys::mandate(&t, &f), Kind::Mandate),
             ("debit", keys::debit(&t, domain::Month::parse("2026-11").unwrap(), "F-2026-1"), Kind::Debit),
+            ("pes_file", keys::pes_file(&t, "PES-2026-000001"), Kind::PesFile),
+            ("pes_sequence", keys::pes_sequence(&t, 2026), Kind::Sequence),
+            ("tax_certificate_sent", keys::tax_certificate_sent(&t, 2026, &f), Kind::TaxCertificateSent),
             ("job", keys::job(&t, "j1"), Kind::Job),
             ("lease", keys::lease(&t, "PROMOTE#midi#ecole#2026-11-03"), Kind::Lease),
             ("town_registered", keys::town_registered(&t), Kind::TownListed),
@@ -420,6 +429,7 @@ mod tests {
             "invoices_of_month",
             "invoice_runs",
             "credit_notes_of_month",
+            "tax_certificates_sent",
             "contests_pending",
             "payments_of_month",
             "payfip_pending",

@@ -11,6 +11,7 @@
 //! list, reminders and the handover to the Trésor public), rules in [`domain::payment`],
 //! [`domain::payfip`] and [`domain::debit`].
 
+pub mod certificates;
 pub mod collect;
 pub mod corrections;
 pub mod debits;
@@ -21,6 +22,8 @@ pub mod online;
 pub mod payfip;
 pub mod payments;
 pub mod pdf;
+pub mod pes;
+pub mod pes_xml;
 pub mod problems;
 pub mod publish;
 pub mod regularisations;
@@ -64,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/families/{family}/invoices/contests", get(family::contests))
         .route("/api/towns/{town}/families/{family}/invoices/{month}", get(family::one))
         .route("/api/towns/{town}/families/{family}/invoices/{month}/pdf", get(family::pdf))
+        .route("/api/towns/{town}/families/{family}/tax-certificates/{year}/pdf", get(certificates::pdf))
         .route("/api/towns/{town}/families/{family}/invoices/{month}/contests", post(family::contest))
         .route("/api/towns/{town}/staff/invoices", get(staff::invoices))
         .route("/api/towns/{town}/staff/invoices/preview", get(preview))
@@ -95,6 +99,10 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(debits::put_mandate).delete(debits::delete_mandate),
         )
         .route("/api/towns/{town}/staff/invoices/runs/{month}/debits", post(debits::run).get(debits::file))
+        .route("/api/towns/{town}/staff/invoices/runs/{month}/pes", post(pes::create))
+        .route("/api/towns/{town}/staff/invoices/pes", get(pes::list))
+        .route("/api/towns/{town}/staff/invoices/pes/{id}", get(pes::download))
+        .route("/api/towns/{town}/staff/invoices/tax-certificates/{year}/publish", post(certificates::publish))
         .route("/api/towns/{town}/staff/invoices/families/{family}/payments/{number}/reject", post(debits::reject))
         .with_state(state)
 }

@@ -36,6 +36,9 @@ pub struct InvoiceSummary {
     /// prélevés le … » once collected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub direct_debit: Option<String>,
+    /// « Titre émis le 05/12/2026 » once sent to Hélios in a PES file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub titre: Option<String>,
 }
 
 impl InvoiceSummary {
@@ -57,6 +60,7 @@ impl InvoiceSummary {
             payment_in_progress: in_progress,
             payable_online: online && !in_progress && payment::payable(i).is_ok(),
             direct_debit: None,
+            titre: i.titre.as_ref().map(domain::pes::titre_label),
         }
     }
 

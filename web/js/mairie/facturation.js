@@ -1,7 +1,8 @@
 // « Facturation » (administrator): a month's dry run, finalising and publishing it, the billing
-// runs with their direct debits.
+// runs with their direct debits and their titles for the Trésor public.
 import { api, say, el, town, euros, frenchDate, problemText, onSubmit, field } from '../portail.js';
 import { debitActions } from '../encaissements.js';
+import { pesActions, loadPesFiles, startCertificates } from './pes.js';
 
 /** Shows the tab, opens on last month, wires « Aperçu ». */
 export function startBilling(ctx, today) {
@@ -80,9 +81,12 @@ export async function loadRuns(ctx) {
     el('td', { 'data-label': 'Factures' }, String(r.invoices)),
     el('td', { 'data-label': 'Montant' }, euros(r.total)),
     el('td', { 'data-label': 'Publication' }, r.publication ? `le ${frenchDate(r.publication.on)}` : 'non publiée'),
-    el('td', { 'data-label': 'Prélèvements' }, ...(ctx.config?.billing?.direct_debit ? debitActions(r.month, r.label, me) : ['—']))));
+    el('td', { 'data-label': 'Prélèvements' }, ...(ctx.config?.billing?.direct_debit ? debitActions(r.month, r.label, me) : ['—'])),
+    el('td', { 'data-label': 'Trésor public' }, ...(ctx.config?.billing?.helios ? pesActions(r.month, r.label, me, loadPesFiles) : ['—']))));
   document.getElementById('liste-facturations').replaceChildren(runs.length
     ? el('table', { class: 'lignes' }, el('caption', {}, 'Facturations'),
-      el('thead', {}, el('tr', {}, ...['Mois', 'Factures', 'Montant', 'Publication', 'Prélèvements'].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows))
+      el('thead', {}, el('tr', {}, ...['Mois', 'Factures', 'Montant', 'Publication', 'Prélèvements', 'Trésor public'].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows))
     : el('p', {}, 'Aucun mois facturé.'));
+  if (ctx.config?.billing?.helios) await loadPesFiles();
+  if (ctx.config?.billing?.tax_certificate) startCertificates(me);
 }

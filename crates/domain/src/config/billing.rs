@@ -36,6 +36,12 @@ pub struct BillingSettings {
     /// The régie's SEPA creditor account: without it, no direct debit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direct_debit: Option<DirectDebitSettings>,
+    /// The town's codes in Hélios: without them, no PES file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helios: Option<super::helios::HeliosSettings>,
+    /// The yearly tax certificate for childcare: without it, none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_certificate: Option<super::tax::TaxCertificateSettings>,
 }
 
 impl Default for BillingSettings {
@@ -54,6 +60,8 @@ impl Default for BillingSettings {
             payfip: None,
             reminders: Reminders::default(),
             direct_debit: None,
+            helios: None,
+            tax_certificate: None,
         }
     }
 }

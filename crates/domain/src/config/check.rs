@@ -198,6 +198,14 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
     }
     c.operations.check()?;
     c.child_file.check()?;
+    if let Some(h) = &c.billing.helios {
+        let units: Vec<&crate::UnitId> = c.activities.iter().flat_map(|a| a.units.iter().map(|u| &u.id)).collect();
+        h.check(&units)?;
+    }
+    if let Some(t) = &c.billing.tax_certificate {
+        let units: Vec<&crate::UnitId> = c.activities.iter().flat_map(|a| a.units.iter().map(|u| &u.id)).collect();
+        t.check(&units)?;
+    }
     check_billing(&c.billing)
 }
 

@@ -14,7 +14,9 @@ mod billing;
 mod check;
 mod child_file;
 mod error;
+mod helios;
 mod operations;
+mod tax;
 #[cfg(test)]
 mod tests;
 
@@ -25,7 +27,9 @@ pub use billing::{
 pub use child_file::ChildFileSettings;
 pub use error::ConfigError;
 pub(crate) use error::err;
+pub use helios::HeliosSettings;
 pub use operations::OperationsSettings;
+pub use tax::TaxCertificateSettings;
 
 /// An IANA time zone name, "Europe/Paris" unless the town is overseas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -166,4 +166,5 @@ from_refusals!(
     domain::school_year::EnrolmentRefused,
     domain::child_file::FileRefused,
     domain::child_file::ReviewRefused,
+    domain::pes::PesRefused,
 );

@@ -9,6 +9,9 @@
 //! The page is laid out first as a list of drawing operations per page (so each page's footer
 //! can say « page 1/2 »), then drawn.
 
+mod certificate;
+
+pub use certificate::certificate;
 pub use edge::pdf::PdfError;
 
 use chrono::Datelike;
@@ -90,42 +93,22 @@ pub fn receipt(town: &TownConfig, family: &Family, invoice: &Invoice, p: &Paymen
     draw(l, &format!("Quittance {} — {}", p.number, town.name), &what, town)
 }
 
-/// The town, its régie and how to reach it, top left: where it started and where it ends.
-fn issuer(l: &mut Layout, town: &TownConfig) -> (f32, f32) {
-    let b = &town.billing;
-    let top = l.y;
-    l.put(LEFT, 15.0, Weight::Bold, false, &format!("Commune de {}", town.name));
-    l.down(18.0);
-    l.para(LEFT, 300.0, 9.5, Weight::Regular, false, &b.regie);
-    for line in &b.address {
-        l.para(LEFT, 300.0, 9.0, Weight::Regular, true, line);
-    }
-    for contact in [&b.phone, &b.email].into_iter().flatten() {
-        l.para(LEFT, 300.0, 9.0, Weight::Regular, true, contact);
-    }
-    (top, l.y)
-}
-
-/// « FACTURE », « QUITTANCE » and its number, top right.
-fn title(l: &mut Layout, what: &str, number: &str) {
-    l.right(RIGHT, 18.0, Weight::Bold, what);
-    l.down(20.0);
-    l.right(RIGHT, 10.0, Weight::Bold, &format!("N° {number}"));
-    l.down(14.0);
-}
-
 fn header(l: &mut Layout, s: &Sheet) {
     let i = s.invoice;
     let (top, left_end) = issuer(l, s.town);
     l.y = top;
     title(l, "FACTURE", &i.number);
     let period = i.month.french();
+    let titre = i.titre.as_ref().map(domain::pes::titre_label);
     for text in [
         format!("Émise le {}", domain::fr::date(i.issued_on)),
         format!("Période : {period}"),
         s.due.to_owned(),
         format!("Référence famille : {}", i.family),
-    ] {
+    ]
+    .into_iter()
+    .chain(titre)
+    {
         l.right(RIGHT, 9.0, Weight::Regular, &text);
         l.down(13.0);
     }
@@ -292,4 +275,28 @@ fn mentions(l: &mut Layout, s: &Sheet) {
         l.para(LEFT, RIGHT, 7.5, Weight::Regular, true, &t);
         l.down(3.0);
     }
+}
+
+/// The town, its régie and how to reach it, top left: where it started and where it ends.
+fn issuer(l: &mut Layout, town: &TownConfig) -> (f32, f32) {
+    let b = &town.billing;
+    let top = l.y;
+    l.put(LEFT, 15.0, Weight::Bold, false, &format!("Commune de {}", town.name));
+    l.down(18.0);
+    l.para(LEFT, 300.0, 9.5, Weight::Regular, false, &b.regie);
+    for line in &b.address {
+        l.para(LEFT, 300.0, 9.0, Weight::Regular, true, line);
+    }
+    for contact in [&b.phone, &b.email].into_iter().flatten() {
+        l.para(LEFT, 300.0, 9.0, Weight::Regular, true, contact);
+    }
+    (top, l.y)
+}
+
+/// « FACTURE », « QUITTANCE » and its number, top right.
+fn title(l: &mut Layout, what: &str, number: &str) {
+    l.right(RIGHT, 18.0, Weight::Bold, what);
+    l.down(20.0);
+    l.right(RIGHT, 10.0, Weight::Bold, &format!("N° {number}"));
+    l.down(14.0);
 }

@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod documents;
 pub mod portal;
 pub mod school_year;
+pub mod tax;
 
 use super::outbox::Content;
 use chrono::{DateTime, NaiveDate, Utc};

@@ -393,6 +393,11 @@ mod tests {
             ("campaign_reminder", keys::campaign_reminder(&t, year, d, &f), Kind::CampaignReminder),
             ("enrolment", keys::enrolment(&t, &f, year), Kind::Enrolment),
             ("account_request", keys::account_request(&t, "r1"), Kind::AccountRequest),
+            (
+                "mail_address",
+                keys::mail_address(&t, &domain::family::Email::parse("sophie.martin@exemple.fr").unwrap()),
+                Kind::MailAddress,
+            ),
         ]
     }
 
@@ -441,6 +446,7 @@ mod tests {
             "school_year",
             "account_requests_pending",
             "child_files_to_check",
+            "undeliverable",
         ];
         let covered: Vec<&str> = every_key().into_iter().map(|(n, _, _)| n).collect();
         for line in source.lines() {

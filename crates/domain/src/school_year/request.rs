@@ -123,13 +123,13 @@ pub struct AccountRequest {
 /// Why a request, or a decision, is refused; [`RequestRefused::field`] names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestRefused {
-    #[error("{field} : valeur obligatoire")]
+    #[error("{field}\u{202f}: valeur obligatoire")]
     Required { field: String },
-    #[error("{field} : {max} caractères au plus")]
+    #[error("{field}\u{202f}: {max} caractères au plus")]
     TooLong { field: String, max: usize },
-    #[error("{field} : {why}")]
+    #[error("{field}\u{202f}: {why}")]
     Invalid { field: String, why: String },
-    #[error("{field} : indiquez entre 1 et {max} éléments")]
+    #[error("{field}\u{202f}: indiquez entre 1 et {max} éléments")]
     Count { field: String, max: usize },
     #[error("cette demande a déjà été traitée")]
     Decided,
@@ -291,7 +291,7 @@ impl AccountRequest {
     pub fn plan(&self, town: &Town, today: NaiveDate) -> Result<Plan, RequestRefused> {
         let mut plan = import::plan(town, &self.rows(), today);
         if let Some(row) = plan.rows.iter().find(|r| !r.errors.is_empty()) {
-            return Err(invalid("request", row.errors.join(" ; ")));
+            return Err(invalid("request", row.errors.join("\u{202f}; ")));
         }
         for family in plan.families.values_mut() {
             family.address = self.address.clone();

@@ -49,7 +49,10 @@ function body() {
 
 function clearErrors() {
   for (const e of form.querySelectorAll('.erreur-champ')) e.remove();
-  for (const i of form.querySelectorAll('[aria-invalid]')) { i.removeAttribute('aria-invalid'); i.removeAttribute('aria-errormessage'); }
+  for (const i of form.querySelectorAll('[aria-invalid]')) {
+    i.removeAttribute('aria-invalid');
+    if (i.dataset.aide) i.setAttribute('aria-describedby', i.dataset.aide); else i.removeAttribute('aria-describedby');
+  }
 }
 
 /** The message next to the field it names, and the focus on that field. */
@@ -61,7 +64,10 @@ function showError(problem) {
   const text = problem.title.startsWith(problem.field) ? problem.title.slice(problem.field.length).replace(/^[\s\u202f]*:\s*/, '') : problem.title;
   target.after(el('p', { id, class: 'erreur-champ' }, text.charAt(0).toUpperCase() + text.slice(1)));
   target.setAttribute('aria-invalid', 'true');
-  target.setAttribute('aria-errormessage', id);
+  // The message is read with the field (before its help, if it has one).
+  const help = target.getAttribute('aria-describedby');
+  if (help) target.dataset.aide = help;
+  target.setAttribute('aria-describedby', help ? `${id} ${help}` : id);
   target.focus();
   message.hidden = true;
 }

@@ -121,6 +121,12 @@ async fn a_request_refused_is_emailed_with_the_reason(store: Store) {
     assert_eq!(r.json["status"], "refused");
     let r = p.post(&staff(&format!("/{id}/accept")), json!({}), Some(&agent)).await;
     assert_problem(&r, 409, "request_decided");
+    // Kept 30 days after the decision, then deleted by the store (its time to live).
+    let town = domain::TownId::parse(TOWN).unwrap();
+    let item = p.store.get(&keys::account_request(&town, &id)).await.unwrap().unwrap();
+    let decided = p.clock.now() + chrono::TimeDelta::days(30);
+    assert_eq!(item.ttl, Some(decided.timestamp()));
+    assert!(item.gsi1.is_none(), "no longer listed as pending");
     let mails = p.deliver().await;
     let to_nadia: Vec<_> = mails.iter().filter(|m| m.to.as_str() == NADIA).collect();
     assert_eq!(to_nadia.len(), 1);

@@ -1,5 +1,6 @@
 //! End-to-end tests, in one binary to keep link time down.
 
+mod account_request;
 mod accounts;
 mod aws_backends;
 mod basket;

@@ -1,4 +1,4 @@
-// « Espace mairie »: the staff's tabs, one module each under mairie/ (news, requests, documents,
+// « Espace mairie »: the staff's tabs, one module each under mairie/ (news, requests, documents, account requests,
 // attendance, late changes, kitchen, families, children's files, contests, billing, configuration, journal; the
 // unpaid invoices and régularisations are encaissements.js and regularisations.js). This entry
 // opens the session, switches tabs and starts each tab with the same context: `{ me, message,
@@ -9,6 +9,7 @@ import { loadRegularisations } from './regularisations.js';
 import { startNews, loadNews } from './mairie/actualites.js';
 import { startQueue, loadQueue } from './mairie/demandes.js';
 import { loadDocuments } from './mairie/documents.js';
+import { loadAccountRequests } from './mairie/comptes.js';
 import { loadUndeliverable } from './courriels.js';
 import { showRecords } from './fiche-famille.js';
 import { startAttendance, showAttendance } from './mairie/presences.js';
@@ -69,7 +70,7 @@ if (me) {
     // Today's work first (requests, documents, attendance): the page shows once it is in, so
     // that nothing moves while the agent reads; the other tabs fill in meanwhile, hidden.
     const others = Promise.all([loadNews(ctx), loadContests(ctx), loadFiles(ctx), loadRegularisations(me), loadUnpaid(me), me.role === 'town_admin' ? loadAdmin(ctx) : null]);
-    await Promise.all([loadQueue(ctx), loadDocuments(ctx), loadUndeliverable((f) => { location.hash = '#familles'; showRecords(document.getElementById('fiche-famille'), f, ctx); }), showAttendance(ctx)]).catch((p) => say(message, p.title, true));
+    await Promise.all([loadQueue(ctx), loadDocuments(ctx), loadAccountRequests(ctx), loadUndeliverable((f) => { location.hash = '#familles'; showRecords(document.getElementById('fiche-famille'), f, ctx); }), showAttendance(ctx)]).catch((p) => say(message, p.title, true));
     document.getElementById('page').hidden = false;
     showTab();
     await others.catch((p) => say(message, p.title, true));

@@ -191,7 +191,7 @@ fn read_rows(
 }
 
 /// The families and children that differ from what is stored, one write each.
-fn record_writes(
+pub(crate) fn record_writes(
     town: &Town,
     plan: &import::Plan,
     families: &HashMap<FamilyRef, Family>,
@@ -213,7 +213,7 @@ fn record_writes(
 
 /// A new guardian's account, its activation token and its email (one group: one transaction);
 /// a known guardian gains the families the file lists them in.
-fn account_writes(
+pub(crate) fn account_writes(
     state: &AppState,
     town: &Town,
     plan: &import::Plan,

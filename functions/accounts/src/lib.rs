@@ -2,11 +2,12 @@
 //! (each new guardian gets an activation email through the outbox); guardians activate their
 //! account from the emailed link, log in and out, reset a forgotten password and read their
 //! family's record; the platform operator creates a town's first staff accounts. It serves
-//! `/auth/*`, `/families/{family}` (and its children's files), `/staff/families/import` and `/api/operator/towns/{town}/staff`.
+//! `/auth/*` (and a new family's request for an account), `/families/{family}`, `/staff/account-requests` (and its children's files), `/staff/families/import` and `/api/operator/towns/{town}/staff`.
 
 mod child_file;
 mod emails;
 mod import;
+mod request;
 mod signin;
 mod staff;
 
@@ -58,6 +59,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/auth/activation-link", post(signin::resend_activation))
         .route("/api/towns/{town}/auth/password-reset", post(signin::request_reset))
         .route("/api/towns/{town}/auth/password-reset/confirm", post(signin::confirm_reset))
+        .route("/api/towns/{town}/auth/account-request", post(request::submit))
+        .route("/api/towns/{town}/staff/account-requests", get(request::pending))
+        .route("/api/towns/{town}/staff/account-requests/{id}/accept", post(request::accept))
+        .route("/api/towns/{town}/staff/account-requests/{id}/refuse", post(request::refuse))
         .route("/api/towns/{town}/families/{family}", get(staff::family))
         .route("/api/towns/{town}/auth/emails", get(emails::my_emails))
         .route("/api/towns/{town}/staff/families/{family}/emails", get(emails::family_emails))

@@ -245,7 +245,12 @@ pub struct EmailOnly {
 
 /// Sends the link an account needs (activation while pending, reset once active) unless the
 /// account does not exist, `only` excludes its status, or the address got too many already.
-async fn send_link(state: &AppState, town: &Town, raw_email: &str, only: Option<AccountStatus>) -> Result<(), Problem> {
+pub(crate) async fn send_link(
+    state: &AppState,
+    town: &Town,
+    raw_email: &str,
+    only: Option<AccountStatus>,
+) -> Result<(), Problem> {
     let email = parse_email(raw_email)?;
     let store = &state.auth.store;
     let Some(account) = accounts::get_account(store, town.id(), &email).await? else {

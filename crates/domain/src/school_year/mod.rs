@@ -9,6 +9,7 @@ mod campaign;
 mod enrolment;
 mod file;
 mod level;
+pub mod request;
 pub mod rollover;
 mod year;
 
@@ -19,4 +20,5 @@ pub use enrolment::{
 };
 pub use file::child_file_gaps;
 pub use level::{ChildLevel, Level, UnknownLevel};
+pub use request::{AccountRequest, RequestInput, RequestRefused, RequestStatus};
 pub use year::{InvalidSchoolYear, SchoolYear};

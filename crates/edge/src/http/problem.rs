@@ -163,6 +163,7 @@ from_refusals!(
     domain::school_year::InvalidSchoolYear,
     domain::school_year::UnknownLevel,
     domain::school_year::CampaignRefused,
+    domain::school_year::RequestRefused,
     domain::school_year::EnrolmentRefused,
     domain::child_file::FileRefused,
     domain::child_file::ReviewRefused,

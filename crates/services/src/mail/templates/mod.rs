@@ -6,6 +6,7 @@
 //! written as it came. Each email's whole text is a snapshot (`snapshots/`): a wording change
 //! shows in review (docs/operations.md, « Emails »).
 
+pub mod account_request;
 pub mod accounts;
 pub mod billing;
 pub mod bookings;

@@ -1,0 +1,87 @@
+// creer-mon-espace.html: a new family asks for an account. Each field carries its API path
+// (`data-path`); a refused field gets its message next to it and the focus.
+import { api, say, onSubmit, linkTown, el, uid } from './portail.js';
+
+linkTown();
+const form = document.getElementById('demande');
+const message = document.getElementById('message');
+const children = document.getElementById('enfants');
+const MAX_CHILDREN = 8;
+const LEVELS = ['', 'PS', 'MS', 'GS', 'CP', 'CE1', 'CE2', 'CM1', 'CM2'];
+
+function input(label, path, attrs = {}) {
+  const id = uid('champ');
+  return [el('label', { for: id }, label), el('input', { id, 'data-path': path, ...attrs })];
+}
+
+function addChild() {
+  const i = children.children.length;
+  const levelId = uid('champ');
+  const level = el('select', { id: levelId, 'data-path': `children.${i}.level` },
+    ...LEVELS.map((l) => el('option', { value: l }, l || 'Pas encore à l’école / autre')));
+  children.append(el('fieldset', {}, el('legend', {}, `Enfant ${i + 1}`),
+    ...input('Prénom', `children.${i}.first_name`, { maxlength: '100', required: true }),
+    ...input('Nom', `children.${i}.last_name`, { maxlength: '100', required: true }),
+    ...input('Date de naissance', `children.${i}.birth_date`, { type: 'date', required: true }),
+    el('label', { for: levelId }, 'Niveau scolaire cette année'), level));
+  document.getElementById('ajouter').hidden = children.children.length >= MAX_CHILDREN;
+}
+
+const value = (path) => form.querySelector(`[data-path="${path}"]`)?.value.trim() ?? '';
+
+function body() {
+  const guardian = (i) => ({
+    first_name: value(`guardians.${i}.first_name`), last_name: value(`guardians.${i}.last_name`),
+    email: value(`guardians.${i}.email`), phone: value(`guardians.${i}.phone`),
+  });
+  const second = guardian(1);
+  const guardians = Object.values(second).some((v) => v) ? [guardian(0), second] : [guardian(0)];
+  const kids = [...children.children].map((_, i) => ({
+    first_name: value(`children.${i}.first_name`), last_name: value(`children.${i}.last_name`),
+    birth_date: value(`children.${i}.birth_date`), level: value(`children.${i}.level`),
+  }));
+  return {
+    guardians, children: kids,
+    address: { street: value('address.street'), postcode: value('address.postcode'), city: value('address.city') },
+    message: value('message'),
+  };
+}
+
+function clearErrors() {
+  for (const e of form.querySelectorAll('.erreur-champ')) e.remove();
+  for (const i of form.querySelectorAll('[aria-invalid]')) {
+    i.removeAttribute('aria-invalid');
+    if (i.dataset.aide) i.setAttribute('aria-describedby', i.dataset.aide); else i.removeAttribute('aria-describedby');
+  }
+}
+
+/** The message next to the field it names, and the focus on that field. */
+function showError(problem) {
+  const target = problem.field && form.querySelector(`[data-path="${CSS.escape(problem.field)}"]`);
+  if (!target) { say(message, problem.title, true); return; }
+  const id = uid('erreur');
+  // The title names the field by its API path (« guardians.0.phone : … »): next to the field, the rest is enough.
+  const text = problem.title.startsWith(problem.field) ? problem.title.slice(problem.field.length).replace(/^[\s\u202f]*:\s*/, '') : problem.title;
+  target.after(el('p', { id, class: 'erreur-champ' }, text.charAt(0).toUpperCase() + text.slice(1)));
+  target.setAttribute('aria-invalid', 'true');
+  // The message is read with the field (before its help, if it has one).
+  const help = target.getAttribute('aria-describedby');
+  if (help) target.dataset.aide = help;
+  target.setAttribute('aria-describedby', help ? `${id} ${help}` : id);
+  target.focus();
+  message.hidden = true;
+}
+
+document.getElementById('ajouter').addEventListener('click', () => {
+  addChild();
+  children.lastElementChild.querySelector('input').focus();
+});
+addChild();
+onSubmit(form, async () => {
+  clearErrors();
+  try {
+    const answer = await api('/auth/account-request', { method: 'POST', body: body() });
+    form.hidden = true;
+    say(message, answer.message);
+  } catch (problem) { showError(problem); }
+});

@@ -7,6 +7,7 @@ mod basket;
 mod billing_model;
 mod calendar;
 mod child_file;
+mod child_file_retention;
 mod corrections;
 mod dates;
 mod deliverability;

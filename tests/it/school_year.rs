@@ -185,6 +185,21 @@ async fn a_campaign_goes_from_its_opening_to_the_new_years_bookings(store: Store
     assert_eq!(cell["detail"], "Dossier 2027-2028 incomplet\u{202f}: attestation d’assurance manquante", "{cell}");
     let jade = september_cell(&p, &sophie, "jade-martin", "restauration").await;
     assert_eq!(jade["reason"], "not_enrolled", "{jade}");
+
+    // Hugo's insurance sent, then accepted by the agent: his September canteen opens at once,
+    // without waiting for the family's next step.
+    let pdf = crate::documents::pdf();
+    let body = json!({"kind": "assurance", "child": "hugo-martin", "file_name": "Assurance Hugo.pdf",
+        "content_type": "application/pdf", "size": pdf.len()});
+    let doc = crate::documents::send_file(&p, &sophie, "martin", body, pdf).await;
+    let waiting = september_cell(&p, &sophie, "hugo-martin", "restauration").await;
+    assert_eq!(waiting["reason"], "file_incomplete", "not before staff accept it: {waiting}");
+    let agent = as_user(&p, "agent@villeneuve-les-tilleuls.fr").await;
+    let decision = format!("/api/towns/{TOWN}/staff/documents/martin/{}/decision", doc["id"].as_str().unwrap());
+    let accepted = p.send("POST", &decision, Some(json!({"decision": "accept"})), &agent, &[]).await;
+    assert_eq!(accepted.status, 200, "{:?}", accepted.json);
+    let open = september_cell(&p, &sophie, "hugo-martin", "restauration").await;
+    assert_eq!(open["state"], "bookable", "{open}");
     p.stop().await;
 }
 

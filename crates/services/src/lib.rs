@@ -7,3 +7,4 @@
 pub mod mail;
 pub mod operations;
 pub mod privacy;
+pub mod school_year;

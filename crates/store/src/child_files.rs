@@ -56,3 +56,32 @@ pub async fn to_check(store: &Store, town: &TownId, limit: usize) -> Result<Vec<
     let q = Query::gsi1(keys::child_files_to_check(town), SkRange::All).limit(limit);
     Ok(Item::decode_listed(&store.query(&q).await?.items))
 }
+
+/// The writes deleting a child's file and the versions kept of it, the file conditioned on the
+/// version read (a guardian's change in between keeps it): at most 21 items, one transaction.
+pub fn deletion(town: &TownId, record: &FileRecord, versions: &[FileVersion]) -> Vec<WriteOp> {
+    let mut ops = vec![WriteOp::Delete {
+        key: keys::child_file(town, &record.child),
+        cond: Some(Cond::version(u64::from(record.version))),
+    }];
+    ops.extend(versions.iter().map(|v| WriteOp::delete(keys::child_file_version(town, &v.child, v.version))));
+    ops
+}
+
+/// The day of the child's latest booking, whatever its state, if it was ever booked: the last
+/// key of its bookings in its partition (one read).
+pub async fn last_booking(
+    store: &Store,
+    town: &TownId,
+    child: &ChildId,
+) -> Result<Option<chrono::NaiveDate>, StoreError> {
+    let pk = keys::child(town, child).pk;
+    let q = Query::table(pk, SkRange::Prefix(keys::BOOKING_PREFIX.into())).descending().limit(1);
+    let page = store.query(&q).await?;
+    Ok(page.items.first().and_then(|i| booking_date(&i.key.sk)))
+}
+
+/// The date of a booking's sort key (`B#<date>#<unit>`).
+fn booking_date(sk: &str) -> Option<chrono::NaiveDate> {
+    sk.strip_prefix(keys::BOOKING_PREFIX)?.split('#').next()?.parse().ok()
+}

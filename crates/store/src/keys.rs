@@ -113,8 +113,11 @@ pub fn children_of_town(t: &TownId) -> String {
 /// A child's booking of a unit on a date: in the child's partition, so the calendar of one
 /// child over a date range is one query.
 pub fn booking(t: &TownId, c: &ChildId, date: chrono::NaiveDate, unit: &domain::UnitId) -> Key {
-    Key::new(format!("{}#C#{c}", town(t)), format!("B#{date}#{unit}"))
+    Key::new(format!("{}#C#{c}", town(t)), format!("{BOOKING_PREFIX}{date}#{unit}"))
 }
+
+/// The sort-key prefix of a child's bookings in its partition.
+pub const BOOKING_PREFIX: &str = "B#";
 
 /// The partition of a child's bookings, and the sort-key range of the dates `from..=to`.
 pub fn bookings_between(

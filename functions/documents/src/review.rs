@@ -165,6 +165,11 @@ pub(crate) async fn decide(
         Err(StoreError::TransactionCanceled { index: 0, .. }) => return Err(changed()),
         Err(e) => return Err(e.into()),
     }
+    // The year's enrolments this document held (or now holds) follow at once. The decision
+    // stands whatever happens here: the family's next step and the rollover recompute them too.
+    if let Err(e) = services::school_year::refresh_family_holds(store, &town, &family, now).await {
+        tracing::warn!(error = %e, "enrolment holds not refreshed after a document's decision");
+    }
     Ok(AxumJson(view(&town, after, &names, today)))
 }
 

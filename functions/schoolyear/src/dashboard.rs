@@ -84,10 +84,11 @@ pub(crate) async fn dashboard(
     let mut rows = Vec::new();
     for family in &families {
         let enrolment = get_enrolment(store, town.id(), &family.reference, y).await?;
-        let docs = super::gaps::documents(store, town.id(), &family.reference).await?;
+        let docs = services::school_year::documents(store, town.id(), &family.reference).await?;
         for id in &family.children {
             let Some(child) = repo::get_child(store, town.id(), id).await? else { continue };
-            let gaps = super::gaps::of_child(store, &town, &campaign, enrolment.as_ref(), &child, &docs).await?;
+            let gaps = services::school_year::gaps_of_child(store, &town, &campaign, enrolment.as_ref(), &child, &docs)
+                .await?;
             let s = status(enrolment.as_ref(), &gaps);
             if q.status.is_some_and(|wanted| wanted != s) {
                 continue;

@@ -113,11 +113,12 @@ async fn view(
     enrolment: Option<FamilyEnrolment>,
 ) -> Result<EnrolmentView, Problem> {
     let store = &state.auth.store;
-    let docs = super::gaps::documents(store, town.id(), &family.reference).await?;
+    let docs = services::school_year::documents(store, town.id(), &family.reference).await?;
     let mut children = Vec::new();
     for id in &family.children {
         let Some(child) = repo::get_child(store, town.id(), id).await? else { continue };
-        let gaps = super::gaps::of_child(store, town, campaign, enrolment.as_ref(), &child, &docs).await?;
+        let gaps =
+            services::school_year::gaps_of_child(store, town, campaign, enrolment.as_ref(), &child, &docs).await?;
         let s = status(enrolment.as_ref(), &gaps);
         children.push(ChildView { child, status: s, status_label: s.french(), gaps });
     }
@@ -180,7 +181,7 @@ pub(crate) async fn answer(
     let cond = before.as_ref().map_or(Cond::NotExists, |b| Cond::version(b.version));
     let item = Item::from_value(keys::enrolment(town.id(), &family.reference, campaign.year), &after)?;
     let mut ops = vec![WriteOp::Put { item, cond: Some(cond) }];
-    ops.extend(super::holds::refresh(store, &town, &campaign, &family, Some(&after)).await?);
+    ops.extend(services::school_year::refresh_holds(store, &town, &campaign, &family, Some(&after)).await?);
     store.transact(ops).await?;
     Ok(AxumJson(view(&state, &town, &family, &campaign, Some(after)).await?))
 }

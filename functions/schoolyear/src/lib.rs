@@ -3,22 +3,21 @@
 //! it step by step, resumable ([`family`]); staff follow it on a dashboard, as JSON or CSV, a
 //! page of families at a time, and ask for corrections ([`dashboard`]); the administrator rolls
 //! the year over, dry run first, a bounded chunk per call ([`rollover`]). The rules are in
-//! `domain::school_year`; what a child's file lacks is asked in one place ([`gaps`]).
+//! `domain::school_year`; what a child's enrolment lacks is asked in one place
+//! (`services::school_year`, shared with the functions that accept documents and validate files).
 
 use axum::Router;
 use axum::routing::{get, post};
-use domain::school_year::{Campaign, FamilyEnrolment, SchoolYear};
-use domain::{FamilyRef, TownId};
+use domain::school_year::SchoolYear;
 use edge::http::Problem;
 use edge::http::auth::AuthState;
-use store::{Store, StoreError, keys};
+use store::StoreError;
 
 mod campaign;
 mod dashboard;
 mod family;
-mod gaps;
-pub mod holds;
 pub mod reminders;
+pub mod retention;
 pub mod rollover;
 
 /// Families per dashboard page (their children, enrolments and documents are read with them).
@@ -65,18 +64,7 @@ pub(crate) fn no_campaign(year: SchoolYear) -> Problem {
     Problem::not_found("no_campaign", format!("Aucune campagne d’inscription pour {year}."))
 }
 
-pub async fn get_campaign(store: &Store, town: &TownId, year: SchoolYear) -> Result<Option<Campaign>, StoreError> {
-    store.get(&keys::campaign(town, year)).await?.map(|i| i.to_value()).transpose()
-}
-
-pub async fn get_enrolment(
-    store: &Store,
-    town: &TownId,
-    family: &FamilyRef,
-    year: SchoolYear,
-) -> Result<Option<FamilyEnrolment>, StoreError> {
-    store.get(&keys::enrolment(town, family, year)).await?.map(|i| i.to_value()).transpose()
-}
+pub use services::school_year::{get_campaign, get_enrolment};
 
 /// The audit entry of a staff action.
 pub(crate) fn audit_entry(

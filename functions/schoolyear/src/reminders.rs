@@ -27,11 +27,13 @@ pub async fn remind(store: &Store, town: &Town, public_url: &str, now: DateTime<
         }
         for family in repo::all_families(store, town.id()).await? {
             let enrolment = get_enrolment(store, town.id(), &family.reference, year).await?;
-            let docs = super::gaps::documents(store, town.id(), &family.reference).await?;
+            let docs = services::school_year::documents(store, town.id(), &family.reference).await?;
             let mut lines = Vec::new();
             for id in &family.children {
                 let Some(child) = repo::get_child(store, town.id(), id).await? else { continue };
-                let gaps = super::gaps::of_child(store, town, &campaign, enrolment.as_ref(), &child, &docs).await?;
+                let gaps =
+                    services::school_year::gaps_of_child(store, town, &campaign, enrolment.as_ref(), &child, &docs)
+                        .await?;
                 let s = status(enrolment.as_ref(), &gaps);
                 if s.needs_action() {
                     let what: Vec<String> = gaps.iter().filter(|g| !g.pending).map(|g| g.label.clone()).collect();

@@ -89,13 +89,14 @@ async fn family_changes(
     family: &Family,
 ) -> Result<Vec<(ChildChange, Child, Option<Child>)>, StoreError> {
     let enrolment = get_enrolment(store, town.id(), &family.reference, campaign.year).await?;
-    let docs = super::gaps::documents(store, town.id(), &family.reference).await?;
+    let docs = services::school_year::documents(store, town.id(), &family.reference).await?;
     let mut out = Vec::new();
     for id in &family.children {
         let Some(child) = repo::get_child(store, town.id(), id).await? else { continue };
         let with = Some((campaign, enrolment.as_ref()));
         let change = plan(town, closing, &child, with, &docs);
-        let gaps = super::gaps::of_child(store, town, campaign, enrolment.as_ref(), &child, &docs).await?;
+        let gaps =
+            services::school_year::gaps_of_child(store, town, campaign, enrolment.as_ref(), &child, &docs).await?;
         let after = apply(town, closing, &child, with, &gaps);
         out.push((change, child, after));
     }

@@ -250,6 +250,14 @@ pub(crate) async fn validate(
         audit::Entry { at: now, by, action: "child_file.validate".into(), target, before: None, after: Some(change) };
     ops.push(entry.record(town.id())?);
     commit(&state, ops).await?;
+    // The year's enrolments a file waiting for staff held open at once (the validation stands
+    // whatever happens here: the family's next step and the rollover recompute them too).
+    let store = &state.auth.store;
+    for family in repo::all_families(store, town.id()).await?.iter().filter(|f| f.children.contains(&child.id)) {
+        if let Err(e) = services::school_year::refresh_family_holds(store, &town, &family.reference, now).await {
+            tracing::warn!(error = %e, "enrolment holds not refreshed after a file's validation");
+        }
+    }
     Ok(AxumJson(staff_view(&fed_child, &after, true)?))
 }
 

@@ -192,12 +192,32 @@ fn spawn_notifier(
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "families erasure failed"),
                     }
+                    // As the daily school-year Lambda: the campaigns' reminders and the
+                    // children's files at the end of their keeping.
+                    if let Err(e) = school_year_jobs(&store, &jobs.towns, &jobs.public_url, clock.now()).await {
+                        tracing::warn!(error = %e, "school-year jobs failed");
+                    }
                 }
                 _ = stopped.changed() => return,
             }
         }
     });
     (stop, task)
+}
+
+/// What the daily `campaign-reminders` Lambda does, for every town.
+async fn school_year_jobs(
+    store: &Store,
+    towns: &Towns,
+    public_url: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), store::StoreError> {
+    for id in store::repo::town_ids(store).await? {
+        let Some(town) = towns.get(&id).await? else { continue };
+        schoolyear::reminders::remind(store, &town, public_url, now).await?;
+        schoolyear::retention::purge_files(store, &town, now).await?;
+    }
+    Ok(())
 }
 
 fn open_store(data_dir: &Path, reset: bool) -> Result<Store, Error> {

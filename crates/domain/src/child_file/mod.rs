@@ -5,7 +5,7 @@
 //! [`diff`] says what changed since staff last validated, [`missing`] what a town's requirements
 //! still lack, [`marks`] what staff see at work. The file is stored apart from the child's record
 //! (which stays small); the validated file feeds the record's diet, PAI flag and health notes
-//! ([`marks::feed`]).
+//! ([`marks::feed`]). [`retention`] says when a file is deleted.
 
 mod check;
 pub mod diff;
@@ -13,6 +13,7 @@ pub mod marks;
 pub mod missing;
 mod phone;
 pub mod record;
+pub mod retention;
 
 use crate::FamilyRef;
 use crate::family::Diet;

@@ -17,11 +17,19 @@ pub struct ChildFileSettings {
     /// consents.
     #[serde(default = "eight")]
     pub home_alone_from_age: u8,
+    /// How many calendar years a file is kept after the year of the child's last use of the
+    /// service (the privacy register's rule: 1, the most; 0 deletes it at the end of that year).
+    #[serde(default = "one")]
+    pub kept_years_after_last_use: u8,
 }
 
 impl Default for ChildFileSettings {
     fn default() -> Self {
-        ChildFileSettings { health_readers: both_staff_roles(), home_alone_from_age: eight() }
+        ChildFileSettings {
+            health_readers: both_staff_roles(),
+            home_alone_from_age: eight(),
+            kept_years_after_last_use: one(),
+        }
     }
 }
 
@@ -38,12 +46,22 @@ impl ChildFileSettings {
         if !(6..=18).contains(&self.home_alone_from_age) {
             return Err(err("child_file.home_alone_from_age", "entre 6 et 18 ans"));
         }
+        if self.kept_years_after_last_use > crate::child_file::retention::MAX_KEPT_YEARS {
+            return Err(err(
+                "child_file.kept_years_after_last_use",
+                "au plus 1\u{a0}an après l’année de la dernière réservation (0 ou 1)",
+            ));
+        }
         Ok(())
     }
 }
 
 fn both_staff_roles() -> Vec<Role> {
     vec![Role::Agent, Role::TownAdmin]
+}
+
+fn one() -> u8 {
+    1
 }
 
 fn eight() -> u8 {

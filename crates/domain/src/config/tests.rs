@@ -63,6 +63,19 @@ mod town {
     }
 
     #[test]
+    fn a_child_file_is_kept_at_most_a_year_after_the_last_use() {
+        let town = Town::parse(minimal().to_string().as_bytes()).unwrap();
+        assert_eq!(town.config().child_file.kept_years_after_last_use, 1);
+        let mut v = minimal();
+        v["child_file"] = json!({"kept_years_after_last_use": 0});
+        let town = Town::parse(v.to_string().as_bytes()).unwrap();
+        assert_eq!(town.config().child_file.kept_years_after_last_use, 0);
+        let mut v = minimal();
+        v["child_file"] = json!({"kept_years_after_last_use": 2});
+        assert_eq!(refuse(v).path, "child_file.kept_years_after_last_use");
+    }
+
+    #[test]
     fn duplicate_units_are_refused() {
         let mut v = minimal();
         let unit = v["activities"][0]["units"][0].clone();

@@ -241,10 +241,11 @@ pub struct Gap {
     pub pending: bool,
 }
 
-/// THE place that says what a child's file lacks for the campaign's year. Today: the rules not
-/// accepted, and each document an activity the child is enrolled in requires, missing (or
-/// expired before the year's first day) or waiting for staff. The child's structured file
-/// (health, people, consents, insurance: `child_file::missing`) joins here at the merge.
+/// What a child's enrolment lacks for the campaign's year apart from its structured file: the
+/// rules not accepted, and each document an activity the child is enrolled in requires, missing
+/// (or expired before the year's first day) or waiting for staff. The structured file's gaps
+/// (health, people, consents, insurance) are [`super::child_file_gaps`]; the `schoolyear`
+/// function asks both in one place (`gaps::of_child`).
 pub fn file_gaps(
     campaign: &Campaign,
     enrolment: Option<&FamilyEnrolment>,

@@ -77,6 +77,12 @@ for (const device of VIEWPORTS) {
       await banner.click();
       await page.getByRole('heading', { name: '1. Mes enfants et leurs activités' }).waitFor();
       await checkAxe(page, 'inscriptions: enfants');
+      // Each child's file is one tap away, on its own page, that child chosen.
+      await page.getByRole('link', { name: 'Vérifier ou compléter la fiche de Léa' }).click();
+      await page.getByRole('heading', { name: 'Fiche enfant' }).waitFor();
+      await page.waitForFunction(() => document.getElementById('enfant')?.value === 'lea-martin');
+      await page.goBack();
+      await page.getByRole('heading', { name: '1. Mes enfants et leurs activités' }).waitFor();
       for (const child of ['lea-martin', 'hugo-martin', 'jade-martin']) {
         await page.locator(`#confirme-${child}`).check();
       }

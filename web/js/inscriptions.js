@@ -1,7 +1,7 @@
 // « Inscriptions 2027-2028 »: the family's answer to the year's campaign, one step per screen
 // (children and activities, the rules, documents and sending), saved at each step and resumed
 // where it stopped. The year is the page's `annee` parameter.
-import { api, say, linkTown, session, el, frenchDate, uid, problemText } from './portail.js';
+import { api, say, linkTown, session, el, frenchDate, uid, problemText, town } from './portail.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -31,6 +31,11 @@ function childBlock(c) {
   const confirm = uid('confirme');
   const box = el('fieldset', { class: 'enfant' }, el('legend', {}, `${c.first_name} ${c.last_name}`),
     el('p', { class: 'aide' }, `Né(e) le ${frenchDate(c.birth_date)}${facts ? ` – ${facts}` : ''}${c.health_notes ? ` – Santé : ${c.health_notes}` : ''}`));
+  // The child's file is filled and corrected on its own page, part by part, then confirmed here.
+  const fileGaps = c.gaps.filter((g) => !g.pending).map((g) => g.label);
+  const fiche = `fiche.html?commune=${encodeURIComponent(town)}&enfant=${encodeURIComponent(c.id)}`;
+  box.append(el('p', {}, el('a', { href: fiche }, `Vérifier ou compléter la fiche de ${c.first_name}`),
+    fileGaps.length ? ` – à compléter\u202f: ${fileGaps.join(', ')}` : ''));
   const input = el('input', { type: 'checkbox', id: `confirme-${c.id}`, checked: before?.confirmed ?? false });
   box.append(el('label', { class: 'en-ligne', for: `confirme-${c.id}`, id: confirm }, input, ' Les informations de cette fiche sont à jour'));
   for (const o of view.offers) {

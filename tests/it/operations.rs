@@ -509,13 +509,55 @@ pub(super) async fn holiday_reminders_go_once_to_families_who_booked_nothing_unl
     assert!(!to.contains(&"vacances01@exemple.fr"), "a family that booked: {to:?}");
     assert!(!to.contains(&"sophie.martin@exemple.fr"), "turned off: {to:?}");
     assert!(to.contains(&"julien.martin@exemple.fr"), "the other guardian still gets it: {to:?}");
+
+    // Julien turns them off from the email in one click, as his mail client does (RFC 8058).
+    let julien = opened.iter().find(|m| m.to.as_str() == "julien.martin@exemple.fr").unwrap();
+    let one_click = julien.unsubscribe.clone().expect("a reminder carries its one-click link");
+    let path = one_click.strip_prefix("http://portail.test").expect("a link to the portal").to_owned();
+    assert!(julien.extra_headers().iter().any(|(h, v)| *h == "List-Unsubscribe" && *v == format!("<{one_click}>")));
+    assert!(
+        julien.content.text.contains(&format!("http://portail.test/desabonnement.html?commune={TOWN}#jeton=")),
+        "the text links its page: {}",
+        julien.content.text
+    );
+    let get = crate::helpers::call(&p.router, "GET", &path, &[], None).await;
+    assert_eq!(get.status, 405, "a link checker's GET changes nothing");
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    for _ in 0..2 {
+        let off =
+            crate::helpers::call(&p.router, "POST", &path, &form, Some(b"List-Unsubscribe=One-Click".to_vec())).await;
+        assert_eq!(off.status, 200, "{:?}", off.json);
+        assert_eq!(off.json, json!({"email": "j…@exemple.fr", "holiday_reminders": false}));
+    }
+    let forged = format!("/api/towns/{TOWN}/unsubscribe/{}", "A".repeat(43));
+    assert_problem(
+        &crate::helpers::call(&p.router, "POST", &forged, &form, None).await,
+        404,
+        "unsubscribe_link_unknown",
+    );
+    let short = format!("/api/towns/{TOWN}/unsubscribe/abc");
+    assert_problem(
+        &crate::helpers::call(&p.router, "POST", &short, &form, None).await,
+        404,
+        "unsubscribe_link_unknown",
+    );
+
     let deadline = winter.deadline - Duration::days(2);
     p.clock.set(deadline);
     let again = services::operations::remind(ctx, &town, deadline).await.unwrap();
-    assert_eq!(again, sent, "the deadline's reminder, to the same guardians");
+    assert_eq!(again, sent - 1, "the deadline's reminder, to the same guardians but Julien");
     assert_eq!(services::operations::remind(ctx, &town, deadline + Duration::hours(2)).await.unwrap(), 0);
     p.clock.set(deadline + Duration::hours(3));
-    assert_eq!(mails_with(&p.deliver().await, "réservez avant le").len(), sent);
+    let second = p.deliver().await;
+    let second = mails_with(&second, "réservez avant le");
+    assert_eq!(second.len(), sent - 1);
+    assert!(second.iter().all(|m| m.to.as_str() != "julien.martin@exemple.fr"));
+    // The page's « Recevoir à nouveau les rappels »: on again, for him only.
+    let on = crate::helpers::call(&p.router, "POST", &format!("{path}/undo"), &[], None).await;
+    assert_eq!(on.json, json!({"email": "j…@exemple.fr", "holiday_reminders": true}), "{:?}", on.json);
+    let accounts = store::accounts::all_accounts(&store, &town_id()).await.unwrap();
+    let off: Vec<&str> = accounts.iter().filter(|a| a.no_reminders).map(|a| a.email.as_str()).collect();
+    assert_eq!(off, ["sophie.martin@exemple.fr"], "Sophie turned them off herself");
     p.stop().await;
 }
 

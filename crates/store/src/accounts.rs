@@ -202,6 +202,56 @@ pub async fn redeem(
     Ok(Redeemed::Done(account))
 }
 
+/// How long a reminder's one-click unsubscribe link works.
+pub const UNSUBSCRIBE_LINK: TimeDelta = TimeDelta::days(366);
+
+#[derive(Serialize, Deserialize)]
+struct UnsubscribeRecord {
+    email: Email,
+    expires_at: DateTime<Utc>,
+}
+
+/// A new unsubscribe link's secret for the reminders sent to `email` (RFC 8058), and the write
+/// that stores its hash, for the transaction of the reminder that carries it. Not single-use
+/// (a mail client may POST twice; the page may turn them back on) and not revoked with the
+/// sessions: it only turns the reminders off or on, and dies with its time to live.
+pub fn unsubscribe_token(town: &TownId, email: &Email, now: DateTime<Utc>) -> Result<(String, WriteOp), StoreError> {
+    let secret = secret::generate();
+    let digest = secret::digest(&secret);
+    let expires_at = now + UNSUBSCRIBE_LINK;
+    let item = Item::from_value(
+        keys::token(town, &digest, UNSUBSCRIBE),
+        &UnsubscribeRecord { email: email.clone(), expires_at },
+    )?
+    .with_gsi1(Key::new(keys::unsubscribe_links_of(town, email), format!("{}#{digest}", expires_at.timestamp())))
+    .with_ttl(expires_at.timestamp());
+    Ok((secret, WriteOp::Put { item, cond: Some(Cond::NotExists) }))
+}
+
+/// Deletes the unsubscribe links made for `email` (a family's erasure).
+pub async fn forget_unsubscribe_links(store: &Store, town: &TownId, email: &Email) -> Result<(), StoreError> {
+    for item in store.query_all(&Query::gsi1(keys::unsubscribe_links_of(town, email), SkRange::All)).await? {
+        store.delete(&item.key, None).await?;
+    }
+    Ok(())
+}
+
+/// The address an unsubscribe link was made for, if it is known and not expired.
+pub async fn unsubscribe_email(
+    store: &Store,
+    town: &TownId,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Email>, StoreError> {
+    let Some(item) = store.get(&keys::token(town, &secret::digest(token), UNSUBSCRIBE)).await? else {
+        return Ok(None);
+    };
+    let record: UnsubscribeRecord = item.to_value()?;
+    Ok((now < record.expires_at).then_some(record.email))
+}
+
+const UNSUBSCRIBE: &str = "UNSUBSCRIBE";
+
 /// A live session, as stored (keyed by the hash of its cookie).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {

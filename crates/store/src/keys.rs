@@ -70,6 +70,12 @@ pub fn sessions_of(t: &TownId, email: &Email) -> String {
     format!("{}#EMAIL#{email}#SESSIONS", town(t))
 }
 
+/// The index partition listing the reminders' unsubscribe links made for an address (`gsi1`):
+/// deleted with the account at a family's erasure, kept through a password change.
+pub fn unsubscribe_links_of(t: &TownId, email: &Email) -> String {
+    format!("{}#EMAIL#{email}#UNSUBSCRIBE", town(t))
+}
+
 /// Failed logins (or emails asked) of one account or one client address in one hour; the
 /// subject is hashed, so that no counter keeps an address.
 pub fn failures(t: &TownId, subject: &str, hour: &str) -> Key {

@@ -66,7 +66,7 @@ kinds! {
     Booking = "booking", v 1;
     /// `…#EMAIL#<email>` / `ACCOUNT`.
     Account = "account", v 1;
-    /// `…#TOKEN#<digest>` / `activation`, `reset`.
+    /// `…#TOKEN#<digest>` / `ACTIVATION`, `RESET`, `UNSUBSCRIBE` (a reminder's one-click link).
     Token = "token", v 1;
     /// `…#SESSION#<digest>` / `SESSION`.
     Session = "session", v 1;
@@ -421,6 +421,7 @@ mod tests {
             "families_of_town",
             "family_in_town",
             "sessions_of",
+            "unsubscribe_links_of",
             "outbox_parked",
             "accounts_of_town",
             "children_of_town",

@@ -2,7 +2,7 @@
 //! (each new guardian gets an activation email through the outbox); guardians activate their
 //! account from the emailed link, log in and out, reset a forgotten password and read their
 //! family's record; the platform operator creates a town's first staff accounts. It serves
-//! `/auth/*` (and a new family's request for an account), `/families/{family}`, `/staff/account-requests` (and its children's files), `/staff/families/import` and `/api/operator/towns/{town}/staff`.
+//! `/auth/*` (and a new family's request for an account, a reminder's one-click unsubscribe), `/families/{family}`, `/staff/account-requests` (and its children's files), `/staff/families/import` and `/api/operator/towns/{town}/staff`.
 
 mod child_file;
 mod emails;
@@ -10,6 +10,7 @@ mod import;
 mod request;
 mod signin;
 mod staff;
+mod unsubscribe;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -60,6 +61,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/auth/password-reset", post(signin::request_reset))
         .route("/api/towns/{town}/auth/password-reset/confirm", post(signin::confirm_reset))
         .route("/api/towns/{town}/auth/account-request", post(request::submit))
+        .route("/api/towns/{town}/unsubscribe/{token}", post(unsubscribe::unsubscribe))
+        .route("/api/towns/{town}/unsubscribe/{token}/undo", post(unsubscribe::undo))
         .route("/api/towns/{town}/staff/account-requests", get(request::pending))
         .route("/api/towns/{town}/staff/account-requests/{id}/accept", post(request::accept))
         .route("/api/towns/{town}/staff/account-requests/{id}/refuse", post(request::refuse))

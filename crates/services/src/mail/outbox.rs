@@ -49,6 +49,10 @@ pub struct Mail {
     pub delivery: Option<DeliveryState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_at: Option<DateTime<Utc>>,
+    /// A reminder's one-click unsubscribe URL (RFC 8058): sent as `List-Unsubscribe` with
+    /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribe: Option<String>,
 }
 
 impl Mail {
@@ -67,6 +71,25 @@ impl Mail {
             kind: MailKind::default(),
             delivery: None,
             delivery_at: None,
+            unsubscribe: None,
+        }
+    }
+
+    /// The same email, with a one-click unsubscribe URL (a reminder).
+    pub fn with_unsubscribe(mut self, url: String) -> Mail {
+        self.unsubscribe = Some(url);
+        self
+    }
+
+    /// The headers an email adds to SES's own: `List-Unsubscribe` and `List-Unsubscribe-Post`
+    /// for a reminder (RFC 2369, RFC 8058).
+    pub fn extra_headers(&self) -> Vec<(&'static str, String)> {
+        match &self.unsubscribe {
+            Some(url) => vec![
+                ("List-Unsubscribe", format!("<{url}>")),
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()),
+            ],
+            None => Vec::new(),
         }
     }
 
@@ -117,4 +140,36 @@ impl Mail {
 pub async fn parked(store: &Store, town: &TownId) -> Result<Vec<Mail>, StoreError> {
     let q = store::Query::gsi1(keys::outbox_parked(town), store::SkRange::All);
     store.query_all(&q).await?.iter().map(Item::to_value).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail() -> Mail {
+        let content = Content { subject: "Objet".into(), text: "Texte".into(), html: "<p>Texte</p>".into() };
+        let to = Email::parse("sophie.martin@exemple.fr").unwrap();
+        Mail::new(&TownId::parse("ville").unwrap(), &to, content, "2026-12-06T08:00:00Z".parse().unwrap())
+    }
+
+    #[test]
+    fn a_reminder_carries_its_one_click_unsubscribe_headers_and_other_emails_none() {
+        assert!(mail().extra_headers().is_empty());
+        let reminder = mail()
+            .of_kind(MailKind::Reminder)
+            .with_unsubscribe("https://portail.test/api/towns/ville/unsubscribe/abc".into());
+        assert_eq!(
+            reminder.extra_headers(),
+            [
+                ("List-Unsubscribe", "<https://portail.test/api/towns/ville/unsubscribe/abc>".to_owned()),
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()),
+            ]
+        );
+        // Stored and read back with it; an email stored before it reads without.
+        let item = reminder.item().unwrap();
+        assert_eq!(item.to_value::<Mail>().unwrap().unsubscribe, reminder.unsubscribe);
+        let mut old = serde_json::to_value(mail()).unwrap();
+        old.as_object_mut().unwrap().remove("unsubscribe");
+        assert_eq!(serde_json::from_value::<Mail>(old).unwrap().unsubscribe, None);
+    }
 }

@@ -1,7 +1,7 @@
 //! Where emails go: Amazon SES v2 in AWS, a folder of JSON files on one machine.
 
 use super::outbox::Mail;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageHeader, MessageTag};
 use std::path::PathBuf;
 
 #[derive(Clone)]
@@ -39,9 +39,17 @@ impl Mailer {
         match self {
             Mailer::Ses { client, from, configuration_set } => {
                 let utf8 = |s: &str| Content::builder().data(s).charset("UTF-8").build().map_err(|e| e.to_string());
+                let headers = mail
+                    .extra_headers()
+                    .into_iter()
+                    .map(|(name, value)| {
+                        MessageHeader::builder().name(name).value(value).build().map_err(|e| e.to_string())
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 let message = Message::builder()
                     .subject(utf8(&mail.content.subject)?)
                     .body(Body::builder().text(utf8(&mail.content.text)?).html(utf8(&mail.content.html)?).build())
+                    .set_headers((!headers.is_empty()).then_some(headers))
                     .build();
                 let tag = |name: &str, value: &str| {
                     MessageTag::builder().name(name).value(value).build().map_err(|e| e.to_string())

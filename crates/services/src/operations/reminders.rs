@@ -76,6 +76,10 @@ pub async fn remind(ctx: Ctx<'_>, town: &Town, now: DateTime<Utc>) -> Result<usi
             let marker = Item::new(keys::holiday_reminder(town.id(), &period_key, &f.reference));
             let mut ops = vec![WriteOp::create(marker)];
             for g in &guardians {
+                // Its one-click unsubscribe link (RFC 8058), for the mail client and the text.
+                let (secret, link) = store::accounts::unsubscribe_token(town.id(), &g.email, now)?;
+                ops.push(link);
+                let one_click = format!("{}/api/towns/{}/unsubscribe/{secret}", ctx.public_url, town.id());
                 let content = emails::HolidayReminder {
                     town: town.config().name.clone(),
                     first_name: g.first_name.clone(),
@@ -87,11 +91,13 @@ pub async fn remind(ctx: Ctx<'_>, town: &Town, now: DateTime<Utc>) -> Result<usi
                     deadline: p.deadline,
                     tz: town.tz(),
                     unbooked: unbooked.clone(),
+                    unsubscribe: format!("{}/desabonnement.html?commune={}#jeton={secret}", ctx.public_url, town.id()),
                 }
                 .render();
                 ops.push(
                     Mail::new(town.id(), &g.email, content, now)
                         .of_kind(domain::delivery::MailKind::Reminder)
+                        .with_unsubscribe(one_click)
                         .enqueue()?,
                 );
             }

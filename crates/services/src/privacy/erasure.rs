@@ -287,6 +287,7 @@ pub async fn apply(store: &Store, town: &TownId, plan: Plan, now: DateTime<Utc>)
     }
     for a in &accounts_del {
         accounts::revoke_sessions(store, town, &a.email).await?;
+        accounts::forget_unsubscribe_links(store, town, &a.email).await?;
     }
     // Each accounting record moves in one transaction: never lost, never twice.
     for i in &kept {

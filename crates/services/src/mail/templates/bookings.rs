@@ -138,6 +138,8 @@ pub struct HolidayReminder {
     pub tz: Tz,
     /// The children who have nothing booked, by first name.
     pub unbooked: Vec<String>,
+    /// The page that turns these reminders off in one click (`desabonnement.html`).
+    pub unsubscribe: String,
 }
 
 impl HolidayReminder {
@@ -168,7 +170,10 @@ impl HolidayReminder {
             first_name: &self.first_name,
             intro,
             sections: vec![Section::new("Rien n’est encore réservé pour", self.unbooked.clone())],
-            remarks: vec!["Vous ne souhaitez plus recevoir ces rappels\u{202f}? Désactivez-les dans «\u{202f}Mon compte\u{202f}» de votre Espace Famille.".into()],
+            remarks: vec![format!(
+                "Vous ne souhaitez plus recevoir ces rappels\u{202f}? Désactivez-les en un clic\u{202f}: {} (ou dans «\u{202f}Mon compte\u{202f}» de votre Espace Famille).",
+                self.unsubscribe
+            )],
             link: reservations(&self.public_url),
         }
         .render()
@@ -411,6 +416,7 @@ mod tests {
             deadline: at(2027, 2, 8, 23, 59),
             tz: chrono_tz::Europe::Paris,
             unbooked: unbooked.iter().map(|s| (*s).to_owned()).collect(),
+            unsubscribe: format!("{URL}/desabonnement.html?commune=villeneuve-les-tilleuls#jeton=abc"),
         }
     }
 

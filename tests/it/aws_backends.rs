@@ -77,7 +77,8 @@ async fn staff_activation_email_goes_through_ses_and_its_link_works() {
         .iter()
         .find(|m| m["destinations"]["ToAddresses"][0] == email.as_str())
         .unwrap_or_else(|| panic!("moto recorded no email to {email}: {sent:?}"));
-    assert_eq!(message["source"], SENDER);
+    // The town's name as the sender's (RFC 2047 when not ASCII), the verified address.
+    assert_eq!(message["source"], format!("\"Villeneuve-les-Tilleuls\" <{SENDER}>"));
     assert_eq!(message["subject"], "Activez votre Espace Famille – Villeneuve-les-Tilleuls");
     let body = message["body"].as_str().unwrap();
     let start = body.find("#jeton=").expect("the link") + "#jeton=".len();

@@ -37,6 +37,8 @@ pub async fn drain(store: &Store, mailer: &Mailer, now: DateTime<Utc>) -> Result
     let q = Query::gsi1(keys::OUTBOX_PENDING, SkRange::UpTo(due)).limit(BATCH);
     let page = store.query(&q).await?;
     let mut done = Drained::default();
+    // Each town's sender name and Reply-To, read once a batch.
+    let mut envelopes: std::collections::HashMap<domain::TownId, super::sender::Envelope> = Default::default();
     for item in page.items {
         let mut mail: Mail = item.to_value()?;
         let claimed_at = mail.attempts;
@@ -58,7 +60,15 @@ pub async fn drain(store: &Store, mailer: &Mailer, now: DateTime<Utc>) -> Result
             }
         };
         let mut mail = mail;
-        match mailer.send(&mail).await {
+        if !envelopes.contains_key(&mail.town) {
+            let envelope = store::repo::stored_town(store, &mail.town)
+                .await?
+                .map(|(town, _)| super::sender::Envelope::of(town.config()))
+                .unwrap_or_default();
+            envelopes.insert(mail.town.clone(), envelope);
+        }
+        let envelope = envelopes.get(&mail.town).cloned().unwrap_or_default();
+        match mailer.send(&mail, &envelope).await {
             Ok(()) => {
                 mail.status = MailStatus::Sent;
                 mail.sent_at = Some(now);

@@ -34,8 +34,9 @@ impl Mailer {
         }
     }
 
-    /// Sends one email; the error says why, for the outbox's record.
-    pub async fn send(&self, mail: &Mail) -> Result<(), String> {
+    /// Sends one email as `envelope` says (its sender's name, where replies go); the error says
+    /// why, for the outbox's record.
+    pub async fn send(&self, mail: &Mail, envelope: &Envelope) -> Result<(), String> {
         match self {
             Mailer::Ses { client, from, configuration_set } => {
                 let utf8 = |s: &str| Content::builder().data(s).charset("UTF-8").build().map_err(|e| e.to_string());
@@ -56,7 +57,8 @@ impl Mailer {
                 };
                 client
                     .send_email()
-                    .from_email_address(from)
+                    .from_email_address(envelope.from(from))
+                    .set_reply_to_addresses(envelope.reply_to.clone().map(|r| vec![r]))
                     .set_configuration_set_name(configuration_set.clone())
                     .email_tags(tag("town", mail.town.as_str())?)
                     .email_tags(tag("mail", &mail.id)?)
@@ -74,5 +76,60 @@ impl Mailer {
                 tokio::fs::write(dir.join(name), json).await.map_err(|e| e.to_string())
             }
         }
+    }
+}
+
+/// Who an email is from and where replies go, from its town's configuration: the town's name
+/// as the sender's display name (the address stays the verified sender), the régie's email as
+/// `Reply-To` when the town gives one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Envelope {
+    pub name: Option<String>,
+    pub reply_to: Option<String>,
+}
+
+impl Envelope {
+    /// The envelope of the emails of `town`.
+    pub fn of(town: &domain::config::TownConfig) -> Envelope {
+        Envelope { name: Some(town.name.clone()), reply_to: town.billing.email.clone() }
+    }
+
+    /// The `From` SES is given: `"Name" <address>`, the name as an RFC 2047 encoded word when it
+    /// is not plain ASCII (SES's rule for display names), or the bare address without a name.
+    pub fn from(&self, address: &str) -> String {
+        let Some(name) = self.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) else {
+            return address.to_owned();
+        };
+        let printable = name.chars().all(|c| c.is_ascii() && !c.is_ascii_control());
+        if printable {
+            let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("\"{quoted}\" <{address}>")
+        } else {
+            use base64::Engine;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(name.as_bytes());
+            format!("=?UTF-8?B?{encoded}?= <{address}>")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Envelope;
+
+    fn named(name: &str) -> Envelope {
+        Envelope { name: Some(name.into()), reply_to: None }
+    }
+
+    #[test]
+    fn the_sender_is_named_after_the_town_encoded_when_not_ascii() {
+        assert_eq!(Envelope::default().from("portail@ville.fr"), "portail@ville.fr");
+        assert_eq!(named("Saint-Malo").from("portail@ville.fr"), "\"Saint-Malo\" <portail@ville.fr>");
+        assert_eq!(named(r#"La "Ville""#).from("p@v.fr"), r#""La \"Ville\"" <p@v.fr>"#);
+        // « Villeneuve-lès-Tilleuls » in UTF-8, base64.
+        assert_eq!(
+            named("Villeneuve-lès-Tilleuls").from("p@v.fr"),
+            "=?UTF-8?B?VmlsbGVuZXV2ZS1sw6hzLVRpbGxldWxz?= <p@v.fr>"
+        );
+        assert_eq!(named("  ").from("p@v.fr"), "p@v.fr");
     }
 }

@@ -48,6 +48,7 @@ pub mod reminders;
 
 // Invoices and what follows them.
 pub mod billing;
+pub mod caf;
 pub mod credit;
 pub mod debit;
 pub mod invoice;

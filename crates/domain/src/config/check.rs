@@ -167,6 +167,12 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
             if u.capacity == Some(0) {
                 return Err(err(format!("{ut}.capacity"), "la capacité doit être d'au moins une place (ou absente)"));
             }
+            if u.duration_minutes.is_some_and(|m| m == 0 || m > super::MAX_DURATION_MINUTES) {
+                return Err(err(
+                    format!("{ut}.duration_minutes"),
+                    format!("la durée d'une séance doit être comprise entre 1 et {} minutes", super::MAX_DURATION_MINUTES),
+                ));
+            }
             if u.waiting_list && u.capacity.is_none() {
                 return Err(err(format!("{ut}.waiting_list"), "une liste d'attente n'a de sens qu'avec une capacité"));
             }

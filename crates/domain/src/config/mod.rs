@@ -169,7 +169,14 @@ pub struct Unit {
     /// Bookings for a date open this many days before it (none: always open).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booking_opens_days_before: Option<u32>,
+    /// How long one session lasts, in minutes, as the town declares it to the CAF (« heures
+    /// réalisées »); none: the unit is not in the CAF figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_minutes: Option<u32>,
 }
+
+/// The longest session a unit may declare: a whole day.
+pub const MAX_DURATION_MINUTES: u32 = 24 * 60;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

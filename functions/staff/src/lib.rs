@@ -27,6 +27,7 @@ mod families;
 mod kitchen;
 mod pickups;
 mod privacy;
+mod qf;
 mod requests;
 mod sheets;
 mod trail;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub towns: Towns,
     /// Where the pages are served, for the links in emails.
     pub public_url: String,
+    /// API Particulier, for the quotient familial from the CAF; none: not connected.
+    pub qf: Option<services::qf::ApiParticulier>,
 }
 
 edge::auth_state_from!(AppState);
@@ -56,6 +59,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/attendance", get(attendance::attendance).post(attendance::mark))
         .route("/api/towns/{town}/staff/kitchen", get(kitchen::kitchen))
         .route("/api/towns/{town}/staff/caf-hours", get(caf::caf_hours))
+        .route("/api/towns/{town}/families/{family}/qf", get(qf::show))
+        .route("/api/towns/{town}/families/{family}/qf/consent", axum::routing::put(qf::consent).delete(qf::revoke))
+        .route("/api/towns/{town}/staff/families/{family}/qf", axum::routing::post(qf::fetch))
         .route("/api/towns/{town}/staff/config", get(config::config).put(config::update_config))
         .route("/api/towns/{town}/staff/closures/impact", axum::routing::post(config::closure_impact))
         .route("/api/towns/{town}/staff/audit", get(trail::audit_log))

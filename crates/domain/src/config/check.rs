@@ -170,7 +170,10 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
             if u.duration_minutes.is_some_and(|m| m == 0 || m > super::MAX_DURATION_MINUTES) {
                 return Err(err(
                     format!("{ut}.duration_minutes"),
-                    format!("la durée d'une séance doit être comprise entre 1 et {} minutes", super::MAX_DURATION_MINUTES),
+                    format!(
+                        "la durée d'une séance doit être comprise entre 1 et {} minutes",
+                        super::MAX_DURATION_MINUTES
+                    ),
                 ));
             }
             if u.waiting_list && u.capacity.is_none() {
@@ -203,6 +206,11 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
         }
     }
     c.operations.check()?;
+    if let Some(api) = &c.api_particulier
+        && (api.recipient.len() != 14 || !api.recipient.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(err("api_particulier.recipient", "le SIRET de la commune compte 14 chiffres"));
+    }
     c.child_file.check()?;
     if let Some(h) = &c.billing.helios {
         let units: Vec<&crate::UnitId> = c.activities.iter().flat_map(|a| a.units.iter().map(|u| &u.id)).collect();

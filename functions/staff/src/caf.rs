@@ -61,7 +61,9 @@ pub(crate) async fn caf_hours(
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(_) => return Err(Problem::bad_request("invalid_format", "Le format est « json » ou « csv ».").field("format")),
+        Some(_) => {
+            return Err(Problem::bad_request("invalid_format", "Le format est « json » ou « csv ».").field("format"));
+        }
     };
     let town = http::load_town(&state.towns, &caller.town).await?;
     let report = tally(&state, &town, from, to).await?;

@@ -21,6 +21,7 @@ import { loadFiles } from './mairie/fiches.js';
 import { startBilling, loadRuns } from './mairie/facturation.js';
 import { startConfig } from './mairie/configuration.js';
 import { startCafHours } from './mairie/heures-caf.js';
+import { startQuotient } from './mairie/quotient-caf.js';
 import { loadJournal } from './mairie/journal.js';
 import { startEnrolments } from './mairie/inscriptions.js';
 
@@ -61,6 +62,7 @@ if (me) {
     startKitchen(ctx, today);
     startNews(ctx);
     startFamilies(ctx);
+    startQuotient(ctx);
     startEnrolments(ctx);
     startQueue(ctx);
     if (me.role === 'town_admin') {

@@ -84,4 +84,35 @@ async fn the_qf_of_the_petits_is_fetched_from_the_api_twin(store: Store) {
     p.stop().await;
 }
 
-crate::helpers::all_backends!(the_qf_of_the_petits_is_fetched_from_the_api_twin);
+/// The monthly refresh: the Petits consented but nobody fetched; the daily run fetches their
+/// QF (none before: a change, logged), then leaves them alone until next month.
+async fn the_refresh_fetches_consenting_families_once_a_month(store: Store) {
+    let p = portal_on(store).await;
+    let dad = p.login(TOWN, "thomas.petit@exemple.fr", PASSWORD).await.unwrap();
+    let given = p.send("PUT", &api("/families/petit/qf/consent"), Some(thomas()), &dad, &[]).await;
+    assert_eq!(given.status, 200, "{:?}", given.json);
+    let (url, twin) = local_portal::qf_twin::Twin.serve().await.unwrap();
+    let client = services::qf::ApiParticulier::new(&url, local_portal::qf_twin::TOKEN);
+    let towns = store::repo::Towns::new(p.store.clone(), std::time::Duration::from_secs(1));
+    let town = towns.get(&domain::TownId::parse(TOWN).unwrap()).await.unwrap().unwrap();
+    let run = || staff::qf::refresh(&p.store, &town, &client, p.clock.now());
+    let first = run().await.unwrap();
+    assert_eq!((first.fetched, first.changed, first.failed), (1, 1, 0), "the Petits only: {first:?}");
+    let mine = p.get(&api("/families/petit/qf"), Some(&dad)).await;
+    assert_eq!((mine.json["quotient_familial"].as_u64(), mine.json["source"].as_str()), (Some(480), Some("caf")));
+    let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
+    let journal = p.get(&api("/staff/audit"), Some(&admin)).await;
+    assert!(journal.json.to_string().contains("qf.refresh"), "{:?}", journal.json);
+    let again = run().await.unwrap();
+    assert_eq!(again.fetched, 0, "already fetched this month");
+    p.clock.set("2026-12-02T09:00:00Z".parse().unwrap());
+    let december = run().await.unwrap();
+    assert_eq!((december.fetched, december.changed), (1, 0), "fetched again, same value: not logged");
+    twin.abort();
+    p.stop().await;
+}
+
+crate::helpers::all_backends!(
+    the_qf_of_the_petits_is_fetched_from_the_api_twin,
+    the_refresh_fetches_consenting_families_once_a_month
+);

@@ -27,7 +27,7 @@ mod families;
 mod kitchen;
 mod pickups;
 mod privacy;
-mod qf;
+pub mod qf;
 mod requests;
 mod sheets;
 mod trail;

@@ -193,3 +193,72 @@ fn failure(f: &Failure, kept: Option<u32>) -> Problem {
 fn conflict(code: &'static str, title: &str) -> Problem {
     Problem::new(axum::http::StatusCode::CONFLICT, code, title)
 }
+
+/// Families refreshed at most per town and run: a daily run refreshes each consenting family
+/// once a month, spread over the days, within the Lambda's time and the API's 20 calls a second.
+pub const REFRESH_PER_RUN: usize = 200;
+
+/// What a refresh run did in a town.
+#[derive(Debug, Default, Serialize)]
+pub struct Refreshed {
+    /// Families asked for.
+    pub fetched: usize,
+    /// Among them, whose QF changed (each logged in the audit trail, `qf.refresh`).
+    pub changed: usize,
+    /// Not obtained (kept as they were).
+    pub failed: usize,
+}
+
+/// The monthly refresh: each family of `town` whose consent stands and whose QF was not fetched
+/// this month is asked for again (at most [`REFRESH_PER_RUN`]); a new value becomes the
+/// family's quotient and is logged; a failure keeps what the family had.
+pub async fn refresh(
+    store: &Store,
+    town: &domain::config::Town,
+    api: &services::qf::ApiParticulier,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Refreshed, Problem> {
+    let mut out = Refreshed::default();
+    let Some(settings) = town.config().api_particulier.as_ref() else { return Ok(out) };
+    let this_month = domain::Month::of(town.today(now));
+    for f in repo::all_families(store, town.id()).await? {
+        if out.fetched >= REFRESH_PER_RUN {
+            break;
+        }
+        let mut rec = record(store, town.id(), &f.reference).await?;
+        let Some(identity) = rec.consent.as_ref().and_then(Consent::active) else { continue };
+        if rec.fetched.as_ref().is_some_and(|x| domain::Month::of(town.today(x.fetched_at)) == this_month) {
+            continue;
+        }
+        out.fetched += 1;
+        let fetched = match api.quotient(identity, &settings.recipient, now).await {
+            Ok(x) => x,
+            Err(why) => {
+                tracing::info!(family = %f.reference, code = why.code(), "QF refresh: not obtained, kept");
+                out.failed += 1;
+                continue;
+            }
+        };
+        let mut after = f.clone();
+        after.quotient_familial = Some(fetched.value);
+        let changed = f.quotient_familial != after.quotient_familial;
+        rec.fetched = Some(fetched);
+        let mut ops =
+            vec![WriteOp::Put { item: Item::from_value(keys::quotient(town.id(), &f.reference), &rec)?, cond: None }];
+        if changed {
+            out.changed += 1;
+            ops.push(WriteOp::Put { item: repo::family_item(town.id(), &after)?, cond: None });
+            let entry = audit::Entry {
+                at: now,
+                by: "qf-refresh".into(),
+                action: "qf.refresh".into(),
+                target: format!("family/{}", f.reference),
+                before: f.quotient_familial.map(serde_json::Value::from),
+                after: serde_json::to_value(&rec.fetched).ok(),
+            };
+            ops.push(entry.record(town.id())?);
+        }
+        store.transact(ops).await?;
+    }
+    Ok(out)
+}

@@ -21,6 +21,18 @@ fn thomas() -> Value {
            "birth_country": "99100", "birth_commune": "95500"})
 }
 
+/// The price Thomas sees for Noé's canteen on Monday 7 December.
+async fn noes_canteen_price_for_thomas(p: &crate::helpers::TestPortal, thomas: &crate::helpers::Browser) -> Value {
+    let uri = api("/calendar/children/noe-bernard-petit/weeks?activity=restauration&from=2026-12-07&weeks=1");
+    let grid = p.get(&uri, Some(thomas)).await.json;
+    let cantine = grid["weeks"][0]["rows"].as_array().and_then(|r| r.iter().find(|r| r["unit"] == "cantine")).cloned();
+    cantine
+        .and_then(|r| {
+            r["cells"].as_array().and_then(|c| c.iter().find(|c| c["date"] == "2026-12-07")).map(|c| c["price"].clone())
+        })
+        .unwrap_or(Value::Null)
+}
+
 async fn the_qf_of_the_petits_is_fetched_from_the_api_twin(store: Store) {
     let p = portal_on(store).await;
     let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
@@ -45,6 +57,7 @@ async fn the_qf_of_the_petits_is_fetched_from_the_api_twin(store: Store) {
     assert_eq!(given.json["consent"]["by_staff"], false);
     assert_eq!(p.post(&fetch, json!({}), Some(&dad)).await.status, 403, "staff fetch");
 
+    assert_eq!(noes_canteen_price_for_thomas(&p, &dad).await, 380, "no QF yet: the base price");
     let fetched = p.post(&fetch, json!({}), Some(&agent)).await;
     assert_eq!(fetched.status, 200, "{:?}", fetched.json);
     assert_eq!((fetched.json["quotient_familial"].as_u64(), fetched.json["source"].as_str()), (Some(480), Some("caf")));
@@ -53,6 +66,7 @@ async fn the_qf_of_the_petits_is_fetched_from_the_api_twin(store: Store) {
     assert_eq!(fetched.json["fetched"]["fetched_at"], "2026-11-26T09:00:00Z");
     let mine = p.get(&api("/families/petit/qf"), Some(&dad)).await;
     assert_eq!((mine.json["quotient_familial"].as_u64(), mine.json["source"].as_str()), (Some(480), Some("caf")));
+    assert_eq!(noes_canteen_price_for_thomas(&p, &dad).await, 100, "QF 480: the bracket up to 600");
 
     // The Bernards: an identity the CAF does not know; their certificate's 540 stays.
     let mut claire_id = thomas();

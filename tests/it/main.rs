@@ -5,6 +5,8 @@ mod accounts;
 mod aws_backends;
 mod basket;
 mod billing_model;
+mod caf_hours;
+mod caf_qf;
 mod calendar;
 mod child_file;
 mod child_file_retention;

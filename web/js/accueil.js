@@ -2,6 +2,7 @@
 import { api, linkTown, town, el, say, maybeLoggedIn, forgetSession } from './portail.js';
 import { NEWS_CATEGORIES } from './libelles.js';
 import { myEmails } from './courriels.js';
+import { qfPanel } from './quotient.js';
 linkTown();
 if (new URLSearchParams(location.search).get('compte') === 'active') {
   say(document.getElementById('message'), 'Votre compte est activé : vous êtes connecté(e). Bienvenue !');
@@ -110,6 +111,9 @@ function myAccount(me) {
   });
   document.getElementById('exports').replaceChildren(...buttons);
   myEmails(document.getElementById('mes-emails')).catch((p) => say(out, p.title, true));
+  const qf = document.getElementById('qf-caf');
+  qf.replaceChildren(...me.families.map(() => el('div')));
+  me.families.forEach((f, i) => qfPanel(qf.children[i], f, me, out).catch((p) => say(out, p.title, true)));
   box.hidden = false;
 }
 

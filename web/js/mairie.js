@@ -20,6 +20,8 @@ import { loadContests } from './mairie/contestations.js';
 import { loadFiles } from './mairie/fiches.js';
 import { startBilling, loadRuns } from './mairie/facturation.js';
 import { startConfig } from './mairie/configuration.js';
+import { startCafHours } from './mairie/heures-caf.js';
+import { startQuotient } from './mairie/quotient-caf.js';
 import { loadJournal } from './mairie/journal.js';
 import { startEnrolments } from './mairie/inscriptions.js';
 
@@ -60,12 +62,14 @@ if (me) {
     startKitchen(ctx, today);
     startNews(ctx);
     startFamilies(ctx);
+    startQuotient(ctx);
     startEnrolments(ctx);
     startQueue(ctx);
     if (me.role === 'town_admin') {
       document.getElementById('configuration').hidden = false;
       document.getElementById('journal').hidden = false;
       startBilling(ctx, today);
+      startCafHours(ctx, today);
     }
     // Today's work first (requests, documents, attendance): the page shows once it is in, so
     // that nothing moves while the agent reads; the other tabs fill in meanwhile, hidden.

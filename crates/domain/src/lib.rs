@@ -37,6 +37,7 @@ pub mod news;
 pub mod period;
 pub mod pricing;
 pub mod privacy;
+pub mod qf;
 pub mod school_year;
 
 // A day's cells, the basket, attendance and the town's operations on bookings.
@@ -48,6 +49,7 @@ pub mod reminders;
 
 // Invoices and what follows them.
 pub mod billing;
+pub mod caf;
 pub mod credit;
 pub mod debit;
 pub mod invoice;

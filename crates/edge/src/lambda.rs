@@ -43,6 +43,38 @@ pub fn operator_key() -> crate::http::auth::OperatorKey {
     }))
 }
 
+/// A secret read when first needed: the text of the Secrets Manager secret named by the
+/// variable `secret_var` (in AWS), else the variable `plain_var` itself (a local run); `None`
+/// when neither is set.
+#[cfg(feature = "secrets")]
+pub fn secret_source(secret_var: &str, plain_var: &str) -> Option<SecretSource> {
+    let Ok(secret) = std::env::var(secret_var) else {
+        let plain = std::env::var(plain_var).ok()?;
+        return Some(std::sync::Arc::new(move || {
+            let plain = plain.clone();
+            Box::pin(async move { Ok(plain) })
+        }));
+    };
+    Some(std::sync::Arc::new(move || {
+        let secret = secret.clone();
+        Box::pin(async move {
+            let config = store::aws::sdk_config().await;
+            let answer = aws_sdk_secretsmanager::Client::new(&config)
+                .get_secret_value()
+                .secret_id(&secret)
+                .send()
+                .await
+                .map_err(|e| format!("{secret}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?;
+            answer.secret_string().map(str::to_owned).ok_or_else(|| format!("{secret} holds no text"))
+        })
+    }))
+}
+
+/// A secret's text, fetched on demand.
+pub type SecretSource = std::sync::Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>> + Send + Sync,
+>;
+
 /// The table (`TABLE_NAME`), the request-side auth state, and the towns' cache.
 pub async fn store_auth_towns() -> Result<(Store, AuthState, Towns), String> {
     let store = Store::dynamo(DynamoStore::from_env(env("TABLE_NAME")?).await);

@@ -19,6 +19,12 @@ pub fn family(t: &TownId, f: &FamilyRef) -> Key {
     Key::new(family_partition(t, f), "FAMILY")
 }
 
+/// A family's quotient familial from the CAF (`domain::qf`): the guardian's consent and the
+/// last QF fetched, in the family's partition (erased with it).
+pub fn quotient(t: &TownId, f: &FamilyRef) -> Key {
+    Key::new(family_partition(t, f), "QF")
+}
+
 /// The index partition listing a town's families, by reference (`gsi1`).
 pub fn families_of_town(t: &TownId) -> String {
     format!("{}#FAMILIES", town(t))

@@ -54,6 +54,8 @@ kinds! {
     TownListed = "town_listed", v 1;
     /// `…#F#<family>` / `FAMILY`.
     Family = "family", v 1;
+    /// `…#F#<family>` / `QF`: the consent to fetch the QF from the CAF, and the QF fetched.
+    Quotient = "quotient", v 1;
     /// `…#F#<family>` / `CLOSED`: a family the town closed.
     FamilyClosed = "family_closed", v 1;
     /// `…#C#<child>` / `CHILD`.
@@ -194,6 +196,7 @@ impl Kind {
             (Some("YEAR"), "ROLLOVER") => Kind::RolloverRun,
             (Some("F"), _) if starts("REMIND#") => Kind::CampaignReminder,
             (Some("ACCREQ"), "REQUEST") => Kind::AccountRequest,
+            (Some("F"), "QF") => Kind::Quotient,
             (Some("C"), "CHILD") => Kind::Child,
             (Some("C"), _) if starts("B#") => Kind::Booking,
             (Some("C"), "FILE") => Kind::ChildFile,
@@ -385,6 +388,7 @@ mod tests {
             ("town_registered", keys::town_registered(&t), Kind::TownListed),
             ("holiday_reminder", keys::holiday_reminder(&t, "2026-12-19#alsh#open", &f), Kind::HolidayReminder),
             ("family_closed", keys::family_closed(&t, &f), Kind::FamilyClosed),
+            ("quotient", keys::quotient(&t, &f), Kind::Quotient),
             ("regularisation", keys::regularisation(&t, &f, "r1"), Kind::Regularisation),
             ("audit", Key::new(keys::audit(&t), "2026-11-03T10:00:00.000000Z#x"), Kind::Audit),
             ("migration", crate::migrate::progress_key(Kind::Invoice), Kind::Migration),

@@ -2,7 +2,8 @@
 //! waiting for a decision (manual units, waiting lists, cancellation requests), decided one or
 //! many at once with the guardians emailed; the attendance list of a day, site and unit (with
 //! the health and diet notes staff need, and nothing more), as JSON or as a CSV French
-//! spreadsheets open, and its marks; the kitchen's counts for a week; the town's configuration;
+//! spreadsheets open, and its marks; the kitchen's counts for a week; the CAF's hours of a year
+//! or a month ([`caf`]); the town's configuration;
 //! families' search and corrections ([`families`]); children's files: their review, health
 //! reads restricted and audited, the pick-up list ([`child_files`], [`pickups`]). Every decision, mark and correction is in
 //! the audit trail.
@@ -19,12 +20,14 @@ use store::repo::{self, Towns};
 use store::{Store, StoreError};
 
 mod attendance;
+mod caf;
 mod child_files;
 mod config;
 mod families;
 mod kitchen;
 mod pickups;
 mod privacy;
+pub mod qf;
 mod requests;
 mod sheets;
 mod trail;
@@ -43,6 +46,8 @@ pub struct AppState {
     pub towns: Towns,
     /// Where the pages are served, for the links in emails.
     pub public_url: String,
+    /// API Particulier, for the quotient familial from the CAF; none: not connected.
+    pub qf: Option<services::qf::ApiParticulier>,
 }
 
 edge::auth_state_from!(AppState);
@@ -53,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/requests/decisions", axum::routing::post(requests::decide))
         .route("/api/towns/{town}/staff/attendance", get(attendance::attendance).post(attendance::mark))
         .route("/api/towns/{town}/staff/kitchen", get(kitchen::kitchen))
+        .route("/api/towns/{town}/staff/caf-hours", get(caf::caf_hours))
+        .route("/api/towns/{town}/families/{family}/qf", get(qf::show))
+        .route("/api/towns/{town}/families/{family}/qf/consent", axum::routing::put(qf::consent).delete(qf::revoke))
+        .route("/api/towns/{town}/staff/families/{family}/qf", axum::routing::post(qf::fetch))
         .route("/api/towns/{town}/staff/config", get(config::config).put(config::update_config))
         .route("/api/towns/{town}/staff/closures/impact", axum::routing::post(config::closure_impact))
         .route("/api/towns/{town}/staff/audit", get(trail::audit_log))

@@ -7,6 +7,7 @@ mod demo_file;
 pub mod devmail;
 pub mod local_s3;
 pub mod payfip_sim;
+pub mod qf_twin;
 
 pub use demo::{
     DEMO_CAMPAIGN, DEMO_FAMILIES, DEMO_PASSWORD, DEMO_PENDING_FAMILY, DEMO_STAFF, DEMO_TOWN, DemoFamilies, demo_basket,
@@ -108,6 +109,7 @@ pub struct Portal {
     notifier: Option<(watch::Sender<bool>, JoinHandle<()>)>,
     s3_server: Option<JoinHandle<()>>,
     payfip_server: Option<JoinHandle<()>>,
+    qf_server: JoinHandle<()>,
 }
 
 impl Portal {
@@ -117,6 +119,7 @@ impl Portal {
             let _ = stop.send(true);
             let _ = task.await;
         }
+        self.qf_server.abort();
         for task in [self.s3_server, self.payfip_server].into_iter().flatten() {
             task.abort();
         }
@@ -280,6 +283,9 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         }
     };
     let gateway = payfip_sim::Simulator::gateway(&payfip_url);
+    // API Particulier's twin, on a port of its own, reached through the same client as the API.
+    let (qf_url, qf_server) = qf_twin::Twin.serve().await.map_err(|e| Error::DataDir(opts.data_dir.clone(), e))?;
+    let qf = services::qf::ApiParticulier::new(&qf_url, qf_twin::TOKEN);
     let functions: Vec<(&'static str, Router)> = vec![
         (
             "TownsFunction",
@@ -302,6 +308,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
                 auth: auth_for_news.clone(),
                 towns: towns.clone(),
                 public_url: public_url.clone(),
+                qf: Some(qf),
             }),
         ),
         (
@@ -386,5 +393,6 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         notifier,
         s3_server,
         payfip_server,
+        qf_server,
     })
 }

@@ -167,6 +167,15 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
             if u.capacity == Some(0) {
                 return Err(err(format!("{ut}.capacity"), "la capacité doit être d'au moins une place (ou absente)"));
             }
+            if u.duration_minutes.is_some_and(|m| m == 0 || m > super::MAX_DURATION_MINUTES) {
+                return Err(err(
+                    format!("{ut}.duration_minutes"),
+                    format!(
+                        "la durée d'une séance doit être comprise entre 1 et {} minutes",
+                        super::MAX_DURATION_MINUTES
+                    ),
+                ));
+            }
             if u.waiting_list && u.capacity.is_none() {
                 return Err(err(format!("{ut}.waiting_list"), "une liste d'attente n'a de sens qu'avec une capacité"));
             }
@@ -197,6 +206,11 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
         }
     }
     c.operations.check()?;
+    if let Some(api) = &c.api_particulier
+        && (api.recipient.len() != 14 || !api.recipient.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(err("api_particulier.recipient", "le SIRET de la commune compte 14 chiffres"));
+    }
     c.child_file.check()?;
     if let Some(h) = &c.billing.helios {
         let units: Vec<&crate::UnitId> = c.activities.iter().flat_map(|a| a.units.iter().map(|u| &u.id)).collect();

@@ -169,7 +169,14 @@ pub struct Unit {
     /// Bookings for a date open this many days before it (none: always open).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booking_opens_days_before: Option<u32>,
+    /// How long one session lasts, in minutes, as the town declares it to the CAF (« heures
+    /// réalisées »); none: the unit is not in the CAF figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_minutes: Option<u32>,
 }
+
+/// The longest session a unit may declare: a whole day.
+pub const MAX_DURATION_MINUTES: u32 = 24 * 60;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -247,6 +254,18 @@ pub struct TownConfig {
     /// The children's files: who reads the health part, the age for going home alone.
     #[serde(default)]
     pub child_file: ChildFileSettings,
+    /// API Particulier, for the quotient familial from the CAF (`docs/accounting.md`): none, no
+    /// fetching.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_particulier: Option<ApiParticulierSettings>,
+}
+
+/// The town's access to API Particulier: the SIRET it calls as (`recipient`), the one its
+/// DataPass names. The token is a secret of the deployment, not configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiParticulierSettings {
+    pub recipient: String,
 }
 
 fn seven() -> u32 {

@@ -53,6 +53,14 @@ mod town {
         v["activities"][0]["units"][0]["add_deadline"]["n"] = json!(0);
         assert_eq!(refuse(v).path, "activities[0].units[0].add_deadline.n");
 
+        for minutes in [0, 24 * 60 + 1] {
+            let mut v = minimal();
+            v["activities"][0]["units"][0]["duration_minutes"] = json!(minutes);
+            let e = refuse(v);
+            assert_eq!(e.path, "activities[0].units[0].duration_minutes", "{minutes}");
+            assert!(e.message.contains("1440 minutes"), "{e}");
+        }
+
         let mut v = minimal();
         v["time_zone"] = json!("Mars/Olympus");
         assert!(refuse(v).message.contains("Mars/Olympus"));

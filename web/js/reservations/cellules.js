@@ -52,4 +52,4 @@ export function shortLabel(cell) {
 }
 
 /** A booking past its cancellation deadline: it stands, and looks it. */
-export const frozen = (cell) => !cell.action && ['confirmed', 'pending'].includes(cell.state);
+export const frozen = (cell) => !cell.action && ['confirmed', 'pending', 'absence_reported'].includes(cell.state);

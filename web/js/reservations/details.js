@@ -42,7 +42,7 @@ export async function showDetails(row, cell, button) {
   const items = [`État : ${stateLabel(cell)}${line ? ` ; dans votre panier : ${line.action === 'add' ? 'réservation' : 'annulation'} à valider` : ''}.`];
   const price = cell.action?.kind === 'add' ? cell.action.price : cell.price;
   if (price !== undefined) items.push(`Prix : ${euros(price)}.`);
-  const booked = ['pending', 'confirmed'].includes(cell.state);
+  const booked = ['pending', 'confirmed', 'absence_reported'].includes(cell.state);
   if (cell.add_deadline && !booked) items.push(`Réservation en ligne jusqu'au ${frenchInstant(cell.add_deadline)}.`);
   if (cell.cancel_deadline && (booked || cell.action?.kind === 'add')) items.push(`Annulation sans frais jusqu'au ${frenchInstant(cell.cancel_deadline)}.`);
   let late = false;
@@ -59,7 +59,8 @@ export async function showDetails(row, cell, button) {
       : "Délai d'annulation dépassé : la réservation ne se modifie plus en ligne.");
   }
   if (late) items.push(await contactLine());
-  const history = booked || ['cancel_requested', 'refused', 'present', 'absent'].includes(cell.state) ? await bookingHistory(row, cell) : [];
+  // Any day that was ever booked keeps its history, a cancelled one (« Réservable » again) too.
+  const history = cell.state === 'not_offered' ? [] : await bookingHistory(row, cell);
   const close = el('button', { type: 'button', class: 'secondaire petit' }, 'Fermer');
   close.addEventListener('click', () => { panel.hidden = true; button.focus(); });
   const parts = [el('h3', { id: 'titre-detail', tabindex: '-1' }, `${row.name} – ${frenchDate(cell.date)}`),

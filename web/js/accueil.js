@@ -4,12 +4,12 @@ import { NEWS_CATEGORIES } from './libelles.js';
 import { myEmails } from './courriels.js';
 linkTown();
 if (new URLSearchParams(location.search).get('compte') === 'active') {
-  say(document.getElementById('message'), 'Votre compte est activé : vous êtes connecté(e). Bienvenue !');
+  say(document.getElementById('message'), 'Votre compte est activé : vous êtes connecté(e). Bienvenue !');
 }
 const published = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' });
 api('/news?per_page=10').then((page) => {
   const box = document.getElementById('actualites');
-  if (page.items.length === 0) { box.replaceChildren(el('p', {}, "Pas d'actualité pour le moment.")); return; }
+  if (page.items.length === 0) { box.replaceChildren(el('p', {}, "Pas d’actualité pour le moment.")); return; }
   box.replaceChildren(...page.items.map((a) => {
     const body = el('div', { class: 'texte' });
     body.innerHTML = a.html; // rendered by the server from Markdown, without raw HTML or unsafe links
@@ -39,12 +39,12 @@ fetch(`/api/towns/${encodeURIComponent(town)}`)
     const list = document.getElementById('activities');
     for (const a of cfg.activities) {
       const li = document.createElement('li');
-      li.textContent = `${a.name} : ${a.units.map((u) => u.name).join(', ')}`;
+      li.textContent = `${a.name} : ${a.units.map((u) => u.name).join(', ')}`;
       list.appendChild(li);
     }
     // Whom to call or write to: the childhood service's régie (the town's billing settings),
     // and a service's own office where it has one (the leisure centre).
-    const address = (c, name) => el('address', {}, ...[name, ...(c.address || []), c.phone && `Téléphone : ${c.phone}`,
+    const address = (c, name) => el('address', {}, ...[name, ...(c.address || []), c.phone && `Téléphone : ${c.phone}`,
       c.email && el('a', { href: `mailto:${c.email}` }, c.email), c.hours].filter(Boolean).flatMap((l, i) => (i ? [el('br'), l] : [l])));
     const b = cfg.billing;
     const blocks = [];
@@ -59,7 +59,7 @@ fetch(`/api/towns/${encodeURIComponent(town)}`)
 // Only when a session may be open: a 401 at each visit would be an error in the console.
 (maybeLoggedIn() ? api('/auth/session') : Promise.reject(new Error('no session'))).then((me) => {
   const compte = document.getElementById('compte');
-  compte.textContent = `Connecté(e) : ${me.first_name} ${me.last_name} (${me.email})`;
+  compte.textContent = `Connecté(e) : ${me.first_name} ${me.last_name} (${me.email})`;
   if (me.role === 'agent' || me.role === 'town_admin') {
     compte.append(' – ', el('a', { href: `mairie.html?commune=${encodeURIComponent(town)}` }, 'Espace mairie'));
   }
@@ -102,7 +102,7 @@ function myAccount(me) {
       zip.disabled = true;
       try {
         const link = await api(`/families/${encodeURIComponent(f)}/export/archive`, { method: 'POST', csrf: me.csrf_token });
-        say(out, "L'archive est prête : le téléchargement commence.");
+        say(out, "L’archive est prête : le téléchargement commence.");
         location.assign(link.url);
       } catch (p) { say(out, p.title, true); } finally { zip.disabled = false; }
     });

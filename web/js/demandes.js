@@ -1,6 +1,7 @@
 // « Mes demandes »: send a document straight to the town's storage (with its progress), follow
 // what the service decided, download or withdraw it.
 import { api, say, linkTown, session, el, frenchDate, frenchInstant, fileType } from './portail.js';
+import { plural } from './typo.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -54,10 +55,10 @@ async function send(event) {
     try {
       await upload(started.upload, file, progress);
     } catch {
-      throw { title: "Le fichier n'a pas pu être envoyé : vérifiez votre connexion et réessayez." };
+      throw { title: "Le fichier n’a pas pu être envoyé : vérifiez votre connexion et réessayez." };
     }
     const doc = await api(`/families/${encodeURIComponent(family())}/documents/${encodeURIComponent(started.document.id)}/confirm`, { method: 'POST', csrf: me.csrf_token });
-    say(message, `« ${doc.file_name} » est envoyé : le service enfance va l'examiner.`);
+    say(message, `« ${doc.file_name} » est envoyé : le service enfance va l’examiner.`);
     form.reset();
     showKind();
     await load();
@@ -77,10 +78,10 @@ async function download(doc) {
 }
 
 async function withdraw(doc) {
-  if (!confirm(`Retirer « ${doc.file_name} » ?`)) return;
+  if (!confirm(`Retirer « ${doc.file_name} » ?`)) return;
   try {
     await api(`/families/${encodeURIComponent(family())}/documents/${encodeURIComponent(doc.id)}`, { method: 'DELETE', csrf: me.csrf_token });
-    say(message, `« ${doc.file_name} » est retiré.`);
+    say(message, `« ${doc.file_name} » est retiré.`);
     await load();
   } catch (problem) { say(message, problem.title, true); }
 }
@@ -88,9 +89,9 @@ async function withdraw(doc) {
 async function load() {
   const docs = await api(`/families/${encodeURIComponent(family())}/documents`);
   const box = document.getElementById('liste');
-  if (docs.length === 0) { box.replaceChildren(el('p', {}, "Vous n'avez envoyé aucun document.")); return; }
+  if (docs.length === 0) { box.replaceChildren(el('p', {}, "Vous n’avez envoyé aucun document.")); return; }
   box.replaceChildren(el('table', { class: 'lignes' },
-    el('caption', {}, `${docs.length} document(s)`),
+    el('caption', {}, plural(docs.length, 'document')),
     el('thead', {}, el('tr', {}, ...['Document', 'Fichier', 'Envoyé le', 'Statut', 'Actions'].map((h) => el('th', { scope: 'col' }, h)))),
     el('tbody', {}, ...docs.map((d) => {
       const get = el('button', { type: 'button', class: 'secondaire' }, 'Télécharger', el('span', { class: 'visually-hidden' }, ` ${d.file_name}`));
@@ -102,8 +103,8 @@ async function load() {
         actions.push(' ', off);
       }
       const status = [STATUS[d.status] || d.status];
-      if (d.status === 'refused' && d.reason) status.push(` : ${d.reason}`);
-      if (d.status === 'accepted' && d.valid_until) status.push(` (valable jusqu'au ${frenchDate(d.valid_until)})`);
+      if (d.status === 'refused' && d.reason) status.push(` : ${d.reason}`);
+      if (d.status === 'accepted' && d.valid_until) status.push(` (valable jusqu’au ${frenchDate(d.valid_until)})`);
       return el('tr', { class: `statut-${d.status}` },
         el('td', { 'data-label': 'Document' }, d.kind_name, d.child_name ? ` – ${d.child_name}` : ''),
         el('td', { 'data-label': 'Fichier' }, d.file_name),

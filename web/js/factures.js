@@ -39,9 +39,9 @@ async function show() {
       const id = `titre-mois-${months.length}`;
       months.push(el('section', { 'aria-labelledby': id },
         el('h2', { id }, `${label} (en cours)`),
-        el('p', { class: 'resume' }, `${label}, à ce jour : ${euros(m.so_far.total)} ; prévu jusqu'à la fin du mois : ${euros(m.forecast.total)}.`),
+        el('p', { class: 'resume' }, `${label}, à ce jour : ${euros(m.so_far.total)} ; prévu jusqu’à la fin du mois : ${euros(m.forecast.total)}.`),
         el('p', { class: 'aide' }, 'Montants calculés d\'après vos réservations et la présence relevée à ce jour, aux tarifs de la commune. La facture est établie après la fin du mois.'),
-        table(m.forecast, names, `${label} : prévu jusqu'à la fin du mois`)));
+        table(m.forecast, names, `${label} : prévu jusqu’à la fin du mois`)));
     }
     box.replaceChildren(...months);
     await showInvoices(names);
@@ -53,14 +53,14 @@ function invoiceDetail(family, invoice, names, label, details) {
   const enc = encodeURIComponent;
   const pdf = el('a', { href: `/api/towns/${enc(town)}/families/${enc(family)}/invoices/${enc(invoice.month)}/pdf`, download: `facture-${invoice.number}.pdf` },
     `Télécharger la facture n° ${invoice.number} (PDF)`);
-  const parts = [table(invoice, names, `Facture n° ${invoice.number} : ${label}`), el('p', {}, pdf)];
+  const parts = [table(invoice, names, `Facture n° ${invoice.number} : ${label}`), el('p', {}, pdf)];
   const deductions = invoice.deductions || [];
   if (deductions.length) {
-    parts.push(el('h3', {}, 'Déductions'), el('ul', {}, ...deductions.map((d) => el('li', {}, `${d.label} : −${euros(d.amount)}`))));
+    parts.push(el('h3', {}, 'Déductions'), el('ul', {}, ...deductions.map((d) => el('li', {}, `${d.label} : −${euros(d.amount)}`))));
   }
   if (invoice.credit_notes.length) {
     parts.push(el('h3', {}, 'Avoirs'), el('ul', {}, ...invoice.credit_notes.map((n) => el('li', {},
-      `Avoir n° ${n.number} du ${frenchDate(n.issued_on)} : −${euros(n.total)} (${n.reason}). ${n.destination}.`))));
+      `Avoir n° ${n.number} du ${frenchDate(n.issued_on)} : −${euros(n.total)} (${n.reason}). ${n.destination}.`))));
   }
   if (invoice.payments.length) {
     // Each payment as the server words it (a direct debit is « à prélever » until its day, and
@@ -71,12 +71,12 @@ function invoiceDetail(family, invoice, names, label, details) {
         `quittance n° ${p.number} (PDF)`)] : [])))));
   }
   if (invoice.credit_notes.length || invoice.payments.length || deductions.length) {
-    parts.push(el('p', { class: 'resume' }, `Reste à payer : ${euros(invoice.left_to_pay)}`));
+    parts.push(el('p', { class: 'resume' }, `Reste à payer : ${euros(invoice.left_to_pay)}`));
   }
   parts.push(...payment(family, invoice));
   const answer = (c) => {
-    if (c.status === 'accepted') return `acceptée : avoir n° ${c.credit_note} de ${euros(c.amount)}`;
-    if (c.status === 'refused') return `non retenue : ${c.reason}`;
+    if (c.status === 'accepted') return `acceptée : avoir n° ${c.credit_note} de ${euros(c.amount)}`;
+    if (c.status === 'refused') return `non retenue : ${c.reason}`;
     return 'en attente de réponse du service';
   };
   if (invoice.contests.length) {
@@ -120,10 +120,10 @@ function payment(family, invoice) {
 
 /** What the return from PayFiP says, as the portal heard it from PayFiP. */
 const RETURNS = {
-  paid: ['Votre paiement est enregistré. Merci ! Sa quittance est dans la facture et vous est envoyée par e-mail.', false],
-  pending: ['Votre paiement est en cours de confirmation par PayFiP : la facture sera à jour dans quelques minutes.', false],
-  cancelled: ['Paiement abandonné : la facture reste à payer.', true],
-  refused: ['Paiement refusé : la facture reste à payer. Vous pouvez réessayer ou la régler à la régie.', true],
+  paid: ['Votre paiement est enregistré. Merci ! Sa quittance est dans la facture et vous est envoyée par e-mail.', false],
+  pending: ['Votre paiement est en cours de confirmation par PayFiP : la facture sera à jour dans quelques minutes.', false],
+  cancelled: ['Paiement abandonné : la facture reste à payer.', true],
+  refused: ['Paiement refusé : la facture reste à payer. Vous pouvez réessayer ou la régler à la régie.', true],
   expired: ['Le paiement n\'a pas abouti : la facture reste à payer.', true],
   anomaly: ['Ce paiement doit être vérifié par la régie, qui reviendra vers vous.', true],
 };
@@ -188,7 +188,7 @@ async function showInvoices(names) {
       if (returned && returned.get('mois') === i.month) details.open = true;
     }
   }
-  const none = el('p', {}, "Aucune facture n'a encore été émise en ligne. Les factures précédentes vous ont été adressées par la mairie.");
+  const none = el('p', {}, "Aucune facture n’a encore été émise en ligne. Les factures précédentes vous ont été adressées par la mairie.");
   document.getElementById('factures').replaceChildren(...(shown.length ? shown : [none]));
   showCertificates();
 }
@@ -200,7 +200,7 @@ function showCertificates() {
   const year = Number(new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric' }).format(new Date())) - 1;
   box.replaceChildren(...me.families.map((family) => el('p', {},
     el('a', { href: `/api/towns/${encodeURIComponent(town)}/families/${encodeURIComponent(family)}/tax-certificates/${year}/pdf`, download: `attestation-fiscale-${year}.pdf` },
-      `Télécharger l'attestation fiscale ${year} (PDF)`))));
+      `Télécharger l’attestation fiscale ${year} (PDF)`))));
 }
 
 const returned = new URLSearchParams(location.search).has('paiement') ? new URLSearchParams(location.search) : null;

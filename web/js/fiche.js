@@ -139,8 +139,8 @@ function render(v) {
   file.people ||= {};
   file.consents ||= [];
   const status = v.status ? STATUS[v.status] : 'Pas encore remplie.';
-  document.getElementById('etat').textContent = v.status === 'correction_asked' ? `${status} : ${v.reason}` : `Version ${v.version}. ${status}`;
-  document.getElementById('manquant').replaceChildren(...v.missing.map((m) => el('li', {}, `À compléter : ${m.label}`)));
+  document.getElementById('etat').textContent = v.status === 'correction_asked' ? `${status} : ${v.reason}` : `Version ${v.version}. ${status}`;
+  document.getElementById('manquant').replaceChildren(...v.missing.map((m) => el('li', {}, `À compléter : ${m.label}`)));
   show();
 }
 
@@ -154,7 +154,7 @@ form.addEventListener('submit', async (event) => {
   event.preventDefault();
   try {
     render(await api(`/families/${family}/children/${select.value}/file`, { method: 'PUT', body: { version: view.version, file: cleaned() }, csrf }));
-    say(message, 'Fiche enregistrée : le service enfance va la vérifier.');
+    say(message, 'Fiche enregistrée : le service enfance va la vérifier.');
   } catch (p) {
     if (p.field) {
       current = SECTION_OF[p.field.split(/[.[]/)[0]] ?? current;

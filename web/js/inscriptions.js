@@ -30,12 +30,12 @@ function childBlock(c) {
   const facts = [c.school, c.class, c.level?.level].filter(Boolean).join(' – ');
   const confirm = uid('confirme');
   const box = el('fieldset', { class: 'enfant' }, el('legend', {}, `${c.first_name} ${c.last_name}`),
-    el('p', { class: 'aide' }, `Né(e) le ${frenchDate(c.birth_date)}${facts ? ` – ${facts}` : ''}${c.health_notes ? ` – Santé : ${c.health_notes}` : ''}`));
+    el('p', { class: 'aide' }, `Né(e) le ${frenchDate(c.birth_date)}${facts ? ` – ${facts}` : ''}${c.health_notes ? ` – Santé : ${c.health_notes}` : ''}`));
   const input = el('input', { type: 'checkbox', id: `confirme-${c.id}`, checked: before?.confirmed ?? false });
   box.append(el('label', { class: 'en-ligne', for: `confirme-${c.id}`, id: confirm }, input, ' Les informations de cette fiche sont à jour'));
   for (const o of view.offers) {
     const id = `activite-${c.id}-${o.activity}`;
-    const needs = o.requires.length ? ` (à fournir : ${o.requires.join(', ')})` : '';
+    const needs = o.requires.length ? ` (à fournir : ${o.requires.join(', ')})` : '';
     box.append(el('label', { class: 'en-ligne', for: id },
       el('input', { type: 'checkbox', id, checked: before?.activities.includes(o.activity) ?? false }), ` ${o.name}${needs}`));
   }
@@ -54,13 +54,13 @@ function show() {
   document.getElementById('enfants').replaceChildren(...view.children.map(childBlock));
   document.getElementById('accepte').checked = Boolean(view.enrolment?.rules);
   document.getElementById('texte-reglement').textContent = `J’ai lu et j’accepte le règlement intérieur (version ${view.rules_version}).`;
-  const gaps = view.children.flatMap((c) => c.gaps.map((g) => `${c.first_name} : ${g.label}`));
+  const gaps = view.children.flatMap((c) => c.gaps.map((g) => `${c.first_name} : ${g.label}`));
   document.getElementById('manquants').replaceChildren(gaps.length
     ? el('ul', { 'aria-label': 'À compléter' }, ...gaps.map((g) => el('li', {}, g)))
     : el('p', {}, 'Rien ne manque.'));
   document.getElementById('statuts').replaceChildren(el('ul', {}, ...view.children.map((c) =>
-    el('li', {}, `${c.first_name} : ${c.status_label}${c.gaps.length ? ` (${c.gaps.map((g) => g.label).join(', ')})` : ''}`))));
-  if (view.enrolment?.corrections) say(message, `Le service enfance demande une correction : ${view.enrolment.corrections.reason}`, true);
+    el('li', {}, `${c.first_name} : ${c.status_label}${c.gaps.length ? ` (${c.gaps.map((g) => g.label).join(', ')})` : ''}`))));
+  if (view.enrolment?.corrections) say(message, `Le service enfance demande une correction : ${view.enrolment.corrections.reason}`, true);
   document.getElementById('page').hidden = false;
 }
 
@@ -84,7 +84,7 @@ document.getElementById('form-reglement').addEventListener('submit', (e) => {
   save({ children: view.enrolment?.children ?? [], accept_rules: view.rules_version });
 });
 document.getElementById('envoyer').addEventListener('click', async () => {
-  if (await save({ children: view.enrolment?.children ?? [], submit: true })) say(message, 'Votre inscription est envoyée : le service enfance va la vérifier.');
+  if (await save({ children: view.enrolment?.children ?? [], submit: true })) say(message, 'Votre inscription est envoyée : le service enfance va la vérifier.');
 });
 document.getElementById('modifier').addEventListener('click', () => { editing = true; show(); });
 

@@ -23,7 +23,7 @@ async function cancelDays(child, days, button, region) {
       method: 'POST', csrf: me.csrf_token,
       body: { lines: days.map((b) => ({ child: child.id, unit: b.unit, date: b.date, action: 'cancel' })) },
     });
-    say(region, fr(`${plural(days.length, 'annulation ajoutée', 'annulations ajoutées')} au panier : validez-le pour qu'elles comptent.`));
+    say(region, fr(`${plural(days.length, 'annulation ajoutée', 'annulations ajoutées')} au panier : validez-le pour qu’elles comptent.`));
     region.append(' ', el('a', { href: `panier.html?commune=${encodeURIComponent(town)}` }, 'Voir mon panier et le valider'));
   } catch (problem) {
     say(region, problem.lines?.[0]?.error?.message || problem.title, true);
@@ -38,15 +38,15 @@ function showAnswer(child, asked, r) {
   const free = r.bookings.filter((b) => b.cancellable_until);
   const billed = r.bookings.filter((b) => !b.cancellable_until);
   const parts = [el('h2', { id: 'titre-reponse-malade' }, fr(`Absence signalée pour ${child.first_name}`)),
-    el('p', {}, fr(`Le service est prévenu pour : ${dayList(r.bookings)}.`))];
+    el('p', {}, fr(`Le service est prévenu pour : ${dayList(r.bookings)}.`))];
   if (r.to < asked) {
-    parts.push(el('p', {}, fr(`Une absence se signale au plus jusqu'au ${frenchDate(r.to)} : signalez les jours suivants plus tard.`)));
+    parts.push(el('p', {}, fr(`Une absence se signale au plus jusqu’au ${frenchDate(r.to)} : signalez les jours suivants plus tard.`)));
   }
   if (free.length) {
     const region = el('p', { class: 'message', role: 'status', 'aria-live': 'polite', hidden: '' });
     const cancel = el('button', { type: 'button' }, free.length > 1 ? `Annuler ces ${free.length} jours sans frais` : 'Annuler ce jour sans frais');
     cancel.addEventListener('click', () => cancelDays(child, free, cancel, region));
-    parts.push(el('p', {}, fr(`Encore annulable sans frais : ${free.map((b) => `${frenchDate(b.date)} (${b.unit_name}, jusqu'au ${when(b.cancellable_until)})`).join(', ')}.`)), cancel, region);
+    parts.push(el('p', {}, fr(`Encore annulable sans frais : ${free.map((b) => `${frenchDate(b.date)} (${b.unit_name}, jusqu’au ${when(b.cancellable_until)})`).join(', ')}.`)), cancel, region);
   }
   if (billed.length) {
     const total = billed.reduce((t, b) => t + b.price, 0);

@@ -80,7 +80,7 @@ export async function session(main) {
   } catch {
     const p = document.createElement('p');
     p.className = 'message';
-    p.innerHTML = `Connectez-vous pour accéder à cette page : <a href="connexion.html?commune=${encodeURIComponent(town)}">se connecter</a>.`;
+    p.innerHTML = `Connectez-vous pour accéder à cette page : <a href="connexion.html?commune=${encodeURIComponent(town)}">se connecter</a>.`;
     main.replaceChildren(main.querySelector('h1'), p);
     return null;
   }
@@ -122,4 +122,4 @@ export function field(label, attrs) {
 }
 
 /** A problem's title, with the field it names when it names one. */
-export const problemText = (p) => (p.field ? `${p.title} (champ : ${p.field})` : p.title);
+export const problemText = (p) => (p.field ? `${p.title} (champ : ${p.field})` : p.title);

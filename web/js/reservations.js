@@ -29,8 +29,8 @@ const shortDay = new Intl.DateTimeFormat('fr-FR', { weekday: 'short', day: '2-di
 /** What a cell shows under its state, without hover (a touch screen has none): until when it can
  * be booked and its price, until when it can be cancelled, or that it can no longer change. */
 function cellHint(cell) {
-  if (cell.action?.kind === 'add') return `jusqu'au ${shortDay.format(new Date(cell.add_deadline))} · ${euros(cell.action.price)}`;
-  if (cell.action?.kind === 'cancel') return `annulable jusqu'au ${shortDay.format(new Date(cell.cancel_deadline))}`;
+  if (cell.action?.kind === 'add') return `jusqu’au ${shortDay.format(new Date(cell.add_deadline))} · ${euros(cell.action.price)}`;
+  if (cell.action?.kind === 'cancel') return `annulable jusqu’au ${shortDay.format(new Date(cell.cancel_deadline))}`;
   if (frozen(cell)) return 'non modifiable';
   return '';
 }
@@ -38,13 +38,13 @@ function cellHint(cell) {
 /** What a cell tells on hover and focus: its deadline and what a change costs. */
 function cellInfo(cell) {
   const parts = [stateLabel(cell)];
-  if (cell.action?.kind === 'add') parts.push(`réservable jusqu'au ${frenchInstant(cell.add_deadline)}`, `prix ${euros(cell.action.price)}`);
-  if (cell.action?.kind === 'cancel') parts.push(`annulable sans frais jusqu'au ${frenchInstant(cell.cancel_deadline)}`);
+  if (cell.action?.kind === 'add') parts.push(`réservable jusqu’au ${frenchInstant(cell.add_deadline)}`, `prix ${euros(cell.action.price)}`);
+  if (cell.action?.kind === 'cancel') parts.push(`annulable sans frais jusqu’au ${frenchInstant(cell.cancel_deadline)}`);
   if (!cell.action && cell.state === 'locked' && cell.reason === 'deadline_passed' && cell.late_add_price !== undefined) {
-    parts.push(`ajout hors délai par le service : ${euros(cell.late_add_price)}`);
+    parts.push(`ajout hors délai par le service : ${euros(cell.late_add_price)}`);
   }
   if (!cell.action && ['confirmed', 'pending'].includes(cell.state) && cell.late_cancel_price !== undefined) {
-    parts.push(`délai d'annulation dépassé : contactez le service (annulation facturée ${euros(cell.late_cancel_price)})`);
+    parts.push(`délai d’annulation dépassé : contactez le service (annulation facturée ${euros(cell.late_cancel_price)})`);
   }
   return parts.join(' – ');
 }
@@ -119,12 +119,12 @@ async function toggle(box, row, cell, line) {
   try {
     if (line) {
       state.basket = await api(`/families/${encodeURIComponent(child.family)}/basket/lines/${encodeURIComponent(child.id)}/${encodeURIComponent(row.unit)}/${cell.date}`, { method: 'DELETE', csrf: me.csrf_token });
-      sayHere(near, `${row.name}, ${frenchDate(cell.date)} : retiré du panier.`);
+      sayHere(near, `${row.name}, ${frenchDate(cell.date)} : retiré du panier.`);
     } else {
       state.basket = await api(`/families/${encodeURIComponent(child.family)}/basket/lines`, {
         method: 'POST', csrf: me.csrf_token, body: { lines: [{ child: child.id, unit: row.unit, date: cell.date, action: cell.action.kind }] },
       });
-      sayWithBasket(near, `${row.name}, ${frenchDate(cell.date)} : ${cell.action.kind === 'add' ? 'réservation' : 'annulation'} ajoutée au panier.`);
+      sayWithBasket(near, `${row.name}, ${frenchDate(cell.date)} : ${cell.action.kind === 'add' ? 'réservation' : 'annulation'} ajoutée au panier.`);
     }
   } catch (problem) {
     sayHere(near, problem.lines?.[0]?.error?.message || problem.title, true);
@@ -186,7 +186,7 @@ if (me) {
   for (const c of state.children) for (const a of c.activities) seen.set(`${a.activity}|${a.site}`, a);
   state.choices = [...seen.values()];
   if (state.choices.length === 0) {
-    say(message, "Aucun enfant n'est inscrit à un service : contactez la mairie.");
+    say(message, "Aucun enfant n’est inscrit à un service : contactez la mairie.");
   } else {
     document.getElementById('service').replaceChildren(...state.choices.map((c, i) => el('option', { value: String(i) }, `${c.name} – ${c.site_name}`)));
     renderChildren();

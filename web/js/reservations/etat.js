@@ -37,7 +37,7 @@ export function showBasket() {
   const n = state.basket?.lines.length || 0;
   document.getElementById('compteur').textContent = n ? `(${n})` : '';
   document.getElementById('resume-panier').textContent = n
-    ? `Mon panier : ${plural(n, 'ligne')} · ${euros(state.basket.total)}`.replace(' :', '\u202f:')
+    ? `Mon panier : ${plural(n, 'ligne')} · ${euros(state.basket.total)}`.replace(' :', '\u202f:')
     : 'Votre panier est vide.';
 }
 

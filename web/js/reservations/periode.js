@@ -38,7 +38,7 @@ async function untilHolidays(summer) {
     const day = await firstDay(from, (d) => d.school_holiday && d.date > from && (!summer || isSummer(d)));
     if (!day) { sayHere(near, 'Pas de vacances scolaires dans l’année qui vient.', true); return; }
     form.elements.to.value = addDays(day.date, -1);
-    sayHere(near, `Jusqu'au ${frenchDate(form.elements.to.value)}, veille des ${day.school_holiday.charAt(0).toLowerCase()}${day.school_holiday.slice(1)}.`);
+    sayHere(near, `Jusqu’au ${frenchDate(form.elements.to.value)}, veille des ${day.school_holiday.charAt(0).toLowerCase()}${day.school_holiday.slice(1)}.`);
   } catch (problem) { sayHere(near, problem.title, true); }
 }
 
@@ -60,7 +60,7 @@ function periodBody(form) {
 function skippedWhy(x) {
   if (x.late_cancel_price === undefined) return stateLabel(x);
   const until = x.cancel_deadline ? ` le ${frenchDate(new Date(x.cancel_deadline).toLocaleDateString('en-CA', { timeZone: 'Europe/Paris' }))} à ${hours(new Date(x.cancel_deadline))}` : '';
-  return `${stateLabel(x)}, délai d'annulation dépassé${until} : reste facturé ${euros(x.late_cancel_price)}`;
+  return `${stateLabel(x)}, délai d’annulation dépassé${until} : reste facturé ${euros(x.late_cancel_price)}`;
 }
 
 /** The children the period is for: those ticked under « Enfants » (the grid's child by default). */
@@ -103,7 +103,7 @@ async function preview(ctx, event) {
         sayWithBasket(told, `${plural(added, 'ligne ajoutée', 'lignes ajoutées')} au panier.`);
       } catch (problem) {
         if (added) await loadGrid();
-        if (added) sayWithBasket(told, `${plural(added, 'ligne ajoutée', 'lignes ajoutées')} au panier ; ${problem.title}`);
+        if (added) sayWithBasket(told, `${plural(added, 'ligne ajoutée', 'lignes ajoutées')} au panier ; ${problem.title}`);
         else sayHere(told, problem.title, true);
         add.disabled = false;
       }
@@ -112,10 +112,10 @@ async function preview(ctx, event) {
     const days = (n) => plural(n, 'jour');
     // The summary and « Ajouter au panier » first; the dates on demand (a year of Tuesdays is
     // a long list on a phone).
-    const parts = [el('h3', { id: 'titre-apercu', tabindex: '-1' }, fr(`Aperçu : ${days(count)} ${cancelling ? 'à annuler' : 'à réserver'}${several ? ` pour ${children.length} enfants` : ''}, total ${euros(total)}`)), add, told];
+    const parts = [el('h3', { id: 'titre-apercu', tabindex: '-1' }, fr(`Aperçu : ${days(count)} ${cancelling ? 'à annuler' : 'à réserver'}${several ? ` pour ${children.length} enfants` : ''}, total ${euros(total)}`)), add, told];
     children.forEach((child, i) => {
       const p = previews[i];
-      if (several) parts.push(el('h4', {}, fr(`${child.first_name} : ${days(p.lines.length)}, ${euros(p.total)}`)));
+      if (several) parts.push(el('h4', {}, fr(`${child.first_name} : ${days(p.lines.length)}, ${euros(p.total)}`)));
       if (p.lines.length) {
         parts.push(el('details', {}, el('summary', {}, `Voir ${p.lines.length > 1 ? `les ${p.lines.length} dates` : 'la date'}${several ? ` de ${child.first_name}` : ''}`),
           el('ul', {}, ...p.lines.map((l) => el('li', {}, `${frenchDate(l.date)} – ${unitName(l.unit)} – ${euros(l.price)}`)))));

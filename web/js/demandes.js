@@ -21,6 +21,31 @@ function showKind() {
   document.getElementById('bloc-absence').hidden = !k || !k.justifies_absence;
 }
 
+/** The answer to the form, next to its button (a phone shows a small part of the page). */
+function sayNear(text, error = false) {
+  const near = document.getElementById('message-envoi');
+  say(near, text, error);
+  near.scrollIntoView({ block: 'nearest' });
+}
+
+/** Another family: the answers about the last one no longer apply. */
+function clearAnswers() {
+  for (const id of ['message', 'message-envoi']) document.getElementById(id).hidden = true;
+}
+
+/** From « Mon enfant est malade » (`?certificat=1&enfant=…&du=…&au=…`): a medical certificate
+ * for the child and the days reported, filled in; the file is left to choose. */
+function prefill() {
+  const q = new URLSearchParams(location.search);
+  if (!q.get('certificat')) return;
+  const k = state.settings.kinds.find((x) => x.justifies_absence);
+  if (!k) return;
+  document.getElementById('type').value = k.id;
+  if (state.children.some((c) => c.id === q.get('enfant'))) document.getElementById('enfant').value = q.get('enfant');
+  document.getElementById('absence-du').value = q.get('du') || '';
+  document.getElementById('absence-au').value = q.get('au') || q.get('du') || '';
+}
+
 /** Sends the file with the presigned request, reporting progress (fetch cannot). */
 function upload(request, file, progress) {
   return new Promise((resolve, reject) => {
@@ -38,7 +63,7 @@ async function send(event) {
   event.preventDefault();
   const button = form.querySelector('button[type=submit]');
   const file = document.getElementById('fichier').files[0];
-  if (!file) { say(message, 'Choisissez le fichier à envoyer.', true); return; }
+  if (!file) { sayNear('Choisissez le fichier à envoyer.', true); return; }
   const k = kind();
   const body = { kind: k.id, file_name: file.name, content_type: fileType(file), size: file.size };
   if (k.concerns === 'child') body.child = document.getElementById('enfant').value;
@@ -63,7 +88,7 @@ async function send(event) {
     showKind();
     await load();
   } catch (problem) {
-    say(message, problem.title, true);
+    sayNear(problem.title, true);
   } finally {
     button.disabled = false;
     box.hidden = true;
@@ -129,7 +154,7 @@ if (me) {
         const names = (f) => children.filter((c) => c.family === f).map((c) => c.first_name).join(', ');
         const select = document.getElementById('famille');
         select.replaceChildren(...me.families.map((f) => el('option', { value: f }, names(f) ? `${f} (${names(f)})` : f)));
-        select.addEventListener('change', async () => { showFamily(); await load().catch((p) => say(message, p.title, true)); });
+        select.addEventListener('change', async () => { clearAnswers(); showFamily(); await load().catch((p) => say(message, p.title, true)); });
         document.getElementById('bloc-famille').hidden = false;
       }
       showFamily();
@@ -137,6 +162,7 @@ if (me) {
       document.getElementById('type').replaceChildren(...settings.kinds.map((k) => el('option', { value: k.id }, k.name)));
       document.getElementById('type').addEventListener('change', showKind);
       form.addEventListener('submit', send);
+      prefill();
       showKind();
       document.getElementById('page').hidden = false;
       await load();

@@ -83,7 +83,7 @@ async function send(event) {
       throw { title: "Le fichier n’a pas pu être envoyé : vérifiez votre connexion et réessayez." };
     }
     const doc = await api(`/families/${encodeURIComponent(family())}/documents/${encodeURIComponent(started.document.id)}/confirm`, { method: 'POST', csrf: me.csrf_token });
-    say(message, `« ${doc.file_name} » est envoyé : le service enfance va l’examiner.`);
+    sayNear(`« ${doc.file_name} » est envoyé : le service enfance va l’examiner.`);
     form.reset();
     showKind();
     await load();

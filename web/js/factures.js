@@ -1,6 +1,7 @@
-// « Mes factures »: the current month so far and as booked to its end, line by line, by the
-// rules the invoice will use (each line names the rule that priced it); then the published
-// invoices with their status, lines, PDF, credit notes, payments and their receipts,
+// « Mes factures »: what is due first (the published invoices, those to pay at the top, with
+// the amount left and the date), then the current month so far and as booked to its end, line by
+// line, by the rules the invoice will use (each line names the rule that priced it). Each block
+// has its room before it fills in (no layout shift). The invoices come with their status, lines, PDF, credit notes, payments and their receipts,
 // « Payer en ligne » (PayFiP), and a form to contest a line. Back from PayFiP, the page says how
 // the payment went, as the portal heard it from PayFiP itself (never from the address).
 import { api, say, linkTown, session, el, euros, frenchDate, town, onSubmit, field, uid, problemText } from './portail.js';
@@ -32,6 +33,7 @@ async function show() {
   try {
     const children = await api('/calendar/children');
     const names = new Map(children.map((c) => [c.id, c.first_name]));
+    const invoices = showInvoices(names);
     const months = [];
     for (const family of me.families) {
       const m = await api(`/families/${encodeURIComponent(family)}/invoices/current`);
@@ -40,11 +42,11 @@ async function show() {
       months.push(el('section', { 'aria-labelledby': id },
         el('h2', { id }, `${label} (en cours)`),
         el('p', { class: 'resume' }, `${label}, à ce jour : ${euros(m.so_far.total)} ; prévu jusqu’à la fin du mois : ${euros(m.forecast.total)}.`),
-        el('p', { class: 'aide' }, 'Montants calculés d\'après vos réservations et la présence relevée à ce jour, aux tarifs de la commune. La facture est établie après la fin du mois.'),
+        el('p', { class: 'aide' }, 'Montants calculés d’après vos réservations et la présence relevée à ce jour, aux tarifs de la commune. La facture est établie après la fin du mois.'),
         table(m.forecast, names, `${label} : prévu jusqu’à la fin du mois`)));
     }
     box.replaceChildren(...months);
-    await showInvoices(names);
+    await invoices;
   } catch (problem) { say(message, problem.title, true); }
 }
 
@@ -90,12 +92,12 @@ function invoiceDetail(family, invoice, names, label, details) {
 /** How to pay what is left: « Payer en ligne », or why not. */
 function payment(family, invoice) {
   if (invoice.status === 'transmitted') {
-    return [el('p', { class: 'resume' }, 'Cette facture a été transmise au Trésor public : réglez-la auprès de lui, comme indiqué sur l\'avis qu\'il vous adresse.')];
+    return [el('p', { class: 'resume' }, 'Cette facture a été transmise au Trésor public : réglez-la auprès de lui, comme indiqué sur l’avis qu’il vous adresse.')];
   }
   const debit = invoice.direct_debit ? [el('p', { class: 'resume' }, `${invoice.direct_debit}.`)] : [];
   if (debit.length && !invoice.payable_online) return debit;
   if (invoice.payment_in_progress) {
-    return [el('p', { class: 'resume' }, 'Paiement en ligne en cours : PayFiP ne l\'a pas encore confirmé. Cette page sera à jour dans quelques minutes.')];
+    return [el('p', { class: 'resume' }, 'Paiement en ligne en cours : PayFiP ne l’a pas encore confirmé. Cette page sera à jour dans quelques minutes.')];
   }
   if (!invoice.payable_online) return [];
   const region = el('p', { class: 'message', role: 'status', 'aria-live': 'polite', hidden: '' });
@@ -124,7 +126,7 @@ const RETURNS = {
   pending: ['Votre paiement est en cours de confirmation par PayFiP : la facture sera à jour dans quelques minutes.', false],
   cancelled: ['Paiement abandonné : la facture reste à payer.', true],
   refused: ['Paiement refusé : la facture reste à payer. Vous pouvez réessayer ou la régler à la régie.', true],
-  expired: ['Le paiement n\'a pas abouti : la facture reste à payer.', true],
+  expired: ['Le paiement n’a pas abouti : la facture reste à payer.', true],
   anomaly: ['Ce paiement doit être vérifié par la régie, qui reviendra vers vous.', true],
 };
 
@@ -168,8 +170,12 @@ async function reload(family, month, names, details) {
 /** The families' invoices (the last twelve of each), each with its lines on demand. */
 async function showInvoices(names) {
   const shown = [];
+  const toPay = [];
   for (const family of me.families) {
     const invoices = (await api(`/families/${encodeURIComponent(family)}/invoices`)).slice(0, 12);
+    // What is due first, the latest first among the rest.
+    const dueFirst = (i) => (i.status === 'late' ? 0 : i.status === 'due' ? 1 : 2);
+    invoices.sort((a, b) => dueFirst(a) - dueFirst(b));
     for (const i of invoices) {
       const label = i.label.charAt(0).toUpperCase() + i.label.slice(1);
       // Under a mandate the page says when it is debited (the due date is that day): nothing to settle.
@@ -185,11 +191,14 @@ async function showInvoices(names) {
         try { await reload(family, i.month, names, details); } catch (problem) { say(message, problem.title, true); }
       });
       shown.push(details);
+      if (!planned && (i.status === 'due' || i.status === 'late')) toPay.push(`facture n° ${i.number} avant le ${frenchDate(i.due_on)}`);
       if (returned && returned.get('mois') === i.month) details.open = true;
     }
   }
   const none = el('p', {}, "Aucune facture n’a encore été émise en ligne. Les factures précédentes vous ont été adressées par la mairie.");
   document.getElementById('factures').replaceChildren(...(shown.length ? shown : [none]));
+  document.getElementById('a-regler').textContent = toPay.length
+    ? `À régler\u202f: ${toPay.join('\u202f; ')}.` : 'Aucune facture à régler.';
   showCertificates();
 }
 

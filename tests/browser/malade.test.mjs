@@ -38,7 +38,7 @@ async function logIn(page, url) {
   await page.getByLabel('Adresse e-mail').fill('sophie.martin@exemple.fr');
   await page.getByLabel('Mot de passe').fill(PASSWORD);
   await page.getByRole('button', { name: 'Se connecter' }).click();
-  await page.getByText(/Connecté.* : Sophie Martin/).waitFor();
+  await page.getByText(/Connecté.*\s:\sSophie Martin/).waitFor();
 }
 
 test('a sick child reported from the home page: free days cancelled, billed days with a certificate due after them (telephone)', async () => {

@@ -213,14 +213,14 @@ for (const device of VIEWPORTS) {
 
       // A second child: Hugo's evening care that week.
       await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'ACCUEIL PÉRISCOLAIRE – Groupe scolaire Jules Ferry' });
-      await page.getByLabel("Sélectionnez l'enfant").selectOption({ label: 'Hugo Martin' });
+      await page.getByLabel('Sélectionnez l’enfant').selectOption({ label: 'Hugo Martin' });
       await page.locator('caption', { hasText: 'Hugo' }).first().waitFor();
       await page.getByRole('checkbox', { name: /PÉRISCOLAIRE SOIR, jeudi 10\/12\/2026/ }).check();
       await gridSays(page, 'jeudi 10/12/2026 : réservation ajoutée au panier');
 
       // The period view: Léa's canteen every Thursday of January.
       await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'RESTAURATION SCOLAIRE – Groupe scolaire Jules Ferry' });
-      await page.getByLabel("Sélectionnez l'enfant").selectOption({ label: 'Léa Martin' });
+      await page.getByLabel('Sélectionnez l’enfant').selectOption({ label: 'Léa Martin' });
       await page.locator('caption', { hasText: 'Léa' }).first().waitFor();
       // The period view, one tap away.
       await page.getByRole('button', { name: 'Période', exact: true }).click();
@@ -334,7 +334,7 @@ for (const device of VIEWPORTS) {
       await page.getByText(/en attente de réponse du service/).waitFor();
       await checkAxe(page, 'mes factures');
       await shot(page, `factures-${device.name}`);
-      for (const [link, heading] of [['Mentions légales', 'Mentions légales'], ["Conditions générales d'utilisation", "Conditions générales d'utilisation"]]) {
+      for (const [link, heading] of [['Mentions légales', 'Mentions légales'], ['Conditions générales d’utilisation', 'Conditions générales d’utilisation']]) {
         await page.getByRole('contentinfo').getByRole('link', { name: link }).click();
         await page.getByRole('heading', { level: 1, name: heading }).waitFor();
         await checkAxe(page, heading);
@@ -684,7 +684,7 @@ for (const device of VIEWPORTS) {
     try {
       await logIn(page, portal.url, 'sophie.martin@exemple.fr', 'Sophie Martin');
       await page.getByRole('navigation').getByRole('link', { name: 'Mes demandes' }).click();
-      await page.getByText("Vous n'avez envoyé aucun document.").waitFor();
+      await page.getByText('Vous n’avez envoyé aucun document.').waitFor();
       await checkAxe(page, 'mes demandes');
 
       // The yearly file, for the family: straight to the storage, with its progress.
@@ -753,7 +753,7 @@ for (const device of VIEWPORTS) {
       await checkAxe(page, 'mes demandes, décidés');
       // Her other family's documents, and its child, are one choice away.
       await page.getByLabel('Famille', { exact: true }).selectOption({ label: 'durand (Lou)' });
-      await page.getByText("Vous n'avez envoyé aucun document.").waitFor();
+      await page.getByText('Vous n’avez envoyé aucun document.').waitFor();
       await page.getByLabel('Type de document').selectOption({ label: 'Dispense médicale' });
       assert.deepEqual(await page.getByLabel('Enfant concerné').locator('option').allTextContents(), ['Lou']);
       await page.getByLabel('Famille', { exact: true }).selectOption({ label: 'martin (Léa, Hugo, Jade)' });

@@ -26,7 +26,7 @@ export function hours(time) {
 export function fr(text) {
   return String(text)
     .replace(/(\p{L})'(?=\p{L})/gu, '$1’')
-    .replace(/[ \u00a0]?([;:!?])(?=\s|$|\))/gu, `${NNBSP}$1`)
-    .replace(/«[ \u00a0]?/g, `«${NNBSP}`)
-    .replace(/[ \u00a0]?»/g, `${NNBSP}»`);
+    .replace(/[ \u00a0\u202f]?([;:!?])(?=\s|$|\))/gu, `${NNBSP}$1`)
+    .replace(/«[ \u00a0\u202f]?/g, `«${NNBSP}`)
+    .replace(/[ \u00a0\u202f]?»/g, `${NNBSP}»`);
 }

@@ -316,7 +316,7 @@ for (const device of VIEWPORTS) {
       // and last month's invoice; the legal pages; the towns' contact form.
       await go('factures.html');
       await page.getByText(/Novembre 2026, à ce jour\s: .+\s; prévu jusqu’à la fin du mois\s: .+\./).waitFor();
-      await page.getByRole('cell', { name: /Tarif QF 601–1000 €, résident : 2,50.€/ }).first().waitFor();
+      await page.getByRole('cell', { name: /Tarif QF 601–1000 €, résident\s: 2,50.€/ }).first().waitFor();
       // Last month's invoice, issued by the demo: its lines open on demand.
       await page.getByText(/Facture n° 2026-000002 – Octobre 2026 – 10,00.€/).click();
       await page.getByRole('cell', { name: '1, 2, 5 et 6/10' }).waitFor();
@@ -688,7 +688,7 @@ for (const device of VIEWPORTS) {
       await checkAxe(page, 'mes demandes');
 
       // The yearly file, for the family: straight to the storage, with its progress.
-      await page.getByLabel('Type de document').selectOption({ label: "Dossier d'inscription annuel" });
+      await page.getByLabel('Type de document').selectOption({ label: 'Dossier d’inscription annuel' });
       assert.equal(await page.getByLabel('Enfant concerné').isVisible(), false);
       await page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'dossier-2026.pdf', mimeType: 'application/pdf', buffer: PDF });
       await page.getByRole('button', { name: 'Envoyer' }).click();
@@ -702,7 +702,7 @@ for (const device of VIEWPORTS) {
       await page.getByText('2 documents').waitFor();
       assert.equal(await page.getByRole('cell', { name: 'Demande en cours' }).count(), 2);
       // A file that is not what it says is refused and not kept.
-      await page.getByLabel('Type de document').selectOption({ label: "Attestation d'assurance" });
+      await page.getByLabel('Type de document').selectOption({ label: 'Attestation d’assurance' });
       await page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'assurance.pdf', mimeType: 'application/pdf', buffer: Buffer.from('MZ\x90\x00 not a pdf at all') });
       await page.getByRole('button', { name: 'Envoyer' }).click();
       await page.locator('#message-envoi').filter({ hasText: "n'est pas un PDF valide" }).waitFor();

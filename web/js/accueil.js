@@ -1,6 +1,7 @@
 // index.html: the page's own script (no inline script: the pages run under a strict CSP).
 import { api, linkTown, town, el, say, maybeLoggedIn, forgetSession } from './portail.js';
 import { NEWS_CATEGORIES } from './libelles.js';
+import { fr, frTree } from './typo.js';
 import { myEmails } from './courriels.js';
 linkTown();
 if (new URLSearchParams(location.search).get('compte') === 'active') {
@@ -13,6 +14,7 @@ api('/news?per_page=10').then((page) => {
   box.replaceChildren(...page.items.map((a) => {
     const body = el('div', { class: 'texte' });
     body.innerHTML = a.html; // rendered by the server from Markdown, without raw HTML or unsafe links
+    frTree(body);
     const files = (a.attachments || []).map((f) => {
       const get = el('button', { type: 'button', class: 'secondaire' }, `Télécharger ${f.file_name} (${Math.max(1, Math.round(f.size / 1024))} Ko)`);
       get.addEventListener('click', async () => {
@@ -26,7 +28,7 @@ api('/news?per_page=10').then((page) => {
       return el('li', {}, get);
     });
     return el('article', { class: `actualite ${a.category}${a.pinned ? ' epinglee' : ''}` },
-      el('h3', {}, a.title),
+      el('h3', {}, fr(a.title)),
       el('p', { class: 'aide' }, `${NEWS_CATEGORIES[a.category]}${a.pinned ? ' – à la une' : ''} – publié le ${published.format(new Date(a.publish_at))}`),
       body,
       files.length ? el('ul', { class: 'pieces-jointes', 'aria-label': 'Pièces jointes' }, ...files) : null);
@@ -39,7 +41,7 @@ fetch(`/api/towns/${encodeURIComponent(town)}`)
     const list = document.getElementById('activities');
     for (const a of cfg.activities) {
       const li = document.createElement('li');
-      li.textContent = `${a.name} : ${a.units.map((u) => u.name).join(', ')}`;
+      li.textContent = fr(`${a.name} : ${a.units.map((u) => u.name).join(', ')}`);
       list.appendChild(li);
     }
     // Whom to call or write to: the childhood service's régie (the town's billing settings),

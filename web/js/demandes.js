@@ -1,7 +1,7 @@
 // « Mes demandes »: send a document straight to the town's storage (with its progress), follow
 // what the service decided, download or withdraw it.
 import { api, say, linkTown, session, el, frenchDate, frenchInstant, fileType } from './portail.js';
-import { plural } from './typo.js';
+import { plural, fr } from './typo.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -131,10 +131,10 @@ async function load() {
       if (d.status === 'refused' && d.reason) status.push(` : ${d.reason}`);
       if (d.status === 'accepted' && d.valid_until) status.push(` (valable jusqu’au ${frenchDate(d.valid_until)})`);
       return el('tr', { class: `statut-${d.status}` },
-        el('td', { 'data-label': 'Document' }, d.kind_name, d.child_name ? ` – ${d.child_name}` : ''),
+        el('td', { 'data-label': 'Document' }, fr(d.kind_name), d.child_name ? ` – ${d.child_name}` : ''),
         el('td', { 'data-label': 'Fichier' }, d.file_name),
         el('td', { 'data-label': 'Envoyé le' }, d.sent_at ? frenchInstant(d.sent_at) : ''),
-        el('td', { 'data-label': 'Statut' }, ...status),
+        el('td', { 'data-label': 'Statut' }, fr(status.join(''))),
         el('td', {}, ...actions));
     }))));
 }
@@ -159,7 +159,7 @@ if (me) {
       }
       showFamily();
       document.getElementById('taille-max').textContent = `${Math.floor(settings.max_bytes / (1024 * 1024))} Mo`;
-      document.getElementById('type').replaceChildren(...settings.kinds.map((k) => el('option', { value: k.id }, k.name)));
+      document.getElementById('type').replaceChildren(...settings.kinds.map((k) => el('option', { value: k.id }, fr(k.name))));
       document.getElementById('type').addEventListener('change', showKind);
       form.addEventListener('submit', send);
       prefill();

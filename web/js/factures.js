@@ -5,6 +5,7 @@
 // « Payer en ligne » (PayFiP), and a form to contest a line. Back from PayFiP, the page says how
 // the payment went, as the portal heard it from PayFiP itself (never from the address).
 import { api, say, linkTown, session, el, euros, frenchDate, town, onSubmit, field, uid, problemText } from './portail.js';
+import { frTree } from './typo.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -45,7 +46,8 @@ async function show() {
         el('p', { class: 'aide' }, 'Montants calculés d’après vos réservations et la présence relevée à ce jour, aux tarifs de la commune. La facture est établie après la fin du mois.'),
         table(m.forecast, names, `${label} : prévu jusqu’à la fin du mois`)));
     }
-    box.replaceChildren(...months);
+    // The server's words (the rules, the dates) written the French way too.
+    box.replaceChildren(...months.map(frTree));
     await invoices;
   } catch (problem) { say(message, problem.title, true); }
 }
@@ -160,7 +162,7 @@ async function reload(family, month, names, details) {
   const label = invoice.label.charAt(0).toUpperCase() + invoice.label.slice(1);
   const keep = details.querySelector('summary');
   const message = details.querySelector('.contestation .message:not([hidden])');
-  details.replaceChildren(keep, ...invoiceDetail(family, invoice, names, label, details));
+  details.replaceChildren(keep, ...invoiceDetail(family, invoice, names, label, details).map(frTree));
   if (message) {
     const region = details.querySelector('.contestation .message');
     say(region, message.textContent, message.classList.contains('erreur'));
@@ -196,7 +198,7 @@ async function showInvoices(names) {
     }
   }
   const none = el('p', {}, "Aucune facture n’a encore été émise en ligne. Les factures précédentes vous ont été adressées par la mairie.");
-  document.getElementById('factures').replaceChildren(...(shown.length ? shown : [none]));
+  document.getElementById('factures').replaceChildren(...(shown.length ? shown : [none]).map(frTree));
   document.getElementById('a-regler').textContent = toPay.length
     ? `À régler\u202f: ${toPay.join('\u202f; ')}.` : 'Aucune facture à régler.';
   showCertificates();

@@ -30,3 +30,10 @@ export function fr(text) {
     .replace(/«[ \u00a0\u202f]?/g, `«${NNBSP}`)
     .replace(/[ \u00a0\u202f]?»/g, `${NNBSP}»`);
 }
+
+/** Applies `fr()` to every text of `node` (HTML the server rendered, such as a news article). */
+export function frTree(node) {
+  const walk = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+  for (let t = walk.nextNode(); t; t = walk.nextNode()) t.data = fr(t.data);
+  return node;
+}

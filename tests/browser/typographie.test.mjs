@@ -24,6 +24,7 @@ const FORBIDDEN = [
   ['guillemets without U+202F', /«(?!\u202f)|(?<!\u202f)»/g],
   ['straight apostrophe', /'/g],
   ['time « HH:MM »', /\b\d{1,2}:\d{2}\b/g],
+  ['time « 23h59 »', /\b\d{1,2}h\d{2}\b/g],
 ];
 
 /** The forbidden forms in the page's text as it is now, each with a little context. */

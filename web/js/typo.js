@@ -21,19 +21,21 @@ export function hours(time) {
 }
 
 /** A text with French punctuation: a narrow no-break space before « ; : ! ? » (replacing a
- * space, or added), inside « guillemets », and ’ between letters. A colon in an address or a
- * time (« https:// », « 8:30 ») is left alone. */
+ * space, or added), inside « guillemets », ’ between letters, « 23h59 » as « 23 h 59 ». A colon
+ * in an address or a time (« https:// », « 8:30 ») is left alone. */
 export function fr(text) {
   return String(text)
     .replace(/(\p{L})'(?=\p{L})/gu, '$1’')
     .replace(/[ \u00a0\u202f]?([;:!?])(?=\s|$|\))/gu, `${NNBSP}$1`)
     .replace(/«[ \u00a0\u202f]?/g, `«${NNBSP}`)
-    .replace(/[ \u00a0\u202f]?»/g, `${NNBSP}»`);
+    .replace(/[ \u00a0\u202f]?»/g, `${NNBSP}»`)
+    .replace(/\b(\d{1,2})h(\d{2})\b/g, '$1\u00a0h\u00a0$2');
 }
 
 /** Applies `fr()` to every text of `node` (HTML the server rendered, such as a news article). */
 export function frTree(node) {
   const walk = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
-  for (let t = walk.nextNode(); t; t = walk.nextNode()) t.data = fr(t.data);
+  // An elision can end a text (« l'<strong>étude</strong> »).
+  for (let t = walk.nextNode(); t; t = walk.nextNode()) t.data = fr(t.data).replace(/(\p{L})'$/u, '$1’');
   return node;
 }

@@ -170,7 +170,7 @@ for (const device of VIEWPORTS) {
       const details = page.locator('#detail-cellule');
       await details.getByRole('heading', { name: 'CANTINE – vendredi 27/11/2026' }).waitFor();
       await details.getByText(/dépassé/).first().waitFor();
-      await details.getByText(/Contactez le service : .*Régie/).waitFor();
+      await details.getByText(/Contactez le service\s: .*Régie/).waitFor();
       assert.equal(await inViewport(details.getByRole('heading')), true, 'the details are on screen');
       assert.doesNotMatch(await details.textContent(), /null|undefined|NaN/);
       await checkAxe(page, 'mes réservations, détails d\'une case');
@@ -194,7 +194,7 @@ for (const device of VIEWPORTS) {
       const overflowing = await page.locator('table.grille-semaine').evaluateAll((ts) => ts.filter((t) => t.scrollWidth > t.clientWidth + 1 || t.getBoundingClientRect().right > window.innerWidth).length);
       assert.equal(overflowing, 0, 'every week fits the screen');
       const mondayCell = page.locator('table.grille-semaine td').filter({ has: page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }) });
-      await mondayCell.locator('.delai').filter({ hasText: /^jusqu’au jeu\. 03\/12 · 2,50.€$/ }).waitFor({ state: 'visible' });
+      await mondayCell.locator('.delai').filter({ hasText: /^jusqu’au jeu\. 03\/12 · 2,50.€ – détails de CANTINE/ }).waitFor({ state: 'visible' });
       // The cell is two targets of at least 44 × 44 px (WCAG 2.2): the box with its state, the details.
       for (const target of [mondayCell.locator('label.case'), mondayCell.locator('.delai')]) {
         const box = await target.boundingBox();

@@ -89,15 +89,17 @@ function renderCell(row, cell) {
   // at least 44 × 44 px: the box with its state above, the details below; a cell that cannot
   // change is one target, its details.
   const text = cellHint(cell);
+  // The button's name is what it shows, then what it is about (WCAG 2.5.3, label in name).
   const detailsButton = (...content) => {
-    const b = el('button', { type: 'button', class: 'delai', 'aria-label': `${text ? `${text} – ` : ''}détails de ${row.name}, ${frenchDate(cell.date)}`, 'aria-controls': 'detail-cellule' }, ...content);
+    const b = el('button', { type: 'button', class: 'delai', 'aria-controls': 'detail-cellule' }, ...content,
+      el('span', { class: 'visually-hidden' }, ` – détails de ${row.name}, ${frenchDate(cell.date)}`));
     b.addEventListener('click', () => showDetails(row, cell, b));
     return b;
   };
   if (!cell.action && !line) {
     const label = shortLabel(cell);
     if (cell.state === 'not_offered') return el('td', { class: classes, title: info }, el('span', { class: 'etat' }, label));
-    return el('td', { class: classes, title: info }, detailsButton(el('span', { class: 'etat', 'aria-hidden': 'true' }, label), text ? el('span', { class: 'indice', 'aria-hidden': 'true' }, text) : null),
+    return el('td', { class: classes, title: info }, detailsButton(el('span', { class: 'etat' }, label), text ? el('span', { class: 'indice' }, ` ${text}`) : null),
       el('span', { class: 'visually-hidden' }, info));
   }
   const checked = line ? line.action === 'add' : booked;

@@ -122,6 +122,19 @@ test('a sick child reported from the home page: free days cancelled, billed days
     await near.waitFor();
     assert.equal(await inViewport(near), true, 'the answer is next to « Envoyer »');
     await checkAxe(page, 'mes demandes, certificat prérempli');
+
+    // Cancelling Friday 27 in the period view: past its deadline, the day is skipped with why
+    // and what it costs.
+    await page.goto(`${portal.url}/reservations.html?semaine=2026-11-23`);
+    await page.getByRole('button', { name: 'Période', exact: true }).click();
+    await page.getByLabel('Annuler', { exact: true }).check();
+    await page.getByLabel('Du', { exact: true }).fill('2026-11-27');
+    await page.getByLabel('Au', { exact: true }).fill('2026-11-27');
+    await page.locator('#periode').getByLabel('CANTINE').check();
+    await page.locator('#periode').getByLabel('Vendredi', { exact: true }).check();
+    await page.getByRole('button', { name: 'Voir l’aperçu' }).click();
+    await page.locator('#apercu li').filter({ hasText: /vendredi 27\/11\/2026 – CANTINE – Absence signalée.*délai d’annulation dépassé le mercredi 25\/11\/2026 à 23\sh\s59\s: reste facturé \d+,\d\d.€/ }).waitFor();
+    await checkAxe(page, 'mes réservations, annulation hors délai');
     assert.deepEqual(errors, [], 'no script error');
   } finally {
     await context.close();

@@ -299,6 +299,10 @@ for (const device of VIEWPORTS) {
       await page.getByRole('button', { name: /détails de CANTINE, mardi 08\/12\/2026/ }).click();
       await page.locator('#detail-cellule').getByRole('heading', { name: 'Historique' }).waitFor();
       await page.locator('#detail-cellule ol.historique li').filter({ hasText: /validée/ }).first().waitFor();
+      // A cancelled day, « Libre » again, keeps its history.
+      await page.getByRole('button', { name: /détails de CANTINE, lundi 07\/12\/2026/ }).click();
+      await page.locator('#detail-cellule').getByRole('heading', { name: 'CANTINE – lundi 07/12/2026' }).waitFor();
+      await page.locator('#detail-cellule ol.historique li').filter({ hasText: /validée → annulée/ }).first().waitFor();
 
       // One confirmation email per validation, however many clicks.
       // The page never grows wider than the screen (tables scroll in their own region).

@@ -110,3 +110,43 @@ for (const device of VIEWPORTS) {
     }
   });
 }
+
+// « Mes factures » on a phone (issue 31 §4): what is due comes first, in the first screen; the
+// blocks that fill in later do not move what is shown (layout shift, as Lighthouse sums it); one
+// heading « Mes factures ».
+test('« Mes factures » on a phone: what is due first, nothing moves', async () => {
+  const portal = await startPortal();
+  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale: 'fr-FR' });
+  await context.addInitScript(() => {
+    window.__shift = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (!e.hadRecentInput) window.__shift += e.value;
+    }).observe({ type: 'layout-shift', buffered: true });
+  });
+  const page = await context.newPage();
+  try {
+    await page.goto(`${portal.url}/connexion.html`);
+    await page.getByLabel('Adresse e-mail').fill('sophie.martin@exemple.fr');
+    await page.getByLabel('Mot de passe').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.getByRole('button', { name: 'Se déconnecter' }).waitFor();
+    await page.goto(`${portal.url}/factures.html`);
+    const due = page.getByText(/Facture n° 2026-000002 – Octobre 2026 – 10,00.€/);
+    await due.waitFor();
+    await page.getByText(/Novembre 2026, à ce jour/).waitFor();
+    await page.waitForLoadState('networkidle');
+    const shift = await page.evaluate(() => window.__shift);
+    const dueTop = await due.evaluate((e) => e.getBoundingClientRect().top + scrollY);
+    const forecastTop = await page.getByText(/Novembre 2026, à ce jour/).evaluate((e) => e.getBoundingClientRect().top + scrollY);
+    const headings = await page.getByRole('heading', { name: 'Mes factures' }).count();
+    console.log(`mes factures (telephone): the invoice to pay at y = ${Math.round(dueTop)}, the forecast at y = ${Math.round(forecastTop)}, layout shift ${shift.toFixed(3)}, ${headings} headings « Mes factures »`);
+    assert.ok(dueTop < 740, 'the invoice to pay is in the first screen');
+    assert.ok(dueTop < forecastTop, 'what is due comes before the forecast');
+    assert.ok(shift <= 0.05, `layout shift ${shift}`);
+    assert.equal(headings, 1);
+    await checkAxe(page, 'mes factures');
+  } finally {
+    await context.close();
+    await portal.stop();
+  }
+});

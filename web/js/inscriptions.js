@@ -1,7 +1,7 @@
 // « Inscriptions 2027-2028 »: the family's answer to the year's campaign, one step per screen
 // (children and activities, the rules, documents and sending), saved at each step and resumed
 // where it stopped. The year is the page's `annee` parameter.
-import { api, say, linkTown, session, el, frenchDate, uid, problemText } from './portail.js';
+import { api, say, sayInView, linkTown, session, el, frenchDate, uid, problemText } from './portail.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -71,7 +71,7 @@ async function save(body) {
     show();
     document.querySelector(`#${STEPS[view.step]} h2`)?.focus?.();
     return true;
-  } catch (p) { say(message, problemText(p), true); return false; }
+  } catch (p) { sayInView(message, problemText(p), true); return false; }
 }
 
 document.getElementById('form-enfants').addEventListener('submit', (e) => {
@@ -80,11 +80,11 @@ document.getElementById('form-enfants').addEventListener('submit', (e) => {
 });
 document.getElementById('form-reglement').addEventListener('submit', (e) => {
   e.preventDefault();
-  if (!document.getElementById('accepte').checked) { say(message, 'Cochez la case pour accepter le règlement intérieur.', true); return; }
+  if (!document.getElementById('accepte').checked) { sayInView(message, 'Cochez la case pour accepter le règlement intérieur.', true); return; }
   save({ children: view.enrolment?.children ?? [], accept_rules: view.rules_version });
 });
 document.getElementById('envoyer').addEventListener('click', async () => {
-  if (await save({ children: view.enrolment?.children ?? [], submit: true })) say(message, 'Votre inscription est envoyée : le service enfance va la vérifier.');
+  if (await save({ children: view.enrolment?.children ?? [], submit: true })) sayInView(message, 'Votre inscription est envoyée : le service enfance va la vérifier.');
 });
 document.getElementById('modifier').addEventListener('click', () => { editing = true; show(); });
 
@@ -92,5 +92,5 @@ if (me) {
   try {
     view = await api(uri());
     show();
-  } catch (p) { say(message, problemText(p), true); }
+  } catch (p) { sayInView(message, problemText(p), true); }
 }

@@ -1,7 +1,7 @@
 // « Mon panier »: the lines with their price and the total, removal, and validation exactly once
 // (one idempotency key per basket revision, kept for the tab, so a reload or a second click
 // never books twice).
-import { api, say, linkTown, session, el, euros, frenchDate, newKey } from './portail.js';
+import { api, say, sayInView, linkTown, session, el, euros, frenchDate, newKey } from './portail.js';
 import { plural } from './typo.js';
 import { BOOKING_STATUSES_VALIDATED } from './libelles.js';
 
@@ -65,7 +65,7 @@ async function removeLines(family, lines, region) {
       removed += 1;
     }
     const l = lines[0];
-    say(message, lines.length === 1 ? `${l.unit_name}, ${frenchDate(l.date)} : retiré du panier.` : `${l.first_name} – ${l.unit_name} : ${plural(removed, 'ligne retirée', 'lignes retirées')} du panier.`);
+    sayInView(message, lines.length === 1 ? `${l.unit_name}, ${frenchDate(l.date)} : retiré du panier.` : `${l.first_name} – ${l.unit_name} : ${plural(removed, 'ligne retirée', 'lignes retirées')} du panier.`);
   } catch (problem) { say(region || message, problem.title, true); }
   await load(family);
 }

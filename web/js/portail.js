@@ -30,6 +30,15 @@ export function say(region, text, error = false) {
   region.classList.toggle('erreur', error);
 }
 
+/** Says `text` in `region` and brings it on screen with the focus on it: the answer to a form
+ * whose message region is away from its button (a phone shows a small part of the page). */
+export function sayInView(region, text, error = false) {
+  say(region, text, error);
+  if (!region.hasAttribute('tabindex')) region.setAttribute('tabindex', '-1');
+  region.scrollIntoView({ block: 'nearest' });
+  region.focus({ preventScroll: true });
+}
+
 /** Runs `action` on submit, with the button disabled meanwhile (no double submission). */
 export function onSubmit(form, action) {
   form.addEventListener('submit', async (event) => {

@@ -145,6 +145,14 @@ test('« Mes factures » on a phone: what is due first, nothing moves', async ()
     assert.ok(shift <= 0.05, `layout shift ${shift}`);
     assert.equal(headings, 1);
     await checkAxe(page, 'mes factures');
+    // A contest of one day of a line, not the whole line.
+    await due.click();
+    const form = page.locator('form.contestation');
+    await form.getByRole('group', { name: /Jours contestés/ }).getByLabel('jeudi 01/10/2026').check();
+    await form.getByLabel('Ce qui ne va pas').fill('Léa était malade le 1er octobre.');
+    await form.getByRole('button', { name: 'Envoyer ma contestation' }).click();
+    await page.getByText(/\(1\/10 sur 1, 2, 5 et 6\/10\).*en attente de réponse du service/).waitFor();
+    await checkAxe(page, 'mes factures, un jour contesté');
   } finally {
     await context.close();
     await portal.stop();

@@ -132,21 +132,32 @@ const RETURNS = {
   anomaly: ['Ce paiement doit être vérifié par la régie, qui reviendra vers vous.', true],
 };
 
-/** « Contester une ligne »: the line, why; the answer comes by email. */
+/** « Contester une ligne »: the line, the days of it (all by default), why; the answer comes by
+ * email. */
 function contestForm(family, invoice, names, details) {
   const region = el('p', { class: 'message', role: 'status', 'aria-live': 'polite', hidden: '' });
   const selectId = uid('ligne');
   const select = el('select', { id: selectId, name: 'line' }, ...invoice.lines.map((l, i) => el('option', { value: String(i) },
     `${l.child_name || names.get(l.child) || l.child} – ${l.unit_name} (${l.dates_text}) – ${euros(l.amount)}`)));
+  // The line's days, to contest one or some of them (« CANTINE 2, 3, 5, 6 et 30/11 »).
+  const days = el('fieldset', { class: 'jours-contestes' });
+  const showDays = () => {
+    const dates = invoice.lines[Number(select.value)]?.dates || [];
+    days.hidden = dates.length < 2;
+    days.replaceChildren(el('legend', {}, 'Jours contestés (tous, si aucun n’est coché)'),
+      ...dates.map((d) => el('label', { class: 'en-ligne' }, el('input', { type: 'checkbox', name: 'days', value: d }), ` ${frenchDate(d)}`)));
+  };
+  select.addEventListener('change', showDays);
+  showDays();
   const [label, text] = field('Ce qui ne va pas', { name: 'message', rows: 3, maxlength: 1000, required: '' });
   const form = el('form', { class: 'contestation' },
     el('h3', {}, 'Contester une ligne'),
-    el('label', { for: selectId }, 'Ligne'), select, label, text,
+    el('label', { for: selectId }, 'Ligne'), select, days, label, text,
     el('button', { type: 'submit' }, 'Envoyer ma contestation'), region);
   onSubmit(form, async (data) => {
     try {
       await api(`/families/${encodeURIComponent(family)}/invoices/${encodeURIComponent(invoice.month)}/contests`, {
-        method: 'POST', csrf: me.csrf_token, body: { line: Number(data.get('line')), message: data.get('message') },
+        method: 'POST', csrf: me.csrf_token, body: { line: Number(data.get('line')), days: data.getAll('days'), message: data.get('message') },
       });
       say(region, 'Votre contestation est transmise au service. Sa réponse vous parviendra par e-mail.');
       text.value = '';

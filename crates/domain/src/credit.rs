@@ -528,7 +528,10 @@ mod tests {
         let now = at(2026, 12, 2, 9, 0);
         let some = Contest::new("c1".into(), &i, 0, &[d(2026, 11, 3)], "Absente", &[], "sophie", now).unwrap();
         assert_eq!(some.days, [d(2026, 11, 3)]);
-        assert_eq!(some.line_text, "Léa — Restauration scolaire (3/11 sur 2 et 3/11) : Tarif de base, résident : 2,50 €");
+        assert_eq!(
+            some.line_text,
+            "Léa — Restauration scolaire (3/11 sur 2 et 3/11) : Tarif de base, résident : 2,50 €"
+        );
         let all = Contest::new("c2".into(), &i, 0, &[d(2026, 11, 3), d(2026, 11, 2)], "x", &[], "s", now).unwrap();
         assert!(all.days.is_empty(), "every day of the line is the whole line");
         assert_eq!(

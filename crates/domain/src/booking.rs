@@ -323,10 +323,10 @@ impl Booking {
 
     /// A certificate received at `at` for a reported absence: « absence justifiée » if it came
     /// within `delay` after the day ended in `tz`, or after the report when that was later
-    /// ([`crate::operations::certificate_deadline`]), and the day was not registered present.
+    /// ([`certificate_deadline`]), and the day was not registered present.
     pub fn justify_report(&self, at: DateTime<Utc>, delay: chrono::Duration, tz: chrono_tz::Tz) -> Option<Booking> {
         let report = self.absence_report.as_ref()?;
-        if at > crate::operations::certificate_deadline(report.at, self.date, delay, tz) {
+        if at > certificate_deadline(report.at, self.date, delay, tz) {
             return None;
         }
         self.justify(at)
@@ -447,6 +447,23 @@ impl Booking {
         self.updated_at = actor.at;
         self.version += 1;
     }
+}
+
+/// Until when a medical certificate justifies a reported day: the town's delay counted from the
+/// end of that day in the town's time zone, or from the report when it came later. A
+/// certificate is never due before the day it covers.
+pub fn certificate_deadline(
+    reported_at: DateTime<Utc>,
+    day: NaiveDate,
+    delay: chrono::Duration,
+    tz: chrono_tz::Tz,
+) -> DateTime<Utc> {
+    let end = day
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|midnight| chrono::TimeZone::from_local_datetime(&tz, &midnight).earliest())
+        .map_or(reported_at, |t| t.with_timezone(&Utc));
+    end.max(reported_at) + delay
 }
 
 #[cfg(test)]

@@ -7,8 +7,7 @@ use super::calendar::Closure;
 use super::config::Town;
 use super::{ActivityId, ChildId, FamilyRef, UnitId};
 pub use crate::config::OperationsSettings;
-use chrono::{DateTime, Days, Duration, NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -144,17 +143,7 @@ pub fn report_range(
     Ok((from, to.min(last)))
 }
 
-/// Until when a medical certificate justifies a reported day: the town's delay counted from the
-/// end of that day in the town's time zone, or from the report when it came later. A
-/// certificate is never due before the day it covers.
-pub fn certificate_deadline(reported_at: DateTime<Utc>, day: NaiveDate, delay: Duration, tz: Tz) -> DateTime<Utc> {
-    let end = day
-        .succ_opt()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .and_then(|midnight| tz.from_local_datetime(&midnight).earliest())
-        .map_or(reported_at, |t| t.with_timezone(&Utc));
-    end.max(reported_at) + delay
-}
+pub use crate::booking::certificate_deadline;
 
 /// A holiday period a reminder is about: its units' first day's deadline and when bookings open.
 #[derive(Debug, Clone, PartialEq, Eq)]

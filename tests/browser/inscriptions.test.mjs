@@ -101,7 +101,7 @@ for (const device of VIEWPORTS) {
       await checkAxe(page, 'inscriptions: envoi');
       await page.getByRole('button', { name: 'Envoyer mon inscription' }).click();
       await page.getByRole('heading', { name: 'Inscription envoyée' }).waitFor();
-      await page.getByText(/Hugo : en attente d’un document/).waitFor();
+      await page.getByText(/Hugo\s: en attente d’un document/).waitFor();
       await checkAxe(page, 'inscriptions: envoyée');
       await page.goto(`${portal.url}/index.html`);
       await page.getByRole('link', { name: 'Inscriptions 2026-2027\u202f: envoyé' }).waitFor();

@@ -190,7 +190,7 @@ struct Model {
 /// A day billed: its amount and the rule that priced it.
 type Billed = BTreeMap<(String, String, NaiveDate), (i64, Rule)>;
 
-/// The town's delay for a certificate after a report (`certificate_hours`).
+/// The town's delay for a certificate after the reported day ends (`certificate_hours`).
 const CERTIFICATE_HOURS: i64 = 48;
 
 impl Model {
@@ -379,7 +379,7 @@ fn act() -> impl Strategy<Value = Act> {
         2 => Just(Act::StaffCancel),
         4 => any::<bool>().prop_map(|present| Act::Mark { present }),
         2 => Just(Act::Report),
-        2 => prop_oneof![0i64..9, 9i64..72].prop_map(|hours| Act::Certificate { hours }),
+        2 => prop_oneof![0i64..9, 9i64..90].prop_map(|hours| Act::Certificate { hours }),
         1 => Just(Act::Close),
         1 => prop_oneof![Just(None), (300u32..1200).prop_map(Some)].prop_map(|qf| Act::Quotient { qf }),
         1 => any::<bool>().prop_map(|accept| Act::Decide { accept }),
@@ -525,7 +525,9 @@ async fn play_step(p: &TestPortal, m: &mut Model, s: &Step, key: &str) {
                 "content_type": "application/pdf", "size": pdf.len(), "absence": {"from": d, "to": d}});
             crate::documents::send_file(p, &b, kid.family, body, pdf).await;
             for ((child, _, day), c) in m.cells.iter_mut() {
-                let in_time = c.reported_at.is_some_and(|r| at <= r + TimeDelta::hours(CERTIFICATE_HOURS));
+                // Due `certificate_hours` after the day ends in Paris (or after the report, if later).
+                let day_end = paris(*day + TimeDelta::days(1), 0, 0);
+                let in_time = c.reported_at.is_some_and(|r| at <= r.max(day_end) + TimeDelta::hours(CERTIFICATE_HOURS));
                 if *child == kid.child && *day == d && c.state == State::Booked && in_time && c.present != Some(true) {
                     c.justified = true;
                 }

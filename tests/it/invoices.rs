@@ -323,6 +323,12 @@ async fn a_contested_line_is_answered_with_a_credit_note_and_the_invoice_never_c
         422,
         "unknown_line",
     );
+    // Some days of a line may be contested, only the line's own.
+    assert_problem(
+        &p.post(&contest, serde_json::json!({"line": 0, "days": ["2026-10-03"], "message": "x"}), Some(&sophie)).await,
+        422,
+        "unknown_day",
+    );
     assert_problem(
         &p.post(&contest, serde_json::json!({"line": 0, "message": " "}), Some(&sophie)).await,
         422,

@@ -405,7 +405,8 @@ pub(super) async fn a_sick_child_reported_at_7_30_is_on_the_8_00_register_and_a_
         booking(&store, &lea, "cantine", thu).await.attendance,
         Some(domain::booking::Attendance::AbsentJustified)
     );
-    p.clock.set("2026-12-05T07:00:00Z".parse().unwrap());
+    // Hugo's comes too late: 48 hours after Thursday 3 ended (Saturday 5 at midnight in Paris).
+    p.clock.set("2026-12-05T23:01:00Z".parse().unwrap());
     let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.expect("Sophie");
     let late =
         crate::documents::send_file(&p, &sophie, "martin", cert("hugo-martin", "Hugo"), crate::documents::pdf()).await;

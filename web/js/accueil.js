@@ -1,19 +1,21 @@
 // index.html: the page's own script (no inline script: the pages run under a strict CSP).
 import { api, linkTown, town, el, say, maybeLoggedIn, forgetSession } from './portail.js';
 import { NEWS_CATEGORIES } from './libelles.js';
+import { fr, frTree } from './typo.js';
 import { myEmails } from './courriels.js';
 import { qfPanel } from './quotient.js';
 linkTown();
 if (new URLSearchParams(location.search).get('compte') === 'active') {
-  say(document.getElementById('message'), 'Votre compte est activé : vous êtes connecté(e). Bienvenue !');
+  say(document.getElementById('message'), 'Votre compte est activé : vous êtes connecté(e). Bienvenue !');
 }
 const published = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' });
 api('/news?per_page=10').then((page) => {
   const box = document.getElementById('actualites');
-  if (page.items.length === 0) { box.replaceChildren(el('p', {}, "Pas d'actualité pour le moment.")); return; }
+  if (page.items.length === 0) { box.replaceChildren(el('p', {}, "Pas d’actualité pour le moment.")); return; }
   box.replaceChildren(...page.items.map((a) => {
     const body = el('div', { class: 'texte' });
     body.innerHTML = a.html; // rendered by the server from Markdown, without raw HTML or unsafe links
+    frTree(body);
     const files = (a.attachments || []).map((f) => {
       const get = el('button', { type: 'button', class: 'secondaire' }, `Télécharger ${f.file_name} (${Math.max(1, Math.round(f.size / 1024))} Ko)`);
       get.addEventListener('click', async () => {
@@ -27,7 +29,7 @@ api('/news?per_page=10').then((page) => {
       return el('li', {}, get);
     });
     return el('article', { class: `actualite ${a.category}${a.pinned ? ' epinglee' : ''}` },
-      el('h3', {}, a.title),
+      el('h3', {}, fr(a.title)),
       el('p', { class: 'aide' }, `${NEWS_CATEGORIES[a.category]}${a.pinned ? ' – à la une' : ''} – publié le ${published.format(new Date(a.publish_at))}`),
       body,
       files.length ? el('ul', { class: 'pieces-jointes', 'aria-label': 'Pièces jointes' }, ...files) : null);
@@ -40,12 +42,12 @@ fetch(`/api/towns/${encodeURIComponent(town)}`)
     const list = document.getElementById('activities');
     for (const a of cfg.activities) {
       const li = document.createElement('li');
-      li.textContent = `${a.name} : ${a.units.map((u) => u.name).join(', ')}`;
+      li.textContent = fr(`${a.name} : ${a.units.map((u) => u.name).join(', ')}`);
       list.appendChild(li);
     }
     // Whom to call or write to: the childhood service's régie (the town's billing settings),
     // and a service's own office where it has one (the leisure centre).
-    const address = (c, name) => el('address', {}, ...[name, ...(c.address || []), c.phone && `Téléphone : ${c.phone}`,
+    const address = (c, name) => el('address', {}, ...[name, ...(c.address || []), c.phone && `Téléphone : ${c.phone}`,
       c.email && el('a', { href: `mailto:${c.email}` }, c.email), c.hours].filter(Boolean).flatMap((l, i) => (i ? [el('br'), l] : [l])));
     const b = cfg.billing;
     const blocks = [];
@@ -60,7 +62,7 @@ fetch(`/api/towns/${encodeURIComponent(town)}`)
 // Only when a session may be open: a 401 at each visit would be an error in the console.
 (maybeLoggedIn() ? api('/auth/session') : Promise.reject(new Error('no session'))).then((me) => {
   const compte = document.getElementById('compte');
-  compte.textContent = `Connecté(e) : ${me.first_name} ${me.last_name} (${me.email})`;
+  compte.textContent = `Connecté(e) : ${me.first_name} ${me.last_name} (${me.email})`;
   if (me.role === 'agent' || me.role === 'town_admin') {
     compte.append(' – ', el('a', { href: `mairie.html?commune=${encodeURIComponent(town)}` }, 'Espace mairie'));
   }
@@ -103,7 +105,7 @@ function myAccount(me) {
       zip.disabled = true;
       try {
         const link = await api(`/families/${encodeURIComponent(f)}/export/archive`, { method: 'POST', csrf: me.csrf_token });
-        say(out, "L'archive est prête : le téléchargement commence.");
+        say(out, "L’archive est prête : le téléchargement commence.");
         location.assign(link.url);
       } catch (p) { say(out, p.title, true); } finally { zip.disabled = false; }
     });

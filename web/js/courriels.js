@@ -1,9 +1,9 @@
 // E-mails and what became of them: the addresses that bounced (tab « Aujourd'hui »), and on a
 // family's record each guardian's e-mails with their state, the « Adresse e-mail invalide »
 // notice and « Renvoyer le lien d'activation » once the address is corrected.
-import { api, say, el } from './portail.js';
+import { api, say, el, frenchInstant } from './portail.js';
 
-const when = (iso) => new Date(iso).toLocaleString('fr-FR', { dateStyle: 'short', timeStyle: 'short' });
+const when = frenchInstant;
 
 /** « Adresses e-mail invalides »: one line per address that bounced, with its families;
  * `open(reference)` shows a family's record. */

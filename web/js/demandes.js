@@ -1,6 +1,7 @@
 // « Mes demandes »: send a document straight to the town's storage (with its progress), follow
 // what the service decided, download or withdraw it.
 import { api, say, linkTown, session, el, frenchDate, frenchInstant, fileType } from './portail.js';
+import { plural, fr } from './typo.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -20,6 +21,31 @@ function showKind() {
   document.getElementById('bloc-absence').hidden = !k || !k.justifies_absence;
 }
 
+/** The answer to the form, next to its button (a phone shows a small part of the page). */
+function sayNear(text, error = false) {
+  const near = document.getElementById('message-envoi');
+  say(near, text, error);
+  near.scrollIntoView({ block: 'nearest' });
+}
+
+/** Another family: the answers about the last one no longer apply. */
+function clearAnswers() {
+  for (const id of ['message', 'message-envoi']) document.getElementById(id).hidden = true;
+}
+
+/** From « Mon enfant est malade » (`?certificat=1&enfant=…&du=…&au=…`): a medical certificate
+ * for the child and the days reported, filled in; the file is left to choose. */
+function prefill() {
+  const q = new URLSearchParams(location.search);
+  if (!q.get('certificat')) return;
+  const k = state.settings.kinds.find((x) => x.justifies_absence);
+  if (!k) return;
+  document.getElementById('type').value = k.id;
+  if (state.children.some((c) => c.id === q.get('enfant'))) document.getElementById('enfant').value = q.get('enfant');
+  document.getElementById('absence-du').value = q.get('du') || '';
+  document.getElementById('absence-au').value = q.get('au') || q.get('du') || '';
+}
+
 /** Sends the file with the presigned request, reporting progress (fetch cannot). */
 function upload(request, file, progress) {
   return new Promise((resolve, reject) => {
@@ -37,7 +63,7 @@ async function send(event) {
   event.preventDefault();
   const button = form.querySelector('button[type=submit]');
   const file = document.getElementById('fichier').files[0];
-  if (!file) { say(message, 'Choisissez le fichier à envoyer.', true); return; }
+  if (!file) { sayNear('Choisissez le fichier à envoyer.', true); return; }
   const k = kind();
   const body = { kind: k.id, file_name: file.name, content_type: fileType(file), size: file.size };
   if (k.concerns === 'child') body.child = document.getElementById('enfant').value;
@@ -54,15 +80,15 @@ async function send(event) {
     try {
       await upload(started.upload, file, progress);
     } catch {
-      throw { title: "Le fichier n'a pas pu être envoyé : vérifiez votre connexion et réessayez." };
+      throw { title: "Le fichier n’a pas pu être envoyé : vérifiez votre connexion et réessayez." };
     }
     const doc = await api(`/families/${encodeURIComponent(family())}/documents/${encodeURIComponent(started.document.id)}/confirm`, { method: 'POST', csrf: me.csrf_token });
-    say(message, `« ${doc.file_name} » est envoyé : le service enfance va l'examiner.`);
+    sayNear(`« ${doc.file_name} » est envoyé : le service enfance va l’examiner.`);
     form.reset();
     showKind();
     await load();
   } catch (problem) {
-    say(message, problem.title, true);
+    sayNear(problem.title, true);
   } finally {
     button.disabled = false;
     box.hidden = true;
@@ -77,10 +103,10 @@ async function download(doc) {
 }
 
 async function withdraw(doc) {
-  if (!confirm(`Retirer « ${doc.file_name} » ?`)) return;
+  if (!confirm(`Retirer « ${doc.file_name} » ?`)) return;
   try {
     await api(`/families/${encodeURIComponent(family())}/documents/${encodeURIComponent(doc.id)}`, { method: 'DELETE', csrf: me.csrf_token });
-    say(message, `« ${doc.file_name} » est retiré.`);
+    say(message, `« ${doc.file_name} » est retiré.`);
     await load();
   } catch (problem) { say(message, problem.title, true); }
 }
@@ -88,9 +114,9 @@ async function withdraw(doc) {
 async function load() {
   const docs = await api(`/families/${encodeURIComponent(family())}/documents`);
   const box = document.getElementById('liste');
-  if (docs.length === 0) { box.replaceChildren(el('p', {}, "Vous n'avez envoyé aucun document.")); return; }
+  if (docs.length === 0) { box.replaceChildren(el('p', {}, "Vous n’avez envoyé aucun document.")); return; }
   box.replaceChildren(el('table', { class: 'lignes' },
-    el('caption', {}, `${docs.length} document(s)`),
+    el('caption', {}, plural(docs.length, 'document')),
     el('thead', {}, el('tr', {}, ...['Document', 'Fichier', 'Envoyé le', 'Statut', 'Actions'].map((h) => el('th', { scope: 'col' }, h)))),
     el('tbody', {}, ...docs.map((d) => {
       const get = el('button', { type: 'button', class: 'secondaire' }, 'Télécharger', el('span', { class: 'visually-hidden' }, ` ${d.file_name}`));
@@ -102,13 +128,13 @@ async function load() {
         actions.push(' ', off);
       }
       const status = [STATUS[d.status] || d.status];
-      if (d.status === 'refused' && d.reason) status.push(` : ${d.reason}`);
-      if (d.status === 'accepted' && d.valid_until) status.push(` (valable jusqu'au ${frenchDate(d.valid_until)})`);
+      if (d.status === 'refused' && d.reason) status.push(` : ${d.reason}`);
+      if (d.status === 'accepted' && d.valid_until) status.push(` (valable jusqu’au ${frenchDate(d.valid_until)})`);
       return el('tr', { class: `statut-${d.status}` },
-        el('td', { 'data-label': 'Document' }, d.kind_name, d.child_name ? ` – ${d.child_name}` : ''),
+        el('td', { 'data-label': 'Document' }, fr(d.kind_name), d.child_name ? ` – ${d.child_name}` : ''),
         el('td', { 'data-label': 'Fichier' }, d.file_name),
         el('td', { 'data-label': 'Envoyé le' }, d.sent_at ? frenchInstant(d.sent_at) : ''),
-        el('td', { 'data-label': 'Statut' }, ...status),
+        el('td', { 'data-label': 'Statut' }, fr(status.join(''))),
         el('td', {}, ...actions));
     }))));
 }
@@ -128,14 +154,15 @@ if (me) {
         const names = (f) => children.filter((c) => c.family === f).map((c) => c.first_name).join(', ');
         const select = document.getElementById('famille');
         select.replaceChildren(...me.families.map((f) => el('option', { value: f }, names(f) ? `${f} (${names(f)})` : f)));
-        select.addEventListener('change', async () => { showFamily(); await load().catch((p) => say(message, p.title, true)); });
+        select.addEventListener('change', async () => { clearAnswers(); showFamily(); await load().catch((p) => say(message, p.title, true)); });
         document.getElementById('bloc-famille').hidden = false;
       }
       showFamily();
       document.getElementById('taille-max').textContent = `${Math.floor(settings.max_bytes / (1024 * 1024))} Mo`;
-      document.getElementById('type').replaceChildren(...settings.kinds.map((k) => el('option', { value: k.id }, k.name)));
+      document.getElementById('type').replaceChildren(...settings.kinds.map((k) => el('option', { value: k.id }, fr(k.name))));
       document.getElementById('type').addEventListener('change', showKind);
       form.addEventListener('submit', send);
+      prefill();
       showKind();
       document.getElementById('page').hidden = false;
       await load();

@@ -1,9 +1,11 @@
-// « Mes factures »: the current month so far and as booked to its end, line by line, by the
-// rules the invoice will use (each line names the rule that priced it); then the published
-// invoices with their status, lines, PDF, credit notes, payments and their receipts,
+// « Mes factures »: what is due first (the published invoices, those to pay at the top, with
+// the amount left and the date), then the current month so far and as booked to its end, line by
+// line, by the rules the invoice will use (each line names the rule that priced it). Each block
+// has its room before it fills in (no layout shift). The invoices come with their status, lines, PDF, credit notes, payments and their receipts,
 // « Payer en ligne » (PayFiP), and a form to contest a line. Back from PayFiP, the page says how
 // the payment went, as the portal heard it from PayFiP itself (never from the address).
 import { api, say, linkTown, session, el, euros, frenchDate, town, onSubmit, field, uid, problemText } from './portail.js';
+import { frTree } from './typo.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -32,6 +34,7 @@ async function show() {
   try {
     const children = await api('/calendar/children');
     const names = new Map(children.map((c) => [c.id, c.first_name]));
+    const invoices = showInvoices(names);
     const months = [];
     for (const family of me.families) {
       const m = await api(`/families/${encodeURIComponent(family)}/invoices/current`);
@@ -39,12 +42,13 @@ async function show() {
       const id = `titre-mois-${months.length}`;
       months.push(el('section', { 'aria-labelledby': id },
         el('h2', { id }, `${label} (en cours)`),
-        el('p', { class: 'resume' }, `${label}, à ce jour : ${euros(m.so_far.total)} ; prévu jusqu'à la fin du mois : ${euros(m.forecast.total)}.`),
-        el('p', { class: 'aide' }, 'Montants calculés d\'après vos réservations et la présence relevée à ce jour, aux tarifs de la commune. La facture est établie après la fin du mois.'),
-        table(m.forecast, names, `${label} : prévu jusqu'à la fin du mois`)));
+        el('p', { class: 'resume' }, `${label}, à ce jour : ${euros(m.so_far.total)} ; prévu jusqu’à la fin du mois : ${euros(m.forecast.total)}.`),
+        el('p', { class: 'aide' }, 'Montants calculés d’après vos réservations et la présence relevée à ce jour, aux tarifs de la commune. La facture est établie après la fin du mois.'),
+        table(m.forecast, names, `${label} : prévu jusqu’à la fin du mois`)));
     }
-    box.replaceChildren(...months);
-    await showInvoices(names);
+    // The server's words (the rules, the dates) written the French way too.
+    box.replaceChildren(...months.map(frTree));
+    await invoices;
   } catch (problem) { say(message, problem.title, true); }
 }
 
@@ -53,14 +57,14 @@ function invoiceDetail(family, invoice, names, label, details) {
   const enc = encodeURIComponent;
   const pdf = el('a', { href: `/api/towns/${enc(town)}/families/${enc(family)}/invoices/${enc(invoice.month)}/pdf`, download: `facture-${invoice.number}.pdf` },
     `Télécharger la facture n° ${invoice.number} (PDF)`);
-  const parts = [table(invoice, names, `Facture n° ${invoice.number} : ${label}`), el('p', {}, pdf)];
+  const parts = [table(invoice, names, `Facture n° ${invoice.number} : ${label}`), el('p', {}, pdf)];
   const deductions = invoice.deductions || [];
   if (deductions.length) {
-    parts.push(el('h3', {}, 'Déductions'), el('ul', {}, ...deductions.map((d) => el('li', {}, `${d.label} : −${euros(d.amount)}`))));
+    parts.push(el('h3', {}, 'Déductions'), el('ul', {}, ...deductions.map((d) => el('li', {}, `${d.label} : −${euros(d.amount)}`))));
   }
   if (invoice.credit_notes.length) {
     parts.push(el('h3', {}, 'Avoirs'), el('ul', {}, ...invoice.credit_notes.map((n) => el('li', {},
-      `Avoir n° ${n.number} du ${frenchDate(n.issued_on)} : −${euros(n.total)} (${n.reason}). ${n.destination}.`))));
+      `Avoir n° ${n.number} du ${frenchDate(n.issued_on)} : −${euros(n.total)} (${n.reason}). ${n.destination}.`))));
   }
   if (invoice.payments.length) {
     // Each payment as the server words it (a direct debit is « à prélever » until its day, and
@@ -71,12 +75,12 @@ function invoiceDetail(family, invoice, names, label, details) {
         `quittance n° ${p.number} (PDF)`)] : [])))));
   }
   if (invoice.credit_notes.length || invoice.payments.length || deductions.length) {
-    parts.push(el('p', { class: 'resume' }, `Reste à payer : ${euros(invoice.left_to_pay)}`));
+    parts.push(el('p', { class: 'resume' }, `Reste à payer : ${euros(invoice.left_to_pay)}`));
   }
   parts.push(...payment(family, invoice));
   const answer = (c) => {
-    if (c.status === 'accepted') return `acceptée : avoir n° ${c.credit_note} de ${euros(c.amount)}`;
-    if (c.status === 'refused') return `non retenue : ${c.reason}`;
+    if (c.status === 'accepted') return `acceptée : avoir n° ${c.credit_note} de ${euros(c.amount)}`;
+    if (c.status === 'refused') return `non retenue : ${c.reason}`;
     return 'en attente de réponse du service';
   };
   if (invoice.contests.length) {
@@ -90,12 +94,12 @@ function invoiceDetail(family, invoice, names, label, details) {
 /** How to pay what is left: « Payer en ligne », or why not. */
 function payment(family, invoice) {
   if (invoice.status === 'transmitted') {
-    return [el('p', { class: 'resume' }, 'Cette facture a été transmise au Trésor public : réglez-la auprès de lui, comme indiqué sur l\'avis qu\'il vous adresse.')];
+    return [el('p', { class: 'resume' }, 'Cette facture a été transmise au Trésor public : réglez-la auprès de lui, comme indiqué sur l’avis qu’il vous adresse.')];
   }
   const debit = invoice.direct_debit ? [el('p', { class: 'resume' }, `${invoice.direct_debit}.`)] : [];
   if (debit.length && !invoice.payable_online) return debit;
   if (invoice.payment_in_progress) {
-    return [el('p', { class: 'resume' }, 'Paiement en ligne en cours : PayFiP ne l\'a pas encore confirmé. Cette page sera à jour dans quelques minutes.')];
+    return [el('p', { class: 'resume' }, 'Paiement en ligne en cours : PayFiP ne l’a pas encore confirmé. Cette page sera à jour dans quelques minutes.')];
   }
   if (!invoice.payable_online) return [];
   const region = el('p', { class: 'message', role: 'status', 'aria-live': 'polite', hidden: '' });
@@ -120,29 +124,40 @@ function payment(family, invoice) {
 
 /** What the return from PayFiP says, as the portal heard it from PayFiP. */
 const RETURNS = {
-  paid: ['Votre paiement est enregistré. Merci ! Sa quittance est dans la facture et vous est envoyée par e-mail.', false],
-  pending: ['Votre paiement est en cours de confirmation par PayFiP : la facture sera à jour dans quelques minutes.', false],
-  cancelled: ['Paiement abandonné : la facture reste à payer.', true],
-  refused: ['Paiement refusé : la facture reste à payer. Vous pouvez réessayer ou la régler à la régie.', true],
-  expired: ['Le paiement n\'a pas abouti : la facture reste à payer.', true],
+  paid: ['Votre paiement est enregistré. Merci ! Sa quittance est dans la facture et vous est envoyée par e-mail.', false],
+  pending: ['Votre paiement est en cours de confirmation par PayFiP : la facture sera à jour dans quelques minutes.', false],
+  cancelled: ['Paiement abandonné : la facture reste à payer.', true],
+  refused: ['Paiement refusé : la facture reste à payer. Vous pouvez réessayer ou la régler à la régie.', true],
+  expired: ['Le paiement n’a pas abouti : la facture reste à payer.', true],
   anomaly: ['Ce paiement doit être vérifié par la régie, qui reviendra vers vous.', true],
 };
 
-/** « Contester une ligne »: the line, why; the answer comes by email. */
+/** « Contester une ligne »: the line, the days of it (all by default), why; the answer comes by
+ * email. */
 function contestForm(family, invoice, names, details) {
   const region = el('p', { class: 'message', role: 'status', 'aria-live': 'polite', hidden: '' });
   const selectId = uid('ligne');
   const select = el('select', { id: selectId, name: 'line' }, ...invoice.lines.map((l, i) => el('option', { value: String(i) },
     `${l.child_name || names.get(l.child) || l.child} – ${l.unit_name} (${l.dates_text}) – ${euros(l.amount)}`)));
+  // The line's days, to contest one or some of them (« CANTINE 2, 3, 5, 6 et 30/11 »).
+  const days = el('fieldset', { class: 'jours-contestes' });
+  const showDays = () => {
+    const dates = invoice.lines[Number(select.value)]?.dates || [];
+    days.hidden = dates.length < 2;
+    days.replaceChildren(el('legend', {}, 'Jours contestés (tous, si aucun n’est coché)'),
+      ...dates.map((d) => el('label', { class: 'en-ligne' }, el('input', { type: 'checkbox', name: 'days', value: d }), ` ${frenchDate(d)}`)));
+  };
+  select.addEventListener('change', showDays);
+  showDays();
   const [label, text] = field('Ce qui ne va pas', { name: 'message', rows: 3, maxlength: 1000, required: '' });
   const form = el('form', { class: 'contestation' },
     el('h3', {}, 'Contester une ligne'),
-    el('label', { for: selectId }, 'Ligne'), select, label, text,
+    el('label', { for: selectId }, 'Ligne'), select, days, label, text,
     el('button', { type: 'submit' }, 'Envoyer ma contestation'), region);
   onSubmit(form, async (data) => {
     try {
       await api(`/families/${encodeURIComponent(family)}/invoices/${encodeURIComponent(invoice.month)}/contests`, {
-        method: 'POST', csrf: me.csrf_token, body: { line: Number(data.get('line')), message: data.get('message') },
+        method: 'POST', csrf: me.csrf_token, body: { line: Number(data.get('line')), days: data.getAll('days'), message: data.get('message') },
       });
       say(region, 'Votre contestation est transmise au service. Sa réponse vous parviendra par e-mail.');
       text.value = '';
@@ -158,7 +173,7 @@ async function reload(family, month, names, details) {
   const label = invoice.label.charAt(0).toUpperCase() + invoice.label.slice(1);
   const keep = details.querySelector('summary');
   const message = details.querySelector('.contestation .message:not([hidden])');
-  details.replaceChildren(keep, ...invoiceDetail(family, invoice, names, label, details));
+  details.replaceChildren(keep, ...invoiceDetail(family, invoice, names, label, details).map(frTree));
   if (message) {
     const region = details.querySelector('.contestation .message');
     say(region, message.textContent, message.classList.contains('erreur'));
@@ -168,8 +183,12 @@ async function reload(family, month, names, details) {
 /** The families' invoices (the last twelve of each), each with its lines on demand. */
 async function showInvoices(names) {
   const shown = [];
+  const toPay = [];
   for (const family of me.families) {
     const invoices = (await api(`/families/${encodeURIComponent(family)}/invoices`)).slice(0, 12);
+    // What is due first, the latest first among the rest.
+    const dueFirst = (i) => (i.status === 'late' ? 0 : i.status === 'due' ? 1 : 2);
+    invoices.sort((a, b) => dueFirst(a) - dueFirst(b));
     for (const i of invoices) {
       const label = i.label.charAt(0).toUpperCase() + i.label.slice(1);
       // Under a mandate the page says when it is debited (the due date is that day): nothing to settle.
@@ -185,11 +204,14 @@ async function showInvoices(names) {
         try { await reload(family, i.month, names, details); } catch (problem) { say(message, problem.title, true); }
       });
       shown.push(details);
+      if (!planned && (i.status === 'due' || i.status === 'late')) toPay.push(`facture n° ${i.number} avant le ${frenchDate(i.due_on)}`);
       if (returned && returned.get('mois') === i.month) details.open = true;
     }
   }
-  const none = el('p', {}, "Aucune facture n'a encore été émise en ligne. Les factures précédentes vous ont été adressées par la mairie.");
-  document.getElementById('factures').replaceChildren(...(shown.length ? shown : [none]));
+  const none = el('p', {}, "Aucune facture n’a encore été émise en ligne. Les factures précédentes vous ont été adressées par la mairie.");
+  document.getElementById('factures').replaceChildren(...(shown.length ? shown : [none]).map(frTree));
+  document.getElementById('a-regler').textContent = toPay.length
+    ? `À régler\u202f: ${toPay.join('\u202f; ')}.` : 'Aucune facture à régler.';
   showCertificates();
 }
 
@@ -200,7 +222,7 @@ function showCertificates() {
   const year = Number(new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric' }).format(new Date())) - 1;
   box.replaceChildren(...me.families.map((family) => el('p', {},
     el('a', { href: `/api/towns/${encodeURIComponent(town)}/families/${encodeURIComponent(family)}/tax-certificates/${year}/pdf`, download: `attestation-fiscale-${year}.pdf` },
-      `Télécharger l'attestation fiscale ${year} (PDF)`))));
+      `Télécharger l’attestation fiscale ${year} (PDF)`))));
 }
 
 const returned = new URLSearchParams(location.search).has('paiement') ? new URLSearchParams(location.search) : null;

@@ -1,6 +1,6 @@
 // « Fiche enfant »: a guardian's child's file, one part at a time (santé, personnes,
 // autorisations, assurance), saved whole as a new version for the service to check.
-import { api, say, session, linkTown, el, field, uid, problemText } from './portail.js';
+import { api, say, sayInView, session, linkTown, el, field, uid, problemText } from './portail.js';
 
 const main = document.getElementById('contenu');
 const message = document.getElementById('message');
@@ -139,8 +139,8 @@ function render(v) {
   file.people ||= {};
   file.consents ||= [];
   const status = v.status ? STATUS[v.status] : 'Pas encore remplie.';
-  document.getElementById('etat').textContent = v.status === 'correction_asked' ? `${status} : ${v.reason}` : `Version ${v.version}. ${status}`;
-  document.getElementById('manquant').replaceChildren(...v.missing.map((m) => el('li', {}, `À compléter : ${m.label}`)));
+  document.getElementById('etat').textContent = v.status === 'correction_asked' ? `${status} : ${v.reason}` : `Version ${v.version}. ${status}`;
+  document.getElementById('manquant').replaceChildren(...v.missing.map((m) => el('li', {}, `À compléter : ${m.label}`)));
   show();
 }
 
@@ -154,14 +154,11 @@ form.addEventListener('submit', async (event) => {
   event.preventDefault();
   try {
     render(await api(`/families/${family}/children/${select.value}/file`, { method: 'PUT', body: { version: view.version, file: cleaned() }, csrf }));
-    say(message, 'Fiche enregistrée : le service enfance va la vérifier.');
+    sayInView(message, 'Fiche enregistrée : le service enfance va la vérifier.');
   } catch (p) {
-    if (p.field) {
-      current = SECTION_OF[p.field.split(/[.[]/)[0]] ?? current;
-      show();
-      part.querySelector(`[data-path="${CSS.escape(p.field)}"]`)?.focus();
-    }
-    say(message, problemText(p), true);
+    // A refused field takes the focus (its message is read with it); otherwise the answer does.
+    const refused = p.field && (current = SECTION_OF[p.field.split(/[.[]/)[0]] ?? current, show(), part.querySelector(`[data-path="${CSS.escape(p.field)}"]`));
+    if (refused) { say(message, problemText(p), true); refused.focus(); } else sayInView(message, problemText(p), true);
   }
 });
 document.getElementById('precedent').addEventListener('click', () => { current -= 1; show(); });

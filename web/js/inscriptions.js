@@ -1,7 +1,7 @@
 // « Inscriptions 2027-2028 »: the family's answer to the year's campaign, one step per screen
 // (children and activities, the rules, documents and sending), saved at each step and resumed
 // where it stopped. The year is the page's `annee` parameter.
-import { api, say, linkTown, session, el, frenchDate, uid, problemText, town } from './portail.js';
+import { api, say, sayInView, linkTown, session, el, frenchDate, uid, problemText, town } from './portail.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -30,7 +30,7 @@ function childBlock(c) {
   const facts = [c.school, c.class, c.level?.level].filter(Boolean).join(' – ');
   const confirm = uid('confirme');
   const box = el('fieldset', { class: 'enfant' }, el('legend', {}, `${c.first_name} ${c.last_name}`),
-    el('p', { class: 'aide' }, `Né(e) le ${frenchDate(c.birth_date)}${facts ? ` – ${facts}` : ''}${c.health_notes ? ` – Santé : ${c.health_notes}` : ''}`));
+    el('p', { class: 'aide' }, `Né(e) le ${frenchDate(c.birth_date)}${facts ? ` – ${facts}` : ''}${c.health_notes ? ` – Santé : ${c.health_notes}` : ''}`));
   // The child's file is filled and corrected on its own page, part by part, then confirmed here.
   const fileGaps = c.gaps.filter((g) => !g.pending).map((g) => g.label);
   const fiche = `fiche.html?commune=${encodeURIComponent(town)}&enfant=${encodeURIComponent(c.id)}`;
@@ -40,7 +40,7 @@ function childBlock(c) {
   box.append(el('label', { class: 'en-ligne', for: `confirme-${c.id}`, id: confirm }, input, ' Les informations de cette fiche sont à jour'));
   for (const o of view.offers) {
     const id = `activite-${c.id}-${o.activity}`;
-    const needs = o.requires.length ? ` (à fournir : ${o.requires.join(', ')})` : '';
+    const needs = o.requires.length ? ` (à fournir : ${o.requires.join(', ')})` : '';
     box.append(el('label', { class: 'en-ligne', for: id },
       el('input', { type: 'checkbox', id, checked: before?.activities.includes(o.activity) ?? false }), ` ${o.name}${needs}`));
   }
@@ -59,13 +59,13 @@ function show() {
   document.getElementById('enfants').replaceChildren(...view.children.map(childBlock));
   document.getElementById('accepte').checked = Boolean(view.enrolment?.rules);
   document.getElementById('texte-reglement').textContent = `J’ai lu et j’accepte le règlement intérieur (version ${view.rules_version}).`;
-  const gaps = view.children.flatMap((c) => c.gaps.map((g) => `${c.first_name} : ${g.label}`));
+  const gaps = view.children.flatMap((c) => c.gaps.map((g) => `${c.first_name} : ${g.label}`));
   document.getElementById('manquants').replaceChildren(gaps.length
     ? el('ul', { 'aria-label': 'À compléter' }, ...gaps.map((g) => el('li', {}, g)))
     : el('p', {}, 'Rien ne manque.'));
   document.getElementById('statuts').replaceChildren(el('ul', {}, ...view.children.map((c) =>
-    el('li', {}, `${c.first_name} : ${c.status_label}${c.gaps.length ? ` (${c.gaps.map((g) => g.label).join(', ')})` : ''}`))));
-  if (view.enrolment?.corrections) say(message, `Le service enfance demande une correction : ${view.enrolment.corrections.reason}`, true);
+    el('li', {}, `${c.first_name} : ${c.status_label}${c.gaps.length ? ` (${c.gaps.map((g) => g.label).join(', ')})` : ''}`))));
+  if (view.enrolment?.corrections) say(message, `Le service enfance demande une correction : ${view.enrolment.corrections.reason}`, true);
   document.getElementById('page').hidden = false;
 }
 
@@ -76,7 +76,7 @@ async function save(body) {
     show();
     document.querySelector(`#${STEPS[view.step]} h2`)?.focus?.();
     return true;
-  } catch (p) { say(message, problemText(p), true); return false; }
+  } catch (p) { sayInView(message, problemText(p), true); return false; }
 }
 
 document.getElementById('form-enfants').addEventListener('submit', (e) => {
@@ -85,11 +85,11 @@ document.getElementById('form-enfants').addEventListener('submit', (e) => {
 });
 document.getElementById('form-reglement').addEventListener('submit', (e) => {
   e.preventDefault();
-  if (!document.getElementById('accepte').checked) { say(message, 'Cochez la case pour accepter le règlement intérieur.', true); return; }
+  if (!document.getElementById('accepte').checked) { sayInView(message, 'Cochez la case pour accepter le règlement intérieur.', true); return; }
   save({ children: view.enrolment?.children ?? [], accept_rules: view.rules_version });
 });
 document.getElementById('envoyer').addEventListener('click', async () => {
-  if (await save({ children: view.enrolment?.children ?? [], submit: true })) say(message, 'Votre inscription est envoyée : le service enfance va la vérifier.');
+  if (await save({ children: view.enrolment?.children ?? [], submit: true })) sayInView(message, 'Votre inscription est envoyée : le service enfance va la vérifier.');
 });
 document.getElementById('modifier').addEventListener('click', () => { editing = true; show(); });
 
@@ -97,5 +97,5 @@ if (me) {
   try {
     view = await api(uri());
     show();
-  } catch (p) { say(message, problemText(p), true); }
+  } catch (p) { sayInView(message, problemText(p), true); }
 }

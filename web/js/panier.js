@@ -1,7 +1,8 @@
 // « Mon panier »: the lines with their price and the total, removal, and validation exactly once
 // (one idempotency key per basket revision, kept for the tab, so a reload or a second click
 // never books twice).
-import { api, say, linkTown, session, el, euros, frenchDate, newKey } from './portail.js';
+import { api, say, sayInView, linkTown, session, el, euros, frenchDate, newKey } from './portail.js';
+import { plural } from './typo.js';
 import { BOOKING_STATUSES_VALIDATED } from './libelles.js';
 
 linkTown();
@@ -22,16 +23,16 @@ function showResult(answer, family, basket) {
   const section = document.getElementById('resultat');
   section.hidden = false;
   const outcome = {
-    applied: `Votre panier est validé : ${answer.applied} ligne(s) enregistrée(s), pour ${euros(answer.total)}. Un e-mail de confirmation vous est envoyé.`,
-    partially_applied: `${answer.applied} ligne(s) enregistrée(s), pour ${euros(answer.total)} ; ${answer.refused} ligne(s) refusée(s), restée(s) dans le panier.`,
-    rejected: `Rien n'a été enregistré : ${answer.refused} ligne(s) ne peuvent pas être validées. Retirez-les, ou validez seulement les autres.`,
+    applied: `Votre panier est validé : ${plural(answer.applied, 'ligne enregistrée', 'lignes enregistrées')}, pour ${euros(answer.total)}. Un e-mail de confirmation vous est envoyé.`,
+    partially_applied: `${plural(answer.applied, 'ligne enregistrée', 'lignes enregistrées')}, pour ${euros(answer.total)} ; ${plural(answer.refused, 'ligne refusée, restée', 'lignes refusées, restées')} dans le panier.`,
+    rejected: `Rien n’a été enregistré : ${answer.refused > 1 ? `${plural(answer.refused, 'ligne')} ne peuvent pas être validées` : 'une ligne ne peut pas être validée'}. Retirez-les, ou validez seulement les autres.`,
   }[answer.outcome];
   document.getElementById('resume').textContent = outcome;
   document.getElementById('lignes-resultat').replaceChildren(...answer.lines.map((l) => {
     const known = names.get(`${l.child}|${l.unit}|${l.date}`);
     const what = `${frenchDate(l.date)} – ${known?.first_name || l.child} – ${known?.unit_name || l.unit} – ${l.action === 'add' ? 'réservation' : 'annulation'}`;
-    const result = l.result === 'applied' ? `enregistrée : ${BOOKING_STATUSES_VALIDATED[l.status] || l.status}`
-      : l.result === 'refused' ? `refusée : ${l.error.message}` : 'valide, non enregistrée';
+    const result = l.result === 'applied' ? `enregistrée : ${BOOKING_STATUSES_VALIDATED[l.status] || l.status}`
+      : l.result === 'refused' ? `refusée : ${l.error.message}` : 'valide, non enregistrée';
     return el('li', { class: l.result === 'refused' ? 'refuse' : '' }, `${what} – ${result}`);
   }));
   document.getElementById('titre-resultat').focus();
@@ -64,7 +65,7 @@ async function removeLines(family, lines, region) {
       removed += 1;
     }
     const l = lines[0];
-    say(message, lines.length === 1 ? `${l.unit_name}, ${frenchDate(l.date)} : retiré du panier.` : `${l.first_name} – ${l.unit_name} : ${removed} ligne(s) retirée(s) du panier.`);
+    sayInView(message, lines.length === 1 ? `${l.unit_name}, ${frenchDate(l.date)} : retiré du panier.` : `${l.first_name} – ${l.unit_name} : ${plural(removed, 'ligne retirée', 'lignes retirées')} du panier.`);
   } catch (problem) { say(region || message, problem.title, true); }
   await load(family);
 }
@@ -102,8 +103,8 @@ function groupCard(family, lines) {
   const refund = adding ? 0 : valid.reduce((t, l) => t + (l.refund || 0), 0);
   const span = lines.length > 1 ? `, du ${frenchDate(first.date)} au ${frenchDate(lines[lines.length - 1].date)}` : `, ${frenchDate(first.date)}`;
   const what = adding
-    ? `Réservation : ${countOf(lines)}${span} – ${euros(sum)}`
-    : `Annulation : ${countOf(lines)}${span}${refund ? ` – ${euros(refund)} non facturés` : ''}`;
+    ? `Réservation : ${countOf(lines)}${span} – ${euros(sum)}`
+    : `Annulation : ${countOf(lines)}${span}${refund ? ` – ${euros(refund)} non facturés` : ''}`;
   const region = el('p', { class: 'message', role: 'status', 'aria-live': 'polite', hidden: true });
   const rows = lines.map((l) => {
     const button = el('button', { type: 'button', class: 'secondaire petit' }, 'Retirer', el('span', { class: 'visually-hidden' }, ` ${l.first_name}, ${l.unit_name} du ${frenchDate(l.date)}`));
@@ -115,7 +116,7 @@ function groupCard(family, lines) {
     el('h2', {}, `${first.first_name} – ${first.unit_name}`),
     el('p', { class: 'action' }, el('span', { class: 'signe', 'aria-hidden': 'true' }, adding ? '+' : '−'), ' ', what),
   ];
-  if (refused) parts.push(el('p', { class: 'message erreur' }, `${refused} ligne(s) ne peuvent plus être validées (raison indiquée ci-dessous).`));
+  if (refused) parts.push(el('p', { class: 'message erreur' }, `${refused > 1 ? `${plural(refused, 'ligne')} ne peuvent plus être validées` : 'Une ligne ne peut plus être validée'} (raison indiquée ci-dessous).`));
   if (lines.length === 1) {
     parts.push(el('ul', { class: 'dates' }, ...rows));
   } else {
@@ -140,7 +141,7 @@ function render(family, basket) {
   // The total and the validation stay on screen (a sticky bar on a phone).
   const all = el('button', { type: 'button' }, 'Valider mon panier');
   all.addEventListener('click', () => validate(family, basket, false, all));
-  const bar = [el('p', { class: 'total' }, `${basket.lines.length} ligne(s) · Total `, el('strong', { id: `total-${family}` }, euros(basket.total))), all];
+  const bar = [el('p', { class: 'total' }, `${plural(basket.lines.length, 'ligne')} · Total `, el('strong', { id: `total-${family}` }, euros(basket.total))), all];
   if (basket.invalid > 0) {
     const some = el('button', { type: 'button', class: 'secondaire' }, 'Valider seulement les lignes possibles');
     some.addEventListener('click', () => validate(family, basket, true, some));
@@ -148,7 +149,7 @@ function render(family, basket) {
   }
   const parts = [...cards];
   if (basket.invalid > 0) {
-    parts.push(el('p', { class: 'message erreur' }, `${basket.invalid} ligne(s) ne peuvent plus être validées (raison indiquée) : retirez-les, ou validez seulement les autres.`));
+    parts.push(el('p', { class: 'message erreur' }, `${basket.invalid > 1 ? `${plural(basket.invalid, 'ligne')} ne peuvent plus être validées` : 'Une ligne ne peut plus être validée'} (raison indiquée) : retirez-les, ou validez seulement les autres.`));
   }
   parts.push(el('p', { class: 'aide' }, "Le total est celui des lignes possibles. Chaque ligne est vérifiée à nouveau au moment de la validation (délais, places)."));
   parts.push(el('div', { class: 'barre-panier' }, ...bar));
@@ -162,6 +163,6 @@ async function load(family) {
 }
 
 if (me) {
-  if (me.families.length === 0) say(message, "Votre compte n'est rattaché à aucune famille.");
+  if (me.families.length === 0) say(message, "Votre compte n’est rattaché à aucune famille.");
   for (const family of me.families) await load(family);
 }

@@ -30,6 +30,15 @@ export function say(region, text, error = false) {
   region.classList.toggle('erreur', error);
 }
 
+/** Says `text` in `region` and brings it on screen with the focus on it: the answer to a form
+ * whose message region is away from its button (a phone shows a small part of the page). */
+export function sayInView(region, text, error = false) {
+  say(region, text, error);
+  if (!region.hasAttribute('tabindex')) region.setAttribute('tabindex', '-1');
+  region.scrollIntoView({ block: 'nearest' });
+  region.focus({ preventScroll: true });
+}
+
 /** Runs `action` on submit, with the button disabled meanwhile (no double submission). */
 export function onSubmit(form, action) {
   form.addEventListener('submit', async (event) => {
@@ -55,9 +64,14 @@ const dayFormat = new Intl.DateTimeFormat('fr-FR', { weekday: 'long', day: '2-di
 /** `2026-12-07` → « lundi 07/12/2026 ». */
 export const frenchDate = (iso) => dayFormat.format(new Date(`${iso}T00:00:00Z`));
 
-const instantFormat = new Intl.DateTimeFormat('fr-FR', { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
-/** An instant, as the town reads it: « 03/12/2026 23:59 ». */
-export const frenchInstant = (iso) => instantFormat.format(new Date(iso));
+const instantFormat = new Intl.DateTimeFormat('fr-FR', { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'Europe/Paris' });
+/** An instant, as the town reads it, the time written the French way: « 03/12/2026 à 23 h 59 »,
+ * « 07/12/2026 à 8 h 30 », « 01/12/2026 à 17 h ». */
+export function frenchInstant(iso) {
+  const p = Object.fromEntries(instantFormat.formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
+  const time = p.minute === '00' ? `${Number(p.hour)}\u00a0h` : `${Number(p.hour)}\u00a0h\u00a0${p.minute}`;
+  return `${p.day}/${p.month}/${p.year} à ${time}`;
+}
 
 /** Whether a session may be open in this town: the login's readable hint cookie (the session's
  * own cookie is out of the page's reach). A public page asks for the session only then. */
@@ -75,7 +89,7 @@ export async function session(main) {
   } catch {
     const p = document.createElement('p');
     p.className = 'message';
-    p.innerHTML = `Connectez-vous pour accéder à cette page : <a href="connexion.html?commune=${encodeURIComponent(town)}">se connecter</a>.`;
+    p.innerHTML = `Connectez-vous pour accéder à cette page : <a href="connexion.html?commune=${encodeURIComponent(town)}">se connecter</a>.`;
     main.replaceChildren(main.querySelector('h1'), p);
     return null;
   }
@@ -117,4 +131,4 @@ export function field(label, attrs) {
 }
 
 /** A problem's title, with the field it names when it names one. */
-export const problemText = (p) => (p.field ? `${p.title} (champ : ${p.field})` : p.title);
+export const problemText = (p) => (p.field ? `${p.title} (champ : ${p.field})` : p.title);

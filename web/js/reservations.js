@@ -1,13 +1,12 @@
 // « Mes réservations »: the week grid of one child for one service, the basket's lines shown
 // in it. Its parts are under reservations/: the cells' words (cellules.js), the page's state
-// (etat.js), a cell's details (details.js), the period view (periode.js) and « Mon enfant est
-// malade » (malade.js).
+// (etat.js), a cell's details (details.js) and the period view (periode.js), one tap away from
+// the grid; the basket's count and total in a bar at the bottom of the screen.
 import { api, say, linkTown, session, el, euros, frenchDate, frenchInstant } from './portail.js';
 import { stateLabel, shortLabel, frozen } from './reservations/cellules.js';
-import { state, mondayOf, addDays, selectedChoice, selectedChild, basketLine, sayHere } from './reservations/etat.js';
+import { state, mondayOf, addDays, selectedChoice, selectedChild, basketLine, sayHere, showBasket, sayWithBasket, clearAnswers } from './reservations/etat.js';
 import { showDetails } from './reservations/details.js';
 import { startPeriod } from './reservations/periode.js';
-import { sickForm } from './reservations/malade.js';
 
 linkTown();
 const main = document.getElementById('contenu');
@@ -22,8 +21,7 @@ async function loadBasket() {
   const child = selectedChild();
   if (!child) return;
   state.basket = await api(`/families/${encodeURIComponent(child.family)}/basket`);
-  const n = state.basket.lines.length;
-  document.getElementById('compteur').textContent = n ? `(${n})` : '';
+  showBasket();
 }
 
 const shortDay = new Intl.DateTimeFormat('fr-FR', { weekday: 'short', day: '2-digit', month: '2-digit', timeZone: 'Europe/Paris' });
@@ -31,8 +29,8 @@ const shortDay = new Intl.DateTimeFormat('fr-FR', { weekday: 'short', day: '2-di
 /** What a cell shows under its state, without hover (a touch screen has none): until when it can
  * be booked and its price, until when it can be cancelled, or that it can no longer change. */
 function cellHint(cell) {
-  if (cell.action?.kind === 'add') return `jusqu'au ${shortDay.format(new Date(cell.add_deadline))} · ${euros(cell.action.price)}`;
-  if (cell.action?.kind === 'cancel') return `annulable jusqu'au ${shortDay.format(new Date(cell.cancel_deadline))}`;
+  if (cell.action?.kind === 'add') return `jusqu’au ${shortDay.format(new Date(cell.add_deadline))} · ${euros(cell.action.price)}`;
+  if (cell.action?.kind === 'cancel') return `annulable jusqu’au ${shortDay.format(new Date(cell.cancel_deadline))}`;
   if (frozen(cell)) return 'non modifiable';
   return '';
 }
@@ -40,13 +38,13 @@ function cellHint(cell) {
 /** What a cell tells on hover and focus: its deadline and what a change costs. */
 function cellInfo(cell) {
   const parts = [stateLabel(cell)];
-  if (cell.action?.kind === 'add') parts.push(`réservable jusqu'au ${frenchInstant(cell.add_deadline)}`, `prix ${euros(cell.action.price)}`);
-  if (cell.action?.kind === 'cancel') parts.push(`annulable sans frais jusqu'au ${frenchInstant(cell.cancel_deadline)}`);
+  if (cell.action?.kind === 'add') parts.push(`réservable jusqu’au ${frenchInstant(cell.add_deadline)}`, `prix ${euros(cell.action.price)}`);
+  if (cell.action?.kind === 'cancel') parts.push(`annulable sans frais jusqu’au ${frenchInstant(cell.cancel_deadline)}`);
   if (!cell.action && cell.state === 'locked' && cell.reason === 'deadline_passed' && cell.late_add_price !== undefined) {
-    parts.push(`ajout hors délai par le service : ${euros(cell.late_add_price)}`);
+    parts.push(`ajout hors délai par le service : ${euros(cell.late_add_price)}`);
   }
   if (!cell.action && ['confirmed', 'pending'].includes(cell.state) && cell.late_cancel_price !== undefined) {
-    parts.push(`délai d'annulation dépassé : contactez le service (annulation facturée ${euros(cell.late_cancel_price)})`);
+    parts.push(`délai d’annulation dépassé : contactez le service (annulation facturée ${euros(cell.late_cancel_price)})`);
   }
   return parts.join(' – ');
 }
@@ -84,27 +82,35 @@ function renderCell(row, cell) {
   const line = basketLine(row.unit, cell.date);
   const info = cellInfo(cell);
   const id = `c-${row.unit}-${cell.date}`;
-  const booked = ['pending', 'confirmed'].includes(cell.state);
+  const booked = ['pending', 'confirmed', 'absence_reported'].includes(cell.state);
   const classes = ['cellule', cell.state, line ? 'panier' : '', frozen(cell) ? 'fige' : ''].join(' ');
   // The deadline and price, shown short for everyone; a tap opens the cell's details (a touch
-  // screen has no hover). Weekends and holidays have none to show.
+  // screen has no hover). Weekends and holidays have none to show. The cell is two targets of
+  // at least 44 × 44 px: the box with its state above, the details below; a cell that cannot
+  // change is one target, its details.
   const text = cellHint(cell);
-  let hint = null;
-  if (cell.state !== 'not_offered') {
-    hint = el('button', { type: 'button', class: 'delai', 'aria-label': `${text ? `${text} – ` : ''}détails de ${row.name}, ${frenchDate(cell.date)}`, 'aria-controls': 'detail-cellule' }, text || 'détails');
-    hint.addEventListener('click', () => showDetails(row, cell, hint));
-  }
+  // The button's name is what it shows, then what it is about (WCAG 2.5.3, label in name).
+  const detailsButton = (...content) => {
+    const b = el('button', { type: 'button', class: 'delai', 'aria-controls': 'detail-cellule' }, ...content,
+      el('span', { class: 'visually-hidden' }, ` – détails de ${row.name}, ${frenchDate(cell.date)}`));
+    b.addEventListener('click', () => showDetails(row, cell, b));
+    return b;
+  };
   if (!cell.action && !line) {
-    return el('td', { class: classes, title: info }, el('span', { class: 'etat', 'aria-hidden': 'true' }, shortLabel(cell)), hint, el('span', { class: 'visually-hidden' }, info));
+    const label = shortLabel(cell);
+    if (cell.state === 'not_offered') return el('td', { class: classes, title: info }, el('span', { class: 'etat' }, label));
+    return el('td', { class: classes, title: info }, detailsButton(el('span', { class: 'etat' }, label), text ? el('span', { class: 'indice' }, ` ${text}`) : null),
+      el('span', { class: 'visually-hidden' }, info));
   }
   const checked = line ? line.action === 'add' : booked;
   const box = el('input', { type: 'checkbox', id, checked, 'aria-describedby': `${id}-info` });
   box.addEventListener('change', () => toggle(box, row, cell, line));
-  const label = el('label', { for: id, class: 'visually-hidden' }, `${row.name}, ${frenchDate(cell.date)}`);
   const extra = line ? (line.action === 'add' ? 'Réservation dans le panier' : 'Annulation dans le panier') : '';
-  return el('td', { class: classes, title: [info, extra].filter(Boolean).join(' – ') }, box, label,
-    el('span', { class: 'etat', id: `${id}-info` }, line ? 'Panier' : shortLabel(cell),
-      el('span', { class: 'visually-hidden' }, ` – ${[extra, info].filter(Boolean).join(' – ')}`)), hint);
+  return el('td', { class: classes, title: [info, extra].filter(Boolean).join(' – ') },
+    el('label', { for: id, class: 'case' }, box, el('span', { class: 'visually-hidden' }, `${row.name}, ${frenchDate(cell.date)}`),
+      el('span', { class: 'etat', 'aria-hidden': 'true' }, line ? 'Panier' : shortLabel(cell))),
+    el('span', { class: 'visually-hidden', id: `${id}-info` }, [extra, info].filter(Boolean).join(' – ')),
+    detailsButton(text || 'détails'));
 }
 
 async function toggle(box, row, cell, line) {
@@ -115,18 +121,17 @@ async function toggle(box, row, cell, line) {
   try {
     if (line) {
       state.basket = await api(`/families/${encodeURIComponent(child.family)}/basket/lines/${encodeURIComponent(child.id)}/${encodeURIComponent(row.unit)}/${cell.date}`, { method: 'DELETE', csrf: me.csrf_token });
-      sayHere(near, `${row.name}, ${frenchDate(cell.date)} : retiré du panier.`);
+      sayHere(near, `${row.name}, ${frenchDate(cell.date)} : retiré du panier.`);
     } else {
       state.basket = await api(`/families/${encodeURIComponent(child.family)}/basket/lines`, {
         method: 'POST', csrf: me.csrf_token, body: { lines: [{ child: child.id, unit: row.unit, date: cell.date, action: cell.action.kind }] },
       });
-      sayHere(near, `${row.name}, ${frenchDate(cell.date)} : ${cell.action.kind === 'add' ? 'réservation' : 'annulation'} ajoutée au panier.`);
+      sayWithBasket(near, `${row.name}, ${frenchDate(cell.date)} : ${cell.action.kind === 'add' ? 'réservation' : 'annulation'} ajoutée au panier.`);
     }
   } catch (problem) {
     sayHere(near, problem.lines?.[0]?.error?.message || problem.title, true);
   }
-  const n = state.basket?.lines.length || 0;
-  document.getElementById('compteur').textContent = n ? `(${n})` : '';
+  showBasket();
   renderGrid();
   // The focus back on the cell, the answer kept on screen.
   document.getElementById(box.id)?.focus({ preventScroll: true });
@@ -179,19 +184,19 @@ if (me) {
   try {
     state.children = await api('/calendar/children');
   } catch (problem) { say(message, problem.title, true); }
-  if (state.children.length) sickForm(ctx);
   const seen = new Map();
   for (const c of state.children) for (const a of c.activities) seen.set(`${a.activity}|${a.site}`, a);
   state.choices = [...seen.values()];
   if (state.choices.length === 0) {
-    say(message, "Aucun enfant n'est inscrit à un service : contactez la mairie.");
+    say(message, "Aucun enfant n’est inscrit à un service : contactez la mairie.");
   } else {
     document.getElementById('service').replaceChildren(...state.choices.map((c, i) => el('option', { value: String(i) }, `${c.name} – ${c.site_name}`)));
     renderChildren();
     const asked = new URLSearchParams(location.search).get('semaine');
     state.monday = asked ? mondayOf(asked) : null;
-    document.getElementById('service').addEventListener('change', () => { renderChildren(); loadGrid(); });
+    document.getElementById('service').addEventListener('change', () => { clearAnswers(); renderChildren(); loadGrid(); });
     document.getElementById('enfant').addEventListener('change', () => {
+      clearAnswers();
       for (const i of document.querySelectorAll('#enfants-periode input')) i.checked = i.value === document.getElementById('enfant').value;
       loadGrid();
     });
@@ -201,6 +206,18 @@ if (me) {
     large.addEventListener('change', loadGrid);
     document.getElementById('aujourdhui').addEventListener('click', () => { state.monday = null; loadGrid(); });
     startPeriod(ctx);
+    // The week grid or the period view, one tap apart.
+    const showView = (period) => {
+      clearAnswers();
+      document.getElementById('vue-grille').hidden = period;
+      document.getElementById('vue-periode').hidden = !period;
+      document.getElementById('bouton-semaine').setAttribute('aria-pressed', String(!period));
+      document.getElementById('bouton-periode').setAttribute('aria-pressed', String(period));
+      const form = document.getElementById('periode');
+      if (period && !form.elements.from.value) form.elements.from.value = state.grid.weeks[0].days[0];
+    };
+    document.getElementById('bouton-semaine').addEventListener('click', () => showView(false));
+    document.getElementById('bouton-periode').addEventListener('click', () => showView(true));
     await loadGrid();
     // Shown whole once the first grid is in (nothing moves under the parent's finger).
     document.getElementById('page').hidden = false;

@@ -322,10 +322,11 @@ impl Booking {
     }
 
     /// A certificate received at `at` for a reported absence: « absence justifiée » if it came
-    /// within `delay` of the report (and the day was not registered present).
-    pub fn justify_report(&self, at: DateTime<Utc>, delay: chrono::Duration) -> Option<Booking> {
+    /// within `delay` after the day ended in `tz`, or after the report when that was later
+    /// ([`certificate_deadline`]), and the day was not registered present.
+    pub fn justify_report(&self, at: DateTime<Utc>, delay: chrono::Duration, tz: chrono_tz::Tz) -> Option<Booking> {
         let report = self.absence_report.as_ref()?;
-        if at > report.at + delay {
+        if at > certificate_deadline(report.at, self.date, delay, tz) {
             return None;
         }
         self.justify(at)
@@ -446,6 +447,23 @@ impl Booking {
         self.updated_at = actor.at;
         self.version += 1;
     }
+}
+
+/// Until when a medical certificate justifies a reported day: the town's delay counted from the
+/// end of that day in the town's time zone, or from the report when it came later. A
+/// certificate is never due before the day it covers.
+pub fn certificate_deadline(
+    reported_at: DateTime<Utc>,
+    day: NaiveDate,
+    delay: chrono::Duration,
+    tz: chrono_tz::Tz,
+) -> DateTime<Utc> {
+    let end = day
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|midnight| chrono::TimeZone::from_local_datetime(&tz, &midnight).earliest())
+        .map_or(reported_at, |t| t.with_timezone(&Utc));
+    end.max(reported_at) + delay
 }
 
 #[cfg(test)]
@@ -621,6 +639,26 @@ mod tests {
     }
 
     #[test]
+    fn a_certificate_for_days_ahead_is_due_after_those_days_not_before() {
+        // Reported on Friday 11 December at 17:00 for Monday 14: the certificate is due within
+        // 48 hours of the end of the 14th (Thursday 17, 0:00 in Paris), not of the report
+        // (Sunday 13 at 17:00, before the child was even absent).
+        let b = booking("cantine", d(2026, 12, 14), BookingStatus::Confirmed, 250);
+        let r = b.report_absence("Fièvre", "sophie@exemple.fr", at(2026, 12, 11, 17, 0)).unwrap();
+        let delay = chrono::Duration::hours(48);
+        let paris = chrono_tz::Europe::Paris;
+        assert!(
+            r.justify_report(at(2026, 12, 16, 12, 0), delay, paris).is_some(),
+            "the day after the absence is in time"
+        );
+        assert!(
+            r.justify_report(at(2026, 12, 17, 0, 0), delay, paris).is_some(),
+            "until midnight, 48 hours after the day"
+        );
+        assert!(r.justify_report(at(2026, 12, 17, 0, 1), delay, paris).is_none(), "too late");
+    }
+
+    #[test]
     fn a_reported_absence_is_justified_only_by_a_certificate_in_time() {
         let reported_at = at(2026, 12, 7, 6, 30);
         let b = booking("cantine", d(2026, 12, 7), BookingStatus::Confirmed, 250);
@@ -628,11 +666,13 @@ mod tests {
         assert_eq!((r.status, r.attendance, r.price), (b.status, None, b.price), "still billed as booked");
         assert!(r.report_absence("encore", "sophie@exemple.fr", reported_at).is_none(), "reported once");
         let delay = chrono::Duration::hours(48);
-        assert!(r.justify_report(at(2026, 12, 9, 6, 31), delay).is_none(), "too late");
-        let j = r.justify_report(at(2026, 12, 9, 6, 30), delay).unwrap();
+        let paris = chrono_tz::Europe::Paris;
+        // Reported on the day: due 48 hours after the day ends (Wednesday 9 at midnight).
+        assert!(r.justify_report(at(2026, 12, 10, 0, 1), delay, paris).is_none(), "too late");
+        let j = r.justify_report(at(2026, 12, 10, 0, 0), delay, paris).unwrap();
         assert_eq!(j.attendance, Some(Attendance::AbsentJustified));
-        assert!(b.justify_report(reported_at, delay).is_none(), "nothing was reported");
-        assert!(r.mark(Attendance::Present, reported_at).justify_report(reported_at, delay).is_none());
+        assert!(b.justify_report(reported_at, delay, paris).is_none(), "nothing was reported");
+        assert!(r.mark(Attendance::Present, reported_at).justify_report(reported_at, delay, paris).is_none());
         let pending = booking("alsh-mercredi", d(2026, 12, 16), BookingStatus::Pending, 1200);
         assert!(pending.report_absence("x", "sophie@exemple.fr", reported_at).is_none());
     }

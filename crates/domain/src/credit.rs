@@ -268,7 +268,11 @@ pub struct Contest {
     pub month: Month,
     pub invoice: String,
     pub line: usize,
-    /// The line as it was contested (the invoice never changes, this is for the staff's queue).
+    /// The days of the line the guardian contests; empty: the whole line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days: Vec<NaiveDate>,
+    /// The line as it was contested, with the days chosen (the invoice never changes, this is
+    /// for the staff's queue).
     pub line_text: String,
     pub line_amount: Cents,
     pub message: String,
@@ -298,6 +302,9 @@ pub enum ContestRefused {
     /// The line is already contested and waits for an answer.
     #[error("already contested")]
     AlreadyContested,
+    /// A day chosen is not one of the line's.
+    #[error("unknown day")]
+    UnknownDay,
 }
 
 impl crate::Refusal for ContestRefused {
@@ -325,6 +332,7 @@ impl ContestRefused {
             ContestRefused::Cancelled => "invoice_cancelled",
             ContestRefused::NoMessage => "message_required",
             ContestRefused::AlreadyContested => "already_contested",
+            ContestRefused::UnknownDay => "unknown_day",
         }
     }
     pub fn french(&self) -> &'static str {
@@ -333,18 +341,20 @@ impl ContestRefused {
             ContestRefused::Cancelled => "Cette facture est annulée : il n'y a plus rien à contester.",
             ContestRefused::NoMessage => "Expliquez en quelques mots ce qui ne va pas (1 000 caractères au plus).",
             ContestRefused::AlreadyContested => "Cette ligne est déjà contestée : le service vous répondra par e-mail.",
+            ContestRefused::UnknownDay => "Choisissez des jours de la ligne contestée.",
         }
     }
 }
 
 impl Contest {
-    /// A guardian's contest of line `line` of `invoice`; `open` are the family's contests of it
-    /// still waiting.
+    /// A guardian's contest of line `line` of `invoice`, of some of its `days` (none, or all of
+    /// them: the whole line); `open` are the family's contests of it still waiting.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: String,
         invoice: &Invoice,
         line: usize,
+        days: &[NaiveDate],
         message: &str,
         open: &[Contest],
         by: &str,
@@ -354,6 +364,15 @@ impl Contest {
             return Err(ContestRefused::Cancelled);
         }
         let l = invoice.lines.get(line).ok_or(ContestRefused::UnknownLine)?;
+        if days.iter().any(|d| !l.dates.contains(d)) {
+            return Err(ContestRefused::UnknownDay);
+        }
+        let mut days = days.to_vec();
+        days.sort_unstable();
+        days.dedup();
+        if days.len() == l.dates.len() {
+            days.clear();
+        }
         let message = reason(message).map_err(|_| ContestRefused::NoMessage)?;
         if open.iter().any(|c| c.invoice == invoice.number && c.line == line && c.decision == ContestDecision::Pending)
         {
@@ -365,7 +384,19 @@ impl Contest {
             month: invoice.month,
             invoice: invoice.number.clone(),
             line,
-            line_text: format!("{} — {} ({}) : {}", l.child_name, l.unit_name, l.dates_text, l.rule),
+            line_text: if days.is_empty() {
+                format!("{} — {} ({}) : {}", l.child_name, l.unit_name, l.dates_text, l.rule)
+            } else {
+                format!(
+                    "{} — {} ({} sur {}) : {}",
+                    l.child_name,
+                    l.unit_name,
+                    crate::billing::dates_text(&days),
+                    l.dates_text,
+                    l.rule
+                )
+            },
+            days,
             line_amount: l.amount,
             message,
             by: by.to_owned(),
@@ -475,17 +506,37 @@ mod tests {
     fn a_contest_names_its_line_and_is_not_made_twice() {
         let i = invoice(&[250]);
         let now = at(2026, 12, 2, 9, 0);
-        let contest = Contest::new("c1".into(), &i, 0, "  Léa était malade  ", &[], "sophie", now).unwrap();
+        let contest = Contest::new("c1".into(), &i, 0, &[], "  Léa était malade  ", &[], "sophie", now).unwrap();
         assert_eq!(contest.message, "Léa était malade");
         assert_eq!(contest.line_text, "Léa — Restauration scolaire (2/11) : Tarif de base, résident : 2,50 €");
         assert_eq!(contest.line_amount, c(250));
         assert_eq!(
-            Contest::new("c2".into(), &i, 0, "encore", std::slice::from_ref(&contest), "sophie", now),
+            Contest::new("c2".into(), &i, 0, &[], "encore", std::slice::from_ref(&contest), "sophie", now),
             Err(ContestRefused::AlreadyContested)
         );
-        assert_eq!(Contest::new("c2".into(), &i, 1, "x", &[], "s", now), Err(ContestRefused::UnknownLine));
-        assert_eq!(Contest::new("c2".into(), &i, 0, "   ", &[], "s", now), Err(ContestRefused::NoMessage));
+        assert_eq!(Contest::new("c2".into(), &i, 1, &[], "x", &[], "s", now), Err(ContestRefused::UnknownLine));
+        assert_eq!(Contest::new("c2".into(), &i, 0, &[], "   ", &[], "s", now), Err(ContestRefused::NoMessage));
         let long = "x".repeat(MAX_REASON_CHARS + 1);
-        assert_eq!(Contest::new("c2".into(), &i, 0, &long, &[], "s", now), Err(ContestRefused::NoMessage));
+        assert_eq!(Contest::new("c2".into(), &i, 0, &[], &long, &[], "s", now), Err(ContestRefused::NoMessage));
+    }
+
+    #[test]
+    fn a_contest_may_name_some_days_of_its_line() {
+        let mut i = invoice(&[500]);
+        i.lines[0].dates = vec![d(2026, 11, 2), d(2026, 11, 3)];
+        i.lines[0].dates_text = "2 et 3/11".into();
+        let now = at(2026, 12, 2, 9, 0);
+        let some = Contest::new("c1".into(), &i, 0, &[d(2026, 11, 3)], "Absente", &[], "sophie", now).unwrap();
+        assert_eq!(some.days, [d(2026, 11, 3)]);
+        assert_eq!(
+            some.line_text,
+            "Léa — Restauration scolaire (3/11 sur 2 et 3/11) : Tarif de base, résident : 2,50 €"
+        );
+        let all = Contest::new("c2".into(), &i, 0, &[d(2026, 11, 3), d(2026, 11, 2)], "x", &[], "s", now).unwrap();
+        assert!(all.days.is_empty(), "every day of the line is the whole line");
+        assert_eq!(
+            Contest::new("c3".into(), &i, 0, &[d(2026, 11, 4)], "x", &[], "s", now),
+            Err(ContestRefused::UnknownDay)
+        );
     }
 }

@@ -127,19 +127,23 @@ pub fn report_window(settings: &OperationsSettings, today: NaiveDate) -> (NaiveD
     (today, last)
 }
 
-/// Checks the dates of a report (`from..=to`) against the window.
-pub fn check_report(
+/// The days of a report (`from..=to`) fitted to the window: a range that runs past the window's
+/// last day is shortened to it (the parent reports the rest later); one that starts before
+/// today or after the window, or ends before it starts, is refused.
+pub fn report_range(
     settings: &OperationsSettings,
     today: NaiveDate,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<(), ReportRefused> {
+) -> Result<(NaiveDate, NaiveDate), ReportRefused> {
     let (first, last) = report_window(settings, today);
-    if from < first || to > last || to < from {
+    if from < first || from > last || to < from {
         return Err(ReportRefused::OutOfWindow { last });
     }
-    Ok(())
+    Ok((from, to.min(last)))
 }
+
+pub use crate::booking::certificate_deadline;
 
 /// A holiday period a reminder is about: its units' first day's deadline and when bookings open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,13 +309,39 @@ mod tests {
     fn an_absence_is_reported_from_today_within_the_towns_window() {
         let s = OperationsSettings::default();
         let today = d(2026, 12, 7);
-        assert_eq!(check_report(&s, today, today, d(2026, 12, 13)), Ok(()));
+        assert_eq!(report_range(&s, today, today, d(2026, 12, 13)), Ok((today, d(2026, 12, 13))));
         assert_eq!(
-            check_report(&s, today, d(2026, 12, 6), today),
+            report_range(&s, today, d(2026, 12, 6), today),
             Err(ReportRefused::OutOfWindow { last: d(2026, 12, 13) })
         );
-        assert!(check_report(&s, today, today, d(2026, 12, 14)).is_err());
-        assert!(check_report(&s, today, d(2026, 12, 9), d(2026, 12, 8)).is_err());
+        assert!(report_range(&s, today, d(2026, 12, 14), d(2026, 12, 14)).is_err(), "starts past the window");
+        assert!(report_range(&s, today, d(2026, 12, 9), d(2026, 12, 8)).is_err());
+    }
+
+    #[test]
+    fn a_range_past_the_window_is_shortened_to_its_last_day() {
+        let s = OperationsSettings::default();
+        let today = d(2026, 12, 7);
+        assert_eq!(report_range(&s, today, d(2026, 12, 10), d(2026, 12, 20)), Ok((d(2026, 12, 10), d(2026, 12, 13))));
+    }
+
+    #[test]
+    fn a_certificate_is_due_after_the_day_it_covers() {
+        let paris = chrono_tz::Europe::Paris;
+        let delay = Duration::hours(48);
+        // Reported on Friday 11 December at 17:00 for Monday 14: due 48 hours after the 14th
+        // ends (Thursday 17 at 0:00 in Paris), not on Sunday 13 at 17:00.
+        assert_eq!(
+            certificate_deadline(at(2026, 12, 11, 17, 0), d(2026, 12, 14), delay, paris),
+            at(2026, 12, 17, 0, 0)
+        );
+        // Reported at 8:30 for that very day: 48 hours after the day ends.
+        assert_eq!(
+            certificate_deadline(at(2026, 12, 14, 8, 30), d(2026, 12, 14), delay, paris),
+            at(2026, 12, 17, 0, 0)
+        );
+        // Reported after the day ended (on Wednesday for Monday): 48 hours after the report.
+        assert_eq!(certificate_deadline(at(2026, 12, 16, 9, 0), d(2026, 12, 14), delay, paris), at(2026, 12, 18, 9, 0));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! « Mon enfant est malade »: a guardian reports an absence for today or the coming days, past
-//! the deadlines too. The bookings stay billed (no online cancellation past the deadline); the
-//! service sees the report on its attendance list; a medical certificate sent within the
-//! town's delay makes the days « absence justifiée » (see the documents function).
+//! the deadlines too (a range past the town's window is shortened to it). The bookings stay
+//! billed; the answer says which days can still be cancelled online for free; the service sees
+//! the report on its attendance list; a medical certificate sent within the town's delay after
+//! each day makes it « absence justifiée » (see the documents function).
 
 use crate::{AppState, own_family};
 use axum::Json as AxumJson;
@@ -34,9 +35,14 @@ pub(crate) struct AbsenceReport {
 
 #[derive(Serialize)]
 pub(crate) struct Reported {
+    /// The first and last day reported: `to` is earlier than asked when the range ran past the
+    /// town's window.
+    from: NaiveDate,
+    to: NaiveDate,
     /// The days and units reported absent.
     bookings: Vec<ReportedDay>,
-    /// Until when a medical certificate makes them unbilled.
+    /// Until when a medical certificate makes them all unbilled (the earliest of the days'
+    /// deadlines).
     certificate_until: chrono::DateTime<chrono::Utc>,
 }
 
@@ -45,6 +51,11 @@ pub(crate) struct ReportedDay {
     date: NaiveDate,
     unit: domain::UnitId,
     unit_name: String,
+    /// What the day is billed unless cancelled or justified.
+    price: domain::Cents,
+    /// Until when the guardian can still cancel the day online, for free (absent: past it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancellable_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Reports a child absent on the confirmed days of `from..=to` whose register is not taken.
@@ -69,11 +80,10 @@ pub(crate) async fn report(
     }
     let now = state.auth.clock.now();
     let settings = &town.config().operations;
-    let to = req.to.unwrap_or(req.from);
-    rules::check_report(settings, town.today(now), req.from, to)?;
+    let (from, to) = rules::report_range(settings, town.today(now), req.from, req.to.unwrap_or(req.from))?;
     let store = &state.auth.store;
     let by = caller.session.email.as_str();
-    let booked = repo::bookings(store, town.id(), &child, req.from, to).await?;
+    let booked = repo::bookings(store, town.id(), &child, from, to).await?;
     let changes: Vec<(Booking, Booking)> = booked
         .into_iter()
         .filter(|b| b.family == family.reference)
@@ -104,12 +114,30 @@ pub(crate) async fn report(
         }
         Err(e) => return Err(e.into()),
     }
-    let unit_name = |u: &domain::UnitId| town.unit(u).map_or_else(|| u.to_string(), |(_, x)| x.name.clone());
-    Ok(AxumJson(Reported {
-        bookings: changes
-            .iter()
-            .map(|(_, a)| ReportedDay { date: a.date, unit: a.unit.clone(), unit_name: unit_name(&a.unit) })
-            .collect(),
-        certificate_until: now + settings.certificate_delay(),
-    }))
+    let unit = |u: &domain::UnitId| town.unit(u).map(|(_, x)| x);
+    let tz = town.tz();
+    let delay = settings.certificate_delay();
+    let days: Vec<ReportedDay> = changes
+        .iter()
+        .map(|(_, a)| ReportedDay {
+            date: a.date,
+            unit: a.unit.clone(),
+            unit_name: unit(&a.unit).map_or_else(|| a.unit.to_string(), |x| x.name.clone()),
+            price: a.price,
+            cancellable_until: unit(&a.unit)
+                .map(|x| x.cancel_deadline.instant_for(a.date, town.calendar(), tz))
+                .filter(|deadline| now < *deadline),
+        })
+        .collect();
+    // The days that stay billed decide when the certificate is due (the others can still be
+    // cancelled); the earliest of their deadlines, so that one certificate covers them all.
+    let deadline = |d: &ReportedDay| rules::certificate_deadline(now, d.date, delay, tz);
+    let certificate_until = days
+        .iter()
+        .filter(|d| d.cancellable_until.is_none())
+        .map(deadline)
+        .min()
+        .or_else(|| days.iter().map(deadline).min())
+        .unwrap_or(now + delay);
+    Ok(AxumJson(Reported { from, to, bookings: days, certificate_until }))
 }

@@ -416,6 +416,13 @@ struct Skipped {
     unit: UnitId,
     #[serde(flatten)]
     state: CellState,
+    /// Until when the day could have been cancelled online (a booked day past it is skipped
+    /// by a cancellation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancel_deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// What the skipped day costs when it stays booked past its cancellation deadline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    late_cancel_price: Option<Cents>,
 }
 
 #[derive(Serialize)]
@@ -458,7 +465,22 @@ async fn period_preview(
                     preview.total += a.price;
                     preview.lines.push(PreviewLine { date: *date, unit: unit.clone(), price: a.price });
                 }
-                _ => preview.skipped.push(Skipped { date: *date, unit: unit.clone(), state: c.state.clone() }),
+                _ => {
+                    // A booked day a cancellation skips: until when it could have been
+                    // cancelled, and what it costs now that it stays.
+                    let stays = r.action == ActionKind::Cancel
+                        && matches!(
+                            c.state,
+                            CellState::Confirmed | CellState::Pending | CellState::AbsenceReported { .. }
+                        );
+                    preview.skipped.push(Skipped {
+                        date: *date,
+                        unit: unit.clone(),
+                        state: c.state.clone(),
+                        cancel_deadline: c.cancel_deadline.filter(|_| stays),
+                        late_cancel_price: c.late_cancel_price.filter(|_| stays),
+                    });
+                }
             }
         }
     }

@@ -127,8 +127,9 @@ pub(crate) async fn confirm(
     let justifies = town.config().documents.kind(&doc.kind).is_some_and(|k| k.justifies_absence);
     if let (true, Some(absence), Some(child)) = (justifies, doc.absence, doc.child.as_ref()) {
         let delay = town.config().operations.certificate_delay();
+        let tz = town.tz();
         let by = (caller.session.email.as_str(), "attendance.justify_reported");
-        let n = crate::marks::remark(&state, &town, child, absence, by, |b| b.justify_report(now, delay)).await?;
+        let n = crate::marks::remark(&state, &town, child, absence, by, |b| b.justify_report(now, delay, tz)).await?;
         sent.justified_bookings = (n > 0).then_some(n);
     }
     match store.put(item(town.id(), &sent)?, Some(versioned(&doc))).await {

@@ -320,19 +320,21 @@ pub async fn pending(store: &Store, town: &TownId) -> Result<Vec<Contest>, Store
         .map(|items| Item::decode_listed(&items))
 }
 
-/// A guardian's contest of one line: stored in the family's partition and in staff's queue,
-/// audited. The guardians hear back by email when staff answer.
+/// A guardian's contest of one line, or of some of its days: stored in the family's partition
+/// and in staff's queue, audited. The guardians hear back by email when staff answer.
+#[allow(clippy::too_many_arguments)]
 pub async fn contest(
     store: &Store,
     town: &Town,
     invoice: &Invoice,
     line: usize,
+    days: &[chrono::NaiveDate],
     message: &str,
     now: DateTime<Utc>,
     by: &str,
 ) -> Result<Contest, Problem> {
     let open = contests_of(store, town.id(), &invoice.family, 100).await?;
-    let c = Contest::new(edge::auth::secret::id(), invoice, line, message, &open, by, now)?;
+    let c = Contest::new(edge::auth::secret::id(), invoice, line, days, message, &open, by, now)?;
     let entry = store::audit::Entry {
         at: now,
         by: by.to_owned(),

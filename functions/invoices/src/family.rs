@@ -246,10 +246,14 @@ pub async fn pay_online(
 pub struct ContestBody {
     /// The line's index on the invoice.
     pub line: usize,
+    /// Some of the line's days (`YYYY-MM-DD`); absent or empty: the whole line.
+    #[serde(default)]
+    pub days: Vec<chrono::NaiveDate>,
     pub message: String,
 }
 
-/// A guardian contests one line of a published invoice: it goes to staff's queue.
+/// A guardian contests one line of a published invoice, or some of its days: it goes to
+/// staff's queue.
 pub async fn contest(
     State(state): State<AppState>,
     caller: Caller,
@@ -271,6 +275,7 @@ pub async fn contest(
         &town,
         &invoice,
         body.line,
+        &body.days,
         &body.message,
         now,
         caller.session.email.as_str(),

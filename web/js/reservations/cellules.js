@@ -7,10 +7,10 @@ const NOT_OFFERED = {
   closure: 'Fermeture',
   not_running_that_day: "Pas de service ce jour-là",
   not_at_site: "Pas sur ce site",
-  not_enrolled: 'Non inscrit(e)',
+  not_enrolled: 'Pas d’inscription à ce service',
 };
 const LOCKED = {
-  deadline_passed: 'Délai dépassé : contactez le service',
+  deadline_passed: 'Délai dépassé : contactez le service',
   not_open_yet: 'Pas encore ouvert à la réservation',
   full: 'Complet',
 };
@@ -18,17 +18,17 @@ const LOCKED = {
 /** The short label of a cell's state, as the seed's legend says it. */
 export function stateLabel(cell) {
   switch (cell.state) {
-    case 'bookable': return cell.waiting_list ? "Réservable (liste d'attente)" : 'Réservable';
+    case 'bookable': return cell.waiting_list ? "Réservable (liste d’attente)" : 'Réservable';
     case 'locked': return LOCKED[cell.reason] || 'Non réservable';
     case 'not_offered': return cell.name ? `${NOT_OFFERED[cell.reason]} (${cell.name})` : NOT_OFFERED[cell.reason] || 'Pas de service';
     case 'pending': return 'Demande en cours';
     case 'confirmed': return 'Demande validée';
-    case 'cancel_requested': return "Demande d'annulation";
-    case 'refused': return cell.reason ? `Demande refusée : ${cell.reason}` : 'Demande refusée';
+    case 'cancel_requested': return "Demande d’annulation";
+    case 'refused': return cell.reason ? `Demande refusée : ${cell.reason}` : 'Demande refusée';
     case 'present': return 'Enfant présent';
     case 'absent': return cell.justified ? 'Enfant absent (justifié)' : 'Enfant absent';
-    case 'absence_reported': return `Absence signalée : ${cell.reason}`;
-    case 'cancelled_by_town': return `Annulé par la commune : ${cell.reason} (non facturé)`;
+    case 'absence_reported': return `Absence signalée : ${cell.reason}`;
+    case 'cancelled_by_town': return `Annulé par la commune : ${cell.reason} (non facturé)`;
     default: return '';
   }
 }
@@ -52,4 +52,4 @@ export function shortLabel(cell) {
 }
 
 /** A booking past its cancellation deadline: it stands, and looks it. */
-export const frozen = (cell) => !cell.action && ['confirmed', 'pending'].includes(cell.state);
+export const frozen = (cell) => !cell.action && ['confirmed', 'pending', 'absence_reported'].includes(cell.state);

@@ -15,7 +15,7 @@ async function contactLine() {
   const activity = townConfig.activities?.find((a) => a.id === selectedChoice().activity);
   const c = activity?.contact || (townConfig.billing && { ...townConfig.billing, name: townConfig.billing.regie });
   const line = c ? [c.name, c.phone && `téléphone ${c.phone}`, c.email, c.hours].filter(Boolean).join(' – ') : '';
-  return line ? `Contactez le service : ${line}.` : 'Contactez le service.';
+  return line ? `Contactez le service : ${line}.` : 'Contactez le service.';
 }
 
 /** The history of the cell's booking, one sentence per change, oldest first. */
@@ -39,27 +39,28 @@ async function bookingHistory(row, cell) {
 export async function showDetails(row, cell, button) {
   const panel = document.getElementById('detail-cellule');
   const line = basketLine(row.unit, cell.date);
-  const items = [`État : ${stateLabel(cell)}${line ? ` ; dans votre panier : ${line.action === 'add' ? 'réservation' : 'annulation'} à valider` : ''}.`];
+  const items = [`État : ${stateLabel(cell)}${line ? ` ; dans votre panier : ${line.action === 'add' ? 'réservation' : 'annulation'} à valider` : ''}.`];
   const price = cell.action?.kind === 'add' ? cell.action.price : cell.price;
-  if (price !== undefined) items.push(`Prix : ${euros(price)}.`);
-  const booked = ['pending', 'confirmed'].includes(cell.state);
-  if (cell.add_deadline && !booked) items.push(`Réservation en ligne jusqu'au ${frenchInstant(cell.add_deadline)}.`);
-  if (cell.cancel_deadline && (booked || cell.action?.kind === 'add')) items.push(`Annulation sans frais jusqu'au ${frenchInstant(cell.cancel_deadline)}.`);
+  if (price !== undefined) items.push(`Prix : ${euros(price)}.`);
+  const booked = ['pending', 'confirmed', 'absence_reported'].includes(cell.state);
+  if (cell.add_deadline && !booked) items.push(`Réservation en ligne jusqu’au ${frenchInstant(cell.add_deadline)}.`);
+  if (cell.cancel_deadline && (booked || cell.action?.kind === 'add')) items.push(`Annulation sans frais jusqu’au ${frenchInstant(cell.cancel_deadline)}.`);
   let late = false;
   if (!cell.action && cell.state === 'locked' && cell.reason === 'deadline_passed') {
     late = true;
     items.push(cell.late_add_price !== undefined
-      ? `Délai dépassé : seul le service peut encore inscrire votre enfant, au prix de ${euros(cell.late_add_price)}.`
-      : 'Délai dépassé : ce jour ne se réserve plus.');
+      ? `Délai dépassé : seul le service peut encore inscrire votre enfant, au prix de ${euros(cell.late_add_price)}.`
+      : 'Délai dépassé : ce jour ne se réserve plus.');
   }
   if (frozen(cell)) {
     late = true;
     items.push(cell.late_cancel_price !== undefined
-      ? `Délai d'annulation dépassé : la réservation reste due ; une annulation par le service est facturée ${euros(cell.late_cancel_price)}.`
-      : "Délai d'annulation dépassé : la réservation ne se modifie plus en ligne.");
+      ? `Délai d’annulation dépassé : la réservation reste due ; une annulation par le service est facturée ${euros(cell.late_cancel_price)}.`
+      : "Délai d’annulation dépassé : la réservation ne se modifie plus en ligne.");
   }
   if (late) items.push(await contactLine());
-  const history = booked || ['cancel_requested', 'refused', 'present', 'absent'].includes(cell.state) ? await bookingHistory(row, cell) : [];
+  // Any day that was ever booked keeps its history, a cancelled one (« Réservable » again) too.
+  const history = cell.state === 'not_offered' ? [] : await bookingHistory(row, cell);
   const close = el('button', { type: 'button', class: 'secondaire petit' }, 'Fermer');
   close.addEventListener('click', () => { panel.hidden = true; button.focus(); });
   const parts = [el('h3', { id: 'titre-detail', tabindex: '-1' }, `${row.name} – ${frenchDate(cell.date)}`),

@@ -241,10 +241,10 @@ async fn call(
 }
 
 /// Sets the town, its families and their sessions up on the plain file, then serves the merged
-/// router on the contended store over the same file.
-async fn setup(rush: &Rush, dir: &std::path::Path) -> World {
+/// router on the contended store over the same file; or, given a store (DynamoDB on moto), on it.
+async fn setup(rush: &Rush, dir: &std::path::Path, base: Option<Store>) -> World {
     let file = EmbeddedStore::in_memory().expect("store");
-    let plain = Store::embedded(file.clone());
+    let plain = base.clone().unwrap_or_else(|| Store::embedded(file.clone()));
     let town = rush_town(rush.capacity);
     let town_id = TownId::parse(TOWN).expect("town id");
     store::repo::Towns::new(plain.clone(), Duration::from_secs(60)).put(&town).await.expect("town");
@@ -286,7 +286,7 @@ async fn setup(rush: &Rush, dir: &std::path::Path) -> World {
         parents.push(Parent { cookie: format!("{}={token}", edge::auth::session::COOKIE), csrf: session.csrf });
         families.push(family);
     }
-    let store = Store::contended(file, rush.contention.clone());
+    let store = base.unwrap_or_else(|| Store::contended(file, rush.contention.clone()));
     let mut opts = local_portal::Options::demo(dir, Clock::running_from(opening_time()));
     opts.demo = false;
     let portal = local_portal::build_on(&opts, store.clone()).await.expect("portal");
@@ -363,10 +363,15 @@ async fn reader_task(world: Arc<World>, rush: Rush, r: usize) -> (Duration, u16)
     (t.elapsed(), status)
 }
 
-/// Plays the rush and reads back what the store holds.
+/// Plays the rush on the contended store and reads back what the store holds.
 pub async fn run(rush: &Rush) -> Report {
+    run_on(rush, None).await
+}
+
+/// Plays the rush on `base` (the contended store when `None`) and reads back what it holds.
+pub async fn run_on(rush: &Rush, base: Option<Store>) -> Report {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut world = setup(rush, dir.path()).await;
+    let mut world = setup(rush, dir.path(), base).await;
     world.started = Instant::now() + Duration::from_millis(50);
     let world = Arc::new(world);
     let every = (rush.families / rush.cancellers.max(1)).max(1);

@@ -32,3 +32,26 @@ async fn the_opening_rush() {
         println!("  {v}");
     }
 }
+
+/// The same rush, smaller (20 families in ten seconds, `EF_RUSH_FAMILIES` to change), on DynamoDB (moto): the backend keeps
+/// every invariant the model store says it does, where moto can tell (moto runs one request at
+/// a time, so its transactions never conflict: this checks the code paths and the invariants,
+/// not the contention). By hand: `scripts/test -p e2e --test it -- rush::a_rush_on_dynamodb
+/// --ignored --nocapture`; figures in docs/performance.md.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a minute or two on moto: run by hand"]
+async fn a_rush_on_dynamodb() {
+    let Some(store) = crate::helpers::dynamo_store().await else { return };
+    let mut rush = harness::Rush::opening();
+    rush.families = std::env::var("EF_RUSH_FAMILIES").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    rush.readers = rush.families / 5;
+    rush.cancellers = rush.families / 20;
+    rush.burst = std::time::Duration::from_secs(2);
+    rush.window = std::time::Duration::from_secs(10);
+    rush.capacity = 12;
+    let report = harness::run_on(&rush, Some(store)).await;
+    println!("{}", report.summary());
+    let violations = report.violations();
+    assert!(violations.is_empty(), "{} broken invariants:\n{}", violations.len(), violations.join("\n"));
+    assert_eq!(report.validations.iter().filter(|v| !v.cancel).count(), rush.families, "every family validated");
+}

@@ -19,9 +19,9 @@ pub async fn start_moto(python: &Path) -> Result<(String, tokio::process::Child)
         .spawn()
         .map_err(|e| format!("{}: {e} (scripts/test installs moto in .venv)", python.display()))?;
     let endpoint = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    // moto listens once its application is loaded.
     for _ in 0..300 {
-        if client.get(format!("{endpoint}/moto-api/data.json")).send().await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             return Ok((endpoint, child));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -87,10 +87,13 @@ pub async fn create_resources(t: &Template, endpoint: &str, sender: &str) -> Res
 
 /// The template's `SecurityHeadersPolicy` as (header, value, override).
 pub fn security_headers(t: &Template) -> Result<Vec<(HeaderName, HeaderValue, bool)>, Error> {
-    let config = t.resources.get("SecurityHeadersPolicy").and_then(|r| r.get("Properties")?.get("ResponseHeadersPolicyConfig"));
+    let config =
+        t.resources.get("SecurityHeadersPolicy").and_then(|r| r.get("Properties")?.get("ResponseHeadersPolicyConfig"));
     let Some(config) = config else { return Ok(Vec::new()) };
     let security = config.get("SecurityHeadersConfig").cloned().unwrap_or(serde_yaml::Value::Null);
-    let over = |v: Option<&serde_yaml::Value>| v.and_then(|v| v.get("Override")).and_then(serde_yaml::Value::as_bool).unwrap_or(false);
+    let over = |v: Option<&serde_yaml::Value>| {
+        v.and_then(|v| v.get("Override")).and_then(serde_yaml::Value::as_bool).unwrap_or(false)
+    };
     let mut out = Vec::new();
     let mut push = |name: &str, value: String, o: bool| -> Result<(), Error> {
         out.push((HeaderName::try_from(name.to_ascii_lowercase())?, HeaderValue::try_from(value)?, o));
@@ -115,10 +118,20 @@ pub fn security_headers(t: &Template) -> Result<Vec<(HeaderName, HeaderValue, bo
         let age = h.get("AccessControlMaxAgeSec").and_then(serde_yaml::Value::as_u64).unwrap_or(0);
         let sub = h.get("IncludeSubdomains").and_then(serde_yaml::Value::as_bool).unwrap_or(false);
         let preload = h.get("Preload").and_then(serde_yaml::Value::as_bool).unwrap_or(false);
-        let v = format!("max-age={age}{}{}", if sub { "; includeSubDomains" } else { "" }, if preload { "; preload" } else { "" });
+        let v = format!(
+            "max-age={age}{}{}",
+            if sub { "; includeSubDomains" } else { "" },
+            if preload { "; preload" } else { "" }
+        );
         push("strict-transport-security", v, over(Some(h)))?;
     }
-    for item in config.get("CustomHeadersConfig").and_then(|c| c.get("Items")).and_then(serde_yaml::Value::as_sequence).into_iter().flatten() {
+    for item in config
+        .get("CustomHeadersConfig")
+        .and_then(|c| c.get("Items"))
+        .and_then(serde_yaml::Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
         let name = item.get("Header").and_then(serde_yaml::Value::as_str).unwrap_or_default();
         let value = item.get("Value").map(|v| t.resolve(v)).transpose()?.unwrap_or_default();
         push(name, value, over(Some(item)))?;

@@ -47,6 +47,10 @@ struct Args {
     /// The SES-verified sender (the template's SenderEmail).
     #[arg(long, default_value = "mairie@espace-famille.test")]
     sender: String,
+    /// Loads the local portal's demo town into the table first (its accounts' password is
+    /// printed), for trying the stack and for the smoke test.
+    #[arg(long)]
+    demo: bool,
 }
 
 struct Twin {
@@ -66,7 +70,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let text = std::fs::read_to_string(&args.template)?;
     let template = Template::parse(
         &text,
-        Stack::local(&[("PublicUrl", &url), ("SenderEmail", &args.sender), ("ContactEmail", "exploitant@espace-famille.test")]),
+        Stack::local(&[
+            ("PublicUrl", &url),
+            ("SenderEmail", &args.sender),
+            ("ContactEmail", "exploitant@espace-famille.test"),
+        ]),
     )?;
     let (endpoint, moto) = match &args.aws_endpoint {
         Some(e) => (e.clone(), None),
@@ -76,6 +84,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         }
     };
     let created = stack::aws::create_resources(&template, &endpoint, &args.sender).await?;
+    if args.demo {
+        let data = std::env::temp_dir().join(format!("espace-famille-stack-{}", std::process::id()));
+        let mut opts = local_portal::Options::demo(&data, edge::clock::Clock::system());
+        opts.web_dir = args.web_dir.clone();
+        opts.public_url = url.clone();
+        opts.s3_endpoint = Some(endpoint.clone());
+        opts.payfip_url = Some(url.clone());
+        let table = template.reference("Table")?;
+        let store = store::Store::dynamo(store::dynamo::DynamoStore::for_emulator(&endpoint, &table).await);
+        local_portal::build_on(&opts, store).await?.stop().await;
+        let _ = std::fs::remove_dir_all(&data);
+        println!("  Demo town    : {} (password « {} »)", "villeneuve-les-tilleuls", local_portal::DEMO_PASSWORD);
+    }
     let mut functions = BTreeMap::new();
     let mut routes = Vec::new();
     for f in &template.functions {
@@ -99,7 +120,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             memory_mb: f.memory_mb,
         };
         if !spec.binary.exists() {
-            return Err(format!("{}: no binary {} (cargo build --workspace --bins)", f.id, spec.binary.display()).into());
+            return Err(
+                format!("{}: no binary {} (cargo build --workspace --bins)", f.id, spec.binary.display()).into()
+            );
         }
         functions.insert(f.id.clone(), Function::new(spec));
         routes.extend(f.routes.iter().map(|r| (f.id.clone(), r.clone())));
@@ -118,14 +141,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 None => stack::aws::period(&s.expression),
             };
             let event = s.input.clone();
-            let rule = format!("arn:aws:events:{}:{}:rule/{}-{}", template.stack.region, template.stack.account, f.id, s.name);
+            let rule =
+                format!("arn:aws:events:{}:{}:rule/{}-{}", template.stack.region, template.stack.account, f.id, s.name);
             let region = template.stack.region.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(every);
                 tick.tick().await;
                 loop {
                     tick.tick().await;
-                    let payload = event.clone().unwrap_or_else(|| stack::aws::scheduled_event(&rule, &region).to_string());
+                    let payload =
+                        event.clone().unwrap_or_else(|| stack::aws::scheduled_event(&rule, &region).to_string());
                     if let Err(e) = function.invoke(payload.into_bytes()).await {
                         tracing::warn!(function = function.name(), error = %e, "scheduled invocation failed");
                     }
@@ -143,10 +168,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             }
         }
     });
-    let app = Router::new()
-        .route("/__stack/counts", axum::routing::get(counts))
-        .fallback(front)
-        .with_state(twin.clone());
+    let app =
+        Router::new().route("/__stack/counts", axum::routing::get(counts)).fallback(front).with_state(twin.clone());
     println!();
     println!("  Espace Famille — the stack twin (template.yaml)");
     println!("  Portal       : {url}/");
@@ -278,7 +301,10 @@ async fn api(twin: &Twin, peer: SocketAddr, req: Request) -> Response {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(function, error = %e, "the integration failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({"message": "Internal Server Error"})))
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(serde_json::json!({"message": "Internal Server Error"})),
+            )
                 .into_response();
         }
     };

@@ -76,7 +76,10 @@ pub struct Options {
 
 /// A function's grants by its logical id in `template.yaml`.
 #[derive(Clone)]
-pub struct Grantor(pub std::sync::Arc<dyn Fn(&str) -> Option<store::iam::Grants> + Send + Sync>);
+pub struct Grantor(pub std::sync::Arc<GrantsOf>);
+
+/// What gives a function's grants.
+pub type GrantsOf = dyn Fn(&str) -> Option<store::iam::Grants> + Send + Sync;
 
 impl std::fmt::Debug for Grantor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -62,9 +62,12 @@ fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
+/// A route's precedence: not greedy, literal segments, parameters, a method of its own.
+type Rank = (usize, usize, usize, bool);
+
 /// The route among `routes` (function, route) a request goes to, as API Gateway chooses it.
 pub fn route<'a>(routes: &'a [(String, Route)], method: &str, path: &str) -> Option<(&'a str, Matched)> {
-    let mut best: Option<((usize, usize, usize, bool), &'a str, Matched)> = None;
+    let mut best: Option<(Rank, &'a str, Matched)> = None;
     for (function, r) in routes {
         if r.path == "$default" {
             continue;

@@ -95,7 +95,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let store = store::Store::dynamo(store::dynamo::DynamoStore::for_emulator(&endpoint, &table).await);
         local_portal::build_on(&opts, store).await?.stop().await;
         let _ = std::fs::remove_dir_all(&data);
-        println!("  Demo town    : {} (password « {} »)", "villeneuve-les-tilleuls", local_portal::DEMO_PASSWORD);
+        println!("  Demo town    : villeneuve-les-tilleuls (password « {} »)", local_portal::DEMO_PASSWORD);
     }
     let mut functions = BTreeMap::new();
     let mut routes = Vec::new();

@@ -4,6 +4,8 @@
 //! --bins`) and moto (.venv, scripts/test installs it): without them the test says so and passes,
 //! unless EF_REQUIRE_STACK is set (scripts/test sets it).
 
+#![allow(clippy::expect_used, reason = "a test: a failure is the test failing")]
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};

@@ -58,6 +58,7 @@ struct Twin {
     functions: BTreeMap<String, Arc<Function>>,
     headers: Vec<(HeaderName, HeaderValue, bool)>,
     web_dir: PathBuf,
+    aws_endpoint: String,
 }
 
 #[tokio::main]
@@ -132,6 +133,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         headers: stack::aws::security_headers(&template)?,
         functions,
         web_dir: args.web_dir.clone(),
+        aws_endpoint: endpoint.clone(),
     });
     for f in &template.functions {
         for s in &f.schedules {
@@ -168,8 +170,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             }
         }
     });
-    let app =
-        Router::new().route("/__stack/counts", axum::routing::get(counts)).fallback(front).with_state(twin.clone());
+    let app = Router::new()
+        .route("/__stack/counts", axum::routing::get(counts))
+        .route("/__stack/aws", axum::routing::get(aws_endpoint))
+        .fallback(front)
+        .with_state(twin.clone());
     println!();
     println!("  Espace Famille — the stack twin (template.yaml)");
     println!("  Portal       : {url}/");
@@ -189,6 +194,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let _ = m.kill().await;
     }
     Ok(())
+}
+
+/// Where moto is (tests read the emails SES was given from it).
+async fn aws_endpoint(State(twin): State<Arc<Twin>>) -> Response {
+    axum::Json(serde_json::json!({"endpoint": twin.aws_endpoint})).into_response()
 }
 
 async fn counts(State(twin): State<Arc<Twin>>) -> Response {

@@ -1,6 +1,7 @@
 //! The stack twin end to end: started from template.yaml with the demo town and a fast clock,
-//! the post-deployment smoke test passes through it (scripts/smoke), and every scheduled function
-//! is woken and answers without error. Needs every function's binary (`cargo build --workspace
+//! the post-deployment smoke test passes through it (scripts/smoke), a password reset's email
+//! reaches SES (moto) through the notifier's own process, and every scheduled function is woken
+//! and answers without error. Needs every function's binary (`cargo build --workspace
 //! --bins`) and moto (.venv, scripts/test installs it): without them the test says so and passes,
 //! unless EF_REQUIRE_STACK is set (scripts/test sets it).
 
@@ -54,6 +55,36 @@ fn the_smoke_test_passes_through_the_twin_and_the_schedules_fire() {
             std::process::Command::new(root.join("scripts/smoke")).arg(&base).output().expect("scripts/smoke runs");
         let out = String::from_utf8_lossy(&smoke.stdout);
         assert!(smoke.status.success(), "scripts/smoke through the twin:\n{out}");
+        // A password reset's email goes from the accounts function's outbox to SES (moto)
+        // through the notifier, woken by its schedule.
+        let reset = std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-X",
+                "POST",
+                "-H",
+                "content-type: application/json",
+            ])
+            .args(["--data", r#"{"email": "sophie.martin@exemple.fr"}"#])
+            .arg(format!("{base}/api/towns/villeneuve-les-tilleuls/auth/password-reset"))
+            .output()
+            .expect("curl");
+        assert_eq!(String::from_utf8_lossy(&reset.stdout), "202");
+        let moto = curl_json(&format!("{base}/__stack/aws"))["endpoint"].as_str().unwrap_or_default().to_owned();
+        let started = Instant::now();
+        loop {
+            let data = curl_json(&format!("{moto}/moto-api/data.json"));
+            let sent = data["ses"]["Message"].to_string();
+            if sent.contains("sophie.martin@exemple.fr") && sent.contains("mairie@espace-famille.test") {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "no email to Sophie Martin reached SES: {sent}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
         // Every scheduled function woken at least once, none failing.
         let scheduled = [
             "OperationsFunction",

@@ -305,11 +305,14 @@ async fn an_email_that_keeps_failing_is_parked_and_shown_to_staff() {
     let blocked = tempfile::NamedTempFile::new().unwrap();
     let broken = Mailer::Folder(blocked.path().join("mail"));
     for attempt in 1..=notifier::MAX_ATTEMPTS {
-        let done = notifier::drain(&p.store, &broken, p.clock.now()).await.unwrap();
+        let done = notifier::drain(&p.store_of("NotifierFunction"), &broken, p.clock.now()).await.unwrap();
         let expected = if attempt < notifier::MAX_ATTEMPTS { (1, 0) } else { (0, 1) };
         assert_eq!((done.retried, done.parked), expected, "attempt {attempt}");
         // Nothing is due again before the backoff has passed.
-        assert_eq!(notifier::drain(&p.store, &broken, p.clock.now()).await.unwrap(), notifier::Drained::default());
+        assert_eq!(
+            notifier::drain(&p.store_of("NotifierFunction"), &broken, p.clock.now()).await.unwrap(),
+            notifier::Drained::default()
+        );
         p.clock.advance(notifier::backoff(attempt) + TimeDelta::seconds(1));
     }
     let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();

@@ -43,11 +43,13 @@ async fn a_file_is_kept_through_the_next_year_then_deleted_with_its_versions(sto
     assert_eq!(Some(last), all.iter().map(|b| b.date).max(), "the last key is the last booking");
     let deletion = NaiveDate::from_ymd_opt(last.year() + 2, 1, 1).unwrap();
     let (town, _) = repo::stored_town(&p.store, &town_id).await.unwrap().unwrap();
+    // The job runs as its Lambda, held to that function's policy.
+    let jobs = p.store_of("CampaignRemindersFunction");
 
     // The day before (in Paris, just after midnight): kept, by every run.
     let eve = deletion.pred_opt().unwrap();
     for _ in 0..2 {
-        assert_eq!(schoolyear::retention::purge_files(&p.store, &town, midnight_in_paris(eve)).await.unwrap(), 0);
+        assert_eq!(schoolyear::retention::purge_files(&jobs, &town, midnight_in_paris(eve)).await.unwrap(), 0);
     }
     assert!(child_files::get(&p.store, &town_id, &lea).await.unwrap().is_some());
 
@@ -62,8 +64,8 @@ async fn a_file_is_kept_through_the_next_year_then_deleted_with_its_versions(sto
 
     // On the day: deleted with its versions, once, audited; the record and bookings stay.
     let now = midnight_in_paris(deletion);
-    assert_eq!(schoolyear::retention::purge_files(&p.store, &town, now).await.unwrap(), 1);
-    assert_eq!(schoolyear::retention::purge_files(&p.store, &town, now).await.unwrap(), 0, "idempotent");
+    assert_eq!(schoolyear::retention::purge_files(&jobs, &town, now).await.unwrap(), 1);
+    assert_eq!(schoolyear::retention::purge_files(&jobs, &town, now).await.unwrap(), 0, "idempotent");
     assert!(child_files::get(&p.store, &town_id, &lea).await.unwrap().is_none());
     assert!(child_files::versions(&p.store, &town_id, &lea).await.unwrap().is_empty());
     assert!(repo::get_child(&p.store, &town_id, &lea).await.unwrap().is_some(), "the child's record stays");

@@ -161,7 +161,7 @@ async fn an_erased_family_leaves_every_staff_page_working_and_nothing_of_its_own
     p.clock.set(later);
     let asked = p.post(&api("/auth/password-reset"), json!({"email": "sophie.martin@exemple.fr"}), None).await;
     assert!(asked.status < 300, "{:?}", asked.json);
-    assert_eq!(documents::erase_due(&p.store, &p.files, later, None).await.unwrap(), 1);
+    assert_eq!(documents::erase_due(&p.store_of("DocumentsPurgeFunction"), &p.files, later, None).await.unwrap(), 1);
     p.deliver().await;
 
     // Nothing keeps the guardians' emails, in any key or field; the archive is gone.

@@ -200,7 +200,9 @@ async fn portal_with(store: Option<Store>) -> TestPortal {
     let dir = tempfile::tempdir().expect("tempdir");
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z").expect("date").to_utc();
     let clock = edge::clock::Clock::manual(start);
-    let opts = local_portal::Options::demo(dir.path(), clock.clone());
+    let mut opts = local_portal::Options::demo(dir.path(), clock.clone());
+    // Each function held to its policy in template.yaml (tests/it/iam.rs).
+    opts.grants = Some(crate::iam::grantor());
     let portal = match store {
         Some(store) => local_portal::build_on(&opts, store).await.expect("portal"),
         None => local_portal::build(&opts).await.expect("portal"),
@@ -223,6 +225,12 @@ pub struct Browser {
 }
 
 impl TestPortal {
+    /// The store as the function `function` of `template.yaml` holds it in AWS: held to its
+    /// policy (tests/it/iam.rs). Tests run a scheduled function's job through it.
+    pub fn store_of(&self, function: &str) -> Store {
+        self.portal.store_of(function)
+    }
+
     /// Each Lambda's own router, by its name in `template.yaml`.
     pub fn functions(&self) -> &[(&'static str, Router)] {
         &self.portal.functions
@@ -230,7 +238,13 @@ impl TestPortal {
 
     /// Sends what the outbox holds (as the notifier would) and returns every email sent so far.
     pub async fn deliver(&self) -> Vec<services::mail::outbox::Mail> {
-        services::mail::notifier::drain(&self.store, &self.portal.mailer, self.clock.now()).await.expect("drain");
+        services::mail::notifier::drain(
+            &self.portal.store_of("NotifierFunction"),
+            &self.portal.mailer,
+            self.clock.now(),
+        )
+        .await
+        .expect("drain");
         local_portal::devmail::read_all(&self.portal.mail_dir).await
     }
 
@@ -300,8 +314,9 @@ impl TestPortal {
 
     /// Runs a scheduled payment job now, as the `payments` Lambda does.
     pub async fn run_job(&self, job: invoices::jobs::Job) {
-        let towns = store::repo::Towns::new(self.store.clone(), std::time::Duration::from_secs(1));
-        let ctx = (&self.store, &towns, "http://portail.test", &self.portal.gateway);
+        let store = self.portal.store_of("PaymentsFunction");
+        let towns = store::repo::Towns::new(store.clone(), std::time::Duration::from_secs(1));
+        let ctx = (&store, &towns, "http://portail.test", &self.portal.gateway);
         invoices::jobs::run_job(ctx, job, self.clock.now()).await.expect("job");
     }
 }

@@ -18,6 +18,7 @@ mod erasure;
 mod hardening;
 mod helpers;
 mod http_bad_input;
+mod iam;
 mod import;
 mod invoices;
 mod local_portal;

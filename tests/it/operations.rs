@@ -291,7 +291,8 @@ pub(super) async fn thirty_concurrent_cancellations_promote_the_first_thirty_in_
     // The requests that handed their promotion over left their jobs for the sweep: it finds
     // nothing more to give, and nothing is left due.
     let towns = repo::Towns::new(store.clone(), std::time::Duration::from_secs(0));
-    let ctx = services::operations::Ctx { store: &store, public_url: "http://portail.test" };
+    let operations = p.store_of("OperationsFunction");
+    let ctx = services::operations::Ctx { store: &operations, public_url: "http://portail.test" };
     services::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap();
     assert_eq!(taken(&store, "alsh-mercredi", centre, wed).await, 30);
     for (f, c) in waiting.iter().take(5) {
@@ -442,7 +443,8 @@ pub(super) async fn a_closure_a_crash_interrupted_is_finished_by_the_sweep(store
     towns.replace(&closed, version, vec![op]).await.unwrap();
     assert_eq!(booking(&store, &fams[0].1, "cantine", day).await.status, BookingStatus::Confirmed, "nothing ran yet");
     p.deliver().await;
-    let ctx = services::operations::Ctx { store: &store, public_url: "http://portail.test" };
+    let operations = p.store_of("OperationsFunction");
+    let ctx = services::operations::Ctx { store: &operations, public_url: "http://portail.test" };
     assert_eq!(services::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap(), 1);
     for (_, c) in &fams {
         assert_eq!(booking(&store, c, "cantine", day).await.cancelled_by_town.as_deref(), Some("Dégât des eaux"));
@@ -496,7 +498,9 @@ pub(super) async fn holiday_reminders_go_once_to_families_who_booked_nothing_unl
         .await;
     p.deliver().await;
 
-    let ctx = services::operations::Ctx { store: &store, public_url: "http://portail.test" };
+    let operations = p.store_of("OperationsFunction");
+
+    let ctx = services::operations::Ctx { store: &operations, public_url: "http://portail.test" };
     let opening = winter.opens_at.unwrap() + Duration::hours(8);
     p.clock.set(opening);
     let sent = services::operations::remind(ctx, &town, opening).await.unwrap();
@@ -646,11 +650,18 @@ pub(super) async fn the_martins_export_everything_and_erasure_leaves_nothing_per
     let marker = store::Item::new(keys::holiday_reminder(&town_id(), "2027-02-08#alsh#ouverture", &id("martin")));
     store.put(marker, None).await.unwrap();
     // Not yet due: nothing happens.
-    assert_eq!(documents::erase_due(&store, &p.files, p.clock.now(), None).await.unwrap(), 0);
+    assert_eq!(
+        documents::erase_due(&p.store_of("DocumentsPurgeFunction"), &p.files, p.clock.now(), None).await.unwrap(),
+        0
+    );
     let later: DateTime<Utc> = "2027-11-27T06:00:00Z".parse().unwrap();
     p.clock.set(later);
-    assert_eq!(documents::erase_due(&store, &p.files, later, None).await.unwrap(), 1);
-    assert_eq!(documents::erase_due(&store, &p.files, later, None).await.unwrap(), 0, "once");
+    assert_eq!(documents::erase_due(&p.store_of("DocumentsPurgeFunction"), &p.files, later, None).await.unwrap(), 1);
+    assert_eq!(
+        documents::erase_due(&p.store_of("DocumentsPurgeFunction"), &p.files, later, None).await.unwrap(),
+        0,
+        "once"
+    );
     let left: Vec<_> = store
         .scan_all(later.timestamp())
         .await
@@ -754,7 +765,9 @@ pub(super) async fn an_offer_left_undecided_passes_to_the_next_request(store: St
     assert!(booking(&store, &fams[2].1, "alsh-vacances", day).await.is_waiting());
     assert_eq!(taken(&store, "alsh-vacances", centre, day).await, 1);
 
-    let ctx = services::operations::Ctx { store: &store, public_url: "http://portail.test" };
+    let operations = p.store_of("OperationsFunction");
+
+    let ctx = services::operations::Ctx { store: &operations, public_url: "http://portail.test" };
     assert_eq!(services::operations::sweep(ctx, &towns, until - Duration::minutes(1)).await.unwrap(), 0, "not due yet");
     p.clock.set(until + Duration::minutes(5));
     assert_eq!(services::operations::sweep(ctx, &towns, until + Duration::minutes(5)).await.unwrap(), 1);

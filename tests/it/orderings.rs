@@ -61,7 +61,8 @@ fn closing(date: NaiveDate, reason: &str) -> impl FnOnce(&mut Value) {
 /// The scheduled sweep, as the `operations` Lambda runs it.
 async fn sweep(p: &TestPortal) {
     let towns = Towns::new(p.store.clone(), std::time::Duration::ZERO);
-    let ctx = services::operations::Ctx { store: &p.store, public_url: "http://portail.test" };
+    let operations = p.store_of("OperationsFunction");
+    let ctx = services::operations::Ctx { store: &operations, public_url: "http://portail.test" };
     services::operations::sweep(ctx, &towns, p.clock.now()).await.unwrap();
 }
 

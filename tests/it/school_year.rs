@@ -304,8 +304,22 @@ async fn reminders_go_on_the_towns_days_once_a_day_to_families_with_something_to
     jade_only["children"][1]["activities"] = json!(["etude"]);
     jade_only["children"][0]["activities"] = json!([]);
     assert_eq!(p.send("PUT", &family_uri(), Some(jade_only), &sophie, &[]).await.status, 200);
-    let sent = schoolyear::reminders::remind(&p.store, &town, "http://portail.test", p.clock.now()).await.unwrap();
-    let again = schoolyear::reminders::remind(&p.store, &town, "http://portail.test", p.clock.now()).await.unwrap();
+    let sent = schoolyear::reminders::remind(
+        &p.store_of("CampaignRemindersFunction"),
+        &town,
+        "http://portail.test",
+        p.clock.now(),
+    )
+    .await
+    .unwrap();
+    let again = schoolyear::reminders::remind(
+        &p.store_of("CampaignRemindersFunction"),
+        &town,
+        "http://portail.test",
+        p.clock.now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(again, 0, "never twice a day");
     let mails = p.deliver().await;
     let reminders: Vec<_> = mails.iter().filter(|m| m.content.subject.starts_with("Inscriptions 2027-2028")).collect();
@@ -314,6 +328,16 @@ async fn reminders_go_on_the_towns_days_once_a_day_to_families_with_something_to
     assert!(reminders.iter().any(|m| m.to.as_str() == "claire.bernard@exemple.fr"), "{reminders:?}");
     // Not a reminder day: nothing.
     p.clock.set("2027-06-08T07:00:00Z".parse().unwrap());
-    assert_eq!(schoolyear::reminders::remind(&p.store, &town, "http://portail.test", p.clock.now()).await.unwrap(), 0);
+    assert_eq!(
+        schoolyear::reminders::remind(
+            &p.store_of("CampaignRemindersFunction"),
+            &town,
+            "http://portail.test",
+            p.clock.now()
+        )
+        .await
+        .unwrap(),
+        0
+    );
     p.stop().await;
 }

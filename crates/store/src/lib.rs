@@ -27,6 +27,7 @@ pub mod dynamo;
 pub mod embedded;
 mod error;
 pub mod gate;
+pub mod iam;
 mod item;
 mod key;
 pub mod keys;
@@ -74,19 +75,34 @@ pub struct Store {
     transactions: Arc<AtomicU64>,
     /// Test hook: writes left before every write fails (see [`Store::failing_after`]).
     faults: Option<Arc<Faults>>,
+    /// What the function holding this handle may do in AWS (tests, the stack twin): `None`
+    /// checks nothing, as in AWS, where IAM does.
+    grants: Option<iam::Grants>,
 }
 
 impl Store {
     pub fn embedded(store: embedded::EmbeddedStore) -> Store {
-        Store { backend: Backend::Embedded(store), calls: Arc::default(), transactions: Arc::default(), faults: None }
+        Store {
+            backend: Backend::Embedded(store),
+            calls: Arc::default(),
+            transactions: Arc::default(),
+            faults: None,
+            grants: None,
+        }
     }
     pub fn dynamo(store: dynamo::DynamoStore) -> Store {
-        Store { backend: Backend::Dynamo(store), calls: Arc::default(), transactions: Arc::default(), faults: None }
+        Store {
+            backend: Backend::Dynamo(store),
+            calls: Arc::default(),
+            transactions: Arc::default(),
+            faults: None,
+            grants: None,
+        }
     }
     /// The embedded store behind DynamoDB's behaviour under contention (tests, benchmarks).
     pub fn contended(store: embedded::EmbeddedStore, model: contended::Contention) -> Store {
         let backend = Backend::Contended(contended::ContendedStore::new(store, model));
-        Store { backend, calls: Arc::default(), transactions: Arc::default(), faults: None }
+        Store { backend, calls: Arc::default(), transactions: Arc::default(), faults: None, grants: None }
     }
     /// What the contended backend counted (conflicts, throttles), if this is one.
     pub fn contention(&self) -> Option<&contended::Stats> {
@@ -112,6 +128,24 @@ impl Store {
     fn with_faults(&self, transactions: u64, writes: u64) -> Store {
         let n = |x: u64| std::sync::atomic::AtomicI64::new(i64::try_from(x).unwrap_or(i64::MAX));
         Store { faults: Some(Arc::new(Faults { transactions: n(transactions), writes: n(writes) })), ..self.clone() }
+    }
+
+    /// A handle on the same data that refuses, as AWS would, what `grants` does not allow, and
+    /// records what it did ([`iam`]).
+    pub fn granted(&self, grants: iam::Grants) -> Store {
+        Store { grants: Some(grants), ..self.clone() }
+    }
+
+    /// The function whose grants this handle checks, if any.
+    pub fn grants(&self) -> Option<&iam::Grants> {
+        self.grants.as_ref()
+    }
+
+    fn authorize(&self, p: iam::Primitive<'_>) -> Result<()> {
+        match &self.grants {
+            Some(g) => g.check(iam::actions(p)),
+            None => Ok(()),
+        }
     }
 
     fn injected_fault(&self, transaction: bool) -> Result<()> {
@@ -145,6 +179,7 @@ impl Store {
     pub async fn get(&self, key: &Key) -> Result<Option<Item>> {
         self.count();
         check_key(key)?;
+        self.authorize(iam::Primitive::Get)?;
         match &self.backend {
             Backend::Embedded(s) => s.get(key.clone()).await,
             Backend::Contended(s) => s.get(key.clone()).await,
@@ -165,6 +200,7 @@ impl Store {
             for key in chunk {
                 check_key(key)?;
             }
+            self.authorize(iam::Primitive::GetMany)?;
             items.extend(match &self.backend {
                 Backend::Embedded(s) => s.get_many(chunk.to_vec()).await?,
                 Backend::Contended(s) => s.get_many(chunk.to_vec()).await?,
@@ -177,6 +213,7 @@ impl Store {
     pub async fn put(&self, item: Item, cond: Option<Cond>) -> Result<()> {
         self.count();
         item.check()?;
+        self.authorize(iam::Primitive::Put)?;
         self.injected_fault(false)?;
         match &self.backend {
             Backend::Embedded(s) => s.put(item, cond).await,
@@ -188,6 +225,7 @@ impl Store {
     pub async fn delete(&self, key: &Key, cond: Option<Cond>) -> Result<()> {
         self.count();
         check_key(key)?;
+        self.authorize(iam::Primitive::Delete)?;
         self.injected_fault(false)?;
         match &self.backend {
             Backend::Embedded(s) => s.delete(key.clone(), cond).await,
@@ -201,6 +239,7 @@ impl Store {
     pub async fn add(&self, key: &Key, attr: &str, by: i64, max: Option<i64>) -> Result<i64> {
         self.count();
         check_add(key, attr, by, max)?;
+        self.authorize(iam::Primitive::Add)?;
         self.injected_fault(false)?;
         match &self.backend {
             Backend::Embedded(s) => s.add(key.clone(), attr.to_owned(), by, max).await,
@@ -215,6 +254,7 @@ impl Store {
             return Err(StoreError::Invalid("a query needs a partition key and a limit of at least 1".into()));
         }
         q.sk.check()?;
+        self.authorize(iam::Primitive::Query(q.index))?;
         match &self.backend {
             Backend::Embedded(s) => s.query(q.clone()).await,
             Backend::Contended(s) => s.query(q.clone()).await,
@@ -240,6 +280,7 @@ impl Store {
     /// test reads to prove nothing personal is left), never from a request.
     pub async fn scan_all(&self, now_epoch: i64) -> Result<Vec<Item>> {
         self.count();
+        self.authorize(iam::Primitive::Scan)?;
         let items = match &self.backend {
             Backend::Embedded(s) => s.scan_all().await?,
             Backend::Contended(s) => s.scan_all().await?,
@@ -256,6 +297,7 @@ impl Store {
         if limit == 0 {
             return Err(StoreError::Invalid("a scan needs a limit of at least 1".into()));
         }
+        self.authorize(iam::Primitive::Scan)?;
         let after = cursor.map(Cursor::decode).transpose()?.map(|(k, _)| k);
         match &self.backend {
             Backend::Embedded(s) => s.scan(limit, after).await,
@@ -269,6 +311,7 @@ impl Store {
         self.count();
         self.transactions.fetch_add(1, Ordering::Relaxed);
         check_transaction(&ops)?;
+        self.authorize(iam::Primitive::Transact(&ops))?;
         self.injected_fault(true)?;
         match &self.backend {
             Backend::Embedded(s) => s.transact(ops).await,

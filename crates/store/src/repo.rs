@@ -39,6 +39,12 @@ impl Towns {
         &self.store
     }
 
+    /// The same cache, read through `store` (a function's own handle, held to its grants): the
+    /// local portal, one process, shares one cache between its functions; each Lambda has its own.
+    pub fn through(&self, store: Store) -> Towns {
+        Towns { store, ttl: self.ttl, cache: self.cache.clone() }
+    }
+
     pub async fn get(&self, id: &TownId) -> Result<Option<Arc<Town>>, StoreError> {
         if let Ok(cache) = self.cache.read()
             && let Some((at, town)) = cache.get(id)

@@ -69,6 +69,23 @@ pub struct Options {
     /// Where the PayFiP simulator is reached. `None`: it is started on a port of its own
     /// (tests); the binary gives its own address and serves it under `/payfip-simulateur/`.
     pub payfip_url: Option<String>,
+    /// Each function's IAM grants by its name in `template.yaml` (the tests read them from the
+    /// template): each function's store handle then refuses what its policy does not allow, as
+    /// AWS would (`store::iam`). `None`: nothing is checked.
+    pub grants: Option<Grantor>,
+}
+
+/// A function's grants by its logical id in `template.yaml`.
+#[derive(Clone)]
+pub struct Grantor(pub std::sync::Arc<GrantsOf>);
+
+/// What gives a function's grants.
+pub type GrantsOf = dyn Fn(&str) -> Option<store::iam::Grants> + Send + Sync;
+
+impl std::fmt::Debug for Grantor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Grantor")
+    }
 }
 
 impl Options {
@@ -86,6 +103,7 @@ impl Options {
             clock,
             s3_endpoint: None,
             payfip_url: None,
+            grants: None,
         }
     }
 }
@@ -106,6 +124,7 @@ pub struct Portal {
     /// invoices function reaches it by.
     pub payfip: payfip_sim::Simulator,
     pub gateway: invoices::payfip::Gateway,
+    grants: Option<Grantor>,
     notifier: Option<(watch::Sender<bool>, JoinHandle<()>)>,
     s3_server: Option<JoinHandle<()>>,
     payfip_server: Option<JoinHandle<()>>,
@@ -113,6 +132,12 @@ pub struct Portal {
 }
 
 impl Portal {
+    /// The store as the function `function` (a logical id of `template.yaml`) holds it: held to
+    /// its grants when the portal was built with some.
+    pub fn store_of(&self, function: &str) -> Store {
+        store_of(&self.store, self.grants.as_ref(), function)
+    }
+
     /// Stops the background notifier (it holds the store open).
     pub async fn stop(self) {
         if let Some((stop, task)) = self.notifier {
@@ -223,6 +248,13 @@ async fn school_year_jobs(
     Ok(())
 }
 
+fn store_of(store: &Store, grants: Option<&Grantor>, function: &str) -> Store {
+    match grants.and_then(|g| (g.0)(function)) {
+        Some(g) => store.granted(g),
+        None => store.clone(),
+    }
+}
+
 fn open_store(data_dir: &Path, reset: bool) -> Result<Store, Error> {
     let dir_err = |e| Error::DataDir(data_dir.to_owned(), e);
     if reset && data_dir.exists() {
@@ -244,23 +276,37 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     invoices::payfip::install_crypto();
     // One process owns the data, so nothing changes behind the cache: it can live long.
     let towns = Towns::new(store.clone(), Duration::from_secs(3600));
-    let auth = AuthState { store: store.clone(), clock: opts.clock.clone(), trusted_proxies: 0 };
-    let calendar_state = calendar::AppState { auth: auth.clone(), towns: towns.clone() };
-    let auth_for_news = auth.clone();
-    let basket_state = basket::AppState {
-        auth: auth.clone(),
-        towns: towns.clone(),
-        public_url: opts.public_url.trim_end_matches('/').to_owned(),
+    // Each function its own store handle (held to its grants, if any), as each Lambda has it;
+    // one towns' cache, as one process owns the data (the stack twin runs each function alone).
+    let of = |function: &str| {
+        let store = store_of(&store, opts.grants.as_ref(), function);
+        let auth = AuthState { store: store.clone(), clock: opts.clock.clone(), trusted_proxies: 0 };
+        (auth, towns.through(store))
     };
-    let accounts = accounts::AppState {
+    let accounts_state = |(auth, towns): (AuthState, Towns)| accounts::AppState {
         auth,
-        towns: towns.clone(),
+        towns,
         public_url: opts.public_url.trim_end_matches('/').to_owned(),
         throttle: Throttle::default(),
         operator: OperatorKey::new(Some(&opts.operator_token)),
         equal_answer_time: Duration::from_millis(300),
     };
-    let demo_town = if opts.demo { Some(load_demo(&towns, opts, &accounts).await?) } else { None };
+    let (auth, calendar_towns) = of("CalendarFunction");
+    let calendar_state = calendar::AppState { auth, towns: calendar_towns };
+    let (auth, basket_towns) = of("BasketFunction");
+    let basket_state =
+        basket::AppState { auth, towns: basket_towns, public_url: opts.public_url.trim_end_matches('/').to_owned() };
+    let accounts = accounts_state(of("AccountsFunction"));
+    // The demo is loaded by hand, not by a function.
+    let demo_town = if opts.demo {
+        let loader = accounts_state((
+            AuthState { store: store.clone(), clock: opts.clock.clone(), trusted_proxies: 0 },
+            towns.clone(),
+        ));
+        Some(load_demo(&towns, opts, &loader).await?)
+    } else {
+        None
+    };
     let mail_dir = opts.data_dir.join("mail");
     let mailer = Mailer::Folder(mail_dir.clone());
     let s3 = local_s3::service(&opts.data_dir.join("s3")).map_err(|e| Error::DataDir(opts.data_dir.join("s3"), e))?;
@@ -290,7 +336,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         (
             "TownsFunction",
             towns::router(
-                towns::AppState::new(towns.clone(), OperatorKey::new(Some(&opts.operator_token))).with_contact(
+                towns::AppState::new(of("TownsFunction").1, OperatorKey::new(Some(&opts.operator_token))).with_contact(
                     towns::Contact {
                         to: Email::parse(LOCAL_CONTACT_EMAIL).map_err(demo_error)?,
                         clock: opts.clock.clone(),
@@ -305,8 +351,8 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         (
             "StaffFunction",
             staff::router(staff::AppState {
-                auth: auth_for_news.clone(),
-                towns: towns.clone(),
+                auth: of("StaffFunction").0,
+                towns: of("StaffFunction").1,
                 public_url: public_url.clone(),
                 qf: Some(qf),
             }),
@@ -314,8 +360,8 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         (
             "DocumentsFunction",
             documents::router(documents::AppState {
-                auth: auth_for_news.clone(),
-                towns: towns.clone(),
+                auth: of("DocumentsFunction").0,
+                towns: of("DocumentsFunction").1,
                 files: files.clone(),
                 public_url: public_url.clone(),
             }),
@@ -323,8 +369,8 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         (
             "InvoicesFunction",
             invoices::router(invoices::AppState {
-                auth: auth_for_news.clone(),
-                towns: towns.clone(),
+                auth: of("InvoicesFunction").0,
+                towns: of("InvoicesFunction").1,
                 public_url: public_url.clone(),
                 payfip: Some(gateway.clone()),
             }),
@@ -332,16 +378,16 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         (
             "SchoolYearFunction",
             schoolyear::router(schoolyear::AppState {
-                auth: auth_for_news.clone(),
-                towns: towns.clone(),
+                auth: of("SchoolYearFunction").0,
+                towns: of("SchoolYearFunction").1,
                 public_url: public_url.clone(),
             }),
         ),
         (
             "NewsFunction",
             news::router(news::AppState {
-                auth: auth_for_news,
-                towns: towns.clone(),
+                auth: of("NewsFunction").0,
+                towns: of("NewsFunction").1,
                 files: files.clone(),
                 public_url: public_url.clone(),
             }),
@@ -390,6 +436,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         files,
         payfip,
         gateway,
+        grants: opts.grants.clone(),
         notifier,
         s3_server,
         payfip_server,

@@ -47,6 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         clock: args.frozen_clock.map_or_else(edge::clock::Clock::system, edge::clock::Clock::manual),
         s3_endpoint: Some(url.clone()),
         payfip_url: Some(url.clone()),
+        grants: None,
     };
     let portal = local_portal::build(&opts).await?;
     println!();

@@ -7,5 +7,5 @@
 pub mod mail;
 pub mod operations;
 pub mod privacy;
-pub mod school_year;
 pub mod qf;
+pub mod school_year;

@@ -592,12 +592,13 @@ for (const device of VIEWPORTS) {
       await page.getByRole('link', { name: 'Facturation' }).click();
       await page.getByLabel('Mois').fill('2026-10');
       await page.locator('#choix-facturation').getByRole('button', { name: 'Aperçu' }).click();
-      await page.getByText('Octobre 2026 : 2 facture(s), 13,00 € au total').waitFor();
-      await page.getByRole('button', { name: 'Facturer octobre 2026' }).click();
-      await page.getByText('Octobre 2026 : 2 facture(s) émise(s) en tout.').waitFor();
-      // October's direct debits: the Martins' invoice, under their new mandate.
+      await page.getByText('Aperçu\u202f: 2 factures, 13,00 € au total').waitFor();
+      await page.getByText('Octobre 2026\u202f: facturé le dimanche 01/11/2026, publié le dimanche 01/11/2026.').waitFor();
+      // October's direct debits: the Martins' invoice, under their new mandate (asked first:
+      // mairie.test.mjs tests the guard).
       await page.getByRole('button', { name: 'Prélever octobre 2026' }).click();
-      await page.locator('#liste-facturations').getByText('1 facture(s) prélevée(s) pour octobre 2026.').waitFor();
+      await page.getByRole('dialog').getByRole('button', { name: 'Prélever octobre 2026' }).click();
+      await page.locator('#liste-facturations').getByText('1 facture prélevée pour octobre 2026.').waitFor();
       const pain = await page.evaluate(async (href) => {
         const r = await fetch(href);
         return [r.status, r.headers.get('content-type'), (await r.text()).includes('<MndtId>VLT-2026-0001</MndtId>')];

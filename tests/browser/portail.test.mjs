@@ -800,10 +800,10 @@ test('a guardian reports a sick child, the register shows it; a strike closes a 
     await closures.getByLabel('Motif').fill('Grève du 01/12');
     await closures.getByRole('button', { name: 'Enregistrer les fermetures' }).click();
     // Léa's canteen and Hugo's evening care that day: counted, not cancelled yet.
-    await closures.getByText('Cette fermeture annule 2 réservation(s) de 2 enfant(s) (1 famille(s))').waitFor();
+    await page.getByRole('dialog').getByText('Cette fermeture annule 2 réservations de 2 enfants (1 famille)').waitFor();
     await checkAxe(page, 'espace mairie, fermeture à confirmer');
-    await page.getByRole('button', { name: 'Confirmer la fermeture' }).click();
-    await message(page, '2 réservation(s) annulée(s) par la fermeture ; 1 famille(s) prévenue(s) par e-mail.');
+    await page.getByRole('dialog').getByRole('button', { name: 'Confirmer la fermeture' }).click();
+    await message(page, '2 réservations annulées par la fermeture\u202f; 1 famille prévenue par e-mail.');
     let mails = 0;
     for (let i = 0; i < 40 && mails < 2; i += 1) {
       await page.goto(`${portal.url}/dev/mail`);

@@ -422,7 +422,7 @@ for (const device of VIEWPORTS) {
 
       await go('mairie.html');
       await page.getByRole('heading', { name: 'Demandes en attente' }).waitFor();
-      await page.getByText('2 demande(s)').waitFor();
+      await page.getByText('2 demandes').waitFor();
       await checkAxe(page, 'espace mairie');
       await shot(page, `mairie-${device.name}`);
 
@@ -443,20 +443,20 @@ for (const device of VIEWPORTS) {
       await section(page, "Aujourd'hui");
       await page.getByRole('button', { name: 'Accepter la demande de Hugo du lundi 21/12/2026' }).click();
       await message(page, 'acceptée');
-      await page.getByText('1 demande(s)').waitFor();
+      await page.getByText('1 demande', { exact: true }).waitFor();
       // The rest by filter and selection: the leisure centre's requests of December, refused
       // together, with the reason the families will read.
       await page.getByLabel('Service', { exact: true }).selectOption({ label: 'ALSH – ACCUEIL DE LOISIRS' });
       await page.getByLabel('À partir du', { exact: true }).fill('2026-12-01');
       await page.getByLabel("Jusqu'au", { exact: true }).fill('2026-12-31');
       await page.getByRole('button', { name: 'Filtrer les demandes' }).click();
-      await page.getByText('1 demande(s)').waitFor();
+      await page.getByText('1 demande', { exact: true }).waitFor();
       await tick(page.getByLabel('Choisir toutes les demandes'));
       await page.getByRole('button', { name: 'Refuser la sélection' }).click();
       await message(page, 'Indiquez la raison du refus');
       await page.getByLabel('Raison du refus de la sélection').fill("Le centre est complet ce jour-là.");
       await page.getByRole('button', { name: 'Refuser la sélection' }).click();
-      await message(page, '1 demande(s) refusée(s)');
+      await message(page, '1 demande refusée');
       await page.getByText('Aucune demande en attente.').waitFor();
 
       // A late addition asked by a family: Jade's canteen tomorrow, at the late price (2,50 € + 1 €).
@@ -469,7 +469,7 @@ for (const device of VIEWPORTS) {
       assert.equal(await page.locator('#modif-enfant option:checked').textContent(), 'Jade Martin – Famille Martin');
       // Or typed: « jade » finds her.
       await page.locator('#choix-enfant-modif').getByLabel('Enfant (nom ou prénom)').fill('jade');
-      await page.locator('#choix-enfant-modif').getByText('1 enfant(s) trouvé(s).').waitFor();
+      await page.locator('#choix-enfant-modif').getByText('1 enfant trouvé.').waitFor();
       await page.locator('#prestation-modif').selectOption('cantine');
       await page.getByLabel('Date', { exact: true }).fill('2026-11-27');
       await page.getByRole('button', { name: 'Enregistrer la modification' }).click();
@@ -481,11 +481,11 @@ for (const device of VIEWPORTS) {
       await page.getByLabel('Jour', { exact: true }).fill('2026-11-16');
       await page.locator('#prestation').selectOption('cantine');
       await page.getByRole('button', { name: 'Afficher la liste' }).click();
-      await page.locator('#liste-pointage').getByText('1 enfant(s)').waitFor();
+      await page.locator('#liste-pointage').getByText('1 enfant –').waitFor();
       assert.equal(await page.locator('#liste-pointage').getByRole('radio', { name: 'Présent' }).isChecked(), true);
       await tick(page.getByRole('radio', { name: 'Absent', exact: true }));
       await page.getByRole('button', { name: 'Enregistrer le pointage' }).click();
-      await message(page, 'Pointage enregistré (1 enfant(s))');
+      await message(page, 'Pointage enregistré (1 enfant)');
       await checkAxe(page, 'espace mairie, pointage');
       const href = await page.getByRole('link', { name: 'Exporter la liste (tableur, CSV)' }).getAttribute('href');
       const csv = await page.request.get(`${portal.url}${href}`);
@@ -507,11 +507,11 @@ for (const device of VIEWPORTS) {
       // Noé's parents live apart: he is found in both households, and the agent picks the one
       // that brought him.
       await walkIn.getByLabel('Enfant (nom ou prénom)').fill('noé');
-      await walkIn.getByText('2 enfant(s) trouvé(s).').waitFor();
+      await walkIn.getByText('2 enfants trouvés.').waitFor();
       await walkIn.getByLabel('Enfant choisi').selectOption({ label: 'Noé Bernard-Petit – Famille Bernard' });
       await walkIn.getByRole('button', { name: 'Ajouter comme présent(e)' }).click();
       await message(page, 'Noé Bernard-Petit est ajouté(e) à la liste, présent(e)');
-      await page.locator('#liste-pointage').getByText('2 enfant(s)').waitFor();
+      await page.locator('#liste-pointage').getByText('2 enfants –').waitFor();
       assert.equal(await page.getByRole('group', { name: 'Présence de Noé Bernard-Petit' }).getByRole('radio', { name: 'Présent' }).isChecked(), true);
 
       // The week's counts for the kitchen.
@@ -704,7 +704,7 @@ for (const device of VIEWPORTS) {
       // Staff open the PDF, accept it, and refuse the photo with a reason.
       await logIn(page, portal.url, 'mairie@villeneuve-les-tilleuls.fr', 'Nadia Roux');
       await page.goto(`${portal.url}/mairie.html`);
-      await page.getByText('2 document(s)').waitFor();
+      await page.getByText('2 documents', { exact: true }).waitFor();
       await checkAxe(page, 'espace mairie, documents');
       const opened = await page.evaluate(async () => {
         const docs = await (await fetch('/api/towns/villeneuve-les-tilleuls/staff/documents')).json();

@@ -64,7 +64,7 @@ export async function loadUnpaid(me, said = '') {
   const box = document.getElementById('liste-impayes');
   const list = await api('/staff/invoices/unpaid');
   const reload = (text) => loadUnpaid(me, text);
-  const summary = el('ul', { class: 'anciennete' }, ...list.brackets.map((b) => el('li', {}, `${b.label} : ${b.count} facture(s), ${euros(b.left_to_pay)}`)));
+  const summary = el('ul', { class: 'anciennete' }, ...list.brackets.map((b) => el('li', {}, `${b.label}\u202f: ${b.count} ${b.count > 1 ? 'factures' : 'facture'}, ${euros(b.left_to_pay)}`)));
   const csv = el('a', { href: `/api/towns/${encodeURIComponent(town)}/staff/invoices/unpaid?format=csv`, download: '' }, 'Exporter les impayés (CSV)');
   const rows = list.invoices.map((row) => {
     const open = el('details', { class: 'encaisser' },

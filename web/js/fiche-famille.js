@@ -129,10 +129,11 @@ function leaving(reference, ctx) {
   dry.addEventListener('click', async () => {
     try {
       const e = await api(`/staff/families/${encodeURIComponent(reference)}/erasure`);
-      report.textContent = `${e.erase_on ? `Effacement prévu le ${frenchDate(e.erase_on)}. ` : "Dossier non clos : rien n'est prévu. "}`
-        + `Seraient supprimés : ${e.accounts_deleted} compte(s), ${e.children_deleted} fiche(s) d'enfant, ${e.bookings_deleted} réservation(s), `
-        + `${e.files.length} document(s), ${e.records_deleted} autre(s) enregistrement(s), ${e.emails_deleted} e-mail(s). `
-        + `Conservés dix ans, anonymisés : ${e.records_anonymised} pièce(s) comptable(s) ; ${e.entries_anonymised} entrée(s) du journal anonymisée(s).`;
+      const n = (k, one, many) => `${k} ${k > 1 ? many : one}`;
+      report.textContent = `${e.erase_on ? `Effacement prévu le ${frenchDate(e.erase_on)}. ` : 'Dossier non clos\u202f: rien n’est prévu. '}`
+        + `Seraient supprimés\u202f: ${n(e.accounts_deleted, 'compte', 'comptes')}, ${n(e.children_deleted, 'fiche d’enfant', 'fiches d’enfant')}, ${n(e.bookings_deleted, 'réservation', 'réservations')}, `
+        + `${n(e.files.length, 'document', 'documents')}, ${n(e.records_deleted, 'autre enregistrement', 'autres enregistrements')}, ${n(e.emails_deleted, 'e-mail', 'e-mails')}. `
+        + `Conservés dix ans, anonymisés\u202f: ${n(e.records_anonymised, 'pièce comptable', 'pièces comptables')}\u202f; ${n(e.entries_anonymised, 'entrée du journal anonymisée', 'entrées du journal anonymisées')}.`;
     } catch (p) { report.textContent = p.title; }
   });
   box.append(dry);

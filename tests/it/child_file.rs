@@ -322,6 +322,7 @@ async fn the_fiche_sanitaire_of_a_child_and_of_a_group_for_an_outing(store: Stor
     let (pdf, _) = crate::helpers::raw_get(&p.router, &staff("children/lea-martin/file/sheet"), &agent.cookie).await;
     assert!(pdf.starts_with(b"%PDF"), "a PDF");
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
+    crate::helpers::assert_french_typography("the fiche sanitaire PDF", &text);
     for said in [
         "FICHE SANITAIRE DE LIAISON",
         "Léa Martin",

@@ -117,6 +117,7 @@ async fn a_credit_note_on_a_paid_invoice_is_carried_to_the_next_invoice_and_ever
         }
     };
     let text = pdf_text("2026-11").await;
+    crate::helpers::assert_french_typography("the invoice PDF with a deduction", &text);
     assert!(text.contains(&format!("Déduit de la facture {number}")), "{text}");
     let text = pdf_text("2026-12").await;
     assert!(text.contains("Avoir AV-2026-000001 (facture 2026-000003) : déduit"), "{text}");

@@ -331,3 +331,11 @@ pub async fn raw_get(router: &Router, uri: &str, cookie: &str) -> (Vec<u8>, Stri
     let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     (res.into_body().collect().await.expect("body").to_bytes().to_vec(), content_type)
 }
+
+/// What a person reads (a PDF's text, a CSV's header, a problem's message) has French
+/// typography: none of the forms `domain::fr::faults` finds.
+#[track_caller]
+pub fn assert_french_typography(what: &str, text: &str) {
+    let faults: Vec<String> = domain::fr::faults(text).into_iter().map(|(f, around)| format!("{f:?} in « {around} »")).collect();
+    assert!(faults.is_empty(), "{what}:\n{}", faults.join("\n"));
+}

@@ -281,6 +281,7 @@ async fn the_pdf_holds_the_invoice_as_text_and_only_its_family_gets_it() {
     assert_eq!(kind, "application/pdf");
     assert!(pdf.len() < 40_000, "{} bytes", pdf.len());
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
+    crate::helpers::assert_french_typography("the invoice PDF", &text);
     for expected in [
         "FACTURE",
         "N° 2026-000002",

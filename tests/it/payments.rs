@@ -116,6 +116,7 @@ async fn a_payment_online_is_recorded_once_and_only_when_payfip_says_so() {
     .await;
     assert_eq!(kind, "application/pdf");
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
+    crate::helpers::assert_french_typography("the receipt PDF", &text);
     for expected in ["QUITTANCE", "Q-2026-000001", "10,00", "2026-000002", "Carte bancaire en ligne (PayFiP)", "soldée"]
     {
         assert!(text.contains(expected), "{expected} in {text}");

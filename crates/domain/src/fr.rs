@@ -65,6 +65,46 @@ pub fn time(t: chrono::NaiveTime) -> String {
 /// The narrow no-break space French typography puts before « ; : ! ? » and inside « guillemets ».
 pub const NNBSP: char = '\u{202f}';
 
+/// `text` with French typography: U+202F before « : ; ! ? » (in place of an ordinary or
+/// no-break space) and inside « guillemets », ’ for an apostrophe between letters. Idempotent;
+/// addresses and times are left alone (« https:// », « ?mois= » have no space before). What it
+/// cannot mend, a « (s) » plural or a « 23:59 », is written right at the source.
+pub fn typeset(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out: Vec<char> = Vec::with_capacity(chars.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let before = out.last().copied();
+        let after = chars.get(i + 1).copied();
+        match c {
+            ':' | ';' | '!' | '?' if matches!(before, Some(' ' | '\u{a0}')) => {
+                out.pop();
+                out.extend([NNBSP, c]);
+            }
+            '«' => {
+                out.extend(['«', NNBSP]);
+                if matches!(after, Some(' ' | '\u{a0}' | NNBSP)) {
+                    i += 1;
+                }
+            }
+            '»' => {
+                if matches!(before, Some(' ' | '\u{a0}')) {
+                    out.pop();
+                }
+                if out.last() != Some(&NNBSP) {
+                    out.push(NNBSP);
+                }
+                out.push('»');
+            }
+            '\'' if before.is_some_and(char::is_alphabetic) && after.is_some_and(char::is_alphabetic) => out.push('’'),
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
 /// A form the French typography of what people read forbids (the Imprimerie nationale's rules,
 /// as French public sites follow them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,6 +225,15 @@ mod tests {
         assert_eq!(kinds("l'enfant"), [StraightApostrophe]);
         assert_eq!(kinds("avant 23:59, après 8h30"), [ColonTime, ColonTime]);
         assert_eq!(kinds("« Mes factures »"), [GuillemetSpace, GuillemetSpace]);
+    }
+
+    #[test]
+    fn typeset_mends_spaces_guillemets_and_apostrophes_once() {
+        let mended = typeset("Total : 3 € ; l'enfant, « Mes factures » ? https://a.fr/x?y=1 «Contester»");
+        assert_eq!(kinds(&mended), [], "{mended}");
+        assert_eq!(typeset(&mended), mended, "idempotent");
+        assert!(mended.contains("Total\u{202f}: 3 €\u{202f}; l’enfant, «\u{202f}Mes factures\u{202f}»\u{202f}?"), "{mended}");
+        assert!(mended.contains("https://a.fr/x?y=1"), "{mended}");
     }
 
     #[test]

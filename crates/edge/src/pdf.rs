@@ -121,14 +121,16 @@ impl Layout {
         }
     }
 
+    /// Text at `x` on the current line, with French typography ([`domain::fr::typeset`]).
     pub fn put(&mut self, x: f32, size: f32, weight: Weight, grey: bool, text: &str) {
         let y = self.y;
-        self.page().push(Op::Text { x, y, size, weight, grey, text: text.to_owned() });
+        self.page().push(Op::Text { x, y, size, weight, grey, text: domain::fr::typeset(text) });
     }
 
     pub fn right(&mut self, right: f32, size: f32, weight: Weight, text: &str) {
-        let x = right - self.face(weight).width(text, size);
-        self.put(x, size, weight, false, text);
+        let text = domain::fr::typeset(text);
+        let x = right - self.face(weight).width(&text, size);
+        self.put(x, size, weight, false, &text);
     }
 
     pub fn rule(&mut self, from: f32, to: f32) {
@@ -139,6 +141,7 @@ impl Layout {
     /// `text` cut into lines of at most `width` points, at spaces.
     pub fn wrap(&self, text: &str, width: f32, size: f32, weight: Weight) -> Vec<String> {
         let face = self.face(weight);
+        let text = domain::fr::typeset(text);
         let mut lines = Vec::new();
         let mut current = String::new();
         for word in text.split(' ') {

@@ -120,8 +120,8 @@ async fn a_credit_note_on_a_paid_invoice_is_carried_to_the_next_invoice_and_ever
     crate::helpers::assert_french_typography("the invoice PDF with a deduction", &text);
     assert!(text.contains(&format!("Déduit de la facture {number}")), "{text}");
     let text = pdf_text("2026-12").await;
-    assert!(text.contains("Avoir AV-2026-000001 (facture 2026-000003) : déduit"), "{text}");
-    assert!(text.contains(&format!("Reste à payer : {}", domain::Cents::new(total - 250).unwrap())), "{text}");
+    assert!(text.contains("Avoir AV-2026-000001 (facture 2026-000003)\u{202f}: déduit"), "{text}");
+    assert!(text.contains(&format!("Reste à payer\u{202f}: {}", domain::Cents::new(total - 250).unwrap())), "{text}");
     // The balance is invoices − payments − credit notes: October's 10,00 € (the demo's, unpaid)
     // and what December leaves to pay.
     assert_eq!(balance_is_what_is_left_to_pay(&p, &admin).await, 1000 + total - 250);

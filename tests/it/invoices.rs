@@ -288,7 +288,7 @@ async fn the_pdf_holds_the_invoice_as_text_and_only_its_family_gets_it() {
         "Famille Martin",
         "12 rue des Acacias",
         "Léa Martin",
-        "Total : 10,00\u{a0}€",
+        "Total\u{202f}: 10,00\u{a0}€",
         "Régie enfance-jeunesse de Villeneuve-les-Tilleuls",
         "tribunal administratif de Cergy-Pontoise",
         "Le Maire de Villeneuve-les-Tilleuls, ordonnateur",

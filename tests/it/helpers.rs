@@ -188,19 +188,24 @@ pub fn concrete_path(path: &str, town: &str, family: &str) -> String {
 }
 
 pub async fn portal() -> TestPortal {
-    portal_with(None).await
+    portal_with(None, false).await
 }
 
 /// The same portal over a given store (both backends).
 pub async fn portal_on(store: Store) -> TestPortal {
-    portal_with(Some(store)).await
+    portal_with(Some(store), false).await
 }
 
-async fn portal_with(store: Option<Store>) -> TestPortal {
+/// The portal as `cargo run -p local-portal` starts it: the demo's children booked today too.
+pub async fn portal_with_morning() -> TestPortal {
+    portal_with(None, true).await
+}
+
+async fn portal_with(store: Option<Store>, demo_morning: bool) -> TestPortal {
     let dir = tempfile::tempdir().expect("tempdir");
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z").expect("date").to_utc();
     let clock = edge::clock::Clock::manual(start);
-    let opts = local_portal::Options::demo(dir.path(), clock.clone());
+    let opts = local_portal::Options { demo_morning, ..local_portal::Options::demo(dir.path(), clock.clone()) };
     let portal = match store {
         Some(store) => local_portal::build_on(&opts, store).await.expect("portal"),
         None => local_portal::build(&opts).await.expect("portal"),

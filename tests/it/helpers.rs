@@ -344,3 +344,8 @@ pub fn assert_french_typography(what: &str, text: &str) {
     let faults: Vec<String> = domain::fr::faults(text).into_iter().map(|(f, around)| format!("{f:?} in « {around} »")).collect();
     assert!(faults.is_empty(), "{what}:\n{}", faults.join("\n"));
 }
+
+/// How many pages a PDF has, as a reader parses it.
+pub fn pdf_pages(pdf: &[u8]) -> usize {
+    pdf_extract::Document::load_mem(pdf).expect("the PDF parses").get_pages().len()
+}

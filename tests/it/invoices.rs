@@ -286,6 +286,8 @@ async fn the_pdf_holds_the_invoice_as_text_and_only_its_family_gets_it() {
         "FACTURE",
         "N° 2026-000002",
         "Famille Martin",
+        // The family by its name, with its reference (not a bare id).
+        "Famille Martin – référence martin",
         "12 rue des Acacias",
         "Léa Martin",
         "Total\u{202f}: 10,00\u{a0}€",

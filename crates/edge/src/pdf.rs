@@ -85,6 +85,8 @@ pub struct Layout {
     bold: Face,
     pages: Vec<Vec<Op>>,
     pub y: f32,
+    /// The share of each [`Layout::gap`] kept (1: as asked; less to fit a page).
+    pub spacing: f32,
     /// Written at the top of each page after the first.
     continued: String,
 }
@@ -92,7 +94,14 @@ pub struct Layout {
 impl Layout {
     /// An empty layout in the two faces; `continued` heads each page after the first.
     pub fn new(continued: String) -> Result<Layout, PdfError> {
-        Ok(Layout { regular: Face::new(REGULAR)?, bold: Face::new(BOLD)?, pages: Vec::new(), y: 60.0, continued })
+        Ok(Layout {
+            regular: Face::new(REGULAR)?,
+            bold: Face::new(BOLD)?,
+            pages: Vec::new(),
+            y: 60.0,
+            spacing: 1.0,
+            continued,
+        })
     }
 
     fn face(&self, w: Weight) -> &Face {
@@ -168,8 +177,19 @@ impl Layout {
         }
     }
 
+    /// Moves down `dy` points (a line's advance).
     pub fn down(&mut self, dy: f32) {
         self.y += dy;
+    }
+
+    /// A gap of `dy` points between blocks, times [`Layout::spacing`]: what tightens to fit.
+    pub fn gap(&mut self, dy: f32) {
+        self.y += dy * self.spacing;
+    }
+
+    /// The pages laid out so far.
+    pub fn pages(&self) -> usize {
+        self.pages.len()
     }
 }
 

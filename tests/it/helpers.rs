@@ -341,7 +341,8 @@ pub async fn raw_get(router: &Router, uri: &str, cookie: &str) -> (Vec<u8>, Stri
 /// typography: none of the forms `domain::fr::faults` finds.
 #[track_caller]
 pub fn assert_french_typography(what: &str, text: &str) {
-    let faults: Vec<String> = domain::fr::faults(text).into_iter().map(|(f, around)| format!("{f:?} in « {around} »")).collect();
+    let faults: Vec<String> =
+        domain::fr::faults(text).into_iter().map(|(f, around)| format!("{f:?} in « {around} »")).collect();
     assert!(faults.is_empty(), "{what}:\n{}", faults.join("\n"));
 }
 

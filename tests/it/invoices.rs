@@ -638,8 +638,9 @@ async fn the_dry_run_names_families_children_and_units_and_says_where_the_month_
         })
         .collect();
     assert!(anomalies.contains(&("no_attendance", "Famille Martin", "Léa Martin", "CANTINE")), "{anomalies:?}");
-    let finalised =
-        p.post(&format!("/api/towns/{TOWN}/staff/invoices/runs/2026-11/finalise"), serde_json::json!({}), Some(&admin)).await;
+    let finalised = p
+        .post(&format!("/api/towns/{TOWN}/staff/invoices/runs/2026-11/finalise"), serde_json::json!({}), Some(&admin))
+        .await;
     assert_eq!(finalised.status, 200, "{:?}", finalised.json);
     let november = p.get(&format!("{uri}?month=2026-11"), Some(&admin)).await;
     assert_eq!(run(&november.json), (Some("billed".into()), Some("2026-12-02".into()), None));
@@ -656,6 +657,9 @@ async fn the_dry_run_names_families_children_and_units_and_says_where_the_month_
     assert_eq!(run(&november.json), (Some("published".into()), Some("2026-12-02".into()), Some("2026-12-04".into())));
     // The runs' list says the same.
     let runs = p.get(&format!("/api/towns/{TOWN}/staff/invoices/runs"), Some(&admin)).await;
-    assert_eq!((runs.json[0]["status"].as_str(), runs.json[0]["billed_on"].as_str()), (Some("published"), Some("2026-12-02")));
+    assert_eq!(
+        (runs.json[0]["status"].as_str(), runs.json[0]["billed_on"].as_str()),
+        (Some("published"), Some("2026-12-02"))
+    );
     p.stop().await;
 }

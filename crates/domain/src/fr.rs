@@ -131,11 +131,16 @@ pub fn faults(text: &str) -> Vec<(Fault, String)> {
         let after = at(i + 1);
         let fault = match c {
             '(' if before.is_some_and(char::is_alphabetic)
-                && matches!((after, at(i + 2), at(i + 3)), (Some('s' | 'x'), Some(')'), _) | (Some('e'), Some('s'), Some(')'))) =>
+                && matches!(
+                    (after, at(i + 2), at(i + 3)),
+                    (Some('s' | 'x'), Some(')'), _) | (Some('e'), Some('s'), Some(')'))
+                ) =>
             {
                 Some(Fault::ParenthesisedPlural)
             }
-            ':' | ';' | '!' | '?' if punctuation_fault(c, before, after, at(i + 2)) => Some(Fault::SpaceBeforePunctuation),
+            ':' | ';' | '!' | '?' if punctuation_fault(c, before, after, at(i + 2)) => {
+                Some(Fault::SpaceBeforePunctuation)
+            }
             ':' if before.is_some_and(|b| b.is_ascii_digit()) && after.is_some_and(|a| a.is_ascii_digit()) => {
                 Some(Fault::ColonTime)
             }
@@ -232,7 +237,10 @@ mod tests {
         let mended = typeset("Total : 3 € ; l'enfant, « Mes factures » ? https://a.fr/x?y=1 «Contester»");
         assert_eq!(kinds(&mended), [], "{mended}");
         assert_eq!(typeset(&mended), mended, "idempotent");
-        assert!(mended.contains("Total\u{202f}: 3 €\u{202f}; l’enfant, «\u{202f}Mes factures\u{202f}»\u{202f}?"), "{mended}");
+        assert!(
+            mended.contains("Total\u{202f}: 3 €\u{202f}; l’enfant, «\u{202f}Mes factures\u{202f}»\u{202f}?"),
+            "{mended}"
+        );
         assert!(mended.contains("https://a.fr/x?y=1"), "{mended}");
     }
 

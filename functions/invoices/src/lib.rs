@@ -227,8 +227,8 @@ async fn preview(
     let anomalies = anomalies
         .into_iter()
         .map(|anomaly| {
-            let (Anomaly::PendingRequest { family, child, unit, .. } | Anomaly::NoAttendance { family, child, unit, .. }) =
-                &anomaly;
+            let (Anomaly::PendingRequest { family, child, unit, .. }
+            | Anomaly::NoAttendance { family, child, unit, .. }) = &anomaly;
             NamedAnomaly {
                 family_name: family_name(family),
                 child_name: names.children.get(child).cloned().unwrap_or_else(|| child.to_string()),

@@ -179,9 +179,15 @@ mod typography_tests {
 
     #[test]
     fn a_problems_message_has_french_typography_however_it_was_written() {
-        let p = Problem::unprocessable("month_not_over", "Un mois se facture une fois terminé : l'après-midi ; « bientôt »")
-            .detail("Réessayez : demain");
-        assert_eq!(p.title, "Un mois se facture une fois terminé\u{202f}: l’après-midi\u{202f}; «\u{202f}bientôt\u{202f}»");
+        let p = Problem::unprocessable(
+            "month_not_over",
+            "Un mois se facture une fois terminé : l'après-midi ; « bientôt »",
+        )
+        .detail("Réessayez : demain");
+        assert_eq!(
+            p.title,
+            "Un mois se facture une fois terminé\u{202f}: l’après-midi\u{202f}; «\u{202f}bientôt\u{202f}»"
+        );
         assert_eq!(p.detail.as_deref(), Some("Réessayez\u{202f}: demain"));
         assert!(domain::fr::faults(&p.title).is_empty());
     }

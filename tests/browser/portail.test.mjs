@@ -440,7 +440,7 @@ for (const device of VIEWPORTS) {
       await message(page, `« programme.pdf » est joint à « ${title} »`);
 
       // Hugo's pending holiday request, accepted.
-      await section(page, "Aujourd'hui");
+      await section(page, 'Aujourd’hui');
       await page.getByRole('button', { name: 'Accepter la demande de Hugo du lundi 21/12/2026' }).click();
       await message(page, 'acceptée');
       await page.getByText('1 demande', { exact: true }).waitFor();
@@ -448,7 +448,7 @@ for (const device of VIEWPORTS) {
       // together, with the reason the families will read.
       await page.getByLabel('Service', { exact: true }).selectOption({ label: 'ALSH – ACCUEIL DE LOISIRS' });
       await page.getByLabel('À partir du', { exact: true }).fill('2026-12-01');
-      await page.getByLabel("Jusqu'au", { exact: true }).fill('2026-12-31');
+      await page.getByLabel('Jusqu’au', { exact: true }).fill('2026-12-31');
       await page.getByRole('button', { name: 'Filtrer les demandes' }).click();
       await page.getByText('1 demande', { exact: true }).waitFor();
       await tick(page.getByLabel('Choisir toutes les demandes'));
@@ -477,7 +477,7 @@ for (const device of VIEWPORTS) {
       await message(page, 'tarif majoré');
 
       // Attendance of Monday 16 November at the canteen: Léa was marked present; she was absent.
-      await section(page, "Aujourd'hui");
+      await section(page, 'Aujourd’hui');
       await page.getByLabel('Jour', { exact: true }).fill('2026-11-16');
       await page.locator('#prestation').selectOption('cantine');
       await page.getByRole('button', { name: 'Afficher la liste' }).click();

@@ -545,7 +545,7 @@ for (const device of VIEWPORTS) {
       await mandate.getByLabel('Titulaire du compte').fill('Sophie Martin');
       await mandate.getByLabel('Signé le').fill('2026-11-20');
       await mandate.getByRole('button', { name: 'Enregistrer le mandat' }).click();
-      await mandate.getByText("Cet IBAN n'est pas valide").waitFor();
+      await mandate.getByText('Cet IBAN n’est pas valide').waitFor();
       await mandate.getByLabel('IBAN').fill('FR76 3000 6000 0112 3456 7890 189');
       await mandate.getByRole('button', { name: 'Enregistrer le mandat' }).click();
       await mandate.getByText('Mandat VLT-2026-0001 enregistré (compte FR76 •••• 0189).').waitFor();
@@ -555,7 +555,7 @@ for (const device of VIEWPORTS) {
       await page.getByLabel('Nom, prénom, e-mail ou référence').fill('nguyen');
       await page.getByRole('button', { name: 'Rechercher' }).click();
       await page.getByRole('button', { name: "Renvoyer le lien d'activation à linh.nguyen@exemple.fr" }).click();
-      await message(page, "un nouveau lien d'activation lui est envoyé");
+      await message(page, 'un nouveau lien d’activation lui est envoyé');
       // The configuration, by the administrator: a wrong value names its field; a right one is kept.
       await section(page, 'Configuration');
       const setConfig = (days) => page.getByLabel('Configuration (JSON)').evaluate((area, n) => {
@@ -695,7 +695,7 @@ for (const device of VIEWPORTS) {
       await page.getByLabel('Type de document').selectOption({ label: "Attestation d'assurance" });
       await page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'assurance.pdf', mimeType: 'application/pdf', buffer: Buffer.from('MZ\x90\x00 not a pdf at all') });
       await page.getByRole('button', { name: 'Envoyer' }).click();
-      await message(page, "n'est pas un PDF valide");
+      await message(page, 'n’est pas un PDF valide');
       await page.getByText('2 document(s)').waitFor();
       await checkAxe(page, 'mes demandes, envoyés');
       await shot(page, `demandes-${device.name}`);

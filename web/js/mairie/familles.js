@@ -51,7 +51,7 @@ async function searchFamilies(ctx, event) {
         resend.addEventListener('click', async () => {
           try {
             await api('/auth/activation-link', { method: 'POST', body: { email: g.email } });
-            say(message, `Si le compte de ${g.email} n'est pas encore activé, un nouveau lien d'activation lui est envoyé.`);
+            say(message, `Si le compte de ${g.email} n’est pas encore activé, un nouveau lien d’activation lui est envoyé.`);
           } catch (p) { say(message, p.title, true); }
         });
         // Only a guardian who has not activated needs a new link.

@@ -88,7 +88,7 @@ for (const device of VIEWPORTS) {
       await agent.waitForURL(/index\.html/);
       await agent.goto(`${portal.url}/mairie.html#fiches`);
       await agent.getByRole('button', { name: 'Examiner la fiche de Léa Martin' }).click();
-      await agent.getByText('Léa Martin – 2 modification(s) depuis la version 1 validée').waitFor();
+      await agent.getByText('Léa Martin – 2 modifications depuis la version 1 validée').waitFor();
       await agent.getByText('health.allergies[0].name : kiwi → kiwi et mangue').waitFor();
       await checkAxe(agent, 'examen de la fiche');
       await agent.getByRole('button', { name: 'Valider la version 2' }).click();

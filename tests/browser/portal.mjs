@@ -7,11 +7,14 @@ import { join } from 'node:path';
 
 const BIN = process.env.EF_BIN;
 
-export /** Starts a fresh local portal; resolves with its address and a stop function. */
-async function startPortal() {
+export /** Starts a fresh local portal; resolves with its address, its data folder and a stop
+ * function. `clock` freezes it on another instant; `dir` starts it again on the data a stopped
+ * one kept (`stop({ keep: true })`), as the town left it. */
+async function startPortal({ clock = '2026-11-26T09:00:00Z', dir: kept } = {}) {
   if (!BIN) throw new Error('EF_BIN names the espace-famille-local binary (scripts/test sets it)');
-  const dir = mkdtempSync(join(tmpdir(), 'ef-browser-'));
-  const child = spawn(BIN, ['--addr', '127.0.0.1:0', '--data-dir', dir, '--reset', '--frozen-clock', '2026-11-26T09:00:00Z'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const dir = kept ?? mkdtempSync(join(tmpdir(), 'ef-browser-'));
+  const args = ['--addr', '127.0.0.1:0', '--data-dir', dir, ...(kept ? [] : ['--reset']), '--frozen-clock', clock];
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk) => {
@@ -25,15 +28,15 @@ async function startPortal() {
   // Stopping waits for the portal to exit before removing its folder: removed while the portal
   // still writes (its store flushes on SIGINT), the folder is not empty yet (ENOTEMPTY).
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  const stop = async () => {
+  const stop = async ({ keep = false } = {}) => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGINT');
       // A portal that ignores SIGINT must not hang the run.
       setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
     }
     await exited;
-    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    if (!keep) rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   };
-  return { url, stop };
+  return { url, dir, stop };
 }
 

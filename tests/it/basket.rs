@@ -149,7 +149,7 @@ async fn a_line_validated_one_second_before_its_deadline_passes_and_one_second_a
     let late = validate(&p, &b, "deadline-test-key-0002", json!({"basket_revision": rev})).await;
     assert_problem(&late, 422, "lines_refused");
     assert_eq!(late.json["lines"][0]["error"]["code"], "deadline_passed");
-    assert!(late.json["lines"][0]["error"]["message"].as_str().unwrap().contains("03/12/2026 à 23h59"));
+    assert!(late.json["lines"][0]["error"]["message"].as_str().unwrap().contains("03/12/2026 à 23\u{a0}h\u{a0}59"));
     let history = p.get(&format!("{MARTIN}/bookings?from=2026-12-07&to=2026-12-07"), Some(&b)).await;
     let units: Vec<&str> = history.json.as_array().unwrap().iter().map(|x| x["unit"].as_str().unwrap()).collect();
     assert_eq!(units, ["cantine"], "the late line wrote nothing");

@@ -322,13 +322,14 @@ async fn the_fiche_sanitaire_of_a_child_and_of_a_group_for_an_outing(store: Stor
     let (pdf, _) = crate::helpers::raw_get(&p.router, &staff("children/lea-martin/file/sheet"), &agent.cookie).await;
     assert!(pdf.starts_with(b"%PDF"), "a PDF");
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
+    crate::helpers::assert_french_typography("the fiche sanitaire PDF", &text);
     for said in [
         "FICHE SANITAIRE DE LIAISON",
         "Léa Martin",
-        "Allergie alimentaire : kiwi",
-        "Conduite à tenir : Pas de kiwi",
+        "Allergie alimentaire\u{202f}: kiwi",
+        "Conduite à tenir\u{202f}: Pas de kiwi",
         "Jeanne Martin (grand-mère) — 06 12 34 56 78",
-        "Médecin traitant : Dr Élise Morel",
+        "Médecin traitant\u{202f}: Dr Élise Morel",
     ] {
         assert!(text.contains(said), "{said}: {text}");
     }

@@ -117,10 +117,18 @@ async fn a_credit_note_on_a_paid_invoice_is_carried_to_the_next_invoice_and_ever
         }
     };
     let text = pdf_text("2026-11").await;
+    crate::helpers::assert_french_typography("the invoice PDF with a deduction", &text);
     assert!(text.contains(&format!("Déduit de la facture {number}")), "{text}");
     let text = pdf_text("2026-12").await;
-    assert!(text.contains("Avoir AV-2026-000001 (facture 2026-000003) : déduit"), "{text}");
-    assert!(text.contains(&format!("Reste à payer : {}", domain::Cents::new(total - 250).unwrap())), "{text}");
+    let (december_pdf, _) = crate::helpers::raw_get(
+        &p.router,
+        &format!("/api/towns/{TOWN}/families/martin/invoices/2026-12/pdf"),
+        &admin.cookie,
+    )
+    .await;
+    assert_eq!(crate::helpers::pdf_pages(&december_pdf), 1, "December's invoice on one page:\n{text}");
+    assert!(text.contains("Avoir AV-2026-000001 (facture 2026-000003)\u{202f}: déduit"), "{text}");
+    assert!(text.contains(&format!("Reste à payer\u{202f}: {}", domain::Cents::new(total - 250).unwrap())), "{text}");
     // The balance is invoices − payments − credit notes: October's 10,00 € (the demo's, unpaid)
     // and what December leaves to pay.
     assert_eq!(balance_is_what_is_left_to_pay(&p, &admin).await, 1000 + total - 250);

@@ -228,7 +228,7 @@ async fn a_file_that_is_not_what_it_claims_is_rejected_at_confirmation_and_delet
     let id = started.json["document"]["id"].as_str().unwrap();
     let confirmed = p.send("POST", &format!("{}/{id}/confirm", docs_of("martin")), None, &sophie, &[]).await;
     assert_problem(&confirmed, 422, "file_content_mismatch");
-    assert!(confirmed.json["title"].as_str().unwrap().contains("n'est pas un PDF valide"));
+    assert!(confirmed.json["title"].as_str().unwrap().contains("n’est pas un PDF valide"));
     let key = edge::files::Files::upload_key(&town(), &FamilyRef::parse("martin").unwrap(), id);
     assert_eq!(p.files.head(&key).await.unwrap(), None, "the file is deleted");
     assert_problem(&p.get(&format!("{}/{id}", docs_of("martin")), Some(&sophie)).await, 404, "unknown_document");

@@ -188,19 +188,24 @@ pub fn concrete_path(path: &str, town: &str, family: &str) -> String {
 }
 
 pub async fn portal() -> TestPortal {
-    portal_with(None).await
+    portal_with(None, false).await
 }
 
 /// The same portal over a given store (both backends).
 pub async fn portal_on(store: Store) -> TestPortal {
-    portal_with(Some(store)).await
+    portal_with(Some(store), false).await
 }
 
-async fn portal_with(store: Option<Store>) -> TestPortal {
+/// The portal as `cargo run -p local-portal` starts it: the demo's children booked today too.
+pub async fn portal_with_morning() -> TestPortal {
+    portal_with(None, true).await
+}
+
+async fn portal_with(store: Option<Store>, demo_morning: bool) -> TestPortal {
     let dir = tempfile::tempdir().expect("tempdir");
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:00:00Z").expect("date").to_utc();
     let clock = edge::clock::Clock::manual(start);
-    let mut opts = local_portal::Options::demo(dir.path(), clock.clone());
+    let mut opts = local_portal::Options { demo_morning, ..local_portal::Options::demo(dir.path(), clock.clone()) };
     // Each function held to its policy in template.yaml (tests/it/iam.rs).
     opts.grants = Some(crate::iam::grantor());
     let portal = match store {
@@ -345,4 +350,18 @@ pub async fn raw_get(router: &Router, uri: &str, cookie: &str) -> (Vec<u8>, Stri
     let res = router.clone().oneshot(req).await.expect("infallible");
     let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     (res.into_body().collect().await.expect("body").to_bytes().to_vec(), content_type)
+}
+
+/// What a person reads (a PDF's text, a CSV's header, a problem's message) has French
+/// typography: none of the forms `domain::fr::faults` finds.
+#[track_caller]
+pub fn assert_french_typography(what: &str, text: &str) {
+    let faults: Vec<String> =
+        domain::fr::faults(text).into_iter().map(|(f, around)| format!("{f:?} in « {around} »")).collect();
+    assert!(faults.is_empty(), "{what}:\n{}", faults.join("\n"));
+}
+
+/// How many pages a PDF has, as a reader parses it.
+pub fn pdf_pages(pdf: &[u8]) -> usize {
+    pdf_extract::Document::load_mem(pdf).expect("the PDF parses").get_pages().len()
 }

@@ -281,13 +281,16 @@ async fn the_pdf_holds_the_invoice_as_text_and_only_its_family_gets_it() {
     assert_eq!(kind, "application/pdf");
     assert!(pdf.len() < 40_000, "{} bytes", pdf.len());
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
+    crate::helpers::assert_french_typography("the invoice PDF", &text);
     for expected in [
         "FACTURE",
         "N° 2026-000002",
         "Famille Martin",
+        // The family by its name, with its reference (not a bare id).
+        "Famille Martin – référence martin",
         "12 rue des Acacias",
         "Léa Martin",
-        "Total : 10,00\u{a0}€",
+        "Total\u{202f}: 10,00\u{a0}€",
         "Régie enfance-jeunesse de Villeneuve-les-Tilleuls",
         "tribunal administratif de Cergy-Pontoise",
         "Le Maire de Villeneuve-les-Tilleuls, ordonnateur",
@@ -604,3 +607,65 @@ crate::helpers::both_backends!(
     concurrent_finalisations_give_each_family_one_number_and_skip_none,
     concurrent_credit_notes_never_exceed_the_invoice_and_skip_no_number,
 );
+
+/// The billing screen reads names, not references, and where each month stands, so that
+/// « Facturer » and « Publier » are offered only while they have something to do.
+#[tokio::test]
+async fn the_dry_run_names_families_children_and_units_and_says_where_the_month_stands() {
+    let p = portal().await;
+    let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let uri = format!("/api/towns/{TOWN}/staff/invoices/preview");
+    let run = |v: &Value| {
+        (
+            v["run"]["status"].as_str().map(str::to_owned),
+            v["run"]["billed_on"].as_str().map(str::to_owned),
+            v["run"]["publication"]["on"].as_str().map(str::to_owned),
+        )
+    };
+    // October, billed and published by the demo on 1 November.
+    let october = p.get(&format!("{uri}?month=2026-10"), Some(&admin)).await;
+    assert_eq!(october.status, 200, "{:?}", october.json);
+    assert_eq!(run(&october.json), (Some("published".into()), Some("2026-11-01".into()), Some("2026-11-01".into())));
+    let names: Vec<&str> =
+        october.json["bills"].as_array().unwrap().iter().map(|b| b["family_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Famille Bernard", "Famille Martin"]);
+    // November is over on Wednesday 2 December; the 30th was booked and not taken.
+    p.clock.advance(chrono::TimeDelta::days(6));
+    let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let november = p.get(&format!("{uri}?month=2026-11"), Some(&admin)).await;
+    assert_eq!(run(&november.json), (Some("to_bill".into()), None, None));
+    let anomalies: Vec<(&str, &str, &str, &str)> = november.json["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let s = |k: &str| a[k].as_str().unwrap();
+            (s("kind"), s("family_name"), s("child_name"), s("unit_name"))
+        })
+        .collect();
+    assert!(anomalies.contains(&("no_attendance", "Famille Martin", "Léa Martin", "CANTINE")), "{anomalies:?}");
+    let finalised = p
+        .post(&format!("/api/towns/{TOWN}/staff/invoices/runs/2026-11/finalise"), serde_json::json!({}), Some(&admin))
+        .await;
+    assert_eq!(finalised.status, 200, "{:?}", finalised.json);
+    let november = p.get(&format!("{uri}?month=2026-11"), Some(&admin)).await;
+    assert_eq!(run(&november.json), (Some("billed".into()), Some("2026-12-02".into()), None));
+    assert_eq!(november.json["run"]["invoices"], 1);
+    let published = p
+        .post(
+            &format!("/api/towns/{TOWN}/staff/invoices/runs/2026-11/publish"),
+            serde_json::json!({"on": "2026-12-04"}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(published.status, 200, "{:?}", published.json);
+    let november = p.get(&format!("{uri}?month=2026-11"), Some(&admin)).await;
+    assert_eq!(run(&november.json), (Some("published".into()), Some("2026-12-02".into()), Some("2026-12-04".into())));
+    // The runs' list says the same.
+    let runs = p.get(&format!("/api/towns/{TOWN}/staff/invoices/runs"), Some(&admin)).await;
+    assert_eq!(
+        (runs.json[0]["status"].as_str(), runs.json[0]["billed_on"].as_str()),
+        (Some("published"), Some("2026-12-02"))
+    );
+    p.stop().await;
+}

@@ -246,3 +246,28 @@ async fn a_town_contacts_the_operator_through_the_outbox_within_limits() {
     assert_eq!(mails.iter().filter(|m| m.to.as_str() == local_portal::LOCAL_CONTACT_EMAIL).count(), 5);
     p.stop().await;
 }
+
+/// The agent's first visit is a real morning (issue 31 §8): started as `cargo run` starts it,
+/// the demo has children booked today, to mark in the register (the dated demo alone, which the
+/// other tests count on, has nobody: the defect).
+#[tokio::test]
+async fn the_demo_gives_the_agent_children_to_mark_today() {
+    use crate::helpers::{portal, portal_with_morning};
+    let quiet = portal().await;
+    assert_eq!(register(&quiet, "cantine").await, 0, "the dated demo alone has nobody today");
+    quiet.stop().await;
+    let morning = portal_with_morning().await;
+    assert_eq!(register(&morning, "cantine").await, 4, "Léa, Hugo, Jade and Noé at the canteen");
+    assert_eq!(register(&morning, "peri-matin").await, 2, "Hugo and Jade in the morning");
+    assert_eq!(register(&morning, "peri-soir").await, 3, "Hugo, Jade and Noé in the evening");
+    morning.stop().await;
+}
+
+/// How many children today's register of `unit` lists, as the agent reads it.
+async fn register(p: &crate::helpers::TestPortal, unit: &str) -> usize {
+    use crate::helpers::TOWN;
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let r = p.get(&format!("/api/towns/{TOWN}/staff/attendance?date=2026-11-26&unit={unit}"), Some(&agent)).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    r.json.as_array().map_or(0, Vec::len)
+}

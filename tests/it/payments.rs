@@ -66,6 +66,19 @@ async fn a_payment_online_is_recorded_once_and_only_when_payfip_says_so() {
         ("012345", "2026", "2026000002", "1000")
     );
     assert_eq!((asked["saisie"].as_str(), asked["mel"].as_str()), ("T", "sophie.martin@exemple.fr"));
+    // The simulator's page wears the portal's style and icon (the local portal serves it on its
+    // own address), both served: no missing favicon.
+    let simulator = p.payfip().router();
+    let page = String::from_utf8(
+        crate::helpers::raw_body(&simulator, &format!("/payfip-simulateur/paiement?idop={idop}")).await,
+    )
+    .unwrap();
+    assert!(page.contains("href=\"/style.css\"") && page.contains("href=\"/favicon.svg\""), "{page}");
+    assert!(page.contains("10,00 €") && page.contains("DGFiP\u{202f}: aucune carte n’est débitée"), "{page}");
+    for asset in ["/style.css", "/favicon.svg"] {
+        let r = crate::helpers::call(&p.router, "GET", asset, &[], None).await;
+        assert_eq!(r.status, 200, "{asset}");
+    }
     assert!(asked["urlnotif"].ends_with(&format!("/api/towns/{TOWN}/payfip/notification")));
     assert!(asked["objet"].is_ascii() && asked["objet"].len() <= 100, "{}", asked["objet"]);
     // « En cours »: a second tab is told so.
@@ -116,6 +129,7 @@ async fn a_payment_online_is_recorded_once_and_only_when_payfip_says_so() {
     .await;
     assert_eq!(kind, "application/pdf");
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
+    crate::helpers::assert_french_typography("the receipt PDF", &text);
     for expected in ["QUITTANCE", "Q-2026-000001", "10,00", "2026-000002", "Carte bancaire en ligne (PayFiP)", "soldée"]
     {
         assert!(text.contains(expected), "{expected} in {text}");

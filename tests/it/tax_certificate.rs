@@ -69,6 +69,7 @@ async fn sophie_downloads_her_2026_certificate_for_her_youngest_child_matching_w
     let (bytes, kind) = raw_get(&p.router, &pdf, &sophie.cookie).await;
     assert_eq!(kind, "application/pdf", "{}", String::from_utf8_lossy(&bytes));
     let text = pdf_extract::extract_text_from_mem(&bytes).expect("the PDF parses");
+    crate::helpers::assert_french_typography("the tax certificate PDF", &text);
     let expected = domain::Cents::new(total * jade_care / (total * 100)).unwrap();
     assert!(text.contains("AF-2026-martin") && text.contains("ATTESTATION FISCALE"), "{text}");
     assert!(text.contains("Jade Martin") && text.contains("25/01/2021"), "{text}");

@@ -3,6 +3,7 @@
 // configuration as the JSON editor below them. Each form edits a copy of the configuration
 // read and saves it whole (PUT …/staff/config with the version read): the server checks it
 // like the configuration file and refuses a change made meanwhile.
+import { confirmAct } from './mairie/confirmer.js';
 import { say, el, frenchDate, field } from './portail.js';
 
 // "2,50" or "2.5" → 250 cents; null when it is not an amount.
@@ -52,18 +53,18 @@ function closuresForm(view, ctx) {
     // Staff see what the closure cancels before it does.
     const n = await ctx.impact(added).catch(() => null);
     if (!n || n.bookings === 0) { await save(); return; }
-    confirmBox.replaceChildren(
-      el('p', {}, `Cette fermeture annule ${n.bookings - n.billed} réservation(s) de ${n.children} enfant(s) (${n.families} famille(s)). Les familles seront prévenues par e-mail et ces jours ne leur seront pas facturés.`
-        + (n.billed ? ` ${n.billed} réservation(s) d'un mois déjà facturé restent facturées : corrigez-les par un avoir.` : '')),
-      el('button', { type: 'button', id: 'confirmer-fermeture' }, 'Confirmer la fermeture'), ' ',
-      el('button', { type: 'button', class: 'secondaire', id: 'renoncer-fermeture' }, 'Renoncer'));
-    confirmBox.hidden = false;
-    confirmBox.querySelector('#confirmer-fermeture').addEventListener('click', async () => { confirmBox.hidden = true; await save(); });
-    confirmBox.querySelector('#renoncer-fermeture').addEventListener('click', () => { confirmBox.hidden = true; });
-    confirmBox.querySelector('#confirmer-fermeture').focus();
+    const n2 = (k, one, many) => `${k} ${k > 1 ? many : one}`;
+    const cancelled = n.bookings - n.billed;
+    const sure = await confirmAct({
+      title: 'Confirmer la fermeture\u202f?',
+      consequences: [
+        `Cette fermeture annule ${n2(cancelled, 'réservation', 'réservations')} de ${n2(n.children, 'enfant', 'enfants')} (${n2(n.families, 'famille', 'familles')}). Les familles seront prévenues par e-mail et ces jours ne leur seront pas facturés.`,
+        ...(n.billed ? [`${n2(n.billed, 'réservation d’un mois déjà facturé reste facturée', 'réservations d’un mois déjà facturé restent facturées')}\u202f: corrigez-les par un avoir.`] : []),
+      ],
+      confirm: 'Confirmer la fermeture',
+    });
+    if (sure) await save();
   });
-  const confirmBox = el('div', { class: 'confirmation', role: 'alert', hidden: true });
-  form.append(confirmBox);
   return form;
 }
 

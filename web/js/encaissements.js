@@ -4,6 +4,7 @@
 // the Trésor public, and the PayFiP payments whose details did not match their invoice; a
 // family's SEPA mandate (on its record), the month's debits and their pain.008 file.
 import { api, el, town, frenchDate, frenchInstant, euros, problemText, field, uid } from './portail.js';
+import { confirmAct } from './mairie/confirmer.js';
 
 const METHODS = [['cheque', 'Chèque'], ['cash', 'Espèces'], ['cesu', 'CESU'], ['cheques_vacances', 'Chèques-vacances'], ['transfer', 'Virement']];
 
@@ -63,7 +64,7 @@ export async function loadUnpaid(me, said = '') {
   const box = document.getElementById('liste-impayes');
   const list = await api('/staff/invoices/unpaid');
   const reload = (text) => loadUnpaid(me, text);
-  const summary = el('ul', { class: 'anciennete' }, ...list.brackets.map((b) => el('li', {}, `${b.label} : ${b.count} facture(s), ${euros(b.left_to_pay)}`)));
+  const summary = el('ul', { class: 'anciennete' }, ...list.brackets.map((b) => el('li', {}, `${b.label}\u202f: ${b.count} ${b.count > 1 ? 'factures' : 'facture'}, ${euros(b.left_to_pay)}`)));
   const csv = el('a', { href: `/api/towns/${encodeURIComponent(town)}/staff/invoices/unpaid?format=csv`, download: '' }, 'Exporter les impayés (CSV)');
   const rows = list.invoices.map((row) => {
     const open = el('details', { class: 'encaisser' },
@@ -143,19 +144,30 @@ export async function mandateBlock(reference, me) {
   return box;
 }
 
-/** « Prélever » a billed month (administrator), and its file for the bank. */
-export function debitActions(month, label, me) {
+/** « Prélever » a billed month (administrator; `run` from the runs' list), asked first, and its
+ * file for the bank. */
+export function debitActions(run, me) {
+  const { month, label } = run;
   const told = el('span', { role: 'status', 'aria-live': 'polite' });
   const button = el('button', { type: 'button', class: 'secondaire' }, 'Prélever', el('span', { class: 'visually-hidden' }, ` ${label}`));
   const file = el('a', { href: `/api/towns/${encodeURIComponent(town)}/staff/invoices/runs/${encodeURIComponent(month)}/debits`, download: '' }, `Fichier de prélèvement ${label} (pain.008)`);
   button.addEventListener('click', async () => {
+    const sure = await confirmAct({
+      title: `Prélever ${label}\u202f?`,
+      consequences: [
+        `Les factures de ${label} des familles sous mandat SEPA seront prélevées à leur échéance, chacune une fois${'\u202f'}; chaque famille reçoit un e-mail qui annonce le montant et la date.`,
+        'Le fichier de prélèvement (pain.008) est ensuite à déposer à la banque.',
+      ],
+      confirm: `Prélever ${label}`,
+    });
+    if (!sure) return;
     button.disabled = true;
     try {
       let done;
       do {
         done = await api(`/staff/invoices/runs/${encodeURIComponent(month)}/debits`, { method: 'POST', csrf: me.csrf_token });
       } while (done.remaining > 0 && done.debited > 0);
-      told.textContent = ` ${done.total} facture(s) prélevée(s) pour ${label}.`;
+      told.textContent = ` ${done.total} ${done.total > 1 ? 'factures prélevées' : 'facture prélevée'} pour ${label}.`;
     } catch (problem) { told.textContent = ` ${problemText(problem)}`; }
     button.disabled = false;
   });

@@ -1,5 +1,6 @@
 // « Espace mairie » › Familles › Modifier: a family's and its children's records, corrected by
 // staff (PUT with the etag read: someone else's change meanwhile is refused, not overwritten).
+import { confirmAct } from './mairie/confirmer.js';
 import { mandateBlock } from './encaissements.js';
 import { accountBlock } from './regularisations.js';
 import { emailsBlock } from './courriels.js';
@@ -128,19 +129,31 @@ function leaving(reference, ctx) {
   dry.addEventListener('click', async () => {
     try {
       const e = await api(`/staff/families/${encodeURIComponent(reference)}/erasure`);
-      report.textContent = `${e.erase_on ? `Effacement prévu le ${frenchDate(e.erase_on)}. ` : "Dossier non clos : rien n'est prévu. "}`
-        + `Seraient supprimés : ${e.accounts_deleted} compte(s), ${e.children_deleted} fiche(s) d'enfant, ${e.bookings_deleted} réservation(s), `
-        + `${e.files.length} document(s), ${e.records_deleted} autre(s) enregistrement(s), ${e.emails_deleted} e-mail(s). `
-        + `Conservés dix ans, anonymisés : ${e.records_anonymised} pièce(s) comptable(s) ; ${e.entries_anonymised} entrée(s) du journal anonymisée(s).`;
+      const n = (k, one, many) => `${k} ${k > 1 ? many : one}`;
+      report.textContent = `${e.erase_on ? `Effacement prévu le ${frenchDate(e.erase_on)}. ` : 'Dossier non clos\u202f: rien n’est prévu. '}`
+        + `Seraient supprimés\u202f: ${n(e.accounts_deleted, 'compte', 'comptes')}, ${n(e.children_deleted, 'fiche d’enfant', 'fiches d’enfant')}, ${n(e.bookings_deleted, 'réservation', 'réservations')}, `
+        + `${n(e.files.length, 'document', 'documents')}, ${n(e.records_deleted, 'autre enregistrement', 'autres enregistrements')}, ${n(e.emails_deleted, 'e-mail', 'e-mails')}. `
+        + `Conservés dix ans, anonymisés\u202f: ${n(e.records_anonymised, 'pièce comptable', 'pièces comptables')}\u202f; ${n(e.entries_anonymised, 'entrée du journal anonymisée', 'entrées du journal anonymisées')}.`;
     } catch (p) { report.textContent = p.title; }
   });
   box.append(dry);
   if (ctx.me.role === 'town_admin') {
     const close = el('button', { type: 'button' }, 'Clore le dossier (famille partie)');
     close.addEventListener('click', async () => {
+      const n2 = (k, one, many) => `${k} ${k > 1 ? many : one}`;
       try {
+        const e = await api(`/staff/families/${encodeURIComponent(reference)}/erasure`);
+        const sure = await confirmAct({
+          title: 'Clore le dossier de cette famille\u202f?',
+          consequences: [
+            'Ses réservations à partir d’aujourd’hui sont annulées et ses comptes ne pourront plus se connecter.',
+            `À l’échéance, seront effacés${'\u202f'}: ${n2(e.accounts_deleted, 'compte', 'comptes')}, ${n2(e.children_deleted, 'fiche d’enfant', 'fiches d’enfant')}, ${n2(e.bookings_deleted, 'réservation', 'réservations')}, ${n2(e.files.length, 'document', 'documents')}, ${n2(e.emails_deleted, 'e-mail', 'e-mails')}${'\u202f'}; les pièces comptables sont conservées dix ans, anonymisées.`,
+          ],
+          confirm: 'Clore le dossier',
+        });
+        if (!sure) return;
         const r = await api(`/staff/families/${encodeURIComponent(reference)}/close`, { method: 'POST', csrf: ctx.me.csrf_token });
-        report.textContent = `Dossier clos le ${frenchDate(r.closing.closed_on)} : ${r.cancelled} réservation(s) à venir annulée(s). Les données seront effacées le ${frenchDate(r.closing.erase_on)} ; les pièces comptables sont conservées dix ans, anonymisées.`;
+        report.textContent = `Dossier clos le ${frenchDate(r.closing.closed_on)}${'\u202f'}: ${n2(r.cancelled, 'réservation à venir annulée', 'réservations à venir annulées')}. Les données seront effacées le ${frenchDate(r.closing.erase_on)}${'\u202f'}; les pièces comptables sont conservées dix ans, anonymisées.`;
       } catch (p) { report.textContent = p.title; }
     });
     box.append(' ', close);

@@ -424,7 +424,7 @@ mod tests {
         let l = line("cantine", monday(), ActionKind::Add);
         let refused = facts(vec![], &[]).check(&l, Mode::Guardian, "sophie", friday).unwrap_err();
         assert_eq!(refused.code, "deadline_passed");
-        assert!(refused.message.contains("03/12/2026 à 23h59"), "{}", refused.message);
+        assert!(refused.message.contains("03/12/2026 à 23\u{a0}h\u{a0}59"), "{}", refused.message);
         let e = facts(vec![], &[]).check(&l, Mode::Staff, "agent", friday).unwrap();
         // The canteen's late rule: the normal price + 3 €.
         assert_eq!((e.price.get(), e.late, e.booking.late), (550, true, true));

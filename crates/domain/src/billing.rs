@@ -57,6 +57,28 @@ pub enum Anomaly {
     NoAttendance { family: FamilyRef, child: ChildId, unit: UnitId, date: NaiveDate },
 }
 
+/// Where a month stands in its billing, as staff read it: « à facturer », « facturé le … »,
+/// « publié le … ». Finalising is offered only while the month is to bill, publishing only
+/// while it is billed and not published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    ToBill,
+    Billed,
+    Published,
+}
+
+impl RunStatus {
+    /// The status of a month with `invoices` issued, published or not.
+    pub fn of(invoices: i64, published: bool) -> RunStatus {
+        match (invoices > 0, published) {
+            (_, true) => RunStatus::Published,
+            (true, false) => RunStatus::Billed,
+            (false, false) => RunStatus::ToBill,
+        }
+    }
+}
+
 /// What makes bookings one line: the child, the unit, the rule and the unit price.
 type LineKey = (ChildId, UnitId, String, Cents);
 
@@ -185,6 +207,13 @@ mod tests {
 
     fn line(rule: &str, amount: i64) -> Billed {
         Billed::Line { rule: rule.into(), amount: Cents::new(amount).unwrap() }
+    }
+
+    #[test]
+    fn a_month_is_to_bill_then_billed_then_published() {
+        assert_eq!(RunStatus::of(0, false), RunStatus::ToBill);
+        assert_eq!(RunStatus::of(10, false), RunStatus::Billed);
+        assert_eq!(RunStatus::of(10, true), RunStatus::Published);
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub struct Layout {
     bold: Face,
     pages: Vec<Vec<Op>>,
     pub y: f32,
+    /// The share of each [`Layout::gap`] kept (1: as asked; less to fit a page).
+    pub spacing: f32,
     /// Written at the top of each page after the first.
     continued: String,
 }
@@ -92,7 +94,14 @@ pub struct Layout {
 impl Layout {
     /// An empty layout in the two faces; `continued` heads each page after the first.
     pub fn new(continued: String) -> Result<Layout, PdfError> {
-        Ok(Layout { regular: Face::new(REGULAR)?, bold: Face::new(BOLD)?, pages: Vec::new(), y: 60.0, continued })
+        Ok(Layout {
+            regular: Face::new(REGULAR)?,
+            bold: Face::new(BOLD)?,
+            pages: Vec::new(),
+            y: 60.0,
+            spacing: 1.0,
+            continued,
+        })
     }
 
     fn face(&self, w: Weight) -> &Face {
@@ -121,14 +130,16 @@ impl Layout {
         }
     }
 
+    /// Text at `x` on the current line, with French typography ([`domain::fr::typeset`]).
     pub fn put(&mut self, x: f32, size: f32, weight: Weight, grey: bool, text: &str) {
         let y = self.y;
-        self.page().push(Op::Text { x, y, size, weight, grey, text: text.to_owned() });
+        self.page().push(Op::Text { x, y, size, weight, grey, text: domain::fr::typeset(text) });
     }
 
     pub fn right(&mut self, right: f32, size: f32, weight: Weight, text: &str) {
-        let x = right - self.face(weight).width(text, size);
-        self.put(x, size, weight, false, text);
+        let text = domain::fr::typeset(text);
+        let x = right - self.face(weight).width(&text, size);
+        self.put(x, size, weight, false, &text);
     }
 
     pub fn rule(&mut self, from: f32, to: f32) {
@@ -139,6 +150,7 @@ impl Layout {
     /// `text` cut into lines of at most `width` points, at spaces.
     pub fn wrap(&self, text: &str, width: f32, size: f32, weight: Weight) -> Vec<String> {
         let face = self.face(weight);
+        let text = domain::fr::typeset(text);
         let mut lines = Vec::new();
         let mut current = String::new();
         for word in text.split(' ') {
@@ -165,8 +177,19 @@ impl Layout {
         }
     }
 
+    /// Moves down `dy` points (a line's advance).
     pub fn down(&mut self, dy: f32) {
         self.y += dy;
+    }
+
+    /// A gap of `dy` points between blocks, times [`Layout::spacing`]: what tightens to fit.
+    pub fn gap(&mut self, dy: f32) {
+        self.y += dy * self.spacing;
+    }
+
+    /// The pages laid out so far.
+    pub fn pages(&self) -> usize {
+        self.pages.len()
     }
 }
 

@@ -257,6 +257,10 @@ pub fn invoice_runs(t: &TownId) -> String {
 pub fn invoice_run(t: &TownId, month: Month) -> (Key, Key) {
     (Key::new(invoice_runs(t), format!("RUN#{month}#N")), Key::new(invoice_runs(t), format!("RUN#{month}#TOTAL")))
 }
+/// The day a month's invoices were last issued (« facturé le … »).
+pub fn invoice_run_issued(t: &TownId, month: Month) -> Key {
+    Key::new(invoice_runs(t), format!("RUN#{month}#ON"))
+}
 pub fn publication(t: &TownId, month: Month) -> Key {
     Key::new(invoice_runs(t), format!("PUB#{month}"))
 }

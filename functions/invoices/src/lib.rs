@@ -174,12 +174,32 @@ struct Preview {
     label: String,
     /// Whether the month is over (it can be finalised once its anomalies are handled).
     complete: bool,
+    /// Where the month stands: to bill, billed on a day, published on a day.
+    run: staff::RunSummary,
     /// The families with something to pay; an invoice of 0 € is not issued.
-    bills: Vec<Bill>,
+    bills: Vec<NamedBill>,
     /// Families whose bill would be 0 €.
     zero: usize,
     total: Cents,
-    anomalies: Vec<Anomaly>,
+    anomalies: Vec<NamedAnomaly>,
+}
+
+/// A bill with its family's name (« Famille Martin »).
+#[derive(Serialize)]
+struct NamedBill {
+    family_name: String,
+    #[serde(flatten)]
+    bill: Bill,
+}
+
+/// An anomaly with the names staff read: the family's, the child's, the unit's.
+#[derive(Serialize)]
+struct NamedAnomaly {
+    family_name: String,
+    child_name: String,
+    unit_name: String,
+    #[serde(flatten)]
+    anomaly: Anomaly,
 }
 
 /// The dry run of a month (town administrator): every family's bill and the anomalies (requests
@@ -199,16 +219,32 @@ async fn preview(
     if first > today {
         return Err(Problem::unprocessable("future_month", "On ne facture pas un mois à venir.").field("month"));
     }
-    let (bills, anomalies) = run::month_bills(&state.auth.store, &town, (first, last), today).await?;
-    let bills = run::with_regularisations(&state.auth.store, town.id(), bills, Month::of(first)).await?;
+    let store = &state.auth.store;
+    let (bills, anomalies, names) = run::month_bills_named(store, &town, (first, last), today).await?;
+    let bills = run::with_regularisations(store, town.id(), bills, Month::of(first)).await?;
     let (due, zero): (Vec<Bill>, Vec<Bill>) = bills.into_iter().partition(Bill::is_due);
+    let family_name = |f: &domain::FamilyRef| names.families.get(f).cloned().unwrap_or_else(|| f.to_string());
+    let anomalies = anomalies
+        .into_iter()
+        .map(|anomaly| {
+            let (Anomaly::PendingRequest { family, child, unit, .. }
+            | Anomaly::NoAttendance { family, child, unit, .. }) = &anomaly;
+            NamedAnomaly {
+                family_name: family_name(family),
+                child_name: names.children.get(child).cloned().unwrap_or_else(|| child.to_string()),
+                unit_name: town.unit(unit).map_or_else(|| unit.to_string(), |(_, u)| u.name.clone()),
+                anomaly,
+            }
+        })
+        .collect();
     Ok(AxumJson(Preview {
         month: first.format("%Y-%m").to_string(),
         label: domain::fr::month(first),
         complete: billing::month_over(last, today),
+        run: staff::run_of(store, town.id(), Month::of(first)).await?,
         total: due.iter().fold(Cents::ZERO, |t, b| t + b.total),
         zero: zero.len(),
-        bills: due,
+        bills: due.into_iter().map(|bill| NamedBill { family_name: family_name(&bill.family), bill }).collect(),
         anomalies,
     }))
 }

@@ -10,7 +10,7 @@ use domain::billing::{self, Anomaly, Bill, Invoice};
 use domain::config::Town;
 use domain::family::Family;
 use domain::regularisation;
-use domain::{FamilyRef, Month, TownId};
+use domain::{ChildId, FamilyRef, Month, TownId};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use store::audit;
@@ -71,24 +71,45 @@ pub async fn invoiced(store: &Store, town: &TownId, month: Month) -> Result<BTre
     Ok(items.iter().filter_map(|i| FamilyRef::parse(&i.gsi1.as_ref()?.sk).ok()).collect())
 }
 
+/// The names staff read for the references a month's bills and anomalies carry.
+#[derive(Debug, Default)]
+pub struct Names {
+    /// « Famille Martin » by family reference.
+    pub families: BTreeMap<FamilyRef, String>,
+    /// « Léa Martin » by child id.
+    pub children: BTreeMap<ChildId, String>,
+}
+
 /// A month's bills, and its anomalies, from the store.
 pub async fn month_bills(
     store: &Store,
     town: &Town,
-    (first, last): (NaiveDate, NaiveDate),
+    month: (NaiveDate, NaiveDate),
     today: NaiveDate,
 ) -> Result<(Vec<Bill>, Vec<Anomaly>), StoreError> {
+    let (bills, anomalies, _) = month_bills_named(store, town, month, today).await?;
+    Ok((bills, anomalies))
+}
+
+/// A month's bills and anomalies, with the names of the families and children they cite.
+pub async fn month_bills_named(
+    store: &Store,
+    town: &Town,
+    (first, last): (NaiveDate, NaiveDate),
+    today: NaiveDate,
+) -> Result<(Vec<Bill>, Vec<Anomaly>, Names), StoreError> {
     let families: BTreeMap<_, Family> =
         repo::all_families(store, town.id()).await?.into_iter().map(|f| (f.reference.clone(), f)).collect();
-    let names: BTreeMap<_, String> = repo::all_children(store, town.id())
+    let children: BTreeMap<_, String> = repo::all_children(store, town.id())
         .await?
         .into_iter()
         .map(|c| (c.id, format!("{} {}", c.first_name, c.last_name)))
         .collect();
     let bookings = repo::bookings_of_days(store, town.id(), first.iter_days().take_while(|d| *d <= last)).await?;
     let (mut bills, anomalies) = billing::bills(town, &families, &bookings, today);
-    billing::name_children(&mut bills, &names);
-    Ok((bills, anomalies))
+    billing::name_children(&mut bills, &children);
+    let families = families.into_iter().map(|(r, f)| (r, f.name)).collect();
+    Ok((bills, anomalies, Names { families, children }))
 }
 
 /// The dry run's view of a month's bills: each with the « Régularisation » lines its invoice
@@ -224,6 +245,10 @@ async fn issue(
         max: None,
     });
     ops.push(WriteOp::Add { key: summed, attr: "total".into(), by: total.get(), max: None });
+    ops.push(WriteOp::Put {
+        item: Item::from_value(keys::invoice_run_issued(town.id(), month), &Issued { on: today })?,
+        cond: None,
+    });
     let entry = audit::Entry {
         at: now,
         by: by.to_owned(),
@@ -235,6 +260,12 @@ async fn issue(
     ops.push(entry.record(town.id())?);
     store.transact(ops).await?;
     Ok((given.into_iter().map(|g| g.1).collect(), looked))
+}
+
+/// The day a month's invoices were last issued.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Issued {
+    pub on: NaiveDate,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]

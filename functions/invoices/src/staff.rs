@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use domain::Cents;
 use domain::Month;
-use domain::billing::Invoice;
+use domain::billing::{Invoice, RunStatus};
 use domain::credit::{self, Contest, CreditAsked, CreditNote, Publication, Status};
 use domain::payment;
 use edge::http::auth::{Admin, Staff};
@@ -64,9 +64,68 @@ pub async fn publish(
 pub struct RunSummary {
     pub month: Month,
     pub label: String,
+    /// `to_bill`, `billed` or `published`.
+    pub status: RunStatus,
     pub invoices: i64,
     pub total: Cents,
+    /// The day its invoices were last issued (absent for runs issued before it was recorded).
+    pub billed_on: Option<NaiveDate>,
     pub publication: Option<Publication>,
+}
+
+/// A month's run as stored: invoices issued, their total, the day they were last issued.
+#[derive(Default)]
+struct RunCounts {
+    invoices: i64,
+    total: i64,
+    billed_on: Option<NaiveDate>,
+}
+
+/// The runs of the town's months, from the items under `RUN#`.
+fn run_counts(items: &[Item]) -> BTreeMap<Month, RunCounts> {
+    let mut by_month: BTreeMap<Month, RunCounts> = BTreeMap::new();
+    for item in items {
+        let Some(rest) = item.key.sk.strip_prefix("RUN#") else { continue };
+        let Some((month, what)) = rest.split_once('#') else { continue };
+        let Ok(month) = Month::parse(month) else { continue };
+        let entry = by_month.entry(month).or_default();
+        match what {
+            "N" => entry.invoices = number(item, "invoices"),
+            "TOTAL" => entry.total = number(item, "total"),
+            "ON" => entry.billed_on = item.to_value::<run::Issued>().ok().map(|i| i.on),
+            _ => {}
+        }
+    }
+    by_month
+}
+
+/// Where one month stands: its run and publication.
+pub async fn run_of(
+    store: &store::Store,
+    town: &domain::TownId,
+    month: Month,
+) -> Result<RunSummary, store::StoreError> {
+    let items = store
+        .query_all(&store::Query::table(keys::invoice_runs(town), SkRange::Prefix(format!("RUN#{month}#"))))
+        .await?;
+    let counts = run_counts(&items).remove(&month).unwrap_or_default();
+    let publication = match store.get(&keys::publication(town, month)).await? {
+        Some(item) => Some(item.to_value::<Publication>()?),
+        None => None,
+    };
+    Ok(summary(month, counts, publication))
+}
+
+fn summary(month: Month, counts: RunCounts, publication: Option<Publication>) -> RunSummary {
+    RunSummary {
+        label: month.french(),
+        status: RunStatus::of(counts.invoices, publication.is_some()),
+        publication,
+        month,
+        invoices: counts.invoices,
+        total: Cents::new(counts.total).unwrap_or_default(),
+        billed_on: counts.billed_on,
+    }
 }
 
 /// The town's billing runs, newest first: invoices issued, their total, the publication.
@@ -74,28 +133,11 @@ pub async fn runs(State(state): State<AppState>, Staff(caller): Staff) -> Result
     let store = &state.auth.store;
     let items =
         store.query_all(&store::Query::table(keys::invoice_runs(&caller.town), SkRange::Prefix("RUN#".into()))).await?;
-    let mut by_month: BTreeMap<Month, (i64, i64)> = BTreeMap::new();
-    for item in &items {
-        let Some(rest) = item.key.sk.strip_prefix("RUN#") else { continue };
-        let Some((month, what)) = rest.split_once('#') else { continue };
-        let Ok(month) = Month::parse(month) else { continue };
-        let entry = by_month.entry(month).or_default();
-        match what {
-            "N" => entry.0 = number(item, "invoices"),
-            _ => entry.1 = number(item, "total"),
-        }
-    }
     let mut published = publish::publications(store, &caller.town).await?;
-    let out = by_month
+    let out = run_counts(&items)
         .into_iter()
         .rev()
-        .map(|(month, (invoices, total))| RunSummary {
-            label: month.french(),
-            publication: published.remove(&month),
-            month,
-            invoices,
-            total: Cents::new(total).unwrap_or_default(),
-        })
+        .map(|(month, counts)| summary(month, counts, published.remove(&month)))
         .collect();
     Ok(AxumJson(out))
 }

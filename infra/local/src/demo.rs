@@ -141,7 +141,6 @@ fn demo_bookings(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<Booking>, Error> {
     use chrono::{Datelike, Days, Weekday};
-    let id = |s: &str| domain::ChildId::parse(s).map_err(demo_error);
     let monday = today.week(Weekday::Mon).first_day();
     let day = |weeks: i64, weekday: u64| -> chrono::NaiveDate {
         let base =
@@ -153,30 +152,8 @@ fn demo_bookings(
         .filter_map(|i| today.checked_add_days(Days::new(i)))
         .find(|d| cal.kind(*d) == Some(domain::calendar::DayKind::Holiday) && d.weekday() == Weekday::Mon)
         .ok_or_else(|| Error::Demo("no school holiday within four months".into()))?;
-    let make = |child: &str,
-                family: &str,
-                unit: &str,
-                date: chrono::NaiveDate,
-                status: BookingStatus|
-     -> Result<Booking, Error> {
-        let unit_id = domain::UnitId::parse(unit).map_err(demo_error)?;
-        let (activity, u) = town.unit(&unit_id).ok_or_else(|| Error::Demo(format!("unknown unit {unit}")))?;
-        let f = families
-            .iter()
-            .find(|f| f.reference.as_str() == family)
-            .ok_or_else(|| Error::Demo(format!("unknown family {family}")))?;
-        let slot = Slot {
-            child: id(child)?,
-            family: f.reference.clone(),
-            activity: activity.id.clone(),
-            site: activity.sites[0].clone(),
-            unit: unit_id,
-            date,
-        };
-        let (price, rule) = pricing::priced(u, f, false);
-        let terms = Terms { status, price, late: false, waiting_list: false, rule: Some(rule) };
-        let by = f.guardians.first().map_or("demo", |g| g.email.as_str());
-        Ok(Booking::book(None, slot, terms, Actor { by, role: ChangedBy::Guardian, at: now }))
+    let make = |child: &str, family: &str, unit: &str, date: chrono::NaiveDate, status: BookingStatus| {
+        demo_booking(town, families, (child, family, unit, date), status, now)
     };
     let mut out = Vec::new();
     let staff = Actor { by: "demo@mairie", role: ChangedBy::Staff, at: now };
@@ -220,6 +197,72 @@ fn demo_bookings(
         }
     }
     Ok(out)
+}
+
+/// One demo booking, priced as the family's guardian would have booked it.
+fn demo_booking(
+    town: &Town,
+    families: &[Family],
+    (child, family, unit, date): (&str, &str, &str, chrono::NaiveDate),
+    status: BookingStatus,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Booking, Error> {
+    let unit_id = domain::UnitId::parse(unit).map_err(demo_error)?;
+    let (activity, u) = town.unit(&unit_id).ok_or_else(|| Error::Demo(format!("unknown unit {unit}")))?;
+    let f = families
+        .iter()
+        .find(|f| f.reference.as_str() == family)
+        .ok_or_else(|| Error::Demo(format!("unknown family {family}")))?;
+    let slot = Slot {
+        child: domain::ChildId::parse(child).map_err(demo_error)?,
+        family: f.reference.clone(),
+        activity: activity.id.clone(),
+        site: activity.sites[0].clone(),
+        unit: unit_id,
+        date,
+    };
+    let (price, rule) = pricing::priced(u, f, false);
+    let terms = Terms { status, price, late: false, waiting_list: false, rule: Some(rule) };
+    let by = f.guardians.first().map_or("demo", |g| g.email.as_str());
+    Ok(Booking::book(None, slot, terms, Actor { by, role: ChangedBy::Guardian, at: now }))
+}
+
+/// Today's morning for the agent: on a school day, the Martin children and Noé booked today
+/// (morning care, canteen, study, evening care, as each is enrolled and the unit runs), attendance
+/// not taken, so the register opens on children to mark. Added at each start of the portal on the
+/// system clock ([`crate::Options::demo_morning`]), to what is not booked yet: the dated demo
+/// stays on its own day, the agent's day is always today.
+async fn book_demo_morning(towns: &Towns, town: &Town, opts: &Options) -> Result<usize, Error> {
+    let (_, data) = demo_data()?;
+    let now = opts.clock.now();
+    let today = town.today(now);
+    let plan = [
+        ("lea-martin", "martin", "cantine"),
+        ("lea-martin", "martin", "etude-dirigee"),
+        ("hugo-martin", "martin", "peri-matin"),
+        ("hugo-martin", "martin", "cantine"),
+        ("hugo-martin", "martin", "peri-soir"),
+        ("jade-martin", "martin", "peri-matin"),
+        ("jade-martin", "martin", "cantine"),
+        ("jade-martin", "martin", "peri-soir"),
+        ("noe-bernard-petit", "bernard", "cantine"),
+        ("noe-bernard-petit", "bernard", "peri-soir"),
+    ];
+    let mut booked = Vec::new();
+    for (child, family, unit) in plan {
+        let b = demo_booking(town, &data.families, (child, family, unit, today), BookingStatus::Confirmed, now)?;
+        let Some((activity, u)) = town.unit(&b.unit) else { continue };
+        if town.offering(activity, u, today).is_err() {
+            continue;
+        }
+        let existing = repo::bookings(towns.store(), town.id(), &b.child, today, today).await?;
+        if existing.iter().any(|e| e.unit == b.unit) {
+            continue;
+        }
+        booked.push(b);
+    }
+    store_demo_bookings(towns.store(), town, &booked, today).await?;
+    Ok(booked.len())
 }
 
 /// The demo's news: a pinned welcome and the year's prices.
@@ -334,6 +377,10 @@ pub(crate) async fn load_demo(towns: &Towns, opts: &Options, links: &accounts::A
             towns.store().put(news::item(town.id(), &article)?, None).await?;
         }
         tracing::info!(town = %town.id(), "demo town loaded");
+    }
+    if opts.demo_morning {
+        let booked = book_demo_morning(towns, &town, opts).await?;
+        tracing::info!(town = %town.id(), booked, "today's demo bookings");
     }
     Ok(town)
 }

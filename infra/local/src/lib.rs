@@ -54,6 +54,10 @@ pub struct Options {
     pub reset: bool,
     /// Loads the demo town when it is not there yet.
     pub demo: bool,
+    /// At each start, books the demo's children today (the agent's register is never empty on
+    /// the first visit): the local portal on the system clock does; tests and frozen clocks
+    /// keep the dated demo only, which their assertions count on.
+    pub demo_morning: bool,
     pub web_dir: PathBuf,
     pub operator_token: String,
     /// Where the pages are served, for the links in emails.
@@ -96,6 +100,7 @@ impl Options {
             data_dir: data_dir.to_owned(),
             reset: false,
             demo: true,
+            demo_morning: false,
             web_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web"),
             operator_token: LOCAL_OPERATOR_TOKEN.to_owned(),
             public_url: "http://portail.test".to_owned(),

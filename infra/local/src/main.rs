@@ -40,6 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         data_dir: args.data_dir.clone(),
         reset: args.reset,
         demo: !args.no_demo,
+        demo_morning: !args.no_demo && args.frozen_clock.is_none(),
         web_dir: args.web_dir,
         operator_token: local_portal::LOCAL_OPERATOR_TOKEN.to_owned(),
         public_url: url.clone(),

@@ -166,11 +166,14 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// A page of the simulator, in the portal's own style and with its icon (served by the same
+/// local server: no request for a missing `/favicon.ico`).
 fn html(title: &str, body: &str) -> Response {
     Html(format!(
         "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head>\
-         <body><main><h1>{title}</h1>{body}</main></body></html>"
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
+         <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/style.css\"></head>\
+         <body><header><span>PayFiP – simulateur local</span></header><main><h1>{title}</h1>{body}</main></body></html>"
     ))
     .into_response()
 }
@@ -185,10 +188,11 @@ async fn page(State(sim): State<Simulator>, Query(q): Query<PageQuery>) -> Respo
     let cents: i64 = op.fields.get("montant").and_then(|m| m.parse().ok()).unwrap_or(0);
     let amount = format!("{},{:02} €", cents / 100, cents % 100);
     let choice = |value: &str, label: &str| {
-        format!("<button type=\"submit\" name=\"choix\" value=\"{value}\">{label}</button> ")
+        let class = if value == "payer" { "" } else { " class=\"secondaire\"" };
+        format!("<button type=\"submit\" name=\"choix\" value=\"{value}\"{class}>{label}</button> ")
     };
     let body = format!(
-        "<p>Simulateur du service de paiement en ligne de la DGFiP : aucune carte n'est débitée.</p>\
+        "<p>Simulateur du service de paiement en ligne de la DGFiP\u{202f}: aucune carte n’est débitée.</p>\
          <dl><dt>Objet</dt><dd>{}</dd><dt>Référence</dt><dd>{}</dd><dt>Montant</dt><dd>{amount}</dd>\
          <dt>Régie</dt><dd>{}</dd></dl>\
          <form method=\"post\" action=\"{PREFIX}/paiement\"><input type=\"hidden\" name=\"idop\" value=\"{}\">\

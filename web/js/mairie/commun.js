@@ -1,6 +1,16 @@
 // Helpers of more than one tab of « Espace mairie »: printing one section, picking a child by name.
 import { api, el, field } from '../portail.js';
 
+/** The narrow no-break space French typography puts before « : ; ! ? » and inside guillemets. */
+export const NNBSP = '\u202f';
+
+/** « 1 facture », « 10 factures », « aucune facture »: a count with its noun agreed, never
+ * « facture(s) ». `none` words zero when it is not the plural (« aucun avertissement »). */
+export function count(n, one, many, none) {
+  if (n === 0 && none) return none;
+  return `${n} ${n === 1 || n === 0 ? one : many}`;
+}
+
 /** Prints one section alone (the print style hides the rest while body[data-imprimer] is set). */
 export function printButton(section, label) {
   const button = el('button', { type: 'button', class: 'secondaire' }, label);
@@ -23,7 +33,7 @@ export function childPicker(box, prefix) {
   let asked = 0;
   const fill = (children) => {
     select.replaceChildren(...children.map((c) => el('option', { value: `${c.family}|${c.child}`, 'data-nom': c.name }, `${c.name} – ${c.familyName}`)));
-    status.textContent = children.length ? `${children.length} enfant(s) trouvé(s).` : 'Aucun enfant ne correspond.';
+    status.textContent = children.length ? `${count(children.length, 'enfant trouvé', 'enfants trouvés')}.` : 'Aucun enfant ne correspond.';
   };
   search.addEventListener('input', () => {
     clearTimeout(timer);

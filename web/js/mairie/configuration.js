@@ -2,6 +2,7 @@
 // configuration.js, or whole as JSON; saved with the version read.
 import { api, say, problemText } from '../portail.js';
 import { showForms } from '../configuration.js';
+import { count, NNBSP } from './commun.js';
 
 /** Wires « Enregistrer la configuration » and fills the forms and the JSON. */
 export async function startConfig(ctx) {
@@ -27,7 +28,7 @@ async function putConfig(ctx, config, done) {
     configVersion = saved.version ?? configVersion;
     await loadConfig(ctx);
     const closed = saved.closed && saved.closed.cancelled
-      ? ` ${saved.closed.cancelled} réservation(s) annulée(s) par la fermeture ; ${saved.closed.families} famille(s) prévenue(s) par e-mail.` : '';
+      ? ` ${count(saved.closed.cancelled, 'réservation annulée', 'réservations annulées')} par la fermeture${NNBSP}; ${count(saved.closed.families, 'famille prévenue', 'familles prévenues')} par e-mail.` : '';
     say(message, done + closed);
   } catch (p) { say(message, problemText(p), true); }
 }
@@ -37,8 +38,8 @@ async function saveConfig(ctx, event) {
   event.preventDefault();
   let config;
   try { config = JSON.parse(document.getElementById('config-json').value); } catch {
-    say(message, "La configuration n'est pas un JSON valide : vérifiez les guillemets et les virgules.", true);
+    say(message, `La configuration n’est pas un JSON valide${NNBSP}: vérifiez les guillemets et les virgules.`, true);
     return;
   }
-  await putConfig(ctx, config, 'Configuration enregistrée : elle vaut pour les réservations à venir.');
+  await putConfig(ctx, config, `Configuration enregistrée${NNBSP}: elle vaut pour les réservations à venir.`);
 }

@@ -1,6 +1,7 @@
 // « Demandes en attente » (tab « Aujourd'hui »): the requests waiting for a decision, filtered,
 // accepted or refused one by one or as a selection.
 import { api, say, el, frenchDate, problemText } from '../portail.js';
+import { count, NNBSP } from './commun.js';
 
 /** Wires the queue's filters; the services and sites come from the town's configuration. */
 export function startQueue(ctx) {
@@ -31,10 +32,10 @@ async function sendDecisions(ctx, decisions, accept, told) {
       await api('/staff/requests/decisions', { method: 'POST', csrf: me.csrf_token, body: { decisions: decisions.slice(i, i + 30) } });
       done += Math.min(30, decisions.length - i);
     }
-    say(message, told ?? `${done} demande(s) ${accept ? 'acceptée(s)' : 'refusée(s)'}. Les familles sont prévenues par e-mail.`);
+    say(message, told ?? `${accept ? count(done, 'demande acceptée', 'demandes acceptées') : count(done, 'demande refusée', 'demandes refusées')}. Les familles sont prévenues par e-mail.`);
   } catch (p) {
     const why = p.decisions?.[0]?.error || p.title;
-    say(message, done ? `${done} demande(s) décidée(s), puis : ${why}` : why, true);
+    say(message, done ? `${count(done, 'demande décidée', 'demandes décidées')}, puis${NNBSP}: ${why}` : why, true);
   }
   await loadQueue(ctx);
 }
@@ -85,7 +86,7 @@ export async function loadQueue(ctx, event) {
   acceptAll.addEventListener('click', () => bulk(true));
   refuseAll.addEventListener('click', () => bulk(false));
   box.replaceChildren(el('table', { class: 'lignes' },
-    el('caption', {}, `${queue.length} demande(s)`),
+    el('caption', {}, count(queue.length, 'demande', 'demandes')),
     el('thead', {}, el('tr', {},
       el('th', { scope: 'col' }, all, el('label', { for: 'choix-tout', class: 'visually-hidden' }, 'Choisir toutes les demandes')),
       ...['Date', 'Enfant', 'Prestation', 'Demande', 'Raison du refus', 'Décision'].map((h) => el('th', { scope: 'col' }, h)))),

@@ -1,6 +1,7 @@
 // « Documents à examiner » (tab « Aujourd'hui »): the files families sent, opened, accepted or
 // refused with a reason.
 import { api, say, el, frenchDate } from '../portail.js';
+import { count } from './commun.js';
 
 /** The documents to review, each with Ouvrir, Accepter / Refuser and a reason. */
 export async function loadDocuments(ctx) {
@@ -42,7 +43,7 @@ export async function loadDocuments(ctx) {
       el('td', {}, ok, ' ', no));
   });
   box.replaceChildren(el('table', { class: 'lignes' },
-    el('caption', {}, `${docs.length} document(s)`),
+    el('caption', {}, count(docs.length, 'document', 'documents')),
     el('thead', {}, el('tr', {}, ...['Famille', 'Document', 'Fichier', 'Motif du refus', 'Décision'].map((h) => el('th', { scope: 'col' }, h)))),
     el('tbody', {}, ...rows)));
 }

@@ -1,6 +1,7 @@
 // « Familles »: a family found by name, email or reference; its bookings, its record, its
 // guardians' activation links, a late change for one of its children.
 import { api, say, el, euros, frenchDate } from '../portail.js';
+import { count } from './commun.js';
 import { BOOKING_STATUSES_STAFF, ATTENDANCE } from '../libelles.js';
 import { showRecords } from '../fiche-famille.js';
 import { chooseLateChild } from './hors-delai.js';
@@ -20,7 +21,7 @@ async function showBookings(ctx, family) {
     const unitNames = new Map(units.map((u) => [u.id, u.name]));
     box.replaceChildren(el('h3', { id: 'titre-reservations-famille', tabindex: '-1' }, `Réservations de la ${family.name} (un mois avant, deux mois après)`),
       bookings.length === 0 ? el('p', {}, 'Aucune réservation sur cette période.') : el('div', { class: 'defilement', tabindex: '0', role: 'region', 'aria-labelledby': 'titre-reservations-famille' }, el('table', { class: 'lignes' },
-        el('caption', {}, `${bookings.length} réservation(s)`),
+        el('caption', {}, count(bookings.length, 'réservation', 'réservations')),
         el('thead', {}, el('tr', {}, ...['Date', 'Enfant', 'Prestation', 'Statut', 'Prix', 'Présence', 'Historique'].map((h) => el('th', { scope: 'col' }, h)))),
         el('tbody', {}, ...bookings.map((b) => el('tr', {},
           el('td', { 'data-label': 'Date' }, frenchDate(b.date)),
@@ -50,7 +51,7 @@ async function searchFamilies(ctx, event) {
         resend.addEventListener('click', async () => {
           try {
             await api('/auth/activation-link', { method: 'POST', body: { email: g.email } });
-            say(message, `Si le compte de ${g.email} n'est pas encore activé, un nouveau lien d'activation lui est envoyé.`);
+            say(message, `Si le compte de ${g.email} n’est pas encore activé, un nouveau lien d’activation lui est envoyé.`);
           } catch (p) { say(message, p.title, true); }
         });
         // Only a guardian who has not activated needs a new link.

@@ -3,6 +3,7 @@
 // the « fiche sanitaire de liaison » as a PDF. The API keeps health data to the roles the town
 // names, and audits each read.
 import { api, say, el, town } from '../portail.js';
+import { count } from './commun.js';
 
 const PARTS = { health: 'Santé', people: 'Personnes', consents: 'Autorisations', insurance: 'Assurance' };
 const show = (v) => (v === undefined ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
@@ -28,7 +29,7 @@ async function review(ctx, child, box) {
   const back = el('button', { type: 'button', class: 'secondaire' }, 'Demander une correction');
   back.addEventListener('click', () => decide('correction', { version: r.version, reason: reason.value }, `Correction demandée pour ${name} : la famille est prévenue par e-mail.`));
   const sheet = el('a', { href: `/api/towns/${encodeURIComponent(town)}/staff/children/${encodeURIComponent(child)}/file/sheet` }, `Fiche sanitaire de ${name} (PDF)`);
-  box.replaceChildren(el('h3', {}, `${name} – ${r.changes.length} modification(s) ${since}`),
+  box.replaceChildren(el('h3', {}, `${name} – ${count(r.changes.length, 'modification', 'modifications')} ${since}`),
     el('ul', {}, ...changes), sheet,
     el('label', { for: `motif-fiche-${child}` }, 'Motif de la correction'), reason,
     el('p', {}, ok, ' ', back));

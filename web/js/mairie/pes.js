@@ -1,14 +1,25 @@
 // « Titres pour le Trésor public » (administrator): a billed month's invoices sent to Hélios as
 // a PES V2 file, once each; the files made, to download and hand to the comptable public.
 import { api, el, town, euros, frenchDate, problemText } from '../portail.js';
+import { confirmAct } from './confirmer.js';
+import { count, NNBSP } from './commun.js';
 
-const NNBSP = '\u202f';
-
-/** « Émettre les titres » of a billed month: makes files until none is left to make. */
-export function pesActions(month, label, me, reload) {
+/** « Émettre les titres » of a billed month (`run`, from the runs' list): asks first, then makes
+ * files until none is left to make. */
+export function pesActions(run, me, reload) {
+  const { month, label } = run;
   const told = el('span', { role: 'status', 'aria-live': 'polite' });
   const button = el('button', { type: 'button', class: 'secondaire' }, 'Émettre les titres', el('span', { class: 'visually-hidden' }, ` de ${label}`));
   button.addEventListener('click', async () => {
+    const sure = await confirmAct({
+      title: `Émettre les titres de ${label}${NNBSP}?`,
+      consequences: [
+        `Les factures de ${label} pas encore transmises (${count(run.invoices, 'facture', 'factures')} émises en tout, ${euros(run.total)}) partent au comptable public dans un fichier PES, avec leur PDF.`,
+        `Une facture transmise ne l’est jamais une seconde fois${NNBSP}; une correction après l’envoi devient une réduction de titre dans le fichier suivant.`,
+      ],
+      confirm: `Émettre les titres de ${label}`,
+    });
+    if (!sure) return;
     button.disabled = true;
     let files = 0;
     try {
@@ -17,10 +28,10 @@ export function pesActions(month, label, me, reload) {
         done = await api(`/staff/invoices/runs/${encodeURIComponent(month)}/pes`, { method: 'POST', csrf: me.csrf_token });
         files += 1;
       } while (done.remaining > 0);
-      told.textContent = ` ${files} fichier(s) PES créé(s) pour ${label}.`;
+      told.textContent = ` ${count(files, 'fichier PES créé', 'fichiers PES créés')} pour ${label}.`;
       await reload();
     } catch (problem) {
-      told.textContent = problem?.code === 'nothing_to_send' && files > 0 ? ` ${files} fichier(s) PES créé(s).` : ` ${problemText(problem)}`;
+      told.textContent = problem?.code === 'nothing_to_send' && files > 0 ? ` ${count(files, 'fichier PES créé', 'fichiers PES créés')}.` : ` ${problemText(problem)}`;
     }
     button.disabled = false;
   });
@@ -40,7 +51,7 @@ export async function loadPesFiles() {
   box.replaceChildren(files.length
     ? el('table', { class: 'lignes' }, el('caption', {}, 'Fichiers PES pour le Trésor public'),
       el('thead', {}, el('tr', {}, ...['Fichier', 'Créé', 'Titres', 'Réductions'].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows))
-    : el('p', {}, `Aucun fichier PES${NNBSP}: « Émettre les titres » d'un mois facturé en crée un.`));
+    : el('p', {}, `Aucun fichier PES${NNBSP}: «${NNBSP}Émettre les titres${NNBSP}» d’un mois facturé en crée un.`));
 }
 
 /** « Publier les attestations fiscales » of last year: each household with one is emailed once. */
@@ -59,7 +70,7 @@ export function startCertificates(me) {
         done = await api(`/staff/invoices/tax-certificates/${year}/publish`, { method: 'POST', csrf: me.csrf_token });
         emailed += done.emailed;
       } while (done.remaining > 0);
-      told.textContent = `Attestations ${year} publiées${NNBSP}: ${emailed} famille(s) prévenue(s) par e-mail.`;
+      told.textContent = `Attestations ${year} publiées${NNBSP}: ${count(emailed, 'famille prévenue', 'familles prévenues')} par e-mail.`;
     } catch (problem) { told.textContent = problemText(problem); }
     button.disabled = false;
   });

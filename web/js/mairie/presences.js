@@ -2,7 +2,7 @@
 // export, printing, and a child present without a booking.
 import { api, say, el, town, frenchDate, newKey } from '../portail.js';
 import { ATTENDANCE_MARKS } from '../libelles.js';
-import { printButton, childPicker } from './commun.js';
+import { NNBSP, childPicker, count, printButton } from './commun.js';
 
 /** Lists the units, opens on today, wires « Afficher la liste ». */
 /** The allergy / PAI mark of a validated file: « Allergie / PAI », what to do on a tap. */
@@ -42,7 +42,7 @@ export async function showAttendance(ctx, event) {
           el('input', { type: 'radio', name: c.child, value, checked: c.attendance === value }), ` ${label}`))))));
     const save = el('button', { type: 'submit' }, 'Enregistrer le pointage');
     form.append(el('table', { class: 'lignes' },
-      el('caption', {}, `${list.length} enfant(s) – ${frenchDate(date)} – ${units.find((u) => u.id === unit)?.name ?? unit}`),
+      el('caption', {}, `${count(list.length, 'enfant', 'enfants')} – ${frenchDate(date)} – ${units.find((u) => u.id === unit)?.name ?? unit}`),
       el('thead', {}, el('tr', {}, ...['Enfant', 'Classe', 'Santé et régime', 'Présence'].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, ...rows)), save);
     form.addEventListener('submit', async (e) => {
@@ -53,7 +53,7 @@ export async function showAttendance(ctx, event) {
       save.disabled = true;
       try {
         await api('/staff/attendance', { method: 'POST', csrf: me.csrf_token, body: { date, unit, marks } });
-        say(message, `Pointage enregistré (${marks.length} enfant(s)).`);
+        say(message, `Pointage enregistré (${count(marks.length, 'enfant', 'enfants')}).`);
         await showAttendance(ctx);
       } catch (p) { say(message, p.marks?.[0]?.error || p.title, true); save.disabled = false; }
     });

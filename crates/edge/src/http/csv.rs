@@ -15,7 +15,9 @@ impl Export {
     /// A new export with its header row.
     pub fn new(header: &[&str]) -> Result<Export, Problem> {
         let mut e = Export { writer: csv::WriterBuilder::new().delimiter(b';').from_writer(vec![0xEF, 0xBB, 0xBF]) };
-        e.row(header)?;
+        // Headers are French words a person reads: typeset like every other text.
+        let header: Vec<String> = header.iter().map(|h| domain::fr::typeset(h)).collect();
+        e.row(&header)?;
         Ok(e)
     }
 

@@ -25,11 +25,14 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem whose French message is typeset ([`domain::fr::typeset`]: U+202F before
+    /// « : ; ! ? » and inside guillemets, ’): every message a person reads, wherever it is built.
     pub fn new(status: StatusCode, code: &'static str, title: impl Into<String>) -> Problem {
-        Problem { status, code, title: title.into(), detail: None, field: None, extensions: serde_json::Map::new() }
+        let title = domain::fr::typeset(&title.into());
+        Problem { status, code, title, detail: None, field: None, extensions: serde_json::Map::new() }
     }
     pub fn detail(mut self, detail: impl Into<String>) -> Problem {
-        self.detail = Some(detail.into());
+        self.detail = Some(domain::fr::typeset(&detail.into()));
         self
     }
     pub fn field(mut self, field: impl Into<String>) -> Problem {
@@ -62,7 +65,7 @@ impl Problem {
             Kind::NotFound => StatusCode::NOT_FOUND,
         };
         let mut p = Problem::new(status, r.code(), r.french());
-        p.detail = r.detail();
+        p.detail = r.detail().map(|d| domain::fr::typeset(&d));
         match r.field() {
             Some(field) => p.field(field),
             None => p,
@@ -169,3 +172,23 @@ from_refusals!(
     domain::child_file::ReviewRefused,
     domain::pes::PesRefused,
 );
+
+#[cfg(test)]
+mod typography_tests {
+    use super::*;
+
+    #[test]
+    fn a_problems_message_has_french_typography_however_it_was_written() {
+        let p = Problem::unprocessable(
+            "month_not_over",
+            "Un mois se facture une fois terminé : l'après-midi ; « bientôt »",
+        )
+        .detail("Réessayez : demain");
+        assert_eq!(
+            p.title,
+            "Un mois se facture une fois terminé\u{202f}: l’après-midi\u{202f}; «\u{202f}bientôt\u{202f}»"
+        );
+        assert_eq!(p.detail.as_deref(), Some("Réessayez\u{202f}: demain"));
+        assert!(domain::fr::faults(&p.title).is_empty());
+    }
+}

@@ -42,16 +42,32 @@ pub struct Sheet<'a> {
     pub due: &'a str,
 }
 
-/// The invoice's PDF.
+/// The invoice's PDF. When the last page would hold only the end of the legal mentions, the
+/// invoice is laid out again with tighter gaps between its blocks, and kept so if that saves
+/// the page (the December invoice of issue 31 §9 spilled five lines onto a second page).
 pub fn invoice(sheet: &Sheet) -> Result<Vec<u8>, PdfError> {
-    let mut l = Layout::new(format!("{} — facture n° {} (suite)", sheet.town.name, sheet.invoice.number))?;
-    header(&mut l, sheet);
-    lines(&mut l, sheet);
-    totals(&mut l, sheet);
-    mentions(&mut l, sheet);
+    let lay_out = |spacing: f32| -> Result<Layout, PdfError> {
+        let mut l = Layout::new(format!("{} — facture n° {} (suite)", sheet.town.name, sheet.invoice.number))?;
+        l.spacing = spacing;
+        header(&mut l, sheet);
+        lines(&mut l, sheet);
+        totals(&mut l, sheet);
+        mentions(&mut l, sheet);
+        Ok(l)
+    };
+    let mut l = lay_out(1.0)?;
+    if l.pages() > 1 {
+        let tight = lay_out(TIGHT)?;
+        if tight.pages() < l.pages() {
+            l = tight;
+        }
+    }
     let what = format!("facture n° {}", sheet.invoice.number);
     draw(l, &format!("Facture {} — {}", sheet.invoice.number, sheet.town.name), &what, sheet.town)
 }
+
+/// The gaps between blocks, as a share of the usual ones, when that saves a page.
+const TIGHT: f32 = 0.4;
 
 /// A payment's receipt (« quittance »): who paid what, when and how, for which invoice, and
 /// what is left to pay on it.
@@ -104,7 +120,7 @@ fn header(l: &mut Layout, s: &Sheet) {
         format!("Émise le {}", domain::fr::date(i.issued_on)),
         format!("Période : {period}"),
         s.due.to_owned(),
-        format!("Référence famille : {}", i.family),
+        format!("{} – référence {}", s.family.name, i.family),
     ]
     .into_iter()
     .chain(titre)
@@ -112,7 +128,8 @@ fn header(l: &mut Layout, s: &Sheet) {
         l.right(RIGHT, 9.0, Weight::Regular, &text);
         l.down(13.0);
     }
-    l.y = l.y.max(left_end) + 18.0;
+    l.y = l.y.max(left_end);
+    l.gap(18.0);
     // The payer, where a window envelope shows it.
     l.put(320.0, 8.0, Weight::Regular, true, "Facturé à");
     l.down(13.0);
@@ -124,7 +141,7 @@ fn header(l: &mut Layout, s: &Sheet) {
     for line in &s.family.address {
         l.para(320.0, RIGHT, 9.5, Weight::Regular, false, line);
     }
-    l.down(22.0);
+    l.gap(22.0);
     if let Some(c) = &i.cancelled {
         l.para(
             LEFT,
@@ -176,13 +193,13 @@ fn lines(l: &mut Layout, s: &Sheet) {
             l.down(12.5);
             l.para(LEFT + 10.0, QTY - 50.0, 8.5, Weight::Regular, false, &line.rule);
             l.para(LEFT + 10.0, QTY - 50.0, 8.5, Weight::Regular, true, &format!("Dates : {}", line.dates_text));
-            l.down(5.0);
+            l.gap(5.0);
         }
         l.room(20.0);
         l.right(RIGHT, 9.5, Weight::Regular, &format!("Sous-total {name} : {subtotal}"));
         l.down(8.0);
         l.rule(LEFT, RIGHT);
-        l.down(16.0);
+        l.gap(16.0);
     }
 }
 
@@ -219,7 +236,7 @@ fn totals(l: &mut Layout, s: &Sheet) {
         l.down(16.0);
     }
     l.right(RIGHT, 10.0, Weight::Regular, s.due);
-    l.down(28.0);
+    l.gap(28.0);
 }
 
 fn mentions(l: &mut Layout, s: &Sheet) {
@@ -230,7 +247,7 @@ fn mentions(l: &mut Layout, s: &Sheet) {
     l.down(15.0);
     for p in &b.how_to_pay {
         l.para(LEFT, RIGHT, 9.0, Weight::Regular, false, p);
-        l.down(3.0);
+        l.gap(3.0);
     }
     l.para(
         LEFT,
@@ -251,7 +268,7 @@ fn mentions(l: &mut Layout, s: &Sheet) {
             &format!("Une question : {} — {}.", b.regie, contact.join(" — ")),
         );
     }
-    l.down(14.0);
+    l.gap(14.0);
     l.room(40.0);
     l.put(LEFT, 8.5, Weight::Bold, false, "Mentions légales");
     l.down(12.0);
@@ -273,7 +290,7 @@ fn mentions(l: &mut Layout, s: &Sheet) {
     ];
     for t in texts {
         l.para(LEFT, RIGHT, 7.5, Weight::Regular, true, &t);
-        l.down(3.0);
+        l.gap(3.0);
     }
 }
 

@@ -112,7 +112,7 @@ mod tests {
         let c = activation("Saint-Jean & Co").render();
         assert_eq!(c.subject, "Activez votre Espace Famille – Saint-Jean & Co");
         assert!(c.text.contains("#jeton=k3Xw9q\n"));
-        assert!(c.text.contains("expire le 03/12/2026 à 11h30"), "{}", c.text);
+        assert!(c.text.contains("expire le 03/12/2026 à 11\u{a0}h\u{a0}30"), "{}", c.text);
         assert!(c.html.contains("Saint-Jean &amp; Co") && !c.html.contains("Saint-Jean & Co"));
         assert!(c.html.contains("<html lang=\"fr\">"));
     }

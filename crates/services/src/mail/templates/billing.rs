@@ -45,7 +45,7 @@ impl InvoicePublished {
                     self.due.clone(),
                 ],
             )],
-            remarks: vec!["Une ligne vous semble fausse\u{202f}? Depuis «\u{202f}Mes factures\u{202f}», «\u{202f}Contester cette ligne\u{202f}» la transmet au service.".into()],
+            remarks: vec!["Une ligne vous semble fausse\u{202f}? Depuis «\u{202f}Mes factures\u{202f}», «\u{202f}Contester une ligne\u{202f}» la transmet au service.".into()],
             link: invoices(&self.public_url, "Voir ma facture"),
         }
         .render()

@@ -436,7 +436,7 @@ mod tests {
         late.deadline = "2027-02-08T23:30:00Z".parse().unwrap_or(late.deadline);
         let c = late.render();
         assert!(c.subject.starts_with("Vacances d’hiver\u{202f}: réservez avant le 09/02/2027"), "{}", c.subject);
-        assert!(c.text.contains("la date limite est le 09/02/2027 à 00h30."), "{}", c.text);
+        assert!(c.text.contains("la date limite est le 09/02/2027 à 0\u{a0}h\u{a0}30."), "{}", c.text);
     }
 
     fn basket(made_by: MadeBy, lines: Vec<(BookedDay, BasketOutcome)>, total: i64) -> BasketConfirmation {

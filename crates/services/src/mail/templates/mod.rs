@@ -37,27 +37,19 @@ fn esc(s: &str) -> String {
     out
 }
 
-/// « 03/12/2026 à 11h30 », in the town's time zone.
+/// « 03/12/2026 à 11 h 30 », in the town's time zone.
 fn french_instant(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%d/%m/%Y à %Hh%M").to_string()
-}
-
-/// The elided « d' » of `domain::fr` with a typographic apostrophe.
-fn typographic(elided: String) -> String {
-    match elided.strip_prefix("d'") {
-        Some(rest) => format!("d’{rest}"),
-        None => elided,
-    }
+    domain::fr::date_time(t, tz)
 }
 
 /// « de Villeneuve-les-Tilleuls », « d’Argenteuil ».
 fn of_name(town: &str) -> String {
-    typographic(domain::fr::of_name(town))
+    domain::fr::of_name(town)
 }
 
 /// « de novembre 2026 », « d’octobre 2026 ».
 fn of_month(first: NaiveDate) -> String {
-    typographic(domain::fr::of_month(first))
+    domain::fr::of_month(first)
 }
 
 /// The portal's own name, as the sender of what is not one town's (the operator's emails).
@@ -230,5 +222,45 @@ mod tests {
     #[test]
     fn escapes_markup() {
         assert_eq!(esc("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    }
+
+    /// Every email's rendered text and HTML, as its snapshot holds it (each snapshot test
+    /// compares the rendering with it), has the French typography of `domain::fr::faults`.
+    #[test]
+    fn every_email_has_french_typography() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/mail/templates/snapshots");
+        let mut bad = Vec::new();
+        let mut read = 0;
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let Ok(snapshot) = std::fs::read_to_string(entry.path()) else { continue };
+            // The rendering comes after insta's header (between two « --- » lines).
+            let body = snapshot.splitn(3, "---\n").nth(2).unwrap_or_default();
+            read += 1;
+            for (fault, around) in domain::fr::faults(&text_of(body)) {
+                bad.push(format!("{}: {fault:?} in « {around} »", entry.file_name().to_string_lossy()));
+            }
+        }
+        assert!(read > 30, "the snapshots are read ({read})");
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+
+    /// The text a reader sees of an HTML email (tags dropped, the few entities it uses decoded);
+    /// plain text as it is.
+    fn text_of(body: &str) -> String {
+        let mut out = String::with_capacity(body.len());
+        let mut in_tag = false;
+        for c in body.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
     }
 }

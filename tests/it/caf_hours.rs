@@ -64,7 +64,7 @@ async fn the_caf_hours_count_what_the_registers_say(store: Store) {
     assert!(kind.starts_with("text/csv"), "{kind}");
     let text = String::from_utf8(bytes).unwrap();
     assert!(text.starts_with(
-        "\u{feff}Prestation;Période;Tranche d'âge;Résidence;Séances;Heures réalisées;Enfants distincts\n"
+        "\u{feff}Prestation;Période;Tranche d’âge;Résidence;Séances;Heures réalisées;Enfants distincts\n"
     ));
     for row in [
         "PÉRISCOLAIRE SOIR;novembre 2026;moins de 6 ans;résident;2;4,00;1",

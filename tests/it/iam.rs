@@ -61,7 +61,14 @@ fn other_calls() -> BTreeMap<&'static str, Vec<(&'static str, String, &'static s
     );
     let o = |p: &str| format!("{bucket}/{p}");
     let operator = ("secretsmanager:GetSecretValue", secret, "edge::lambda::operator_key, in main.rs");
+    let qf_token = (
+        "secretsmanager:GetSecretValue",
+        t.reference("ApiParticulierTokenSecret").expect("API Particulier's secret"),
+        "edge::lambda::secret_source(API_PARTICULIER_TOKEN_SECRET): API Particulier's bearer token",
+    );
     BTreeMap::from([
+        ("StaffFunction", vec![qf_token.clone()]),
+        ("QfRefreshFunction", vec![qf_token]),
         ("TownsFunction", vec![operator.clone()]),
         ("AccountsFunction", vec![operator]),
         (

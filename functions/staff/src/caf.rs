@@ -100,7 +100,7 @@ fn csv_response(town: &Town, label: &str, report: &Report) -> Result<Response, P
     let mut export = Export::new(&[
         "Prestation",
         "Période",
-        "Tranche d'âge",
+        "Tranche d’âge",
         "Résidence",
         "Séances",
         "Heures réalisées",

@@ -363,6 +363,11 @@ mod tests {
             ("invoice", keys::invoice(&t, &f, domain::Month::parse("2026-11").unwrap()), Kind::Invoice),
             ("invoice_run", run_n, Kind::InvoiceRun),
             ("invoice_run", run_total, Kind::InvoiceRun),
+            (
+                "invoice_run_issued",
+                keys::invoice_run_issued(&t, domain::Month::parse("2026-11").unwrap()),
+                Kind::InvoiceRun,
+            ),
             ("publication", keys::publication(&t, domain::Month::parse("2026-11").unwrap()), Kind::Publication),
             (
                 "invoice_notified",

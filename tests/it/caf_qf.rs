@@ -109,7 +109,9 @@ async fn the_refresh_fetches_consenting_families_once_a_month(store: Store) {
     let client = services::qf::ApiParticulier::new(&url, local_portal::qf_twin::TOKEN);
     let towns = store::repo::Towns::new(p.store.clone(), std::time::Duration::from_secs(1));
     let town = towns.get(&domain::TownId::parse(TOWN).unwrap()).await.unwrap().unwrap();
-    let run = || staff::qf::refresh(&p.store, &town, &client, p.clock.now());
+    // The job runs as its Lambda, held to that function's policy.
+    let job = p.store_of("QfRefreshFunction");
+    let run = || staff::qf::refresh(&job, &town, &client, p.clock.now());
     let first = run().await.unwrap();
     assert_eq!((first.fetched, first.changed, first.failed), (1, 1, 0), "the Petits only: {first:?}");
     let mine = p.get(&api("/families/petit/qf"), Some(&dad)).await;

@@ -245,7 +245,7 @@ pub struct Gap {
 /// rules not accepted, and each document an activity the child is enrolled in requires, missing
 /// (or expired before the year's first day) or waiting for staff. The structured file's gaps
 /// (health, people, consents, insurance) are [`super::child_file_gaps`]; the `schoolyear`
-/// function asks both in one place (`gaps::of_child`).
+/// function asks both in one place (`services::school_year::gaps_of_child`).
 pub fn file_gaps(
     campaign: &Campaign,
     enrolment: Option<&FamilyEnrolment>,

@@ -328,5 +328,10 @@ pub async fn bookings_of_days(
 
 /// The family a child belongs to (the first, for a child shared by separated parents).
 pub async fn family_of_child(store: &Store, town: &TownId, child: &ChildId) -> Result<Option<Family>, StoreError> {
-    Ok(all_families(store, town).await?.into_iter().find(|f| f.children.contains(child)))
+    Ok(families_of_child(store, town, child).await?.into_iter().next())
+}
+
+/// Every family a child belongs to (two for a child shared by separated parents).
+pub async fn families_of_child(store: &Store, town: &TownId, child: &ChildId) -> Result<Vec<Family>, StoreError> {
+    Ok(all_families(store, town).await?.into_iter().filter(|f| f.children.contains(child)).collect())
 }

@@ -218,6 +218,21 @@ pub(crate) struct Decision {
     reason: Option<String>,
 }
 
+/// A staff decision's start: the caller's town, and the child with its file, for the health
+/// readers only.
+async fn under_review(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+) -> Result<(std::sync::Arc<Town>, Child, FileRecord), Problem> {
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    if !may_read_health(&town, caller) {
+        return Err(health_reserved());
+    }
+    let (child, file) = child_and_file(state, town.id(), raw).await?;
+    Ok((town, child, file))
+}
+
 /// POST …/validate: the version read is the town's; the child's record takes its diet, PAI
 /// flag and health notes, in the same transaction as the file and the audit entry.
 pub(crate) async fn validate(
@@ -227,11 +242,7 @@ pub(crate) async fn validate(
     body: Result<Json<Decision>, Problem>,
 ) -> Result<AxumJson<StaffView>, Problem> {
     let Json(d) = body?;
-    let town = http::load_town(&state.towns, &caller.town).await?;
-    if !may_read_health(&town, &caller) {
-        return Err(health_reserved());
-    }
-    let (child, before) = child_and_file(&state, town.id(), &child).await?;
+    let (town, child, before) = under_review(&state, &caller, &child).await?;
     let now = state.auth.clock.now();
     let by = caller.session.email.to_string();
     let after = before.validate(d.version, &by, now)?;
@@ -253,7 +264,7 @@ pub(crate) async fn validate(
     // The year's enrolments a file waiting for staff held open at once (the validation stands
     // whatever happens here: the family's next step and the rollover recompute them too).
     let store = &state.auth.store;
-    for family in repo::all_families(store, town.id()).await?.iter().filter(|f| f.children.contains(&child.id)) {
+    for family in repo::families_of_child(store, town.id(), &child.id).await? {
         if let Err(e) = services::school_year::refresh_family_holds(store, &town, &family.reference, now).await {
             tracing::warn!(error = %e, "enrolment holds not refreshed after a file's validation");
         }
@@ -269,18 +280,14 @@ pub(crate) async fn correction(
     body: Result<Json<Decision>, Problem>,
 ) -> Result<AxumJson<StaffView>, Problem> {
     let Json(d) = body?;
-    let town = http::load_town(&state.towns, &caller.town).await?;
-    if !may_read_health(&town, &caller) {
-        return Err(health_reserved());
-    }
-    let (child, before) = child_and_file(&state, town.id(), &child).await?;
+    let (town, child, before) = under_review(&state, &caller, &child).await?;
     let now = state.auth.clock.now();
     let by = caller.session.email.to_string();
     let reason = d.reason.unwrap_or_default();
     let after = before.ask_correction(d.version, &reason, &by, now)?;
     let mut ops = child_files::writes(town.id(), Some(&before), &after, None)?;
     let store = &state.auth.store;
-    for family in repo::all_families(store, town.id()).await?.iter().filter(|f| f.children.contains(&child.id)) {
+    for family in repo::families_of_child(store, town.id(), &child.id).await? {
         for g in &family.guardians {
             let mail = FileCorrection {
                 town: town.config().name.clone(),

@@ -45,6 +45,24 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The daily school-year jobs in every town (the `campaign-reminders` Lambda, the local
+/// portal's hourly jobs): the campaigns' reminders due today and the children's files at the end
+/// of their keeping. Answers (emails queued, files deleted).
+pub async fn daily(
+    store: &store::Store,
+    towns: &store::repo::Towns,
+    public_url: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(usize, usize), StoreError> {
+    let (mut sent, mut deleted) = (0, 0);
+    for id in store::repo::town_ids(store).await? {
+        let Some(town) = towns.get(&id).await? else { continue };
+        sent += reminders::remind(store, &town, public_url, now).await?;
+        deleted += retention::purge_files(store, &town, now).await?;
+    }
+    Ok((sent, deleted))
+}
+
 /// The school year a path names.
 pub(crate) fn year(raw: &str) -> Result<SchoolYear, Problem> {
     Ok(SchoolYear::parse(raw)?)

@@ -227,7 +227,7 @@ fn spawn_notifier(
                     }
                     // As the daily school-year Lambda: the campaigns' reminders and the
                     // children's files at the end of their keeping.
-                    if let Err(e) = school_year_jobs(&store, &jobs.towns, &jobs.public_url, clock.now()).await {
+                    if let Err(e) = schoolyear::daily(&store, &jobs.towns, &jobs.public_url, clock.now()).await {
                         tracing::warn!(error = %e, "school-year jobs failed");
                     }
                 }
@@ -236,21 +236,6 @@ fn spawn_notifier(
         }
     });
     (stop, task)
-}
-
-/// What the daily `campaign-reminders` Lambda does, for every town.
-async fn school_year_jobs(
-    store: &Store,
-    towns: &Towns,
-    public_url: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), store::StoreError> {
-    for id in store::repo::town_ids(store).await? {
-        let Some(town) = towns.get(&id).await? else { continue };
-        schoolyear::reminders::remind(store, &town, public_url, now).await?;
-        schoolyear::retention::purge_files(store, &town, now).await?;
-    }
-    Ok(())
 }
 
 fn store_of(store: &Store, grants: Option<&Grantor>, function: &str) -> Store {

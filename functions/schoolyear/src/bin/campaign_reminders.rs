@@ -1,7 +1,7 @@
 //! The `campaign-reminders` Lambda, daily on a schedule (template.yaml): in every town, the
 //! reminders of an open enrolment campaign whose reminder day is today
 //! ([`schoolyear::reminders::remind`]), and the children's files whose keeping ended
-//! ([`schoolyear::retention::purge_files`]).
+//! ([`schoolyear::retention::purge_files`]): [`schoolyear::daily`].
 
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -14,12 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let (store, towns, public_url) = (store.clone(), towns.clone(), public_url.clone());
         async move {
             let now = chrono::Utc::now();
-            let (mut sent, mut deleted) = (0, 0);
-            for id in store::repo::town_ids(&store).await? {
-                let Some(town) = towns.get(&id).await? else { continue };
-                sent += schoolyear::reminders::remind(&store, &town, &public_url, now).await?;
-                deleted += schoolyear::retention::purge_files(&store, &town, now).await?;
-            }
+            let (sent, deleted) = schoolyear::daily(&store, &towns, &public_url, now).await?;
             tracing::info!(sent, deleted, "campaign reminders sent, children's files deleted");
             Ok::<_, lambda_runtime::Error>(serde_json::json!({ "sent": sent, "deleted_files": deleted }))
         }

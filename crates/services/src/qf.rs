@@ -49,26 +49,7 @@ impl ApiParticulier {
     }
 
     fn client(&self) -> Result<&reqwest::Client, Failure> {
-        self.client
-            .get_or_init(|| {
-                let mut roots = rustls::RootCertStore::empty();
-                for cert in rustls_native_certs::load_native_certs().certs {
-                    let _ = roots.add(cert);
-                }
-                let provider = Arc::new(rustls::crypto::ring::default_provider());
-                let tls = rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .map_err(|e| e.to_string())?
-                    .with_root_certificates(roots)
-                    .with_no_client_auth();
-                reqwest::Client::builder()
-                    .use_preconfigured_tls(tls)
-                    .timeout(TIMEOUT)
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|e| Failure::Unavailable(e.clone()))
+        self.client.get_or_init(|| https_client(TIMEOUT)).as_ref().map_err(|e| Failure::Unavailable(e.clone()))
     }
 
     /// The allocataire's QF, or why there is none. `recipient` is the town's SIRET.
@@ -97,4 +78,20 @@ impl ApiParticulier {
         }
         answer
     }
+}
+
+/// An HTTPS client for an outside service (API Particulier, PayFiP): the system's roots (their
+/// chains are not AWS's), ring as the SDKs' crypto, every call bounded by `timeout`.
+pub fn https_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder().use_preconfigured_tls(tls).timeout(timeout).build().map_err(|e| e.to_string())
 }

@@ -59,23 +59,8 @@ impl Gateway {
     fn client(&self) -> Result<&reqwest::Client, GatewayError> {
         self.client
             .get_or_init(|| {
-                // The system's roots (PayFiP's chain is not AWS's), with the crypto the SDKs use.
-                let mut roots = rustls::RootCertStore::empty();
-                for cert in rustls_native_certs::load_native_certs().certs {
-                    let _ = roots.add(cert);
-                }
                 install_crypto();
-                let provider = Arc::new(rustls::crypto::ring::default_provider());
-                let tls = rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .map_err(|e| e.to_string())?
-                    .with_root_certificates(roots)
-                    .with_no_client_auth();
-                reqwest::Client::builder()
-                    .use_preconfigured_tls(tls)
-                    .timeout(TIMEOUT)
-                    .build()
-                    .map_err(|e| e.to_string())
+                services::qf::https_client(TIMEOUT)
             })
             .as_ref()
             .map_err(|e| GatewayError::Unreachable(e.clone()))

@@ -465,6 +465,9 @@ for (const device of VIEWPORTS) {
       await page.getByLabel('À partir du', { exact: true }).fill('2026-12-01');
       await page.getByLabel('Jusqu’au', { exact: true }).fill('2026-12-31');
       await page.getByRole('button', { name: 'Filtrer les demandes' }).click();
+      // The filtered list replaces the old one (also « 1 demande »): wait for it, or the box ticked
+      // below would be on rows about to go (the flake of stop 35: « Cochez au moins une demande »).
+      await page.locator('#file[aria-busy="false"]').waitFor();
       await page.getByText('1 demande', { exact: true }).waitFor();
       await tick(page.getByLabel('Choisir toutes les demandes'));
       await page.getByRole('button', { name: 'Refuser la sélection' }).click();

@@ -40,16 +40,27 @@ async function sendDecisions(ctx, decisions, accept, told) {
   await loadQueue(ctx);
 }
 
-/** The queue, as filtered, each request with Accepter / Refuser and a reason. */
+// Each reading of the queue is numbered: an answer that a newer reading overtook is dropped, so a
+// slow unfiltered answer never replaces a filtered one.
+let readings = 0;
+
+/** The queue, as filtered, each request with Accepter / Refuser and a reason. While it is read the
+ *  list is `aria-busy` (its old rows, and any box ticked on them, are about to be replaced). */
 export async function loadQueue(ctx, event) {
   const { message } = ctx;
   event?.preventDefault();
   const box = document.getElementById('file');
+  const reading = ++readings;
+  box.setAttribute('aria-busy', 'true');
   let queue;
   try { queue = await api(`/staff/requests${queueQuery()}`); } catch (p) {
+    if (reading !== readings) return;
+    box.setAttribute('aria-busy', 'false');
     say(message, problemText(p), true);
     return;
   }
+  if (reading !== readings) return;
+  box.setAttribute('aria-busy', 'false');
   if (queue.length === 0) { box.replaceChildren(el('p', {}, 'Aucune demande en attente.')); return; }
   const picks = [];
   const rows = queue.map((r, i) => {

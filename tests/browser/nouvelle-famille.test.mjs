@@ -66,8 +66,16 @@ for (const device of VIEWPORTS) {
       assert.equal(await first.getByLabel('Téléphone').evaluate((e) => e === document.activeElement), true, 'the field at fault has the focus');
       await checkAxe(page, 'demande refusée');
       await first.getByLabel('Téléphone').fill('06 12 34 56 78');
+      // Without the proof of address, the request is refused next to the file's field.
       await page.getByRole('button', { name: 'Envoyer ma demande' }).click();
-      await page.locator('#message').filter({ hasText: 'Votre demande a bien été envoyée' }).waitFor();
+      await page.locator('.erreur-champ').filter({ hasText: 'Valeur obligatoire' }).waitFor();
+      const proof = page.getByLabel('Justificatif de domicile de moins de 3 mois');
+      assert.equal(await proof.evaluate((e) => e === document.activeElement), true, 'the file field has the focus');
+      await proof.setInputFiles({ name: 'Facture EDF.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.7\nFacture EDF, 12 rue des Ecoles\n%%EOF\n') });
+      await page.getByRole('button', { name: 'Envoyer ma demande' }).click();
+      const told = page.locator('#message').filter({ hasText: 'Votre demande a bien été envoyée' });
+      await told.waitFor();
+      assert.doesNotMatch(await told.textContent(), /justificatif/, 'the proof was received and checked');
 
       const staff = await browser.newContext(options);
       const agent = await staff.newPage();
@@ -80,6 +88,12 @@ for (const device of VIEWPORTS) {
       await agent.goto(`${portal.url}/mairie.html#demandes-compte`);
       await agent.getByRole('heading', { name: 'Demandes de compte' }).waitFor();
       await checkAxe(agent, 'demandes de compte');
+      // The agent opens the proof of address before deciding.
+      const [file] = await Promise.all([
+        agent.waitForEvent('download'),
+        agent.getByRole('button', { name: 'Voir le justificatif de domicile de Nadia Benali' }).click(),
+      ]);
+      assert.equal(file.suggestedFilename(), 'Facture EDF.pdf');
       await agent.getByRole('button', { name: 'Accepter la demande de Nadia Benali' }).click();
       await agent.locator('#message').filter({ hasText: 'La famille est créée' }).waitFor();
       await agent.getByText('Aucune demande de compte en attente.').waitFor();

@@ -3,7 +3,9 @@
 //! for an imported family, the guardian activates, signs in and sees the children) or refuse it
 //! (the reason is emailed); a request from an email the town knows answers the same, in the
 //! same time, and creates nothing; bad input is refused naming the field, nothing stored; a
-//! guardian and another town are refused on the staff routes.
+//! guardian and another town are refused on the staff routes. The proof of address goes to S3
+//! as a document does, is checked by its content, opened by staff and deleted by the decision;
+//! for a request that is not stored it is checked the same and kept nowhere.
 
 use crate::helpers::{TOWN, TestPortal, assert_problem, other_town_admin, portal_on};
 use serde_json::{Value, json};
@@ -21,7 +23,33 @@ crate::helpers::both_backends!(
     a_known_email_gets_the_same_answer_and_no_new_account,
     bad_input_is_refused_naming_the_field_and_nothing_is_stored,
     guardians_and_other_towns_are_refused_on_the_staff_routes,
+    the_proof_of_address_is_checked_opened_by_staff_and_deleted_by_the_decision,
+    a_proof_that_is_not_the_file_announced_is_refused_and_deleted,
 );
+
+/// The proof of address the form sends: a small PDF.
+fn proof_pdf() -> Vec<u8> {
+    b"%PDF-1.7\nFacture EDF, 12 rue des Ecoles\n%%EOF\n".to_vec()
+}
+
+/// What the page does after the request's answer: the PUT straight to S3, then the check.
+async fn send_proof(p: &TestPortal, answer: &Value, content_type: &str, bytes: Vec<u8>) -> crate::helpers::Reply {
+    let upload = &answer["upload"];
+    assert_eq!(upload["method"], "PUT", "{answer:?}");
+    let put = reqwest::Client::new()
+        .put(upload["url"].as_str().unwrap())
+        .header("content-type", content_type)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200, "{}", put.text().await.unwrap_or_default());
+    confirm(p, answer["id"].as_str().unwrap()).await
+}
+
+async fn confirm(p: &TestPortal, id: &str) -> crate::helpers::Reply {
+    p.post(&format!("{}/{id}/proof", submit_uri()), json!({}), None).await
+}
 
 fn request(email: &str) -> Value {
     json!({
@@ -31,6 +59,7 @@ fn request(email: &str) -> Value {
             {"first_name": "Sami", "last_name": "Benali", "birth_date": "2023-01-15", "level": ""}
         ],
         "address": {"street": "12 rue des Écoles", "postcode": "59000", "city": "Villeneuve-les-Tilleuls"},
+        "proof": {"file_name": "Facture EDF.pdf", "content_type": "application/pdf", "size": proof_pdf().len()},
         "message": "Nous venons d’emménager."
     })
 }
@@ -146,13 +175,35 @@ async fn a_known_email_gets_the_same_answer_and_no_new_account(store: Store) {
     let started = Instant::now();
     let known = p.post(&submit_uri(), request(SOPHIE), None).await;
     let known_time = started.elapsed();
-    assert_eq!((unknown.status, &unknown.json), (known.status, &known.json), "the same answer");
+    assert_eq!((unknown.status, &unknown.json["message"]), (known.status, &known.json["message"]), "the same answer");
     assert_eq!(unknown.content_type, known.content_type);
+    let shape = |v: &Value| {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.extend(v["upload"].as_object().unwrap().keys().map(|k| format!("upload.{k}")));
+        keys.sort();
+        keys
+    };
+    assert_eq!(shape(&unknown.json), shape(&known.json), "the same fields, an upload offered to both");
     for t in [unknown_time, known_time] {
         assert!(t.as_millis() >= 300, "each answer takes the equal answer time: {t:?}");
     }
     assert!(unknown_time.abs_diff(known_time).as_millis() < 250, "{unknown_time:?} / {known_time:?}");
     assert_eq!(stored_requests(&p.store).await, 1, "only the unknown family's request is stored");
+    // The proof of address: the same check and the same answer for both; kept for the stored one only.
+    let started = Instant::now();
+    let unknown_proof = send_proof(&p, &unknown.json, "application/pdf", proof_pdf()).await;
+    let unknown_time = started.elapsed();
+    let started = Instant::now();
+    let known_proof = send_proof(&p, &known.json, "application/pdf", proof_pdf()).await;
+    let known_time = started.elapsed();
+    assert_eq!((unknown_proof.status, &unknown_proof.json), (200, &known_proof.json), "{:?}", known_proof.json);
+    assert!(unknown_time.abs_diff(known_time).as_millis() < 250, "{unknown_time:?} / {known_time:?}");
+    let town = domain::TownId::parse(TOWN).unwrap();
+    let kept = |id: &str| edge::files::Files::request_proof_key(&town, id);
+    assert!(p.files.head(&kept(unknown.json["id"].as_str().unwrap())).await.unwrap().is_some());
+    assert!(p.files.head(&kept(known.json["id"].as_str().unwrap())).await.unwrap().is_none(), "kept nowhere");
+    let upload = edge::files::Files::request_proof_upload_key(&town, known.json["id"].as_str().unwrap());
+    assert!(p.files.head(&upload).await.unwrap().is_none(), "the upload is deleted once checked");
     let mails = p.deliver().await;
     let to_sophie: Vec<_> = mails.iter().filter(|m| m.to.as_str() == SOPHIE).collect();
     assert_eq!(to_sophie.len(), 1, "the known address is told by email, with its link");
@@ -179,6 +230,18 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_stored(store: Stor
         assert_eq!(r.status, 422, "{field}: {:?}", r.json);
         assert_eq!(r.json["field"], field);
     }
+    for (pointer, value, field) in [
+        ("/proof", Value::Null, "proof"),
+        ("/proof/content_type", json!("text/html"), "proof.content_type"),
+        ("/proof/size", json!(11 * 1024 * 1024), "proof.size"),
+        ("/proof/file_name", json!("../../secret.pdf"), "proof.file_name"),
+    ] {
+        let mut body = request(NADIA);
+        *body.pointer_mut(pointer).unwrap() = value;
+        let r = p.post(&submit_uri(), body, None).await;
+        assert_eq!(r.status, 422, "{field}: {:?}", r.json);
+        assert_eq!(r.json["field"], field);
+    }
     let mut body = request(NADIA);
     body["surprise"] = json!(1);
     assert_eq!(p.post(&submit_uri(), body, None).await.status, 422, "unknown fields are refused");
@@ -197,7 +260,11 @@ async fn guardians_and_other_towns_are_refused_on_the_staff_routes(store: Store)
         let r = p.post(&staff(&format!("/{id}/{action}")), json!({"reason": "x"}), Some(&sophie)).await;
         assert_eq!(r.status, 403, "a guardian may not {action}");
     }
+    let r = p.get(&staff(&format!("/{id}/proof")), Some(&sophie)).await;
+    assert_eq!(r.status, 403, "a guardian may not open a proof of address");
     let other = other_town_admin(&p).await;
+    let r = p.get(&format!("/api/towns/autre-ville/staff/account-requests/{id}/proof"), Some(&other)).await;
+    assert_eq!(r.status, 404, "another town may not open it: {:?}", r.json);
     let r = p.get(&staff(""), Some(&other)).await;
     assert!(matches!(r.status, 401 | 403 | 404), "another town's staff: {}", r.status);
     let r = p.get("/api/towns/autre-ville/staff/account-requests", Some(&other)).await;
@@ -213,5 +280,58 @@ async fn guardians_and_other_towns_are_refused_on_the_staff_routes(store: Store)
         assert_eq!(r.status, 404, "another town may not {action}: {:?}", r.json);
     }
     assert_eq!(pending(&p).await.len(), 1, "still pending");
+    p.stop().await;
+}
+
+async fn the_proof_of_address_is_checked_opened_by_staff_and_deleted_by_the_decision(store: Store) {
+    let p = portal_on(store).await;
+    let answer = p.post(&submit_uri(), request(NADIA), None).await;
+    assert_eq!(answer.status, 202, "{:?}", answer.json);
+    let id = answer.json["id"].as_str().unwrap().to_owned();
+    let agent = p.login(TOWN, AGENT, PASSWORD).await.unwrap();
+    // Before the family sends it: nothing to check, nothing to open.
+    assert_problem(&confirm(&p, &id).await, 409, "file_not_received");
+    assert_problem(&p.get(&staff(&format!("/{id}/proof")), Some(&agent)).await, 404, "proof_not_received");
+    assert_eq!(pending(&p).await[0]["proof"]["received_at"], Value::Null);
+
+    let r = send_proof(&p, &answer.json, "application/pdf", proof_pdf()).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    assert_eq!(r.json["message"], "Votre justificatif de domicile est bien reçu.");
+    let listed = pending(&p).await;
+    assert_eq!(listed[0]["proof"]["file_name"], "Facture EDF.pdf");
+    assert_eq!(listed[0]["proof"]["received_at"], json!(p.clock.now()));
+    let link = p.get(&staff(&format!("/{id}/proof")), Some(&agent)).await;
+    assert_eq!(link.status, 200, "{:?}", link.json);
+    let got = reqwest::get(link.json["url"].as_str().unwrap()).await.unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().await.unwrap().to_vec(), proof_pdf(), "staff read what the family sent");
+
+    let accepted = p.post(&staff(&format!("/{id}/accept")), json!({}), Some(&agent)).await;
+    assert_eq!(accepted.status, 200, "{:?}", accepted.json);
+    let town = domain::TownId::parse(TOWN).unwrap();
+    let kept = edge::files::Files::request_proof_key(&town, &id);
+    assert!(p.files.head(&kept).await.unwrap().is_none(), "deleted once decided");
+    assert_problem(&p.get(&staff(&format!("/{id}/proof")), Some(&agent)).await, 404, "proof_not_received");
+    p.stop().await;
+}
+
+async fn a_proof_that_is_not_the_file_announced_is_refused_and_deleted(store: Store) {
+    let p = portal_on(store).await;
+    // A page announced as a PDF, of the announced length.
+    let page = b"%PDF-<html><script>alert(1)</script></html>".to_vec();
+    let mut body = request(NADIA);
+    body["proof"]["size"] = json!(page.len());
+    let answer = p.post(&submit_uri(), body, None).await;
+    assert_eq!(answer.status, 202, "{:?}", answer.json);
+    let id = answer.json["id"].as_str().unwrap().to_owned();
+    let r = send_proof(&p, &answer.json, "application/pdf", page).await;
+    assert_problem(&r, 422, "file_content_mismatch");
+    let town = domain::TownId::parse(TOWN).unwrap();
+    assert!(p.files.head(&edge::files::Files::request_proof_upload_key(&town, &id)).await.unwrap().is_none());
+    assert!(p.files.head(&edge::files::Files::request_proof_key(&town, &id)).await.unwrap().is_none());
+    assert_eq!(pending(&p).await[0]["proof"]["received_at"], Value::Null, "still waiting for a good copy");
+    // An id that is no request's, or not an id at all: the same answer as a missing upload.
+    assert_problem(&confirm(&p, &"0".repeat(32)).await, 409, "file_not_received");
+    assert_problem(&confirm(&p, "pas-un-identifiant").await, 409, "file_not_received");
     p.stop().await;
 }

@@ -46,6 +46,8 @@ async fn staff_activation_email_goes_through_ses_and_its_link_works() {
         throttle: Throttle::default(),
         operator: OperatorKey::new(Some(OPERATOR)),
         equal_answer_time: Duration::from_millis(10),
+        // Not reached by this test (no account request).
+        files: edge::files::Files::local(&endpoint, edge::files::LOCAL_BUCKET),
     };
     let router = edge::http::finish(accounts::router(state));
 

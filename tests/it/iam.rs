@@ -70,7 +70,18 @@ fn other_calls() -> BTreeMap<&'static str, Vec<(&'static str, String, &'static s
         ("StaffFunction", vec![qf_token.clone()]),
         ("QfRefreshFunction", vec![qf_token]),
         ("TownsFunction", vec![operator.clone()]),
-        ("AccountsFunction", vec![operator]),
+        (
+            "AccountsFunction",
+            vec![
+                operator,
+                ("s3:PutObject", o("uploads/t/-requests/r"), "Files::presign_put: a new family's proof of address"),
+                ("s3:GetObject", o("uploads/t/-requests/r"), "Files::received / head / get_bytes: its check"),
+                ("s3:PutObject", o("requests/t/r"), "Files::copy: the proof kept with the request"),
+                ("s3:DeleteObject", o("uploads/t/-requests/r"), "Files::delete: the upload, once checked"),
+                ("s3:GetObject", o("requests/t/r"), "Files::presign_get: staff open the proof"),
+                ("s3:DeleteObject", o("requests/t/r"), "Files::delete: the proof, once the request is decided"),
+            ],
+        ),
         (
             "NotifierFunction",
             vec![

@@ -162,6 +162,18 @@ impl Files {
         Ok(Presigned { method: "GET", url: req.uri().to_owned(), headers: BTreeMap::new(), expires_at })
     }
 
+    /// Where a new family's proof of address waits for its check (`-requests` cannot be a
+    /// family reference: those never start with a dash).
+    pub fn request_proof_upload_key(town: &TownId, request: &str) -> String {
+        format!("uploads/{town}/-requests/{request}")
+    }
+
+    /// Where a new family's proof of address is kept until the request is decided (at most
+    /// `domain::school_year::PROOF_KEPT_DAYS`: the bucket's lifecycle rule on `requests/`).
+    pub fn request_proof_key(town: &TownId, request: &str) -> String {
+        format!("requests/{town}/{request}")
+    }
+
     /// Where a family's export archive is kept for a day (the bucket's lifecycle deletes it).
     pub fn export_key(town: &TownId, family: &FamilyRef, id: &str) -> String {
         format!("{}{id}.zip", Files::exports_of(town, family))

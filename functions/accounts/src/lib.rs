@@ -46,6 +46,8 @@ pub struct AppState {
     pub operator: OperatorKey,
     /// Requests that must not reveal whether an email exists all take at least this long.
     pub equal_answer_time: Duration,
+    /// The documents bucket: a new family's proof of address.
+    pub files: edge::files::Files,
 }
 
 edge::auth_state_from!(AppState);
@@ -61,9 +63,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/auth/password-reset", post(signin::request_reset))
         .route("/api/towns/{town}/auth/password-reset/confirm", post(signin::confirm_reset))
         .route("/api/towns/{town}/auth/account-request", post(request::submit))
+        .route("/api/towns/{town}/auth/account-request/{id}/proof", post(request::confirm_proof))
         .route("/api/towns/{town}/unsubscribe/{token}", post(unsubscribe::unsubscribe))
         .route("/api/towns/{town}/unsubscribe/{token}/undo", post(unsubscribe::undo))
         .route("/api/towns/{town}/staff/account-requests", get(request::pending))
+        .route("/api/towns/{town}/staff/account-requests/{id}/proof", get(request::proof))
         .route("/api/towns/{town}/staff/account-requests/{id}/accept", post(request::accept))
         .route("/api/towns/{town}/staff/account-requests/{id}/refuse", post(request::refuse))
         .route("/api/towns/{town}/families/{family}", get(staff::family))

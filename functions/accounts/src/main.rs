@@ -14,6 +14,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         throttle: Throttle::default(),
         operator: edge::lambda::operator_key(),
         equal_answer_time: Duration::from_millis(500),
+        files: edge::files::Files::from_env().await?,
     };
     lambda_http::run(edge::http::finish(accounts::router(state))).await
 }

@@ -2,17 +2,24 @@
 //! throttled, the same answer whoever asks); staff list the pending requests, accept one (the
 //! family, its children and its guardians' accounts are written as the import writes them, so
 //! the activation email goes out the same way) or refuse it with a reason (emailed).
+//!
+//! The proof of address goes straight to S3 as a document does: the request's answer carries a
+//! presigned PUT to `uploads/…/-requests/{id}` (for a request that is not stored too, so the
+//! answer reveals nothing), the page then asks for the check, which moves the announced file to
+//! `requests/{town}/{id}`; staff open it from the request; a decision deletes it.
 
 use super::{AppState, import, load_town, signin};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::delivery::MailKind;
+use domain::documents::FileType;
 use domain::family::{Child, Email, Family};
 use domain::import::Summary;
 use domain::school_year::{AccountRequest, RequestInput, RequestStatus};
 use domain::{ChildId, FamilyRef};
 use edge::auth::accounts::{self, Account};
+use edge::files::{Files, Presigned, Received, content_mismatch, files_unavailable, not_received};
 use edge::http::auth::{ClientAddr, Staff};
 use edge::http::{Json, Path, Problem};
 use serde::Deserialize;
@@ -24,6 +31,11 @@ use tokio::time::Instant;
 
 /// Requests accepted from one client address in an hour.
 pub const REQUESTS_PER_ADDRESS_PER_HOUR: i64 = 10;
+/// Checks of a proof of address from one client address in an hour (a family may retry).
+pub const PROOF_CHECKS_PER_ADDRESS_PER_HOUR: i64 = 30;
+
+/// What the page says once the proof of address is checked.
+pub const PROOF_RECEIVED: &str = "Votre justificatif de domicile est bien reçu.";
 
 /// The one answer to a request, whether or not an email it gives is known to the town.
 pub const ACKNOWLEDGEMENT: &str = "Votre demande a bien été envoyée. Le service enfance va l’examiner\u{202f}; vous recevrez sa réponse par e-mail. Pensez à regarder dans les indésirables.";
@@ -56,22 +68,154 @@ pub async fn submit(
     let Json(input) = body?;
     let store = &state.auth.store;
     let now = state.auth.clock.now();
-    let request = input.check(store::secret::id(), now, town.today(now))?;
+    let request = input.check(store::secret::id(), now, town.today(now), town.config().documents.max_bytes)?;
     let subject = format!("ACCREQ#ADDR#{address}");
     if !accounts::count_in_hour(store, town.id(), &subject, now, Some(REQUESTS_PER_ADDRESS_PER_HOUR)).await? {
-        let mut res = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            "Trop de demandes envoyées depuis cette connexion. Réessayez dans une heure.",
-        )
-        .into_response();
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(3600));
-        return Ok(res);
+        return Ok(too_many());
     }
     let outcome = store_or_notify(&state, &town, &request).await;
+    // The upload is offered whether or not the request was stored: the answer is the same.
+    let upload = match (&outcome, &request.proof) {
+        (Ok(()), Some(proof)) => Some(
+            state
+                .files
+                .presign_put(&Files::request_proof_upload_key(town.id(), &request.id), proof.file_type, proof.size)
+                .await
+                .map_err(files_unavailable),
+        ),
+        _ => None,
+    };
     tokio::time::sleep_until(started + state.equal_answer_time).await;
     outcome?;
-    Ok((StatusCode::ACCEPTED, axum::Json(serde_json::json!({ "message": ACKNOWLEDGEMENT }))).into_response())
+    let upload = upload.transpose()?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(serde_json::json!({ "message": ACKNOWLEDGEMENT, "id": request.id, "upload": upload })),
+    )
+        .into_response())
+}
+
+fn too_many() -> Response {
+    let mut res = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        "Trop de demandes envoyées depuis cette connexion. Réessayez dans une heure.",
+    )
+    .into_response();
+    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(3600));
+    res
+}
+
+/// POST (public): after the browser's PUT, checks the proof of address (the announced size and
+/// type, the bytes of that type from first to last) and keeps it with the request. A request
+/// that is not stored (an address already known, an unknown id) gets the same checks and the
+/// same answers, in the same time, and nothing is kept. Nothing received: 409; not the file
+/// announced: 422 and deleted.
+pub async fn confirm_proof(
+    State(state): State<AppState>,
+    Path((town, id)): Path<(String, String)>,
+    ClientAddr(address): ClientAddr,
+) -> Result<Response, Problem> {
+    let started = Instant::now();
+    let town = load_town(&state, &town).await?;
+    let now = state.auth.clock.now();
+    let subject = format!("ACCREQ#PROOF#{address}");
+    if !accounts::count_in_hour(&state.auth.store, town.id(), &subject, now, Some(PROOF_CHECKS_PER_ADDRESS_PER_HOUR))
+        .await?
+    {
+        return Ok(too_many());
+    }
+    let outcome = receive_proof(&state, town.id(), &id, now).await;
+    tokio::time::sleep_until(started + state.equal_answer_time).await;
+    outcome?;
+    Ok(axum::Json(serde_json::json!({ "message": PROOF_RECEIVED })).into_response())
+}
+
+async fn receive_proof(
+    state: &AppState,
+    town: &domain::TownId,
+    id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Problem> {
+    if !well_formed(id) {
+        return Err(not_received());
+    }
+    let files = &state.files;
+    let upload = Files::request_proof_upload_key(town, id);
+    let stored = match state.auth.store.get(&keys::account_request(town, id)).await? {
+        Some(item) => Some(item.to_value::<AccountRequest>()?),
+        None => None,
+    };
+    let waiting = stored.filter(|r| r.status == RequestStatus::Pending && r.proof.is_some());
+    let Some(before) = waiting else {
+        // Not a stored request waiting for its proof: the same checks on what was sent, then
+        // it is deleted.
+        let Some(head) = files.head(&upload).await.map_err(files_unavailable)? else { return Err(not_received()) };
+        let file_type = head.content_type.as_deref().and_then(FileType::parse).unwrap_or(FileType::Pdf);
+        let bytes = files.get_bytes(&upload).await.map_err(files_unavailable)?;
+        files.delete(&upload).await.map_err(files_unavailable)?;
+        return if file_type.verify(&bytes) { Ok(()) } else { Err(content_mismatch(file_type)) };
+    };
+    let mut after = before.clone();
+    let proof = after.receive_proof(now)?.clone();
+    match files.received(&upload, proof.size, proof.file_type).await.map_err(files_unavailable)? {
+        Received::Nothing => return Err(not_received()),
+        Received::Mismatch => {
+            files.delete(&upload).await.map_err(files_unavailable)?;
+            return Err(content_mismatch(proof.file_type));
+        }
+        Received::Ok => {}
+    }
+    files.copy(&upload, &Files::request_proof_key(town, id), proof.file_type).await.map_err(files_unavailable)?;
+    files.delete(&upload).await.map_err(files_unavailable)?;
+    match state.auth.store.transact(vec![save(town, &before, &mut after)?]).await {
+        Ok(()) => Ok(()),
+        // Changed meanwhile: by another check of the same request (which noted the file kept),
+        // or by a decision, which did not know of this copy and so did not delete it.
+        Err(StoreError::ConditionFailed | StoreError::TransactionCanceled { .. }) => {
+            let now_stored = match state.auth.store.get(&keys::account_request(town, id)).await? {
+                Some(item) => Some(item.to_value::<AccountRequest>()?),
+                None => None,
+            };
+            if !now_stored.is_some_and(|r| r.status == RequestStatus::Pending) {
+                files.delete(&Files::request_proof_key(town, id)).await.map_err(files_unavailable)?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// GET (staff): a short-lived link to the request's proof of address.
+pub async fn proof(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<axum::Json<Presigned>, Problem> {
+    let request = load(&state, &caller.town, &id).await?;
+    let Some(proof) = request.proof.filter(|p| p.received_at.is_some() && request.status == RequestStatus::Pending)
+    else {
+        return Err(Problem::not_found(
+            "proof_not_received",
+            "Aucun justificatif de domicile n’est disponible pour cette demande.",
+        ));
+    };
+    let link = state
+        .files
+        .presign_get(&Files::request_proof_key(&caller.town, &id), &proof.file_name, proof.file_type)
+        .await
+        .map_err(files_unavailable)?;
+    Ok(axum::Json(link))
+}
+
+/// After a decision the proof of address is deleted (the bucket's lifecycle rule is the
+/// backstop when S3 does not answer).
+async fn forget_proof(state: &AppState, town: &domain::TownId, r: &AccountRequest) {
+    if r.proof.as_ref().is_some_and(|p| p.received_at.is_some())
+        && let Err(e) = state.files.delete(&Files::request_proof_key(town, &r.id)).await
+    {
+        tracing::warn!(error = %e, "a decided request's proof of address was not deleted (the lifecycle rule will)");
+    }
 }
 
 /// A request naming an email that has an account is not stored: that account gets its link
@@ -105,8 +249,12 @@ pub async fn pending(
     Ok(axum::Json(Item::decode_listed(&items)))
 }
 
+fn well_formed(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 async fn load(state: &AppState, town: &domain::TownId, id: &str) -> Result<AccountRequest, Problem> {
-    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !well_formed(id) {
         return Err(unknown_request());
     }
     let item = state.auth.store.get(&keys::account_request(town, id)).await?.ok_or_else(unknown_request)?;
@@ -189,6 +337,7 @@ pub async fn accept(
     ops.push(save(town.id(), &before, &mut after)?);
     ops.push(audit(&caller, "account_request.accept", &after, now).record(town.id())?);
     commit(&state, ops).await?;
+    forget_proof(&state, town.id(), &after).await;
     tracing::info!(town = %town.id(), accounts = summary.accounts_created, "account request accepted");
     Ok(axum::Json(after))
 }
@@ -233,5 +382,6 @@ pub async fn refuse(
     ops.push(save(town.id(), &before, &mut after)?);
     ops.push(audit(&caller, "account_request.refuse", &after, now).record(town.id())?);
     commit(&state, ops).await?;
+    forget_proof(&state, town.id(), &after).await;
     Ok(axum::Json(after))
 }

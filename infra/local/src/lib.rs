@@ -273,6 +273,16 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         let auth = AuthState { store: store.clone(), clock: opts.clock.clone(), trusted_proxies: 0 };
         (auth, towns.through(store))
     };
+    let s3 = local_s3::service(&opts.data_dir.join("s3")).map_err(|e| Error::DataDir(opts.data_dir.join("s3"), e))?;
+    let (s3_endpoint, s3_server) = match &opts.s3_endpoint {
+        Some(url) => (url.trim_end_matches('/').to_owned(), None),
+        None => {
+            let (url, task) =
+                local_s3::serve(s3.clone()).await.map_err(|e| Error::DataDir(opts.data_dir.join("s3"), e))?;
+            (url, Some(task))
+        }
+    };
+    let files = edge::files::Files::local(&s3_endpoint, edge::files::LOCAL_BUCKET);
     let accounts_state = |(auth, towns): (AuthState, Towns)| accounts::AppState {
         auth,
         towns,
@@ -280,6 +290,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         throttle: Throttle::default(),
         operator: OperatorKey::new(Some(&opts.operator_token)),
         equal_answer_time: Duration::from_millis(300),
+        files: files.clone(),
     };
     let (auth, calendar_towns) = of("CalendarFunction");
     let calendar_state = calendar::AppState { auth, towns: calendar_towns };
@@ -299,16 +310,6 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     };
     let mail_dir = opts.data_dir.join("mail");
     let mailer = Mailer::Folder(mail_dir.clone());
-    let s3 = local_s3::service(&opts.data_dir.join("s3")).map_err(|e| Error::DataDir(opts.data_dir.join("s3"), e))?;
-    let (s3_endpoint, s3_server) = match &opts.s3_endpoint {
-        Some(url) => (url.trim_end_matches('/').to_owned(), None),
-        None => {
-            let (url, task) =
-                local_s3::serve(s3.clone()).await.map_err(|e| Error::DataDir(opts.data_dir.join("s3"), e))?;
-            (url, Some(task))
-        }
-    };
-    let files = edge::files::Files::local(&s3_endpoint, edge::files::LOCAL_BUCKET);
     let public_url = opts.public_url.trim_end_matches('/').to_owned();
     let payfip = payfip_sim::Simulator::new();
     let (payfip_url, payfip_server) = match &opts.payfip_url {

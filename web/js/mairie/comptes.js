@@ -37,13 +37,26 @@ export async function loadAccountRequests(ctx) {
     };
     const ok = el('button', { type: 'button' }, 'Accepter', el('span', { class: 'visually-hidden' }, ` la demande de ${name}`));
     const no = el('button', { type: 'button', class: 'secondaire' }, 'Refuser', el('span', { class: 'visually-hidden' }, ` la demande de ${name}`));
+    // The proof of address, opened from a short-lived link (deleted once the request is decided).
+    let proof;
+    if (r.proof?.received_at) {
+      proof = el('button', { type: 'button', class: 'secondaire' }, 'Voir le justificatif de domicile', el('span', { class: 'visually-hidden' }, ` de ${name}`));
+      proof.addEventListener('click', async () => {
+        try {
+          const link = await api(`/staff/account-requests/${encodeURIComponent(r.id)}/proof`);
+          location.assign(link.url);
+        } catch (p) { say(message, p.title, true); }
+      });
+    } else {
+      proof = el('p', { class: 'aide' }, `Justificatif de domicile${NNBSP}: non reçu`);
+    }
     ok.addEventListener('click', () => decide('accept'));
     no.addEventListener('click', () => decide('refuse'));
     return el('tr', {},
       el('td', { 'data-label': 'Reçue le' }, frenchDate(r.created_at.slice(0, 10))),
       el('td', { 'data-label': 'Responsables' }, d.guardians),
       el('td', { 'data-label': 'Enfants' }, d.children),
-      el('td', { 'data-label': 'Adresse' }, d.address, r.message ? el('p', { class: 'aide' }, `Message${NNBSP}: ${r.message}`) : null),
+      el('td', { 'data-label': 'Adresse' }, d.address, el('div', {}, proof), r.message ? el('p', { class: 'aide' }, `Message${NNBSP}: ${r.message}`) : null),
       el('td', { 'data-label': 'Motif du refus' }, el('label', { for: `motif-compte-${i}`, class: 'visually-hidden' }, `Motif du refus de la demande de ${name}`), reason),
       el('td', {}, ok, ' ', no));
   });

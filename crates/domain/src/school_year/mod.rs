@@ -20,5 +20,5 @@ pub use enrolment::{
 };
 pub use file::child_file_gaps;
 pub use level::{ChildLevel, Level, UnknownLevel};
-pub use request::{AccountRequest, RequestInput, RequestRefused, RequestStatus};
+pub use request::{AccountRequest, PROOF_KEPT_DAYS, Proof, ProofInput, RequestInput, RequestRefused, RequestStatus};
 pub use year::{InvalidSchoolYear, SchoolYear};

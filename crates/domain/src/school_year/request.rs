@@ -6,6 +6,7 @@
 use super::{ChildLevel, Level, SchoolYear};
 use crate::child_file::Phone;
 use crate::config::Town;
+use crate::documents::{FileType, check_file_name, name_for_type};
 use crate::family::{Email, birth_date_possible};
 use crate::import::{self, Plan, Row};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -22,6 +23,9 @@ pub const MAX_NAME: usize = 100;
 pub const MAX_MESSAGE: usize = 1000;
 /// Days a decided request is kept (then its time to live deletes it).
 pub const KEPT_DAYS_AFTER_DECISION: i64 = 30;
+/// Days a proof of address is kept at most (the bucket's lifecycle rule on `requests/`): a
+/// decision deletes it at once; a request left undecided loses it then.
+pub const PROOF_KEPT_DAYS: u32 = 60;
 
 /// What the form sends, as typed.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -33,8 +37,35 @@ pub struct RequestInput {
     pub children: Vec<ChildInput>,
     #[serde(default)]
     pub address: AddressInput,
+    /// The proof of address, announced before its bytes are sent (as a document's upload is).
+    #[serde(default)]
+    pub proof: Option<ProofInput>,
     #[serde(default)]
     pub message: String,
+}
+
+/// The proof of address as the form announces it: the device's file name, its type, its size.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofInput {
+    #[serde(default)]
+    pub file_name: String,
+    #[serde(default)]
+    pub content_type: String,
+    #[serde(default)]
+    pub size: u64,
+}
+
+/// The proof of address as checked: the name it is kept under (its type's extension), its type
+/// and exact size (signed in the upload), and when its bytes were received and checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proof {
+    pub file_name: String,
+    pub file_type: FileType,
+    pub size: u64,
+    /// `None` until the family's upload is received and its content checked.
+    #[serde(default)]
+    pub received_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -113,6 +144,9 @@ pub struct AccountRequest {
     pub children: Vec<RequestedChild>,
     /// The postal address, one line each (« 12 rue des Écoles », « 59000 Lille »).
     pub address: Vec<String>,
+    /// The proof of address (requests stored before it was asked have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Proof>,
     pub message: String,
     #[serde(flatten)]
     pub status: RequestStatus,
@@ -214,9 +248,41 @@ fn address(a: &AddressInput) -> Result<Vec<String>, RequestRefused> {
     Ok(vec![street, format!("{postcode} {city}")])
 }
 
+/// The proof of address: a file name without path or special character, a PDF, JPEG or PNG,
+/// of 1 byte to `max_bytes` (the town's limit for documents).
+fn proof(p: Option<&ProofInput>, max_bytes: u64) -> Result<Proof, RequestRefused> {
+    let Some(p) = p else { return Err(RequestRefused::Required { field: "proof".into() }) };
+    let name = check_file_name(&p.file_name).map_err(|e| invalid("proof.file_name", lower_first(&e.to_string())))?;
+    let file_type =
+        FileType::parse(&p.content_type).ok_or_else(|| invalid("proof.content_type", "un fichier PDF, JPEG ou PNG"))?;
+    if p.size == 0 {
+        return Err(invalid("proof.size", "le fichier est vide"));
+    }
+    if p.size > max_bytes {
+        return Err(invalid("proof.size", format!("{} Mo au plus", max_bytes.div_ceil(1024 * 1024))));
+    }
+    Ok(Proof { file_name: name_for_type(&name, file_type), file_type, size: p.size, received_at: None })
+}
+
+/// « Le nom… » → « le nom… », for a message that follows « champ : ».
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect::<String>().trim_end_matches('.').to_owned(),
+        None => String::new(),
+    }
+}
+
 impl RequestInput {
     /// Checks every field, in the form's order; the first fault is refused with its field.
-    pub fn check(&self, id: String, now: DateTime<Utc>, today: NaiveDate) -> Result<AccountRequest, RequestRefused> {
+    /// `max_bytes` bounds the proof of address (the town's limit for documents).
+    pub fn check(
+        &self,
+        id: String,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+        max_bytes: u64,
+    ) -> Result<AccountRequest, RequestRefused> {
         if self.guardians.is_empty() || self.guardians.len() > MAX_GUARDIANS {
             return Err(RequestRefused::Count { field: "guardians".into(), max: MAX_GUARDIANS });
         }
@@ -231,6 +297,7 @@ impl RequestInput {
         let children =
             self.children.iter().enumerate().map(|(i, c)| child(i, c, today)).collect::<Result<Vec<_>, _>>()?;
         let address = address(&self.address)?;
+        let proof = proof(self.proof.as_ref(), max_bytes)?;
         let message = text("message", &self.message, MAX_MESSAGE, false)?;
         Ok(AccountRequest {
             id,
@@ -238,6 +305,7 @@ impl RequestInput {
             guardians,
             children,
             address,
+            proof: Some(proof),
             message,
             status: RequestStatus::Pending,
             version: 0,
@@ -327,6 +395,17 @@ impl AccountRequest {
             RequestStatus::Refused { .. } => Ok(false),
             RequestStatus::Accepted { .. } => Err(RequestRefused::Decided),
         }
+    }
+
+    /// The proof's bytes were received and are the announced file: noted while the request
+    /// waits (a family may send a better copy until staff decide); refused once decided.
+    pub fn receive_proof(&mut self, at: DateTime<Utc>) -> Result<&Proof, RequestRefused> {
+        if self.status != RequestStatus::Pending {
+            return Err(RequestRefused::Decided);
+        }
+        let proof = self.proof.as_mut().ok_or_else(|| RequestRefused::Required { field: "proof".into() })?;
+        proof.received_at = Some(at);
+        Ok(proof)
     }
 
     /// When the stored request is deleted: never while pending, [`KEPT_DAYS_AFTER_DECISION`] after a decision.

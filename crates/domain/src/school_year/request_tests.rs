@@ -27,16 +27,24 @@ fn input() -> RequestInput {
             },
         ],
         address: AddressInput { street: " 12 rue des Écoles ".into(), postcode: "59000".into(), city: "Lille".into() },
+        proof: Some(ProofInput {
+            file_name: "Facture EDF novembre.PDF".into(),
+            content_type: "application/pdf".into(),
+            size: 180_000,
+        }),
         message: "Arrivés en novembre.".into(),
     }
 }
+
+/// The town's limit for documents in these tests: 10 Mo.
+const MAX_BYTES: u64 = 10 * 1024 * 1024;
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 3).unwrap()
 }
 
 fn checked() -> AccountRequest {
-    input().check("r1".into(), at(2026, 11, 3, 9, 0), today()).unwrap()
+    input().check("r1".into(), at(2026, 11, 3, 9, 0), today(), MAX_BYTES).unwrap()
 }
 
 #[test]
@@ -48,6 +56,31 @@ fn a_good_request_is_read_and_normalised() {
     assert_eq!(r.children[1].level, None);
     assert_eq!(r.address, vec!["12 rue des Écoles".to_owned(), "59000 Lille".to_owned()]);
     assert_eq!(r.status, RequestStatus::Pending);
+    let proof = r.proof.as_ref().unwrap();
+    assert_eq!(proof.file_name, "Facture EDF novembre.pdf", "kept under its type's extension");
+    assert_eq!((proof.file_type, proof.size, proof.received_at), (FileType::Pdf, 180_000, None));
+}
+
+#[test]
+fn the_proof_is_received_while_the_request_waits_only() {
+    let mut r = checked();
+    assert_eq!(r.receive_proof(at(2026, 11, 3, 9, 1)).unwrap().received_at, Some(at(2026, 11, 3, 9, 1)));
+    assert_eq!(
+        r.receive_proof(at(2026, 11, 3, 9, 5)).unwrap().received_at,
+        Some(at(2026, 11, 3, 9, 5)),
+        "a better copy"
+    );
+    r.accept(at(2026, 11, 4, 9, 0), "a").unwrap();
+    assert_eq!(r.receive_proof(at(2026, 11, 4, 9, 1)).unwrap_err(), RequestRefused::Decided);
+    assert_eq!(r.proof.as_ref().unwrap().received_at, Some(at(2026, 11, 3, 9, 5)), "unchanged once decided");
+}
+
+#[test]
+fn a_request_stored_before_the_proof_was_asked_still_reads() {
+    let mut json = serde_json::to_value(checked()).unwrap();
+    json.as_object_mut().unwrap().remove("proof");
+    let r: AccountRequest = serde_json::from_value(json).unwrap();
+    assert_eq!(r.proof, None);
 }
 
 #[test]
@@ -67,12 +100,17 @@ fn each_bad_field_is_refused_with_its_name() {
         ("children.0.first_name", Box::new(|i| i.children[0].first_name = "A\u{202E}B".into())),
         ("address.postcode", Box::new(|i| i.address.postcode = "5900".into())),
         ("address.city", Box::new(|i| i.address.city = String::new())),
+        ("proof", Box::new(|i| i.proof = None)),
+        ("proof.file_name", Box::new(|i| i.proof.as_mut().unwrap().file_name = "../../etc/passwd".into())),
+        ("proof.content_type", Box::new(|i| i.proof.as_mut().unwrap().content_type = "text/html".into())),
+        ("proof.size", Box::new(|i| i.proof.as_mut().unwrap().size = 0)),
+        ("proof.size", Box::new(|i| i.proof.as_mut().unwrap().size = MAX_BYTES + 1)),
         ("message", Box::new(|i| i.message = "x".repeat(MAX_MESSAGE + 1))),
     ];
     for (field, spoil) in cases {
         let mut i = input();
         spoil(&mut i);
-        let e = i.check("r1".into(), at(2026, 11, 3, 9, 0), today()).expect_err(field);
+        let e = i.check("r1".into(), at(2026, 11, 3, 9, 0), today(), MAX_BYTES).expect_err(field);
         assert_eq!(e.field().as_deref(), Some(field), "{e}");
         assert!(e.french().starts_with(field) || field == "guardians" || field == "children", "{e}");
     }

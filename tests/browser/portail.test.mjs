@@ -490,7 +490,15 @@ for (const device of VIEWPORTS) {
       await page.locator('#choix-enfant-modif').getByText('1 enfant trouvé.').waitFor();
       await page.locator('#prestation-modif').selectOption('cantine');
       await page.getByLabel('Date', { exact: true }).fill('2026-11-27');
+      // The price shows before anything is written (issue 31 §7); « Annuler » writes nothing.
       await page.getByRole('button', { name: 'Enregistrer la modification' }).click();
+      const dialog = page.getByRole('dialog', { name: /pour Jade Martin le vendredi 27\/11\/2026/ });
+      await dialog.getByText('Elle sera facturée 3,50').waitFor();
+      await dialog.getByText('tarif majoré, hors délai').waitFor();
+      await dialog.getByRole('button', { name: 'Annuler' }).click();
+      await message(page, 'Rien n’a été enregistré.');
+      await page.getByRole('button', { name: 'Enregistrer la modification' }).click();
+      await dialog.getByRole('button', { name: 'Enregistrer l’ajout' }).click();
       await message(page, 'Ajout enregistré pour Jade Martin : vendredi 27/11/2026 – 3,50');
       await message(page, 'tarif majoré');
 

@@ -361,6 +361,30 @@ async fn staff_make_late_changes_at_the_late_prices_and_the_family_sees_who_did_
     let forbidden =
         p.send("POST", &staff_uri, Some(body.clone()), &b, &[("idempotency-key", "staff-change-key-0001")]).await;
     assert_problem(&forbidden, 403, "forbidden");
+    // The price before confirming (issue 31 §7): the same verdicts and prices, nothing written.
+    let preview_uri = format!("{staff_uri}/preview");
+    assert_problem(&p.send("POST", &preview_uri, Some(body.clone()), &b, &[]).await, 403, "forbidden");
+    let mut with_a_fault = body.clone();
+    with_a_fault["lines"].as_array_mut().unwrap().push(line("jade-martin", "cantine", "2028-06-01", "add"));
+    let before = cell_state(&p, &b, "jade-martin", "restauration", "cantine", "2026-12-01").await;
+    let preview = p.send("POST", &preview_uri, Some(with_a_fault), &agent, &[]).await;
+    assert_eq!(preview.status, 200, "{:?}", preview.json);
+    let previewed: Vec<(i64, bool)> = preview.json["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["price"].as_i64().unwrap(), l["late"].as_bool().unwrap_or(false)))
+        .collect();
+    assert_eq!(previewed, [(350, true), (1000, true), (250, true), (0, false)], "{:?}", preview.json);
+    assert_eq!(preview.json["lines"][3]["error"]["code"], "too_far_ahead", "{:?}", preview.json);
+    assert_eq!(preview.json["total"], 350 + 1000 + 250, "the refused line costs nothing");
+    assert_eq!(cell_state(&p, &b, "jade-martin", "restauration", "cantine", "2026-12-01").await, before);
+    assert_ne!(before, "confirmed");
+    let told = p.deliver().await;
+    assert!(
+        !told.iter().any(|m| m.content.subject.starts_with("Modification de vos réservations")),
+        "a preview tells no one"
+    );
     let r =
         p.send("POST", &staff_uri, Some(body.clone()), &agent, &[("idempotency-key", "staff-change-key-0001")]).await;
     assert_eq!(r.status, 200, "{:?}", r.json);

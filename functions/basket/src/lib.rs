@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{family}/bookings"), get(history::history))
         .route(&format!("{family}/absences"), post(absences::report))
         .route("/api/towns/{town}/staff/families/{family}/bookings", post(validate::staff_changes))
+        .route("/api/towns/{town}/staff/families/{family}/bookings/preview", post(validate::staff_preview))
         .with_state(state)
 }
 

@@ -127,6 +127,89 @@ pub(crate) struct StaffRequest {
     apply_valid: bool,
 }
 
+/// Refuses staff lines before anything is read: none, too many, or in a month already billed.
+async fn staff_lines_allowed(state: &AppState, town: &domain::config::Town, lines: &[Line]) -> Result<(), Problem> {
+    if lines.is_empty() {
+        return Err(Problem::unprocessable("no_lines", "Indiquez au moins une ligne.").field("lines"));
+    }
+    if lines.len() > MAX_STAFF_LINES {
+        return Err(too_many(MAX_STAFF_LINES));
+    }
+    let months: std::collections::BTreeSet<(i32, u32)> =
+        lines.iter().map(|l| (l.date.year(), l.date.month())).collect();
+    for (year, month) in months {
+        let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
+        if repo::month_billed(&state.auth.store, town.id(), first).await? {
+            return Err(http::month_billed());
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PreviewRequest {
+    lines: Vec<Line>,
+}
+
+/// One line as it would be applied now: its price (late or not), or why it would be refused.
+#[derive(Serialize)]
+pub(crate) struct PreviewLine {
+    child: domain::ChildId,
+    unit: domain::UnitId,
+    date: NaiveDate,
+    action: domain::cells::ActionKind,
+    price: domain::Cents,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    late: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<check::Refusal>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Preview {
+    /// What the lines that would be applied cost.
+    total: domain::Cents,
+    lines: Vec<PreviewLine>,
+}
+
+/// What staff's late changes would do and cost, checked as [`staff_changes`] checks them, with
+/// nothing written: the price is shown before the agent confirms.
+pub(crate) async fn staff_preview(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Path((_, family)): Path<(String, String)>,
+    body: Result<Json<PreviewRequest>, Problem>,
+) -> Result<AxumJson<Preview>, Problem> {
+    let (town, family) = family_of(&state, &caller, &family).await?;
+    let Json(r) = body?;
+    staff_lines_allowed(&state, &town, &r.lines).await?;
+    let now = state.auth.clock.now();
+    let mut facts = check::load(&state.auth.store, town.clone(), family, &r.lines).await?;
+    let lines: Vec<PreviewLine> = r
+        .lines
+        .iter()
+        .map(|l| {
+            let verdict = facts.check(l, Mode::Staff, caller.session.email.as_str(), now);
+            let (price, late, error) = match verdict {
+                Ok(effect) => (effect.price, effect.late, None),
+                Err(refusal) => (domain::Cents::ZERO, false, Some(refusal)),
+            };
+            PreviewLine {
+                child: l.child.clone(),
+                unit: l.unit.clone(),
+                date: l.date,
+                action: l.action,
+                price,
+                late,
+                error,
+            }
+        })
+        .collect();
+    let total = lines.iter().filter(|l| l.error.is_none()).fold(domain::Cents::ZERO, |sum, l| sum + l.price);
+    Ok(AxumJson(Preview { total, lines }))
+}
+
 /// Staff changes past the deadlines, priced with the late rules; the family is emailed.
 pub(crate) async fn staff_changes(
     State(state): State<AppState>,
@@ -138,20 +221,7 @@ pub(crate) async fn staff_changes(
     let (town, family) = family_of(&state, &caller, &family).await?;
     let key = idempotency_key(&headers)?;
     let Json(r) = body?;
-    if r.lines.is_empty() {
-        return Err(Problem::unprocessable("no_lines", "Indiquez au moins une ligne.").field("lines"));
-    }
-    if r.lines.len() > MAX_STAFF_LINES {
-        return Err(too_many(MAX_STAFF_LINES));
-    }
-    let months: std::collections::BTreeSet<(i32, u32)> =
-        r.lines.iter().map(|l| (l.date.year(), l.date.month())).collect();
-    for (year, month) in months {
-        let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
-        if repo::month_billed(&state.auth.store, town.id(), first).await? {
-            return Err(http::month_billed());
-        }
-    }
+    staff_lines_allowed(&state, &town, &r.lines).await?;
     let ask = engine::Ask {
         town,
         by: caller.session.email.clone(),

@@ -1,6 +1,8 @@
 // « Hors délai »: a late addition or cancellation for a family, the child picked by name.
 import { api, say, el, euros, frenchDate, newKey } from '../portail.js';
+import { NNBSP } from './commun.js';
 import { childPicker } from './commun.js';
+import { confirmAct } from './confirmer.js';
 
 let latePicker = null;
 
@@ -28,9 +30,24 @@ async function lateChange(ctx, event) {
   if (!who) { say(message, "Choisissez l'enfant : tapez son nom, puis choisissez-le dans la liste.", true); latePicker.focus(); return; }
   if (!data.get('date')) { say(message, 'Indiquez la date.', true); return; }
   const line = { child: who.child, unit: data.get('unit'), date: data.get('date'), action: data.get('action') };
+  const path = `/staff/families/${encodeURIComponent(who.family)}/bookings`;
   button.disabled = true;
   try {
-    const answer = await api(`/staff/families/${encodeURIComponent(who.family)}/bookings`, {
+    // The price first (nothing is written), then the agent confirms knowing what it costs.
+    const preview = (await api(`${path}/preview`, { method: 'POST', csrf: me.csrf_token, body: { lines: [line] } })).lines[0];
+    if (preview.error) { say(message, preview.error.message, true); return; }
+    const unit = form.querySelector('#prestation-modif option:checked')?.textContent ?? line.unit;
+    const adding = preview.action === 'add';
+    const cost = adding
+      ? `Elle sera facturée ${euros(preview.price)}${preview.late ? ' (tarif majoré, hors délai)' : ''}.`
+      : (preview.late ? `Elle reste facturée ${euros(preview.price)} (annulation hors délai).` : 'Elle ne sera pas facturée.');
+    const ok = await confirmAct({
+      title: `${adding ? 'Ajouter' : 'Annuler'} ${unit} pour ${who.name} le ${frenchDate(preview.date)}${NNBSP}?`,
+      consequences: [cost, 'La famille est prévenue par e-mail.'],
+      confirm: adding ? 'Enregistrer l’ajout' : 'Enregistrer l’annulation',
+    });
+    if (!ok) { say(message, 'Rien n’a été enregistré.'); return; }
+    const answer = await api(path, {
       method: 'POST', csrf: me.csrf_token, key: newKey(), body: { lines: [line] },
     });
     const r = answer.lines[0];

@@ -94,6 +94,13 @@ for (const device of VIEWPORTS) {
       await agent.getByRole('button', { name: 'Valider la version 2' }).click();
       await agent.locator('#message').filter({ hasText: 'Fiche de Léa Martin validée.' }).waitFor();
       await agent.getByText('Aucune fiche à vérifier.').waitFor();
+      // The kitchen's counts of the week name Léa with what to do.
+      await agent.goto(`${portal.url}/mairie.html#cuisine`);
+      await agent.getByLabel('Un jour de la semaine').fill('2026-11-30');
+      await agent.getByRole('button', { name: 'Afficher les effectifs' }).click();
+      await agent.getByRole('heading', { name: 'Allergies et PAI des enfants attendus' }).waitFor();
+      await agent.locator('.allergies-jour li li').filter({ hasText: /^kiwi et mangue\s:/ }).first().waitFor();
+      await checkAxe(agent, 'cuisine');
       await staff.close();
       assert.deepEqual(errors, []);
     } finally {

@@ -130,6 +130,26 @@ async fn a_guardian_changes_the_file_and_staff_validate_only_what_changed(store:
     assert_eq!(register_reads.len(), 1, "the register's marks are a health read");
     assert_eq!(register_reads[0].after, Some(json!({"marks": ["lea-martin"]})));
 
+    // The kitchen's counts name her that day, with what to do; also a health read.
+    let kitchen = p.get(&staff(&format!("kitchen?week={day}")), Some(&agent)).await;
+    assert_eq!(kitchen.status, 200, "{:?}", kitchen.json);
+    let that_day =
+        kitchen.json.as_array().unwrap().iter().find(|d| d["date"] == day.to_string()).expect("the day").clone();
+    let flagged = that_day["health"].as_array().expect("the day's allergies and PAI");
+    let lea =
+        flagged.iter().find(|f| f["child"] == "lea-martin" && f["unit"] == "cantine").expect("Léa at the canteen");
+    assert_eq!((lea["first_name"].as_str(), lea["unit_name"].as_str()), (Some("Léa"), Some("CANTINE")));
+    assert_eq!(lea["allergies"], json!(["kiwi et mangue (alimentaire)"]));
+    assert_eq!(lea["what_to_do"][0], "kiwi et mangue\u{202f}: Ni kiwi ni mangue.");
+    let monday = day.week(chrono::Weekday::Mon).first_day();
+    let kitchen_reads: Vec<_> = audited(&p, "child_file.read_health")
+        .await
+        .into_iter()
+        .filter(|e| e.target == format!("kitchen/{monday}"))
+        .collect();
+    assert_eq!(kitchen_reads.len(), 1, "the kitchen's marks are a health read");
+    assert_eq!(kitchen_reads[0].after, Some(json!({"marks": ["lea-martin"]})));
+
     // The pick-up list of the group that day: who may take Léa home.
     let pickups = p.get(&staff(&format!("pickups?date={day}&unit=cantine&site=ecole-jules-ferry")), Some(&agent)).await;
     assert_eq!(pickups.status, 200, "{:?}", pickups.json);
@@ -302,6 +322,9 @@ async fn a_staff_role_without_the_health_right_reads_no_health_data(store: Store
     let register =
         p.get(&staff(&format!("attendance?date={day}&unit=cantine&site=ecole-jules-ferry")), Some(&agent)).await;
     assert!(register.json.as_array().unwrap().iter().all(|r| r.get("health_mark").is_none()), "{:?}", register.json);
+    let kitchen = p.get(&staff(&format!("kitchen?week={day}")), Some(&agent)).await;
+    assert_eq!(kitchen.status, 200, "{:?}", kitchen.json);
+    assert!(kitchen.json.as_array().unwrap().iter().all(|d| d.get("health").is_none()), "{:?}", kitchen.json);
     assert_eq!(audited(&p, "child_file.read_health").await.len(), reads, "nothing read, nothing audited");
     // The administrator, named, reads it; the read is audited.
     let health = p.get(&staff("children/lea-martin/file/health"), Some(&admin)).await;

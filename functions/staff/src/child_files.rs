@@ -322,6 +322,26 @@ async fn commit(state: &AppState, ops: Vec<WriteOp>) -> Result<(), Problem> {
     }
 }
 
+/// The validated files of `children`, when the caller may read health data (none otherwise;
+/// children without a validated file are left out). Not audited: the caller audits what it shows.
+pub(crate) async fn validated_files(
+    state: &AppState,
+    town: &Town,
+    caller: &Caller,
+    children: impl Iterator<Item = &ChildId>,
+) -> Result<HashMap<ChildId, domain::child_file::ChildFile>, Problem> {
+    let mut out = HashMap::new();
+    if !may_read_health(town, caller) {
+        return Ok(out);
+    }
+    for c in children {
+        if let Some(v) = child_files::get(&state.auth.store, town.id(), c).await?.and_then(|r| r.validated) {
+            out.insert(c.clone(), v.file);
+        }
+    }
+    Ok(out)
+}
+
 /// The marks of `children` on `date`, when the caller may read health data (none otherwise);
 /// the read is audited when any mark is shown.
 pub(crate) async fn health_marks(

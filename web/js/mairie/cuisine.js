@@ -1,11 +1,25 @@
 // « Cuisine »: the week's counts per unit and day, printable.
 import { api, say, el, frenchDate } from '../portail.js';
-import { printButton } from './commun.js';
+import { printButton, NNBSP } from './commun.js';
 
 /** Opens on this week, wires « Afficher les effectifs ». */
 export function startKitchen(ctx, today) {
   document.getElementById('semaine').value = today;
   document.getElementById('choix-cuisine').addEventListener('submit', (event) => showKitchen(ctx, event));
+}
+
+/** The children expected with an allergy or a PAI, day by day, and what to do (only roles the
+ * town names for health data receive them; the read is in the journal). */
+function healthList(days) {
+  const flagged = days.filter((d) => d.health?.length);
+  if (flagged.length === 0) return [];
+  return [el('h3', {}, 'Allergies et PAI des enfants attendus'),
+    ...flagged.map((d) => el('section', { class: 'allergies-jour', 'aria-label': frenchDate(d.date) },
+      el('h4', {}, frenchDate(d.date)),
+      el('ul', {}, ...d.health.map((f) => el('li', {},
+        el('strong', {}, `${f.first_name} ${f.last_name}`), ` (${f.unit_name})${NNBSP}: `,
+        [...f.allergies, ...(f.pai_until ? [`PAI jusqu’au ${frenchDate(f.pai_until)}`] : [])].join(', '),
+        el('ul', {}, ...f.what_to_do.map((w) => el('li', {}, w))))))))];
 }
 
 /** The week's counts per unit and day, and under each unit the meals without pork, the
@@ -26,6 +40,7 @@ async function showKitchen(ctx, event) {
       el('caption', {}, 'Enfants attendus par jour, et parmi eux les repas sans porc, végétariens et les PAI'),
       el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Prestation'), ...days.map((d) => el('th', { scope: 'col' }, frenchDate(d.date))))),
       el('tbody', {}, ...rows))),
+      ...healthList(days),
       printButton('cuisine', 'Imprimer les effectifs'));
   } catch (p) { say(message, p.title, true); }
 }

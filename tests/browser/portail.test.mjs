@@ -294,12 +294,16 @@ for (const device of VIEWPORTS) {
       await page.getByText(/annulée/).first().waitFor();
       await go('reservations.html?semaine=2026-12-07');
       await page.getByRole('checkbox', { name: /CANTINE, mardi 08\/12\/2026/ }).waitFor();
-      assert.equal(await page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }).isChecked(), false);
+      const cancelledMonday = page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ });
+      assert.equal(await cancelledMonday.isChecked(), false);
+      // It says « Annulée », not a day never booked, and can be booked again.
+      assert.equal(await page.locator('td', { has: cancelledMonday }).locator('.etat').textContent(), 'Annulée');
+      assert.match(await page.locator(`#${await cancelledMonday.getAttribute('id')}-info`).textContent(), /^Annulée, réservable à nouveau – réservable jusqu’au/);
       // A booking's history is in its details.
       await page.getByRole('button', { name: /détails de CANTINE, mardi 08\/12\/2026/ }).click();
       await page.locator('#detail-cellule').getByRole('heading', { name: 'Historique' }).waitFor();
       await page.locator('#detail-cellule ol.historique li').filter({ hasText: /validée/ }).first().waitFor();
-      // A cancelled day, « Libre » again, keeps its history.
+      // A cancelled day keeps its history.
       await page.getByRole('button', { name: /détails de CANTINE, lundi 07\/12\/2026/ }).click();
       await page.locator('#detail-cellule').getByRole('heading', { name: 'CANTINE – lundi 07/12/2026' }).waitFor();
       await page.locator('#detail-cellule ol.historique li').filter({ hasText: /validée → annulée/ }).first().waitFor();

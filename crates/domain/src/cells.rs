@@ -94,6 +94,10 @@ pub struct Cell {
     /// What a cancellation past the deadline costs: the booking stays billed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub late_cancel_price: Option<Cents>,
+    /// The family's booking of this day was cancelled (by a guardian or staff, not by a
+    /// closure): the cell says « Annulée » rather than looking never booked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancelled: bool,
 }
 
 /// Everything one cell depends on.
@@ -131,6 +135,14 @@ fn booked_state(b: &Booking) -> CellState {
 
 /// The state of one cell.
 pub fn cell(f: &CellFacts) -> Cell {
+    let mut out = state_of(f);
+    out.cancelled = f.booking.is_some_and(|b| {
+        b.status == BookingStatus::Cancelled && b.family == f.family.reference && b.cancelled_by_town.is_none()
+    }) && !matches!(out.state, CellState::CancelledByTown { .. });
+    out
+}
+
+fn state_of(f: &CellFacts) -> Cell {
     let cal = f.town.calendar();
     let tz = f.town.tz();
     let normal = f.unit.price.for_family(f.family.resident, f.family.quotient_familial);
@@ -145,6 +157,7 @@ pub fn cell(f: &CellFacts) -> Cell {
         price: Some(normal),
         late_add_price: Some(f.unit.late_addition.apply(normal)),
         late_cancel_price: Some(normal),
+        cancelled: false,
     };
     let live = f.booking.filter(|b| b.status != BookingStatus::Cancelled);
     if let Some(b) = live.filter(|b| b.family != f.family.reference) {
@@ -178,6 +191,7 @@ pub fn cell(f: &CellFacts) -> Cell {
         price: None,
         late_add_price: None,
         late_cancel_price: None,
+        cancelled: false,
         date: f.date,
     };
     if let Err(why) = f.town.offering_at(f.activity, f.unit, f.site, f.date) {
@@ -263,6 +277,22 @@ mod tests {
         let after = state_at("cantine", d(2026, 12, 7), Some(&b), 1, at(2026, 12, 3, 23, 59));
         assert_eq!((after.state, after.action), (CellState::Confirmed, None));
         assert_eq!(after.late_cancel_price, Some(Cents::new(250).unwrap()));
+    }
+
+    #[test]
+    fn a_cancelled_day_says_so_and_can_be_booked_again() {
+        let now = at(2026, 12, 1, 10, 0);
+        let b = booking("cantine", d(2026, 12, 7), BookingStatus::Cancelled, 250);
+        let c = state_at("cantine", d(2026, 12, 7), Some(&b), 0, now);
+        assert_eq!((c.state, c.cancelled), (CellState::Bookable { waiting_list: false }, true));
+        assert_eq!(c.action.map(|a| a.kind), Some(ActionKind::Add));
+        let late = state_at("cantine", d(2026, 12, 7), Some(&b), 0, at(2026, 12, 4, 10, 0));
+        assert_eq!((late.state, late.cancelled), (CellState::Locked { why: Locked::DeadlinePassed }, true));
+        let never = state_at("cantine", d(2026, 12, 7), None, 0, now);
+        assert!(!never.cancelled, "a day never booked is not « annulée »");
+        let mut by_town = b.clone();
+        by_town.cancelled_by_town = Some("Grève".into());
+        assert!(!state_at("cantine", d(2026, 12, 7), Some(&by_town), 0, now).cancelled, "a closure says its own words");
     }
 
     #[test]

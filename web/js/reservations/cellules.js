@@ -17,6 +17,8 @@ const LOCKED = {
 
 /** The short label of a cell's state, as the seed's legend says it. */
 export function stateLabel(cell) {
+  if (cell.cancelled && cell.state === 'bookable') return cell.waiting_list ? 'Annulée, réservable à nouveau (liste d’attente)' : 'Annulée, réservable à nouveau';
+  if (cell.cancelled && cell.state === 'locked') return `Annulée (${(LOCKED[cell.reason] || 'non réservable').toLowerCase()})`;
   switch (cell.state) {
     case 'bookable': return cell.waiting_list ? "Réservable (liste d’attente)" : 'Réservable';
     case 'locked': return LOCKED[cell.reason] || 'Non réservable';
@@ -35,6 +37,7 @@ export function stateLabel(cell) {
 
 /** The few words a cell shows (the full text is in its description). */
 export function shortLabel(cell) {
+  if (cell.cancelled && ['bookable', 'locked'].includes(cell.state)) return 'Annulée';
   switch (cell.state) {
     case 'bookable': return 'Libre';
     case 'locked': return { deadline_passed: 'Délai dépassé', not_open_yet: 'Pas ouvert', full: 'Complet' }[cell.reason] || 'Fermé';

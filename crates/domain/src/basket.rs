@@ -40,8 +40,9 @@ pub struct Refusal {
     pub message: String,
 }
 
+/// A refusal, its message typeset as French is (parents read it next to the line).
 pub fn refusal(code: &str, message: impl Into<String>) -> Refusal {
-    Refusal { code: code.to_owned(), message: message.into() }
+    Refusal { code: code.to_owned(), message: crate::fr::typeset(&message.into()) }
 }
 
 /// Who asks: a guardian within the deadlines, or staff past them at the late prices.
@@ -406,6 +407,27 @@ mod tests {
         assert_eq!((e.price.get(), e.late, e.places, e.expected_version), (250, false, 1, None));
         assert_eq!(e.booking.status, BookingStatus::Confirmed);
         assert_eq!(e.booking.site.as_str(), "ecole-a");
+    }
+
+    #[test]
+    fn refusals_read_as_french_is_written() {
+        let now = at(2026, 12, 1, 10, 0);
+        let mut f = facts(vec![], &[]);
+        let lines = [
+            line("cantine", monday(), ActionKind::Cancel),
+            line("inconnue", monday(), ActionKind::Add),
+            line("cantine", d(2026, 12, 5), ActionKind::Add),
+            line("cantine", d(2028, 12, 5), ActionKind::Add),
+            line("cantine", d(2026, 11, 30), ActionKind::Add),
+        ];
+        for l in &lines {
+            let r = f.check(l, Mode::Guardian, "sophie", now).unwrap_err();
+            assert!(crate::fr::faults(&r.message).is_empty(), "{}: {}", r.code, r.message);
+        }
+        assert_eq!(
+            refusal("x", "Cet enfant n'est pas inscrit : voyez « Inscriptions »").message,
+            "Cet enfant n’est pas inscrit\u{202f}: voyez «\u{202f}Inscriptions\u{202f}»"
+        );
     }
 
     #[test]

@@ -149,8 +149,7 @@ pub(super) async fn apply(
                             // Reopened meanwhile: try again.
                             continue;
                         }
-                        let why =
-                            |r: String| Refusal { code: "closed".into(), message: gate::closed_message(Some(&r)) };
+                        let why = |r: String| domain::basket::refusal("closed", gate::closed_message(Some(&r)));
                         Lost(closed.into_iter().map(|(i, r)| (i, why(r))).collect())
                     }
                     guard => {

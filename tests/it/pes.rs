@@ -155,6 +155,8 @@ async fn octobers_invoices_become_one_title_each_with_their_pdf_once_and_a_credi
     assert_eq!(martin.json["titre"], "Titre émis le 26/11/2026", "{:?}", martin.json);
     let trail = store::audit::page(&p.store, &domain::TownId::parse(TOWN).unwrap(), 50, None).await.unwrap().0;
     assert!(trail.iter().any(|e| e.action == "invoices.pes_export" && e.target == format!("pes/{id}")), "{trail:?}");
+    let downloads = trail.iter().filter(|e| e.action == "invoices.pes_download" && e.target == format!("pes/{id}"));
+    assert!(downloads.count() >= 1, "each download of payers' data is in the journal: {trail:?}");
 
     // A credit note on a title sent: its reduction in the next file, once.
     let note = p

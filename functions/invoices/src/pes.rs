@@ -217,6 +217,16 @@ pub async fn download(
         pdfs.push((p.attachment.clone(), invoice_pdf(&state, &town, p, file.month, today).await?));
     }
     let xml = crate::pes_xml::write(&file, h, &town.config().name, &pdfs).map_err(|e| Problem::internal(&e))?;
+    // Payers' names, addresses and IBANs leave the portal: each download is in the journal.
+    let entry = store::audit::Entry {
+        at: state.auth.clock.now(),
+        by: caller.session.email.as_str().to_owned(),
+        action: "invoices.pes_download".into(),
+        target: format!("pes/{}", file.id),
+        before: None,
+        after: None,
+    };
+    store.transact(vec![entry.record(town.id())?]).await?;
     Ok((
         StatusCode::OK,
         [

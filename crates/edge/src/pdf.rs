@@ -101,7 +101,7 @@ impl Face {
                 }
                 let near = match c {
                     '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2212}' => '-',
-                    '\u{2018}' | '\u{201A}' | '\u{2032}' => '\u{2019}',
+                    '\u{2018}' | '\u{201A}' | '\u{2032}' | '\u{02BC}' | '\u{00B4}' => '\u{2019}',
                     '\u{201C}' | '\u{201D}' | '\u{201E}' => '"',
                     '\u{2007}' | '\u{2008}' | '\u{2009}' | '\u{200A}' => ' ',
                     _ => '?',
@@ -626,7 +626,7 @@ mod tests {
         let mut l = Layout::new("Essai (suite)".into()).unwrap();
         let face = &l.regular;
         assert_eq!(face.printable("Zoé − l‘été"), "Zoé − l‘été", "all in the fonts");
-        assert_eq!(face.printable("l\u{2032}été\u{2009}!"), "l’été !");
+        assert_eq!(face.printable("l\u{02BC}été\u{2009}!"), "l’été !");
         assert_eq!(face.printable("Жанна\u{FEFF}\tà 8 h"), "????? à 8 h");
         l.tagged(Tag::H(1), |l| l.put(LEFT, 15.0, Weight::Bold, false, "Жанна 😀"));
         l.para(LEFT, RIGHT, 9.0, Weight::Regular, false, "Allergie\u{200B} : 🥝 kiwi\nà éviter");

@@ -323,7 +323,10 @@ async fn the_fiche_sanitaire_of_a_child_and_of_a_group_for_an_outing(store: Stor
     assert!(pdf.starts_with(b"%PDF"), "a PDF");
     crate::helpers::keep_pdf("sheet", &pdf);
     let facts = crate::helpers::assert_accessible_pdf(&pdf, "Fiche sanitaire de liaison — Léa Martin");
-    crate::helpers::assert_structure(&facts, &["Sect", "P", "H1", "H2", "P", "H3", "P", "H3", "H4", "P", "H3", "P", "H3", "P"]);
+    crate::helpers::assert_structure(
+        &facts,
+        &["Sect", "P", "H1", "H2", "P", "H3", "P", "H3", "H4", "P", "H3", "P", "H3", "P"],
+    );
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
     crate::helpers::assert_french_typography("the fiche sanitaire PDF", &text);
     for said in [
@@ -340,7 +343,10 @@ async fn the_fiche_sanitaire_of_a_child_and_of_a_group_for_an_outing(store: Stor
     let uri = staff(&format!("outing-sheets?date={day}&unit=cantine&site=ecole-jules-ferry"));
     let (pdf, _) = crate::helpers::raw_get(&p.router, &uri, &agent.cookie).await;
     crate::helpers::keep_pdf("group-sheets", &pdf);
-    let facts = crate::helpers::assert_accessible_pdf(&pdf, &format!("Fiches sanitaires de liaison — CANTINE — {}", domain::fr::date(day)));
+    let facts = crate::helpers::assert_accessible_pdf(
+        &pdf,
+        &format!("Fiches sanitaires de liaison — CANTINE — {}", domain::fr::date(day)),
+    );
     let sections = facts.structure.iter().filter(|s| *s == "Sect").count();
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the group's PDF parses");
     assert!(text.contains("Léa Martin") && text.contains("kiwi"), "{text}");

@@ -417,7 +417,9 @@ pub fn assert_accessible_pdf(pdf: &[u8], title: &str) -> PdfFacts {
     let metadata = catalog.get(b"Metadata").map(&deref).expect("/Metadata");
     let stream = metadata.as_stream().unwrap();
     let xmp = String::from_utf8(stream.decompressed_content().unwrap_or_else(|_| stream.content.clone())).unwrap();
-    for said in ["<pdfaid:part>2</pdfaid:part>", "<pdfaid:conformance>A</pdfaid:conformance>", "<pdfuaid:part>1</pdfuaid:part>"] {
+    for said in
+        ["<pdfaid:part>2</pdfaid:part>", "<pdfaid:conformance>A</pdfaid:conformance>", "<pdfuaid:part>1</pdfuaid:part>"]
+    {
         assert!(xmp.contains(said), "{said} in the XMP:\n{xmp}");
     }
     assert!(xmp.contains(&format!(">{title}<")), "the title « {title} » in the XMP:\n{xmp}");

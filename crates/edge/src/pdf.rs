@@ -16,14 +16,14 @@ use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
 use krilla::tagging::{
-    Artifact, ArtifactType, ContentTag, Identifier, Node, SpanTag, Tag as KTag, TagGroup, TagKind, TagTree,
-    TableHeaderScope,
+    Artifact, ArtifactType, ContentTag, Identifier, Node, SpanTag, TableHeaderScope, Tag as KTag, TagGroup, TagKind,
+    TagTree,
 };
 use krilla::text::{Font, GlyphId, KrillaGlyph};
 use krilla::{Document, SerializeSettings};
-use std::num::{NonZeroU16, NonZeroU32};
 use skrifa::MetadataProvider;
 use skrifa::raw::TableProvider;
+use std::num::{NonZeroU16, NonZeroU32};
 
 static REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans-latin.ttf");
 static BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold-latin.ttf");
@@ -196,8 +196,20 @@ struct Bookmark {
 
 enum Op {
     /// Text; `id`: its number in the structure, none for an artifact (« (suite) »).
-    Text { x: f32, y: f32, size: f32, weight: Weight, grey: bool, text: String, id: Option<usize> },
-    Rule { y: f32, from: f32, to: f32 },
+    Text {
+        x: f32,
+        y: f32,
+        size: f32,
+        weight: Weight,
+        grey: bool,
+        text: String,
+        id: Option<usize>,
+    },
+    Rule {
+        y: f32,
+        from: f32,
+        to: f32,
+    },
 }
 
 /// The layout: pages of operations and the current line's baseline, and the structure.
@@ -499,7 +511,11 @@ pub fn draw(mut l: Layout, about: &About) -> Result<Vec<u8>, PdfError> {
     match render(&l, about, settings()?) {
         Err(krilla::error::KrillaError::Validation(errors)) => {
             let rules: Vec<String> = errors.iter().map(|(e, _)| format!("{e:?}")).collect();
-            tracing::warn!(title = about.title, ?rules, "PDF breaking PDF/A-2a or PDF/UA-1: written without claiming them");
+            tracing::warn!(
+                title = about.title,
+                ?rules,
+                "PDF breaking PDF/A-2a or PDF/UA-1: written without claiming them"
+            );
             let plain = SerializeSettings { enable_tagging: true, ..SerializeSettings::default() };
             render(&l, about, plain).map_err(|e| PdfError(format!("{e:?}")))
         }

@@ -195,20 +195,27 @@ mod tests {
 
     #[test]
     fn a_unit_with_hours_is_a_timed_event_in_paris_time_with_its_state() {
-        let ics = feed("Espace Famille", chrono_tz::Europe::Paris, d(2026, 11, 1), d(2027, 12, 1), &[entry(
-            d(2026, 12, 1),
-            Some(soir()),
-            BookingStatus::Confirmed,
-        )]);
+        let ics = feed(
+            "Espace Famille",
+            chrono_tz::Europe::Paris,
+            d(2026, 11, 1),
+            d(2027, 12, 1),
+            &[entry(d(2026, 12, 1), Some(soir()), BookingStatus::Confirmed)],
+        );
         let l = lines(&ics);
         assert!(l.contains(&format!("PRODID:{PRODID}")), "{ics}");
         assert!(!ics.contains("ICALENDAR-RS"), "{ics}");
-        assert!(l.contains(&"SUMMARY:Léa\u{202f}: Périscolaire soir 16\u{a0}h\u{a0}30 – 18\u{a0}h\u{a0}30".to_owned()), "{ics}");
+        assert!(
+            l.contains(&"SUMMARY:Léa\u{202f}: Périscolaire soir 16\u{a0}h\u{a0}30 – 18\u{a0}h\u{a0}30".to_owned()),
+            "{ics}"
+        );
         assert!(l.contains(&"DTSTART;TZID=Europe/Paris:20261201T163000".to_owned()), "{ics}");
         assert!(l.contains(&"DTEND;TZID=Europe/Paris:20261201T183000".to_owned()), "{ics}");
         assert!(l.contains(&"STATUS:CONFIRMED".to_owned()), "{ics}");
         assert!(
-            l.iter().any(|x| x.starts_with("DESCRIPTION:") && x.contains("mardi 01/12/2026") && x.contains("Réservation confirmée.")),
+            l.iter().any(|x| x.starts_with("DESCRIPTION:")
+                && x.contains("mardi 01/12/2026")
+                && x.contains("Réservation confirmée.")),
             "{ics}"
         );
         // The time zone, defined once, before the event.
@@ -220,11 +227,13 @@ mod tests {
 
     #[test]
     fn a_unit_without_hours_stays_an_all_day_event_and_a_cancellation_asked_is_tentative() {
-        let ics = feed("Espace Famille", chrono_tz::Europe::Paris, d(2026, 11, 1), d(2027, 12, 1), &[entry(
-            d(2026, 11, 30),
-            None,
-            BookingStatus::CancelRequested,
-        )]);
+        let ics = feed(
+            "Espace Famille",
+            chrono_tz::Europe::Paris,
+            d(2026, 11, 1),
+            d(2027, 12, 1),
+            &[entry(d(2026, 11, 30), None, BookingStatus::CancelRequested)],
+        );
         let l = lines(&ics);
         assert!(l.contains(&"DTSTART;VALUE=DATE:20261130".to_owned()), "{ics}");
         assert!(l.contains(&"DTEND;VALUE=DATE:20261201".to_owned()), "{ics}");
@@ -271,7 +280,13 @@ mod tests {
             assert_eq!(utc_of(&tz, local), expected, "{day}");
         }
         // An event on the day summer time starts is written in local time.
-        let ics = feed("F", paris, d(2026, 11, 5), d(2027, 11, 6), &[entry(d(2027, 3, 28), Some(soir()), BookingStatus::Confirmed)]);
+        let ics = feed(
+            "F",
+            paris,
+            d(2026, 11, 5),
+            d(2027, 11, 6),
+            &[entry(d(2027, 3, 28), Some(soir()), BookingStatus::Confirmed)],
+        );
         assert!(lines(&ics).contains(&"DTSTART;TZID=Europe/Paris:20270328T163000".to_owned()), "{ics}");
     }
 

@@ -79,7 +79,9 @@ fn people_and_consents(l: &mut Layout, f: &ChildFile) {
     persons(l, "À prévenir en cas d’urgence", &f.people.emergency, "Aucune : appeler les responsables légaux.");
     persons(l, "Autorisées à venir chercher l’enfant (pièce d’identité demandée)", &f.people.pickup, "Aucune.");
     if !f.people.forbidden.is_empty() {
-        l.tagged(Tag::H(4), |l| l.para(LEFT, RIGHT, 9.5, Weight::Bold, false, "Ne doivent jamais venir chercher l’enfant"));
+        l.tagged(Tag::H(4), |l| {
+            l.para(LEFT, RIGHT, 9.5, Weight::Bold, false, "Ne doivent jamais venir chercher l’enfant")
+        });
         for p in &f.people.forbidden {
             line(l, &format!("{} — {}", p.name, p.court_decision));
         }
@@ -117,7 +119,9 @@ fn sheet(l: &mut Layout, town: &Town, child: &Child, record: Option<&FileRecord>
     l.down(22.0);
     l.tagged(Tag::H(1), |l| l.put(LEFT, 15.0, Weight::Bold, false, "FICHE SANITAIRE DE LIAISON"));
     l.down(22.0);
-    l.tagged(Tag::H(2), |l| l.put(LEFT, 12.0, Weight::Bold, false, &format!("{} {}", child.first_name, child.last_name)));
+    l.tagged(Tag::H(2), |l| {
+        l.put(LEFT, 12.0, Weight::Bold, false, &format!("{} {}", child.first_name, child.last_name))
+    });
     l.down(15.0);
     let class = [child.school.as_deref(), child.class.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", ");
     let born = format!(

@@ -183,7 +183,10 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
                 if u.duration_minutes.is_some_and(|m| m > h.minutes()) {
                     return Err(err(
                         format!("{ut}.duration_minutes"),
-                        format!("une séance ne peut durer plus que les horaires de la prestation ({} minutes)", h.minutes()),
+                        format!(
+                            "une séance ne peut durer plus que les horaires de la prestation ({} minutes)",
+                            h.minutes()
+                        ),
                     ));
                 }
             }

@@ -215,7 +215,14 @@ fn lines(l: &mut Layout, s: &Sheet) {
                 // The rule and the dates, under the unit's name, in its cell.
                 l.into_cell(0, |l| {
                     l.para(LEFT + 10.0, QTY - 50.0, 8.5, Weight::Regular, false, &line.rule);
-                    l.para(LEFT + 10.0, QTY - 50.0, 8.5, Weight::Regular, true, &format!("Dates : {}", line.dates_text));
+                    l.para(
+                        LEFT + 10.0,
+                        QTY - 50.0,
+                        8.5,
+                        Weight::Regular,
+                        true,
+                        &format!("Dates : {}", line.dates_text),
+                    );
                 });
             });
             l.gap(5.0);

@@ -638,6 +638,17 @@ mod tests {
     }
 
     #[test]
+    fn a_document_breaking_a_rule_is_still_written_without_the_claims() {
+        let mut l = Layout::new("Essai (suite)".into()).unwrap();
+        l.tagged(Tag::H(1), |l| l.put(LEFT, 15.0, Weight::Bold, false, "ESSAI"));
+        // PDF/A-2 limits a string to 32,767 bytes.
+        let title = "Titre ".repeat(6000);
+        let pdf = draw(l, &about(&title)).expect("a PDF all the same");
+        assert!(pdf.starts_with(b"%PDF-1.7"));
+        assert!(!claims_pdf_a_and_ua(&pdf), "it does not claim what it is not");
+    }
+
+    #[test]
     fn a_character_the_fonts_lack_is_replaced_so_the_pdf_stays_pdf_a() {
         let mut l = Layout::new("Essai (suite)".into()).unwrap();
         let face = &l.regular;

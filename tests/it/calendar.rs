@@ -299,9 +299,14 @@ async fn a_family_subscribes_to_its_confirmed_bookings_and_can_revoke_the_feed()
     assert!(feed.content_type.starts_with("text/calendar"));
     let ics = String::from_utf8(crate::helpers::raw_body(&p.router, &path).await).unwrap();
     assert!(ics.starts_with("BEGIN:VCALENDAR"));
-    assert!(ics.contains("SUMMARY:Léa – CANTINE"), "{ics}");
-    assert!(ics.contains("DTSTART;VALUE=DATE:20261130"), "{ics}");
-    assert!(ics.contains("DTEND;VALUE=DATE:20261201"), "the day after, exclusive (RFC 5545): {ics}");
+    assert!(ics.contains("PRODID:-//Espace Famille//Réservations//FR"), "our own PRODID: {ics}");
+    // The canteen runs 11:30 to 13:30 (its `hours` in the demo town): a timed event in Paris
+    // time, the zone defined in the feed, the booking's state in the description.
+    assert!(ics.contains("SUMMARY:Léa\u{202f}: CANTINE 11\u{a0}h\u{a0}30 – 13\u{a0}h\u{a0}30"), "{ics}");
+    assert!(ics.contains("DTSTART;TZID=Europe/Paris:20261130T113000"), "{ics}");
+    assert!(ics.contains("DTEND;TZID=Europe/Paris:20261130T133000"), "{ics}");
+    assert!(ics.contains("BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\n"), "{ics}");
+    assert!(ics.replace("\r\n ", "").contains("Réservation confirmée."), "the state, lines unfolded: {ics}");
     assert!(!ics.contains("20261221"), "a pending request is not in the calendar");
     // A new feed revokes the old one; revoking leaves none.
     let again = p.post(&format!("/api/towns/{TOWN}/calendar/families/martin/feed"), json!({}), Some(&b)).await;

@@ -344,6 +344,12 @@ async fn the_fiche_sanitaire_of_a_child_and_of_a_group_for_an_outing(store: Stor
     let agent = login(&p, AGENT).await;
     let (pdf, _) = crate::helpers::raw_get(&p.router, &staff("children/lea-martin/file/sheet"), &agent.cookie).await;
     assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    crate::helpers::keep_pdf("sheet", &pdf);
+    let facts = crate::helpers::assert_accessible_pdf(&pdf, "Fiche sanitaire de liaison — Léa Martin");
+    crate::helpers::assert_structure(
+        &facts,
+        &["Sect", "P", "H1", "H2", "P", "H3", "P", "H3", "H4", "P", "H3", "P", "H3", "P"],
+    );
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
     crate::helpers::assert_french_typography("the fiche sanitaire PDF", &text);
     for said in [
@@ -359,11 +365,18 @@ async fn the_fiche_sanitaire_of_a_child_and_of_a_group_for_an_outing(store: Stor
     let day = lea_canteen_day(&p.store).await;
     let uri = staff(&format!("outing-sheets?date={day}&unit=cantine&site=ecole-jules-ferry"));
     let (pdf, _) = crate::helpers::raw_get(&p.router, &uri, &agent.cookie).await;
+    crate::helpers::keep_pdf("group-sheets", &pdf);
+    let facts = crate::helpers::assert_accessible_pdf(
+        &pdf,
+        &format!("Fiches sanitaires de liaison — CANTINE — {}", domain::fr::date(day)),
+    );
+    let sections = facts.structure.iter().filter(|s| *s == "Sect").count();
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the group's PDF parses");
     assert!(text.contains("Léa Martin") && text.contains("kiwi"), "{text}");
     let group = p.get(&staff(&format!("pickups?date={day}&unit=cantine&site=ecole-jules-ferry")), Some(&agent)).await;
     let n = group.json.as_array().unwrap().len();
     assert_eq!(text.matches("FICHE SANITAIRE DE LIAISON").count(), n, "a sheet per child of the group: {text}");
+    assert_eq!(sections, n, "a section per child: {:?}", facts.structure);
     let reads = audited(&p, "child_file.read_health").await;
     assert!(reads.iter().any(|e| e.target == "child/lea-martin/file"), "{reads:?}");
     assert!(reads.iter().any(|e| e.target == format!("outing/{day}/cantine/ecole-jules-ferry")), "{reads:?}");

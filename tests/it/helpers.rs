@@ -365,3 +365,72 @@ pub fn assert_french_typography(what: &str, text: &str) {
 pub fn pdf_pages(pdf: &[u8]) -> usize {
     pdf_extract::Document::load_mem(pdf).expect("the PDF parses").get_pages().len()
 }
+
+/// Writes a PDF the tests made into `$EF_PDF_DIR/<name>.pdf` when that variable is set, to look
+/// at it by hand (`pdfinfo`, a screen reader): docs/pdf.md.
+pub fn keep_pdf(name: &str, pdf: &[u8]) {
+    if let Ok(dir) = std::env::var("EF_PDF_DIR") {
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.pdf")), pdf).expect("the PDF written");
+    }
+}
+
+/// What a tagged PDF says of itself, read back as a reader does (lopdf, through pdf-extract).
+#[derive(Debug)]
+pub struct PdfFacts {
+    /// The structure elements' types in reading order (`H1`, `P`, `Table`, `TH`…).
+    pub structure: Vec<String>,
+}
+
+/// Asserts `pdf` is a tagged PDF/A-2a and PDF/UA-1 in French titled `title`, and answers its
+/// structure and metadata: `/MarkInfo << /Marked true >>`, a `/StructTreeRoot`, `/Lang (fr-FR)`,
+/// the title displayed instead of the file name, XMP saying `pdfaid:part` 2, conformance A and
+/// `pdfuaid:part` 1 (docs/pdf.md).
+#[track_caller]
+pub fn assert_accessible_pdf(pdf: &[u8], title: &str) -> PdfFacts {
+    use pdf_extract::{Document, Object};
+    let doc = Document::load_mem(pdf).expect("the PDF parses");
+    let deref = |o: &Object| -> Object { doc.dereference(o).expect("a reference resolves").1.clone() };
+    let catalog = doc.catalog().expect("a catalog");
+    let marked = catalog.get(b"MarkInfo").map(&deref).expect("/MarkInfo");
+    assert!(marked.as_dict().unwrap().get(b"Marked").unwrap().as_bool().unwrap(), "/Marked true");
+    assert_eq!(catalog.get(b"Lang").map(&deref).unwrap().as_str().unwrap(), b"fr-FR", "/Lang (fr-FR)");
+    let prefs = catalog.get(b"ViewerPreferences").map(&deref).expect("/ViewerPreferences");
+    assert!(prefs.as_dict().unwrap().get(b"DisplayDocTitle").unwrap().as_bool().unwrap(), "the title is displayed");
+    // The structure tree, depth first (its order is the reading order).
+    let root = catalog.get(b"StructTreeRoot").map(&deref).expect("/StructTreeRoot");
+    let mut structure = Vec::new();
+    let mut stack: Vec<Object> = vec![root.as_dict().unwrap().get(b"K").map(&deref).expect("/K")];
+    while let Some(node) = stack.pop() {
+        match node {
+            Object::Array(kids) => stack.extend(kids.iter().rev().map(&deref)),
+            Object::Dictionary(d) => {
+                if let Ok(kind) = d.get(b"S").and_then(Object::as_name) {
+                    structure.push(String::from_utf8_lossy(kind).into_owned());
+                }
+                if let Ok(k) = d.get(b"K") {
+                    stack.push(deref(k));
+                }
+            }
+            _ => {}
+        }
+    }
+    let metadata = catalog.get(b"Metadata").map(&deref).expect("/Metadata");
+    let stream = metadata.as_stream().unwrap();
+    let xmp = String::from_utf8(stream.decompressed_content().unwrap_or_else(|_| stream.content.clone())).unwrap();
+    for said in
+        ["<pdfaid:part>2</pdfaid:part>", "<pdfaid:conformance>A</pdfaid:conformance>", "<pdfuaid:part>1</pdfuaid:part>"]
+    {
+        assert!(xmp.contains(said), "{said} in the XMP:\n{xmp}");
+    }
+    assert!(xmp.contains(&format!(">{title}<")), "the title « {title} » in the XMP:\n{xmp}");
+    PdfFacts { structure }
+}
+
+/// Asserts each of `tags` is in the structure, in this order (others may come between).
+#[track_caller]
+pub fn assert_structure(facts: &PdfFacts, tags: &[&str]) {
+    let mut at = facts.structure.iter();
+    for tag in tags {
+        assert!(at.any(|s| s == tag), "{tag} (in the order {tags:?}) in the structure {:?}", facts.structure);
+    }
+}

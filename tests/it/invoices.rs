@@ -280,6 +280,12 @@ async fn the_pdf_holds_the_invoice_as_text_and_only_its_family_gets_it() {
     let (pdf, kind) = crate::helpers::raw_get(&p.router, &uri, &sophie.cookie).await;
     assert_eq!(kind, "application/pdf");
     assert!(pdf.len() < 40_000, "{} bytes", pdf.len());
+    crate::helpers::keep_pdf("invoice", &pdf);
+    let facts = crate::helpers::assert_accessible_pdf(&pdf, "Facture 2026-000002 — Villeneuve-les-Tilleuls");
+    crate::helpers::assert_structure(
+        &facts,
+        &["H1", "P", "H2", "Table", "TR", "TH", "TH", "TR", "TD", "H2", "P", "H2"],
+    );
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
     crate::helpers::assert_french_typography("the invoice PDF", &text);
     for expected in [

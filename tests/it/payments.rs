@@ -128,6 +128,9 @@ async fn a_payment_online_is_recorded_once_and_only_when_payfip_says_so() {
     )
     .await;
     assert_eq!(kind, "application/pdf");
+    crate::helpers::keep_pdf("receipt", &pdf);
+    let facts = crate::helpers::assert_accessible_pdf(&pdf, "Quittance Q-2026-000001 — Villeneuve-les-Tilleuls");
+    crate::helpers::assert_structure(&facts, &["H1", "P"]);
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
     crate::helpers::assert_french_typography("the receipt PDF", &text);
     for expected in ["QUITTANCE", "Q-2026-000001", "10,00", "2026-000002", "Carte bancaire en ligne (PayFiP)", "soldée"]

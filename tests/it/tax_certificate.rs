@@ -68,6 +68,13 @@ async fn sophie_downloads_her_2026_certificate_for_her_youngest_child_matching_w
     let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
     let (bytes, kind) = raw_get(&p.router, &pdf, &sophie.cookie).await;
     assert_eq!(kind, "application/pdf", "{}", String::from_utf8_lossy(&bytes));
+    crate::helpers::keep_pdf("certificate", &bytes);
+    let facts =
+        crate::helpers::assert_accessible_pdf(&bytes, "Attestation fiscale AF-2026-martin — Villeneuve-les-Tilleuls");
+    crate::helpers::assert_structure(
+        &facts,
+        &["H1", "P", "H2", "P", "Table", "TR", "TH", "TH", "TH", "TR", "TD", "TH", "TD", "P"],
+    );
     let text = pdf_extract::extract_text_from_mem(&bytes).expect("the PDF parses");
     crate::helpers::assert_french_typography("the tax certificate PDF", &text);
     let expected = domain::Cents::new(total * jade_care / (total * 100)).unwrap();

@@ -189,7 +189,7 @@ impl<'a> Tally<'a> {
                 continue;
             }
             let Some((_, unit)) = self.town.unit(&b.unit) else { continue };
-            if unit.duration_minutes.is_none() {
+            if unit.caf_minutes().is_none() {
                 continue;
             }
             let month = Month::of(b.date);
@@ -225,7 +225,7 @@ impl<'a> Tally<'a> {
         let mut units = Vec::new();
         let mut without_duration = Vec::new();
         for unit in self.town.config().activities.iter().flat_map(|a| &a.units) {
-            let Some(duration) = unit.duration_minutes else {
+            let Some(duration) = unit.caf_minutes() else {
                 without_duration.push(unit.name.clone());
                 continue;
             };

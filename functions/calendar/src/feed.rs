@@ -2,6 +2,7 @@
 //! subscribe to. Its URL holds a 256-bit secret (stored hashed); a new feed revokes the old one.
 
 use super::AppState;
+use crate::ics;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +12,6 @@ use domain::booking::BookingStatus;
 use edge::auth::secret;
 use edge::http::auth::Caller;
 use edge::http::{Path, Problem};
-use icalendar::{Calendar, Component, Event, EventLike};
 use serde::{Deserialize, Serialize};
 use store::{Item, WriteOp, keys, repo};
 
@@ -74,7 +74,9 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The feed itself: confirmed bookings from a month ago to a year ahead, as all-day events.
+/// The feed itself: confirmed bookings (and those whose cancellation is asked) from a month
+/// ago to a year ahead, timed with their unit's hours in the town's time zone, all day for a
+/// unit without hours ([`crate::ics`]).
 pub async fn serve(
     State(state): State<AppState>,
     Path((town, token)): Path<(String, String)>,
@@ -93,31 +95,34 @@ pub async fn serve(
     let family = repo::get_family(store, &town_id, &feed.family).await?.ok_or_else(unknown)?;
     let today = town.today(state.auth.clock.now());
     let (from, to) = (today - Days::new(31), today + Days::new(366));
-    let mut calendar = Calendar::new();
-    calendar.name(&format!("Espace Famille – {}", town.config().name));
+    let mut bookings = Vec::new();
     for id in &family.children {
         let Some(child) = repo::get_child(store, &town_id, id).await? else { continue };
         for b in repo::bookings(store, &town_id, id, from, to).await? {
-            if !matches!(b.status, BookingStatus::Confirmed | BookingStatus::CancelRequested) {
-                continue;
+            if matches!(b.status, BookingStatus::Confirmed | BookingStatus::CancelRequested) {
+                bookings.push((child.first_name.clone(), b));
             }
-            let unit = town.unit(&b.unit).map(|(_, u)| u.name.clone()).unwrap_or_else(|| b.unit.to_string());
-            let site = town.config().sites.iter().find(|s| s.id == b.site).map(|s| s.name.clone()).unwrap_or_default();
-            calendar.push(
-                Event::new()
-                    .uid(&format!("{}-{}-{}-{}@espace-famille", town_id, b.child, b.date, b.unit))
-                    .summary(&format!("{} – {unit}", child.first_name))
-                    .location(&site)
-                    // RFC 5545: an all-day event ends, exclusive, on the next day (icalendar's
-                    // `all_day` writes the same day twice).
-                    .starts(b.date)
-                    .ends(b.date.succ_opt().unwrap_or(b.date))
-                    .timestamp(b.updated_at)
-                    .done(),
-            );
         }
     }
-    let mut res = calendar.done().to_string().into_response();
+    let config = town.config();
+    let entries: Vec<ics::Entry> = bookings
+        .iter()
+        .map(|(first_name, b)| {
+            let unit = town.unit(&b.unit).map(|(_, u)| u);
+            ics::Entry {
+                uid: format!("{}-{}-{}-{}@espace-famille", town_id, b.child, b.date, b.unit),
+                child: first_name,
+                unit: unit.map_or(b.unit.as_str(), |u| u.name.as_str()),
+                hours: unit.and_then(|u| u.hours),
+                date: b.date,
+                site: config.sites.iter().find(|s| s.id == b.site).map_or("", |s| s.name.as_str()),
+                status: b.status,
+                updated_at: b.updated_at,
+            }
+        })
+        .collect();
+    let name = format!("Espace Famille – {}", config.name);
+    let mut res = ics::feed(&name, town.tz(), from, to, &entries).into_response();
     let headers = res.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=900"));

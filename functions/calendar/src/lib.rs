@@ -4,6 +4,7 @@
 //! iCalendar feed.
 
 mod feed;
+pub mod ics;
 
 use axum::extract::{Query, State};
 use axum::routing::{get, post};

@@ -14,7 +14,7 @@ use domain::family::Child;
 use domain::{ChildId, fr};
 use edge::http::auth::Staff;
 use edge::http::{self, Path, Problem};
-use edge::pdf::{LEFT, Layout, PdfError, RIGHT, Weight, draw};
+use edge::pdf::{About, LEFT, Layout, PdfError, RIGHT, Tag, Weight, draw};
 use serde::Deserialize;
 use serde_json::json;
 use store::{child_files, repo};
@@ -25,7 +25,7 @@ pub const MAX_GROUP: usize = 200;
 fn heading(l: &mut Layout, text: &str) {
     l.room(40.0);
     l.down(12.0);
-    l.put(LEFT, 11.0, Weight::Bold, false, text);
+    l.tagged(Tag::H(3), |l| l.put(LEFT, 11.0, Weight::Bold, false, text));
     l.down(5.0);
     l.rule(LEFT, RIGHT);
     l.down(14.0);
@@ -37,7 +37,7 @@ fn line(l: &mut Layout, text: &str) {
 }
 
 fn persons(l: &mut Layout, title: &str, list: &[Person], none: &str) {
-    l.para(LEFT, RIGHT, 9.5, Weight::Bold, false, title);
+    l.tagged(Tag::H(4), |l| l.para(LEFT, RIGHT, 9.5, Weight::Bold, false, title));
     if list.is_empty() {
         line(l, none);
     }
@@ -79,7 +79,9 @@ fn people_and_consents(l: &mut Layout, f: &ChildFile) {
     persons(l, "À prévenir en cas d’urgence", &f.people.emergency, "Aucune : appeler les responsables légaux.");
     persons(l, "Autorisées à venir chercher l’enfant (pièce d’identité demandée)", &f.people.pickup, "Aucune.");
     if !f.people.forbidden.is_empty() {
-        l.para(LEFT, RIGHT, 9.5, Weight::Bold, false, "Ne doivent jamais venir chercher l’enfant");
+        l.tagged(Tag::H(4), |l| {
+            l.para(LEFT, RIGHT, 9.5, Weight::Bold, false, "Ne doivent jamais venir chercher l’enfant")
+        });
         for p in &f.people.forbidden {
             line(l, &format!("{} — {}", p.name, p.court_decision));
         }
@@ -110,13 +112,16 @@ fn capitalised(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
-/// One child's sheet from the current line of `l`.
+/// One child's sheet from the current line of `l`, a section of the document.
 fn sheet(l: &mut Layout, town: &Town, child: &Child, record: Option<&FileRecord>) {
+    l.begin(Tag::Sect);
     l.put(LEFT, 8.5, Weight::Regular, true, &town.config().name);
     l.down(22.0);
-    l.put(LEFT, 15.0, Weight::Bold, false, "FICHE SANITAIRE DE LIAISON");
+    l.tagged(Tag::H(1), |l| l.put(LEFT, 15.0, Weight::Bold, false, "FICHE SANITAIRE DE LIAISON"));
     l.down(22.0);
-    l.put(LEFT, 12.0, Weight::Bold, false, &format!("{} {}", child.first_name, child.last_name));
+    l.tagged(Tag::H(2), |l| {
+        l.put(LEFT, 12.0, Weight::Bold, false, &format!("{} {}", child.first_name, child.last_name))
+    });
     l.down(15.0);
     let class = [child.school.as_deref(), child.class.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", ");
     let born = format!(
@@ -142,6 +147,7 @@ fn sheet(l: &mut Layout, town: &Town, child: &Child, record: Option<&FileRecord>
     let file = record.map(|r| r.file.clone()).unwrap_or_default();
     health(l, &file);
     people_and_consents(l, &file);
+    l.end();
 }
 
 fn pdf_answer(bytes: Vec<u8>, name: &str) -> Response {
@@ -150,9 +156,10 @@ fn pdf_answer(bytes: Vec<u8>, name: &str) -> Response {
         .into_response()
 }
 
-fn drawn(l: Layout, town: &Town, title: &str) -> Result<Vec<u8>, Problem> {
+fn drawn(l: Layout, town: &Town, title: &str, created: chrono::NaiveDate) -> Result<Vec<u8>, Problem> {
     let c = town.config();
-    draw(l, title, "fiche sanitaire de liaison", &c.name, &c.name).map_err(|e: PdfError| Problem::internal(&e))
+    let about = About { title, what: "fiche sanitaire de liaison", town: &c.name, author: &c.name, created };
+    draw(l, &about).map_err(|e: PdfError| Problem::internal(&e))
 }
 
 /// GET: one child's « fiche sanitaire de liaison » (health readers; audited).
@@ -180,7 +187,8 @@ pub(crate) async fn child_sheet(
     let mut l = Layout::new(format!("Fiche sanitaire de {} {} (suite)", child.first_name, child.last_name))
         .map_err(|e| Problem::internal(&e))?;
     sheet(&mut l, &town, &child, record.as_ref());
-    let bytes = drawn(l, &town, &format!("Fiche sanitaire de liaison — {} {}", child.first_name, child.last_name))?;
+    let title = format!("Fiche sanitaire de liaison — {} {}", child.first_name, child.last_name);
+    let bytes = drawn(l, &town, &title, today(&state, &town))?;
     Ok(pdf_answer(bytes, &format!("fiche-sanitaire-{id}.pdf")))
 }
 
@@ -238,5 +246,5 @@ pub(crate) async fn group_sheets(
         line(&mut l, "Aucun enfant inscrit ce jour-là dans ce groupe.");
     }
     let title = format!("Fiches sanitaires de liaison — {} — {}", crate::unit_name(&town, &unit), fr::date(date));
-    Ok(pdf_answer(drawn(l, &town, &title)?, &format!("fiches-sanitaires-{date}-{unit}.pdf")))
+    Ok(pdf_answer(drawn(l, &town, &title, today(&state, &town))?, &format!("fiches-sanitaires-{date}-{unit}.pdf")))
 }

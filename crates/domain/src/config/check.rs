@@ -176,6 +176,20 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
                     ),
                 ));
             }
+            if let Some(h) = u.hours {
+                if h.end.0 <= h.start.0 {
+                    return Err(err(format!("{ut}.hours.end"), "l’heure de fin doit suivre l’heure de début"));
+                }
+                if u.duration_minutes.is_some_and(|m| m > h.minutes()) {
+                    return Err(err(
+                        format!("{ut}.duration_minutes"),
+                        format!(
+                            "une séance ne peut durer plus que les horaires de la prestation ({} minutes)",
+                            h.minutes()
+                        ),
+                    ));
+                }
+            }
             if u.waiting_list && u.capacity.is_none() {
                 return Err(err(format!("{ut}.waiting_list"), "une liste d'attente n'a de sens qu'avec une capacité"));
             }

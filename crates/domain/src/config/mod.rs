@@ -170,9 +170,38 @@ pub struct Unit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booking_opens_days_before: Option<u32>,
     /// How long one session lasts, in minutes, as the town declares it to the CAF (« heures
-    /// réalisées »); none: the unit is not in the CAF figures.
+    /// réalisées »); none: the length of `hours` if given, else the unit is not in the CAF
+    /// figures ([`Unit::caf_minutes`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_minutes: Option<u32>,
+    /// When it runs on its days, local time (the calendar feed's timed events); none: the
+    /// feed shows it as an all-day event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<Hours>,
+}
+
+impl Unit {
+    /// The minutes one session counts in the CAF figures: `duration_minutes` if the town
+    /// declared it, else the length of its `hours`.
+    pub fn caf_minutes(&self) -> Option<u32> {
+        self.duration_minutes.or_else(|| self.hours.map(|h| h.minutes()))
+    }
+}
+
+/// A unit's opening hours on its days, local time: `{ "start": "16:30", "end": "18:30" }`
+/// (the `HH:MM` of a deadline's cutoff), the end after the start on the same day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hours {
+    pub start: crate::deadline::Cutoff,
+    pub end: crate::deadline::Cutoff,
+}
+
+impl Hours {
+    /// From start to end, in minutes (0 if the end is not after the start).
+    pub fn minutes(&self) -> u32 {
+        u32::try_from((self.end.0 - self.start.0).num_minutes()).unwrap_or(0)
+    }
 }
 
 /// The longest session a unit may declare: a whole day.

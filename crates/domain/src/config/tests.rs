@@ -26,6 +26,20 @@ mod town {
     }
 
     #[test]
+    fn a_units_hours_give_its_caf_duration_unless_one_is_declared() {
+        let cantine = UnitId::parse("cantine").unwrap();
+        let mut v = minimal();
+        assert_eq!(Town::parse(v.to_string().as_bytes()).unwrap().unit(&cantine).unwrap().1.caf_minutes(), None);
+        v["activities"][0]["units"][0]["hours"] = json!({"start": "11:30", "end": "13:30"});
+        let town = Town::parse(v.to_string().as_bytes()).unwrap();
+        let unit = town.unit(&cantine).unwrap().1;
+        assert_eq!(unit.hours.map(|h| h.start.0.to_string()), Some("11:30:00".to_owned()));
+        assert_eq!(unit.caf_minutes(), Some(120));
+        v["activities"][0]["units"][0]["duration_minutes"] = json!(90);
+        assert_eq!(Town::parse(v.to_string().as_bytes()).unwrap().unit(&cantine).unwrap().1.caf_minutes(), Some(90));
+    }
+
+    #[test]
     fn a_minimal_configuration_loads() {
         let town = Town::parse(minimal().to_string().as_bytes()).unwrap();
         assert_eq!(town.tz(), chrono_tz::Europe::Paris);
@@ -60,6 +74,19 @@ mod town {
             assert_eq!(e.path, "activities[0].units[0].duration_minutes", "{minutes}");
             assert!(e.message.contains("1440 minutes"), "{e}");
         }
+
+        let mut v = minimal();
+        v["activities"][0]["units"][0]["hours"] = json!({"start": "18:30", "end": "16:30"});
+        assert_eq!(refuse(v).path, "activities[0].units[0].hours.end");
+        let mut v = minimal();
+        v["activities"][0]["units"][0]["hours"] = json!({"start": "16:30", "end": "25:00"});
+        assert!(refuse(v).message.contains("25:00"));
+        let mut v = minimal();
+        v["activities"][0]["units"][0]["hours"] = json!({"start": "16:30", "end": "18:30"});
+        v["activities"][0]["units"][0]["duration_minutes"] = json!(121);
+        let e = refuse(v);
+        assert_eq!(e.path, "activities[0].units[0].duration_minutes");
+        assert!(e.message.contains("120 minutes"), "{e}");
 
         let mut v = minimal();
         v["time_zone"] = json!("Mars/Olympus");

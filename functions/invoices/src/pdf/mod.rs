@@ -7,7 +7,8 @@
 //! date, how to pay, and the legal mentions of a French local-authority bill.
 //!
 //! The page is laid out first as a list of drawing operations per page (so each page's footer
-//! can say « page 1/2 »), then drawn.
+//! can say « page 1/2 ») with its structure (headings, paragraphs, the table of lines with its
+//! header cells), then drawn as a tagged PDF/A-2a and PDF/UA-1 (docs/pdf.md).
 
 mod certificate;
 
@@ -19,14 +20,20 @@ use domain::billing::{Invoice, Line};
 use domain::config::TownConfig;
 use domain::family::Family;
 use domain::payment::{self, Payment, PaymentView};
-use edge::pdf::{LEFT, Layout, RIGHT, Weight};
+use edge::pdf::{About, LEFT, Layout, RIGHT, Scope, Tag, Weight};
 
 /// The right edges of the quantity, unit price and amount columns.
 const QTY: f32 = 392.0;
 const UNIT_PRICE: f32 = 462.0;
 
-fn draw(l: Layout, title: &str, what: &str, town: &TownConfig) -> Result<Vec<u8>, PdfError> {
-    edge::pdf::draw(l, title, what, &town.name, &town.billing.regie)
+fn draw(
+    l: Layout,
+    title: &str,
+    what: &str,
+    town: &TownConfig,
+    created: chrono::NaiveDate,
+) -> Result<Vec<u8>, PdfError> {
+    edge::pdf::draw(l, &About { title, what, town: &town.name, author: &town.billing.regie, created })
 }
 
 /// Everything the PDF of an invoice prints.
@@ -63,7 +70,8 @@ pub fn invoice(sheet: &Sheet) -> Result<Vec<u8>, PdfError> {
         }
     }
     let what = format!("facture n° {}", sheet.invoice.number);
-    draw(l, &format!("Facture {} — {}", sheet.invoice.number, sheet.town.name), &what, sheet.town)
+    let title = format!("Facture {} — {}", sheet.invoice.number, sheet.town.name);
+    draw(l, &title, &what, sheet.town, sheet.invoice.issued_on)
 }
 
 /// The gaps between blocks, as a share of the usual ones, when that saves a page.
@@ -74,11 +82,13 @@ const TIGHT: f32 = 0.4;
 pub fn receipt(town: &TownConfig, family: &Family, invoice: &Invoice, p: &Payment) -> Result<Vec<u8>, PdfError> {
     let mut l = Layout::new(format!("{} — quittance n° {} (suite)", town.name, p.number))?;
     let b = &town.billing;
-    let (top, left_end) = issuer(&mut l, town);
-    l.y = top;
+    let top = l.y;
     title(&mut l, "QUITTANCE", &p.number);
     l.right(RIGHT, 9.0, Weight::Regular, &format!("Émise le {}", domain::fr::date(p.recorded_at.date_naive())));
-    l.y = l.y.max(left_end) + 30.0;
+    let right_end = l.y;
+    l.y = top;
+    issuer(&mut l, town);
+    l.y = right_end.max(l.y) + 30.0;
     let period = invoice.month.french();
     let payer = family.guardians.first().map(|g| format!("{} {} ({})", g.first_name, g.last_name, family.name));
     let texts = [
@@ -106,13 +116,12 @@ pub fn receipt(town: &TownConfig, family: &Family, invoice: &Invoice, p: &Paymen
     l.down(24.0);
     l.para(LEFT, RIGHT, 8.0, Weight::Regular, true, &format!("Pour la régie : {}", b.regie));
     let what = format!("quittance n° {}", p.number);
-    draw(l, &format!("Quittance {} — {}", p.number, town.name), &what, town)
+    draw(l, &format!("Quittance {} — {}", p.number, town.name), &what, town, p.recorded_at.date_naive())
 }
 
 fn header(l: &mut Layout, s: &Sheet) {
     let i = s.invoice;
-    let (top, left_end) = issuer(l, s.town);
-    l.y = top;
+    let top = l.y;
     title(l, "FACTURE", &i.number);
     let period = i.month.french();
     let titre = i.titre.as_ref().map(domain::pes::titre_label);
@@ -128,19 +137,24 @@ fn header(l: &mut Layout, s: &Sheet) {
         l.right(RIGHT, 9.0, Weight::Regular, &text);
         l.down(13.0);
     }
-    l.y = l.y.max(left_end);
+    let right_end = l.y;
+    l.y = top;
+    issuer(l, s.town);
+    l.y = l.y.max(right_end);
     l.gap(18.0);
     // The payer, where a window envelope shows it.
-    l.put(320.0, 8.0, Weight::Regular, true, "Facturé à");
-    l.down(13.0);
-    l.para(320.0, RIGHT, 10.5, Weight::Bold, false, &s.family.name);
-    let guardian = s.family.guardians.first().map(|g| format!("{} {}", g.first_name, g.last_name));
-    if let Some(g) = guardian {
-        l.para(320.0, RIGHT, 9.5, Weight::Regular, false, &g);
-    }
-    for line in &s.family.address {
-        l.para(320.0, RIGHT, 9.5, Weight::Regular, false, line);
-    }
+    l.tagged(Tag::P, |l| {
+        l.put(320.0, 8.0, Weight::Regular, true, "Facturé à");
+        l.down(13.0);
+        l.para(320.0, RIGHT, 10.5, Weight::Bold, false, &s.family.name);
+        let guardian = s.family.guardians.first().map(|g| format!("{} {}", g.first_name, g.last_name));
+        if let Some(g) = guardian {
+            l.para(320.0, RIGHT, 9.5, Weight::Regular, false, &g);
+        }
+        for line in &s.family.address {
+            l.para(320.0, RIGHT, 9.5, Weight::Regular, false, line);
+        }
+    });
     l.gap(22.0);
     if let Some(c) = &i.cancelled {
         l.para(
@@ -158,14 +172,19 @@ fn header(l: &mut Layout, s: &Sheet) {
         );
         l.down(6.0);
     }
-    l.put(LEFT, 11.0, Weight::Bold, false, &format!("Services de {period}"));
+    l.tagged(Tag::H(2), |l| l.put(LEFT, 11.0, Weight::Bold, false, &format!("Services de {period}")));
     l.down(8.0);
     l.rule(LEFT, RIGHT);
     l.down(14.0);
-    l.put(LEFT, 8.0, Weight::Regular, true, "Prestation, tarif appliqué et dates");
-    l.right(QTY, 8.0, Weight::Regular, "Qté");
-    l.right(UNIT_PRICE, 8.0, Weight::Regular, "Prix unit.");
-    l.right(RIGHT, 8.0, Weight::Regular, "Montant");
+    // The table of lines, closed after the subtotals ([`lines`]).
+    l.begin(Tag::Table);
+    l.tagged(Tag::Tr, |l| {
+        let th = Tag::Th(Scope::Column, 1);
+        l.tagged(th, |l| l.put(LEFT, 8.0, Weight::Regular, true, "Prestation, tarif appliqué et dates"));
+        l.tagged(th, |l| l.right(QTY, 8.0, Weight::Regular, "Qté"));
+        l.tagged(th, |l| l.right(UNIT_PRICE, 8.0, Weight::Regular, "Prix unit."));
+        l.tagged(th, |l| l.right(RIGHT, 8.0, Weight::Regular, "Montant"));
+    });
     l.down(16.0);
 }
 
@@ -180,27 +199,43 @@ fn lines(l: &mut Layout, s: &Sheet) {
     }
     for (name, lines) in children {
         l.room(60.0);
-        l.put(LEFT, 10.5, Weight::Bold, false, name);
+        // The child's name heads their lines: a header cell across the row.
+        l.tagged(Tag::Tr, |l| l.tagged(Tag::Th(Scope::Row, 4), |l| l.put(LEFT, 10.5, Weight::Bold, false, name)));
         l.down(15.0);
         let mut subtotal = domain::Cents::ZERO;
         for line in lines {
             subtotal += line.amount;
             l.room(40.0);
-            l.put(LEFT + 10.0, 9.5, Weight::Bold, false, &line.unit_name);
-            l.right(QTY, 9.5, Weight::Regular, &line.quantity.to_string());
-            l.right(UNIT_PRICE, 9.5, Weight::Regular, &line.unit_price.to_string());
-            l.right(RIGHT, 9.5, Weight::Bold, &line.amount.to_string());
-            l.down(12.5);
-            l.para(LEFT + 10.0, QTY - 50.0, 8.5, Weight::Regular, false, &line.rule);
-            l.para(LEFT + 10.0, QTY - 50.0, 8.5, Weight::Regular, true, &format!("Dates : {}", line.dates_text));
+            l.tagged(Tag::Tr, |l| {
+                l.tagged(Tag::Td(1), |l| l.put(LEFT + 10.0, 9.5, Weight::Bold, false, &line.unit_name));
+                l.tagged(Tag::Td(1), |l| l.right(QTY, 9.5, Weight::Regular, &line.quantity.to_string()));
+                l.tagged(Tag::Td(1), |l| l.right(UNIT_PRICE, 9.5, Weight::Regular, &line.unit_price.to_string()));
+                l.tagged(Tag::Td(1), |l| l.right(RIGHT, 9.5, Weight::Bold, &line.amount.to_string()));
+                l.down(12.5);
+                // The rule and the dates, under the unit's name, in its cell.
+                l.into_cell(0, |l| {
+                    l.para(LEFT + 10.0, QTY - 50.0, 8.5, Weight::Regular, false, &line.rule);
+                    l.para(
+                        LEFT + 10.0,
+                        QTY - 50.0,
+                        8.5,
+                        Weight::Regular,
+                        true,
+                        &format!("Dates : {}", line.dates_text),
+                    );
+                });
+            });
             l.gap(5.0);
         }
         l.room(20.0);
-        l.right(RIGHT, 9.5, Weight::Regular, &format!("Sous-total {name} : {subtotal}"));
+        l.tagged(Tag::Tr, |l| {
+            l.tagged(Tag::Td(4), |l| l.right(RIGHT, 9.5, Weight::Regular, &format!("Sous-total {name} : {subtotal}")));
+        });
         l.down(8.0);
         l.rule(LEFT, RIGHT);
         l.gap(16.0);
     }
+    l.end();
 }
 
 fn totals(l: &mut Layout, s: &Sheet) {
@@ -243,7 +278,7 @@ fn mentions(l: &mut Layout, s: &Sheet) {
     let b = &s.town.billing;
     let i = s.invoice;
     l.room(60.0);
-    l.put(LEFT, 10.5, Weight::Bold, false, "Comment payer");
+    l.tagged(Tag::H(2), |l| l.put(LEFT, 10.5, Weight::Bold, false, "Comment payer"));
     l.down(15.0);
     for p in &b.how_to_pay {
         l.para(LEFT, RIGHT, 9.0, Weight::Regular, false, p);
@@ -270,7 +305,7 @@ fn mentions(l: &mut Layout, s: &Sheet) {
     }
     l.gap(14.0);
     l.room(40.0);
-    l.put(LEFT, 8.5, Weight::Bold, false, "Mentions légales");
+    l.tagged(Tag::H(2), |l| l.put(LEFT, 8.5, Weight::Bold, false, "Mentions légales"));
     l.down(12.0);
     let year = i.issued_on.year();
     let texts = [
@@ -294,26 +329,29 @@ fn mentions(l: &mut Layout, s: &Sheet) {
     }
 }
 
-/// The town, its régie and how to reach it, top left: where it started and where it ends.
-fn issuer(l: &mut Layout, town: &TownConfig) -> (f32, f32) {
+/// The town, its régie and how to reach it, top left, from the current line (one paragraph
+/// after the title in reading order, though drawn beside it).
+fn issuer(l: &mut Layout, town: &TownConfig) {
     let b = &town.billing;
-    let top = l.y;
-    l.put(LEFT, 15.0, Weight::Bold, false, &format!("Commune de {}", town.name));
-    l.down(18.0);
-    l.para(LEFT, 300.0, 9.5, Weight::Regular, false, &b.regie);
-    for line in &b.address {
-        l.para(LEFT, 300.0, 9.0, Weight::Regular, true, line);
-    }
-    for contact in [&b.phone, &b.email].into_iter().flatten() {
-        l.para(LEFT, 300.0, 9.0, Weight::Regular, true, contact);
-    }
-    (top, l.y)
+    l.tagged(Tag::P, |l| {
+        l.put(LEFT, 15.0, Weight::Bold, false, &format!("Commune de {}", town.name));
+        l.down(18.0);
+        l.para(LEFT, 300.0, 9.5, Weight::Regular, false, &b.regie);
+        for line in &b.address {
+            l.para(LEFT, 300.0, 9.0, Weight::Regular, true, line);
+        }
+        for contact in [&b.phone, &b.email].into_iter().flatten() {
+            l.para(LEFT, 300.0, 9.0, Weight::Regular, true, contact);
+        }
+    });
 }
 
-/// « FACTURE », « QUITTANCE » and its number, top right.
+/// « FACTURE », « QUITTANCE » and its number, top right: the document's heading.
 fn title(l: &mut Layout, what: &str, number: &str) {
-    l.right(RIGHT, 18.0, Weight::Bold, what);
-    l.down(20.0);
-    l.right(RIGHT, 10.0, Weight::Bold, &format!("N° {number}"));
+    l.tagged(Tag::H(1), |l| {
+        l.right(RIGHT, 18.0, Weight::Bold, what);
+        l.down(20.0);
+        l.right(RIGHT, 10.0, Weight::Bold, &format!("N° {number}"));
+    });
     l.down(14.0);
 }

@@ -1,0 +1,205 @@
+// The journeys through the stack twin (infra/stack, docs/deployment.md): the pages served as
+// CloudFront serves them (the template's security headers, its CSP unchanged), every API call
+// through API Gateway's payload 2.0 to the function's own process, AWS played by moto behind
+// HTTPS. A parent books and validates a day, sends a document straight to the bucket, reads and
+// pays her invoice through the PayFiP simulator and downloads its PDF and the receipt; an agent
+// takes attendance; the administrator bills and publishes a month. On the system clock (the
+// functions read it), so the journeys choose their dates from today.
+//
+// EF_STACK_BIN names the twin's binary, the functions' binaries beside it (scripts/test sets it
+// after `cargo build --workspace --bins`); without it the file is skipped, unless
+// EF_REQUIRE_STACK is set. At the end the twin's figures (processes started, cold starts, each
+// route's p50 and p95) are printed, and written to EF_STACK_STATS when set (docs/performance.md).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { startTwin } from './portal.mjs';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const PASSWORD = 'tilleuls-demo-2026';
+const TOWN = 'villeneuve-les-tilleuls';
+const NNBSP = '\u202f';
+const skip = !process.env.EF_STACK_BIN && !process.env.EF_REQUIRE_STACK && 'no EF_STACK_BIN (the stack twin)';
+
+let browser;
+let twin;
+before(async () => {
+  if (skip) return;
+  assert.ok(process.env.EF_STACK_BIN, 'EF_STACK_BIN names the espace-famille-stack binary (EF_REQUIRE_STACK is set)');
+  [twin, browser] = await Promise.all([
+    startTwin(),
+    chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] }),
+  ]);
+});
+after(async () => {
+  if (twin) {
+    const stats = await (await fetch(`${twin.url}/__stack/stats`)).json();
+    console.log(summary(stats));
+    if (process.env.EF_STACK_STATS) writeFileSync(process.env.EF_STACK_STATS, JSON.stringify(stats, null, 1));
+  }
+  await browser?.close();
+  await twin?.stop();
+});
+
+/** The twin's figures as the two tables of docs/performance.md. */
+function summary({ functions, routes }) {
+  const lines = ['| function | processes started | invocations | to the first `next` (ms) | first invocation (ms) |', '| --- | --- | --- | --- | --- |'];
+  for (const [name, c] of Object.entries(functions)) {
+    if (c.invocations) lines.push(`| ${name} | ${c.cold_starts} | ${c.invocations} | ${c.init_ms.join(', ')} | ${c.first_invocation_ms.join(', ')} |`);
+  }
+  lines.push('', '| route | requests | p50 (ms) | p95 (ms) |', '| --- | --- | --- | --- |');
+  for (const [route, r] of Object.entries(routes)) lines.push(`| ${route} | ${r.requests} | ${r.p50_ms} | ${r.p95_ms} |`);
+  return lines.join('\n');
+}
+
+/** A page whose every Content-Security-Policy violation and script error is recorded. The
+ * twin's HTTPS endpoint for AWS has a certificate of its own: the browser accepts it, as it
+ * accepts S3's. */
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'fr-FR', ignoreHTTPSErrors: true });
+  await context.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const check = async () => {
+    assert.deepEqual((await page.evaluate(() => window.__cspViolations)) ?? [], [], 'no Content-Security-Policy violation');
+    assert.deepEqual(errors, [], 'no script error');
+  };
+  return { context, page, check };
+}
+
+async function logIn(page, email, name) {
+  await page.goto(`${twin.url}/connexion.html`);
+  await page.getByLabel('Adresse e-mail').fill(email);
+  await page.getByLabel('Mot de passe').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await page.getByText(`Connecté(e) : ${name}`).waitFor();
+}
+
+async function message(page, text) {
+  await page.locator('#message').filter({ hasText: text }).waitFor();
+}
+
+/** Status and type of what a link of the page downloads, fetched by the page itself. */
+async function download(page, link) {
+  return page.evaluate(async (href) => {
+    const r = await fetch(href);
+    const bytes = new Uint8Array(await r.arrayBuffer());
+    return [r.status, r.headers.get('content-type'), String.fromCharCode(...bytes.subarray(0, 5))];
+  }, await link.getAttribute('href'));
+}
+
+/** Today in Paris, and the Monday of the week before, as `YYYY-MM-DD`. */
+function lastMonday() {
+  const today = new Date(`${new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(new Date())}T12:00:00Z`);
+  const monday = new Date(today.getTime() - (((today.getUTCDay() + 6) % 7) + 7) * 86_400_000);
+  return monday.toISOString().slice(0, 10);
+}
+
+const PDF = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(20_000, 'x'), Buffer.from('\n%%EOF\n')]);
+
+test('a parent books and validates a day, sends a document, pays her invoice through PayFiP and downloads it', { skip }, async () => {
+  const { context, page, check } = await newPage();
+  try {
+    await logIn(page, 'sophie.martin@exemple.fr', 'Sophie Martin');
+    // The first free day she can still book, from today's grid on.
+    await page.goto(`${twin.url}/reservations.html`);
+    await page.locator('table.grille-semaine').first().waitFor();
+    const free = page.locator('table.grille-semaine input[type=checkbox]:not([disabled]):not(:checked)');
+    for (let i = 0; i < 6 && (await free.count()) === 0; i += 1) {
+      const heading = await page.locator('h2').first().textContent();
+      await page.getByRole('button', { name: 'Suivant' }).click();
+      await page.locator('h2').first().filter({ hasNotText: heading }).waitFor();
+      await page.locator('table.grille-semaine').first().waitFor();
+    }
+    const day = free.first();
+    const label = await day.getAttribute('aria-label') ?? await day.evaluate((b) => b.labels?.[0]?.textContent ?? '');
+    await day.check();
+    await page.locator('#message-grille').filter({ hasText: 'réservation ajoutée au panier' }).waitFor();
+    await page.goto(`${twin.url}/panier.html`);
+    await page.getByRole('button', { name: 'Valider mon panier' }).click();
+    await page.getByText(/Votre panier est validé\s: 1\sligne enregistrée/).waitFor();
+    console.log(`booked and validated through the twin: ${label}`);
+
+    // A document, straight to the bucket (a presigned PUT to the twin's S3 over HTTPS, as the
+    // template's CSP allows it), then confirmed by the documents function.
+    await page.goto(`${twin.url}/demandes.html`);
+    await page.getByText('Vous n’avez envoyé aucun document.').waitFor();
+    await page.getByLabel('Type de document').selectOption({ label: 'Dossier d’inscription annuel' });
+    await page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'dossier.pdf', mimeType: 'application/pdf', buffer: PDF });
+    await page.getByRole('button', { name: 'Envoyer' }).click();
+    await page.locator('#message-envoi').filter({ hasText: '« dossier.pdf » est envoyé' }).waitFor();
+    await page.getByRole('cell', { name: 'Demande en cours' }).waitFor();
+
+    // Last month's invoice (billed and published by the demo): its PDF, then paid online.
+    await page.goto(`${twin.url}/factures.html`);
+    const invoice = page.getByText(/Facture n° \S+ – \S+ \d{4} – [\d,]+.€/).first();
+    const title = await invoice.textContent();
+    const number = title.match(/Facture n° (\S+)/)[1];
+    await invoice.click();
+    assert.deepEqual(await download(page, page.getByRole('link', { name: `Télécharger la facture n° ${number} (PDF)` })), [200, 'application/pdf', '%PDF-']);
+    await page.getByRole('button', { name: /Payer en ligne/ }).click();
+    await page.getByRole('heading', { name: /PayFiP \(simulateur\)/ }).waitFor();
+    await page.getByRole('button', { name: 'Payer', exact: true }).click();
+    await message(page, 'Votre paiement est enregistré');
+    const receipt = page.getByRole('link', { name: /quittance n° \S+ \(PDF\)/ });
+    await receipt.waitFor();
+    assert.deepEqual(await download(page, receipt), [200, 'application/pdf', '%PDF-']);
+    await page.getByText(new RegExp(`Facture n° ${number} – .* – Payée`)).waitFor();
+    await check();
+  } finally {
+    await context.close();
+  }
+});
+
+test('an agent takes attendance', { skip }, async () => {
+  const { context, page, check } = await newPage();
+  try {
+    await logIn(page, 'agent@villeneuve-les-tilleuls.fr', 'Karim Benali');
+    await page.goto(`${twin.url}/mairie.html`);
+    // Last week's Monday at the canteen: Léa was marked present by the demo; she was absent.
+    await page.getByLabel('Jour', { exact: true }).fill(lastMonday());
+    await page.locator('#prestation').selectOption('cantine');
+    await page.getByRole('button', { name: 'Afficher la liste' }).click();
+    const lea = page.getByRole('group', { name: 'Présence de Léa Martin' });
+    await lea.waitFor();
+    await lea.getByRole('radio', { name: 'Absent', exact: true }).check();
+    await page.getByRole('button', { name: 'Enregistrer le pointage' }).click();
+    await message(page, /Pointage enregistré \(\d+ enfants?\)/);
+    // Read again from the table: the mark is kept.
+    await page.getByRole('button', { name: 'Afficher la liste' }).click();
+    await lea.waitFor();
+    assert.equal(await lea.getByRole('radio', { name: 'Absent', exact: true }).isChecked(), true);
+    await check();
+  } finally {
+    await context.close();
+  }
+});
+
+test('the administrator bills a month and publishes it', { skip }, async () => {
+  const { context, page, check } = await newPage();
+  try {
+    await logIn(page, 'mairie@villeneuve-les-tilleuls.fr', 'Nadia Roux');
+    await page.goto(`${twin.url}/mairie.html#facturation`);
+    // The month before last: over, and not billed by the demo (which billed last month).
+    const now = new Date();
+    const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 2, 1)).toISOString().slice(0, 7);
+    await page.getByLabel('Mois', { exact: true }).fill(month);
+    await page.locator('#choix-facturation').getByRole('button', { name: 'Aperçu' }).click();
+    const state = page.locator('#etat-facturation');
+    await state.filter({ hasText: `${NNBSP}: à facturer.` }).waitFor();
+    await page.getByRole('button', { name: /^Facturer / }).click();
+    await page.getByRole('dialog').getByRole('button', { name: /^Facturer / }).click();
+    await state.filter({ hasText: /facturé le .*, pas encore publié/ }).waitFor();
+    await page.getByRole('button', { name: /^Publier / }).click();
+    await page.getByRole('dialog').getByRole('button', { name: /^Publier / }).click();
+    await state.filter({ hasText: /facturé le .*, publié le / }).waitFor();
+    await check();
+  } finally {
+    await context.close();
+  }
+});

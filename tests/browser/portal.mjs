@@ -55,6 +55,7 @@ async function startTwin() {
     cwd: root,
     stdio: ['ignore', 'pipe', process.env.EF_STACK_LOG ? 'inherit' : 'ignore'],
   });
+  if (process.env.EF_STACK_LOG) child.stdout.on('data', (chunk) => process.stderr.write(chunk));
   const url = await new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk) => {

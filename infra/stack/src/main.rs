@@ -59,8 +59,8 @@ struct Twin {
     headers: Vec<(HeaderName, HeaderValue, bool)>,
     web_dir: PathBuf,
     aws_endpoint: String,
-    /// Each route's times as served (milliseconds), by route key.
-    served: std::sync::Mutex<BTreeMap<String, Vec<u64>>>,
+    /// Each route's answers as served (status, milliseconds), by route key.
+    served: std::sync::Mutex<BTreeMap<String, Vec<(u16, u64)>>>,
 }
 
 #[tokio::main]
@@ -225,10 +225,16 @@ async fn stats(State(twin): State<Arc<Twin>>) -> Response {
     let served = twin.served.lock().map(|s| s.clone()).unwrap_or_default();
     let routes: BTreeMap<String, serde_json::Value> = served
         .into_iter()
-        .map(|(route, mut times)| {
+        .map(|(route, answers)| {
+            let mut times: Vec<u64> = answers.iter().map(|(_, ms)| *ms).collect();
             times.sort_unstable();
             let at = |q: f64| times.get(((times.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied();
-            (route, serde_json::json!({"requests": times.len(), "p50_ms": at(0.5), "p95_ms": at(0.95)}))
+            let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+            for (status, _) in &answers {
+                *statuses.entry(*status).or_default() += 1;
+            }
+            let json = serde_json::json!({"requests": times.len(), "p50_ms": at(0.5), "p95_ms": at(0.95), "statuses": statuses});
+            (route, json)
         })
         .collect();
     axum::Json(serde_json::json!({"functions": functions, "routes": routes})).into_response()
@@ -340,11 +346,13 @@ async fn api(twin: &Twin, peer: SocketAddr, req: Request) -> Response {
     let started = std::time::Instant::now();
     let outcome = f.invoke(event.to_string().into_bytes()).await;
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    tracing::info!(route = %matched.route_key, function, ms, "served");
+    let answer = outcome.and_then(|a| gateway::response(&a));
+    let status = answer.as_ref().map_or(500, |a| a.status);
+    tracing::info!(route = %matched.route_key, function, ms, status, "served");
     if let Ok(mut served) = twin.served.lock() {
-        served.entry(matched.route_key.clone()).or_default().push(ms);
+        served.entry(matched.route_key.clone()).or_default().push((status, ms));
     }
-    let answer = match outcome.and_then(|a| gateway::response(&a)) {
+    let answer = match answer {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(function, error = %e, "the integration failed");

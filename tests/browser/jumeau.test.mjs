@@ -177,7 +177,10 @@ test('an agent takes attendance: a child present without a booking, then the lis
       if (new Date(`${date}T12:00:00Z`).getUTCDay() !== 2) continue;
       await page.getByLabel('Jour', { exact: true }).fill(date);
       await page.locator('#prestation').selectOption('cantine');
+      // (The list of the day shown first is replaced once this one is read.)
+      const list = page.waitForResponse((r) => r.url().includes(`/staff/attendance?date=${date}`));
       await page.getByRole('button', { name: 'Afficher la liste' }).click();
+      await list;
       await page.locator('#liste-pointage').getByText('Un enfant présent sans réservation').waitFor();
       await walkIn.getByLabel('Enfant (nom ou prénom)').fill('léa');
       await walkIn.getByText('1 enfant trouvé.').waitFor();
@@ -210,11 +213,12 @@ test('the administrator bills a month and publishes it', { skip }, async () => {
     await state.filter({ hasText: `${NNBSP}: à facturer.` }).waitFor();
     await page.getByText(`Aperçu${NNBSP}: 1 facture,`).waitFor();
     await page.getByRole('cell', { name: 'Famille Martin' }).waitFor();
-    await page.getByRole('button', { name: /^Facturer / }).click();
-    await page.getByRole('dialog').getByRole('button', { name: /^Facturer / }).click();
+    const label = new Intl.DateTimeFormat('fr-FR', { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${monthBeforeLast()}-01T00:00:00Z`));
+    await page.getByRole('button', { name: `Facturer ${label}`, exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: `Facturer ${label}`, exact: true }).click();
     await state.filter({ hasText: /facturé le .*, pas encore publié\. 1 facture émise/ }).waitFor();
-    await page.getByRole('button', { name: /^Publier / }).click();
-    await page.getByRole('dialog').getByRole('button', { name: /^Publier / }).click();
+    await page.getByRole('button', { name: `Publier ${label}`, exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: `Publier ${label}`, exact: true }).click();
     await state.filter({ hasText: /facturé le .*, publié le / }).waitFor();
     await check();
   } finally {

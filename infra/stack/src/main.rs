@@ -344,7 +344,12 @@ async fn api(twin: &Twin, peer: SocketAddr, req: Request) -> Response {
         &matched,
     );
     let started = std::time::Instant::now();
-    let outcome = f.invoke(event.to_string().into_bytes()).await;
+    // The invocation runs to its end even when the viewer goes away (a page left while its
+    // calls are in flight), as in Lambda: dropped with the request, it killed its instance.
+    let payload = event.to_string().into_bytes();
+    let outcome = tokio::spawn(async move { f.invoke(payload).await })
+        .await
+        .unwrap_or_else(|e| Err(format!("the invocation's task failed: {e}")));
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let answer = outcome.and_then(|a| gateway::response(&a));
     let status = answer.as_ref().map_or(500, |a| a.status);

@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const BIN = process.env.EF_BIN;
 
@@ -40,3 +41,38 @@ async function startPortal({ clock = '2026-11-26T09:00:00Z', dir: kept } = {}) {
   return { url, dir, stop };
 }
 
+
+const STACK = process.env.EF_STACK_BIN;
+
+export /** Starts the stack twin (infra/stack: each function's own binary behind its API Gateway
+ * and CloudFront twins, moto for AWS) with the demo town, on the system clock; resolves with its
+ * address and a stop function. EF_STACK_BIN names its binary, the functions' binaries beside it
+ * (scripts/test builds them); `null` when it is not set. */
+async function startTwin() {
+  if (!STACK) return null;
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const child = spawn(STACK, ['--addr', '127.0.0.1:0', '--demo', '--bin-dir', dirname(STACK)], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', process.env.EF_STACK_LOG ? 'inherit' : 'ignore'],
+  });
+  if (process.env.EF_STACK_LOG) child.stdout.on('data', (chunk) => process.stderr.write(chunk));
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/Portal\s+: (http:\/\/127\.0\.0\.1:\d+)\//);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`the twin stopped (${code}): ${out}`)));
+    setTimeout(() => reject(new Error(`the twin did not start: ${out}`)), 120_000).unref();
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
+    }
+    await exited;
+  };
+  return { url, stop };
+}

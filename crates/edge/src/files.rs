@@ -137,10 +137,21 @@ impl Files {
             .presigned(config)
             .await
             .map_err(fail)?;
+        // The browser sends the headers the URL signs (`X-Amz-SignedHeaders`), but the length
+        // it sets itself and the host: the SDK adds unsigned ones too (in Lambda, its recursion
+        // detection's `x-amzn-trace-id`), which S3 does not need and the bucket's CORS refuses
+        // (template.yaml allows `content-type` only).
+        let signed: Vec<String> = req
+            .uri()
+            .split(['?', '&'])
+            .find_map(|pair| pair.strip_prefix("X-Amz-SignedHeaders="))
+            .map(|v| percent_encoding::percent_decode_str(v).decode_utf8_lossy().to_ascii_lowercase())
+            .map(|v| v.split(';').map(str::to_owned).collect())
+            .unwrap_or_default();
         let headers = req
             .headers()
-            .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
             .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+            .filter(|(name, _)| signed.contains(name) && name != "content-length" && name != "host")
             .collect();
         Ok(Presigned { method: "PUT", url: req.uri().to_owned(), headers, expires_at })
     }
@@ -397,4 +408,35 @@ pub fn files_unavailable(e: FilesError) -> Problem {
         "files_unavailable",
         "Le stockage des documents ne répond pas : réessayez dans quelques instants.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, reason = "a test: a failure is the test failing")]
+    use super::*;
+
+    /// In Lambda, the SDK adds `x-amzn-trace-id` to every request (its recursion detection,
+    /// from the invocation's `_X_AMZN_TRACE_ID`), presigned ones included, without signing it.
+    /// Handed to the browser, it made the upload's CORS preflight fail: the bucket's CORS allows
+    /// `content-type` only (template.yaml), so no family could send a document from the pages.
+    /// Found by the browser journey through the stack twin. The test runs itself again in a
+    /// process with Lambda's variables (a test may not change its own environment).
+    #[tokio::test]
+    async fn a_presigned_upload_asks_the_browser_for_its_signed_headers_only() {
+        if std::env::var_os("_X_AMZN_TRACE_ID").is_none() {
+            let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+                .args(["--exact", "files::tests::a_presigned_upload_asks_the_browser_for_its_signed_headers_only"])
+                .env("AWS_LAMBDA_FUNCTION_NAME", "DocumentsFunction")
+                .env("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+                .output()
+                .expect("the test runs again");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success() && text.contains("1 passed"), "in Lambda's environment:\n{text}");
+            return;
+        }
+        let files = Files::local("http://127.0.0.1:9", "documents");
+        let p = files.presign_put("uploads/t/f/1", FileType::Pdf, 10).await.expect("presigned");
+        assert_eq!(p.headers.keys().map(String::as_str).collect::<Vec<_>>(), ["content-type"], "{p:?}");
+        assert_eq!(p.headers["content-type"], "application/pdf");
+    }
 }

@@ -17,10 +17,17 @@ static AWS_ROOTS: [&str; 5] = [
 /// and parses every certificate of the system's store when it is built, before the first
 /// request, and links aws-lc. Every SDK client of the project is given this one (the SDKs are
 /// built without a default client); it speaks plain HTTP too (the emulators).
+///
+/// `AWS_CA_BUNDLE` (the SDKs' shared setting: a PEM file) adds its certificates to those roots:
+/// never set in Lambda; the stack twin sets it to the certificate of its local HTTPS endpoint
+/// (docs/deployment.md, « The stack twin »).
 pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    let extra = std::env::var_os("AWS_CA_BUNDLE").and_then(|path| std::fs::read(path).ok());
     let roots = AWS_ROOTS
         .iter()
-        .fold(TrustStore::empty().with_native_roots(false), |t, pem| t.with_pem_certificate(pem.as_bytes()));
+        .map(|pem| pem.as_bytes())
+        .chain(extra.as_deref())
+        .fold(TrustStore::empty().with_native_roots(false), |t, pem| t.with_pem_certificate(pem));
     let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
     match TlsContext::builder().with_trust_store(roots).build() {
         Ok(context) => builder.tls_context(context).build_https(),

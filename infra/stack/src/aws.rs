@@ -170,3 +170,37 @@ pub fn scheduled_event(rule: &str, region: &str) -> serde_json::Value {
         "detail": {},
     })
 }
+
+/// moto behind HTTPS, as AWS's endpoints are: a certificate made for `127.0.0.1` at each start,
+/// written to `ca_file` (the functions trust it through `AWS_CA_BUNDLE`, a browser is told to
+/// accept it), and each TLS connection relayed to moto's plain HTTP. Its address (`https://…`).
+///
+/// The functions then presign S3 URLs for this address, the documents bucket's regional
+/// address in the local stack: the template's CSP (`connect-src https://${DocumentsBucket.
+/// RegionalDomainName}`) allows a browser's upload to it as in AWS, without being changed.
+pub async fn https_front(moto: &str, ca_file: &Path) -> Result<String, Error> {
+    let moto = moto.trim_start_matches("http://").to_owned();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])?;
+    std::fs::write(ca_file, certified.cert.pem())?;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let config =
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(vec![certified.cert.der().clone()], key)?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("https://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let (acceptor, moto) = (acceptor.clone(), moto.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(&moto).await else { return };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    Ok(endpoint)
+}

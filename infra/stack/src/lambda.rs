@@ -44,6 +44,9 @@ pub struct Counts {
     pub stopped_idle: u64,
     /// Each cold start's time to the instance's first `next`, in milliseconds.
     pub init_ms: Vec<u64>,
+    /// Each cold start's first invocation: its first `next` to its answer, in milliseconds (the
+    /// first use of each client: connections, TLS, caches filled).
+    pub first_invocation_ms: Vec<u64>,
 }
 
 struct Instance {
@@ -166,7 +169,12 @@ impl Function {
         if let Some(r) = runtime {
             let init = r.first_next.lock().ok().and_then(|f| *f);
             if let Some(d) = init {
-                self.count(|c| c.init_ms.push(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)));
+                let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+                let first = r.started.elapsed().saturating_sub(d);
+                self.count(|c| {
+                    c.init_ms.push(ms(d));
+                    c.first_invocation_ms.push(ms(first));
+                });
             }
             if let Some(e) = r.init_error.lock().ok().and_then(|e| e.clone()) {
                 tracing::error!(function = %self.spec.name, error = %e, "init error");

@@ -59,6 +59,8 @@ struct Twin {
     headers: Vec<(HeaderName, HeaderValue, bool)>,
     web_dir: PathBuf,
     aws_endpoint: String,
+    /// Each route's answers as served (status, milliseconds), by route key.
+    served: std::sync::Mutex<BTreeMap<String, Vec<(u16, u64)>>>,
 }
 
 #[tokio::main]
@@ -68,15 +70,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let url = format!("http://{}", listener.local_addr()?);
-    let text = std::fs::read_to_string(&args.template)?;
-    let template = Template::parse(
-        &text,
-        Stack::local(&[
-            ("PublicUrl", &url),
-            ("SenderEmail", &args.sender),
-            ("ContactEmail", "exploitant@espace-famille.test"),
-        ]),
-    )?;
     let (endpoint, moto) = match &args.aws_endpoint {
         Some(e) => (e.clone(), None),
         None => {
@@ -84,6 +77,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             (e, Some(child))
         }
     };
+    // The functions reach AWS over HTTPS, as in AWS; the bucket's regional address is there.
+    let ca_file = std::env::temp_dir().join(format!("espace-famille-stack-{}.pem", std::process::id()));
+    let https = stack::aws::https_front(&endpoint, &ca_file).await?;
+    // PayFiP's parameters name the simulator the twin serves, as a trial names PayFiP's test
+    // platform.
+    let payfip = local_portal::payfip_sim::Simulator::gateway(&url);
+    let text = std::fs::read_to_string(&args.template)?;
+    let mut stack = Stack::local(&[
+        ("PublicUrl", &url),
+        ("SenderEmail", &args.sender),
+        ("ContactEmail", "exploitant@espace-famille.test"),
+        ("PayfipServiceUrl", &payfip.service),
+        ("PayfipPageUrl", &payfip.page),
+    ]);
+    stack.s3_domain = Some(https.trim_start_matches("https://").to_owned());
+    let template = Template::parse(&text, stack)?;
     let created = stack::aws::create_resources(&template, &endpoint, &args.sender).await?;
     if args.demo {
         let data = std::env::temp_dir().join(format!("espace-famille-stack-{}", std::process::id()));
@@ -107,7 +116,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 *v = v.replace(placeholder, real);
             }
         }
-        env.insert("AWS_ENDPOINT_URL".into(), endpoint.clone());
+        env.insert("AWS_ENDPOINT_URL".into(), https.clone());
+        env.insert("AWS_CA_BUNDLE".into(), ca_file.display().to_string());
         env.insert("AWS_REGION".into(), template.stack.region.clone());
         env.insert("AWS_DEFAULT_REGION".into(), template.stack.region.clone());
         env.insert("AWS_ACCESS_KEY_ID".into(), "test".into());
@@ -134,6 +144,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         functions,
         web_dir: args.web_dir.clone(),
         aws_endpoint: endpoint.clone(),
+        served: std::sync::Mutex::default(),
     });
     for f in &template.functions {
         for s in &f.schedules {
@@ -172,13 +183,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     });
     let app = Router::new()
         .route("/__stack/counts", axum::routing::get(counts))
+        .route("/__stack/stats", axum::routing::get(stats))
         .route("/__stack/aws", axum::routing::get(aws_endpoint))
         .fallback(front)
-        .with_state(twin.clone());
+        .with_state(twin.clone())
+        // PayFiP's simulator: another site than the portal's (no CloudFront in front).
+        .merge(local_portal::payfip_sim::Simulator::new().router());
     println!();
     println!("  Espace Famille — the stack twin (template.yaml)");
     println!("  Portal       : {url}/");
-    println!("  AWS (moto)   : {endpoint}");
+    println!("  AWS (moto)   : {endpoint}, {https} (HTTPS, certificate {})", ca_file.display());
+    println!("  PayFiP       : {url}{}/ (simulator)", local_portal::payfip_sim::PREFIX);
     println!("  Operator     : {}", created.operator_token);
     println!("  Functions    : {}", twin.functions.len());
     println!();
@@ -193,12 +208,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     if let Some(mut m) = moto {
         let _ = m.kill().await;
     }
+    let _ = std::fs::remove_file(&ca_file);
     Ok(())
 }
 
 /// Where moto is (tests read the emails SES was given from it).
 async fn aws_endpoint(State(twin): State<Arc<Twin>>) -> Response {
     axum::Json(serde_json::json!({"endpoint": twin.aws_endpoint})).into_response()
+}
+
+/// What the twin saw: each function's counts (`/__stack/counts`) and each route's requests with
+/// their p50 and p95 as served, in milliseconds (docs/performance.md, « Through the stack twin »).
+async fn stats(State(twin): State<Arc<Twin>>) -> Response {
+    let functions: BTreeMap<&str, stack::lambda::Counts> =
+        twin.functions.iter().map(|(k, f)| (k.as_str(), f.counts())).collect();
+    let served = twin.served.lock().map(|s| s.clone()).unwrap_or_default();
+    let routes: BTreeMap<String, serde_json::Value> = served
+        .into_iter()
+        .map(|(route, answers)| {
+            let mut times: Vec<u64> = answers.iter().map(|(_, ms)| *ms).collect();
+            times.sort_unstable();
+            let at = |q: f64| times.get(((times.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied();
+            let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+            for (status, _) in &answers {
+                *statuses.entry(*status).or_default() += 1;
+            }
+            let json = serde_json::json!({"requests": times.len(), "p50_ms": at(0.5), "p95_ms": at(0.95), "statuses": statuses});
+            (route, json)
+        })
+        .collect();
+    axum::Json(serde_json::json!({"functions": functions, "routes": routes})).into_response()
 }
 
 async fn counts(State(twin): State<Arc<Twin>>) -> Response {
@@ -305,9 +344,20 @@ async fn api(twin: &Twin, peer: SocketAddr, req: Request) -> Response {
         &matched,
     );
     let started = std::time::Instant::now();
-    let outcome = f.invoke(event.to_string().into_bytes()).await;
-    tracing::info!(route = %matched.route_key, function, ms = started.elapsed().as_millis() as u64, "served");
-    let answer = match outcome.and_then(|a| gateway::response(&a)) {
+    // The invocation runs to its end even when the viewer goes away (a page left while its
+    // calls are in flight), as in Lambda: dropped with the request, it killed its instance.
+    let payload = event.to_string().into_bytes();
+    let outcome = tokio::spawn(async move { f.invoke(payload).await })
+        .await
+        .unwrap_or_else(|e| Err(format!("the invocation's task failed: {e}")));
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let answer = outcome.and_then(|a| gateway::response(&a));
+    let status = answer.as_ref().map_or(500, |a| a.status);
+    tracing::info!(route = %matched.route_key, function, ms, status, "served");
+    if let Ok(mut served) = twin.served.lock() {
+        served.entry(matched.route_key.clone()).or_default().push((status, ms));
+    }
+    let answer = match answer {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(function, error = %e, "the integration failed");

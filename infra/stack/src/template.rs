@@ -27,6 +27,9 @@ pub struct Stack {
     pub account: String,
     /// The template's parameters (those not given take their default).
     pub parameters: BTreeMap<String, String>,
+    /// Where the local stack's buckets are reached (`127.0.0.1:port`, path-style): a bucket's
+    /// `RegionalDomainName`. `None`: S3's own regional name.
+    pub s3_domain: Option<String>,
 }
 
 impl Stack {
@@ -36,6 +39,7 @@ impl Stack {
             region: "eu-west-3".into(),
             account: "123456789012".into(),
             parameters: parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            s3_domain: None,
         }
     }
 }
@@ -394,7 +398,10 @@ impl Template {
                 format!("arn:{partition}:dynamodb:{region}:{account}:table/{name}/stream/local")
             }
             ("AWS::S3::Bucket", "Arn") => format!("arn:{partition}:s3:::{name}"),
-            ("AWS::S3::Bucket", "RegionalDomainName") => format!("{name}.s3.{region}.amazonaws.com"),
+            ("AWS::S3::Bucket", "RegionalDomainName") => match &self.stack.s3_domain {
+                Some(local) => local.clone(),
+                None => format!("{name}.s3.{region}.amazonaws.com"),
+            },
             _ => format!("{name}.{attr}"),
         })
     }
@@ -447,6 +454,20 @@ Resources:
         assert!(!f.allows("dynamodb:PutItem", "arn:aws:dynamodb:eu-west-3:123456789012:table/espace-famille-Table"));
         assert_eq!(f.routes, [Route { method: "GET".into(), path: "/a/{b}".into() }]);
         assert_eq!(f.schedules[0].input.as_deref(), Some(r#"{"job": "x"}"#));
+    }
+
+    #[test]
+    fn the_local_bucket_address_is_the_regional_domain_name_the_csp_names() {
+        let mut stack = Stack::local(&[("PublicUrl", "http://127.0.0.1:3000"), ("SenderEmail", "m@example.test")]);
+        stack.s3_domain = Some("127.0.0.1:4443".into());
+        let t = Template::parse(include_str!("../../../template.yaml"), stack).expect("template.yaml");
+        let headers = crate::aws::security_headers(&t).expect("the headers policy");
+        let csp = headers.iter().find(|(n, _, _)| n == "content-security-policy").expect("a CSP");
+        assert!(
+            csp.1.to_str().unwrap_or_default().contains("connect-src 'self' https://127.0.0.1:4443;"),
+            "{:?}",
+            csp.1
+        );
     }
 
     #[test]

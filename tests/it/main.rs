@@ -1,6 +1,7 @@
 //! End-to-end tests, in one binary to keep link time down.
 
 mod account_request;
+mod aids;
 mod accounts;
 mod aws_backends;
 mod basket;

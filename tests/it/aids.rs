@@ -18,14 +18,20 @@ fn api(path: &str) -> String {
 
 async fn present(p: &TestPortal, agent: &Browser, date: &str) {
     let marks = json!([{"child": "noe-bernard-petit", "mark": "present_unbooked"}]);
-    let r = p.post(&api("/staff/attendance"), json!({"date": date, "unit": "alsh-mercredi", "marks": marks}), Some(agent)).await;
+    let r = p
+        .post(&api("/staff/attendance"), json!({"date": date, "unit": "alsh-mercredi", "marks": marks}), Some(agent))
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.json);
 }
 
 fn aids(bill: &Value) -> Vec<(String, i64)> {
     bill["aids"]
         .as_array()
-        .map(|a| a.iter().map(|x| (x["label"].as_str().unwrap_or("").to_owned(), x["amount"].as_i64().unwrap_or(0))).collect())
+        .map(|a| {
+            a.iter()
+                .map(|x| (x["label"].as_str().unwrap_or("").to_owned(), x["amount"].as_i64().unwrap_or(0)))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

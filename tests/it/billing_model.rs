@@ -261,7 +261,11 @@ impl Model {
                 State::Booked if c.late => (c.price, Rule::Late),
                 State::Booked => (c.price, Rule::Normal),
             };
-            if self.siblings.is_some() && matches!(unit, Unit::Cantine | Unit::Soir) && billed.0 > 0 && c.state == State::Booked {
+            if self.siblings.is_some()
+                && matches!(unit, Unit::Cantine | Unit::Soir)
+                && billed.0 > 0
+                && c.state == State::Booked
+            {
                 of_day.entry((c.family, *unit, *d)).or_default().push((c.price, child));
             }
             out.entry(c.family).or_default().lines.insert(((*child).to_owned(), unit.id().to_owned(), *d), billed);
@@ -291,8 +295,13 @@ impl Model {
             let mut days: Vec<_> = bill.lines.iter().map(|(k, v)| (k.clone(), *v)).collect();
             days.sort_by(|((c1, u1, d1), _), ((c2, u2, d2), _)| (d1, c1, u1).cmp(&(d2, c2, u2)));
             for ((child, unit, d), (amount, rule)) in days {
-                let cell = self.cells.iter().find(|((c, u, day), _)| **c == child && u.id() == unit && *day == d).map(|(_, c)| c);
-                let attended = cell.is_some_and(|c| c.state == State::Booked && !c.justified && c.present != Some(false));
+                let cell = self
+                    .cells
+                    .iter()
+                    .find(|((c, u, day), _)| **c == child && u.id() == unit && *day == d)
+                    .map(|(_, c)| c);
+                let attended =
+                    cell.is_some_and(|c| c.state == State::Booked && !c.justified && c.present != Some(false));
                 let centre = unit == Unit::Mercredi.id() || unit == Unit::Vacances.id();
                 if !eligible || !centre || !attended || amount <= 0 || !matches!(rule, Rule::Normal | Rule::Late) {
                     continue;
@@ -865,7 +874,8 @@ async fn issued(
             assert_eq!(a["amount"].as_i64(), Some(per_day * a["quantity"].as_i64().expect("quantity")), "{a}");
             for day in a["dates"].as_array().expect("dates") {
                 let day: NaiveDate = day.as_str().expect("date").parse().expect("date");
-                let key = (a["child"].as_str().expect("child").to_owned(), a["unit"].as_str().expect("unit").to_owned(), day);
+                let key =
+                    (a["child"].as_str().expect("child").to_owned(), a["unit"].as_str().expect("unit").to_owned(), day);
                 *aids.entry(key).or_default() += per_day;
             }
             total -= a["amount"].as_i64().expect("amount");

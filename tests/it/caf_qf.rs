@@ -128,7 +128,51 @@ async fn the_refresh_fetches_consenting_families_once_a_month(store: Store) {
     p.stop().await;
 }
 
+/// A staff edit landing between the refresh's read of a family and its write is not lost: the
+/// run's write is conditioned on the family as read, so it reads the family again and sets the
+/// CAF's quotient on what staff wrote (issue 28, the refresh's lost update).
+async fn a_staff_edit_during_the_refresh_is_kept(store: Store) {
+    let p = portal_on(store).await;
+    let town = domain::TownId::parse(TOWN).unwrap();
+    let reference = domain::FamilyRef::parse("petit").unwrap();
+    // The run reads the Petits...
+    let read = store::repo::get_family(&p.store, &town, &reference).await.unwrap().unwrap();
+    // ...staff correct their name and residence from the family's record meanwhile...
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
+    let uri = api("/staff/families/petit");
+    let record = p.get(&uri, Some(&agent)).await.json["family"].clone();
+    let guardians: Vec<serde_json::Value> = record["guardians"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| json!({"email": g["email"], "first_name": g["first_name"], "last_name": g["last_name"], "phone": g["phone"]}))
+        .collect();
+    let body = json!({"etag": record["etag"], "name": "Famille Petit-Durand", "resident": false,
+        "quotient_familial": record["quotient_familial"], "guardians": guardians});
+    let edit = p.send("PUT", &uri, Some(body), &agent, &[]).await;
+    assert_eq!(edit.status, 200, "{:?}", edit.json);
+    // ...then the run writes what the CAF answered, as its Lambda.
+    let mut rec = staff::qf::Record::default();
+    rec.fetched = Some(domain::qf::Fetched {
+        value: 480,
+        provider: "CNAF".into(),
+        month: domain::Month::parse("2026-11").unwrap(),
+        fetched_at: p.clock.now(),
+    });
+    let job = p.store_of("QfRefreshFunction");
+    let changed = staff::qf::keep_refreshed(&job, &town, read, &rec, p.clock.now()).await.unwrap();
+    assert!(changed);
+    let after = store::repo::get_family(&p.store, &town, &reference).await.unwrap().unwrap();
+    assert_eq!(
+        (after.name.as_str(), after.resident, after.quotient_familial),
+        ("Famille Petit-Durand", false, Some(480)),
+        "staff's edit kept, the CAF's quotient set"
+    );
+    p.stop().await;
+}
+
 crate::helpers::all_backends!(
     the_qf_of_the_petits_is_fetched_from_the_api_twin,
-    the_refresh_fetches_consenting_families_once_a_month
+    the_refresh_fetches_consenting_families_once_a_month,
+    a_staff_edit_during_the_refresh_is_kept
 );

@@ -1,8 +1,8 @@
 //! End-to-end tests, in one binary to keep link time down.
 
 mod account_request;
-mod aids;
 mod accounts;
+mod aids;
 mod aws_backends;
 mod basket;
 mod billing_model;

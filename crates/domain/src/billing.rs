@@ -125,7 +125,12 @@ pub fn bills(
             let day = aid::Day { child: b.child.clone(), unit: b.unit.clone(), date: b.date, price };
             days.entry(&b.family).or_default().push(day);
         }
-        grouped.entry(&b.family).or_default().entry((b.child.clone(), b.unit.clone(), rule, price)).or_default().push(b.date);
+        grouped
+            .entry(&b.family)
+            .or_default()
+            .entry((b.child.clone(), b.unit.clone(), rule, price))
+            .or_default()
+            .push(b.date);
     }
     let bills = grouped
         .into_iter()
@@ -185,7 +190,8 @@ fn siblings(town: &Town, priced: &mut [(&Booking, String, Cents)]) {
     }
     for ((_, unit, _), mut of_day) in days {
         let Some(rule) = town.unit(unit).and_then(|(_, u)| u.price.siblings.as_ref()) else { continue };
-        of_day.sort_by(|a, b| priced[*b].2.cmp(&priced[*a].2).then_with(|| priced[*a].0.child.cmp(&priced[*b].0.child)));
+        of_day
+            .sort_by(|a, b| priced[*b].2.cmp(&priced[*a].2).then_with(|| priced[*a].0.child.cmp(&priced[*b].0.child)));
         for (rank, i) in (1u32..).zip(of_day) {
             let percent = rule.percent(rank);
             if percent == 0 {
@@ -204,7 +210,10 @@ fn siblings(town: &Town, priced: &mut [(&Booking, String, Cents)]) {
 fn ordinal(rank: u32) -> String {
     const WORDS: [&str; 9] =
         ["deuxième", "troisième", "quatrième", "cinquième", "sixième", "septième", "huitième", "neuvième", "dixième"];
-    usize::try_from(rank).ok().and_then(|r| WORDS.get(r.wrapping_sub(2))).map_or_else(|| format!("{rank}e"), |w| (*w).to_owned())
+    usize::try_from(rank)
+        .ok()
+        .and_then(|r| WORDS.get(r.wrapping_sub(2)))
+        .map_or_else(|| format!("{rank}e"), |w| (*w).to_owned())
 }
 
 /// Writes each line's child name (« Léa Martin ») from `names`.
@@ -447,11 +456,8 @@ mod tests {
         // A late cancellation is not booked that day: it neither counts nor is reduced.
         bookings.push(of("tom", 2, 250).cancel(BookingStatus::Cancelled, true, staff(at(2026, 11, 1, 9, 0))));
         let (bills, _) = bills(&town, &families, &bookings, d(2026, 12, 1), &aid::Used::new());
-        let mut lines: Vec<(String, String, i64)> = bills[0]
-            .lines
-            .iter()
-            .map(|l| (l.child.to_string(), l.dates_text.clone(), l.unit_price.get()))
-            .collect();
+        let mut lines: Vec<(String, String, i64)> =
+            bills[0].lines.iter().map(|l| (l.child.to_string(), l.dates_text.clone(), l.unit_price.get())).collect();
         lines.sort();
         let nn = '\u{202f}';
         assert_eq!(
@@ -473,7 +479,9 @@ mod tests {
         };
         assert_eq!(
             rule("lea", "2/11"),
-            format!("Tarif QF 601–900 €, résident : 2,50\u{a0}€{nn}; deuxième enfant du jour{nn}: −20{nn}%, soit 2,00\u{a0}€")
+            format!(
+                "Tarif QF 601–900 €, résident : 2,50\u{a0}€{nn}; deuxième enfant du jour{nn}: −20{nn}%, soit 2,00\u{a0}€"
+            )
         );
         assert!(rule("noe", "2/11").contains("troisième enfant du jour"), "{}", rule("noe", "2/11"));
         let total: i64 = bills[0].lines.iter().map(|l| l.amount.get()).sum();

@@ -240,7 +240,12 @@ pub fn apply(bill: Option<Bill>, family: &FamilyRef, open: &[Regularisation], mo
     let to = |amount| Settled::Invoice { number: number.to_owned(), month, amount };
     for r in due.iter().filter(|r| !r.gives_back()) {
         let What::Booking { child, child_name, unit, unit_name, date, reason } = &r.what else { continue };
-        let b = bill.get_or_insert_with(|| Bill { family: family.clone(), lines: Vec::new(), aids: Vec::new(), total: Cents::ZERO });
+        let b = bill.get_or_insert_with(|| Bill {
+            family: family.clone(),
+            lines: Vec::new(),
+            aids: Vec::new(),
+            total: Cents::ZERO,
+        });
         b.lines.push(Line {
             child: child.clone(),
             child_name: child_name.clone(),
@@ -332,14 +337,13 @@ mod tests {
 
     fn billed(b: &Booking) -> Invoice {
         let town = town();
-        let (bills, _) =
-            billing::bills(
-                &town,
-                &[(id("martin"), family())].into(),
-                std::slice::from_ref(b),
-                d(2026, 12, 1),
-                &Default::default(),
-            );
+        let (bills, _) = billing::bills(
+            &town,
+            &[(id("martin"), family())].into(),
+            std::slice::from_ref(b),
+            d(2026, 12, 1),
+            &Default::default(),
+        );
         november(bills[0].lines.clone())
     }
 

@@ -9,8 +9,8 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::billing::{self, Anomaly, Bill, Invoice};
 use domain::config::Town;
 use domain::family::Family;
-use domain::{aid, regularisation};
 use domain::{ChildId, FamilyRef, Month, TownId};
+use domain::{aid, regularisation};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use store::audit;
@@ -124,7 +124,12 @@ pub async fn aids_used(store: &Store, town: &Town, month: Month) -> Result<aid::
 }
 
 /// What the town's aids gave one family before `month` in their years, from its invoices.
-pub async fn aids_used_by(store: &Store, town: &Town, family: &FamilyRef, month: Month) -> Result<aid::Used, StoreError> {
+pub async fn aids_used_by(
+    store: &Store,
+    town: &Town,
+    family: &FamilyRef,
+    month: Month,
+) -> Result<aid::Used, StoreError> {
     if aid::months_before(town, month).is_empty() {
         return Ok(aid::Used::new());
     }

@@ -88,7 +88,10 @@ fn the_ceiling_reached_mid_month_gives_what_is_left_on_that_day() {
     // 8 € given earlier in the year: 2 € left, all on the 4th.
     let used = Used::from([((id("martin"), id("lea"), id("caf-atl")), c(800))]);
     let b = bill(&town, &low_qf(), &wednesdays(), &used);
-    assert_eq!(labels(&b), [("Aide CAF temps libres (plafond annuel atteint)\u{202f}: −2,00\u{a0}€ × 1\u{a0}jour", 200)]);
+    assert_eq!(
+        labels(&b),
+        [("Aide CAF temps libres (plafond annuel atteint)\u{202f}: −2,00\u{a0}€ × 1\u{a0}jour", 200)]
+    );
     assert_eq!(b.aids[0].dates, [d(2026, 11, 4)]);
     // The ceiling used up: nothing, and no line.
     let used = Used::from([((id("martin"), id("lea"), id("caf-atl")), c(1000))]);
@@ -257,7 +260,8 @@ fn earlier_invoices_of_the_aid_year_count_and_a_cancelled_one_does_not() {
 fn a_credited_or_regularised_day_gives_back_what_the_family_paid_not_the_aid() {
     let town = town_with(vec![atl()]);
     let b = bill(&town, &low_qf(), &wednesdays(), &Used::new());
-    let invoice = crate::billing::Invoice::issue(b, Month::parse("2026-11").unwrap(), "2026-000001".into(), d(2026, 12, 1), "a");
+    let invoice =
+        crate::billing::Invoice::issue(b, Month::parse("2026-11").unwrap(), "2026-000001".into(), d(2026, 12, 1), "a");
     // The line is 36,00 €; its days earned 9,00 €: a credit note gives back 27,00 € at most.
     let asked = |amount| [crate::credit::CreditAsked { line: Some(0), amount: c(amount) }];
     assert_eq!(crate::credit::credit_lines(&invoice, &asked(2700)).map(|l| l.len()), Ok(1));

@@ -99,9 +99,7 @@ pub fn check_aids(aids: &[Aid], units: &[&Unit]) -> Result<(), ConfigError> {
             if a.per == Per::Hour && unit.duration_minutes.is_none() {
                 return Err(err(
                     format!("{at}.units[{ui}]"),
-                    format!(
-                        "une aide à l'heure demande la durée de la prestation « {u} » (duration_minutes)"
-                    ),
+                    format!("une aide à l'heure demande la durée de la prestation « {u} » (duration_minutes)"),
                 ));
             }
         }

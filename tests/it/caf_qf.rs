@@ -111,9 +111,15 @@ async fn the_refresh_fetches_consenting_families_once_a_month(store: Store) {
     let town = towns.get(&domain::TownId::parse(TOWN).unwrap()).await.unwrap().unwrap();
     // The job runs as its Lambda, held to that function's policy.
     let job = p.store_of("QfRefreshFunction");
-    let run = || staff::qf::refresh(&job, &town, &client, p.clock.now());
+    let run = || staff::qf::refresh(&job, &town, &client, "http://localhost", p.clock.now());
     let first = run().await.unwrap();
     assert_eq!((first.fetched, first.changed, first.failed), (1, 1, 0), "the Petits only: {first:?}");
+    // Thomas is told, once, in the same transaction as the change.
+    let mails = p.deliver().await;
+    let told: Vec<_> = mails.iter().filter(|m| m.content.subject == "Votre quotient familial a été mis à jour").collect();
+    assert_eq!(told.len(), 1, "{mails:?}");
+    assert_eq!(told[0].to.as_str(), "thomas.petit@exemple.fr");
+    assert!(told[0].content.text.contains("Nouveau quotient familial\u{202f}: 480"), "{}", told[0].content.text);
     let mine = p.get(&api("/families/petit/qf"), Some(&dad)).await;
     assert_eq!((mine.json["quotient_familial"].as_u64(), mine.json["source"].as_str()), (Some(480), Some("caf")));
     let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
@@ -124,6 +130,8 @@ async fn the_refresh_fetches_consenting_families_once_a_month(store: Store) {
     p.clock.set("2026-12-02T09:00:00Z".parse().unwrap());
     let december = run().await.unwrap();
     assert_eq!((december.fetched, december.changed), (1, 0), "fetched again, same value: not logged");
+    let told = p.deliver().await.iter().filter(|m| m.content.subject == "Votre quotient familial a été mis à jour").count();
+    assert_eq!(told, 1, "no change, no new email");
     twin.abort();
     p.stop().await;
 }
@@ -160,7 +168,10 @@ async fn a_staff_edit_during_the_refresh_is_kept(store: Store) {
         fetched_at: p.clock.now(),
     });
     let job = p.store_of("QfRefreshFunction");
-    let changed = staff::qf::keep_refreshed(&job, &town, read, &rec, p.clock.now()).await.unwrap();
+    let towns = store::repo::Towns::new(p.store.clone(), std::time::Duration::from_secs(1));
+    let config = towns.get(&town).await.unwrap().unwrap();
+    let changed =
+        staff::qf::keep_refreshed(&job, (&config, "http://localhost"), read, &rec, p.clock.now()).await.unwrap();
     assert!(changed);
     let after = store::repo::get_family(&p.store, &town, &reference).await.unwrap().unwrap();
     assert_eq!(

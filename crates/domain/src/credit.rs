@@ -399,7 +399,8 @@ impl Contest {
                 )
             },
             days,
-            line_amount: l.amount,
+            // What the family paid for the line (less its days' aids): what accepting it gives back.
+            line_amount: l.amount.minus(crate::aid::on_line(&invoice.aids, l)),
             message,
             by: by.to_owned(),
             at,

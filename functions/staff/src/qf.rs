@@ -216,6 +216,7 @@ pub async fn refresh(
     store: &Store,
     town: &domain::config::Town,
     api: &services::qf::ApiParticulier,
+    public_url: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Refreshed, Problem> {
     let mut out = Refreshed::default();
@@ -240,7 +241,7 @@ pub async fn refresh(
             }
         };
         rec.fetched = Some(fetched);
-        if keep_refreshed(store, town.id(), f, &rec, now).await? {
+        if keep_refreshed(store, (town, public_url), f, &rec, now).await? {
             out.changed += 1;
         }
     }
@@ -254,15 +255,17 @@ const REFRESH_TRIES: usize = 4;
 /// record, and, when the value is new, the family's quotient with its audit entry. The family is
 /// written conditioned on being as read (the fields staff edit): a staff edit that lands between
 /// the run's read and its write is never overwritten — the run reads the family again and sets
-/// the CAF's quotient on what staff wrote. Whether the family's quotient changed.
+/// the CAF's quotient on what staff wrote. A change is emailed to each guardian in the same
+/// transaction. Whether the family's quotient changed.
 pub async fn keep_refreshed(
     store: &Store,
-    town: &domain::TownId,
+    (town_config, public_url): (&domain::config::Town, &str),
     read: Family,
     rec: &Record,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, Problem> {
-    let Some(value) = rec.fetched.as_ref().map(|x| x.value) else { return Ok(false) };
+    let Some(fetched) = rec.fetched.as_ref() else { return Ok(false) };
+    let (town, value) = (town_config.id(), fetched.value);
     let mut before = read;
     for _ in 0..REFRESH_TRIES {
         let mut after = before.clone();
@@ -284,6 +287,19 @@ pub async fn keep_refreshed(
                 after: serde_json::to_value(&rec.fetched).ok(),
             };
             ops.push(entry.record(town)?);
+            for g in &before.guardians {
+                let content = services::mail::templates::qf::QuotientChanged {
+                    town: town_config.config().name.clone(),
+                    first_name: g.first_name.clone(),
+                    public_url: public_url.to_owned(),
+                    provider: fetched.provider.clone(),
+                    month: fetched.month.french(),
+                    before: before.quotient_familial,
+                    after: value,
+                }
+                .render();
+                ops.push(services::mail::outbox::Mail::new(town, &g.email, content, now).enqueue()?);
+            }
         }
         match store.transact(ops).await {
             Ok(()) => return Ok(changed),

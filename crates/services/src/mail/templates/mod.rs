@@ -15,6 +15,7 @@ pub mod delivery;
 pub mod documents;
 pub mod portal;
 pub mod school_year;
+pub mod qf;
 pub mod tax;
 
 use super::outbox::Content;

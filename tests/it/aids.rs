@@ -74,7 +74,7 @@ async fn an_aid_for_qf_up_to_600_shows_on_the_bernards_next_invoice(store: Store
     let (pdf, kind) = raw_get(&p.router, &api("/families/bernard/invoices/2026-11/pdf"), &claire.cookie).await;
     assert_eq!(kind, "application/pdf");
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
-    for expected in ["Aide CAF temps libres", "−6,00", "Total : 10,00"] {
+    for expected in ["Aide CAF temps libres", "× 2", "−6,00", "10,00"] {
         assert!(text.contains(expected), "{expected} in\n{text}");
     }
 

@@ -892,7 +892,7 @@ async fn issued(
     out
 }
 
-async fn play(plan: Vec<Step>, after: Vec<After>) -> Result<(), String> {
+async fn play(plan: Vec<Step>, after: Vec<After>) -> Result<Model, String> {
     let p = portal().await;
     let mut m = start(&p).await;
     let mut steps: Vec<(usize, &Step)> = plan.iter().enumerate().collect();
@@ -931,7 +931,7 @@ async fn play(plan: Vec<Step>, after: Vec<After>) -> Result<(), String> {
     }
     let result = if after.is_empty() { Ok(()) } else { january(&p, &mut m, after, &before).await };
     p.stop().await;
-    result
+    result.map(|()| m)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1167,8 +1167,9 @@ fn invoices_match_the_reference_model_over_random_months() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let config = Config { cases, failure_persistence: None, max_shrink_iters: 200, ..Config::default() };
     let mut runner = TestRunner::new(config);
-    let result = runner
-        .run(&(plan(), afterwards()), |(plan, after)| rt.block_on(play(plan, after)).map_err(TestCaseError::fail));
+    let result = runner.run(&(plan(), afterwards()), |(plan, after)| {
+        rt.block_on(play(plan, after)).map(|_| ()).map_err(TestCaseError::fail)
+    });
     if let Err(e) = result {
         panic!("{e}");
     }
@@ -1207,4 +1208,45 @@ async fn what_changes_december_after_billing_is_settled_on_january() {
         After::Book { kid: 0, unit: 0, date: date(2027, 1, 11) },
     ];
     play(plan, after).await.unwrap();
+}
+
+/// The demo's aid reaching a lowered ceiling mid-month, replayed through the model: Noé (the
+/// Bernards, QF 540) at the Wednesday centre on 2 December (a staff late addition, 8,00 €) and
+/// 16 December (5,00 €), present; the ceiling set to 4,00 €: 3,00 € on the 2nd, 1,00 € on the 16th.
+#[tokio::test]
+async fn an_aid_reaches_its_ceiling_mid_month() {
+    let step = |date, day, act| Step { kid: 3, unit: 3, date, day, act };
+    let (second, sixteenth) = (date(2026, 12, 2), date(2026, 12, 16));
+    let plan = vec![
+        step(second, 0, Act::StaffAdd),
+        step(sixteenth, 0, Act::Book),
+        step(second, 0, Act::AidCeiling { cents: 400 }),
+        step(second, 0, Act::Mark { present: true }),
+        step(sixteenth, 0, Act::Mark { present: true }),
+        step(second, 1, Act::Decide { accept: false }),
+    ];
+    let m = play(plan, vec![After::Certificate { kid: 3, date: sixteenth }]).await.unwrap();
+    let december = &m.invoices(12)["bernard"];
+    let aids: Vec<i64> = december.aids.values().copied().collect();
+    assert_eq!((aids, december.total), (vec![300, 100], 800 + 500 - 400), "{december:?}");
+}
+
+/// Sibling reductions replayed through the model: Léa, Hugo and Jade at the canteen on
+/// 8 December (2,50 € each, QF 850), reductions of 20 % from the second child and 50 % from the
+/// third: Hugo pays 2,50 €, Jade 2,00 €, Léa 1,25 € (the same price: by child).
+#[tokio::test]
+async fn siblings_booked_the_same_day_pay_less() {
+    let d = date(2026, 12, 8);
+    let mut plan: Vec<Step> = (0..3).map(|kid| Step { kid, unit: 0, date: d, day: 0, act: Act::Book }).collect();
+    plan.push(Step { kid: 0, unit: 0, date: d, day: 1, act: Act::Siblings { second: 20, third: 50 } });
+    plan.push(Step { kid: 0, unit: 0, date: d, day: 1, act: Act::Decide { accept: false } });
+    let m = play(plan, vec![After::Credit { family: 0, line: 0, permille: 1000 }]).await.unwrap();
+    let martin = &m.invoices(12)["martin"];
+    let prices: Vec<(&str, i64)> = martin
+        .lines
+        .iter()
+        .filter(|((_, unit, day), _)| unit == "cantine" && *day == d)
+        .map(|((child, _, _), (amount, _))| (child.as_str(), *amount))
+        .collect();
+    assert_eq!(prices, [("hugo-martin", 250), ("jade-martin", 200), ("lea-martin", 125)]);
 }

@@ -116,7 +116,8 @@ async fn the_refresh_fetches_consenting_families_once_a_month(store: Store) {
     assert_eq!((first.fetched, first.changed, first.failed), (1, 1, 0), "the Petits only: {first:?}");
     // Thomas is told, once, in the same transaction as the change.
     let mails = p.deliver().await;
-    let told: Vec<_> = mails.iter().filter(|m| m.content.subject.starts_with("Votre quotient familial a été mis à jour")).collect();
+    let told: Vec<_> =
+        mails.iter().filter(|m| m.content.subject.starts_with("Votre quotient familial a été mis à jour")).collect();
     assert_eq!(told.len(), 1, "{mails:?}");
     assert_eq!(told[0].to.as_str(), "thomas.petit@exemple.fr");
     assert!(told[0].content.text.contains("Nouveau quotient familial\u{202f}: 480"), "{}", told[0].content.text);
@@ -130,7 +131,12 @@ async fn the_refresh_fetches_consenting_families_once_a_month(store: Store) {
     p.clock.set("2026-12-02T09:00:00Z".parse().unwrap());
     let december = run().await.unwrap();
     assert_eq!((december.fetched, december.changed), (1, 0), "fetched again, same value: not logged");
-    let told = p.deliver().await.iter().filter(|m| m.content.subject.starts_with("Votre quotient familial a été mis à jour")).count();
+    let told = p
+        .deliver()
+        .await
+        .iter()
+        .filter(|m| m.content.subject.starts_with("Votre quotient familial a été mis à jour"))
+        .count();
     assert_eq!(told, 1, "no change, no new email");
     twin.abort();
     p.stop().await;

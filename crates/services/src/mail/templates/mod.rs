@@ -14,8 +14,8 @@ pub mod child_file;
 pub mod delivery;
 pub mod documents;
 pub mod portal;
-pub mod school_year;
 pub mod qf;
+pub mod school_year;
 pub mod tax;
 
 use super::outbox::Content;

@@ -168,13 +168,23 @@ pub(crate) async fn fetch(
         before: before.quotient_familial.map(serde_json::Value::from),
         after: serde_json::to_value(&rec.fetched).ok(),
     };
+    // Conditioned on the family as read: a correction made meanwhile is not overwritten.
     let ops = vec![
-        WriteOp::Put { item: repo::family_item(&caller.town, &after)?, cond: None },
+        WriteOp::Put {
+            item: repo::family_item(&caller.town, &after)?,
+            cond: Some(crate::families::unchanged(&before, &crate::families::FAMILY_FIELDS)?),
+        },
         WriteOp::Put { item: Item::from_value(keys::quotient(&caller.town, &reference), &rec)?, cond: None },
         entry.record(&caller.town)?,
     ];
-    store.transact(ops).await?;
-    Ok(AxumJson(view(&after, rec)))
+    match store.transact(ops).await {
+        Ok(()) => Ok(AxumJson(view(&after, rec))),
+        Err(store::StoreError::TransactionCanceled { .. }) => Err(conflict(
+            "changed_meanwhile",
+            "La famille a été modifiée pendant l’interrogation de la CAF : rechargez sa fiche et réessayez.",
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A failure as the answer: not found 404, the API refusing 422, the rest 502; each message

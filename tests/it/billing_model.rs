@@ -200,6 +200,9 @@ struct Model {
 /// A day billed: its amount and the rule that priced it.
 type Billed = BTreeMap<(String, String, NaiveDate), (i64, Rule)>;
 
+/// A family's day of a unit, where siblings are counted.
+type SiblingDay<'a> = (&'a str, Unit, NaiveDate);
+
 /// A day's aid: what the aid gave on (child, unit, date).
 type Aided = BTreeMap<(String, String, NaiveDate), i64>;
 
@@ -252,7 +255,7 @@ impl Model {
         let mut out: BTreeMap<&'static str, MonthBill> = BTreeMap::new();
         // A day of a unit with sibling reductions: the family's children booked that day, billed
         // at their price (not cancelled, not justified).
-        let mut of_day: BTreeMap<(&str, Unit, NaiveDate), Vec<(i64, &str)>> = BTreeMap::new();
+        let mut of_day: BTreeMap<SiblingDay, Vec<(i64, &str)>> = BTreeMap::new();
         for ((child, unit, d), c) in self.cells.iter().filter(|((_, _, d), _)| d.month() == month) {
             let billed = match c.state {
                 State::Gone | State::Pending => continue,

@@ -15,9 +15,9 @@
 //!   the household's invoices of the earlier months of that year that are not cancelled; the
 //!   month's days are taken in date order, the day the ceiling is reached gets what is left.
 
-use super::billing::dates_text;
 use super::config::{Aid, AidYear, Per, Town};
 use super::family::Family;
+use super::fr::dates_text;
 use super::invoice::{AidLine, Invoice};
 use super::{AidId, Cents, ChildId, FamilyRef, Month, UnitId};
 use chrono::{Datelike, NaiveDate};

@@ -10,7 +10,7 @@ use super::config::{Town, Unit};
 use super::family::Family;
 use super::{Cents, ChildId, FamilyRef, Month, UnitId, pricing};
 pub use crate::invoice::{Bill, DUE_DAYS, Invoice, InvoiceLine, Line, Online, invoice_number};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -230,23 +230,7 @@ pub fn name_children(bills: &mut [Bill], names: &BTreeMap<ChildId, String>) {
     }
 }
 
-/// « 3, 10, 17 et 24/11 » for dates of one month; « 28/11 et 02/12 » across months.
-pub fn dates_text(dates: &[NaiveDate]) -> String {
-    let one_month = dates.windows(2).all(|w| (w[0].year(), w[0].month()) == (w[1].year(), w[1].month()));
-    let mut parts: Vec<String> =
-        dates.iter().map(|d| if one_month { d.day().to_string() } else { d.format("%d/%m").to_string() }).collect();
-    if one_month && let (Some(last), Some(d)) = (parts.last_mut(), dates.last()) {
-        *last = format!("{last}/{:02}", d.month());
-    }
-    match parts.len() {
-        0 => String::new(),
-        1 => parts.remove(0),
-        n => {
-            let last = parts.remove(n - 1);
-            format!("{} et {last}", parts.join(", "))
-        }
-    }
-}
+pub use crate::fr::dates_text;
 
 /// The first and last day of `d`'s month.
 pub fn month_of(d: NaiveDate) -> (NaiveDate, NaiveDate) {

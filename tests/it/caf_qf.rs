@@ -111,9 +111,16 @@ async fn the_refresh_fetches_consenting_families_once_a_month(store: Store) {
     let town = towns.get(&domain::TownId::parse(TOWN).unwrap()).await.unwrap().unwrap();
     // The job runs as its Lambda, held to that function's policy.
     let job = p.store_of("QfRefreshFunction");
-    let run = || staff::qf::refresh(&job, &town, &client, p.clock.now());
+    let run = || staff::qf::refresh(&job, &town, &client, "http://localhost", p.clock.now());
     let first = run().await.unwrap();
     assert_eq!((first.fetched, first.changed, first.failed), (1, 1, 0), "the Petits only: {first:?}");
+    // Thomas is told, once, in the same transaction as the change.
+    let mails = p.deliver().await;
+    let told: Vec<_> =
+        mails.iter().filter(|m| m.content.subject.starts_with("Votre quotient familial a été mis à jour")).collect();
+    assert_eq!(told.len(), 1, "{mails:?}");
+    assert_eq!(told[0].to.as_str(), "thomas.petit@exemple.fr");
+    assert!(told[0].content.text.contains("Nouveau quotient familial\u{202f}: 480"), "{}", told[0].content.text);
     let mine = p.get(&api("/families/petit/qf"), Some(&dad)).await;
     assert_eq!((mine.json["quotient_familial"].as_u64(), mine.json["source"].as_str()), (Some(480), Some("caf")));
     let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
@@ -124,11 +131,65 @@ async fn the_refresh_fetches_consenting_families_once_a_month(store: Store) {
     p.clock.set("2026-12-02T09:00:00Z".parse().unwrap());
     let december = run().await.unwrap();
     assert_eq!((december.fetched, december.changed), (1, 0), "fetched again, same value: not logged");
+    let told = p
+        .deliver()
+        .await
+        .iter()
+        .filter(|m| m.content.subject.starts_with("Votre quotient familial a été mis à jour"))
+        .count();
+    assert_eq!(told, 1, "no change, no new email");
     twin.abort();
+    p.stop().await;
+}
+
+/// A staff edit landing between the refresh's read of a family and its write is not lost: the
+/// run's write is conditioned on the family as read, so it reads the family again and sets the
+/// CAF's quotient on what staff wrote (issue 28, the refresh's lost update).
+async fn a_staff_edit_during_the_refresh_is_kept(store: Store) {
+    let p = portal_on(store).await;
+    let town = domain::TownId::parse(TOWN).unwrap();
+    let reference = domain::FamilyRef::parse("petit").unwrap();
+    // The run reads the Petits...
+    let read = store::repo::get_family(&p.store, &town, &reference).await.unwrap().unwrap();
+    // ...staff correct their name and residence from the family's record meanwhile...
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
+    let uri = api("/staff/families/petit");
+    let record = p.get(&uri, Some(&agent)).await.json["family"].clone();
+    let guardians: Vec<serde_json::Value> = record["guardians"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| json!({"email": g["email"], "first_name": g["first_name"], "last_name": g["last_name"], "phone": g["phone"]}))
+        .collect();
+    let body = json!({"etag": record["etag"], "name": "Famille Petit-Durand", "resident": false,
+        "quotient_familial": record["quotient_familial"], "guardians": guardians});
+    let edit = p.send("PUT", &uri, Some(body), &agent, &[]).await;
+    assert_eq!(edit.status, 200, "{:?}", edit.json);
+    // ...then the run writes what the CAF answered, as its Lambda.
+    let mut rec = staff::qf::Record::default();
+    rec.fetched = Some(domain::qf::Fetched {
+        value: 480,
+        provider: "CNAF".into(),
+        month: domain::Month::parse("2026-11").unwrap(),
+        fetched_at: p.clock.now(),
+    });
+    let job = p.store_of("QfRefreshFunction");
+    let towns = store::repo::Towns::new(p.store.clone(), std::time::Duration::from_secs(1));
+    let config = towns.get(&town).await.unwrap().unwrap();
+    let changed =
+        staff::qf::keep_refreshed(&job, (&config, "http://localhost"), read, &rec, p.clock.now()).await.unwrap();
+    assert!(changed);
+    let after = store::repo::get_family(&p.store, &town, &reference).await.unwrap().unwrap();
+    assert_eq!(
+        (after.name.as_str(), after.resident, after.quotient_familial),
+        ("Famille Petit-Durand", false, Some(480)),
+        "staff's edit kept, the CAF's quotient set"
+    );
     p.stop().await;
 }
 
 crate::helpers::all_backends!(
     the_qf_of_the_petits_is_fetched_from_the_api_twin,
-    the_refresh_fetches_consenting_families_once_a_month
+    the_refresh_fetches_consenting_families_once_a_month,
+    a_staff_edit_during_the_refresh_is_kept
 );

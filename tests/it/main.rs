@@ -2,6 +2,7 @@
 
 mod account_request;
 mod accounts;
+mod aids;
 mod aws_backends;
 mod basket;
 mod billing_model;

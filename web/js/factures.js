@@ -12,7 +12,7 @@ const main = document.getElementById('contenu');
 const message = document.getElementById('message');
 const me = await session(main);
 
-/** A bill's lines as a table: child, service, dates, rule, quantity, amount. */
+/** A bill's lines as a table: child, service, dates, rule, quantity, amount; then its aids, deducted. */
 function table(bill, names, caption) {
   if (bill.lines.length === 0) return el('p', {}, 'Aucune prestation ce mois-ci.');
   const cell = (label, ...content) => el('td', { 'data-label': label }, ...content);
@@ -25,7 +25,15 @@ function table(bill, names, caption) {
       cell('Dates', l.dates_text),
       cell('Tarif appliqué', l.rule),
       cell('Quantité', String(l.quantity)),
-      cell('Montant', euros(l.amount))))),
+      cell('Montant', euros(l.amount)))),
+      // Each aid its own line, deducted: « Aide CAF temps libres : −3,00 € × 4 jours ».
+      ...(bill.aids || []).map((a) => el('tr', { class: 'aide-deduite' },
+        cell('Enfant', a.child_name || names.get(a.child) || a.child),
+        cell('Prestation', a.unit_name),
+        cell('Dates', a.dates_text),
+        cell('Tarif appliqué', a.label),
+        cell('Quantité', String(a.quantity)),
+        cell('Montant', `−${euros(a.amount)}`)))),
     el('tfoot', {}, el('tr', {}, el('th', { scope: 'row', colspan: '5' }, 'Total'), el('td', { class: 'montant' }, euros(bill.total)))));
 }
 

@@ -4,12 +4,13 @@
 //! dates, and name the rule that priced them with its figures, so that a parent can check every
 //! euro against the calendar.
 
-use super::booking::{Booking, BookingStatus};
+use super::aid;
+use super::booking::{Attendance, Booking, BookingStatus};
 use super::config::{Town, Unit};
 use super::family::Family;
 use super::{Cents, ChildId, FamilyRef, Month, UnitId, pricing};
 pub use crate::invoice::{Bill, DUE_DAYS, Invoice, InvoiceLine, Line, Online, invoice_number};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -84,14 +85,18 @@ type LineKey = (ChildId, UnitId, String, Cents);
 
 /// The bills of a month: each family's bookings of the month, billed and grouped, and what
 /// staff must look at. `today` says which days are past (a past day without attendance is an
-/// anomaly). A booking is billed to the family whose booking it is.
+/// anomaly). A booking is billed to the family whose booking it is. A unit with sibling
+/// reductions bills the family's second, third… child of the day less ([`siblings`]); the
+/// aids each family earns are deducted as their own lines ([`aid::lines`]), given what its
+/// children were given earlier in the aid's year (`used`).
 pub fn bills(
     town: &Town,
     families: &BTreeMap<FamilyRef, Family>,
     bookings: &[Booking],
     today: NaiveDate,
+    used: &aid::Used,
 ) -> (Vec<Bill>, Vec<Anomaly>) {
-    let mut grouped: BTreeMap<&FamilyRef, BTreeMap<LineKey, Vec<NaiveDate>>> = BTreeMap::new();
+    let mut priced: Vec<(&Booking, String, Cents)> = Vec::new();
     let mut anomalies = Vec::new();
     for b in bookings {
         let (Some(family), Some((_, unit))) = (families.get(&b.family), town.unit(&b.unit)) else { continue };
@@ -109,6 +114,16 @@ pub fn bills(
         if b.date < today && b.attendance.is_none() && b.holds_place() {
             let (family, child, unit, date) = slot();
             anomalies.push(Anomaly::NoAttendance { family, child, unit, date });
+        }
+        priced.push((b, rule, price));
+    }
+    siblings(town, &mut priced);
+    let mut grouped: BTreeMap<&FamilyRef, BTreeMap<LineKey, Vec<NaiveDate>>> = BTreeMap::new();
+    let mut days: BTreeMap<&FamilyRef, Vec<aid::Day>> = BTreeMap::new();
+    for (b, rule, price) in priced {
+        if attended(b) && price > Cents::ZERO {
+            let day = aid::Day { child: b.child.clone(), unit: b.unit.clone(), date: b.date, price };
+            days.entry(&b.family).or_default().push(day);
         }
         grouped
             .entry(&b.family)
@@ -140,11 +155,65 @@ pub fn bills(
                     }
                 })
                 .collect();
-            let total = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
-            Bill { family: family.clone(), lines, total }
+            let aids = families
+                .get(family)
+                .map(|f| aid::lines(town, f, days.get(family).map_or(&[][..], Vec::as_slice), used))
+                .unwrap_or_default();
+            let gross = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
+            let total = gross.minus(aids.iter().fold(Cents::ZERO, |t, a| t + a.amount));
+            Bill { family: family.clone(), lines, aids, total }
         })
         .collect();
     (bills, anomalies)
+}
+
+/// Whether a booking's day counts as attended for an aid: booked, not cancelled, and not marked
+/// absent (present, or attendance not taken).
+fn attended(b: &Booking) -> bool {
+    matches!(b.status, BookingStatus::Confirmed | BookingStatus::CancelRequested)
+        && !b.is_justified()
+        && b.attendance != Some(Attendance::Absent)
+}
+
+/// Sibling reductions: on a unit with `price.siblings`, the family's children booked the same
+/// day (a booking billed at its price: not a late cancellation, not a justified absence) are
+/// ranked from the dearest booking to the cheapest (then by child), and the `n`-th pays its
+/// price less the reduction of rank `n`, rounded half up to the cent; the line says so.
+fn siblings(town: &Town, priced: &mut [(&Booking, String, Cents)]) {
+    let mut days: BTreeMap<(&FamilyRef, &UnitId, NaiveDate), Vec<usize>> = BTreeMap::new();
+    for (i, (b, _, price)) in priced.iter().enumerate() {
+        let held = matches!(b.status, BookingStatus::Confirmed | BookingStatus::CancelRequested);
+        let has_rule = town.unit(&b.unit).is_some_and(|(_, u)| u.price.siblings.is_some());
+        if held && has_rule && *price > Cents::ZERO {
+            days.entry((&b.family, &b.unit, b.date)).or_default().push(i);
+        }
+    }
+    for ((_, unit, _), mut of_day) in days {
+        let Some(rule) = town.unit(unit).and_then(|(_, u)| u.price.siblings.as_ref()) else { continue };
+        of_day
+            .sort_by(|a, b| priced[*b].2.cmp(&priced[*a].2).then_with(|| priced[*a].0.child.cmp(&priced[*b].0.child)));
+        for (rank, i) in (1u32..).zip(of_day) {
+            let percent = rule.percent(rank);
+            if percent == 0 {
+                continue;
+            }
+            let (_, text, price) = &mut priced[i];
+            let reduced = price.percent(100 - percent);
+            let nn = crate::fr::NNBSP;
+            *text = format!("{text}{nn}; {} enfant du jour{nn}: −{percent}{nn}%, soit {reduced}", ordinal(rank));
+            *price = reduced;
+        }
+    }
+}
+
+/// « deuxième », « troisième »… (ranks 2 to 10 are configurable).
+fn ordinal(rank: u32) -> String {
+    const WORDS: [&str; 9] =
+        ["deuxième", "troisième", "quatrième", "cinquième", "sixième", "septième", "huitième", "neuvième", "dixième"];
+    usize::try_from(rank)
+        .ok()
+        .and_then(|r| WORDS.get(r.wrapping_sub(2)))
+        .map_or_else(|| format!("{rank}e"), |w| (*w).to_owned())
 }
 
 /// Writes each line's child name (« Léa Martin ») from `names`.
@@ -154,25 +223,14 @@ pub fn name_children(bills: &mut [Bill], names: &BTreeMap<ChildId, String>) {
             line.child_name.clone_from(n);
         }
     }
-}
-
-/// « 3, 10, 17 et 24/11 » for dates of one month; « 28/11 et 02/12 » across months.
-pub fn dates_text(dates: &[NaiveDate]) -> String {
-    let one_month = dates.windows(2).all(|w| (w[0].year(), w[0].month()) == (w[1].year(), w[1].month()));
-    let mut parts: Vec<String> =
-        dates.iter().map(|d| if one_month { d.day().to_string() } else { d.format("%d/%m").to_string() }).collect();
-    if one_month && let (Some(last), Some(d)) = (parts.last_mut(), dates.last()) {
-        *last = format!("{last}/{:02}", d.month());
-    }
-    match parts.len() {
-        0 => String::new(),
-        1 => parts.remove(0),
-        n => {
-            let last = parts.remove(n - 1);
-            format!("{} et {last}", parts.join(", "))
+    for line in bills.iter_mut().flat_map(|b| b.aids.iter_mut()) {
+        if let Some(n) = names.get(&line.child) {
+            line.child_name.clone_from(n);
         }
     }
 }
+
+pub use crate::fr::dates_text;
 
 /// The first and last day of `d`'s month.
 pub fn month_of(d: NaiveDate) -> (NaiveDate, NaiveDate) {
@@ -197,7 +255,7 @@ pub fn month_over(last: NaiveDate, today: NaiveDate) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::booking::{Attendance, Booking};
+    use crate::booking::Booking;
     use crate::testkit::{at, booking, d, family, guardian, id, staff, town};
 
     fn bill_of(b: &Booking) -> Billed {
@@ -327,7 +385,7 @@ mod tests {
         bookings.push(booking("cantine", d(2026, 11, 26), BookingStatus::Confirmed, 250));
         bookings.push(booking("alsh-mercredi", d(2026, 11, 25), BookingStatus::Pending, 1200));
         let families = BTreeMap::from([(id("martin"), family())]);
-        let (bills, anomalies) = bills(&town, &families, &bookings, d(2026, 12, 1));
+        let (bills, anomalies) = bills(&town, &families, &bookings, d(2026, 12, 1), &aid::Used::new());
         assert_eq!(bills.len(), 1);
         let b = &bills[0];
         let texts: Vec<(&str, u32, i64)> =
@@ -350,9 +408,68 @@ mod tests {
         theirs.family = id("petit");
         let mine = booking("cantine", d(2026, 11, 5), BookingStatus::Confirmed, 250);
         let families = BTreeMap::from([(id("martin"), family()), (id("petit"), other)]);
-        let (bills, _) = bills(&town, &families, &[mine, theirs], d(2026, 12, 1));
+        let (bills, _) = bills(&town, &families, &[mine, theirs], d(2026, 12, 1), &aid::Used::new());
         let totals: Vec<(&str, i64)> = bills.iter().map(|b| (b.family.as_str(), b.total.get())).collect();
         assert_eq!(totals, [("martin", 250), ("petit", 400)]);
+    }
+
+    #[test]
+    fn siblings_booked_the_same_day_pay_less_from_the_second_and_the_line_says_so() {
+        let mut config = town().config().clone();
+        config.activities[0].units[0].price.siblings = Some(crate::config::Siblings {
+            count: crate::config::SiblingCount::SameDay,
+            reductions: vec![
+                crate::config::SiblingReduction { from_child: 2, percent: 20 },
+                crate::config::SiblingReduction { from_child: 3, percent: 50 },
+            ],
+        });
+        let town = Town::try_from(config).unwrap();
+        let mut f = family();
+        f.children = vec![id("lea"), id("noe"), id("zoe"), id("tom")];
+        let families = BTreeMap::from([(id("martin"), f)]);
+        let of = |child: &str, day: u32, price: u32| {
+            let mut b = booking("cantine", d(2026, 11, day), BookingStatus::Confirmed, price);
+            b.child = id(child);
+            b
+        };
+        // The 2nd: Léa and Noé (2,50 € each); Zoé's booking is a late addition (5,50 €), the
+        // dearest, so she is the first. The 3rd: four children. The 5th: Léa alone.
+        let mut bookings = vec![of("lea", 2, 250), of("noe", 2, 250), of("zoe", 2, 550)];
+        bookings.extend(["lea", "noe", "zoe", "tom"].map(|c| of(c, 3, 250)));
+        bookings.push(of("lea", 5, 250));
+        // A late cancellation is not booked that day: it neither counts nor is reduced.
+        bookings.push(of("tom", 2, 250).cancel(BookingStatus::Cancelled, true, staff(at(2026, 11, 1, 9, 0))));
+        let (bills, _) = bills(&town, &families, &bookings, d(2026, 12, 1), &aid::Used::new());
+        let mut lines: Vec<(String, String, i64)> =
+            bills[0].lines.iter().map(|l| (l.child.to_string(), l.dates_text.clone(), l.unit_price.get())).collect();
+        lines.sort();
+        let nn = '\u{202f}';
+        assert_eq!(
+            lines,
+            [
+                ("lea", "2/11", 200),
+                ("lea", "3 et 5/11", 250),
+                ("noe", "2/11", 125),
+                ("noe", "3/11", 200),
+                ("tom", "2/11", 250),
+                ("tom", "3/11", 125),
+                ("zoe", "2/11", 550),
+                ("zoe", "3/11", 125),
+            ]
+            .map(|(c, t, p)| (c.to_owned(), t.to_owned(), p))
+        );
+        let rule = |child: &str, text: &str| {
+            bills[0].lines.iter().find(|l| l.child.as_str() == child && l.dates_text == text).unwrap().rule.clone()
+        };
+        assert_eq!(
+            rule("lea", "2/11"),
+            format!(
+                "Tarif QF 601–900 €, résident : 2,50\u{a0}€{nn}; deuxième enfant du jour{nn}: −20{nn}%, soit 2,00\u{a0}€"
+            )
+        );
+        assert!(rule("noe", "2/11").contains("troisième enfant du jour"), "{}", rule("noe", "2/11"));
+        let total: i64 = bills[0].lines.iter().map(|l| l.amount.get()).sum();
+        assert_eq!(bills[0].total.get(), total);
     }
 
     #[test]
@@ -365,7 +482,7 @@ mod tests {
     #[test]
     fn numbers_are_per_year_and_padded() {
         assert_eq!(invoice_number(2026, 123), "2026-000123");
-        let bill = Bill { family: id("martin"), lines: Vec::new(), total: Cents::new(1000).unwrap() };
+        let bill = Bill { family: id("martin"), lines: Vec::new(), aids: Vec::new(), total: Cents::new(1000).unwrap() };
         let invoice = Invoice::issue(
             bill,
             crate::Month::parse("2026-11").unwrap(),

@@ -240,8 +240,10 @@ pub fn credit_lines(invoice: &Invoice, asked: &[CreditAsked]) -> Result<Vec<Cred
         let label = match a.line {
             Some(i) => {
                 let line = invoice.lines.get(i).ok_or(CreditRefused::UnknownLine)?;
-                if a.amount > line.amount {
-                    return Err(CreditRefused::OverLine { amount: line.amount });
+                // What the family paid for the line: its days' aids were never its to get back.
+                let net = line.amount.minus(crate::aid::on_line(&invoice.aids, line));
+                if a.amount > net {
+                    return Err(CreditRefused::OverLine { amount: net });
                 }
                 format!("{} — {} ({})", line.child_name, line.unit_name, line.dates_text)
             }
@@ -397,7 +399,8 @@ impl Contest {
                 )
             },
             days,
-            line_amount: l.amount,
+            // What the family paid for the line (less its days' aids): what accepting it gives back.
+            line_amount: l.amount.minus(crate::aid::on_line(&invoice.aids, l)),
             message,
             by: by.to_owned(),
             at,

@@ -319,6 +319,7 @@ mod tests {
         let bill = crate::billing::Bill {
             family: crate::FamilyRef::parse("bernard").unwrap(),
             lines: Vec::new(),
+            aids: Vec::new(),
             total: Cents::new(300).unwrap(),
         };
         Invoice::issue(

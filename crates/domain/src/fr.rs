@@ -183,6 +183,25 @@ fn punctuation_fault(c: char, before: Option<char>, after: Option<char>, after2:
     }
 }
 
+/// « 3, 10, 17 et 24/11 » for dates of one month; « 28/11 et 02/12 » across months.
+pub fn dates_text(dates: &[chrono::NaiveDate]) -> String {
+    use chrono::Datelike;
+    let one_month = dates.windows(2).all(|w| (w[0].year(), w[0].month()) == (w[1].year(), w[1].month()));
+    let mut parts: Vec<String> =
+        dates.iter().map(|d| if one_month { d.day().to_string() } else { d.format("%d/%m").to_string() }).collect();
+    if one_month && let (Some(last), Some(d)) = (parts.last_mut(), dates.last()) {
+        *last = format!("{last}/{:02}", d.month());
+    }
+    match parts.len() {
+        0 => String::new(),
+        1 => parts.remove(0),
+        n => {
+            let last = parts.remove(n - 1);
+            format!("{} et {last}", parts.join(", "))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,6 +96,11 @@ slug_id!(
 );
 
 slug_id!(
+    /// An aid deducted on invoices (the CAF's « aide aux temps libres », the town's own).
+    AidId, "aide"
+);
+
+slug_id!(
     /// A kind of document a town asks for (medical exemption, yearly file...).
     DocKindId, "type de document"
 );

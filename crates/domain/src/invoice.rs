@@ -5,7 +5,7 @@
 //! [`crate::payment`], [`crate::payfip`], [`crate::debit`] and [`crate::regularisation`], each
 //! above this module.
 
-use super::{Cents, ChildId, FamilyRef, Month, UnitId};
+use super::{AidId, Cents, ChildId, FamilyRef, Month, UnitId};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -31,15 +31,46 @@ pub struct Line {
 /// An invoice's line as stored (the bill's line, kept whole).
 pub type InvoiceLine = Line;
 
-/// One family's bill for a month (or the part of it so far).
+/// An aid deducted on an invoice, its own line: one aid, one child, one unit and one amount a
+/// day, with its days (« Aide CAF temps libres : −3,00 € × 4 jours »). Its amount is deducted
+/// from the invoice's lines: the total is what the family owes ([`crate::aid`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AidLine {
+    pub aid: AidId,
+    /// « Aide CAF temps libres : −3,00 € × 4 jours », or « … (plafond annuel atteint) … ».
+    pub label: String,
+    pub child: ChildId,
+    #[serde(default)]
+    pub child_name: String,
+    pub unit: UnitId,
+    pub unit_name: String,
+    pub dates: Vec<NaiveDate>,
+    pub dates_text: String,
+    pub quantity: u32,
+    /// The aid a day.
+    pub per_day: Cents,
+    /// `per_day` × `quantity`: deducted.
+    pub amount: Cents,
+}
+
+/// One family's bill for a month (or the part of it so far): its lines, its aids, and its total,
+/// the lines less the aids.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Bill {
     pub family: FamilyRef,
     pub lines: Vec<Line>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aids: Vec<AidLine>,
     pub total: Cents,
 }
 
 impl Bill {
+    /// A bill of these lines, without aids: its total is their sum.
+    pub fn of_lines(family: FamilyRef, lines: Vec<Line>) -> Bill {
+        let total = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
+        Bill { family, lines, aids: Vec::new(), total }
+    }
+
     /// An invoice of 0 € is not issued.
     pub fn is_due(&self) -> bool {
         self.total > Cents::ZERO
@@ -60,6 +91,9 @@ pub struct Invoice {
     pub issued_on: NaiveDate,
     pub due_on: NaiveDate,
     pub lines: Vec<InvoiceLine>,
+    /// The aids deducted from its lines: its total is the lines less these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aids: Vec<AidLine>,
     pub total: Cents,
     /// The administrator who finalised the run.
     pub issued_by: String,
@@ -103,6 +137,7 @@ impl Invoice {
             issued_on,
             due_on: issued_on.checked_add_days(chrono::Days::new(DUE_DAYS)).unwrap_or(issued_on),
             lines: bill.lines,
+            aids: bill.aids,
             total: bill.total,
             issued_by: by.to_owned(),
             credited: Cents::ZERO,

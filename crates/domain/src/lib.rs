@@ -48,6 +48,7 @@ pub mod operations;
 pub mod reminders;
 
 // Invoices and what follows them.
+pub mod aid;
 pub mod billing;
 pub mod caf;
 pub mod credit;
@@ -63,7 +64,7 @@ pub mod tax;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
-pub use ids::{ActivityId, ChildId, DocKindId, FamilyRef, SiteId, TownId, UnitId};
+pub use ids::{ActivityId, AidId, ChildId, DocKindId, FamilyRef, SiteId, TownId, UnitId};
 pub use money::Cents;
 pub use month::Month;
 pub use refusal::{Kind, Refusal};

@@ -409,6 +409,7 @@ mod tests {
         let bill = crate::billing::Bill {
             family: FamilyRef::parse("martin").unwrap(),
             lines: Vec::new(),
+            aids: Vec::new(),
             total: Cents::new(1000).unwrap(),
         };
         let mut invoice = crate::billing::Invoice::issue(

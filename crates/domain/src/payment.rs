@@ -393,6 +393,7 @@ mod tests {
         let bill = crate::billing::Bill {
             family: FamilyRef::parse("martin").unwrap(),
             lines: Vec::new(),
+            aids: Vec::new(),
             total: Cents::new(total).unwrap(),
         };
         let mut i = Invoice::issue(

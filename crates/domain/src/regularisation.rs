@@ -126,13 +126,14 @@ pub fn cell_prefix(b: &Booking) -> String {
     format!("{}.{}.{}.", b.date, b.child, b.unit)
 }
 
-/// What `invoice` billed for the booking's day: the unit price of the line holding it, or 0.
+/// What `invoice` billed the family for the booking's day: the unit price of the line holding
+/// it less the aids the day earned, or 0.
 pub fn billed_on(invoice: &Invoice, b: &Booking) -> Cents {
     invoice
         .lines
         .iter()
         .find(|l| l.child == b.child && l.unit == b.unit && l.dates.contains(&b.date) && !is_regularisation(l))
-        .map_or(Cents::ZERO, |l| l.unit_price)
+        .map_or(Cents::ZERO, |l| l.unit_price.minus(crate::aid::on_day(&invoice.aids, &b.child, &b.unit, b.date)))
 }
 
 fn is_regularisation(l: &Line) -> bool {
@@ -239,7 +240,12 @@ pub fn apply(bill: Option<Bill>, family: &FamilyRef, open: &[Regularisation], mo
     let to = |amount| Settled::Invoice { number: number.to_owned(), month, amount };
     for r in due.iter().filter(|r| !r.gives_back()) {
         let What::Booking { child, child_name, unit, unit_name, date, reason } = &r.what else { continue };
-        let b = bill.get_or_insert_with(|| Bill { family: family.clone(), lines: Vec::new(), total: Cents::ZERO });
+        let b = bill.get_or_insert_with(|| Bill {
+            family: family.clone(),
+            lines: Vec::new(),
+            aids: Vec::new(),
+            total: Cents::ZERO,
+        });
         b.lines.push(Line {
             child: child.clone(),
             child_name: child_name.clone(),
@@ -331,8 +337,13 @@ mod tests {
 
     fn billed(b: &Booking) -> Invoice {
         let town = town();
-        let (bills, _) =
-            billing::bills(&town, &[(id("martin"), family())].into(), std::slice::from_ref(b), d(2026, 12, 1));
+        let (bills, _) = billing::bills(
+            &town,
+            &[(id("martin"), family())].into(),
+            std::slice::from_ref(b),
+            d(2026, 12, 1),
+            &Default::default(),
+        );
         november(bills[0].lines.clone())
     }
 
@@ -370,7 +381,7 @@ mod tests {
         let r = for_change(&pending, &accepted, (mercredi, "ALSH"), &family(), "Léa Martin", Some(&invoice), &[], who)
             .unwrap();
         assert_eq!(r.delta, 1200);
-        let december = Bill { family: id("martin"), lines: Vec::new(), total: Cents::ZERO };
+        let december = Bill { family: id("martin"), lines: Vec::new(), aids: Vec::new(), total: Cents::ZERO };
         let applied = apply(
             Some(december),
             &id("martin"),
@@ -406,7 +417,7 @@ mod tests {
 
     #[test]
     fn what_the_family_is_owed_is_deducted_up_to_the_next_total_and_the_rest_carried() {
-        let bill = |cents| Some(Bill { family: id("martin"), lines: Vec::new(), total: c(cents) });
+        let bill = |cents| Some(Bill { family: id("martin"), lines: Vec::new(), aids: Vec::new(), total: c(cents) });
         let open = [
             giving_back("AV-2026-000003", 250, at(2026, 12, 2, 9, 0)),
             giving_back("AV-2026-000004", 400, at(2026, 12, 3, 9, 0)),
@@ -448,7 +459,7 @@ mod tests {
         let r = giving_back("AV-2026-000003", 250, at(2026, 12, 2, 9, 0));
         assert_eq!(destination(&note, Some(&r)), "Sera déduit de votre prochaine facture");
         let applied = apply(
-            Some(Bill { family: id("martin"), lines: Vec::new(), total: c(1000) }),
+            Some(Bill { family: id("martin"), lines: Vec::new(), aids: Vec::new(), total: c(1000) }),
             &id("martin"),
             std::slice::from_ref(&r),
             crate::Month::parse("2026-12").unwrap(),

@@ -54,7 +54,14 @@ fn care_x100(invoice: &Invoice, child: &ChildId, settings: &TaxCertificateSettin
         .iter()
         .filter(|l| &l.child == child)
         .map(|l| l.amount.get() * i64::from(settings.percent(&l.unit)))
-        .sum()
+        .sum::<i64>()
+        // An aid is not the family's money: its care part is not deductible.
+        - invoice
+            .aids
+            .iter()
+            .filter(|a| &a.child == child)
+            .map(|a| a.amount.get() * i64::from(settings.percent(&a.unit)))
+            .sum::<i64>()
 }
 
 /// The household's certificate for `year`, from its children, its invoices (any month: a

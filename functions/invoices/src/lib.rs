@@ -147,10 +147,11 @@ async fn current(
         }
     }
     let families = BTreeMap::from([(reference.clone(), family)]);
+    let used = run::aids_used_by(store, &town, &reference, domain::Month::of(first)).await?;
     let bill_of = |bookings: &[Booking]| {
-        let (mut bills, _) = billing::bills(&town, &families, bookings, today);
+        let (mut bills, _) = billing::bills(&town, &families, bookings, today, &used);
         billing::name_children(&mut bills, &names);
-        bills.into_iter().next().unwrap_or(Bill { family: reference.clone(), lines: Vec::new(), total: Cents::ZERO })
+        bills.into_iter().next().unwrap_or_else(|| Bill::of_lines(reference.clone(), Vec::new()))
     };
     let past: Vec<Booking> = bookings.iter().filter(|b| b.date <= today).cloned().collect();
     Ok(AxumJson(MonthSoFar {

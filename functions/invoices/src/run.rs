@@ -9,8 +9,8 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::billing::{self, Anomaly, Bill, Invoice};
 use domain::config::Town;
 use domain::family::Family;
-use domain::regularisation;
 use domain::{ChildId, FamilyRef, Month, TownId};
+use domain::{aid, regularisation};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use store::audit;
@@ -106,10 +106,36 @@ pub async fn month_bills_named(
         .map(|c| (c.id, format!("{} {}", c.first_name, c.last_name)))
         .collect();
     let bookings = repo::bookings_of_days(store, town.id(), first.iter_days().take_while(|d| *d <= last)).await?;
-    let (mut bills, anomalies) = billing::bills(town, &families, &bookings, today);
+    let used = aids_used(store, town, Month::of(first)).await?;
+    let (mut bills, anomalies) = billing::bills(town, &families, &bookings, today, &used);
     billing::name_children(&mut bills, &children);
     let families = families.into_iter().map(|(r, f)| (r, f.name)).collect();
     Ok((bills, anomalies, Names { families, children }))
+}
+
+/// What the town's aids gave before `month` in their years, from the invoices of those months
+/// (one index query per month, only for a town with an aid under a ceiling).
+pub async fn aids_used(store: &Store, town: &Town, month: Month) -> Result<aid::Used, StoreError> {
+    let mut invoices = Vec::new();
+    for m in aid::months_before(town, month) {
+        invoices.extend(of_month(store, town.id(), m).await?);
+    }
+    Ok(aid::used(town, month, &invoices))
+}
+
+/// What the town's aids gave one family before `month` in their years, from its invoices.
+pub async fn aids_used_by(
+    store: &Store,
+    town: &Town,
+    family: &FamilyRef,
+    month: Month,
+) -> Result<aid::Used, StoreError> {
+    if aid::months_before(town, month).is_empty() {
+        return Ok(aid::Used::new());
+    }
+    let q = Query::table(keys::family_partition(town.id(), family), SkRange::Prefix(keys::INVOICE_PREFIX.into()));
+    let invoices: Vec<Invoice> = Item::decode_listed(&store.query_all(&q).await?);
+    Ok(aid::used(town, month, &invoices))
 }
 
 /// The dry run's view of a month's bills: each with the « Régularisation » lines its invoice

@@ -112,7 +112,8 @@ pub(crate) async fn search(
 
 /// The fields a stored record may have: the write condition says the absent ones must still be
 /// absent (a field added meanwhile is a change too).
-const FAMILY_FIELDS: [&str; 6] = ["reference", "name", "resident", "quotient_familial", "guardians", "children"];
+pub(crate) const FAMILY_FIELDS: [&str; 6] =
+    ["reference", "name", "resident", "quotient_familial", "guardians", "children"];
 pub(crate) const CHILD_FIELDS: [&str; 11] = [
     "id",
     "first_name",

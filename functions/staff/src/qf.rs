@@ -17,12 +17,12 @@ use store::{Item, Store, WriteOp, audit, keys, repo};
 
 /// What is kept for a family (`…#F#<family>` / `QF`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct Record {
+pub struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     consent: Option<Consent>,
     /// The last QF fetched from the CAF or the MSA.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    fetched: Option<Fetched>,
+    pub fetched: Option<Fetched>,
 }
 
 /// The family's QF as staff and its guardians see it.
@@ -168,13 +168,23 @@ pub(crate) async fn fetch(
         before: before.quotient_familial.map(serde_json::Value::from),
         after: serde_json::to_value(&rec.fetched).ok(),
     };
+    // Conditioned on the family as read: a correction made meanwhile is not overwritten.
     let ops = vec![
-        WriteOp::Put { item: repo::family_item(&caller.town, &after)?, cond: None },
+        WriteOp::Put {
+            item: repo::family_item(&caller.town, &after)?,
+            cond: Some(crate::families::unchanged(&before, &crate::families::FAMILY_FIELDS)?),
+        },
         WriteOp::Put { item: Item::from_value(keys::quotient(&caller.town, &reference), &rec)?, cond: None },
         entry.record(&caller.town)?,
     ];
-    store.transact(ops).await?;
-    Ok(AxumJson(view(&after, rec)))
+    match store.transact(ops).await {
+        Ok(()) => Ok(AxumJson(view(&after, rec))),
+        Err(store::StoreError::TransactionCanceled { .. }) => Err(conflict(
+            "changed_meanwhile",
+            "La famille a été modifiée pendant l’interrogation de la CAF : rechargez sa fiche et réessayez.",
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A failure as the answer: not found 404, the API refusing 422, the rest 502; each message
@@ -216,6 +226,7 @@ pub async fn refresh(
     store: &Store,
     town: &domain::config::Town,
     api: &services::qf::ApiParticulier,
+    public_url: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Refreshed, Problem> {
     let mut out = Refreshed::default();
@@ -239,26 +250,79 @@ pub async fn refresh(
                 continue;
             }
         };
-        let mut after = f.clone();
-        after.quotient_familial = Some(fetched.value);
-        let changed = f.quotient_familial != after.quotient_familial;
         rec.fetched = Some(fetched);
-        let mut ops =
-            vec![WriteOp::Put { item: Item::from_value(keys::quotient(town.id(), &f.reference), &rec)?, cond: None }];
-        if changed {
+        if keep_refreshed(store, (town, public_url), f, &rec, now).await? {
             out.changed += 1;
-            ops.push(WriteOp::Put { item: repo::family_item(town.id(), &after)?, cond: None });
+        }
+    }
+    Ok(out)
+}
+
+/// Attempts of a refresh's write when the family changed meanwhile.
+const REFRESH_TRIES: usize = 4;
+
+/// Keeps what a refresh fetched (`rec.fetched`) for the family `read` (as the run read it): the
+/// record, and, when the value is new, the family's quotient with its audit entry. The family is
+/// written conditioned on being as read (the fields staff edit): a staff edit that lands between
+/// the run's read and its write is never overwritten — the run reads the family again and sets
+/// the CAF's quotient on what staff wrote. A change is emailed to each guardian in the same
+/// transaction. Whether the family's quotient changed.
+pub async fn keep_refreshed(
+    store: &Store,
+    (town_config, public_url): (&domain::config::Town, &str),
+    read: Family,
+    rec: &Record,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, Problem> {
+    let Some(fetched) = rec.fetched.as_ref() else { return Ok(false) };
+    let (town, value) = (town_config.id(), fetched.value);
+    let mut before = read;
+    for _ in 0..REFRESH_TRIES {
+        let mut after = before.clone();
+        after.quotient_familial = Some(value);
+        let changed = before.quotient_familial != after.quotient_familial;
+        let mut ops =
+            vec![WriteOp::Put { item: Item::from_value(keys::quotient(town, &before.reference), rec)?, cond: None }];
+        if changed {
+            ops.push(WriteOp::Put {
+                item: repo::family_item(town, &after)?,
+                cond: Some(crate::families::unchanged(&before, &crate::families::FAMILY_FIELDS)?),
+            });
             let entry = audit::Entry {
                 at: now,
                 by: "qf-refresh".into(),
                 action: "qf.refresh".into(),
-                target: format!("family/{}", f.reference),
-                before: f.quotient_familial.map(serde_json::Value::from),
+                target: format!("family/{}", before.reference),
+                before: before.quotient_familial.map(serde_json::Value::from),
                 after: serde_json::to_value(&rec.fetched).ok(),
             };
-            ops.push(entry.record(town.id())?);
+            ops.push(entry.record(town)?);
+            for g in &before.guardians {
+                let content = services::mail::templates::qf::QuotientChanged {
+                    town: town_config.config().name.clone(),
+                    first_name: g.first_name.clone(),
+                    public_url: public_url.to_owned(),
+                    provider: fetched.provider.clone(),
+                    month: fetched.month.french(),
+                    before: before.quotient_familial,
+                    after: value,
+                }
+                .render();
+                ops.push(services::mail::outbox::Mail::new(town, &g.email, content, now).enqueue()?);
+            }
         }
-        store.transact(ops).await?;
+        match store.transact(ops).await {
+            Ok(()) => return Ok(changed),
+            // Staff changed the family since it was read: read it again.
+            Err(store::StoreError::TransactionCanceled { .. }) => {
+                before = family(store, town, &before.reference).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    Ok(out)
+    Err(Problem::new(
+        axum::http::StatusCode::CONFLICT,
+        "changed_meanwhile",
+        "La famille a changé pendant la mise à jour du quotient : réessayez.",
+    ))
 }

@@ -202,6 +202,9 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
                     ));
                 }
             }
+            if let Some(s) = &u.price.siblings {
+                s.check(&format!("{ut}.price.siblings"))?;
+            }
             if let LateAddition::Percent(p) = u.late_addition
                 && !(100..=500).contains(&p)
             {
@@ -226,6 +229,8 @@ fn check(c: &TownConfig) -> Result<(), ConfigError> {
         return Err(err("api_particulier.recipient", "le SIRET de la commune compte 14 chiffres"));
     }
     c.child_file.check()?;
+    let units: Vec<&super::Unit> = c.activities.iter().flat_map(|a| a.units.iter()).collect();
+    super::check_aids(&c.aids, &units)?;
     if let Some(h) = &c.billing.helios {
         let units: Vec<&crate::UnitId> = c.activities.iter().flat_map(|a| a.units.iter().map(|u| &u.id)).collect();
         h.check(&units)?;

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod aids;
 mod billing;
 mod check;
 mod child_file;
@@ -20,6 +21,7 @@ mod tax;
 #[cfg(test)]
 mod tests;
 
+pub use aids::{Aid, AidYear, Funder, MAX_AIDS, Per, QfRange, SiblingCount, SiblingReduction, Siblings, check_aids};
 pub use billing::{
     BillingSettings, DirectDebitSettings, MAX_BILLING_LINES, MAX_BILLING_TEXT, MAX_REMINDER_DAYS, PayfipSettings,
     Reminders, Saisie, TRANSLITERATION,
@@ -98,6 +100,9 @@ pub struct Price {
     /// Ascending by `up_to_qf`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub qf_brackets: Vec<QfBracket>,
+    /// Lower prices for the family's second, third… child booked the same day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub siblings: Option<Siblings>,
 }
 
 impl Price {
@@ -287,6 +292,9 @@ pub struct TownConfig {
     /// fetching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_particulier: Option<ApiParticulierSettings>,
+    /// The aids deducted on invoices (`docs/accounting.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aids: Vec<Aid>,
 }
 
 /// The town's access to API Particulier: the SIRET it calls as (`recipient`), the one its

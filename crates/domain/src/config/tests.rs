@@ -128,6 +128,7 @@ mod town {
                 QfBracket { up_to_qf: 600, price: Cents::new(150).unwrap() },
                 QfBracket { up_to_qf: 1200, price: Cents::new(300).unwrap() },
             ],
+            siblings: None,
         };
         assert_eq!(price.for_family(true, Some(400)).get(), 150);
         assert_eq!(price.for_family(true, Some(600)).get(), 150);

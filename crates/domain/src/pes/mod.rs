@@ -285,18 +285,20 @@ fn sepa(invoice: &Invoice, (m, on): (&Mandate, NaiveDate), amount: Cents, town: 
     })
 }
 
-/// The lines of a title: the invoice's lines summed by product code (first seen first), less
+/// The lines of a title: the invoice's lines summed by product code (first seen first), each
+/// less the aids of its days (the title asks what the family owes, as Noethys's export does), less
 /// what its credit notes and régularisations took, from its last line up.
 fn lines(invoice: &Invoice, helios: &HeliosSettings, amount: Cents) -> Vec<Line> {
     let mut out: Vec<Line> = Vec::new();
     for l in &invoice.lines {
         let product = helios.product_of(&l.unit);
+        let net = l.amount.minus(crate::aid::on_line(&invoice.aids, l));
         match out.iter_mut().find(|x| x.product == product) {
-            Some(x) => x.amount += l.amount,
+            Some(x) => x.amount += net,
             None => out.push(Line {
                 product: product.to_owned(),
                 object: text::fit(&format!("{} {}", l.unit_name, invoice.month.french()), 160),
-                amount: l.amount,
+                amount: net,
             }),
         }
     }

@@ -164,3 +164,30 @@ fn bordereau_kinds_carry_their_codes() {
     assert_eq!((Kind::Ormc.typ_bord(), Kind::Ormc.typ_pce(), Kind::Ormc.nat_pce()), ("06", "15", "01"));
     assert_eq!((Kind::Reduction.typ_bord(), Kind::Reduction.typ_pce(), Kind::Reduction.nat_pce()), ("02", "01", "06"));
 }
+
+#[test]
+fn a_title_asks_what_the_family_owes_each_product_less_its_aids() {
+    let mut inv = invoice();
+    // An aid of 1,50 € on the canteen's 3 November (the other canteen line is another day).
+    inv.lines[2].dates = vec![d(2026, 11, 5)];
+    inv.aids = vec![crate::invoice::AidLine {
+        aid: id("caf-atl"),
+        label: "Aide CAF temps libres : −1,50 € × 1 jour".into(),
+        child: id("lea"),
+        child_name: "Léa Martin".into(),
+        unit: id("cantine"),
+        unit_name: "CANTINE".into(),
+        dates: vec![d(2026, 11, 3)],
+        dates_text: "3/11".into(),
+        quantity: 1,
+        per_day: c(150),
+        amount: c(150),
+    }];
+    inv.total = c(2550 - 150);
+    let fam = martins();
+    let p =
+        title(&Source { invoice: &inv, family: &fam, mandate: None }, &helios(), "Villeneuve", (2026, 12, 1)).unwrap();
+    assert_eq!(p.amount, c(2400));
+    let lines: Vec<(&str, i64)> = p.lines.iter().map(|l| (l.product.as_str(), l.amount.get())).collect();
+    assert_eq!(lines, [("CANT", 2100), ("ENF", 300)], "the canteen less its aid, the other product whole");
+}

@@ -153,3 +153,29 @@ fn a_shared_child_is_on_each_households_certificate_for_what_it_paid() {
     let got: Vec<(&str, i64)> = b.children.iter().map(|k| (k.child.as_str(), k.amount.get())).collect();
     assert_eq!(got, [("lea", 600)]);
 }
+
+#[test]
+fn an_aid_is_not_the_familys_money_its_care_part_is_left_out() {
+    // Léa: 10 evenings at 2,00 € (all care), 5,00 € of them paid by an aid; the family paid the
+    // 15,00 € it owed: 15,00 € of care.
+    let mut invoice = november_invoice(vec![line("lea", "peri-soir", 10, 200)], "2026-000001");
+    invoice.aids = vec![crate::invoice::AidLine {
+        aid: id("ville"),
+        label: "Aide de la commune".into(),
+        child: id("lea"),
+        child_name: "lea".into(),
+        unit: id("peri-soir"),
+        unit_name: "peri-soir".into(),
+        dates: vec![d(2026, 11, 3)],
+        dates_text: "3/11".into(),
+        quantity: 5,
+        per_day: c(100),
+        amount: c(500),
+    }];
+    invoice.total = c(1500);
+    let lea = child("lea", "Léa", d(2021, 6, 1));
+    let mut f = family();
+    f.children = vec![id("lea")];
+    let cert = certificate(2026, &f, &[lea], &[invoice], &[paid("2026-000001", 1500, d(2026, 12, 10))], &settings());
+    assert_eq!(cert.total, c(1500));
+}

@@ -197,11 +197,15 @@ fn lines(l: &mut Layout, s: &Sheet) {
             None => children.push((name, vec![line])),
         }
     }
+    // A child with aids but no line of its own (never: an aid is earned on a billed day) would be
+    // left out; its aids follow its lines.
     for (name, lines) in children {
         l.room(60.0);
         // The child's name heads their lines: a header cell across the row.
         l.tagged(Tag::Tr, |l| l.tagged(Tag::Th(Scope::Row, 4), |l| l.put(LEFT, 10.5, Weight::Bold, false, name)));
         l.down(15.0);
+        let child = lines.first().map(|x| &x.child);
+        let aids: Vec<_> = s.invoice.aids.iter().filter(|a| Some(&a.child) == child).collect();
         let mut subtotal = domain::Cents::ZERO;
         for line in lines {
             subtotal += line.amount;
@@ -225,6 +229,18 @@ fn lines(l: &mut Layout, s: &Sheet) {
                     );
                 });
             });
+            l.gap(5.0);
+        }
+        for aid in aids {
+            subtotal = subtotal.minus(aid.amount);
+            l.room(40.0);
+            l.put(LEFT + 10.0, 9.5, Weight::Bold, false, &aid.unit_name);
+            l.right(QTY, 9.5, Weight::Regular, &aid.quantity.to_string());
+            l.right(UNIT_PRICE, 9.5, Weight::Regular, &format!("−{}", aid.per_day));
+            l.right(RIGHT, 9.5, Weight::Bold, &format!("−{}", aid.amount));
+            l.down(12.5);
+            l.para(LEFT + 10.0, QTY - 50.0, 8.5, Weight::Regular, false, &aid.label);
+            l.para(LEFT + 10.0, QTY - 50.0, 8.5, Weight::Regular, true, &format!("Dates : {}", aid.dates_text));
             l.gap(5.0);
         }
         l.room(20.0);

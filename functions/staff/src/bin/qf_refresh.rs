@@ -13,14 +13,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         return Err("API_PARTICULIER_TOKEN_SECRET is not set".into());
     };
     let api = services::qf::ApiParticulier::with_source(&base, token);
+    let public_url = edge::lambda::public_url()?;
     lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| {
-        let (store, towns, api) = (store.clone(), towns.clone(), api.clone());
+        let (store, towns, api, public_url) = (store.clone(), towns.clone(), api.clone(), public_url.clone());
         async move {
             let now = chrono::Utc::now();
             let (mut fetched, mut changed, mut failed) = (0, 0, 0);
             for id in store::repo::town_ids(&store).await? {
                 let Some(town) = towns.get(&id).await? else { continue };
-                let r = staff::qf::refresh(&store, &town, &api, now).await.map_err(|p| p.title.clone())?;
+                let r = staff::qf::refresh(&store, &town, &api, &public_url, now).await.map_err(|p| p.title.clone())?;
                 (fetched, changed, failed) = (fetched + r.fetched, changed + r.changed, failed + r.failed);
             }
             tracing::info!(fetched, changed, failed, "QF refreshed");

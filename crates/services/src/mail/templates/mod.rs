@@ -14,6 +14,7 @@ pub mod child_file;
 pub mod delivery;
 pub mod documents;
 pub mod portal;
+pub mod qf;
 pub mod school_year;
 pub mod tax;
 

@@ -1,0 +1,104 @@
+//! Aids deducted on the invoice end to end (issue 28, part 3), on both stores: the demo town
+//! gives the CAF's « aide aux temps libres », 3,00 € a day at the leisure centre for a QF up to
+//! 600. The Bernards (QF 540) have Noé at the Wednesday centre on 18 and 25 November (marked
+//! present without a booking: the late price, 5,00 € + 3,00 €); their current month, then
+//! November's invoice, show the aid as its own line and owe 16,00 € − 6,00 €; the PDF prints it,
+//! the PES title asks 10,00 €, and a credit note cannot give back the aid.
+
+use crate::helpers::{Browser, TOWN, TestPortal, assert_french_typography, assert_problem, portal_on, raw_get};
+use serde_json::{Value, json};
+use store::Store;
+
+const PASSWORD: &str = local_portal::DEMO_PASSWORD;
+const LABEL: &str = "Aide CAF temps libres\u{202f}: −3,00\u{a0}€ × 2\u{a0}jours";
+
+fn api(path: &str) -> String {
+    format!("/api/towns/{TOWN}{path}")
+}
+
+async fn present(p: &TestPortal, agent: &Browser, date: &str) {
+    let marks = json!([{"child": "noe-bernard-petit", "mark": "present_unbooked"}]);
+    let r = p
+        .post(&api("/staff/attendance"), json!({"date": date, "unit": "alsh-mercredi", "marks": marks}), Some(agent))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+}
+
+fn aids(bill: &Value) -> Vec<(String, i64)> {
+    bill["aids"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| (x["label"].as_str().unwrap_or("").to_owned(), x["amount"].as_i64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn an_aid_for_qf_up_to_600_shows_on_the_bernards_next_invoice(store: Store) {
+    let p = portal_on(store).await;
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
+    present(&p, &agent, "2026-11-18").await;
+    present(&p, &agent, "2026-11-25").await;
+
+    let claire = p.login(TOWN, "claire.bernard@exemple.fr", PASSWORD).await.unwrap();
+    let now = p.get(&api("/families/bernard/invoices/current"), Some(&claire)).await;
+    assert_eq!(now.status, 200, "{:?}", now.json);
+    assert_eq!(aids(&now.json["forecast"]), [(LABEL.to_owned(), 600)], "{:?}", now.json);
+    assert_eq!(now.json["forecast"]["total"], 1000);
+    assert_eq!(now.json["forecast"]["aids"][0]["child_name"], "Noé Bernard-Petit");
+    // The Martins (QF 850) earn nothing.
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
+    let theirs = p.get(&api("/families/martin/invoices/current"), Some(&sophie)).await;
+    assert!(aids(&theirs.json["forecast"]).is_empty(), "{:?}", theirs.json);
+
+    // Wednesday 2 December: November is billed and published.
+    p.clock.advance(chrono::TimeDelta::days(6));
+    let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
+    let preview = p.get(&api("/staff/invoices/preview?month=2026-11"), Some(&admin)).await;
+    let bernard = preview.json["bills"].as_array().unwrap().iter().find(|b| b["family"] == "bernard").cloned();
+    assert_eq!(bernard.as_ref().map(|b| b["total"].clone()), Some(json!(1000)), "{:?}", preview.json);
+    let r = p.post(&api("/staff/invoices/runs/2026-11/finalise"), json!({}), Some(&admin)).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let r = p.post(&api("/staff/invoices/runs/2026-11/publish"), json!({"on": "2026-12-02"}), Some(&admin)).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let claire = p.login(TOWN, "claire.bernard@exemple.fr", PASSWORD).await.unwrap();
+    let invoice = p.get(&api("/families/bernard/invoices/2026-11"), Some(&claire)).await;
+    assert_eq!(invoice.status, 200, "{:?}", invoice.json);
+    assert_eq!(aids(&invoice.json), [(LABEL.to_owned(), 600)]);
+    assert_eq!(invoice.json["aids"][0]["dates_text"], "18 et 25/11");
+    let lines: i64 = invoice.json["lines"].as_array().unwrap().iter().map(|l| l["amount"].as_i64().unwrap()).sum();
+    assert_eq!((lines, invoice.json["total"].as_i64()), (1600, Some(1000)), "the lines less the aid");
+    assert_french_typography("the aid's line", LABEL);
+
+    let (pdf, kind) = raw_get(&p.router, &api("/families/bernard/invoices/2026-11/pdf"), &claire.cookie).await;
+    assert_eq!(kind, "application/pdf");
+    let text = pdf_extract::extract_text_from_mem(&pdf).expect("the PDF parses");
+    for expected in ["Aide CAF temps libres", "× 2", "−6,00", "10,00"] {
+        assert!(text.contains(expected), "{expected} in\n{text}");
+    }
+
+    // A credit note gives back what the family paid for the line (16,00 € less 6,00 € of aid).
+    let credit = api("/staff/invoices/families/bernard/2026-11/credit-notes");
+    let over = p.post(&credit, json!({"reason": "Erreur", "lines": [{"line": 0, "amount": 1001}]}), Some(&admin)).await;
+    assert_problem(&over, 422, "credit_over_line");
+
+    // The title asks what the family owes.
+    let made = p.post(&api("/staff/invoices/runs/2026-11/pes"), json!({}), Some(&admin)).await;
+    assert_eq!(made.status, 201, "{:?}", made.json);
+    let id = made.json["file"]["id"].as_str().unwrap().to_owned();
+    let (bytes, _) = raw_get(&p.router, &api(&format!("/staff/invoices/pes/{id}")), &admin.cookie).await;
+    let root = crate::pes::parse(&bytes);
+    let piece = root
+        .at("PES_RecetteAller")
+        .all("Bordereau")
+        .flat_map(|b| b.all("Piece"))
+        .find(|piece| piece.at("LigneDePiece").val("Tiers/InfoTiers/Nom") == "BERNARD")
+        .expect("the Bernards' title");
+    let sum: f64 =
+        piece.all("LigneDePiece").map(|l| l.val("BlocLignePiece/InfoLignePiece/MtHT").parse::<f64>().unwrap()).sum();
+    assert_eq!(format!("{sum:.2}"), "10.00");
+    p.stop().await;
+}
+
+crate::helpers::both_backends!(an_aid_for_qf_up_to_600_shows_on_the_bernards_next_invoice);

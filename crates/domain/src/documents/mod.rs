@@ -6,6 +6,7 @@ use super::ids::DocKindId;
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+pub mod inbound;
 mod request;
 
 pub use request::{MAX_PER_FAMILY, RequestRefused, request, room_for_another};

@@ -4,7 +4,6 @@
 //! and SES's verdicts in, decisions out (docs/email.md, « Documents by email »).
 
 use super::{Absence, Concerns, DocumentKind, FileType, MAX_ABSENCE_DAYS, check_file_name, name_for_type};
-use crate::family::Email;
 use crate::ids::DocKindId;
 use chrono::{Datelike, Days, NaiveDate};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
@@ -135,7 +134,8 @@ pub struct Attachment {
 /// A message read: its sender, subject and text, and its attachments sorted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
-    pub from: Email,
+    /// Lower-cased, checked as `family::Email` checks an address.
+    pub from: String,
     /// Without control characters, at most [`MAX_SUBJECT_CHARS`].
     pub subject: String,
     /// The first text body, at most [`MAX_BODY_CHARS`].
@@ -143,6 +143,15 @@ pub struct Received {
     pub attachments: Vec<Attachment>,
     /// The attachments not filed: their name as sent (cleaned) and why.
     pub skipped: Vec<(String, Skipped)>,
+}
+
+/// An address as `family::Email` keeps it (trimmed, lower-cased, valid, a dotted domain).
+pub fn address(s: &str) -> Option<String> {
+    let s = s.trim().to_lowercase();
+    let valid = s.len() <= 254
+        && email_address::EmailAddress::is_valid(&s)
+        && s.rsplit('@').next().is_some_and(|d| d.contains('.'));
+    valid.then_some(s)
 }
 
 /// Text from outside, as kept: control characters become spaces, runs of spaces one.
@@ -162,7 +171,7 @@ pub fn read(raw: &[u8], max_bytes: u64) -> Result<Received, Unreadable> {
         return Err(Unreadable::Malformed);
     }
     let from = match message.from().map(|a| a.iter().collect::<Vec<_>>()) {
-        Some(addrs) if addrs.len() == 1 => addrs[0].address().and_then(|a| Email::parse(a).ok()),
+        Some(addrs) if addrs.len() == 1 => addrs[0].address().and_then(address),
         _ => None,
     }
     .ok_or(Unreadable::NoSender)?;
@@ -187,6 +196,26 @@ pub fn read(raw: &[u8], max_bytes: u64) -> Result<Received, Unreadable> {
         attachments,
         skipped,
     })
+}
+
+/// The sender and the recipients a message's headers name (its first 64 kB only): whom to
+/// answer when the message itself is refused, and which town's address it was sent to.
+pub fn envelope(raw: &[u8]) -> (Option<String>, Vec<String>) {
+    let head = &raw[..raw.len().min(64 * 1024)];
+    let Some(m) = MessageParser::default().parse_headers(head) else { return (None, Vec::new()) };
+    let from = match m.from().map(|a| a.iter().collect::<Vec<_>>()) {
+        Some(addrs) if addrs.len() == 1 => addrs[0].address().and_then(address),
+        _ => None,
+    };
+    let to = m
+        .to()
+        .into_iter()
+        .chain(m.cc())
+        .flat_map(|a| a.iter())
+        .filter_map(|a| a.address().and_then(address))
+        .take(50)
+        .collect();
+    (from, to)
 }
 
 /// The attachments of `message` and of the messages it forwards, with their names, bounded.

@@ -354,3 +354,63 @@ async fn answer(state: &AppState, town: &Town, to: &Email) -> Result<bool, Inbou
         Err(e) => Err(e.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// AWS's « Sample incoming email event » (Lambda action), headers shortened.
+    const AWS_EXAMPLE: &str = r#"{
+      "Records": [{
+        "eventSource": "aws:ses",
+        "eventVersion": "1.0",
+        "ses": {
+          "mail": {
+            "timestamp": "2019-08-05T21:30:02.028Z",
+            "source": "prvs=144d0cba7=sender@example.com",
+            "messageId": "EXAMPLE7c191be45-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000",
+            "destination": ["recipient@example.com"],
+            "headersTruncated": false,
+            "headers": [{"name": "From", "value": "\"Doe, John\" <sender@example.com>"}],
+            "commonHeaders": {
+              "returnPath": "prvs=144d0cba7=sender@example.com",
+              "from": ["\"Doe, John\" <sender@example.com>"],
+              "date": "Mon, 5 Aug 2019 21:29:57 +0000",
+              "to": ["\"recipient@example.com\" <recipient@example.com>"],
+              "messageId": "<F8098FDD-49A3-442D-9935-F6112B195BDA@example.com>",
+              "subject": "This is a test"
+            }
+          },
+          "receipt": {
+            "timestamp": "2019-08-05T21:30:02.028Z",
+            "processingTimeMillis": 1205,
+            "recipients": ["recipient@example.com"],
+            "spamVerdict": {"status": "PASS"},
+            "virusVerdict": {"status": "PASS"},
+            "spfVerdict": {"status": "PASS"},
+            "dkimVerdict": {"status": "PASS"},
+            "dmarcVerdict": {"status": "GRAY"},
+            "action": {
+              "type": "Lambda",
+              "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:IncomingEmail",
+              "invocationType": "Event"
+            }
+          }
+        }
+      }]
+    }"#;
+
+    #[test]
+    fn the_receipt_event_is_read_as_aws_documents_it() {
+        let event: Value = serde_json::from_str(AWS_EXAMPLE).unwrap();
+        let r = ses_receipts(&event).expect("an SES event");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].message_id, "EXAMPLE7c191be45-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000");
+        assert_eq!(r[0].recipients, ["recipient@example.com"]);
+        assert_eq!(r[0].verdicts, Verdicts { dmarc: Verdict::Gray, ..Verdicts::PASS });
+        assert!(r[0].verdicts.authentic(), "no DMARC policy, SPF and DKIM pass");
+        // Another event (an SNS delivery event, a schedule) is not one.
+        assert_eq!(ses_receipts(&serde_json::json!({"Records": [{"EventSource": "aws:sns"}]})), None);
+        assert_eq!(ses_receipts(&serde_json::json!({"source": "aws.events"})), None);
+    }
+}

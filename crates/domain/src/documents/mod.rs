@@ -519,6 +519,12 @@ mod tests {
         let mut s = DocumentSettings::default();
         s.kinds[3].justifies_absence = true;
         assert_eq!(check(&s).unwrap_err().path, "documents.kinds[3].concerns");
+        let s =
+            DocumentSettings { inbound_email: Some("Justificatifs@Ville.fr".into()), ..DocumentSettings::default() };
+        assert_eq!(check(&s).unwrap_err().path, "documents.inbound_email");
+        let s =
+            DocumentSettings { inbound_email: Some("justificatifs@ville.fr".into()), ..DocumentSettings::default() };
+        assert_eq!(check(&s), Ok(()));
     }
 
     #[test]

@@ -31,9 +31,11 @@ test('a reminder’s link turns reminders off in one click, and the page turns t
     page.on('pageerror', (e) => errors.push(e.message));
     // The reminder to Sophie Martin, once the portal's jobs have queued and sent it.
     const row = page.locator('tr', { hasText: 'sophie.martin@exemple.fr' }).filter({ hasText: 'réservations sont ouvertes' }).first();
-    for (;;) {
+    // /dev/mail is rendered by the server: reloaded until the notifier has written it (bounded).
+    for (let tries = 0; ; tries += 1) {
       await page.goto(`${portal.url}/dev/mail`);
       if (await row.count()) break;
+      assert.ok(tries < 120, 'no reminder to Sophie Martin on /dev/mail within a minute');
       await page.waitForTimeout(500);
     }
     await row.getByRole('link').click();

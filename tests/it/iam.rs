@@ -114,6 +114,14 @@ fn other_calls() -> BTreeMap<&'static str, Vec<(&'static str, String, &'static s
             ],
         ),
         (
+            "InboundMailFunction",
+            vec![
+                ("s3:GetObject", o("inbound/m"), "documents::inbound::receive: head_object, get_object (range)"),
+                ("s3:DeleteObject", o("inbound/m"), "documents::inbound::receive: the message, once handled"),
+                ("s3:PutObject", o("documents/t/f/d"), "documents::inbound: Files::put_bytes, each attachment filed"),
+            ],
+        ),
+        (
             "DocumentsPurgeFunction",
             vec![
                 ("s3:DeleteObject", o("documents/t/f/d"), "documents::purge and erase_due: Files::delete"),

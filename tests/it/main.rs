@@ -21,6 +21,7 @@ mod helpers;
 mod http_bad_input;
 mod iam;
 mod import;
+mod inbound;
 mod invoices;
 mod local_portal;
 mod news;

@@ -323,7 +323,7 @@ pub(super) async fn thirty_concurrent_cancellations_promote_the_first_thirty_in_
 }
 
 /// The child's confirmed booking of `unit` on `date` (the demo's, or one made now).
-async fn ensure_booked(
+pub(super) async fn ensure_booked(
     store: &Store,
     family: &str,
     child: &str,

@@ -246,6 +246,20 @@ impl Files {
         Ok(out.body.collect().await.map_err(fail)?.into_bytes().to_vec())
     }
 
+    /// The first `n` bytes of an object (the headers of a message too large to read whole).
+    pub async fn get_range(&self, key: &str, n: u64) -> Result<Vec<u8>, FilesError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", n.saturating_sub(1)))
+            .send()
+            .await
+            .map_err(|e| fail(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        Ok(out.body.collect().await.map_err(fail)?.into_bytes().to_vec())
+    }
+
     /// A GET of an export archive, saved under `file_name`.
     pub async fn presign_get_archive(&self, key: &str, file_name: &str) -> Result<Presigned, FilesError> {
         let (config, expires_at) = self.presigning()?;

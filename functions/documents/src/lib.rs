@@ -8,6 +8,7 @@
 //! Decided documents are deleted after the town's retention period.
 
 mod export;
+pub mod inbound;
 mod marks;
 mod record;
 mod retention;

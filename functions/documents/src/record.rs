@@ -183,7 +183,7 @@ pub(crate) async fn child_names(
 }
 
 pub(crate) fn view(town: &Town, d: Document, names: &[(ChildId, String)], today: NaiveDate) -> View {
-    let kind_name = town.config().documents.kind(&d.kind).map_or_else(|| d.kind.to_string(), |k| k.name.clone());
+    let kind_name = town.config().documents.kind_name(&d.kind);
     let child_name = d.child.as_ref().and_then(|c| names.iter().find(|(id, _)| id == c)).map(|(_, n)| n.clone());
     View {
         status: d.shown_status(today),

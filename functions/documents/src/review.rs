@@ -155,7 +155,7 @@ pub(crate) async fn decide(
         }
         .record(town.id())?,
     );
-    let kind_name = kind.as_ref().map_or_else(|| after.kind.to_string(), |k| k.name.clone());
+    let kind_name = town.config().documents.kind_name(&after.kind);
     for g in &f.guardians {
         let content = decision_email(&state, &town, &g.first_name, &after, &kind_name, &names);
         ops.push(Mail::new(town.id(), &g.email, content, now).enqueue()?);

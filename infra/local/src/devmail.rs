@@ -24,6 +24,8 @@ pub struct DevMail {
     pub public_url: String,
     /// The portal's clock (tests move it), for the events' time.
     pub clock: edge::clock::Clock,
+    /// What `InboundMailFunction` holds in AWS: its store, the bucket (documents by email).
+    pub inbound: documents::AppState,
 }
 
 fn esc(s: &str) -> String {
@@ -112,8 +114,49 @@ async fn event(State(dev): State<DevMail>, Path((id, event)): Path<(String, Stri
     }
 }
 
+/// How the twin's SES judged the message: `?spf=FAIL&dkim=PASS&dmarc=FAIL` (each `PASS` when
+/// not given: the local portal has no DNS to check).
+#[derive(serde::Deserialize)]
+struct Judged {
+    spf: Option<String>,
+    dkim: Option<String>,
+    dmarc: Option<String>,
+}
+
+/// `POST /dev/mail/inbound`: an `.eml` received at a town's address for documents, as SES
+/// receives it: stored under `inbound/` in the bucket, then the function's own code path
+/// (`documents::inbound::receive`) with the verdicts given.
+async fn inbound(
+    State(dev): State<DevMail>,
+    axum::extract::Query(j): axum::extract::Query<Judged>,
+    body: axum::body::Bytes,
+) -> Response {
+    use domain::documents::inbound::{Verdict, Verdicts, envelope};
+    let v = |s: &Option<String>| s.as_deref().map_or(Verdict::Pass, Verdict::parse);
+    let verdicts = Verdicts { spf: v(&j.spf), dkim: v(&j.dkim), dmarc: v(&j.dmarc), ..Verdicts::PASS };
+    let message_id = store::secret::id();
+    let key = format!("{}{message_id}", documents::inbound::PREFIX);
+    if let Err(e) = dev.inbound.files.put_bytes(&key, body.to_vec(), "message/rfc822").await {
+        return (StatusCode::SERVICE_UNAVAILABLE, Html(format!("<p>{}</p>", esc(&e.to_string())))).into_response();
+    }
+    // SES's rule was written for the town's address: the message's recipients stand for it.
+    let recipients = envelope(&body).1;
+    let receipt = documents::inbound::Receipt { message_id, recipients, verdicts };
+    match documents::inbound::receive(&dev.inbound, &receipt).await {
+        Ok(outcome) => axum::Json(serde_json::json!({ "outcome": format!("{outcome:?}") })).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({ "error": e.to_string() })))
+            .into_response(),
+    }
+}
+
 pub fn router(dev: DevMail) -> Router {
     Router::new()
+        .route(
+            "/dev/mail/inbound",
+            post(inbound).layer(axum::extract::DefaultBodyLimit::max(
+                domain::documents::inbound::MAX_MESSAGE_BYTES + (16 << 20),
+            )),
+        )
         .route("/dev/mail", get(list))
         .route("/dev/mail/{id}", get(show))
         .route("/dev/mail/{id}/{event}", post(event))

@@ -391,6 +391,12 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
             towns: towns.clone(),
             public_url: public_url.clone(),
             clock: opts.clock.clone(),
+            inbound: documents::AppState {
+                auth: of("InboundMailFunction").0,
+                towns: of("InboundMailFunction").1,
+                files: files.clone(),
+                public_url: public_url.clone(),
+            },
         },
     ));
     // On the binary, the simulator shares the portal's origin.

@@ -477,7 +477,7 @@ Resources:
             Stack::local(&[("PublicUrl", "http://127.0.0.1:3000"), ("SenderEmail", "mairie@example.test")]),
         )
         .expect("template.yaml");
-        assert_eq!(t.functions.len(), 15, "{:?}", t.functions.iter().map(|f| &f.id).collect::<Vec<_>>());
+        assert_eq!(t.functions.len(), 16, "{:?}", t.functions.iter().map(|f| &f.id).collect::<Vec<_>>());
         let towns = t.function("TownsFunction").expect("towns");
         assert_eq!(towns.binary, "towns");
         assert_eq!(towns.env["TABLE_NAME"], "espace-famille-Table");

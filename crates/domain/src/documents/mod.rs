@@ -6,6 +6,7 @@ use super::ids::DocKindId;
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+pub mod inbound;
 mod request;
 
 pub use request::{MAX_PER_FAMILY, RequestRefused, request, room_for_another};
@@ -59,17 +60,36 @@ pub struct DocumentSettings {
     /// acceptance when it has no end), in days; then it is deleted.
     #[serde(default = "default_retention")]
     pub retention_days: u32,
+    /// The town's address for documents sent by email (`justificatifs@…`): what SES receives
+    /// for it is filed in « Mes demandes » ([`inbound`]). None: the town takes none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_email: Option<String>,
 }
 
 impl Default for DocumentSettings {
     fn default() -> Self {
-        DocumentSettings { kinds: default_kinds(), max_bytes: default_max_bytes(), retention_days: default_retention() }
+        DocumentSettings {
+            kinds: default_kinds(),
+            max_bytes: default_max_bytes(),
+            retention_days: default_retention(),
+            inbound_email: None,
+        }
     }
 }
 
 impl DocumentSettings {
     pub fn kind(&self, id: &DocKindId) -> Option<&DocumentKind> {
         self.kinds.iter().find(|k| &k.id == id)
+    }
+
+    /// What guardians and staff read for a kind: its name, « Document à classer » for what
+    /// came by email unsorted, the id for a kind the town no longer asks for.
+    pub fn kind_name(&self, id: &DocKindId) -> String {
+        match self.kind(id) {
+            Some(k) => k.name.clone(),
+            None if id.as_str() == inbound::UNSORTED => inbound::UNSORTED_NAME.to_owned(),
+            None => id.to_string(),
+        }
     }
 }
 
@@ -128,6 +148,9 @@ pub fn check(s: &DocumentSettings) -> Result<(), ConfigError> {
     }
     if s.max_bytes == 0 || s.max_bytes > MAX_FILE_BYTES {
         return Err(err("documents.max_bytes", format!("la taille maximale va de 1 à {MAX_FILE_BYTES} octets")));
+    }
+    if s.inbound_email.as_deref().is_some_and(|a| inbound::address(a).as_deref() != Some(a)) {
+        return Err(err("documents.inbound_email", "une adresse e-mail valide, en minuscules"));
     }
     if !(1..=3660).contains(&s.retention_days) {
         return Err(err("documents.retention_days", "la durée de conservation va de 1 à 3 660 jours"));
@@ -496,6 +519,12 @@ mod tests {
         let mut s = DocumentSettings::default();
         s.kinds[3].justifies_absence = true;
         assert_eq!(check(&s).unwrap_err().path, "documents.kinds[3].concerns");
+        let s =
+            DocumentSettings { inbound_email: Some("Justificatifs@Ville.fr".into()), ..DocumentSettings::default() };
+        assert_eq!(check(&s).unwrap_err().path, "documents.inbound_email");
+        let s =
+            DocumentSettings { inbound_email: Some("justificatifs@ville.fr".into()), ..DocumentSettings::default() };
+        assert_eq!(check(&s), Ok(()));
     }
 
     #[test]

@@ -68,6 +68,86 @@ impl DocumentDecision {
     }
 }
 
+/// To a guardian whose email to the town's address for documents was filed: what became a
+/// document of « Mes demandes », and what did not and why.
+#[derive(Debug, Clone)]
+pub struct InboundFiled {
+    pub town: String,
+    pub first_name: String,
+    pub public_url: String,
+    /// « Certificat médical justifiant une absence – Léa – scan.pdf (absence du 26/11/2026 au 26/11/2026) ».
+    pub filed: Vec<String>,
+    /// « photo.heic : ce n’est pas un fichier PDF, JPEG ou PNG valide ».
+    pub skipped: Vec<String>,
+}
+
+impl InboundFiled {
+    pub fn render(&self) -> Content {
+        let n = self.filed.len();
+        let intro = if n == 1 {
+            "Nous avons bien reçu votre e-mail. Le document suivant a été ajouté à «\u{202f}Mes demandes\u{202f}» et sera examiné par le service enfance\u{202f}:".to_owned()
+        } else {
+            format!(
+                "Nous avons bien reçu votre e-mail. Les {n} documents suivants ont été ajoutés à «\u{202f}Mes demandes\u{202f}» et seront examinés par le service enfance\u{202f}:"
+            )
+        };
+        let mut remarks = Vec::new();
+        if !self.skipped.is_empty() {
+            remarks.push("Les pièces jointes non retenues peuvent être envoyées depuis «\u{202f}Mes demandes\u{202f}», au format PDF, JPEG ou PNG.".to_owned());
+        }
+        remarks.push("Vous recevrez un e-mail quand le service aura examiné chaque document.".to_owned());
+        Summary {
+            town: &self.town,
+            subject: if n == 1 { "Document reçu".into() } else { "Documents reçus".into() },
+            first_name: &self.first_name,
+            intro,
+            sections: vec![
+                Section::new("Ajouté à vos demandes", self.filed.clone()),
+                Section::new("Non retenu", self.skipped.clone()),
+            ],
+            remarks,
+            link: (format!("{}/demandes.html", self.public_url), "Voir mes demandes"),
+        }
+        .render()
+    }
+}
+
+/// The one answer to any other message sent to the town's address for documents (an unknown
+/// or unauthenticated sender, no usable attachment): the same whoever sent it, so it tells
+/// nothing of who has an account.
+#[derive(Debug, Clone)]
+pub struct InboundHowTo {
+    pub town: String,
+    pub public_url: String,
+    /// The town's largest file, in MB.
+    pub max_mb: u64,
+}
+
+impl InboundHowTo {
+    pub fn render(&self) -> Content {
+        Summary {
+            town: &self.town,
+            subject: "Envoyer un document au service enfance".into(),
+            first_name: "",
+            intro: "Nous avons reçu votre e-mail, mais aucun document n’a pu être enregistré.".into(),
+            sections: vec![Section::new(
+                "Pour envoyer un document",
+                vec![
+                    "depuis «\u{202f}Mes demandes\u{202f}» sur le portail, une fois connecté\u{202f};".into(),
+                    format!(
+                        "ou par e-mail à cette adresse, depuis l’adresse enregistrée dans votre compte, en pièce jointe au format PDF, JPEG ou PNG ({}\u{a0}Mo au plus par fichier, {} fichiers au plus), en indiquant dans l’objet «\u{202f}certificat\u{202f}», «\u{202f}dispense\u{202f}» ou «\u{202f}assurance\u{202f}», et dans le message le prénom de l’enfant et les dates d’absence.",
+                        self.max_mb,
+                        domain::documents::inbound::MAX_ATTACHMENTS
+                    ),
+                ],
+            )],
+            remarks: vec!["Cette réponse automatique n’est envoyée qu’une fois par jour.".into()],
+            link: (format!("{}/demandes.html", self.public_url), "Ouvrir mes demandes"),
+        }
+        .render()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::whole;
@@ -93,6 +173,27 @@ mod tests {
         insta::assert_snapshot!("document_accepted", whole(&accepted.render()));
         let refused = decision(Verdict::Refused { reason: "Le certificat n’est pas signé.".into() }, 0);
         insta::assert_snapshot!("document_refused", whole(&refused.render()));
+    }
+
+    #[test]
+    fn inbound_snapshots() {
+        let filed = InboundFiled {
+            town: "Villeneuve-les-Tilleuls".into(),
+            first_name: "Sophie".into(),
+            public_url: "https://famille.villeneuve-les-tilleuls.fr".into(),
+            filed: vec![
+                "Certificat médical justifiant une absence – Léa – scan.pdf (absence du 26/11/2026 au 26/11/2026)"
+                    .into(),
+            ],
+            skipped: vec!["photo.heic\u{202f}: ce n’est pas un fichier PDF, JPEG ou PNG valide".into()],
+        };
+        insta::assert_snapshot!("inbound_filed", whole(&filed.render()));
+        let how = InboundHowTo {
+            town: "Villeneuve-les-Tilleuls".into(),
+            public_url: "https://famille.villeneuve-les-tilleuls.fr".into(),
+            max_mb: 10,
+        };
+        insta::assert_snapshot!("inbound_how_to", whole(&how.render()));
     }
 
     #[test]

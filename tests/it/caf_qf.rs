@@ -188,7 +188,39 @@ async fn a_staff_edit_during_the_refresh_is_kept(store: Store) {
     p.stop().await;
 }
 
+/// Thomas asks for the Petits' QF himself from « Mon compte » (the same call as staff's); a
+/// second ask the same day answers what was obtained without asking the CAF again; staff use
+/// their route, another family's guardian is refused.
+async fn a_guardian_fetches_the_familys_qf_from_mon_compte(store: Store) {
+    let p = portal_on(store).await;
+    let dad = p.login(TOWN, "thomas.petit@exemple.fr", PASSWORD).await.unwrap();
+    let claire = p.login(TOWN, "claire.bernard@exemple.fr", PASSWORD).await.unwrap();
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
+    let own = api("/families/petit/qf/fetch");
+    assert_problem(&p.post(&own, json!({}), Some(&dad)).await, 409, "no_qf_consent");
+    assert_eq!(p.send("PUT", &api("/families/petit/qf/consent"), Some(thomas()), &dad, &[]).await.status, 200);
+    assert_eq!(p.post(&own, json!({}), Some(&claire)).await.status, 404, "not her family");
+    assert_problem(&p.post(&own, json!({}), Some(&agent)).await, 403, "staff_use_staff_routes");
+    assert_eq!(p.post(&own, json!({}), None).await.status, 401);
+
+    let fetched = p.post(&own, json!({}), Some(&dad)).await;
+    assert_eq!(fetched.status, 200, "{:?}", fetched.json);
+    assert_eq!((fetched.json["quotient_familial"].as_u64(), fetched.json["source"].as_str()), (Some(480), Some("caf")));
+    assert_eq!(noes_canteen_price_for_thomas(&p, &dad).await, 100, "QF 480: the bracket up to 600");
+    p.clock.set(p.clock.now() + chrono::TimeDelta::hours(2));
+    let dad = p.login(TOWN, "thomas.petit@exemple.fr", PASSWORD).await.unwrap();
+    let again = p.post(&own, json!({}), Some(&dad)).await;
+    assert_eq!((again.status, &again.json["fetched"]), (200, &fetched.json["fetched"]), "the morning's answer");
+    let town = domain::TownId::parse(TOWN).unwrap();
+    let (trail, _) = store::audit::page(&p.store, &town, 50, None).await.unwrap();
+    let asks: Vec<_> = trail.iter().filter(|e| e.action == "qf.fetch" && e.target == "family/petit").collect();
+    assert_eq!(asks.len(), 1, "the CAF asked once that day: {asks:?}");
+    assert_eq!(asks[0].by, "thomas.petit@exemple.fr");
+    p.stop().await;
+}
+
 crate::helpers::all_backends!(
+    a_guardian_fetches_the_familys_qf_from_mon_compte,
     the_qf_of_the_petits_is_fetched_from_the_api_twin,
     the_refresh_fetches_consenting_families_once_a_month,
     a_staff_edit_during_the_refresh_is_kept

@@ -1,6 +1,6 @@
 // The quotient familial from the CAF (API Particulier): the family's QF and its source, the
-// consent with the allocataire's identity (given or withdrawn), and for staff « Interroger la
-// CAF ». Used in « Mon compte » (guardians) and « Espace mairie › Familles » (staff).
+// consent with the allocataire's identity (given or withdrawn), and « Interroger la CAF » for
+// staff, « Demander mon quotient à la CAF » for guardians. Used in « Mon compte » (guardians) and « Espace mairie › Familles » (staff).
 import { api, say, el, field, problemText } from './portail.js';
 
 const SOURCES = { caf: 'transmis par la CAF', certificate: 'saisi d’après l’attestation déposée', none: 'non renseigné' };
@@ -34,6 +34,14 @@ function render(box, f, v, me, out, staff) {
         try { const v2 = await api(`/staff${path}`, { method: 'POST', csrf: me.csrf_token, body: {} }); again(v2); say(out, `Quotient familial obtenu\u202f: ${v2.quotient_familial}.`); } catch (p) { say(out, p.title, true); } finally { fetch.disabled = false; }
       });
       parts.push(' ', fetch);
+    } else {
+      // The guardian asks too (once a day reaches the CAF; later asks that day read the answer).
+      const ask = el('button', { type: 'button' }, 'Demander mon quotient à la CAF');
+      ask.addEventListener('click', async () => {
+        ask.disabled = true;
+        try { const v2 = await api(`${path}/fetch`, { method: 'POST', csrf: me.csrf_token, body: {} }); again(v2); say(out, `Quotient familial obtenu de la CAF\u202f: ${v2.quotient_familial}. Il s’applique à vos prochaines réservations.`); } catch (p) { say(out, p.title, true); } finally { ask.disabled = false; }
+      });
+      parts.push(' ', ask);
     }
   } else {
     const form = el('form', { novalidate: true, class: 'choix' },

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/caf-hours", get(caf::caf_hours))
         .route("/api/towns/{town}/families/{family}/qf", get(qf::show))
         .route("/api/towns/{town}/families/{family}/qf/consent", axum::routing::put(qf::consent).delete(qf::revoke))
+        .route("/api/towns/{town}/families/{family}/qf/fetch", axum::routing::post(qf::fetch_own))
         .route("/api/towns/{town}/staff/families/{family}/qf", axum::routing::post(qf::fetch))
         .route("/api/towns/{town}/staff/config", get(config::config).put(config::update_config))
         .route("/api/towns/{town}/staff/closures/impact", axum::routing::post(config::closure_impact))

@@ -138,6 +138,32 @@ pub(crate) async fn fetch(
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<AxumJson<View>, Problem> {
     let reference = caller.family(&raw)?;
+    fetch_for(&state, &caller, reference).await
+}
+
+/// `POST …/families/{family}/qf/fetch`: a guardian asks for the family's QF from « Mon compte »,
+/// through the same call as staff's. Once a day at most: a second ask the same day (in the
+/// town's time zone) answers what was obtained, without calling the CAF again.
+pub(crate) async fn fetch_own(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+) -> Result<AxumJson<View>, Problem> {
+    let reference = caller.own_family(&raw)?;
+    let town = http::load_town(&state.towns, &caller.town).await?;
+    let store = &state.auth.store;
+    let rec = record(store, &caller.town, &reference).await?;
+    let today = crate::today(&state, &town);
+    let fetched_today =
+        rec.fetched.as_ref().is_some_and(|f| f.fetched_at.with_timezone(&town.tz()).date_naive() == today);
+    if fetched_today && rec.consent.as_ref().and_then(Consent::active).is_some() {
+        let f = family(store, &caller.town, &reference).await?;
+        return Ok(AxumJson(view(&f, rec)));
+    }
+    fetch_for(&state, &caller, reference).await
+}
+
+async fn fetch_for(state: &AppState, caller: &Caller, reference: FamilyRef) -> Result<AxumJson<View>, Problem> {
     let town = http::load_town(&state.towns, &caller.town).await?;
     let (Some(api), Some(settings)) = (state.qf.as_ref(), town.config().api_particulier.as_ref()) else {
         return Err(conflict(

@@ -145,6 +145,18 @@ test('every irreversible act in « Espace mairie » asks first and says what wil
     await page.keyboard.press('Escape');
     await g.dialog.waitFor({ state: 'detached' });
     assert.equal(await page.locator('#liste-pes').getByRole('row').count(), 0, 'no PES file made');
+    // Confirmed: November's titles go in a PES file, listed and downloaded as the comptable takes it.
+    await november.getByRole('button', { name: 'Émettre les titres de novembre 2026' }).click();
+    g = await guard(page);
+    await g.dialog.getByRole('button', { name: 'Émettre les titres de novembre 2026' }).click();
+    await november.getByText('1 fichier PES créé pour novembre 2026.').waitFor();
+    const pesRow = page.locator('#liste-pes').getByRole('row').filter({ hasText: 'PES-2026-' });
+    await pesRow.filter({ hasText: '1 (10,00' }).waitFor();
+    const [pes] = await Promise.all([page.waitForEvent('download'), pesRow.getByRole('link').click()]);
+    const xml = readFileSync(await pes.path()).toString('latin1');
+    assert.match(xml, /^<\?xml version="1.0" encoding="ISO-8859-1"\?>/, 'ISO-8859-1, as Hélios reads it');
+    assert.equal((xml.match(/<PJ>/g) || []).length, 1, 'one piece, with its invoice PDF attached');
+    await checkAxe(page, 'fichier PES');
     await november.getByRole('button', { name: 'Prélever novembre 2026' }).click();
     g = await guard(page);
     assert.match(g.text, /familles sous mandat SEPA seront prélevées/);

@@ -29,7 +29,7 @@ async function logIn(page, url, email, name) {
   await page.getByText(`Connecté(e) : ${name}`).waitFor();
 }
 
-test('Thomas consents, the administrator reads the CAF hours and fetches the Petits’ QF', async () => {
+test('Thomas consents and asks for his QF, the administrator reads the CAF hours and fetches the Petits’ QF', async () => {
   const portal = await startPortal();
   const browser = await chromium.launch({ executablePath: CHROMIUM });
   const errors = [];
@@ -47,6 +47,10 @@ test('Thomas consents, the administrator reads the CAF hours and fetches the Pet
     await page.getByText('Votre accord est enregistré.').waitFor();
     await box.getByRole('button', { name: 'Retirer l’accord' }).waitFor();
     await axe(page, 'Mon compte');
+    // He asks the CAF himself: the quotient comes back and says where it comes from.
+    await box.getByRole('button', { name: 'Demander mon quotient à la CAF' }).click();
+    await page.getByText('Quotient familial obtenu de la CAF\u202f: 480.', { exact: false }).waitFor();
+    assert.match(await box.textContent(), /Quotient familial\u202f: 480 \(transmis par la CAF, CNAF/);
 
     await page.context().clearCookies();
     await logIn(page, portal.url, 'mairie@villeneuve-les-tilleuls.fr', 'Nadia Roux');
@@ -55,8 +59,8 @@ test('Thomas consents, the administrator reads the CAF hours and fetches the Pet
     await page.locator('#annee-caf').fill('2026');
     await page.getByRole('button', { name: 'Afficher les heures' }).click();
     const table = page.locator('#tableau-caf');
-    await table.getByRole('row', { name: /CANTINE/ }).waitFor();
-    assert.match(await table.getByRole('row', { name: /CANTINE/ }).textContent(), /16,00\u202fh \(2 enf\.\)/, 'eight lunch breaks of 2 h');
+    await table.getByRole('row', { name: /Cantine/ }).waitFor();
+    assert.match(await table.getByRole('row', { name: /Cantine/ }).textContent(), /16,00\u202fh \(2 enf\.\)/, 'eight lunch breaks of 2 h');
     assert.equal(await table.getByRole('link').getAttribute('href'), '/api/towns/villeneuve-les-tilleuls/staff/caf-hours?year=2026&format=csv');
     await axe(page, 'Heures CAF');
 

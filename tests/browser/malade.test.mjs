@@ -88,15 +88,15 @@ test('a sick child reported from the home page: free days cancelled, billed days
     console.log(said);
     // Friday 27 is past its cancellation deadline: billed unless a certificate comes, due after
     // the day itself (the 27th ends at midnight, then 48 h), not 48 h after the report.
-    assert.match(said, /Ce jour reste facturé \(vendredi 27\/11\/2026 \(CANTINE\), \d+,\d\d.€\), sauf si vous envoyez un certificat médical avant le lundi 30\/11\/2026 à 0\sh\./);
+    assert.match(said, /Ce jour reste facturé \(vendredi 27\/11\/2026 \(Cantine\), \d+,\d\d.€\), sauf si vous envoyez un certificat médical avant le lundi 30\/11\/2026 à 0\sh\./);
     // Monday 30 November can still be cancelled for free (until Thursday 26 at 23 h 59).
-    assert.match(said, /Encore annulable sans frais\s: .*lundi 30\/11\/2026 \(CANTINE, jusqu’au jeudi 26\/11\/2026 à 23\sh\s59\)/);
+    assert.match(said, /Encore annulable sans frais\s: .*lundi 30\/11\/2026 \(Cantine, jusqu’au jeudi 26\/11\/2026 à 23\sh\s59\)/);
     await checkAxe(page, 'mon enfant est malade, absence signalée');
 
     // Meanwhile the grid shows the reported day still booked (its box ticked), « Absence signalée ».
     const grid = await context.newPage();
     await grid.goto(`${portal.url}/reservations.html?semaine=2026-11-30`);
-    const monday = grid.getByRole('checkbox', { name: /CANTINE, lundi 30\/11\/2026/ });
+    const monday = grid.getByRole('checkbox', { name: /Cantine, lundi 30\/11\/2026/ });
     await monday.waitFor();
     assert.equal(await monday.isChecked(), true, 'a reported day that can still be cancelled stays ticked');
     await grid.locator('td.absence_reported').first().waitFor();
@@ -130,10 +130,10 @@ test('a sick child reported from the home page: free days cancelled, billed days
     await page.getByLabel('Annuler', { exact: true }).check();
     await page.getByLabel('Du', { exact: true }).fill('2026-11-27');
     await page.getByLabel('Au', { exact: true }).fill('2026-11-27');
-    await page.locator('#periode').getByLabel('CANTINE').check();
+    await page.locator('#periode').getByLabel('Cantine').check();
     await page.locator('#periode').getByLabel('Vendredi', { exact: true }).check();
     await page.getByRole('button', { name: 'Voir l’aperçu' }).click();
-    await page.locator('#apercu li').filter({ hasText: /vendredi 27\/11\/2026 – CANTINE – Absence signalée.*délai d’annulation dépassé le mercredi 25\/11\/2026 à 23\sh\s59\s: reste facturé \d+,\d\d.€/ }).waitFor();
+    await page.locator('#apercu li').filter({ hasText: /vendredi 27\/11\/2026 – Cantine – Absence signalée.*délai d’annulation dépassé le mercredi 25\/11\/2026 à 23\sh\s59\s: reste facturé \d+,\d\d.€/ }).waitFor();
     await checkAxe(page, 'mes réservations, annulation hors délai');
     assert.deepEqual(errors, [], 'no script error');
   } finally {
@@ -163,7 +163,7 @@ test('each form answers next to it and forgets its answer when the context chang
 
     // The week grid: the answer under the grid, gone with another child.
     await page.goto(`${portal.url}/reservations.html?semaine=2026-12-07`);
-    await page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }).check();
+    await page.getByRole('checkbox', { name: /Cantine, lundi 07\/12\/2026/ }).check();
     const gridSaid = page.locator('#message-grille').filter({ hasText: 'ajoutée au panier' });
     await gridSaid.waitFor();
     assert.equal(await inViewport(gridSaid), true);
@@ -180,7 +180,7 @@ test('each form answers next to it and forgets its answer when the context chang
     await periodSaid.waitFor();
     assert.equal(await inViewport(periodSaid), true);
     await page.getByLabel('Au', { exact: true }).fill('2026-12-18');
-    await page.locator('#periode').getByLabel('CANTINE').check();
+    await page.locator('#periode').getByLabel('Cantine').check();
     await page.locator('#periode').getByLabel('Jeudi', { exact: true }).check();
     await page.getByRole('button', { name: 'Voir l’aperçu' }).click();
     await page.locator('#apercu h3').waitFor();

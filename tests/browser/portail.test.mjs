@@ -145,7 +145,7 @@ for (const device of VIEWPORTS) {
       // How to reach the service: the régie, and the leisure centre's own office.
       const contact = page.locator('#contact-service');
       await contact.getByText('Régie enfance-jeunesse de Villeneuve-les-Tilleuls').waitFor();
-      await contact.getByRole('heading', { name: 'ALSH – ACCUEIL DE LOISIRS' }).waitFor();
+      await contact.getByRole('heading', { name: 'ALSH – Accueil de loisirs' }).waitFor();
       await contact.getByText('Téléphone : 01 34 00 12 40').waitFor();
       await checkAxe(page, 'accueil');
       await shot(page, `accueil-${device.name}`);
@@ -166,9 +166,9 @@ for (const device of VIEWPORTS) {
       await checkAxe(page, 'mes réservations');
       // A tap on a cell opens its details: past its deadline, what a change costs and whom to
       // call.
-      await page.getByRole('button', { name: /détails de CANTINE, vendredi 27\/11\/2026/ }).click();
+      await page.getByRole('button', { name: /détails de Cantine, vendredi 27\/11\/2026/ }).click();
       const details = page.locator('#detail-cellule');
-      await details.getByRole('heading', { name: 'CANTINE – vendredi 27/11/2026' }).waitFor();
+      await details.getByRole('heading', { name: 'Cantine – vendredi 27/11/2026' }).waitFor();
       await details.getByText(/dépassé/).first().waitFor();
       await details.getByText(/Contactez le service\s: .*Régie/).waitFor();
       assert.equal(await inViewport(details.getByRole('heading')), true, 'the details are on screen');
@@ -193,8 +193,8 @@ for (const device of VIEWPORTS) {
       // Five days fit a phone's width: no table of the grid scrolls or overflows.
       const overflowing = await page.locator('table.grille-semaine').evaluateAll((ts) => ts.filter((t) => t.scrollWidth > t.clientWidth + 1 || t.getBoundingClientRect().right > window.innerWidth).length);
       assert.equal(overflowing, 0, 'every week fits the screen');
-      const mondayCell = page.locator('table.grille-semaine td').filter({ has: page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }) });
-      await mondayCell.locator('.delai').filter({ hasText: /^jusqu’au jeu\. 03\/12 · 2,50.€ – détails de CANTINE/ }).waitFor({ state: 'visible' });
+      const mondayCell = page.locator('table.grille-semaine td').filter({ has: page.getByRole('checkbox', { name: /Cantine, lundi 07\/12\/2026/ }) });
+      await mondayCell.locator('.delai').filter({ hasText: /^jusqu’au jeu\. 03\/12 · 2,50.€ – détails de Cantine/ }).waitFor({ state: 'visible' });
       // The cell is two targets of at least 44 × 44 px (WCAG 2.2): the box with its state, the details.
       for (const target of [mondayCell.locator('label.case'), mondayCell.locator('.delai')]) {
         const box = await target.boundingBox();
@@ -204,22 +204,22 @@ for (const device of VIEWPORTS) {
       await mondayCell.getByRole('button', { name: /détails/ }).click();
       await details.getByText(/^Réservation en ligne jusqu’au 03\/12\/2026 à 23\sh\s59/).waitFor();
       await details.getByText('Prix : 2,50').waitFor();
-      await page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ }).check();
+      await page.getByRole('checkbox', { name: /Cantine, lundi 07\/12\/2026/ }).check();
       await gridSays(page, 'réservation ajoutée au panier');
-      await page.getByRole('checkbox', { name: /CANTINE, mardi 08\/12\/2026/ }).check();
+      await page.getByRole('checkbox', { name: /Cantine, mardi 08\/12\/2026/ }).check();
       await gridSays(page, 'mardi 08/12/2026 : réservation ajoutée au panier');
       await checkAxe(page, 'mes réservations, lignes dans le panier');
       await shot(page, `reservations-${device.name}`);
 
       // A second child: Hugo's evening care that week.
-      await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'ACCUEIL PÉRISCOLAIRE – Groupe scolaire Jules Ferry' });
+      await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'Accueil périscolaire – Groupe scolaire Jules Ferry' });
       await page.getByLabel('Sélectionnez l’enfant').selectOption({ label: 'Hugo Martin' });
       await page.locator('caption', { hasText: 'Hugo' }).first().waitFor();
-      await page.getByRole('checkbox', { name: /PÉRISCOLAIRE SOIR, jeudi 10\/12\/2026/ }).check();
+      await page.getByRole('checkbox', { name: /Périscolaire soir, jeudi 10\/12\/2026/ }).check();
       await gridSays(page, 'jeudi 10/12/2026 : réservation ajoutée au panier');
 
       // The period view: Léa's canteen every Thursday of January.
-      await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'RESTAURATION SCOLAIRE – Groupe scolaire Jules Ferry' });
+      await page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'Restauration scolaire – Groupe scolaire Jules Ferry' });
       await page.getByLabel('Sélectionnez l’enfant').selectOption({ label: 'Léa Martin' });
       await page.locator('caption', { hasText: 'Léa' }).first().waitFor();
       // The period view, one tap away.
@@ -233,7 +233,7 @@ for (const device of VIEWPORTS) {
       await page.locator('#message-periode').filter({ hasText: /veille des vacances d.été/ }).waitFor();
       assert.match(await page.getByLabel('Au', { exact: true }).inputValue(), /^2027-07-/);
       await page.getByLabel('Au', { exact: true }).fill('2027-01-29');
-      await tick(page.locator('#prestations').getByLabel('CANTINE'));
+      await tick(page.locator('#prestations').getByLabel('Cantine'));
       await tick(page.getByLabel('Jeudi', { exact: true }));
       await page.getByLabel('Au', { exact: true }).fill('');
       await page.getByRole('button', { name: 'Voir l’aperçu' }).click();
@@ -265,13 +265,13 @@ for (const device of VIEWPORTS) {
       assert.equal((await total.textContent()).replace(/\s/g, ' '), '27,50 €');
       // Grouped per child and unit, the dates on demand; the total and « Valider » on screen
       // without scrolling (a sticky bar on a phone).
-      const lea = page.locator('article.groupe.ajout').filter({ has: page.getByRole('heading', { name: 'Léa – CANTINE' }) });
+      const lea = page.locator('article.groupe.ajout').filter({ has: page.getByRole('heading', { name: 'Léa – Cantine' }) });
       await lea.getByText(/Réservation\s: 6 jours, du lundi 07\/12\/2026 au jeudi 28\/01\/2027 – 15,00.€/).waitFor();
       assert.equal(await lea.getByText('jeudi 14/01/2027').isVisible(), false, 'the dates are folded');
       await lea.getByText('Voir les 6 dates').click();
       await lea.getByText(/jeudi 14\/01\/2027 – 2,50.€/).waitFor();
-      await page.locator('article.groupe').filter({ has: page.getByRole('heading', { name: 'Hugo – PÉRISCOLAIRE SOIR' }) }).getByText(/Réservation\s: 1 jeudi, jeudi 10\/12\/2026/).waitFor();
-      await page.locator('article.groupe').filter({ has: page.getByRole('heading', { name: 'Hugo – CANTINE' }) }).getByText(/Réservation\s: 4 jeudis, du jeudi 07\/01\/2027 au jeudi 28\/01\/2027 – 10,00.€/).waitFor();
+      await page.locator('article.groupe').filter({ has: page.getByRole('heading', { name: 'Hugo – Périscolaire soir' }) }).getByText(/Réservation\s: 1 jeudi, jeudi 10\/12\/2026/).waitFor();
+      await page.locator('article.groupe').filter({ has: page.getByRole('heading', { name: 'Hugo – Cantine' }) }).getByText(/Réservation\s: 4 jeudis, du jeudi 07\/01\/2027 au jeudi 28\/01\/2027 – 10,00.€/).waitFor();
       const validate = page.getByRole('button', { name: 'Valider mon panier' });
       assert.equal(await inViewport(validate), true, '« Valider mon panier » is on screen');
       await validate.dblclick();
@@ -282,7 +282,7 @@ for (const device of VIEWPORTS) {
 
       // The cells changed state; cancelling a day goes through the basket too.
       await go('reservations.html?semaine=2026-12-07');
-      const monday = page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ });
+      const monday = page.getByRole('checkbox', { name: /Cantine, lundi 07\/12\/2026/ });
       await page.locator('td.confirmed').first().waitFor();
       assert.equal(await monday.isChecked(), true);
       await monday.uncheck();
@@ -293,19 +293,19 @@ for (const device of VIEWPORTS) {
       await page.getByRole('button', { name: 'Valider mon panier' }).click();
       await page.getByText(/annulée/).first().waitFor();
       await go('reservations.html?semaine=2026-12-07');
-      await page.getByRole('checkbox', { name: /CANTINE, mardi 08\/12\/2026/ }).waitFor();
-      const cancelledMonday = page.getByRole('checkbox', { name: /CANTINE, lundi 07\/12\/2026/ });
+      await page.getByRole('checkbox', { name: /Cantine, mardi 08\/12\/2026/ }).waitFor();
+      const cancelledMonday = page.getByRole('checkbox', { name: /Cantine, lundi 07\/12\/2026/ });
       assert.equal(await cancelledMonday.isChecked(), false);
       // It says « Annulée », not a day never booked, and can be booked again.
       assert.equal(await page.locator('td', { has: cancelledMonday }).locator('.etat').textContent(), 'Annulée');
       assert.match(await page.locator(`#${await cancelledMonday.getAttribute('id')}-info`).textContent(), /^Annulée, réservable à nouveau – réservable jusqu’au/);
       // A booking's history is in its details.
-      await page.getByRole('button', { name: /détails de CANTINE, mardi 08\/12\/2026/ }).click();
+      await page.getByRole('button', { name: /détails de Cantine, mardi 08\/12\/2026/ }).click();
       await page.locator('#detail-cellule').getByRole('heading', { name: 'Historique' }).waitFor();
       await page.locator('#detail-cellule ol.historique li').filter({ hasText: /validée/ }).first().waitFor();
       // A cancelled day keeps its history.
-      await page.getByRole('button', { name: /détails de CANTINE, lundi 07\/12\/2026/ }).click();
-      await page.locator('#detail-cellule').getByRole('heading', { name: 'CANTINE – lundi 07/12/2026' }).waitFor();
+      await page.getByRole('button', { name: /détails de Cantine, lundi 07\/12\/2026/ }).click();
+      await page.locator('#detail-cellule').getByRole('heading', { name: 'Cantine – lundi 07/12/2026' }).waitFor();
       await page.locator('#detail-cellule ol.historique li').filter({ hasText: /validée → annulée/ }).first().waitFor();
 
       // One confirmation email per validation, however many clicks.
@@ -465,7 +465,7 @@ for (const device of VIEWPORTS) {
       await page.getByText('1 demande', { exact: true }).waitFor();
       // The rest by filter and selection: the leisure centre's requests of December, refused
       // together, with the reason the families will read.
-      await page.getByLabel('Service', { exact: true }).selectOption({ label: 'ALSH – ACCUEIL DE LOISIRS' });
+      await page.getByLabel('Service', { exact: true }).selectOption({ label: 'ALSH – Accueil de loisirs' });
       await page.getByLabel('À partir du', { exact: true }).fill('2026-12-01');
       await page.getByLabel('Jusqu’au', { exact: true }).fill('2026-12-31');
       await page.getByRole('button', { name: 'Filtrer les demandes' }).click();
@@ -548,7 +548,7 @@ for (const device of VIEWPORTS) {
       await section(page, 'Cuisine');
       await page.getByLabel('Un jour de la semaine').fill('2026-11-30');
       await page.getByRole('button', { name: 'Afficher les effectifs' }).click();
-      await page.getByRole('rowheader', { name: 'CANTINE' }).waitFor();
+      await page.getByRole('rowheader', { name: 'Cantine' }).waitFor();
       await checkAxe(page, 'espace mairie, effectifs');
 
       // A family found by a child's name, its bookings with their history (Jade's late canteen).
@@ -608,7 +608,7 @@ for (const device of VIEWPORTS) {
       await message(page, 'Fermetures enregistrées');
       await page.locator('form.fiche li').filter({ hasText: 'Formation du personnel' }).waitFor();
       const prices = page.locator('form.fiche').filter({ has: page.getByRole('heading', { name: 'Tarifs, capacités et délais' }) });
-      const canteen = prices.getByRole('group', { name: /^CANTINE/ });
+      const canteen = prices.getByRole('group', { name: /^Cantine/ });
       await canteen.getByLabel('Tarif de base (€)').fill('trois euros');
       await prices.getByRole('button', { name: 'Enregistrer les tarifs et délais' }).click();
       await message(page, 'écrivez les tarifs en euros');

@@ -68,7 +68,7 @@ for (const device of VIEWPORTS) {
       const grid = page.locator('table.grille-semaine').first();
       await grid.waitFor();
       const gridTop = await grid.evaluate((t) => t.getBoundingClientRect().top + scrollY);
-      await act(() => page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'ACCUEIL PÉRISCOLAIRE – Groupe scolaire Jules Ferry' }));
+      await act(() => page.getByLabel('Sélectionnez le service / le site').selectOption({ label: 'Accueil périscolaire – Groupe scolaire Jules Ferry' }));
       await act(() => page.getByLabel(/Sélectionnez l.enfant/).selectOption({ label: 'Hugo Martin' }));
       await page.locator('caption', { hasText: 'Hugo' }).first().waitFor();
       // The period view, one tap away where the page offers it.
@@ -78,7 +78,7 @@ for (const device of VIEWPORTS) {
         screens += 1;
       }
       const form = page.locator('#periode');
-      await act(() => form.getByLabel('PÉRISCOLAIRE SOIR').check());
+      await act(() => form.getByLabel('Périscolaire soir').check());
       await act(() => form.getByLabel('Mardi', { exact: true }).check());
       await act(() => page.getByRole('button', { name: /Jusqu.à la fin de l.année scolaire/ }).click());
       await page.locator('#message-periode').filter({ hasText: /vacances d.été/ }).waitFor();

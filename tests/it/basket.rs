@@ -126,7 +126,7 @@ async fn a_week_basket_is_priced_validated_once_and_confirmed_by_email() {
     let text = &confirmations[0].content.text;
     assert_eq!(confirmations[0].to.as_str(), "sophie.martin@exemple.fr");
     assert!(text.contains("Bonjour Sophie,"), "{text}");
-    assert!(text.contains("lundi 07/12/2026 – Léa – CANTINE – 2,50\u{a0}€"), "{text}");
+    assert!(text.contains("lundi 07/12/2026 – Léa – Cantine – 2,50\u{a0}€"), "{text}");
     assert!(text.contains("lundi 30/11/2026 – Hugo – ") && text.contains("annulée"), "{text}");
     assert!(text.contains("Montant de ces changements\u{202f}: 10,00\u{a0}€."), "{text}");
     p.stop().await;

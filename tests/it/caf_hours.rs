@@ -67,16 +67,16 @@ async fn the_caf_hours_count_what_the_registers_say(store: Store) {
         "\u{feff}Prestation;Période;Tranche d’âge;Résidence;Séances;Heures réalisées;Enfants distincts\n"
     ));
     for row in [
-        "PÉRISCOLAIRE SOIR;novembre 2026;moins de 6 ans;résident;2;4,00;1",
-        "PÉRISCOLAIRE SOIR;novembre 2026;6 ans et plus;résident;1;2,00;1",
-        "PÉRISCOLAIRE SOIR;année 2026;total;total;3;6,00;2",
-        "ALSH MERCREDI (JOURNÉE);année 2026;6 ans et plus;non résident;1;10,00;1",
+        "Périscolaire soir;novembre 2026;moins de 6 ans;résident;2;4,00;1",
+        "Périscolaire soir;novembre 2026;6 ans et plus;résident;1;2,00;1",
+        "Périscolaire soir;année 2026;total;total;3;6,00;2",
+        "ALSH mercredi (journée);année 2026;6 ans et plus;non résident;1;10,00;1",
     ] {
         assert!(text.lines().any(|l| l == row), "{row} in\n{text}");
     }
     let (bytes, _) = raw_get(&p.router, &api("/staff/caf-hours?month=2026-11&format=csv"), &agent.cookie).await;
     let text = String::from_utf8(bytes).unwrap();
-    assert!(text.lines().any(|l| l == "PÉRISCOLAIRE SOIR;novembre 2026;total;total;3;6,00;2"), "{text}");
+    assert!(text.lines().any(|l| l == "Périscolaire soir;novembre 2026;total;total;3;6,00;2"), "{text}");
 
     let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
     assert_problem(&p.get(&api("/staff/caf-hours?year=2026"), Some(&sophie)).await, 403, "forbidden");

@@ -45,7 +45,7 @@ async fn week_grid_has_the_seed_shape_and_deadlines() {
     assert_eq!(weeks[0]["label"], "Semaine 49 du 30/11/2026 au 04/12/2026");
     assert_eq!(weeks[0]["iso_week"], 49);
     assert_eq!(weeks[0]["days"].as_array().unwrap().len(), 5);
-    assert_eq!(weeks[0]["rows"][0]["name"], "CANTINE");
+    assert_eq!(weeks[0]["rows"][0]["name"], "Cantine");
     let all = cells(&r.json);
     // Monday 30 November was booked in the demo; its cancel deadline (Thursday 26, 23:59) is open.
     let monday = find(&all, "cantine", "2026-11-30");
@@ -302,7 +302,7 @@ async fn a_family_subscribes_to_its_confirmed_bookings_and_can_revoke_the_feed()
     assert!(ics.contains("PRODID:-//Espace Famille//Réservations//FR"), "our own PRODID: {ics}");
     // The canteen runs 11:30 to 13:30 (its `hours` in the demo town): a timed event in Paris
     // time, the zone defined in the feed, the booking's state in the description.
-    assert!(ics.contains("SUMMARY:Léa\u{202f}: CANTINE 11\u{a0}h\u{a0}30 – 13\u{a0}h\u{a0}30"), "{ics}");
+    assert!(ics.contains("SUMMARY:Léa\u{202f}: Cantine 11\u{a0}h\u{a0}30 – 13\u{a0}h\u{a0}30"), "{ics}");
     assert!(ics.contains("DTSTART;TZID=Europe/Paris:20261130T113000"), "{ics}");
     assert!(ics.contains("DTEND;TZID=Europe/Paris:20261130T133000"), "{ics}");
     assert!(ics.contains("BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\n"), "{ics}");

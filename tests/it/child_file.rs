@@ -138,7 +138,7 @@ async fn a_guardian_changes_the_file_and_staff_validate_only_what_changed(store:
     let flagged = that_day["health"].as_array().expect("the day's allergies and PAI");
     let lea =
         flagged.iter().find(|f| f["child"] == "lea-martin" && f["unit"] == "cantine").expect("Léa at the canteen");
-    assert_eq!((lea["first_name"].as_str(), lea["unit_name"].as_str()), (Some("Léa"), Some("CANTINE")));
+    assert_eq!((lea["first_name"].as_str(), lea["unit_name"].as_str()), (Some("Léa"), Some("Cantine")));
     assert_eq!(lea["allergies"], json!(["kiwi et mangue (alimentaire)"]));
     assert_eq!(lea["what_to_do"][0], "kiwi et mangue\u{202f}: Ni kiwi ni mangue.");
     let monday = day.week(chrono::Weekday::Mon).first_day();
@@ -368,7 +368,7 @@ async fn the_fiche_sanitaire_of_a_child_and_of_a_group_for_an_outing(store: Stor
     crate::helpers::keep_pdf("group-sheets", &pdf);
     let facts = crate::helpers::assert_accessible_pdf(
         &pdf,
-        &format!("Fiches sanitaires de liaison — CANTINE — {}", domain::fr::date(day)),
+        &format!("Fiches sanitaires de liaison — Cantine — {}", domain::fr::date(day)),
     );
     let sections = facts.structure.iter().filter(|s| *s == "Sect").count();
     let text = pdf_extract::extract_text_from_mem(&pdf).expect("the group's PDF parses");

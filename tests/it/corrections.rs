@@ -245,7 +245,7 @@ async fn a_certificate_accepted_after_billing_is_corrected_on_the_next_invoice()
     let december = invoice(&p, &admin, "2026-12").await;
     assert_eq!(
         december["deductions"],
-        json!([{"label": "Régularisation facture 2026-000003 : absence justifiée du 17/11 (Léa Martin, CANTINE)",
+        json!([{"label": "Régularisation facture 2026-000003 : absence justifiée du 17/11 (Léa Martin, Cantine)",
                 "amount": 250, "invoice": "2026-000003"}]),
         "{december:?}"
     );
@@ -280,7 +280,7 @@ async fn staff_issue_a_proposed_correction_at_once_as_a_credit_note_emailed_once
         (note.json["number"].as_str(), note.json["corrects"].as_str(), note.json["total"].as_i64()),
         (Some("AV-2026-000001"), Some("2026-000003"), Some(250))
     );
-    assert_eq!(note.json["lines"][0]["label"], "Régularisation : absence justifiée du 17/11 (Léa Martin, CANTINE)");
+    assert_eq!(note.json["lines"][0]["label"], "Régularisation : absence justifiée du 17/11 (Léa Martin, Cantine)");
     assert_problem(&p.post(&issue, json!({}), Some(&admin)).await, 409, "regularisation_closed");
     let queue = p.get(&format!("/api/towns/{TOWN}/staff/invoices/regularisations"), Some(&admin)).await;
     assert_eq!(queue.json, json!([]));

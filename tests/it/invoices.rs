@@ -649,7 +649,7 @@ async fn the_dry_run_names_families_children_and_units_and_says_where_the_month_
             (s("kind"), s("family_name"), s("child_name"), s("unit_name"))
         })
         .collect();
-    assert!(anomalies.contains(&("no_attendance", "Famille Martin", "Léa Martin", "CANTINE")), "{anomalies:?}");
+    assert!(anomalies.contains(&("no_attendance", "Famille Martin", "Léa Martin", "Cantine")), "{anomalies:?}");
     let finalised = p
         .post(&format!("/api/towns/{TOWN}/staff/invoices/runs/2026-11/finalise"), serde_json::json!({}), Some(&admin))
         .await;

@@ -147,7 +147,7 @@ function contestForm(family, invoice, names, details) {
   const selectId = uid('ligne');
   const select = el('select', { id: selectId, name: 'line' }, ...invoice.lines.map((l, i) => el('option', { value: String(i) },
     `${l.child_name || names.get(l.child) || l.child} – ${l.unit_name} (${l.dates_text}) – ${euros(l.amount)}`)));
-  // The line's days, to contest one or some of them (« CANTINE 2, 3, 5, 6 et 30/11 »).
+  // The line's days, to contest one or some of them (« Cantine 2, 3, 5, 6 et 30/11 »).
   const days = el('fieldset', { class: 'jours-contestes' });
   const showDays = () => {
     const dates = invoice.lines[Number(select.value)]?.dates || [];

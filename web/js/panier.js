@@ -93,7 +93,7 @@ function groups(lines) {
     || a[0].unit_name.localeCompare(b[0].unit_name, 'fr') || a[0].action.localeCompare(b[0].action));
 }
 
-/** One group: « Hugo – PÉRISCOLAIRE SOIR », what it does and costs, its dates on demand. */
+/** One group: « Hugo – Périscolaire soir », what it does and costs, its dates on demand. */
 function groupCard(family, lines) {
   const first = lines[0];
   const adding = first.action === 'add';

@@ -121,7 +121,7 @@ mod tests {
     fn ids_deserialize_through_parse() {
         let ok: UnitId = serde_json::from_str("\"cantine\"").unwrap();
         assert_eq!(ok.as_str(), "cantine");
-        let err = serde_json::from_str::<UnitId>("\"CANTINE\"").unwrap_err();
+        let err = serde_json::from_str::<UnitId>("\"Cantine\"").unwrap_err();
         assert!(err.to_string().contains("prestation"), "{err}");
     }
 }

@@ -265,7 +265,7 @@ mod tests {
         let refs = References::of(&town, &f);
         let mut invoice = json!({
             "family": "martin", "name": "MARTIN", "payer": "Sophie Martin, 12 rue x",
-            "lines": [{"child": c.id.as_str(), "label": "Léa – CANTINE", "amount": 250}],
+            "lines": [{"child": c.id.as_str(), "label": "Léa – Cantine", "amount": 250}],
             "to": f.guardians[0].email.as_str(), "total": 250
         });
         anonymise(&mut invoice, &texts, &refs);
@@ -276,7 +276,7 @@ mod tests {
         assert_eq!(ChildId::parse(child), Ok(anonymous_child(&town, &c.id)));
         assert!(crate::family::Email::parse(invoice["to"].as_str().unwrap()).is_ok(), "{invoice}");
         assert_eq!((invoice["total"].as_i64(), invoice["lines"][0]["amount"].as_i64()), (Some(250), Some(250)));
-        assert_eq!(invoice["lines"][0]["label"], "[anonymisé] – CANTINE");
+        assert_eq!(invoice["lines"][0]["label"], "[anonymisé] – Cantine");
         assert_eq!(redact("Famille MARTIN", &["Martin".into()]), "Famille [anonymisé]");
         assert_eq!(
             redact("Famille Martinez, sophie.martin@x.fr", &["Martin".into()]),

@@ -80,7 +80,7 @@ impl Regularisation {
     pub fn gives_back(&self) -> bool {
         self.delta < 0
     }
-    /// « absence justifiée du 17/11 (Léa Martin, CANTINE) »
+    /// « absence justifiée du 17/11 (Léa Martin, Cantine) »
     pub fn label(&self) -> String {
         match &self.what {
             What::Booking { child_name, unit_name, date, reason, .. } => {
@@ -358,14 +358,14 @@ mod tests {
         let justified = absent.justify(at(2027, 1, 5, 9, 0)).unwrap();
         let who = (at(2027, 1, 5, 9, 0), "agent");
         let r =
-            for_change(&absent, &justified, (cantine, "CANTINE"), &family(), "Léa Martin", Some(&invoice), &[], who)
+            for_change(&absent, &justified, (cantine, "Cantine"), &family(), "Léa Martin", Some(&invoice), &[], who)
                 .unwrap();
         assert_eq!((r.delta, r.left, r.invoice.as_deref()), (-250, c(250), Some("2026-000012")));
-        assert_eq!(r.label(), "absence justifiée du 17/11 (Léa Martin, CANTINE)");
+        assert_eq!(r.label(), "absence justifiée du 17/11 (Léa Martin, Cantine)");
         assert!(r.gives_back() && r.is_open());
         // The same booking corrected again: nothing more is owed.
         let again =
-            for_change(&absent, &justified, (cantine, "CANTINE"), &family(), "Léa Martin", Some(&invoice), &[r], who);
+            for_change(&absent, &justified, (cantine, "Cantine"), &family(), "Léa Martin", Some(&invoice), &[r], who);
         assert_eq!(again, None, "nothing is corrected twice");
     }
 

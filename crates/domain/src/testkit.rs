@@ -17,16 +17,16 @@ pub fn town() -> Town {
         "sites": [{"id": "ecole-a", "name": "École A"}, {"id": "ecole-b", "name": "École B"}],
         "activities": [
             {
-                "id": "restauration", "name": "RESTAURATION SCOLAIRE", "sites": ["ecole-a", "ecole-b"],
+                "id": "restauration", "name": "Restauration scolaire", "sites": ["ecole-a", "ecole-b"],
                 "units": [{
-                    "id": "cantine", "name": "CANTINE", "runs_on": ["school_day"],
+                    "id": "cantine", "name": "Cantine", "runs_on": ["school_day"],
                     "add_deadline": deadline, "cancel_deadline": deadline, "capacity": 2,
                     "validation": "automatic",
                     "price": {"base": 400, "non_resident": 600,
                               "qf_brackets": [{"up_to_qf": 600, "price": 150}, {"up_to_qf": 900, "price": 250}]},
                     "late_addition": {"add": 300}
                 }, {
-                    "id": "peri-soir", "name": "PÉRISCOLAIRE SOIR", "runs_on": ["school_day"],
+                    "id": "peri-soir", "name": "Périscolaire soir", "runs_on": ["school_day"],
                     "add_deadline": deadline, "cancel_deadline": deadline,
                     "validation": "automatic", "price": {"base": 250}, "late_addition": {"replace_with": 1000}
                 }]
@@ -34,7 +34,7 @@ pub fn town() -> Town {
             {
                 "id": "alsh", "name": "ALSH", "sites": ["ecole-a"],
                 "units": [{
-                    "id": "alsh-mercredi", "name": "ALSH MERCREDI", "runs_on": ["wednesday"],
+                    "id": "alsh-mercredi", "name": "ALSH mercredi", "runs_on": ["wednesday"],
                     "add_deadline": {"n": 5, "unit": "working_days", "cutoff": "23:59"},
                     "cancel_deadline": {"n": 5, "unit": "working_days", "cutoff": "23:59"},
                     "capacity": 1, "waiting_list": true, "validation": "manual",

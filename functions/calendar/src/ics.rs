@@ -1,5 +1,5 @@
 //! The family's iCalendar feed as text (RFC 5545), without I/O: one event per booking — timed
-//! in the town's time zone when its unit has opening hours (« Léa : PÉRISCOLAIRE SOIR 16 h 30 –
+//! in the town's time zone when its unit has opening hours (« Léa : Périscolaire soir 16 h 30 –
 //! 18 h 30 », from 16:30 to 18:30 local time, with the zone's `VTIMEZONE`), all day otherwise —
 //! its state in the description, under a `PRODID` of our own.
 

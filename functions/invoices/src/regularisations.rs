@@ -21,7 +21,7 @@ use store::{regularisations, repo};
 #[derive(Serialize)]
 pub struct QueueEntry {
     pub family_name: String,
-    /// « Régularisation facture 2026-000012 : absence justifiée du 15/12 (Léa Martin, CANTINE) »
+    /// « Régularisation facture 2026-000012 : absence justifiée du 15/12 (Léa Martin, Cantine) »
     pub label: String,
     #[serde(flatten)]
     pub regularisation: Regularisation,

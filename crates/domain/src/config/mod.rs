@@ -152,7 +152,7 @@ fn school_weekdays() -> Vec<Weekday> {
 #[serde(deny_unknown_fields)]
 pub struct Unit {
     pub id: UnitId,
-    /// As parents read it: "CANTINE", "PÉRISCOLAIRE MATIN"…
+    /// As parents read it: "Cantine", "Périscolaire matin"…
     pub name: String,
     /// The kinds of day it runs on.
     pub runs_on: Vec<DayKind>,
@@ -216,7 +216,7 @@ pub const MAX_DURATION_MINUTES: u32 = 24 * 60;
 #[serde(deny_unknown_fields)]
 pub struct Activity {
     pub id: ActivityId,
-    /// "RESTAURATION SCOLAIRE"
+    /// "Restauration scolaire"
     pub name: String,
     pub sites: Vec<SiteId>,
     pub units: Vec<Unit>,

@@ -10,9 +10,9 @@ mod town {
             "id": "ville-test", "name": "Ville test", "school_holiday_zone": "B",
             "sites": [{"id": "ecole", "name": "École"}],
             "activities": [{
-                "id": "restauration", "name": "RESTAURATION SCOLAIRE", "sites": ["ecole"],
+                "id": "restauration", "name": "Restauration scolaire", "sites": ["ecole"],
                 "units": [{
-                    "id": "cantine", "name": "CANTINE", "runs_on": ["school_day"],
+                    "id": "cantine", "name": "Cantine", "runs_on": ["school_day"],
                     "add_deadline": {"n": 2, "unit": "working_days", "cutoff": "23:59"},
                     "cancel_deadline": {"n": 2, "unit": "working_days", "cutoff": "23:59"},
                     "validation": "automatic", "price": {"base": 380}

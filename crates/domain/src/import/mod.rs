@@ -394,7 +394,7 @@ mod tests {
             "id": "ville", "name": "Ville", "school_holiday_zone": "B",
             "sites": [{"id": "ecole", "name": "École"}],
             "activities": [{"id": "restauration", "name": "R", "sites": ["ecole"], "units": [{
-                "id": "cantine", "name": "CANTINE", "runs_on": ["school_day"],
+                "id": "cantine", "name": "Cantine", "runs_on": ["school_day"],
                 "add_deadline": {"n": 2, "unit": "working_days", "cutoff": "23:59"},
                 "cancel_deadline": {"n": 2, "unit": "working_days", "cutoff": "23:59"},
                 "validation": "automatic", "price": {"base": 380}}]}]

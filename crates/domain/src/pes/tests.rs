@@ -38,9 +38,9 @@ fn martins() -> Family {
 fn invoice() -> Invoice {
     november_invoice(
         vec![
-            line("cantine", "CANTINE", 4, 450),
+            line("cantine", "Cantine", 4, 450),
             line("garderie", "GARDERIE", 2, 150),
-            line("cantine", "CANTINE", 1, 450),
+            line("cantine", "Cantine", 1, 450),
         ],
         "2026-000123",
     )
@@ -59,7 +59,7 @@ fn a_title_sums_its_lines_by_product_and_carries_its_keys_and_payer() {
     assert_eq!(p.amount, c(2550));
     let lines: Vec<(&str, i64)> = p.lines.iter().map(|l| (l.product.as_str(), l.amount.get())).collect();
     assert_eq!(lines, [("CANT", 2250), ("ENF", 300)]);
-    assert_eq!(p.lines[0].object, "CANTINE novembre 2026");
+    assert_eq!(p.lines[0].object, "Cantine novembre 2026");
     assert_eq!(
         p.debtor,
         Debtor {
@@ -176,7 +176,7 @@ fn a_title_asks_what_the_family_owes_each_product_less_its_aids() {
         child: id("lea"),
         child_name: "Léa Martin".into(),
         unit: id("cantine"),
-        unit_name: "CANTINE".into(),
+        unit_name: "Cantine".into(),
         dates: vec![d(2026, 11, 3)],
         dates_text: "3/11".into(),
         quantity: 1,

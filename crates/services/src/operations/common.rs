@@ -39,7 +39,7 @@ pub(super) async fn child_names<'a>(
     Ok(names)
 }
 
-/// The booking as an email lists it: « lundi 14/12/2026 – Léa – CANTINE ».
+/// The booking as an email lists it: « lundi 14/12/2026 – Léa – Cantine ».
 pub(super) fn day(town: &Town, b: &Booking, names: &HashMap<ChildId, String>) -> BookedDay {
     let unit = town.unit(&b.unit).map_or_else(|| b.unit.to_string(), |(_, u)| u.name.clone());
     let child = names.get(&b.child).cloned().unwrap_or_else(|| b.child.to_string());

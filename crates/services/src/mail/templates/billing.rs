@@ -448,8 +448,8 @@ mod tests {
             number: "AV-2026-000001".into(),
             corrects: "2026-000003".into(),
             lines: vec![
-                ("CANTINE – Léa – 12/11/2026".into(), cents(250)),
-                ("PÉRISCOLAIRE SOIR – Léa – 12/11/2026".into(), cents(180)),
+                ("Cantine – Léa – 12/11/2026".into(), cents(250)),
+                ("Périscolaire soir – Léa – 12/11/2026".into(), cents(180)),
             ],
             total: cents(430),
             reason: "Repas fourni par l’école le jour de la sortie scolaire".into(),
@@ -471,7 +471,7 @@ mod tests {
             first_name: "Claire".into(),
             public_url: URL.into(),
             invoice: "2026-000004".into(),
-            line: "CANTINE – Jules – 3 repas – 7,50\u{a0}€".into(),
+            line: "Cantine – Jules – 3 repas – 7,50\u{a0}€".into(),
             reason: "Les repas n’ont pas été annulés dans les délais.".into(),
         };
         insta::assert_snapshot!(whole(&c.render()));

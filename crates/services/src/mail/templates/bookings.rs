@@ -362,9 +362,9 @@ mod tests {
             public_url: URL.into(),
             reasons: vec!["Grève du 15/03".into(), "Travaux de la cuisine".into()],
             cancelled: vec![
-                day(d(2027, 3, 15), "Léa", "CANTINE"),
-                day(d(2027, 3, 15), "Léa", "PÉRISCOLAIRE MATIN"),
-                day(d(2027, 3, 16), "Hugo", "CANTINE"),
+                day(d(2027, 3, 15), "Léa", "Cantine"),
+                day(d(2027, 3, 15), "Léa", "Périscolaire matin"),
+                day(d(2027, 3, 16), "Hugo", "Cantine"),
             ],
         };
         insta::assert_snapshot!(whole(&c.render()));
@@ -376,7 +376,7 @@ mod tests {
             town: TOWN.into(),
             first_name: "Sophie".into(),
             public_url: URL.into(),
-            reopened: vec![day(d(2027, 3, 15), "Léa", "CANTINE"), day(d(2027, 3, 16), "Léa", "CANTINE")],
+            reopened: vec![day(d(2027, 3, 15), "Léa", "Cantine"), day(d(2027, 3, 16), "Léa", "Cantine")],
         };
         insta::assert_snapshot!(whole(&c.render()));
     }
@@ -386,7 +386,7 @@ mod tests {
             town: TOWN.into(),
             first_name: "Sophie".into(),
             public_url: URL.into(),
-            request: day(d(2026, 12, 16), "Léa", "ACCUEIL DE LOISIRS MERCREDI"),
+            request: day(d(2026, 12, 16), "Léa", "Accueil de loisirs mercredi"),
             change,
         };
         whole(&c.render())
@@ -453,17 +453,17 @@ mod tests {
     #[test]
     fn basket_confirmation_snapshots() {
         let lines = vec![
-            (day(d(2026, 12, 7), "Léa", "CANTINE"), BasketOutcome::Booked { price: cents(250) }),
-            (day(d(2026, 12, 8), "Léa", "CANTINE"), BasketOutcome::BookedLate { price: cents(350) }),
+            (day(d(2026, 12, 7), "Léa", "Cantine"), BasketOutcome::Booked { price: cents(250) }),
+            (day(d(2026, 12, 8), "Léa", "Cantine"), BasketOutcome::BookedLate { price: cents(350) }),
             (
-                day(d(2026, 12, 9), "Léa", "ACCUEIL DE LOISIRS MERCREDI"),
+                day(d(2026, 12, 9), "Léa", "Accueil de loisirs mercredi"),
                 BasketOutcome::Requested { price: cents(1200) },
             ),
-            (day(d(2026, 11, 30), "Hugo", "CANTINE"), BasketOutcome::Cancelled),
-            (day(d(2026, 12, 1), "Hugo", "PÉRISCOLAIRE SOIR"), BasketOutcome::CancelledLate { price: cents(250) }),
-            (day(d(2026, 12, 2), "Hugo", "ACCUEIL DE LOISIRS MERCREDI"), BasketOutcome::CancellationRequested),
+            (day(d(2026, 11, 30), "Hugo", "Cantine"), BasketOutcome::Cancelled),
+            (day(d(2026, 12, 1), "Hugo", "Périscolaire soir"), BasketOutcome::CancelledLate { price: cents(250) }),
+            (day(d(2026, 12, 2), "Hugo", "Accueil de loisirs mercredi"), BasketOutcome::CancellationRequested),
             (
-                day(d(2026, 12, 25), "Léa", "CANTINE"),
+                day(d(2026, 12, 25), "Léa", "Cantine"),
                 BasketOutcome::Refused { why: "Le service est fermé ce jour-là.".into() },
             ),
         ];
@@ -473,10 +473,10 @@ mod tests {
 
     #[test]
     fn a_basket_that_only_cancels_lists_no_booking_and_costs_nothing() {
-        let c = basket(MadeBy::Family, vec![(day(d(2026, 11, 30), "Hugo", "CANTINE"), BasketOutcome::Cancelled)], 0)
+        let c = basket(MadeBy::Family, vec![(day(d(2026, 11, 30), "Hugo", "Cantine"), BasketOutcome::Cancelled)], 0)
             .render();
         assert!(
-            c.text.contains("\nAnnulations\u{202f}:\n- lundi 30/11/2026 – Hugo – CANTINE – annulée\n"),
+            c.text.contains("\nAnnulations\u{202f}:\n- lundi 30/11/2026 – Hugo – Cantine – annulée\n"),
             "{}",
             c.text
         );
@@ -500,14 +500,14 @@ mod tests {
             first_name: "Sophie".into(),
             public_url: URL.into(),
             decisions: vec![
-                (day(d(2026, 12, 21), "Hugo", "ACCUEIL DE LOISIRS"), StaffDecision::RequestAccepted),
+                (day(d(2026, 12, 21), "Hugo", "Accueil de loisirs"), StaffDecision::RequestAccepted),
                 (
-                    day(d(2026, 12, 22), "Hugo", "ACCUEIL DE LOISIRS"),
+                    day(d(2026, 12, 22), "Hugo", "Accueil de loisirs"),
                     StaffDecision::RequestRefused { reason: "Le groupe des 6-8 ans est complet.".into() },
                 ),
-                (day(d(2026, 12, 16), "Léa", "ACCUEIL DE LOISIRS MERCREDI"), StaffDecision::CancellationAccepted),
+                (day(d(2026, 12, 16), "Léa", "Accueil de loisirs mercredi"), StaffDecision::CancellationAccepted),
                 (
-                    day(d(2026, 12, 23), "Léa", "ACCUEIL DE LOISIRS"),
+                    day(d(2026, 12, 23), "Léa", "Accueil de loisirs"),
                     StaffDecision::CancellationRefused { reason: "Le séjour est déjà payé.".into() },
                 ),
             ],
@@ -522,8 +522,8 @@ mod tests {
             first_name: "Sophie".into(),
             public_url: URL.into(),
             decisions: vec![
-                (day(d(2026, 12, 21), "Hugo", "ACCUEIL DE LOISIRS"), StaffDecision::RequestAccepted),
-                (day(d(2026, 12, 22), "Hugo", "ACCUEIL DE LOISIRS"), StaffDecision::RequestAccepted),
+                (day(d(2026, 12, 21), "Hugo", "Accueil de loisirs"), StaffDecision::RequestAccepted),
+                (day(d(2026, 12, 22), "Hugo", "Accueil de loisirs"), StaffDecision::RequestAccepted),
             ],
         }
         .render();

@@ -77,12 +77,12 @@ fn page(town: &str, body: &str, link: &str, button: &str) -> String {
     )
 }
 
-/// A day's booking as an email lists it: « lundi 14/12/2026 – Léa – CANTINE ».
+/// A day's booking as an email lists it: « lundi 14/12/2026 – Léa – Cantine ».
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookedDay {
     pub date: NaiveDate,
     pub child: String,
-    /// The unit's name, as the town calls it (« CANTINE »).
+    /// The unit's name, as the town calls it (« Cantine »).
     pub unit: String,
 }
 

@@ -87,7 +87,7 @@ test('Sophie downloads her 2026 tax certificate from « Mes factures » in Janua
     await link.waitFor();
     await checkAxe(page, 'Mes factures, attestation fiscale');
     const [file] = await Promise.all([page.waitForEvent('download'), link.click()]);
-    assert.equal(file.suggestedFilename(), 'attestation-fiscale-2026.pdf');
+    assert.equal(file.suggestedFilename(), 'attestation-fiscale-AF-2026-martin.pdf', 'named by its number');
     const pdf = readFileSync(await file.path());
     assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-', 'a PDF');
     assert.deepEqual(errors, []);

@@ -6,21 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { startPortal } from './portal.mjs';
+import { checkAxe as axe } from './axe.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const AXE = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 // When the demo's winter holiday bookings open (8 January 2027, midnight in Paris), plus hours: the portal's reminder job,
 // which runs at start, emails every guardian who booked nothing yet.
 const OPENING = process.env.EF_REMINDER_CLOCK || '2027-01-08T07:00:00Z';
-
-async function axe(page, name) {
-  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
-  });
-  assert.deepEqual(violations, [], `${name}: accessibility violations`);
-}
 
 test('a reminder’s link turns reminders off in one click, and the page turns them back on', async () => {
   const portal = await startPortal({ clock: OPENING });

@@ -102,7 +102,31 @@ async function audit(name, path) {
   }
 }
 
-test('Lighthouse, mobile: accessibility, best practices and SEO 95 or more, performance 90 or more, on the main pages', async () => {
+// By hand on an idle machine (`EF_LIGHTHOUSE_ALL=1`, about ten minutes): every page of web/,
+// logged out, as Sophie Martin or as the agent, its table printed for docs/web.md; issue 31 asks
+// performance 95 or more and a layout shift of 0.05 or less on each.
+test('Lighthouse, mobile, on every page (EF_LIGHTHOUSE_ALL)', { skip: !process.env.EF_LIGHTHOUSE_ALL }, async () => {
+  const before = scores.length;
+  for (const [name, path] of [['Accueil', 'index.html'], ['Connexion', 'connexion.html'], ['Activation', 'activation.html'],
+    ['Mot de passe oublié', 'mot-de-passe.html'], ['Créer mon espace famille', 'creer-mon-espace.html'],
+    ['Désabonnement', 'desabonnement.html'], ['Contact', 'contact.html'], ['Mentions légales', 'mentions-legales.html'], ['CGU', 'cgu.html']]) {
+    await audit(name, path);
+  }
+  const parent = await logIn('sophie.martin@exemple.fr', 'Sophie Martin');
+  for (const [name, path] of [['Mes réservations', 'reservations.html'], ['Mon panier', 'panier.html'], ['Mon enfant est malade', 'malade.html'],
+    ['Mes demandes', 'demandes.html'], ['Mes factures', 'factures.html'], ['Fiche enfant', 'fiche.html?enfant=lea-martin'], ['Inscriptions', 'inscriptions.html']]) {
+    await audit(name, path);
+  }
+  await logOut(parent);
+  const agent = await logIn('agent@villeneuve-les-tilleuls.fr', 'Karim Benali');
+  await audit('Espace mairie', 'mairie.html');
+  await logOut(agent);
+  console.log('| page | performance | accessibility | best practices | SEO | FCP | LCP | TBT | layout shift |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const s of scores.slice(before)) console.log(`| ${s.name} | ${s.performance} | ${s.accessibility} | ${s['best-practices']} | ${s.seo} | ${s.fcp} | ${s.lcp} | ${s.tbt} | ${s.cls} |`);
+});
+
+test('Lighthouse, mobile: accessibility, best practices and SEO 95 or more, performance 90 or more, on the main pages', { skip: Boolean(process.env.EF_LIGHTHOUSE_ALL) }, async () => {
   await audit('Accueil', 'index.html');
   await audit('Connexion', 'connexion.html');
   const parent = await logIn('sophie.martin@exemple.fr', 'Sophie Martin');

@@ -58,6 +58,10 @@ async function show() {
     box.replaceChildren(...months.map(frTree));
     await invoices;
   } catch (problem) { say(message, problem.title, true); }
+  // The month and the rest appear below the invoices once those are drawn, rather than being
+  // pushed down by them (the layout shift Lighthouse measured: 0.61 on a phone).
+  box.hidden = false;
+  document.getElementById('suite').hidden = false;
 }
 
 /** One invoice opened: its lines, credit notes, contests, the PDF and the contest form. */

@@ -142,11 +142,7 @@ async fn receive_proof(
     }
     let files = &state.files;
     let upload = Files::request_proof_upload_key(town, id);
-    let stored = match state.auth.store.get(&keys::account_request(town, id)).await? {
-        Some(item) => Some(item.to_value::<AccountRequest>()?),
-        None => None,
-    };
-    let waiting = stored.filter(|r| r.status == RequestStatus::Pending && r.proof.is_some());
+    let waiting = stored(state, town, id).await?.filter(|r| r.status == RequestStatus::Pending && r.proof.is_some());
     let Some(before) = waiting else {
         // Not a stored request waiting for its proof: the same checks on what was sent, then
         // it is deleted.
@@ -173,11 +169,7 @@ async fn receive_proof(
         // Changed meanwhile: by another check of the same request (which noted the file kept),
         // or by a decision, which did not know of this copy and so did not delete it.
         Err(StoreError::ConditionFailed | StoreError::TransactionCanceled { .. }) => {
-            let now_stored = match state.auth.store.get(&keys::account_request(town, id)).await? {
-                Some(item) => Some(item.to_value::<AccountRequest>()?),
-                None => None,
-            };
-            if !now_stored.is_some_and(|r| r.status == RequestStatus::Pending) {
+            if !stored(state, town, id).await?.is_some_and(|r| r.status == RequestStatus::Pending) {
                 files.delete(&Files::request_proof_key(town, id)).await.map_err(files_unavailable)?;
             }
             Ok(())
@@ -253,12 +245,16 @@ fn well_formed(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The stored request `id` (a well-formed id), if any.
+async fn stored(state: &AppState, town: &domain::TownId, id: &str) -> Result<Option<AccountRequest>, Problem> {
+    Ok(state.auth.store.get(&keys::account_request(town, id)).await?.map(|i| i.to_value()).transpose()?)
+}
+
 async fn load(state: &AppState, town: &domain::TownId, id: &str) -> Result<AccountRequest, Problem> {
     if !well_formed(id) {
         return Err(unknown_request());
     }
-    let item = state.auth.store.get(&keys::account_request(town, id)).await?.ok_or_else(unknown_request)?;
-    Ok(item.to_value()?)
+    stored(state, town, id).await?.ok_or_else(unknown_request)
 }
 
 /// The request's new state, written only if no one decided it meanwhile.

@@ -351,22 +351,16 @@ pub(crate) async fn health_marks(
     date: NaiveDate,
     children: impl Iterator<Item = &ChildId>,
 ) -> Result<HashMap<ChildId, HealthMark>, Problem> {
-    let mut out = HashMap::new();
-    if !may_read_health(town, caller) {
-        return Ok(out);
-    }
-    let store = &state.auth.store;
-    for c in children {
-        let record = child_files::get(store, town.id(), c).await?;
-        if let Some(m) = record.and_then(|r| r.validated).and_then(|v| marks::mark(&v.file, date)) {
-            out.insert(c.clone(), m);
-        }
-    }
+    let out: HashMap<ChildId, HealthMark> = validated_files(state, town, caller, children)
+        .await?
+        .into_iter()
+        .filter_map(|(c, file)| marks::mark(&file, date).map(|m| (c, m)))
+        .collect();
     if !out.is_empty() {
         let mut shown: Vec<&str> = out.keys().map(ChildId::as_str).collect();
         shown.sort_unstable();
         let entry = health_read(caller, state.auth.clock.now(), format!("register/{date}"), json!({"marks": shown}));
-        store.transact(vec![entry.record(town.id())?]).await?;
+        state.auth.store.transact(vec![entry.record(town.id())?]).await?;
     }
     Ok(out)
 }

@@ -138,7 +138,7 @@ pub(crate) async fn fetch(
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<AxumJson<View>, Problem> {
     let reference = caller.family(&raw)?;
-    fetch_for(&state, &caller, reference).await
+    fetch_for(&state, &caller, reference, false).await
 }
 
 /// `POST …/families/{family}/qf/fetch`: a guardian asks for the family's QF from « Mon compte »,
@@ -150,30 +150,34 @@ pub(crate) async fn fetch_own(
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<AxumJson<View>, Problem> {
     let reference = caller.own_family(&raw)?;
+    fetch_for(&state, &caller, reference, true).await
+}
+
+/// The fetch itself; `once_a_day`: a QF already fetched today under a standing consent is
+/// answered as it is, without asking the CAF again.
+async fn fetch_for(
+    state: &AppState,
+    caller: &Caller,
+    reference: FamilyRef,
+    once_a_day: bool,
+) -> Result<AxumJson<View>, Problem> {
     let town = http::load_town(&state.towns, &caller.town).await?;
     let store = &state.auth.store;
-    let rec = record(store, &caller.town, &reference).await?;
-    let today = crate::today(&state, &town);
+    let mut rec = record(store, &caller.town, &reference).await?;
+    let today = crate::today(state, &town);
     let fetched_today =
         rec.fetched.as_ref().is_some_and(|f| f.fetched_at.with_timezone(&town.tz()).date_naive() == today);
-    if fetched_today && rec.consent.as_ref().and_then(Consent::active).is_some() {
+    if once_a_day && fetched_today && rec.consent.as_ref().and_then(Consent::active).is_some() {
         let f = family(store, &caller.town, &reference).await?;
         return Ok(AxumJson(view(&f, rec)));
     }
-    fetch_for(&state, &caller, reference).await
-}
-
-async fn fetch_for(state: &AppState, caller: &Caller, reference: FamilyRef) -> Result<AxumJson<View>, Problem> {
-    let town = http::load_town(&state.towns, &caller.town).await?;
     let (Some(api), Some(settings)) = (state.qf.as_ref(), town.config().api_particulier.as_ref()) else {
         return Err(conflict(
             "api_particulier_unconfigured",
             "La commune n’est pas raccordée à API Particulier : saisissez le quotient de l’attestation déposée.",
         ));
     };
-    let store = &state.auth.store;
     let before = family(store, &caller.town, &reference).await?;
-    let mut rec = record(store, &caller.town, &reference).await?;
     let Some(identity) = rec.consent.as_ref().and_then(Consent::active) else {
         return Err(conflict(
             "no_qf_consent",

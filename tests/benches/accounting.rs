@@ -52,7 +52,7 @@ fn family(i: usize) -> (Family, Child, Invoice) {
     };
     let lines = vec![line("cantine", 17, 350), line("peri-matin", 17, 150), line("peri-soir", 17, 200)];
     let total = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
-    let bill = Bill { family: f.reference.clone(), lines, aids: Vec::new(), total };
+    let bill = Bill { family: f.reference.clone(), lines, aids: Vec::new(), total, as_billed: None };
     let number = domain::invoice::invoice_number(2026, 1000 + i as u64);
     let invoice = Invoice::issue(bill, Month::of(d(2026, 11, 1)), number, d(2026, 12, 1), "mairie@exemple.fr");
     (f, child, invoice)

@@ -171,7 +171,7 @@ fn pdf(c: &mut Criterion, town: &Town, families: &BTreeMap<FamilyRef, Family>) {
         })
         .collect::<Vec<_>>();
     let total = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
-    let bill = billing::Bill { family: family.reference.clone(), lines, aids: Vec::new(), total };
+    let bill = billing::Bill { family: family.reference.clone(), lines, aids: Vec::new(), total, as_billed: None };
     let invoice = billing::Invoice::issue(
         bill,
         domain::Month::parse("2026-11").unwrap(),

@@ -988,6 +988,30 @@ struct Account {
     gives_back: Vec<(i64, bool)>,
     /// Régularisations the family owes: a line each on the next invoice.
     owes: Billed,
+    /// What December's régularisations moved, in all (+ billed, − given back).
+    regularised: i64,
+}
+
+/// What December costs `family` by the model's rules, as billed now.
+fn december_total(m: &Model, family: &str) -> i64 {
+    m.invoices(12).get(family).map_or(0, |b| b.total)
+}
+
+/// A change of a billed December (docs/billing.md « Régularisations »): December billed again
+/// with it, the difference with what December cost the family so far is billed on the next
+/// invoice (a line for the changed day) or given back (a deduction), never giving back more
+/// than the family still pays for December once its credit notes are counted.
+fn regularise(acc: &mut Account, before: i64, after: i64, day: (String, String, NaiveDate)) {
+    let mut delta = after - before;
+    if delta < 0 {
+        delta = delta.max(-(acc.total - acc.credited + acc.regularised).max(0));
+    }
+    acc.regularised += delta;
+    if delta < 0 {
+        acc.gives_back.push((-delta, true));
+    } else if delta > 0 {
+        acc.owes.insert(day, (delta, Rule::Regularisation));
+    }
 }
 
 impl Account {
@@ -1081,31 +1105,36 @@ async fn january(
                 let uri = format!("/api/towns/{TOWN}/staff/documents/{}/{id}/decision", kid.family);
                 let r = p.send("POST", &uri, Some(json!({"decision": "accept"})), &agent, &[]).await;
                 assert_eq!(r.status, 200, "certificate accepted: {:?}", r.json);
-                for ((child, unit, day), c) in m.cells.iter_mut() {
-                    if *child == kid.child
-                        && day == d
-                        && c.state == State::Booked
-                        && !c.justified
-                        && c.present != Some(true)
-                    {
-                        c.justified = true;
-                        // What December's invoice billed the family that day: the line's price
-                        // (after a sibling reduction) less the day's aid.
-                        let key = (kid.child.to_owned(), unit.id().to_owned(), *day);
-                        let bill = december.get(c.family);
-                        let billed = bill.and_then(|b| b.lines.get(&key)).map_or(0, |(amount, _)| *amount)
-                            - bill.and_then(|b| b.aids.get(&key)).copied().unwrap_or(0);
-                        if billed > 0 {
-                            accounts.get_mut(c.family).expect("account").gives_back.push((billed, true));
-                        }
-                    }
+                // Each day's booking justified in turn (the portal régularises them one by one).
+                let days: Vec<_> = m
+                    .cells
+                    .iter()
+                    .filter(|((child, _, day), c)| {
+                        *child == kid.child
+                            && day == d
+                            && c.state == State::Booked
+                            && !c.justified
+                            && c.present != Some(true)
+                    })
+                    .map(|(k, _)| *k)
+                    .collect();
+                for key in days {
+                    let family = m.cells[&key].family;
+                    let before = december_total(m, family);
+                    m.cells.get_mut(&key).expect("cell").justified = true;
+                    let after = december_total(m, family);
+                    let day = (key.0.to_owned(), key.1.id().to_owned(), key.2);
+                    regularise(accounts.get_mut(family).expect("account"), before, after, day);
                 }
             }
             After::Decide { accept } => {
-                // Accepted after billing: billed on the next invoice as a « Régularisation » line.
-                if let Some(c) = decide(p, m, *accept).await {
-                    let key = ("hugo-martin".to_owned(), Unit::Vacances.id().to_owned(), date(2026, 12, 21));
-                    accounts.get_mut(c.family).expect("account").owes.insert(key, (c.price, Rule::Regularisation));
+                // Decided after billing: accepted, billed on the next invoice as a
+                // « Régularisation » line, at what it adds to December (its aid, its rank).
+                let before = december_total(m, "martin");
+                if decide(p, m, *accept).await.is_some() {
+                    let after = december_total(m, "martin");
+                    let day = ("hugo-martin".to_owned(), Unit::Vacances.id().to_owned(), date(2026, 12, 21));
+                    regularise(accounts.get_mut("martin").expect("account"), before, after, day);
                 }
             }
             After::Book { kid, unit, date: d } => {
@@ -1252,4 +1281,52 @@ async fn siblings_booked_the_same_day_pay_less() {
         .map(|((child, _, _), (amount, _))| (child.as_str(), *amount))
         .collect();
     assert_eq!(prices, [("hugo-martin", 250), ("jade-martin", 200), ("lea-martin", 125)]);
+}
+
+/// A request accepted after billing earns its aid, as it would have before billing: the
+/// Martins' QF set to 500 in December (the demo's aid is for a QF up to 600), Hugo's holiday
+/// request of 21 December accepted in January: January bills the day less 3,00 €.
+#[tokio::test]
+async fn a_request_accepted_after_billing_earns_its_aid() {
+    let d = date(2026, 12, 8);
+    let plan = vec![
+        Step { kid: 0, unit: 0, date: d, day: 0, act: Act::Book },
+        Step { kid: 0, unit: 0, date: d, day: 0, act: Act::Quotient { qf: Some(500) } },
+    ];
+    play(plan, vec![After::Decide { accept: true }]).await.unwrap();
+}
+
+/// A certificate after billing for the first child of a day with sibling reductions: the
+/// others are ranked again, as they would have been had it come before billing. Léa, Hugo and
+/// Jade at the canteen on 8 December (2,50 € each; 20 % off the second, 50 % the third): Hugo,
+/// first, is excused in January; Jade now pays 2,50 € and Léa 2,00 €: 1,25 € given back.
+#[tokio::test]
+async fn a_certificate_after_billing_ranks_the_siblings_again() {
+    let d = date(2026, 12, 8);
+    let mut plan: Vec<Step> = (0..3).map(|kid| Step { kid, unit: 0, date: d, day: 0, act: Act::Book }).collect();
+    plan.push(Step { kid: 0, unit: 0, date: d, day: 1, act: Act::Siblings { second: 20, third: 50 } });
+    plan.push(Step { kid: 0, unit: 0, date: d, day: 1, act: Act::Decide { accept: false } });
+    // January's own days, so that its invoice has room for the deduction.
+    let january = [11, 12].map(|day| After::Book { kid: 0, unit: 0, date: date(2027, 1, day) });
+    let mut after = vec![After::Certificate { kid: 1, date: d }];
+    after.extend(january);
+    play(plan, after).await.unwrap();
+}
+
+/// A month credited in full, then a certificate for its day accepted: the credit note gave the
+/// money back, the régularisation gives nothing more (docs/billing.md « Régularisations »: never
+/// more than the family still pays for the month). Emma Nguyen's one Wednesday of December.
+#[tokio::test]
+async fn a_day_credited_then_excused_is_given_back_once() {
+    let d = date(2026, 12, 16);
+    let plan = vec![
+        Step { kid: 5, unit: 0, date: d, day: 0, act: Act::Book },
+        Step { kid: 0, unit: 0, date: d, day: 1, act: Act::Decide { accept: false } },
+    ];
+    let after = vec![
+        After::Credit { family: 3, line: 0, permille: 1000 },
+        After::Certificate { kid: 5, date: d },
+        After::Book { kid: 5, unit: 0, date: date(2027, 1, 13) },
+    ];
+    play(plan, after).await.unwrap();
 }

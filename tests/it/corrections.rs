@@ -412,7 +412,11 @@ pub(super) async fn a_refund_racing_the_next_invoice_settles_the_carried_amount_
     p.stop().await;
 }
 
-crate::helpers::both_backends!(a_refund_racing_the_next_invoice_settles_the_carried_amount_once);
+crate::helpers::both_backends!(
+    a_refund_racing_the_next_invoice_settles_the_carried_amount_once,
+    two_changes_of_a_billed_month_written_in_turn,
+    two_changes_of_a_billed_month_written_the_other_way
+);
 
 /// Thirty waiting-list requests of one family, still waiting when their month was billed,
 /// accepted at once afterwards: each a booking, its régularisation, its day's closure check and
@@ -472,6 +476,7 @@ async fn a_family_with_more_regularisations_than_a_transaction_holds_is_still_in
                 delta: -1,
                 left: one,
                 what: What::CreditNote { credit_note: format!("AV-2026-{i:06}") },
+                aids: Vec::new(),
                 settled: Vec::new(),
                 at: p.clock.now(),
                 by: ADMIN.into(),
@@ -490,4 +495,53 @@ async fn a_family_with_more_regularisations_than_a_transaction_holds_is_still_in
     let open = regularisations::of_family(&p.store, &town(), &martin, "").await.unwrap();
     assert_eq!(open.iter().filter(|r| r.is_open()).count(), 7, "the rest waits for the next invoice");
     p.stop().await;
+}
+
+/// Two changes of one family's billed month computed at once (two agents accepting two
+/// certificates): each from the month without the other. Whichever is written first, the
+/// second is refused by the month's mark and, computed again, counts the first; the month then
+/// costs what it costs billed again with both.
+async fn two_changes_of_a_billed_month_at_once(store: store::Store, (first, second): (usize, usize)) {
+    use store::regularisations;
+    let p = crate::helpers::portal_on(store).await;
+    november_billed(&p).await;
+    let town_id = town();
+    let (town, _) = store::repo::stored_town(&p.store, &town_id).await.unwrap().unwrap();
+    let november = domain::Month::parse("2026-11").unwrap();
+    let lea = domain::ChildId::parse("lea-martin").unwrap();
+    let booked = store::repo::bookings(&p.store, &town_id, &lea, november.first(), november.last()).await.unwrap();
+    let days: Vec<_> = booked
+        .into_iter()
+        .filter(|b| b.can_be_justified() && b.price > domain::Cents::ZERO && b.family.as_str() == "martin")
+        .take(2)
+        .collect();
+    assert_eq!(days.len(), 2, "two of Léa's billed days in November");
+    let excused: Vec<_> = days.iter().map(|b| b.justify(p.clock.now()).expect("justifiable")).collect();
+    let ops = |i: usize| {
+        let change = [(&days[i], &excused[i])];
+        let (p, town) = (&p, &town);
+        async move { regularisations::billed_changes(&p.store, town, &change, (p.clock.now(), AGENT)).await }
+    };
+    let (a, b) = (ops(0).await.unwrap(), ops(1).await.unwrap());
+    let (a, b) = if first == 0 { (a, b) } else { (b, a) };
+    p.store.transact(a).await.unwrap();
+    assert!(
+        matches!(p.store.transact(b).await, Err(store::StoreError::TransactionCanceled { .. })),
+        "the second, computed without the first, is refused"
+    );
+    p.store.transact(ops(second).await.unwrap()).await.unwrap();
+    let martin = domain::FamilyRef::parse("martin").unwrap();
+    let made = regularisations::of_family(&p.store, &town_id, &martin, "2026-11-").await.unwrap();
+    let given: i64 = made.iter().map(|r| r.delta).sum();
+    let want: i64 = -days.iter().map(|b| b.price.get()).sum::<i64>();
+    assert_eq!((made.len(), given), (2, want), "{made:?}");
+    p.stop().await;
+}
+
+pub(super) async fn two_changes_of_a_billed_month_written_in_turn(store: store::Store) {
+    two_changes_of_a_billed_month_at_once(store, (0, 1)).await;
+}
+
+pub(super) async fn two_changes_of_a_billed_month_written_the_other_way(store: store::Store) {
+    two_changes_of_a_billed_month_at_once(store, (1, 0)).await;
 }

@@ -9,7 +9,7 @@ use super::booking::{Attendance, Booking, BookingStatus};
 use super::config::{Town, Unit};
 use super::family::Family;
 use super::{Cents, ChildId, FamilyRef, Month, UnitId, pricing};
-pub use crate::invoice::{Bill, DUE_DAYS, Invoice, InvoiceLine, Line, Online, invoice_number};
+pub use crate::invoice::{AsBilled, Bill, DUE_DAYS, Invoice, InvoiceLine, Line, Online, invoice_number};
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -161,7 +161,8 @@ pub fn bills(
                 .unwrap_or_default();
             let gross = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
             let total = gross.minus(aids.iter().fold(Cents::ZERO, |t, a| t + a.amount));
-            Bill { family: family.clone(), lines, aids, total }
+            let as_billed = families.get(family).map(|f| AsBilled { quotient_familial: f.quotient_familial });
+            Bill { family: family.clone(), lines, aids, total, as_billed }
         })
         .collect();
     (bills, anomalies)
@@ -482,7 +483,13 @@ mod tests {
     #[test]
     fn numbers_are_per_year_and_padded() {
         assert_eq!(invoice_number(2026, 123), "2026-000123");
-        let bill = Bill { family: id("martin"), lines: Vec::new(), aids: Vec::new(), total: Cents::new(1000).unwrap() };
+        let bill = Bill {
+            family: id("martin"),
+            lines: Vec::new(),
+            aids: Vec::new(),
+            total: Cents::new(1000).unwrap(),
+            as_billed: None,
+        };
         let invoice = Invoice::issue(
             bill,
             crate::Month::parse("2026-11").unwrap(),

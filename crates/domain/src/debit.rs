@@ -321,6 +321,7 @@ mod tests {
             lines: Vec::new(),
             aids: Vec::new(),
             total: Cents::new(300).unwrap(),
+            as_billed: None,
         };
         Invoice::issue(
             bill,

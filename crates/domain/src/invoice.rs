@@ -62,13 +62,25 @@ pub struct Bill {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aids: Vec<AidLine>,
     pub total: Cents,
+    /// The family's quotient familial it was billed with (its aids depend on it), when the bill
+    /// was computed for a family ([`crate::billing::bills`]).
+    #[serde(skip)]
+    pub as_billed: Option<AsBilled>,
+}
+
+/// What a family's month was billed with that can change afterwards: its quotient familial
+/// (which aids it earns). A change after billing bills the month again with it
+/// ([`crate::regularisation::Rebill`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsBilled {
+    pub quotient_familial: Option<u32>,
 }
 
 impl Bill {
     /// A bill of these lines, without aids: its total is their sum.
     pub fn of_lines(family: FamilyRef, lines: Vec<Line>) -> Bill {
         let total = lines.iter().fold(Cents::ZERO, |t, l| t + l.amount);
-        Bill { family, lines, aids: Vec::new(), total }
+        Bill { family, lines, aids: Vec::new(), total, as_billed: None }
     }
 
     /// An invoice of 0 € is not issued.
@@ -125,6 +137,10 @@ pub struct Invoice {
     /// The « titre de recettes » it became in a PES file for Hélios (« Titre émis le … »).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub titre: Option<Titre>,
+    /// The quotient familial the month was billed with (none on invoices issued before it was
+    /// kept: the family's current one is taken then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_billed: Option<AsBilled>,
 }
 
 impl Invoice {
@@ -149,6 +165,7 @@ impl Invoice {
             version: 0,
             deductions: Vec::new(),
             titre: None,
+            as_billed: bill.as_billed,
         }
     }
 

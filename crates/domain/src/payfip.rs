@@ -411,6 +411,7 @@ mod tests {
             lines: Vec::new(),
             aids: Vec::new(),
             total: Cents::new(1000).unwrap(),
+            as_billed: None,
         };
         let mut invoice = crate::billing::Invoice::issue(
             bill,

@@ -395,6 +395,7 @@ mod tests {
             lines: Vec::new(),
             aids: Vec::new(),
             total: Cents::new(total).unwrap(),
+            as_billed: None,
         };
         let mut i = Invoice::issue(
             bill,

@@ -7,14 +7,16 @@
 //! deduction for money owed to the family, up to that invoice's total, the rest carried again),
 //! or, for money owed to the family, by a refund from the régie. An invoice never changes.
 
-use super::billing::{self, Bill, Billed, Invoice, Line};
+use super::aid;
+use super::billing::{self, Bill, Invoice, Line};
 use super::booking::{Booking, BookingStatus};
-use super::config::Unit;
+use super::config::Town;
 use super::family::Family;
-use super::{Cents, ChildId, FamilyRef, Month, UnitId};
+use super::{AidId, Cents, ChildId, FamilyRef, Month, UnitId};
 pub use crate::invoice::Deduction;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What a régularisation corrects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +34,15 @@ pub enum What {
     },
     /// What a credit note gives back beyond what was left to pay on its invoice.
     CreditNote { credit_note: String },
+}
+
+/// What a régularisation changes of one aid for one child, in cents: given (positive) or taken
+/// back (negative).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AidDelta {
+    pub aid: AidId,
+    pub child: ChildId,
+    pub amount: i64,
 }
 
 /// Where (part of) a régularisation went.
@@ -63,6 +74,10 @@ pub struct Regularisation {
     pub left: Cents,
     #[serde(flatten)]
     pub what: What,
+    /// The aids the change gives (positive) or takes back (negative) per child: `delta` is the
+    /// lines' difference less these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aids: Vec<AidDelta>,
     #[serde(default)]
     pub settled: Vec<Settled>,
     pub at: DateTime<Utc>,
@@ -140,64 +155,178 @@ fn is_regularisation(l: &Line) -> bool {
     l.rule.starts_with("Régularisation")
 }
 
-/// What a booking is billed by the rules, in cents.
-fn billed_now(b: &Booking, unit: &Unit, family: &Family) -> Cents {
-    match billing::bill(b, unit, family) {
-        Billed::Line { amount, .. } => amount,
-        Billed::Justified | Billed::Nothing | Billed::Pending => Cents::ZERO,
+/// A family's billed month, billed again with each change after billing as if the change had
+/// been known when the month was billed: the same rules (sibling reductions rank the day's
+/// children again, aids follow the days attended and the yearly ceiling), the quotient familial
+/// the invoice was billed with, what the aids had given before the month. Each change's
+/// régularisation is the difference between that bill and what the month has cost the family
+/// so far (its invoice, and the régularisations of the month already made): whatever the order
+/// of events, the family pays for the month what the rules say. A régularisation never gives
+/// back more than the family still pays for the month (its invoice less the credit notes on it,
+/// and the earlier régularisations): a credit note's money is not given back twice.
+pub struct Rebill<'a> {
+    town: &'a Town,
+    month: Month,
+    family: Family,
+    bookings: Vec<Booking>,
+    used: aid::Used,
+    invoice: Option<&'a Invoice>,
+    earlier: Vec<Regularisation>,
+}
+
+/// A month's lines and aids, in cents.
+#[derive(Debug, Default)]
+struct Sum {
+    lines: i64,
+    aids: BTreeMap<(AidId, ChildId), i64>,
+}
+
+impl Sum {
+    fn net(&self) -> i64 {
+        self.lines - self.aids.values().sum::<i64>()
     }
 }
 
-/// What the change from `before` to `after` of a booking of a billed month makes: the
-/// difference between what `after` would be billed now and what the family's `invoice` of that
-/// month billed (nothing without one), less the régularisations of the same booking already
-/// made (`earlier`); `None` when nothing changes.
-#[allow(clippy::too_many_arguments)]
-pub fn for_change(
-    before: &Booking,
-    after: &Booking,
-    (unit, unit_name): (&Unit, &str),
-    family: &Family,
-    child_name: &str,
-    invoice: Option<&Invoice>,
-    earlier: &[Regularisation],
-    (at, by): (DateTime<Utc>, &str),
-) -> Option<Regularisation> {
-    let then =
-        invoice.map_or(Cents::ZERO, |i| billed_on(i, after)).get() + earlier.iter().map(|r| r.delta).sum::<i64>();
-    let delta = billed_now(after, unit, family).get() - then;
-    if delta == 0 {
-        return None;
+impl<'a> Rebill<'a> {
+    /// `family`'s `month`: its bookings of the month as they stand (other families' are left
+    /// out), what its children were given of each aid before the month in the aid's year
+    /// (`used`, as the run counted it), its invoice of the month if it had one, and its
+    /// régularisations (those of other months and credit notes' are left out).
+    pub fn new(
+        town: &'a Town,
+        month: Month,
+        family: &Family,
+        bookings: Vec<Booking>,
+        used: aid::Used,
+        invoice: Option<&'a Invoice>,
+        earlier: Vec<Regularisation>,
+    ) -> Rebill<'a> {
+        let mut family = family.clone();
+        if let Some(billed) = invoice.and_then(|i| i.as_billed) {
+            family.quotient_familial = billed.quotient_familial;
+        }
+        let bookings =
+            bookings.into_iter().filter(|b| b.family == family.reference && Month::of(b.date) == month).collect();
+        let earlier = earlier
+            .into_iter()
+            .filter(|r| r.family == family.reference && r.month == month && matches!(r.what, What::Booking { .. }))
+            .collect();
+        Rebill { town, month, family, bookings, used, invoice, earlier }
     }
-    let reason = if after.attendance == Some(super::booking::Attendance::AbsentJustified) {
-        "absence justifiée"
-    } else if before.status == BookingStatus::Pending && after.status == BookingStatus::Confirmed {
-        "demande acceptée"
-    } else if after.status == BookingStatus::Cancelled {
-        "annulation"
-    } else {
-        "correction"
-    };
-    Some(Regularisation {
-        id: booking_id(after),
-        family: after.family.clone(),
-        invoice: invoice.map(|i| i.number.clone()),
-        month: Month::of(after.date),
-        delta,
-        left: Cents::new(delta.abs()).unwrap_or_default(),
-        what: What::Booking {
-            child: after.child.clone(),
-            child_name: child_name.to_owned(),
-            unit: after.unit.clone(),
-            unit_name: unit_name.to_owned(),
-            date: after.date,
-            reason: reason.to_owned(),
-        },
-        settled: Vec::new(),
-        at,
-        by: by.to_owned(),
-        version: 0,
-    })
+
+    /// The month billed now, with the bookings as they stand.
+    fn now(&self) -> Sum {
+        let families = BTreeMap::from([(self.family.reference.clone(), self.family.clone())]);
+        let (bills, _) = billing::bills(self.town, &families, &self.bookings, self.month.first(), &self.used);
+        let mut sum = Sum::default();
+        for bill in bills {
+            sum.lines += bill.lines.iter().map(|l| l.amount.get()).sum::<i64>();
+            for a in bill.aids {
+                *sum.aids.entry((a.aid, a.child)).or_default() += a.amount.get();
+            }
+        }
+        sum
+    }
+
+    /// What the month has cost the family so far: its invoice's own lines (not the
+    /// régularisations of earlier months it carries) less its aids, and the régularisations
+    /// made since; and the aids given so far.
+    fn then(&self) -> Sum {
+        let mut sum = Sum::default();
+        if let Some(i) = self.invoice {
+            sum.lines = i.lines.iter().filter(|l| !is_regularisation(l)).map(|l| l.amount.get()).sum();
+            for a in &i.aids {
+                *sum.aids.entry((a.aid.clone(), a.child.clone())).or_default() += a.amount.get();
+            }
+        }
+        for r in &self.earlier {
+            let aided: i64 = r.aids.iter().map(|a| a.amount).sum();
+            sum.lines += r.delta + aided;
+            for a in &r.aids {
+                *sum.aids.entry((a.aid.clone(), a.child.clone())).or_default() += a.amount;
+            }
+        }
+        sum
+    }
+
+    /// What the family still pays for the month: what it cost less the credit notes on its
+    /// invoice.
+    fn still_paid(&self) -> i64 {
+        let cost = self.invoice.map_or(0, |i| {
+            let lines: i64 = i.lines.iter().filter(|l| !is_regularisation(l)).map(|l| l.amount.get()).sum();
+            lines - i.aids.iter().map(|a| a.amount.get()).sum::<i64>() - i.credited.get()
+        });
+        cost + self.earlier.iter().map(|r| r.delta).sum::<i64>()
+    }
+
+    /// The change of a booking from `before` to `after` (`unit_name` and `child_name` for the
+    /// label): the month billed again with it, and the régularisation it makes, if the month's
+    /// cost or its aids change. Changes of one month are taken in order: each counts the ones
+    /// before.
+    pub fn change(
+        &mut self,
+        before: &Booking,
+        after: &Booking,
+        (unit_name, child_name): (&str, &str),
+        (at, by): (DateTime<Utc>, &str),
+    ) -> Option<Regularisation> {
+        match self.bookings.iter_mut().find(|b| b.child == after.child && b.unit == after.unit && b.date == after.date)
+        {
+            Some(b) => *b = after.clone(),
+            None if after.family == self.family.reference && Month::of(after.date) == self.month => {
+                self.bookings.push(after.clone());
+            }
+            None => return None,
+        }
+        let (now, then) = (self.now(), self.then());
+        let mut aids = Vec::new();
+        for key in now.aids.keys().chain(then.aids.keys()).collect::<std::collections::BTreeSet<_>>() {
+            let d = now.aids.get(key).copied().unwrap_or(0) - then.aids.get(key).copied().unwrap_or(0);
+            if d != 0 {
+                aids.push(AidDelta { aid: key.0.clone(), child: key.1.clone(), amount: d });
+            }
+        }
+        let then_net: i64 = then.lines - then.aids.values().sum::<i64>();
+        let mut delta = now.net() - then_net;
+        if delta < 0 {
+            delta = delta.max(-self.still_paid().max(0));
+        }
+        if delta == 0 && aids.is_empty() {
+            return None;
+        }
+        let reason = if after.attendance == Some(super::booking::Attendance::AbsentJustified) {
+            "absence justifiée"
+        } else if before.status == BookingStatus::Pending && after.status == BookingStatus::Confirmed {
+            "demande acceptée"
+        } else if after.status == BookingStatus::Cancelled {
+            "annulation"
+        } else {
+            "correction"
+        };
+        let r = Regularisation {
+            id: booking_id(after),
+            family: after.family.clone(),
+            invoice: self.invoice.map(|i| i.number.clone()),
+            month: self.month,
+            delta,
+            left: Cents::new(delta.abs()).unwrap_or_default(),
+            what: What::Booking {
+                child: after.child.clone(),
+                child_name: child_name.to_owned(),
+                unit: after.unit.clone(),
+                unit_name: unit_name.to_owned(),
+                date: after.date,
+                reason: reason.to_owned(),
+            },
+            aids,
+            settled: Vec::new(),
+            at,
+            by: by.to_owned(),
+            version: 0,
+        };
+        self.earlier.push(r.clone());
+        Some(r)
+    }
 }
 
 /// The part of a credit note that waits for the family's next invoice: what it gives back
@@ -211,6 +340,7 @@ pub fn carried(note: &super::credit::CreditNote, invoice: &Invoice, at: DateTime
         delta: -note.carried.get(),
         left: note.carried,
         what: What::CreditNote { credit_note: note.number.clone() },
+        aids: Vec::new(),
         settled: Vec::new(),
         at,
         by: note.issued_by.clone(),
@@ -245,6 +375,7 @@ pub fn apply(bill: Option<Bill>, family: &FamilyRef, open: &[Regularisation], mo
             lines: Vec::new(),
             aids: Vec::new(),
             total: Cents::ZERO,
+            as_billed: None,
         });
         b.lines.push(Line {
             child: child.clone(),
@@ -324,6 +455,7 @@ pub fn destination(note: &super::credit::CreditNote, carried: Option<&Regularisa
 mod tests {
     use super::*;
     use crate::booking::Attendance;
+    use crate::config::Town;
     use crate::credit::CreditNote;
     use crate::testkit::{at, booking, d, family, id, staff, town};
 
@@ -347,41 +479,54 @@ mod tests {
         november(bills[0].lines.clone())
     }
 
+    fn november_month() -> crate::Month {
+        crate::Month::parse("2026-11").unwrap()
+    }
+
     #[test]
     fn a_certificate_accepted_after_billing_gives_back_the_price_once() {
         let town = town();
-        let (_, cantine) = town.unit(&id("cantine")).unwrap();
         let absent = booking("cantine", d(2026, 11, 17), BookingStatus::Confirmed, 250)
             .mark(Attendance::Absent, at(2026, 11, 17, 18, 0));
         let invoice = billed(&absent);
         assert_eq!(billed_on(&invoice, &absent), c(250));
         let justified = absent.justify(at(2027, 1, 5, 9, 0)).unwrap();
         let who = (at(2027, 1, 5, 9, 0), "agent");
+        let month = |bookings, earlier| {
+            Rebill::new(&town, november_month(), &family(), bookings, Default::default(), Some(&invoice), earlier)
+        };
         let r =
-            for_change(&absent, &justified, (cantine, "Cantine"), &family(), "Léa Martin", Some(&invoice), &[], who)
-                .unwrap();
+            month(vec![absent.clone()], vec![]).change(&absent, &justified, ("Cantine", "Léa Martin"), who).unwrap();
         assert_eq!((r.delta, r.left, r.invoice.as_deref()), (-250, c(250), Some("2026-000012")));
         assert_eq!(r.label(), "absence justifiée du 17/11 (Léa Martin, Cantine)");
         assert!(r.gives_back() && r.is_open());
         // The same booking corrected again: nothing more is owed.
-        let again =
-            for_change(&absent, &justified, (cantine, "Cantine"), &family(), "Léa Martin", Some(&invoice), &[r], who);
+        let again = month(vec![justified.clone()], vec![r]).change(&absent, &justified, ("Cantine", "Léa Martin"), who);
         assert_eq!(again, None, "nothing is corrected twice");
     }
 
     #[test]
     fn a_request_accepted_after_billing_is_billed_on_the_next_invoice() {
         let town = town();
-        let (_, mercredi) = town.unit(&id("alsh-mercredi")).unwrap();
         let other = booking("cantine", d(2026, 11, 3), BookingStatus::Confirmed, 250);
         let invoice = billed(&other);
         let pending = booking("alsh-mercredi", d(2026, 11, 25), BookingStatus::Pending, 1200);
         let accepted = pending.decide(true, None, staff(at(2026, 12, 3, 9, 0))).unwrap();
         let who = (at(2026, 12, 3, 9, 0), "agent");
-        let r = for_change(&pending, &accepted, (mercredi, "ALSH"), &family(), "Léa Martin", Some(&invoice), &[], who)
-            .unwrap();
+        let r = Rebill::new(
+            &town,
+            november_month(),
+            &family(),
+            vec![other, pending.clone()],
+            Default::default(),
+            Some(&invoice),
+            vec![],
+        )
+        .change(&pending, &accepted, ("ALSH", "Léa Martin"), who)
+        .unwrap();
         assert_eq!(r.delta, 1200);
-        let december = Bill { family: id("martin"), lines: Vec::new(), aids: Vec::new(), total: Cents::ZERO };
+        let december =
+            Bill { family: id("martin"), lines: Vec::new(), aids: Vec::new(), total: Cents::ZERO, as_billed: None };
         let applied = apply(
             Some(december),
             &id("martin"),
@@ -394,9 +539,127 @@ mod tests {
         assert_eq!(bill.lines[0].rule, "Régularisation facture 2026-000012 : demande acceptée du 25/11");
         assert_eq!(applied.settled[0].1.left, Cents::ZERO);
         // A régularisation of a month is not applied to that month itself.
-        assert!(
-            apply(None, &id("martin"), &[r], crate::Month::parse("2026-11").unwrap(), "2026-000013").settled.is_empty()
+        assert!(apply(None, &id("martin"), &[r], november_month(), "2026-000013").settled.is_empty());
+    }
+
+    /// A town with sibling reductions at the canteen: −20 % from the second child.
+    fn with_siblings() -> Town {
+        let mut config = town().config().clone();
+        config.activities[0].units[0].price.siblings = Some(crate::config::Siblings {
+            count: crate::config::SiblingCount::SameDay,
+            reductions: vec![crate::config::SiblingReduction { from_child: 2, percent: 20 }],
+        });
+        Town::try_from(config).unwrap()
+    }
+
+    fn of(child: &str, date: NaiveDate, status: BookingStatus, price: u32) -> Booking {
+        let mut b = booking("cantine", date, status, price);
+        b.child = id(child);
+        b
+    }
+
+    /// What the family pays for the month: the invoice, less its credit notes, and the
+    /// régularisations.
+    fn paid(invoice: Option<&Invoice>, regularisations: &[Regularisation]) -> i64 {
+        invoice.map_or(0, |i| i.total.get() - i.credited.get()) + regularisations.iter().map(|r| r.delta).sum::<i64>()
+    }
+
+    /// What the month costs when every change is known at billing.
+    fn billed_at_once(town: &Town, f: &Family, bookings: &[Booking]) -> i64 {
+        let families = BTreeMap::from([(f.reference.clone(), f.clone())]);
+        let (bills, _) = billing::bills(town, &families, bookings, d(2026, 12, 1), &Default::default());
+        bills.iter().map(|b| b.total.get()).sum()
+    }
+
+    /// The month of `bookings` billed, then the change made: the invoice, and the change's
+    /// régularisation.
+    fn after_billing(
+        town: &Town,
+        f: &Family,
+        bookings: &[Booking],
+        change: (&Booking, &Booking),
+    ) -> (Invoice, Regularisation) {
+        let families = BTreeMap::from([(f.reference.clone(), f.clone())]);
+        let (bills, _) = billing::bills(town, &families, bookings, d(2026, 12, 1), &Default::default());
+        let bill = bills.into_iter().next().unwrap();
+        let invoice = Invoice::issue(bill, november_month(), "2026-000012".into(), d(2026, 12, 1), "a");
+        let r = Rebill::new(town, november_month(), f, bookings.to_vec(), Default::default(), Some(&invoice), vec![])
+            .change(change.0, change.1, ("Cantine", "Noé Martin"), (at(2026, 12, 5, 9, 0), "agent"))
+            .unwrap();
+        (invoice, r)
+    }
+
+    #[test]
+    fn a_request_accepted_after_billing_takes_its_sibling_rank() {
+        // Léa and Noé at the canteen on the 17th (4,00 € each); Noé's was a request billed
+        // nothing, accepted after billing: the family pays 4,00 + 3,20, as if known at billing.
+        let (town, mut f) = (with_siblings(), family());
+        f.children = vec![id("lea"), id("noe")];
+        let date = d(2026, 11, 17);
+        let lea = of("lea", date, BookingStatus::Confirmed, 400);
+        let pending = of("noe", date, BookingStatus::Pending, 400);
+        let accepted = pending.decide(true, None, staff(at(2026, 12, 3, 9, 0))).unwrap();
+        let (invoice, r) = after_billing(&town, &f, &[lea.clone(), pending.clone()], (&pending, &accepted));
+        assert_eq!(invoice.total, c(400));
+        assert_eq!(r.delta, 320, "the second child of the day: −20 %");
+        assert_eq!(paid(Some(&invoice), &[r]), billed_at_once(&town, &f, &[lea, accepted]));
+    }
+
+    #[test]
+    fn a_certificate_for_the_first_child_of_the_day_ranks_the_others_again() {
+        // Noé (5,00 €, first) and Léa (4,00 €, second: 3,20 €) on the 17th; Noé's certificate
+        // after billing: Léa is now the only child of the day and pays 4,00 €. The family gets
+        // back 4,20 €, what it would have paid less had the certificate come before billing.
+        let (town, mut f) = (with_siblings(), family());
+        f.children = vec![id("lea"), id("noe")];
+        let date = d(2026, 11, 17);
+        let lea = of("lea", date, BookingStatus::Confirmed, 400);
+        let noe = of("noe", date, BookingStatus::Confirmed, 500).mark(Attendance::Absent, at(2026, 11, 17, 18, 0));
+        let justified = noe.justify(at(2026, 12, 5, 9, 0)).unwrap();
+        let (invoice, r) = after_billing(&town, &f, &[lea.clone(), noe.clone()], (&noe, &justified));
+        assert_eq!(invoice.total, c(820));
+        assert_eq!(r.delta, -420);
+        assert_eq!(paid(Some(&invoice), &[r]), billed_at_once(&town, &f, &[lea, justified]));
+    }
+
+    #[test]
+    fn what_a_credit_note_gave_back_is_not_given_back_again() {
+        // The 17th billed 2,50 €, credited in full; then its certificate: nothing more is given
+        // back. Its refusal afterwards bills nothing either: the credit note stands.
+        let town = town();
+        let absent = booking("cantine", d(2026, 11, 17), BookingStatus::Confirmed, 250)
+            .mark(Attendance::Absent, at(2026, 11, 17, 18, 0));
+        let mut invoice = billed(&absent);
+        invoice.credited = c(250);
+        let justified = absent.justify(at(2027, 1, 5, 9, 0)).unwrap();
+        let mut month = Rebill::new(
+            &town,
+            november_month(),
+            &family(),
+            vec![absent.clone()],
+            Default::default(),
+            Some(&invoice),
+            vec![],
         );
+        assert_eq!(month.change(&absent, &justified, ("Cantine", "Léa Martin"), (at(2027, 1, 5, 9, 0), "agent")), None);
+        // Half credited: half is given back.
+        invoice.credited = c(100);
+        let mut month = Rebill::new(
+            &town,
+            november_month(),
+            &family(),
+            vec![absent.clone()],
+            Default::default(),
+            Some(&invoice),
+            vec![],
+        );
+        let r = month.change(&absent, &justified, ("Cantine", "Léa Martin"), (at(2027, 1, 5, 9, 0), "agent")).unwrap();
+        assert_eq!(r.delta, -150);
+        // The justification undone: the family pays what it paid before the certificate.
+        let undone = absent.clone();
+        let back =
+            month.change(&justified, &undone, ("Cantine", "Léa Martin"), (at(2027, 1, 6, 9, 0), "agent")).unwrap();
+        assert_eq!((back.delta, paid(Some(&invoice), &[r, back.clone()])), (150, 150));
     }
 
     fn giving_back(id_: &str, cents: i64, at_: DateTime<Utc>) -> Regularisation {
@@ -408,6 +671,7 @@ mod tests {
             delta: -cents,
             left: c(cents),
             what: What::CreditNote { credit_note: id_.into() },
+            aids: Vec::new(),
             settled: Vec::new(),
             at: at_,
             by: "a".into(),
@@ -417,7 +681,9 @@ mod tests {
 
     #[test]
     fn what_the_family_is_owed_is_deducted_up_to_the_next_total_and_the_rest_carried() {
-        let bill = |cents| Some(Bill { family: id("martin"), lines: Vec::new(), aids: Vec::new(), total: c(cents) });
+        let bill = |cents| {
+            Some(Bill { family: id("martin"), lines: Vec::new(), aids: Vec::new(), total: c(cents), as_billed: None })
+        };
         let open = [
             giving_back("AV-2026-000003", 250, at(2026, 12, 2, 9, 0)),
             giving_back("AV-2026-000004", 400, at(2026, 12, 3, 9, 0)),
@@ -459,7 +725,7 @@ mod tests {
         let r = giving_back("AV-2026-000003", 250, at(2026, 12, 2, 9, 0));
         assert_eq!(destination(&note, Some(&r)), "Sera déduit de votre prochaine facture");
         let applied = apply(
-            Some(Bill { family: id("martin"), lines: Vec::new(), aids: Vec::new(), total: c(1000) }),
+            Some(Bill { family: id("martin"), lines: Vec::new(), aids: Vec::new(), total: c(1000), as_billed: None }),
             &id("martin"),
             std::slice::from_ref(&r),
             crate::Month::parse("2026-12").unwrap(),

@@ -116,6 +116,6 @@ pub fn booking(unit: &str, date: NaiveDate, status: BookingStatus, price: u32) -
 /// The Martins' invoice of November 2026 with these lines, issued on 1 December.
 pub fn november_invoice(lines: Vec<super::billing::Line>, number: &str) -> super::billing::Invoice {
     let total = lines.iter().fold(super::Cents::ZERO, |t, l| t + l.amount);
-    let bill = super::billing::Bill { family: id("martin"), lines, aids: Vec::new(), total };
+    let bill = super::billing::Bill { family: id("martin"), lines, aids: Vec::new(), total, as_billed: None };
     super::billing::Invoice::issue(bill, crate::Month::of(d(2026, 11, 1)), number.into(), d(2026, 12, 1), "a")
 }

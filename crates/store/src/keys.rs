@@ -417,6 +417,11 @@ pub fn regularisation(t: &TownId, f: &FamilyRef, id: &str) -> Key {
     Key::new(family_partition(t, f), format!("{REGULARISATION_PREFIX}{id}"))
 }
 pub const REGULARISATION_PREFIX: &str = "REGUL#";
+/// How many changes a family's billed month has had since billing (`REGULMONTH#<month>`): each
+/// change writes it, conditioned on the count read, so that two at once are taken in turn.
+pub fn regularised_month(t: &TownId, f: &FamilyRef, month: domain::Month) -> Key {
+    Key::new(family_partition(t, f), format!("REGULMONTH#{month}"))
+}
 pub fn regularisations_open(t: &TownId) -> String {
     format!("{}#REGULS#OPEN", town(t))
 }

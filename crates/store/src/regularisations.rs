@@ -61,40 +61,85 @@ pub async fn get(
     store.get(&keys::regularisation(town, family, id)).await?.map(|i| i.to_value()).transpose()
 }
 
-/// The writes of a change of a booking of a billed month: the booking (conditioned on the
-/// version read) and the régularisation the change makes, if it alters what the booking is
-/// billed.
-pub async fn billed_change(
+/// The writes of changes of bookings of billed months (one family's, in order): each booking
+/// (conditioned on the version read) and the régularisation the change makes, if it alters what
+/// the family's month costs ([`regularisation::Rebill`]: the month billed again with the
+/// change). Each month changed also moves its mark on (`REGULMONTH#`, conditioned on the count
+/// read): two changes of one family's month at once never both compute from the month without
+/// the other; the second is refused (`TransactionCanceled`) and is asked again.
+pub async fn billed_changes(
     store: &Store,
     town: &Town,
-    (before, after): (&Booking, &Booking),
+    changes: &[(&Booking, &Booking)],
     (at, by): (DateTime<Utc>, &str),
 ) -> Result<Vec<WriteOp>, StoreError> {
-    let mut ops = vec![repo::booking_write(town.id(), after, Some(before.version))?];
-    let (Some((_, unit)), Some(family)) =
-        (town.unit(&after.unit), repo::get_family(store, town.id(), &after.family).await?)
-    else {
-        return Ok(ops);
-    };
-    let month = domain::Month::of(after.date);
-    let invoice: Option<Invoice> =
-        store.get(&keys::invoice(town.id(), &after.family, month)).await?.map(|i| i.to_value()).transpose()?;
-    let earlier = of_family(store, town.id(), &after.family, &regularisation::cell_prefix(after)).await?;
-    let child_name = repo::get_child(store, town.id(), &after.child)
-        .await?
-        .map_or_else(|| after.child.to_string(), |c| format!("{} {}", c.first_name, c.last_name));
-    let made = regularisation::for_change(
-        before,
-        after,
-        (unit, &unit.name),
-        &family,
-        &child_name,
-        invoice.as_ref(),
-        &earlier,
-        (at, by),
-    );
-    if let Some(r) = made {
-        ops.push(create(town.id(), &r)?);
+    let mut ops = Vec::new();
+    let mut months: Vec<(FamilyRef, domain::Month)> = Vec::new();
+    for (before, after) in changes {
+        ops.push(repo::booking_write(town.id(), after, Some(before.version))?);
+        let key = (after.family.clone(), domain::Month::of(after.date));
+        if !months.contains(&key) {
+            months.push(key);
+        }
+    }
+    for (family_ref, month) in months {
+        let Some(family) = repo::get_family(store, town.id(), &family_ref).await? else { continue };
+        let invoice: Option<Invoice> =
+            store.get(&keys::invoice(town.id(), &family_ref, month)).await?.map(|i| i.to_value()).transpose()?;
+        let mut bookings = Vec::new();
+        for child in &family.children {
+            bookings.extend(repo::bookings(store, town.id(), child, month.first(), month.last()).await?);
+        }
+        let earlier = of_family(store, town.id(), &family_ref, &format!("{month}-")).await?;
+        let used = aids_used_by(store, town, &family_ref, month).await?;
+        let mut rebill = regularisation::Rebill::new(town, month, &family, bookings, used, invoice.as_ref(), earlier);
+        for (before, after) in
+            changes.iter().filter(|(_, a)| a.family == family_ref && domain::Month::of(a.date) == month)
+        {
+            let Some((_, unit)) = town.unit(&after.unit) else { continue };
+            let child_name = repo::get_child(store, town.id(), &after.child)
+                .await?
+                .map_or_else(|| after.child.to_string(), |c| format!("{} {}", c.first_name, c.last_name));
+            if let Some(r) = rebill.change(before, after, (&unit.name, &child_name), (at, by)) {
+                ops.push(create(town.id(), &r)?);
+            }
+        }
+        ops.push(month_mark(store, town.id(), &family_ref, month).await?);
     }
     Ok(ops)
+}
+
+/// The write moving a family's month's régularisation mark on, conditioned on the count read.
+async fn month_mark(
+    store: &Store,
+    town: &TownId,
+    family: &FamilyRef,
+    month: domain::Month,
+) -> Result<WriteOp, StoreError> {
+    let key = keys::regularised_month(town, family, month);
+    let read = store.get(&key).await?.and_then(|i| i.to_value::<MonthMark>().ok()).map_or(0, |m| m.changes);
+    let item = Item::from_value(key, &MonthMark { changes: read + 1 })?;
+    Ok(WriteOp::Put { item, cond: Some(Cond::AtMost { name: "changes".into(), value: read }) })
+}
+
+/// How many changes after billing a family's month has had (`REGULMONTH#<month>`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct MonthMark {
+    changes: i64,
+}
+
+/// What the town's aids gave `family` before `month` in their years, from its invoices (one
+/// query of its partition, only for a town with an aid under a ceiling).
+pub async fn aids_used_by(
+    store: &Store,
+    town: &Town,
+    family: &FamilyRef,
+    month: domain::Month,
+) -> Result<domain::aid::Used, StoreError> {
+    if domain::aid::months_before(town, month).is_empty() {
+        return Ok(domain::aid::Used::new());
+    }
+    let q = Query::table(keys::family_partition(town.id(), family), SkRange::Prefix(keys::INVOICE_PREFIX.into()));
+    let invoices: Vec<Invoice> = Item::decode_listed(&store.query_all(&q).await?);
+    Ok(domain::aid::used(town, month, &invoices))
 }

@@ -142,6 +142,8 @@ kinds! {
     HolidayReminder = "holiday_reminder", v 1;
     /// `…#F#<family>` / `REGUL#<id>`.
     Regularisation = "regularisation", v 1;
+    /// `…#F#<family>` / `REGULMONTH#<month>`: how many changes a billed month has had.
+    RegularisedMonth = "regularised_month", v 1;
     /// `…#YEAR#<year>` / `CAMPAIGN`: a school year's enrolment campaign.
     Campaign = "campaign", v 1;
     /// `…#YEAR#<year>` / `ROLLOVER`: the rollover closing that year, its progress.
@@ -191,6 +193,7 @@ impl Kind {
             (Some("F"), _) if starts(keys::CONTEST_PREFIX) => Kind::Contest,
             (Some("F"), _) if starts(keys::PAYMENT_PREFIX) => Kind::Payment,
             (Some("F"), _) if starts(keys::REGULARISATION_PREFIX) => Kind::Regularisation,
+            (Some("F"), _) if starts("REGULMONTH#") => Kind::RegularisedMonth,
             (Some("F"), _) if starts(keys::ENROLMENT_PREFIX) => Kind::Enrolment,
             (Some("YEAR"), "CAMPAIGN") => Kind::Campaign,
             (Some("YEAR"), "ROLLOVER") => Kind::RolloverRun,
@@ -395,6 +398,11 @@ mod tests {
             ("family_closed", keys::family_closed(&t, &f), Kind::FamilyClosed),
             ("quotient", keys::quotient(&t, &f), Kind::Quotient),
             ("regularisation", keys::regularisation(&t, &f, "r1"), Kind::Regularisation),
+            (
+                "regularised_month",
+                keys::regularised_month(&t, &f, domain::Month::parse("2026-11").unwrap()),
+                Kind::RegularisedMonth,
+            ),
             ("audit", Key::new(keys::audit(&t), "2026-11-03T10:00:00.000000Z#x"), Kind::Audit),
             ("migration", crate::migrate::progress_key(Kind::Invoice), Kind::Migration),
             ("campaign", keys::campaign(&t, year), Kind::Campaign),

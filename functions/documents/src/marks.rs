@@ -63,7 +63,7 @@ pub(crate) async fn remark(
         Err(e) => return Err(e.into()),
     };
     for change in &in_billed {
-        let mut ops = regularisations::billed_change(store, town, (&change.0, &change.1), (now, by)).await?;
+        let mut ops = regularisations::billed_changes(store, town, &[(&change.0, &change.1)], (now, by)).await?;
         ops.push(entry(std::slice::from_ref(change)).record(town.id())?);
         match store.transact(ops).await {
             Ok(()) => done += 1,

@@ -147,7 +147,7 @@ async fn current(
         }
     }
     let families = BTreeMap::from([(reference.clone(), family)]);
-    let used = run::aids_used_by(store, &town, &reference, domain::Month::of(first)).await?;
+    let used = store::regularisations::aids_used_by(store, &town, &reference, domain::Month::of(first)).await?;
     let bill_of = |bookings: &[Booking]| {
         let (mut bills, _) = billing::bills(&town, &families, bookings, today, &used);
         billing::name_children(&mut bills, &names);

@@ -123,21 +123,6 @@ pub async fn aids_used(store: &Store, town: &Town, month: Month) -> Result<aid::
     Ok(aid::used(town, month, &invoices))
 }
 
-/// What the town's aids gave one family before `month` in their years, from its invoices.
-pub async fn aids_used_by(
-    store: &Store,
-    town: &Town,
-    family: &FamilyRef,
-    month: Month,
-) -> Result<aid::Used, StoreError> {
-    if aid::months_before(town, month).is_empty() {
-        return Ok(aid::Used::new());
-    }
-    let q = Query::table(keys::family_partition(town.id(), family), SkRange::Prefix(keys::INVOICE_PREFIX.into()));
-    let invoices: Vec<Invoice> = Item::decode_listed(&store.query_all(&q).await?);
-    Ok(aid::used(town, month, &invoices))
-}
-
 /// The dry run's view of a month's bills: each with the « Régularisation » lines its invoice
 /// will carry (régularisations owed to the town; those owed to the family are deductions under
 /// the total, which the total does not show), and a bill for a family with only those.

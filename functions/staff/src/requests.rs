@@ -230,10 +230,11 @@ pub(crate) fn apply_decision(
     Ok(Decided { decision: d.clone(), before: before.clone(), after })
 }
 
-/// A family's decisions written in one transaction. Each may take four actions in a billed
-/// month (the booking, its régularisation, the day's closure check, its counter), with the audit
-/// entry and the guardians' emails: 20 stay within DynamoDB's 100 actions.
-const DECISIONS_PER_TRANSACTION: usize = 20;
+/// A family's decisions written in one transaction. Each may take five actions in a billed
+/// month (the booking, its régularisation, the month's régularisation mark, the day's closure
+/// check, its counter), with the audit entry and the guardians' emails: 18 stay within
+/// DynamoDB's 100 actions.
+const DECISIONS_PER_TRANSACTION: usize = 18;
 
 /// One family's decisions in one transaction: bookings, places, audit entry, email.
 pub(crate) async fn apply_family(
@@ -250,16 +251,19 @@ pub(crate) async fn apply_family(
     let run = async {
         let mut ops = Vec::new();
         let mut moves = Vec::new();
+        let mut billed = Vec::new();
         for d in group {
             // A request of a billed month decided afterwards: its invoice stays, the difference
             // is a régularisation (a request accepted is billed on the next invoice).
             if repo::month_billed(&state.auth.store, town.id(), d.after.date).await? {
-                let change = (&d.before, &d.after);
-                ops.extend(regularisations::billed_change(&state.auth.store, town, change, (now, by)).await?);
+                billed.push((&d.before, &d.after));
             } else {
                 ops.push(repo::booking_write(town.id(), &d.after, Some(d.before.version))?);
             }
             moves.push(gate::Move::of(Some(&d.before), &d.after));
+        }
+        if !billed.is_empty() {
+            ops.extend(regularisations::billed_changes(&state.auth.store, town, &billed, (now, by)).await?);
         }
         // The places and the queue move with the decisions; a request accepted puts a booking on
         // its day, which must still be open (staff decide: not conditioned on the queue).

@@ -308,3 +308,54 @@ fn a_bad_aid_is_refused_with_its_path() {
                           "per": "day", "qf": {"up_to": 600}, "plafond": 1000}]);
     assert!(Town::parse(doc.to_string().as_bytes()).is_err());
 }
+
+/// A request of the 25th accepted after November is billed: the day is billed on the next
+/// invoice at its price less the aid it earns (12,00 € − 3,00 €), as it would have been had
+/// the decision come before billing.
+#[test]
+fn a_request_accepted_after_billing_earns_its_aid() {
+    let town = town_with(vec![atl()]);
+    let billed_days = wednesdays()[..2].to_vec();
+    let b = bill(&town, &low_qf(), &billed_days, &Used::new());
+    let invoice =
+        crate::billing::Invoice::issue(b, Month::parse("2026-11").unwrap(), "2026-000001".into(), d(2026, 12, 1), "a");
+    let pending = booking("alsh-mercredi", d(2026, 11, 25), BookingStatus::Pending, 1200);
+    let accepted = pending.decide(true, None, staff(at(2026, 12, 3, 9, 0))).unwrap();
+    let mut bookings = billed_days.clone();
+    bookings.push(pending.clone());
+    let month = Month::parse("2026-11").unwrap();
+    let mut rebill =
+        crate::regularisation::Rebill::new(&town, month, &low_qf(), bookings, Used::new(), Some(&invoice), vec![]);
+    let r = rebill.change(&pending, &accepted, ("ALSH", "Léa Martin"), (at(2026, 12, 3, 9, 0), "agent")).unwrap();
+    let aid = crate::regularisation::AidDelta { aid: id("caf-atl"), child: id("lea"), amount: 300 };
+    assert_eq!(r.aids, [aid]);
+    assert_eq!(r.delta, 900);
+}
+
+/// The ceiling holds for a day billed after its month: 10,00 € a year, 3,00 € given in
+/// October, 6,00 € by November's 4th and 18th; the 25th's request accepted afterwards gets the
+/// 1,00 € left. A QF changed since (above 600) does not take November's aids back: the month
+/// is billed again with the QF its invoice was billed with.
+#[test]
+fn a_day_billed_after_its_month_keeps_the_ceiling_and_the_qf_as_billed() {
+    let town = town_with(vec![atl()]);
+    let month = Month::parse("2026-11").unwrap();
+    let used = Used::from([((id("martin"), id("lea"), id("caf-atl")), c(300))]);
+    let mut days = wednesdays()[..2].to_vec();
+    let pending = booking("alsh-mercredi", d(2026, 11, 25), BookingStatus::Pending, 1200);
+    days.push(pending.clone());
+    let invoice = crate::billing::Invoice::issue(
+        bill(&town, &low_qf(), &days, &used),
+        month,
+        "2026-000001".into(),
+        d(2026, 12, 1),
+        "a",
+    );
+    assert_eq!((invoice.as_billed.map(|a| a.quotient_familial), invoice.total), (Some(Some(540)), c(1800)));
+    let mut richer = low_qf();
+    richer.quotient_familial = Some(1500);
+    let mut rebill = crate::regularisation::Rebill::new(&town, month, &richer, days, used, Some(&invoice), vec![]);
+    let accepted = pending.decide(true, None, staff(at(2026, 12, 3, 9, 0))).unwrap();
+    let r = rebill.change(&pending, &accepted, ("ALSH", "Léa Martin"), (at(2026, 12, 3, 9, 0), "agent")).unwrap();
+    assert_eq!((r.delta, r.aids[0].amount), (1100, 100));
+}

@@ -133,13 +133,16 @@ fn bench(c: &mut Criterion) {
     let families: BTreeMap<FamilyRef, Family> = families.into_iter().map(|f| (f.reference.clone(), f)).collect();
     let today = NaiveDate::from_ymd_opt(2026, 12, 1).expect("d");
     c.bench_function("bill a month of 500 families (pure)", |b| {
-        b.iter(|| billing::bills(&town, &families, &bookings, today, &Default::default()))
+        b.iter(|| billing::bills(&town, &families, &Default::default(), &bookings, today, &Default::default()))
     });
     c.bench_function("dry run of the month (embedded: reads and billing)", |b| {
         b.to_async(&rt).iter(|| invoices::run::month_bills(&store, &town, november(), today))
     });
-    let total: i64 =
-        billing::bills(&town, &families, &bookings, today, &Default::default()).0.iter().map(|b| b.total.get()).sum();
+    let total: i64 = billing::bills(&town, &families, &Default::default(), &bookings, today, &Default::default())
+        .0
+        .iter()
+        .map(|b| b.total.get())
+        .sum();
     println!("the month's total: {}", Cents::new(total).map(|c| c.to_string()).unwrap_or_default());
     pdf(c, &town, &families);
 }

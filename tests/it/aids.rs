@@ -102,3 +102,71 @@ async fn an_aid_for_qf_up_to_600_shows_on_the_bernards_next_invoice(store: Store
 }
 
 crate::helpers::both_backends!(an_aid_for_qf_up_to_600_shows_on_the_bernards_next_invoice);
+
+/// Sibling reductions counting the children enrolled (issue 28 §3, « or enrolled »): the
+/// administrator sets 20 % off the canteen from the second enrolled child; the Martins' current
+/// month ranks their enrolled children from the eldest, and every canteen day of the younger ones
+/// is billed 20 % less, whether or not the eldest is booked that day.
+#[tokio::test]
+async fn siblings_enrolled_at_the_canteen_pay_less_from_the_second() {
+    let p = crate::helpers::portal().await;
+    // Tuesday 1 December: Sophie books Hugo and Jade (not Léa, the eldest) at the canteen on
+    // Monday the 7th.
+    p.clock.advance(chrono::TimeDelta::days(5));
+    let sophie = p.login(TOWN, "sophie.martin@exemple.fr", PASSWORD).await.unwrap();
+    let base = api("/families/martin/basket");
+    let booked: Vec<Value> = ["hugo-martin", "jade-martin"]
+        .map(|c| json!({"child": c, "unit": "cantine", "date": "2026-12-07", "action": "add"}))
+        .to_vec();
+    let lines = json!({ "lines": booked });
+    let added = p.send("POST", &format!("{base}/lines"), Some(lines), &sophie, &[]).await;
+    assert_eq!(added.status, 200, "{:?}", added.json);
+    let body = json!({"basket_revision": added.json["revision"]});
+    let r = p
+        .send("POST", &format!("{base}/validate"), Some(body), &sophie, &[("idempotency-key", "siblings-enrolled")])
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let before = p.get(&api("/families/martin/invoices/current"), Some(&sophie)).await;
+    assert_eq!(before.status, 200, "{:?}", before.json);
+    let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", PASSWORD).await.unwrap();
+    let uri = api("/staff/config");
+    let view = p.get(&uri, Some(&admin)).await.json;
+    let mut config = view["config"].clone();
+    for a in config["activities"].as_array_mut().unwrap() {
+        for u in a["units"].as_array_mut().unwrap() {
+            if u["id"] == "cantine" {
+                u["price"]["siblings"] = json!({"count": "enrolled", "reductions": [{"from_child": 2, "percent": 20}]});
+            }
+        }
+    }
+    let r = p.send("PUT", &uri, Some(json!({"version": view["version"], "config": config})), &admin, &[]).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let after = p.get(&api("/families/martin/invoices/current"), Some(&sophie)).await;
+    let reduced: Vec<Value> = after.json["forecast"]["lines"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| l["unit"] == "cantine" && l["rule"].as_str().unwrap_or("").contains("enfant inscrit"))
+        .collect();
+    let rank = |child: &str| {
+        reduced.iter().find(|l| l["child"] == child).and_then(|l| l["rule"].as_str()).unwrap_or("").to_owned()
+    };
+    assert!(
+        rank("hugo-martin").ends_with("deuxième enfant inscrit\u{202f}: −20\u{202f}%, soit 2,00\u{a0}€"),
+        "{reduced:?}"
+    );
+    assert!(rank("jade-martin").contains("troisième enfant inscrit\u{202f}: −20\u{202f}%"), "{reduced:?}");
+    assert!(rank("lea-martin").is_empty(), "Léa, the eldest, pays in full: {reduced:?}");
+    // What changed is 20 % of the younger children's canteen days, nothing else.
+    let amount: i64 = reduced.iter().map(|l| l["amount"].as_i64().unwrap()).sum();
+    let full: i64 =
+        reduced.iter().map(|l| l["unit_price"].as_i64().unwrap() * 100 / 80 * l["quantity"].as_i64().unwrap()).sum();
+    assert_eq!(amount, full * 80 / 100);
+    assert_eq!(
+        before.json["forecast"]["total"].as_i64().unwrap() - after.json["forecast"]["total"].as_i64().unwrap(),
+        full - amount
+    );
+    assert_french_typography(&after.json["forecast"]["lines"].to_string(), "the lines");
+    p.stop().await;
+}

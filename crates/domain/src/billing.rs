@@ -6,8 +6,9 @@
 
 use super::aid;
 use super::booking::{Attendance, Booking, BookingStatus};
+use super::config::SiblingCount;
 use super::config::{Town, Unit};
-use super::family::Family;
+use super::family::{Child, Family};
 use super::{Cents, ChildId, FamilyRef, Month, UnitId, pricing};
 pub use crate::invoice::{AsBilled, Bill, DUE_DAYS, Invoice, InvoiceLine, Line, Online, invoice_number};
 use chrono::NaiveDate;
@@ -92,6 +93,7 @@ type LineKey = (ChildId, UnitId, String, Cents);
 pub fn bills(
     town: &Town,
     families: &BTreeMap<FamilyRef, Family>,
+    children: &BTreeMap<ChildId, Child>,
     bookings: &[Booking],
     today: NaiveDate,
     used: &aid::Used,
@@ -117,7 +119,7 @@ pub fn bills(
         }
         priced.push((b, rule, price));
     }
-    siblings(town, &mut priced);
+    siblings(town, families, children, &mut priced);
     let mut grouped: BTreeMap<&FamilyRef, BTreeMap<LineKey, Vec<NaiveDate>>> = BTreeMap::new();
     let mut days: BTreeMap<&FamilyRef, Vec<aid::Day>> = BTreeMap::new();
     for (b, rule, price) in priced {
@@ -176,35 +178,67 @@ fn attended(b: &Booking) -> bool {
         && b.attendance != Some(Attendance::Absent)
 }
 
-/// Sibling reductions: on a unit with `price.siblings`, the family's children booked the same
-/// day (a booking billed at its price: not a late cancellation, not a justified absence) are
-/// ranked from the dearest booking to the cheapest (then by child), and the `n`-th pays its
-/// price less the reduction of rank `n`, rounded half up to the cent; the line says so.
-fn siblings(town: &Town, priced: &mut [(&Booking, String, Cents)]) {
+/// Sibling reductions: on a unit with `price.siblings`, a booking billed at its price (not a
+/// late cancellation, not a justified absence) has a rank among the family's children, and the
+/// `n`-th pays its price less the reduction of rank `n`, rounded half up to the cent; the line
+/// says so. Counting the children booked the same day (`same_day`), they are ranked from the
+/// dearest booking to the cheapest (then by child); counting those enrolled in the unit that day
+/// (`enrolled`, booked or not), from the eldest (then by child).
+fn siblings(
+    town: &Town,
+    families: &BTreeMap<FamilyRef, Family>,
+    children: &BTreeMap<ChildId, Child>,
+    priced: &mut [(&Booking, String, Cents)],
+) {
     let mut days: BTreeMap<(&FamilyRef, &UnitId, NaiveDate), Vec<usize>> = BTreeMap::new();
+    let mut ranked: Vec<(usize, u32, &'static str)> = Vec::new();
     for (i, (b, _, price)) in priced.iter().enumerate() {
         let held = matches!(b.status, BookingStatus::Confirmed | BookingStatus::CancelRequested);
-        let has_rule = town.unit(&b.unit).is_some_and(|(_, u)| u.price.siblings.is_some());
-        if held && has_rule && *price > Cents::ZERO {
-            days.entry((&b.family, &b.unit, b.date)).or_default().push(i);
+        let Some(rule) = town.unit(&b.unit).and_then(|(_, u)| u.price.siblings.as_ref()) else { continue };
+        if !held || *price == Cents::ZERO {
+            continue;
+        }
+        match rule.count {
+            SiblingCount::SameDay => days.entry((&b.family, &b.unit, b.date)).or_default().push(i),
+            SiblingCount::Enrolled => {
+                let rank = families.get(&b.family).map_or(1, |f| enrolled_rank(town, f, children, b));
+                ranked.push((i, rank, "inscrit"));
+            }
         }
     }
-    for ((_, unit, _), mut of_day) in days {
-        let Some(rule) = town.unit(unit).and_then(|(_, u)| u.price.siblings.as_ref()) else { continue };
+    for (_, mut of_day) in days {
         of_day
             .sort_by(|a, b| priced[*b].2.cmp(&priced[*a].2).then_with(|| priced[*a].0.child.cmp(&priced[*b].0.child)));
-        for (rank, i) in (1u32..).zip(of_day) {
-            let percent = rule.percent(rank);
-            if percent == 0 {
-                continue;
-            }
-            let (_, text, price) = &mut priced[i];
-            let reduced = price.percent(100 - percent);
-            let nn = crate::fr::NNBSP;
-            *text = format!("{text}{nn}; {} enfant du jour{nn}: −{percent}{nn}%, soit {reduced}", ordinal(rank));
-            *price = reduced;
-        }
+        ranked.extend((1u32..).zip(of_day).map(|(rank, i)| (i, rank, "du jour")));
     }
+    for (i, rank, counted) in ranked {
+        let Some(rule) = town.unit(&priced[i].0.unit).and_then(|(_, u)| u.price.siblings.as_ref()) else { continue };
+        let percent = rule.percent(rank);
+        if percent == 0 {
+            continue;
+        }
+        let (_, text, price) = &mut priced[i];
+        let reduced = price.percent(100 - percent);
+        let nn = crate::fr::NNBSP;
+        *text = format!("{text}{nn}; {} enfant {counted}{nn}: −{percent}{nn}%, soit {reduced}", ordinal(rank));
+        *price = reduced;
+    }
+}
+
+/// The rank of the booking's child among `family`'s children enrolled in its unit on its day
+/// (the child itself counted even when not enrolled), from the eldest, then by child; 1 when
+/// the child's record is not known.
+fn enrolled_rank(town: &Town, family: &Family, children: &BTreeMap<ChildId, Child>, b: &Booking) -> u32 {
+    let Some((activity, _)) = town.unit(&b.unit) else { return 1 };
+    let mut enrolled: Vec<(NaiveDate, &ChildId)> = family
+        .children
+        .iter()
+        .filter_map(|id| children.get(id))
+        .filter(|c| c.id == b.child || c.enrolments.iter().any(|e| e.covers(&activity.id, &e.site, &b.unit, b.date)))
+        .map(|c| (c.birth_date, &c.id))
+        .collect();
+    enrolled.sort();
+    enrolled.iter().position(|(_, id)| **id == b.child).map_or(1, |p| u32::try_from(p + 1).unwrap_or(u32::MAX))
 }
 
 /// « deuxième », « troisième »… (ranks 2 to 10 are configurable).
@@ -386,7 +420,8 @@ mod tests {
         bookings.push(booking("cantine", d(2026, 11, 26), BookingStatus::Confirmed, 250));
         bookings.push(booking("alsh-mercredi", d(2026, 11, 25), BookingStatus::Pending, 1200));
         let families = BTreeMap::from([(id("martin"), family())]);
-        let (bills, anomalies) = bills(&town, &families, &bookings, d(2026, 12, 1), &aid::Used::new());
+        let (bills, anomalies) =
+            bills(&town, &families, &BTreeMap::new(), &bookings, d(2026, 12, 1), &aid::Used::new());
         assert_eq!(bills.len(), 1);
         let b = &bills[0];
         let texts: Vec<(&str, u32, i64)> =
@@ -409,9 +444,55 @@ mod tests {
         theirs.family = id("petit");
         let mine = booking("cantine", d(2026, 11, 5), BookingStatus::Confirmed, 250);
         let families = BTreeMap::from([(id("martin"), family()), (id("petit"), other)]);
-        let (bills, _) = bills(&town, &families, &[mine, theirs], d(2026, 12, 1), &aid::Used::new());
+        let (bills, _) = bills(&town, &families, &BTreeMap::new(), &[mine, theirs], d(2026, 12, 1), &aid::Used::new());
         let totals: Vec<(&str, i64)> = bills.iter().map(|b| (b.family.as_str(), b.total.get())).collect();
         assert_eq!(totals, [("martin", 250), ("petit", 400)]);
+    }
+
+    /// Counting the children enrolled: Léa (born 2018) and Noé (born 2020) are enrolled at the
+    /// canteen until 31 January; Noé, the second, pays 20 % less every day he is booked, with or
+    /// without Léa; from February Léa's enrolment has ended and Noé is the only one.
+    #[test]
+    fn siblings_enrolled_pay_less_from_the_second_every_day_they_are_booked() {
+        let mut config = town().config().clone();
+        config.activities[0].units[0].price.siblings = Some(crate::config::Siblings {
+            count: crate::config::SiblingCount::Enrolled,
+            reductions: vec![crate::config::SiblingReduction { from_child: 2, percent: 20 }],
+        });
+        let town = Town::try_from(config).unwrap();
+        let mut f = family();
+        f.children = vec![id("noe"), id("lea")];
+        let lea = crate::testkit::child();
+        let mut noe = lea.clone();
+        noe.id = id("noe");
+        noe.birth_date = d(2020, 5, 2);
+        for e in &mut noe.enrolments {
+            e.site = id("ecole-a");
+            e.to = d(2027, 7, 3);
+        }
+        let mut lea_leaves = lea.clone();
+        lea_leaves.enrolments.retain(|e| e.to <= d(2027, 1, 31));
+        let children = BTreeMap::from([(id("lea"), lea_leaves), (id("noe"), noe)]);
+        let of = |child: &str, date: NaiveDate| {
+            let mut b = booking("cantine", date, BookingStatus::Confirmed, 250);
+            b.child = id(child);
+            b
+        };
+        let bookings = [of("noe", d(2026, 11, 3)), of("lea", d(2026, 11, 5)), of("noe", d(2027, 2, 2))];
+        let families = BTreeMap::from([(id("martin"), f)]);
+        let (bills, _) = bills(&town, &families, &children, &bookings, d(2027, 3, 1), &aid::Used::new());
+        let lines: Vec<(&str, &str, i64)> =
+            bills[0].lines.iter().map(|l| (l.child.as_str(), l.dates_text.as_str(), l.amount.get())).collect();
+        assert_eq!(lines, [("lea", "5/11", 250), ("noe", "2/02", 250), ("noe", "3/11", 200)], "{:?}", bills[0].lines);
+        let noe_line = bills[0].lines.iter().find(|l| l.dates_text == "3/11").unwrap();
+        assert!(
+            noe_line.rule.ends_with("deuxième enfant inscrit\u{202f}: −20\u{202f}%, soit 2,00\u{a0}€"),
+            "{}",
+            noe_line.rule
+        );
+        // Without the children's records, nobody is ranked second.
+        let (alone, _) = super::bills(&town, &families, &BTreeMap::new(), &bookings, d(2027, 3, 1), &aid::Used::new());
+        assert_eq!(alone[0].total.get(), 750);
     }
 
     #[test]
@@ -440,7 +521,7 @@ mod tests {
         bookings.push(of("lea", 5, 250));
         // A late cancellation is not booked that day: it neither counts nor is reduced.
         bookings.push(of("tom", 2, 250).cancel(BookingStatus::Cancelled, true, staff(at(2026, 11, 1, 9, 0))));
-        let (bills, _) = bills(&town, &families, &bookings, d(2026, 12, 1), &aid::Used::new());
+        let (bills, _) = bills(&town, &families, &BTreeMap::new(), &bookings, d(2026, 12, 1), &aid::Used::new());
         let mut lines: Vec<(String, String, i64)> =
             bills[0].lines.iter().map(|l| (l.child.to_string(), l.dates_text.clone(), l.unit_price.get())).collect();
         lines.sort();

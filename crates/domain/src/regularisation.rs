@@ -11,7 +11,7 @@ use super::aid;
 use super::billing::{self, Bill, Invoice, Line};
 use super::booking::{Booking, BookingStatus};
 use super::config::Town;
-use super::family::Family;
+use super::family::{Child, Family};
 use super::{AidId, Cents, ChildId, FamilyRef, Month, UnitId};
 pub use crate::invoice::Deduction;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -168,6 +168,7 @@ pub struct Rebill<'a> {
     town: &'a Town,
     month: Month,
     family: Family,
+    children: BTreeMap<ChildId, Child>,
     bookings: Vec<Booking>,
     used: aid::Used,
     invoice: Option<&'a Invoice>,
@@ -188,14 +189,15 @@ impl Sum {
 }
 
 impl<'a> Rebill<'a> {
-    /// `family`'s `month`: its bookings of the month as they stand (other families' are left
-    /// out), what its children were given of each aid before the month in the aid's year
+    /// `family`'s `month`: its children's records (their enrolments rank them for sibling
+    /// reductions that count the children enrolled), its bookings of the month as they stand
+    /// (other families' are left out), what its children were given of each aid before the month in the aid's year
     /// (`used`, as the run counted it), its invoice of the month if it had one, and its
     /// régularisations (those of other months and credit notes' are left out).
     pub fn new(
         town: &'a Town,
         month: Month,
-        family: &Family,
+        (family, children): (&Family, BTreeMap<ChildId, Child>),
         bookings: Vec<Booking>,
         used: aid::Used,
         invoice: Option<&'a Invoice>,
@@ -211,13 +213,14 @@ impl<'a> Rebill<'a> {
             .into_iter()
             .filter(|r| r.family == family.reference && r.month == month && matches!(r.what, What::Booking { .. }))
             .collect();
-        Rebill { town, month, family, bookings, used, invoice, earlier }
+        Rebill { town, month, family, children, bookings, used, invoice, earlier }
     }
 
     /// The month billed now, with the bookings as they stand.
     fn now(&self) -> Sum {
         let families = BTreeMap::from([(self.family.reference.clone(), self.family.clone())]);
-        let (bills, _) = billing::bills(self.town, &families, &self.bookings, self.month.first(), &self.used);
+        let (bills, _) =
+            billing::bills(self.town, &families, &self.children, &self.bookings, self.month.first(), &self.used);
         let mut sum = Sum::default();
         for bill in bills {
             sum.lines += bill.lines.iter().map(|l| l.amount.get()).sum::<i64>();
@@ -472,6 +475,7 @@ mod tests {
         let (bills, _) = billing::bills(
             &town,
             &[(id("martin"), family())].into(),
+            &Default::default(),
             std::slice::from_ref(b),
             d(2026, 12, 1),
             &Default::default(),
@@ -493,7 +497,15 @@ mod tests {
         let justified = absent.justify(at(2027, 1, 5, 9, 0)).unwrap();
         let who = (at(2027, 1, 5, 9, 0), "agent");
         let month = |bookings, earlier| {
-            Rebill::new(&town, november_month(), &family(), bookings, Default::default(), Some(&invoice), earlier)
+            Rebill::new(
+                &town,
+                november_month(),
+                (&family(), Default::default()),
+                bookings,
+                Default::default(),
+                Some(&invoice),
+                earlier,
+            )
         };
         let r =
             month(vec![absent.clone()], vec![]).change(&absent, &justified, ("Cantine", "Léa Martin"), who).unwrap();
@@ -516,7 +528,7 @@ mod tests {
         let r = Rebill::new(
             &town,
             november_month(),
-            &family(),
+            (&family(), Default::default()),
             vec![other, pending.clone()],
             Default::default(),
             Some(&invoice),
@@ -567,7 +579,8 @@ mod tests {
     /// What the month costs when every change is known at billing.
     fn billed_at_once(town: &Town, f: &Family, bookings: &[Booking]) -> i64 {
         let families = BTreeMap::from([(f.reference.clone(), f.clone())]);
-        let (bills, _) = billing::bills(town, &families, bookings, d(2026, 12, 1), &Default::default());
+        let (bills, _) =
+            billing::bills(town, &families, &Default::default(), bookings, d(2026, 12, 1), &Default::default());
         bills.iter().map(|b| b.total.get()).sum()
     }
 
@@ -580,12 +593,21 @@ mod tests {
         change: (&Booking, &Booking),
     ) -> (Invoice, Regularisation) {
         let families = BTreeMap::from([(f.reference.clone(), f.clone())]);
-        let (bills, _) = billing::bills(town, &families, bookings, d(2026, 12, 1), &Default::default());
+        let (bills, _) =
+            billing::bills(town, &families, &Default::default(), bookings, d(2026, 12, 1), &Default::default());
         let bill = bills.into_iter().next().unwrap();
         let invoice = Invoice::issue(bill, november_month(), "2026-000012".into(), d(2026, 12, 1), "a");
-        let r = Rebill::new(town, november_month(), f, bookings.to_vec(), Default::default(), Some(&invoice), vec![])
-            .change(change.0, change.1, ("Cantine", "Noé Martin"), (at(2026, 12, 5, 9, 0), "agent"))
-            .unwrap();
+        let r = Rebill::new(
+            town,
+            november_month(),
+            (f, Default::default()),
+            bookings.to_vec(),
+            Default::default(),
+            Some(&invoice),
+            vec![],
+        )
+        .change(change.0, change.1, ("Cantine", "Noé Martin"), (at(2026, 12, 5, 9, 0), "agent"))
+        .unwrap();
         (invoice, r)
     }
 
@@ -635,7 +657,7 @@ mod tests {
         let mut month = Rebill::new(
             &town,
             november_month(),
-            &family(),
+            (&family(), Default::default()),
             vec![absent.clone()],
             Default::default(),
             Some(&invoice),
@@ -647,7 +669,7 @@ mod tests {
         let mut month = Rebill::new(
             &town,
             november_month(),
-            &family(),
+            (&family(), Default::default()),
             vec![absent.clone()],
             Default::default(),
             Some(&invoice),

@@ -87,19 +87,29 @@ pub async fn billed_changes(
         let invoice: Option<Invoice> =
             store.get(&keys::invoice(town.id(), &family_ref, month)).await?.map(|i| i.to_value()).transpose()?;
         let mut bookings = Vec::new();
+        let mut children = std::collections::BTreeMap::new();
         for child in &family.children {
             bookings.extend(repo::bookings(store, town.id(), child, month.first(), month.last()).await?);
+            if let Some(c) = repo::get_child(store, town.id(), child).await? {
+                children.insert(c.id.clone(), c);
+            }
         }
         let earlier = of_family(store, town.id(), &family_ref, &format!("{month}-")).await?;
         let used = aids_used_by(store, town, &family_ref, month).await?;
-        let mut rebill = regularisation::Rebill::new(town, month, &family, bookings, used, invoice.as_ref(), earlier);
+        let names: std::collections::BTreeMap<_, _> =
+            children.values().map(|c| (c.id.clone(), format!("{} {}", c.first_name, c.last_name))).collect();
+        let mut rebill =
+            regularisation::Rebill::new(town, month, (&family, children), bookings, used, invoice.as_ref(), earlier);
         for (before, after) in
             changes.iter().filter(|(_, a)| a.family == family_ref && domain::Month::of(a.date) == month)
         {
             let Some((_, unit)) = town.unit(&after.unit) else { continue };
-            let child_name = repo::get_child(store, town.id(), &after.child)
-                .await?
-                .map_or_else(|| after.child.to_string(), |c| format!("{} {}", c.first_name, c.last_name));
+            let child_name = match names.get(&after.child) {
+                Some(n) => n.clone(),
+                None => repo::get_child(store, town.id(), &after.child)
+                    .await?
+                    .map_or_else(|| after.child.to_string(), |c| format!("{} {}", c.first_name, c.last_name)),
+            };
             if let Some(r) = rebill.change(before, after, (&unit.name, &child_name), (at, by)) {
                 ops.push(create(town.id(), &r)?);
             }

@@ -141,15 +141,17 @@ async fn current(
         );
     }
     let mut names = BTreeMap::new();
+    let mut records = BTreeMap::new();
     for child in &family.children {
         if let Some(c) = repo::get_child(store, town.id(), child).await? {
-            names.insert(c.id, format!("{} {}", c.first_name, c.last_name));
+            names.insert(c.id.clone(), format!("{} {}", c.first_name, c.last_name));
+            records.insert(c.id.clone(), c);
         }
     }
     let families = BTreeMap::from([(reference.clone(), family)]);
     let used = store::regularisations::aids_used_by(store, &town, &reference, domain::Month::of(first)).await?;
     let bill_of = |bookings: &[Booking]| {
-        let (mut bills, _) = billing::bills(&town, &families, bookings, today, &used);
+        let (mut bills, _) = billing::bills(&town, &families, &records, bookings, today, &used);
         billing::name_children(&mut bills, &names);
         bills.into_iter().next().unwrap_or_else(|| Bill::of_lines(reference.clone(), Vec::new()))
     };

@@ -100,14 +100,13 @@ pub async fn month_bills_named(
 ) -> Result<(Vec<Bill>, Vec<Anomaly>, Names), StoreError> {
     let families: BTreeMap<_, Family> =
         repo::all_families(store, town.id()).await?.into_iter().map(|f| (f.reference.clone(), f)).collect();
-    let children: BTreeMap<_, String> = repo::all_children(store, town.id())
-        .await?
-        .into_iter()
-        .map(|c| (c.id, format!("{} {}", c.first_name, c.last_name)))
-        .collect();
+    let records: BTreeMap<ChildId, domain::family::Child> =
+        repo::all_children(store, town.id()).await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+    let children: BTreeMap<_, String> =
+        records.values().map(|c| (c.id.clone(), format!("{} {}", c.first_name, c.last_name))).collect();
     let bookings = repo::bookings_of_days(store, town.id(), first.iter_days().take_while(|d| *d <= last)).await?;
     let used = aids_used(store, town, Month::of(first)).await?;
-    let (mut bills, anomalies) = billing::bills(town, &families, &bookings, today, &used);
+    let (mut bills, anomalies) = billing::bills(town, &families, &records, &bookings, today, &used);
     billing::name_children(&mut bills, &children);
     let families = families.into_iter().map(|(r, f)| (r, f.name)).collect();
     Ok((bills, anomalies, Names { families, children }))

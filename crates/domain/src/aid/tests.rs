@@ -49,7 +49,7 @@ fn wednesdays() -> Vec<Booking> {
 
 fn bill(town: &Town, f: &Family, bookings: &[Booking], used: &Used) -> Bill {
     let families = BTreeMap::from([(f.reference.clone(), f.clone())]);
-    let (bills, _) = billing::bills(town, &families, bookings, d(2026, 12, 1), used);
+    let (bills, _) = billing::bills(town, &families, &Default::default(), bookings, d(2026, 12, 1), used);
     bills.into_iter().next().unwrap()
 }
 
@@ -200,7 +200,7 @@ fn a_shared_child_has_a_ceiling_in_each_household() {
     let mut all = wednesdays()[..1].to_vec();
     all[0].date = d(2026, 11, 3);
     all.extend(theirs);
-    let (bills, _) = billing::bills(&town, &families, &all, d(2026, 12, 1), &used);
+    let (bills, _) = billing::bills(&town, &families, &Default::default(), &all, d(2026, 12, 1), &used);
     let aids: Vec<(&str, i64)> =
         bills.iter().map(|b| (b.family.as_str(), b.aids.iter().map(|a| a.amount.get()).sum())).collect();
     assert_eq!(aids, [("martin", 0), ("petit", 900)]);
@@ -324,8 +324,15 @@ fn a_request_accepted_after_billing_earns_its_aid() {
     let mut bookings = billed_days.clone();
     bookings.push(pending.clone());
     let month = Month::parse("2026-11").unwrap();
-    let mut rebill =
-        crate::regularisation::Rebill::new(&town, month, &low_qf(), bookings, Used::new(), Some(&invoice), vec![]);
+    let mut rebill = crate::regularisation::Rebill::new(
+        &town,
+        month,
+        (&low_qf(), Default::default()),
+        bookings,
+        Used::new(),
+        Some(&invoice),
+        vec![],
+    );
     let r = rebill.change(&pending, &accepted, ("ALSH", "Léa Martin"), (at(2026, 12, 3, 9, 0), "agent")).unwrap();
     let aid = crate::regularisation::AidDelta { aid: id("caf-atl"), child: id("lea"), amount: 300 };
     assert_eq!(r.aids, [aid]);
@@ -354,7 +361,15 @@ fn a_day_billed_after_its_month_keeps_the_ceiling_and_the_qf_as_billed() {
     assert_eq!((invoice.as_billed.map(|a| a.quotient_familial), invoice.total), (Some(Some(540)), c(1800)));
     let mut richer = low_qf();
     richer.quotient_familial = Some(1500);
-    let mut rebill = crate::regularisation::Rebill::new(&town, month, &richer, days, used, Some(&invoice), vec![]);
+    let mut rebill = crate::regularisation::Rebill::new(
+        &town,
+        month,
+        (&richer, Default::default()),
+        days,
+        used,
+        Some(&invoice),
+        vec![],
+    );
     let accepted = pending.decide(true, None, staff(at(2026, 12, 3, 9, 0))).unwrap();
     let r = rebill.change(&pending, &accepted, ("ALSH", "Léa Martin"), (at(2026, 12, 3, 9, 0), "agent")).unwrap();
     assert_eq!((r.delta, r.aids[0].amount), (1100, 100));

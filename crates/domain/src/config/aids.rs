@@ -128,11 +128,11 @@ pub fn check_aids(aids: &[Aid], units: &[&Unit]) -> Result<(), ConfigError> {
 }
 
 /// How a unit's price goes down with the family's children: the reductions by rank of the
-/// child among the family's children booked on that unit the same day.
+/// child among the family's children booked on that unit the same day, or enrolled in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Siblings {
-    /// What is counted: the children booked the same day (the only mode so far).
+    /// What is counted: the children booked the same day, or enrolled in the unit that day.
     pub count: SiblingCount,
     /// Ascending by `from_child`: from that rank on, `percent` off the price.
     pub reductions: Vec<SiblingReduction>,
@@ -141,7 +141,12 @@ pub struct Siblings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SiblingCount {
+    /// The family's children booked on the unit that day (billed at their price), ranked from
+    /// the dearest booking to the cheapest.
     SameDay,
+    /// The family's children enrolled in the unit that day, booked or not, ranked from the
+    /// eldest: the second enrolled child pays the second's price every day it is booked.
+    Enrolled,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

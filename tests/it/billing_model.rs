@@ -990,6 +990,44 @@ struct Account {
     owes: Billed,
     /// What December's régularisations moved, in all (+ billed, − given back).
     regularised: i64,
+    /// December's invoice lines as issued: each line's days and what the family paid for it
+    /// (its amount less its days' aids).
+    lines: Vec<InvoiceLine>,
+    /// What credit notes gave back on each line, and what régularisations of its days gave back.
+    credited_on: BTreeMap<usize, i64>,
+    given_on: BTreeMap<usize, i64>,
+}
+
+/// An invoice line as the model reads it: its days (child, unit, date) and what the family paid
+/// for it.
+type InvoiceLine = (Vec<(String, String, NaiveDate)>, i64);
+
+/// A family's December invoice lines: each line's days and what the family paid for it.
+async fn december_lines(p: &TestPortal, family: &str) -> Vec<InvoiceLine> {
+    let admin = session(p, ADMIN).await;
+    let invoice = p.get(&format!("/api/towns/{TOWN}/families/{family}/invoices/2026-12"), Some(&admin)).await;
+    let lines = invoice.json["lines"].as_array().cloned().unwrap_or_default();
+    let day = |v: &Value| -> NaiveDate { v.as_str().expect("date").parse().expect("date") };
+    lines
+        .iter()
+        .map(|l| {
+            let dates: Vec<NaiveDate> = l["dates"].as_array().expect("dates").iter().map(day).collect();
+            let aided: i64 = invoice.json["aids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|a| a["child"] == l["child"] && a["unit"] == l["unit"])
+                .map(|a| {
+                    let on_line =
+                        a["dates"].as_array().expect("dates").iter().filter(|d| dates.contains(&day(d))).count();
+                    a["per_day"].as_i64().expect("per day") * on_line as i64
+                })
+                .sum();
+            let (child, unit) = (l["child"].as_str().expect("child"), l["unit"].as_str().expect("unit"));
+            let days = dates.iter().map(|d| (child.to_owned(), unit.to_owned(), *d)).collect();
+            (days, l["amount"].as_i64().expect("amount") - aided)
+        })
+        .collect()
 }
 
 /// What December costs `family` by the model's rules, as billed now.
@@ -1003,8 +1041,17 @@ fn december_total(m: &Model, family: &str) -> i64 {
 /// than the family still pays for December once its credit notes are counted.
 fn regularise(acc: &mut Account, before: i64, after: i64, day: (String, String, NaiveDate)) {
     let mut delta = after - before;
+    let line = acc.lines.iter().position(|(days, _)| days.contains(&day));
     if delta < 0 {
-        delta = delta.max(-(acc.total - acc.credited + acc.regularised).max(0));
+        let mut cap = acc.total - acc.credited + acc.regularised;
+        // A line a credit note gave back on: never more than the family still pays for it.
+        if let Some(i) = line.filter(|i| acc.credited_on.contains_key(i)) {
+            cap = cap.min(acc.lines[i].1 - acc.credited_on[&i] - acc.given_on.get(&i).copied().unwrap_or(0));
+        }
+        delta = delta.max(-cap.max(0));
+    }
+    if let Some(i) = line {
+        *acc.given_on.entry(i).or_default() -= delta;
     }
     acc.regularised += delta;
     if delta < 0 {
@@ -1034,6 +1081,9 @@ async fn january(
             (f, Account { total, ..Account::default() })
         })
         .collect();
+    for (family, acc) in accounts.iter_mut().filter(|(_, a)| a.total > 0) {
+        acc.lines = december_lines(p, family).await;
+    }
     for (i, a) in after.iter().enumerate() {
         p.clock.set(paris(date(2027, 1, 4), 10, 0) + TimeDelta::minutes(i as i64));
         match a {
@@ -1053,35 +1103,29 @@ async fn january(
             After::Credit { family, line, permille } => {
                 let family = FAMILIES[*family];
                 let admin = session(p, ADMIN).await;
-                let invoice =
-                    p.get(&format!("/api/towns/{TOWN}/families/{family}/invoices/2026-12"), Some(&admin)).await;
-                let lines = invoice.json["lines"].as_array().cloned().unwrap_or_default();
                 let acc = accounts.get_mut(family).expect("account");
-                if lines.is_empty() || acc.credited_lines.contains(&(line % lines.len())) {
+                if acc.lines.is_empty() || acc.credited_lines.contains(&(line % acc.lines.len())) {
                     continue;
                 }
-                let index = line % lines.len();
-                // What the family paid for the line: its amount less its days' aids.
-                let l = &lines[index];
-                let aided: i64 = invoice.json["aids"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|a| a["child"] == l["child"] && a["unit"] == l["unit"])
-                    .map(|a| {
-                        let days = a["dates"].as_array().expect("dates");
-                        let on_line = days.iter().filter(|d| l["dates"].as_array().expect("dates").contains(d)).count();
-                        a["per_day"].as_i64().expect("per day") * on_line as i64
-                    })
-                    .sum();
-                let net = l["amount"].as_i64().expect("amount") - aided;
-                let amount = (net * permille / 1000).min(acc.total - acc.credited);
+                let index = line % acc.lines.len();
+                // What the family paid for the line (its amount less its days' aids), less what
+                // régularisations of its days gave back; the invoice's, less what they all gave.
+                let net = acc.lines[index].1;
+                let given = acc.given_on.get(&index).copied().unwrap_or(0);
+                let amount = net * permille / 1000;
                 if amount <= 0 {
                     continue;
                 }
                 let uri = format!("/api/towns/{TOWN}/staff/invoices/families/{family}/2026-12/credit-notes");
                 let body = json!({"reason": "Geste du modèle", "lines": [{"line": index, "amount": amount}]});
                 let r = p.post(&uri, body, Some(&admin)).await;
+                // Over what the family still pays for the line, or for the invoice: refused.
+                let over_line = amount > net - given;
+                if over_line || amount > acc.total - acc.credited + acc.regularised {
+                    let code = if over_line { "credit_over_line" } else { "credit_too_much" };
+                    assert_eq!((r.status, r.json["code"].as_str()), (422, Some(code)), "credit note: {:?}", r.json);
+                    continue;
+                }
                 assert_eq!(r.status, 201, "credit note: {:?}", r.json);
                 let deducted = amount.min(acc.left().max(0));
                 if amount > deducted {
@@ -1089,6 +1133,7 @@ async fn january(
                 }
                 acc.credited += amount;
                 acc.credited_lines.push(index);
+                *acc.credited_on.entry(index).or_default() += amount;
             }
             After::Certificate { kid, date: d } => {
                 let kid = &KIDS[*kid];
@@ -1329,4 +1374,32 @@ async fn a_day_credited_then_excused_is_given_back_once() {
         After::Book { kid: 5, unit: 0, date: date(2027, 1, 13) },
     ];
     play(plan, after).await.unwrap();
+}
+
+/// One line of a month credited in full, then a certificate for that line's day, while the
+/// month has other lines: the credit note gave that day back, the régularisation gives nothing
+/// more; a credit note on a line whose day a régularisation gave back is capped the same way.
+/// Emma Nguyen: a staff late addition on 2 December (its own line) and her 16 December.
+#[tokio::test]
+async fn a_line_credited_then_excused_is_given_back_once() {
+    let (second, sixteenth) = (date(2026, 12, 2), date(2026, 12, 16));
+    let plan = vec![
+        Step { kid: 5, unit: 0, date: second, day: 0, act: Act::StaffAdd },
+        Step { kid: 5, unit: 0, date: sixteenth, day: 0, act: Act::Book },
+        Step { kid: 0, unit: 0, date: second, day: 1, act: Act::Decide { accept: false } },
+    ];
+    let after = vec![
+        After::Credit { family: 3, line: 1, permille: 1000 },
+        After::Certificate { kid: 5, date: sixteenth },
+        After::Certificate { kid: 5, date: second },
+        After::Credit { family: 3, line: 0, permille: 500 },
+    ];
+    // January's Wednesdays, so that its invoice has room for every deduction.
+    let after: Vec<After> = after
+        .into_iter()
+        .chain([13, 20, 27].map(|day| After::Book { kid: 5, unit: 0, date: date(2027, 1, day) }))
+        .collect();
+    let m = play(plan, after).await.unwrap();
+    let late = |d| m.cells.get(&("emma-nguyen", Unit::Mercredi, d)).map(|c| (c.state == State::Booked, c.late));
+    assert_eq!((late(second), late(sixteenth)), (Some((true, true)), Some((true, false))), "two lines in December");
 }

@@ -133,6 +133,10 @@ pub fn status_due(invoice: &Invoice, due_on: NaiveDate, today: NaiveDate) -> Sta
 pub struct CreditLine {
     pub label: String,
     pub amount: Cents,
+    /// The invoice line it gives back on (its index), when it names one (kept since the
+    /// régularisations count it: [`crate::regularisation::Rebill`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 /// A credit note (« avoir »): an amount the town gives back on one invoice, numbered per town and
@@ -229,8 +233,23 @@ pub struct CreditAsked {
     pub amount: Cents,
 }
 
-/// The lines of a credit note on `invoice`, checked against what is left to credit.
-pub fn credit_lines(invoice: &Invoice, asked: &[CreditAsked]) -> Result<Vec<CreditLine>, CreditRefused> {
+/// What the régularisations of an invoice's month gave back (net of what they billed again),
+/// in all and on each of its lines (by index), beyond what credit notes issued for them gave
+/// (those are in the invoice's `credited` already): [`crate::regularisation::given_back`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Regularised {
+    pub total: i64,
+    pub lines: std::collections::BTreeMap<usize, i64>,
+}
+
+/// The lines of a credit note on `invoice`, checked against what is left to credit: what the
+/// family paid for each line it names (its amount less its days' aids, less what régularisations
+/// of its days gave back) and for the invoice (less what régularisations gave back).
+pub fn credit_lines(
+    invoice: &Invoice,
+    asked: &[CreditAsked],
+    regularised: &Regularised,
+) -> Result<Vec<CreditLine>, CreditRefused> {
     if invoice.cancelled.is_some() {
         return Err(CreditRefused::Cancelled);
     }
@@ -241,7 +260,8 @@ pub fn credit_lines(invoice: &Invoice, asked: &[CreditAsked]) -> Result<Vec<Cred
             Some(i) => {
                 let line = invoice.lines.get(i).ok_or(CreditRefused::UnknownLine)?;
                 // What the family paid for the line: its days' aids were never its to get back.
-                let net = line.amount.minus(crate::aid::on_line(&invoice.aids, line));
+                let given = regularised.lines.get(&i).copied().unwrap_or(0);
+                let net = line.amount.minus(crate::aid::on_line(&invoice.aids, line)).minus_i64(given);
                 if a.amount > net {
                     return Err(CreditRefused::OverLine { amount: net });
                 }
@@ -250,12 +270,12 @@ pub fn credit_lines(invoice: &Invoice, asked: &[CreditAsked]) -> Result<Vec<Cred
             None => format!("Facture {}", invoice.number),
         };
         total += a.amount;
-        lines.push(CreditLine { label, amount: a.amount });
+        lines.push(CreditLine { label, amount: a.amount, line: a.line });
     }
     if total == Cents::ZERO {
         return Err(CreditRefused::Nothing);
     }
-    let left = creditable(invoice);
+    let left = creditable(invoice).minus_i64(regularised.total);
     if total > left {
         return Err(CreditRefused::TooMuch { left });
     }
@@ -485,21 +505,31 @@ mod tests {
     #[test]
     fn a_credit_note_never_exceeds_its_line_or_what_is_left() {
         let mut i = invoice(&[250, 400]);
-        let lines = credit_lines(&i, &[CreditAsked { line: Some(1), amount: c(400) }]).unwrap();
-        assert_eq!(lines, vec![CreditLine { label: "Léa — Restauration scolaire (2/11)".into(), amount: c(400) }]);
+        let lines =
+            credit_lines(&i, &[CreditAsked { line: Some(1), amount: c(400) }], &Regularised::default()).unwrap();
         assert_eq!(
-            credit_lines(&i, &[CreditAsked { line: Some(0), amount: c(251) }]),
+            lines,
+            vec![CreditLine { label: "Léa — Restauration scolaire (2/11)".into(), amount: c(400), line: Some(1) }]
+        );
+        assert_eq!(
+            credit_lines(&i, &[CreditAsked { line: Some(0), amount: c(251) }], &Regularised::default()),
             Err(CreditRefused::OverLine { amount: c(250) })
         );
-        assert_eq!(credit_lines(&i, &[CreditAsked { line: Some(2), amount: c(1) }]), Err(CreditRefused::UnknownLine));
-        assert_eq!(credit_lines(&i, &[CreditAsked { line: None, amount: c(0) }]), Err(CreditRefused::Nothing));
+        assert_eq!(
+            credit_lines(&i, &[CreditAsked { line: Some(2), amount: c(1) }], &Regularised::default()),
+            Err(CreditRefused::UnknownLine)
+        );
+        assert_eq!(
+            credit_lines(&i, &[CreditAsked { line: None, amount: c(0) }], &Regularised::default()),
+            Err(CreditRefused::Nothing)
+        );
         i.credited = c(500);
         assert_eq!(
-            credit_lines(&i, &[CreditAsked { line: Some(1), amount: c(400) }]),
+            credit_lines(&i, &[CreditAsked { line: Some(1), amount: c(400) }], &Regularised::default()),
             Err(CreditRefused::TooMuch { left: c(150) })
         );
         assert_eq!(
-            credit_lines(&i, &[CreditAsked { line: None, amount: c(150) }]).unwrap()[0].label,
+            credit_lines(&i, &[CreditAsked { line: None, amount: c(150) }], &Regularised::default()).unwrap()[0].label,
             "Facture 2026-000001"
         );
         assert_eq!(credit_note_number(2026, 7), "AV-2026-000007");

@@ -34,6 +34,11 @@ impl Cents {
         Cents(self.0.saturating_sub(o.0).max(0))
     }
 
+    /// This amount less `o` cents (more when `o` is negative), never below 0.
+    pub fn minus_i64(self, o: i64) -> Cents {
+        Cents(self.0.saturating_sub(o).max(0))
+    }
+
     pub fn get(self) -> i64 {
         self.0
     }

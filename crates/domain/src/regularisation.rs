@@ -172,6 +172,8 @@ pub struct Rebill<'a> {
     bookings: Vec<Booking>,
     used: aid::Used,
     invoice: Option<&'a Invoice>,
+    /// What the credit notes on the invoice gave back on each of its lines (by index).
+    credited_lines: BTreeMap<usize, i64>,
     earlier: Vec<Regularisation>,
 }
 
@@ -213,7 +215,45 @@ impl<'a> Rebill<'a> {
             .into_iter()
             .filter(|r| r.family == family.reference && r.month == month && matches!(r.what, What::Booking { .. }))
             .collect();
-        Rebill { town, month, family, children, bookings, used, invoice, earlier }
+        Rebill { town, month, family, children, bookings, used, invoice, credited_lines: BTreeMap::new(), earlier }
+    }
+
+    /// The credit notes issued on the invoice: what they gave back on a line caps what a
+    /// change of that line's days gives back.
+    pub fn with_credit_notes(mut self, notes: &[super::credit::CreditNote]) -> Rebill<'a> {
+        let number = self.invoice.map(|i| i.number.as_str());
+        for note in notes.iter().filter(|n| Some(n.corrects.as_str()) == number) {
+            for l in &note.lines {
+                if let Some(i) = l.line {
+                    *self.credited_lines.entry(i).or_default() += l.amount.get();
+                }
+            }
+        }
+        self
+    }
+
+    /// What the family still pays for the invoice line holding `b`'s day: the line less its
+    /// days' aids, less what credit notes gave back on it and what the earlier régularisations
+    /// of its days gave back. `None` when no credit note names the line (the month's bound is
+    /// enough: each day is given back once, at most its price less its aid).
+    fn still_paid_on_line(&self, b: &Booking) -> Option<i64> {
+        let invoice = self.invoice?;
+        let (index, line) = invoice.lines.iter().enumerate().find(|(_, l)| {
+            l.child == b.child && l.unit == b.unit && l.dates.contains(&b.date) && !is_regularisation(l)
+        })?;
+        let credited = *self.credited_lines.get(&index)?;
+        let given: i64 = self
+            .earlier
+            .iter()
+            .filter(|r| match &r.what {
+                What::Booking { child, unit, date, .. } => {
+                    child == &line.child && unit == &line.unit && line.dates.contains(date)
+                }
+                What::CreditNote { .. } => false,
+            })
+            .map(|r| r.delta)
+            .sum();
+        Some(line.amount.get() - crate::aid::on_line(&invoice.aids, line).get() - credited + given)
     }
 
     /// The month billed now, with the bookings as they stand.
@@ -259,7 +299,17 @@ impl<'a> Rebill<'a> {
             let lines: i64 = i.lines.iter().filter(|l| !is_regularisation(l)).map(|l| l.amount.get()).sum();
             lines - i.aids.iter().map(|a| a.amount.get()).sum::<i64>() - i.credited.get()
         });
-        cost + self.earlier.iter().map(|r| r.delta).sum::<i64>()
+        // A régularisation issued at once as a credit note is in both: counted once.
+        let by_notes: i64 = self
+            .earlier
+            .iter()
+            .flat_map(|r| &r.settled)
+            .map(|s| match s {
+                Settled::CreditNote { amount, .. } => amount.get(),
+                Settled::Invoice { .. } | Settled::Refunded { .. } => 0,
+            })
+            .sum();
+        cost + by_notes + self.earlier.iter().map(|r| r.delta).sum::<i64>()
     }
 
     /// The change of a booking from `before` to `after` (`unit_name` and `child_name` for the
@@ -292,7 +342,8 @@ impl<'a> Rebill<'a> {
         let then_net: i64 = then.lines - then.aids.values().sum::<i64>();
         let mut delta = now.net() - then_net;
         if delta < 0 {
-            delta = delta.max(-self.still_paid().max(0));
+            let line = self.still_paid_on_line(after).unwrap_or(i64::MAX);
+            delta = delta.max(-self.still_paid().min(line).max(0));
         }
         if delta == 0 && aids.is_empty() {
             return None;
@@ -330,6 +381,30 @@ impl<'a> Rebill<'a> {
         self.earlier.push(r.clone());
         Some(r)
     }
+}
+
+/// What `regularisations` (a family's, of the invoice's month) gave back on `invoice`.
+pub fn given_back(invoice: &Invoice, regularisations: &[Regularisation]) -> crate::credit::Regularised {
+    let mut out = crate::credit::Regularised::default();
+    for r in regularisations.iter().filter(|r| r.invoice.as_deref() == Some(invoice.number.as_str())) {
+        let What::Booking { child, unit, date, .. } = &r.what else { continue };
+        let by_notes: i64 = r
+            .settled
+            .iter()
+            .map(|s| match s {
+                Settled::CreditNote { amount, .. } => amount.get(),
+                Settled::Invoice { .. } | Settled::Refunded { .. } => 0,
+            })
+            .sum();
+        let given = -r.delta - by_notes;
+        out.total += given;
+        if let Some(i) =
+            invoice.lines.iter().position(|l| &l.child == child && &l.unit == unit && l.dates.contains(date))
+        {
+            *out.lines.entry(i).or_default() += given;
+        }
+    }
+    out
 }
 
 /// The part of a credit note that waits for the family's next invoice: what it gives back
@@ -609,6 +684,72 @@ mod tests {
         .change(change.0, change.1, ("Cantine", "Noé Martin"), (at(2026, 12, 5, 9, 0), "agent"))
         .unwrap();
         (invoice, r)
+    }
+
+    #[test]
+    fn a_line_a_credit_note_gave_back_is_not_given_back_again() {
+        // The canteen on the 17th and evening care on the 18th (2,50 € each); a credit note
+        // gives the canteen line back; then the 17th's certificate: nothing more for it, while
+        // the 18th's is still given back.
+        let town = town();
+        let canteen = booking("cantine", d(2026, 11, 17), BookingStatus::Confirmed, 250);
+        let care = booking("peri-soir", d(2026, 11, 18), BookingStatus::Confirmed, 250);
+        let families = BTreeMap::from([(id("martin"), family())]);
+        let days = [canteen.clone(), care.clone()];
+        let (bills, _) =
+            billing::bills(&town, &families, &Default::default(), &days, d(2026, 12, 1), &Default::default());
+        let mut invoice = Invoice::issue(
+            bills.into_iter().next().unwrap(),
+            november_month(),
+            "2026-000012".into(),
+            d(2026, 12, 1),
+            "a",
+        );
+        let line = invoice.lines.iter().position(|l| l.unit.as_str() == "cantine").unwrap();
+        invoice.credited = c(250);
+        let note = crate::credit::CreditNote {
+            number: "AV-2026-000001".into(),
+            family: id("martin"),
+            month: november_month(),
+            corrects: "2026-000012".into(),
+            issued_on: d(2026, 12, 2),
+            reason: "Repas non servi".into(),
+            lines: vec![crate::credit::CreditLine { label: "x".into(), amount: c(250), line: Some(line) }],
+            total: c(250),
+            issued_by: "a".into(),
+            contest: None,
+            deducted: c(250),
+            carried: Cents::ZERO,
+        };
+        let month_of = || {
+            Rebill::new(
+                &town,
+                november_month(),
+                (&family(), Default::default()),
+                days.to_vec(),
+                Default::default(),
+                Some(&invoice),
+                vec![],
+            )
+        };
+        let mut month = month_of().with_credit_notes(std::slice::from_ref(&note));
+        let who = (at(2026, 12, 5, 9, 0), "agent");
+        let excused = canteen.justify(at(2026, 12, 5, 9, 0)).unwrap();
+        assert_eq!(month.change(&canteen, &excused, ("Cantine", "Léa Martin"), who), None);
+        let excused = care.justify(at(2026, 12, 5, 9, 0)).unwrap();
+        assert_eq!(
+            month.change(&care, &excused, ("Périscolaire soir", "Léa Martin"), who).map(|r| r.delta),
+            Some(-250)
+        );
+        // And the other way: a credit note on a line whose day a régularisation gave back.
+        let r = month_of().change(&care, &excused, ("Périscolaire soir", "Léa Martin"), who).unwrap();
+        let care_line = invoice.lines.iter().position(|l| l.unit.as_str() == "peri-soir").unwrap();
+        let given = given_back(&invoice, std::slice::from_ref(&r));
+        let asked = [crate::credit::CreditAsked { line: Some(care_line), amount: c(1) }];
+        assert_eq!(
+            crate::credit::credit_lines(&invoice, &asked, &given),
+            Err(crate::credit::CreditRefused::OverLine { amount: Cents::ZERO })
+        );
     }
 
     #[test]

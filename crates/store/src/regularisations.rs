@@ -98,8 +98,20 @@ pub async fn billed_changes(
         let used = aids_used_by(store, town, &family_ref, month).await?;
         let names: std::collections::BTreeMap<_, _> =
             children.values().map(|c| (c.id.clone(), format!("{} {}", c.first_name, c.last_name))).collect();
+        let notes: Vec<domain::credit::CreditNote> = match &invoice {
+            Some(_) => Item::decode_listed(
+                &store
+                    .query_all(&Query::table(
+                        keys::family_partition(town.id(), &family_ref),
+                        SkRange::Prefix(keys::CREDIT_NOTE_PREFIX.into()),
+                    ))
+                    .await?,
+            ),
+            None => Vec::new(),
+        };
         let mut rebill =
-            regularisation::Rebill::new(town, month, (&family, children), bookings, used, invoice.as_ref(), earlier);
+            regularisation::Rebill::new(town, month, (&family, children), bookings, used, invoice.as_ref(), earlier)
+                .with_credit_notes(&notes);
         for (before, after) in
             changes.iter().filter(|(_, a)| a.family == family_ref && domain::Month::of(a.date) == month)
         {

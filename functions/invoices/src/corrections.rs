@@ -91,13 +91,23 @@ pub async fn issue(
         if matches!(purpose, Purpose::Cancellation) && invoice.online.is_some() {
             return Err(crate::problems::in_progress());
         }
+        // What the month's régularisations gave back is not given back again (the one issued
+        // now as a credit note aside).
+        let mut regularisations =
+            store::regularisations::of_family(store, town.id(), family, &format!("{month}-")).await?;
+        if let Purpose::Regularisation(r) = &purpose {
+            regularisations.retain(|x| x.id != r.id);
+        }
+        let regularised = regularisation::given_back(&invoice, &regularisations);
         let asked = match purpose {
-            // An invoice is cancelled for what credit notes have not covered yet.
-            Purpose::Cancellation => vec![CreditAsked { line: None, amount: credit::creditable(&invoice) }],
+            // An invoice is cancelled for what credit notes and régularisations have not covered.
+            Purpose::Cancellation => {
+                vec![CreditAsked { line: None, amount: credit::creditable(&invoice).minus_i64(regularised.total) }]
+            }
             Purpose::Regularisation(r) => vec![CreditAsked { line: None, amount: r.left }],
             _ => asked.to_vec(),
         };
-        let mut lines = credit::credit_lines(&invoice, &asked)?;
+        let mut lines = credit::credit_lines(&invoice, &asked, &regularised)?;
         if let (Purpose::Regularisation(r), Some(line)) = (&purpose, lines.first_mut()) {
             line.label = format!("Régularisation : {}", r.label());
         }

@@ -264,9 +264,9 @@ fn a_credited_or_regularised_day_gives_back_what_the_family_paid_not_the_aid() {
         crate::billing::Invoice::issue(b, Month::parse("2026-11").unwrap(), "2026-000001".into(), d(2026, 12, 1), "a");
     // The line is 36,00 €; its days earned 9,00 €: a credit note gives back 27,00 € at most.
     let asked = |amount| [crate::credit::CreditAsked { line: Some(0), amount: c(amount) }];
-    assert_eq!(crate::credit::credit_lines(&invoice, &asked(2700)).map(|l| l.len()), Ok(1));
+    assert_eq!(crate::credit::credit_lines(&invoice, &asked(2700), &Default::default()).map(|l| l.len()), Ok(1));
     assert_eq!(
-        crate::credit::credit_lines(&invoice, &asked(2701)),
+        crate::credit::credit_lines(&invoice, &asked(2701), &Default::default()),
         Err(crate::credit::CreditRefused::OverLine { amount: c(2700) })
     );
     // A certificate accepted after billing for the 18th: 12,00 € less its 3,00 € of aid.

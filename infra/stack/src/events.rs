@@ -87,6 +87,9 @@ pub struct Streams {
 
 impl Streams {
     pub fn new(endpoint: &str, region: &str) -> Streams {
+        // reqwest's rustls (the workspace's, without a provider of its own) needs one: ring, as
+        // the SDKs use.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Streams { http: reqwest::Client::new(), endpoint: endpoint.to_owned(), region: region.to_owned() }
     }
 

@@ -5,8 +5,8 @@
 //! what sent an email. A password reset's email reaches SES within the stream's latency; a
 //! parent books and validates a day (its confirmation email read back from SES), cancels it,
 //! downloads an invoice's PDF (a binary body, base64 through API Gateway), sends a document
-//! straight to S3 and has it checked; a staff route answers the agent, refuses a guardian (403)
-//! and knows no other town (404); malformed input is a problem+json 4xx, not a 500; a hard
+//! straight to S3 and has it checked; a staff route answers the agent, refuses a guardian (403),
+//! an unknown town is a 404 (the agent's session a 401 there) as is a family not in the town; malformed input is a problem+json 4xx, not a 500; a hard
 //! bounce published on the topic reaches the notifier, and the agents see the address as
 //! undeliverable. Needs the functions' binaries and moto (`common::Twin::start`).
 
@@ -162,11 +162,17 @@ fn end_to_end_scenarios_through_the_twin_with_the_stream_and_sns_events() {
     let confirmed = sophie.post(&format!("{docs}/{id}/confirm"), json!({}));
     assert_eq!(confirmed.status, 200, "the document checked: {}", String::from_utf8_lossy(&confirmed.body));
 
-    // A staff route: the agent's, refused to a guardian, and no other town.
+    // A staff route: the agent's, refused to a guardian (403), and nothing of another town.
     let agent = Session::login(&twin, TOWN, "agent@villeneuve-les-tilleuls.fr", PASSWORD);
-    assert_eq!(agent.get(&format!("/api/towns/{TOWN}/staff/families")).status, 200);
-    problem(&sophie.get(&format!("/api/towns/{TOWN}/staff/families")), 403, "a guardian on a staff route");
-    problem(&agent.get("/api/towns/ville-inconnue/staff/families"), 404, "another town");
+    let found = agent.get(&format!("/api/towns/{TOWN}/staff/families?q=martin"));
+    assert_eq!(found.status, 200, "{}", String::from_utf8_lossy(&found.body));
+    assert!(found.json().to_string().contains("martin"), "the Martins found: {}", found.json());
+    problem(&sophie.get(&format!("/api/towns/{TOWN}/staff/families?q=martin")), 403, "a guardian on a staff route");
+    // Another town: unknown, and a session is one town's.
+    let unknown = http("GET", &format!("{}/api/towns/ville-inconnue", twin.base), &[], None, &[]);
+    problem(&unknown, 404, "an unknown town");
+    problem(&agent.get("/api/towns/ville-inconnue/staff/families?q=martin"), 401, "the agent's session elsewhere");
+    problem(&agent.get(&format!("/api/towns/{TOWN}/staff/families/famille-inconnue")), 404, "no such family");
 
     // Malformed input: problem+json 4xx through the gateway, never a 500.
     let lines = format!("/api/towns/{TOWN}/families/martin/basket/lines");
@@ -190,7 +196,7 @@ fn end_to_end_scenarios_through_the_twin_with_the_stream_and_sns_events() {
     let event = services::mail::deliverability::twin_event(&mail, &outcome, chrono::Utc::now()).to_string();
     let published =
         http("POST", &format!("{}/__stack/sns/MailEventsTopic", twin.base), &[], Some(event.as_bytes()), &[]);
-    assert_eq!(published.status, 200);
+    assert_eq!(published.status, 200, "{}", String::from_utf8_lossy(&published.body));
     assert_eq!(published.json()["failed"], json!([]), "delivered to the notifier");
     let notifier = twin.counts()["NotifierFunction"].clone();
     assert_eq!(notifier["by_event"]["DeliveryEvents"].as_u64(), Some(1), "{notifier}");

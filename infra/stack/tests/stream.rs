@@ -12,7 +12,13 @@ use store::{Cond, Item, Key, WriteOp};
 fn keys_of(records: &[Value]) -> Vec<String> {
     records
         .iter()
-        .map(|r| format!("{} {}", r["eventName"].as_str().unwrap_or_default(), r["dynamodb"]["Keys"]["pk"]["S"].as_str().unwrap_or_default()))
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["eventName"].as_str().unwrap_or_default(),
+                r["dynamodb"]["Keys"]["pk"]["S"].as_str().unwrap_or_default()
+            )
+        })
         .collect()
 }
 
@@ -52,6 +58,7 @@ async fn every_write_is_on_the_stream_and_a_cancelled_transaction_is_not() {
     assert_eq!(keys_of(&records), ["INSERT d"], "the stream still read after the cancelled transaction");
     let r = stack::events::lambda_record(records[0].clone(), &arn, "eu-west-3");
     let outbox: Value =
-        serde_json::from_str(r#"{"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": ["MAIL"]}}}}"#).expect("json");
+        serde_json::from_str(r#"{"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": ["MAIL"]}}}}"#)
+            .expect("json");
     assert!(stack::events::matches(&outbox, &r), "the notifier's filter takes a new email: {r}");
 }

@@ -10,7 +10,12 @@
 //! bounce published on the topic reaches the notifier, and the agents see the address as
 //! undeliverable. Needs the functions' binaries and moto (`common::Twin::start`).
 
-#![allow(clippy::expect_used, clippy::print_stderr, reason = "a test: a failure is the test failing; figures printed")]
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "a test: a failure is the test failing; figures printed"
+)]
 
 mod common;
 

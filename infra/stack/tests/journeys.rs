@@ -213,6 +213,7 @@ fn end_to_end_scenarios_through_the_twin_with_the_stream_and_sns_events() {
         undeliverable.json()
     );
 
+    eprintln!("the notifier through the twin: {}", twin.counts()["NotifierFunction"]);
     // Nothing failed on the way.
     let failed: Vec<String> = twin
         .counts()

@@ -231,6 +231,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     println!("  PayFiP       : {url}{}/ (simulator)", local_portal::payfip_sim::PREFIX);
     println!("  Operator     : {}", created.operator_token);
     println!("  Functions    : {}", twin.functions.len());
+    for f in &template.functions {
+        for s in &f.streams {
+            println!("  Stream       : {}.{} ← the stream of {}", f.id, s.name, s.table);
+        }
+        for t in &f.topics {
+            println!("  SNS          : {}.{} ← POST {url}/__stack/sns/{}", f.id, t.name, t.topic);
+        }
+    }
     println!();
     let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>());
     tokio::select! {

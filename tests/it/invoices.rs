@@ -225,6 +225,11 @@ async fn a_month_with_nothing_to_bill_once_finalised_is_billed() {
     let marks = serde_json::json!({"date": "2026-09-15", "unit": "cantine", "marks": [{"child": "lea-martin", "mark": "present"}]});
     let r = p.post(&format!("/api/towns/{TOWN}/staff/attendance"), marks, Some(&agent)).await;
     assert_problem(&r, 409, "month_billed");
+    // A staff booking of one of its days: refused, as on a billed month.
+    let late = serde_json::json!({"lines": [{"child": "lea-martin", "unit": "cantine", "date": "2026-09-15", "action": "add"}]});
+    let uri = format!("/api/towns/{TOWN}/staff/families/martin/bookings");
+    let r = p.send("POST", &uri, Some(late), &agent, &[("idempotency-key", "vide-0000-0000-0001")]).await;
+    assert_problem(&r, 409, "month_billed");
     assert!(
         store::repo::month_billed(
             &p.store,

@@ -10,7 +10,9 @@ It also makes one moto slowness linear: before a TransactWriteItems, moto backs 
 the transaction touches with a deep copy, once per action rather than once per table. A chunk of
 100 bookings on a table of a few thousand items then took 15 s; with the copy made once per
 table per transaction it takes a fraction of a second (the backup is taken before any write, so
-one copy serves every action).
+one copy serves every action). A table's stream (the stack twin reads it) is not copied: moto's
+restore after a cancelled transaction would otherwise leave the stream's readers on a shard that
+no longer receives records.
 
 Usage: python scripts/moto_server.py HOST PORT
 """
@@ -33,12 +35,15 @@ class _OncePerTransaction:
     def __init__(self) -> None:
         # id -> (original, copy): holding the original keeps its id from being reused.
         self.memo: dict[int, tuple[object, object]] | None = None
+        self.shards: list[object] = []
 
     def deepcopy(self, obj, *args, **kwargs):
         if self.memo is None:
             return copy.deepcopy(obj, *args, **kwargs)
         if id(obj) not in self.memo:
-            self.memo[id(obj)] = (obj, copy.deepcopy(obj, *args, **kwargs))
+            # A table's stream is not copied: its readers hold its shard (see _patch_transactions).
+            shared = {id(s): s for s in self.shards}
+            self.memo[id(obj)] = (obj, copy.deepcopy(obj, shared))
         return self.memo[id(obj)][1]
 
     def __getattr__(self, name):
@@ -51,11 +56,22 @@ def _patch_transactions() -> None:
     original = dynamodb_models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self, transact_items):
+        # A table with a stream (the stack twin's, docs/deployment.md) keeps one shard across a
+        # cancelled transaction: moto restores the table from its copy, and a copied shard would
+        # leave the stream's readers on the old one, seeing no record again. The records the
+        # cancelled transaction added are taken back instead, as DynamoDB never wrote them.
+        shards = [(t.stream_shard, len(t.stream_shard.items)) for t in self.tables.values() if t.stream_shard]
         shim.memo = {}
+        shim.shards = [s for s, _ in shards]
         try:
             return original(self, transact_items)
+        except BaseException:
+            for shard, before in shards:
+                del shard.items[before:]
+            raise
         finally:
             shim.memo = None
+            shim.shards = []
 
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 

@@ -186,6 +186,62 @@ async fn november_finalised(p: &crate::helpers::TestPortal) -> crate::helpers::B
     admin
 }
 
+/// A month with nothing to bill, once finalised, is billed as a month with invoices is: its run
+/// says so (with nothing to publish), and a late change of it is treated as a billed month's
+/// (the register closed; a decision a régularisation).
+#[tokio::test]
+async fn a_month_with_nothing_to_bill_once_finalised_is_billed() {
+    let p = portal().await;
+    let admin = p.login(TOWN, "mairie@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let preview = format!("/api/towns/{TOWN}/staff/invoices/preview?month=2026-09");
+    let before = p.get(&preview, Some(&admin)).await;
+    assert_eq!(
+        (before.json["bills"].clone(), before.json["run"]["status"].clone()),
+        (serde_json::json!([]), serde_json::json!("to_bill")),
+        "{:?}",
+        before.json
+    );
+    let finalise = format!("/api/towns/{TOWN}/staff/invoices/runs/2026-09/finalise");
+    let r = p.post(&finalise, serde_json::json!({}), Some(&admin)).await;
+    assert_eq!(
+        (r.status, r.json["issued"].as_i64(), r.json["invoices"].as_i64()),
+        (200, Some(0), Some(0)),
+        "{:?}",
+        r.json
+    );
+    let run = p.get(&preview, Some(&admin)).await.json["run"].clone();
+    assert_eq!(
+        (run["status"].as_str(), run["billed_on"].as_str(), run["invoices"].as_i64()),
+        (Some("billed"), Some("2026-11-26"), Some(0)),
+        "{run}"
+    );
+    let again = p.post(&finalise, serde_json::json!({}), Some(&admin)).await;
+    assert_eq!((again.status, again.json["issued"].as_i64()), (200, Some(0)), "finalising again is harmless");
+    let runs = p.get(&format!("/api/towns/{TOWN}/staff/invoices/runs"), Some(&admin)).await;
+    let september = runs.json.as_array().unwrap().iter().find(|r| r["month"] == "2026-09").cloned();
+    assert_eq!(september.map(|r| r["status"].clone()), Some(serde_json::json!("billed")), "{:?}", runs.json);
+    // Léa present on a September day without a booking: refused, as on a billed month.
+    let agent = p.login(TOWN, "agent@villeneuve-les-tilleuls.fr", local_portal::DEMO_PASSWORD).await.unwrap();
+    let marks = serde_json::json!({"date": "2026-09-15", "unit": "cantine", "marks": [{"child": "lea-martin", "mark": "present"}]});
+    let r = p.post(&format!("/api/towns/{TOWN}/staff/attendance"), marks, Some(&agent)).await;
+    assert_problem(&r, 409, "month_billed");
+    // A staff booking of one of its days: refused, as on a billed month.
+    let late = serde_json::json!({"lines": [{"child": "lea-martin", "unit": "cantine", "date": "2026-09-15", "action": "add"}]});
+    let uri = format!("/api/towns/{TOWN}/staff/families/martin/bookings");
+    let r = p.send("POST", &uri, Some(late), &agent, &[("idempotency-key", "vide-0000-0000-0001")]).await;
+    assert_problem(&r, 409, "month_billed");
+    assert!(
+        store::repo::month_billed(
+            &p.store,
+            &domain::TownId::parse(TOWN).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 9, 30).unwrap()
+        )
+        .await
+        .unwrap()
+    );
+    p.stop().await;
+}
+
 fn subjects_to(mails: &[services::mail::outbox::Mail], to: &str) -> Vec<String> {
     mails.iter().filter(|m| m.to.as_str() == to).map(|m| m.content.subject.clone()).collect()
 }

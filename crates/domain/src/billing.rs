@@ -71,9 +71,10 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    /// The status of a month with `invoices` issued, published or not.
-    pub fn of(invoices: i64, published: bool) -> RunStatus {
-        match (invoices > 0, published) {
+    /// The status of a month with `invoices` issued, finalised (`issued`: its run recorded, with
+    /// no invoice when it had nothing to bill) or not, published or not.
+    pub fn of(invoices: i64, issued: bool, published: bool) -> RunStatus {
+        match (invoices > 0 || issued, published) {
             (_, true) => RunStatus::Published,
             (true, false) => RunStatus::Billed,
             (false, false) => RunStatus::ToBill,
@@ -304,9 +305,11 @@ mod tests {
 
     #[test]
     fn a_month_is_to_bill_then_billed_then_published() {
-        assert_eq!(RunStatus::of(0, false), RunStatus::ToBill);
-        assert_eq!(RunStatus::of(10, false), RunStatus::Billed);
-        assert_eq!(RunStatus::of(10, true), RunStatus::Published);
+        assert_eq!(RunStatus::of(0, false, false), RunStatus::ToBill);
+        assert_eq!(RunStatus::of(10, false, false), RunStatus::Billed, "a run issued before its day was recorded");
+        assert_eq!(RunStatus::of(10, true, false), RunStatus::Billed);
+        assert_eq!(RunStatus::of(0, true, false), RunStatus::Billed, "a month finalised with nothing to bill");
+        assert_eq!(RunStatus::of(10, true, true), RunStatus::Published);
     }
 
     #[test]

@@ -284,10 +284,16 @@ pub async fn write_changes(
     Ok(done)
 }
 
-/// Whether the month of `date` is billed (any invoice of it exists): its bookings and attendance
-/// no longer change; a correction is a credit note. One index query of one item.
+/// Whether the month of `date` is billed (finalised, with or without invoices, or any invoice of
+/// it exists): its bookings and attendance no longer change; a correction is a credit note or a
+/// régularisation. One read, and one index query of one item when the month has no run recorded.
 pub async fn month_billed(store: &Store, town: &TownId, date: chrono::NaiveDate) -> Result<bool, StoreError> {
     let month = domain::Month::of(date);
+    // Finalised: the day its invoices were issued is recorded, also when it had none to issue
+    // (runs issued before that day was recorded have their invoices).
+    if store.get(&keys::invoice_run_issued(town, month)).await?.is_some() {
+        return Ok(true);
+    }
     let page = store.query(&Query::gsi1(keys::invoices_of_month(town, month), SkRange::All).limit(1)).await?;
     Ok(!page.items.is_empty())
 }

@@ -195,7 +195,44 @@ pub async fn finalise(
     }
     let invoices = invoiced(store, town.id(), label).await?.len();
     let remaining = remaining_before.saturating_sub(PER_CALL);
+    if remaining == 0 && invoices == 0 {
+        finalised_empty(store, town, label, now, by).await?;
+    }
     Ok(Finalised { issued, remaining, invoices, numbers, anomalies })
+}
+
+/// A month with nothing to bill, finalised: its run's day recorded (once: finalising it again
+/// changes nothing) with the audit entry, so that it is billed as a month with invoices is
+/// (`store::repo::month_billed`: a late change of it is a régularisation, its register closed).
+async fn finalised_empty(
+    store: &Store,
+    town: &Town,
+    month: Month,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<(), StoreError> {
+    let entry = audit::Entry {
+        at: now,
+        by: by.to_owned(),
+        action: "invoices.finalise".into(),
+        target: format!("invoices/{month}"),
+        before: None,
+        after: Some(serde_json::json!([])),
+    };
+    let ops = vec![
+        WriteOp::Put {
+            item: Item::from_value(keys::invoice_run_issued(town.id(), month), &Issued { on: town.today(now) })?,
+            cond: Some(Cond::NotExists),
+        },
+        entry.record(town.id())?,
+    ];
+    match store.transact(ops).await {
+        // Already recorded (finalised before, or by a concurrent call).
+        Ok(()) | Err(StoreError::TransactionCanceled { index: 0, reason: store::CancelReason::ConditionFailed }) => {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// One transaction: the year's sequence moved on by the invoices it issues, the invoices (each

@@ -119,7 +119,7 @@ pub async fn run_of(
 fn summary(month: Month, counts: RunCounts, publication: Option<Publication>) -> RunSummary {
     RunSummary {
         label: month.french(),
-        status: RunStatus::of(counts.invoices, publication.is_some()),
+        status: RunStatus::of(counts.invoices, counts.billed_on.is_some(), publication.is_some()),
         publication,
         month,
         invoices: counts.invoices,

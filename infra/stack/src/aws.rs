@@ -34,13 +34,21 @@ pub async fn start_moto(python: &Path) -> Result<(String, tokio::process::Child)
 pub struct Created {
     pub physical: Vec<(String, String)>,
     pub operator_token: String,
+    /// Each table's stream ARN (by the table's logical id), when it declares one.
+    pub streams: std::collections::BTreeMap<String, String>,
 }
 
-/// Creates the table (keys, index, TTL), the documents bucket (CORS, lifecycle), the operator's
-/// secret and the sender's SES identity, as the template declares them.
+/// Creates the table (keys, index, TTL, its stream), the documents bucket (CORS, lifecycle), the
+/// operator's secret and the sender's SES identity, as the template declares them.
 pub async fn create_resources(t: &Template, endpoint: &str, sender: &str) -> Result<Created, Error> {
     let table = t.reference("Table")?;
     store::dynamo::DynamoStore::for_emulator(endpoint, &table).await.create_table().await?;
+    let mut streams = std::collections::BTreeMap::new();
+    if let Some(view) = t.property("Table", &["StreamSpecification", "StreamViewType"]) {
+        let view = view.as_str().ok_or("Table: StreamViewType is not a string")?;
+        let arn = crate::events::Streams::new(endpoint, &t.stack.region).enable(&table, view).await?;
+        streams.insert("Table".to_owned(), arn);
+    }
     let config = store::aws::emulator_config(endpoint).await;
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
     let bucket = t.reference("DocumentsBucket")?;
@@ -82,7 +90,7 @@ pub async fn create_resources(t: &Template, endpoint: &str, sender: &str) -> Res
     let secret_arn = created.arn().unwrap_or_default().to_owned();
     let ses = aws_sdk_sesv2::Client::new(&config);
     ses.create_email_identity().email_identity(sender).send().await?;
-    Ok(Created { physical: vec![(secret_placeholder, secret_arn)], operator_token: token })
+    Ok(Created { physical: vec![(secret_placeholder, secret_arn)], operator_token: token, streams })
 }
 
 /// The template's `SecurityHeadersPolicy` as (header, value, override).

@@ -47,6 +47,9 @@ pub struct Counts {
     /// Each cold start's first invocation: its first `next` to its answer, in milliseconds (the
     /// first use of each client: connections, TLS, caches filled).
     pub first_invocation_ms: Vec<u64>,
+    /// Invocations by what made them: `HttpApi`, or the template's name of the schedule, stream
+    /// or topic event (`EveryMinute`, `Outbox`, `DeliveryEvents`).
+    pub by_event: BTreeMap<String, u64>,
 }
 
 struct Instance {
@@ -137,8 +140,9 @@ impl Function {
         Ok((Instance { tx, child, idle_since: Instant::now() }, runtime))
     }
 
-    /// Invokes the function with `payload`: on an idle instance, else a new one.
-    pub async fn invoke(self: &Arc<Self>, payload: Vec<u8>) -> Outcome {
+    /// Invokes the function with `payload`, sent by the event `source`: on an idle instance,
+    /// else a new one.
+    pub async fn invoke(self: &Arc<Self>, payload: Vec<u8>, source: &str) -> Outcome {
         let taken = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let (mut instance, runtime) = match taken {
             Some(i) => (i, None),
@@ -156,7 +160,10 @@ impl Function {
                 .as_millis(),
         )
         .unwrap_or(u64::MAX);
-        self.count(|c| c.invocations += 1);
+        self.count(|c| {
+            c.invocations += 1;
+            *c.by_event.entry(source.to_owned()).or_default() += 1;
+        });
         let sent = instance.tx.send(Invocation { id, payload, deadline_ms, reply }).await;
         let outcome = match sent {
             Err(_) => Err("the instance is gone".to_owned()),

@@ -3,9 +3,10 @@
 //! test in `tests/it/iam.rs` and the twin both read it from here). The twin
 //! (`espace-famille-stack`, src/main.rs) runs each function's own binary behind a Lambda
 //! Runtime API ([`lambda`]) and API Gateway's routes and payload 2.0 events ([`gateway`]), over
-//! moto ([`aws`]).
+//! moto ([`aws`]); its stream and SNS events are delivered as AWS delivers them ([`events`]).
 
 pub mod aws;
+pub mod events;
 pub mod gateway;
 pub mod lambda;
 pub mod template;

@@ -59,6 +59,9 @@ struct Twin {
     headers: Vec<(HeaderName, HeaderValue, bool)>,
     web_dir: PathBuf,
     aws_endpoint: String,
+    /// Each topic's subscribed functions (by the topic's logical id): the function, its event's
+    /// name, the topic's ARN.
+    topics: BTreeMap<String, Vec<(Arc<Function>, String, String)>>,
     /// Each route's answers as served (status, milliseconds), by route key.
     served: std::sync::Mutex<BTreeMap<String, Vec<(u16, u64)>>>,
 }
@@ -138,8 +141,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         functions.insert(f.id.clone(), Function::new(spec));
         routes.extend(f.routes.iter().map(|r| (f.id.clone(), r.clone())));
     }
+    let mut topics: BTreeMap<String, Vec<(Arc<Function>, String, String)>> = BTreeMap::new();
+    for f in &template.functions {
+        for t in &f.topics {
+            topics.entry(t.topic.clone()).or_default().push((functions[&f.id].clone(), t.name.clone(), t.arn.clone()));
+        }
+    }
+    // Each stream event source mapping reads its table's stream from now on (`LATEST`: the
+    // demo's writes are not delivered, as a mapping created after them would not).
+    let streams = stack::events::Streams::new(&endpoint, &template.stack.region);
+    for f in &template.functions {
+        for s in &f.streams {
+            let Some(stream_arn) = created.streams.get(&s.table) else {
+                return Err(
+                    format!("{}.{}: the table {} has no stream (StreamSpecification)", f.id, s.name, s.table).into()
+                );
+            };
+            let mapping = stack::events::Mapping {
+                function: functions[&f.id].clone(),
+                name: s.name.clone(),
+                stream_arn: stream_arn.clone(),
+                starting_position: s.starting_position.clone(),
+                batch_size: s.batch_size,
+                window: Duration::from_secs(s.batching_window_s),
+                filters: s.filters.clone(),
+                region: template.stack.region.clone(),
+            };
+            tokio::spawn(stack::events::run(streams.clone(), mapping));
+        }
+    }
     let twin = Arc::new(Twin {
         routes,
+        topics,
         headers: stack::aws::security_headers(&template)?,
         functions,
         web_dir: args.web_dir.clone(),
@@ -154,6 +187,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 None => stack::aws::period(&s.expression),
             };
             let event = s.input.clone();
+            let source = s.name.clone();
             let rule =
                 format!("arn:aws:events:{}:{}:rule/{}-{}", template.stack.region, template.stack.account, f.id, s.name);
             let region = template.stack.region.clone();
@@ -164,7 +198,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     tick.tick().await;
                     let payload =
                         event.clone().unwrap_or_else(|| stack::aws::scheduled_event(&rule, &region).to_string());
-                    if let Err(e) = function.invoke(payload.into_bytes()).await {
+                    if let Err(e) = function.invoke(payload.into_bytes(), &source).await {
                         tracing::warn!(function = function.name(), error = %e, "scheduled invocation failed");
                     }
                 }
@@ -185,6 +219,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .route("/__stack/counts", axum::routing::get(counts))
         .route("/__stack/stats", axum::routing::get(stats))
         .route("/__stack/aws", axum::routing::get(aws_endpoint))
+        .route("/__stack/sns/{topic}", axum::routing::post(publish))
         .fallback(front)
         .with_state(twin.clone())
         // PayFiP's simulator: another site than the portal's (no CloudFront in front).
@@ -196,6 +231,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     println!("  PayFiP       : {url}{}/ (simulator)", local_portal::payfip_sim::PREFIX);
     println!("  Operator     : {}", created.operator_token);
     println!("  Functions    : {}", twin.functions.len());
+    for f in &template.functions {
+        for s in &f.streams {
+            println!("  Stream       : {}.{} ← the stream of {}", f.id, s.name, s.table);
+        }
+        for t in &f.topics {
+            println!("  SNS          : {}.{} ← POST {url}/__stack/sns/{}", f.id, t.name, t.topic);
+        }
+    }
     println!();
     let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>());
     tokio::select! {
@@ -215,6 +258,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 /// Where moto is (tests read the emails SES was given from it).
 async fn aws_endpoint(State(twin): State<Arc<Twin>>) -> Response {
     axum::Json(serde_json::json!({"endpoint": twin.aws_endpoint})).into_response()
+}
+
+/// SNS's `Publish` to a topic of the template (`/__stack/sns/MailEventsTopic`), the body being
+/// the message: each subscribed function is invoked with SNS's Lambda event, as an asynchronous
+/// invocation (retried twice when it fails). moto's SES does not publish a configuration set's
+/// events: a test, or a person trying the stack, publishes the event SES would
+/// (docs/deployment.md). Answers once delivered, with the message's id.
+async fn publish(
+    State(twin): State<Arc<Twin>>,
+    axum::extract::Path(topic): axum::extract::Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(subscribers) = twin.topics.get(&topic) else {
+        return (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"message": "Topic does not exist"})))
+            .into_response();
+    };
+    let Ok(message) = std::str::from_utf8(&body) else {
+        return (StatusCode::BAD_REQUEST, axum::Json(serde_json::json!({"message": "The message is not UTF-8"})))
+            .into_response();
+    };
+    let id = format!("{:032x}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default());
+    let mut failed = Vec::new();
+    for (function, event, arn) in subscribers {
+        let payload = stack::events::sns_event(arn, message, &id, chrono::Utc::now()).to_string().into_bytes();
+        let mut outcome = function.invoke(payload.clone(), event).await;
+        for _ in 0..2 {
+            if outcome.is_ok() {
+                break;
+            }
+            outcome = function.invoke(payload.clone(), event).await;
+        }
+        if let Err(e) = outcome {
+            failed.push(format!("{}: {e}", function.name()));
+        }
+    }
+    axum::Json(serde_json::json!({"MessageId": id, "failed": failed})).into_response()
 }
 
 /// What the twin saw: each function's counts (`/__stack/counts`) and each route's requests with
@@ -347,7 +426,7 @@ async fn api(twin: &Twin, peer: SocketAddr, req: Request) -> Response {
     // The invocation runs to its end even when the viewer goes away (a page left while its
     // calls are in flight), as in Lambda: dropped with the request, it killed its instance.
     let payload = event.to_string().into_bytes();
-    let outcome = tokio::spawn(async move { f.invoke(payload).await })
+    let outcome = tokio::spawn(async move { f.invoke(payload, "HttpApi").await })
         .await
         .unwrap_or_else(|e| Err(format!("the invocation's task failed: {e}")));
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -57,7 +57,11 @@ pub struct Function {
     pub timeout_s: u64,
     pub routes: Vec<Route>,
     pub schedules: Vec<Schedule>,
-    /// Its other event sources (`DynamoDB`, `SNS`…), by type.
+    /// Its `DynamoDB` stream event sources.
+    pub streams: Vec<StreamSource>,
+    /// Its `SNS` subscriptions.
+    pub topics: Vec<TopicSource>,
+    /// Its other event sources, by type.
     pub other_events: Vec<String>,
     pub statements: Vec<Statement>,
 }
@@ -76,6 +80,31 @@ pub struct Schedule {
     pub expression: String,
     /// The event's JSON (`Input`), `None` for EventBridge's own scheduled event.
     pub input: Option<String>,
+}
+
+/// A `DynamoDB` event: the stream of a table, read as Lambda's event source mapping reads it.
+#[derive(Debug, Clone)]
+pub struct StreamSource {
+    pub name: String,
+    /// The table's logical id (`!GetAtt Table.StreamArn`).
+    pub table: String,
+    /// `LATEST` or `TRIM_HORIZON`.
+    pub starting_position: String,
+    pub batch_size: usize,
+    pub batching_window_s: u64,
+    /// `FilterCriteria.Filters[].Pattern`, parsed: a record is delivered when one matches (none:
+    /// every record).
+    pub filters: Vec<serde_json::Value>,
+}
+
+/// An `SNS` event: the function subscribed to a topic.
+#[derive(Debug, Clone)]
+pub struct TopicSource {
+    pub name: String,
+    /// The topic's logical id (`!Ref MailEventsTopic`).
+    pub topic: String,
+    /// Its ARN in the local stack.
+    pub arn: String,
 }
 
 /// One statement of a function's inline policy.
@@ -113,6 +142,16 @@ impl Function {
         }
         out
     }
+}
+
+/// `!GetAtt Id.Attr` as (`Id`, `Attr`).
+fn get_att(v: &Value) -> Option<(String, String)> {
+    let Value::Tagged(t) = v else { return None };
+    if t.tag.to_string().trim_start_matches('!') != "GetAtt" {
+        return None;
+    }
+    let (id, attr) = t.value.as_str()?.split_once('.')?;
+    Some((id.to_owned(), attr.to_owned()))
 }
 
 /// IAM's wildcards: `*` any run of characters, `?` one.
@@ -221,6 +260,8 @@ impl Template {
             timeout_s: number("Timeout", 3),
             routes: Vec::new(),
             schedules: Vec::new(),
+            streams: Vec::new(),
+            topics: Vec::new(),
             other_events: Vec::new(),
             statements: Vec::new(),
         };
@@ -240,6 +281,49 @@ impl Template {
                             .ok_or_else(|| invalid(format!("{id}: a schedule without Schedule")))?,
                         input: s("Input"),
                     }),
+                    Some("DynamoDB") => {
+                        let table = p
+                            .get("Stream")
+                            .and_then(get_att)
+                            .and_then(|(id, attr)| (attr == "StreamArn").then_some(id))
+                            .ok_or_else(|| {
+                                invalid(format!("{id}.{name}: Stream is not a table's !GetAtt …StreamArn"))
+                            })?;
+                        let mut filters = Vec::new();
+                        for filter in p
+                            .get("FilterCriteria")
+                            .and_then(|c| c.get("Filters"))
+                            .and_then(Value::as_sequence)
+                            .into_iter()
+                            .flatten()
+                        {
+                            let pattern = filter.get("Pattern").and_then(Value::as_str).unwrap_or_default();
+                            let pattern: serde_json::Value = serde_json::from_str(pattern)
+                                .map_err(|e| invalid(format!("{id}.{name}: a filter pattern that is not JSON: {e}")))?;
+                            crate::events::check_pattern(&pattern).map_err(|e| invalid(format!("{id}.{name}: {e}")))?;
+                            filters.push(pattern);
+                        }
+                        let number = |k: &str, default: u64| p.get(k).and_then(Value::as_u64).unwrap_or(default);
+                        f.streams.push(StreamSource {
+                            name,
+                            table,
+                            starting_position: s("StartingPosition").unwrap_or_else(|| "LATEST".into()),
+                            batch_size: usize::try_from(number("BatchSize", 100)).unwrap_or(100),
+                            batching_window_s: number("MaximumBatchingWindowInSeconds", 0),
+                            filters,
+                        });
+                    }
+                    Some("SNS") => {
+                        let topic = match p.get("Topic") {
+                            Some(Value::Tagged(t)) if t.tag.to_string().trim_start_matches('!') == "Ref" => {
+                                t.value.as_str().map(str::to_owned)
+                            }
+                            _ => None,
+                        }
+                        .ok_or_else(|| invalid(format!("{id}.{name}: Topic is not a !Ref to a topic")))?;
+                        let arn = self.reference(&topic)?;
+                        f.topics.push(TopicSource { name, topic, arn });
+                    }
                     Some(other) => f.other_events.push(other.to_owned()),
                     None => return Err(invalid(format!("{id}.{name}: an event without a Type"))),
                 }

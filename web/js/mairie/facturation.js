@@ -22,6 +22,7 @@ const ANOMALIES = { pending_request: 'Demande en attente de décision', no_atten
 export function runState(run) {
   if (run.status === 'to_bill') return 'à facturer';
   const billed = run.billed_on ? `facturé le ${frenchDate(run.billed_on)}` : 'facturé';
+  if (!run.invoices && !run.publication) return `${billed}, sans facture à publier`;
   if (!run.publication) return `${billed}, pas encore publié`;
   const shown = run.publication.on <= parisToday() ? 'publié le' : 'publication prévue le';
   return `${billed}, ${shown} ${frenchDate(run.publication.on)}`;
@@ -51,7 +52,7 @@ async function previewBilling(ctx, event) {
     parts.push(el('p', { class: 'aide' }, `Ce mois n’est pas terminé${NNBSP}: il pourra être facturé le lendemain de son dernier jour.`));
   } else {
     if (p.run.status === 'to_bill') parts.push(...finaliseButton(ctx, p, { label, invoices, warnings }));
-    if (p.run.status === 'billed') parts.push(publishForm(ctx, month, p.label, p.run));
+    if (p.run.status === 'billed' && p.run.invoices > 0) parts.push(publishForm(ctx, month, p.label, p.run));
     if (p.run.status !== 'to_bill') {
       const csv = el('a', { href: `/api/towns/${encodeURIComponent(town)}/staff/invoices/runs/${encodeURIComponent(month)}/export`, download: '' }, `Exporter les factures de ${p.label} (CSV)`);
       parts.push(el('p', {}, csv));

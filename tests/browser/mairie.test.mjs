@@ -60,6 +60,9 @@ test('every irreversible act in « Espace mairie » asks first and says what wil
     await preview(page, '2026-10');
     await page.getByText(`Octobre 2026${NNBSP}: facturé le dimanche 01/11/2026, publié le dimanche 01/11/2026.`).waitFor();
     await page.getByRole('cell', { name: 'Famille Martin' }).waitFor();
+    // The aids each family's bill deducts, a column of the dry run (none in the demo's October).
+    await page.getByRole('columnheader', { name: 'Aides déduites' }).waitFor();
+    assert.equal(await page.getByRole('row', { name: /Famille Martin/ }).getByRole('cell', { name: '—' }).count(), 1);
     assert.equal(await page.getByRole('button', { name: /^Facturer/ }).count(), 0, 'a billed month offers no « Facturer »');
     assert.equal(await page.getByRole('button', { name: /^Publier octobre/ }).count(), 0, 'a published month offers no « Publier »');
 

@@ -38,14 +38,17 @@ async function previewBilling(ctx, event) {
   const box = document.getElementById('apercu-facturation');
   const p = await api(`/staff/invoices/preview?month=${encodeURIComponent(month)}`);
   const label = p.label.charAt(0).toUpperCase() + p.label.slice(1);
-  const rows = p.bills.map((b) => el('tr', {}, el('td', { 'data-label': 'Famille' }, b.family_name), el('td', { 'data-label': 'Lignes' }, String(b.lines.length)), el('td', { 'data-label': 'Montant' }, euros(b.total))));
+  // The aids each bill deducts (CAF, MSA, the town's own), summed: what the town claims from its funders.
+  const aided = (b) => (b.aids || []).reduce((t, a) => t + a.amount, 0);
+  const rows = p.bills.map((b) => el('tr', {}, el('td', { 'data-label': 'Famille' }, b.family_name), el('td', { 'data-label': 'Lignes' }, String(b.lines.length)), el('td', { 'data-label': 'Aides déduites' }, aided(b) ? `−${euros(aided(b))}` : '—'), el('td', { 'data-label': 'Montant' }, euros(b.total))));
+  const aids = p.bills.reduce((t, b) => t + aided(b), 0);
   const invoices = count(p.bills.length, 'facture', 'factures');
   const warnings = count(p.anomalies.length, 'avertissement non résolu', 'avertissements non résolus');
   const parts = [
     el('p', { class: 'resume', id: 'etat-facturation' }, `${label}${NNBSP}: ${runState(p.run)}.`),
-    el('p', {}, `Aperçu${NNBSP}: ${invoices}, ${euros(p.total)} au total${NNBSP}; ${count(p.zero, 'famille', 'familles')} sans rien à payer.`),
+    el('p', {}, `Aperçu${NNBSP}: ${invoices}, ${euros(p.total)} au total${aids ? `, après ${euros(aids)} d’aides déduites` : ''}${NNBSP}; ${count(p.zero, 'famille', 'familles')} sans rien à payer.`),
     p.bills.length ? el('table', { class: 'lignes' }, el('caption', {}, `Aperçu de ${p.label}`),
-      el('thead', {}, el('tr', {}, ...['Famille', 'Lignes', 'Montant'].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows)) : null,
+      el('thead', {}, el('tr', {}, ...['Famille', 'Lignes', 'Aides déduites', 'Montant'].map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, ...rows)) : null,
     p.anomalies.length ? el('ul', { 'aria-label': 'À vérifier' }, ...p.anomalies.map((a) => el('li', {}, `${ANOMALIES[a.kind]}${NNBSP}: ${a.child_name} (${a.family_name}), ${a.unit_name}, ${frenchDate(a.date)}`))) : el('p', {}, 'Rien à vérifier.'),
   ];
   if (!p.complete) {

@@ -545,3 +545,47 @@ pub(super) async fn two_changes_of_a_billed_month_written_in_turn(store: store::
 pub(super) async fn two_changes_of_a_billed_month_written_the_other_way(store: store::Store) {
     two_changes_of_a_billed_month_at_once(store, (1, 0)).await;
 }
+
+/// A request of a billed month accepted while its family had no invoice of it (its month billed
+/// for others), then the month finalised again: the family's invoice of that month bills the
+/// day, and the régularisation the acceptance made is settled by it, not billed a second time
+/// on the next month's.
+#[tokio::test]
+async fn a_change_before_the_familys_invoice_of_its_month_is_billed_once() {
+    let p = portal().await;
+    let demo = domain::config::Town::parse(local_portal::DEMO_TOWN.as_bytes()).unwrap();
+    let unit = domain::UnitId::parse("alsh-mercredi").unwrap();
+    let (activity, _) = demo.unit(&unit).unwrap();
+    let b: Booking = serde_json::from_value(json!({
+        "child": "emma-nguyen", "family": "nguyen", "activity": activity.id, "site": activity.sites[0],
+        "unit": "alsh-mercredi", "date": "2026-11-25", "status": "pending", "price": 1800,
+        "updated_at": p.clock.now(), "version": 1
+    }))
+    .unwrap();
+    p.store.transact(vec![repo::booking_write(&town(), &b, None).unwrap()]).await.unwrap();
+    p.clock.advance(chrono::TimeDelta::days(6));
+    let done = finalise(&p, "2026-11").await;
+    assert_eq!(done["issued"], 1, "the Martins only: {done:?}");
+    let agent = p.login(TOWN, AGENT, PASSWORD).await.unwrap();
+    let decision =
+        json!({"decisions": [{"child": "emma-nguyen", "unit": "alsh-mercredi", "date": "2026-11-25", "accept": true}]});
+    let r = p.post(&format!("/api/towns/{TOWN}/staff/requests/decisions"), decision, Some(&agent)).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let admin = p.login(TOWN, ADMIN, PASSWORD).await.unwrap();
+    let queue = p.get(&format!("/api/towns/{TOWN}/staff/invoices/regularisations"), Some(&admin)).await;
+    let open = queue.json.as_array().unwrap();
+    assert_eq!((open.len(), open[0]["delta"].as_i64(), open[0]["invoice"].as_str()), (1, Some(1800), None), "{open:?}");
+    // November finalised again: the Nguyens' invoice of November bills the day.
+    let again = finalise(&p, "2026-11").await;
+    assert_eq!(again["issued"], 1, "{again:?}");
+    let nguyen = p.get(&format!("/api/towns/{TOWN}/families/nguyen/invoices/2026-11"), Some(&admin)).await;
+    assert_eq!((nguyen.status, nguyen.json["total"].as_i64()), (200, Some(1800)), "{:?}", nguyen.json);
+    let queue = p.get(&format!("/api/towns/{TOWN}/staff/invoices/regularisations"), Some(&admin)).await;
+    assert_eq!(queue.json, json!([]), "settled by November's invoice");
+    // December bills nothing of it again.
+    december_billed(&p).await;
+    let admin = p.login(TOWN, ADMIN, PASSWORD).await.unwrap();
+    let december = p.get(&format!("/api/towns/{TOWN}/families/nguyen/invoices/2026-12"), Some(&admin)).await;
+    assert_eq!(december.status, 404, "no December invoice for the Nguyens: {:?}", december.json);
+    p.stop().await;
+}

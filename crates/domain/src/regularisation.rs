@@ -440,12 +440,29 @@ pub struct Applied {
 /// (invoice `number`): amounts owed to the town become « Régularisation » lines (a bill is made
 /// for them if the family has none); amounts owed to the family become deductions, oldest
 /// first, up to the bill's total, the rest carried again. A bill of 0 € settles nothing.
+///
+/// A régularisation of `month` itself, made while the family had no invoice of it (its month
+/// billed for others, the run not at this family yet, or nothing due then), is in the bill
+/// already (the bill is of the bookings as they are): the invoice settles it, with no line.
 pub fn apply(bill: Option<Bill>, family: &FamilyRef, open: &[Regularisation], month: Month, number: &str) -> Applied {
     let due: Vec<&Regularisation> =
         open.iter().filter(|r| r.is_open() && &r.family == family && r.month < month).collect();
     let mut bill = bill;
     let mut settled = Vec::new();
     let to = |amount| Settled::Invoice { number: number.to_owned(), month, amount };
+    let included = open.iter().filter(|r| {
+        r.is_open()
+            && &r.family == family
+            && r.month == month
+            && r.invoice.is_none()
+            && !r.gives_back()
+            && matches!(r.what, What::Booking { .. })
+    });
+    for r in included {
+        let mut after = r.clone();
+        after.settle(r.left, to(r.left));
+        settled.push((r.clone(), after));
+    }
     for r in due.iter().filter(|r| !r.gives_back()) {
         let What::Booking { child, child_name, unit, unit_name, date, reason } = &r.what else { continue };
         let b = bill.get_or_insert_with(|| Bill {
@@ -823,6 +840,40 @@ mod tests {
         let back =
             month.change(&justified, &undone, ("Cantine", "Léa Martin"), (at(2027, 1, 6, 9, 0), "agent")).unwrap();
         assert_eq!((back.delta, paid(Some(&invoice), &[r, back.clone()])), (150, 150));
+    }
+
+    #[test]
+    fn a_change_made_before_the_familys_invoice_of_that_month_is_in_it_once() {
+        // November billed for others, not the Martins yet: a request accepted then makes a
+        // régularisation citing the month; the run, reaching the Martins, bills the day on
+        // November's invoice (its bookings as they are) and settles the régularisation there.
+        let town = town();
+        let pending = booking("alsh-mercredi", d(2026, 11, 25), BookingStatus::Pending, 1200);
+        let accepted = pending.decide(true, None, staff(at(2026, 12, 2, 9, 0))).unwrap();
+        let who = (at(2026, 12, 2, 9, 0), "agent");
+        let r = Rebill::new(
+            &town,
+            november_month(),
+            (&family(), Default::default()),
+            vec![pending.clone()],
+            Default::default(),
+            None,
+            vec![],
+        )
+        .change(&pending, &accepted, ("ALSH", "Léa Martin"), who)
+        .unwrap();
+        assert_eq!((r.delta, r.cites()), (1200, "novembre 2026".to_owned()));
+        let november = billed(&accepted);
+        let bill = Bill::of_lines(id("martin"), november.lines.clone());
+        let applied = apply(Some(bill), &id("martin"), std::slice::from_ref(&r), november_month(), "2026-000013");
+        let bill = applied.bill.unwrap();
+        assert_eq!((bill.total, bill.lines.len()), (c(1200), 1), "the day once, no « Régularisation » line");
+        assert_eq!(applied.settled.len(), 1);
+        assert_eq!(applied.settled[0].1.left, Cents::ZERO);
+        // December's invoice has nothing left of it.
+        let december =
+            apply(None, &id("martin"), &[applied.settled[0].1.clone()], crate::Month::parse("2026-12").unwrap(), "x");
+        assert!(december.bill.is_none() && december.settled.is_empty());
     }
 
     fn giving_back(id_: &str, cents: i64, at_: DateTime<Utc>) -> Regularisation {

@@ -589,3 +589,45 @@ async fn a_change_before_the_familys_invoice_of_its_month_is_billed_once() {
     assert_eq!(december.status, 404, "no December invoice for the Nguyens: {:?}", december.json);
     p.stop().await;
 }
+
+/// A régularisation that gave an aid stays where the aids' ceilings find it once settled (the
+/// town's « aided » index), as while open (the open queue).
+#[tokio::test]
+async fn a_settled_regularisation_with_an_aid_still_counts_for_the_ceiling() {
+    use domain::regularisation::{AidDelta, Regularisation, What};
+    use store::regularisations;
+    let p = portal().await;
+    let r = Regularisation {
+        id: "2026-11-25.noe-bernard-petit.alsh-mercredi.v3".into(),
+        family: domain::FamilyRef::parse("bernard").unwrap(),
+        invoice: Some("2026-000004".into()),
+        month: domain::Month::parse("2026-11").unwrap(),
+        delta: 500,
+        left: domain::Cents::new(500).unwrap(),
+        what: What::Booking {
+            child: domain::ChildId::parse("noe-bernard-petit").unwrap(),
+            child_name: "Noé Bernard-Petit".into(),
+            unit: domain::UnitId::parse("alsh-mercredi").unwrap(),
+            unit_name: "ALSH mercredi".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+            reason: "demande acceptée".into(),
+        },
+        aids: vec![AidDelta {
+            aid: domain::AidId::parse("caf-atl").unwrap(),
+            child: domain::ChildId::parse("noe-bernard-petit").unwrap(),
+            amount: 300,
+        }],
+        settled: Vec::new(),
+        at: p.clock.now(),
+        by: AGENT.into(),
+        version: 0,
+    };
+    p.store.transact(vec![regularisations::create(&town(), &r).unwrap()]).await.unwrap();
+    let ids = |rs: Vec<Regularisation>| rs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(regularisations::aided(&p.store, &town()).await.unwrap()), [r.id.clone()], "open");
+    let settled = r.refunded(chrono::NaiveDate::from_ymd_opt(2026, 12, 8).unwrap(), ADMIN);
+    p.store.transact(vec![regularisations::settle(&town(), &r, &settled).unwrap()]).await.unwrap();
+    assert!(regularisations::open(&p.store, &town()).await.unwrap().is_empty());
+    assert_eq!(ids(regularisations::aided(&p.store, &town()).await.unwrap()), [r.id.clone()], "settled");
+    p.stop().await;
+}

@@ -36,6 +36,15 @@ pub struct Day {
     pub price: Cents,
 }
 
+/// What a régularisation changes of one aid for one child, in cents: given (positive) or taken
+/// back (negative) ([`crate::regularisation::Regularisation::aids`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AidDelta {
+    pub aid: AidId,
+    pub child: ChildId,
+    pub amount: i64,
+}
+
 /// The first month of the aid year holding `month`: January, or the September before.
 pub fn year_start(year: AidYear, month: Month) -> Month {
     let first = month.first();
@@ -65,8 +74,15 @@ pub fn months_before(town: &Town, month: Month) -> Vec<Month> {
 }
 
 /// What `invoices` (a town's invoices of earlier months) gave, per household, child and aid, in
-/// the aid year of `month`. Cancelled invoices give nothing.
-pub fn used(town: &Town, month: Month, invoices: &[Invoice]) -> Used {
+/// the aid year of `month`, with what `regularisations` of those months gave or took back
+/// (a request accepted after billing earns its aid; a certificate takes the day's back).
+/// Cancelled invoices give nothing.
+pub fn used<'a>(
+    town: &Town,
+    month: Month,
+    invoices: &[Invoice],
+    regularised: impl IntoIterator<Item = (&'a FamilyRef, Month, &'a AidDelta)> + Clone,
+) -> Used {
     let mut out = Used::new();
     for aid in town.config().aids.iter().filter(|a| a.ceiling.is_some()) {
         let start = year_start(aid.year, month);
@@ -75,6 +91,12 @@ pub fn used(town: &Town, month: Month, invoices: &[Invoice]) -> Used {
             for l in i.aids.iter().filter(|l| l.aid == aid.id) {
                 *out.entry((i.family.clone(), l.child.clone(), aid.id.clone())).or_default() += l.amount;
             }
+        }
+        for (family, _, d) in
+            regularised.clone().into_iter().filter(|(_, m, d)| start <= *m && *m < month && d.aid == aid.id)
+        {
+            let entry = out.entry((family.clone(), d.child.clone(), aid.id.clone())).or_default();
+            *entry = Cents::new(entry.get() + d.amount).unwrap_or(Cents::ZERO);
         }
     }
     out

@@ -36,14 +36,7 @@ pub enum What {
     CreditNote { credit_note: String },
 }
 
-/// What a régularisation changes of one aid for one child, in cents: given (positive) or taken
-/// back (negative).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AidDelta {
-    pub aid: AidId,
-    pub child: ChildId,
-    pub amount: i64,
-}
+pub use crate::aid::AidDelta;
 
 /// Where (part of) a régularisation went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +81,11 @@ pub struct Regularisation {
 }
 
 impl Regularisation {
+    /// Its aid changes, with its family and month, as [`aid::used`] counts them.
+    pub fn aided(regularisations: &[Regularisation]) -> impl Iterator<Item = (&FamilyRef, Month, &AidDelta)> + Clone {
+        regularisations.iter().flat_map(|r| r.aids.iter().map(move |d| (&r.family, r.month, d)))
+    }
+
     pub fn is_open(&self) -> bool {
         self.left > Cents::ZERO
     }

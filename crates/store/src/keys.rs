@@ -425,6 +425,11 @@ pub fn regularised_month(t: &TownId, f: &FamilyRef, month: domain::Month) -> Key
 pub fn regularisations_open(t: &TownId) -> String {
     format!("{}#REGULS#OPEN", town(t))
 }
+/// The settled régularisations that gave or took back an aid, in `gsi1` by month: the aids'
+/// yearly ceilings count them (the open ones are under [`regularisations_open`]).
+pub fn regularisations_aided(t: &TownId) -> String {
+    format!("{}#REGULS#AIDED", town(t))
+}
 
 /// The partition of a school year's town-wide records: `CAMPAIGN` (the enrolment campaign),
 /// `ROLLOVER` (the rollover's progress).

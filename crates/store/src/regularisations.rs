@@ -16,9 +16,22 @@ pub fn item(town: &TownId, r: &Regularisation) -> Result<Item, StoreError> {
     let item = Item::from_value(keys::regularisation(town, &r.family, &r.id), r)?;
     Ok(if r.is_open() {
         item.with_gsi1(Key::new(keys::regularisations_open(town), format!("{}#{}", r.at.to_rfc3339(), r.id)))
+    } else if !r.aids.is_empty() {
+        // Settled, with aids given or taken back: the aids' ceilings still count it.
+        item.with_gsi1(Key::new(keys::regularisations_aided(town), format!("{}#{}#{}", r.month, r.family, r.id)))
     } else {
         item
     })
+}
+
+/// The town's régularisations that gave or took back an aid, open or settled (two index
+/// queries): what the aids' ceilings count besides the invoices.
+pub async fn aided(store: &Store, town: &TownId) -> Result<Vec<Regularisation>, StoreError> {
+    let mut out: Vec<Regularisation> = open(store, town).await?.into_iter().filter(|r| !r.aids.is_empty()).collect();
+    out.extend(Item::decode_listed::<Regularisation>(
+        &store.query_all(&Query::gsi1(keys::regularisations_aided(town), SkRange::All)).await?,
+    ));
+    Ok(out)
 }
 
 /// A new régularisation, written once.
@@ -163,5 +176,6 @@ pub async fn aids_used_by(
     }
     let q = Query::table(keys::family_partition(town.id(), family), SkRange::Prefix(keys::INVOICE_PREFIX.into()));
     let invoices: Vec<Invoice> = Item::decode_listed(&store.query_all(&q).await?);
-    Ok(domain::aid::used(town, month, &invoices))
+    let regularisations = of_family(store, town.id(), family, "").await?;
+    Ok(domain::aid::used(town, month, &invoices, Regularisation::aided(&regularisations)))
 }

@@ -461,6 +461,7 @@ mod tests {
             "mails_to_all",
             "families_closed",
             "regularisations_open",
+            "regularisations_aided",
             "school_year",
             "account_requests_pending",
             "child_files_to_check",

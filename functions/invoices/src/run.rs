@@ -116,10 +116,12 @@ pub async fn month_bills_named(
 /// (one index query per month, only for a town with an aid under a ceiling).
 pub async fn aids_used(store: &Store, town: &Town, month: Month) -> Result<aid::Used, StoreError> {
     let mut invoices = Vec::new();
-    for m in aid::months_before(town, month) {
-        invoices.extend(of_month(store, town.id(), m).await?);
+    let months = aid::months_before(town, month);
+    for m in &months {
+        invoices.extend(of_month(store, town.id(), *m).await?);
     }
-    Ok(aid::used(town, month, &invoices))
+    let regularisations = if months.is_empty() { Vec::new() } else { regularisations::aided(store, town.id()).await? };
+    Ok(aid::used(town, month, &invoices, domain::regularisation::Regularisation::aided(&regularisations)))
 }
 
 /// The dry run's view of a month's bills: each with the « Régularisation » lines its invoice

@@ -246,7 +246,7 @@ fn earlier_invoices_of_the_aid_year_count_and_a_cancelled_one_does_not() {
         inv("2026-09", 50, "ville"),
         inv("2026-12", 70, "ville"), // not before the month billed
     ];
-    let used = used(&town, Month::parse("2026-11").unwrap(), &invoices);
+    let used = used(&town, Month::parse("2026-11").unwrap(), &invoices, std::iter::empty());
     let key = |aid: &str| (id::<FamilyRef>("martin"), id::<ChildId>("lea"), id::<AidId>(aid));
     assert_eq!(used.get(&key("caf-atl")), Some(&c(300)));
     assert_eq!(used.get(&key("ville")), Some(&c(50)));
@@ -373,4 +373,34 @@ fn a_day_billed_after_its_month_keeps_the_ceiling_and_the_qf_as_billed() {
     let accepted = pending.decide(true, None, staff(at(2026, 12, 3, 9, 0))).unwrap();
     let r = rebill.change(&pending, &accepted, ("ALSH", "Léa Martin"), (at(2026, 12, 3, 9, 0), "agent")).unwrap();
     assert_eq!((r.delta, r.aids[0].amount), (1100, 100));
+}
+
+/// The ceiling counts what régularisations of the year's earlier months gave (a request
+/// accepted after billing) or took back (a certificate): 3,00 € on the October invoice, +3,00 €
+/// by a régularisation of October, −3,00 € by one of September; one of November itself or of
+/// last year does not count for November.
+#[test]
+fn the_ceiling_counts_what_regularisations_gave_or_took_back() {
+    let town = town_with(vec![atl()]);
+    let november = Month::parse("2026-11").unwrap();
+    let mut october = crate::billing::Invoice::issue(
+        bill(&town, &low_qf(), &wednesdays(), &Used::new()),
+        Month::parse("2026-10").unwrap(),
+        "2026-000001".into(),
+        d(2026, 11, 1),
+        "a",
+    );
+    october.aids.truncate(1);
+    october.aids[0].amount = c(300);
+    let martin: FamilyRef = id("martin");
+    let delta = |amount| AidDelta { aid: id("caf-atl"), child: id("lea"), amount };
+    let (plus, minus, own, old) = (delta(300), delta(-300), delta(300), delta(300));
+    let regularised = [
+        (&martin, Month::parse("2026-10").unwrap(), &plus),
+        (&martin, Month::parse("2026-09").unwrap(), &minus),
+        (&martin, november, &own),
+        (&martin, Month::parse("2025-12").unwrap(), &old),
+    ];
+    let used = used(&town, november, std::slice::from_ref(&october), regularised.iter().copied());
+    assert_eq!(used.get(&(martin.clone(), id("lea"), id("caf-atl"))), Some(&c(300)));
 }

@@ -1,13 +1,16 @@
-//! The family's iCalendar feed as text (RFC 5545), without I/O: one event per booking — timed
-//! in the town's time zone when its unit has opening hours (« Léa : Périscolaire soir 16 h 30 –
-//! 18 h 30 », from 16:30 to 18:30 local time, with the zone's `VTIMEZONE`), all day otherwise —
-//! its state in the description, under a `PRODID` of our own.
+//! A family's bookings as iCalendar text (RFC 5545: UTF-8, CRLF, lines folded at 75 octets),
+//! without I/O: one event per booking — timed in the town's time zone when its unit has opening
+//! hours (« Léa : Périscolaire soir 16 h 30 – 18 h 30 », from 16:30 to 18:30 local time, with
+//! the zone's `VTIMEZONE`), all day otherwise — its state in the description, under a `PRODID`
+//! of our own, `METHOD:PUBLISH`. The family's private feed (`functions/calendar`) and a booking
+//! confirmation's `.ics` attachment (`functions/basket`) are both written here, with the same
+//! events and UIDs, so a phone that added one recognises the other's.
 
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
-use domain::booking::BookingStatus;
-use domain::config::Hours;
-use domain::fr;
+use crate::booking::{Booking, BookingStatus};
+use crate::config::{Hours, Town};
+use crate::fr;
 use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike, EventStatus, Property};
 
 /// Who made the feed (RFC 5545 §3.7.3): ours, not the library's.
@@ -25,6 +28,37 @@ pub struct Entry<'a> {
     pub site: &'a str,
     pub status: BookingStatus,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Whether a booking in this state is on the family's calendar: confirmed, or its cancellation
+/// asked and not yet decided (the feed's events, a confirmation's attachment).
+pub fn shown(status: BookingStatus) -> bool {
+    matches!(status, BookingStatus::Confirmed | BookingStatus::CancelRequested)
+}
+
+/// The event of `booking` (of the child called `first_name`) in `town`: its UID stable for the
+/// child, date and unit, the unit's name and hours, the site's name.
+pub fn entry<'a>(town: &'a Town, first_name: &'a str, booking: &'a Booking) -> Entry<'a> {
+    let unit = town.unit(&booking.unit).map(|(_, u)| u);
+    let config = town.config();
+    Entry {
+        uid: format!("{}-{}-{}-{}@espace-famille", town.id(), booking.child, booking.date, booking.unit),
+        child: first_name,
+        unit: unit.map_or(booking.unit.as_str(), |u| u.name.as_str()),
+        hours: unit.and_then(|u| u.hours),
+        date: booking.date,
+        site: config.sites.iter().find(|s| s.id == booking.site).map_or("", |s| s.name.as_str()),
+        status: booking.status,
+        updated_at: booking.updated_at,
+    }
+}
+
+/// A booking confirmation's calendar: the days it booked (`entries`), as the feed shows them,
+/// named after the town. None when it booked nothing the calendar shows.
+pub fn confirmation(town: &Town, entries: &[Entry]) -> Option<String> {
+    let from = entries.iter().map(|e| e.date).min()?;
+    let to = entries.iter().map(|e| e.date).max()?;
+    Some(feed(&format!("Réservations – {}", town.config().name), town.tz(), from, to, entries))
 }
 
 /// « Réservation confirmée. » and the like: what the booking's state means for the parent.
@@ -164,7 +198,7 @@ pub fn feed(name: &str, tz: Tz, from: NaiveDate, to: NaiveDate, entries: &[Entry
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::deadline::Cutoff;
+    use crate::deadline::Cutoff;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

@@ -155,10 +155,252 @@ impl Envelope {
 
 #[cfg(test)]
 mod tests {
-    use super::Envelope;
+    use super::{CALENDAR_FILE, Envelope, message, message_id};
+    use crate::mail::outbox::{Content, Mail};
+    use crate::mail::templates::{BookedDay, accounts, billing, bookings, delivery};
+    use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+    use domain::delivery::MailKind;
+    use domain::family::Email;
+    use domain::{Cents, TownId};
+    use mail_parser::{MessageParser, MimeHeaders, PartType};
+
+    const SENDER: &str = "portail@villeneuve-les-tilleuls.fr";
+    const URL: &str = "https://famille.villeneuve-les-tilleuls.fr";
 
     fn named(name: &str) -> Envelope {
         Envelope { name: Some(name.into()), reply_to: None }
+    }
+
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        chrono_tz::Europe::Paris.with_ymd_and_hms(y, m, d, h, min, 0).single().unwrap().to_utc()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn mail(id: &str, content: Content, kind: MailKind) -> Mail {
+        let to = Email::parse("sophie.martin@exemple.fr").unwrap();
+        let mut mail =
+            Mail::new(&TownId::parse("villeneuve-les-tilleuls").unwrap(), &to, content, at(2026, 12, 6, 9, 0));
+        mail.id = id.into();
+        mail.of_kind(kind)
+    }
+
+    /// One email of each kind the portal sends, as its templates write them and its code
+    /// queues them (a reminder with its unsubscribe URL, a confirmation with its days).
+    fn one_of_each_kind() -> Vec<(&'static str, Mail)> {
+        let town = "Villeneuve-lès-Tilleuls";
+        let activation = accounts::Activation {
+            town: town.into(),
+            first_name: "Sophie".into(),
+            link: format!("{URL}/activation.html?commune=villeneuve-les-tilleuls#jeton=k3Xw9q"),
+            expires: at(2026, 12, 9, 11, 30),
+            tz: chrono_tz::Europe::Paris,
+        }
+        .render();
+        let reset = accounts::PasswordReset {
+            town: town.into(),
+            first_name: "Sophie".into(),
+            link: format!("{URL}/mot-de-passe.html?commune=villeneuve-les-tilleuls#jeton=p8Rt2m"),
+            expires: at(2026, 12, 6, 18, 45),
+            tz: chrono_tz::Europe::Paris,
+        }
+        .render();
+        let invoice = billing::InvoicePublished {
+            town: town.into(),
+            first_name: "Sophie".into(),
+            public_url: URL.into(),
+            month: day(2026, 11, 1),
+            number: "2026-000003".into(),
+            total: Cents::new(4_250).unwrap(),
+            due: "À payer avant le 15/12/2026".into(),
+        }
+        .render();
+        let reminder = bookings::HolidayReminder {
+            town: town.into(),
+            first_name: "Sophie".into(),
+            public_url: URL.into(),
+            reminder: domain::operations::Reminder::Opening,
+            period: "Vacances d’hiver".into(),
+            first: day(2027, 2, 22),
+            last: day(2027, 3, 5),
+            deadline: at(2027, 2, 8, 23, 59),
+            tz: chrono_tz::Europe::Paris,
+            unbooked: vec!["Léa".into()],
+            unsubscribe: format!("{URL}/desabonnement.html?commune=villeneuve-les-tilleuls#jeton=abc"),
+        }
+        .render();
+        let lea = |date| BookedDay { date, child: "Léa".into(), unit: "Cantine".into() };
+        let confirmation = bookings::BasketConfirmation {
+            town: town.into(),
+            first_name: "Sophie".into(),
+            public_url: URL.into(),
+            made_by: bookings::MadeBy::Family,
+            lines: vec![
+                (lea(day(2026, 12, 8)), bookings::BasketOutcome::Booked { price: Cents::new(400).unwrap() }),
+                (lea(day(2026, 12, 10)), bookings::BasketOutcome::Booked { price: Cents::new(400).unwrap() }),
+            ],
+            total: Cents::new(800).unwrap(),
+        }
+        .render();
+        let t = domain::testkit::town();
+        let booked = [
+            domain::testkit::booking("cantine", day(2026, 12, 8), domain::booking::BookingStatus::Confirmed, 400),
+            domain::testkit::booking("peri-soir", day(2026, 12, 10), domain::booking::BookingStatus::Confirmed, 250),
+        ];
+        let entries: Vec<_> = booked.iter().map(|b| domain::ics::entry(&t, "Léa", b)).collect();
+        let ics = domain::ics::confirmation(&t, &entries).unwrap();
+        let undelivered = delivery::Undelivered {
+            town: town.into(),
+            first_name: "Julien".into(),
+            other: "Sophie".into(),
+            address: "sophie.martin@exemple.fr".into(),
+            subject: "Activez votre Espace Famille – Villeneuve-lès-Tilleuls".into(),
+            public_url: URL.into(),
+        }
+        .render();
+        vec![
+            ("activation", mail("act-1", activation, MailKind::Account)),
+            ("password_reset", mail("reset-1", reset, MailKind::Account)),
+            ("invoice", mail("inv-1", invoice, MailKind::Invoice)),
+            (
+                "holiday_reminder",
+                mail("rem-1", reminder, MailKind::Reminder)
+                    .with_unsubscribe(format!("{URL}/api/towns/villeneuve-les-tilleuls/unsubscribe/abc")),
+            ),
+            ("booking_confirmation", mail("val-1-0", confirmation, MailKind::Transactional).with_calendar(ics)),
+            ("undelivered", mail("und-1", undelivered, MailKind::Transactional)),
+        ]
+    }
+
+    /// The message's headers (boundaries replaced: they change with each build) and the tree of
+    /// its parts: what a mail client sees of it, for the snapshot.
+    fn outline(raw: &[u8]) -> String {
+        let text = String::from_utf8(raw.to_vec()).unwrap();
+        let head = &text[..text.find("\r\n\r\n").unwrap()];
+        let parsed = MessageParser::default().parse(raw).unwrap();
+        let mut out = String::new();
+        for line in head.split("\r\n") {
+            let line = match line.find("boundary=\"") {
+                Some(at) => format!("{}boundary=\"…\"", &line[..at]),
+                None => line.to_owned(),
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out.push_str("--\n");
+        fn walk(m: &mail_parser::Message, id: u32, depth: usize, out: &mut String) {
+            let part = m.part(id).unwrap();
+            let ct = part.content_type().unwrap();
+            let mut line = format!("{}{}/{}", "  ".repeat(depth), ct.ctype(), ct.subtype().unwrap_or(""));
+            for key in ["charset", "method"] {
+                if let Some(v) = ct.attribute(key) {
+                    line.push_str(&format!("; {key}={v}"));
+                }
+            }
+            if let Some(name) = part.attachment_name() {
+                line.push_str(&format!(" attachment {name:?}"));
+            }
+            out.push_str(&line);
+            out.push('\n');
+            if let PartType::Multipart(children) = &part.body {
+                for c in children {
+                    walk(m, *c, depth + 1, out);
+                }
+            }
+        }
+        walk(&parsed, 0, 0, &mut out);
+        out
+    }
+
+    #[test]
+    fn each_kind_of_email_carries_its_headers_and_parts() {
+        let envelope = Envelope {
+            name: Some("Villeneuve-lès-Tilleuls".into()),
+            reply_to: Some("regie@villeneuve-les-tilleuls.fr".into()),
+        };
+        for (kind, mail) in one_of_each_kind() {
+            let raw = message(&mail, &envelope, SENDER).unwrap();
+            let m = MessageParser::default().parse(&raw).unwrap();
+            // The town's name (not ASCII: an encoded word, read back whole), the sender.
+            let from = m.from().and_then(|a| a.first()).unwrap();
+            assert_eq!(from.name(), Some("Villeneuve-lès-Tilleuls"), "{kind}");
+            assert_eq!(from.address(), Some(SENDER), "{kind}");
+            assert_eq!(
+                m.reply_to().and_then(|a| a.first()).and_then(|a| a.address()),
+                Some("regie@villeneuve-les-tilleuls.fr")
+            );
+            assert_eq!(m.subject(), Some(mail.content.subject.as_str()), "{kind}");
+            let expected_id = format!("{}.villeneuve-les-tilleuls@villeneuve-les-tilleuls.fr", mail.id);
+            assert_eq!(m.message_id(), Some(expected_id.as_str()), "{kind}");
+            assert_eq!(m.date().map(|d| d.to_timestamp()), Some(mail.created_at.timestamp()), "{kind}");
+            // Text and HTML, each read back as written (its lines end in CRLF on the wire).
+            let lf = |s: Option<std::borrow::Cow<str>>| s.map(|s| s.replace("\r\n", "\n"));
+            assert_eq!(lf(m.body_text(0)).as_deref(), Some(mail.content.text.as_str()), "{kind}");
+            assert_eq!(lf(m.body_html(0)).as_deref(), Some(mail.content.html.as_str()), "{kind}");
+            // One-click unsubscribe on the reminders only (RFC 8058).
+            let unsubscribe = m.header_raw("List-Unsubscribe").map(str::trim);
+            let post = m.header_raw("List-Unsubscribe-Post").map(str::trim);
+            if mail.kind == MailKind::Reminder {
+                assert_eq!(
+                    unsubscribe,
+                    Some(format!("<{URL}/api/towns/villeneuve-les-tilleuls/unsubscribe/abc>").as_str())
+                );
+                assert_eq!(post, Some("List-Unsubscribe=One-Click"));
+            } else {
+                assert_eq!((unsubscribe, post), (None, None), "{kind}");
+            }
+            // The confirmation's days, attached as the calendar wrote them.
+            let attached: Vec<_> = m.attachments().collect();
+            match &mail.calendar {
+                Some(ics) => {
+                    assert_eq!(attached.len(), 1, "{kind}");
+                    assert_eq!(attached[0].attachment_name(), Some(CALENDAR_FILE));
+                    let ct = attached[0].content_type().unwrap();
+                    assert_eq!(
+                        (ct.ctype(), ct.subtype(), ct.attribute("method")),
+                        ("text", Some("calendar"), Some("PUBLISH"))
+                    );
+                    assert_eq!(attached[0].contents(), ics.as_bytes(), "the .ics byte for byte, CRLF kept");
+                }
+                None => assert!(attached.is_empty(), "{kind}"),
+            }
+            insta::assert_snapshot!(format!("headers_{kind}"), outline(&raw));
+        }
+    }
+
+    #[test]
+    fn a_retry_carries_the_same_message_id_and_date_another_email_another_id() {
+        let emails = one_of_each_kind();
+        let (_, first) = &emails[0];
+        let envelope = named("Saint-Malo");
+        let once = MessageParser::default()
+            .parse(&message(first, &envelope, SENDER).unwrap())
+            .unwrap()
+            .message_id()
+            .map(str::to_owned);
+        let mut retried = first.clone();
+        retried.attempts += 3;
+        let again = message(&retried, &envelope, SENDER).unwrap();
+        let again = MessageParser::default().parse(&again).unwrap();
+        assert_eq!(again.message_id().map(str::to_owned), once);
+        assert_eq!(message_id(first, SENDER), format!("act-1.villeneuve-les-tilleuls@villeneuve-les-tilleuls.fr"));
+        assert_ne!(message_id(&emails[1].1, SENDER), message_id(first, SENDER));
+        // Without a name or a Reply-To: the bare sender, no Reply-To.
+        let bare = message(first, &Envelope::default(), SENDER).unwrap();
+        let bare = MessageParser::default().parse(&bare).unwrap();
+        assert_eq!(bare.from().and_then(|a| a.first()).and_then(|a| a.name()), None);
+        assert!(bare.reply_to().is_none());
+    }
+
+    #[test]
+    fn a_header_cannot_be_injected_through_a_town_name_or_a_subject() {
+        let (_, mut m) = one_of_each_kind().remove(0);
+        m.content.subject = "Objet\r\nBcc: espion@exemple.fr".into();
+        let raw = message(&m, &named("Ville\r\nBcc: espion@exemple.fr"), SENDER).unwrap();
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        assert!(parsed.header_raw("Bcc").is_none(), "{}", String::from_utf8_lossy(&raw));
     }
 
     #[test]

@@ -2,12 +2,12 @@
 //! subscribe to. Its URL holds a 256-bit secret (stored hashed); a new feed revokes the old one.
 
 use super::AppState;
-use domain::ics;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Days;
 use domain::FamilyRef;
+use domain::ics;
 use edge::auth::secret;
 use edge::http::auth::Caller;
 use edge::http::{Path, Problem};

@@ -241,8 +241,9 @@ impl TestPortal {
         &self.portal.functions
     }
 
-    /// Sends what the outbox holds (as the notifier would) and returns every email sent so far.
-    pub async fn deliver(&self) -> Vec<services::mail::outbox::Mail> {
+    /// Sends what the outbox holds (as the notifier would) and returns every email sent so far,
+    /// read back from the messages written (`/dev/mail`'s reading).
+    pub async fn deliver(&self) -> Vec<local_portal::devmail::Sent> {
         services::mail::notifier::drain(
             &self.portal.store_of("NotifierFunction"),
             &self.portal.mailer,

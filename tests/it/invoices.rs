@@ -186,7 +186,7 @@ async fn november_finalised(p: &crate::helpers::TestPortal) -> crate::helpers::B
     admin
 }
 
-fn subjects_to(mails: &[services::mail::outbox::Mail], to: &str) -> Vec<String> {
+fn subjects_to(mails: &[local_portal::devmail::Sent], to: &str) -> Vec<String> {
     mails.iter().filter(|m| m.to.as_str() == to).map(|m| m.content.subject.clone()).collect()
 }
 

@@ -32,8 +32,6 @@ pub mod booking;
 pub mod child_file;
 pub mod delivery;
 pub mod family;
-/// A family's bookings as iCalendar events: the private feed and a confirmation's `.ics`.
-pub mod ics;
 pub mod import;
 pub mod news;
 pub mod period;

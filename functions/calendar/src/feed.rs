@@ -7,10 +7,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Days;
 use domain::FamilyRef;
-use domain::ics;
 use edge::auth::secret;
 use edge::http::auth::Caller;
 use edge::http::{Path, Problem};
+use edge::ics;
 use serde::{Deserialize, Serialize};
 use store::{Item, WriteOp, keys, repo};
 
@@ -75,7 +75,7 @@ pub async fn revoke(
 
 /// The feed itself: confirmed bookings (and those whose cancellation is asked) from a month
 /// ago to a year ahead, timed with their unit's hours in the town's time zone, all day for a
-/// unit without hours ([`domain::ics`]).
+/// unit without hours ([`edge::ics`]).
 pub async fn serve(
     State(state): State<AppState>,
     Path((town, token)): Path<(String, String)>,

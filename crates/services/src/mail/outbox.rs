@@ -53,7 +53,7 @@ pub struct Mail {
     /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsubscribe: Option<String>,
-    /// A booking confirmation's days as iCalendar text (`domain::ics`): attached as
+    /// A booking confirmation's days as iCalendar text (`edge::ics`): attached as
     /// `reservations.ics` for the phone's calendar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calendar: Option<String>,

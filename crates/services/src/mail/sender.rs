@@ -244,13 +244,12 @@ mod tests {
             total: Cents::new(800).unwrap(),
         }
         .render();
-        let t = domain::testkit::town();
-        let booked = [
-            domain::testkit::booking("cantine", day(2026, 12, 8), domain::booking::BookingStatus::Confirmed, 400),
-            domain::testkit::booking("peri-soir", day(2026, 12, 10), domain::booking::BookingStatus::Confirmed, 250),
-        ];
-        let entries: Vec<_> = booked.iter().map(|b| domain::ics::entry(&t, "Léa", b)).collect();
-        let ics = domain::ics::confirmation(&t, &entries).unwrap();
+        // What `edge::ics::confirmation` writes (tested there), short.
+        let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Espace Famille//Réservations//FR\r\nMETHOD:PUBLISH\r\n\
+                   BEGIN:VEVENT\r\nUID:villeneuve-les-tilleuls-lea-martin-2026-12-08-cantine@espace-famille\r\n\
+                   DTSTART;VALUE=DATE:20261208\r\nDTEND;VALUE=DATE:20261209\r\nSUMMARY:Léa\u{202f}: Cantine\r\n\
+                   END:VEVENT\r\nEND:VCALENDAR\r\n"
+            .to_owned();
         let undelivered = delivery::Undelivered {
             town: town.into(),
             first_name: "Julien".into(),

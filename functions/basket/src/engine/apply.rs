@@ -242,15 +242,15 @@ pub(super) async fn apply(
 fn calendar(ask: &Ask, header: &Header, applied: &[(&Planned, &LineResult)]) -> Option<String> {
     let booked: Vec<(&str, &domain::booking::Booking)> = applied
         .iter()
-        .filter(|(p, r)| p.line.action == ActionKind::Add && r.status.is_some_and(domain::ics::shown))
+        .filter(|(p, r)| p.line.action == ActionKind::Add && r.status.is_some_and(edge::ics::shown))
         .filter_map(|(p, _)| {
             let booking = &p.effect.as_ref()?.booking;
             let name = header.names.get(&p.line.child).map_or(p.line.child.as_str(), String::as_str);
             Some((name, booking))
         })
         .collect();
-    let entries: Vec<_> = booked.iter().map(|(name, b)| domain::ics::entry(&ask.town, name, b)).collect();
-    domain::ics::confirmation(&ask.town, &entries)
+    let entries: Vec<_> = booked.iter().map(|(name, b)| edge::ics::entry(&ask.town, name, b)).collect();
+    edge::ics::confirmation(&ask.town, &entries)
 }
 
 /// Marks the validation done, queues the email and empties the basket of the applied lines,

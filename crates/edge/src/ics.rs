@@ -1,16 +1,17 @@
 //! A family's bookings as iCalendar text (RFC 5545: UTF-8, CRLF, lines folded at 75 octets),
-//! without I/O: one event per booking — timed in the town's time zone when its unit has opening
+//! without I/O (here and not in the domain: `icalendar` draws OS randomness for the UIDs it
+//! would make, and the domain has none): one event per booking — timed in the town's time zone when its unit has opening
 //! hours (« Léa : Périscolaire soir 16 h 30 – 18 h 30 », from 16:30 to 18:30 local time, with
 //! the zone's `VTIMEZONE`), all day otherwise — its state in the description, under a `PRODID`
 //! of our own, `METHOD:PUBLISH`. The family's private feed (`functions/calendar`) and a booking
 //! confirmation's `.ics` attachment (`functions/basket`) are both written here, with the same
 //! events and UIDs, so a phone that added one recognises the other's.
 
-use crate::booking::{Booking, BookingStatus};
-use crate::config::{Hours, Town};
-use crate::fr;
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
+use domain::booking::{Booking, BookingStatus};
+use domain::config::{Hours, Town};
+use domain::fr;
 use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike, EventStatus, Property};
 
 /// Who made the feed (RFC 5545 §3.7.3): ours, not the library's.
@@ -205,7 +206,7 @@ pub fn feed(name: &str, tz: Tz, from: NaiveDate, to: NaiveDate, entries: &[Entry
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deadline::Cutoff;
+    use domain::deadline::Cutoff;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -333,7 +334,7 @@ mod tests {
 
     #[test]
     fn a_confirmation_holds_the_feeds_events_of_the_days_it_booked_folded_in_crlf_lines() {
-        use crate::testkit::{booking, town};
+        use domain::testkit::{booking, town};
         let town = town();
         let cantine = booking("cantine", d(2026, 12, 1), BookingStatus::Confirmed, 400);
         let soir = booking("peri-soir", d(2026, 12, 3), BookingStatus::Confirmed, 250);

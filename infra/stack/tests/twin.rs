@@ -78,7 +78,8 @@ fn the_smoke_test_passes_through_the_twin_and_the_schedules_fire() {
         let started = Instant::now();
         loop {
             let data = curl_json(&format!("{moto}/moto-api/data.json"));
-            let sent = data["ses"]["Message"].to_string();
+            // SES v2 Raw content: moto keeps it as `RawMessage` (`source`, `destinations`, `raw_data`).
+            let sent = data["ses"]["RawMessage"].to_string();
             if sent.contains("sophie.martin@exemple.fr") && sent.contains("mairie@espace-famille.test") {
                 break;
             }

@@ -254,6 +254,16 @@ impl TestPortal {
         local_portal::devmail::read_all(&self.portal.mail_dir).await
     }
 
+    /// The local twin's watched folder of inbound messages.
+    pub fn inbound_dir(&self) -> &std::path::Path {
+        &self.portal.inbound_dir
+    }
+
+    /// One pass over the watched folder, as the running portal makes every second.
+    pub async fn feed_dropped(&self) -> Vec<(String, String)> {
+        local_portal::devmail::feed_dropped(&self.portal.inbound_dir, &self.portal.inbound).await
+    }
+
     /// The secret of the newest link emailed to `to`.
     pub async fn link_token(&self, to: &str) -> String {
         let mails = self.deliver().await;

@@ -231,30 +231,85 @@ struct Judged {
     dmarc: Option<String>,
 }
 
-/// `POST /dev/mail/inbound`: an `.eml` received at a town's address for documents, as SES
-/// receives it: stored under `inbound/` in the bucket, then the function's own code path
-/// (`documents::inbound::receive`) with the verdicts given.
+/// An `.eml` received at a town's address for documents, as SES receives it: stored under
+/// `inbound/` in the bucket, then the function's own code path (`documents::inbound::receive`)
+/// with `verdicts`; the outcome (`Debug` of `documents::inbound::Outcome`). What both
+/// `POST /dev/mail/inbound` and the watched folder ([`feed_dropped`]) run.
+pub async fn receive_eml(
+    inbound: &documents::AppState,
+    body: &[u8],
+    verdicts: domain::documents::inbound::Verdicts,
+) -> Result<String, String> {
+    let message_id = store::secret::id();
+    let key = format!("{}{message_id}", documents::inbound::PREFIX);
+    inbound.files.put_bytes(&key, body.to_vec(), "message/rfc822").await.map_err(|e| e.to_string())?;
+    // SES's rule was written for the town's address: the message's recipients stand for it.
+    let recipients = domain::documents::inbound::envelope(body).1;
+    let receipt = documents::inbound::Receipt { message_id, recipients, verdicts };
+    documents::inbound::receive(inbound, &receipt).await.map(|o| format!("{o:?}")).map_err(|e| e.to_string())
+}
+
+/// `POST /dev/mail/inbound`: an `.eml` as the body, the verdicts in the query ([`receive_eml`]).
 async fn inbound(
     State(dev): State<DevMail>,
     axum::extract::Query(j): axum::extract::Query<Judged>,
     body: axum::body::Bytes,
 ) -> Response {
-    use domain::documents::inbound::{Verdict, Verdicts, envelope};
+    use domain::documents::inbound::{Verdict, Verdicts};
     let v = |s: &Option<String>| s.as_deref().map_or(Verdict::Pass, Verdict::parse);
     let verdicts = Verdicts { spf: v(&j.spf), dkim: v(&j.dkim), dmarc: v(&j.dmarc), ..Verdicts::PASS };
-    let message_id = store::secret::id();
-    let key = format!("{}{message_id}", documents::inbound::PREFIX);
-    if let Err(e) = dev.inbound.files.put_bytes(&key, body.to_vec(), "message/rfc822").await {
-        return (StatusCode::SERVICE_UNAVAILABLE, Html(format!("<p>{}</p>", esc(&e.to_string())))).into_response();
+    match receive_eml(&dev.inbound, &body, verdicts).await {
+        Ok(outcome) => axum::Json(serde_json::json!({ "outcome": outcome })).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({ "error": e }))).into_response(),
     }
-    // SES's rule was written for the town's address: the message's recipients stand for it.
-    let recipients = envelope(&body).1;
-    let receipt = documents::inbound::Receipt { message_id, recipients, verdicts };
-    match documents::inbound::receive(&dev.inbound, &receipt).await {
-        Ok(outcome) => axum::Json(serde_json::json!({ "outcome": format!("{outcome:?}") })).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({ "error": e.to_string() })))
-            .into_response(),
+}
+
+/// The watched folder (`<data>/inbound`): each `.eml` dropped there is received as
+/// `POST /dev/mail/inbound` receives it (every verdict `PASS`: the POST plays others), then moved
+/// to `done/` beside its outcome (`<name>.json`: `{"outcome": …}` or `{"error": …}`). A file
+/// still being written (changed in the last second) waits for the next pass. Returns what it
+/// read, by file name. The local portal runs it every second.
+pub async fn feed_dropped(dir: &std::path::Path, inbound: &documents::AppState) -> Vec<(String, String)> {
+    let mut done = Vec::new();
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else { return done };
+    let mut dropped = Vec::new();
+    while let Ok(Some(e)) = entries.next_entry().await {
+        let path = e.path();
+        let is_eml = path.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml"));
+        let settled = e
+            .metadata()
+            .await
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= std::time::Duration::from_secs(1));
+        if is_eml && settled {
+            dropped.push(path);
+        }
     }
+    dropped.sort();
+    let done_dir = dir.join("done");
+    for path in dropped {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else { continue };
+        let Ok(body) = tokio::fs::read(&path).await else { continue };
+        let verdicts = domain::documents::inbound::Verdicts::PASS;
+        let (outcome, json) = match receive_eml(inbound, &body, verdicts).await {
+            Ok(o) => (o.clone(), serde_json::json!({ "outcome": o })),
+            Err(e) => (format!("error: {e}"), serde_json::json!({ "error": e })),
+        };
+        tracing::info!(file = %name, outcome = %outcome, "dropped message received");
+        let moved = async {
+            tokio::fs::create_dir_all(&done_dir).await?;
+            tokio::fs::write(done_dir.join(format!("{name}.json")), json.to_string()).await?;
+            tokio::fs::rename(&path, done_dir.join(&name)).await
+        };
+        if let Err(e) = moved.await {
+            tracing::warn!(file = %name, error = %e, "the dropped message could not be moved to done/");
+        }
+        done.push((name, outcome));
+    }
+    done
 }
 
 pub fn router(dev: DevMail) -> Router {

@@ -2,7 +2,7 @@
 //! capacity and duplicates; staff late changes; booking history. The test clock starts on
 //! Thursday 26 November 2026, 10:00 in Paris.
 
-use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, portal};
+use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, call, portal};
 use basket::check::{Line, Mode};
 use basket::engine::{self, Ask, LineOutcome, Outcome, Recipient};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -155,6 +155,12 @@ async fn a_week_basket_is_priced_validated_once_and_confirmed_by_email() {
     assert!(lines.contains(&"SUMMARY:Léa\u{202f}: Cantine 11\u{a0}h\u{a0}30 – 13\u{a0}h\u{a0}30".to_owned()), "{ics}");
     assert!(lines.contains(&"DTSTART;TZID=Europe/Paris:20261207T113000".to_owned()), "{ics}");
     assert!(!ics.contains("2026-11-30") && !ics.contains("20261130"), "the cancelled day is not in it: {ics}");
+    // /dev/mail offers it for download, as a mail client saves it.
+    let got = call(&p.router, "GET", &format!("/dev/mail/{}/attachments/0", sent.id), &[], None).await;
+    assert_eq!((got.status, got.content_type.as_str()), (200, "text/calendar"));
+    assert_eq!(got.headers["content-disposition"], "attachment; filename=\"reservations.ics\"");
+    let missing = call(&p.router, "GET", &format!("/dev/mail/{}/attachments/1", sent.id), &[], None).await;
+    assert_eq!(missing.status, 404);
     p.stop().await;
 }
 

@@ -21,10 +21,13 @@ async fn post(router: &Router, uri: &str, headers: &[(&str, &str)], body: Value)
     call(router, "POST", uri, &hs, Some(body.to_string().into_bytes())).await
 }
 
-/// The `ses.Message` entries moto recorded.
+/// The raw messages moto recorded (SES v2 `SendEmail` with `Raw` content: `ses.RawMessage`,
+/// each with its `source`, `destinations` and `raw_data`).
 async fn sent_by_moto(endpoint: &str) -> Vec<Value> {
+    // The suite's other tests may have installed it; run alone, this one must.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap().json().await.unwrap();
-    data["ses"]["Message"].as_array().cloned().unwrap_or_default()
+    data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default()
 }
 
 #[tokio::test]
@@ -77,12 +80,20 @@ async fn staff_activation_email_goes_through_ses_and_its_link_works() {
     let sent = sent_by_moto(&endpoint).await;
     let message = sent
         .iter()
-        .find(|m| m["destinations"]["ToAddresses"][0] == email.as_str())
+        .find(|m| m["destinations"].as_array().is_some_and(|d| d.iter().any(|a| a == email.as_str())))
         .unwrap_or_else(|| panic!("moto recorded no email to {email}: {sent:?}"));
-    // The town's name as the sender's (RFC 2047 when not ASCII), the verified address.
+    // FromEmailAddress (what the IAM condition `ses:FromAddress` reads): the town's name as the
+    // sender's (RFC 2047 when not ASCII), the verified address.
     assert_eq!(message["source"], format!("\"Villeneuve-les-Tilleuls\" <{SENDER}>"));
-    assert_eq!(message["subject"], "Activez votre Espace Famille – Villeneuve-les-Tilleuls");
-    let body = message["body"].as_str().unwrap();
+    // The message itself, read back as the local twin reads its own.
+    let raw = message["raw_data"].as_str().expect("a raw message");
+    let read = local_portal::devmail::Sent::parse(raw.as_bytes()).expect("our message, with our Message-ID");
+    assert_eq!(read.content.subject, "Activez votre Espace Famille – Villeneuve-les-Tilleuls");
+    assert!(read.header("From").is_some_and(|f| f.contains("Villeneuve-les-Tilleuls") && f.contains(SENDER)));
+    let message_id = read.header("Message-ID").unwrap();
+    assert!(message_id.ends_with(".villeneuve-les-tilleuls@villeneuve-les-tilleuls.fr>"), "{message_id}");
+    assert!(read.header("List-Unsubscribe").is_none(), "an activation is not a reminder");
+    let body = read.content.text.as_str();
     let start = body.find("#jeton=").expect("the link") + "#jeton=".len();
     let token: String =
         body[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();

@@ -2,7 +2,7 @@
 //! capacity and duplicates; staff late changes; booking history. The test clock starts on
 //! Thursday 26 November 2026, 10:00 in Paris.
 
-use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, portal};
+use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, call, portal};
 use basket::check::{Line, Mode};
 use basket::engine::{self, Ask, LineOutcome, Outcome, Recipient};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -129,6 +129,38 @@ async fn a_week_basket_is_priced_validated_once_and_confirmed_by_email() {
     assert!(text.contains("lundi 07/12/2026 – Léa – Cantine – 2,50\u{a0}€"), "{text}");
     assert!(text.contains("lundi 30/11/2026 – Hugo – ") && text.contains("annulée"), "{text}");
     assert!(text.contains("Montant de ces changements\u{202f}: 10,00\u{a0}€."), "{text}");
+    // The days booked, as the iCal feed writes them, for the phone's calendar; not the
+    // cancellation. The Message-ID names the outbox item and the town.
+    let sent = confirmations[0];
+    let message_id = sent.header("Message-ID").unwrap();
+    assert!(
+        message_id.starts_with("<val-") && message_id.ends_with(".villeneuve-les-tilleuls@espace-famille.localhost>")
+    );
+    assert_eq!(sent.attachments.len(), 1);
+    let ics = &sent.attachments[0];
+    assert_eq!((ics.name.as_str(), ics.content_type.as_str()), ("reservations.ics", "text/calendar"));
+    let ics = String::from_utf8(ics.bytes.clone()).unwrap();
+    let lines: Vec<String> = ics.replace("\r\n ", "").split("\r\n").map(str::to_owned).collect();
+    assert!(lines.contains(&"METHOD:PUBLISH".to_owned()), "{ics}");
+    assert_eq!(ics.matches("BEGIN:VEVENT").count(), 4, "{ics}");
+    for day in ["2026-12-07", "2026-12-08", "2026-12-10"] {
+        let uid = format!("UID:villeneuve-les-tilleuls-lea-martin-{day}-cantine@espace-famille");
+        assert!(lines.contains(&uid), "{uid}: {ics}");
+    }
+    assert!(
+        lines.contains(&"UID:villeneuve-les-tilleuls-hugo-martin-2026-12-07-peri-soir@espace-famille".to_owned()),
+        "{ics}"
+    );
+    // Timed with the unit's hours in the town's time zone, as in the feed.
+    assert!(lines.contains(&"SUMMARY:Léa\u{202f}: Cantine 11\u{a0}h\u{a0}30 – 13\u{a0}h\u{a0}30".to_owned()), "{ics}");
+    assert!(lines.contains(&"DTSTART;TZID=Europe/Paris:20261207T113000".to_owned()), "{ics}");
+    assert!(!ics.contains("2026-11-30") && !ics.contains("20261130"), "the cancelled day is not in it: {ics}");
+    // /dev/mail offers it for download, as a mail client saves it.
+    let got = call(&p.router, "GET", &format!("/dev/mail/{}/attachments/0", sent.id), &[], None).await;
+    assert_eq!((got.status, got.content_type.as_str()), (200, "text/calendar"));
+    assert_eq!(got.headers["content-disposition"], "attachment; filename=\"reservations.ics\"");
+    let missing = call(&p.router, "GET", &format!("/dev/mail/{}/attachments/1", sent.id), &[], None).await;
+    assert_eq!(missing.status, 404);
     p.stop().await;
 }
 

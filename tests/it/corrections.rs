@@ -59,7 +59,7 @@ async fn balance_is_what_is_left_to_pay(p: &TestPortal, admin: &Browser) -> i64 
     left
 }
 
-fn subjects_and_texts(mails: &[services::mail::outbox::Mail], to: &str) -> Vec<(String, String)> {
+fn subjects_and_texts(mails: &[local_portal::devmail::Sent], to: &str) -> Vec<(String, String)> {
     mails.iter().filter(|m| m.to.as_str() == to).map(|m| (m.content.subject.clone(), m.content.text.clone())).collect()
 }
 

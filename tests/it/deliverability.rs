@@ -7,6 +7,7 @@ use crate::helpers::{Browser, TOWN, TestPortal, assert_problem, call, portal_on}
 use domain::TownId;
 use domain::delivery::MailKind;
 use domain::family::Email;
+use local_portal::devmail::Sent;
 use serde_json::{Value, json};
 use services::mail::outbox::{Content, Mail, MailStatus};
 use store::Store;
@@ -32,7 +33,7 @@ async fn mark(p: &TestPortal, id: &str, event: &str) {
     assert_eq!(r.status, 303, "{event} {id}: {:?}", r.json);
 }
 
-fn newest<'a>(mails: &'a [Mail], to: &str, subject: &str) -> &'a Mail {
+fn newest<'a>(mails: &'a [Sent], to: &str, subject: &str) -> &'a Sent {
     mails
         .iter()
         .find(|m| m.to.as_str() == to && m.content.subject.contains(subject))
@@ -125,7 +126,7 @@ async fn an_invoice_that_bounced_is_told_to_the_other_guardian_once(store: Store
     mark(&p, &id, "bounce").await;
     mark(&p, &id, "bounce").await;
     let mails = p.deliver().await;
-    let told: Vec<&Mail> =
+    let told: Vec<&Sent> =
         mails.iter().filter(|m| m.content.subject.starts_with("Un e-mail n’a pas pu être remis")).collect();
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(told[0].to.as_str(), JULIEN);

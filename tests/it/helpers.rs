@@ -241,8 +241,9 @@ impl TestPortal {
         &self.portal.functions
     }
 
-    /// Sends what the outbox holds (as the notifier would) and returns every email sent so far.
-    pub async fn deliver(&self) -> Vec<services::mail::outbox::Mail> {
+    /// Sends what the outbox holds (as the notifier would) and returns every email sent so far,
+    /// read back from the messages written (`/dev/mail`'s reading).
+    pub async fn deliver(&self) -> Vec<local_portal::devmail::Sent> {
         services::mail::notifier::drain(
             &self.portal.store_of("NotifierFunction"),
             &self.portal.mailer,
@@ -251,6 +252,16 @@ impl TestPortal {
         .await
         .expect("drain");
         local_portal::devmail::read_all(&self.portal.mail_dir).await
+    }
+
+    /// The local twin's watched folder of inbound messages.
+    pub fn inbound_dir(&self) -> &std::path::Path {
+        &self.portal.inbound_dir
+    }
+
+    /// One pass over the watched folder, as the running portal makes every second.
+    pub async fn feed_dropped(&self) -> Vec<(String, String)> {
+        local_portal::devmail::feed_dropped(&self.portal.inbound_dir, &self.portal.inbound).await
     }
 
     /// The secret of the newest link emailed to `to`.

@@ -132,6 +132,45 @@ async fn a_certificate_by_email_lands_in_mes_demandes_matched_to_the_reported_da
     p.stop().await;
 }
 
+/// The twin's watched folder: an `.eml` dropped there runs the POST's path (every verdict
+/// `PASS`), then moves to `done/` beside its outcome; a file still being written waits.
+#[tokio::test]
+async fn a_message_dropped_in_the_watched_folder_is_received_as_a_posted_one() {
+    let p = crate::helpers::portal().await;
+    let dir = p.inbound_dir().to_owned();
+    std::fs::create_dir_all(&dir).unwrap();
+    let raw = eml(
+        "Sophie Martin <sophie.martin@exemple.fr>",
+        "Attestation d’assurance de Léa",
+        "Bonjour,\r\nvoici l’attestation d’assurance scolaire de Léa.\r\nSophie Martin",
+        &[("assurance.pdf", "application/pdf", &crate::documents::pdf())],
+    );
+    let dropped = dir.join("assurance.eml");
+    std::fs::write(&dropped, &raw).unwrap();
+    std::fs::write(dir.join("notes.txt"), b"pas un message").unwrap();
+    // Just written (it may still be being copied): left for the next pass.
+    assert_eq!(p.feed_dropped().await, []);
+    assert!(dropped.exists());
+    // Written two seconds ago: received, moved, its outcome beside it.
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(2);
+    std::fs::File::options().write(true).open(&dropped).unwrap().set_modified(past).unwrap();
+    let read = p.feed_dropped().await;
+    assert_eq!(read.len(), 1, "{read:?}");
+    assert_eq!(read[0].0, "assurance.eml");
+    assert!(read[0].1.starts_with("Filed"), "{read:?}");
+    assert!(!dropped.exists() && dir.join("done/assurance.eml").exists());
+    let outcome: Value = serde_json::from_slice(&std::fs::read(dir.join("done/assurance.eml.json")).unwrap()).unwrap();
+    assert_eq!(outcome["outcome"], read[0].1.as_str());
+    assert!(dir.join("notes.txt").exists(), "only .eml files are read");
+    let docs = documents_of(&p, "martin").await;
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    assert_eq!((docs[0]["file_name"].as_str(), docs[0]["child"].as_str()), (Some("assurance.pdf"), Some("lea-martin")));
+    // Nothing twice.
+    assert_eq!(p.feed_dropped().await, []);
+    assert!(p.files.list("inbound/").await.unwrap().is_empty(), "the raw message is gone from the bucket");
+    p.stop().await;
+}
+
 async fn bad_messages_store_nothing_and_get_one_answer(store: Store) {
     let p = portal_on(store).await;
     let pdf = crate::documents::pdf();

@@ -242,7 +242,7 @@ async fn a_month_with_nothing_to_bill_once_finalised_is_billed() {
     p.stop().await;
 }
 
-fn subjects_to(mails: &[services::mail::outbox::Mail], to: &str) -> Vec<String> {
+fn subjects_to(mails: &[local_portal::devmail::Sent], to: &str) -> Vec<String> {
     mails.iter().filter(|m| m.to.as_str() == to).map(|m| m.content.subject.clone()).collect()
 }
 

@@ -114,7 +114,7 @@ async fn data_survives_a_restart_and_reset_clears_it() {
 }
 
 /// Waits (a bounded time) for the background notifier to write an email to `to`.
-async fn wait_for_mail(dir: &Path, to: &str) -> services::mail::outbox::Mail {
+async fn wait_for_mail(dir: &Path, to: &str) -> local_portal::devmail::Sent {
     for _ in 0..100 {
         if let Some(m) =
             local_portal::devmail::read_all(&dir.join("mail")).await.into_iter().find(|m| m.to.as_str() == to)

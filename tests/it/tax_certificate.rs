@@ -99,7 +99,7 @@ async fn sophie_downloads_her_2026_certificate_for_her_youngest_child_matching_w
     assert_eq!(kind, "application/pdf");
 
     // Published: each household with a certificate emailed once, the others not; audited.
-    let certificate_mails = |mails: &[services::mail::outbox::Mail]| {
+    let certificate_mails = |mails: &[local_portal::devmail::Sent]| {
         mails.iter().filter(|m| m.content.subject.contains("attestation fiscale")).count()
     };
     let publish = api("/staff/invoices/tax-certificates/2026/publish");

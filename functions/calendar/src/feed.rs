@@ -2,16 +2,15 @@
 //! subscribe to. Its URL holds a 256-bit secret (stored hashed); a new feed revokes the old one.
 
 use super::AppState;
-use crate::ics;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Days;
 use domain::FamilyRef;
-use domain::booking::BookingStatus;
 use edge::auth::secret;
 use edge::http::auth::Caller;
 use edge::http::{Path, Problem};
+use edge::ics;
 use serde::{Deserialize, Serialize};
 use store::{Item, WriteOp, keys, repo};
 
@@ -76,7 +75,7 @@ pub async fn revoke(
 
 /// The feed itself: confirmed bookings (and those whose cancellation is asked) from a month
 /// ago to a year ahead, timed with their unit's hours in the town's time zone, all day for a
-/// unit without hours ([`crate::ics`]).
+/// unit without hours ([`edge::ics`]).
 pub async fn serve(
     State(state): State<AppState>,
     Path((town, token)): Path<(String, String)>,
@@ -99,28 +98,13 @@ pub async fn serve(
     for id in &family.children {
         let Some(child) = repo::get_child(store, &town_id, id).await? else { continue };
         for b in repo::bookings(store, &town_id, id, from, to).await? {
-            if matches!(b.status, BookingStatus::Confirmed | BookingStatus::CancelRequested) {
+            if ics::shown(b.status) {
                 bookings.push((child.first_name.clone(), b));
             }
         }
     }
     let config = town.config();
-    let entries: Vec<ics::Entry> = bookings
-        .iter()
-        .map(|(first_name, b)| {
-            let unit = town.unit(&b.unit).map(|(_, u)| u);
-            ics::Entry {
-                uid: format!("{}-{}-{}-{}@espace-famille", town_id, b.child, b.date, b.unit),
-                child: first_name,
-                unit: unit.map_or(b.unit.as_str(), |u| u.name.as_str()),
-                hours: unit.and_then(|u| u.hours),
-                date: b.date,
-                site: config.sites.iter().find(|s| s.id == b.site).map_or("", |s| s.name.as_str()),
-                status: b.status,
-                updated_at: b.updated_at,
-            }
-        })
-        .collect();
+    let entries: Vec<ics::Entry> = bookings.iter().map(|(first_name, b)| ics::entry(&town, first_name, b)).collect();
     let name = format!("Espace Famille – {}", config.name);
     let mut res = ics::feed(&name, town.tz(), from, to, &entries).into_response();
     let headers = res.headers_mut();

@@ -4,7 +4,6 @@
 //! iCalendar feed.
 
 mod feed;
-pub mod ics;
 
 use axum::extract::{Query, State};
 use axum::routing::{get, post};

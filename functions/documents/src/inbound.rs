@@ -32,22 +32,41 @@ pub struct Receipt {
     pub verdicts: Verdicts,
 }
 
-/// The records of a SES receipt event (« Sample incoming email event », Lambda action); `None`
-/// when the event is not one.
+/// The records of a SES receipt event (« Sample incoming email event », Lambda action), or of
+/// the SNS notifications of a receipt rule's S3 action (« Notification contents for Amazon SES
+/// email receiving »: `notificationType` `Received`, the same `mail` and `receipt`, with
+/// `receipt.action` the S3 object written): how a stack whose region does not receive email is
+/// told by a rule in another region (SNS delivers to a Lambda of another region; docs/
+/// deployment.md). `None` when the event is not one.
 pub fn ses_receipts(event: &Value) -> Option<Vec<Receipt>> {
     let records = event.get("Records")?.as_array()?;
-    let verdict = |r: &Value, name: &str| {
-        Verdict::parse(r.pointer(&format!("/ses/receipt/{name}/status")).and_then(Value::as_str).unwrap_or(""))
-    };
     records
         .iter()
         .map(|r| {
-            if r.get("eventSource").and_then(Value::as_str) != Some("aws:ses") {
+            let sns;
+            let ses = if r.get("eventSource").and_then(Value::as_str) == Some("aws:ses") {
+                r.get("ses")?
+            } else if r.get("EventSource").and_then(Value::as_str) == Some("aws:sns") {
+                sns = serde_json::from_str::<Value>(r.pointer("/Sns/Message")?.as_str()?).ok()?;
+                if sns.get("notificationType").and_then(Value::as_str) != Some("Received") {
+                    return None;
+                }
+                // The S3 action's notification: its object must be where this function reads.
+                let message_id = sns.pointer("/mail/messageId")?.as_str()?;
+                let key = sns.pointer("/receipt/action/objectKey")?.as_str()?;
+                if key != format!("{PREFIX}{message_id}") {
+                    return None;
+                }
+                &sns
+            } else {
                 return None;
-            }
-            let message_id = r.pointer("/ses/mail/messageId")?.as_str()?.to_owned();
-            let recipients = r
-                .pointer("/ses/receipt/recipients")?
+            };
+            let verdict = |name: &str| {
+                Verdict::parse(ses.pointer(&format!("/receipt/{name}/status")).and_then(Value::as_str).unwrap_or(""))
+            };
+            let message_id = ses.pointer("/mail/messageId")?.as_str()?.to_owned();
+            let recipients = ses
+                .pointer("/receipt/recipients")?
                 .as_array()?
                 .iter()
                 .filter_map(|v| v.as_str().map(str::to_owned))
@@ -56,11 +75,11 @@ pub fn ses_receipts(event: &Value) -> Option<Vec<Receipt>> {
                 message_id,
                 recipients,
                 verdicts: Verdicts {
-                    spf: verdict(r, "spfVerdict"),
-                    dkim: verdict(r, "dkimVerdict"),
-                    dmarc: verdict(r, "dmarcVerdict"),
-                    spam: verdict(r, "spamVerdict"),
-                    virus: verdict(r, "virusVerdict"),
+                    spf: verdict("spfVerdict"),
+                    dkim: verdict("dkimVerdict"),
+                    dmarc: verdict("dmarcVerdict"),
+                    spam: verdict("spamVerdict"),
+                    virus: verdict("virusVerdict"),
                 },
             })
         })
@@ -400,6 +419,44 @@ mod tests {
       }]
     }"#;
 
+    /// The S3 action's SNS notification (« Notification contents for Amazon SES email
+    /// receiving »), delivered to the function by SNS: what a rule in another region sends.
+    fn s3_notification(object_key: &str) -> Value {
+        let example: Value = serde_json::from_str(AWS_EXAMPLE).unwrap();
+        let mut message = example["Records"][0]["ses"].clone();
+        message["notificationType"] = "Received".into();
+        message["receipt"]["action"] = serde_json::json!({
+            "type": "S3",
+            "topicArn": "arn:aws:sns:eu-west-1:123456789012:portail-inbound",
+            "bucketName": "portail-documents",
+            "objectKeyPrefix": "inbound/",
+            "objectKey": object_key,
+        });
+        serde_json::json!({"Records": [{
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": "arn:aws:sns:eu-west-1:123456789012:portail-inbound:0b1c",
+            "Sns": {
+                "Type": "Notification",
+                "TopicArn": "arn:aws:sns:eu-west-1:123456789012:portail-inbound",
+                "Subject": "Amazon SES Email Receipt Notification",
+                "Message": message.to_string(),
+            }
+        }]})
+    }
+
+    #[test]
+    fn a_rule_of_another_region_is_heard_through_its_s3_actions_notification() {
+        let id = "EXAMPLE7c191be45-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000";
+        let r = ses_receipts(&s3_notification(&format!("inbound/{id}"))).expect("a receipt");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].message_id, id);
+        assert_eq!(r[0].recipients, ["recipient@example.com"]);
+        assert_eq!(r[0].verdicts, Verdicts { dmarc: Verdict::Gray, ..Verdicts::PASS });
+        // Written elsewhere than where this function reads: not ours.
+        assert_eq!(ses_receipts(&s3_notification(&format!("ailleurs/{id}"))), None);
+    }
+
     #[test]
     fn the_receipt_event_is_read_as_aws_documents_it() {
         let event: Value = serde_json::from_str(AWS_EXAMPLE).unwrap();
@@ -411,6 +468,10 @@ mod tests {
         assert!(r[0].verdicts.authentic(), "no DMARC policy, SPF and DKIM pass");
         // Another event (an SNS delivery event, a schedule) is not one.
         assert_eq!(ses_receipts(&serde_json::json!({"Records": [{"EventSource": "aws:sns"}]})), None);
+        let delivery = serde_json::json!({"eventType": "Delivery", "mail": {"messageId": "m"}});
+        let sns =
+            serde_json::json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": delivery.to_string()}}]});
+        assert_eq!(ses_receipts(&sns), None);
         assert_eq!(ses_receipts(&serde_json::json!({"source": "aws.events"})), None);
     }
 }

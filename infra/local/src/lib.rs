@@ -122,6 +122,10 @@ pub struct Portal {
     pub store: Store,
     pub mailer: Mailer,
     pub mail_dir: PathBuf,
+    /// The watched folder: an `.eml` dropped here is received as `POST /dev/mail/inbound` does.
+    pub inbound_dir: PathBuf,
+    /// What `InboundMailFunction` holds in AWS (the watched folder and the POST run with it).
+    pub inbound: documents::AppState,
     pub demo_town: Option<Town>,
     /// The documents' bucket (the local S3 server).
     pub files: edge::files::Files,
@@ -161,9 +165,11 @@ struct Jobs {
     towns: Towns,
     public_url: String,
     gateway: invoices::payfip::Gateway,
+    /// The watched folder of inbound messages, and what `InboundMailFunction` holds.
+    inbound: (PathBuf, documents::AppState),
 }
 
-/// Sends due emails every second, purges the documents past their retention every hour, runs
+/// Sends due emails and receives the `.eml` files dropped in the inbound folder every second, purges the documents past their retention every hour, runs
 /// the payment jobs (PayFiP reconciliation, reminders), until told to stop.
 fn spawn_notifier(
     store: Store,
@@ -213,6 +219,7 @@ fn spawn_notifier(
                     if let Err(e) = notifier::drain(&store, &mailer, clock.now()).await {
                         tracing::warn!(error = %e, "outbox drain failed");
                     }
+                    devmail::feed_dropped(&jobs.inbound.0, &jobs.inbound.1).await;
                 }
                 _ = purge.tick() => {
                     match documents::purge(&store, &files, clock.now(), None).await {
@@ -309,6 +316,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         None
     };
     let mail_dir = opts.data_dir.join("mail");
+    let inbound_dir = opts.data_dir.join("inbound");
     let mailer = Mailer::Folder(mail_dir.clone());
     let public_url = opts.public_url.trim_end_matches('/').to_owned();
     let payfip = payfip_sim::Simulator::new();
@@ -384,6 +392,12 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
             }),
         ),
     ];
+    let inbound = documents::AppState {
+        auth: of("InboundMailFunction").0,
+        towns: of("InboundMailFunction").1,
+        files: files.clone(),
+        public_url: public_url.clone(),
+    };
     let api = functions.iter().fold(Router::new(), |api, (_, r)| api.merge(r.clone())).merge(devmail::router(
         devmail::DevMail {
             dir: mail_dir.clone(),
@@ -391,12 +405,7 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
             towns: towns.clone(),
             public_url: public_url.clone(),
             clock: opts.clock.clone(),
-            inbound: documents::AppState {
-                auth: of("InboundMailFunction").0,
-                towns: of("InboundMailFunction").1,
-                files: files.clone(),
-                public_url: public_url.clone(),
-            },
+            inbound: inbound.clone(),
         },
     ));
     // On the binary, the simulator shares the portal's origin.
@@ -420,7 +429,8 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
     // The pages too; the browser sends files straight to the local S3 server.
     let router = edge::http::headers::secure(router, &[&s3_endpoint]);
     let notifier = opts.notifier.then(|| {
-        let jobs = Jobs { towns, public_url: public_url.clone(), gateway: gateway.clone() };
+        let inbound = (inbound_dir.clone(), inbound.clone());
+        let jobs = Jobs { towns, public_url: public_url.clone(), gateway: gateway.clone(), inbound };
         spawn_notifier(store.clone(), mailer.clone(), opts.clock.clone(), files.clone(), jobs)
     });
     Ok(Portal {
@@ -429,6 +439,8 @@ pub async fn build_on(opts: &Options, store: Store) -> Result<Portal, Error> {
         store,
         mailer,
         mail_dir,
+        inbound_dir,
+        inbound,
         demo_town,
         files,
         payfip,

@@ -73,6 +73,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("  Exploitant  : Authorization: Bearer {}", local_portal::LOCAL_OPERATOR_TOKEN);
     println!("  E-mails     : {url}/dev/mail");
+    println!(
+        "  Reçus       : un .eml déposé dans {} arrive comme à l'adresse des justificatifs (ou POST {url}/dev/mail/inbound)",
+        portal.inbound_dir.display()
+    );
     println!("  PayFiP      : {url}/payfip-simulateur/ (simulateur : aucune carte n'est débitée)");
     println!("  Documents   : {url}/documents/ (S3 local, fichiers dans {})", args.data_dir.join("s3").display());
     println!("  Données     : {} (--reset pour repartir de zéro)", args.data_dir.display());

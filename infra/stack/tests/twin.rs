@@ -31,8 +31,7 @@ fn the_smoke_test_passes_through_the_twin_and_the_schedules_fire() {
     let moto = twin.moto();
     let started = Instant::now();
     loop {
-        let data = curl_json(&format!("{moto}/moto-api/data.json"));
-        let sent = data["ses"]["Message"].to_string();
+        let sent = common::sent_by_moto(&moto);
         if sent.contains("sophie.martin@exemple.fr") && sent.contains("mairie@espace-famille.test") {
             break;
         }

@@ -53,6 +53,10 @@ pub struct Mail {
     /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsubscribe: Option<String>,
+    /// A booking confirmation's days as iCalendar text (`edge::ics`): attached as
+    /// `reservations.ics` for the phone's calendar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
 }
 
 impl Mail {
@@ -72,12 +76,19 @@ impl Mail {
             delivery: None,
             delivery_at: None,
             unsubscribe: None,
+            calendar: None,
         }
     }
 
     /// The same email, with a one-click unsubscribe URL (a reminder).
     pub fn with_unsubscribe(mut self, url: String) -> Mail {
         self.unsubscribe = Some(url);
+        self
+    }
+
+    /// The same email, with the days it confirms as an `.ics` attachment.
+    pub fn with_calendar(mut self, ics: String) -> Mail {
+        self.calendar = Some(ics);
         self
     }
 

@@ -237,6 +237,22 @@ pub(super) async fn apply(
     Ok(answer)
 }
 
+/// The confirmation's `.ics`: the days it booked that the family's calendar shows (confirmed:
+/// not a request waiting for staff, nor a place on a waiting list), as the feed writes them.
+fn calendar(ask: &Ask, header: &Header, applied: &[(&Planned, &LineResult)]) -> Option<String> {
+    let booked: Vec<(&str, &domain::booking::Booking)> = applied
+        .iter()
+        .filter(|(p, r)| p.line.action == ActionKind::Add && r.status.is_some_and(edge::ics::shown))
+        .filter_map(|(p, _)| {
+            let booking = &p.effect.as_ref()?.booking;
+            let name = header.names.get(&p.line.child).map_or(p.line.child.as_str(), String::as_str);
+            Some((name, booking))
+        })
+        .collect();
+    let entries: Vec<_> = booked.iter().map(|(name, b)| edge::ics::entry(&ask.town, name, b)).collect();
+    edge::ics::confirmation(&ask.town, &entries)
+}
+
 /// Marks the validation done, queues the email and empties the basket of the applied lines,
 /// in one transaction.
 async fn finish(
@@ -263,9 +279,13 @@ async fn finish(
             .filter(|(_, r)| r.result == LineOutcome::Applied)
             .collect();
         if !applied.is_empty() {
+            let calendar = calendar(ask, &header, &applied);
             for (n, to) in header.notify.iter().enumerate() {
                 let mut mail = Mail::new(ask.town.id(), &to.email, email(ask, &header, &to.first_name, &result), now);
                 mail.id = format!("val-{}-{n}", header.claim);
+                if let Some(ics) = &calendar {
+                    mail = mail.with_calendar(ics.clone());
+                }
                 ops.push(mail.enqueue()?);
             }
         }

@@ -1,5 +1,7 @@
 //! The `InboundMailFunction` Lambda: invoked by SES's receipt rule for each message received
-//! at a town's address for documents (stored first under `inbound/` by the rule's S3 action).
+//! at a town's address for documents (stored first under `inbound/` by the rule's S3 action),
+//! or, for a stack whose region does not receive email, by the SNS notification of the S3
+//! action of a rule in another region (`InboundReceiptRegion` in template.yaml).
 
 use documents::inbound::{receive, ses_receipts};
 use lambda_runtime::{LambdaEvent, service_fn};

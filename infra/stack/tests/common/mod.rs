@@ -82,10 +82,26 @@ impl Twin {
         curl_json(&format!("{}/__stack/counts", self.base))
     }
 
-    /// The emails moto's SES was given, as JSON text.
+    /// The emails moto's SES was given (SES v2 `Raw` content, `ses.RawMessage`), each read as
+    /// « recipients / sender / subject », one a line.
     pub fn sent(&self, moto: &str) -> String {
-        curl_json(&format!("{moto}/moto-api/data.json"))["ses"]["Message"].to_string()
+        sent_by_moto(moto)
     }
+}
+
+/// What moto's SES was given, each message « recipients / sender / subject », one a line.
+pub fn sent_by_moto(moto: &str) -> String {
+    let data = curl_json(&format!("{moto}/moto-api/data.json"));
+    let mut out = String::new();
+    for m in data["ses"]["RawMessage"].as_array().into_iter().flatten() {
+        let raw = m["raw_data"].as_str().unwrap_or_default();
+        let subject = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .and_then(|p| p.subject().map(str::to_owned))
+            .unwrap_or_default();
+        out.push_str(&format!("{} / {} / {subject}\n", m["destinations"], m["source"]));
+    }
+    out
 }
 
 pub fn curl_json(url: &str) -> Value {

@@ -1,12 +1,16 @@
-//! The family's iCalendar feed as text (RFC 5545), without I/O: one event per booking — timed
-//! in the town's time zone when its unit has opening hours (« Léa : Périscolaire soir 16 h 30 –
-//! 18 h 30 », from 16:30 to 18:30 local time, with the zone's `VTIMEZONE`), all day otherwise —
-//! its state in the description, under a `PRODID` of our own.
+//! A family's bookings as iCalendar text (RFC 5545: UTF-8, CRLF, lines folded at 75 octets),
+//! without I/O (here and not in the domain: `icalendar` draws OS randomness for the UIDs it
+//! would make, and the domain has none): one event per booking — timed in the town's time zone when its unit has opening
+//! hours (« Léa : Périscolaire soir 16 h 30 – 18 h 30 », from 16:30 to 18:30 local time, with
+//! the zone's `VTIMEZONE`), all day otherwise — its state in the description, under a `PRODID`
+//! of our own, `METHOD:PUBLISH`. The family's private feed (`functions/calendar`) and a booking
+//! confirmation's `.ics` attachment (`functions/basket`) are both written here, with the same
+//! events and UIDs, so a phone that added one recognises the other's.
 
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
-use domain::booking::BookingStatus;
-use domain::config::Hours;
+use domain::booking::{Booking, BookingStatus};
+use domain::config::{Hours, Town};
 use domain::fr;
 use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike, EventStatus, Property};
 
@@ -25,6 +29,44 @@ pub struct Entry<'a> {
     pub site: &'a str,
     pub status: BookingStatus,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Whether a booking in this state is on the family's calendar: confirmed, or its cancellation
+/// asked and not yet decided (the feed's events, a confirmation's attachment).
+pub fn shown(status: BookingStatus) -> bool {
+    matches!(status, BookingStatus::Confirmed | BookingStatus::CancelRequested)
+}
+
+/// The event of `booking` (of the child called `first_name`) in `town`: its UID stable for the
+/// child, date and unit, the unit's name and hours, the site's name.
+pub fn entry<'a>(town: &'a Town, first_name: &'a str, booking: &'a Booking) -> Entry<'a> {
+    let unit = town.unit(&booking.unit).map(|(_, u)| u);
+    let config = town.config();
+    Entry {
+        uid: format!("{}-{}-{}-{}@espace-famille", town.id(), booking.child, booking.date, booking.unit),
+        child: first_name,
+        unit: unit.map_or(booking.unit.as_str(), |u| u.name.as_str()),
+        hours: unit.and_then(|u| u.hours),
+        date: booking.date,
+        site: config.sites.iter().find(|s| s.id == booking.site).map_or("", |s| s.name.as_str()),
+        status: booking.status,
+        updated_at: booking.updated_at,
+    }
+}
+
+/// The largest calendar a confirmation carries (about 250 days): the email is stored in the
+/// outbox (a DynamoDB item holds 400 kB) and a basket may hold 2,000 lines; a bigger one is not
+/// attached (the feed has every day).
+pub const MAX_ATTACHED_BYTES: usize = 100_000;
+
+/// A booking confirmation's calendar: the days it booked (`entries`), as the feed shows them,
+/// named after the town. None when it booked nothing the calendar shows, or when it is over
+/// [`MAX_ATTACHED_BYTES`].
+pub fn confirmation(town: &Town, entries: &[Entry]) -> Option<String> {
+    let from = entries.iter().map(|e| e.date).min()?;
+    let to = entries.iter().map(|e| e.date).max()?;
+    let ics = feed(&format!("Réservations – {}", town.config().name), town.tz(), from, to, entries);
+    (ics.len() <= MAX_ATTACHED_BYTES).then_some(ics)
 }
 
 /// « Réservation confirmée. » and the like: what the booking's state means for the parent.
@@ -288,6 +330,38 @@ mod tests {
             &[entry(d(2027, 3, 28), Some(soir()), BookingStatus::Confirmed)],
         );
         assert!(lines(&ics).contains(&"DTSTART;TZID=Europe/Paris:20270328T163000".to_owned()), "{ics}");
+    }
+
+    #[test]
+    fn a_confirmation_holds_the_feeds_events_of_the_days_it_booked_folded_in_crlf_lines() {
+        use domain::testkit::{booking, town};
+        let town = town();
+        let cantine = booking("cantine", d(2026, 12, 1), BookingStatus::Confirmed, 400);
+        let soir = booking("peri-soir", d(2026, 12, 3), BookingStatus::Confirmed, 250);
+        let entries = [super::entry(&town, "Léa", &cantine), super::entry(&town, "Léa", &soir)];
+        let ics = confirmation(&town, &entries).expect("a calendar");
+        // RFC 5545: CRLF line ends, no line over 75 octets, continuations start with a space.
+        assert!(!ics.replace("\r\n", "").contains('\n'), "{ics}");
+        assert!(ics.split("\r\n").all(|l| l.len() <= 75), "{ics}");
+        assert!(ics.contains("\r\n "), "the long description is folded: {ics}");
+        let l = lines(&ics);
+        assert!(l.contains(&"METHOD:PUBLISH".to_owned()), "{ics}");
+        assert!(l.contains(&"X-WR-CALNAME:Réservations – Ville test".to_owned()), "{ics}");
+        // The feed's UIDs (town, child, date, unit), names and site.
+        assert!(l.contains(&"UID:ville-test-lea-2026-12-01-cantine@espace-famille".to_owned()), "{ics}");
+        assert!(l.contains(&"SUMMARY:Léa\u{202f}: Cantine".to_owned()), "{ics}");
+        assert!(l.contains(&"LOCATION:École A".to_owned()), "{ics}");
+        assert!(l.contains(&"DTSTART;VALUE=DATE:20261203".to_owned()), "{ics}");
+        assert_eq!(ics.matches("BEGIN:VEVENT").count(), 2);
+        // Only what the calendar shows; nothing booked: no calendar.
+        assert!(shown(BookingStatus::Confirmed) && shown(BookingStatus::CancelRequested));
+        assert!(!shown(BookingStatus::Pending) && !shown(BookingStatus::Cancelled) && !shown(BookingStatus::Refused));
+        assert_eq!(confirmation(&town, &[]), None);
+        // Too many days for an email: none attached.
+        let many: Vec<Booking> =
+            (0..400).map(|n| booking("cantine", d(2026, 1, 1) + Days::new(n), BookingStatus::Confirmed, 400)).collect();
+        let entries: Vec<Entry> = many.iter().map(|b| super::entry(&town, "Léa", b)).collect();
+        assert_eq!(confirmation(&town, &entries), None);
     }
 
     #[test]

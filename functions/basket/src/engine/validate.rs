@@ -122,7 +122,11 @@ async fn plan_and_apply(
     let claim = header.claim.clone();
     let planned = async {
         let now = clock.now();
-        let mut facts = crate::check::load(store, ask.town.clone(), ask.family.clone(), lines).await?;
+        let why = super::apply::interrupted();
+        let keep = super::stored::expiry(now);
+        let settling = Some((now, &why, keep));
+        let mut facts =
+            crate::check::load_settling(store, ask.town.clone(), ask.family.clone(), lines, settling).await?;
         let mut sorted: Vec<&Line> = lines.iter().collect();
         // By date, then unit: the lines that share a day's places sit in the same chunk.
         sorted.sort_by(|a, b| (a.date, &a.unit, &a.child).cmp(&(b.date, &b.unit, &b.child)));

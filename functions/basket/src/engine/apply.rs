@@ -69,8 +69,6 @@ struct Claimed {
     owner: claims::Owner,
     /// The counter: unit, site, day.
     day: Counter,
-    /// Planned to take a place, it joined the queue instead.
-    converted: bool,
 }
 
 /// Whether a line's change is claimed on its counter rather than moved in the transaction: an
@@ -126,8 +124,7 @@ async fn claim(
                     } else {
                         progress.queued.remove(&index);
                     }
-                    let converted = owner.queue && p.effect.as_ref().is_some_and(|e| e.places > 0);
-                    claimed.insert(index, Claimed { counter, attr, owner, day, converted });
+                    claimed.insert(index, Claimed { counter, attr, owner, day });
                     break;
                 }
                 Ok(claims::Taken::Refused { stale }) => {
@@ -268,18 +265,12 @@ async fn attempt(
         behind.push(vec![index]);
         match claimed.get(&index) {
             Some(c) => {
+                // A place in the queue: a place may be free there (planned with a place, queued
+                // behind others): the day is looked at once the validation is done. Not a job
+                // in the transaction as for a freed place: every family queued on the day would
+                // name the same job item, the next hot item of a rush.
                 if c.owner.queue {
                     queued_days.insert(c.day.clone());
-                }
-                // Planned with a place, queued behind others: a place may be free (the
-                // promoter looks once the chunk is in).
-                if c.converted
-                    && let Some(op) = services::operations::promote_op(&ask.town, &c.day.0, &c.day.1, c.day.2, now)
-                    && !freed.contains(&c.day)
-                {
-                    ops.push(op);
-                    behind.push(Vec::new());
-                    freed.insert(c.day.clone());
                 }
             }
             None => {

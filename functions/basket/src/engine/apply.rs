@@ -97,17 +97,19 @@ async fn claim(
     let n = progress.done;
     let chunk = &chunks[n];
     let progress_key = super::stored::progress_key(ask, &header.claim);
-    for (offset, p) in chunk.lines.iter().enumerate() {
-        let index = chunk.first + offset;
-        let mut conflicts = 0;
-        let since = std::time::Instant::now();
-        loop {
-            let Some(effect) = effective(p, progress, index) else { break };
+    let (mut conflicts, since) = (0, std::time::Instant::now());
+    // In waves: every line not claimed yet at once (one round trip), then again for those that
+    // turned into requests on the waiting list or met a transaction on their counter.
+    loop {
+        let mut wave = Vec::new();
+        for (offset, p) in chunk.lines.iter().enumerate() {
+            let index = chunk.first + offset;
+            if claimed.contains_key(&index) {
+                continue;
+            }
+            let Some(effect) = effective(p, progress, index) else { continue };
             let m = move_of(p, &effect);
-            let Some(bound) = claimable(ask, &m) else { break };
-            let day: Counter = (m.unit.clone(), m.site.clone(), m.date);
-            let counter = store::keys::capacity(ask.town.id(), &m.unit, &m.site, m.date);
-            let attr = claims::attr(&header.claim, index);
+            let Some(bound) = claimable(ask, &m) else { continue };
             let owner = claims::Owner {
                 pk: progress_key.pk.clone(),
                 sk: progress_key.sk.clone(),
@@ -116,7 +118,19 @@ async fn claim(
                 queue: m.waiting > 0,
                 at: now.timestamp(),
             };
-            match claims::take(store, &counter, &attr, &owner, bound).await {
+            let counter = store::keys::capacity(ask.town.id(), &m.unit, &m.site, m.date);
+            wave.push((index, p, (m.unit, m.site, m.date), counter, claims::attr(&header.claim, index), owner, bound));
+        }
+        if wave.is_empty() {
+            return Ok(Ok(()));
+        }
+        let taken = futures::future::join_all(
+            wave.iter().map(|(_, _, _, counter, attr, owner, bound)| claims::take(store, counter, attr, owner, *bound)),
+        )
+        .await;
+        let mut met_transaction = false;
+        for ((index, p, day, counter, attr, _, _), taken) in wave.into_iter().zip(taken) {
+            match taken {
                 Ok(claims::Taken::Held(owner)) => {
                     // As claimed (maybe by a worker before this one): a place, or the queue.
                     if owner.queue {
@@ -125,19 +139,17 @@ async fn claim(
                         progress.queued.remove(&index);
                     }
                     claimed.insert(index, Claimed { counter, attr, owner, day });
-                    break;
                 }
-                Ok(claims::Taken::Refused { stale }) => {
+                Ok(claims::Taken::Refused { stale }) if !stale.is_empty() => {
                     // Claims of owners that died hold places they will never take: settled,
-                    // then the place tried again.
-                    if !stale.is_empty() {
-                        let why = serde_json::to_value(interrupted()).unwrap_or_default();
-                        let keep = super::stored::expiry(now);
-                        for (attr, owner) in &stale {
-                            claims::fence(store, &counter, attr, owner, &why, keep).await?;
-                        }
-                        continue;
+                    // then the place tried again in the next wave.
+                    let why = serde_json::to_value(interrupted()).unwrap_or_default();
+                    let keep = super::stored::expiry(now);
+                    for (attr, owner) in &stale {
+                        claims::fence(store, &counter, attr, owner, &why, keep).await?;
                     }
+                }
+                Ok(claims::Taken::Refused { .. }) => {
                     let behind = [Behind {
                         index,
                         queued: progress.queued.contains(&index),
@@ -149,17 +161,17 @@ async fn claim(
                         Race::Nothing => return Err(StoreError::Corrupt("a claim without its line".into()).into()),
                     }
                 }
-                Err(StoreError::Conflict) if since.elapsed() < CONFLICT_BUDGET => {
-                    // A transaction holds the counter (a cancellation, a promotion): it ends
-                    // within a round trip.
-                    conflicts += 1;
-                    tokio::time::sleep(conflict_backoff(conflicts)).await;
-                }
+                // A transaction holds the counter (a cancellation, a promotion): it ends within
+                // a round trip.
+                Err(StoreError::Conflict) if since.elapsed() < CONFLICT_BUDGET => met_transaction = true,
                 Err(e) => return Err(e.into()),
             }
         }
+        if met_transaction {
+            conflicts += 1;
+            tokio::time::sleep(conflict_backoff(conflicts)).await;
+        }
     }
-    Ok(Ok(()))
 }
 
 /// Why a dead validation's line was given up.
@@ -170,28 +182,26 @@ pub(super) fn interrupted() -> Refusal {
     )
 }
 
-/// The claimed lines of the chunk whose day a closure marked meanwhile (read after the claims:
-/// docs/store.md), with why.
+/// The claimed lines of the chunk whose day a closure marked meanwhile (read after the claims,
+/// in one batch: docs/store.md), with why.
 async fn closed_days(
     store: &Store,
     ask: &Ask,
     chunks: &[Chunk],
     claimed: &BTreeMap<usize, Claimed>,
 ) -> Result<Option<Lost>, Problem> {
+    let days: BTreeSet<chrono::NaiveDate> = claimed.values().map(|c| c.day.2).collect();
+    if days.is_empty() {
+        return Ok(None);
+    }
+    let keys: Vec<store::Key> = days.iter().map(|d| store::keys::day(ask.town.id(), *d)).collect();
+    let marks = store.get_many(&keys).await?;
     let mut closed = Vec::new();
-    let mut read: BTreeMap<(chrono::NaiveDate, &domain::ActivityId), Option<String>> = BTreeMap::new();
     for (&index, c) in claimed {
         let Some(effect) = plan_line(chunks, index).and_then(|p| p.effect.as_ref()) else { continue };
-        let activity = &effect.booking.activity;
-        let reason = match read.get(&(c.day.2, activity)) {
-            Some(r) => r.clone(),
-            None => {
-                let r = gate::closed_reason(store, ask.town.id(), c.day.2, activity).await?;
-                read.insert((c.day.2, activity), r.clone());
-                r
-            }
-        };
-        if let Some(reason) = reason {
+        let day = store::keys::day(ask.town.id(), c.day.2);
+        let Some(item) = marks.iter().find(|m| m.key == day) else { continue };
+        if let Some(reason) = gate::closed_reason_in(item, &effect.booking.activity) {
             closed.push((index, domain::basket::refusal("closed", gate::closed_message(Some(&reason)))));
         }
     }

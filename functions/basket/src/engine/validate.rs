@@ -138,10 +138,9 @@ async fn plan_and_apply(
             })
             .collect();
         header.names = facts.children.values().map(|c| (c.id.clone(), c.first_name.clone())).collect();
-        let town = &ask.town;
-        let chunks = split(plan, |p| {
-            p.effect.as_ref().is_some_and(|e| town.unit(&e.booking.unit).is_some_and(|(_, u)| u.waiting_list))
-        })?;
+        // Days of units with a waiting list no longer need chunks of their own: their places
+        // are claimed on the counters before the transaction, which names none of them.
+        let chunks = split(plan, |_| false)?;
         let items = chunks
             .iter()
             .enumerate()

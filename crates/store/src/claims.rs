@@ -30,7 +30,6 @@
 //! booking), or the claim came later, and the validation's read of the marks sees the closure.
 
 use crate::{Cond, Item, Key, Result, Store, StoreError, Update};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The prefix of a claim's attribute on a counter.
@@ -41,7 +40,7 @@ pub const PREFIX: &str = "claim_";
 pub const STALE_SECONDS: i64 = 120;
 
 /// Whose a claim is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
     /// The key of the owner's progress item.
     pub pk: String,
@@ -56,12 +55,31 @@ pub struct Owner {
 }
 
 impl Owner {
+    /// As stored: `at|chunk|line|q|pk|sk` (`q`: `1` for the queue), short, since DynamoDB
+    /// charges an update of the counter for the whole item, and its age first, so that finding
+    /// the stale claims of a counter parses nothing else.
     fn value(&self) -> Result<Value> {
-        Ok(Value::from(serde_json::to_string(self).map_err(|e| StoreError::Invalid(e.to_string()))?))
+        if self.pk.contains('|') {
+            return Err(StoreError::Invalid(format!("a claim's owner key {:?} holds a |", self.pk)));
+        }
+        let q = u8::from(self.queue);
+        Ok(Value::from(format!("{}|{}|{}|{q}|{}|{}", self.at, self.chunk, self.line, self.pk, self.sk)))
     }
 
     fn parse(v: &Value) -> Option<Owner> {
-        serde_json::from_str(v.as_str()?).ok()
+        let mut parts = v.as_str()?.splitn(6, '|');
+        let mut next = || parts.next();
+        let at = next()?.parse().ok()?;
+        let chunk = next()?.parse().ok()?;
+        let line = next()?.parse().ok()?;
+        let queue = next()? == "1";
+        let (pk, sk) = (next()?.to_owned(), next()?.to_owned());
+        Some(Owner { pk, sk, chunk, line, queue, at })
+    }
+
+    /// When the claim stored as `v` was made, reading nothing else.
+    fn at_of(v: &Value) -> Option<i64> {
+        v.as_str()?.split('|').next()?.parse().ok()
     }
 }
 
@@ -115,12 +133,7 @@ pub async fn take(store: &Store, counter: &Key, attr: &str, owner: &Owner, bound
             let item = store.get(counter).await?;
             Ok(match item.as_ref().and_then(|i| i.attrs.get(attr)).and_then(Owner::parse) {
                 Some(held) => Taken::Held(held),
-                None => {
-                    let stale = item.as_ref().map(on).unwrap_or_default();
-                    Taken::Refused {
-                        stale: stale.into_iter().filter(|(_, o)| o.at <= owner.at - STALE_SECONDS).collect(),
-                    }
-                }
+                None => Taken::Refused { stale: item.map(|i| stale_on(&i, owner.at)).unwrap_or_default() },
             })
         }
         Err(e) => Err(e),
@@ -150,6 +163,16 @@ pub fn on(counter: &Item) -> Vec<(String, Owner)> {
         .attrs
         .iter()
         .filter(|(name, _)| name.starts_with(PREFIX))
+        .filter_map(|(name, v)| Some((name.clone(), Owner::parse(v)?)))
+        .collect()
+}
+
+/// The claims on a counter made at `now - STALE_SECONDS` or before (their owners died).
+pub fn stale_on(counter: &Item, now: i64) -> Vec<(String, Owner)> {
+    counter
+        .attrs
+        .iter()
+        .filter(|(name, v)| name.starts_with(PREFIX) && Owner::at_of(v).is_some_and(|at| at <= now - STALE_SECONDS))
         .filter_map(|(name, v)| Some((name.clone(), Owner::parse(v)?)))
         .collect()
 }
@@ -246,10 +269,8 @@ pub async fn fence_all(
 ) -> Result<usize> {
     let Some(item) = store.get(counter).await? else { return Ok(0) };
     let mut settled = 0;
-    for (attr, owner) in on(&item) {
-        if stale_only && owner.at > now - STALE_SECONDS {
-            continue;
-        }
+    let claims = if stale_only { stale_on(&item, now) } else { on(&item) };
+    for (attr, owner) in claims {
         fence(store, counter, &attr, &owner, why, keep_until).await?;
         settled += 1;
     }

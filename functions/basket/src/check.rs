@@ -50,8 +50,11 @@ pub async fn load_settling(
         if let Some((now, why, keep_until)) = now {
             let stale: Vec<_> = counters
                 .iter()
-                .flat_map(|c| claims::on(c).into_iter().map(move |(attr, owner)| (c.key.clone(), attr, owner)))
-                .filter(|(_, _, o)| o.at <= now.timestamp() - claims::STALE_SECONDS)
+                .flat_map(|c| {
+                    claims::stale_on(c, now.timestamp())
+                        .into_iter()
+                        .map(move |(attr, owner)| (c.key.clone(), attr, owner))
+                })
                 .collect();
             if !stale.is_empty() {
                 let why = serde_json::to_value(why).map_err(|e| StoreError::Invalid(e.to_string()))?;

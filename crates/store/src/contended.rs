@@ -111,6 +111,8 @@ struct Budgets {
 struct Model {
     settings: Contention,
     held: Mutex<HashSet<Key>>,
+    /// The size of each item single updates left (what the next one is charged).
+    sizes: Mutex<HashMap<Key, usize>>,
     budgets: Mutex<Budgets>,
     stats: Stats,
     seed: AtomicU64,
@@ -163,6 +165,7 @@ impl ContendedStore {
         let model = Model {
             settings,
             held: Mutex::default(),
+            sizes: Mutex::default(),
             budgets: Mutex::default(),
             stats: Stats::default(),
             seed: AtomicU64::new(u64::from_le_bytes(seed) | 1),
@@ -338,15 +341,20 @@ impl ContendedStore {
     /// the item before and after), refused if a transaction holds the item, and otherwise never
     /// in conflict with other updates of it (DynamoDB applies them one after the other).
     pub(crate) async fn update(&self, u: Update) -> Result<()> {
-        let before = self.inner.get(u.key.clone()).await?.map_or(0, |i| i.size());
-        let cost = units(before + 256);
+        // The item's size as the last update left it (reading it here would cost the model more
+        // than the update itself on a large counter).
+        let before = self.model.sizes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&u.key).copied();
+        let cost = units(before.unwrap_or(0) + 256);
         self.admit(&[(&u.key.pk, cost)], true).await?;
         self.count_units(std::iter::once((&u.key, cost)));
         if self.held(&u.key) {
             return Err(self.conflict(&u.key));
         }
         self.network().await;
-        self.inner.update(u).await
+        let key = u.key.clone();
+        let after = self.inner.update(u).await?;
+        self.model.sizes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, after);
+        Ok(())
     }
 
     /// Holds every item of the transaction (or is cancelled at once if another transaction

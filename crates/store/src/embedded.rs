@@ -160,14 +160,16 @@ impl EmbeddedStore {
         self.write(move |items, gsi| add(items, gsi, &key, &attr, by, max)?.ok_or(StoreError::ConditionFailed)).await
     }
 
-    pub(super) async fn update(&self, u: Update) -> Result<()> {
+    /// Answers the size of the item before the update (what it was charged for, with after's).
+    pub(super) async fn update(&self, u: Update) -> Result<usize> {
         self.write(move |items, gsi| {
             let current = read(items, &u.key)?;
             if u.cond.as_ref().is_some_and(|c| !c.holds(current.as_ref())) {
                 return Err(StoreError::ConditionFailed);
             }
             let item = u.apply(current.as_ref())?;
-            store(items, gsi, current.as_ref(), &item)
+            store(items, gsi, current.as_ref(), &item)?;
+            Ok(item.size())
         })
         .await
     }

@@ -257,7 +257,7 @@ impl Store {
         self.authorize(iam::Primitive::Add)?;
         self.injected_fault(false)?;
         match &self.backend {
-            Backend::Embedded(s) => s.update(u).await,
+            Backend::Embedded(s) => s.update(u).await.map(|_| ()),
             Backend::Contended(s) => s.update(u).await,
             Backend::Dynamo(s) => s.update(u).await,
         }

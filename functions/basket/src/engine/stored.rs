@@ -156,11 +156,10 @@ pub(super) fn claimed_by(claim: &str) -> Cond {
 }
 
 /// Splits the plan (sorted by date) into chunks that each fit one transaction with the progress
-/// item. A day of a unit with a waiting list gets a chunk of its own: its counter and its
-/// closure marks are what every family booking that day also names, and DynamoDB cancels either
-/// of two transactions in flight on one item, so a transaction naming one day's shared items
-/// meets far fewer than one naming twenty (docs/store.md, « Hot keys »). Other days are packed
-/// up to the transaction's limit (a school year's canteen in some fifteen transactions).
+/// item, up to the transaction's limit (a school year's canteen in some fifteen transactions).
+/// `contended` lines get a chunk per day: none since places on units with a waiting list are
+/// claimed before the transaction (`store::claims`; kept for a unit whose day's shared items a
+/// transaction must name).
 pub(super) fn split(plan: Vec<Planned>, contended: impl Fn(&Planned) -> bool) -> Result<Vec<Chunk>, StoreError> {
     let mut chunks: Vec<Chunk> = Vec::new();
     let mut current = Chunk { first: 0, lines: Vec::new() };

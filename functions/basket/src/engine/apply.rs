@@ -84,7 +84,6 @@ fn claimable(ask: &Ask, m: &gate::Move) -> Option<claims::Bound> {
 /// Claims the places (or places in the queue) of the chunk's claimable lines, once each (a
 /// claim made before, by this worker or another one resuming the validation, is found as it
 /// is). A line that finds no place joins the waiting list (a guardian's) or is lost.
-#[allow(clippy::too_many_arguments)]
 async fn claim(
     store: &Store,
     ask: &Ask,

@@ -191,9 +191,9 @@ impl Sum {
 impl<'a> Rebill<'a> {
     /// `family`'s `month`: its children's records (their enrolments rank them for sibling
     /// reductions that count the children enrolled), its bookings of the month as they stand
-    /// (other families' are left out), what its children were given of each aid before the month in the aid's year
-    /// (`used`, as the run counted it), its invoice of the month if it had one, and its
-    /// régularisations (those of other months and credit notes' are left out).
+    /// (other families' are left out), what its children were given of each aid before the
+    /// month in the aid's year (`used`, as the run counted it), its invoice of the month if it
+    /// had one, and its régularisations (those of other months and credit notes' are left out).
     pub fn new(
         town: &'a Town,
         month: Month,

@@ -62,6 +62,8 @@ test('every irreversible act in « Espace mairie » asks first and says what wil
     await page.getByRole('cell', { name: 'Famille Martin' }).waitFor();
     // The aids each family's bill deducts, a column of the dry run (none in the demo's October).
     await page.getByRole('columnheader', { name: 'Aides déduites' }).waitFor();
+    const claim = page.getByRole('link', { name: 'Exporter les aides de 2026 à réclamer aux financeurs (CSV)' });
+    assert.match(await claim.getAttribute('href'), /\/staff\/invoices\/aids\?year=2026&format=csv$/);
     assert.equal(await page.getByRole('row', { name: /Famille Martin/ }).getByRole('cell', { name: '—' }).count(), 1);
     assert.equal(await page.getByRole('button', { name: /^Facturer/ }).count(), 0, 'a billed month offers no « Facturer »');
     assert.equal(await page.getByRole('button', { name: /^Publier octobre/ }).count(), 0, 'a published month offers no « Publier »');

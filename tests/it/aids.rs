@@ -98,6 +98,34 @@ async fn an_aid_for_qf_up_to_600_shows_on_the_bernards_next_invoice(store: Store
     let sum: f64 =
         piece.all("LigneDePiece").map(|l| l.val("BlocLignePiece/InfoLignePiece/MtHT").parse::<f64>().unwrap()).sum();
     assert_eq!(format!("{sum:.2}"), "10.00");
+
+    // What the town claims from the CAF for 2026: Noé's two days, 6,00 €.
+    let claim = p.get(&api("/staff/invoices/aids?year=2026"), Some(&admin)).await;
+    assert_eq!(claim.status, 200, "{:?}", claim.json);
+    let lines: Vec<(&str, &str, &str, i64, i64)> = claim.json["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let text = |k: &str| l[k].as_str().unwrap_or("");
+            (
+                text("funder"),
+                text("month"),
+                text("child_name"),
+                l["days"].as_i64().unwrap_or(-1),
+                l["amount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(lines, [("caf", "2026-11", "Noé Bernard-Petit", 2, 600)]);
+    assert_eq!(claim.json["totals"][0]["amount"], 600);
+    let (csv, kind) = raw_get(&p.router, &api("/staff/invoices/aids?year=2026&format=csv"), &admin.cookie).await;
+    assert!(kind.starts_with("text/csv"), "{kind}");
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(csv.contains("Aide CAF temps libres;CAF;2026-11;"), "{csv}");
+    assert!(csv.trim_end().ends_with(";2;6,00"), "{csv}");
+    assert_problem(&p.get(&api("/staff/invoices/aids?year=26"), Some(&admin)).await, 400, "invalid_year");
+    assert_problem(&p.get(&api("/staff/invoices/aids?year=2026"), Some(&claire)).await, 403, "forbidden");
     p.stop().await;
 }
 

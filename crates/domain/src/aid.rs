@@ -102,6 +102,61 @@ pub fn used<'a>(
     out
 }
 
+/// One line of what the town claims from an aid's funder: an aid, a month, a household and a
+/// child, with the days and the amount its invoices deducted (`days: Some`), or what a
+/// régularisation of that month gave (positive) or took back (negative) (`days: None`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ClaimLine {
+    pub aid: AidId,
+    pub funder: super::config::Funder,
+    pub month: Month,
+    pub family: FamilyRef,
+    pub child: ChildId,
+    pub days: Option<u32>,
+    pub amount: i64,
+}
+
+/// What the town claims from its aids' funders for the civil `year`: each aid line of the
+/// year's invoices (not cancelled), summed per aid, month, household and child, then the
+/// régularisations' aid changes of the year's months; in the order of the town's aids, then by
+/// month, household and child. An aid no longer configured is left out.
+pub fn claim<'a>(
+    town: &Town,
+    year: i32,
+    invoices: &[Invoice],
+    regularised: impl IntoIterator<Item = (&'a FamilyRef, Month, &'a AidDelta)>,
+) -> Vec<ClaimLine> {
+    let in_year = |m: Month| m.first().year() == year;
+    type Key = (usize, Month, FamilyRef, ChildId, bool);
+    let mut sums: BTreeMap<Key, (u32, i64)> = BTreeMap::new();
+    let rank = |id: &AidId| town.config().aids.iter().position(|a| &a.id == id);
+    for i in invoices.iter().filter(|i| i.cancelled.is_none() && in_year(i.month)) {
+        for l in &i.aids {
+            let Some(r) = rank(&l.aid) else { continue };
+            let e = sums.entry((r, i.month, i.family.clone(), l.child.clone(), false)).or_default();
+            e.0 += l.quantity;
+            e.1 += l.amount.get();
+        }
+    }
+    for (family, month, d) in regularised.into_iter().filter(|(_, m, _)| in_year(*m)) {
+        let Some(r) = rank(&d.aid) else { continue };
+        sums.entry((r, month, family.clone(), d.child.clone(), true)).or_default().1 += d.amount;
+    }
+    let aids = &town.config().aids;
+    sums.into_iter()
+        .filter(|(_, (_, amount))| *amount != 0)
+        .map(|((r, month, family, child, regularised), (days, amount))| ClaimLine {
+            aid: aids[r].id.clone(),
+            funder: aids[r].funder,
+            month,
+            family,
+            child,
+            days: (!regularised).then_some(days),
+            amount,
+        })
+        .collect()
+}
+
 /// Whether `family` earns `aid`: named by it, or its quotient familial in the aid's bracket.
 pub fn earns(aid: &Aid, family: &Family) -> bool {
     aid.families.contains(&family.reference)

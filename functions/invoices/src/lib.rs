@@ -11,6 +11,7 @@
 //! list, reminders and the handover to the Trésor public), rules in [`domain::payment`],
 //! [`domain::payfip`] and [`domain::debit`].
 
+mod aids;
 pub mod certificates;
 pub mod collect;
 pub mod corrections;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/towns/{town}/staff/invoices/runs/{month}/finalise", post(finalise))
         .route("/api/towns/{town}/staff/invoices/runs/{month}/publish", post(staff::publish))
         .route("/api/towns/{town}/staff/invoices/runs/{month}/export", get(export))
+        .route("/api/towns/{town}/staff/invoices/aids", get(aids::claim))
         .route("/api/towns/{town}/staff/invoices/families/{family}", get(staff::account))
         .route("/api/towns/{town}/staff/invoices/families/{family}/{month}/credit-notes", post(staff::credit_note))
         .route("/api/towns/{town}/staff/invoices/families/{family}/{month}/cancel", post(staff::cancel))

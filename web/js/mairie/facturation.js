@@ -59,6 +59,10 @@ async function previewBilling(ctx, event) {
     if (p.run.status !== 'to_bill') {
       const csv = el('a', { href: `/api/towns/${encodeURIComponent(town)}/staff/invoices/runs/${encodeURIComponent(month)}/export`, download: '' }, `Exporter les factures de ${p.label} (CSV)`);
       parts.push(el('p', {}, csv));
+      // What the aids' funders owe the town for the month's year (CAF, MSA, the town's own).
+      const year = month.slice(0, 4);
+      const aidsCsv = el('a', { href: `/api/towns/${encodeURIComponent(town)}/staff/invoices/aids?year=${year}&format=csv`, download: '' }, `Exporter les aides de ${year} à réclamer aux financeurs (CSV)`);
+      parts.push(el('p', {}, aidsCsv));
     }
   }
   box.replaceChildren(...parts.filter(Boolean));

@@ -404,3 +404,35 @@ fn the_ceiling_counts_what_regularisations_gave_or_took_back() {
     let used = used(&town, november, std::slice::from_ref(&october), regularised.iter().copied());
     assert_eq!(used.get(&(martin.clone(), id("lea"), id("caf-atl"))), Some(&c(300)));
 }
+
+/// The funders' claim of a year: the aid lines of the year's invoices per aid, month, household
+/// and child (a cancelled invoice and last year's left out), then the régularisations' changes.
+#[test]
+fn a_year_claim_sums_the_invoices_aid_lines_and_the_regularisations() {
+    let town = town_with(vec![atl()]);
+    let issue = |month: &str, number: &str| {
+        crate::billing::Invoice::issue(
+            bill(&town, &low_qf(), &wednesdays(), &Used::new()),
+            Month::parse(month).unwrap(),
+            number.into(),
+            d(2026, 12, 1),
+            "a",
+        )
+    };
+    let november = issue("2026-11", "2026-000002");
+    let mut cancelled = issue("2026-10", "2026-000001");
+    cancelled.cancelled = Some(crate::invoice::Cancellation {
+        reason: "x".into(),
+        by: "a".into(),
+        at: at(2026, 11, 2, 9, 0),
+        credit_note: "AV".into(),
+    });
+    let last_year = issue("2025-11", "2025-000009");
+    let martin: FamilyRef = id("martin");
+    let back = AidDelta { aid: id("caf-atl"), child: id("lea"), amount: -300 };
+    let lines =
+        claim(&town, 2026, &[november, cancelled, last_year], [(&martin, Month::parse("2026-11").unwrap(), &back)]);
+    let got: Vec<(String, Option<u32>, i64)> = lines.iter().map(|l| (l.month.to_string(), l.days, l.amount)).collect();
+    assert_eq!(got, [("2026-11".to_owned(), Some(3), 900), ("2026-11".to_owned(), None, -300)]);
+    assert_eq!(lines[0].funder, crate::config::Funder::Caf);
+}

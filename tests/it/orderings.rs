@@ -82,8 +82,6 @@ async fn settled(store: &Store, unit: &str, site: &str, date: NaiveDate, closed:
     let waiting = day.iter().filter(|b| b.is_waiting()).count() as i64;
     assert_eq!(attr("taken"), holding, "{unit} {date}: the counter equals the bookings holding a place");
     assert_eq!(attr("waiting"), waiting, "{unit} {date}: the counter's queue equals the waiting requests");
-    let claims = counter.as_ref().map(store::claims::on).unwrap_or_default();
-    assert!(claims.is_empty(), "{unit} {date}: claims left on the counter: {claims:?}");
     if closed {
         let live: Vec<_> = day.iter().filter(|b| b.holds_place()).map(|b| b.child.to_string()).collect();
         assert!(live.is_empty(), "{unit} {date} is closed, yet booked for {live:?}");
@@ -351,116 +349,6 @@ pub(super) async fn cancellations_racing_newcomers_give_the_places_to_the_earlie
     p.stop().await;
 }
 
-/// The rush's case of the testers' round: thirty families validating the Wednesday at the
-/// leisure centre (a waiting list: their places are claimed on the counter before their
-/// transactions, `store::claims`) while the administrator closes it. Each claim is found by
-/// the closure (fenced: refused « closed », or landed: cancelled by it), or comes after the
-/// closure's marks and is refused by the validation's own read of them; nothing survives on
-/// the day and no claim is left on its counter.
-pub(super) async fn thirty_families_claiming_places_while_the_day_closes_leave_nothing_on_it(store: Store) {
-    let p = portal_on(store.clone()).await;
-    with_waiting_list(&p, 20).await;
-    let fams = families(&store, "ruee", 30, &[("alsh", CENTRE)]).await;
-    let before = town_now(&store).await;
-    let admin = admin(&p).await;
-    let uri = format!("/api/towns/{TOWN}/staff/config");
-    let view = p.get(&uri, Some(&admin)).await.json;
-    let mut config = view["config"].clone();
-    closing(wednesday(), "Sortie annulée")(&mut config);
-    let body = json!({"version": view["version"], "config": config}).to_string().into_bytes();
-    let mut runs = Vec::new();
-    let mut closure = None;
-    for (i, (f, c)) in fams.iter().enumerate() {
-        let (p_store, clock, town) = (p.store.clone(), p.clock.clone(), before.clone());
-        let a = ask(&town, f, &format!("ruee-{}-0001", f.reference), Mode::Guardian, f.guardians[0].email.as_str());
-        let line = Line { child: c.id.clone(), unit: id("alsh-mercredi"), date: wednesday(), action: ActionKind::Add };
-        runs.push(tokio::spawn(async move { engine::run(&p_store, &clock, &a, vec![line]).await }));
-        if i == 12 {
-            let (router, admin, uri, body) = (p.router.clone(), admin.clone(), uri.clone(), body.clone());
-            closure = Some(tokio::spawn(async move { put_config(&router, &admin, &uri, body).await }));
-        }
-    }
-    let answers: Vec<Answer> =
-        futures::future::join_all(runs).await.into_iter().map(|r| r.unwrap().expect("an answer")).collect();
-    let saved = closure.unwrap().await.unwrap();
-    assert_eq!(saved.status, 200, "{:?}", saved.json);
-    sweep(&p).await;
-    let day = settled(&store, "alsh-mercredi", CENTRE, wednesday(), true).await;
-    for a in &answers {
-        assert!(matches!(refusal(a), None | Some("closed")), "{a:?}");
-    }
-    let landed = answers.iter().filter(|a| refusal(a).is_none()).count();
-    let ours = |b: &&Booking| b.family.as_str().starts_with("ruee");
-    let placed_then_cancelled = day.iter().filter(ours).filter(|b| b.cancelled_by_town.is_some()).count();
-    let waiting = day.iter().filter(ours).filter(|b| b.is_waiting()).count();
-    assert_eq!(
-        placed_then_cancelled + waiting,
-        landed,
-        "every line that landed was cancelled, or waits for a reopening"
-    );
-    p.stop().await;
-}
-
-/// A validation died holding a claim (its place taken on the counter, its transaction never
-/// sent). The next family to find the day full settles it — the dead line recorded lost in its
-/// owner's progress first, so that it can never land, then its place given back — and takes
-/// the place; the counter equals the bookings again.
-pub(super) async fn a_claim_left_by_a_dead_validation_is_settled_by_the_next_one_finding_the_day_full(store: Store) {
-    use store::claims::{self, Bound, Owner, Taken};
-    let p = portal_on(store.clone()).await;
-    with_waiting_list(&p, 1).await;
-    let fams = families(&store, "mort", 2, &[("alsh", CENTRE)]).await;
-    let town = town_now(&store).await;
-    let counter = keys::capacity(&town_id(), &id("alsh-mercredi"), &id(CENTRE), wednesday());
-    let dead = keys::validation_progress(&town_id(), &fams[0].0.reference, "cle-morte#claim");
-    let owner = Owner {
-        pk: dead.pk.clone(),
-        sk: dead.sk.clone(),
-        chunk: 0,
-        line: 0,
-        queue: false,
-        at: p.clock.now().timestamp(),
-    };
-    let bound = Bound { capacity: 1, behind_queue: true };
-    let taken = claims::take(&store, &counter, &claims::attr("claim", 0), &owner, bound).await.unwrap();
-    assert_eq!(taken, Taken::Held(owner.clone()));
-    // Within a Lambda's life the claim is the dead one's: the next family waits.
-    let (f, c) = &fams[1];
-    let early = validate(&p, &town, f, c, "alsh-mercredi", wednesday()).await;
-    assert_eq!(early.lines[0].status, Some(BookingStatus::Pending), "{early:?}");
-    let cancel = Line { child: c.id.clone(), unit: id("alsh-mercredi"), date: wednesday(), action: ActionKind::Cancel };
-    let a = ask(&town, f, "mort-annule", Mode::Guardian, f.guardians[0].email.as_str());
-    let gone = engine::run(&p.store, &p.clock, &a, vec![cancel]).await.unwrap();
-    assert_eq!(refusal(&gone), None, "{gone:?}");
-    // Minutes later, the claim is stale: settled by the next validation, which gets the place.
-    p.clock.advance(chrono::TimeDelta::seconds(claims::STALE_SECONDS + 1));
-    let a = ask(&town, f, "mort-retour", Mode::Guardian, f.guardians[0].email.as_str());
-    let line = Line { child: c.id.clone(), unit: id("alsh-mercredi"), date: wednesday(), action: ActionKind::Add };
-    let later = engine::run(&p.store, &p.clock, &a, vec![line]).await.unwrap();
-    assert_eq!(later.lines[0].status, Some(BookingStatus::Confirmed), "{later:?}");
-    let fenced = store.get(&dead).await.unwrap().expect("the dead validation's progress, fenced");
-    assert_eq!(fenced.attrs["lost"]["0"]["code"], "interrupted");
-    sweep(&p).await;
-    settled(&store, "alsh-mercredi", CENTRE, wednesday(), false).await;
-    p.stop().await;
-}
-
-/// The claims' cases again on the contended store, where calls take milliseconds and a
-/// closure does meet claims in flight.
-mod claims_contended {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn thirty_families_claiming_places_while_the_day_closes_leave_nothing_on_it() {
-        let (store, _dir) = crate::helpers::contended_store();
-        super::thirty_families_claiming_places_while_the_day_closes_leave_nothing_on_it(store).await;
-    }
-
-    #[tokio::test]
-    async fn a_claim_left_by_a_dead_validation_is_settled_by_the_next_one_finding_the_day_full() {
-        let (store, _dir) = crate::helpers::contended_store();
-        super::a_claim_left_by_a_dead_validation_is_settled_by_the_next_one_finding_the_day_full(store).await;
-    }
-}
-
 crate::helpers::both_backends!(
     a_validation_reaching_the_store_after_the_closure_is_refused,
     a_validation_landing_before_the_closure_is_cancelled_by_it,
@@ -468,6 +356,4 @@ crate::helpers::both_backends!(
     a_newcomer_after_a_freed_place_queues_behind_the_waiting_request,
     sixty_newcomers_on_a_unit_with_a_waiting_list_are_never_refused_full,
     cancellations_racing_newcomers_give_the_places_to_the_earliest_requests,
-    thirty_families_claiming_places_while_the_day_closes_leave_nothing_on_it,
-    a_claim_left_by_a_dead_validation_is_settled_by_the_next_one_finding_the_day_full,
 );

@@ -2,7 +2,7 @@
 //! contended model of DynamoDB (`store::contended`).
 
 use serde_json::json;
-use store::{CancelReason, Cond, Item, Key, Query, SkRange, Store, StoreError, Update, WriteOp};
+use store::{CancelReason, Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp};
 
 crate::helpers::all_backends!(
     put_then_get_round_trips_every_attribute_type,
@@ -26,8 +26,6 @@ crate::helpers::all_backends!(
     empty_sort_key_bounds_are_refused,
     query_up_to_a_sort_key,
     batch_read_returns_the_items_that_exist_over_many_batches,
-    a_single_update_adds_sets_and_removes_under_its_condition,
-    claims_on_a_counter_are_taken_once_within_the_capacity_and_settled_once,
 );
 
 fn item(pk: &str, sk: &str) -> Item {
@@ -458,82 +456,4 @@ async fn a_cursor_of_another_partition_is_refused() {
     let page = store.query(&Query::table("T#a#C#lea", SkRange::All).limit(1)).await.unwrap();
     let t = store.query(&Query::table("T#b#C#lea", SkRange::All).after(page.next)).await;
     assert!(matches!(t, Err(StoreError::Invalid(_))), "{t:?}");
-}
-
-/// A single-item update (UpdateItem): numbers added from 0, values set, attributes removed, all
-/// at once if the condition holds; nothing otherwise. A missing item is created.
-async fn a_single_update_adds_sets_and_removes_under_its_condition(store: Store) {
-    let cap = Key::new("T#a#CAP#alsh#s#2027-07-05", "COUNTER");
-    let update = |add: i64, set: Option<&str>, remove: Option<&str>, cond: Option<Cond>| Update {
-        key: cap.clone(),
-        add: vec![("taken".into(), add)],
-        set: set.map(|a| (a.to_owned(), json!({"who": a, "n": [1, 2]}).to_string().into())).into_iter().collect(),
-        remove: remove.map(str::to_owned).into_iter().collect(),
-        cond,
-    };
-    store.update(update(1, Some("claim_a"), None, Some(Cond::Absent { name: "claim_a".into() }))).await.unwrap();
-    let got = store.get(&cap).await.unwrap().unwrap();
-    assert_eq!(got.attrs["taken"], json!(1));
-    let held = got.attrs["claim_a"].clone();
-    assert_eq!(held, json!(json!({"who": "claim_a", "n": [1, 2]}).to_string()));
-    // The same claim again: refused, nothing changed.
-    let again = store.update(update(1, Some("claim_a"), None, Some(Cond::Absent { name: "claim_a".into() }))).await;
-    assert_eq!(again, Err(StoreError::ConditionFailed));
-    assert_eq!(store.get(&cap).await.unwrap().unwrap(), got);
-    // Removed once, conditioned on the value as written.
-    let settle =
-        || update(-1, None, Some("claim_a"), Some(Cond::AttrEquals { name: "claim_a".into(), value: held.clone() }));
-    store.update(settle()).await.unwrap();
-    assert_eq!(store.update(settle()).await, Err(StoreError::ConditionFailed));
-    let got = store.get(&cap).await.unwrap().unwrap();
-    assert_eq!(got.attrs["taken"], json!(0));
-    assert!(!got.attrs.contains_key("claim_a"));
-    // Nothing to change, or a key attribute: refused before reaching the store.
-    let empty = Update { key: cap.clone(), add: vec![], set: vec![], remove: vec![], cond: None };
-    assert!(matches!(store.update(empty).await, Err(StoreError::Invalid(_))));
-    let key_attr =
-        Update { key: cap.clone(), add: vec![], set: vec![("pk".into(), json!("x"))], remove: vec![], cond: None };
-    assert!(matches!(store.update(key_attr).await, Err(StoreError::Invalid(_))));
-}
-
-/// Places claimed by single updates (`store::claims`): many claims at once never take more
-/// than the capacity, a claim made twice is one, and settling (cleared or released) happens
-/// once whoever does it.
-async fn claims_on_a_counter_are_taken_once_within_the_capacity_and_settled_once(store: Store) {
-    use store::claims::{self, Bound, Owner, Taken};
-    let cap = Key::new("T#a#CAP#alsh#s#2027-07-06", "COUNTER");
-    let owner =
-        |line: usize| Owner { pk: "T#a#F#f".into(), sk: format!("VALP#k#{line}"), chunk: 0, line, queue: false, at: 1 };
-    let bound = Bound { capacity: 3, behind_queue: true };
-    let all = (0..6).map(|n| {
-        let store = store.clone();
-        let cap = cap.clone();
-        async move { claims::take(&store, &cap, &claims::attr("v", n), &owner(n), bound).await.unwrap() }
-    });
-    let taken = futures::future::join_all(all).await;
-    let held: Vec<usize> = (0..6).filter(|n| matches!(taken[*n], Taken::Held(_))).collect();
-    assert_eq!(held.len(), 3, "{taken:?}");
-    // Claimed again: the same claim, as it is.
-    assert_eq!(
-        claims::take(&store, &cap, &claims::attr("v", held[0]), &owner(held[0]), bound).await.unwrap(),
-        Taken::Held(owner(held[0]))
-    );
-    let counter = store.get(&cap).await.unwrap().unwrap();
-    assert_eq!(counter.attrs["taken"], json!(3));
-    assert_eq!(claims::on(&counter).len(), 3);
-    // One landed (cleared: its booking keeps the place), one lost (released), each twice.
-    for _ in 0..2 {
-        claims::settle(&store, &cap, &claims::attr("v", held[0]), &owner(held[0]), true).await.unwrap();
-        claims::settle(&store, &cap, &claims::attr("v", held[1]), &owner(held[1]), false).await.unwrap();
-    }
-    let counter = store.get(&cap).await.unwrap().unwrap();
-    assert_eq!(counter.attrs["taken"], json!(2));
-    assert_eq!(claims::on(&counter).len(), 1);
-    // Someone waiting: a newcomer's place is refused even with places free.
-    let queued = Owner { queue: true, ..owner(9) };
-    assert!(matches!(claims::take(&store, &cap, &claims::attr("v", 9), &queued, bound).await.unwrap(), Taken::Held(_)));
-    assert!(matches!(
-        claims::take(&store, &cap, &claims::attr("v", 10), &owner(10), bound).await.unwrap(),
-        Taken::Refused { .. }
-    ));
 }

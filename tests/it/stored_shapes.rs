@@ -143,22 +143,6 @@ async fn the_past_shapes_read_through_todays_read_paths() {
     assert_eq!(claimed.values().copied().collect::<Vec<_>>(), vec![1]);
 }
 
-/// A counter holding a claim in flight (`store::claims`): the same kind and version as any
-/// counter (a claim is an attribute that lives while a validation is in flight, which older
-/// readers of `taken` and `waiting` read as before), its claim read back with its owner.
-#[test]
-fn a_counter_holding_a_claim_reads_its_counts_and_its_claim() {
-    let counter = fixture("capacity", "v2-claimed");
-    assert_eq!(Kind::of(&counter.key), Some(Kind::Capacity));
-    assert_eq!(repo::claimed_of(&counter), 4, "taken (the claim's place included) and waiting");
-    let claims = store::claims::on(&counter);
-    assert_eq!(claims.len(), 1);
-    let (attr, owner) = &claims[0];
-    assert_eq!(attr, "claim_0b9f2c_4");
-    assert_eq!((owner.sk.as_str(), owner.chunk, owner.line, owner.queue), ("VAL#cle-1#0b9f2c#P", 1, 4, false));
-    assert_eq!(repo::claimed_of(&fixture("capacity", "v2")), 3, "a counter without claims, as before");
-}
-
 #[test]
 fn the_past_shapes_decode_as_todays_structs() {
     let note: domain::credit::CreditNote = fixture("credit_note", "v1").to_value().unwrap();

@@ -18,7 +18,7 @@
 //! It counts what happened ([`Stats`]) for the rush benchmark.
 
 use crate::embedded::EmbeddedStore;
-use crate::{Cond, Item, Key, Page, Query, Result, StoreError, Update, WriteOp};
+use crate::{Cond, Item, Key, Page, Query, Result, StoreError, WriteOp};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -111,8 +111,6 @@ struct Budgets {
 struct Model {
     settings: Contention,
     held: Mutex<HashSet<Key>>,
-    /// The size of each item single updates left (what the next one is charged).
-    sizes: Mutex<HashMap<Key, usize>>,
     budgets: Mutex<Budgets>,
     stats: Stats,
     seed: AtomicU64,
@@ -165,7 +163,6 @@ impl ContendedStore {
         let model = Model {
             settings,
             held: Mutex::default(),
-            sizes: Mutex::default(),
             budgets: Mutex::default(),
             stats: Stats::default(),
             seed: AtomicU64::new(u64::from_le_bytes(seed) | 1),
@@ -337,26 +334,6 @@ impl ContendedStore {
         self.inner.add(key, attr, by, max).await
     }
 
-    /// A single-item update: charged the item's size (DynamoDB charges an update the larger of
-    /// the item before and after), refused if a transaction holds the item, and otherwise never
-    /// in conflict with other updates of it (DynamoDB applies them one after the other).
-    pub(crate) async fn update(&self, u: Update) -> Result<()> {
-        // The item's size as the last update left it (reading it here would cost the model more
-        // than the update itself on a large counter).
-        let before = self.model.sizes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&u.key).copied();
-        let cost = units(before.unwrap_or(0) + 256);
-        self.admit(&[(&u.key.pk, cost)], true).await?;
-        self.count_units(std::iter::once((&u.key, cost)));
-        if self.held(&u.key) {
-            return Err(self.conflict(&u.key));
-        }
-        self.network().await;
-        let key = u.key.clone();
-        let after = self.inner.update(u).await?;
-        self.model.sizes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, after);
-        Ok(())
-    }
-
     /// Holds every item of the transaction (or is cancelled at once if another transaction
     /// holds one), stays in flight for the call's latency, releases, applies.
     pub(crate) async fn transact(&self, ops: Vec<WriteOp>) -> Result<()> {
@@ -448,49 +425,6 @@ mod tests {
         assert_eq!(free, Ok(()));
         assert_eq!(first.await.unwrap(), Ok(()));
         assert_eq!(store.add(&key, "taken", 1, None).await, Ok(1), "nothing was added by the refused write");
-    }
-
-    fn claim(attr: &str) -> Update {
-        Update {
-            key: Key::new("T#a#CAP", "d1"),
-            add: vec![("taken".into(), 1)],
-            set: vec![(attr.into(), serde_json::Value::from("mine"))],
-            remove: Vec::new(),
-            cond: Some(Cond::All(vec![
-                Cond::Absent { name: attr.into() },
-                Cond::AtMost { name: "taken".into(), value: 9 },
-            ])),
-        }
-    }
-
-    #[tokio::test(flavor = "current_thread", start_paused = true)]
-    async fn single_updates_of_one_item_in_flight_together_never_conflict() {
-        let (store, _dir) = store(slow());
-        let all = (0..12).map(|n| store.update(claim(&format!("claim_{n}"))));
-        let results = futures::future::join_all(all).await;
-        // All twelve were in flight at once; DynamoDB applies them one after the other: ten
-        // within the capacity, two refused by the condition, none by a conflict.
-        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 10);
-        assert!(results.iter().all(|r| matches!(r, Ok(()) | Err(StoreError::ConditionFailed))), "{results:?}");
-        assert_eq!(store.contention().unwrap().conflicts.load(Ordering::Relaxed), 0);
-        let item = store.get(&Key::new("T#a#CAP", "d1")).await.unwrap().unwrap();
-        assert_eq!(item.attrs["taken"], 10);
-    }
-
-    #[tokio::test(flavor = "current_thread", start_paused = true)]
-    async fn a_single_update_of_an_item_a_transaction_holds_is_refused_and_writes_nothing() {
-        let (store, _dir) = store(slow());
-        let first = tokio::spawn({
-            let store = store.clone();
-            async move { store.transact(vec![put("T#a#CAP", "d1")]).await }
-        });
-        tokio::task::yield_now().await;
-        assert_eq!(store.update(claim("claim_a")).await, Err(StoreError::Conflict));
-        assert_eq!(first.await.unwrap(), Ok(()));
-        assert_eq!(store.update(claim("claim_a")).await, Ok(()), "once the transaction ended");
-        assert_eq!(store.update(claim("claim_a")).await, Err(StoreError::ConditionFailed), "a claim is made once");
-        let item = store.get(&Key::new("T#a#CAP", "d1")).await.unwrap().unwrap();
-        assert_eq!(item.attrs["taken"], 1);
     }
 
     #[tokio::test(flavor = "current_thread", start_paused = true)]

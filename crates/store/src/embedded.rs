@@ -3,8 +3,7 @@
 //! item-level primitives only; redb is synchronous, so each call runs on the blocking pool.
 
 use super::{
-    CancelReason, Cond, Cursor, Index, Item, Key, MAX_PAGE_BYTES, Page, Query, Result, SkRange, StoreError, Update,
-    WriteOp,
+    CancelReason, Cond, Cursor, Index, Item, Key, MAX_PAGE_BYTES, Page, Query, Result, SkRange, StoreError, WriteOp,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 use std::ops::Bound;
@@ -158,20 +157,6 @@ impl EmbeddedStore {
 
     pub(super) async fn add(&self, key: Key, attr: String, by: i64, max: Option<i64>) -> Result<i64> {
         self.write(move |items, gsi| add(items, gsi, &key, &attr, by, max)?.ok_or(StoreError::ConditionFailed)).await
-    }
-
-    /// Answers the size of the item before the update (what it was charged for, with after's).
-    pub(super) async fn update(&self, u: Update) -> Result<usize> {
-        self.write(move |items, gsi| {
-            let current = read(items, &u.key)?;
-            if u.cond.as_ref().is_some_and(|c| !c.holds(current.as_ref())) {
-                return Err(StoreError::ConditionFailed);
-            }
-            let item = u.apply(current.as_ref())?;
-            store(items, gsi, current.as_ref(), &item)?;
-            Ok(item.size())
-        })
-        .await
     }
 
     pub(super) async fn transact(&self, ops: Vec<WriteOp>) -> Result<()> {

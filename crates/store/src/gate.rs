@@ -41,14 +41,9 @@ pub async fn closed_reason(
     activity: &ActivityId,
 ) -> Result<Option<String>, StoreError> {
     let Some(item) = store.get(&keys::day(town, date)).await? else { return Ok(None) };
-    Ok(closed_reason_in(&item, activity))
-}
-
-/// Why the day whose marks `item` holds is closed for `activity` (`None`: open).
-pub fn closed_reason_in(item: &Item, activity: &ActivityId) -> Option<String> {
-    [CLOSED_ALL.to_owned(), closed_attr(activity)]
+    Ok([CLOSED_ALL.to_owned(), closed_attr(activity)]
         .iter()
-        .find_map(|n| item.attrs.get(n).and_then(serde_json::Value::as_str).map(str::to_owned))
+        .find_map(|n| item.attrs.get(n).and_then(serde_json::Value::as_str).map(str::to_owned)))
 }
 
 /// What a parent or staff read when a booking reached the store after its day closed.

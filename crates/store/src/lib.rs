@@ -22,7 +22,6 @@ pub mod accounts;
 pub mod audit;
 pub mod aws;
 pub mod child_files;
-pub mod claims;
 pub mod contended;
 pub mod dynamo;
 pub mod embedded;
@@ -45,7 +44,7 @@ use item::check_key;
 pub use item::{Item, MAX_ITEM_BYTES, RESERVED};
 pub use key::Key;
 pub use query::{Cursor, Index, MAX_PAGE_BYTES, Page, Query, SkRange};
-pub use write::{Cond, MAX_TRANSACTION_ACTIONS, Update, WriteOp};
+pub use write::{Cond, MAX_TRANSACTION_ACTIONS, WriteOp};
 use write::{check_add, check_transaction};
 
 use std::sync::Arc;
@@ -246,20 +245,6 @@ impl Store {
             Backend::Embedded(s) => s.add(key.clone(), attr.to_owned(), by, max).await,
             Backend::Contended(s) => s.add(key.clone(), attr.to_owned(), by, max).await,
             Backend::Dynamo(s) => s.add(key, attr, by, max).await,
-        }
-    }
-
-    /// A single-item update (DynamoDB's UpdateItem) if its condition holds, else
-    /// `ConditionFailed` and nothing written: see [`Update`].
-    pub async fn update(&self, u: Update) -> Result<()> {
-        self.count();
-        u.check()?;
-        self.authorize(iam::Primitive::Add)?;
-        self.injected_fault(false)?;
-        match &self.backend {
-            Backend::Embedded(s) => s.update(u).await.map(|_| ()),
-            Backend::Contended(s) => s.update(u).await,
-            Backend::Dynamo(s) => s.update(u).await,
         }
     }
 

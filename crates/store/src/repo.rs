@@ -205,7 +205,7 @@ pub async fn places_taken(
 
 /// The capacity counters of a unit at a site from `from` to `to` (one partition a day): one
 /// batch read per hundred days.
-pub async fn counters_between(
+async fn counters_between(
     store: &Store,
     town: &TownId,
     (unit, site): (&domain::UnitId, &domain::SiteId),
@@ -228,13 +228,8 @@ pub async fn places_claimed(
     to: chrono::NaiveDate,
 ) -> Result<HashMap<chrono::NaiveDate, i64>, StoreError> {
     let items = counters_between(store, town, (unit, site), from, to).await?;
-    Ok(items.iter().filter_map(|i| Some((i.key.sk.parse().ok()?, claimed_of(i)))).collect())
-}
-
-/// The places a counter says are claimed: taken, and asked for on the waiting list.
-pub fn claimed_of(counter: &Item) -> i64 {
-    let n = |a: &str| counter.attrs.get(a).and_then(serde_json::Value::as_i64).unwrap_or(0);
-    n("taken") + n("waiting").max(0)
+    let n = |i: &Item, a: &str| i.attrs.get(a).and_then(serde_json::Value::as_i64).unwrap_or(0);
+    Ok(items.iter().filter_map(|i| Some((i.key.sk.parse().ok()?, n(i, "taken") + n(i, "waiting").max(0)))).collect())
 }
 
 /// The write that moves the places taken for a unit at a site on `date` by `by` (negative:

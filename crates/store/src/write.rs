@@ -71,66 +71,6 @@ impl Cond {
     }
 }
 
-/// A single-item update outside any transaction (DynamoDB's UpdateItem): numeric attributes
-/// added to (missing ones count as 0, a missing item is created), attributes set and removed,
-/// if `cond` holds (else `ConditionFailed`, nothing written). DynamoDB applies the updates of
-/// one item one after the other without `TransactionConflict` among them (only an item a
-/// transaction holds refuses one): what a hot counter is claimed with (`store::claims`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Update {
-    pub key: Key,
-    pub add: Vec<(String, i64)>,
-    pub set: Vec<(String, Value)>,
-    pub remove: Vec<String>,
-    pub cond: Option<Cond>,
-}
-
-impl Update {
-    pub(crate) fn check(&self) -> Result<()> {
-        check_key(&self.key)?;
-        if self.add.is_empty() && self.set.is_empty() && self.remove.is_empty() {
-            return Err(StoreError::Invalid("an update without anything to change".into()));
-        }
-        for (attr, by) in &self.add {
-            check_add(&self.key, attr, *by, None)?;
-        }
-        let mut seen = std::collections::HashSet::new();
-        let names = self.add.iter().map(|(a, _)| a).chain(self.set.iter().map(|(a, _)| a)).chain(&self.remove);
-        for attr in names {
-            if RESERVED.contains(&attr.as_str()) || attr.is_empty() || attr == crate::schema::VERSION_ATTR {
-                return Err(StoreError::Invalid(format!("cannot update attribute {attr:?}")));
-            }
-            if !seen.insert(attr) {
-                return Err(StoreError::Invalid(format!("attribute {attr:?} updated twice")));
-            }
-        }
-        Ok(())
-    }
-
-    /// The item once updated (`current`, or a new one at the key).
-    pub(crate) fn apply(&self, current: Option<&Item>) -> Result<Item> {
-        let mut item = current.cloned().unwrap_or_else(|| Item::new(self.key.clone()));
-        for (attr, by) in &self.add {
-            let value = match item.attrs.get(attr) {
-                None => 0,
-                Some(v) => {
-                    v.as_i64().ok_or_else(|| StoreError::Invalid(format!("attribute {attr} is not an integer")))?
-                }
-            };
-            let new = value.checked_add(*by).ok_or_else(|| StoreError::Invalid("counter overflow".into()))?;
-            item.attrs.insert(attr.clone(), new.into());
-        }
-        for (attr, value) in &self.set {
-            item.attrs.insert(attr.clone(), value.clone());
-        }
-        for attr in &self.remove {
-            item.attrs.remove(attr);
-        }
-        item.check()?;
-        Ok(item)
-    }
-}
-
 /// One action of a transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOp {

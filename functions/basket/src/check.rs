@@ -9,23 +9,10 @@ use domain::family::Family;
 use domain::{ChildId, SiteId, UnitId};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use store::{Store, StoreError, claims, repo};
+use store::{Store, StoreError, repo};
 
 /// Reads what `lines` need. Children of other families are not read.
 pub async fn load(store: &Store, town: Arc<Town>, family: Family, lines: &[Line]) -> Result<Facts, StoreError> {
-    load_settling(store, town, family, lines, None).await
-}
-
-/// [`load`], for a validation about to apply at `now`: claims that dead validations left on the
-/// counters read (older than `store::claims::STALE_SECONDS`) are settled first, so that the plan
-/// sees the places they held as free.
-pub async fn load_settling(
-    store: &Store,
-    town: Arc<Town>,
-    family: Family,
-    lines: &[Line],
-    now: Option<(chrono::DateTime<chrono::Utc>, &Refusal, i64)>,
-) -> Result<Facts, StoreError> {
     let mut ranges: BTreeMap<ChildId, (NaiveDate, NaiveDate)> = BTreeMap::new();
     for l in lines.iter().filter(|l| family.children.contains(&l.child)) {
         widen(ranges.entry(l.child.clone()).or_insert((l.date, l.date)), l.date);
@@ -46,28 +33,8 @@ pub async fn load_settling(
     }
     let mut taken = HashMap::new();
     for ((unit, site), (from, to)) in places {
-        let mut counters = repo::counters_between(store, town.id(), (&unit, &site), from, to).await?;
-        if let Some((now, why, keep_until)) = now {
-            let stale: Vec<_> = counters
-                .iter()
-                .flat_map(|c| {
-                    claims::stale_on(c, now.timestamp())
-                        .into_iter()
-                        .map(move |(attr, owner)| (c.key.clone(), attr, owner))
-                })
-                .collect();
-            if !stale.is_empty() {
-                let why = serde_json::to_value(why).map_err(|e| StoreError::Invalid(e.to_string()))?;
-                for (counter, attr, owner) in &stale {
-                    claims::fence(store, counter, attr, owner, &why, keep_until).await?;
-                }
-                counters = repo::counters_between(store, town.id(), (&unit, &site), from, to).await?;
-            }
-        }
-        for c in &counters {
-            if let Ok(date) = c.key.sk.parse() {
-                taken.insert((unit.clone(), site.clone(), date), repo::claimed_of(c));
-            }
+        for (date, n) in repo::places_claimed(store, town.id(), &unit, &site, from, to).await? {
+            taken.insert((unit.clone(), site.clone(), date), n);
         }
     }
     Ok(Facts::new(town, family, children, bookings, taken))

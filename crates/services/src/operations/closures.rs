@@ -20,7 +20,7 @@ use std::time::Duration;
 use store::audit;
 use store::gate;
 use store::repo;
-use store::{Store, StoreError, WriteOp, claims, keys};
+use store::{Store, StoreError, WriteOp};
 
 /// Bookings one transaction changes: each may touch its own places counter, and the last adds
 /// the audit entry and one email per guardian, all within DynamoDB's 100 actions.
@@ -119,9 +119,6 @@ pub async fn close(
     if current.is_empty() {
         return Ok(out);
     }
-    // Places claimed before the marks by validations still in flight: made sure never to land
-    // (or found landed, and read below), after the marks (store::claims).
-    fence_claims(ctx.store, town, &current, now).await?;
     let actor = Actor { by, role: ChangedBy::Staff, at: now };
     for attempt in 0..5 {
         let bookings = bookings_of(ctx.store, town.id(), &current).await?;
@@ -153,36 +150,6 @@ pub async fn close(
         tokio::time::sleep(Duration::from_millis(20 * (attempt + 1) as u64)).await;
     }
     Err(StoreError::Conflict)
-}
-
-/// Fences every claim in flight on the counters the closures close (units with a waiting list,
-/// where places are claimed before the bookings' transaction: `store::claims`), and settles it.
-async fn fence_claims(store: &Store, town: &Town, closures: &[Closure], now: DateTime<Utc>) -> Result<(), StoreError> {
-    let keep_until = (now + chrono::Duration::hours(48)).timestamp();
-    for c in closures {
-        let why = domain::basket::refusal("closed", gate::closed_message(Some(&c.reason)));
-        let why = serde_json::to_value(why).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        for a in town.config().activities.iter().filter(|a| c.activities.is_empty() || c.activities.contains(&a.id)) {
-            for u in a.units.iter().filter(|u| u.capacity.is_some() && u.waiting_list) {
-                for site in &a.sites {
-                    let counter = keys::capacity(town.id(), &u.id, site, c.date);
-                    let mut tries = 0;
-                    loop {
-                        match claims::fence_all(store, &counter, &why, now.timestamp(), keep_until, false).await {
-                            Ok(_) => break,
-                            // A transaction holds the counter for a moment.
-                            Err(StoreError::Conflict) if tries < 50 => {
-                                tries += 1;
-                                tokio::time::sleep(Duration::from_millis(10 * tries)).await;
-                            }
-                            Err(e) => return Err(e),
-                        }
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 async fn close_family(

@@ -91,32 +91,6 @@ impl Expr {
         sets.extend(self.stamp(key));
         format!("SET {}", sets.join(", "))
     }
-    /// A single-item update: `SET` its additions (from 0), its values and the schema version of
-    /// an item it creates, `REMOVE` its removals.
-    pub(super) fn update(&mut self, u: &crate::Update) -> Result<String> {
-        let mut sets: Vec<String> = Vec::new();
-        for (attr, by) in &u.add {
-            let zero = self.value(AttributeValue::N("0".into()));
-            let a = self.name(attr);
-            let v = self.value(AttributeValue::N(by.to_string()));
-            sets.push(format!("{a} = if_not_exists({a}, {zero}) + {v}"));
-        }
-        for (attr, value) in &u.set {
-            let a = self.name(attr);
-            let v = self.value(sd::to_attribute_value(value).map_err(|e| StoreError::Invalid(e.to_string()))?);
-            sets.push(format!("{a} = {v}"));
-        }
-        sets.extend(self.stamp(&u.key));
-        let mut clauses = Vec::new();
-        if !sets.is_empty() {
-            clauses.push(format!("SET {}", sets.join(", ")));
-        }
-        if !u.remove.is_empty() {
-            let removed: Vec<String> = u.remove.iter().map(|r| self.name(r)).collect();
-            clauses.push(format!("REMOVE {}", removed.join(", ")));
-        }
-        Ok(clauses.join(" "))
-    }
     /// `SET attr = if_not_exists(attr, 0) + by` (and the schema version of an item it creates),
     /// and its bound.
     pub(super) fn add(&mut self, key: &Key, attr: &str, by: i64, max: Option<i64>) -> (String, Option<String>) {

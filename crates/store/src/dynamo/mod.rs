@@ -241,24 +241,6 @@ impl DynamoStore {
         }
     }
 
-    pub(super) async fn update(&self, u: crate::Update) -> Result<()> {
-        let mut e = Expr::default();
-        let update = e.update(&u)?;
-        let cond = u.cond.as_ref().map(|c| e.cond(c)).transpose()?;
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_map(&u.key)))
-            .update_expression(update)
-            .set_condition_expression(cond)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
-    }
-
     pub(super) async fn transact(&self, ops: Vec<WriteOp>) -> Result<()> {
         let mut actions = Vec::with_capacity(ops.len());
         let invalid = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(e.to_string());

@@ -17,10 +17,7 @@
 //!    applies once, however many workers resume it. A line whose condition fails in between
 //!    (the last place taken by someone else, the booking changed elsewhere) is recorded as
 //!    lost with its reason; in the first chunk without the guardian's consent to a partial
-//!    result, the validation is rejected instead and nothing is written. On a unit with a
-//!    waiting list, an addition's place (or place in the queue) is instead claimed on the
-//!    counter before the transaction, by a single conditional update (`store::claims`), the
-//!    day's marks read after the claims, and the claim settled once the chunk's fate is known.
+//!    result, the validation is rejected instead and nothing is written.
 //! 4. **Finish**: one transaction marks the header done, queues the confirmation email and
 //!    removes the applied lines from the basket.
 //!

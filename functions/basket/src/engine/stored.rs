@@ -88,15 +88,6 @@ pub(super) struct Progress {
     /// waiting list instead, by plan index.
     #[serde(default)]
     pub(super) queued: BTreeSet<usize>,
-    /// Writes of the progress so far: each write is conditioned on the one it follows, so
-    /// that a fence (a closure, or someone settling a dead validation's claims, recording a
-    /// line lost: `store::claims::fence`) and this validation's next chunk never both land.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub(super) rev: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 /// Someone the confirmation email goes to.
@@ -132,7 +123,7 @@ pub(super) fn chunk_key(ask: &Ask, claim: &str, n: usize) -> Key {
     keys::validation_chunk(ask.town.id(), &ask.family.reference, &format!("{}#{claim}", ask.key), n)
 }
 
-pub(super) fn progress_key(ask: &Ask, claim: &str) -> Key {
+fn progress_key(ask: &Ask, claim: &str) -> Key {
     keys::validation_progress(ask.town.id(), &ask.family.reference, &format!("{}#{claim}", ask.key))
 }
 
@@ -156,10 +147,11 @@ pub(super) fn claimed_by(claim: &str) -> Cond {
 }
 
 /// Splits the plan (sorted by date) into chunks that each fit one transaction with the progress
-/// item, up to the transaction's limit (a school year's canteen in some fifteen transactions).
-/// `contended` lines get a chunk per day: none since places on units with a waiting list are
-/// claimed before the transaction (`store::claims`; kept for a unit whose day's shared items a
-/// transaction must name).
+/// item. A day of a unit with a waiting list gets a chunk of its own: its counter and its
+/// closure marks are what every family booking that day also names, and DynamoDB cancels either
+/// of two transactions in flight on one item, so a transaction naming one day's shared items
+/// meets far fewer than one naming twenty (docs/store.md, « Hot keys »). Other days are packed
+/// up to the transaction's limit (a school year's canteen in some fifteen transactions).
 pub(super) fn split(plan: Vec<Planned>, contended: impl Fn(&Planned) -> bool) -> Result<Vec<Chunk>, StoreError> {
     let mut chunks: Vec<Chunk> = Vec::new();
     let mut current = Chunk { first: 0, lines: Vec::new() };
@@ -232,25 +224,16 @@ pub(super) async fn read_progress(store: &Store, ask: &Ask, claim: &str) -> Resu
     Ok(store.get(&progress_key(ask, claim)).await?.map(|i| i.to_value()).transpose()?.unwrap_or_default())
 }
 
-/// The write that moves the progress from `from` (as read) to `to` (whose `rev` is set to
-/// the next one).
+/// The write that moves the progress from `from` to `to`.
 pub(super) fn progress_op(
     ask: &Ask,
     claim: &str,
-    from: &Progress,
+    from: usize,
     to: &Progress,
     now: DateTime<Utc>,
 ) -> Result<WriteOp, StoreError> {
-    let to = Progress { rev: from.rev + 1, ..to.clone() };
-    let item = Item::from_value(progress_key(ask, claim), &to)?.with_ttl(expiry(now));
-    // Never written (the first chunk, nothing fenced): created. A progress written before
-    // `rev` existed has none (`null`: absent).
-    let rev = if from.rev == 0 { serde_json::Value::Null } else { from.rev.into() };
-    let cond = if from.done == 0 && from.rev == 0 {
-        Cond::NotExists
-    } else {
-        Cond::AttrsEqual([("done".to_owned(), from.done.into()), ("rev".to_owned(), rev)].into_iter().collect())
-    };
+    let item = Item::from_value(progress_key(ask, claim), to)?.with_ttl(expiry(now));
+    let cond = if from == 0 { Cond::NotExists } else { Cond::attr_equals("done", from) };
     Ok(WriteOp::Put { item, cond: Some(cond) })
 }
 

@@ -122,11 +122,7 @@ async fn plan_and_apply(
     let claim = header.claim.clone();
     let planned = async {
         let now = clock.now();
-        let why = super::apply::interrupted();
-        let keep = super::stored::expiry(now);
-        let settling = Some((now, &why, keep));
-        let mut facts =
-            crate::check::load_settling(store, ask.town.clone(), ask.family.clone(), lines, settling).await?;
+        let mut facts = crate::check::load(store, ask.town.clone(), ask.family.clone(), lines).await?;
         let mut sorted: Vec<&Line> = lines.iter().collect();
         // By date, then unit: the lines that share a day's places sit in the same chunk.
         sorted.sort_by(|a, b| (a.date, &a.unit, &a.child).cmp(&(b.date, &b.unit, &b.child)));
@@ -138,9 +134,10 @@ async fn plan_and_apply(
             })
             .collect();
         header.names = facts.children.values().map(|c| (c.id.clone(), c.first_name.clone())).collect();
-        // Days of units with a waiting list no longer need chunks of their own: their places
-        // are claimed on the counters before the transaction, which names none of them.
-        let chunks = split(plan, |_| false)?;
+        let town = &ask.town;
+        let chunks = split(plan, |p| {
+            p.effect.as_ref().is_some_and(|e| town.unit(&e.booking.unit).is_some_and(|(_, u)| u.waiting_list))
+        })?;
         let items = chunks
             .iter()
             .enumerate()

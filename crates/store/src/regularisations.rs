@@ -96,6 +96,10 @@ pub async fn billed_changes(
         }
     }
     for (family_ref, month) in months {
+        // The mark is read first: a change of this month written after it moves it on, and
+        // this one's write, conditioned on the count read, is then refused, whatever it read
+        // of the month afterwards.
+        let mark = month_mark(store, town.id(), &family_ref, month).await?;
         let Some(family) = repo::get_family(store, town.id(), &family_ref).await? else { continue };
         let invoice: Option<Invoice> =
             store.get(&keys::invoice(town.id(), &family_ref, month)).await?.map(|i| i.to_value()).transpose()?;
@@ -139,7 +143,7 @@ pub async fn billed_changes(
                 ops.push(create(town.id(), &r)?);
             }
         }
-        ops.push(month_mark(store, town.id(), &family_ref, month).await?);
+        ops.push(mark);
     }
     Ok(ops)
 }

@@ -7,6 +7,7 @@ use crate::AppState;
 use axum::Json as AxumJson;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
+use chrono::Datelike;
 use domain::aid::ClaimLine;
 use domain::config::Funder;
 use domain::{ChildId, FamilyRef, Month};
@@ -65,22 +66,13 @@ pub(crate) async fn claim(
     query: Result<Query<AidsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Problem> {
     let Query(q) = query.map_err(|_| http::bad_query())?;
-    let raw = q.year.unwrap_or_default();
-    let year = raw.parse::<i32>().ok().filter(|y| raw.len() == 4 && (2000..=2100).contains(y)).ok_or_else(|| {
-        Problem::bad_request("invalid_year", "L'année s'écrit sur quatre chiffres (AAAA).").field("year")
-    })?;
-    let csv = match q.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => {
-            return Err(Problem::bad_request("invalid_format", "Le format est « json » ou « csv ».").field("format"));
-        }
-    };
+    let year = http::year(q.year.as_deref().unwrap_or_default())?;
+    let csv = http::wants_csv(q.format.as_deref())?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let store = &state.auth.store;
     let mut invoices = Vec::new();
     let mut month = Month::parse(&format!("{year}-01")).map_err(|e| Problem::refused(&e))?;
-    while month.first().format("%Y").to_string() == raw {
+    while month.first().year() == year {
         invoices.extend(crate::run::of_month(store, town.id(), month).await?);
         month = month.next();
     }

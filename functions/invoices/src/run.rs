@@ -213,14 +213,7 @@ async fn finalised_empty(
     now: DateTime<Utc>,
     by: &str,
 ) -> Result<(), StoreError> {
-    let entry = audit::Entry {
-        at: now,
-        by: by.to_owned(),
-        action: "invoices.finalise".into(),
-        target: format!("invoices/{month}"),
-        before: None,
-        after: Some(serde_json::json!([])),
-    };
+    let entry = finalise_entry(month, now, by, Some(serde_json::json!([])));
     let ops = vec![
         WriteOp::Put {
             item: Item::from_value(keys::invoice_run_issued(town.id(), month), &Issued { on: town.today(now) })?,
@@ -298,17 +291,22 @@ async fn issue(
         item: Item::from_value(keys::invoice_run_issued(town.id(), month), &Issued { on: today })?,
         cond: None,
     });
-    let entry = audit::Entry {
+    let entry = finalise_entry(month, now, by, serde_json::to_value(&given).ok());
+    ops.push(entry.record(town.id())?);
+    store.transact(ops).await?;
+    Ok((given.into_iter().map(|g| g.1).collect(), looked))
+}
+
+/// The audit entry of a finalising call that issued `given` (the numbers, or none).
+fn finalise_entry(month: Month, now: DateTime<Utc>, by: &str, given: Option<serde_json::Value>) -> audit::Entry {
+    audit::Entry {
         at: now,
         by: by.to_owned(),
         action: "invoices.finalise".into(),
         target: format!("invoices/{month}"),
         before: None,
-        after: serde_json::to_value(&given).ok(),
-    };
-    ops.push(entry.record(town.id())?);
-    store.transact(ops).await?;
-    Ok((given.into_iter().map(|g| g.1).collect(), looked))
+        after: given,
+    }
 }
 
 /// The day a month's invoices were last issued.

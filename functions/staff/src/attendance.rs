@@ -131,10 +131,10 @@ pub(crate) async fn attendance(
     };
     let (unit, site) = unit_and_site(&town, q.unit.as_deref(), q.site.as_deref())?;
     let list = attendance_list(&state, &town, &caller, date, &unit, &site).await?;
-    match q.format.as_deref() {
-        None | Some("json") => Ok(AxumJson(list).into_response()),
-        Some("csv") => csv_response(&town, date, &unit, &site, &list),
-        Some(_) => Err(Problem::bad_request("invalid_format", "Le format est « json » ou « csv ».").field("format")),
+    if http::wants_csv(q.format.as_deref())? {
+        csv_response(&town, date, &unit, &site, &list)
+    } else {
+        Ok(AxumJson(list).into_response())
     }
 }
 

@@ -29,15 +29,14 @@ pub(crate) struct CafQuery {
 fn period(q: &CafQuery) -> Result<(NaiveDate, NaiveDate, String), Problem> {
     match (q.year.as_deref(), q.month.as_deref()) {
         (Some(raw), None) => {
-            let year = raw
-                .parse::<i32>()
-                .ok()
-                .filter(|y| raw.len() == 4 && (2000..=2100).contains(y))
-                .and_then(|y| Some((NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y, 12, 31)?)))
-                .ok_or_else(|| {
-                    Problem::bad_request("invalid_year", "L'année s'écrit sur quatre chiffres (AAAA).").field("year")
-                })?;
-            Ok((year.0, year.1, raw.to_owned()))
+            let year = http::year(raw)?;
+            // Every year `http::year` accepts has both days.
+            let (Some(first), Some(last)) =
+                (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year, 12, 31))
+            else {
+                return Err(http::bad_query());
+            };
+            Ok((first, last, raw.to_owned()))
         }
         (None, Some(raw)) => {
             let month = Month::parse(raw).map_err(|e| Problem::refused(&e))?;
@@ -58,13 +57,7 @@ pub(crate) async fn caf_hours(
 ) -> Result<Response, Problem> {
     let Query(q) = query.map_err(|_| http::bad_query())?;
     let (from, to, label) = period(&q)?;
-    let csv = match q.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => {
-            return Err(Problem::bad_request("invalid_format", "Le format est « json » ou « csv ».").field("format"));
-        }
-    };
+    let csv = http::wants_csv(q.format.as_deref())?;
     let town = http::load_town(&state.towns, &caller.town).await?;
     let report = tally(&state, &town, from, to).await?;
     if csv { csv_response(&town, &label, &report) } else { Ok(AxumJson(report).into_response()) }

@@ -40,6 +40,23 @@ pub fn bad_query() -> Problem {
     Problem::bad_request("invalid_query", "Les paramètres de la demande sont incorrects.")
 }
 
+/// A list's `format` query parameter: whether the CSV is asked (`csv`; `json` or none: JSON),
+/// or a 400 naming `format`.
+pub fn wants_csv(format: Option<&str>) -> Result<bool, Problem> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(_) => Err(Problem::bad_request("invalid_format", "Le format est « json » ou « csv ».").field("format")),
+    }
+}
+
+/// A civil year of a query, `AAAA` from 2000 to 2100, or a 400 naming `year`.
+pub fn year(raw: &str) -> Result<i32, Problem> {
+    raw.parse::<i32>().ok().filter(|y| raw.len() == 4 && (2000..=2100).contains(y)).ok_or_else(|| {
+        Problem::bad_request("invalid_year", "L'année s'écrit sur quatre chiffres (AAAA).").field("year")
+    })
+}
+
 /// A change of a month already billed (see `store::repo::month_billed`).
 pub fn month_billed() -> Problem {
     Problem::new(

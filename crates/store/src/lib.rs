@@ -22,8 +22,10 @@ pub mod accounts;
 pub mod audit;
 pub mod aws;
 pub mod child_files;
+#[cfg(feature = "embedded")]
 pub mod contended;
 pub mod dynamo;
+#[cfg(feature = "embedded")]
 pub mod embedded;
 mod error;
 pub mod gate;
@@ -61,8 +63,10 @@ struct Faults {
 
 #[derive(Clone)]
 enum Backend {
+    #[cfg(feature = "embedded")]
     Embedded(embedded::EmbeddedStore),
     Dynamo(dynamo::DynamoStore),
+    #[cfg(feature = "embedded")]
     Contended(contended::ContendedStore),
 }
 
@@ -81,6 +85,7 @@ pub struct Store {
 }
 
 impl Store {
+    #[cfg(feature = "embedded")]
     pub fn embedded(store: embedded::EmbeddedStore) -> Store {
         Store {
             backend: Backend::Embedded(store),
@@ -100,13 +105,16 @@ impl Store {
         }
     }
     /// The embedded store behind DynamoDB's behaviour under contention (tests, benchmarks).
+    #[cfg(feature = "embedded")]
     pub fn contended(store: embedded::EmbeddedStore, model: contended::Contention) -> Store {
         let backend = Backend::Contended(contended::ContendedStore::new(store, model));
         Store { backend, calls: Arc::default(), transactions: Arc::default(), faults: None, grants: None }
     }
     /// What the contended backend counted (conflicts, throttles), if this is one.
+    #[cfg(feature = "embedded")]
     pub fn contention(&self) -> Option<&contended::Stats> {
         match &self.backend {
+            #[cfg(feature = "embedded")]
             Backend::Contended(s) => Some(s.stats()),
             _ => None,
         }
@@ -159,8 +167,10 @@ impl Store {
     }
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
+            #[cfg(feature = "embedded")]
             Backend::Embedded(_) => "embedded",
             Backend::Dynamo(_) => "dynamodb",
+            #[cfg(feature = "embedded")]
             Backend::Contended(_) => "contended",
         }
     }
@@ -181,7 +191,9 @@ impl Store {
         check_key(key)?;
         self.authorize(iam::Primitive::Get)?;
         match &self.backend {
+            #[cfg(feature = "embedded")]
             Backend::Embedded(s) => s.get(key.clone()).await,
+            #[cfg(feature = "embedded")]
             Backend::Contended(s) => s.get(key.clone()).await,
             Backend::Dynamo(s) => s.get(key).await,
         }
@@ -202,7 +214,9 @@ impl Store {
             }
             self.authorize(iam::Primitive::GetMany)?;
             items.extend(match &self.backend {
+                #[cfg(feature = "embedded")]
                 Backend::Embedded(s) => s.get_many(chunk.to_vec()).await?,
+                #[cfg(feature = "embedded")]
                 Backend::Contended(s) => s.get_many(chunk.to_vec()).await?,
                 Backend::Dynamo(s) => s.get_many(chunk).await?,
             });
@@ -216,7 +230,9 @@ impl Store {
         self.authorize(iam::Primitive::Put)?;
         self.injected_fault(false)?;
         match &self.backend {
+            #[cfg(feature = "embedded")]
             Backend::Embedded(s) => s.put(item, cond).await,
+            #[cfg(feature = "embedded")]
             Backend::Contended(s) => s.put(item, cond).await,
             Backend::Dynamo(s) => s.put(item, cond).await,
         }
@@ -228,7 +244,9 @@ impl Store {
         self.authorize(iam::Primitive::Delete)?;
         self.injected_fault(false)?;
         match &self.backend {
+            #[cfg(feature = "embedded")]
             Backend::Embedded(s) => s.delete(key.clone(), cond).await,
+            #[cfg(feature = "embedded")]
             Backend::Contended(s) => s.delete(key.clone(), cond).await,
             Backend::Dynamo(s) => s.delete(key, cond).await,
         }
@@ -242,7 +260,9 @@ impl Store {
         self.authorize(iam::Primitive::Add)?;
         self.injected_fault(false)?;
         match &self.backend {
+            #[cfg(feature = "embedded")]
             Backend::Embedded(s) => s.add(key.clone(), attr.to_owned(), by, max).await,
+            #[cfg(feature = "embedded")]
             Backend::Contended(s) => s.add(key.clone(), attr.to_owned(), by, max).await,
             Backend::Dynamo(s) => s.add(key, attr, by, max).await,
         }
@@ -256,7 +276,9 @@ impl Store {
         q.sk.check()?;
         self.authorize(iam::Primitive::Query(q.index))?;
         match &self.backend {
+            #[cfg(feature = "embedded")]
             Backend::Embedded(s) => s.query(q.clone()).await,
+            #[cfg(feature = "embedded")]
             Backend::Contended(s) => s.query(q.clone()).await,
             Backend::Dynamo(s) => s.query(q).await,
         }
@@ -282,7 +304,9 @@ impl Store {
         self.count();
         self.authorize(iam::Primitive::Scan)?;
         let items = match &self.backend {
+            #[cfg(feature = "embedded")]
             Backend::Embedded(s) => s.scan_all().await?,
+            #[cfg(feature = "embedded")]
             Backend::Contended(s) => s.scan_all().await?,
             Backend::Dynamo(s) => s.scan_all().await?,
         };
@@ -300,7 +324,9 @@ impl Store {
         self.authorize(iam::Primitive::Scan)?;
         let after = cursor.map(Cursor::decode).transpose()?.map(|(k, _)| k);
         match &self.backend {
+            #[cfg(feature = "embedded")]
             Backend::Embedded(s) => s.scan(limit, after).await,
+            #[cfg(feature = "embedded")]
             Backend::Contended(s) => s.scan(limit, after).await,
             Backend::Dynamo(s) => s.scan(limit, after).await,
         }
@@ -314,7 +340,9 @@ impl Store {
         self.authorize(iam::Primitive::Transact(&ops))?;
         self.injected_fault(true)?;
         match &self.backend {
+            #[cfg(feature = "embedded")]
             Backend::Embedded(s) => s.transact(ops).await,
+            #[cfg(feature = "embedded")]
             Backend::Contended(s) => s.transact(ops).await,
             Backend::Dynamo(s) => s.transact(ops).await,
         }

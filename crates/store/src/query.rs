@@ -27,6 +27,7 @@ pub enum SkRange {
 }
 
 impl SkRange {
+    #[cfg(feature = "embedded")]
     pub(crate) fn contains(&self, sk: &str) -> bool {
         match self {
             SkRange::All => true,

@@ -51,6 +51,7 @@ impl Cond {
         version.map_or(Cond::NotExists, Cond::version)
     }
 
+    #[cfg(feature = "embedded")]
     pub(crate) fn holds(&self, current: Option<&Item>) -> bool {
         match (self, current) {
             (Cond::Absent { name }, c) => c.is_none_or(|i| !i.attrs.contains_key(name)),

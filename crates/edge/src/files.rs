@@ -68,7 +68,9 @@ pub enum Received {
 
 #[derive(Clone)]
 pub struct Files {
-    client: Client,
+    /// Built on first use: an S3 client costs a cold start about 0.7 ms that the requests
+    /// without a file (most of them) need not pay (docs/performance.md, « Cold start »).
+    client: std::sync::Arc<tokio::sync::OnceCell<Client>>,
     bucket: String,
     /// How long the presigned URLs given out stay valid.
     pub url_ttl: Duration,
@@ -76,14 +78,19 @@ pub struct Files {
 
 impl Files {
     pub fn new(client: Client, bucket: impl Into<String>) -> Files {
+        let client = std::sync::Arc::new(tokio::sync::OnceCell::new_with(Some(client)));
         Files { client, bucket: bucket.into(), url_ttl: URL_TTL }
     }
 
-    /// The bucket named by `DOCUMENTS_BUCKET`, with the Lambda's credentials.
+    /// The bucket named by `DOCUMENTS_BUCKET`, with the Lambda's credentials; the client is
+    /// built from the environment when a request first needs it.
     pub async fn from_env() -> Result<Files, String> {
         let bucket = crate::lambda::env("DOCUMENTS_BUCKET")?;
-        let config = store::aws::sdk_config().await;
-        Ok(Files::new(Client::new(&config), bucket))
+        Ok(Files { client: std::sync::Arc::default(), bucket, url_ttl: URL_TTL })
+    }
+
+    async fn client(&self) -> &Client {
+        self.client.get_or_init(|| async { Client::new(&store::aws::sdk_config().await) }).await
     }
 
     /// The local S3 server at `endpoint` (path-style addresses: `<endpoint>/<bucket>/<key>`).
@@ -128,7 +135,7 @@ impl Files {
         let (config, expires_at) = self.presigning()?;
         let length = i64::try_from(size).map_err(fail)?;
         let req = self
-            .client
+            .client().await
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -161,7 +168,7 @@ impl Files {
         let (config, expires_at) = self.presigning()?;
         let encoded = percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
         let req = self
-            .client
+            .client().await
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -202,7 +209,7 @@ impl Files {
         let mut token: Option<String> = None;
         loop {
             let out = self
-                .client
+                .client().await
                 .list_objects_v2()
                 .bucket(&self.bucket)
                 .prefix(prefix)
@@ -221,7 +228,7 @@ impl Files {
 
     /// Stores bytes the function made (an export archive).
     pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), FilesError> {
-        self.client
+        self.client().await
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -236,7 +243,7 @@ impl Files {
     /// A whole object (a document put in an export archive).
     pub async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, FilesError> {
         let out = self
-            .client
+            .client().await
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -249,7 +256,7 @@ impl Files {
     /// The first `n` bytes of an object (the headers of a message too large to read whole).
     pub async fn get_range(&self, key: &str, n: u64) -> Result<Vec<u8>, FilesError> {
         let out = self
-            .client
+            .client().await
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -264,7 +271,7 @@ impl Files {
     pub async fn presign_get_archive(&self, key: &str, file_name: &str) -> Result<Presigned, FilesError> {
         let (config, expires_at) = self.presigning()?;
         let req = self
-            .client
+            .client().await
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -278,7 +285,7 @@ impl Files {
 
     /// The object's size and type; `None` when there is no such object.
     pub async fn head(&self, key: &str) -> Result<Option<Head>, FilesError> {
-        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+        match self.client().await.head_object().bucket(&self.bucket).key(key).send().await {
             Ok(out) => Ok(Some(Head {
                 size: out.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
                 content_type: out.content_type().map(str::to_owned),
@@ -313,7 +320,7 @@ impl Files {
 
     /// Copies `from` to `to` inside the bucket, with the given type.
     pub async fn copy(&self, from: &str, to: &str, file_type: FileType) -> Result<(), FilesError> {
-        self.client
+        self.client().await
             .copy_object()
             .bucket(&self.bucket)
             .key(to)
@@ -328,7 +335,7 @@ impl Files {
 
     /// Deletes an object (nothing to do when it is already gone).
     pub async fn delete(&self, key: &str) -> Result<(), FilesError> {
-        self.client
+        self.client().await
             .delete_object()
             .bucket(&self.bucket)
             .key(key)

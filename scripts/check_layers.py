@@ -10,6 +10,8 @@
    strongly connected component of more than one file. A path through a crate root's or a
    folder module's re-export (`pub use`) is followed to the file the item comes from; a module
    may use its parent's own items (the parent declares it: that is not counted as a cycle).
+4. No Lambda links the embedded store: the functions' tree, built as `sam build` builds them (without
+   the store's `embedded` feature), has no `redb` (docs/store.md).
 
 Exit status 1 with what is wrong; prints a summary otherwise.
 """
@@ -36,15 +38,21 @@ def fail(msg):
     return 1
 
 
-def domain_dependencies():
-    out = subprocess.run(
-        ["cargo", "tree", "-p", "domain", "-e", "normal", "--prefix", "none", "--offline"],
-        cwd=ROOT, capture_output=True, text=True,
-    )
+FUNCTIONS = ["towns", "accounts", "calendar", "basket", "news", "staff", "notifier", "documents",
+             "invoices", "schoolyear"]
+
+
+def dependencies(*packages):
+    """The normal dependencies of `packages` built together (their features unified)."""
+    args = ["cargo", "tree", "-e", "normal", "--prefix", "none"] + [a for p in packages for a in ("-p", p)]
+    out = subprocess.run(args + ["--offline"], cwd=ROOT, capture_output=True, text=True)
     if out.returncode != 0:
-        out = subprocess.run(["cargo", "tree", "-p", "domain", "-e", "normal", "--prefix", "none"],
-                             cwd=ROOT, capture_output=True, text=True, check=True)
+        out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True)
     return sorted({line.split()[0] for line in out.stdout.splitlines() if line.strip()})
+
+
+def domain_dependencies():
+    return dependencies("domain")
 
 
 def manifest_deps(crate):
@@ -211,6 +219,9 @@ def main():
     bad = [d for d in deps if FORBIDDEN_IN_DOMAIN.match(d)]
     if bad:
         status = fail(f"the domain crate depends on I/O crates: {', '.join(bad)}")
+    if "redb" in dependencies(*FUNCTIONS):
+        status = fail("a Lambda links the embedded store (redb): only the local portal and the tests "
+                      "may turn on the store's `embedded` feature")
     for crate, allowed in LAYERS.items():
         ours = manifest_deps(crate) & (set(LAYERS) | {"towns", "accounts", "calendar", "basket",
                                                       "news", "staff", "documents", "invoices"})
@@ -226,7 +237,8 @@ def main():
             names = sorted(str(crate.files[m].relative_to(ROOT)) for m in comp)
             status = fail(f"import cycle in {src.parent.name}: {' <-> '.join(names)}")
     if status == 0:
-        print(f"check_layers: domain has {len(deps)} dependencies, none doing I/O; crates layered; "
+        print(f"check_layers: domain has {len(deps)} dependencies, none doing I/O; no embedded store in "
+              f"a Lambda; crates layered; "
               f"{total} files in {len(srcs)} crates, no import cycle")
     return status
 

@@ -135,7 +135,8 @@ impl Files {
         let (config, expires_at) = self.presigning()?;
         let length = i64::try_from(size).map_err(fail)?;
         let req = self
-            .client().await
+            .client()
+            .await
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -168,7 +169,8 @@ impl Files {
         let (config, expires_at) = self.presigning()?;
         let encoded = percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
         let req = self
-            .client().await
+            .client()
+            .await
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -209,7 +211,8 @@ impl Files {
         let mut token: Option<String> = None;
         loop {
             let out = self
-                .client().await
+                .client()
+                .await
                 .list_objects_v2()
                 .bucket(&self.bucket)
                 .prefix(prefix)
@@ -228,7 +231,8 @@ impl Files {
 
     /// Stores bytes the function made (an export archive).
     pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), FilesError> {
-        self.client().await
+        self.client()
+            .await
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -243,7 +247,8 @@ impl Files {
     /// A whole object (a document put in an export archive).
     pub async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, FilesError> {
         let out = self
-            .client().await
+            .client()
+            .await
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -256,7 +261,8 @@ impl Files {
     /// The first `n` bytes of an object (the headers of a message too large to read whole).
     pub async fn get_range(&self, key: &str, n: u64) -> Result<Vec<u8>, FilesError> {
         let out = self
-            .client().await
+            .client()
+            .await
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -271,7 +277,8 @@ impl Files {
     pub async fn presign_get_archive(&self, key: &str, file_name: &str) -> Result<Presigned, FilesError> {
         let (config, expires_at) = self.presigning()?;
         let req = self
-            .client().await
+            .client()
+            .await
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -320,7 +327,8 @@ impl Files {
 
     /// Copies `from` to `to` inside the bucket, with the given type.
     pub async fn copy(&self, from: &str, to: &str, file_type: FileType) -> Result<(), FilesError> {
-        self.client().await
+        self.client()
+            .await
             .copy_object()
             .bucket(&self.bucket)
             .key(to)
@@ -335,7 +343,8 @@ impl Files {
 
     /// Deletes an object (nothing to do when it is already gone).
     pub async fn delete(&self, key: &str) -> Result<(), FilesError> {
-        self.client().await
+        self.client()
+            .await
             .delete_object()
             .bucket(&self.bucket)
             .key(key)

@@ -114,7 +114,6 @@ impl Store {
     #[cfg(feature = "embedded")]
     pub fn contention(&self) -> Option<&contended::Stats> {
         match &self.backend {
-            #[cfg(feature = "embedded")]
             Backend::Contended(s) => Some(s.stats()),
             _ => None,
         }

@@ -215,14 +215,7 @@ fn end_to_end_scenarios_through_the_twin_with_the_stream_and_sns_events() {
 
     eprintln!("the notifier through the twin: {}", twin.counts()["NotifierFunction"]);
     // Nothing failed on the way.
-    let failed: Vec<String> = twin
-        .counts()
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(_, c)| c["errors"].as_u64().unwrap_or(0) > 0)
-        .map(|(f, c)| format!("{f}: {c}"))
-        .collect();
+    let failed = common::failed(&twin.counts());
     assert!(failed.is_empty(), "functions failed through the twin: {failed:?}");
 }
 

@@ -49,13 +49,7 @@ fn the_smoke_test_passes_through_the_twin_and_the_schedules_fire() {
     let started = Instant::now();
     loop {
         let counts = curl_json(&format!("{base}/__stack/counts"));
-        let errors: Vec<String> = counts
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(_, c)| c["errors"].as_u64().unwrap_or(0) > 0)
-            .map(|(f, c)| format!("{f}: {c}"))
-            .collect();
+        let errors = common::failed(&counts);
         assert!(errors.is_empty(), "functions failed through the twin: {errors:?}");
         let by_schedule = counts["NotifierFunction"]["by_event"]["EveryMinute"].as_u64().unwrap_or(0) > 0;
         if by_schedule && scheduled.iter().all(|f| counts[f]["invocations"].as_u64().unwrap_or(0) > 0) {

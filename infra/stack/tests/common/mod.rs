@@ -104,6 +104,17 @@ pub fn sent_by_moto(moto: &str) -> String {
     out
 }
 
+/// The functions whose counts (`/__stack/counts`) record an error, each « name: counts ».
+pub fn failed(counts: &Value) -> Vec<String> {
+    counts
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, c)| c["errors"].as_u64().unwrap_or(0) > 0)
+        .map(|(f, c)| format!("{f}: {c}"))
+        .collect()
+}
+
 pub fn curl_json(url: &str) -> Value {
     let out = std::process::Command::new("curl").args(["-sS", url]).output().expect("curl");
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)

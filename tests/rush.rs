@@ -17,7 +17,10 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// Tokio's clock: the benchmark may run on its paused clock (the store's time only, see
+// `benches/rush.rs`).
+use tokio::time::Instant;
 use store::Store;
 use store::contended::Contention;
 use store::embedded::EmbeddedStore;
@@ -323,7 +326,7 @@ async fn book(world: &World, i: usize, lines: Vec<Value>, key: &str, failures: &
 /// Family `i` arrives, validates its summer; a canceller then gives back up to two of the days
 /// it got.
 async fn family_task(world: Arc<World>, rush: Rush, i: usize, cancels: bool) -> (Vec<Validation>, Vec<String>) {
-    tokio::time::sleep_until((world.started + arrival(&rush, i)).into()).await;
+    tokio::time::sleep_until(world.started + arrival(&rush, i)).await;
     let mut failures = Vec::new();
     let mut out = Vec::new();
     let Some(v) = book(&world, i, world.lines[i].clone(), &format!("rush-{i:06}-summer"), &mut failures).await else {
@@ -352,7 +355,7 @@ async fn family_task(world: Arc<World>, rush: Rush, i: usize, cancels: bool) -> 
 
 async fn reader_task(world: Arc<World>, rush: Rush, r: usize) -> (Duration, u16) {
     let at = rush.window.mul_f64(uniform(r, 7));
-    tokio::time::sleep_until((world.started + at).into()).await;
+    tokio::time::sleep_until(world.started + at).await;
     let i = (uniform(r, 8) * world.families.len() as f64) as usize;
     let uri = format!(
         "/api/towns/{TOWN}/calendar/families/{}/weeks?activity=alsh&from=2027-07-05&weeks=1",

@@ -59,7 +59,7 @@ pub(super) async fn apply(
     };
     let mut progress = read_progress(store, ask, &header.claim).await?;
     let mut conflicts = 0;
-    let mut conflicting_since: Option<std::time::Instant> = None;
+    let mut conflicting_since: Option<tokio::time::Instant> = None;
     // The places this validation freed on units with a waiting list, and the days whose queue
     // it joined (a place may be free there: the promoter looks).
     let mut promotions: BTreeSet<Counter> = BTreeSet::new();
@@ -184,7 +184,7 @@ pub(super) async fn apply(
                 }
             }
             Err(StoreError::Conflict)
-                if conflicting_since.get_or_insert_with(std::time::Instant::now).elapsed() < CONFLICT_BUDGET =>
+                if conflicting_since.get_or_insert_with(tokio::time::Instant::now).elapsed() < CONFLICT_BUDGET =>
             {
                 conflicts += 1;
                 tokio::time::sleep(conflict_backoff(conflicts)).await;

@@ -20,10 +20,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 // Tokio's clock: the benchmark may run on its paused clock (the store's time only, see
 // `benches/rush.rs`).
-use tokio::time::Instant;
 use store::Store;
 use store::contended::Contention;
 use store::embedded::EmbeddedStore;
+use tokio::time::Instant;
 use tower::ServiceExt;
 
 pub const TOWN: &str = "villeneuve-les-tilleuls";

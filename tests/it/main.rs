@@ -13,6 +13,7 @@ mod child_file;
 mod child_file_retention;
 mod corrections;
 mod dates;
+mod day_queue;
 mod deliverability;
 mod documents;
 mod erasure;

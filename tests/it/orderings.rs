@@ -24,11 +24,11 @@ const CENTRE: &str = "centre-les-tilleuls";
 
 /// The town as a request that read it before the closure holds it (a Lambda's cached copy,
 /// or a validation planned a moment before the administrator saved).
-async fn town_now(store: &Store) -> Arc<Town> {
+pub(super) async fn town_now(store: &Store) -> Arc<Town> {
     Towns::new(store.clone(), std::time::Duration::ZERO).get(&town_id()).await.unwrap().unwrap()
 }
 
-fn ask(town: &Arc<Town>, family: &Family, key: &str, mode: Mode, by: &str) -> Ask {
+pub(super) fn ask(town: &Arc<Town>, family: &Family, key: &str, mode: Mode, by: &str) -> Ask {
     let g = &family.guardians[0];
     Ask {
         town: town.clone(),
@@ -45,7 +45,14 @@ fn ask(town: &Arc<Town>, family: &Family, key: &str, mode: Mode, by: &str) -> As
 }
 
 /// A guardian's validation of one line, planned with `town`.
-async fn validate(p: &TestPortal, town: &Arc<Town>, f: &Family, c: &Child, unit: &str, date: NaiveDate) -> Answer {
+pub(super) async fn validate(
+    p: &TestPortal,
+    town: &Arc<Town>,
+    f: &Family,
+    c: &Child,
+    unit: &str,
+    date: NaiveDate,
+) -> Answer {
     let key = format!("ordre-{}-{unit}-{date}", f.reference);
     let by = f.guardians[0].email.to_string();
     let line = Line { child: c.id.clone(), unit: id(unit), date, action: ActionKind::Add };
@@ -53,13 +60,13 @@ async fn validate(p: &TestPortal, town: &Arc<Town>, f: &Family, c: &Child, unit:
 }
 
 /// The closure as the administrator saves it: the configuration's new closed day.
-fn closing(date: NaiveDate, reason: &str) -> impl FnOnce(&mut Value) {
+pub(super) fn closing(date: NaiveDate, reason: &str) -> impl FnOnce(&mut Value) {
     let closure = json!({"date": date, "reason": reason});
     move |c: &mut Value| c["closures"].as_array_mut().unwrap().push(closure)
 }
 
 /// The scheduled sweep, as the `operations` Lambda runs it.
-async fn sweep(p: &TestPortal) {
+pub(super) async fn sweep(p: &TestPortal) {
     let towns = Towns::new(p.store.clone(), std::time::Duration::ZERO);
     let operations = p.store_of("OperationsFunction");
     let ctx = services::operations::Ctx { store: &operations, public_url: "http://portail.test" };
@@ -69,7 +76,7 @@ async fn sweep(p: &TestPortal) {
 /// A unit's day once everything settled: its bookings, and the invariant checked — the
 /// counter's `taken` equals the bookings holding a place, its `waiting` the requests waiting,
 /// and on a closed day nothing holds a place.
-async fn settled(store: &Store, unit: &str, site: &str, date: NaiveDate, closed: bool) -> Vec<Booking> {
+pub(super) async fn settled(store: &Store, unit: &str, site: &str, date: NaiveDate, closed: bool) -> Vec<Booking> {
     let day: Vec<Booking> = repo::bookings_on(store, &town_id(), date)
         .await
         .unwrap()
@@ -90,7 +97,7 @@ async fn settled(store: &Store, unit: &str, site: &str, date: NaiveDate, closed:
 }
 
 /// The line's refusal code, if refused.
-fn refusal(a: &Answer) -> Option<&str> {
+pub(super) fn refusal(a: &Answer) -> Option<&str> {
     a.lines[0].error.as_ref().map(|e| e.code.as_str())
 }
 
@@ -195,12 +202,12 @@ async fn put_config(router: &axum::Router, admin: &Browser, uri: &str, body: Vec
 }
 
 /// Wednesday 17 March 2027 at the leisure centre (no demo booking that day).
-fn wednesday() -> NaiveDate {
+pub(super) fn wednesday() -> NaiveDate {
     d("2027-03-17")
 }
 
 /// The Wednesday unit made `capacity` places with a waiting list.
-async fn with_waiting_list(p: &TestPortal, capacity: u32) {
+pub(super) async fn with_waiting_list(p: &TestPortal, capacity: u32) {
     let admin = admin(p).await;
     edit_config(p, &admin, |c| {
         for a in c["activities"].as_array_mut().unwrap() {

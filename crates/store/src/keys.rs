@@ -195,6 +195,23 @@ pub fn validation_chunk(t: &TownId, f: &FamilyRef, idempotency_key: &str, chunk:
 pub fn validation_progress(t: &TownId, f: &FamilyRef, idempotency_key: &str) -> Key {
     Key::new(family_partition(t, f), format!("VAL#{idempotency_key}#P"))
 }
+/// A chunk of a validation that its day's queue handed back: its worker applies it itself.
+pub fn validation_solo(t: &TownId, f: &FamilyRef, idempotency_key: &str, chunk: usize) -> Key {
+    Key::new(family_partition(t, f), format!("VAL#{idempotency_key}#S#{chunk:04}"))
+}
+
+/// The partition of a day's queue of validation chunks (the opening rush, docs/basket.md).
+pub fn day_queue(t: &TownId, date: chrono::NaiveDate) -> String {
+    format!("{}#RUSH#{date}", town(t))
+}
+
+/// One chunk waiting in its day's queue, in order of arrival (`arrival` sorts as it came).
+pub fn day_queue_entry(t: &TownId, date: chrono::NaiveDate, arrival: &str) -> Key {
+    Key::new(day_queue(t, date), format!("{DAY_QUEUE_PREFIX}{arrival}"))
+}
+
+/// The sort-key prefix of a day queue's entries.
+pub const DAY_QUEUE_PREFIX: &str = "Q#";
 
 /// The partition of a family: its record, feed, baskets, validations and documents.
 pub fn family_partition(t: &TownId, f: &FamilyRef) -> String {

@@ -95,6 +95,10 @@ kinds! {
     ValidationChunk = "validation_chunk", v 1;
     /// `…#F#<family>` / `VAL#<key>#<claim>#P`: a validation's progress.
     ValidationProgress = "validation_progress", v 1;
+    /// `…#F#<family>` / `VAL#<key>#<claim>#S#<n>`: a chunk its day's queue handed back.
+    ValidationSolo = "validation_solo", v 1;
+    /// `…#RUSH#<date>` / `Q#<arrival>`: a validation's chunk waiting in its day's queue.
+    DayQueueEntry = "day_queue_entry", v 1;
     /// `…#F#<family>` / `DOC#<id>`.
     Document = "document", v 1;
     /// `…#NEWS#<id>` / `ARTICLE`.
@@ -186,6 +190,7 @@ impl Kind {
             (Some("F"), _) if starts("BASKET#") => Kind::Basket,
             (Some("F"), _) if starts("VAL#") && sk.ends_with("#P") => Kind::ValidationProgress,
             (Some("F"), _) if starts("VAL#") && is_chunk(sk) => Kind::ValidationChunk,
+            (Some("F"), _) if starts("VAL#") && is_numbered(sk, "#S#") => Kind::ValidationSolo,
             (Some("F"), _) if starts("VAL#") => Kind::Validation,
             (Some("F"), _) if starts(keys::DOCUMENT_PREFIX) => Kind::Document,
             (Some("F"), _) if starts(keys::INVOICE_PREFIX) => Kind::Invoice,
@@ -212,6 +217,7 @@ impl Kind {
             (Some("MAILADDR"), "STATE") => Kind::MailAddress,
             (Some("CAP"), _) => Kind::Capacity,
             (Some("DAYS"), _) => Kind::Day,
+            (Some("RUSH"), _) if starts(keys::DAY_QUEUE_PREFIX) => Kind::DayQueueEntry,
             (Some("FEED"), "FEED") => Kind::CalendarFeed,
             (Some("NEWS"), "ARTICLE") => Kind::Article,
             (Some("NEWS"), _) if starts("ATTACH#") => Kind::Attachment,
@@ -235,7 +241,12 @@ impl Kind {
 
 /// `…#C#<4 digits>`: a validation chunk's sort key.
 fn is_chunk(sk: &str) -> bool {
-    sk.rsplit_once("#C#").is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    is_numbered(sk, "#C#")
+}
+
+/// `…<tag><digits>`: a numbered record of a validation.
+fn is_numbered(sk: &str, tag: &str) -> bool {
+    sk.rsplit_once(tag).is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The upgrade steps of a kind, the first from version 1 to 2.
@@ -358,6 +369,8 @@ mod tests {
             ("family_feed", keys::family_feed(&t, &f), Kind::FeedPointer),
             ("basket", keys::basket(&t, &f, &email), Kind::Basket),
             ("validation", keys::validation(&t, &f, "k-1"), Kind::Validation),
+            ("validation_solo", keys::validation_solo(&t, &f, "k-1#c", 3), Kind::ValidationSolo),
+            ("day_queue_entry", keys::day_queue_entry(&t, d, "00017#c#0003"), Kind::DayQueueEntry),
             ("validation_chunk", keys::validation_chunk(&t, &f, "k-1#c9", 3), Kind::ValidationChunk),
             ("validation_progress", keys::validation_progress(&t, &f, "k-1#c9"), Kind::ValidationProgress),
             ("document", keys::document(&t, &f, "d1"), Kind::Document),
@@ -446,6 +459,7 @@ mod tests {
             "day_of_bookings",
             "booking_on_day",
             "family_partition",
+            "day_queue",
             "documents_pending",
             "articles_of",
             "audit",

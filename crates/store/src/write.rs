@@ -123,7 +123,8 @@ impl WriteOp {
         WriteOp::Delete { key, cond: None }
     }
 
-    pub(crate) fn key(&self) -> &Key {
+    /// The item the action names (a transaction names each item once).
+    pub fn key(&self) -> &Key {
         match self {
             WriteOp::Put { item, .. } => &item.key,
             WriteOp::Delete { key, .. }

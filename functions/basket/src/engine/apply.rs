@@ -2,11 +2,13 @@
 //! loses a race is lost or queued by [`domain::basket::lost_race`]; then finishing.
 
 use super::answer::{Answer, LineOutcome, LineResult, build, email};
+use super::queue;
 use super::stored::{
-    Ask, Chunk, Counter, Header, Planned, Progress, State, header_item, load_chunks, plan_line, progress_op,
+    Ask, Chunk, Counter, Header, Owner, Planned, Progress, State, header_item, load_chunks, plan_line, progress_op,
     read_progress,
 };
-use crate::check::{Effect, Refusal};
+use super::writes::{Writes, writes};
+use crate::check::Refusal;
 use domain::basket::{self, Behind, Failed, Race};
 use domain::cells::ActionKind;
 use edge::auth::secret;
@@ -16,7 +18,7 @@ use services::mail::outbox::Mail;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 use store::gate;
-use store::{Cond, Store, StoreError, WriteOp, repo};
+use store::{Cond, Store, StoreError, WriteOp};
 
 /// How long one chunk keeps trying when it meets other transactions in flight. A conflict
 /// means the other one is being applied: it ends within a round trip, so tries are many and
@@ -34,16 +36,6 @@ fn conflict_backoff(n: u32) -> Duration {
 
 /// Lines that lost a race while being applied, and why.
 struct Lost(Vec<(usize, Refusal)>);
-
-/// What the line writes when applied: its planned effect, or the request on the waiting list it
-/// became when its day turned out full or queued (`None`: refused, or lost).
-fn effective(p: &Planned, progress: &Progress, index: usize) -> Option<Effect> {
-    let e = p.effect.as_ref().filter(|_| !progress.lost.contains_key(&index))?;
-    match progress.queued.contains(&index) {
-        true => e.to_waiting_list().or_else(|| Some(e.clone())),
-        false => Some(e.clone()),
-    }
-}
 
 /// Applies the chunks not applied yet, one transaction each, then finishes.
 pub(super) async fn apply(
@@ -64,34 +56,39 @@ pub(super) async fn apply(
     // it joined (a place may be free there: the promoter looks).
     let mut promotions: BTreeSet<Counter> = BTreeSet::new();
     let mut joined: BTreeSet<Counter> = BTreeSet::new();
+    // The chunk its day's queue handed back, applied here.
+    let mut solo: Option<usize> = None;
     while progress.done < chunks.len() && !progress.aborted {
         let now = clock.now();
         let chunk = &chunks[progress.done];
+        // A guardian's additions to one busy day go through the day's queue, applied with
+        // other families' in one transaction (queue.rs); handed back, the chunk is applied here.
+        if solo != Some(progress.done)
+            && let Some(date) = queue::day_of(&ask.town, ask.mode, chunk, &progress)
+        {
+            let owner = Owner::of(ask, &header.claim);
+            match queue::through(store, &ask.town, &owner, progress.done, date, chunk).await? {
+                queue::Through::Applied(now_at) => {
+                    for (unit, site, date, converted) in queue::joined(&ask.town, chunk, &now_at, clock.now()) {
+                        if converted {
+                            promotions.insert((unit.clone(), site.clone(), date));
+                        }
+                        joined.insert((unit, site, date));
+                    }
+                    progress = now_at;
+                }
+                queue::Through::Solo => solo = Some(progress.done),
+            }
+            continue;
+        }
         let next = Progress { done: progress.done + 1, ..progress.clone() };
         let mut ops = vec![progress_op(ask, &header.claim, progress.done, &next, now)?];
         // For each action, the plan indexes of the lines behind it.
         let mut behind: Vec<Vec<usize>> = vec![Vec::new()];
-        let mut moves = Vec::new();
-        let mut indexes = Vec::new();
-        for (offset, p) in chunk.lines.iter().enumerate() {
-            let index = chunk.first + offset;
-            let Some(effect) = effective(p, &progress, index) else { continue };
-            ops.push(repo::booking_write(ask.town.id(), &effect.booking, effect.expected_version)?);
-            behind.push(vec![index]);
-            let b = &effect.booking;
-            moves.push(gate::Move {
-                activity: b.activity.clone(),
-                unit: b.unit.clone(),
-                site: b.site.clone(),
-                date: b.date,
-                // An addition arrives on its day (checked open) even on a unit without places.
-                taken: match p.line.action {
-                    ActionKind::Add if b.holds_place() => 1,
-                    _ => i64::from(effect.places),
-                },
-                waiting: i64::from(effect.waiting),
-            });
-            indexes.push(index);
+        let Writes { ops: writes, moves, indexes } = writes(ask.town.id(), chunk, &progress)?;
+        for (op, index) in writes.into_iter().zip(&indexes) {
+            ops.push(op);
+            behind.push(vec![*index]);
         }
         // The day open, the places within the capacity, nobody overtaken in the queue.
         let mut guarded: BTreeMap<usize, gate::Guarded> = BTreeMap::new();

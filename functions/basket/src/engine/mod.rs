@@ -25,9 +25,12 @@
 
 mod answer;
 mod apply;
+mod queue;
 mod stored;
 mod validate;
+mod writes;
 
 pub use answer::{Answer, LineOutcome, LineResult, Outcome};
+pub use queue::day_lease;
 pub use stored::{Ask, KEEP, LEASE, Planned, Recipient};
 pub use validate::{exists, run};

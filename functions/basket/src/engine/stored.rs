@@ -3,10 +3,10 @@
 
 use crate::check::{Effect, Line, Mode, Refusal};
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::ChildId;
 use domain::cells::ActionKind;
 use domain::config::Town;
 use domain::family::{Email, Family};
+use domain::{ChildId, FamilyRef, TownId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -120,11 +120,55 @@ pub(super) fn header_key(ask: &Ask) -> Key {
 }
 
 pub(super) fn chunk_key(ask: &Ask, claim: &str, n: usize) -> Key {
-    keys::validation_chunk(ask.town.id(), &ask.family.reference, &format!("{}#{claim}", ask.key), n)
+    Owner::of(ask, claim).chunk(n)
 }
 
 fn progress_key(ask: &Ask, claim: &str) -> Key {
-    keys::validation_progress(ask.town.id(), &ask.family.reference, &format!("{}#{claim}", ask.key))
+    Owner::of(ask, claim).progress()
+}
+
+/// Whose records a validation's are: the family, the client's key, the claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Owner {
+    pub(super) town: TownId,
+    pub(super) family: FamilyRef,
+    pub(super) key: String,
+    pub(super) claim: String,
+}
+
+impl Owner {
+    pub(super) fn of(ask: &Ask, claim: &str) -> Owner {
+        Owner {
+            town: ask.town.id().clone(),
+            family: ask.family.reference.clone(),
+            key: ask.key.clone(),
+            claim: claim.to_owned(),
+        }
+    }
+
+    fn records(&self) -> String {
+        format!("{}#{}", self.key, self.claim)
+    }
+
+    pub(super) fn chunk(&self, n: usize) -> Key {
+        keys::validation_chunk(&self.town, &self.family, &self.records(), n)
+    }
+
+    pub(super) fn progress(&self) -> Key {
+        keys::validation_progress(&self.town, &self.family, &self.records())
+    }
+
+    /// The mark that chunk `n` is the worker's own to apply (its day's queue handed it back).
+    pub(super) fn solo(&self, n: usize) -> Key {
+        keys::validation_solo(&self.town, &self.family, &self.records(), n)
+    }
+
+    /// The write that moves the progress from `from` to `to`.
+    pub(super) fn progress_op(&self, from: usize, to: &Progress, now: DateTime<Utc>) -> Result<WriteOp, StoreError> {
+        let item = Item::from_value(self.progress(), to)?.with_ttl(expiry(now));
+        let cond = if from == 0 { Cond::NotExists } else { Cond::attr_equals("done", from) };
+        Ok(WriteOp::Put { item, cond: Some(cond) })
+    }
 }
 
 pub(super) fn expiry(now: DateTime<Utc>) -> i64 {
@@ -232,9 +276,7 @@ pub(super) fn progress_op(
     to: &Progress,
     now: DateTime<Utc>,
 ) -> Result<WriteOp, StoreError> {
-    let item = Item::from_value(progress_key(ask, claim), to)?.with_ttl(expiry(now));
-    let cond = if from == 0 { Cond::NotExists } else { Cond::attr_equals("done", from) };
-    Ok(WriteOp::Put { item, cond: Some(cond) })
+    Owner::of(ask, claim).progress_op(from, to, now)
 }
 
 /// The plan's line at `index`.

@@ -41,9 +41,6 @@ use tokio::time::Instant;
 /// died frees the day sooner: [`LEASE_SECONDS`]).
 const PATIENCE: Duration = Duration::from_secs(8);
 
-/// How long a holder keeps the day once its own chunk is in, to serve the ones behind it.
-const STINT: Duration = Duration::from_millis(250);
-
 /// A holder never keeps the day longer than this, well within its lease.
 const HOLD: Duration = Duration::from_secs(2);
 
@@ -143,13 +140,21 @@ pub(super) async fn through(
     let arrival = format!("{:020}#{}#{n:04}", Utc::now().timestamp_micros().max(0), owner.claim);
     let own = keys::day_queue_entry(town.id(), date, &arrival);
     let entry = Entry { owner: owner.clone(), chunk: n, counters: counters.into_iter().collect() };
-    store.put(Item::from_value(own.clone(), &entry)?.with_ttl(expiry(Utc::now())), None).await?;
+    let item = Item::from_value(own.clone(), &entry)?.with_ttl(expiry(Utc::now()));
+    // The entry written and the lease read at once: a worker alone on its day holds it at once.
+    let lease = day_lease(town.id(), date);
+    let (put, held) = tokio::join!(store.put(item, None), store.get(&lease));
+    put?;
+    let mut free = !held?.is_some_and(|i| i.is_live(Utc::now().timestamp()));
     let started = Instant::now();
     let mut lease_at = started;
     let watched = [owner.progress(), owner.solo(n)];
     loop {
-        if Instant::now() >= lease_at {
-            hold(store, town, date, &own).await?;
+        if free || Instant::now() >= lease_at {
+            if let Some(progress) = hold(store, town, date, &own, free).await? {
+                return Ok(Through::Applied(progress));
+            }
+            free = false;
             lease_at = Instant::now() + jitter(50, 150);
         }
         let got = store.get_many(&watched).await?;
@@ -168,7 +173,7 @@ pub(super) async fn through(
         if solo || started.elapsed() > PATIENCE {
             return Ok(Through::Solo);
         }
-        tokio::time::sleep(jitter(5, 15)).await;
+        tokio::time::sleep(jitter(3, 9)).await;
     }
 }
 
@@ -183,59 +188,76 @@ pub fn day_lease(town: &domain::TownId, date: NaiveDate) -> Key {
     keys::lease(town, &format!("RUSH#{date}"))
 }
 
-/// Takes `date`'s lease if nobody holds it, and applies its queue until it is empty, or until
-/// the holder's own entry `own` is settled and its stint is over.
-async fn hold(store: &Store, town: &Town, date: NaiveDate, own: &Key) -> Result<(), StoreError> {
+/// Takes `date`'s lease if nobody holds it (`free`: just read so), and applies its queue until
+/// it is empty or the holder's own entry `own` is settled: those behind it have workers of
+/// their own, which take the lease in turn. The progress of the holder's chunk, if it applied it.
+async fn hold(
+    store: &Store,
+    town: &Town,
+    date: NaiveDate,
+    own: &Key,
+    free: bool,
+) -> Result<Option<Progress>, StoreError> {
     let lease = day_lease(town.id(), date);
+    let mut read_first = !free;
     loop {
         let nonce = secret::id();
         let now = Utc::now().timestamp();
         // Read first: a refused conditional write costs a write unit, and many wait on a day.
-        if store.get(&lease).await?.is_some_and(|i| i.is_live(now)) {
-            return Ok(());
+        if read_first && store.get(&lease).await?.is_some_and(|i| i.is_live(now)) {
+            return Ok(None);
         }
+        read_first = true;
         let mut item = Item::new(lease.clone()).with_ttl(now + LEASE_SECONDS);
         item.attrs.insert("nonce".into(), serde_json::Value::from(nonce.clone()));
         match store.put(item, Some(Cond::NotExistsOrExpired { now })).await {
             Ok(()) => {}
-            Err(StoreError::ConditionFailed | StoreError::Conflict) => return Ok(()),
+            Err(StoreError::ConditionFailed | StoreError::Conflict) => return Ok(None),
             Err(e) => return Err(e),
         }
-        let emptied = rounds(store, town, date, own).await;
+        let served = rounds(store, town, date, own).await;
         match store.delete(&lease, Some(Cond::attr_equals("nonce", nonce))).await {
             Ok(()) | Err(StoreError::ConditionFailed) => {}
             Err(e) => return Err(e),
         }
-        if !emptied? {
-            // The stint is over with chunks left: their workers take the lease in turn.
-            return Ok(());
+        let (emptied, mine) = served?;
+        if !emptied || mine.is_some() {
+            return Ok(mine);
         }
-        // A chunk queued after the last look, whose worker found the lease held: look again,
-        // now that it is free (its worker looks too; whoever is first holds it).
+        // Emptied without the holder's own chunk (applied or handed back meanwhile), or a chunk
+        // queued after the last look whose worker found the lease held: look again, now that it
+        // is free (its worker looks too; whoever is first holds it).
         let q = Query::table(keys::day_queue(town.id(), date), SkRange::Prefix(keys::DAY_QUEUE_PREFIX.into())).limit(1);
         if store.query(&q).await?.items.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
     }
 }
 
-/// Applies `date`'s queue round after round; `true` once it is empty, `false` when the stint
-/// ended first.
-async fn rounds(store: &Store, town: &Town, date: NaiveDate, own: &Key) -> Result<bool, StoreError> {
+/// Applies `date`'s queue round after round, until it is empty (`true`) or the holder's own
+/// entry is settled or its hold is over (`false`); the progress of the holder's own chunk, if
+/// a round applied it.
+async fn rounds(
+    store: &Store,
+    town: &Town,
+    date: NaiveDate,
+    own: &Key,
+) -> Result<(bool, Option<Progress>), StoreError> {
     let held = Instant::now();
-    let mut own_settled = false;
     let query =
         Query::table(keys::day_queue(town.id(), date), SkRange::Prefix(keys::DAY_QUEUE_PREFIX.into())).limit(ROUND);
     loop {
-        if held.elapsed() > HOLD || (own_settled && held.elapsed() > STINT) {
-            return Ok(false);
+        if held.elapsed() > HOLD {
+            return Ok((false, None));
         }
         let page = store.query(&query).await?;
         if page.items.is_empty() {
-            return Ok(true);
+            return Ok((true, None));
         }
-        let settled = round(store, town, date, &page.items).await?;
-        own_settled |= settled.contains(own);
+        let done = round(store, town, date, &page.items, own).await?;
+        if done.mine.is_some() || done.settled.contains(own) {
+            return Ok((false, done.mine));
+        }
     }
 }
 
@@ -392,9 +414,16 @@ enum For {
     Job,
 }
 
+/// What a round settled: the entries applied, stale or handed back, and the progress of the
+/// holder's own chunk if the round applied it.
+struct Settled {
+    settled: Vec<Key>,
+    mine: Option<Progress>,
+}
+
 /// One round: reads the entries' chunks and progress and the day's counters, decides, and
-/// applies the members in one transaction; the entries settled (applied, stale, handed back).
-async fn round(store: &Store, town: &Town, date: NaiveDate, items: &[Item]) -> Result<Vec<Key>, StoreError> {
+/// applies the members in one transaction.
+async fn round(store: &Store, town: &Town, date: NaiveDate, items: &[Item], own: &Key) -> Result<Settled, StoreError> {
     let mut entries = Vec::new();
     let mut settled = Vec::new();
     for item in items {
@@ -446,7 +475,7 @@ async fn round(store: &Store, town: &Town, date: NaiveDate, items: &[Item]) -> R
         settled.push(k.clone());
     }
     if plan.members.is_empty() {
-        return Ok(settled);
+        return Ok(Settled { settled, mine: None });
     }
     let mut ops = Vec::new();
     let mut whose: Vec<(For, usize)> = Vec::new();
@@ -477,7 +506,11 @@ async fn round(store: &Store, town: &Town, date: NaiveDate, items: &[Item]) -> R
         }
     }
     match store.transact(ops).await {
-        Ok(()) => settled.extend(plan.members.iter().map(|m| m.entry.clone())),
+        Ok(()) => {
+            settled.extend(plan.members.iter().map(|m| m.entry.clone()));
+            let mine = plan.members.iter().find(|m| &m.entry == own).map(|m| m.next.clone());
+            return Ok(Settled { settled, mine });
+        }
         Err(StoreError::TransactionCanceled { index, .. }) => match whose.get(index) {
             // Applied meanwhile by its worker: the next round finds the entry stale.
             Some((For::Progress, _)) => {}
@@ -505,7 +538,7 @@ async fn round(store: &Store, town: &Town, date: NaiveDate, items: &[Item]) -> R
         Err(StoreError::Conflict) => tokio::time::sleep(jitter(1, 8)).await,
         Err(e) => return Err(e),
     }
-    Ok(settled)
+    Ok(Settled { settled, mine: None })
 }
 
 /// Tells chunk `n`'s worker to apply it itself, and removes its entry.

@@ -15,7 +15,7 @@ use chrono::{NaiveDate, Utc};
 use domain::booking::BookingStatus;
 use domain::cells::ActionKind;
 use domain::family::{Child, Family};
-use store::{Item, Key, Query, SkRange, Store, keys};
+use store::{Item, Key, Query, SkRange, Store, StoreError, WriteOp, gate, keys};
 
 const CENTRE: &str = "centre-les-tilleuls";
 const UNIT: &str = "alsh-mercredi";
@@ -192,7 +192,28 @@ pub(super) async fn a_day_whose_holder_died_is_taken_over_once_its_lease_expired
     p.stop().await;
 }
 
+/// What a round that turned additions into requests relies on: the counter as it read it.
+/// Every store refuses the round's counter once a place was freed (or the counter appeared),
+/// and applies it when the counter is as read, absent attributes included.
+pub(super) async fn a_counter_as_read_holds_only_while_it_is_unchanged(store: Store) {
+    let key = keys::capacity(&town_id(), &id(UNIT), &id(CENTRE), wednesday());
+    let counters = |add: (&str, i64), read: gate::Read| WriteOp::Counters {
+        key: key.clone(),
+        add: vec![(add.0.to_owned(), add.1)],
+        cond: Some(gate::as_read(read)),
+    };
+    let refused = |r: Result<(), StoreError>| matches!(r, Err(StoreError::TransactionCanceled { .. }));
+    store.transact(vec![counters(("taken", 1), None)]).await.unwrap();
+    assert!(refused(store.transact(vec![counters(("waiting", 1), None)]).await), "no longer absent");
+    store.transact(vec![counters(("taken", -1), Some((Some(1), None)))]).await.unwrap();
+    assert!(refused(store.transact(vec![counters(("waiting", 1), Some((Some(1), None)))]).await), "a place freed");
+    store.transact(vec![counters(("waiting", 1), Some((Some(0), None)))]).await.unwrap();
+    let item = store.get(&key).await.unwrap().unwrap();
+    assert_eq!((item.attrs["taken"].as_i64(), item.attrs["waiting"].as_i64()), (Some(0), Some(1)));
+}
+
 crate::helpers::all_backends!(
+    a_counter_as_read_holds_only_while_it_is_unchanged,
     families_waiting_in_a_days_queue_are_served_in_order_of_arrival,
     a_closure_saved_while_families_wait_in_the_queue_turns_them_away,
     a_validation_submitted_twice_while_queued_is_applied_once,

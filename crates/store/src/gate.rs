@@ -201,6 +201,24 @@ pub fn guards(town: &Town, moves: &[Move], arrival: Arrival) -> Vec<Guard> {
     out
 }
 
+/// A unit-day's counter as read: absent, or its `taken` and `waiting` (each possibly absent).
+pub type Read = Option<(Option<i64>, Option<i64>)>;
+
+/// The counter still as it was `read`: absent, or its places and queue unchanged (what a
+/// decision taken on the counter's value, not only on a bound, relies on).
+pub fn as_read(read: Read) -> Cond {
+    match read {
+        None => Cond::NotExists,
+        Some((taken, waiting)) => {
+            let value = |n: Option<i64>| n.map_or(serde_json::Value::Null, serde_json::Value::from);
+            Cond::AttrsEqual(serde_json::Map::from_iter([
+                ("taken".to_owned(), value(taken)),
+                ("waiting".to_owned(), value(waiting)),
+            ]))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

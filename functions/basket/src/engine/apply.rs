@@ -26,6 +26,9 @@ use store::{Cond, Store, StoreError, WriteOp};
 /// nearly every try. Well within the function's 29 s.
 const CONFLICT_BUDGET: Duration = Duration::from_secs(8);
 
+/// How long a validation's chunks may wait in their days' queues, in all.
+const QUEUE_BUDGET: Duration = Duration::from_secs(15);
+
 /// The wait before try `n` (from 1) after a conflict: exponential from 5 ms, capped at 160 ms,
 /// with full jitter so that transactions that met do not meet again.
 fn conflict_backoff(n: u32) -> Duration {
@@ -58,16 +61,19 @@ pub(super) async fn apply(
     let mut joined: BTreeSet<Counter> = BTreeSet::new();
     // The chunk its day's queue handed back, applied here.
     let mut solo: Option<usize> = None;
+    // After this, chunks no longer wait in their day's queue (the function has 29 s).
+    let deadline = tokio::time::Instant::now() + QUEUE_BUDGET;
     while progress.done < chunks.len() && !progress.aborted {
         let now = clock.now();
         let chunk = &chunks[progress.done];
         // A guardian's additions to one busy day go through the day's queue, applied with
         // other families' in one transaction (queue.rs); handed back, the chunk is applied here.
         if solo != Some(progress.done)
+            && tokio::time::Instant::now() < deadline
             && let Some(date) = queue::day_of(&ask.town, ask.mode, chunk, &progress)
         {
             let owner = Owner::of(ask, &header.claim);
-            match queue::through(store, &ask.town, &owner, progress.done, date, chunk).await? {
+            match queue::through(store, clock, &ask.town, &owner, progress.done, date, chunk, deadline).await? {
                 queue::Through::Applied(now_at) => {
                     for (unit, site, date, converted) in queue::joined(&ask.town, chunk, &now_at, clock.now()) {
                         if converted {

@@ -30,6 +30,7 @@ use domain::cells::ActionKind;
 use domain::config::Town;
 use domain::{SiteId, UnitId};
 use edge::auth::secret;
+use edge::clock::Clock;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -45,7 +46,13 @@ const PATIENCE: Duration = Duration::from_secs(8);
 const HOLD: Duration = Duration::from_secs(2);
 
 /// The lease's life, in seconds (a holder that dies frees the day after it).
-const LEASE_SECONDS: i64 = 4;
+const LEASE_SECONDS: i64 = 5;
+
+/// A holder starts no round within this many seconds of its lease's end.
+const LEASE_MARGIN_SECONDS: i64 = 2;
+
+/// Rounds in a row whose counters moved before the round hands its chunks back.
+const MAX_COUNTER_RETRIES: u32 = 3;
 
 /// Chunks a round reads at most.
 const ROUND: usize = 32;
@@ -120,15 +127,18 @@ pub(super) fn joined(
 }
 
 /// Sends chunk `n` of `owner`'s validation through `date`'s queue and waits until it is
-/// applied or handed back; while waiting, takes the day's lease whenever it is free and
-/// applies the queue itself.
+/// applied or handed back, or until [`PATIENCE`] or the request's `deadline` has passed;
+/// while waiting, takes the day's lease whenever it is free and applies the queue itself.
+#[allow(clippy::too_many_arguments, reason = "the chunk, whose it is, where, and until when")]
 pub(super) async fn through(
     store: &Store,
+    clock: &Clock,
     town: &Town,
     owner: &Owner,
     n: usize,
     date: NaiveDate,
     chunk: &Chunk,
+    deadline: Instant,
 ) -> Result<Through, StoreError> {
     let counters: BTreeSet<(UnitId, SiteId)> = chunk
         .lines
@@ -137,6 +147,8 @@ pub(super) async fn through(
         .filter(|e| town.unit(&e.booking.unit).is_some_and(|(_, u)| u.capacity.is_some()))
         .map(|e| (e.booking.unit.clone(), e.booking.site.clone()))
         .collect();
+    // Arrival and leases are told by the wall clock (every Lambda's is synchronised), never by
+    // the town's clock, which a test or a benchmark may set.
     let arrival = format!("{:020}#{}#{n:04}", Utc::now().timestamp_micros().max(0), owner.claim);
     let own = keys::day_queue_entry(town.id(), date, &arrival);
     let entry = Entry { owner: owner.clone(), chunk: n, counters: counters.into_iter().collect() };
@@ -146,13 +158,17 @@ pub(super) async fn through(
     let (put, held) = tokio::join!(store.put(item, None), store.get(&lease));
     put?;
     let mut free = !held?.is_some_and(|i| i.is_live(Utc::now().timestamp()));
-    let started = Instant::now();
-    let mut lease_at = started;
+    let give_up = (Instant::now() + PATIENCE).min(deadline);
+    let mut lease_at = Instant::now();
     let watched = [owner.progress(), owner.solo(n)];
     loop {
         if free || Instant::now() >= lease_at {
-            if let Some(progress) = hold(store, town, date, &own, free).await? {
-                return Ok(Through::Applied(progress));
+            // What goes wrong while serving others (their entries, the lease) is not this
+            // validation's failure: its own chunk's fate is read below, and it may go solo.
+            match hold(store, clock, town, date, &own, free).await {
+                Ok(Some(progress)) => return Ok(Through::Applied(progress)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, %date, "a day queue's round failed; its chunks wait for the next"),
             }
             free = false;
             lease_at = Instant::now() + jitter(50, 150);
@@ -170,7 +186,7 @@ pub(super) async fn through(
         if progress.done > n || progress.aborted {
             return Ok(Through::Applied(progress));
         }
-        if solo || started.elapsed() > PATIENCE {
+        if solo || Instant::now() >= give_up {
             return Ok(Through::Solo);
         }
         tokio::time::sleep(jitter(3, 9)).await;
@@ -193,72 +209,65 @@ pub fn day_lease(town: &domain::TownId, date: NaiveDate) -> Key {
 /// their own, which take the lease in turn. The progress of the holder's chunk, if it applied it.
 async fn hold(
     store: &Store,
+    clock: &Clock,
     town: &Town,
     date: NaiveDate,
     own: &Key,
     free: bool,
 ) -> Result<Option<Progress>, StoreError> {
     let lease = day_lease(town.id(), date);
-    let mut read_first = !free;
-    loop {
-        let nonce = secret::id();
-        let now = Utc::now().timestamp();
-        // Read first: a refused conditional write costs a write unit, and many wait on a day.
-        if read_first && store.get(&lease).await?.is_some_and(|i| i.is_live(now)) {
-            return Ok(None);
-        }
-        read_first = true;
-        let mut item = Item::new(lease.clone()).with_ttl(now + LEASE_SECONDS);
-        item.attrs.insert("nonce".into(), serde_json::Value::from(nonce.clone()));
-        match store.put(item, Some(Cond::NotExistsOrExpired { now })).await {
-            Ok(()) => {}
-            Err(StoreError::ConditionFailed | StoreError::Conflict) => return Ok(None),
-            Err(e) => return Err(e),
-        }
-        let served = rounds(store, town, date, own).await;
-        match store.delete(&lease, Some(Cond::attr_equals("nonce", nonce))).await {
-            Ok(()) | Err(StoreError::ConditionFailed) => {}
-            Err(e) => return Err(e),
-        }
-        let (emptied, mine) = served?;
-        if !emptied || mine.is_some() {
-            return Ok(mine);
-        }
-        // Emptied without the holder's own chunk (applied or handed back meanwhile), or a chunk
-        // queued after the last look whose worker found the lease held: look again, now that it
-        // is free (its worker looks too; whoever is first holds it).
-        let q = Query::table(keys::day_queue(town.id(), date), SkRange::Prefix(keys::DAY_QUEUE_PREFIX.into())).limit(1);
-        if store.query(&q).await?.items.is_empty() {
-            return Ok(None);
-        }
+    let now = Utc::now().timestamp();
+    // Read first: a refused conditional write costs a write unit, and many wait on a day.
+    if !free && store.get(&lease).await?.is_some_and(|i| i.is_live(now)) {
+        return Ok(None);
     }
+    let nonce = secret::id();
+    let until = now + LEASE_SECONDS;
+    let mut item = Item::new(lease.clone()).with_ttl(until);
+    item.attrs.insert("nonce".into(), serde_json::Value::from(nonce.clone()));
+    match store.put(item, Some(Cond::NotExistsOrExpired { now })).await {
+        Ok(()) => {}
+        Err(StoreError::ConditionFailed | StoreError::Conflict) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let served = rounds(store, clock, town, date, own, until).await;
+    match store.delete(&lease, Some(Cond::attr_equals("nonce", nonce))).await {
+        Ok(()) | Err(StoreError::ConditionFailed) => {}
+        Err(e) => return Err(e),
+    }
+    served
 }
 
-/// Applies `date`'s queue round after round, until it is empty (`true`) or the holder's own
-/// entry is settled or its hold is over (`false`); the progress of the holder's own chunk, if
-/// a round applied it.
+/// Applies `date`'s queue round after round until it is empty or the holder's own entry is
+/// settled, within [`HOLD`] and well before the lease, held `until` (Unix seconds), expires;
+/// the progress of the holder's own chunk, if a round applied it.
 async fn rounds(
     store: &Store,
+    clock: &Clock,
     town: &Town,
     date: NaiveDate,
     own: &Key,
-) -> Result<(bool, Option<Progress>), StoreError> {
+    until: i64,
+) -> Result<Option<Progress>, StoreError> {
     let held = Instant::now();
     let query =
         Query::table(keys::day_queue(town.id(), date), SkRange::Prefix(keys::DAY_QUEUE_PREFIX.into())).limit(ROUND);
-    loop {
-        if held.elapsed() > HOLD {
-            return Ok((false, None));
-        }
+    let mut counters_moved = 0;
+    while held.elapsed() < HOLD && Utc::now().timestamp() + LEASE_MARGIN_SECONDS < until {
         let page = store.query(&query).await?;
         if page.items.is_empty() {
-            return Ok((true, None));
+            return Ok(None);
         }
-        let done = round(store, town, date, &page.items, own).await?;
+        // Counters that keep moving under the round (or that it keeps misjudging): its chunks
+        // go back to their workers, whose own transactions meet whatever moves them.
+        let give_back = counters_moved >= MAX_COUNTER_RETRIES;
+        let done = round(store, clock, town, date, &page.items, own, give_back).await?;
+        counters_moved = if done.counters_moved { counters_moved + 1 } else { 0 };
         if done.mine.is_some() || done.settled.contains(own) {
-            return Ok((false, done.mine));
+            return Ok(done.mine);
         }
     }
+    Ok(None)
 }
 
 /// One chunk of a round: its entry, whose it is, and what it writes.
@@ -291,12 +300,7 @@ type Counts = BTreeMap<(UnitId, SiteId), (i64, i64)>;
 /// nobody waits, its place-takers turned into requests on the waiting list otherwise (as
 /// [`domain::basket::lost_race`] queues a guardian's lines), handed back when it cannot be
 /// applied here; up to a transaction's actions.
-fn decide(
-    town: &Town,
-    date: NaiveDate,
-    read: Vec<(Key, Entry, Option<Chunk>, Progress)>,
-    mut counts: Counts,
-) -> Result<Plan, StoreError> {
+fn decide(town: &Town, date: NaiveDate, read: Vec<(Key, Entry, Option<Chunk>, Progress)>, mut counts: Counts) -> Plan {
     let mut plan = Plan::default();
     // The items the round writes so far (a transaction names each once), and the day's check,
     // counters and promotion jobs it adds.
@@ -322,7 +326,10 @@ fn decide(
             continue;
         }
         let mut next = Progress { done: progress.done + 1, ..progress.clone() };
-        let mut w = writes(town.id(), &chunk, &next)?;
+        let Ok(mut w) = writes(town.id(), &chunk, &next) else {
+            plan.handed_back.push((entry, e.owner, e.chunk));
+            continue;
+        };
         let mut need: BTreeMap<(UnitId, SiteId), i64> = BTreeMap::new();
         for m in &w.moves {
             *need.entry((m.unit.clone(), m.site.clone())).or_default() += m.taken;
@@ -357,7 +364,11 @@ fn decide(
                     next.queued.insert(index);
                 }
             }
-            w = writes(town.id(), &chunk, &next)?;
+            let Ok(queued) = writes(town.id(), &chunk, &next) else {
+                plan.handed_back.push((entry, e.owner, e.chunk));
+                continue;
+            };
+            w = queued;
         }
         // Its progress, its entry removed, its bookings; a booking another chunk of the round
         // writes waits for the next round (which finds it changed).
@@ -401,7 +412,7 @@ fn decide(
         }
         plan.members.push(Member { entry, owner: e.owner, chunk: e.chunk, next, writes: w });
     }
-    Ok(plan)
+    plan
 }
 
 /// Who an action of a round's transaction is for.
@@ -414,25 +425,77 @@ enum For {
     Job,
 }
 
-/// What a round settled: the entries applied, stale or handed back, and the progress of the
-/// holder's own chunk if the round applied it.
+/// What a round settled: the entries applied, stale or handed back, the progress of the
+/// holder's own chunk if the round applied it, and whether the day's counters had moved.
+#[derive(Default)]
 struct Settled {
     settled: Vec<Key>,
     mine: Option<Progress>,
+    counters_moved: bool,
+}
+
+/// Reads `keys` in batches (a batch read takes 100 keys at most).
+async fn read_all(store: &Store, keys: &[Key], into: &mut HashMap<Key, Item>) -> Result<(), StoreError> {
+    for batch in keys.chunks(100) {
+        for item in store.get_many(batch).await? {
+            into.insert(item.key.clone(), item);
+        }
+    }
+    Ok(())
+}
+
+/// Removes an entry some round settled; one removed meanwhile by another holder is settled too.
+async fn remove(store: &Store, entry: &Key) -> Result<(), StoreError> {
+    match store.delete(entry, None).await {
+        Ok(()) | Err(StoreError::ConditionFailed | StoreError::Conflict) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// One round: reads the entries' chunks and progress and the day's counters, decides, and
-/// applies the members in one transaction.
-async fn round(store: &Store, town: &Town, date: NaiveDate, items: &[Item], own: &Key) -> Result<Settled, StoreError> {
+/// applies the members in one transaction (or, `give_back`, hands them back).
+async fn round(
+    store: &Store,
+    clock: &Clock,
+    town: &Town,
+    date: NaiveDate,
+    items: &[Item],
+    own: &Key,
+    give_back: bool,
+) -> Result<Settled, StoreError> {
+    let prepared = prepare(store, clock, town, date, items, give_back).await?;
+    commit(store, clock, town, date, prepared, own).await
+}
+
+/// A round decided, its transaction built, not applied yet.
+struct Prepared {
+    out: Settled,
+    plan: Plan,
+    ops: Vec<WriteOp>,
+    whose: Vec<(For, usize)>,
+}
+
+/// A round's reads and decisions: stale entries removed, chunks it cannot apply handed back,
+/// the members' transaction built.
+async fn prepare(
+    store: &Store,
+    clock: &Clock,
+    town: &Town,
+    date: NaiveDate,
+    items: &[Item],
+    give_back: bool,
+) -> Result<Prepared, StoreError> {
+    let now = clock.now();
+    let mut out = Settled::default();
     let mut entries = Vec::new();
-    let mut settled = Vec::new();
     for item in items {
         match item.to_value::<Entry>() {
             Ok(e) if e.owner.town == *town.id() => entries.push((item.key.clone(), e)),
-            // Not an entry this town's holder can apply: removed, its worker applies it.
+            // Not an entry this holder can read (or another town's): removed; its worker goes
+            // solo once its patience is over.
             _ => {
-                store.delete(&item.key, None).await?;
-                settled.push(item.key.clone());
+                remove(store, &item.key).await?;
+                out.settled.push(item.key.clone());
             }
         }
     }
@@ -440,42 +503,60 @@ async fn round(store: &Store, town: &Town, date: NaiveDate, items: &[Item], own:
     for (_, e) in &entries {
         wanted.extend([e.owner.chunk(e.chunk), e.owner.progress()]);
     }
-    let counters: BTreeSet<(UnitId, SiteId)> = entries.iter().flat_map(|(_, e)| e.counters.iter().cloned()).collect();
-    let counter_keys: Vec<Key> = counters.iter().map(|(u, s)| keys::capacity(town.id(), u, s, date)).collect();
+    let mut counters: BTreeSet<(UnitId, SiteId)> =
+        entries.iter().flat_map(|(_, e)| e.counters.iter().cloned()).collect();
     let mut distinct = BTreeSet::new();
     wanted.retain(|k| distinct.insert(k.clone()));
-    wanted.extend(counter_keys.iter().cloned());
+    wanted.extend(counters.iter().map(|(u, s)| keys::capacity(town.id(), u, s, date)));
     let mut got: HashMap<Key, Item> = HashMap::new();
-    for batch in wanted.chunks(100) {
-        for item in store.get_many(batch).await? {
-            got.insert(item.key.clone(), item);
-        }
-    }
-    let mut counts = Counts::new();
-    for ((u, s), k) in counters.iter().zip(&counter_keys) {
-        let attr = |i: &Item, n: &str| i.attrs.get(n).and_then(serde_json::Value::as_i64).unwrap_or(0);
-        if let Some(i) = got.get(k) {
-            counts.insert((u.clone(), s.clone()), (attr(i, "taken"), attr(i, "waiting")));
-        }
-    }
+    read_all(store, &wanted, &mut got).await?;
     let mut read = Vec::new();
     for (key, e) in entries {
-        let chunk = got.get(&e.owner.chunk(e.chunk)).map(Item::to_value::<Chunk>).transpose()?;
-        let progress = got.get(&e.owner.progress()).map(Item::to_value::<Progress>).transpose()?.unwrap_or_default();
-        read.push((key, e, chunk, progress));
+        let chunk = got.get(&e.owner.chunk(e.chunk)).map(Item::to_value::<Chunk>).transpose();
+        let progress = got.get(&e.owner.progress()).map(Item::to_value::<Progress>).transpose();
+        match (chunk, progress) {
+            (Ok(chunk), Ok(progress)) => read.push((key, e, chunk, progress.unwrap_or_default())),
+            // A record this version cannot read: its worker applies its chunk the ordinary way.
+            _ => {
+                hand_back(store, &key, &e.owner, e.chunk, now).await?;
+                out.settled.push(key);
+            }
+        }
     }
-    let plan = decide(town, date, read, counts)?;
-    let now = Utc::now();
+    // The counters the chunks move as this holder's configuration has it (a worker's cached
+    // one may have known fewer units with places): the missing ones read too.
+    let moved: BTreeSet<(UnitId, SiteId)> = read
+        .iter()
+        .filter_map(|(_, _, chunk, _)| chunk.as_ref())
+        .flat_map(|c| c.lines.iter().filter_map(|p| p.effect.as_ref()))
+        .filter(|e| town.unit(&e.booking.unit).is_some_and(|(_, u)| u.capacity.is_some()))
+        .map(|e| (e.booking.unit.clone(), e.booking.site.clone()))
+        .collect();
+    let missing: Vec<Key> = moved.difference(&counters).map(|(u, s)| keys::capacity(town.id(), u, s, date)).collect();
+    read_all(store, &missing, &mut got).await?;
+    counters.extend(moved);
+    let mut counts = Counts::new();
+    let mut as_read: BTreeMap<(UnitId, SiteId), gate::Read> = BTreeMap::new();
+    for (u, s) in &counters {
+        let item = got.get(&keys::capacity(town.id(), u, s, date));
+        let attr = |i: &Item, n: &str| i.attrs.get(n).and_then(serde_json::Value::as_i64);
+        let r = item.map(|i| (attr(i, "taken"), attr(i, "waiting")));
+        let (taken, waiting) = r.map_or((0, 0), |(t, w)| (t.unwrap_or(0), w.unwrap_or(0)));
+        counts.insert((u.clone(), s.clone()), (taken, waiting));
+        as_read.insert((u.clone(), s.clone()), r);
+    }
+    let mut plan = decide(town, date, read, counts);
+    if give_back {
+        let members = std::mem::take(&mut plan.members);
+        plan.handed_back.extend(members.into_iter().map(|m| (m.entry, m.owner, m.chunk)));
+    }
     for k in &plan.stale {
-        store.delete(k, None).await?;
-        settled.push(k.clone());
+        remove(store, k).await?;
+        out.settled.push(k.clone());
     }
     for (k, owner, n) in &plan.handed_back {
         hand_back(store, k, owner, *n, now).await?;
-        settled.push(k.clone());
-    }
-    if plan.members.is_empty() {
-        return Ok(Settled { settled, mine: None });
+        out.settled.push(k.clone());
     }
     let mut ops = Vec::new();
     let mut whose: Vec<(For, usize)> = Vec::new();
@@ -492,11 +573,20 @@ async fn round(store: &Store, town: &Town, date: NaiveDate, items: &[Item], own:
         moves.extend(m.writes.moves.iter().cloned());
     }
     for g in gate::guards(town, &moves, gate::Arrival::Newcomer) {
-        let kind = match g.what {
-            gate::Guarded::Open { .. } => For::Day,
-            gate::Guarded::Counter { .. } => For::Counter,
+        let (kind, op) = match (g.what, g.op) {
+            (gate::Guarded::Open { .. }, op) => (For::Day, op),
+            (gate::Guarded::Counter { unit, site, .. }, WriteOp::Counters { key, add, cond }) => {
+                // A line turned into a request relied on the counter as read (full, or someone
+                // waiting): a place freed since makes the round read it again, as the ordinary
+                // path's newcomer would have taken it.
+                let read = as_read.get(&(unit.clone(), site.clone())).cloned().flatten();
+                let cond =
+                    if plan.converted.contains(&(unit, site)) { Some(and(cond, gate::as_read(read))) } else { cond };
+                (For::Counter, WriteOp::Counters { key, add, cond })
+            }
+            (gate::Guarded::Counter { .. }, op) => (For::Counter, op),
         };
-        ops.push(g.op);
+        ops.push(op);
         whose.push((kind, 0));
     }
     for (unit, site) in &plan.converted {
@@ -505,11 +595,27 @@ async fn round(store: &Store, town: &Town, date: NaiveDate, items: &[Item], own:
             whose.push((For::Job, 0));
         }
     }
+    Ok(Prepared { out, plan, ops, whose })
+}
+
+/// Applies a prepared round, and reads its failure: the chunks to hand back, or to try again.
+async fn commit(
+    store: &Store,
+    clock: &Clock,
+    town: &Town,
+    date: NaiveDate,
+    prepared: Prepared,
+    own: &Key,
+) -> Result<Settled, StoreError> {
+    let Prepared { mut out, plan, ops, whose } = prepared;
+    if plan.members.is_empty() {
+        return Ok(out);
+    }
+    let now = clock.now();
     match store.transact(ops).await {
         Ok(()) => {
-            settled.extend(plan.members.iter().map(|m| m.entry.clone()));
-            let mine = plan.members.iter().find(|m| &m.entry == own).map(|m| m.next.clone());
-            return Ok(Settled { settled, mine });
+            out.settled.extend(plan.members.iter().map(|m| m.entry.clone()));
+            out.mine = plan.members.iter().find(|m| &m.entry == own).map(|m| m.next.clone());
         }
         Err(StoreError::TransactionCanceled { index, .. }) => match whose.get(index) {
             // Applied meanwhile by its worker: the next round finds the entry stale.
@@ -518,33 +624,57 @@ async fn round(store: &Store, town: &Town, date: NaiveDate, items: &[Item], own:
             Some((For::Booking, i)) => {
                 let m = &plan.members[*i];
                 hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
-                settled.push(m.entry.clone());
+                out.settled.push(m.entry.clone());
             }
-            // The day closed: every chunk is handed back, each told so by its own transaction.
+            // The day closed for some activity: the chunks it closes are handed back, each told
+            // so by its own transaction; the others are tried again (reopened meanwhile: all).
             Some((For::Day, _)) => {
                 for m in &plan.members {
-                    hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
-                    settled.push(m.entry.clone());
+                    let mut closed = false;
+                    for a in m.writes.moves.iter().map(|mv| &mv.activity).collect::<BTreeSet<_>>() {
+                        closed |= gate::closed_reason(store, town.id(), date, a).await?.is_some();
+                    }
+                    if closed {
+                        hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
+                        out.settled.push(m.entry.clone());
+                    }
                 }
             }
             // The counters moved since they were read (a cancellation, a promotion, a chunk
             // applied by its own worker): the next round reads them again.
-            Some((For::Counter, _)) => {}
+            Some((For::Counter, _)) => out.counters_moved = true,
+            // Unconditional actions cannot fail; whatever did, the workers apply their own.
             Some((For::Entry | For::Job, _)) | None => {
-                return Err(StoreError::Corrupt(format!("action {index} of a day queue's round")));
+                tracing::error!(index, "a day queue's round failed on an unconditional action");
+                for m in &plan.members {
+                    hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
+                    out.settled.push(m.entry.clone());
+                }
             }
         },
         // Another transaction on the day (a cancellation, a chunk applied by its worker).
         Err(StoreError::Conflict) => tokio::time::sleep(jitter(1, 8)).await,
         Err(e) => return Err(e),
     }
-    Ok(Settled { settled, mine: None })
+    Ok(out)
+}
+
+/// Both conditions.
+fn and(a: Option<Cond>, b: Cond) -> Cond {
+    match a {
+        Some(Cond::All(mut all)) => {
+            all.push(b);
+            Cond::All(all)
+        }
+        Some(a) => Cond::All(vec![a, b]),
+        None => b,
+    }
 }
 
 /// Tells chunk `n`'s worker to apply it itself, and removes its entry.
 async fn hand_back(store: &Store, entry: &Key, owner: &Owner, n: usize, now: DateTime<Utc>) -> Result<(), StoreError> {
     store.put(Item::new(owner.solo(n)).with_ttl(expiry(now)), None).await?;
-    store.delete(entry, None).await
+    remove(store, entry).await
 }
 
 #[cfg(test)]
@@ -609,7 +739,7 @@ mod tests {
 
     #[test]
     fn a_round_places_chunks_in_order_of_arrival_then_queues_the_rest() {
-        let plan = decide(&town(), wednesday(), vec![queued(0, 1), queued(1, 1), queued(2, 1)], Counts::new()).unwrap();
+        let plan = decide(&town(), wednesday(), vec![queued(0, 1), queued(1, 1), queued(2, 1)], Counts::new());
         assert_eq!(placed(&plan), vec![vec![true], vec![false], vec![false]]);
         assert_eq!(plan.members[1].next.queued, BTreeSet::from([0]), "turned into a request, as lost_race queues it");
         assert!(plan.members.iter().all(|m| m.next.done == 1));
@@ -619,7 +749,7 @@ mod tests {
     #[test]
     fn once_someone_waits_a_later_chunk_waits_even_with_a_place_free() {
         let counts = Counts::from([(centre(), (0, 1))]);
-        let plan = decide(&town(), wednesday(), vec![queued(0, 1)], counts).unwrap();
+        let plan = decide(&town(), wednesday(), vec![queued(0, 1)], counts);
         assert_eq!(placed(&plan), vec![vec![false]]);
     }
 
@@ -631,7 +761,7 @@ mod tests {
         v["activities"][1]["units"][0]["capacity"] = 2.into();
         town = Town::parse(v.to_string().as_bytes()).unwrap();
         let counts = Counts::from([(centre(), (1, 0))]);
-        let plan = decide(&town, wednesday(), vec![queued(0, 2), queued(1, 1)], counts).unwrap();
+        let plan = decide(&town, wednesday(), vec![queued(0, 2), queued(1, 1)], counts);
         assert_eq!(placed(&plan), vec![vec![false, false], vec![false]], "nobody overtakes the family that waits");
     }
 
@@ -650,8 +780,7 @@ mod tests {
             wednesday(),
             vec![done.clone(), twice, again.clone(), aborted.clone(), gone.clone()],
             Counts::new(),
-        )
-        .unwrap();
+        );
         assert_eq!(plan.members.len(), 1);
         assert_eq!(plan.stale, vec![done.0, again.0, aborted.0, gone.0]);
     }
@@ -663,7 +792,7 @@ mod tests {
         other.2.as_mut().unwrap().lines[0].effect.as_mut().unwrap().booking.date = d(2026, 12, 23);
         let mut cancel = queued(1, 1);
         cancel.2.as_mut().unwrap().lines[0].line.action = ActionKind::Cancel;
-        let plan = decide(&town(), wednesday(), vec![other, cancel, queued(2, 1)], Counts::new()).unwrap();
+        let plan = decide(&town(), wednesday(), vec![other, cancel, queued(2, 1)], Counts::new());
         assert_eq!(plan.handed_back.len(), 2);
         assert_eq!(placed(&plan), vec![vec![true]]);
     }
@@ -671,7 +800,7 @@ mod tests {
     #[test]
     fn a_round_fits_one_transaction_and_stops_before_a_booking_it_already_writes() {
         let many: Vec<_> = (0..60).map(|n| queued(n, 1)).collect();
-        let plan = decide(&town(), wednesday(), many, Counts::new()).unwrap();
+        let plan = decide(&town(), wednesday(), many, Counts::new());
         let actions: usize = plan.members.iter().map(|m| 2 + m.writes.ops.len()).sum();
         assert!(actions + 3 <= MAX_TRANSACTION_ACTIONS, "{actions} actions and the guards");
         assert!(plan.members.len() >= 30, "{} chunks in a round", plan.members.len());
@@ -680,7 +809,101 @@ mod tests {
         let first = queued(0, 1);
         let mut second = queued(1, 1);
         second.2 = first.2.clone();
-        let plan = decide(&town(), wednesday(), vec![first, second, queued(2, 1)], Counts::new()).unwrap();
+        let plan = decide(&town(), wednesday(), vec![first, second, queued(2, 1)], Counts::new());
         assert_eq!(plan.members.len(), 1, "the round stops there, in order");
+    }
+
+    fn attr(item: &Item, name: &str) -> i64 {
+        item.attrs.get(name).and_then(serde_json::Value::as_i64).unwrap_or(0)
+    }
+
+    /// The holder reads a full day and turns the family's addition into a request; a place is
+    /// freed before its transaction. The round is refused (it relied on the day being full),
+    /// and the next one gives the family the place, as its own transaction would have.
+    #[tokio::test]
+    async fn a_place_freed_between_a_rounds_read_and_its_transaction_goes_to_the_family() {
+        let store = Store::embedded(store::embedded::EmbeddedStore::in_memory().unwrap());
+        let clock = Clock::manual(domain::testkit::at(2026, 12, 1, 9, 0));
+        let town = town();
+        let (unit, site) = centre();
+        let counter = keys::capacity(town.id(), &unit, &site, wednesday());
+        let moved = |by: i64| WriteOp::Counters { key: counter.clone(), add: vec![("taken".into(), by)], cond: None };
+        store.transact(vec![moved(1)]).await.unwrap();
+        let (entry_key, entry, chunk, _) = queued(0, 1);
+        let chunk = chunk.unwrap();
+        store.put(Item::from_value(entry.owner.chunk(0), &chunk).unwrap(), None).await.unwrap();
+        store.put(Item::from_value(entry_key.clone(), &entry).unwrap(), None).await.unwrap();
+        let items = vec![store.get(&entry_key).await.unwrap().unwrap()];
+
+        let prepared = prepare(&store, &clock, &town, wednesday(), &items, false).await.unwrap();
+        assert_eq!(placed(&prepared.plan), vec![vec![false]], "read full: the addition would wait");
+        store.transact(vec![moved(-1)]).await.unwrap();
+        let done = commit(&store, &clock, &town, wednesday(), prepared, &entry_key).await.unwrap();
+        assert!(done.counters_moved && done.settled.is_empty(), "the round relied on a full day");
+
+        let items = vec![store.get(&entry_key).await.unwrap().unwrap()];
+        let done = round(&store, &clock, &town, wednesday(), &items, &entry_key, false).await.unwrap();
+        let progress = done.mine.expect("applied by the next round");
+        assert!(progress.queued.is_empty(), "placed, not on the waiting list");
+        let b = &chunk.lines[0].effect.as_ref().unwrap().booking;
+        let stored: domain::booking::Booking = store
+            .get(&keys::booking(town.id(), &b.child, wednesday(), &unit))
+            .await
+            .unwrap()
+            .unwrap()
+            .to_value()
+            .unwrap();
+        assert!(stored.holds_place() && !stored.waiting_list);
+        let c = store.get(&counter).await.unwrap().unwrap();
+        assert_eq!((attr(&c, "taken"), attr(&c, "waiting")), (1, 0));
+        assert!(store.get(&entry_key).await.unwrap().is_none(), "the entry is gone with the round");
+    }
+
+    /// A worker's cached configuration knew no places on the unit (its entry names no
+    /// counter): the holder reads the counter its own configuration says the chunk moves, and
+    /// the full day puts the family on the waiting list, instead of a round refused forever.
+    #[tokio::test]
+    async fn the_holder_reads_every_counter_its_configuration_says_a_chunk_moves() {
+        let store = Store::embedded(store::embedded::EmbeddedStore::in_memory().unwrap());
+        let clock = Clock::manual(domain::testkit::at(2026, 12, 1, 9, 0));
+        let town = town();
+        let (unit, site) = centre();
+        let counter = keys::capacity(town.id(), &unit, &site, wednesday());
+        store
+            .transact(vec![WriteOp::Counters { key: counter.clone(), add: vec![("taken".into(), 1)], cond: None }])
+            .await
+            .unwrap();
+        let (entry_key, mut entry, chunk, _) = queued(0, 1);
+        entry.counters.clear();
+        store.put(Item::from_value(entry.owner.chunk(0), &chunk.unwrap()).unwrap(), None).await.unwrap();
+        store.put(Item::from_value(entry_key.clone(), &entry).unwrap(), None).await.unwrap();
+        let items = vec![store.get(&entry_key).await.unwrap().unwrap()];
+        let done = round(&store, &clock, &town, wednesday(), &items, &entry_key, false).await.unwrap();
+        let progress = done.mine.expect("applied");
+        assert_eq!(progress.queued, BTreeSet::from([0]), "on the waiting list");
+        let c = store.get(&counter).await.unwrap().unwrap();
+        assert_eq!((attr(&c, "taken"), attr(&c, "waiting")), (1, 1));
+    }
+
+    /// A chunk the holder cannot read (a record of another version, during a deployment) is
+    /// handed back to its worker: the round goes on, nobody is answered an error.
+    #[tokio::test]
+    async fn a_chunk_the_holder_cannot_read_is_handed_back_not_an_error() {
+        let store = Store::embedded(store::embedded::EmbeddedStore::in_memory().unwrap());
+        let clock = Clock::manual(domain::testkit::at(2026, 12, 1, 9, 0));
+        let town = town();
+        let (entry_key, entry, _, _) = queued(0, 1);
+        let mut unreadable = Item::new(entry.owner.chunk(0));
+        unreadable.attrs.insert("lines".into(), "not a list of lines".into());
+        store.put(unreadable, None).await.unwrap();
+        store.put(Item::from_value(entry_key.clone(), &entry).unwrap(), None).await.unwrap();
+        let (other_key, other, other_chunk, _) = queued(1, 1);
+        store.put(Item::from_value(other.owner.chunk(0), &other_chunk.unwrap()).unwrap(), None).await.unwrap();
+        store.put(Item::from_value(other_key.clone(), &other).unwrap(), None).await.unwrap();
+        let items = vec![store.get(&entry_key).await.unwrap().unwrap(), store.get(&other_key).await.unwrap().unwrap()];
+        let done = round(&store, &clock, &town, wednesday(), &items, &other_key, false).await.unwrap();
+        assert!(done.settled.contains(&entry_key));
+        assert!(store.get(&entry.owner.solo(0)).await.unwrap().is_some(), "its worker is told to apply it");
+        assert!(done.mine.is_some(), "the other family's chunk applied");
     }
 }

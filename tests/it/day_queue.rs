@@ -15,7 +15,7 @@ use chrono::{NaiveDate, Utc};
 use domain::booking::BookingStatus;
 use domain::cells::ActionKind;
 use domain::family::{Child, Family};
-use store::{Item, Key, Query, SkRange, Store, StoreError, WriteOp, gate, keys};
+use store::{Cond, Item, Key, Query, SkRange, Store, StoreError, WriteOp, gate, keys};
 
 const CENTRE: &str = "centre-les-tilleuls";
 const UNIT: &str = "alsh-mercredi";
@@ -71,6 +71,16 @@ async fn validate_one(
     engine::run(store, clock, &a, vec![line]).await.expect("an answer")
 }
 
+/// Whether a round handed family `f`'s chunk back to its worker (a worker that stopped waiting
+/// leaves no such mark: it withdraws its entry).
+async fn handed_back(store: &Store, f: &Family) -> bool {
+    let q = Query::table(
+        keys::family_partition(&town_id(), &f.reference),
+        SkRange::Prefix(format!("VAL#file-{}#", f.reference)),
+    );
+    store.query(&q).await.unwrap().items.iter().any(|i| i.key.sk.contains("#S#"))
+}
+
 fn status(a: &Answer) -> Option<BookingStatus> {
     (a.lines[0].result == LineOutcome::Applied).then_some(a.lines[0].status).flatten()
 }
@@ -122,6 +132,9 @@ pub(super) async fn a_closure_saved_while_families_wait_in_the_queue_turns_them_
         let a = r.await.unwrap();
         assert_eq!(refusal(&a), Some("closed"), "{a:?}");
     }
+    for (f, _) in &fams {
+        assert!(handed_back(&store, f).await, "the round met the closure and handed {} back", f.reference);
+    }
     sweep(&p).await;
     settled(&store, UNIT, CENTRE, wednesday(), true).await;
     p.stop().await;
@@ -169,6 +182,8 @@ pub(super) async fn a_booking_changed_while_its_chunk_waits_is_handed_back_and_t
     let (a, b) = (runs.remove(0).await.unwrap(), runs.remove(0).await.unwrap());
     assert_eq!(refusal(&a), Some("changed_meanwhile"), "{a:?}");
     assert_eq!(status(&b), Some(BookingStatus::Confirmed), "{b:?}");
+    assert!(handed_back(&store, &fams[0].0).await, "the round met the booking and handed it back");
+    assert!(!handed_back(&store, &fams[1].0).await, "the other family's chunk applied by the round");
     settled(&store, UNIT, CENTRE, wednesday(), false).await;
     p.stop().await;
 }
@@ -192,28 +207,40 @@ pub(super) async fn a_day_whose_holder_died_is_taken_over_once_its_lease_expired
     p.stop().await;
 }
 
-/// What a round that turned additions into requests relies on: the counter as it read it.
-/// Every store refuses the round's counter once a place was freed (or the counter appeared),
-/// and applies it when the counter is as read, absent attributes included.
-pub(super) async fn a_counter_as_read_holds_only_while_it_is_unchanged(store: Store) {
+/// What a round that turned additions into requests relies on (`gate::still_turning_away`):
+/// someone still waiting, or no place freed since it read the counter. Every store refuses the
+/// round's counter once a place was freed or the queue emptied, and applies it when others
+/// joined the queue or took places meanwhile; with the counter's own bound, as the round sends it.
+pub(super) async fn a_round_turning_families_away_is_refused_only_by_a_freed_place(store: Store) {
     let key = keys::capacity(&town_id(), &id(UNIT), &id(CENTRE), wednesday());
-    let counters = |add: (&str, i64), read: gate::Read| WriteOp::Counters {
+    let plain =
+        |add: (&str, i64)| WriteOp::Counters { key: key.clone(), add: vec![(add.0.to_owned(), add.1)], cond: None };
+    let turned_away = |read: gate::Read| WriteOp::Counters {
         key: key.clone(),
-        add: vec![(add.0.to_owned(), add.1)],
-        cond: Some(gate::as_read(read)),
+        add: vec![("waiting".to_owned(), 1)],
+        cond: Some(Cond::All(vec![
+            Cond::AtMost { name: "taken".into(), value: 5 },
+            gate::still_turning_away(read).expect("a condition"),
+        ])),
     };
     let refused = |r: Result<(), StoreError>| matches!(r, Err(StoreError::TransactionCanceled { .. }));
-    store.transact(vec![counters(("taken", 1), None)]).await.unwrap();
-    assert!(refused(store.transact(vec![counters(("waiting", 1), None)]).await), "no longer absent");
-    store.transact(vec![counters(("taken", -1), Some((Some(1), None)))]).await.unwrap();
-    assert!(refused(store.transact(vec![counters(("waiting", 1), Some((Some(1), None)))]).await), "a place freed");
-    store.transact(vec![counters(("waiting", 1), Some((Some(0), None)))]).await.unwrap();
+    store.transact(vec![plain(("taken", 2))]).await.unwrap();
+    // Read full (2 taken); someone else takes a place meanwhile: still turned away.
+    store.transact(vec![plain(("taken", 1))]).await.unwrap();
+    store.transact(vec![turned_away(Some((Some(2), None)))]).await.unwrap();
+    // Read with someone waiting; another joins: still turned away. The queue emptied: refused.
+    store.transact(vec![turned_away(Some((Some(3), Some(1))))]).await.unwrap();
+    store.transact(vec![plain(("waiting", -2))]).await.unwrap();
+    assert!(refused(store.transact(vec![turned_away(Some((Some(3), Some(2))))]).await), "the queue emptied");
+    // Read full (3 taken); a place freed meanwhile: refused.
+    store.transact(vec![plain(("taken", -1))]).await.unwrap();
+    assert!(refused(store.transact(vec![turned_away(Some((Some(3), Some(0))))]).await), "a place freed");
     let item = store.get(&key).await.unwrap().unwrap();
-    assert_eq!((item.attrs["taken"].as_i64(), item.attrs["waiting"].as_i64()), (Some(0), Some(1)));
+    assert_eq!((item.attrs["taken"].as_i64(), item.attrs["waiting"].as_i64()), (Some(2), Some(0)));
 }
 
 crate::helpers::all_backends!(
-    a_counter_as_read_holds_only_while_it_is_unchanged,
+    a_round_turning_families_away_is_refused_only_by_a_freed_place,
     families_waiting_in_a_days_queue_are_served_in_order_of_arrival,
     a_closure_saved_while_families_wait_in_the_queue_turns_them_away,
     a_validation_submitted_twice_while_queued_is_applied_once,

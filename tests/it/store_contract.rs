@@ -21,6 +21,7 @@ crate::helpers::all_backends!(
     counter_over_its_bound_cancels_the_whole_transaction,
     counters_move_together_under_their_conditions,
     absent_marks_and_bounds_hold_on_a_missing_item,
+    a_lower_bound_holds_only_on_an_attribute_that_high,
     item_over_400_kb_is_refused,
     malformed_cursor_is_refused,
     empty_sort_key_bounds_are_refused,
@@ -335,6 +336,25 @@ async fn counters_move_together_under_their_conditions(store: Store) {
     let newcomer = WriteOp::Counters { key: cap.clone(), add: vec![("taken".into(), 1)], cond: empty_queue };
     assert!(matches!(store.transact(vec![newcomer]).await, Err(StoreError::TransactionCanceled { index: 0, .. })));
     assert_eq!(store.get(&cap).await.unwrap().unwrap().attrs["taken"], json!(2));
+}
+
+/// A lower bound holds only on an item whose attribute is at least that high: never on a
+/// missing item or attribute. With an upper bound on another attribute, on a counter's move.
+async fn a_lower_bound_holds_only_on_an_attribute_that_high(store: Store) {
+    let cap = Key::new("T#a#CAP#alsh", "2026-10-25");
+    let at_least = |name: &str, value: i64| Cond::AtLeast { name: name.into(), value };
+    let queue = |cond: Cond| WriteOp::Counters { key: cap.clone(), add: vec![("waiting".into(), 1)], cond: Some(cond) };
+    let refused = |r: Result<(), StoreError>| matches!(r, Err(StoreError::TransactionCanceled { index: 0, .. }));
+    assert!(refused(store.transact(vec![queue(at_least("taken", 0))]).await), "no item");
+    let taken = WriteOp::Counters { key: cap.clone(), add: vec![("taken".into(), 2)], cond: None };
+    store.transact(vec![taken]).await.unwrap();
+    assert!(refused(store.transact(vec![queue(at_least("waiting", 0))]).await), "no such attribute");
+    assert!(refused(store.transact(vec![queue(at_least("taken", 3))]).await), "below the bound");
+    let both = Cond::All(vec![at_least("taken", 2), Cond::AtMost { name: "waiting".into(), value: 0 }]);
+    store.transact(vec![queue(both)]).await.unwrap();
+    store.transact(vec![queue(at_least("waiting", 1))]).await.unwrap();
+    let got = store.get(&cap).await.unwrap().unwrap();
+    assert_eq!((got.attrs["taken"].clone(), got.attrs["waiting"].clone()), (json!(2), json!(2)));
 }
 
 /// A mark not set, on an item that does not exist or lacks it; a version bound likewise.

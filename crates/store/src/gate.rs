@@ -46,6 +46,11 @@ pub async fn closed_reason(
         .find_map(|n| item.attrs.get(n).and_then(serde_json::Value::as_str).map(str::to_owned)))
 }
 
+/// Whether a day's marks, as read, close it for `activity`.
+pub fn closes(day: &Item, activity: &ActivityId) -> bool {
+    day.attrs.contains_key(CLOSED_ALL) || day.attrs.contains_key(&closed_attr(activity))
+}
+
 /// What a parent or staff read when a booking reached the store after its day closed.
 pub fn closed_message(reason: Option<&str>) -> String {
     match reason {
@@ -204,18 +209,18 @@ pub fn guards(town: &Town, moves: &[Move], arrival: Arrival) -> Vec<Guard> {
 /// A unit-day's counter as read: absent, or its `taken` and `waiting` (each possibly absent).
 pub type Read = Option<(Option<i64>, Option<i64>)>;
 
-/// The counter still as it was `read`: absent, or its places and queue unchanged (what a
-/// decision taken on the counter's value, not only on a bound, relies on).
-pub fn as_read(read: Read) -> Cond {
-    match read {
-        None => Cond::NotExists,
-        Some((taken, waiting)) => {
-            let value = |n: Option<i64>| n.map_or(serde_json::Value::Null, serde_json::Value::from);
-            Cond::AttrsEqual(serde_json::Map::from_iter([
-                ("taken".to_owned(), value(taken)),
-                ("waiting".to_owned(), value(waiting)),
-            ]))
-        }
+/// What turning newcomers into requests on the waiting list relied on, the counter as `read`:
+/// someone still waiting, or else no place freed since (`None`: nothing, the day being too
+/// small for the places wanted). Monotone, so that others joining the queue or taking places
+/// meanwhile do not refuse the decision; only a freed place or an emptied queue does.
+pub fn still_turning_away(read: Read) -> Option<Cond> {
+    let (taken, waiting) = read.map_or((0, 0), |(t, w)| (t.unwrap_or(0), w.unwrap_or(0)));
+    if waiting > 0 {
+        Some(Cond::AtLeast { name: "waiting".into(), value: 1 })
+    } else if taken > 0 {
+        Some(Cond::AtLeast { name: "taken".into(), value: taken })
+    } else {
+        None
     }
 }
 

@@ -30,6 +30,9 @@ pub enum Cond {
     /// No item has this key, or it lacks the numeric attribute `name`, or its value is at most
     /// `value` (a bound on a counter, a version not passed).
     AtMost { name: String, value: i64 },
+    /// The item exists and its numeric attribute `name` is at least `value` (a counter still
+    /// as full as a decision read it).
+    AtLeast { name: String, value: i64 },
     /// Every condition holds.
     All(Vec<Cond>),
 }
@@ -57,6 +60,9 @@ impl Cond {
             (Cond::Absent { name }, c) => c.is_none_or(|i| !i.attrs.contains_key(name)),
             (Cond::AtMost { name, value }, c) => {
                 c.and_then(|i| i.attrs.get(name)).is_none_or(|v| v.as_i64().is_some_and(|n| n <= *value))
+            }
+            (Cond::AtLeast { name, value }, c) => {
+                c.and_then(|i| i.attrs.get(name)).and_then(Value::as_i64).is_some_and(|n| n >= *value)
             }
             (Cond::All(all), c) => all.iter().all(|x| x.holds(c)),
             (Cond::Exists, c) => c.is_some(),

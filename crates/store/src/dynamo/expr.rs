@@ -62,6 +62,11 @@ impl Expr {
                 let v = self.value(AttributeValue::N(value.to_string()));
                 format!("attribute_not_exists({n}) OR {n} <= {v}")
             }
+            Cond::AtLeast { name, value } => {
+                let n = self.name(name);
+                let v = self.value(AttributeValue::N(value.to_string()));
+                format!("{n} >= {v}")
+            }
             Cond::All(all) => {
                 // DynamoDB refuses redundant parentheses: only a disjunction needs them.
                 let mut parts = Vec::new();

@@ -51,8 +51,12 @@ const LEASE_SECONDS: i64 = 5;
 /// A holder starts no round within this many seconds of its lease's end.
 const LEASE_MARGIN_SECONDS: i64 = 2;
 
-/// Rounds in a row whose counters moved before the round hands its chunks back.
-const MAX_COUNTER_RETRIES: u32 = 3;
+/// Rounds in a row refused by the day's counters or another transaction before a round hands
+/// its chunks back.
+const MAX_STALLED_ROUNDS: u32 = 3;
+
+/// Failures in a row of the rounds a worker ran for others before it applies its own chunk.
+const MAX_HOLD_FAILURES: u32 = 2;
 
 /// Chunks a round reads at most.
 const ROUND: usize = 32;
@@ -66,6 +70,7 @@ struct Entry {
     owner: Owner,
     chunk: usize,
     /// The unit-days with places its lines take (their counters are read with the chunk).
+    #[serde(default)]
     counters: Vec<(UnitId, SiteId)>,
 }
 
@@ -156,19 +161,28 @@ pub(super) async fn through(
     // The entry written and the lease read at once: a worker alone on its day holds it at once.
     let lease = day_lease(town.id(), date);
     let (put, held) = tokio::join!(store.put(item, None), store.get(&lease));
-    put?;
-    let mut free = !held?.is_some_and(|i| i.is_live(Utc::now().timestamp()));
+    if let Err(e) = put {
+        tracing::warn!(error = %e, %date, "a chunk not queued: applied by its own transaction");
+        return Ok(Through::Solo);
+    }
+    // A lease that cannot be read is taken for held: its holder, or the next look, decides.
+    let mut free = held.is_ok_and(|h| !h.is_some_and(|i| i.is_live(Utc::now().timestamp())));
     let give_up = (Instant::now() + PATIENCE).min(deadline);
     let mut lease_at = Instant::now();
+    let mut failures = 0;
     let watched = [owner.progress(), owner.solo(n)];
     loop {
         if free || Instant::now() >= lease_at {
             // What goes wrong while serving others (their entries, the lease) is not this
-            // validation's failure: its own chunk's fate is read below, and it may go solo.
-            match hold(store, clock, town, date, &own, free).await {
+            // validation's failure: its own chunk's fate is read below; after a second failure
+            // in a row it is applied by its own transaction.
+            match hold(store, clock, town, date, &own, free, give_up).await {
                 Ok(Some(progress)) => return Ok(Through::Applied(progress)),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, %date, "a day queue's round failed; its chunks wait for the next"),
+                Ok(None) => failures = 0,
+                Err(e) => {
+                    tracing::warn!(error = %e, %date, "a day queue's round failed; its chunks wait for the next");
+                    failures += 1;
+                }
             }
             free = false;
             lease_at = Instant::now() + jitter(50, 150);
@@ -186,7 +200,13 @@ pub(super) async fn through(
         if progress.done > n || progress.aborted {
             return Ok(Through::Applied(progress));
         }
-        if solo || Instant::now() >= give_up {
+        if solo {
+            return Ok(Through::Solo);
+        }
+        if failures >= MAX_HOLD_FAILURES || Instant::now() >= give_up {
+            // Withdrawn first, so that no holder applies it later, unseen (a round removes the
+            // entries it applies on the condition that they are still there).
+            remove(store, &own).await?;
             return Ok(Through::Solo);
         }
         tokio::time::sleep(jitter(3, 9)).await;
@@ -207,6 +227,7 @@ pub fn day_lease(town: &domain::TownId, date: NaiveDate) -> Key {
 /// Takes `date`'s lease if nobody holds it (`free`: just read so), and applies its queue until
 /// it is empty or the holder's own entry `own` is settled: those behind it have workers of
 /// their own, which take the lease in turn. The progress of the holder's chunk, if it applied it.
+#[allow(clippy::too_many_arguments, reason = "the day, the holder's own entry, and until when")]
 async fn hold(
     store: &Store,
     clock: &Clock,
@@ -214,6 +235,7 @@ async fn hold(
     date: NaiveDate,
     own: &Key,
     free: bool,
+    give_up: Instant,
 ) -> Result<Option<Progress>, StoreError> {
     let lease = day_lease(town.id(), date);
     let now = Utc::now().timestamp();
@@ -230,7 +252,7 @@ async fn hold(
         Err(StoreError::ConditionFailed | StoreError::Conflict) => return Ok(None),
         Err(e) => return Err(e),
     }
-    let served = rounds(store, clock, town, date, own, until).await;
+    let served = rounds(store, clock, town, date, own, until.min(give_up_wall(give_up))).await;
     match store.delete(&lease, Some(Cond::attr_equals("nonce", nonce))).await {
         Ok(()) | Err(StoreError::ConditionFailed) => {}
         Err(e) => return Err(e),
@@ -238,9 +260,15 @@ async fn hold(
     served
 }
 
+/// `give_up` as a Unix second of the wall clock (a holder stops its rounds by it).
+fn give_up_wall(give_up: Instant) -> i64 {
+    let left = give_up.saturating_duration_since(Instant::now());
+    Utc::now().timestamp() + i64::try_from(left.as_secs()).unwrap_or(i64::MAX / 2) + LEASE_MARGIN_SECONDS
+}
+
 /// Applies `date`'s queue round after round until it is empty or the holder's own entry is
-/// settled, within [`HOLD`] and well before the lease, held `until` (Unix seconds), expires;
-/// the progress of the holder's own chunk, if a round applied it.
+/// settled, within [`HOLD`] and well before `until` (Unix seconds: its lease's end, or its
+/// worker's patience); the progress of the holder's own chunk, if a round applied it.
 async fn rounds(
     store: &Store,
     clock: &Clock,
@@ -252,17 +280,20 @@ async fn rounds(
     let held = Instant::now();
     let query =
         Query::table(keys::day_queue(town.id(), date), SkRange::Prefix(keys::DAY_QUEUE_PREFIX.into())).limit(ROUND);
-    let mut counters_moved = 0;
+    let mut stalled = 0;
     while held.elapsed() < HOLD && Utc::now().timestamp() + LEASE_MARGIN_SECONDS < until {
         let page = store.query(&query).await?;
-        if page.items.is_empty() {
+        // The holder's own entry gone from the queue (applied, or handed back, by another
+        // holder): the ones behind it have workers of their own.
+        let past = page.items.len() < ROUND || page.items.last().is_some_and(|i| i.key.sk > own.sk);
+        if past && !page.items.iter().any(|i| &i.key == own) {
             return Ok(None);
         }
-        // Counters that keep moving under the round (or that it keeps misjudging): its chunks
-        // go back to their workers, whose own transactions meet whatever moves them.
-        let give_back = counters_moved >= MAX_COUNTER_RETRIES;
+        // Counters that keep moving under the round (or that it keeps misjudging), or other
+        // transactions that keep meeting it: its chunks go back to their workers.
+        let give_back = stalled >= MAX_STALLED_ROUNDS;
         let done = round(store, clock, town, date, &page.items, own, give_back).await?;
-        counters_moved = if done.counters_moved { counters_moved + 1 } else { 0 };
+        stalled = if done.stalled { stalled + 1 } else { 0 };
         if done.mine.is_some() || done.settled.contains(own) {
             return Ok(done.mine);
         }
@@ -321,7 +352,17 @@ fn decide(town: &Town, date: NaiveDate, read: Vec<(Key, Entry, Option<Chunk>, Pr
             plan.stale.push(entry);
             continue;
         }
-        if day_of(town, Mode::Guardian, &chunk, &progress) != Some(date) {
+        // A worker whose configuration counts places on a unit this holder's does not (a
+        // newer one, cached apart): its own transaction moves that counter, not this round.
+        let ours: BTreeSet<(UnitId, SiteId)> = chunk
+            .lines
+            .iter()
+            .filter_map(|p| p.effect.as_ref())
+            .filter(|e| town.unit(&e.booking.unit).is_some_and(|(_, u)| u.capacity.is_some()))
+            .map(|e| (e.booking.unit.clone(), e.booking.site.clone()))
+            .collect();
+        let unknown = e.counters.iter().any(|c| !ours.contains(c));
+        if unknown || day_of(town, Mode::Guardian, &chunk, &progress) != Some(date) {
             plan.handed_back.push((entry, e.owner, e.chunk));
             continue;
         }
@@ -426,12 +467,13 @@ enum For {
 }
 
 /// What a round settled: the entries applied, stale or handed back, the progress of the
-/// holder's own chunk if the round applied it, and whether the day's counters had moved.
+/// holder's own chunk if the round applied it, and whether it stalled (refused by the day's
+/// counters, or meeting another transaction).
 #[derive(Default)]
 struct Settled {
     settled: Vec<Key>,
     mine: Option<Progress>,
-    counters_moved: bool,
+    stalled: bool,
 }
 
 /// Reads `keys` in batches (a batch read takes 100 keys at most).
@@ -564,7 +606,8 @@ async fn prepare(
     for (i, m) in plan.members.iter().enumerate() {
         ops.push(m.owner.progress_op(m.chunk, &m.next, now)?);
         whose.push((For::Progress, i));
-        ops.push(WriteOp::Delete { key: m.entry.clone(), cond: None });
+        // Still queued: a worker that stopped waiting withdrew it (and applies its own chunk).
+        ops.push(WriteOp::Delete { key: m.entry.clone(), cond: Some(Cond::Exists) });
         whose.push((For::Entry, i));
         for op in &m.writes.ops {
             ops.push(op.clone());
@@ -579,9 +622,13 @@ async fn prepare(
                 // A line turned into a request relied on the counter as read (full, or someone
                 // waiting): a place freed since makes the round read it again, as the ordinary
                 // path's newcomer would have taken it.
-                let read = as_read.get(&(unit.clone(), site.clone())).cloned().flatten();
-                let cond =
-                    if plan.converted.contains(&(unit, site)) { Some(and(cond, gate::as_read(read))) } else { cond };
+                let Some(read) = as_read.get(&(unit.clone(), site.clone())).cloned() else {
+                    return Err(StoreError::Corrupt(format!("a round moves {unit}'s counter, not read")));
+                };
+                let cond = match gate::still_turning_away(read).filter(|_| plan.converted.contains(&(unit, site))) {
+                    Some(relied) => Some(and(cond, relied)),
+                    None => cond,
+                };
                 (For::Counter, WriteOp::Counters { key, add, cond })
             }
             (gate::Guarded::Counter { .. }, op) => (For::Counter, op),
@@ -629,10 +676,11 @@ async fn commit(
             // The day closed for some activity: the chunks it closes are handed back, each told
             // so by its own transaction; the others are tried again (reopened meanwhile: all).
             Some((For::Day, _)) => {
+                let marks = store.get(&keys::day(town.id(), date)).await?;
                 for m in &plan.members {
                     let mut closed = false;
                     for a in m.writes.moves.iter().map(|mv| &mv.activity).collect::<BTreeSet<_>>() {
-                        closed |= gate::closed_reason(store, town.id(), date, a).await?.is_some();
+                        closed |= marks.as_ref().is_some_and(|day| gate::closes(day, a));
                     }
                     if closed {
                         hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
@@ -642,9 +690,11 @@ async fn commit(
             }
             // The counters moved since they were read (a cancellation, a promotion, a chunk
             // applied by its own worker): the next round reads them again.
-            Some((For::Counter, _)) => out.counters_moved = true,
+            Some((For::Counter, _)) => out.stalled = true,
+            // An entry withdrawn by its worker, gone solo: the next round goes without it.
+            Some((For::Entry, _)) => {}
             // Unconditional actions cannot fail; whatever did, the workers apply their own.
-            Some((For::Entry | For::Job, _)) | None => {
+            Some((For::Job, _)) | None => {
                 tracing::error!(index, "a day queue's round failed on an unconditional action");
                 for m in &plan.members {
                     hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
@@ -653,7 +703,19 @@ async fn commit(
             }
         },
         // Another transaction on the day (a cancellation, a chunk applied by its worker).
-        Err(StoreError::Conflict) => tokio::time::sleep(jitter(1, 8)).await,
+        Err(StoreError::Conflict) => {
+            out.stalled = true;
+            tokio::time::sleep(jitter(1, 8)).await;
+        }
+        // A transaction the store will not take (it should not happen: the round checks its
+        // actions): the workers apply their own chunks rather than fail.
+        Err(StoreError::Invalid(why)) => {
+            tracing::error!(%why, "a day queue's round refused as invalid");
+            for m in &plan.members {
+                hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
+                out.settled.push(m.entry.clone());
+            }
+        }
         Err(e) => return Err(e),
     }
     Ok(out)
@@ -839,7 +901,7 @@ mod tests {
         assert_eq!(placed(&prepared.plan), vec![vec![false]], "read full: the addition would wait");
         store.transact(vec![moved(-1)]).await.unwrap();
         let done = commit(&store, &clock, &town, wednesday(), prepared, &entry_key).await.unwrap();
-        assert!(done.counters_moved && done.settled.is_empty(), "the round relied on a full day");
+        assert!(done.stalled && done.settled.is_empty(), "the round relied on a full day");
 
         let items = vec![store.get(&entry_key).await.unwrap().unwrap()];
         let done = round(&store, &clock, &town, wednesday(), &items, &entry_key, false).await.unwrap();
@@ -905,5 +967,38 @@ mod tests {
         assert!(done.settled.contains(&entry_key));
         assert!(store.get(&entry.owner.solo(0)).await.unwrap().is_some(), "its worker is told to apply it");
         assert!(done.mine.is_some(), "the other family's chunk applied");
+    }
+
+    #[test]
+    fn a_chunk_whose_worker_counts_places_the_holder_does_not_is_handed_back() {
+        let mut newer = queued(0, 1);
+        newer.1.counters.push((UnitId::parse("cantine").unwrap(), SiteId::parse("ecole-a").unwrap()));
+        let plan = decide(&town(), wednesday(), vec![newer, queued(1, 1)], Counts::new());
+        assert_eq!(plan.handed_back.len(), 1);
+        assert_eq!(placed(&plan), vec![vec![true]]);
+    }
+
+    /// What the round relied on still holds when others join the waiting list or take places
+    /// meanwhile: the round is applied, not refused.
+    #[tokio::test]
+    async fn others_joining_the_queue_meanwhile_do_not_refuse_a_round_that_turned_a_family_away() {
+        let store = Store::embedded(store::embedded::EmbeddedStore::in_memory().unwrap());
+        let clock = Clock::manual(domain::testkit::at(2026, 12, 1, 9, 0));
+        let town = town();
+        let (unit, site) = centre();
+        let counter = keys::capacity(town.id(), &unit, &site, wednesday());
+        let moved = |attr: &str| WriteOp::Counters { key: counter.clone(), add: vec![(attr.into(), 1)], cond: None };
+        store.transact(vec![moved("taken")]).await.unwrap();
+        let (entry_key, entry, chunk, _) = queued(0, 1);
+        store.put(Item::from_value(entry.owner.chunk(0), &chunk.unwrap()).unwrap(), None).await.unwrap();
+        store.put(Item::from_value(entry_key.clone(), &entry).unwrap(), None).await.unwrap();
+        let items = vec![store.get(&entry_key).await.unwrap().unwrap()];
+        let prepared = prepare(&store, &clock, &town, wednesday(), &items, false).await.unwrap();
+        store.transact(vec![moved("waiting")]).await.unwrap();
+        let done = commit(&store, &clock, &town, wednesday(), prepared, &entry_key).await.unwrap();
+        assert!(!done.stalled);
+        assert_eq!(done.mine.expect("applied").queued, BTreeSet::from([0]));
+        let c = store.get(&counter).await.unwrap().unwrap();
+        assert_eq!((attr(&c, "taken"), attr(&c, "waiting")), (1, 2));
     }
 }

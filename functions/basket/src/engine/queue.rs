@@ -1001,4 +1001,30 @@ mod tests {
         let c = store.get(&counter).await.unwrap().unwrap();
         assert_eq!((attr(&c, "taken"), attr(&c, "waiting")), (1, 2));
     }
+
+    /// After rounds stalled in a row, a round hands its chunks back rather than trying again:
+    /// each is marked for its worker and leaves the queue; nothing is written for them.
+    #[tokio::test]
+    async fn a_round_after_stalled_ones_hands_its_chunks_back() {
+        let store = Store::embedded(store::embedded::EmbeddedStore::in_memory().unwrap());
+        let clock = Clock::manual(domain::testkit::at(2026, 12, 1, 9, 0));
+        let town = town();
+        let mut items = Vec::new();
+        let mut owners = Vec::new();
+        for n in 0..2 {
+            let (entry_key, entry, chunk, _) = queued(n, 1);
+            store.put(Item::from_value(entry.owner.chunk(0), &chunk.unwrap()).unwrap(), None).await.unwrap();
+            store.put(Item::from_value(entry_key.clone(), &entry).unwrap(), None).await.unwrap();
+            items.push(store.get(&entry_key).await.unwrap().unwrap());
+            owners.push(entry.owner);
+        }
+        let own = items[0].key.clone();
+        let done = round(&store, &clock, &town, wednesday(), &items, &own, true).await.unwrap();
+        assert!(done.mine.is_none() && done.settled.len() == 2);
+        for (item, owner) in items.iter().zip(&owners) {
+            assert!(store.get(&item.key).await.unwrap().is_none(), "out of the queue");
+            assert!(store.get(&owner.solo(0)).await.unwrap().is_some(), "handed back");
+            assert!(store.get(&owner.progress()).await.unwrap().is_none(), "nothing applied");
+        }
+    }
 }

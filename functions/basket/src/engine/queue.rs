@@ -34,8 +34,8 @@ use edge::clock::Clock;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
-// Tokio's clock, which the rush benchmark may pause (tests/benches/rush.rs).
 use store::{Cond, Item, Key, MAX_TRANSACTION_ACTIONS, Query, SkRange, Store, StoreError, WriteOp, gate, keys};
+// Tokio's clock, which the rush benchmark may pause (tests/benches/rush.rs).
 use tokio::time::Instant;
 
 /// How long a worker waits for the queue before applying its chunk itself (a holder that

@@ -17,7 +17,10 @@
 //!    applies once, however many workers resume it. A line whose condition fails in between
 //!    (the last place taken by someone else, the booking changed elsewhere) is recorded as
 //!    lost with its reason; in the first chunk without the guardian's consent to a partial
-//!    result, the validation is rejected instead and nothing is written.
+//!    result, the validation is rejected instead and nothing is written. A guardian's additions
+//!    to a busy day (a unit with places and a waiting list) wait in the day's queue instead,
+//!    and whoever holds the day's lease applies them with other families' in one transaction
+//!    carrying the same conditions ([`queue`]).
 //! 4. **Finish**: one transaction marks the header done, queues the confirmation email and
 //!    removes the applied lines from the basket.
 //!

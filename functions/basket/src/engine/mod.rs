@@ -20,7 +20,7 @@
 //!    result, the validation is rejected instead and nothing is written. A guardian's additions
 //!    to a busy day (a unit with places and a waiting list) wait in the day's queue instead,
 //!    and whoever holds the day's lease applies them with other families' in one transaction
-//!    carrying the same conditions ([`queue`]).
+//!    carrying the same conditions (`queue.rs`).
 //! 4. **Finish**: one transaction marks the header done, queues the confirmation email and
 //!    removes the applied lines from the basket.
 //!

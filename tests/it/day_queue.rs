@@ -54,21 +54,23 @@ fn validating(
     f: &Family,
     c: &Child,
 ) -> tokio::task::JoinHandle<Answer> {
-    let (store, clock, town, f, c) = (p.store.clone(), p.clock.clone(), town.clone(), f.clone(), c.clone());
-    tokio::spawn(async move { validate_one(&store, &clock, &town, &f, &c, &format!("file-{}", f.reference)).await })
+    let (store, clock) = (p.store.clone(), p.clock.clone());
+    let line = Line { child: c.id.clone(), unit: id(UNIT), date: wednesday(), action: ActionKind::Add };
+    let a = ask(town, f, &format!("file-{}", f.reference), Mode::Guardian, f.guardians[0].email.as_str());
+    tokio::spawn(async move { engine::run(&store, &clock, &a, vec![line]).await.expect("an answer") })
 }
 
-async fn validate_one(
-    store: &Store,
-    clock: &edge::clock::Clock,
-    town: &std::sync::Arc<domain::config::Town>,
-    f: &Family,
-    c: &Child,
-    key: &str,
-) -> Answer {
-    let line = Line { child: c.id.clone(), unit: id(UNIT), date: wednesday(), action: ActionKind::Add };
-    let a = ask(town, f, key, Mode::Guardian, f.guardians[0].email.as_str());
-    engine::run(store, clock, &a, vec![line]).await.expect("an answer")
+/// With the day's lease held by the test, each of `who` validates its Wednesday in turn, each
+/// waiting in the queue before the next starts: the lease, and the validations running.
+async fn queue_up(p: &TestPortal, who: &[(Family, Child)]) -> (Key, Vec<tokio::task::JoinHandle<Answer>>) {
+    let town = town_now(&p.store).await;
+    let lease = hold(&p.store, wednesday()).await;
+    let mut runs = Vec::new();
+    for (n, (f, c)) in who.iter().enumerate() {
+        runs.push(validating(p, &town, f, c));
+        until_queued(&p.store, wednesday(), n + 1).await;
+    }
+    (lease, runs)
 }
 
 /// Whether a round handed family `f`'s chunk back to its worker (a worker that stopped waiting
@@ -91,13 +93,7 @@ pub(super) async fn families_waiting_in_a_days_queue_are_served_in_order_of_arri
     let p = portal_on(store.clone()).await;
     with_waiting_list(&p, 2).await;
     let fams = families(&store, "file", 3, &[("alsh", CENTRE)]).await;
-    let town = town_now(&store).await;
-    let lease = hold(&store, wednesday()).await;
-    let mut runs = Vec::new();
-    for (n, (f, c)) in fams.iter().enumerate() {
-        runs.push(validating(&p, &town, f, c));
-        until_queued(&store, wednesday(), n + 1).await;
-    }
+    let (lease, runs) = queue_up(&p, &fams).await;
     store.delete(&lease, None).await.unwrap();
     let mut answers = Vec::new();
     for r in runs {
@@ -118,13 +114,7 @@ pub(super) async fn a_closure_saved_while_families_wait_in_the_queue_turns_them_
     let p = portal_on(store.clone()).await;
     with_waiting_list(&p, 5).await;
     let fams = families(&store, "ferme", 2, &[("alsh", CENTRE)]).await;
-    let town = town_now(&store).await;
-    let lease = hold(&store, wednesday()).await;
-    let mut runs = Vec::new();
-    for (n, (f, c)) in fams.iter().enumerate() {
-        runs.push(validating(&p, &town, f, c));
-        until_queued(&store, wednesday(), n + 1).await;
-    }
+    let (lease, runs) = queue_up(&p, &fams).await;
     let admin = admin(&p).await;
     edit_config(&p, &admin, closing(wednesday(), "Sortie annulée")).await;
     store.delete(&lease, None).await.unwrap();
@@ -146,15 +136,9 @@ pub(super) async fn a_validation_submitted_twice_while_queued_is_applied_once(st
     let p = portal_on(store.clone()).await;
     with_waiting_list(&p, 5).await;
     let fams = families(&store, "deux", 1, &[("alsh", CENTRE)]).await;
-    let town = town_now(&store).await;
-    let (f, c) = fams[0].clone();
-    let lease = hold(&store, wednesday()).await;
-    let first = validating(&p, &town, &f, &c);
-    until_queued(&store, wednesday(), 1).await;
-    let second = validating(&p, &town, &f, &c);
-    until_queued(&store, wednesday(), 2).await;
+    let (lease, mut runs) = queue_up(&p, &[fams[0].clone(), fams[0].clone()]).await;
     store.delete(&lease, None).await.unwrap();
-    let (a, b) = (first.await.unwrap(), second.await.unwrap());
+    let (a, b) = (runs.remove(0).await.unwrap(), runs.remove(0).await.unwrap());
     assert_eq!(status(&a), Some(BookingStatus::Confirmed), "{a:?}");
     assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::to_value(&b).unwrap(), "the same answer");
     let day = settled(&store, UNIT, CENTRE, wednesday(), false).await;
@@ -169,13 +153,7 @@ pub(super) async fn a_booking_changed_while_its_chunk_waits_is_handed_back_and_t
     let p = portal_on(store.clone()).await;
     with_waiting_list(&p, 5).await;
     let fams = families(&store, "change", 2, &[("alsh", CENTRE)]).await;
-    let town = town_now(&store).await;
-    let lease = hold(&store, wednesday()).await;
-    let mut runs = Vec::new();
-    for (n, (f, c)) in fams.iter().enumerate() {
-        runs.push(validating(&p, &town, f, c));
-        until_queued(&store, wednesday(), n + 1).await;
-    }
+    let (lease, mut runs) = queue_up(&p, &fams).await;
     let (f, c) = &fams[0];
     book(&store, f, c, "alsh", CENTRE, UNIT, wednesday(), None).await;
     store.delete(&lease, None).await.unwrap();

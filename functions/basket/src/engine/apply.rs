@@ -11,7 +11,6 @@ use super::writes::{Writes, writes};
 use crate::check::Refusal;
 use domain::basket::{self, Behind, Failed, Race};
 use domain::cells::ActionKind;
-use edge::auth::secret;
 use edge::clock::Clock;
 use edge::http::Problem;
 use services::mail::outbox::Mail;
@@ -32,9 +31,7 @@ const QUEUE_BUDGET: Duration = Duration::from_secs(15);
 /// The wait before try `n` (from 1) after a conflict: exponential from 5 ms, capped at 160 ms,
 /// with full jitter so that transactions that met do not meet again.
 fn conflict_backoff(n: u32) -> Duration {
-    let cap = 5u64 << n.min(5);
-    let random = u64::from_le_bytes(secret::id().as_bytes()[..8].try_into().unwrap_or([0; 8]));
-    Duration::from_millis(random % (cap + 1))
+    queue::jitter(0, 5u64 << n.min(5))
 }
 
 /// Lines that lost a race while being applied, and why.

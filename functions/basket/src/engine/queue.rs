@@ -145,13 +145,7 @@ pub(super) async fn through(
     chunk: &Chunk,
     deadline: Instant,
 ) -> Result<Through, StoreError> {
-    let counters: BTreeSet<(UnitId, SiteId)> = chunk
-        .lines
-        .iter()
-        .filter_map(|p| p.effect.as_ref())
-        .filter(|e| town.unit(&e.booking.unit).is_some_and(|(_, u)| u.capacity.is_some()))
-        .map(|e| (e.booking.unit.clone(), e.booking.site.clone()))
-        .collect();
+    let counters = counted(town, chunk);
     // Arrival and leases are told by the wall clock (every Lambda's is synchronised), never by
     // the town's clock, which a test or a benchmark may set.
     let arrival = format!("{:020}#{}#{n:04}", Utc::now().timestamp_micros().max(0), owner.claim);
@@ -214,7 +208,7 @@ pub(super) async fn through(
 }
 
 /// A random wait between `from` and `to` milliseconds.
-fn jitter(from: u64, to: u64) -> Duration {
+pub(super) fn jitter(from: u64, to: u64) -> Duration {
     let random = u64::from_le_bytes(secret::id().as_bytes()[..8].try_into().unwrap_or([0; 8]));
     Duration::from_millis(from + random % (to - from + 1))
 }
@@ -354,13 +348,7 @@ fn decide(town: &Town, date: NaiveDate, read: Vec<(Key, Entry, Option<Chunk>, Pr
         }
         // A worker whose configuration counts places on a unit this holder's does not (a
         // newer one, cached apart): its own transaction moves that counter, not this round.
-        let ours: BTreeSet<(UnitId, SiteId)> = chunk
-            .lines
-            .iter()
-            .filter_map(|p| p.effect.as_ref())
-            .filter(|e| town.unit(&e.booking.unit).is_some_and(|(_, u)| u.capacity.is_some()))
-            .map(|e| (e.booking.unit.clone(), e.booking.site.clone()))
-            .collect();
+        let ours = counted(town, &chunk);
         let unknown = e.counters.iter().any(|c| !ours.contains(c));
         if unknown || day_of(town, Mode::Guardian, &chunk, &progress) != Some(date) {
             plan.handed_back.push((entry, e.owner, e.chunk));
@@ -476,6 +464,39 @@ struct Settled {
     stalled: bool,
 }
 
+impl Settled {
+    /// Removes an entry the round settled without applying it (stale, or unreadable).
+    async fn remove(&mut self, store: &Store, entry: &Key) -> Result<(), StoreError> {
+        remove(store, entry).await?;
+        self.settled.push(entry.clone());
+        Ok(())
+    }
+
+    /// Tells chunk `n`'s worker to apply it itself, and removes its entry.
+    async fn hand_back(
+        &mut self,
+        store: &Store,
+        entry: &Key,
+        owner: &Owner,
+        n: usize,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        store.put(Item::new(owner.solo(n)).with_ttl(expiry(now)), None).await?;
+        self.remove(store, entry).await
+    }
+}
+
+/// The unit-days with places whose counters `chunk`'s lines move, as `town` has its units.
+fn counted(town: &Town, chunk: &Chunk) -> BTreeSet<(UnitId, SiteId)> {
+    chunk
+        .lines
+        .iter()
+        .filter_map(|p| p.effect.as_ref())
+        .filter(|e| town.unit(&e.booking.unit).is_some_and(|(_, u)| u.capacity.is_some()))
+        .map(|e| (e.booking.unit.clone(), e.booking.site.clone()))
+        .collect()
+}
+
 /// Reads `keys` in batches (a batch read takes 100 keys at most).
 async fn read_all(store: &Store, keys: &[Key], into: &mut HashMap<Key, Item>) -> Result<(), StoreError> {
     for batch in keys.chunks(100) {
@@ -535,10 +556,7 @@ async fn prepare(
             Ok(e) if e.owner.town == *town.id() => entries.push((item.key.clone(), e)),
             // Not an entry this holder can read (or another town's): removed; its worker goes
             // solo once its patience is over.
-            _ => {
-                remove(store, &item.key).await?;
-                out.settled.push(item.key.clone());
-            }
+            _ => out.remove(store, &item.key).await?,
         }
     }
     let mut wanted: Vec<Key> = Vec::new();
@@ -559,46 +577,36 @@ async fn prepare(
         match (chunk, progress) {
             (Ok(chunk), Ok(progress)) => read.push((key, e, chunk, progress.unwrap_or_default())),
             // A record this version cannot read: its worker applies its chunk the ordinary way.
-            _ => {
-                hand_back(store, &key, &e.owner, e.chunk, now).await?;
-                out.settled.push(key);
-            }
+            _ => out.hand_back(store, &key, &e.owner, e.chunk, now).await?,
         }
     }
     // The counters the chunks move as this holder's configuration has it (a worker's cached
     // one may have known fewer units with places): the missing ones read too.
-    let moved: BTreeSet<(UnitId, SiteId)> = read
-        .iter()
-        .filter_map(|(_, _, chunk, _)| chunk.as_ref())
-        .flat_map(|c| c.lines.iter().filter_map(|p| p.effect.as_ref()))
-        .filter(|e| town.unit(&e.booking.unit).is_some_and(|(_, u)| u.capacity.is_some()))
-        .map(|e| (e.booking.unit.clone(), e.booking.site.clone()))
-        .collect();
+    let moved: BTreeSet<(UnitId, SiteId)> =
+        read.iter().filter_map(|(_, _, chunk, _)| chunk.as_ref()).flat_map(|c| counted(town, c)).collect();
     let missing: Vec<Key> = moved.difference(&counters).map(|(u, s)| keys::capacity(town.id(), u, s, date)).collect();
     read_all(store, &missing, &mut got).await?;
     counters.extend(moved);
-    let mut counts = Counts::new();
-    let mut as_read: BTreeMap<(UnitId, SiteId), gate::Read> = BTreeMap::new();
-    for (u, s) in &counters {
-        let item = got.get(&keys::capacity(town.id(), u, s, date));
-        let attr = |i: &Item, n: &str| i.attrs.get(n).and_then(serde_json::Value::as_i64);
-        let r = item.map(|i| (attr(i, "taken"), attr(i, "waiting")));
-        let (taken, waiting) = r.map_or((0, 0), |(t, w)| (t.unwrap_or(0), w.unwrap_or(0)));
-        counts.insert((u.clone(), s.clone()), (taken, waiting));
-        as_read.insert((u.clone(), s.clone()), r);
-    }
+    let attr = |i: &Item, n: &str| i.attrs.get(n).and_then(serde_json::Value::as_i64);
+    let as_read: BTreeMap<(UnitId, SiteId), gate::Read> = counters
+        .into_iter()
+        .map(|(u, s)| {
+            let item = got.get(&keys::capacity(town.id(), &u, &s, date));
+            ((u, s), item.map(|i| (attr(i, "taken"), attr(i, "waiting"))))
+        })
+        .collect();
+    let counts: Counts =
+        as_read.iter().map(|(c, r)| (c.clone(), r.map_or((0, 0), |(t, w)| (t.unwrap_or(0), w.unwrap_or(0))))).collect();
     let mut plan = decide(town, date, read, counts);
     if give_back {
         let members = std::mem::take(&mut plan.members);
         plan.handed_back.extend(members.into_iter().map(|m| (m.entry, m.owner, m.chunk)));
     }
     for k in &plan.stale {
-        remove(store, k).await?;
-        out.settled.push(k.clone());
+        out.remove(store, k).await?;
     }
     for (k, owner, n) in &plan.handed_back {
-        hand_back(store, k, owner, *n, now).await?;
-        out.settled.push(k.clone());
+        out.hand_back(store, k, owner, *n, now).await?;
     }
     let mut ops = Vec::new();
     let mut whose: Vec<(For, usize)> = Vec::new();
@@ -670,8 +678,7 @@ async fn commit(
             // Its booking changed since it was planned: its worker applies what is left.
             Some((For::Booking, i)) => {
                 let m = &plan.members[*i];
-                hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
-                out.settled.push(m.entry.clone());
+                out.hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
             }
             // The day closed for some activity: the chunks it closes are handed back, each told
             // so by its own transaction; the others are tried again (reopened meanwhile: all).
@@ -683,8 +690,7 @@ async fn commit(
                         closed |= marks.as_ref().is_some_and(|day| gate::closes(day, a));
                     }
                     if closed {
-                        hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
-                        out.settled.push(m.entry.clone());
+                        out.hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
                     }
                 }
             }
@@ -697,8 +703,7 @@ async fn commit(
             Some((For::Job, _)) | None => {
                 tracing::error!(index, "a day queue's round failed on an unconditional action");
                 for m in &plan.members {
-                    hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
-                    out.settled.push(m.entry.clone());
+                    out.hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
                 }
             }
         },
@@ -712,8 +717,7 @@ async fn commit(
         Err(StoreError::Invalid(why)) => {
             tracing::error!(%why, "a day queue's round refused as invalid");
             for m in &plan.members {
-                hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
-                out.settled.push(m.entry.clone());
+                out.hand_back(store, &m.entry, &m.owner, m.chunk, now).await?;
             }
         }
         Err(e) => return Err(e),
@@ -731,12 +735,6 @@ fn and(a: Option<Cond>, b: Cond) -> Cond {
         Some(a) => Cond::All(vec![a, b]),
         None => b,
     }
-}
-
-/// Tells chunk `n`'s worker to apply it itself, and removes its entry.
-async fn hand_back(store: &Store, entry: &Key, owner: &Owner, n: usize, now: DateTime<Utc>) -> Result<(), StoreError> {
-    store.put(Item::new(owner.solo(n)).with_ttl(expiry(now)), None).await?;
-    remove(store, entry).await
 }
 
 #[cfg(test)]
@@ -879,27 +877,47 @@ mod tests {
         item.attrs.get(name).and_then(serde_json::Value::as_i64).unwrap_or(0)
     }
 
+    /// A store in memory and the town's clock, for a round played by hand.
+    fn memory() -> (Store, Clock) {
+        let store = Store::embedded(store::embedded::EmbeddedStore::in_memory().unwrap());
+        (store, Clock::manual(domain::testkit::at(2026, 12, 1, 9, 0)))
+    }
+
+    /// The Wednesday centre's counter, and a move of `attr` by `by` on it.
+    fn counter() -> Key {
+        let (unit, site) = centre();
+        keys::capacity(town().id(), &unit, &site, wednesday())
+    }
+
+    fn moved(attr: &str, by: i64) -> WriteOp {
+        WriteOp::Counters { key: counter(), add: vec![(attr.into(), by)], cond: None }
+    }
+
+    /// Stores `entry`'s chunk (`chunk`, or `None` when the test stores its own) and the entry,
+    /// and reads the entry back as a round's query does.
+    async fn enqueue(store: &Store, key: &Key, entry: &Entry, chunk: Option<&Chunk>) -> Item {
+        if let Some(chunk) = chunk {
+            store.put(Item::from_value(entry.owner.chunk(entry.chunk), chunk).unwrap(), None).await.unwrap();
+        }
+        store.put(Item::from_value(key.clone(), entry).unwrap(), None).await.unwrap();
+        store.get(key).await.unwrap().unwrap()
+    }
+
     /// The holder reads a full day and turns the family's addition into a request; a place is
     /// freed before its transaction. The round is refused (it relied on the day being full),
     /// and the next one gives the family the place, as its own transaction would have.
     #[tokio::test]
     async fn a_place_freed_between_a_rounds_read_and_its_transaction_goes_to_the_family() {
-        let store = Store::embedded(store::embedded::EmbeddedStore::in_memory().unwrap());
-        let clock = Clock::manual(domain::testkit::at(2026, 12, 1, 9, 0));
+        let (store, clock) = memory();
         let town = town();
-        let (unit, site) = centre();
-        let counter = keys::capacity(town.id(), &unit, &site, wednesday());
-        let moved = |by: i64| WriteOp::Counters { key: counter.clone(), add: vec![("taken".into(), by)], cond: None };
-        store.transact(vec![moved(1)]).await.unwrap();
+        store.transact(vec![moved("taken", 1)]).await.unwrap();
         let (entry_key, entry, chunk, _) = queued(0, 1);
         let chunk = chunk.unwrap();
-        store.put(Item::from_value(entry.owner.chunk(0), &chunk).unwrap(), None).await.unwrap();
-        store.put(Item::from_value(entry_key.clone(), &entry).unwrap(), None).await.unwrap();
-        let items = vec![store.get(&entry_key).await.unwrap().unwrap()];
+        let items = vec![enqueue(&store, &entry_key, &entry, Some(&chunk)).await];
 
         let prepared = prepare(&store, &clock, &town, wednesday(), &items, false).await.unwrap();
         assert_eq!(placed(&prepared.plan), vec![vec![false]], "read full: the addition would wait");
-        store.transact(vec![moved(-1)]).await.unwrap();
+        store.transact(vec![moved("taken", -1)]).await.unwrap();
         let done = commit(&store, &clock, &town, wednesday(), prepared, &entry_key).await.unwrap();
         assert!(done.stalled && done.settled.is_empty(), "the round relied on a full day");
 
@@ -909,14 +927,14 @@ mod tests {
         assert!(progress.queued.is_empty(), "placed, not on the waiting list");
         let b = &chunk.lines[0].effect.as_ref().unwrap().booking;
         let stored: domain::booking::Booking = store
-            .get(&keys::booking(town.id(), &b.child, wednesday(), &unit))
+            .get(&keys::booking(town.id(), &b.child, wednesday(), &b.unit))
             .await
             .unwrap()
             .unwrap()
             .to_value()
             .unwrap();
         assert!(stored.holds_place() && !stored.waiting_list);
-        let c = store.get(&counter).await.unwrap().unwrap();
+        let c = store.get(&counter()).await.unwrap().unwrap();
         assert_eq!((attr(&c, "taken"), attr(&c, "waiting")), (1, 0));
         assert!(store.get(&entry_key).await.unwrap().is_none(), "the entry is gone with the round");
     }
@@ -926,24 +944,16 @@ mod tests {
     /// the full day puts the family on the waiting list, instead of a round refused forever.
     #[tokio::test]
     async fn the_holder_reads_every_counter_its_configuration_says_a_chunk_moves() {
-        let store = Store::embedded(store::embedded::EmbeddedStore::in_memory().unwrap());
-        let clock = Clock::manual(domain::testkit::at(2026, 12, 1, 9, 0));
+        let (store, clock) = memory();
         let town = town();
-        let (unit, site) = centre();
-        let counter = keys::capacity(town.id(), &unit, &site, wednesday());
-        store
-            .transact(vec![WriteOp::Counters { key: counter.clone(), add: vec![("taken".into(), 1)], cond: None }])
-            .await
-            .unwrap();
+        store.transact(vec![moved("taken", 1)]).await.unwrap();
         let (entry_key, mut entry, chunk, _) = queued(0, 1);
         entry.counters.clear();
-        store.put(Item::from_value(entry.owner.chunk(0), &chunk.unwrap()).unwrap(), None).await.unwrap();
-        store.put(Item::from_value(entry_key.clone(), &entry).unwrap(), None).await.unwrap();
-        let items = vec![store.get(&entry_key).await.unwrap().unwrap()];
+        let items = vec![enqueue(&store, &entry_key, &entry, chunk.as_ref()).await];
         let done = round(&store, &clock, &town, wednesday(), &items, &entry_key, false).await.unwrap();
         let progress = done.mine.expect("applied");
         assert_eq!(progress.queued, BTreeSet::from([0]), "on the waiting list");
-        let c = store.get(&counter).await.unwrap().unwrap();
+        let c = store.get(&counter()).await.unwrap().unwrap();
         assert_eq!((attr(&c, "taken"), attr(&c, "waiting")), (1, 1));
     }
 
@@ -951,18 +961,17 @@ mod tests {
     /// handed back to its worker: the round goes on, nobody is answered an error.
     #[tokio::test]
     async fn a_chunk_the_holder_cannot_read_is_handed_back_not_an_error() {
-        let store = Store::embedded(store::embedded::EmbeddedStore::in_memory().unwrap());
-        let clock = Clock::manual(domain::testkit::at(2026, 12, 1, 9, 0));
+        let (store, clock) = memory();
         let town = town();
         let (entry_key, entry, _, _) = queued(0, 1);
         let mut unreadable = Item::new(entry.owner.chunk(0));
         unreadable.attrs.insert("lines".into(), "not a list of lines".into());
         store.put(unreadable, None).await.unwrap();
-        store.put(Item::from_value(entry_key.clone(), &entry).unwrap(), None).await.unwrap();
         let (other_key, other, other_chunk, _) = queued(1, 1);
-        store.put(Item::from_value(other.owner.chunk(0), &other_chunk.unwrap()).unwrap(), None).await.unwrap();
-        store.put(Item::from_value(other_key.clone(), &other).unwrap(), None).await.unwrap();
-        let items = vec![store.get(&entry_key).await.unwrap().unwrap(), store.get(&other_key).await.unwrap().unwrap()];
+        let items = vec![
+            enqueue(&store, &entry_key, &entry, None).await,
+            enqueue(&store, &other_key, &other, other_chunk.as_ref()).await,
+        ];
         let done = round(&store, &clock, &town, wednesday(), &items, &other_key, false).await.unwrap();
         assert!(done.settled.contains(&entry_key));
         assert!(store.get(&entry.owner.solo(0)).await.unwrap().is_some(), "its worker is told to apply it");
@@ -982,23 +991,17 @@ mod tests {
     /// meanwhile: the round is applied, not refused.
     #[tokio::test]
     async fn others_joining_the_queue_meanwhile_do_not_refuse_a_round_that_turned_a_family_away() {
-        let store = Store::embedded(store::embedded::EmbeddedStore::in_memory().unwrap());
-        let clock = Clock::manual(domain::testkit::at(2026, 12, 1, 9, 0));
+        let (store, clock) = memory();
         let town = town();
-        let (unit, site) = centre();
-        let counter = keys::capacity(town.id(), &unit, &site, wednesday());
-        let moved = |attr: &str| WriteOp::Counters { key: counter.clone(), add: vec![(attr.into(), 1)], cond: None };
-        store.transact(vec![moved("taken")]).await.unwrap();
+        store.transact(vec![moved("taken", 1)]).await.unwrap();
         let (entry_key, entry, chunk, _) = queued(0, 1);
-        store.put(Item::from_value(entry.owner.chunk(0), &chunk.unwrap()).unwrap(), None).await.unwrap();
-        store.put(Item::from_value(entry_key.clone(), &entry).unwrap(), None).await.unwrap();
-        let items = vec![store.get(&entry_key).await.unwrap().unwrap()];
+        let items = vec![enqueue(&store, &entry_key, &entry, chunk.as_ref()).await];
         let prepared = prepare(&store, &clock, &town, wednesday(), &items, false).await.unwrap();
-        store.transact(vec![moved("waiting")]).await.unwrap();
+        store.transact(vec![moved("waiting", 1)]).await.unwrap();
         let done = commit(&store, &clock, &town, wednesday(), prepared, &entry_key).await.unwrap();
         assert!(!done.stalled);
         assert_eq!(done.mine.expect("applied").queued, BTreeSet::from([0]));
-        let c = store.get(&counter).await.unwrap().unwrap();
+        let c = store.get(&counter()).await.unwrap().unwrap();
         assert_eq!((attr(&c, "taken"), attr(&c, "waiting")), (1, 2));
     }
 
@@ -1006,16 +1009,13 @@ mod tests {
     /// each is marked for its worker and leaves the queue; nothing is written for them.
     #[tokio::test]
     async fn a_round_after_stalled_ones_hands_its_chunks_back() {
-        let store = Store::embedded(store::embedded::EmbeddedStore::in_memory().unwrap());
-        let clock = Clock::manual(domain::testkit::at(2026, 12, 1, 9, 0));
+        let (store, clock) = memory();
         let town = town();
         let mut items = Vec::new();
         let mut owners = Vec::new();
         for n in 0..2 {
             let (entry_key, entry, chunk, _) = queued(n, 1);
-            store.put(Item::from_value(entry.owner.chunk(0), &chunk.unwrap()).unwrap(), None).await.unwrap();
-            store.put(Item::from_value(entry_key.clone(), &entry).unwrap(), None).await.unwrap();
-            items.push(store.get(&entry_key).await.unwrap().unwrap());
+            items.push(enqueue(&store, &entry_key, &entry, chunk.as_ref()).await);
             owners.push(entry.owner);
         }
         let own = items[0].key.clone();
